@@ -1,0 +1,385 @@
+// npm run bench -- e2e [--n 1000000] [--skip-bullmq] [--pg postgres://...]
+// A community of N messages over 12 weeks, written as the platforms' export files (Slack export folder,
+// DiscordChatExporter JSON, Element JSON, WeeChat IRC logs, mbox), then the whole pipeline: import
+// (parse + normalize, then ingest: store, threading, copy folding), tagging (enrich), clustering
+// (near-dup candidates + clusters) and the digest of the last week. First in-process on SQLite, then
+// through Redis with two worker processes (on PostgreSQL when --pg or GLEANER_BENCH_PG is given).
+// Prints wall and CPU seconds per stage: the machine is shared, CPU seconds compare across runs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openApp, type App } from '../src/app.js';
+import { parseConfig } from '../src/config/index.js';
+import { detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
+import { ensureSource, markSourcePulled } from '../src/store/queries.js';
+import { runIngest, type IngestPayload } from '../src/stages/ingest.js';
+import { runEnrich } from '../src/stages/enrich.js';
+import { runCluster } from '../src/stages/cluster.js';
+import { buildDigest } from '../src/digest/build.js';
+import { renderDigestHtml, renderDigestText } from '../src/digest/render.js';
+import { isSkip, type RawMessage } from '../src/model/index.js';
+import type { JobQueue, QueueCounts } from '../src/queue/port.js';
+import type { StageContext } from '../src/stages/context.js';
+import { arg, benchRedis, figure, peakRssMb, rng, workerCommand } from './support.js';
+
+const WEEKS = 12;
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+const END = Date.UTC(2026, 10, 16); // a Monday
+const START = END - WEEKS * WEEK_MS;
+const BATCH = 500;
+
+// Topics people raise (what clustering should find) and chatter around them.
+const TOPICS = [
+  'login loops after upgrading okta sso redirect',
+  'csv export button does nothing on large dashboards',
+  'helm chart fails on kubernetes 1.30 with crd error',
+  'python sdk timeout when uploading big files',
+  'billing page charged twice after plan change',
+  'dark mode for the query editor please',
+  'webhook retries flood our slack channel',
+  'docs quickstart misses the api token step',
+  'metrics panel slow with more than ten series',
+  'retention setting resets to seven days',
+  'go client panics on empty response body',
+  'alert rules cannot be copied between projects',
+  'search ignores accents in names',
+  'mobile layout cuts off the sidebar',
+  'rate limit errors on the public api since tuesday',
+  'thanks the new release fixed our crash',
+];
+const CHATTER = 'the a to and of it for on with that this works fine thanks please help again after before since when why how does anyone know same here me too any update looking into it which version logs attached restart cleared cache tried'.split(' ');
+
+type Platform = 'slack' | 'discord' | 'element' | 'irc' | 'mail';
+const SHARE: Array<[Platform, number]> = [['slack', 0.3], ['discord', 0.2], ['element', 0.15], ['irc', 0.2], ['mail', 0.15]];
+
+interface GenMessage {
+  n: number;
+  at: number;
+  author: number;
+  channel: number;
+  text: string;
+  /** Index (within the same platform stream) of the thread root or replied-to message, if any. */
+  parent: number | null;
+  subject: string | null;
+}
+
+/** Writes the community's export files into `dir`; returns the paths to import. */
+async function generate(dir: string, n: number, seed: number): Promise<string[]> {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const words = (k: number) => Array.from({ length: k }, () => pick(CHATTER)).join(' ');
+  const paths: string[] = [];
+  const streams = new Map<Platform, GenMessage[][]>();
+  const channelsOf: Record<Platform, number> = { slack: 8, discord: 6, element: 4, irc: 4, mail: 3 };
+  // Per platform: messages spread over channels in time order, 60% of chat in threads / replies.
+  const recentCopies: string[] = [];
+  for (const [platform, share] of SHARE) {
+    const count = Math.round(n * share);
+    const perChannel: GenMessage[][] = Array.from({ length: channelsOf[platform] }, () => []);
+    const span = END - START;
+    for (let i = 0; i < count; i++) {
+      const at = START + Math.floor((i / count) * span) + Math.floor(r() * 1000);
+      const channel = Math.floor(r() * perChannel.length);
+      const list = perChannel[channel]!;
+      let text: string;
+      const roll = r();
+      if (roll < 0.05 && recentCopies.length) text = pick(recentCopies); // exact copy (cross-post, bridge)
+      else if (roll < 0.35) text = `${pick(TOPICS)} ${words(3 + Math.floor(r() * 8))}`; // feedback-ish, near copies of each other
+      else text = `${words(5 + Math.floor(r() * 14))} ${i.toString(36)}`;
+      if (roll >= 0.05 && roll < 0.35 && r() < 0.2) {
+        recentCopies.push(text);
+        if (recentCopies.length > 50) recentCopies.shift();
+      }
+      let parent: number | null = null;
+      if (list.length && r() < (platform === 'irc' ? 0 : 0.6)) parent = Math.max(0, list.length - 1 - Math.floor(r() * 15));
+      const root = parent === null ? null : (list[parent]!.parent ?? parent);
+      list.push({ n: i, at, author: Math.floor(r() * (platform === 'mail' ? 800 : 3000)), channel, text, parent: root, subject: platform === 'mail' ? (root === null ? text.split(' ').slice(0, 6).join(' ') : `Re: ${list[root]!.subject ?? ''}`) : null });
+    }
+    streams.set(platform, perChannel);
+  }
+
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const write = async (out: WriteStream, s: string) => {
+    if (!out.write(s)) await once(out, 'drain');
+  };
+
+  // Slack export folder: users.json, channels.json, <channel>/<YYYY-MM-DD>.json.
+  {
+    const root = join(dir, 'slack-export');
+    mkdirSync(root, { recursive: true });
+    const chans = streams.get('slack')!;
+    writeFileSync(join(root, 'users.json'), JSON.stringify(Array.from({ length: 3000 }, (_, u) => ({ id: `U${u}`, name: `user${u}`, profile: { real_name: `Slack User ${u}` } }))));
+    writeFileSync(join(root, 'channels.json'), JSON.stringify(chans.map((_, c) => ({ id: `C${c}`, name: `chan-${c}`, created: Math.floor(START / 1000) }))));
+    chans.forEach((list, c) => {
+      mkdirSync(join(root, `chan-${c}`));
+      const ts = (m: GenMessage) => `${Math.floor(m.at / 1000)}.${String(m.n % 1_000_000).padStart(6, '0')}`;
+      let day = '';
+      let buf: unknown[] = [];
+      const flush = () => {
+        if (buf.length) writeFileSync(join(root, `chan-${c}`, `${day}.json`), JSON.stringify(buf));
+        buf = [];
+      };
+      for (const m of list) {
+        const d = iso(m.at).slice(0, 10);
+        if (d !== day) {
+          flush();
+          day = d;
+        }
+        buf.push({ type: 'message', user: `U${m.author}`, text: m.text, ts: ts(m), ...(m.parent !== null ? { thread_ts: ts(list[m.parent]!) } : {}) });
+      }
+      flush();
+    });
+    paths.push(root);
+  }
+
+  // DiscordChatExporter: one JSON file per channel; replies through `reference`.
+  for (const [c, list] of streams.get('discord')!.entries()) {
+    const file = join(dir, `Community - general - chan-${c} [${1300000000000000000n + BigInt(c)}].json`);
+    const out = createWriteStream(file);
+    await write(out, JSON.stringify({ guild: { id: '1200000000000000001', name: 'Community' }, channel: { id: String(1300000000000000000n + BigInt(c)), type: 'GuildTextChat', category: 'general', name: `chan-${c}`, topic: null }, dateRange: { after: null, before: null }, exportedAt: iso(END) }).slice(0, -1) + ',"messages":[\n');
+    const id = (m: GenMessage) => String(1400000000000000000n + BigInt(m.n));
+    for (let i = 0; i < list.length; i++) {
+      const m = list[i]!;
+      const msg = { id: id(m), type: m.parent !== null ? 'Reply' : 'Default', timestamp: iso(m.at), timestampEdited: null, isPinned: false, content: m.text, author: { id: String(1500000000000000000n + BigInt(m.author)), name: `member${m.author}`, discriminator: '0000', nickname: null, isBot: false }, attachments: [], embeds: [], stickers: [], reactions: [], mentions: [], ...(m.parent !== null ? { reference: { messageId: id(list[m.parent]!), channelId: String(1300000000000000000n + BigInt(c)), guildId: '1200000000000000001' } } : {}) };
+      await write(out, (i ? ',\n' : '') + JSON.stringify(msg));
+    }
+    await write(out, '\n]}\n');
+    out.end();
+    await once(out, 'finish');
+    paths.push(file);
+  }
+
+  // Element exports: one JSON document per room; thread replies through m.thread relations.
+  for (const [c, list] of streams.get('element')!.entries()) {
+    const file = join(dir, `Element - room-${c} - Chat Export - ${iso(END).replace(/:/g, '-')}.json`);
+    const out = createWriteStream(file);
+    await write(out, `{"room_name":"room-${c}","room_creator":"@admin:example.org","topic":"","export_date":"16/11/2026","exported_by":"admin","messages":[\n`);
+    const evId = (m: GenMessage) => `$ev${m.n}r${c}`;
+    for (let i = 0; i < list.length; i++) {
+      const m = list[i]!;
+      const content: Record<string, unknown> = { msgtype: 'm.text', body: m.text };
+      if (m.parent !== null) content['m.relates_to'] = { rel_type: 'm.thread', event_id: evId(list[m.parent]!), is_falling_back: true, 'm.in_reply_to': { event_id: evId(list[m.parent]!) } };
+      await write(out, (i ? ',\n' : '') + JSON.stringify({ type: 'm.room.message', sender: `@member${m.author}:example.org`, content, origin_server_ts: m.at, event_id: evId(m), room_id: `!room${c}:example.org`, unsigned: {} }));
+    }
+    await write(out, '\n]}\n');
+    out.end();
+    await once(out, 'finish');
+    paths.push(file);
+  }
+
+  // IRC: WeeChat logs, one file per channel, no native threads (the disentangler links lines).
+  for (const [c, list] of streams.get('irc')!.entries()) {
+    const file = join(dir, `irc.libera.#chan-${c}.weechatlog`);
+    const out = createWriteStream(file);
+    for (const m of list) await write(out, `${iso(m.at).slice(0, 19).replace('T', ' ')}\tnick${m.author}\t${m.text}\n`);
+    out.end();
+    await once(out, 'finish');
+    paths.push(file);
+  }
+
+  // Mail: one mbox per list, threads through In-Reply-To / References.
+  for (const [c, list] of streams.get('mail')!.entries()) {
+    const file = join(dir, `list-${c}.mbox`);
+    const out = createWriteStream(file);
+    const mid = (m: GenMessage) => `<m${m.n}.l${c}@lists.example.org>`;
+    for (const m of list) {
+      const d = new Date(m.at);
+      const parent = m.parent !== null ? list[m.parent]! : null;
+      await write(out, `From member${m.author}@example.org ${d.toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, '$1 $3 $2 $5 $4')}\nFrom: Member ${m.author} <member${m.author}@example.org>\nTo: list-${c}@lists.example.org\nDate: ${d.toUTCString().replace('GMT', '+0000')}\nSubject: ${m.subject ?? ''}\nMessage-ID: ${mid(m)}\n${parent ? `In-Reply-To: ${mid(parent)}\nReferences: ${mid(parent)}\n` : ''}Content-Type: text/plain; charset=utf-8\n\n${m.text}\n\n`);
+    }
+    out.end();
+    await once(out, 'finish');
+    paths.push(file);
+  }
+  return paths;
+}
+
+const began = Date.now();
+/** Where a long run is, on stderr (the figures go to stdout). */
+function progress(what: string): void {
+  process.stderr.write(`[e2e +${((Date.now() - began) / 1000).toFixed(0)} s] ${what}\n`);
+}
+
+/** Wall and CPU time of the parts of a run. */
+class Clock {
+  readonly wall = new Map<string, number>();
+  readonly cpu = new Map<string, number>();
+  async time<T>(name: string, f: () => Promise<T>): Promise<T> {
+    const t = process.hrtime.bigint();
+    const c = process.cpuUsage();
+    try {
+      return await f();
+    } finally {
+      const du = process.cpuUsage(c);
+      this.wall.set(name, (this.wall.get(name) ?? 0) + Number(process.hrtime.bigint() - t) / 1e9);
+      this.cpu.set(name, (this.cpu.get(name) ?? 0) + (du.user + du.system) / 1e6);
+    }
+  }
+}
+
+/** A JobQueue that only records what the stages hand on: the bench calls the next stage itself. */
+class RecordingQueue implements JobQueue {
+  readonly kind = 'inprocess' as const;
+  readonly conversations = new Set<number>();
+  readonly items = new Set<number>();
+  async add<T>(queue: string, _name: string, data: T): Promise<void> {
+    const d = data as { conversationIds?: number[]; itemIds?: number[] };
+    if (queue === 'enrich') for (const id of d.conversationIds ?? []) this.conversations.add(id);
+    if (queue === 'cluster') for (const id of d.itemIds ?? []) this.items.add(id);
+  }
+  process(): void {}
+  async counts(): Promise<QueueCounts> {
+    return { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
+  }
+  async failed(): Promise<[]> {
+    return [];
+  }
+  async idle(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+async function digestOf(app: App): Promise<number> {
+  const period = { start: END - WEEK_MS, end: END };
+  const json = await buildDigest(app.db, period, { top: app.config.digest.top, segments: app.config.segments });
+  renderDigestHtml(json);
+  renderDigestText(json);
+  return json.clusters.length;
+}
+
+async function inProcess(paths: string[], dbPath: string, n: number): Promise<void> {
+  const app = await openApp({ db: dbPath, redisUrl: null, configObject: parseConfig('') });
+  const rec = new RecordingQueue();
+  const ctx: StageContext = { ...app.ctx, queue: rec };
+  const clock = new Clock();
+  const t0 = process.hrtime.bigint();
+  let read = 0;
+  let stored = 0;
+
+  // Import: parse + normalize (the importers) and ingest (store, threads, copies), timed apart.
+  for (const file of expandPaths(paths)) {
+    const importer = detectImporter(file, undefined);
+    if (!importer) throw new Error(`bench: no importer detected for ${file}`);
+    const sourceId = await ensureSource(app.db, importer.platform, importer.platform, Date.now());
+    const opts = { source: importer.platform };
+    const pages = importer.read(file, opts)[Symbol.asyncIterator]();
+    let messages: RawMessage[] = [];
+    const flush = async () => {
+      if (!messages.length) return;
+      const payload: IngestPayload = { sourceId, platform: importer.platform, messages, normalizerVersion: importer.normalizerVersion };
+      messages = [];
+      const r = await clock.time('ingest', () => runIngest(ctx, payload));
+      stored += r.new + r.copies;
+    };
+    for (;;) {
+      const page = await clock.time('parse', () => pages.next());
+      if (page.done) break;
+      await clock.time('parse', async () => {
+        for (const item of page.value.items) {
+          read++;
+          const out = await importer.normalize(item.raw, opts);
+          if (!isSkip(out)) messages.push(out);
+        }
+      });
+      while (messages.length >= BATCH) {
+        const rest = messages.slice(BATCH);
+        messages = messages.slice(0, BATCH);
+        await flush();
+        messages = rest;
+      }
+    }
+    await flush();
+    await markSourcePulled(app.db, sourceId, Date.now(), null);
+    progress(`imported ${file}: ${read} read, ${stored} stored`);
+  }
+  // Tagging: feedback detection, kind and tags per touched conversation.
+  const convIds = [...rec.conversations].sort((a, b) => a - b);
+  for (let i = 0; i < convIds.length; i += BATCH) await clock.time('tag', () => runEnrich(ctx, { conversationIds: convIds.slice(i, i + BATCH) }));
+  progress(`tagged ${convIds.length} conversations`);
+  // Clustering: near-dup candidates and cluster assignment, in time order of the items.
+  const itemIds = [...rec.items].sort((a, b) => a - b);
+  for (let i = 0; i < itemIds.length; i += 1000) await clock.time('cluster', () => runCluster(ctx, { itemIds: itemIds.slice(i, i + 1000) }));
+  progress(`clustered ${itemIds.length} items`);
+  const clusters = await clock.time('digest', () => digestOf(app));
+  const total = Number(process.hrtime.bigint() - t0) / 1e9;
+
+  figure('e2e.messages_read', read);
+  figure('e2e.messages_stored', stored);
+  figure('e2e.conversations', convIds.length);
+  figure('e2e.feedback_items', itemIds.length);
+  figure('e2e.digest_clusters', clusters);
+  figure('e2e.total_s', total);
+  figure('e2e.msgs_per_s', n / total);
+  figure('e2e.peak_rss_mb', peakRssMb());
+  for (const [name, s] of clock.wall) {
+    figure(`e2e.stage.${name}_s`, s);
+    figure(`e2e.stage.${name}_cpu_s`, clock.cpu.get(name) ?? 0);
+    figure(`e2e.stage.${name}_msgs_per_s`, n / s);
+  }
+  await app.close();
+}
+
+async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise<void> {
+  const redis = await benchRedis();
+  const prefix = `bench-${randomUUID()}`;
+  const app = await openApp({ db: dbUrl, redisUrl: redis.url, queuePrefix: prefix, configObject: parseConfig('') });
+  const env = { ...process.env, REDIS_URL: redis.url, GLEANER_DB: dbUrl, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn', GLEANER_DB_POOL: '4' };
+  const { cmd, args } = workerCommand('all');
+  const workers: ChildProcess[] = [0, 1].map(() => spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  const peaks = new Map<number, number>();
+  const sample = setInterval(() => {
+    for (const w of workers) if (w.pid) peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, peakRssMb(w.pid)));
+  }, 1000);
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  const summary = await importFiles(app, paths);
+  const enqueued = Number(process.hrtime.bigint() - t0) / 1e9;
+  await app.queue.idle({ timeoutMs: 6 * 3600_000, pollMs: 500 });
+  const pipeline = Number(process.hrtime.bigint() - t0) / 1e9;
+  const clusters = await digestOf(app);
+  const total = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(c0);
+  clearInterval(sample);
+  for (const w of workers) if (w.pid) peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, peakRssMb(w.pid)));
+  const failed = (await Promise.all((['ingest', 'enrich', 'cluster'] as const).map((q) => app.queue.failed(q)))).flat();
+
+  figure('e2e.bullmq.db', dbUrl.startsWith('postgres') ? 'postgres' : 'sqlite');
+  figure('e2e.bullmq.workers', workers.length);
+  figure('e2e.bullmq.batches', summary.enqueuedBatches);
+  figure('e2e.bullmq.failed_jobs', failed.length);
+  for (const f of failed.slice(0, 3)) figure('e2e.bullmq.failed_reason', `${f.id}: ${f.reason.slice(0, 300)}`);
+  figure('e2e.bullmq.digest_clusters', clusters);
+  figure('e2e.bullmq.enqueue_s', enqueued);
+  figure('e2e.bullmq.pipeline_s', pipeline);
+  figure('e2e.bullmq.total_s', total);
+  figure('e2e.bullmq.msgs_per_s', n / total);
+  figure('e2e.bullmq.producer_cpu_s', (cpu.user + cpu.system) / 1e6);
+  figure('e2e.bullmq.producer_peak_rss_mb', peakRssMb());
+  figure('e2e.bullmq.worker_peak_rss_mb', Math.max(0, ...peaks.values()));
+
+  for (const w of workers) w.kill('SIGTERM');
+  for (const w of workers) if (w.exitCode === null) await once(w, 'exit');
+  await app.close();
+  redis.stop();
+}
+
+export async function run(args: string[]): Promise<void> {
+  const n = arg(args, 'n', 1_000_000);
+  const dir = mkdtempSync(join(tmpdir(), 'gleaner-e2e-'));
+  try {
+    const g0 = process.hrtime.bigint();
+    const paths = await generate(join(dir, 'exports'), n, 42);
+    figure('e2e.n', n);
+    figure('e2e.generate_s', Number(process.hrtime.bigint() - g0) / 1e9);
+    await inProcess(paths, join(dir, 'inprocess.db'), n);
+    if (!args.includes('--skip-bullmq')) {
+      const pgAt = args.indexOf('--pg');
+      const pg = pgAt >= 0 ? args[pgAt + 1] : process.env.GLEANER_BENCH_PG;
+      await throughBullMq(paths, pg ?? join(dir, 'bullmq.db'), n);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,162 @@
+// npm run bench -- ingest [--chat N] [--mail N] [--batch N]
+// Chat-shaped stream: generated normalized messages (70% in native threads, 30% unthreaded lines that
+// go through the disentanglement model) fed to ingest in batches, as a connector would, in-process and
+// through BullMQ with one worker process. Mail: a generated mbox parsed and imported in-process.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, createWriteStream, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { openApp } from '../src/app.js';
+import { parseConfig } from '../src/config/index.js';
+import { ensureSource } from '../src/store/queries.js';
+import { runIngest, ingestJobId, type IngestPayload } from '../src/stages/ingest.js';
+import { importFiles } from '../src/runner/import.js';
+import { BullMqQueue } from '../src/queue/bullmq.js';
+import type { RawMessage } from '../src/model/index.js';
+import { arg, benchRedis, figure, peakRssMb, rng, workerCommand } from './support.js';
+
+const WORDS = 'the a to and of in is it for on with that this dashboard export login okta sso redirect loop upgrade version cli sdk python go retention billing page slow charged twice docs quickstart error crash timeout token config yaml helm chart metrics query panel alert webhook slack discord api rate limit works fine thanks please help broken again after before since when why how does anyone know'.split(' ');
+
+function chatBatches(n: number, batch: number, seed: number): RawMessage[][] {
+  const r = rng(seed);
+  const t0 = Date.UTC(2026, 9, 5);
+  const out: RawMessage[][] = [];
+  let cur: RawMessage[] = [];
+  const roots: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const words = Array.from({ length: 8 + Math.floor(r() * 25) }, () => WORDS[Math.floor(r() * WORDS.length)]!);
+    const threaded = r() < 0.7;
+    let threadId: string | null = null;
+    if (threaded) {
+      if (roots.length && r() < 0.75) threadId = roots[roots.length - 1 - Math.floor(r() * Math.min(roots.length, 20))]!;
+      else {
+        threadId = `c${i}`;
+        roots.push(threadId);
+      }
+    }
+    cur.push({ externalId: `c${i}`, channel: `C${Math.floor(r() * 12)}`, author: { id: `U${Math.floor(r() * 2000)}`, name: `user${Math.floor(r() * 2000)}` }, text: words.join(' '), sentAt: t0 + i * 700, threadId, reactions: r() < 0.1 ? { '+1': 1 + Math.floor(r() * 3) } : undefined });
+    if (cur.length === batch) {
+      out.push(cur);
+      cur = [];
+    }
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+async function chatInProcess(batches: RawMessage[][]): Promise<{ rate: number; cpuRate: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gleaner-bench-'));
+  const app = await openApp({ db: join(dir, 'g.db'), redisUrl: null, configObject: parseConfig('') });
+  const sourceId = await ensureSource(app.db, 'chat', 'slack', Date.now());
+  const total = batches.reduce((a, b) => a + b.length, 0);
+  const t = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  for (const messages of batches) await runIngest(app.ctx, { sourceId, platform: 'slack', messages, normalizerVersion: 1 } satisfies IngestPayload);
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+  // CPU seconds too: on a shared, loaded machine the wall clock says more about the neighbours.
+  return { rate: total / s, cpuRate: total / ((cpu.user + cpu.system) / 1e6) };
+}
+
+async function chatBullMq(batches: RawMessage[][]): Promise<{ rate: number; workerRssMb: number }> {
+  const redis = await benchRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'gleaner-bench-'));
+  const db = join(dir, 'g.db');
+  const prefix = `bench-${randomUUID()}`;
+  const app = await openApp({ db, redisUrl: redis.url, queuePrefix: prefix, configObject: parseConfig('') });
+  const sourceId = await ensureSource(app.db, 'chat', 'slack', Date.now());
+  const { cmd, args } = workerCommand('ingest');
+  const worker = spawn(cmd, args, { env: { ...process.env, REDIS_URL: redis.url, GLEANER_DB: db, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  let workerRssMb = 0;
+  const sampler = setInterval(() => (workerRssMb = Math.max(workerRssMb, peakRssMb(worker.pid))), 200);
+  const total = batches.reduce((a, b) => a + b.length, 0);
+  const t = process.hrtime.bigint();
+  for (const messages of batches) {
+    const p: IngestPayload = { sourceId, platform: 'slack', messages, normalizerVersion: 1 };
+    await app.queue.add('ingest', 'ingest', p, { jobId: ingestJobId(p) });
+  }
+  await app.queue.idle({ timeoutMs: 30 * 60_000, pollMs: 50, queues: ['ingest'] });
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  clearInterval(sampler);
+  worker.kill('SIGTERM');
+  await once(worker, 'exit');
+  await (app.queue as BullMqQueue).obliterate();
+  await app.close();
+  redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return { rate: total / s, workerRssMb };
+}
+
+function asctime(d: Date): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (x: number) => String(x).padStart(2, '0');
+  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
+async function writeMbox(path: string, n: number, seed: number): Promise<void> {
+  const r = rng(seed);
+  const out = createWriteStream(path);
+  const t0 = Date.UTC(2026, 9, 5);
+  for (let i = 0; i < n; i++) {
+    const d = new Date(t0 + i * 60_000);
+    const from = `user${Math.floor(r() * 3000)}@example${Math.floor(r() * 50)}.org`;
+    const parent = i > 0 && r() < 0.6 ? Math.max(0, i - 1 - Math.floor(r() * 30)) : -1;
+    const body = Array.from({ length: 30 + Math.floor(r() * 120) }, () => WORDS[Math.floor(r() * WORDS.length)]!).join(' ').replace(/(.{1,72})(\s|$)/g, '$1\n');
+    const lines = [
+      `From ${from}  ${asctime(d)}`,
+      `From: User ${i} <${from}>`,
+      `To: users@lists.example.org`,
+      `Subject: ${parent >= 0 ? 'Re: ' : ''}Topic ${parent >= 0 ? parent : i}`,
+      `Date: ${d.toUTCString()}`,
+      `Message-ID: <m${i}@example.org>`,
+      ...(parent >= 0 ? [`In-Reply-To: <m${parent}@example.org>`, `References: <m${parent}@example.org>`] : []),
+      `List-Id: Users <users.lists.example.org>`,
+      `Content-Type: text/plain; charset=utf-8`,
+      '',
+      body,
+      '',
+    ];
+    if (!out.write(lines.join('\n'))) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+async function mailInProcess(n: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'gleaner-bench-'));
+  const mbox = join(dir, 'bench.mbox');
+  await writeMbox(mbox, n, 7);
+  const app = await openApp({ db: join(dir, 'g.db'), redisUrl: null, configObject: parseConfig('') });
+  const t = process.hrtime.bigint();
+  const s = await importFiles(app, [mbox], {});
+  const secs = Number(process.hrtime.bigint() - t) / 1e9;
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+  if (s.read !== n) throw new Error(`mail bench: read ${s.read} of ${n}`);
+  return n / secs;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const chatN = arg(args, 'chat', 100_000);
+  const mailN = arg(args, 'mail', 100_000);
+  const batch = arg(args, 'batch', 500);
+  const batches = chatBatches(chatN, batch, 42);
+  figure('ingest.chat.messages', chatN);
+  figure('ingest.chat.batch_size', batch);
+  const inproc = await chatInProcess(batches);
+  figure('ingest.chat.inprocess_msgs_per_s', inproc.rate);
+  figure('ingest.chat.inprocess_msgs_per_cpu_s', inproc.cpuRate);
+  const bull = await chatBullMq(batches);
+  figure('ingest.chat.bullmq_msgs_per_s', bull.rate);
+  figure('ingest.chat.bullmq_worker_peak_rss_mb', bull.workerRssMb);
+  if (mailN > 0) {
+    figure('ingest.mail.messages', mailN);
+    figure('ingest.mail.inprocess_msgs_per_s', await mailInProcess(mailN));
+  }
+  figure('ingest.peak_rss_mb', peakRssMb());
+}

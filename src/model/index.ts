@@ -1,0 +1,210 @@
+// Domain types, defined once. zod schemas where outside data enters (job payloads, config, exports).
+import { z } from 'zod';
+
+export const PLATFORMS = ['slack', 'discord', 'matrix', 'irc', 'mail'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/** An author as the platform names them. `id` is stable on the platform (user id, email, nick@network). */
+export const AuthorSchema = z.object({
+  id: z.string().min(1),
+  name: z.string().nullish(),
+  email: z.string().nullish(),
+  isBot: z.boolean().optional(),
+});
+export type Author = z.infer<typeof AuthorSchema>;
+
+export const AttachmentSchema = z.object({
+  name: z.string(),
+  contentType: z.string().nullish(),
+  size: z.number().nullish(),
+  url: z.string().nullish(),
+});
+export type Attachment = z.infer<typeof AttachmentSchema>;
+
+/**
+ * What a connector's `normalize` returns: one message, platform-neutral. Past this point no code knows
+ * which platform a message came from.
+ */
+export const RawMessageSchema = z.object({
+  externalId: z.string().min(1),
+  /** Channel id on the platform (Slack channel id, mailing list id, `#channel`, room id). */
+  channel: z.string().min(1),
+  channelName: z.string().nullish(),
+  author: AuthorSchema,
+  /** Plain text as written (markup converted to text), the whole message. */
+  text: z.string(),
+  /** The new text only: quoted replies, signatures and list footers removed (mail); the same as text elsewhere. */
+  cleanText: z.string().nullish(),
+  sentAt: z.number().int(), // ms since epoch, UTC
+  editedAt: z.number().int().nullish(),
+  deleted: z.boolean().optional(),
+  /** Native thread: the external id of the thread's root message. */
+  threadId: z.string().nullish(),
+  /** Native reply: the external id of the message this one answers. */
+  replyTo: z.string().nullish(),
+  /** Mail References chain, oldest first. */
+  references: z.array(z.string()).optional(),
+  subject: z.string().nullish(),
+  permalink: z.string().nullish(),
+  reactions: z.record(z.string(), z.number()).optional(),
+  attachments: z.array(AttachmentSchema).optional(),
+  /** A line relayed by a bridge bot: the real author is `author`; `relay` names the bridge. */
+  relay: z.object({ bot: z.string(), network: z.string().nullish() }).nullish(),
+  /** Platform labels that become tags (Discord forum tags, list names). */
+  labels: z.array(z.string()).optional(),
+  /** Key under which copies of the same message from several archives collapse (mail: Message-ID). */
+  globalKey: z.string().nullish(),
+});
+export type RawMessage = z.infer<typeof RawMessageSchema>;
+
+/** A connector's reason not to keep an item (joins, system lines); counted and reported, never silent. */
+export interface Skip {
+  skip: true;
+  reason: string;
+}
+export const isSkip = (x: RawMessage | Skip): x is Skip => (x as Skip).skip === true;
+
+/** Bad input that could not be read: kept with where it came from, never silently dropped. */
+export const QuarantineEntrySchema = z.object({
+  location: z.string(), // file:line / file@byte offset / message id
+  reason: z.string(),
+  excerpt: z.string(),
+});
+export type QuarantineEntry = z.infer<typeof QuarantineEntrySchema>;
+
+export interface Page<Cursor> {
+  items: unknown[];
+  /** Where to resume after this page (versioned JSON-serialisable). */
+  cursor: Cursor;
+  /** What this page could not cover: a channel it may not read, a period it missed. */
+  gaps?: Gap[];
+  /** Time spent waiting on the platform's rate limits while reading this page. */
+  rateLimitedMs?: number;
+}
+
+export interface NormalizeContext {
+  source: string;
+  /** Default channel for items that carry none (an mbox file imported with --channel). */
+  channel?: string;
+}
+
+export interface Connector<Cursor> {
+  platform: Platform;
+  capabilities: { history: boolean; live: boolean; edits: boolean; threads: boolean };
+  history(from: Cursor | undefined, signal: AbortSignal): AsyncIterable<Page<Cursor>>;
+  live?(since: Cursor | undefined, signal: AbortSignal): AsyncIterable<Page<Cursor>>;
+  /** Pure (no I/O); may be async where the platform's parser is (mailparser). */
+  normalize(raw: unknown, ctx: NormalizeContext): RawMessage | Skip | Promise<RawMessage | Skip>;
+}
+
+/** A time gap a connector could not cover (downtime, an unreadable channel). */
+export const GapSchema = z.object({
+  channel: z.string().nullish(),
+  from: z.number().int(),
+  to: z.number().int().nullish(),
+  reason: z.string(),
+});
+export type Gap = z.infer<typeof GapSchema>;
+
+export const FEEDBACK_KINDS = ['bug', 'feature', 'question', 'docs', 'praise', 'complaint'] as const;
+export type FeedbackKind = (typeof FEEDBACK_KINDS)[number];
+
+export type TagProvenance = 'rule' | 'model' | 'human' | 'platform';
+
+export type Trend = 'new' | 'rising' | 'steady' | 'falling' | 'resurfaced';
+
+/** The digest JSON contract: fields a stage cannot fill yet are null or empty, never invented. */
+export interface DigestQuote {
+  text: string;
+  author: string | null;
+  channel: string | null;
+  url: string | null;
+  at: string;
+}
+export interface DigestCluster {
+  id: string;
+  title: string;
+  kind: FeedbackKind | null;
+  tags: string[];
+  reporters: number;
+  mentions: number;
+  segments: Record<string, number>;
+  channels: string[];
+  trend: Trend | null;
+  firstSeen: string;
+  lastSeen: string;
+  score: number;
+  why: string | null;
+  summary: string | null;
+  quotes: DigestQuote[];
+  /** How the score was computed, in words and numbers (clusters only). */
+  scoreExplanation?: string;
+  /** What every number of `why` rests on: people, channels, messages (clusters only). */
+  evidence?: ClusterEvidence;
+}
+export interface DigestSourceStats {
+  name: string;
+  from: string | null;
+  to: string | null;
+  gaps: Array<{ channel: string | null; from: string; to: string | null; reason: string }>;
+}
+export interface DigestJson {
+  period: { start: string; end: string };
+  clusters: DigestCluster[];
+  stats: { messages: number; conversations: number; feedbackItems: number; sources: DigestSourceStats[] };
+}
+
+// Cluster evidence: every number a digest entry or the web UI shows links back to these.
+export type VoiceRole = 'raised' | 'me-too';
+export interface EvidenceMessage {
+  messageId: number;
+  itemId: number;
+  personId: number;
+  role: VoiceRole;
+  at: string;
+  channel: string;
+  platform: string;
+  permalink: string | null;
+}
+
+export interface ReporterEvidence {
+  personId: number;
+  name: string;
+  org: string | null;
+  segment: string;
+  firstAt: string;
+  messageIds: number[];
+}
+
+export interface ScoreExplanation {
+  formula: string;
+  base: Array<{ segment: string; reporters: number; weight: number }>;
+  baseTotal: number;
+  channels: number;
+  spread: number;
+  daysSinceLast: number;
+  recency: number;
+  newReporters: number;
+  velocity: number;
+  score: number;
+}
+
+export interface TrendEvidence {
+  trend: Trend;
+  /** Distinct reporters voicing the need in this period and in each previous one (most recent first). */
+  current: number;
+  previous: number[];
+  before: number;
+}
+
+/** What every number of the sentence rests on, so a UI or a digest can link to it. */
+export interface ClusterEvidence {
+  reporters: ReporterEvidence[];
+  channels: Array<{ channel: string; platform: string; messageIds: number[] }>;
+  segments: Record<string, { personIds: number[]; orgs: string[] }>;
+  messages: EvidenceMessage[];
+  reactions: Record<string, number>;
+  score: ScoreExplanation;
+  trend: TrendEvidence;
+}
+

@@ -1,0 +1,158 @@
+// Copies and threads for chat streams, before storage. Pure: the shell passes the batch and the
+// recent lines the store holds; this returns which new messages are copies of which, and which
+// unthreaded lines reply to which earlier line.
+import { contentKey, hash64 } from './dedupe/index.js';
+import { Disentangler, type DisentangleModel } from './disentangle/index.js';
+
+/** How long after a message a repeat of it still counts as a copy (cross-post, relay, paste twice). */
+export const COPY_WINDOW_MS = 30 * 60_000;
+/** Lines of a channel's history given to the disentangler as context before new lines. */
+export const THREAD_CONTEXT_LINES = 60;
+/**
+ * A line never replies to a line older than this: the model was trained on busy hour-long windows, and
+ * in a quiet channel the previous line may be days old (that is a new conversation, not a reply).
+ */
+export const THREAD_MAX_GAP_MS = 3 * 3600_000;
+
+export interface StreamMessage {
+  key: string;
+  channel: string;
+  author: string;
+  text: string;
+  at: number;
+  /** Has a native thread or reply link: threaded already, but still context for others. */
+  threaded: boolean;
+}
+
+/** The copy key stored with each message: a hash of the normalised text, null for very short text. */
+export function copyKeyOf(text: string): string | null {
+  const k = contentKey(text, { stripBridgePrefix: true });
+  if (k.length < 20 || k.split(' ').length < 3) return null;
+  return hash64(k);
+}
+
+export interface CopyEntry {
+  key: string;
+  copyKey: string;
+  channel: string;
+  author: string;
+  at: number;
+  /** Relayed by a bridge: never the original when the message itself is there too. */
+  relay: boolean;
+}
+
+/**
+ * Copies among messages with the same copy key: within COPY_WINDOW_MS of each other, the original is
+ * the message that was not relayed by a bridge, else the earliest; the others are its copies, except
+ * a message in the original's own channel by another author (two people saying the same thing in one
+ * room are two voices). Works over stored and new messages alike, whatever order they arrived in.
+ * Returns key -> original key for every copy.
+ */
+export function resolveCopies(entries: readonly CopyEntry[]): Map<string, string> {
+  const groups = new Map<string, CopyEntry[]>();
+  for (const e of entries) {
+    const g = groups.get(e.copyKey);
+    if (g) g.push(e);
+    else groups.set(e.copyKey, [e]);
+  }
+  const out = new Map<string, string>();
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    g.sort((a, b) => a.at - b.at || a.key.localeCompare(b.key));
+    // Runs of messages each within the window of the run's first message.
+    let start = 0;
+    while (start < g.length) {
+      let end = start + 1;
+      while (end < g.length && g[end]!.at - g[start]!.at <= COPY_WINDOW_MS) end++;
+      const run = g.slice(start, end);
+      const original = run.find((e) => !e.relay) ?? run[0]!;
+      for (const e of run) {
+        if (e === original) continue;
+        if (e.channel === original.channel && e.author !== original.author) continue;
+        out.set(e.key, original.key);
+      }
+      start = end;
+    }
+  }
+  return out;
+}
+
+/** Whether a message is part of its channel's main stream (a thread reply lives in its thread). */
+export function inChannelStream(m: { externalId: string; threadId?: string | null }): boolean {
+  return !m.threadId || m.threadId === m.externalId;
+}
+
+interface ChannelState {
+  d: Disentangler;
+  keys: string[];
+  times: number[];
+  /** Push index of keys[0]. */
+  base: number;
+  lastKey: string;
+  lastAt: number;
+}
+
+const KEEP = 256;
+
+/**
+ * Links unthreaded lines of channel streams to the earlier line each answers, keeping each channel's
+ * disentangler state between batches: when a batch continues right where the last one ended, no
+ * history is pushed again. Bounded: the least recently used channels are forgotten.
+ */
+export class ChannelThreader {
+  private readonly states = new Map<string, ChannelState>();
+
+  constructor(
+    private readonly model: DisentangleModel,
+    private readonly maxChannels = 2000,
+  ) {}
+
+  /** True when the state for `channel` ends at `lastStoredKey` (the newest stored stream line before the batch). */
+  canContinue(channel: string, lastStoredKey: string | null): boolean {
+    const st = this.states.get(channel);
+    return st !== undefined && lastStoredKey !== null && st.lastKey === lastStoredKey;
+  }
+
+  /**
+   * `context`: the channel's recent stream (oldest first) when the state cannot continue, else null.
+   * `batch`: new stream lines of the channel, oldest first. Returns batch index -> parent key.
+   */
+  link(channel: string, context: readonly StreamMessage[] | null, batch: readonly StreamMessage[]): Map<number, string> {
+    let st = this.states.get(channel);
+    if (context !== null || !st) {
+      st = { d: new Disentangler(this.model), keys: [], times: [], base: 0, lastKey: '', lastAt: -Infinity };
+      const first = batch[0]?.at ?? 0;
+      for (const c of context ?? []) if (c.at >= first - THREAD_MAX_GAP_MS) this.push(st, c);
+    }
+    this.states.delete(channel);
+    this.states.set(channel, st);
+    if (this.states.size > this.maxChannels) this.states.delete(this.states.keys().next().value!);
+    const out = new Map<number, string>();
+    batch.forEach((m, i) => {
+      const own = st.base + st.keys.length;
+      const parent = this.push(st, m);
+      const j = parent - st.base;
+      if (!m.threaded && parent !== own && j >= 0 && j < st.keys.length - 1 && m.at - st.times[j]! <= THREAD_MAX_GAP_MS) out.set(i, st.keys[j]!);
+    });
+    return out;
+  }
+
+  private push(st: ChannelState, m: StreamMessage): number {
+    const parent = st.d.push({ author: m.author, text: m.text, at: m.at });
+    st.keys.push(m.key);
+    st.times.push(m.at);
+    st.lastKey = m.key;
+    st.lastAt = m.at;
+    if (st.keys.length > KEEP * 2) {
+      st.keys.splice(0, KEEP);
+      st.times.splice(0, KEEP);
+      st.base += KEEP;
+    }
+    return parent;
+  }
+}
+
+/** One-off linking without kept state (tests, evaluation). */
+export function linkUnthreaded(model: DisentangleModel, context: readonly StreamMessage[], batch: readonly StreamMessage[]): Map<number, string> {
+  return new ChannelThreader(model, 1).link('x', context, batch);
+}

@@ -1,0 +1,173 @@
+// The disentanglement model: a one-hidden-layer MLP scoring (line, candidate parent) pairs from
+// binary features; the line links to the highest-scoring candidate (itself = new conversation).
+import { z } from 'zod';
+import { DIST_TIME_COUNT, DIST_TIME_FIRST, FEATURE_COUNT, FEATURE_NAMES, type Extraction, type FeatureConfig, type LineInfo } from './features.js';
+
+export const MODEL_FORMAT = 'gleaner-disentangle/1';
+
+const finite = z.number().finite();
+
+export const DisentangleModelSchema = z.object({
+  format: z.literal(MODEL_FORMAT),
+  version: z.string().min(1),
+  features: z.array(z.string()),
+  config: z.object({
+    window: z.number().int().min(1).max(10_000),
+    hidden: z.number().int().min(1).max(1024),
+    idf: z.record(z.string(), finite),
+    idfUnknown: finite,
+  }),
+  /** first layer, row-major: features.length rows of `hidden` weights */
+  w1: z.array(finite),
+  b1: z.array(finite),
+  /** output layer: `hidden` weights (no bias: the score is only compared within one line's candidates) */
+  w2: z.array(finite),
+  /** free-form: training data, seed, hyper-parameters, dev figures */
+  meta: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type DisentangleModel = z.infer<typeof DisentangleModelSchema>;
+
+/** Validates a parsed JSON model; throws an Error saying what is wrong. */
+export function parseDisentangleModel(json: unknown): DisentangleModel {
+  const r = DisentangleModelSchema.safeParse(json);
+  if (!r.success) {
+    const issues = r.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new Error(`invalid disentanglement model: ${issues}`);
+  }
+  const m = r.data;
+  if (m.features.length !== FEATURE_COUNT || m.features.some((f, i) => f !== FEATURE_NAMES[i])) {
+    throw new Error(
+      `invalid disentanglement model: trained with a different feature set (${m.features.length} features, this code has ${FEATURE_COUNT}); retrain it with scripts/train-threads.ts`,
+    );
+  }
+  const h = m.config.hidden;
+  if (m.w1.length !== FEATURE_COUNT * h) throw new Error(`invalid disentanglement model: w1 has ${m.w1.length} weights, expected ${FEATURE_COUNT * h}`);
+  if (m.b1.length !== h) throw new Error(`invalid disentanglement model: b1 has ${m.b1.length} weights, expected ${h}`);
+  if (m.w2.length !== h) throw new Error(`invalid disentanglement model: w2 has ${m.w2.length} weights, expected ${h}`);
+  return m;
+}
+
+export function featureConfig(m: DisentangleModel): FeatureConfig {
+  return { window: m.config.window, idf: m.config.idf, idfUnknown: m.config.idfUnknown };
+}
+
+/** The model's weights in typed arrays, for scoring. */
+export class Scorer {
+  readonly hidden: number;
+  private readonly w1: Float64Array;
+  private readonly b1: Float64Array;
+  private readonly w2: Float64Array;
+  private readonly srcVec: Float64Array;
+  private readonly h: Float64Array;
+  /** per line: source vector + distance x time row, computed on first use */
+  private readonly base: Float64Array;
+  private readonly baseStamp: Int32Array;
+  private stamp = 0;
+
+  constructor(w1: ArrayLike<number>, b1: ArrayLike<number>, w2: ArrayLike<number>) {
+    this.hidden = b1.length;
+    this.w1 = Float64Array.from(w1);
+    this.b1 = Float64Array.from(b1);
+    this.w2 = Float64Array.from(w2);
+    this.srcVec = new Float64Array(this.hidden);
+    this.h = new Float64Array(this.hidden);
+    this.base = new Float64Array(DIST_TIME_COUNT * this.hidden);
+    this.baseStamp = new Int32Array(DIST_TIME_COUNT);
+  }
+
+  static of(m: DisentangleModel): Scorer {
+    return new Scorer(m.w1, m.b1, m.w2);
+  }
+
+  private candVec(c: LineInfo): Float64Array {
+    if (c.vec && c.vec.length === this.hidden) return c.vec;
+    const H = this.hidden;
+    const v = new Float64Array(H);
+    const w1 = this.w1;
+    for (const f of c.candFeatures) {
+      const o = f * H;
+      for (let j = 0; j < H; j++) v[j] = (v[j] as number) + (w1[o + j] as number);
+    }
+    c.vec = v;
+    return v;
+  }
+
+  /**
+   * The chosen parent for the extracted line, as a push index: the best-scoring candidate, or the
+   * line itself when "new conversation" scores highest. Ties go to the newer candidate.
+   */
+  choose(x: Extraction): number {
+    const H = this.hidden;
+    const w1 = this.w1;
+    const w2 = this.w2;
+    const s = this.srcVec;
+    const h = this.h;
+    s.set(this.b1);
+    for (const f of x.src) {
+      const o = f * H;
+      for (let j = 0; j < H; j++) s[j] = (s[j] as number) + (w1[o + j] as number);
+    }
+    // self
+    // "new conversation": the line with the self feature (row 0)
+    let best = x.info.index;
+    let bestScore = 0;
+    for (let j = 0; j < H; j++) {
+      const v = (s[j] as number) + (w1[j] as number);
+      if (v > 0) bestScore += v * (w2[j] as number);
+    }
+    const idx = x.pairIdx;
+    const start = x.pairStart;
+    const base = this.base;
+    const stamps = this.baseStamp;
+    const stamp = (this.stamp = (this.stamp + 1) | 0);
+    for (let k = 0; k < x.cands.length; k++) {
+      const c = x.cands[k] as LineInfo;
+      const cv = this.candVec(c);
+      const p0 = start[k] as number;
+      // the first pair feature is the distance x time cross: source + that row, cached per line
+      const dt = (idx[p0] as number) - DIST_TIME_FIRST;
+      const bo = dt * H;
+      if (stamps[dt] !== stamp) {
+        stamps[dt] = stamp;
+        const o = (idx[p0] as number) * H;
+        for (let j = 0; j < H; j++) base[bo + j] = (s[j] as number) + (w1[o + j] as number);
+      }
+      const e = start[k + 1] as number;
+      let sc = 0;
+      // Fused loops for the common cases (one or two more rows); the general case goes through h.
+      if (e - p0 === 2) {
+        const o1 = (idx[p0 + 1] as number) * H;
+        for (let j = 0; j < H; j++) {
+          const v = (base[bo + j] as number) + (cv[j] as number) + (w1[o1 + j] as number);
+          if (v > 0) sc += v * (w2[j] as number);
+        }
+      } else if (e - p0 === 3) {
+        const o1 = (idx[p0 + 1] as number) * H;
+        const o2 = (idx[p0 + 2] as number) * H;
+        for (let j = 0; j < H; j++) {
+          const v = (base[bo + j] as number) + (cv[j] as number) + (w1[o1 + j] as number) + (w1[o2 + j] as number);
+          if (v > 0) sc += v * (w2[j] as number);
+        }
+      } else {
+        for (let j = 0; j < H; j++) h[j] = (base[bo + j] as number) + (cv[j] as number);
+        for (let p = p0 + 1; p < e; p++) {
+          const o = (idx[p] as number) * H;
+          for (let j = 0; j < H; j++) h[j] = (h[j] as number) + (w1[o + j] as number);
+        }
+        for (let j = 0; j < H; j++) {
+          const v = h[j] as number;
+          if (v > 0) sc += v * (w2[j] as number);
+        }
+      }
+      if (sc > bestScore) {
+        bestScore = sc;
+        best = c.index;
+      }
+    }
+    return best;
+  }
+}

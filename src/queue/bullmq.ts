@@ -1,0 +1,134 @@
+// BullMQ JobQueue on Redis: one process or many, on one machine or many. Stalled jobs (a worker
+// killed mid-batch) are picked up again by BullMQ's stalled-job check; ingest is idempotent, so a
+// re-run adds nothing twice.
+import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
+import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, QUEUE_NAMES, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type QueueCounts, type QueueName, type RetryPolicy } from './port.js';
+
+export interface BullMqOptions {
+  url: string;
+  /** Key prefix in Redis (tests use their own). */
+  prefix?: string;
+  retry?: RetryPolicy;
+  /** How long a worker holds a job's lock without renewing it; a killed worker's job is retried after it. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export class BullMqQueue implements JobQueue {
+  readonly kind = 'bullmq' as const;
+  private readonly queues = new Map<QueueName, Queue>();
+  private readonly workers: Worker[] = [];
+  private readonly retry: RetryPolicy;
+  private readonly prefix: string;
+
+  constructor(private readonly opts: BullMqOptions) {
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.prefix = opts.prefix ?? 'gleaner';
+  }
+
+  private connection(worker: boolean) {
+    // Workers must wait for Redis rather than fail commands while it restarts.
+    return { url: this.opts.url, maxRetriesPerRequest: worker ? null : 20, enableOfflineQueue: true };
+  }
+
+  private queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection(false), prefix: this.prefix });
+      q.on('error', () => {
+        // Connection errors are retried by ioredis; jobs report their own failures.
+      });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async add<T>(queue: QueueName, name: string, data: T, opts: AddOptions): Promise<void> {
+    await this.queue(queue).add(name, data, {
+      jobId: safeJobId(opts.jobId),
+      attempts: opts.attempts ?? this.retry.attempts,
+      backoff: { type: 'exponential', delay: this.retry.baseDelayMs },
+      delay: opts.delayMs,
+      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+      removeOnFail: false,
+    });
+  }
+
+  process<T>(queue: QueueName, handler: JobHandler<T>, opts?: { concurrency?: number }): void {
+    const worker = new Worker(
+      queue,
+      async (job: Job) => {
+        try {
+          await handler({ id: job.id ?? '', name: job.name, data: job.data as T, attemptsMade: job.attemptsMade, queue });
+        } catch (err: unknown) {
+          if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
+          throw err;
+        }
+      },
+      {
+        connection: this.connection(true),
+        prefix: this.prefix,
+        concurrency: opts?.concurrency ?? 1,
+        lockDuration: this.opts.lockDurationMs ?? 30_000,
+        stalledInterval: this.opts.stalledIntervalMs ?? 30_000,
+        maxStalledCount: 3,
+      },
+    );
+    worker.on('error', () => {
+      // Reported through job failures; connection errors are retried.
+    });
+    this.workers.push(worker);
+  }
+
+  /** A repeating job from a cron pattern in a time zone (BullMQ job scheduler); upserting the same id keeps one schedule. */
+  async upsertJobScheduler(queue: QueueName, schedulerId: string, repeat: { pattern: string; tz?: string }, template: { name: string; data: unknown }): Promise<void> {
+    await this.queue(queue).upsertJobScheduler(safeJobId(schedulerId), { pattern: repeat.pattern, tz: repeat.tz }, {
+      name: template.name,
+      data: template.data,
+      opts: { attempts: this.retry.attempts, backoff: { type: 'exponential', delay: this.retry.baseDelayMs }, removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 }, removeOnFail: false },
+    });
+  }
+
+  async counts(queue: QueueName): Promise<QueueCounts> {
+    const c = await this.queue(queue).getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 };
+  }
+
+  /** Processing times (ms) of the most recent completed jobs still kept: for /metrics. */
+  async recentJobDurations(queue: QueueName, count = 200): Promise<number[]> {
+    const jobs = await this.queue(queue).getCompleted(0, count - 1);
+    return jobs.flatMap((j) => (j.finishedOn && j.processedOn ? [j.finishedOn - j.processedOn] : []));
+  }
+
+  async failed(queue: QueueName): Promise<FailedJob[]> {
+    const jobs = await this.queue(queue).getFailed(0, 1000);
+    return jobs.map((j) => ({ id: j.id ?? '', name: j.name, reason: j.failedReason, attemptsMade: j.attemptsMade, data: j.data as unknown }));
+  }
+
+  async idle(opts?: IdleOptions): Promise<void> {
+    const deadline = Date.now() + (opts?.timeoutMs ?? 10 * 60_000);
+    let quietPolls = 0;
+    for (;;) {
+      let busy = 0;
+      for (const q of opts?.queues ?? QUEUE_NAMES) {
+        const c = await this.counts(q);
+        busy += c.waiting + c.active + c.delayed;
+      }
+      // Two quiet polls in a row: a job finishing may enqueue the next stage's job in between.
+      quietPolls = busy === 0 ? quietPolls + 1 : 0;
+      if (quietPolls >= 2) return;
+      if (Date.now() > deadline) throw new Error(`queues still busy after ${opts?.timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, opts?.pollMs ?? 100));
+    }
+  }
+
+  /** Removes every job of this prefix (tests, and `gleaner queue clean`). */
+  async obliterate(): Promise<void> {
+    for (const q of QUEUE_NAMES) await this.queue(q).obliterate({ force: true });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,79 @@
+// The JobQueue port: BullMQ on Redis when REDIS_URL (or `redis:` in config) is set, in-process otherwise.
+// Both honour the same contract (test/contract/queue.contract.ts).
+
+export const QUEUE_NAMES = ['ingest', 'enrich', 'cluster', 'digest'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export interface JobContext<T = unknown> {
+  id: string;
+  name: string;
+  data: T;
+  /** Attempts already made before this one (0 on the first run). */
+  attemptsMade: number;
+  queue: QueueName;
+}
+
+export type JobHandler<T = unknown> = (job: JobContext<T>) => Promise<void>;
+
+export interface AddOptions {
+  /** Deterministic id: adding a job whose id is pending, running or done is a no-op. No ':' (BullMQ). */
+  jobId: string;
+  attempts?: number;
+  delayMs?: number;
+}
+
+export interface FailedJob {
+  id: string;
+  name: string;
+  reason: string;
+  attemptsMade: number;
+  data: unknown;
+}
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  completed: number;
+  failed: number;
+}
+
+export interface IdleOptions {
+  timeoutMs?: number;
+  pollMs?: number;
+  queues?: readonly QueueName[];
+}
+
+export interface JobQueue {
+  readonly kind: 'inprocess' | 'bullmq';
+  add<T>(queue: QueueName, name: string, data: T, opts: AddOptions): Promise<void>;
+  /** Starts consuming `queue` with `handler` in this process. */
+  process<T>(queue: QueueName, handler: JobHandler<T>, opts?: { concurrency?: number }): void;
+  counts(queue: QueueName): Promise<QueueCounts>;
+  failed(queue: QueueName): Promise<FailedJob[]>;
+  /** Resolves when no queue (or none of `queues`) has waiting, delayed or active jobs. */
+  idle(opts?: IdleOptions): Promise<void>;
+  /** Stops taking jobs, lets running ones finish, closes connections. */
+  close(): Promise<void>;
+}
+
+/** A job that can never succeed (bad payload): failed for good, its reason kept, no retry. */
+export class PermanentJobError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentJobError';
+  }
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  /** Exponential backoff: baseDelayMs * 2^(attempt-1). */
+  baseDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1000 };
+
+/** BullMQ job ids must not contain ':'; keep ids readable and deterministic. */
+export function safeJobId(id: string): string {
+  return id.replace(/[:\s]/g, '_').slice(0, 200);
+}

@@ -1,0 +1,131 @@
+// Cluster shell: apply the people/orgs config (once per process, idempotent), place the new feedback
+// items in clusters (the in-memory index is built from the store on first use and re-synced when a
+// human or another worker changed the clusters), save, and refresh the touched clusters' title,
+// summary, kind and first/last seen. Pinned items and pinned titles are never touched.
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import { PermanentJobError } from '../queue/port.js';
+import { ClusterIndex, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
+import { clusterMembers, clusterStateVersion, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, type ClusterDescription } from '../store/clusters.js';
+import { applyPeopleConfig } from '../store/people.js';
+import type { Database } from '../store/schema.js';
+import type { Config } from '../config/index.js';
+import type { StageContext } from './context.js';
+import { cooperativeYield } from '../yield.js';
+
+export const ClusterPayloadSchema = z.object({ itemIds: z.array(z.number().int()).min(1) });
+
+interface IndexState {
+  index: ClusterIndex;
+  version: string;
+}
+
+const indexes = new WeakMap<Kysely<Database>, Promise<IndexState>>();
+const applied = new WeakMap<Kysely<Database>, WeakSet<Config>>();
+/** One job at a time per store in this process: the index is shared state. */
+const locks = new WeakMap<Kysely<Database>, Promise<unknown>>();
+
+async function buildIndex(db: Kysely<Database>, opts: ClusterOptions): Promise<IndexState> {
+  const version = await clusterStateVersion(db);
+  const assignments = await loadAssignments(db);
+  const index = new ClusterIndex({ ...opts, capacity: Math.max(1024, assignments.length * 2) });
+  const docs = new Map((await loadItems(db, assignments.map((a) => a.itemId))).map((i) => [i.itemId, itemDoc(i)]));
+  const tick = cooperativeYield(); // a big store's first build must not starve BullMQ's lock renewal
+  for (const a of assignments) {
+    await tick();
+    const d = docs.get(a.itemId);
+    if (d) index.add(d, a.clusterId);
+  }
+  return { index, version };
+}
+
+/** Brings the index in line with the store after someone else wrote (human curation, another worker). */
+async function resync(db: Kysely<Database>, state: IndexState): Promise<void> {
+  const version = await clusterStateVersion(db);
+  if (version === state.version) return;
+  const assignments = await loadAssignments(db);
+  const stored = new Map(assignments.map((a) => [a.itemId, a.clusterId]));
+  const unknown = assignments.filter((a) => !state.index.has(a.itemId)).map((a) => a.itemId);
+  const docs = new Map((await loadItems(db, unknown)).map((i) => [i.itemId, itemDoc(i)]));
+  for (const a of assignments) {
+    if (state.index.has(a.itemId)) state.index.move(a.itemId, a.clusterId);
+    else {
+      const d = docs.get(a.itemId);
+      if (d) state.index.add(d, a.clusterId);
+    }
+  }
+  state.index.forgetMissing(stored);
+  state.version = version;
+}
+
+/** Title, summary, kind and first/last seen of clusters, from their items. */
+export async function describeClusters(db: Kysely<Database>, index: ClusterIndex | null, clusterIds: readonly number[]): Promise<Map<number, ClusterDescription>> {
+  const members = await clusterMembers(db, clusterIds);
+  const out = new Map<number, ClusterDescription>();
+  for (const [clusterId, itemIds] of members) {
+    const items = (await loadItems(db, itemIds.slice(0, 200))).map(itemDoc).sort((a, b) => a.at - b.at);
+    if (!items.length) continue;
+    const texts = items.map((i) => `${i.subject ?? ''}\n${i.text}`);
+    const scorer = textScorer(texts, index?.stats);
+    const ats = items.map((i) => i.at);
+    out.set(clusterId, { title: clusterTitle(items, scorer), summary: clusterSummary(items, scorer), kind: clusterKind(items), firstSeen: Math.min(...ats), lastSeen: Math.max(...ats) });
+  }
+  return out;
+}
+
+export async function runCluster(ctx: StageContext, data: unknown): Promise<{ assigned: number; created: number }> {
+  const parsed = ClusterPayloadSchema.safeParse(data);
+  if (!parsed.success) throw new PermanentJobError(`cluster: bad payload: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const prev = locks.get(ctx.db) ?? Promise.resolve();
+  const run = prev.catch(() => undefined).then(() => clusterItems(ctx, parsed.data.itemIds));
+  locks.set(ctx.db, run);
+  return run;
+}
+
+async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ assigned: number; created: number }> {
+  const { db } = ctx;
+  let done = applied.get(db);
+  if (!done) applied.set(db, (done = new WeakSet()));
+  if (!done.has(ctx.config)) {
+    const r = await applyPeopleConfig(db, { people: ctx.config.people, orgs: ctx.config.orgs }, ctx.now());
+    if (r.unmatched.length) ctx.log.debug({ stage: 'cluster', unmatched: r.unmatched }, 'config identities not seen yet');
+    done.add(ctx.config);
+  }
+  let statePromise = indexes.get(db);
+  if (!statePromise) {
+    statePromise = buildIndex(db, {});
+    indexes.set(db, statePromise);
+  }
+  let state: IndexState;
+  try {
+    state = await statePromise;
+  } catch (err: unknown) {
+    indexes.delete(db);
+    throw err;
+  }
+  await resync(db, state);
+  const todo = await unclusteredItems(db, itemIds);
+  if (!todo.length) return { assigned: 0, created: 0 };
+  const docs = (await loadItems(db, todo)).map(itemDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
+  const assignments = state.index.assign(docs);
+  let ids: Map<number, number>;
+  try {
+    ids = await saveAssignments(db, assignments, ctx.now());
+  } catch (err: unknown) {
+    // The index and the store disagree (a cluster was merged away meanwhile): rebuild on the retry.
+    indexes.delete(db);
+    throw err;
+  }
+  for (const [key, id] of ids) state.index.relabel(key, id);
+  const touched = [...new Set(assignments.map((a) => (a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey)!)))];
+  await saveDescriptions(db, await describeClusters(db, state.index, touched), ctx.now());
+  state.version = await clusterStateVersion(db);
+  ctx.log.debug({ stage: 'cluster', assigned: assignments.length, created: ids.size }, 'clustered');
+  return { assigned: assignments.length, created: ids.size };
+}
+
+/** Drops this process's index for a store (tests; after a bulk re-import). */
+export function forgetClusterIndex(db: Kysely<Database>): void {
+  indexes.delete(db);
+  applied.delete(db);
+}

@@ -1,0 +1,45 @@
+// Enrich shell: for each touched conversation, detect the feedback it carries and its tags, save them
+// (human decisions win), and hand the feedback items to the cluster stage.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { PermanentJobError } from '../queue/port.js';
+import { compileRules, detectFeedback, type CompiledRule } from '../pipeline/feedback.js';
+import { loadClassifierModel } from '../models/classifier.js';
+import { loadConversationMessages, saveDetection } from '../store/feedback.js';
+import { contentHash } from '../pipeline/hash.js';
+import { saveItemSummary } from '../store/tagging.js';
+import { autoTag } from './tagging.js';
+import type { StageContext } from './context.js';
+
+export const EnrichPayloadSchema = z.object({ conversationIds: z.array(z.number().int()).min(1) });
+
+const compiled = new WeakMap<object, { rules: CompiledRule[]; version: string }>();
+
+function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string } {
+  let r = compiled.get(ctx.config);
+  if (!r) {
+    const version = `rules-${createHash('sha256').update(JSON.stringify(ctx.config.tags)).digest('hex').slice(0, 10)}`;
+    r = { rules: compileRules(ctx.config.tags), version };
+    compiled.set(ctx.config, r);
+  }
+  return r;
+}
+
+export async function runEnrich(ctx: StageContext, data: unknown): Promise<{ items: number[] }> {
+  const parsed = EnrichPayloadSchema.safeParse(data);
+  if (!parsed.success) throw new PermanentJobError(`enrich: bad payload: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const model = loadClassifierModel();
+  const { rules, version } = rulesFor(ctx);
+  const convs = await loadConversationMessages(ctx.db, parsed.data.conversationIds);
+  const items: number[] = [];
+  const now = ctx.now();
+  // Suggestions from human tags and the optional language model come on top of the classifier and rules.
+  const tagged = await autoTag(ctx, parsed.data.conversationIds, convs, (messages) => detectFeedback(model, messages, rules, version));
+  for (const { conversationId, detected, summary } of tagged) {
+    const itemId = await saveDetection(ctx.db, conversationId, detected, now);
+    if (itemId !== null) items.push(itemId);
+    if (itemId !== null && summary) await saveItemSummary(ctx.db, itemId, summary.text, summary.version, now);
+  }
+  if (items.length) await ctx.queue.add('cluster', 'cluster', { itemIds: items }, { jobId: `cluster-${contentHash(...items)}` });
+  return { items };
+}

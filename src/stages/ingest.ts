@@ -1,0 +1,47 @@
+// Ingest shell: validate the payload, store the batch in one transaction (messages, raw items,
+// cursor, quarantine), then hand the touched conversations to enrich.
+import { z } from 'zod';
+import { GapSchema, QuarantineEntrySchema, RawMessageSchema } from '../model/index.js';
+import { ingestBatch, type IngestResult } from '../store/ingest.js';
+import { PermanentJobError } from '../queue/port.js';
+import { contentHash } from '../pipeline/hash.js';
+import { loadDisentangleModel } from '../models/disentangle.js';
+import { ChannelThreader } from '../pipeline/chat-threads.js';
+import type { StageContext } from './context.js';
+
+export const IngestPayloadSchema = z.object({
+  sourceId: z.number().int(),
+  platform: z.string(),
+  messages: z.array(RawMessageSchema),
+  raw: z.array(z.object({ externalId: z.string(), payload: z.string() })).optional(),
+  normalizerVersion: z.number().int(),
+  cursor: z.object({ key: z.string(), value: z.string() }).optional(),
+  quarantine: z.array(QuarantineEntrySchema).optional(),
+  gaps: z.array(GapSchema).optional(),
+});
+export type IngestPayload = z.infer<typeof IngestPayloadSchema>;
+
+export function ingestJobId(p: IngestPayload): string {
+  return `ingest-${p.sourceId}-${contentHash(...p.messages.map((m) => m.externalId + '|' + (m.editedAt ?? '') + '|' + (m.deleted ? 'd' : '')), p.cursor?.value, p.quarantine?.length)}`;
+}
+
+// One threader per process and store: it keeps each channel's recent stream between batches.
+const threaders = new WeakMap<object, ChannelThreader>();
+function threaderFor(ctx: StageContext): ChannelThreader {
+  let t = threaders.get(ctx.db);
+  if (!t) {
+    t = new ChannelThreader(loadDisentangleModel());
+    threaders.set(ctx.db, t);
+  }
+  return t;
+}
+
+export async function runIngest(ctx: StageContext, data: unknown): Promise<IngestResult> {
+  const parsed = IngestPayloadSchema.safeParse(data);
+  if (!parsed.success) throw new PermanentJobError(`ingest: bad payload: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const result = await ingestBatch(ctx.db, parsed.data, ctx.now(), { threader: parsed.data.platform === 'mail' ? undefined : threaderFor(ctx) });
+  if (result.conversationIds.length) {
+    await ctx.queue.add('enrich', 'enrich', { conversationIds: result.conversationIds }, { jobId: `enrich-${contentHash(...result.conversationIds, parsed.data.sourceId, ingestJobId(parsed.data))}` });
+  }
+  return result;
+}

@@ -1,0 +1,264 @@
+// The cluster repository: feedback items with their conversations (for the cluster stage, the digest
+// and `gleaner clusters`), assignments of items to clusters, and the clusters' descriptions.
+// Assignments are insert-only here: an item in a cluster stays there unless a human moves it
+// (src/store/curation.ts), and a pinned title is never rewritten.
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import type { FeedbackKind } from '../model/index.js';
+import { segmentOf } from '../pipeline/people.js';
+import type { PriorityMessage } from '../pipeline/priority.js';
+
+export interface ItemMessage extends PriorityMessage {
+  subject: string | null;
+}
+
+export interface StoredItem {
+  itemId: number;
+  conversationId: number;
+  reportMessageId: number;
+  kind: FeedbackKind | null;
+  subject: string | null;
+  /** Active tags (human removals applied, no `kind:` tags). */
+  tags: string[];
+  /** The conversation's messages, oldest first: no copies, nothing deleted. */
+  messages: ItemMessage[];
+}
+
+const CHUNK = 400;
+
+function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** Items (not marked "not feedback") with their conversations' messages and authors resolved to people, orgs and segments. */
+export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]): Promise<StoredItem[]> {
+  const out = new Map<number, StoredItem>();
+  for (const part of chunks([...new Set(itemIds)])) {
+    const items = await db
+      .selectFrom('feedback_items as f')
+      .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
+      .select(['f.id', 'f.conversation_id', 'f.message_id', 'f.kind', 'c.subject'])
+      .where('f.id', 'in', part)
+      .where('f.status', '!=', 'not_feedback')
+      .execute();
+    for (const i of items) out.set(i.id, { itemId: i.id, conversationId: i.conversation_id, reportMessageId: i.message_id, kind: (i.kind as FeedbackKind | null) ?? null, subject: i.subject, tags: [], messages: [] });
+    if (!items.length) continue;
+    const byConv = new Map<number, StoredItem>();
+    for (const i of items) byConv.set(i.conversation_id, out.get(i.id)!);
+    const rows = await db
+      .selectFrom('messages as m')
+      .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
+      .innerJoin('sources as s', 's.id', 'm.source_id')
+      .innerJoin('identities as i', 'i.id', 'm.identity_id')
+      .innerJoin('people as p', 'p.id', 'i.person_id')
+      .leftJoin('orgs as o', 'o.id', 'p.org_id')
+      .select([
+        'm.id',
+        'm.conversation_id',
+        'm.sent_at',
+        'm.clean_text',
+        'm.subject',
+        'm.permalink',
+        'm.reactions',
+        'm.is_bot',
+        'i.is_bot as identityBot',
+        'p.id as personId',
+        'p.display_name',
+        'p.is_staff',
+        'o.name as org',
+        'o.segment as orgSegment',
+        'ch.name as channel',
+        'ch.external_id as channelExternal',
+        's.platform',
+      ])
+      .where('m.conversation_id', 'in', items.map((i) => i.conversation_id))
+      .where('m.copy_of', 'is', null)
+      .where('m.deleted', '=', 0)
+      .orderBy('m.sent_at')
+      .orderBy('m.id')
+      .execute();
+    for (const r of rows) {
+      const item = byConv.get(r.conversation_id!);
+      if (!item) continue;
+      const isBot = r.is_bot === 1 || r.identityBot === 1;
+      item.messages.push({
+        messageId: r.id,
+        conversationId: r.conversation_id!,
+        personId: r.personId,
+        personName: r.display_name,
+        org: r.org,
+        segment: segmentOf({ isBot, isStaff: r.is_staff === 1, orgSegment: r.orgSegment }),
+        at: Number(r.sent_at),
+        text: r.clean_text,
+        subject: r.subject,
+        channel: r.channel ?? r.channelExternal,
+        platform: r.platform,
+        permalink: r.permalink,
+        reactions: r.reactions ? (JSON.parse(r.reactions) as Record<string, number>) : null,
+      });
+    }
+  }
+  for (const [id, tags] of await itemTags(db, [...out.keys()])) out.get(id)!.tags = tags;
+  return itemIds.map((id) => out.get(id)).filter((x): x is StoredItem => x !== undefined);
+}
+
+/** Which of these items still have no cluster (and are feedback). All unclustered items when `itemIds` is omitted. */
+export async function unclusteredItems(db: Kysely<Database>, itemIds?: readonly number[]): Promise<number[]> {
+  const q = (ids?: number[]) => {
+    let b = db
+      .selectFrom('feedback_items as f')
+      .leftJoin('cluster_items as ci', 'ci.item_id', 'f.id')
+      .select('f.id')
+      .where('ci.item_id', 'is', null)
+      .where('f.status', '!=', 'not_feedback');
+    if (ids) b = b.where('f.id', 'in', ids);
+    return b.orderBy('f.id').execute();
+  };
+  if (!itemIds) return (await q()).map((r) => r.id);
+  const out: number[] = [];
+  for (const part of chunks([...new Set(itemIds)])) out.push(...(await q(part)).map((r) => r.id));
+  return out;
+}
+
+/** Every assignment, in cluster then item order. */
+export async function loadAssignments(db: Kysely<Database>): Promise<Array<{ itemId: number; clusterId: number; pinned: boolean }>> {
+  const rows = await db.selectFrom('cluster_items').select(['item_id', 'cluster_id', 'pinned']).orderBy('cluster_id').orderBy('item_id').execute();
+  return rows.map((r) => ({ itemId: r.item_id, clusterId: r.cluster_id, pinned: r.pinned === 1 }));
+}
+
+/** A cheap fingerprint of the clusters and assignments: when it changes, someone else (a human, another worker) wrote. */
+export async function clusterStateVersion(db: Kysely<Database>): Promise<string> {
+  const c = await db.selectFrom('clusters').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max<number>('updated_at').as('u'), eb.fn.max<number>('id').as('m')]).executeTakeFirstOrThrow();
+  const i = await db.selectFrom('cluster_items').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('cluster_id').as('s'), eb.fn.sum<number>('pinned').as('p')]).executeTakeFirstOrThrow();
+  return `${c.n}/${c.u ?? 0}/${c.m ?? 0}/${i.n}/${i.s ?? 0}/${i.p ?? 0}`;
+}
+
+export interface NewAssignment {
+  itemId: number;
+  /** An existing cluster id, or a negative key: a cluster to create. */
+  clusterKey: number;
+}
+
+/**
+ * Stores new assignments in one transaction: clusters to create get a placeholder title (the caller
+ * describes them next). An item that meanwhile got a cluster keeps it. Returns provisional key -> id.
+ */
+export async function saveAssignments(db: Kysely<Database>, assignments: readonly NewAssignment[], now: number): Promise<Map<number, number>> {
+  return db.transaction().execute(async (trx) => {
+    const ids = new Map<number, number>();
+    const existing = new Set((await trx.selectFrom('clusters').select('id').where('id', 'in', [...new Set(assignments.filter((a) => a.clusterKey > 0).map((a) => a.clusterKey)), -1]).execute()).map((r) => r.id));
+    const rows: Array<{ cluster_id: number; item_id: number; pinned: number }> = [];
+    for (const a of assignments) {
+      let id: number | undefined = a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey);
+      if (id !== undefined && a.clusterKey > 0 && !existing.has(id)) throw new Error(`cluster ${id} no longer exists (merged or removed by a human); the index is stale`);
+      if (id === undefined) {
+        const row = await trx
+          .insertInto('clusters')
+          .values({ title: '(new cluster)', pinned_title: 0, summary: null, kind: null, first_seen: null, last_seen: null, created_at: now, updated_at: now })
+          .returning(['id'])
+          .executeTakeFirstOrThrow();
+        id = row.id;
+        ids.set(a.clusterKey, id);
+      }
+      rows.push({ cluster_id: id, item_id: a.itemId, pinned: 0 });
+    }
+    for (const part of chunks(rows, 300)) await trx.insertInto('cluster_items').values(part).onConflict((oc) => oc.column('item_id').doNothing()).execute();
+    return ids;
+  });
+}
+
+/** Item ids per cluster. */
+export async function clusterMembers(db: Kysely<Database>, clusterIds: readonly number[]): Promise<Map<number, number[]>> {
+  const out = new Map<number, number[]>();
+  for (const part of chunks([...new Set(clusterIds)])) {
+    const rows = await db.selectFrom('cluster_items').select(['cluster_id', 'item_id']).where('cluster_id', 'in', part).orderBy('item_id').execute();
+    for (const r of rows) {
+      const list = out.get(r.cluster_id) ?? [];
+      list.push(r.item_id);
+      out.set(r.cluster_id, list);
+    }
+  }
+  return out;
+}
+
+export interface ClusterDescription {
+  title: string;
+  summary: string | null;
+  kind: FeedbackKind | null;
+  firstSeen: number | null;
+  lastSeen: number | null;
+}
+
+/** Writes descriptions; a pinned title stays as the human left it. */
+export async function saveDescriptions(db: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription>, now: number): Promise<void> {
+  if (!descriptions.size) return;
+  await db.transaction().execute(async (trx) => {
+    for (const [id, d] of descriptions) {
+      await trx.updateTable('clusters').set({ summary: d.summary, kind: d.kind, first_seen: d.firstSeen, last_seen: d.lastSeen, updated_at: now }).where('id', '=', id).execute();
+      await trx.updateTable('clusters').set({ title: d.title }).where('id', '=', id).where('pinned_title', '=', 0).execute();
+    }
+  });
+}
+
+export interface ClusterRecord {
+  id: number;
+  title: string;
+  pinnedTitle: boolean;
+  summary: string | null;
+  kind: FeedbackKind | null;
+  firstSeen: number | null;
+  lastSeen: number | null;
+}
+
+export async function getClusters(db: Kysely<Database>, ids?: readonly number[]): Promise<ClusterRecord[]> {
+  const map = (r: { id: number; title: string; pinned_title: number; summary: string | null; kind: string | null; first_seen: number | null; last_seen: number | null }): ClusterRecord => ({
+    id: r.id,
+    title: r.title,
+    pinnedTitle: r.pinned_title === 1,
+    summary: r.summary,
+    kind: (r.kind as FeedbackKind | null) ?? null,
+    firstSeen: r.first_seen == null ? null : Number(r.first_seen),
+    lastSeen: r.last_seen == null ? null : Number(r.last_seen),
+  });
+  const cols = ['id', 'title', 'pinned_title', 'summary', 'kind', 'first_seen', 'last_seen'] as const;
+  if (!ids) return (await db.selectFrom('clusters').select(cols).orderBy('id').execute()).map(map);
+  const out: ClusterRecord[] = [];
+  for (const part of chunks([...new Set(ids)])) out.push(...(await db.selectFrom('clusters').select(cols).where('id', 'in', part).orderBy('id').execute()).map(map));
+  return out;
+}
+
+/** Clusters with any message (in their items' conversations) in [from, to). */
+export async function clustersWithActivity(db: Kysely<Database>, from: number, to: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('cluster_items as ci')
+    .innerJoin('feedback_items as f', 'f.id', 'ci.item_id')
+    .innerJoin('messages as m', 'm.conversation_id', 'f.conversation_id')
+    .select('ci.cluster_id')
+    .distinct()
+    .where('m.sent_at', '>=', from)
+    .where('m.sent_at', '<', to)
+    .where('m.copy_of', 'is', null)
+    .where('m.deleted', '=', 0)
+    .where('f.status', '!=', 'not_feedback')
+    .orderBy('ci.cluster_id')
+    .execute();
+  return rows.map((r) => r.cluster_id);
+}
+
+/** Active tags per item (human removals applied, `kind:` tags left out). */
+export async function itemTags(db: Kysely<Database>, itemIds: readonly number[]): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  for (const part of chunks([...new Set(itemIds)])) {
+    const rows = await db.selectFrom('tags').select(['item_id', 'tag', 'provenance', 'state']).where('item_id', 'in', part).orderBy('tag').execute();
+    const removed = new Set(rows.filter((t) => t.provenance === 'human' && t.state === 'removed').map((t) => `${t.item_id}\u0000${t.tag}`));
+    for (const t of rows) {
+      if (t.state !== 'active' || removed.has(`${t.item_id}\u0000${t.tag}`) || t.tag.startsWith('kind:') || t.tag === 'not-feedback') continue;
+      const list = out.get(t.item_id) ?? [];
+      if (!list.includes(t.tag)) list.push(t.tag);
+      out.set(t.item_id, list);
+    }
+  }
+  return out;
+}

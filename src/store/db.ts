@@ -1,0 +1,179 @@
+// Opens the store: SQLite (better-sqlite3, WAL) by default, PostgreSQL (pg pool) for a postgres:// URL;
+// the dialect is chosen here, once.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import {
+  ColumnDefinitionNode,
+  DataTypeNode,
+  GeneratedNode,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  PostgresQueryCompiler,
+  CompiledQuery,
+  SqliteAdapter,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+  type MigrationProvider,
+  type Migration,
+  type QueryCompiler,
+} from 'kysely';
+import type { Database } from './schema.js';
+import { migrations } from './migrations/index.js';
+import { logger } from '../log.js';
+
+export type DbKind = 'sqlite' | 'postgres';
+
+export interface OpenedDb {
+  db: Kysely<Database>;
+  kind: DbKind;
+  location: string;
+  close(): Promise<void>;
+}
+
+class StaticMigrations implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+export class StoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+export interface OpenDbOptions {
+  /** PostgreSQL pool size (default 10, or GLEANER_DB_POOL). */
+  poolSize?: number;
+  /** Skip migrations (the copy command checks the target's state itself). */
+  migrate?: boolean;
+}
+
+/** `url`: a SQLite file path (or `sqlite:PATH`, or `:memory:`), or a `postgres://` URL. */
+export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<OpenedDb> {
+  if (isPostgresUrl(url)) return openPostgres(url, opts);
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  let sqlite: SQLite.Database;
+  try {
+    sqlite = new SQLite(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 10000');
+  } catch (err: unknown) {
+    throw new StoreError(`cannot open the SQLite database at ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  if (opts.migrate !== false) await migrate(db);
+  return { db, kind: 'sqlite', location: path, close: () => db.destroy() };
+}
+
+// Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE): with several worker
+// processes on one file, a deferred transaction that read first and then writes fails at once with
+// SQLITE_BUSY ("database is locked") when another process wrote meanwhile; an immediate one waits on
+// the busy timeout instead.
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: SqliteDialectConfig) {
+    super(sqliteConfig);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
+}
+
+// Times are ms integers in bigint columns and counts come back as bigint: both fit a JS number
+// (2^53 ms is year 287396), so read them as numbers, as better-sqlite3 does. Set per pool, not on
+// pg's global type table, so other pg users in the process are not affected.
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (v: string) => Number(v);
+    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+  }) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The migrations are written once, with SQLite's meanings: `autoIncrement()` ids (never reused) and
+ * `real` (8 bytes). On PostgreSQL those are an identity column (by default, so `gleaner migrate` can
+ * keep ids) and `double precision` (`real` there is 4 bytes and would round confidences).
+ */
+class StorePostgresQueryCompiler extends PostgresQueryCompiler {
+  protected override visitColumnDefinition(node: ColumnDefinitionNode): void {
+    let n = node;
+    if (n.autoIncrement) n = ColumnDefinitionNode.cloneWith(n, { autoIncrement: false, generated: GeneratedNode.create({ identity: true, byDefault: true }) });
+    if (DataTypeNode.is(n.dataType) && n.dataType.dataType === 'real') n = { ...n, dataType: DataTypeNode.create('double precision') };
+    super.visitColumnDefinition(n);
+  }
+}
+
+class StorePostgresDialect extends PostgresDialect {
+  override createQueryCompiler(): QueryCompiler {
+    return new StorePostgresQueryCompiler();
+  }
+}
+
+async function openPostgres(url: string, opts: OpenDbOptions): Promise<OpenedDb> {
+  const location = redactUrl(url);
+  const log = logger('store');
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? (Number(process.env.GLEANER_DB_POOL) || 10), types: pgTypes });
+  // An idle client losing its connection (server restart, network) must not crash the process:
+  // the pool drops that client and the next query opens a new one.
+  pool.on('error', (err) => log.warn({ err: err.message, db: location }, 'PostgreSQL connection lost; the pool will reconnect'));
+  // A checked-out client (inside a transaction, between two queries) that loses its connection emits
+  // 'error' with no pool listener attached: without this one the process would crash. Its transaction
+  // fails on the next query instead, and the pool drops the dead client on release.
+  pool.on('connect', (client) => client.on('error', (err) => log.warn({ err: err.message, db: location }, 'PostgreSQL connection lost during a query')));
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err: unknown) {
+    await pool.end().catch(() => undefined);
+    throw new StoreError(`cannot connect to PostgreSQL at ${location}: ${(err as Error).message}; check the URL, that the server is running and that the database exists`, { cause: err });
+  }
+  const db = new Kysely<Database>({ dialect: new StorePostgresDialect({ pool }) });
+  if (opts.migrate !== false) {
+    try {
+      await migrate(db);
+    } catch (err: unknown) {
+      await db.destroy();
+      throw err;
+    }
+  }
+  return { db, kind: 'postgres', location, close: () => db.destroy() };
+}
+
+export function dbKind(db: Kysely<Database>): DbKind {
+  return db.getExecutor().adapter instanceof SqliteAdapter ? 'sqlite' : 'postgres';
+}
+
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticMigrations() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new StoreError(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}

@@ -1,0 +1,16 @@
+// Forward-only, numbered migrations, one file each. Written with Kysely's schema builder so that the
+// same list runs on SQLite and PostgreSQL. Never edit a migration that has shipped: add the next one.
+import type { Migration } from 'kysely';
+import { m0001 } from './0001-initial.js';
+import { m0002 } from './0002-web.js';
+import { m0003 } from './0003-copy-key.js';
+import { m0005 } from './0005-digest-delivery.js';
+import { m0004 } from './0004-item-summary.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+  '0002_web': m0002,
+  '0003_copy_key': m0003,
+  '0005_digest_delivery': m0005,
+  '0004_item_summary': m0004,
+};

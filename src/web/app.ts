@@ -1,0 +1,219 @@
+// The web UI: a Fastify app over the store. Pages are rendered on the server; a little vanilla JS
+// (templates/web/static/) drives the tag inbox. Every route but /login, /healthz and /static/ needs
+// a session (or, under /api/, a bearer token); state changes need a CSRF token and a role.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import { ZodError } from 'zod';
+import type { App } from '../app.js';
+import { templatesDir } from '../paths.js';
+import { NotFoundError } from '../store/curation.js';
+import { getOrCreateSetting, WebStoreError, type Role, type User } from '../store/web.js';
+import { hasRole, randomToken, safeEqual, sessionFor, userForBearer, type ActiveSession } from './auth.js';
+import { renderPage } from './render.js';
+import { registerLoginRoutes } from './routes/login.js';
+import { registerClusterRoutes } from './routes/clusters.js';
+import { registerInboxRoutes } from './routes/inbox.js';
+import { registerPeopleRoutes } from './routes/people.js';
+import { registerSourceRoutes } from './routes/sources.js';
+import { registerDigestRoutes } from './routes/digests.js';
+import { registerAccountRoutes } from './routes/account.js';
+import { registerApiRoutes } from './routes/api.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: User | null;
+    session: ActiveSession | null;
+    authVia: 'session' | 'token' | null;
+  }
+  interface FastifyContextConfig {
+    /** The least role a route needs (default: viewer). */
+    role?: Role;
+    /** Served without a session. */
+    public?: boolean;
+  }
+}
+
+export interface WebOptions {
+  now?: () => number;
+  /** Mark cookies Secure (default: when config web.baseUrl is https). */
+  secureCookies?: boolean;
+  /** Trust X-Forwarded-* from a reverse proxy (for request.ip and the login rate limit). */
+  trustProxy?: boolean;
+  logger?: boolean;
+}
+
+export interface WebDeps {
+  app: App;
+  now: () => number;
+  secureCookies: boolean;
+  /** Segment weights from the config, for scores. */
+  weights: Record<string, number>;
+}
+
+export const SESSION_COOKIE = 'gleaner_session';
+export const LOGIN_CSRF_COOKIE = 'gleaner_login_csrf';
+
+export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'";
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const STATIC_FILES: Record<string, string> = {
+  'app.css': 'text/css; charset=utf-8',
+  'inbox.js': 'text/javascript; charset=utf-8',
+};
+
+export function wantsJson(req: FastifyRequest): boolean {
+  return req.url.startsWith('/api/') || (req.headers.accept ?? '').includes('application/json');
+}
+
+/** Common data for every page: who is logged in, what they may do, the CSRF token for forms. */
+export function pageData(req: FastifyRequest, nav: string, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    title,
+    nav: { [nav]: true },
+    user: req.user,
+    csrf: req.session?.csrfToken ?? null,
+    canCurate: hasRole(req.user, 'curator'),
+    isAdmin: hasRole(req.user, 'admin'),
+    ...extra,
+  };
+}
+
+export function sendPage(reply: FastifyReply, name: string, data: Record<string, unknown>, status = 200): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').send(renderPage(name, data));
+}
+
+export function hasControlChars(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** A same-site path to go back to after a form, or the fallback. */
+export function safeNext(next: unknown, fallback: string): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || hasControlChars(next)) return fallback;
+  return next;
+}
+
+export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
+  const f = Fastify({ logger: opts.logger ?? false, trustProxy: opts.trustProxy ?? false, bodyLimit: 256 * 1024 });
+  const deps: WebDeps = {
+    app,
+    now: opts.now ?? Date.now,
+    secureCookies: opts.secureCookies ?? /^https:/i.test(app.config.web.baseUrl),
+    weights: Object.fromEntries(Object.entries(app.config.segments).map(([k, v]) => [k, v.weight])),
+  };
+  const staticDir = join(templatesDir(), 'web', 'static');
+
+  f.decorateRequest('user', null);
+  f.decorateRequest('session', null);
+  f.decorateRequest('authVia', null);
+
+  f.addHook('onSend', async (req, reply, payload) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'same-origin');
+    reply.header('Cross-Origin-Opener-Policy', 'same-origin');
+    reply.header('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+    if (!reply.hasHeader('Content-Security-Policy')) {
+      reply.header('Content-Security-Policy', CSP);
+      reply.header('X-Frame-Options', 'DENY');
+    }
+    if (!req.url.startsWith('/static/') && !reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
+    return payload;
+  });
+
+  f.setErrorHandler(async (err: unknown, req, reply) => {
+    let status = 500;
+    let message = 'Something went wrong on the server.';
+    if (err instanceof HttpError) [status, message] = [err.status, err.message];
+    else if (err instanceof NotFoundError) [status, message] = [404, err.message];
+    else if (err instanceof ZodError) [status, message] = [400, `invalid input: ${err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`];
+    else if (err instanceof WebStoreError) [status, message] = [400, err.message];
+    else if (err instanceof Error && typeof (err as unknown as { statusCode?: unknown }).statusCode === 'number' && (err as unknown as { statusCode: number }).statusCode < 500) [status, message] = [(err as unknown as { statusCode: number }).statusCode, err.message];
+    else if (err instanceof Error && /^(not a valid tag|cannot merge|name at least one|a split must|a title has|item \d+ is not in cluster)/.test(err.message)) [status, message] = [400, err.message];
+    if (status >= 500) app.log.error({ err, url: req.url }, 'web request failed');
+    if (wantsJson(req)) return reply.code(status).send({ error: message });
+    return sendPage(reply, 'error', pageData(req, '', `Error ${status}`, { status, message }), status);
+  });
+
+  f.setNotFoundHandler(async (req, reply) => {
+    if (wantsJson(req)) return reply.code(404).send({ error: 'not found' });
+    return sendPage(reply, 'error', pageData(req, '', 'Not found', { status: 404, message: 'There is no page here.' }), 404);
+  });
+
+  f.register(async (scope) => {
+    const secret = await getOrCreateSetting(app.db, 'web.cookie_secret', () => randomToken(48));
+    await scope.register(cookie, { secret, hook: 'onRequest' });
+    await scope.register(formbody);
+
+    // Authentication, CSRF and roles, after the body is parsed.
+    scope.addHook('preHandler', async (req, reply) => {
+      const config = req.routeOptions.config;
+      const isApi = req.url.startsWith('/api/');
+      const auth = req.headers.authorization;
+      if (auth && isApi) {
+        const m = /^Bearer\s+(\S+)$/i.exec(auth);
+        const user = m ? await userForBearer(app.db, m[1]!, deps.now()) : null;
+        if (!user) return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'invalid or revoked API token' });
+        req.user = user;
+        req.authVia = 'token';
+      } else {
+        const raw = req.cookies[SESSION_COOKIE];
+        const unsigned = raw ? req.unsignCookie(raw) : null;
+        if (unsigned?.valid && unsigned.value) {
+          const s = await sessionFor(app.db, unsigned.value, deps.now());
+          if (s) {
+            req.session = s;
+            req.user = s.user;
+            req.authVia = 'session';
+          }
+        }
+      }
+      if (config.public) return;
+      if (!req.user) {
+        if (isApi || wantsJson(req)) return reply.code(401).send({ error: 'log in first, or send Authorization: Bearer <API token>' });
+        const next = req.method === 'GET' ? `?next=${encodeURIComponent(req.url)}` : '';
+        return reply.redirect(`/login${next}`, 303);
+      }
+      const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
+      if (unsafe && req.authVia === 'session') {
+        const body = req.body as Record<string, unknown> | undefined;
+        const sent = (typeof req.headers['x-csrf-token'] === 'string' ? req.headers['x-csrf-token'] : undefined) ?? (body && typeof body._csrf === 'string' ? body._csrf : undefined);
+        if (!sent || !safeEqual(sent, req.session!.csrfToken)) throw new HttpError(403, 'The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.');
+      }
+      if (config.role && !hasRole(req.user, config.role)) throw new HttpError(403, `This needs the ${config.role} role; you are ${req.user.role}.`);
+    });
+
+    scope.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
+    scope.get('/static/:file', { config: { public: true } }, async (req, reply) => {
+      const file = (req.params as { file: string }).file;
+      const type = STATIC_FILES[file];
+      if (!type) throw new HttpError(404, 'no such file');
+      return reply.type(type).header('Cache-Control', 'public, max-age=300').send(readFileSync(join(staticDir, file)));
+    });
+    scope.get('/', async (_req, reply) => reply.redirect('/clusters', 303));
+
+    registerLoginRoutes(scope, deps);
+    registerClusterRoutes(scope, deps);
+    registerInboxRoutes(scope, deps);
+    registerPeopleRoutes(scope, deps);
+    registerSourceRoutes(scope, deps);
+    registerDigestRoutes(scope, deps);
+    registerAccountRoutes(scope, deps);
+    registerApiRoutes(scope, deps);
+  });
+  return f;
+}

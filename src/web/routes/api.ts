@@ -1,0 +1,111 @@
+// The JSON API under /api/: the same data and the same permissions as the pages. A session cookie
+// (with the X-CSRF-Token header on changes) or `Authorization: Bearer <API token>`.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { addTag, removeTag, untaggedItems } from '../../store/curation.js';
+import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
+import { clusterCount, clusterDetail, getDigest, itemDetail, listClusters, listDigests, listItems, pendingItemCount } from '../../store/web.js';
+import { HttpError, type WebDeps } from '../app.js';
+import { idParam } from '../forms.js';
+import { ListQuery, toFilter } from './clusters.js';
+import { applyItemAction } from './inbox.js';
+
+const curator = { config: { role: 'curator' as const } };
+const TagBody = z.object({ tag: z.string().min(1).max(100) });
+
+export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
+  const { app } = deps;
+
+  f.get('/api/me', async (req) => ({ name: req.user!.name, role: req.user!.role, csrf: req.session?.csrfToken ?? null }));
+
+  f.get('/api/clusters', async (req) => {
+    const q = ListQuery.parse(req.query);
+    const r = await listClusters(app.db, toFilter(q), deps.weights);
+    return { total: r.total, page: q.page, periodStart: r.periodStart, periodEnd: r.periodEnd - 1, clusters: r.rows };
+  });
+
+  f.get('/api/clusters/:id', async (req) => {
+    const { id } = idParam.parse(req.params);
+    const c = await clusterDetail(app.db, id, deps.weights);
+    if (!c) throw new HttpError(404, `cluster ${id} not found`);
+    return c;
+  });
+
+  f.get('/api/items', async (req) => {
+    const q = z.object({ status: z.enum(['pending', 'all']).default('all'), limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) }).passthrough().parse(req.query);
+    if (q.status === 'pending') return { total: await pendingItemCount(app.db), items: await untaggedItems(app.db, q.limit, q.offset) };
+    const lq = ListQuery.parse(req.query);
+    const r = await listItems(app.db, { ...toFilter(lq), limit: q.limit, offset: q.offset }, deps.weights);
+    return { total: r.total, items: r.rows, haveClusters: (await clusterCount(app.db)) > 0 };
+  });
+
+  f.get('/api/items/:id', async (req) => {
+    const { id } = idParam.parse(req.params);
+    const item = await itemDetail(app.db, id);
+    if (!item) throw new HttpError(404, `feedback item ${id} not found`);
+    return item;
+  });
+
+  f.post('/api/items/:id/tags', curator, async (req) => {
+    const { id } = idParam.parse(req.params);
+    const { tag } = TagBody.parse(req.body);
+    await addTag(app.db, id, tag, req.user!.name, deps.now());
+    return { ok: true };
+  });
+
+  f.post('/api/items/:id/tags/remove', curator, async (req) => {
+    const { id } = idParam.parse(req.params);
+    const { tag } = TagBody.parse(req.body);
+    await removeTag(app.db, id, tag, req.user!.name, deps.now());
+    return { ok: true };
+  });
+
+  f.delete('/api/items/:id/tags/:tag', curator, async (req) => {
+    const { id, tag } = z.object({ id: z.coerce.number().int().positive(), tag: z.string().min(1).max(100) }).parse(req.params);
+    await removeTag(app.db, id, tag, req.user!.name, deps.now());
+    return { ok: true };
+  });
+
+  f.post('/api/items/:id/confirm', curator, async (req) => {
+    const { id } = idParam.parse(req.params);
+    await applyItemAction(deps, [id], 'confirm', req.user!.name);
+    return { ok: true };
+  });
+
+  f.post('/api/items/:id/not-feedback', curator, async (req) => {
+    const { id } = idParam.parse(req.params);
+    await applyItemAction(deps, [id], 'not-feedback', req.user!.name);
+    return { ok: true };
+  });
+
+  f.post('/api/items/bulk', curator, async (req) => {
+    const body = z.object({ ids: z.array(z.number().int().positive()).min(1).max(500), action: z.enum(['confirm', 'not-feedback']) }).parse(req.body);
+    await applyItemAction(deps, body.ids, body.action, req.user!.name);
+    return { ok: true, count: body.ids.length };
+  });
+
+  f.get('/api/digests', async () => listDigests(app.db));
+
+  f.get('/api/digests/:id', async (req) => {
+    const { id } = idParam.parse(req.params);
+    const d = await getDigest(app.db, id);
+    if (!d) throw new HttpError(404, `digest ${id} not found`);
+    return { ...d, json: JSON.parse(d.json) as unknown, curation: d.curation ? (JSON.parse(d.curation) as unknown) : null };
+  });
+
+  f.post('/api/digests/:id/approve', curator, async (req) => {
+    const { id } = idParam.parse(req.params);
+    const d = await getDigest(app.db, id);
+    if (!d) throw new HttpError(404, `digest ${id} not found`);
+    if (d.status !== 'draft') throw new HttpError(400, 'only a draft can be approved');
+    const e = await approveEdition(app.ctx, id, req.user!.name);
+    return { ok: true, status: e.status };
+  });
+
+  // Curation of a draft: hidden clusters, pinned order, edited titles, "why this matters now" notes.
+  f.post('/api/digests/:id/curation', curator, async (req) => {
+    const { id } = idParam.parse(req.params);
+    const e = await setEditionCuration(app.ctx, id, req.body);
+    return { ok: true, status: e.status };
+  });
+}

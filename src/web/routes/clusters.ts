@@ -1,0 +1,122 @@
+// Clusters: the list (filters, search, sort; conversations with feedback until clusters exist), one
+// cluster (sentence, reporters, timeline, conversations, tags) and its curation forms, one item.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { mergeClusters, moveItem, renameCluster, splitCluster } from '../../store/curation.js';
+import { clusterChoices, clusterCount, clusterDetail, filterOptions, itemDetail, listClusters, listItems, type ListFilter } from '../../store/web.js';
+import { HttpError, pageData, safeNext, sendPage, type WebDeps } from '../app.js';
+import { checkbox, idParam, intList, notice, optionalText } from '../forms.js';
+import { timelineChart } from '../render.js';
+
+const PERIODS: Record<string, number | null> = { '7': 7, '30': 30, '90': 90, '365': 365, all: null };
+export const PAGE_SIZE = 50;
+
+export const ListQuery = z.object({
+  kind: optionalText(100),
+  tag: optionalText(100),
+  area: optionalText(100),
+  channel: optionalText(200),
+  platform: optionalText(50),
+  segment: optionalText(100),
+  trend: z.enum(['', 'new', 'rising', 'steady', 'falling', 'resurfaced']).optional().transform((v) => v || undefined),
+  period: z.enum(['7', '30', '90', '365', 'all']).default('all'),
+  q: optionalText(200),
+  sort: z.enum(['score', 'recent']).default('score'),
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
+  done: z.string().optional(),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export function toFilter(q: ListQuery): ListFilter {
+  return { kind: q.kind, tag: q.tag, area: q.area, channel: q.channel, platform: q.platform, segment: q.segment, trend: q.trend, periodDays: PERIODS[q.period] ?? null, q: q.q, sort: q.sort, limit: PAGE_SIZE, offset: (q.page - 1) * PAGE_SIZE };
+}
+
+function pageLink(q: ListQuery, page: number): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...q, page: String(page), done: undefined })) if (v !== undefined && v !== '') p.set(k, String(v));
+  return `/clusters?${p.toString()}`;
+}
+
+export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
+  const { app } = deps;
+  const curator = { config: { role: 'curator' as const } };
+
+  f.get('/clusters', async (req, reply) => {
+    const q = ListQuery.parse(req.query);
+    const options = await filterOptions(app.db);
+    const haveClusters = (await clusterCount(app.db)) > 0;
+    const result = haveClusters ? await listClusters(app.db, toFilter(q), deps.weights) : await listItems(app.db, toFilter(q), deps.weights);
+    const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    return sendPage(
+      reply,
+      'clusters',
+      pageData(req, 'clusters', haveClusters ? 'Clusters' : 'Feedback', {
+        q,
+        options,
+        haveClusters,
+        rows: result.rows,
+        total: result.total,
+        periodStart: result.periodStart,
+        periodEnd: result.periodEnd - 1,
+        page: q.page,
+        pages,
+        prev: q.page > 1 ? pageLink(q, q.page - 1) : null,
+        next: q.page < pages ? pageLink(q, q.page + 1) : null,
+        notice: notice(req.query),
+      }),
+    );
+  });
+
+  f.get('/clusters/:id', async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const c = await clusterDetail(app.db, id, deps.weights);
+    if (!c) throw new HttpError(404, `There is no cluster ${id}; it may have been merged into another.`);
+    const others = await clusterChoices(app.db, id);
+    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, chart: timelineChart(c.timeline), others, notice: notice(req.query), back: `/clusters/${id}` }));
+  });
+
+  f.post('/clusters/:id/rename', curator, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const form = z.object({ title: z.string().max(1000), pin: checkbox }).parse(req.body);
+    await renameCluster(app.db, id, form.title, form.pin, deps.now());
+    return reply.redirect(`/clusters/${id}?done=renamed`, 303);
+  });
+
+  f.post('/clusters/:id/pin', curator, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const form = z.object({ pin: checkbox }).parse(req.body);
+    const c = await clusterDetail(app.db, id);
+    if (!c) throw new HttpError(404, `There is no cluster ${id}.`);
+    await renameCluster(app.db, id, c.title, form.pin, deps.now());
+    return reply.redirect(`/clusters/${id}?done=${form.pin ? 'pinned' : 'unpinned'}`, 303);
+  });
+
+  f.post('/clusters/:id/merge', curator, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const form = z.object({ from: z.coerce.number().int().positive() }).parse(req.body);
+    await mergeClusters(app.db, id, form.from, deps.now());
+    return reply.redirect(`/clusters/${id}?done=merged`, 303);
+  });
+
+  f.post('/clusters/:id/split', curator, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const form = z.object({ items: intList, title: optionalText(200) }).parse(req.body);
+    const newId = await splitCluster(app.db, id, form.items, form.title ?? null, deps.now());
+    return reply.redirect(`/clusters/${newId}?done=split`, 303);
+  });
+
+  f.post('/items/:id/move', curator, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const form = z.object({ to: z.coerce.number().int().positive(), next: z.string().max(2000).optional() }).parse(req.body);
+    await moveItem(app.db, id, form.to, deps.now());
+    return reply.redirect(`${safeNext(form.next, `/clusters/${form.to}`)}?done=moved`, 303);
+  });
+
+  f.get('/items/:id', async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const item = await itemDetail(app.db, id);
+    if (!item) throw new HttpError(404, `There is no feedback item ${id}.`);
+    const clusters = await clusterChoices(app.db, null);
+    return sendPage(reply, 'item', pageData(req, 'clusters', item.title, { item, clusters, notice: notice(req.query), back: `/items/${id}` }));
+  });
+}

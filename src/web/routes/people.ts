@@ -1,0 +1,39 @@
+// People: who said what, under which identities, and why those identities were linked; merge, unmerge.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { listPeople, mergePeople, personDetail, unmergeIdentity } from '../../store/web.js';
+import { HttpError, pageData, sendPage, type WebDeps } from '../app.js';
+import { idParam, notice, optionalText } from '../forms.js';
+
+export function registerPeopleRoutes(f: FastifyInstance, deps: WebDeps): void {
+  const { app } = deps;
+  const curator = { config: { role: 'curator' as const } };
+
+  f.get('/people', async (req, reply) => {
+    const q = z.object({ q: optionalText(200), page: z.coerce.number().int().min(1).max(10_000).default(1) }).passthrough().parse(req.query);
+    const { rows, total } = await listPeople(app.db, q.q, 100, (q.page - 1) * 100);
+    const pages = Math.max(1, Math.ceil(total / 100));
+    const link = (p: number) => `/people?${new URLSearchParams({ ...(q.q ? { q: q.q } : {}), page: String(p) }).toString()}`;
+    return sendPage(reply, 'people', pageData(req, 'people', 'People', { rows, total, q: q.q ?? '', page: q.page, pages, prev: q.page > 1 ? link(q.page - 1) : null, next: q.page < pages ? link(q.page + 1) : null }));
+  });
+
+  f.get('/people/:id', async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const p = await personDetail(app.db, id);
+    if (!p) throw new HttpError(404, `There is no person ${id}; they may have been merged into someone else.`);
+    return sendPage(reply, 'person', pageData(req, 'people', p.name, { p, multiple: p.identities.length > 1, notice: notice(req.query) }));
+  });
+
+  f.post('/people/:id/merge', curator, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const form = z.object({ from: z.coerce.number().int().positive() }).parse(req.body);
+    await mergePeople(app.db, id, form.from, req.user!.name, deps.now());
+    return reply.redirect(`/people/${id}?done=people_merged`, 303);
+  });
+
+  f.post('/identities/:id/unmerge', curator, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const newId = await unmergeIdentity(app.db, id, req.user!.name, deps.now());
+    return reply.redirect(`/people/${newId}?done=unmerged`, 303);
+  });
+}

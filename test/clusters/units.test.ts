@@ -1,0 +1,153 @@
+// Pure parts of clustering: titles, summaries, assignment, reporters, score, trend, the sentence, identity links.
+import { describe, expect, it } from 'vitest';
+import { ClusterIndex, cleanPhrase, clusterKind, clusterSummary, clusterTitle, type DescribeItem } from '../../src/pipeline/cluster.js';
+import { clusterPriority, trendOf, voicesNeed, whySentence, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
+import { parseIdentityRef, planLinks, segmentOf } from '../../src/pipeline/people.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 10, 9); // Monday of 2026-W46
+const W46 = { start: T0, end: T0 + 7 * DAY };
+
+const item = (itemId: number, text: string, subject: string | null = null, kind: DescribeItem['kind'] = 'bug'): DescribeItem => ({ itemId, text, subject, at: T0 + itemId, kind });
+
+describe('title and summary', () => {
+  it('cleans greetings, list tags and lead-ins', () => {
+    expect(cleanPhrase('Hi all, the export button is broken')).toBe('the export button is broken');
+    expect(cleanPhrase('[lumen-users] Re: SSO loop after upgrade')).toBe('SSO loop after upgrade');
+    expect(cleanPhrase('Feature request: could we export dashboards as PDF?')).toBe('could we export dashboards as PDF?');
+    expect(cleanPhrase('jberg: is 2.4 safe to upgrade?')).toBe('is 2.4 safe to upgrade?');
+  });
+
+  it('takes the phrase that speaks for most items, 3 to 12 words, not a bag of keywords', () => {
+    const items = [
+      item(1, 'Hi all, the Python SDK quickstart is out of date: it still says pip install lumen, but the package is lumen-sdk now.'),
+      item(2, 'The Python SDK quickstart is out of date: from lumen import Client fails on 2.x, the import is now from lumen_sdk import Client.'),
+      item(3, 'Is anyone else seeing this? The quickstart for the Python SDK is out of date.'),
+    ];
+    const title = clusterTitle(items);
+    expect(title).toBe('The Python SDK quickstart is out of date');
+    const n = title.split(' ').length;
+    expect(n).toBeGreaterThanOrEqual(3);
+    expect(n).toBeLessThanOrEqual(12);
+  });
+
+  it('a request reads as its object', () => {
+    expect(clusterTitle([item(1, 'Could we export dashboards as PDF? Screenshots take ages.', null, 'feature'), item(2, 'It would be great to export dashboards as PDF for the weekly review.', null, 'feature')])).toMatch(/^Export dashboards as PDF/);
+  });
+
+  it('the summary takes two or three sentences from different items', () => {
+    const summary = clusterSummary([
+      item(1, 'After upgrading to 2.4, signing in through Okta redirects back to the login page forever. Thanks!'),
+      item(2, 'Our Okta sign-in is stuck in a loop after the 2.4 upgrade. The callback says state mismatch.'),
+      item(3, 'Same here: SSO login loop with Okta on 2.4.1, we land back on the login page.'),
+    ])!;
+    const sentences = summary.split(/(?<=[.!?])\s+/);
+    expect(sentences.length).toBeGreaterThanOrEqual(2);
+    expect(sentences.length).toBeLessThanOrEqual(3);
+    expect(summary).toContain('Okta');
+    expect(summary).not.toContain('Thanks');
+  });
+
+  it('kind is the majority, ties to the earliest', () => {
+    expect(clusterKind([{ kind: 'bug', at: 2 }, { kind: 'question', at: 1 }, { kind: 'bug', at: 3 }])).toBe('bug');
+    expect(clusterKind([{ kind: 'bug', at: 2 }, { kind: 'question', at: 1 }])).toBe('question');
+  });
+});
+
+describe('assignment', () => {
+  it('joins the same need, keeps unrelated ones apart, never moves placed items', () => {
+    const index = new ClusterIndex();
+    const docs = [
+      { itemId: 1, text: 'After upgrading to 2.4, signing in through Okta redirects back to the login page forever.', at: T0, kind: 'bug' as const },
+      { itemId: 2, text: 'How do I set data retention? The disk keeps growing.', at: T0 + 1, kind: 'question' as const },
+      { itemId: 3, text: 'Okta sign-in stuck in a redirect loop to the login page since the 2.4 upgrade.', at: T0 + 2, kind: 'bug' as const },
+      { itemId: 4, text: 'Where do I configure data retention for traces?', at: T0 + 3, kind: 'question' as const },
+    ];
+    const a = index.assign(docs);
+    const c = new Map(a.map((x) => [x.itemId, x.clusterKey]));
+    expect(c.get(3)).toBe(c.get(1));
+    expect(c.get(4)).toBe(c.get(2));
+    expect(c.get(1)).not.toBe(c.get(2));
+    index.relabel(c.get(1)!, 10);
+    index.relabel(c.get(2)!, 20);
+    expect(index.assign(docs)).toEqual([]); // already placed
+    const b = index.assign([{ itemId: 5, text: 'okta login loop again after 2.4.1', at: T0 + 4, kind: 'bug' }]);
+    expect(b[0]).toMatchObject({ clusterKey: 10, created: false });
+  });
+});
+
+const msg = (over: Partial<PriorityMessage> & { messageId: number; personId: number; at: number }): PriorityMessage => ({
+  conversationId: 1,
+  personName: `p${over.personId}`,
+  org: null,
+  segment: 'community',
+  text: 'x',
+  channel: 'help',
+  platform: 'slack',
+  permalink: `https://x/${over.messageId}`,
+  ...over,
+});
+
+describe('reporters and score', () => {
+  it('voices: same here, +1, any update; not answers or follow-up questions', () => {
+    for (const t of ['Same here: SSO loop', '+1, we do the same', 'me too', 'we see this too', 'any update on this?', 'We are seeing this as well']) expect(voicesNeed(t)).toBe(true);
+    for (const t of ['Did it start right after the upgrade?', 'Try clearing cookies', 'thanks, that works', 'Same for the first trace step, it calls start_span']) expect(voicesNeed(t)).toBe(false);
+  });
+
+  it('one person on Slack and IRC counts once; a bridged copy counts once; staff never counts', () => {
+    const text = 'Could we export dashboards as PDF? Screenshots take ages.';
+    const items: PriorityItem[] = [
+      { itemId: 1, reportMessageId: 1, messages: [msg({ messageId: 1, personId: 7, at: T0 + DAY, text, org: 'Acme', segment: 'customer' }), msg({ messageId: 2, personId: 99, at: T0 + DAY + 60_000, text: 'Same here, on the roadmap?', segment: 'staff' })] },
+      { itemId: 2, reportMessageId: 3, messages: [msg({ messageId: 3, personId: 7, at: T0 + 2 * DAY, text: 'PDF export of dashboards please', platform: 'irc', channel: '#lumen', org: 'Acme', segment: 'customer' })] },
+      { itemId: 3, reportMessageId: 4, messages: [msg({ messageId: 4, personId: 8, at: T0 + 3 * DAY, text: 'Dashboards as PDF would help our weekly review a lot', platform: 'matrix', channel: 'Lumen' }), msg({ messageId: 5, personId: 9, at: T0 + 3 * DAY + 1000, text: 'Dashboards as PDF would help our weekly review a lot', platform: 'irc', channel: '#lumen' })] },
+    ];
+    const p = clusterPriority(items, W46, { weights: { customer: 3 } });
+    expect(p.reporters.map((r) => r.personId)).toEqual([7, 8]);
+    expect(p.segments).toEqual({ customer: 1, community: 1 });
+    expect(p.mentions).toBe(3);
+    expect(p.channels).toEqual(['slack #help', 'irc #lumen', 'matrix #Lumen']);
+    // base 3 + 1 = 4; spread 1.5; recency 0.5^(4/14); velocity 2
+    expect(p.score).toBeCloseTo(4 * 1.5 * Math.pow(0.5, 4 / 14) * 2, 1);
+    expect(p.explanation).toMatch(/^1 customer x 3 \+ 1 community x 1 = 4; x spread 1.5 \(3 channels\)/);
+    expect(p.why).toBe('2 people in 3 channels, 1 of them from customers (Acme); first seen 6 days ago, new');
+    expect(p.evidence.messages.map((m) => m.messageId)).toEqual([1, 3, 4]);
+  });
+
+  it('trend: new, rising, steady, falling, resurfaced', () => {
+    const v = (personId: number, at: number) => ({ itemId: 1, role: 'raised' as const, message: msg({ messageId: personId * 1000 + at, personId, at }) });
+    const w = (k: number) => T0 - k * 7 * DAY + DAY;
+    expect(trendOf([v(1, w(0))], W46).trend).toBe('new');
+    expect(trendOf([v(1, w(2)), v(2, w(0)), v(3, w(0))], W46).trend).toBe('rising');
+    expect(trendOf([v(1, w(1)), v(2, w(2)), v(3, w(3)), v(4, w(0))], W46).trend).toBe('steady');
+    expect(trendOf([v(1, w(1)), v(2, w(1)), v(3, w(2)), v(4, w(2))], W46).trend).toBe('falling');
+    expect(trendOf([v(1, w(6)), v(2, w(0))], W46).trend).toBe('resurfaced');
+  });
+
+  it('the sentence', () => {
+    const seg = { customer: { personIds: [1, 2, 3, 4], orgs: ['Acme', 'Globex'] }, community: { personIds: [5], orgs: [] } };
+    const reporters = [1, 2, 3, 4, 5].map((id) => ({ segment: id === 5 ? 'community' : 'customer' }));
+    expect(whySentence({ reporters, channels: 3, segEvidence: seg, firstSeen: T0 - 9 * DAY, asOf: T0, trend: 'rising' })).toBe('5 people in 3 channels, 4 of them from customers (Acme, Globex); first seen 9 days ago, rising');
+  });
+});
+
+describe('identity links', () => {
+  it('config entries and shared emails link, a human unmerge is left alone', () => {
+    expect(parseIdentityRef('matrix:@mei:matrix.org')).toEqual({ kind: 'matrix', value: '@mei:matrix.org' });
+    expect(parseIdentityRef('irc:Libera/Priya')).toEqual({ kind: 'irc', value: 'libera/priya' });
+    const ids = [
+      { id: 1, kind: 'slack', value: 'U1', email: 'priya@acme.io', personId: 1, evidence: null },
+      { id: 2, kind: 'irc', value: 'libera/priya', email: null, personId: 2, evidence: null },
+      { id: 3, kind: 'email', value: 'priya@acme.io', email: 'priya@acme.io', personId: 3, evidence: null },
+      { id: 4, kind: 'irc', value: 'libera/priyaz', email: null, personId: 4, evidence: JSON.stringify({ rule: 'manual-unmerge' }) },
+    ];
+    const { steps, unmatched } = planLinks(ids, [{ name: 'Priya', identities: ['slack:U1', 'irc:libera/priya', 'irc:libera/priyaz', 'discord:1'] }]);
+    expect(steps[0]!.identityIds).toEqual([1, 2]);
+    expect(steps[0]!.evidence[2]).toMatchObject({ rule: 'config', entry: 'irc:libera/priya' });
+    expect(unmatched).toEqual(['Priya: irc:libera/priyaz', 'Priya: discord:1']);
+    expect(steps[1]).toMatchObject({ identityIds: [1, 3] });
+    expect(steps[1]!.evidence[1]).toMatchObject({ rule: 'same-slack-profile-email' });
+    expect(segmentOf({ isBot: false, isStaff: false, orgSegment: null })).toBe('community');
+    expect(segmentOf({ isBot: false, isStaff: false, orgSegment: 'staff' })).toBe('staff');
+    expect(segmentOf({ isBot: true, isStaff: false, orgSegment: 'customer' })).toBe('bot');
+  });
+});

@@ -1,0 +1,118 @@
+// One contract, two implementations: the in-process JobQueue and BullMQ on a real Redis.
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { BullMqQueue, InProcessQueue, PermanentJobError, type JobQueue } from '../../src/queue/index.js';
+
+const retry = { attempts: 3, baseDelayMs: 20 };
+
+const implementations: Array<[string, () => JobQueue]> = [
+  ['in-process', () => new InProcessQueue(retry)],
+  ['bullmq', () => new BullMqQueue({ url: inject('redisUrl'), prefix: `test-${randomUUID()}`, retry, lockDurationMs: 5000, stalledIntervalMs: 1000 })],
+];
+
+describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
+  let queue: JobQueue | undefined;
+  afterEach(async () => {
+    if (queue instanceof BullMqQueue) await queue.obliterate().catch(() => undefined);
+    await queue?.close();
+    queue = undefined;
+  });
+
+  it('runs each job once with its data', async () => {
+    queue = make();
+    const seen: unknown[] = [];
+    queue.process('ingest', async (job) => {
+      seen.push(job.data);
+    });
+    await queue.add('ingest', 'batch', { n: 1 }, { jobId: 'a' });
+    await queue.add('ingest', 'batch', { n: 2 }, { jobId: 'b' });
+    await queue.idle({ timeoutMs: 10_000 });
+    expect(seen).toEqual(expect.arrayContaining([{ n: 1 }, { n: 2 }]));
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a job id added twice runs once (deterministic ids)', async () => {
+    queue = make();
+    let runs = 0;
+    queue.process('enrich', async () => {
+      runs++;
+    });
+    await queue.add('enrich', 'x', {}, { jobId: 'same:id' });
+    await queue.add('enrich', 'x', {}, { jobId: 'same:id' });
+    await queue.idle({ timeoutMs: 10_000 });
+    await queue.add('enrich', 'x', {}, { jobId: 'same:id' });
+    await queue.idle({ timeoutMs: 10_000 });
+    expect(runs).toBe(1);
+  });
+
+  it('retries a failing job with backoff until it succeeds', async () => {
+    queue = make();
+    const attempts: number[] = [];
+    const times: number[] = [];
+    queue.process('cluster', async (job) => {
+      attempts.push(job.attemptsMade);
+      times.push(Date.now());
+      if (job.attemptsMade < 2) throw new Error('transient');
+    });
+    await queue.add('cluster', 'c', {}, { jobId: 'retry-me' });
+    await queue.idle({ timeoutMs: 10_000 });
+    expect(attempts).toEqual([0, 1, 2]);
+    // exponential: the second wait is at least the base delay doubled
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(35);
+    expect(await queue.failed('cluster')).toHaveLength(0);
+  });
+
+  it('gives up after the last attempt and keeps the reason', async () => {
+    queue = make();
+    queue.process('digest', async () => {
+      throw new Error('smtp refused');
+    });
+    await queue.add('digest', 'd', { week: 'x' }, { jobId: 'always-fails' });
+    await queue.idle({ timeoutMs: 10_000 });
+    const failed = await queue.failed('digest');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toContain('smtp refused');
+    expect(failed[0]!.attemptsMade).toBe(3);
+  });
+
+  it('a bad payload fails for good on the first attempt, reason kept', async () => {
+    queue = make();
+    let runs = 0;
+    queue.process('ingest', async () => {
+      runs++;
+      throw new PermanentJobError('ingest: bad payload: messages: expected array');
+    });
+    await queue.add('ingest', 'bad', { messages: 'nope' }, { jobId: 'bad-payload' });
+    await queue.idle({ timeoutMs: 10_000 });
+    expect(runs).toBe(1);
+    const failed = await queue.failed('ingest');
+    expect(failed.map((f) => f.reason)).toEqual(['ingest: bad payload: messages: expected array']);
+    expect(failed[0]!.data).toEqual({ messages: 'nope' });
+  });
+
+  it('close waits for the running job to finish', async () => {
+    queue = make();
+    let finished = false;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    queue.process('ingest', async () => {
+      started();
+      await new Promise((r) => setTimeout(r, 300));
+      finished = true;
+    });
+    await queue.add('ingest', 'slow', {}, { jobId: 'slow' });
+    await running;
+    await queue.close();
+    expect(finished).toBe(true);
+    queue = undefined;
+  });
+
+  it('counts what waits before a worker starts', async () => {
+    queue = make();
+    await queue.add('enrich', 'e', {}, { jobId: 'w1' });
+    await queue.add('enrich', 'e', {}, { jobId: 'w2' });
+    const c = await queue.counts('enrich');
+    expect(c.waiting).toBe(2);
+    expect(c.active).toBe(0);
+  });
+});

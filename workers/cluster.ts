@@ -1,0 +1,4 @@
+// Worker process for the "cluster" queue.
+import { runWorker } from './run.js';
+
+await runWorker(['cluster']);

@@ -1,0 +1,4 @@
+// Worker process for the "digest" queue.
+import { runWorker } from './run.js';
+
+await runWorker(['digest']);

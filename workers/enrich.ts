@@ -1,0 +1,4 @@
+// Worker process for the "enrich" queue.
+import { runWorker } from './run.js';
+
+await runWorker(['enrich']);

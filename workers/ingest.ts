@@ -1,0 +1,4 @@
+// Worker process for the "ingest" queue.
+import { runWorker } from './run.js';
+
+await runWorker(['ingest']);
