@@ -151,14 +151,35 @@ async function openPostgres(url: string, opts: OpenDbOptions): Promise<OpenedDb>
   }
   const db = new Kysely<Database>({ dialect: new StorePostgresDialect({ pool }) });
   if (opts.migrate !== false) {
-    try {
-      await migrate(db);
-    } catch (err: unknown) {
-      await db.destroy();
-      throw err;
+    // A session dropped by the server while migrating (failover, an admin's pg_terminate_backend, a
+    // restart) is retried: a worker starting during an outage waits it out instead of exiting.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await migrate(db);
+        break;
+      } catch (err: unknown) {
+        if (attempt < MIGRATE_ATTEMPTS && isTransientPgError(err)) {
+          log.warn({ err: (err as Error).message, db: location, attempt }, 'PostgreSQL dropped the connection while migrating; retrying');
+          await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+          continue;
+        }
+        await db.destroy();
+        throw err;
+      }
     }
   }
   return { db, kind: 'postgres', location, close: () => db.destroy() };
+}
+
+const MIGRATE_ATTEMPTS = 6;
+/** Connection-level failures worth a retry: the server went away, not a bad statement or schema. */
+export function isTransientPgError(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (/^(08|57P)/.test(code) || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code))) return true;
+    if (/Connection terminated|terminating connection|Client has encountered a connection error/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 export function dbKind(db: Kysely<Database>): DbKind {

@@ -59,7 +59,7 @@ describe('PostgreSQL drops connections', () => {
     expect(Number(distinct.n)).toBe(BATCHES * PER_BATCH);
     const sizes = await store.db.selectFrom('conversations').select('message_count').execute();
     expect(sizes.filter((s) => s.message_count !== 5)).toEqual([]);
-    expect(started.map((c) => c.exitCode)).toEqual([null, null]);
+    expect(started.map((c) => c.exitCode), `worker exit codes (workers:\n${workers.stderr()})`).toEqual([null, null]);
 
     await workers.stopAll();
     await queue.obliterate();
