@@ -49,6 +49,25 @@ const oneOrMany = z.union([z.string().transform((v) => [v]), z.array(z.string())
 export const TeamFilterSchema = z.object({ kind: oneOrMany, tag: oneOrMany, area: oneOrMany, segment: oneOrMany, channel: oneOrMany }).strict();
 export type TeamFilter = z.infer<typeof TeamFilterSchema>;
 
+/**
+ * An organisation: its people count in `segment` (customer, partner, community, staff, or your own).
+ * Members are found by email domain, Slack workspace (Slack Connect team id) and Discord role; a
+ * `people:` entry's `org:` comes first. An org with segment `staff` makes its members staff.
+ */
+export const OrgConfigSchema = z
+  .object({
+    name: z.string().min(1),
+    segment: z.string().min(1).default('customer'),
+    /** Email domains; subdomains match too. */
+    domains: z.array(z.string().min(1)).default([]),
+    /** Slack team ids (T…) of the org's workspace, for its people in Slack Connect channels. */
+    slackTeams: z.array(z.string().regex(/^[TE][A-Z0-9]+$/, 'a Slack team id (T… or E…, e.g. T0ACME12)')).default([]),
+    /** Discord roles whose holders belong to the org: a role id (snowflake) or the role's name (any case). */
+    discordRoles: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+export type OrgConfig = z.infer<typeof OrgConfigSchema>;
+
 export const ConfigSchema = z.object({
   /** SQLite file path (default ./gleaner.db) or a postgres:// URL. */
   database: z.string().optional(),
@@ -71,7 +90,7 @@ export const ConfigSchema = z.object({
     .default({ schedule: '0 9 * * 1', autoApprove: false, top: 10, recipients: [] }),
   web: z.object({ baseUrl: z.string().default('http://127.0.0.1:8080'), port: z.number().int().default(8080) }).default({ baseUrl: 'http://127.0.0.1:8080', port: 8080 }),
   people: z.array(z.object({ name: z.string(), identities: z.array(z.string()).default([]), staff: z.boolean().optional(), org: z.string().optional() })).default([]),
-  orgs: z.array(z.object({ name: z.string(), segment: z.string().default('customer'), domains: z.array(z.string()).default([]) })).default([]),
+  orgs: z.array(OrgConfigSchema).default([]),
   segments: z.record(z.string(), z.object({ weight: z.number().default(1) })).default({}),
   /** Each team gets its own digest edition: the clusters matching its filter (any value within a key, every key). */
   teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional() }).passthrough()).default([]),

@@ -1,10 +1,11 @@
 // Digest entries from clusters: for a period, the clusters someone voiced in it, with reporters,
 // segments, channels, trend, an explained score, the sentence and its evidence, quotes with links.
-// Shared by the digest (buildDigest) and `gleaner clusters`.
+// The one implementation of a cluster's figures: shared by the digest (buildDigest), `gleaner
+// clusters` and the web UI's cluster pages (src/web/clusters.ts), so they always agree.
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { DigestCluster, DigestQuote } from '../model/index.js';
-import { clusterMembers, clustersWithActivity, getClusters, loadItems, type StoredItem } from '../store/clusters.js';
+import { clusterMembers, clustersWithActivity, getClusters, loadItems, type ClusterRecord, type StoredItem } from '../store/clusters.js';
 import { clusterPriority, channelLabel } from '../pipeline/priority.js';
 import { excerpt } from '../pipeline/rank.js';
 import type { Period } from '../pipeline/period.js';
@@ -23,64 +24,92 @@ export interface ClusterEntry {
   clusterId: number;
   /** The cluster's items with their conversations up to the period's end. */
   items: StoredItem[];
+  /** Whether anyone voiced the need in the period. */
+  active: boolean;
+  record: ClusterRecord;
+}
+
+/** Clusters whose items are loaded together: bounds the memory of a big store's pass. */
+const CLUSTERS_PER_CHUNK = 200;
+
+export function segmentWeights(segments: ClusterEntryOptions['segments']): Record<string, number> {
+  const weights: Record<string, number> = {};
+  for (const [k, v] of Object.entries(segments ?? {})) weights[k] = v.weight;
+  return weights;
+}
+
+/** One cluster's digest entry from its record and items (only what was said before the period ends counts). Null when nothing was. */
+export function clusterEntry(record: ClusterRecord, allItems: readonly StoredItem[], period: Period, opts: ClusterEntryOptions = {}): ClusterEntry | null {
+  const items = allItems.map((i) => ({ ...i, messages: i.messages.filter((m) => m.at < period.end) })).filter((i) => i.messages.length > 0);
+  if (!items.length) return null;
+  const p = clusterPriority(items, period, { weights: segmentWeights(opts.segments) });
+  const tagCounts = new Map<string, number>();
+  for (const i of items) for (const t of i.tags) tagCounts.set(t, (tagCounts.get(t) ?? 0) + 1);
+  const tags = [...tagCounts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t).slice(0, 8);
+  // One quote per reporter, in the order they spoke: the need in each person's own words.
+  const byId = new Map(items.flatMap((i) => i.messages.map((m) => [m.messageId, m] as const)));
+  const quotes: DigestQuote[] = [];
+  for (const r of p.reporters) {
+    if (quotes.length >= (opts.quotes ?? 3)) break;
+    const m = byId.get(r.messageIds[0]!);
+    if (!m || !m.text.trim()) continue;
+    quotes.push({ text: excerpt(m.text), author: m.personName, channel: channelLabel(m), url: m.permalink, at: new Date(m.at).toISOString() });
+  }
+  const iso = (t: number | null) => new Date(t ?? period.start).toISOString();
+  const entry: DigestCluster = {
+    id: `cluster-${record.id}`,
+    title: record.title,
+    kind: record.kind,
+    tags,
+    reporters: p.reporters.length,
+    mentions: p.mentions,
+    segments: p.segments,
+    channels: p.channels,
+    trend: p.trend,
+    firstSeen: iso(p.firstSeen ?? record.firstSeen),
+    lastSeen: iso(p.lastSeen ?? record.lastSeen),
+    score: p.score,
+    why: p.why,
+    summary: record.summary,
+    quotes,
+    scoreExplanation: p.explanation,
+    evidence: p.evidence,
+  };
+  return { entry, clusterId: record.id, items, active: p.active, record };
+}
+
+/** Best first: score, then reporters, then the latest voicing, then the older cluster. */
+export function compareEntries(a: Pick<ClusterEntry, 'entry' | 'clusterId'>, b: Pick<ClusterEntry, 'entry' | 'clusterId'>): number {
+  return b.entry.score - a.entry.score || b.entry.reporters - a.entry.reporters || Date.parse(b.entry.lastSeen) - Date.parse(a.entry.lastSeen) || a.clusterId - b.clusterId;
+}
+
+/**
+ * Entries of the given clusters for the period, a chunk of clusters at a time (in the order of `ids`;
+ * clusters that no longer exist or where nothing was said before the period's end are left out).
+ */
+export async function* clusterEntryChunks(db: Kysely<Database>, ids: readonly number[], period: Period, opts: ClusterEntryOptions = {}): AsyncGenerator<ClusterEntry[]> {
+  for (let k = 0; k < ids.length; k += CLUSTERS_PER_CHUNK) {
+    const part = ids.slice(k, k + CLUSTERS_PER_CHUNK);
+    const members = await clusterMembers(db, part);
+    const records = new Map((await getClusters(db, part)).map((c) => [c.id, c]));
+    const allItems = new Map((await loadItems(db, [...members.values()].flat())).map((i) => [i.itemId, i]));
+    const out: ClusterEntry[] = [];
+    for (const id of part) {
+      const record = records.get(id);
+      if (!record) continue;
+      const items = (members.get(id) ?? []).map((i) => allItems.get(i)).filter((i): i is StoredItem => i !== undefined);
+      const e = clusterEntry(record, items, period, opts);
+      if (e) out.push(e);
+    }
+    yield out;
+  }
 }
 
 /** The clusters active in the period (someone voiced the need in it), best score first. */
 export async function clusterEntries(db: Kysely<Database>, period: Period, opts: ClusterEntryOptions = {}): Promise<ClusterEntry[]> {
-  const weights: Record<string, number> = {};
-  for (const [k, v] of Object.entries(opts.segments ?? {})) weights[k] = v.weight;
   const ids = await clustersWithActivity(db, period.start, period.end);
-  if (!ids.length) return [];
-  const members = await clusterMembers(db, ids);
-  const records = new Map((await getClusters(db, ids)).map((c) => [c.id, c]));
-  const allItems = new Map((await loadItems(db, [...members.values()].flat())).map((i) => [i.itemId, i]));
-  const out: Array<ClusterEntry & { order: [number, number, number] }> = [];
-  for (const id of ids) {
-    const record = records.get(id);
-    if (!record) continue;
-    const items = (members.get(id) ?? [])
-      .map((i) => allItems.get(i))
-      .filter((i): i is StoredItem => i !== undefined)
-      .map((i) => ({ ...i, messages: i.messages.filter((m) => m.at < period.end) }))
-      .filter((i) => i.messages.length > 0);
-    if (!items.length) continue;
-    const p = clusterPriority(items, period, { weights });
-    if (!p.active) continue;
-    const tagCounts = new Map<string, number>();
-    for (const i of items) for (const t of i.tags) tagCounts.set(t, (tagCounts.get(t) ?? 0) + 1);
-    const tags = [...tagCounts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t).slice(0, 8);
-    // One quote per reporter, in the order they spoke: the need in each person's own words.
-    const byId = new Map(items.flatMap((i) => i.messages.map((m) => [m.messageId, m] as const)));
-    const quotes: DigestQuote[] = [];
-    for (const r of p.reporters) {
-      if (quotes.length >= (opts.quotes ?? 3)) break;
-      const m = byId.get(r.messageIds[0]!);
-      if (!m || !m.text.trim()) continue;
-      quotes.push({ text: excerpt(m.text), author: m.personName, channel: channelLabel(m), url: m.permalink, at: new Date(m.at).toISOString() });
-    }
-    const iso = (t: number | null) => new Date(t ?? period.start).toISOString();
-    const entry: DigestCluster = {
-      id: `cluster-${id}`,
-      title: record.title,
-      kind: record.kind,
-      tags,
-      reporters: p.reporters.length,
-      mentions: p.mentions,
-      segments: p.segments,
-      channels: p.channels,
-      trend: p.trend,
-      firstSeen: iso(p.firstSeen ?? record.firstSeen),
-      lastSeen: iso(p.lastSeen ?? record.lastSeen),
-      score: p.score,
-      why: p.why,
-      summary: record.summary,
-      quotes,
-      scoreExplanation: p.explanation,
-      evidence: p.evidence,
-    };
-    out.push({ entry, clusterId: id, items, order: [p.score, p.reporters.length, p.lastSeen ?? 0] });
-  }
-  out.sort((a, b) => b.order[0] - a.order[0] || b.order[1] - a.order[1] || b.order[2] - a.order[2] || a.clusterId - b.clusterId);
-  const top = opts.top ?? out.length;
-  return out.slice(0, top).map(({ entry, clusterId, items }) => ({ entry, clusterId, items }));
+  const out: ClusterEntry[] = [];
+  for await (const chunk of clusterEntryChunks(db, ids, period, opts)) out.push(...chunk.filter((e) => e.active));
+  out.sort(compareEntries);
+  return out.slice(0, opts.top ?? out.length);
 }

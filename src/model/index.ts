@@ -10,6 +10,10 @@ export const AuthorSchema = z.object({
   name: z.string().nullish(),
   email: z.string().nullish(),
   isBot: z.boolean().optional(),
+  /** Slack: the author's workspace (team id); in a Slack Connect channel another company's, e.g. T0ACME. */
+  team: z.string().nullish(),
+  /** Discord: the author's roles in the guild (ids, with names where known); an empty list = no roles. */
+  roles: z.array(z.object({ id: z.string(), name: z.string().nullish() })).optional(),
 });
 export type Author = z.infer<typeof AuthorSchema>;
 

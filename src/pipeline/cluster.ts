@@ -3,7 +3,7 @@
 // assigned items never move, and a human's pins are the store's business: this index only proposes
 // places for items that have none. Also the cluster's title, summary and kind, extracted from its items.
 // Pure: no I/O; ids come from the caller (new clusters get provisional negative keys until stored).
-import { createNearDupIndex, tokenizeReport, type NearDupIndex } from './dedupe/index.js';
+import { tokenizeReport } from './dedupe/index.js';
 import type { FeedbackKind } from '../model/index.js';
 
 export interface ClusterDoc {
@@ -33,9 +33,13 @@ export interface ClusterOptions {
   maxTerms?: number;
   /** Expected number of items (sizes the index). */
   capacity?: number;
+  /** Candidates come from the postings of an item's queryTerms most telling terms (default 24)... */
+  queryTerms?: number;
+  /** ...walking at most the newest maxPostings items of each (default 4000). */
+  maxPostings?: number;
 }
 
-const DEFAULTS: Required<ClusterOptions> = { threshold: 0.22, tagBonus: 0.08, kindPenalty: 0.7, candidates: 12, centroidShare: 0.6, maxTerms: 300, capacity: 1024 };
+const DEFAULTS: Required<ClusterOptions> = { threshold: 0.22, tagBonus: 0.08, kindPenalty: 0.7, candidates: 12, centroidShare: 0.6, maxTerms: 300, capacity: 1024, queryTerms: 24, maxPostings: 4000 };
 
 /** Kinds that describe the same kind of need: a bug and a complaint about it, a question and the docs gap. */
 const KIND_GROUP: Record<FeedbackKind, number> = { bug: 0, complaint: 0, feature: 1, question: 2, docs: 2, praise: 3 };
@@ -183,6 +187,128 @@ class Centroid {
 }
 
 /**
+ * Candidates for a new item: an inverted index over the items' TF-IDF vectors (the same vocabulary and
+ * weights the decision uses). A query walks the postings of its most telling terms (highest weight x
+ * idf), accumulates the partial dot product, and keeps the best `k` by that over the item's norm. The
+ * exact cosine is the caller's. A very common term's postings are walked from the newest end and
+ * capped: its rarer terms find an old item that is really about the same thing.
+ */
+class CandidateIndex {
+  /** Per term id: interleaved slot, weight (log tf) of every item that has it, oldest first. */
+  private readonly postings: number[][] = [];
+  private readonly slotItem: number[] = [];
+  private readonly slotOf = new Map<number, number>();
+  private norms = new Float64Array(1024);
+  private normAtDocs = new Float64Array(1024);
+  private acc = new Float64Array(1024);
+
+  constructor(
+    private readonly stats: TermStats,
+    private readonly maxQueryTerms: number,
+    private readonly maxPostings: number,
+  ) {}
+
+  add(itemId: number, v: Vec): void {
+    if (this.slotOf.has(itemId)) return;
+    const slot = this.slotItem.length;
+    this.slotItem.push(itemId);
+    this.slotOf.set(itemId, slot);
+    if (slot >= this.acc.length) {
+      const size = this.acc.length * 2;
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(size);
+        b.set(a);
+        return b;
+      };
+      this.acc = grow(this.acc);
+      this.norms = grow(this.norms);
+      this.normAtDocs = grow(this.normAtDocs);
+    }
+    for (let i = 0; i < v.terms.length; i++) {
+      const t = v.terms[i]!;
+      let p = this.postings[t];
+      if (!p) {
+        // Term ids are dense and grow by one, so this fills any gap left by terms never indexed.
+        while (this.postings.length <= t) this.postings.push([]);
+        p = this.postings[t]!;
+      }
+      p.push(slot, v.weights[i]!);
+    }
+  }
+
+  /** The item's TF-IDF norm, cached and recomputed once the collection has grown by a tenth. */
+  private norm(slot: number, v: Vec): number {
+    const docs = this.stats.docs;
+    if (this.normAtDocs[slot]! > 0 && docs <= this.normAtDocs[slot]! * 1.1) return this.norms[slot]!;
+    const n = this.stats.norm(v);
+    this.norms[slot] = n;
+    this.normAtDocs[slot] = docs;
+    return n;
+  }
+
+  /** Up to k item ids, best partial cosine first. `vecOf` gives a stored item's vector. */
+  query(v: Vec, k: number, exclude: number, vecOf: (itemId: number) => Vec | undefined): number[] {
+    const n = v.terms.length;
+    if (n === 0 || this.slotItem.length === 0) return [];
+    const order: Array<{ t: number; w: number }> = [];
+    for (let i = 0; i < n; i++) {
+      const t = v.terms[i]!;
+      const p = this.postings[t];
+      if (!p?.length) continue;
+      const idf = this.stats.idf(t);
+      order.push({ t, w: v.weights[i]! * idf * idf });
+    }
+    order.sort((a, b) => b.w - a.w || a.t - b.t);
+    const acc = this.acc;
+    const touched: number[] = [];
+    const limit = Math.min(order.length, this.maxQueryTerms);
+    // Terms in more than 2% of the items say little and their postings are long: skipped, except
+    // that the three most telling terms are always walked (a query of common words still finds some).
+    const maxDf = Math.max(64, 0.02 * this.slotItem.length) * 2;
+    for (let i = 0; i < limit; i++) {
+      const { t, w } = order[i]!;
+      const p = this.postings[t]!;
+      if (i >= 3 && p.length > maxDf) continue;
+      const from = Math.max(0, p.length - 2 * this.maxPostings);
+      for (let j = from; j < p.length; j += 2) {
+        const slot = p[j]!;
+        if (acc[slot] === 0) touched.push(slot);
+        acc[slot]! += w * p[j + 1]!;
+      }
+    }
+    // The best k by partial dot / norm: a small sorted list, replaced from the bottom.
+    const bestSlots: number[] = [];
+    const bestScores: number[] = [];
+    const excludedSlot = this.slotOf.get(exclude) ?? -1;
+    for (const slot of touched) {
+      const dot = acc[slot]!;
+      acc[slot] = 0;
+      if (slot === excludedSlot) continue;
+      if (bestSlots.length === k && dot <= bestScores[k - 1]! * 1e-9) continue;
+      const vec = vecOf(this.slotItem[slot]!);
+      if (!vec) continue;
+      const score = dot / this.norm(slot, vec);
+      if (bestSlots.length === k && score <= bestScores[k - 1]!) continue;
+      let at = bestSlots.length === k ? k - 1 : bestSlots.length;
+      while (at > 0 && bestScores[at - 1]! < score) {
+        if (at < k) {
+          bestScores[at] = bestScores[at - 1]!;
+          bestSlots[at] = bestSlots[at - 1]!;
+        }
+        at--;
+      }
+      bestScores[at] = score;
+      bestSlots[at] = slot;
+      if (bestSlots.length > k) {
+        bestSlots.length = k;
+        bestScores.length = k;
+      }
+    }
+    return bestSlots.map((s) => this.slotItem[s]!);
+  }
+}
+
+/**
  * The in-memory clustering state of one process: every clustered item's vector and cluster, a
  * near-duplicate index over them for candidates, and per-cluster centroids. Built from the store on
  * first use (`add` for each stored assignment), then kept up to date as items join.
@@ -190,7 +316,7 @@ class Centroid {
 export class ClusterIndex {
   private readonly o: Required<ClusterOptions>;
   readonly stats = new TermStats();
-  private readonly near: NearDupIndex;
+  private readonly near: CandidateIndex;
   private readonly vecs = new Map<number, Vec>();
   private readonly clusterOf = new Map<number, number>();
   private readonly kindOf = new Map<number, FeedbackKind | null>();
@@ -203,8 +329,7 @@ export class ClusterIndex {
   constructor(opts: ClusterOptions = {}) {
     this.o = { ...DEFAULTS, ...opts };
     // No time prior for candidates: a need raised again months later is the same need.
-    // Candidates only (the cosine below decides), so the cheap first ranking is enough: no re-ranking.
-    this.near = createNearDupIndex({ capacity: this.o.capacity, recencyBoost: 0, pool: 24, maxQueryTerms: 24, cosineRankWeight: 0, titleRankWeight: 0 });
+    this.near = new CandidateIndex(this.stats, this.o.queryTerms, this.o.maxPostings);
   }
 
   get options(): Readonly<Required<ClusterOptions>> {
@@ -245,7 +370,7 @@ export class ClusterIndex {
     this.kindOf.set(doc.itemId, doc.kind);
     if (doc.tags?.length) this.tagsOf.set(doc.itemId, [...doc.tags]);
     this.centroidOf(clusterKey).add(v);
-    this.near.add(String(doc.itemId), { title: doc.title ?? undefined, text: doc.text });
+    this.near.add(doc.itemId, v);
   }
 
   /** Moves an item to another cluster (a human decision seen in the store). */
@@ -287,10 +412,9 @@ export class ClusterIndex {
     const v = counted ?? this.stats.vector(this.stats.terms(doc.title, doc.text, this.o.maxTerms));
     if (v.terms.length === 0) return null;
     const tags = doc.tags ?? [];
-    const cands = this.near.query({ title: doc.title ?? undefined, text: doc.text }, this.o.candidates, { exclude: String(doc.itemId) });
+    const cands = this.near.query(v, this.o.candidates, doc.itemId, (id) => this.vecs.get(id));
     const byCluster = new Map<number, { score: number; item: number }>();
-    for (const c of cands) {
-      const item = Number(c.id);
+    for (const item of cands) {
       const cv = this.vecs.get(item);
       const ck = this.clusterOf.get(item);
       if (!cv || ck === undefined || item === doc.itemId) continue;

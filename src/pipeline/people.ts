@@ -41,6 +41,18 @@ export interface OrgEntry {
   name: string;
   segment: string;
   domains: string[];
+  /** Slack workspace (team) ids whose members belong to the org (Slack Connect guests), e.g. T0ACME. */
+  slackTeams?: string[];
+  /** Discord guild roles (an id, or a name where the source knows role names) whose holders belong to the org. */
+  discordRoles?: string[];
+}
+
+/** What a platform says about where an author belongs, stored on the identity (`identities.org_hints`). */
+export interface OrgHints {
+  /** Slack: the author's workspace id (`user_team`, the profile's `team_id`). */
+  team?: string;
+  /** Discord: the author's guild roles, ids with names where known. */
+  roles?: Array<{ id: string; name?: string | null }>;
 }
 
 /** The rule of the latest decision recorded on an identity ("same-email", "config", "manual-unmerge", ...). */
@@ -117,13 +129,131 @@ export function planLinks(identities: readonly IdentityFact[], people: readonly 
 /** The org of a person: the config entry's org, else the org whose domains hold one of their emails. */
 export function orgForPerson(emails: readonly string[], configOrg: string | undefined, orgs: readonly OrgEntry[]): string | null {
   if (configOrg) return configOrg;
+  return domainMatch(emails, orgs)?.org.name ?? null;
+}
+
+function domainMatch(emails: readonly string[], orgs: readonly OrgEntry[]): { org: OrgEntry; email: string; domain: string } | null {
   for (const e of emails) {
     const domain = e.toLowerCase().split('@')[1];
     if (!domain) continue;
     const org = orgs.find((o) => o.domains.some((d) => domain === d.toLowerCase() || domain.endsWith(`.${d.toLowerCase()}`)));
-    if (org) return org.name;
+    if (org) return { org, email: e.toLowerCase(), domain };
   }
   return null;
+}
+
+/**
+ * Reads `identities.org_hints` (JSON written by ingest). Anything odd is absent: hints come from platform
+ * payloads, so a malformed value must never stop the resolution.
+ */
+export function parseOrgHints(text: string | null | undefined): OrgHints | null {
+  if (!text) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return orgHintsOf(v);
+}
+
+/** Canonical hints (team trimmed, roles deduplicated and sorted by id), or null when the platform said nothing. */
+export function orgHintsOf(v: unknown): OrgHints | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as { team?: unknown; roles?: unknown };
+  const out: OrgHints = {};
+  if (typeof o.team === 'string' && o.team.trim()) out.team = o.team.trim();
+  if (Array.isArray(o.roles)) {
+    const roles = new Map<string, { id: string; name?: string | null }>();
+    for (const r of o.roles as unknown[]) {
+      if (!r || typeof r !== 'object') continue;
+      const { id, name } = r as { id?: unknown; name?: unknown };
+      if (typeof id !== 'string' || !id) continue;
+      roles.set(id, typeof name === 'string' && name ? { id, name } : { id });
+    }
+    // An empty list is news too: the member holds no roles (any more).
+    out.roles = [...roles.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+  return out.team !== undefined || out.roles !== undefined ? out : null;
+}
+
+/**
+ * Which rule placed a person in their org (recorded in `people.org_evidence`, shown with the person);
+ * `kept`: no rule did, and an org a human gave (a merge) stays.
+ */
+export type OrgRule = 'people-config' | 'email-domain' | 'slack-team' | 'discord-role' | 'kept';
+/** Which rule made a person staff (`kept`: a human's decision no rule made). */
+export type StaffRule = 'people-config' | 'org-segment' | 'slack-team' | 'discord-role' | 'kept';
+
+export interface OrgEvidence {
+  /** The rule that chose the org, or null: no rule matched and the person counts as `community`. */
+  rule: OrgRule | null;
+  org: string | null;
+  /** What matched: the config entry's name, the email and domain, the identity and its team or role. */
+  detail?: Record<string, string>;
+  /** Why the person is staff, when a rule says so. */
+  staff?: { rule: StaffRule; org?: string; detail?: Record<string, string> };
+}
+
+export interface OrgFacts {
+  /** The `people:` entry that names this person, if any. */
+  entry?: Pick<PersonEntry, 'name' | 'org' | 'staff'>;
+  /** Every email of the person (email identities, profile emails). */
+  emails: readonly string[];
+  /** The person's chat identities with what their platform said (`kind` slack / discord). */
+  identities: ReadonlyArray<{ kind: string; value: string; hints: OrgHints | null }>;
+}
+
+type Match = { org: OrgEntry; rule: 'slack-team' | 'discord-role'; detail: Record<string, string> };
+
+function platformMatches(identities: OrgFacts['identities'], orgs: readonly OrgEntry[]): Match[] {
+  const out: Match[] = [];
+  for (const i of identities) {
+    const h = i.hints;
+    if (!h) continue;
+    if (i.kind === 'slack' && h.team) {
+      for (const o of orgs) if (o.slackTeams?.includes(h.team)) out.push({ org: o, rule: 'slack-team', detail: { identity: `slack:${i.value}`, team: h.team } });
+    }
+    if (i.kind === 'discord' && h.roles) {
+      for (const o of orgs) {
+        const role = h.roles.find((r) => o.discordRoles?.some((want) => want === r.id || (r.name != null && want.toLowerCase() === r.name.toLowerCase())));
+        if (role) out.push({ org: o, rule: 'discord-role', detail: { identity: `discord:${i.value}`, role: role.name ? `${role.name} (${role.id})` : role.id } });
+      }
+    }
+  }
+  // Slack teams before Discord roles; within each, the order of `orgs:` in config.
+  const rank = (m: Match) => (m.rule === 'slack-team' ? 0 : 1) * orgs.length + orgs.indexOf(m.org);
+  return out.sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * A person's org and whether they are staff, with the rule that decided each. The org: the `people:`
+ * entry's `org:` first, then an email domain (`domains:`), then a Slack workspace (`slackTeams:`), then a
+ * Discord role (`discordRoles:`); none is `community`. Staff: the entry's `staff:` when it says so
+ * (true or false), else an org with segment `staff` that any of these rules matches, so a member
+ * holding a staff role never counts as a reporter even when their email domain is a customer's.
+ */
+export function resolveOrg(facts: OrgFacts, orgs: readonly OrgEntry[]): OrgEvidence {
+  const byName = new Map(orgs.map((o) => [o.name, o]));
+  const platform = platformMatches(facts.identities, orgs);
+  const domain = domainMatch(facts.emails, orgs);
+  let ev: OrgEvidence;
+  const configOrg = facts.entry?.org;
+  if (configOrg) ev = { rule: 'people-config', org: configOrg, detail: { person: facts.entry!.name } };
+  else if (domain) ev = { rule: 'email-domain', org: domain.org.name, detail: { email: domain.email, domain: domain.domain } };
+  else if (platform[0]) ev = { rule: platform[0].rule, org: platform[0].org.name, detail: platform[0].detail };
+  else ev = { rule: null, org: null };
+
+  const staff = facts.entry?.staff;
+  if (staff === true) ev.staff = { rule: 'people-config', detail: { person: facts.entry!.name } };
+  else if (staff === undefined) {
+    if (ev.org && byName.get(ev.org)?.segment === 'staff') ev.staff = { rule: 'org-segment', org: ev.org };
+    else {
+      const m = platform.find((x) => x.org.segment === 'staff');
+      if (m) ev.staff = { rule: m.rule, org: m.org.name, detail: m.detail };
+    }
+  }
+  return ev;
 }
 
 /** The segment a person counts in: bots and staff first, then their org's segment, else community. */

@@ -8,6 +8,7 @@ import { cooperativeYield, type Yielder } from '../yield.js';
 import type { QuarantineEntry, RawMessage, Gap } from '../model/index.js';
 import { assignConversations, subjectKey, type RefKind, type ThreadInput } from '../pipeline/thread.js';
 import { contentHash } from '../pipeline/hash.js';
+import { orgHintsOf } from '../pipeline/people.js';
 import { COPY_WINDOW_MS, THREAD_CONTEXT_LINES, copyKeyOf, inChannelStream, resolveCopies, type ChannelThreader, type CopyEntry, type StreamMessage } from '../pipeline/chat-threads.js';
 
 export interface IngestBatch {
@@ -604,23 +605,44 @@ async function touchChannels(trx: Kysely<Database>, sourceId: number, msgs: RawM
   }
 }
 
+/** The org hints (Slack team, Discord roles) of each author, from their latest message in the batch that carries any. */
+function authorHints(msgs: RawMessage[]): Map<string, string> {
+  const latest = new Map<string, { at: number; hints: string }>();
+  for (const m of msgs) {
+    const h = orgHintsOf({ team: m.author.team, roles: m.author.roles });
+    if (!h) continue;
+    const prev = latest.get(m.author.id);
+    if (!prev || m.sentAt >= prev.at) latest.set(m.author.id, { at: m.sentAt, hints: JSON.stringify(h) });
+  }
+  return new Map([...latest].map(([k, v]) => [k, v.hints]));
+}
+
 async function ensureIdentities(trx: Kysely<Database>, platform: string, msgs: RawMessage[], now: number): Promise<Map<string, number>> {
   // author.id -> identity id
   const want = new Map<string, { kind: string; value: string; m: RawMessage }>();
   for (const m of msgs) if (!want.has(m.author.id)) want.set(m.author.id, { ...identityKind(platform, m), m });
+  const hints = authorHints(msgs);
   const out = new Map<string, number>();
-  const byKindValue = new Map<string, number>();
+  const byKindValue = new Map<string, { id: number; personId: number; hints: string | null }>();
   const kinds = new Set([...want.values()].map((w) => w.kind));
   for (const kind of kinds) {
     const values = [...want.values()].filter((w) => w.kind === kind).map((w) => w.value);
     for (const part of chunks(values)) {
-      const rows = await trx.selectFrom('identities').select(['id', 'kind', 'value']).where('kind', '=', kind).where('value', 'in', part).execute();
-      for (const r of rows) byKindValue.set(`${r.kind}\u0000${r.value}`, r.id);
+      const rows = await trx.selectFrom('identities').select(['id', 'kind', 'value', 'person_id', 'org_hints']).where('kind', '=', kind).where('value', 'in', part).execute();
+      for (const r of rows) byKindValue.set(`${r.kind}\u0000${r.value}`, { id: r.id, personId: r.person_id, hints: r.org_hints });
     }
   }
   for (const [authorId, w] of want) {
     const k = `${w.kind}\u0000${w.value}`;
-    let id = byKindValue.get(k);
+    const known = byKindValue.get(k);
+    let id = known?.id;
+    const h = hints.get(authorId) ?? null;
+    if (known && h !== null && h !== known.hints) {
+      // The platform says something new (a role given or taken): the person's org is resolved again.
+      await trx.updateTable('identities').set({ org_hints: h }).where('id', '=', known.id).execute();
+      await trx.updateTable('people').set({ org_resolved_at: null }).where('id', '=', known.personId).execute();
+      known.hints = h;
+    }
     if (id === undefined) {
       const email = w.m.author.email?.toLowerCase() ?? null;
       // The same email seen on another platform is clear evidence of the same person.
@@ -643,11 +665,13 @@ async function ensureIdentities(trx: Kysely<Database>, platform: string, msgs: R
       }
       const row = await trx
         .insertInto('identities')
-        .values({ kind: w.kind, value: w.value, display_name: w.m.author.name ?? null, email, is_bot: w.m.author.isBot ? 1 : 0, person_id: personId, link_evidence: evidence, created_at: now })
+        .values({ kind: w.kind, value: w.value, display_name: w.m.author.name ?? null, email, is_bot: w.m.author.isBot ? 1 : 0, person_id: personId, link_evidence: evidence, created_at: now, org_hints: h })
         .returning(['id'])
         .executeTakeFirstOrThrow();
       id = row.id;
-      byKindValue.set(k, id);
+      byKindValue.set(k, { id, personId, hints: h });
+      // A new identity may place its person (joined by the same email) elsewhere: resolve again.
+      if (evidence) await trx.updateTable('people').set({ org_resolved_at: null }).where('id', '=', personId).execute();
     }
     out.set(authorId, id);
   }

@@ -3,7 +3,7 @@
 // (`identities.link_evidence`, the latest decision outermost, earlier ones under `previous`).
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { orgForPerson, planLinks, type OrgEntry, type PersonEntry } from '../pipeline/people.js';
+import { latestRule, parseOrgHints, planLinks, resolveOrg, type OrgEntry, type OrgEvidence, type OrgFacts, type PersonEntry } from '../pipeline/people.js';
 import { unmergeIdentity } from './web.js';
 
 export interface PeopleConfig {
@@ -49,6 +49,7 @@ export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig,
   return db.transaction().execute(async (trx) => {
     const orgIds = new Map<string, number>();
     for (const o of cfg.orgs) {
+      // Slack teams and Discord roles are read from config on every resolution, not stored.
       const domains = JSON.stringify(o.domains.map((d) => d.toLowerCase()));
       const existing = await trx.selectFrom('orgs').selectAll().where('name', '=', o.name).executeTakeFirst();
       if (existing) {
@@ -99,32 +100,84 @@ export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig,
       .execute();
     if (emptied.length) await trx.deleteFrom('people').where('id', 'in', emptied.map((e) => e.id)).execute();
 
-    // Names, staff flags and orgs.
-    const orgs = await trx.selectFrom('orgs').selectAll().execute();
-    const orgEntries: OrgEntry[] = orgs.map((o) => ({ name: o.name, segment: o.segment, domains: JSON.parse(o.domains) as string[] }));
-    const orgByName = new Map(orgs.map((o) => [o.name, o]));
-    const people = await trx.selectFrom('people').selectAll().execute();
-    const emails = new Map<number, string[]>();
-    for (const i of identities) {
-      const e = i.email ?? (i.kind === 'email' ? i.value : null);
-      if (!e) continue;
-      const list = emails.get(i.personId) ?? [];
-      list.push(e);
-      emails.set(i.personId, list);
-    }
+    // Names, then orgs and staff flags of everyone.
+    const people = await trx.selectFrom('people').select(['id', 'display_name']).execute();
     for (const p of people) {
-      const entry = configured.get(p.id);
-      const orgName = orgForPerson(emails.get(p.id) ?? [], entry?.org, orgEntries);
-      const org = orgName ? orgByName.get(orgName) : undefined;
-      const orgId = org?.id ?? p.org_id;
-      const staff = entry?.staff === true || org?.segment === 'staff' || (entry?.staff === undefined && p.is_staff === 1) ? 1 : 0;
-      const name = entry?.name ?? p.display_name;
-      if (orgId !== p.org_id || staff !== p.is_staff || name !== p.display_name) {
-        await trx.updateTable('people').set({ org_id: orgId, is_staff: staff, display_name: name }).where('id', '=', p.id).execute();
-      }
+      const name = configured.get(p.id)?.name;
+      if (name !== undefined && name !== p.display_name) await trx.updateTable('people').set({ display_name: name }).where('id', '=', p.id).execute();
     }
+    await resolveOrgs(trx, cfg, 'all', now);
     return { orgs: cfg.orgs.length, linked, unmatched };
   });
+}
+
+function parseOrgEvidence(text: string | null): OrgEvidence | null {
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as OrgEvidence;
+    return v && typeof v === 'object' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resolves the org and staff flag of people (everyone, or those not resolved since they appeared or their
+ * platform hints changed) with `resolveOrg`, and records the rule on `people.org_evidence`. An org or
+ * staff flag that no rule gave (a human merge carried it over) is kept; one a rule gave and no rule
+ * supports any more (a Discord role taken away, a `people:` entry removed) is dropped. Returns how many
+ * people were resolved.
+ */
+export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which: 'all' | 'unresolved', now: number, batchSize = 500): Promise<number> {
+  const orgRows = await db.selectFrom('orgs').selectAll().execute();
+  const orgByName = new Map(orgRows.map((o) => [o.name, o]));
+  const orgById = new Map(orgRows.map((o) => [o.id, o]));
+  const configured = new Map(cfg.orgs.map((o) => [o.name, o]));
+  // Stored orgs (domains as last applied) with this config's Slack teams and Discord roles.
+  const orgs: OrgEntry[] = orgRows.map((o) => ({ name: o.name, segment: o.segment, domains: JSON.parse(o.domains) as string[], slackTeams: configured.get(o.name)?.slackTeams, discordRoles: configured.get(o.name)?.discordRoles }));
+  const entries = new Map(cfg.people.map((p) => [p.name, p]));
+  let done = 0;
+  let after = 0;
+  for (;;) {
+    let q = db.selectFrom('people').select(['id', 'org_id', 'is_staff', 'org_evidence', 'org_resolved_at']).where('id', '>', after).orderBy('id').limit(batchSize);
+    if (which === 'unresolved') q = q.where('org_resolved_at', 'is', null);
+    const people = await q.execute();
+    if (!people.length) return done;
+    after = people.at(-1)!.id;
+    const ids = await db.selectFrom('identities').select(['person_id', 'kind', 'value', 'email', 'link_evidence', 'org_hints']).where('person_id', 'in', people.map((p) => p.id)).orderBy('id').execute();
+    const facts = new Map<number, { entry?: PersonEntry; emails: string[]; identities: Array<OrgFacts['identities'][number]> }>();
+    for (const p of people) facts.set(p.id, { emails: [], identities: [] });
+    for (const i of ids) {
+      const f = facts.get(i.person_id)!;
+      const email = i.email ?? (i.kind === 'email' ? i.value : null);
+      if (email) f.emails.push(email);
+      f.identities.push({ kind: i.kind, value: i.value, hints: parseOrgHints(i.org_hints) });
+      // The `people:` entry that linked this identity (its evidence names it).
+      if (!f.entry && latestRule(i.link_evidence) === 'config') {
+        const name = (JSON.parse(i.link_evidence!) as { person?: unknown }).person;
+        if (typeof name === 'string') f.entry = entries.get(name);
+      }
+    }
+    for (const p of people) {
+      const f = facts.get(p.id)!;
+      const ev = resolveOrg(f, orgs);
+      const prev = parseOrgEvidence(p.org_evidence);
+      const org = ev.org ? orgByName.get(ev.org) : undefined;
+      const current = p.org_id !== null ? orgById.get(p.org_id) : undefined;
+      // The stored org came from a rule when the last evidence says that rule placed this very org.
+      const ruleGaveOrg = !!prev?.rule && prev.rule !== 'kept' && prev.org === current?.name;
+      if (!org && current && !ruleGaveOrg) Object.assign(ev, { rule: 'kept', org: current.name, detail: { why: 'given by hand (a merge); no rule places this person' } });
+      const ruleGaveStaff = !!prev?.staff && prev.staff.rule !== 'kept';
+      if (!ev.staff && f.entry?.staff !== false && p.is_staff === 1 && !ruleGaveStaff) ev.staff = { rule: 'kept', detail: { why: 'marked staff by hand (a merge); no rule says so' } };
+      const orgId = ev.org ? (orgByName.get(ev.org)?.id ?? null) : null;
+      const staff = ev.staff ? 1 : 0;
+      const evidence = JSON.stringify(ev);
+      if (orgId !== p.org_id || staff !== p.is_staff || evidence !== p.org_evidence || p.org_resolved_at === null) {
+        await db.updateTable('people').set({ org_id: orgId, is_staff: staff, org_evidence: evidence, org_resolved_at: now }).where('id', '=', p.id).execute();
+      }
+      done++;
+    }
+  }
 }
 
 /**

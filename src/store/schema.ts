@@ -77,6 +77,10 @@ export interface PeopleTable {
   org_id: number | null;
   is_staff: number;
   created_at: number;
+  /** JSON OrgEvidence: which rule placed the person in their org and made them staff. */
+  org_evidence: string | null;
+  /** When the org was last resolved (ms); null = to resolve (new person, or an identity's hints changed). */
+  org_resolved_at: number | null;
 }
 export interface IdentitiesTable {
   id: Generated<number>;
@@ -88,6 +92,8 @@ export interface IdentitiesTable {
   person_id: number;
   link_evidence: string | null;
   created_at: number;
+  /** JSON OrgHints: the Slack team / Discord roles the platform last gave for this identity. */
+  org_hints: string | null;
 }
 export interface OrgsTable {
   id: Generated<number>;

@@ -2,7 +2,7 @@
 // pages (clusters, items, people, sources, digests), plus people merge/unmerge and digest approval.
 // Kysely only; written to run on PostgreSQL too, except message search, which uses each database's own
 // full-text search (an FTS5 table on SQLite, a generated tsvector column on PostgreSQL).
-import { sql, SqliteAdapter, type Generated, type Kysely } from 'kysely';
+import { sql, SqliteAdapter, type ExpressionBuilder, type Generated, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { NotFoundError } from './curation.js';
 
@@ -345,24 +345,6 @@ export interface Reporter {
   segment: string;
 }
 
-export interface ClusterRow {
-  id: number;
-  title: string;
-  pinnedTitle: boolean;
-  kind: string | null;
-  summary: string | null;
-  sentence: string;
-  reporters: Reporter[];
-  reporterCount: number;
-  mentions: number;
-  channels: string[];
-  segments: Record<string, number>;
-  trend: Trend | null;
-  score: number;
-  firstSeen: number | null;
-  lastSeen: number | null;
-}
-
 interface ItemFact {
   clusterId: number | null;
   itemId: number;
@@ -385,7 +367,8 @@ function segmentOf(f: { isStaff: boolean; segment: string | null }): string {
   return f.segment ?? 'community';
 }
 
-async function latestAt(db: Db): Promise<number> {
+/** When the latest message was sent (now when there is none): the web's periods end there. */
+export async function latestAt(db: Db): Promise<number> {
   const r = await db.selectFrom('messages').select((eb) => eb.fn.max<number>('sent_at').as('t')).executeTakeFirst();
   return r?.t == null ? Date.now() : Number(r.t);
 }
@@ -467,64 +450,11 @@ async function filteredItemIds(db: Db, f: ListFilter): Promise<Set<number> | nul
   return new Set(rows.map((r) => r.id));
 }
 
-function trendOf(ats: number[], periodStart: number | null, end: number): Trend | null {
-  if (!ats.length) return null;
-  const span = periodStart == null ? 28 * DAY_MS : end - periodStart;
-  const start = end - span;
-  const prevStart = start - span;
-  const now = ats.filter((t) => t > start).length;
-  const prev = ats.filter((t) => t > prevStart && t <= start).length;
-  const older = ats.filter((t) => t <= prevStart).length;
-  if (now && !prev && !older) return 'new';
-  if (now && !prev && older) return 'resurfaced';
-  if (now > prev * 1.5) return 'rising';
-  if (now < prev * 0.67) return 'falling';
-  return 'steady';
-}
-
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
 const ymd = (t: number) => new Date(t).toISOString().slice(0, 10);
-
-/** One plain sentence from the counts: who, how many, where, since when. */
-export function clusterSentence(x: { reporters: number; mentions: number; segments: Record<string, number>; channels: string[]; firstSeen: number | null; lastSeen: number | null }): string {
-  const segs = Object.entries(x.segments)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([s, n]) => `${n} ${s}`)
-    .join(', ');
-  const where = x.channels.length ? ` in ${x.channels.slice(0, 3).join(', ')}${x.channels.length > 3 ? ` and ${x.channels.length - 3} more` : ''}` : '';
-  const when = x.firstSeen != null && x.lastSeen != null ? (ymd(x.firstSeen) === ymd(x.lastSeen) ? ` on ${ymd(x.firstSeen)}` : ` between ${ymd(x.firstSeen)} and ${ymd(x.lastSeen)}`) : '';
-  return `${plural(x.reporters, 'person', 'people')}${segs ? ` (${segs})` : ''} raised this ${plural(x.mentions, 'time', 'times')}${where}${when}.`;
-}
-
-function summarize(facts: ItemFact[], periodStart: number | null, end: number, weights: Record<string, number>) {
-  const inPeriod = periodStart == null ? facts : facts.filter((x) => x.at >= periodStart);
-  const people = new Map<number, Reporter>();
-  for (const x of inPeriod) if (!people.has(x.personId)) people.set(x.personId, { personId: x.personId, name: x.personName, org: x.org, segment: segmentOf(x) });
-  const segments: Record<string, number> = {};
-  for (const r of people.values()) segments[r.segment] = (segments[r.segment] ?? 0) + 1;
-  const channels = [...new Set(inPeriod.map((x) => x.channel))].sort();
-  const ats = inPeriod.map((x) => x.at);
-  const firstSeen = ats.length ? Math.min(...ats) : null;
-  const lastSeen = ats.length ? Math.max(...ats) : null;
-  // Score: reporters weighted by their segment (config `segments`), staff not counted, plus a little per mention.
-  let score = 0;
-  for (const r of people.values()) if (r.segment !== 'staff') score += weights[r.segment] ?? 1;
-  score += 0.25 * inPeriod.length;
-  const reporters = [...people.values()].sort((a, b) => a.name.localeCompare(b.name));
-  return {
-    reporters,
-    mentions: inPeriod.length,
-    segments,
-    channels,
-    firstSeen,
-    lastSeen,
-    score: Math.round(score * 100) / 100,
-    trend: trendOf(facts.map((x) => x.at), periodStart, end),
-  };
-}
 
 export interface ListResult<T> {
   rows: T[];
@@ -535,56 +465,6 @@ export interface ListResult<T> {
 
 function periodBounds(end: number, days: number | null | undefined): number | null {
   return days == null ? null : end - days * DAY_MS;
-}
-
-/** Clusters with their reporters, sentence, trend and score; filtered, searched, sorted, one page. */
-export async function listClusters(db: Db, f: ListFilter, weights: Record<string, number> = {}): Promise<ListResult<ClusterRow>> {
-  const end = (await latestAt(db)) + 1;
-  const periodStart = periodBounds(end, f.periodDays);
-  let cq = db.selectFrom('clusters').selectAll();
-  if (f.kind) cq = cq.where('kind', '=', f.kind);
-  const clusters = await cq.execute();
-  const matchItems = await filteredItemIds(db, f);
-  const facts = await itemFacts(db, { clustered: true, clusterIds: clusters.map((c) => c.id) });
-  const byCluster = new Map<number, ItemFact[]>();
-  for (const x of facts) {
-    const list = byCluster.get(x.clusterId!) ?? [];
-    list.push(x);
-    byCluster.set(x.clusterId!, list);
-  }
-  const titleHit = f.q ? f.q.toLowerCase() : null;
-  const out: ClusterRow[] = [];
-  for (const c of clusters) {
-    const items = byCluster.get(c.id) ?? [];
-    if (matchItems) {
-      const hit = items.some((x) => matchItems.has(x.itemId) && (periodStart == null || x.at >= periodStart));
-      const onlySearch = f.q && !(f.tag || f.area || f.channel || f.platform || f.segment);
-      if (!hit && !(onlySearch && titleHit && `${c.title}\n${c.summary ?? ''}`.toLowerCase().includes(titleHit))) continue;
-    }
-    const s = summarize(items, periodStart, end, weights);
-    if (periodStart != null && s.mentions === 0) continue;
-    if (f.trend && s.trend !== f.trend) continue;
-    out.push({
-      id: c.id,
-      title: c.title,
-      pinnedTitle: c.pinned_title === 1,
-      kind: c.kind,
-      summary: c.summary,
-      sentence: clusterSentence({ reporters: s.reporters.length, mentions: s.mentions, segments: s.segments, channels: s.channels, firstSeen: s.firstSeen, lastSeen: s.lastSeen }),
-      reporters: s.reporters,
-      reporterCount: s.reporters.length,
-      mentions: s.mentions,
-      channels: s.channels,
-      segments: s.segments,
-      trend: s.trend,
-      score: s.score,
-      firstSeen: s.firstSeen ?? (c.first_seen == null ? null : Number(c.first_seen)),
-      lastSeen: s.lastSeen ?? (c.last_seen == null ? null : Number(c.last_seen)),
-    });
-  }
-  sortRows(out, f.sort);
-  const offset = f.offset ?? 0;
-  return { rows: out.slice(offset, offset + (f.limit ?? 50)), total: out.length, periodStart, periodEnd: end };
 }
 
 function sortRows<T extends { score: number; lastSeen: number | null; id: number }>(rows: T[], sort: ListFilter['sort']): void {
@@ -746,12 +626,6 @@ export interface ConversationView {
   moreMessages: number;
 }
 
-export interface ClusterDetail extends ClusterRow {
-  timeline: Array<{ start: number; count: number }>;
-  conversations: ConversationView[];
-  tagCounts: Array<{ tag: string; count: number }>;
-}
-
 const MESSAGES_PER_CONVERSATION = 30;
 
 export async function conversationsForItems(db: Db, itemIds: number[]): Promise<ConversationView[]> {
@@ -801,31 +675,99 @@ export async function conversationsForItems(db: Db, itemIds: number[]): Promise<
   return out;
 }
 
-function weekStart(t: number): number {
-  const d = new Date(t);
-  const day = (d.getUTCDay() + 6) % 7; // Monday = 0
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day);
+/** The SQL side of the cluster list: which clusters can match (the exact figures are the digest's, see src/web/clusters.ts). */
+export interface ClusterCandidateFilter {
+  kind?: string;
+  tag?: string;
+  area?: string;
+  /** Clusters with a message in this channel, on this platform, or by someone of this segment (a superset; the caller narrows to reporters). */
+  channel?: string;
+  platform?: string;
+  segment?: string;
+  q?: string;
+  /** Clusters with a message in [activeFrom, activeTo). */
+  activeFrom?: number;
+  activeTo?: number;
 }
 
-/** Mentions per ISO week, with empty weeks filled in. */
-export function weeklyTimeline(ats: number[]): Array<{ start: number; count: number }> {
-  if (!ats.length) return [];
-  const counts = new Map<number, number>();
-  for (const t of ats) counts.set(weekStart(t), (counts.get(weekStart(t)) ?? 0) + 1);
-  const first = Math.min(...counts.keys());
-  const last = Math.max(...counts.keys());
-  const out: Array<{ start: number; count: number }> = [];
-  for (let wk = first; wk <= last && out.length < 520; wk += 7 * DAY_MS) out.push({ start: wk, count: counts.get(wk) ?? 0 });
-  return out;
+/** Ids of clusters passing the filters, in id order: filtered in the database, nothing aggregated here. */
+export async function clusterCandidates(db: Db, f: ClusterCandidateFilter): Promise<number[]> {
+  let q = db.selectFrom('clusters as c').select('c.id');
+  if (f.kind) q = q.where('c.kind', '=', f.kind);
+  const items = (eb: ExpressionBuilder<Database & { c: Database['clusters'] }, 'c'>) =>
+    eb.selectFrom('cluster_items as ci').innerJoin('feedback_items as fi', 'fi.id', 'ci.item_id').select('ci.item_id').whereRef('ci.cluster_id', '=', 'c.id').where('fi.status', '!=', 'not_feedback');
+  const withTag = (tag: string, provenance?: string) =>
+    q.where((eb) =>
+      eb.exists(
+        items(eb)
+          .innerJoin('tags as t', 't.item_id', 'fi.id')
+          .where('t.tag', '=', tag)
+          .where('t.state', '=', 'active')
+          .$if(provenance !== undefined, (qq) => qq.where('t.provenance', '=', provenance!)),
+      ),
+    );
+  if (f.tag) q = withTag(f.tag);
+  if (f.area) q = withTag(f.area, 'rule');
+  const msgFilter = f.channel || f.platform || f.segment || f.activeFrom != null || f.activeTo != null;
+  if (msgFilter) {
+    q = q.where((eb) =>
+      eb.exists(
+        items(eb)
+          .innerJoin('messages as m', 'm.conversation_id', 'fi.conversation_id')
+          .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
+          .innerJoin('sources as s', 's.id', 'ch.source_id')
+          .innerJoin('identities as i', 'i.id', 'm.identity_id')
+          .innerJoin('people as p', 'p.id', 'i.person_id')
+          .leftJoin('orgs as o', 'o.id', 'p.org_id')
+          .where('m.copy_of', 'is', null)
+          .where('m.deleted', '=', 0)
+          .$if(!!f.channel, (qq) => qq.where((e) => e.or([e('ch.name', '=', f.channel!), e('ch.external_id', '=', f.channel!)])))
+          .$if(!!f.platform, (qq) => qq.where('s.platform', '=', f.platform!))
+          .$if(!!f.segment, (qq) => {
+            if (f.segment === 'staff') return qq.where('p.is_staff', '=', 1);
+            if (f.segment === 'community') return qq.where('p.is_staff', '=', 0).where('o.segment', 'is', null);
+            return qq.where('p.is_staff', '=', 0).where('o.segment', '=', f.segment!);
+          })
+          .$if(f.activeFrom != null, (qq) => qq.where('m.sent_at', '>=', f.activeFrom!))
+          .$if(f.activeTo != null, (qq) => qq.where('m.sent_at', '<', f.activeTo!)),
+      ),
+    );
+  }
+  if (f.q) {
+    const convs = await searchConversations(db, f.q);
+    const like = `%${f.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where((eb) =>
+      eb.or([
+        ...(convs.length ? [eb.exists(items(eb).where('fi.conversation_id', 'in', convs))] : []),
+        eb(sql<string>`lower(c.title || ' ' || coalesce(c.summary, ''))`, 'like', sql<string>`${like} escape '\\'`),
+      ]),
+    );
+  }
+  return (await q.orderBy('c.id').execute()).map((r) => r.id);
 }
 
-export async function clusterDetail(db: Db, clusterId: number, weights: Record<string, number> = {}): Promise<ClusterDetail | null> {
+export interface ClusterRecordView {
+  id: number;
+  title: string;
+  pinnedTitle: boolean;
+  kind: string | null;
+  summary: string | null;
+  conversations: ConversationView[];
+  tagCounts: Array<{ tag: string; count: number }>;
+}
+
+/** A cluster's record, its conversations with their messages, and its tags (the figures come from src/web/clusters.ts). */
+export async function clusterRecordView(db: Db, clusterId: number): Promise<ClusterRecordView | null> {
   const c = await db.selectFrom('clusters').selectAll().where('id', '=', clusterId).executeTakeFirst();
   if (!c) return null;
-  const end = (await latestAt(db)) + 1;
-  const facts = await itemFacts(db, { clustered: true, clusterIds: [clusterId] });
-  const s = summarize(facts, null, end, weights);
-  const conversations = await conversationsForItems(db, facts.map((x) => x.itemId));
+  const members = await db
+    .selectFrom('cluster_items as ci')
+    .innerJoin('feedback_items as fi', 'fi.id', 'ci.item_id')
+    .select('ci.item_id')
+    .where('ci.cluster_id', '=', clusterId)
+    .where('fi.status', '!=', 'not_feedback')
+    .execute();
+  const conversations = await conversationsForItems(db, members.map((m) => m.item_id));
   const tagCount = new Map<string, number>();
   for (const conv of conversations) for (const t of new Set(conv.tags.filter((x) => x.state === 'active' && x.tag !== 'not-feedback').map((x) => x.tag))) tagCount.set(t, (tagCount.get(t) ?? 0) + 1);
   return {
@@ -834,17 +776,6 @@ export async function clusterDetail(db: Db, clusterId: number, weights: Record<s
     pinnedTitle: c.pinned_title === 1,
     kind: c.kind,
     summary: c.summary,
-    sentence: clusterSentence({ reporters: s.reporters.length, mentions: s.mentions, segments: s.segments, channels: s.channels, firstSeen: s.firstSeen, lastSeen: s.lastSeen }),
-    reporters: s.reporters,
-    reporterCount: s.reporters.length,
-    mentions: s.mentions,
-    channels: s.channels,
-    segments: s.segments,
-    trend: s.trend,
-    score: s.score,
-    firstSeen: s.firstSeen,
-    lastSeen: s.lastSeen,
-    timeline: weeklyTimeline(facts.map((x) => x.at)),
     conversations,
     tagCounts: [...tagCount].map(([tag, count]) => ({ tag, count })).sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag)),
   };

@@ -6,6 +6,7 @@ import { m0002 } from './0002-web.js';
 import { m0003 } from './0003-copy-key.js';
 import { m0005 } from './0005-digest-delivery.js';
 import { m0004 } from './0004-item-summary.js';
+import { m0006 } from './0006-org-hints.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0003_copy_key': m0003,
   '0005_digest_delivery': m0005,
   '0004_item_summary': m0004,
+  '0006_org_hints': m0006,
 };
