@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
 import { ClusterIndex, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
 import { clusterMembers, clusterStateVersion, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, type ClusterDescription } from '../store/clusters.js';
-import { applyPeopleConfig } from '../store/people.js';
+import { applyPeopleConfig, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
 import type { Config } from '../config/index.js';
 import type { StageContext } from './context.js';
@@ -90,6 +90,9 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     const r = await applyPeopleConfig(db, { people: ctx.config.people, orgs: ctx.config.orgs }, ctx.now());
     if (r.unmatched.length) ctx.log.debug({ stage: 'cluster', unmatched: r.unmatched }, 'config identities not seen yet');
     done.add(ctx.config);
+  } else {
+    // People who appeared (or whose Slack team / Discord roles changed) since: their org and staff flag.
+    await resolveOrgs(db, { people: ctx.config.people, orgs: ctx.config.orgs }, 'unresolved', ctx.now());
   }
   let statePromise = indexes.get(db);
   if (!statePromise) {
