@@ -595,7 +595,7 @@ export async function filterOptions(db: Db): Promise<{ kinds: string[]; tags: st
     areas: [...new Set(tags.filter((t) => t.provenance === 'rule').map((t) => t.tag))],
     channels: [...new Set(channels.map((c) => c.name ?? c.external_id))],
     platforms: platforms.map((p) => p.platform),
-    segments: [...new Set(['community', 'staff', ...segs.map((s) => s.segment)])].sort(),
+    segments: [...new Set(['community', ...segs.map((s) => s.segment)])].sort(), // staff and bots are never reporters
   };
 }
 

@@ -325,14 +325,17 @@ describe('pages', () => {
     expect(await titles('platform=mail')).toEqual(['CSV export crashes on large reports']);
     expect(await titles('channel=%23help')).toHaveLength(2);
     expect(await titles('segment=customer')).toHaveLength(2);
-    expect(await titles('segment=staff')).toEqual(['Dark mode, everywhere']); // by the author of the report, not the replies
+    // Segments are the reporters' (as in the digest): staff answer, they are never reporters.
+    expect(await titles('segment=staff')).toEqual([]);
+    expect(await titles('segment=partner')).toEqual(['CSV export crashes on large reports']);
     expect(await titles('period=7')).toEqual(expect.arrayContaining(['Login is slow']));
     expect(await titles('period=7')).not.toContain('Nothing');
     const recent = await titles('sort=recent');
     expect(recent[0]).toBe('Login is slow');
     const csv = ((await get(a, `/api/clusters/${s.clusters.csv}`)).json<{ reporterCount: number; sentence: string; segments: Record<string, number>; timeline: unknown[] }>());
     expect(csv.reporterCount).toBe(3);
-    expect(csv.sentence).toBe('3 people (1 community, 1 customer, 1 partner) raised this 3 times in #bugs, #help, dev@lists.example.org between 2026-11-03 and 2026-11-24.');
+    expect(csv.segments).toEqual({ customer: 1, community: 1, partner: 1 });
+    expect(csv.sentence).toBe('3 people in 3 channels, 1 of them from customers (Acme Corp) and 1 of them from partners (OSS Foundation); first seen 23 days ago, steady');
     expect(csv.timeline.length).toBe(4);
     // Search keeps up with edits.
     await s.app.db.updateTable('messages').set({ clean_text: 'Zanzibar export explodes', updated_at: clock + 1 }).where('conversation_id', '=', (await s.app.db.selectFrom('feedback_items').select('conversation_id').where('id', '=', s.items.csv[2]!).executeTakeFirstOrThrow()).conversation_id).execute();

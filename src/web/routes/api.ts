@@ -4,10 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addTag, removeTag, untaggedItems } from '../../store/curation.js';
 import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
-import { clusterCount, clusterDetail, getDigest, itemDetail, listClusters, listDigests, listItems, pendingItemCount } from '../../store/web.js';
+import { clusterCount, getDigest, itemDetail, listDigests, listItems, pendingItemCount } from '../../store/web.js';
+import { clusterDetail, listClusters, resolvePeriod } from '../clusters.js';
 import { HttpError, type WebDeps } from '../app.js';
 import { idParam } from '../forms.js';
-import { ListQuery, toFilter } from './clusters.js';
+import { ListQuery, PeriodQuery, toClusterFilter, toFilter } from './clusters.js';
 import { applyItemAction } from './inbox.js';
 
 const curator = { config: { role: 'curator' as const } };
@@ -20,13 +21,17 @@ export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
 
   f.get('/api/clusters', async (req) => {
     const q = ListQuery.parse(req.query);
-    const r = await listClusters(app.db, toFilter(q), deps.weights);
-    return { total: r.total, page: q.page, periodStart: r.periodStart, periodEnd: r.periodEnd - 1, clusters: r.rows };
+    const p = await resolvePeriod(app.db, q.period, q.week);
+    const r = await listClusters(app.db, toClusterFilter(q), p, app.config.segments);
+    // The period is the one the figures are computed for (end exclusive), as in the digest's JSON.
+    return { total: r.total, page: q.page, period: { start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), week: p.week, onlyActive: p.onlyActive }, clusters: r.rows };
   });
 
   f.get('/api/clusters/:id', async (req) => {
     const { id } = idParam.parse(req.params);
-    const c = await clusterDetail(app.db, id, deps.weights);
+    const pq = PeriodQuery.parse(req.query);
+    const p = await resolvePeriod(app.db, pq.period, pq.week);
+    const c = await clusterDetail(app.db, id, p, app.config.segments);
     if (!c) throw new HttpError(404, `cluster ${id} not found`);
     return c;
   });

@@ -3,7 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { mergeClusters, moveItem, renameCluster, splitCluster } from '../../store/curation.js';
-import { clusterChoices, clusterCount, clusterDetail, filterOptions, itemDetail, listClusters, listItems, type ListFilter } from '../../store/web.js';
+import { clusterChoices, clusterCount, clusterRecordView, filterOptions, itemDetail, listItems, type ListFilter } from '../../store/web.js';
+import { clusterDetail, listClusters, resolvePeriod, type ClusterListFilter, type WebPeriod } from '../clusters.js';
 import { HttpError, pageData, safeNext, sendPage, type WebDeps } from '../app.js';
 import { checkbox, idParam, intList, notice, optionalText } from '../forms.js';
 import { timelineChart } from '../render.js';
@@ -20,12 +21,29 @@ export const ListQuery = z.object({
   segment: optionalText(100),
   trend: z.enum(['', 'new', 'rising', 'steady', 'falling', 'resurfaced']).optional().transform((v) => v || undefined),
   period: z.enum(['7', '30', '90', '365', 'all']).default('all'),
+  /** An ISO week (the digest's period), e.g. 2026-W47; wins over `period`. */
+  week: z
+    .string()
+    .regex(/^\d{4}-?W\d{1,2}$/i, 'an ISO week such as 2026-W47')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   q: optionalText(200),
   sort: z.enum(['score', 'recent']).default('score'),
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   done: z.string().optional(),
 });
 export type ListQuery = z.infer<typeof ListQuery>;
+
+export const PeriodQuery = ListQuery.pick({ period: true, week: true });
+
+export function toClusterFilter(q: ListQuery): ClusterListFilter {
+  return { kind: q.kind, tag: q.tag, area: q.area, channel: q.channel, platform: q.platform, segment: q.segment, trend: q.trend, q: q.q, sort: q.sort, limit: PAGE_SIZE, offset: (q.page - 1) * PAGE_SIZE };
+}
+
+/** `?period=..&week=..` for links that keep the period (to a cluster and back). */
+export function periodQs(p: WebPeriod, q: { period: string }): string {
+  return p.week ? `?week=${p.week}` : q.period !== 'all' ? `?period=${q.period}` : '';
+}
 
 export function toFilter(q: ListQuery): ListFilter {
   return { kind: q.kind, tag: q.tag, area: q.area, channel: q.channel, platform: q.platform, segment: q.segment, trend: q.trend, periodDays: PERIODS[q.period] ?? null, q: q.q, sort: q.sort, limit: PAGE_SIZE, offset: (q.page - 1) * PAGE_SIZE };
@@ -45,8 +63,19 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
     const q = ListQuery.parse(req.query);
     const options = await filterOptions(app.db);
     const haveClusters = (await clusterCount(app.db)) > 0;
-    const result = haveClusters ? await listClusters(app.db, toFilter(q), deps.weights) : await listItems(app.db, toFilter(q), deps.weights);
-    const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    let rows: unknown[];
+    let total: number;
+    let period: { start: number | null; end: number; week: string | null; onlyActive: boolean };
+    let linkQs = '';
+    if (haveClusters) {
+      const p = await resolvePeriod(app.db, q.period, q.week);
+      const r = await listClusters(app.db, toClusterFilter(q), p, app.config.segments);
+      [rows, total, period, linkQs] = [r.rows, r.total, p, periodQs(p, q)];
+    } else {
+      const r = await listItems(app.db, toFilter(q), deps.weights);
+      [rows, total, period] = [r.rows, r.total, { start: r.periodStart, end: r.periodEnd, week: null, onlyActive: r.periodStart != null }];
+    }
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     return sendPage(
       reply,
       'clusters',
@@ -54,10 +83,12 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
         q,
         options,
         haveClusters,
-        rows: result.rows,
-        total: result.total,
-        periodStart: result.periodStart,
-        periodEnd: result.periodEnd - 1,
+        rows,
+        total,
+        period,
+        periodStart: period.start,
+        periodEnd: period.end - 1,
+        linkQs,
         page: q.page,
         pages,
         prev: q.page > 1 ? pageLink(q, q.page - 1) : null,
@@ -69,10 +100,12 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
 
   f.get('/clusters/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
-    const c = await clusterDetail(app.db, id, deps.weights);
+    const pq = PeriodQuery.parse(req.query);
+    const period = await resolvePeriod(app.db, pq.period, pq.week);
+    const c = await clusterDetail(app.db, id, period, app.config.segments);
     if (!c) throw new HttpError(404, `There is no cluster ${id}; it may have been merged into another.`);
     const others = await clusterChoices(app.db, id);
-    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, chart: timelineChart(c.timeline), others, notice: notice(req.query), back: `/clusters/${id}` }));
+    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, notice: notice(req.query), back: `/clusters/${id}` }));
   });
 
   f.post('/clusters/:id/rename', curator, async (req, reply) => {
@@ -85,7 +118,7 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.post('/clusters/:id/pin', curator, async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const form = z.object({ pin: checkbox }).parse(req.body);
-    const c = await clusterDetail(app.db, id);
+    const c = await clusterRecordView(app.db, id);
     if (!c) throw new HttpError(404, `There is no cluster ${id}.`);
     await renameCluster(app.db, id, c.title, form.pin, deps.now());
     return reply.redirect(`/clusters/${id}?done=${form.pin ? 'pinned' : 'unpinned'}`, 303);
