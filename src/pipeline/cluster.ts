@@ -113,6 +113,12 @@ export class TermStats {
     return { terms: Int32Array.from(pairs, (p) => p[0]), weights: Float32Array.from(pairs, (p) => p[1]) };
   }
 
+  /** Takes a counted document back out of the frequencies (its placement was not stored). */
+  remove(v: Vec): void {
+    this.docs--;
+    for (let i = 0; i < v.terms.length; i++) this.df[v.terms[i]!]!--;
+  }
+
   idf(id: number): number {
     const df = this.df[id] ?? 0;
     return Math.log((1 + this.docs) / (1 + df)) + 1;
@@ -393,6 +399,31 @@ export class ClusterIndex {
       }
     }
     for (const c of touched) this.rebuildCentroid(c);
+  }
+
+  /**
+   * Takes back the placements of `assign` that could not be stored (another worker changed the
+   * clusters meanwhile): the items leave the index and the frequencies, as if never assigned.
+   */
+  retract(assignments: readonly Assignment[]): void {
+    const touched = new Set<number>();
+    for (const a of assignments) {
+      const v = this.vecs.get(a.itemId);
+      const c = this.clusterOf.get(a.itemId);
+      if (!v || c === undefined) continue;
+      this.stats.remove(v);
+      this.vecs.delete(a.itemId);
+      this.clusterOf.delete(a.itemId);
+      this.kindOf.delete(a.itemId);
+      this.tagsOf.delete(a.itemId);
+      touched.add(c);
+    }
+    for (const c of touched) {
+      if (c < 0) {
+        this.provisional.delete(c);
+        this.centroids.delete(c);
+      } else this.rebuildCentroid(c);
+    }
   }
 
   /** Renames a provisional cluster key to the id the store gave it. */

@@ -5,8 +5,8 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
-import { ClusterIndex, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
-import { clusterMembers, clusterStateVersion, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, type ClusterDescription } from '../store/clusters.js';
+import { ClusterIndex, type Assignment, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
+import { ClusterStateConflict, clusterMembers, clusterStateVersion, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, type ClusterDescription } from '../store/clusters.js';
 import { applyPeopleConfig, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
 import type { Config } from '../config/index.js';
@@ -22,6 +22,7 @@ interface IndexState {
 
 const indexes = new WeakMap<Kysely<Database>, Promise<IndexState>>();
 const applied = new WeakMap<Kysely<Database>, WeakSet<Config>>();
+const CONFLICT_ATTEMPTS = 20;
 /** One job at a time per store in this process: the index is shared state. */
 const locks = new WeakMap<Kysely<Database>, Promise<unknown>>();
 
@@ -106,23 +107,36 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     indexes.delete(db);
     throw err;
   }
-  await resync(db, state);
-  const todo = await unclusteredItems(db, itemIds);
-  if (!todo.length) return { assigned: 0, created: 0 };
-  const docs = (await loadItems(db, todo)).map(itemDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
-  const assignments = state.index.assign(docs);
+  let assignments: Assignment[];
   let ids: Map<number, number>;
-  try {
-    ids = await saveAssignments(db, assignments, ctx.now());
-  } catch (err: unknown) {
-    // The index and the store disagree (a cluster was merged away meanwhile): rebuild on the retry.
-    indexes.delete(db);
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    await resync(db, state);
+    const todo = await unclusteredItems(db, itemIds);
+    if (!todo.length) return { assigned: 0, created: 0 };
+    const docs = (await loadItems(db, todo)).map(itemDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
+    assignments = state.index.assign(docs);
+    try {
+      // Stored only if nobody changed the clusters since the resync (another worker placing the same
+      // need would otherwise create a second cluster for it); else placed again against the new state.
+      const saved = await saveAssignments(db, assignments, ctx.now(), state.version);
+      ids = saved.ids;
+      // Read in the same transaction: a later writer's changes are not taken as already seen.
+      state.version = saved.version;
+      break;
+    } catch (err: unknown) {
+      state.index.retract(assignments);
+      if (err instanceof ClusterStateConflict && attempt < CONFLICT_ATTEMPTS) {
+        ctx.log.debug({ stage: 'cluster', attempt }, 'clusters changed meanwhile; placing again');
+        continue;
+      }
+      // The index and the store disagree (a cluster was merged away meanwhile): rebuild on the retry.
+      indexes.delete(db);
+      throw err;
+    }
   }
   for (const [key, id] of ids) state.index.relabel(key, id);
   const touched = [...new Set(assignments.map((a) => (a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey)!)))];
   await saveDescriptions(db, await describeClusters(db, state.index, touched), ctx.now());
-  state.version = await clusterStateVersion(db);
   ctx.log.debug({ stage: 'cluster', assigned: assignments.length, created: ids.size }, 'clustered');
   return { assigned: assignments.length, created: ids.size };
 }

@@ -2,7 +2,8 @@
 // and `gleaner clusters`), assignments of items to clusters, and the clusters' descriptions.
 // Assignments are insert-only here: an item in a cluster stays there unless a human moves it
 // (src/store/curation.ts), and a pinned title is never rewritten.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { dbKind } from './db.js';
 import type { Database } from './schema.js';
 import type { FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../pipeline/people.js';
@@ -130,9 +131,10 @@ export async function loadAssignments(db: Kysely<Database>): Promise<Array<{ ite
 
 /** A cheap fingerprint of the clusters and assignments: when it changes, someone else (a human, another worker) wrote. */
 export async function clusterStateVersion(db: Kysely<Database>): Promise<string> {
-  const c = await db.selectFrom('clusters').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max<number>('updated_at').as('u'), eb.fn.max<number>('id').as('m')]).executeTakeFirstOrThrow();
+  // Placements only: a title, summary or pin of a title changes nothing the index holds.
+  const c = await db.selectFrom('clusters').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max<number>('id').as('m')]).executeTakeFirstOrThrow();
   const i = await db.selectFrom('cluster_items').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('cluster_id').as('s'), eb.fn.sum<number>('pinned').as('p')]).executeTakeFirstOrThrow();
-  return `${c.n}/${c.u ?? 0}/${c.m ?? 0}/${i.n}/${i.s ?? 0}/${i.p ?? 0}`;
+  return `${c.n}/${c.m ?? 0}/${i.n}/${i.s ?? 0}/${i.p ?? 0}`;
 }
 
 export interface NewAssignment {
@@ -145,8 +147,33 @@ export interface NewAssignment {
  * Stores new assignments in one transaction: clusters to create get a placeholder title (the caller
  * describes them next). An item that meanwhile got a cluster keeps it. Returns provisional key -> id.
  */
-export async function saveAssignments(db: Kysely<Database>, assignments: readonly NewAssignment[], now: number): Promise<Map<number, number>> {
+/** The clusters changed since the caller read them (another worker, a human): place the items again. */
+export class ClusterStateConflict extends Error {
+  constructor(expected: string, found: string) {
+    super(`the clusters changed while placing items (state ${expected} -> ${found})`);
+    this.name = 'ClusterStateConflict';
+  }
+}
+
+/**
+ * Serialises the writers of cluster placements: BEGIN IMMEDIATE does it on SQLite; on PostgreSQL a
+ * transaction-scoped advisory lock (two workers reading the same version must not both create the
+ * cluster for the same new need).
+ */
+async function lockClusterWrites(trx: Kysely<Database>): Promise<void> {
+  if (dbKind(trx) === 'postgres') await sql`SELECT pg_advisory_xact_lock(${CLUSTER_LOCK_KEY})`.execute(trx);
+}
+/** "GLCL": the advisory lock key of cluster placement writes. */
+const CLUSTER_LOCK_KEY = 0x474c434c;
+
+/** Stores new placements; returns provisional key -> id and the state version right after them. */
+export async function saveAssignments(db: Kysely<Database>, assignments: readonly NewAssignment[], now: number, expectedVersion?: string): Promise<{ ids: Map<number, number>; version: string }> {
   return db.transaction().execute(async (trx) => {
+    await lockClusterWrites(trx);
+    if (expectedVersion !== undefined) {
+      const found = await clusterStateVersion(trx);
+      if (found !== expectedVersion) throw new ClusterStateConflict(expectedVersion, found);
+    }
     const ids = new Map<number, number>();
     const existing = new Set((await trx.selectFrom('clusters').select('id').where('id', 'in', [...new Set(assignments.filter((a) => a.clusterKey > 0).map((a) => a.clusterKey)), -1]).execute()).map((r) => r.id));
     const rows: Array<{ cluster_id: number; item_id: number; pinned: number }> = [];
@@ -165,7 +192,7 @@ export async function saveAssignments(db: Kysely<Database>, assignments: readonl
       rows.push({ cluster_id: id, item_id: a.itemId, pinned: 0 });
     }
     for (const part of chunks(rows, 300)) await trx.insertInto('cluster_items').values(part).onConflict((oc) => oc.column('item_id').doNothing()).execute();
-    return ids;
+    return { ids, version: await clusterStateVersion(trx) };
   });
 }
 
