@@ -61,6 +61,7 @@ interface SlackUser {
   name?: string;
   deleted?: boolean;
   is_bot?: boolean;
+  team_id?: string;
   profile?: { display_name?: string; real_name?: string; email?: string };
 }
 
@@ -385,7 +386,7 @@ export function createSlackConnector(cfg: SlackConfig, deps: ConnectorDeps, opts
         const res = await call<WebAPICallResult & { user?: SlackUser }>('users.info', { user: id });
         const u = res.user ?? {};
         const p = u.profile ?? {};
-        users.set(id, { ref: { name: p.display_name || p.real_name || u.name || id, email: p.email ?? null, isBot: u.is_bot === true || id === 'USLACKBOT' }, at: deps.now() });
+        users.set(id, { ref: { name: p.display_name || p.real_name || u.name || id, email: p.email ?? null, isBot: u.is_bot === true || id === 'USLACKBOT', team: typeof u.team_id === 'string' ? u.team_id : null }, at: deps.now() });
       } catch (err: unknown) {
         if (!(err instanceof SlackCallError)) throw err;
         if (err.slackCode === 'missing_scope' || err.slackCode === 'not_allowed_token_type') {

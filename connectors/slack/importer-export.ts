@@ -84,6 +84,7 @@ interface ExportUser {
   id?: string;
   name?: string;
   is_bot?: boolean;
+  team_id?: string;
   profile?: { display_name?: string; real_name?: string; email?: string };
 }
 
@@ -129,7 +130,7 @@ export async function* readSlackExport(path: string, opts: ImportOptions, signal
         for (const u of list as ExportUser[]) {
           if (!u || typeof u.id !== 'string') continue;
           const p = u.profile ?? {};
-          users.set(u.id, { name: p.display_name || p.real_name || u.name || u.id, email: p.email ?? null, isBot: u.is_bot === true || u.id === 'USLACKBOT' });
+          users.set(u.id, { name: p.display_name || p.real_name || u.name || u.id, email: p.email ?? null, isBot: u.is_bot === true || u.id === 'USLACKBOT', team: typeof u.team_id === 'string' ? u.team_id : null });
         }
       } catch (err: unknown) {
         quarantine.push({ location: file, reason: `unreadable user list: ${(err as Error).message}`, excerpt: '' });

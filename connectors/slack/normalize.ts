@@ -5,13 +5,15 @@ import type { Attachment, NormalizeContext, RawMessage, Skip } from '../../src/m
 import { isTs, tsToMs } from './cursor.js';
 
 /** Bump when the output of `normalizeSlack` changes, so stored raw items are re-normalized. */
-export const SLACK_NORMALIZER_VERSION = 1;
+export const SLACK_NORMALIZER_VERSION = 2;
 
 /** A user as the item carries it: the fields normalize needs, resolved when the item was read. */
 export interface SlackUserRef {
   name: string;
   email?: string | null;
   isBot?: boolean;
+  /** The user's workspace (`team_id` of users.info / users.json): another company's for a Slack Connect guest. */
+  team?: string | null;
 }
 
 /** What the connector and the export importer put in `Page.items` / `ImportItem.raw`. */
@@ -37,7 +39,11 @@ export interface SlackMessage {
   bot_id?: string;
   username?: string;
   bot_profile?: { name?: string };
-  user_profile?: { real_name?: string; display_name?: string; name?: string };
+  user_profile?: { real_name?: string; display_name?: string; name?: string; team?: string };
+  /** The author's workspace (shared channels) and the workspace the message was posted in. */
+  user_team?: string;
+  source_team?: string;
+  team?: string;
   text?: string;
   ts?: string;
   thread_ts?: string;
@@ -170,10 +176,24 @@ function buildMessage(item: SlackItem, m: SlackMessage, deleted: boolean): RawMe
     replyTo: isReply ? slackExternalId(channel, threadTs) : null,
     permalink: permalink(item.workspaceUrl, channel, ts, isReply ? threadTs : null),
   };
+  const team = isBot ? null : authorTeam(m, ref);
+  if (team) out.author.team = team;
   if (deleted) out.deleted = true;
   if (reactions) out.reactions = reactions;
   if (attachments.length) out.attachments = attachments;
   return out;
+}
+
+const TEAM_ID = /^[TE][A-Z0-9]{2,}$/;
+
+/**
+ * The author's workspace: `user_team` on messages in shared (Slack Connect) channels, else the user's
+ * profile (`team_id`), the export's `user_profile.team`, or the message's `team`. Anything that is not a
+ * team id is left out.
+ */
+function authorTeam(m: SlackMessage, ref: SlackUserRef | undefined): string | null {
+  for (const t of [m.user_team, ref?.team, m.user_profile?.team, m.team]) if (typeof t === 'string' && TEAM_ID.test(t)) return t;
+  return null;
 }
 
 function profileName(m: SlackMessage): string | null {

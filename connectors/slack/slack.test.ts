@@ -192,7 +192,7 @@ describe('slack connector against the fake Web API', () => {
     expect(new Set(ids).size).toBe(ids.length);
     const priya = got.messages.find((m) => m.externalId === `${help}/${p}`)!;
     expect(priya.text).toBe('Hey @Jonas Berg, see #general and the SSO docs (https://docs.lumen.dev/sso) & really soon <3');
-    expect(priya.author).toEqual({ id: 'U01PRIYA', name: 'Priya', email: 'priya@acme.io', isBot: false });
+    expect(priya.author).toEqual({ id: 'U01PRIYA', name: 'Priya', email: 'priya@acme.io', isBot: false, team: 'T0TEST' });
     expect(priya.permalink).toBe(`https://gleaner-test.slack.com/archives/${help}/p${p.replace('.', '')}`);
     // One users.info per user per run, one auth.test for every permalink, no chat.getPermalink.
     expect(fake.calls('users.info').map((r) => r.params.user).sort()).toEqual(['U01JONAS', 'U01PRIYA', 'U01SAM']);
@@ -325,6 +325,19 @@ describe('slack normalize', () => {
     const tomb = normalizeSlack(item({ type: 'message', subtype: 'tombstone', user: 'USLACKBOT', hidden: true, text: 'This message was deleted.', ts: '1760000000.000100', thread_ts: '1760000000.000100', reply_count: 2 }), { source: 's' }) as RawMessage;
     expect(tomb).toMatchObject({ externalId: 'C1/1760000000.000100', deleted: true, threadId: 'C1/1760000000.000100', replyTo: null });
     expect(normalizeSlack(item({ type: 'message', subtype: 'channel_leave', user: 'U1', text: '<@U1> has left the channel', ts: '1760000000.000001' }), { source: 's' })).toEqual({ skip: true, reason: 'slack system line: channel_leave' });
+  });
+
+  it("a Slack Connect author's workspace: user_team first, then the profile, the export's user_profile.team, the message's team; odd values are absent", () => {
+    const team = (message: Partial<SlackItem['message']>, users: SlackItem['users'] = {}) => (normalizeSlack(item({ type: 'message', user: 'U1', text: 'hi', ts: '1760000000.000100', ...message }, users), { source: 's' }) as RawMessage).author.team;
+    expect(team({ user_team: 'T0ACME', source_team: 'T0ACME', team: 'T0ACME' }, { U1: { name: 'Bo', team: 'T0HOME' } })).toBe('T0ACME');
+    expect(team({}, { U1: { name: 'Bo', team: 'T0HOME' } })).toBe('T0HOME');
+    expect(team({ user_profile: { name: 'bo', team: 'T0EXPORT' }, team: 'T0MSG' })).toBe('T0EXPORT');
+    expect(team({ team: 'T0MSG' })).toBe('T0MSG');
+    expect(team({})).toBeUndefined();
+    expect(team({ user_team: 42 as unknown as string, team: '' }, { U1: { name: 'Bo', team: null } })).toBeUndefined();
+    expect(team({ user_team: 'not a team', team: 'T0MSG' })).toBe('T0MSG');
+    // Bots belong to no org.
+    expect(team({ subtype: 'bot_message', bot_id: 'B1', user: undefined, team: 'T0ACME' })).toBeUndefined();
   });
 
   it('files become attachments without their url tokens', () => {

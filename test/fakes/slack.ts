@@ -386,9 +386,19 @@ export class FakeSlack implements FakeControl {
   }
 
   /** A message as an event carries it: like history's rendering, without thread summary keys. */
+  /**
+   * The workspace keys of a user's message: `team` (the author's workspace); in a shared (Slack Connect)
+   * channel a guest from another workspace's message also carries `user_team` and `source_team`.
+   */
+  private teamKeys(m: FakeSlackMessage): Record<string, string> {
+    if (!m.user || m.subtype === 'bot_message') return {};
+    const team = this.users.get(m.user)?.team_id ?? 'T0TEST';
+    return team === 'T0TEST' ? { team } : { team, user_team: team, source_team: team };
+  }
+
   private eventBody(channel: string, m: FakeSlackMessage): Record<string, unknown> {
     const { deleted: _deleted, ...rest } = m;
-    const out: Record<string, unknown> = { ...structuredClone(rest) };
+    const out: Record<string, unknown> = { ...structuredClone(rest), ...this.teamKeys(m) };
     if (m.thread_ts && m.thread_ts !== m.ts) {
       const parent = this.list(channel).find((x) => x.ts === m.thread_ts);
       if (parent?.user) out.parent_user_id = parent.user;
@@ -574,7 +584,7 @@ export class FakeSlack implements FakeControl {
   /** A message as history/replies serve it: thread keys computed, deleted parents as tombstones. */
   private render(channel: string, m: FakeSlackMessage): Record<string, unknown> {
     const { deleted: _deleted, ...rest } = m;
-    const out: Record<string, unknown> = { ...structuredClone(rest) };
+    const out: Record<string, unknown> = { ...structuredClone(rest), ...this.teamKeys(m) };
     const replies = this.list(channel).filter((r) => r.thread_ts === m.ts && r.ts !== m.ts && !r.deleted);
     if (replies.length) {
       const users = [...new Set(replies.map((r) => r.user ?? r.bot_id ?? ''))];
