@@ -94,6 +94,11 @@ export class BullMqQueue implements JobQueue {
     return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 };
   }
 
+  /** The BullMQ queues themselves, one per queue name: for the dashboard (/admin/queues). */
+  bullQueues(): Queue[] {
+    return QUEUE_NAMES.map((name) => this.queue(name));
+  }
+
   /** Processing times (ms) of the most recent completed jobs still kept: for /metrics. */
   async recentJobDurations(queue: QueueName, count = 200): Promise<number[]> {
     const jobs = await this.queue(queue).getCompleted(0, count - 1);

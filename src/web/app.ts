@@ -1,6 +1,7 @@
 // The web UI: a Fastify app over the store. Pages are rendered on the server; a little vanilla JS
 // (templates/web/static/) drives the tag inbox. Every route but /login, /healthz and /static/ needs
-// a session (or, under /api/, a bearer token); state changes need a CSRF token and a role.
+// a session (or, under /api/ and for /metrics, a bearer token); state changes need a CSRF token and a role.
+// With Redis, the BullMQ dashboard is mounted at /admin/queues for admins (src/web/ops.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -21,6 +22,7 @@ import { registerSourceRoutes } from './routes/sources.js';
 import { registerDigestRoutes } from './routes/digests.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerApiRoutes } from './routes/api.js';
+import { isQueuesPath, registerOpsRoutes, registerQueueDashboard } from './ops.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,6 +35,8 @@ declare module 'fastify' {
     role?: Role;
     /** Served without a session. */
     public?: boolean;
+    /** Takes `Authorization: Bearer <API token>` outside /api/ too (/metrics). */
+    bearer?: boolean;
   }
 }
 
@@ -163,8 +167,9 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     scope.addHook('preHandler', async (req, reply) => {
       const config = req.routeOptions.config;
       const isApi = req.url.startsWith('/api/');
+      const takesBearer = isApi || config.bearer === true;
       const auth = req.headers.authorization;
-      if (auth && isApi) {
+      if (auth && takesBearer) {
         const m = /^Bearer\s+(\S+)$/i.exec(auth);
         const user = m ? await userForBearer(app.db, m[1]!, deps.now()) : null;
         if (!user) return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'invalid or revoked API token' });
@@ -184,12 +189,14 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
       }
       if (config.public) return;
       if (!req.user) {
-        if (isApi || wantsJson(req)) return reply.code(401).send({ error: 'log in first, or send Authorization: Bearer <API token>' });
+        if (takesBearer) reply.header('WWW-Authenticate', 'Bearer');
+        if (takesBearer || wantsJson(req)) return reply.code(401).send({ error: 'log in first, or send Authorization: Bearer <API token>' });
         const next = req.method === 'GET' ? `?next=${encodeURIComponent(req.url)}` : '';
         return reply.redirect(`/login${next}`, 303);
       }
       const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
-      if (unsafe && req.authVia === 'session') {
+      // The queue dashboard's own fetch calls carry no CSRF token; src/web/ops.ts checks their origin instead.
+      if (unsafe && req.authVia === 'session' && !isQueuesPath(req.url)) {
         const body = req.body as Record<string, unknown> | undefined;
         const sent = (typeof req.headers['x-csrf-token'] === 'string' ? req.headers['x-csrf-token'] : undefined) ?? (body && typeof body._csrf === 'string' ? body._csrf : undefined);
         if (!sent || !safeEqual(sent, req.session!.csrfToken)) throw new HttpError(403, 'The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.');
@@ -214,6 +221,8 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     registerDigestRoutes(scope, deps);
     registerAccountRoutes(scope, deps);
     registerApiRoutes(scope, deps);
+    registerOpsRoutes(scope, deps);
+    await registerQueueDashboard(scope, deps);
   });
   return f;
 }

@@ -37,9 +37,10 @@ async function insert<T extends keyof Database>(db: Kysely<Database>, table: T, 
   return (r as unknown as { id: number }).id;
 }
 
-export async function seededApp(now: () => number = () => BASE + 30 * DAY): Promise<Seeded> {
+/** `queue`: run the app on BullMQ (a Redis URL and a key prefix of the test's own) instead of in-process. */
+export async function seededApp(now: () => number = () => BASE + 30 * DAY, queue?: { redisUrl: string; prefix: string }): Promise<Seeded> {
   const dir = tempDir('gleaner-web-');
-  const app = await openApp({ configObject: parseConfig('segments:\n  customer: { weight: 3 }\n', {}), db: join(dir, 'gleaner.db'), redisUrl: null, now });
+  const app = await openApp({ configObject: parseConfig('segments:\n  customer: { weight: 3 }\n', {}), db: join(dir, 'gleaner.db'), redisUrl: queue?.redisUrl ?? null, queuePrefix: queue?.prefix, now });
   const db = app.db;
   const t0 = BASE;
 
