@@ -20,6 +20,11 @@ export const discordConfigSchema = z.object({
   /** Read threads and forum posts. */
   threads: z.boolean().default(true),
   /**
+   * Look up each author's guild roles (GET /guilds/{id}/members/{user}, once per author per pull), so that
+   * `orgs:` `discordRoles` can place people read over REST (the gateway sends roles with each message).
+   */
+  memberRoles: z.boolean().default(true),
+  /**
    * Edits and deletions are not announced over REST: each pull re-reads the newest `messages` of every channel
    * active in the last `days` days and reports edited and vanished ones. 0 turns this off.
    */

@@ -43,7 +43,12 @@ interface ApiMessageLite {
   channel_id: string;
   timestamp: string;
   edited_timestamp?: string | null;
+  author?: { id?: unknown; bot?: boolean };
+  webhook_id?: string;
 }
+
+/** How long an author's looked-up roles are trusted. */
+const MEMBER_CACHE_MS = 6 * 3600 * 1000;
 
 /** The request was cancelled by the caller's signal. */
 class Aborted extends Error {
@@ -198,11 +203,15 @@ export class DiscordConnector implements Connector<DiscordCursor> {
   readonly api: DiscordApi;
   /** Kept across pulls of this instance (the live side's catch-up pulls share it). */
   readonly dir: ChannelDirectory;
+  /** Authors' guild role ids (null: not a member), for `orgs:` `discordRoles`. */
+  private readonly memberRoles = new Map<string, { roles: string[] | null; at: number }>();
+  private memberLookup: boolean;
 
   constructor(
     readonly config: DiscordConfig,
     readonly deps: ConnectorDeps,
   ) {
+    this.memberLookup = config.memberRoles;
     this.api = new DiscordApi(config, deps);
     this.dir = new ChannelDirectory(config.guildId, config.channels);
   }
@@ -369,8 +378,44 @@ export class DiscordConnector implements Connector<DiscordCursor> {
     return { threads, gap: null };
   }
 
-  private messageItem(ch: ApiChannel, m: unknown, via: DiscordMessageItem['via']): DiscordMessageItem {
-    return { kind: 'discord.message', guildId: this.config.guildId, ...this.dir.placement(ch), names: { roles: this.dir.roles, channels: this.dir.channelNames() }, via, message: m };
+  private messageItem(ch: ApiChannel, m: ApiMessageLite, via: DiscordMessageItem['via']): DiscordMessageItem {
+    const item: DiscordMessageItem = { kind: 'discord.message', guildId: this.config.guildId, ...this.dir.placement(ch), names: { roles: this.dir.roles, channels: this.dir.channelNames() }, via, message: m };
+    const id = m.author?.id;
+    const known = typeof id === 'string' ? this.memberRoles.get(id) : undefined;
+    if (known?.roles) item.authorRoles = known.roles;
+    return item;
+  }
+
+  /**
+   * Looks up the guild roles of these messages' human authors (not bots, not webhooks), once per author per
+   * MEMBER_CACHE_MS. An author who left is cached as no member; a refusal (403) turns lookups off for this
+   * connector with one warning, and messages are read without roles.
+   */
+  private async lookUpRoles(messages: ApiMessageLite[], signal: AbortSignal): Promise<void> {
+    if (!this.memberLookup) return;
+    const now = this.deps.now();
+    const want = new Set<string>();
+    for (const m of messages) {
+      const id = m.author?.id;
+      if (typeof id !== 'string' || !/^\d{1,20}$/.test(id) || m.author?.bot === true || m.webhook_id) continue;
+      const hit = this.memberRoles.get(id);
+      if (!hit || now - hit.at > MEMBER_CACHE_MS) want.add(id);
+    }
+    for (const id of want) {
+      try {
+        const member = await this.api.get<{ roles?: unknown }>(Routes.guildMember(this.config.guildId, id), undefined, signal);
+        const roles = Array.isArray(member.roles) ? member.roles.filter((r): r is string => typeof r === 'string') : null;
+        this.memberRoles.set(id, { roles, at: now });
+      } catch (err: unknown) {
+        if (!(err instanceof ChannelAccessError)) throw err;
+        if (err.status === 403) {
+          this.memberLookup = false;
+          this.deps.log('warn', 'Discord refused a guild member lookup: people read over REST carry no roles, so orgs by discordRoles cannot place them; set memberRoles: false to stop trying', { code: err.code });
+          return;
+        }
+        this.memberRoles.set(id, { roles: null, at: now }); // 10007 Unknown Member: left the server
+      }
+    }
   }
 
   private deleteItem(ch: ApiChannel, id: string): DiscordDeleteItem {
@@ -413,7 +458,9 @@ export class DiscordConnector implements Connector<DiscordCursor> {
         // Before the first re-check it is unknown, so edits already read may be reported once more (harmless).
         const since = st.editsSeenUpTo ?? 0;
         let upTo = since;
-        for (const m of [...seen].sort((a, b) => compareSnowflakes(a.id, b.id))) {
+        const sorted = [...seen].sort((a, b) => compareSnowflakes(a.id, b.id));
+        await this.lookUpRoles(sorted.filter((m) => (m.edited_timestamp ? Date.parse(m.edited_timestamp) : NaN) > since), signal);
+        for (const m of sorted) {
           const edited = m.edited_timestamp ? Date.parse(m.edited_timestamp) : NaN;
           if (edited > since) pending.push(this.messageItem(ch, m, 'recheck'));
           upTo = Math.max(upTo, Number.isFinite(edited) ? edited : 0, Date.parse(m.timestamp) || 0);
@@ -431,6 +478,7 @@ export class DiscordConnector implements Connector<DiscordCursor> {
           if (!fresh.length) break;
           after = fresh.at(-1)!.id;
           keepRecent(fresh.map((m) => m.id));
+          await this.lookUpRoles(fresh, signal);
           save(after);
           yield this.page(run, [...pending, ...fresh.map((m) => this.messageItem(ch, m, 'history'))]);
           yielded = true;

@@ -237,6 +237,39 @@ describe('discord history over REST', () => {
     expect(got.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/MESSAGE_CONTENT/), expect.stringMatching(/MESSAGE_CONTENT/)]);
   });
 
+  it("authors carry their guild roles (ids with names), looked up once per author; bots, webhooks and members who left carry none", async () => {
+    fake = await FakeDiscord.start();
+    const ch = fake.firstTextChannel();
+    const acme = fake.addRole('Acme');
+    const mod = fake.addRole('Moderator');
+    const bo = fake.addUser({ id: '300000000000000011', username: 'bo' }, [acme]);
+    const mia = fake.addUser({ id: '300000000000000012', username: 'mia' }, [mod, acme]);
+    const gone = fake.addUser({ id: '300000000000000013', username: 'gone' }, [acme]);
+    const ci = fake.addUser({ id: '300000000000000050', username: 'lumen-ci', bot: true }, [mod]);
+    fake.post(ch.id, { author: bo, content: 'export fails' });
+    fake.post(ch.id, { author: bo, content: 'still failing' });
+    fake.post(ch.id, { author: mia, content: 'looking into it' });
+    fake.post(ch.id, { author: gone, content: 'me too' });
+    fake.post(ch.id, { author: ci, content: 'build passed' });
+    fake.post(ch.id, { author: fake.human, content: 'relayed', webhookId: '500000000000000001' });
+    fake.leave(gone.id);
+    const got = await pull(connectorFor(fake));
+    expect(byText(got.messages, 'export fails').author.roles).toEqual([{ id: acme, name: 'Acme' }]);
+    expect(byText(got.messages, 'still failing').author.roles).toEqual([{ id: acme, name: 'Acme' }]);
+    expect(byText(got.messages, 'looking into it').author.roles).toEqual([{ id: mod, name: 'Moderator' }, { id: acme, name: 'Acme' }]);
+    expect(byText(got.messages, 'me too').author.roles).toBeUndefined();
+    expect(byText(got.messages, 'build passed').author.roles).toBeUndefined();
+    expect(byText(got.messages, 'relayed').author.roles).toBeUndefined();
+    const lookups = fake.requests.filter((r) => r.path.includes('/members/')).map((r) => r.path.split('/').at(-1));
+    expect(lookups.sort()).toEqual([bo.id, mia.id, gone.id].sort());
+
+    // Turned off: no lookups, no roles.
+    fake.requests.length = 0;
+    const off = await pull(connectorFor(fake, { memberRoles: false }));
+    expect(byText(off.messages, 'export fails').author.roles).toBeUndefined();
+    expect(fake.requests.filter((r) => r.path.includes('/members/'))).toEqual([]);
+  });
+
   it('reads only the configured channels', async () => {
     fake = await FakeDiscord.start();
     const a = fake.addChannel('support');
@@ -303,6 +336,7 @@ describe('discord live over the gateway', () => {
   it('identifies with the intents, heartbeats, catches up, then streams create, update and delete', async () => {
     fake = await FakeDiscord.start({ heartbeatIntervalMs: 150 });
     const ch = fake.firstTextChannel();
+    const role = fake.addRole('Customer');
     fake.post(ch.id, { author: fake.human, content: 'said before we listened' });
     reader = new LiveReader(connectorFor(fake));
     await reader.waitFor(() => reader!.has('said before we listened'), 'the catch-up pull');
@@ -312,8 +346,11 @@ describe('discord live over the gateway', () => {
     expect(identify.shard).toEqual([0, 1]);
     expect(fake.gatewayConnections[0]?.query).toBe('?v=10&encoding=json');
 
+    // MESSAGE_CREATE carries the author's member with its roles (the role was given after the catch-up).
+    fake.setRoles(fake.human.id, [role]);
     const m = fake.post(ch.id, { author: fake.human, content: 'live hello <@300000000000000002>' });
     await reader.waitFor(() => reader!.has('live hello @Ana Souza'), 'MESSAGE_CREATE');
+    expect(reader.messages.find((x) => x.text === 'live hello @Ana Souza')?.author.roles).toEqual([{ id: role, name: 'Customer' }]);
     fake.edit(ch.id, m.id, 'live hello, edited');
     await reader.waitFor(() => reader!.has('live hello, edited'), 'MESSAGE_UPDATE');
     expect(reader.messages.find((x) => x.text === 'live hello, edited')?.editedAt).toBe(fake.clock);
@@ -459,6 +496,7 @@ describe('DiscordChatExporter importer', () => {
     });
     expect(reply).toMatchObject({ replyTo: '1300000000000000100', text: '@River which identity provider? logs please' });
     expect(bot.author.isBot).toBe(true);
+    expect(root.author.roles).toEqual([]); // the export lists the author's roles: none
     expect(last.sentAt).toBe(Date.parse('2026-10-26T09:00:00Z'));
   });
 });
@@ -475,6 +513,26 @@ describe('discord normalizer', () => {
   it('throws on a malformed message so the runner quarantines it', () => {
     const item = { kind: 'discord.message', guildId: '1', channel: { id: '2', name: 'x', type: 0 }, via: 'history', message: { id: '5', channel_id: '2', type: 0, timestamp: 'x' } };
     expect(() => normalizeDiscordItem(item, { source: 's' })).toThrow(/malformed/);
+  });
+
+  it("reads the author's roles leniently: gateway member.roles, else the REST lookup; odd values are left out", () => {
+    const item = (message: Record<string, unknown>, authorRoles?: unknown) => ({
+      kind: 'discord.message',
+      guildId: '1',
+      channel: { id: '2', name: 'x', type: 0 },
+      names: { roles: { '7': 'Acme' } },
+      via: 'gateway',
+      message: { id: '5', channel_id: '2', type: 0, content: 'hi', timestamp: '2026-10-05T09:00:00.000000+00:00', author: { id: '9', username: 'bo' }, ...message },
+      ...(authorRoles !== undefined ? { authorRoles } : {}),
+    });
+    const roles = (message: Record<string, unknown>, authorRoles?: unknown) => (normalizeDiscordItem(item(message, authorRoles), { source: 's' }) as RawMessage).author.roles;
+    expect(roles({ member: { roles: ['7', '8', '7', 12, 'x', null] } })).toEqual([{ id: '7', name: 'Acme' }, { id: '8' }]);
+    expect(roles({ member: { roles: [] } }, ['7'])).toEqual([]);
+    expect(roles({}, ['8'])).toEqual([{ id: '8' }]);
+    expect(roles({ member: 'odd' }, 'odd')).toBeUndefined();
+    expect(roles({ member: { roles: 'admin' } })).toBeUndefined();
+    expect(roles({ member: null })).toBeUndefined();
+    expect(roles({ webhook_id: '3', member: { roles: ['7'] } })).toBeUndefined();
   });
 
   it('keeps the page item JSON-serialisable (raw payloads are stored)', async () => {

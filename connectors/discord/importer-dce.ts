@@ -9,7 +9,7 @@ import type { NormalizeContext, QuarantineEntry, RawMessage, Skip } from '../../
 import { DEFAULT_MAX_MESSAGE_BYTES, type ImportItem, type ImportOptions, type ImportPage, type Importer } from '../types.js';
 import { discordMarkdownToText, permalinkOf } from './normalize.js';
 
-export const DCE_NORMALIZER_VERSION = 1;
+export const DCE_NORMALIZER_VERSION = 2;
 const DEFAULT_PAGE_SIZE = 500;
 const EXCERPT_CHARS = 300;
 
@@ -18,6 +18,8 @@ const dceUserSchema = z.object({
   name: z.string(),
   nickname: z.string().nullish(),
   isBot: z.boolean().default(false),
+  /** The member's roles at export time (`{id, name, color, position}`); read leniently (dceRoles). */
+  roles: z.unknown().optional(),
 });
 
 export const dceMessageSchema = z.object({
@@ -88,6 +90,19 @@ const DCE_SKIP_REASONS: Record<string, string> = {
 };
 
 /** Pure: one DCE message (with its file's guild and channel) -> RawMessage or a reason to skip it. */
+/** An exported author's roles (ids with names); a missing or odd list is absent, an entry without an id is left out. */
+function dceRoles(raw: unknown): Array<{ id: string; name?: string }> | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  const out: Array<{ id: string; name?: string }> = [];
+  for (const r of raw as unknown[]) {
+    if (!r || typeof r !== 'object') continue;
+    const { id, name } = r as { id?: unknown; name?: unknown };
+    if (typeof id !== 'string' || !/^\d{1,20}$/.test(id)) continue;
+    out.push(typeof name === 'string' && name ? { id, name } : { id });
+  }
+  return out;
+}
+
 export function normalizeDce(raw: unknown, ctx: NormalizeContext): RawMessage | Skip {
   const item = raw as DceItem | null;
   if (!item || item.kind !== 'dce.message') throw new Error('not a DiscordChatExporter message item');
@@ -121,7 +136,7 @@ export function normalizeDce(raw: unknown, ctx: NormalizeContext): RawMessage | 
     externalId: m.id,
     channel: channel || ctx.channel || ch.id,
     channelName,
-    author: { id: m.author.id, name: m.author.nickname || m.author.name, isBot: m.author.isBot },
+    author: { id: m.author.id, name: m.author.nickname || m.author.name, isBot: m.author.isBot, roles: dceRoles(m.author.roles) },
     text,
     cleanText: text,
     sentAt: Date.parse(m.timestamp),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { NormalizeContext, RawMessage, Skip } from '../../src/model/index.js';
 import { snowflakeToMs } from './cursor.js';
 
-export const DISCORD_NORMALIZER_VERSION = 1;
+export const DISCORD_NORMALIZER_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------------------
 // Plain text from Discord markdown.
@@ -109,6 +109,11 @@ export interface DiscordMessageItem {
   /** How it was read: `history`, `recheck` (an edit seen on re-reading), `gateway`. */
   via: 'history' | 'recheck' | 'gateway';
   message: unknown;
+  /**
+   * The author's guild role ids, looked up when the message was read over REST (REST messages carry no
+   * `member`; gateway MESSAGE_CREATE/UPDATE do). Absent: not looked up or not a member any more.
+   */
+  authorRoles?: string[] | null;
 }
 
 /** A message that disappeared: a gateway MESSAGE_DELETE, or missing when the newest messages were re-read. */
@@ -155,6 +160,8 @@ const apiMessageSchema = z.object({
   webhook_id: z.string().optional(),
   thread: z.object({ id: z.string() }).passthrough().optional(),
   poll: z.unknown().optional(),
+  /** Gateway MESSAGE_CREATE/UPDATE: the author's guild member (`roles`: role ids). Read leniently (authorRolesOf). */
+  member: z.unknown().optional(),
 });
 export type ApiMessage = z.infer<typeof apiMessageSchema>;
 
@@ -220,6 +227,23 @@ function reactionsOf(m: ApiMessage): Record<string, number> | undefined {
   return out;
 }
 
+const SNOWFLAKE = /^\d{1,20}$/;
+
+/**
+ * The author's guild roles, ids with names where the connector knows them: from the gateway's `member.roles`,
+ * else from the REST lookup on the item. Anything odd (no array, non-snowflakes) is left out, never an error.
+ */
+function authorRolesOf(member: unknown, item: DiscordMessageItem): Array<{ id: string; name?: string }> | undefined {
+  const fromMember = member && typeof member === 'object' ? (member as { roles?: unknown }).roles : undefined;
+  const raw: unknown = Array.isArray(fromMember) ? fromMember : item.authorRoles;
+  if (!Array.isArray(raw)) return undefined;
+  const ids = [...new Set(raw.filter((r): r is string => typeof r === 'string' && SNOWFLAKE.test(r)))];
+  return ids.map((id) => {
+    const name = item.names?.roles?.[id];
+    return typeof name === 'string' && name ? { id, name } : { id };
+  });
+}
+
 function normalizeMessage(item: DiscordMessageItem, ctx: NormalizeContext): RawMessage | Skip {
   const parsed = apiMessageSchema.safeParse(item.message);
   if (!parsed.success) {
@@ -256,7 +280,7 @@ function normalizeMessage(item: DiscordMessageItem, ctx: NormalizeContext): RawM
     externalId: m.id,
     channel: place.channel || ctx.channel || m.channel_id,
     channelName: place.channelName,
-    author: { id: m.author.id, name: displayName(m.author), isBot: m.author.bot === true || m.author.system === true },
+    author: { id: m.author.id, name: displayName(m.author), isBot: m.author.bot === true || m.author.system === true, roles: m.webhook_id ? undefined : authorRolesOf(m.member, item) },
     text,
     cleanText: text,
     sentAt: Number.isFinite(sentAt) ? sentAt : snowflakeToMs(m.id),

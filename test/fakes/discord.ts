@@ -110,6 +110,8 @@ export class FakeDiscord implements FakeControl {
   readonly messages = new Map<string, FakeMessage[]>();
   readonly users = new Map<string, FakeUser>();
   readonly roles: Array<{ id: string; name: string; position: number }> = [];
+  /** Guild members' role ids by user id (every added user is a member; `leave` removes one). */
+  readonly memberRoles = new Map<string, string[]>();
   readonly requests: RecordedRequest[] = [];
   /** Every gateway payload received, in order (IDENTIFY/RESUME carry the token: do not print them). */
   readonly gatewayReceived: Array<{ op: number; d: unknown }> = [];
@@ -191,10 +193,34 @@ export class FakeDiscord implements FakeControl {
     return snowflakeAt(t, this.idCounter++);
   }
 
-  addUser(u: FakeUser): FakeUser {
+  addUser(u: FakeUser, roles: string[] = []): FakeUser {
     const user = { global_name: null, ...u };
     this.users.set(user.id, user);
+    this.memberRoles.set(user.id, [...roles]);
     return user;
+  }
+
+  /** Gives or takes roles (ids); the member object and later gateway messages carry the new list. */
+  setRoles(userId: string, roles: string[]): void {
+    this.memberRoles.set(userId, [...roles]);
+  }
+
+  /** The user leaves the guild: GET member answers 10007 Unknown Member. */
+  leave(userId: string): void {
+    this.memberRoles.delete(userId);
+  }
+
+  /** The guild member object without `user`, as MESSAGE_CREATE/UPDATE carry it (docs: gateway-events). */
+  private memberOf(userId: string): Record<string, unknown> | null {
+    const roles = this.memberRoles.get(userId);
+    if (!roles) return null;
+    return { roles: [...roles], nick: null, avatar: null, joined_at: '2024-01-01T00:00:00.000000+00:00', premium_since: null, deaf: false, mute: false, flags: 0, pending: false };
+  }
+
+  /** Gateway message payloads: guild id, and the author's member for a guild member (not for webhooks). */
+  private gatewayMessage(m: FakeMessage): Record<string, unknown> {
+    const member = m.webhook_id ? null : this.memberOf(m.author.id);
+    return { ...m, guild_id: this.guild.id, ...(member ? { member } : {}) };
   }
 
   addRole(name: string): string {
@@ -265,7 +291,7 @@ export class FakeDiscord implements FakeControl {
       ch.message_count = (ch.message_count ?? 0) + 1;
       ch.total_message_sent = (ch.total_message_sent ?? 0) + 1;
     }
-    this.dispatch('MESSAGE_CREATE', { ...msg, guild_id: this.guild.id }, INTENT_GUILD_MESSAGES);
+    this.dispatch('MESSAGE_CREATE', this.gatewayMessage(msg), INTENT_GUILD_MESSAGES);
     return msg;
   }
 
@@ -279,7 +305,7 @@ export class FakeDiscord implements FakeControl {
     this.clock += this.stepMs;
     m.content = content;
     m.edited_timestamp = iso(this.clock);
-    this.dispatch('MESSAGE_UPDATE', { ...m, guild_id: this.guild.id }, INTENT_GUILD_MESSAGES);
+    this.dispatch('MESSAGE_UPDATE', this.gatewayMessage(m), INTENT_GUILD_MESSAGES);
     return m;
   }
 
@@ -477,6 +503,14 @@ export class FakeDiscord implements FakeControl {
         return p.id === this.guild.id ? ok({ id: this.guild.id, name: this.guild.name, icon: null, owner_id: this.human.id, roles: this.roles, features: [] }) : unknownGuild;
       case '/guilds/:id/channels':
         return p.id === this.guild.id ? ok([...this.channels.values()].filter((c) => !c.thread_metadata)) : unknownGuild;
+      case '/guilds/:id/members/:uid': {
+        if (p.id !== this.guild.id) return unknownGuild;
+        const user = this.users.get(p.uid!);
+        const member = this.memberOf(p.uid!);
+        if (!user) return { status: 404, body: { message: 'Unknown User', code: 10013 } };
+        if (!member) return { status: 404, body: { message: 'Unknown Member', code: 10007 } };
+        return ok({ user: { id: user.id, username: user.username, discriminator: '0', global_name: user.global_name ?? null, avatar: null, ...(user.bot ? { bot: true } : {}) }, ...member });
+      }
       case '/guilds/:id/roles':
         return p.id === this.guild.id ? ok([{ id: this.guild.id, name: '@everyone', position: 0 }, ...this.roles]) : unknownGuild;
       case '/guilds/:id/threads/active': {
@@ -670,6 +704,7 @@ const ROUTES: Array<{ template: string; re: RegExp; names: string[] }> = [
   ['/guilds/:id', ['id']],
   ['/guilds/:id/channels', ['id']],
   ['/guilds/:id/roles', ['id']],
+  ['/guilds/:id/members/:uid', ['id', 'uid']],
   ['/guilds/:id/threads/active', ['id']],
   ['/channels/:id', ['id']],
   ['/channels/:id/messages', ['id']],
