@@ -3,7 +3,7 @@
 // (`identities.link_evidence`, the latest decision outermost, earlier ones under `previous`).
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { latestRule, parseOrgHints, planLinks, resolveOrg, type OrgEntry, type OrgEvidence, type OrgFacts, type PersonEntry } from '../pipeline/people.js';
+import { latestRule, parseOrgHints, planLinks, resolveOrg, type OrgEntry, type OrgEvidence, type OrgFacts, type OrgHints, type PersonEntry } from '../pipeline/people.js';
 import { unmergeIdentity } from './web.js';
 
 export interface PeopleConfig {
@@ -195,18 +195,20 @@ export interface PersonIdentities {
   org: string | null;
   segment: string | null;
   isStaff: boolean;
-  identities: Array<{ id: number; kind: string; value: string; evidence: string | null }>;
+  /** Which rule placed the person in their org and made them staff (null until the cluster stage resolved them). */
+  orgEvidence: OrgEvidence | null;
+  identities: Array<{ id: number; kind: string; value: string; evidence: string | null; orgHints: OrgHints | null }>;
 }
 
 /** Every person with their identities (aliases) and org. */
 export async function listPeopleWithIdentities(db: Kysely<Database>): Promise<PersonIdentities[]> {
-  const people = await db.selectFrom('people as p').leftJoin('orgs as o', 'o.id', 'p.org_id').select(['p.id', 'p.display_name', 'p.is_staff', 'o.name as org', 'o.segment']).orderBy('p.id').execute();
-  const ids = await db.selectFrom('identities').select(['id', 'kind', 'value', 'person_id', 'link_evidence']).orderBy('id').execute();
+  const people = await db.selectFrom('people as p').leftJoin('orgs as o', 'o.id', 'p.org_id').select(['p.id', 'p.display_name', 'p.is_staff', 'p.org_evidence', 'o.name as org', 'o.segment']).orderBy('p.id').execute();
+  const ids = await db.selectFrom('identities').select(['id', 'kind', 'value', 'person_id', 'link_evidence', 'org_hints']).orderBy('id').execute();
   const byPerson = new Map<number, PersonIdentities['identities']>();
   for (const i of ids) {
     const list = byPerson.get(i.person_id) ?? [];
-    list.push({ id: i.id, kind: i.kind, value: i.value, evidence: i.link_evidence });
+    list.push({ id: i.id, kind: i.kind, value: i.value, evidence: i.link_evidence, orgHints: parseOrgHints(i.org_hints) });
     byPerson.set(i.person_id, list);
   }
-  return people.map((p) => ({ personId: p.id, name: p.display_name, org: p.org, segment: p.segment, isStaff: p.is_staff === 1, identities: byPerson.get(p.id) ?? [] }));
+  return people.map((p) => ({ personId: p.id, name: p.display_name, org: p.org, segment: p.segment, isStaff: p.is_staff === 1, orgEvidence: parseOrgEvidence(p.org_evidence), identities: byPerson.get(p.id) ?? [] }));
 }
