@@ -65,8 +65,8 @@ orgs:
     discordRoles: ["${modRole}"]      # by id
 `);
   sources = [
-    { name: 'slack', platform: 'slack', enabled: true, token: slack.token, apiUrl: slack.url, retries: 0 } as SourceConfig,
-    { name: 'discord', platform: 'discord', enabled: true, token: discord.token, guildId: discord.guild.id, apiUrl: discord.url, retries: 0 } as SourceConfig,
+    { name: 'slack', platform: 'slack', enabled: true, token: slack.token, apiUrl: slack.url, retries: 0 },
+    { name: 'discord', platform: 'discord', enabled: true, token: discord.token, guildId: discord.guild.id, apiUrl: discord.url, retries: 0 },
   ];
   app = await openApp({ configObject: config, db: join(tempDir(), 'orgs.db'), redisUrl: null, now: () => T0 + 2 * 86_400_000 });
   startWorkers(app, QUEUE_NAMES);
