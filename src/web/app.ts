@@ -29,6 +29,8 @@ declare module 'fastify' {
     user: User | null;
     session: ActiveSession | null;
     authVia: 'session' | 'token' | null;
+    /** Whether the BullMQ dashboard is mounted (the app runs on Redis). */
+    queuesDashboard: boolean;
   }
   interface FastifyContextConfig {
     /** The least role a route needs (default: viewer). */
@@ -90,6 +92,7 @@ export function pageData(req: FastifyRequest, nav: string, title: string, extra:
     csrf: req.session?.csrfToken ?? null,
     canCurate: hasRole(req.user, 'curator'),
     isAdmin: hasRole(req.user, 'admin'),
+    queuesDashboard: req.queuesDashboard,
     ...extra,
   };
 }
@@ -125,6 +128,11 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
   f.decorateRequest('user', null);
   f.decorateRequest('session', null);
   f.decorateRequest('authVia', null);
+  f.decorateRequest('queuesDashboard', false);
+  const queuesDashboard = app.queue.kind === 'bullmq';
+  f.addHook('onRequest', async (req) => {
+    req.queuesDashboard = queuesDashboard;
+  });
 
   f.addHook('onSend', async (req, reply, payload) => {
     reply.header('X-Content-Type-Options', 'nosniff');

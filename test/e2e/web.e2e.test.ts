@@ -138,10 +138,16 @@ describe('web UI in Chromium', () => {
     await page.getByRole('link', { name: 'CSV export crashes on large reports' }).click();
     await page.waitForURL(/\/clusters\/\d+$/);
     await expect.poll(() => page.locator('h1').textContent()).toBe('CSV export crashes on large reports');
-    const link = page.locator(`a.source-link[href="${s.sourceUrl}"]`);
-    expect(await link.count()).toBe(1);
-    expect(await link.getAttribute('target')).toBe('_blank');
-    expect(await link.getAttribute('rel')).toContain('noopener');
+    // The message in its conversation, and the sentence's evidence (by reporter, by channel), link to the source.
+    expect(await page.locator(`.messages a.source-link[href="${s.sourceUrl}"]`).count()).toBe(1);
+    expect(await page.locator(`.evidence a.source-link[href="${s.sourceUrl}"]`).count()).toBe(2);
+    for (const link of await page.locator(`a.source-link[href="${s.sourceUrl}"]`).all()) {
+      expect(await link.getAttribute('target')).toBe('_blank');
+      expect(await link.getAttribute('rel')).toContain('noopener');
+    }
+    // The evidence also points at the message on this page.
+    const anchor = (await page.locator('.evidence a[href^="#m"]').first().getAttribute('href'))!;
+    expect(await page.locator(anchor).count()).toBe(1);
     const hrefs = await page.locator('a[href]').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).protocol));
     expect(hrefs.every((p) => p === 'http:' || p === 'https:')).toBe(true);
     expect(await a11yProblems(page)).toEqual([]);

@@ -80,8 +80,10 @@ describe('/metrics and /healthz (in-process queue)', () => {
   });
 
   it('has no queue dashboard without Redis', async () => {
-    const r = await web.inject({ method: 'GET', url: '/admin/queues', cookies: await login(web, 'admin') });
+    const cookies = await login(web, 'admin');
+    const r = await web.inject({ method: 'GET', url: '/admin/queues', cookies });
     expect(r.statusCode).toBe(404);
+    expect((await web.inject({ method: 'GET', url: '/clusters', cookies })).body).not.toContain('href="/admin/queues"');
   });
 });
 
@@ -152,8 +154,11 @@ describe('BullMQ dashboard at /admin/queues (Redis)', () => {
     const q = body.queues.find((x) => x.name === 'enrich')!;
     expect(q.counts.waiting).toBe(2);
     expect(q.jobs.map((j) => j.id).sort()).toEqual(['enrich-dash-1', 'enrich-dash-2']);
-    // The rest of the app keeps its strict policy.
-    expect((await web.inject({ method: 'GET', url: '/clusters', cookies })).headers['content-security-policy']).toBe(CSP);
+    // The rest of the app keeps its strict policy, and links to the dashboard for admins only.
+    const clusters = await web.inject({ method: 'GET', url: '/clusters', cookies });
+    expect(clusters.headers['content-security-policy']).toBe(CSP);
+    expect(clusters.body).toContain('<a href="/admin/queues">Queues</a>');
+    expect((await web.inject({ method: 'GET', url: '/clusters', cookies: await login(web, 'curator') })).body).not.toContain('href="/admin/queues"');
   });
 
   it("lets an admin act from the dashboard's own origin only", async () => {
