@@ -13,7 +13,7 @@ import { parseRange } from '../../src/pipeline/period.js';
 import { listPeopleWithIdentities, resolveOrgs } from '../../src/store/people.js';
 import type { DigestCluster } from '../../src/model/index.js';
 import { FakeSlack } from '../fakes/slack.js';
-import { FakeDiscord } from '../fakes/discord.js';
+import { FakeDiscord, type FakeUser } from '../fakes/discord.js';
 import { tempDir } from '../support/factories.js';
 
 const T0 = Date.parse('2026-10-05T09:00:00Z');
@@ -23,7 +23,7 @@ let slack: FakeSlack;
 let discord: FakeDiscord;
 let app: App;
 let csv: DigestCluster;
-let dan: { id: string };
+let dan: FakeUser;
 let sources: SourceConfig[];
 
 const pullAll = async () => {
