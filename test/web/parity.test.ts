@@ -123,6 +123,15 @@ describe('web and digest agree', () => {
       expect(page).toContain(`href="#m${m.messageId}"`);
       if (m.permalink?.startsWith('https://')) expect(page).toContain(`href="${m.permalink}"`);
     }
+    // The digest page links each cluster of an edition to the web page for the edition's week.
+    const row = await s.app.db
+      .insertInto('digests')
+      .values({ team: 'parity', period_start: period.start, period_end: period.end, status: 'draft', json: JSON.stringify(digest), html: '<p>x</p>', text: 'x', curation: null, message_id: null, created_at: period.end, approved_at: null, approved_by: null, sent_at: null })
+      .returning(['id'])
+      .executeTakeFirstOrThrow();
+    const dpage = (await web.inject({ method: 'GET', url: `/digests/${row.id}`, cookies })).body;
+    expect(dpage).toContain(`href="/clusters/${s.clusters.csv}?week&#x3D;2026-W46"`);
+    expect(dpage).toContain(escapeHtml(csv.why!));
     // A week where the cluster was quiet: the digest leaves it out, so does the list.
     const w47 = await buildDigest(s.app.db, weekPeriod(2026, 47), { top: 200, segments: s.app.config.segments });
     const inW47 = w47.clusters.some((c) => c.id === `cluster-${s.clusters.csv}`);

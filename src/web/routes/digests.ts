@@ -6,6 +6,7 @@ import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration } from '../../digest/curation.js';
 import { HttpError, pageData, sendPage, type WebDeps } from '../app.js';
 import { idParam, notice } from '../forms.js';
+import { parseWeek, weekLabel } from '../../pipeline/period.js';
 
 export const DIGEST_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox";
 
@@ -21,7 +22,16 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
     if (!d) throw new HttpError(404, `There is no digest ${id}.`);
-    return sendPage(reply, 'digest', pageData(req, 'digests', `Digest for ${d.team}`, { d, entries: curationRows(d.json, d.curation), notice: notice(req.query) }));
+    const entries = curationRows(d.json, d.curation);
+    // Each cluster of the edition opens on the web with the same figures: the edition's week, when it is one.
+    const wk = weekLabel({ start: d.periodStart, end: d.periodEnd });
+    const w = parseWeek(wk);
+    const qs = w.start === d.periodStart && w.end === d.periodEnd ? `?week=${wk}` : '';
+    const clusters = entries.flatMap((e) => {
+      const m = /^cluster-(\d+)$/.exec(e.id);
+      return m ? [{ href: `/clusters/${m[1]}${qs}`, title: e.originalTitle, why: e.why, hidden: e.hidden }] : [];
+    });
+    return sendPage(reply, 'digest', pageData(req, 'digests', `Digest for ${d.team}`, { d, entries, clusters, notice: notice(req.query) }));
   });
 
   f.get('/digests/:id/html', async (req, reply) => {
@@ -85,6 +95,8 @@ interface CurationRow {
   index: number;
   id: string;
   originalTitle: string;
+  /** The entry's sentence as the digest computed it. */
+  why: string | null;
   title: string;
   note: string;
   hidden: boolean;
@@ -93,9 +105,9 @@ interface CurationRow {
 
 /** The edition's entries with the curation applied so far, for the curation form. */
 function curationRows(json: string, curationJson: string | null): CurationRow[] {
-  let clusters: Array<{ id: string; title: string }>;
+  let clusters: Array<{ id: string; title: string; why?: string | null }>;
   try {
-    const parsed = JSON.parse(json) as { clusters?: Array<{ id: string; title: string }> };
+    const parsed = JSON.parse(json) as { clusters?: Array<{ id: string; title: string; why?: string | null }> };
     clusters = Array.isArray(parsed.clusters) ? parsed.clusters : [];
   } catch {
     return [];
@@ -105,6 +117,7 @@ function curationRows(json: string, curationJson: string | null): CurationRow[] 
     index,
     id: cl.id,
     originalTitle: cl.title,
+    why: typeof cl.why === 'string' ? cl.why : null,
     title: c.titles[cl.id] ?? cl.title,
     note: c.notes[cl.id] ?? '',
     hidden: c.hidden.includes(cl.id),
