@@ -154,7 +154,9 @@ export function normalizeSlack(raw: unknown, _ctx: NormalizeContext): RawMessage
 function buildMessage(item: SlackItem, m: SlackMessage, deleted: boolean): RawMessage {
   const ts = m.ts as string;
   const channel = item.channel;
-  const isBot = m.subtype === 'bot_message' || (!m.user && !!m.bot_id);
+  // An app posting with a bot token names its bot user in `user` and carries `bot_id`: a bot either way,
+  // also when users.info could not be read to say so.
+  const isBot = m.subtype === 'bot_message' || !!m.bot_id;
   const authorId = (m.subtype === 'file_comment' ? m.comment?.user : undefined) ?? m.user ?? m.bot_id ?? 'USLACKBOT';
   const ref = item.users[authorId];
   const name = isBot ? (m.username ?? m.bot_profile?.name ?? ref?.name ?? authorId) : (ref?.name ?? profileName(m) ?? authorId);

@@ -340,6 +340,13 @@ describe('slack normalize', () => {
     expect(team({ subtype: 'bot_message', bot_id: 'B1', user: undefined, team: 'T0ACME' })).toBeUndefined();
   });
 
+  it('an app posting as its bot user (user and bot_id) is a bot even when users.info was not readable', () => {
+    const m = normalizeSlack(item({ type: 'message', user: 'U0APPBOT', bot_id: 'B0APP', text: 'Deploy finished', ts: '1760000000.000100' }), { source: 's' }) as RawMessage;
+    expect(m.author).toMatchObject({ id: 'U0APPBOT', isBot: true });
+    const human = normalizeSlack(item({ type: 'message', user: 'U1', text: 'hi', ts: '1760000000.000200' }), { source: 's' }) as RawMessage;
+    expect(human.author.isBot).toBe(false);
+  });
+
   it('files become attachments without their url tokens', () => {
     const m = normalizeSlack(item({ type: 'message', user: 'U1', text: 'log attached', ts: '1760000000.000100', files: [{ name: 'auth.log', mimetype: 'text/plain', size: 120, url_private: 'https://files.slack.com/files-pri/T1-F1/auth.log?t=xoxe-secret' }] }), { source: 's' }) as RawMessage;
     expect(m.attachments).toEqual([{ name: 'auth.log', contentType: 'text/plain', size: 120, url: 'https://files.slack.com/files-pri/T1-F1/auth.log' }]);
