@@ -380,6 +380,7 @@ export async function run(args: string[]): Promise<void> {
       await throughBullMq(paths, pg ?? join(dir, 'bullmq.db'), n);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.GLEANER_BENCH_KEEP) process.stderr.write(`# kept ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -35,11 +35,11 @@ export interface ClusterOptions {
   capacity?: number;
   /** Candidates come from the postings of an item's queryTerms most telling terms (default 24)... */
   queryTerms?: number;
-  /** ...walking at most the newest maxPostings items of each (default 4000). */
+  /** ...walking at most the newest maxPostings items of each (default 1000). */
   maxPostings?: number;
 }
 
-const DEFAULTS: Required<ClusterOptions> = { threshold: 0.22, tagBonus: 0.08, kindPenalty: 0.7, candidates: 12, centroidShare: 0.6, maxTerms: 300, capacity: 1024, queryTerms: 24, maxPostings: 4000 };
+const DEFAULTS: Required<ClusterOptions> = { threshold: 0.22, tagBonus: 0.08, kindPenalty: 0.7, candidates: 12, centroidShare: 0.6, maxTerms: 300, capacity: 1024, queryTerms: 24, maxPostings: 1000 };
 
 /** Kinds that describe the same kind of need: a bug and a complaint about it, a question and the docs gap. */
 const KIND_GROUP: Record<FeedbackKind, number> = { bug: 0, complaint: 0, feature: 1, question: 2, docs: 2, praise: 3 };
@@ -203,9 +203,11 @@ class CandidateIndex {
   /** Per term id: interleaved slot, weight (log tf) of every item that has it, oldest first. */
   private readonly postings: number[][] = [];
   private readonly slotItem: number[] = [];
+  private readonly slotVec: Vec[] = [];
   private readonly slotOf = new Map<number, number>();
+  /** Each item's TF-IDF norm under the idf of when it was last computed (all refreshed as the collection grows by a tenth). */
   private norms = new Float64Array(1024);
-  private normAtDocs = new Float64Array(1024);
+  private normsAtDocs = 0;
   private acc = new Float64Array(1024);
 
   constructor(
@@ -218,6 +220,7 @@ class CandidateIndex {
     if (this.slotOf.has(itemId)) return;
     const slot = this.slotItem.length;
     this.slotItem.push(itemId);
+    this.slotVec.push(v);
     this.slotOf.set(itemId, slot);
     if (slot >= this.acc.length) {
       const size = this.acc.length * 2;
@@ -228,8 +231,8 @@ class CandidateIndex {
       };
       this.acc = grow(this.acc);
       this.norms = grow(this.norms);
-      this.normAtDocs = grow(this.normAtDocs);
     }
+    this.norms[slot] = this.stats.norm(v);
     for (let i = 0; i < v.terms.length; i++) {
       const t = v.terms[i]!;
       let p = this.postings[t];
@@ -242,20 +245,19 @@ class CandidateIndex {
     }
   }
 
-  /** The item's TF-IDF norm, cached and recomputed once the collection has grown by a tenth. */
-  private norm(slot: number, v: Vec): number {
+  /** Recomputes every norm once the collection has grown by a tenth since the last time (the idf drifts slowly). */
+  private refreshNorms(): void {
     const docs = this.stats.docs;
-    if (this.normAtDocs[slot]! > 0 && docs <= this.normAtDocs[slot]! * 1.1) return this.norms[slot]!;
-    const n = this.stats.norm(v);
-    this.norms[slot] = n;
-    this.normAtDocs[slot] = docs;
-    return n;
+    if (this.normsAtDocs > 0 && docs <= this.normsAtDocs * 1.1) return;
+    for (let slot = 0; slot < this.slotVec.length; slot++) this.norms[slot] = this.stats.norm(this.slotVec[slot]!);
+    this.normsAtDocs = docs;
   }
 
-  /** Up to k item ids, best partial cosine first. `vecOf` gives a stored item's vector. */
-  query(v: Vec, k: number, exclude: number, vecOf: (itemId: number) => Vec | undefined): number[] {
+  /** Up to k item ids, best partial cosine first (items retracted or forgotten are the caller's to skip). */
+  query(v: Vec, k: number, exclude: number): number[] {
     const n = v.terms.length;
     if (n === 0 || this.slotItem.length === 0) return [];
+    this.refreshNorms();
     const order: Array<{ t: number; w: number }> = [];
     for (let i = 0; i < n; i++) {
       const t = v.terms[i]!;
@@ -270,6 +272,7 @@ class CandidateIndex {
     const limit = Math.min(order.length, this.maxQueryTerms);
     // Terms in more than 2% of the items say little and their postings are long: skipped, except
     // that the three most telling terms are always walked (a query of common words still finds some).
+    // Every list is walked newest first and capped at maxPostings, so a query costs the same at any size.
     const maxDf = Math.max(64, 0.02 * this.slotItem.length) * 2;
     for (let i = 0; i < limit; i++) {
       const { t, w } = order[i]!;
@@ -283,19 +286,18 @@ class CandidateIndex {
       }
     }
     // The best k by partial dot / norm: a small sorted list, replaced from the bottom.
+    const norms = this.norms;
     const bestSlots: number[] = [];
     const bestScores: number[] = [];
     const excludedSlot = this.slotOf.get(exclude) ?? -1;
-    for (const slot of touched) {
-      const dot = acc[slot]!;
+    let floor = -1;
+    for (let x = 0; x < touched.length; x++) {
+      const slot = touched[x]!;
+      const score = acc[slot]! / (norms[slot]! || 1);
       acc[slot] = 0;
-      if (slot === excludedSlot) continue;
-      if (bestSlots.length === k && dot <= bestScores[k - 1]! * 1e-9) continue;
-      const vec = vecOf(this.slotItem[slot]!);
-      if (!vec) continue;
-      const score = dot / this.norm(slot, vec);
-      if (bestSlots.length === k && score <= bestScores[k - 1]!) continue;
-      let at = bestSlots.length === k ? k - 1 : bestSlots.length;
+      if (score <= floor || slot === excludedSlot) continue;
+      let at = bestSlots.length;
+      if (at === k) at--;
       while (at > 0 && bestScores[at - 1]! < score) {
         if (at < k) {
           bestScores[at] = bestScores[at - 1]!;
@@ -305,10 +307,7 @@ class CandidateIndex {
       }
       bestScores[at] = score;
       bestSlots[at] = slot;
-      if (bestSlots.length > k) {
-        bestSlots.length = k;
-        bestScores.length = k;
-      }
+      if (bestSlots.length === k) floor = bestScores[k - 1]!;
     }
     return bestSlots.map((s) => this.slotItem[s]!);
   }
@@ -443,7 +442,7 @@ export class ClusterIndex {
     const v = counted ?? this.stats.vector(this.stats.terms(doc.title, doc.text, this.o.maxTerms));
     if (v.terms.length === 0) return null;
     const tags = doc.tags ?? [];
-    const cands = this.near.query(v, this.o.candidates, doc.itemId, (id) => this.vecs.get(id));
+    const cands = this.near.query(v, this.o.candidates, doc.itemId);
     const byCluster = new Map<number, { score: number; item: number }>();
     for (const item of cands) {
       const cv = this.vecs.get(item);

@@ -63,8 +63,13 @@ async function resync(db: Kysely<Database>, state: IndexState): Promise<void> {
 export async function describeClusters(db: Kysely<Database>, index: ClusterIndex | null, clusterIds: readonly number[]): Promise<Map<number, ClusterDescription>> {
   const members = await clusterMembers(db, clusterIds);
   const out = new Map<number, ClusterDescription>();
+  // Every cluster's items in one load (a query per cluster cost more than describing it).
+  const loaded = new Map((await loadItems(db, [...members.values()].flatMap((ids) => ids.slice(0, 200)))).map((i) => [i.itemId, i]));
   for (const [clusterId, itemIds] of members) {
-    const items = (await loadItems(db, itemIds.slice(0, 200))).map(itemDoc).sort((a, b) => a.at - b.at);
+    const items = itemIds
+      .slice(0, 200)
+      .flatMap((id) => (loaded.has(id) ? [itemDoc(loaded.get(id)!)] : []))
+      .sort((a, b) => a.at - b.at);
     if (!items.length) continue;
     const texts = items.map((i) => `${i.subject ?? ''}\n${i.text}`);
     const scorer = textScorer(texts, index?.stats);

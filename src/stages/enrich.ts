@@ -5,9 +5,8 @@ import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
 import { compileRules, detectFeedback, type CompiledRule } from '../pipeline/feedback.js';
 import { loadClassifierModel } from '../models/classifier.js';
-import { loadConversationMessages, saveDetection } from '../store/feedback.js';
+import { loadConversationMessages, saveDetections } from '../store/feedback.js';
 import { contentHash } from '../pipeline/hash.js';
-import { saveItemSummary } from '../store/tagging.js';
 import { autoTag } from './tagging.js';
 import type { StageContext } from './context.js';
 
@@ -35,10 +34,11 @@ export async function runEnrich(ctx: StageContext, data: unknown): Promise<{ ite
   const now = ctx.now();
   // Suggestions from human tags and the optional language model come on top of the classifier and rules.
   const tagged = await autoTag(ctx, parsed.data.conversationIds, convs, (messages) => detectFeedback(model, messages, rules, version));
-  for (const { conversationId, detected, summary } of tagged) {
-    const itemId = await saveDetection(ctx.db, conversationId, detected, now);
-    if (itemId !== null) items.push(itemId);
-    if (itemId !== null && summary) await saveItemSummary(ctx.db, itemId, summary.text, summary.version, now);
+  // One transaction for the batch: a commit per conversation cost more than the writes themselves.
+  const saved = await saveDetections(ctx.db, tagged.map(({ conversationId, detected, summary }) => ({ conversationId, detected, summary: summary ? { text: summary.text, version: summary.version } : null })), now);
+  for (const { conversationId } of tagged) {
+    const itemId = saved.get(conversationId);
+    if (itemId !== undefined && itemId !== null) items.push(itemId);
   }
   if (items.length) await ctx.queue.add('cluster', 'cluster', { itemIds: items }, { jobId: `cluster-${contentHash(...items)}` });
   return { items };

@@ -17,6 +17,7 @@ import {
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
+  type LogEvent,
   type Driver,
   type SqliteDialectConfig,
   type MigrationProvider,
@@ -75,10 +76,35 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
   } catch (err: unknown) {
     throw new StoreError(`cannot open the SQLite database at ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(sqlite) }), ...queryStatsLog() });
   if (opts.migrate !== false) await migrate(db);
   return { db, kind: 'sqlite', location: path, close: () => db.destroy() };
 }
+
+/**
+ * Kysely prepares every statement anew; compiling SQL costs about as much as running a small
+ * statement, so prepared statements are kept by their SQL text (the most recent STATEMENT_CACHE). A
+ * statement still being iterated (busy) is not shared: a fresh one is prepared for that call.
+ */
+function statementCache(sqlite: SQLite.Database): SqliteDialectConfig['database'] {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (sql: string) => {
+      let stmt = cache.get(sql);
+      if (stmt && !stmt.busy) {
+        cache.delete(sql); // re-inserted below: the Map's order is the recency order
+        cache.set(sql, stmt);
+        return stmt;
+      }
+      stmt = sqlite.prepare(sql);
+      cache.set(sql, stmt);
+      if (cache.size > STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+      return stmt;
+    },
+  };
+}
+const STATEMENT_CACHE = 500;
 
 // Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE): with several worker
 // processes on one file, a deferred transaction that read first and then writes fails at once with
@@ -149,7 +175,7 @@ async function openPostgres(url: string, opts: OpenDbOptions): Promise<OpenedDb>
     await pool.end().catch(() => undefined);
     throw new StoreError(`cannot connect to PostgreSQL at ${location}: ${(err as Error).message}; check the URL, that the server is running and that the database exists`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new StorePostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new StorePostgresDialect({ pool }), ...queryStatsLog() });
   if (opts.migrate !== false) {
     // A session dropped by the server while migrating (failover, an admin's pg_terminate_backend, a
     // restart) is retried: a worker starting during an outage waits it out instead of exiting.
@@ -180,6 +206,28 @@ export function isTransientPgError(err: unknown): boolean {
     if (/Connection terminated|terminating connection|Client has encountered a connection error/i.test(e.message)) return true;
   }
   return false;
+}
+
+/**
+ * GLEANER_QUERY_STATS=1: time every statement and print the costliest (by total time) to stderr when
+ * the process exits. For finding where a slow run spends its database time.
+ */
+function queryStatsLog(): { log?: (event: LogEvent) => void } {
+  if (!process.env.GLEANER_QUERY_STATS) return {};
+  const stats = new Map<string, { n: number; ms: number }>();
+  process.once('exit', () => {
+    const top = [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);
+    for (const [q, s] of top) process.stderr.write(`${s.ms.toFixed(0).padStart(8)} ms ${String(s.n).padStart(8)}x  ${q.slice(0, 220)}\n`);
+  });
+  return {
+    log: (event) => {
+      const key = event.query.sql.replace(/\(\?(?:, \?)*\)(?:, \(\?(?:, \?)*\))*/g, '(?...)').replace(/\$\d+/g, '?');
+      const s = stats.get(key) ?? { n: 0, ms: 0 };
+      s.n++;
+      s.ms += event.queryDurationMillis;
+      stats.set(key, s);
+    },
+  };
 }
 
 export function dbKind(db: Kysely<Database>): DbKind {

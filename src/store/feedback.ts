@@ -35,7 +35,31 @@ export async function loadConversationMessages(db: Kysely<Database>, conversatio
  * Returns the item id when the conversation is (still) feedback.
  */
 export async function saveDetection(db: Kysely<Database>, conversationId: number, d: DetectedFeedback | null, now: number): Promise<number | null> {
+  return db.transaction().execute((trx) => saveDetectionIn(trx, conversationId, d, now));
+}
+
+export interface DetectionToSave {
+  conversationId: number;
+  detected: DetectedFeedback | null;
+  /** The item's short summary, when one was written for it. */
+  summary?: { text: string; version: string } | null;
+}
+
+/** Saves a batch of detections (as saveDetection each) in one transaction; returns the item id per conversation. */
+export async function saveDetections(db: Kysely<Database>, list: readonly DetectionToSave[], now: number): Promise<Map<number, number | null>> {
   return db.transaction().execute(async (trx) => {
+    const out = new Map<number, number | null>();
+    for (const { conversationId, detected, summary } of list) {
+      const id = await saveDetectionIn(trx, conversationId, detected, now);
+      out.set(conversationId, id);
+      if (id !== null && summary) await trx.updateTable('feedback_items').set({ summary: summary.text, summary_version: summary.version, updated_at: now }).where('id', '=', id).execute();
+    }
+    return out;
+  });
+}
+
+async function saveDetectionIn(trx: Kysely<Database>, conversationId: number, d: DetectedFeedback | null, now: number): Promise<number | null> {
+  {
     const existing = await trx.selectFrom('feedback_items').selectAll().where('conversation_id', '=', conversationId).executeTakeFirst();
     if (existing && existing.status !== 'auto') {
       // A human decided; only refresh automatic tags on a confirmed item.
@@ -73,7 +97,7 @@ export async function saveDetection(db: Kysely<Database>, conversationId: number
     }
     await replaceAutoTags(trx, id, d.tags, now);
     return id;
-  });
+  }
 }
 
 async function replaceAutoTags(trx: Kysely<Database>, itemId: number, tags: AutoTag[], now: number): Promise<void> {

@@ -179,11 +179,6 @@ export async function loadHumanKindDecisions(db: Kysely<Database>): Promise<Huma
   return out;
 }
 
-/** Stores a one-line summary of an item (from the optional language model), with what wrote it. */
-export async function saveItemSummary(db: Kysely<Database>, itemId: number, summary: string, version: string, now: number): Promise<void> {
-  await db.updateTable('feedback_items').set({ summary, summary_version: version, updated_at: now }).where('id', '=', itemId).execute();
-}
-
 /** The item of each conversation that has one: its status and whether it has a summary. */
 export async function itemStateByConversation(db: Kysely<Database>, conversationIds: number[]): Promise<Map<number, { itemId: number; status: string; hasSummary: boolean }>> {
   const out = new Map<number, { itemId: number; status: string; hasSummary: boolean }>();
