@@ -322,17 +322,22 @@ export async function searchConversations(db: Db, q: string, limit = 5000): Prom
 
 export type Trend = 'new' | 'rising' | 'steady' | 'falling' | 'resurfaced';
 
-export interface ListFilter {
+/** The filters every list of feedback offers (items, clusters). */
+export interface FeedbackFilter {
   kind?: string;
   tag?: string;
   area?: string;
   channel?: string;
   platform?: string;
   segment?: string;
+  /** Full-text search. */
+  q?: string;
+}
+
+export interface ListFilter extends FeedbackFilter {
   trend?: string;
   /** Days back from the latest message; null for all time. */
   periodDays?: number | null;
-  q?: string;
   sort?: 'score' | 'recent';
   limit?: number;
   offset?: number;
@@ -676,15 +681,8 @@ export async function conversationsForItems(db: Db, itemIds: number[]): Promise<
 }
 
 /** The SQL side of the cluster list: which clusters can match (the exact figures are the digest's, see src/web/clusters.ts). */
-export interface ClusterCandidateFilter {
-  kind?: string;
-  tag?: string;
-  area?: string;
-  /** Clusters with a message in this channel, on this platform, or by someone of this segment (a superset; the caller narrows to reporters). */
-  channel?: string;
-  platform?: string;
-  segment?: string;
-  q?: string;
+/** channel / platform / segment: clusters with a message there or by someone of it (a superset; the caller narrows to reporters). */
+export interface ClusterCandidateFilter extends FeedbackFilter {
   /** Clusters with a message in [activeFrom, activeTo). */
   activeFrom?: number;
   activeTo?: number;

@@ -9,7 +9,7 @@ import type { Config } from '../config/index.js';
 import type { ClusterEvidence, ScoreExplanation, TrendEvidence } from '../model/index.js';
 import { clusterEntryChunks, compareEntries, type ClusterEntry } from '../digest/clusters.js';
 import { parseWeek, weekLabel, type Period } from '../pipeline/period.js';
-import { clusterCandidates, clusterRecordView, latestAt, type ConversationView, type Reporter, type Trend } from '../store/web.js';
+import { clusterCandidates, clusterRecordView, latestAt, type ConversationView, type FeedbackFilter, type Reporter, type Trend } from '../store/web.js';
 
 const DAY_MS = 86_400_000;
 
@@ -41,15 +41,8 @@ export async function resolvePeriod(db: Kysely<Database>, choice: PeriodChoice, 
   return { start: end - days * DAY_MS, end, onlyActive: true, week: null, days };
 }
 
-export interface ClusterListFilter {
-  kind?: string;
-  tag?: string;
-  area?: string;
-  channel?: string;
-  platform?: string;
-  segment?: string;
+export interface ClusterListFilter extends FeedbackFilter {
   trend?: string;
-  q?: string;
   sort?: 'score' | 'recent';
   limit?: number;
   offset?: number;
