@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
 import { ClusterIndex, type Assignment, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
 import { ClusterStateConflict, clusterMembers, clusterStateVersion, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, type ClusterDescription } from '../store/clusters.js';
-import { applyPeopleConfig, resolveOrgs } from '../store/people.js';
+import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
 import type { Config } from '../config/index.js';
 import type { StageContext } from './context.js';
@@ -21,7 +21,8 @@ interface IndexState {
 }
 
 const indexes = new WeakMap<Kysely<Database>, Promise<IndexState>>();
-const applied = new WeakMap<Kysely<Database>, WeakSet<Config>>();
+/** Per store and config: the newest identity id when the people config was last applied. */
+const applied = new WeakMap<Kysely<Database>, WeakMap<Config, number>>();
 const CONFLICT_ATTEMPTS = 20;
 /** One job at a time per store in this process: the index is shared state. */
 const locks = new WeakMap<Kysely<Database>, Promise<unknown>>();
@@ -91,11 +92,14 @@ export async function runCluster(ctx: StageContext, data: unknown): Promise<{ as
 async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ assigned: number; created: number }> {
   const { db } = ctx;
   let done = applied.get(db);
-  if (!done) applied.set(db, (done = new WeakSet()));
-  if (!done.has(ctx.config)) {
+  if (!done) applied.set(db, (done = new WeakMap()));
+  // The config is applied again whenever identities appeared since: a `people:` entry whose Slack or
+  // IRC identity is first seen now, or a second identity with a known email, is linked in this run.
+  const newest = await newestIdentityId(db);
+  if (done.get(ctx.config) !== newest) {
     const r = await applyPeopleConfig(db, { people: ctx.config.people, orgs: ctx.config.orgs }, ctx.now());
     if (r.unmatched.length) ctx.log.debug({ stage: 'cluster', unmatched: r.unmatched }, 'config identities not seen yet');
-    done.add(ctx.config);
+    done.set(ctx.config, newest);
   } else {
     // People who appeared (or whose Slack team / Discord roles changed) since: their org and staff flag.
     await resolveOrgs(db, { people: ctx.config.people, orgs: ctx.config.orgs }, 'unresolved', ctx.now());

@@ -111,6 +111,12 @@ export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig,
   });
 }
 
+/** The highest identity id (0 with none): identities only ever get new, higher ids. */
+export async function newestIdentityId(db: Kysely<Database>): Promise<number> {
+  const r = await db.selectFrom('identities').select((eb) => eb.fn.max<number>('id').as('m')).executeTakeFirst();
+  return Number(r?.m ?? 0);
+}
+
 function parseOrgEvidence(text: string | null): OrgEvidence | null {
   if (!text) return null;
   try {
