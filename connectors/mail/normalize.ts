@@ -1,10 +1,12 @@
 // One mail message source -> RawMessage, shared by the mbox and pipermail importers and IMAP.
 // mailparser does MIME, charsets and RFC 2047; what it gets wrong or leaves out (junk In-Reply-To,
-// invalid dates turned into "now", List-Id) is read from the raw header lines here.
+// invalid dates turned into "now", List-Id) is read from the raw header lines here. A simple message
+// (one text/plain part, ASCII headers) is read by simple-parse.ts instead, with the same result.
 import { createHash } from 'node:crypto';
 import { convert as htmlToText } from 'html-to-text';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { simpleParser } from 'mailparser';
 import { RawMessageSchema, type Attachment, type NormalizeContext, type RawMessage, type Skip } from '../../src/model/index.js';
+import { parseSimpleMail, type MailView } from './simple-parse.js';
 
 /** Bump when the output of `normalizeMail` changes, so stored raw items are re-normalized. */
 export const MAIL_NORMALIZER_VERSION = 1;
@@ -53,7 +55,7 @@ function asMailRaw(raw: unknown): MailRaw | null {
 
 // ---- header helpers ----
 
-function headerValue(parsed: ParsedMail, name: string): string | null {
+function headerValue(parsed: MailView, name: string): string | null {
   for (const h of parsed.headerLines) {
     if (h.key === name) {
       const idx = h.line.indexOf(':');
@@ -110,7 +112,7 @@ export function isAutomatedSender(address: string): boolean {
   return domain === 'noreply.github.com' || domain.endsWith('.noreply.github.com');
 }
 
-function detectBot(parsed: ParsedMail, address: string): boolean {
+function detectBot(parsed: MailView, address: string): boolean {
   const auto = headerValue(parsed, 'auto-submitted');
   if (auto && !/^no\b/i.test(auto)) return true;
   if (headerValue(parsed, 'x-autoreply') || headerValue(parsed, 'x-autorespond')) return true;
@@ -242,13 +244,13 @@ export function extractNewText(text: string): string {
 
 // ---- normalize ----
 
-function toBuffer(raw: MailRaw): Buffer {
-  let source = raw.source;
-  if (raw.format === 'pipermail' && !/^content-type:/im.test(splitHead(source))) {
+/** The message text that is parsed; its bytes are `Buffer.from(text, raw.sourceEncoding)`. */
+export function mailSourceText(raw: MailRaw): string {
+  if (raw.format === 'pipermail' && !/^content-type:/im.test(splitHead(raw.source))) {
     // pipermail keeps decoded text without MIME headers: say what it is so mailparser does not guess.
-    source = `Content-Type: text/plain; charset=${raw.sourceEncoding === 'utf8' ? 'utf-8' : 'iso-8859-1'}\n${source}`;
+    return `Content-Type: text/plain; charset=${raw.sourceEncoding === 'utf8' ? 'utf-8' : 'iso-8859-1'}\n${raw.source}`;
   }
-  return Buffer.from(source, raw.sourceEncoding === 'latin1' ? 'latin1' : 'utf8');
+  return raw.source;
 }
 
 function splitHead(source: string): string {
@@ -266,7 +268,7 @@ function htmlBodyToText(html: string): string {
   }).trim();
 }
 
-function listId(parsed: ParsedMail): { id: string; name: string | null } | null {
+function listId(parsed: MailView): { id: string; name: string | null } | null {
   const value = headerValue(parsed, 'list-id');
   if (!value) return null;
   const m = /^(.*?)<([^<>\s]+)>\s*$/.exec(value);
@@ -278,14 +280,14 @@ function listId(parsed: ParsedMail): { id: string; name: string | null } | null 
   return { id: (m[2] ?? '').trim(), name: name || null };
 }
 
-function archivedAt(parsed: ParsedMail): string | null {
+function archivedAt(parsed: MailView): string | null {
   const value = headerValue(parsed, 'archived-at');
   if (!value) return null;
   const url = (angleIds(value)[0] ?? value).trim();
   return /^https?:\/\/\S+$/i.test(url) ? url : null; // ASF archives put a date here: never a permalink
 }
 
-function references(parsed: ParsedMail): string[] {
+function references(parsed: MailView): string[] {
   const value = headerValue(parsed, 'references');
   if (!value) return [];
   const ids = angleIds(value);
@@ -303,14 +305,28 @@ function syntheticId(date: string | null, from: string, subject: string, body: s
  * quarantine. `sentAt` comes from Date, else the From_ line (or IMAP INTERNALDATE); a message with no
  * readable date at all is skipped with a reason rather than dated 1970.
  */
-export async function normalizeMail(raw: unknown, ctx: NormalizeContext): Promise<RawMessage | Skip> {
+export function normalizeMail(raw: unknown, ctx: NormalizeContext): Promise<RawMessage | Skip> {
+  return normalizeMailWith(raw, ctx, {});
+}
+
+export interface NormalizeMailOptions {
+  /** Read simple messages with simple-parse.ts (default true); false sends every message to mailparser. */
+  fastPath?: boolean;
+}
+
+/** `normalizeMail` with options; the tests compare both paths with it. */
+export async function normalizeMailWith(raw: unknown, ctx: NormalizeContext, options: NormalizeMailOptions): Promise<RawMessage | Skip> {
   const item = asMailRaw(raw);
   if (!item) return skip('not a mail item: expected { kind: "mail", source } or a message source string');
-  let parsed: ParsedMail;
-  try {
-    parsed = await simpleParser(toBuffer(item), { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
-  } catch (err: unknown) {
-    return skip(`unreadable message (${err instanceof Error ? err.message : String(err)})`);
+  const source = mailSourceText(item);
+  const encoding = item.sourceEncoding === 'latin1' ? 'latin1' : 'utf8';
+  let parsed: MailView | null = options.fastPath === false ? null : parseSimpleMail(source, encoding);
+  if (!parsed) {
+    try {
+      parsed = await simpleParser(Buffer.from(source, encoding), { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
+    } catch (err: unknown) {
+      return skip(`unreadable message (${err instanceof Error ? err.message : String(err)})`);
+    }
   }
   try {
     const messageIdHeader = headerValue(parsed, 'message-id');
