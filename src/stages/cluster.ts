@@ -5,8 +5,8 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
-import { ClusterIndex, type Assignment, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
-import { ClusterStateConflict, clusterMembers, clusterStateVersion, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, type ClusterDescription } from '../store/clusters.js';
+import { ClusterIndex, type Assignment, type ClusterDoc, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
+import { ClusterStateConflict, clusterMembers, clusterStateVersion, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
 import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
 import type { Config } from '../config/index.js';
@@ -60,21 +60,42 @@ async function resync(db: Kysely<Database>, state: IndexState): Promise<void> {
   state.version = version;
 }
 
-/** Title, summary, kind and first/last seen of clusters, from their items. */
-export async function describeClusters(db: Kysely<Database>, index: ClusterIndex | null, clusterIds: readonly number[]): Promise<Map<number, ClusterDescription>> {
+/** Items a cluster's title, summary and kind are drawn from: its first (oldest ids) DESCRIBE_ITEMS. */
+const DESCRIBE_ITEMS = 200;
+
+/**
+ * Title, summary, kind and first/last seen of clusters, from their items. With `fresh` (the items just
+ * placed, per cluster): a cluster whose first DESCRIBE_ITEMS items did not change keeps its title,
+ * summary and kind, and only its first/last seen move to take in the new items (a big cluster is
+ * touched by nearly every batch; re-reading its items each time cost more than the placing).
+ */
+export async function describeClusters(db: Kysely<Database>, index: ClusterIndex | null, clusterIds: readonly number[], fresh?: ReadonlyMap<number, readonly ClusterDoc[]>): Promise<Map<number, ClusterDescription | ClusterSeen>> {
   const members = await clusterMembers(db, clusterIds);
-  const out = new Map<number, ClusterDescription>();
-  // Every cluster's items in one load (a query per cluster cost more than describing it).
-  const loaded = new Map((await loadItems(db, [...members.values()].flatMap((ids) => ids.slice(0, 200)))).map((i) => [i.itemId, i]));
+  const out = new Map<number, ClusterDescription | ClusterSeen>();
+  const stored = await clusterSeen(db, [...members.keys()]);
+  const full = new Map<number, number[]>();
   for (const [clusterId, itemIds] of members) {
-    const items = itemIds
-      .slice(0, 200)
-      .flatMap((id) => (loaded.has(id) ? [itemDoc(loaded.get(id)!)] : []))
-      .sort((a, b) => a.at - b.at);
+    const added = fresh?.get(clusterId);
+    const first = itemIds.slice(0, DESCRIBE_ITEMS);
+    const cutoff = first[first.length - 1] ?? 0;
+    const prev = stored.get(clusterId);
+    if (added?.length && itemIds.length > DESCRIBE_ITEMS && added.every((d) => d.itemId > cutoff) && prev?.firstSeen != null && prev.lastSeen != null) {
+      const ats = added.map((d) => d.at);
+      out.set(clusterId, { firstSeen: Math.min(prev.firstSeen, ...ats), lastSeen: Math.max(prev.lastSeen, ...ats) });
+    } else full.set(clusterId, first);
+  }
+  // Every described cluster's items in one load (a query per cluster cost more than describing it).
+  const loaded = new Map((await loadItems(db, [...full.values()].flat())).map((i) => [i.itemId, i]));
+  for (const [clusterId, itemIds] of full) {
+    const items = itemIds.flatMap((id) => (loaded.has(id) ? [itemDoc(loaded.get(id)!)] : [])).sort((a, b) => a.at - b.at);
     if (!items.length) continue;
     const texts = items.map((i) => `${i.subject ?? ''}\n${i.text}`);
     const scorer = textScorer(texts, index?.stats);
-    const ats = items.map((i) => i.at);
+    // Past DESCRIBE_ITEMS items, the stored first/last seen and the new items cover the rest.
+    const ats = [...items.map((i) => i.at), ...(fresh?.get(clusterId) ?? []).map((d) => d.at)];
+    const prev = members.get(clusterId)!.length > DESCRIBE_ITEMS ? stored.get(clusterId) : undefined;
+    if (prev?.firstSeen != null) ats.push(prev.firstSeen);
+    if (prev?.lastSeen != null) ats.push(prev.lastSeen);
     out.set(clusterId, { title: clusterTitle(items, scorer), summary: clusterSummary(items, scorer), kind: clusterKind(items), firstSeen: Math.min(...ats), lastSeen: Math.max(...ats) });
   }
   return out;
@@ -118,12 +139,14 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   }
   let assignments: Assignment[];
   let ids: Map<number, number>;
+  let placed: Map<number, ClusterDoc>;
   for (let attempt = 1; ; attempt++) {
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);
     if (!todo.length) return { assigned: 0, created: 0 };
     const docs = (await loadItems(db, todo)).map(itemDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
     assignments = state.index.assign(docs);
+    placed = new Map(docs.map((d) => [d.itemId, d]));
     try {
       // Stored only if nobody changed the clusters since the resync (another worker placing the same
       // need would otherwise create a second cluster for it); else placed again against the new state.
@@ -144,8 +167,14 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     }
   }
   for (const [key, id] of ids) state.index.relabel(key, id);
-  const touched = [...new Set(assignments.map((a) => (a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey)!)))];
-  await saveDescriptions(db, await describeClusters(db, state.index, touched), ctx.now());
+  const fresh = new Map<number, ClusterDoc[]>();
+  for (const a of assignments) {
+    const id = a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey)!;
+    const list = fresh.get(id) ?? [];
+    list.push(placed.get(a.itemId)!);
+    fresh.set(id, list);
+  }
+  await saveDescriptions(db, await describeClusters(db, state.index, [...fresh.keys()], fresh), ctx.now());
   ctx.log.debug({ stage: 'cluster', assigned: assignments.length, created: ids.size }, 'clustered');
   return { assigned: assignments.length, created: ids.size };
 }

@@ -200,33 +200,52 @@ export async function saveAssignments(db: Kysely<Database>, assignments: readonl
 export async function clusterMembers(db: Kysely<Database>, clusterIds: readonly number[]): Promise<Map<number, number[]>> {
   const out = new Map<number, number[]>();
   for (const part of chunks([...new Set(clusterIds)])) {
-    const rows = await db.selectFrom('cluster_items').select(['cluster_id', 'item_id']).where('cluster_id', 'in', part).orderBy('item_id').execute();
+    // Sorted here: ORDER BY item_id lets SQLite walk the whole table in item order instead of the cluster index.
+    const rows = await db.selectFrom('cluster_items').select(['cluster_id', 'item_id']).where('cluster_id', 'in', part).execute();
     for (const r of rows) {
       const list = out.get(r.cluster_id) ?? [];
       list.push(r.item_id);
       out.set(r.cluster_id, list);
     }
   }
+  for (const list of out.values()) list.sort((a, b) => a - b);
   return out;
 }
 
-export interface ClusterDescription {
-  title: string;
-  summary: string | null;
-  kind: FeedbackKind | null;
+export interface ClusterSeen {
   firstSeen: number | null;
   lastSeen: number | null;
 }
 
-/** Writes descriptions; a pinned title stays as the human left it. */
-export async function saveDescriptions(db: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription>, now: number): Promise<void> {
+export interface ClusterDescription extends ClusterSeen {
+  title: string;
+  summary: string | null;
+  kind: FeedbackKind | null;
+}
+
+/** Writes descriptions (or only first/last seen, when that is all that changed); a pinned title stays as the human left it. */
+export async function saveDescriptions(db: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>, now: number): Promise<void> {
   if (!descriptions.size) return;
   await db.transaction().execute(async (trx) => {
     for (const [id, d] of descriptions) {
+      if (!('title' in d)) {
+        await trx.updateTable('clusters').set({ first_seen: d.firstSeen, last_seen: d.lastSeen, updated_at: now }).where('id', '=', id).execute();
+        continue;
+      }
       await trx.updateTable('clusters').set({ summary: d.summary, kind: d.kind, first_seen: d.firstSeen, last_seen: d.lastSeen, updated_at: now }).where('id', '=', id).execute();
       await trx.updateTable('clusters').set({ title: d.title }).where('id', '=', id).where('pinned_title', '=', 0).execute();
     }
   });
+}
+
+/** Stored first/last seen of clusters. */
+export async function clusterSeen(db: Kysely<Database>, clusterIds: readonly number[]): Promise<Map<number, ClusterSeen>> {
+  const out = new Map<number, ClusterSeen>();
+  for (const part of chunks([...new Set(clusterIds)])) {
+    const rows = await db.selectFrom('clusters').select(['id', 'first_seen', 'last_seen']).where('id', 'in', part).execute();
+    for (const r of rows) out.set(r.id, { firstSeen: r.first_seen, lastSeen: r.last_seen });
+  }
+  return out;
 }
 
 export interface ClusterRecord {

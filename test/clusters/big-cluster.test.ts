@@ -1,0 +1,53 @@
+// A cluster past the items its title is drawn from (200): later batches only move its first/last seen,
+// which must still cover every item, not just the first 200.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openApp, startWorkers, type App } from '../../src/app.js';
+import { parseConfig } from '../../src/config/index.js';
+import { ensureSource } from '../../src/store/queries.js';
+import { runIngest } from '../../src/stages/ingest.js';
+import { runCluster } from '../../src/stages/cluster.js';
+import type { RawMessage } from '../../src/model/index.js';
+import { tempDir } from '../support/factories.js';
+
+let app: App | undefined;
+afterAll(async () => {
+  await app?.close();
+});
+
+const VARIANTS = ['crashes the dashboard page', 'makes the dashboard page crash', 'crashes the whole dashboard page', 'still crashes the dashboard page'];
+
+describe('a big cluster', () => {
+  it('keeps first and last seen over all its items as batches join it', async () => {
+    app = await openApp({ configObject: parseConfig(''), db: join(tempDir(), 'big.db'), redisUrl: null, now: () => Date.UTC(2026, 10, 16) });
+    startWorkers(app, ['enrich']);
+    const sourceId = await ensureSource(app.db, 'community', 'slack', Date.now());
+    const t0 = Date.UTC(2026, 8, 1);
+    const HOUR = 3_600_000;
+    const total = 325; // the last batch of 65 all lands past the first 200: the first/last-seen-only path
+    for (let b = 0; b < total; b += 65) {
+      const messages: RawMessage[] = Array.from({ length: 65 }, (_, i) => {
+        const n = b + i;
+        return { externalId: `m${n}`, channel: `C${n % 4}`, author: { id: `U${n}`, name: `user${n}` }, text: `The CSV export of a big table ${VARIANTS[n % VARIANTS.length]} every time`, sentAt: t0 + n * HOUR, threadId: `m${n}` };
+      });
+      await runIngest(app.ctx, { sourceId, platform: 'slack', messages, normalizerVersion: 1 });
+      await app.queue.idle({ queues: ['enrich'] });
+      const items = (await app.db.selectFrom('feedback_items').select('id').execute()).map((r) => r.id);
+      await runCluster(app.ctx, { itemIds: items });
+    }
+    const sizes = await app.db.selectFrom('cluster_items').select((eb) => ['cluster_id', eb.fn.countAll<number>().as('n')]).groupBy('cluster_id').orderBy('n', 'desc').execute();
+    expect(Number(sizes[0]!.n)).toBeGreaterThan(200);
+    const big = await app.db.selectFrom('clusters').selectAll().where('id', '=', sizes[0]!.cluster_id).executeTakeFirstOrThrow();
+    const span = await app.db
+      .selectFrom('cluster_items as ci')
+      .innerJoin('feedback_items as f', 'f.id', 'ci.item_id')
+      .innerJoin('messages as m', 'm.id', 'f.message_id')
+      .select((eb) => [eb.fn.min<number>('m.sent_at').as('first'), eb.fn.max<number>('m.sent_at').as('last')])
+      .where('ci.cluster_id', '=', big.id)
+      .executeTakeFirstOrThrow();
+    expect(big.first_seen).toBe(Number(span.first));
+    expect(big.last_seen).toBe(Number(span.last));
+    expect(big.last_seen).toBeGreaterThan(t0 + 320 * HOUR); // an item past the first 200
+    expect(big.title.toLowerCase()).toContain('csv export');
+  }, 120_000);
+});
