@@ -4,17 +4,8 @@
 // in-memory index the cluster worker keeps); the store round-trips are the ingest bench's business.
 import { ClusterIndex, type ClusterDoc } from '../src/pipeline/cluster.js';
 import type { FeedbackKind } from '../src/model/index.js';
+import { rng } from './support.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SYL = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'qui', 'dor', 'lin', 'mar', 'sel', 'tor', 'ven', 'bal', 'cor', 'fen'];
 const KINDS: FeedbackKind[] = ['bug', 'feature', 'question', 'docs', 'praise', 'complaint'];

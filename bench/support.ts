@@ -73,14 +73,5 @@ export function workerCommand(name: string): { cmd: string; args: string[] } {
   return { cmd: process.execPath, args: ['--import', 'tsx', new URL(`../workers/${name}.ts`, import.meta.url).pathname] };
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (mulberry32, the one the classifier's training uses). */
+export { mulberry32 as rng } from '../src/pipeline/classify/linear.js';

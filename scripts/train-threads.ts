@@ -13,6 +13,7 @@ import { parseAnnotation, parseIrcLog } from '../src/eval/irc-log.js';
 import { FEATURE_COUNT, FEATURE_NAMES, FeatureStream, contentWords, type FeatureConfig } from '../src/pipeline/disentangle/features.js';
 import { MODEL_FORMAT, parseDisentangleModel, type DisentangleModel } from '../src/pipeline/disentangle/model.js';
 import type { ChatLine } from '../src/pipeline/disentangle/index.js';
+import { mulberry32 } from '../src/pipeline/classify/linear.js';
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -42,18 +43,7 @@ const BATCH = opt('batch', 16);
 const IDF_WORDS = opt('idf-words', 2500);
 
 // ---------------------------------------------------------------------------------------------
-// seeded PRNG (mulberry32)
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// seeded PRNG: mulberry32, imported above
 
 /** Growable typed arrays for the flattened training set. */
 class Grow<T extends Int32Array | Uint16Array | Uint8Array> {
