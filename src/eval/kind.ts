@@ -18,60 +18,12 @@ import {
 } from '../pipeline/classify/index.js';
 import { fitPrepared, prepareExamples, probabilities } from '../pipeline/classify/train.js';
 import { mulberry32 } from '../pipeline/classify/linear.js';
+import { parseCsv } from './csv.js';
 import { fnv1a, DEFAULT_FEATURE_CONFIG, type FeatureConfig } from '../pipeline/classify/text.js';
 
-/**
- * RFC 4180 CSV: quoted fields may hold commas, newlines and doubled quotes; CRLF or LF rows.
- * Returns rows of raw strings; a trailing empty line is not a row.
- */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  if (text.charCodeAt(0) === 0xfeff) i = 1; // BOM
-  const n = text.length;
-  let fieldStarted = false;
-  for (; i < n; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-      continue;
-    }
-    if (ch === '"' && !fieldStarted) {
-      quoted = true;
-      fieldStarted = true;
-    } else if (ch === ',') {
-      row.push(field);
-      field = '';
-      fieldStarted = false;
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      fieldStarted = false;
-    } else {
-      field += ch;
-      fieldStarted = true;
-    }
-  }
-  if (quoted) throw new Error('CSV: unterminated quoted field at end of input');
-  if (fieldStarted || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
+export { parseCsv };
 
-/** CSV with a header row -> objects keyed by column name. */
+/** CSV with a header row -> objects keyed by column name; a record whose field count differs from the header's is an error. */
 export function parseCsvRecords(text: string): Array<Record<string, string>> {
   const [header, ...rows] = parseCsv(text);
   if (!header) return [];
