@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
 import { ClusterIndex, type Assignment, type ClusterDoc, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
-import { ClusterStateConflict, clusterMembers, clusterStateVersion, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
+import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
 import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
 import type { Config } from '../config/index.js';
@@ -70,7 +70,8 @@ const DESCRIBE_ITEMS = 200;
  * touched by nearly every batch; re-reading its items each time cost more than the placing).
  */
 export async function describeClusters(db: Kysely<Database>, index: ClusterIndex | null, clusterIds: readonly number[], fresh?: ReadonlyMap<number, readonly ClusterDoc[]>): Promise<Map<number, ClusterDescription | ClusterSeen>> {
-  const members = await clusterMembers(db, clusterIds);
+  // The first DESCRIBE_ITEMS + 1 ids tell both what to describe and whether the cluster is bigger.
+  const members = await firstClusterMembers(db, clusterIds, DESCRIBE_ITEMS + 1);
   const out = new Map<number, ClusterDescription | ClusterSeen>();
   const stored = await clusterSeen(db, [...members.keys()]);
   const full = new Map<number, number[]>();

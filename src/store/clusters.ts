@@ -196,6 +196,16 @@ export async function saveAssignments(db: Kysely<Database>, assignments: readonl
   });
 }
 
+/** The first `limit` item ids (lowest first) of each cluster: enough to tell whether it has more. */
+export async function firstClusterMembers(db: Kysely<Database>, clusterIds: readonly number[], limit: number): Promise<Map<number, number[]>> {
+  const out = new Map<number, number[]>();
+  for (const id of new Set(clusterIds)) {
+    const rows = await db.selectFrom('cluster_items').select('item_id').where('cluster_id', '=', id).orderBy('item_id').limit(limit).execute();
+    if (rows.length) out.set(id, rows.map((r) => r.item_id));
+  }
+  return out;
+}
+
 /** Item ids per cluster. */
 export async function clusterMembers(db: Kysely<Database>, clusterIds: readonly number[]): Promise<Map<number, number[]>> {
   const out = new Map<number, number[]>();
