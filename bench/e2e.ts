@@ -351,6 +351,12 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   figure('e2e.bullmq.failed_jobs', failed.length);
   for (const f of failed.slice(0, 3)) figure('e2e.bullmq.failed_reason', `${f.id}: ${f.reason.slice(0, 300)}`);
   figure('e2e.bullmq.digest_clusters', clusters);
+  // Consistency after concurrent workers: every placement's item exists, every item's conversation
+  // exists and every item is placed (each should print 0).
+  const count = async (q: Promise<{ n: number | string | bigint }>) => Number((await q).n);
+  figure('e2e.bullmq.dangling_placements', await count(app.db.selectFrom('cluster_items as ci').leftJoin('feedback_items as f', 'f.id', 'ci.item_id').where('f.id', 'is', null).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()));
+  figure('e2e.bullmq.items_without_conversation', await count(app.db.selectFrom('feedback_items as f').leftJoin('conversations as c', 'c.id', 'f.conversation_id').where('c.id', 'is', null).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()));
+  figure('e2e.bullmq.unplaced_items', await count(app.db.selectFrom('feedback_items as f').leftJoin('cluster_items as ci', 'ci.item_id', 'f.id').where('ci.item_id', 'is', null).where('f.status', '!=', 'not_feedback').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()));
   figure('e2e.bullmq.enqueue_s', enqueued);
   figure('e2e.bullmq.pipeline_s', pipeline);
   figure('e2e.bullmq.total_s', total);

@@ -166,6 +166,16 @@ class Centroid {
     this.size++;
     for (let i = 0; i < v.terms.length; i++) this.sum.set(v.terms[i]!, (this.sum.get(v.terms[i]!) ?? 0) + v.weights[i]!);
   }
+  remove(v: Vec): void {
+    this.size--;
+    for (let i = 0; i < v.terms.length; i++) {
+      const t = v.terms[i]!;
+      const left = (this.sum.get(t) ?? 0) - v.weights[i]!;
+      if (left > 1e-9) this.sum.set(t, left);
+      else this.sum.delete(t);
+    }
+    this.normAtSize = 0; // recomputed on the next comparison
+  }
   cosine(v: Vec, stats: TermStats): number {
     let dot = 0;
     let nv = 0;
@@ -405,7 +415,6 @@ export class ClusterIndex {
    * clusters meanwhile): the items leave the index and the frequencies, as if never assigned.
    */
   retract(assignments: readonly Assignment[]): void {
-    const touched = new Set<number>();
     for (const a of assignments) {
       const v = this.vecs.get(a.itemId);
       const c = this.clusterOf.get(a.itemId);
@@ -415,13 +424,14 @@ export class ClusterIndex {
       this.clusterOf.delete(a.itemId);
       this.kindOf.delete(a.itemId);
       this.tagsOf.delete(a.itemId);
-      touched.add(c);
-    }
-    for (const c of touched) {
+      const cen = this.centroids.get(c);
+      cen?.remove(v);
+      if (cen && cen.size <= 0) this.centroids.delete(c);
       if (c < 0) {
-        this.provisional.delete(c);
-        this.centroids.delete(c);
-      } else this.rebuildCentroid(c);
+        const left = (this.provisional.get(c) ?? []).filter((id) => id !== a.itemId);
+        if (left.length) this.provisional.set(c, left);
+        else this.provisional.delete(c);
+      }
     }
   }
 

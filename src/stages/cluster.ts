@@ -153,6 +153,11 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
       // need would otherwise create a second cluster for it); else placed again against the new state.
       const saved = await saveAssignments(db, assignments, ctx.now(), state.version);
       ids = saved.ids;
+      if (saved.skipped.size) {
+        // Items removed meanwhile (no longer feedback, merged away): out of the index too.
+        state.index.retract(assignments.filter((a) => saved.skipped.has(a.itemId)));
+        assignments = assignments.filter((a) => !saved.skipped.has(a.itemId));
+      }
       // Read in the same transaction: a later writer's changes are not taken as already seen.
       state.version = saved.version;
       break;

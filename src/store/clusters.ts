@@ -167,13 +167,23 @@ async function lockClusterWrites(trx: Kysely<Database>): Promise<void> {
 const CLUSTER_LOCK_KEY = 0x474c434c;
 
 /** Stores new placements; returns provisional key -> id and the state version right after them. */
-export async function saveAssignments(db: Kysely<Database>, assignments: readonly NewAssignment[], now: number, expectedVersion?: string): Promise<{ ids: Map<number, number>; version: string }> {
+export async function saveAssignments(db: Kysely<Database>, proposed: readonly NewAssignment[], now: number, expectedVersion?: string): Promise<{ ids: Map<number, number>; version: string; skipped: Set<number> }> {
   return db.transaction().execute(async (trx) => {
     await lockClusterWrites(trx);
     if (expectedVersion !== undefined) {
       const found = await clusterStateVersion(trx);
       if (found !== expectedVersion) throw new ClusterStateConflict(expectedVersion, found);
     }
+    // Only items that still exist are placed; on PostgreSQL they are held (FOR SHARE) until commit, so
+    // an enrich or ingest removing one meanwhile waits and then removes the placement with it.
+    const wanted = [...new Set(proposed.map((a) => a.itemId))];
+    const alive = new Set<number>();
+    for (const part of chunks(wanted)) {
+      const q = trx.selectFrom('feedback_items').select('id').where('id', 'in', part).where('status', '!=', 'not_feedback');
+      for (const r of await (dbKind(trx) === 'postgres' ? q.forShare() : q).execute()) alive.add(r.id);
+    }
+    const assignments = proposed.filter((a) => alive.has(a.itemId));
+    const skipped = new Set(wanted.filter((id) => !alive.has(id)));
     const ids = new Map<number, number>();
     const existing = new Set((await trx.selectFrom('clusters').select('id').where('id', 'in', [...new Set(assignments.filter((a) => a.clusterKey > 0).map((a) => a.clusterKey)), -1]).execute()).map((r) => r.id));
     const rows: Array<{ cluster_id: number; item_id: number; pinned: number }> = [];
@@ -192,7 +202,7 @@ export async function saveAssignments(db: Kysely<Database>, assignments: readonl
       rows.push({ cluster_id: id, item_id: a.itemId, pinned: 0 });
     }
     for (const part of chunks(rows, 300)) await trx.insertInto('cluster_items').values(part).onConflict((oc) => oc.column('item_id').doNothing()).execute();
-    return { ids, version: await clusterStateVersion(trx) };
+    return { ids, version: await clusterStateVersion(trx), skipped };
   });
 }
 

@@ -1,6 +1,7 @@
 // The feedback repository: items and their tags. Human decisions (status, added and removed tags)
 // win over every automatic re-run, forever.
 import type { Kysely } from 'kysely';
+import { dbKind } from './db.js';
 import type { Database } from './schema.js';
 import type { AutoTag, ConversationMessage, DetectedFeedback } from '../pipeline/feedback.js';
 
@@ -58,6 +59,17 @@ export async function saveDetections(db: Kysely<Database>, list: readonly Detect
   });
 }
 
+/**
+ * Whether a conversation still exists. On PostgreSQL its row is held (FOR SHARE) until the transaction
+ * ends, so an ingest merging it away waits for this item rather than leaving it on a deleted
+ * conversation; SQLite runs one writer at a time anyway.
+ */
+async function conversationExists(trx: Kysely<Database>, id: number): Promise<boolean> {
+  const q = trx.selectFrom('conversations').select('id').where('id', '=', id);
+  const row = await (dbKind(trx) === 'postgres' ? q.forShare() : q).executeTakeFirst();
+  return row !== undefined;
+}
+
 async function saveDetectionIn(trx: Kysely<Database>, conversationId: number, d: DetectedFeedback | null, now: number): Promise<number | null> {
   {
     const existing = await trx.selectFrom('feedback_items').selectAll().where('conversation_id', '=', conversationId).executeTakeFirst();
@@ -71,8 +83,10 @@ async function saveDetectionIn(trx: Kysely<Database>, conversationId: number, d:
         await trx.deleteFrom('tags').where('item_id', '=', existing.id).where('provenance', '!=', 'human').execute();
         const humanTags = await trx.selectFrom('tags').select('id').where('item_id', '=', existing.id).executeTakeFirst();
         if (!humanTags) {
-          await trx.deleteFrom('cluster_items').where('item_id', '=', existing.id).execute();
+          // The item first: a cluster worker holding it (FOR SHARE) makes this wait, and its placement,
+          // committed by then, is removed by the next statement.
           await trx.deleteFrom('feedback_items').where('id', '=', existing.id).execute();
+          await trx.deleteFrom('cluster_items').where('item_id', '=', existing.id).execute();
           return null;
         }
         return existing.id;
@@ -80,6 +94,10 @@ async function saveDetectionIn(trx: Kysely<Database>, conversationId: number, d:
       return null;
     }
     let id: number;
+    if (!existing && !(await conversationExists(trx, conversationId))) {
+      // Merged into another conversation by a concurrent ingest: that one is enriched in its turn.
+      return null;
+    }
     if (existing) {
       id = existing.id;
       await trx

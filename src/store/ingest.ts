@@ -530,11 +530,22 @@ function isOlderVersion(m: RawMessage, stored: { edited_at: number | null; delet
   return stored.edited_at !== null && (m.editedAt ?? -Infinity) < Number(stored.edited_at);
 }
 
+/**
+ * Moves conversation `from` into `into`. Its feedback item moves along when `into` has none (keeping
+ * its cluster and tags); otherwise it goes, with its placement and tags. The order matters with
+ * concurrent workers on PostgreSQL: the conversation row goes first (an enrich holding it FOR SHARE
+ * finishes first, or sees it gone), and the items before their placements (a cluster worker holding
+ * an item FOR SHARE commits its placement first, which the last statements then remove).
+ */
 async function mergeConversations(trx: Kysely<Database>, into: number, from: number): Promise<void> {
+  await trx.deleteFrom('conversations').where('id', '=', from).execute();
   await trx.updateTable('messages').set({ conversation_id: into }).where('conversation_id', '=', from).execute();
   await trx.updateTable('feedback_items').set({ conversation_id: into }).where('conversation_id', '=', from).where(({ not, exists, selectFrom }) => not(exists(selectFrom('feedback_items as f2').select('f2.id').where('f2.conversation_id', '=', into)))).execute();
-  await trx.deleteFrom('feedback_items').where('conversation_id', '=', from).execute();
-  await trx.deleteFrom('conversations').where('id', '=', from).execute();
+  const gone = (await trx.deleteFrom('feedback_items').where('conversation_id', '=', from).returning('id').execute()).map((r) => r.id);
+  if (gone.length) {
+    await trx.deleteFrom('cluster_items').where('item_id', 'in', gone).execute();
+    await trx.deleteFrom('tags').where('item_id', 'in', gone).execute();
+  }
 }
 
 /** Recomputes counts and time span; copies and deleted messages do not count. */
