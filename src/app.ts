@@ -71,9 +71,11 @@ export function startWorkers(app: App, queues: readonly QueueName[], concurrency
   for (const q of queues) {
     const handler = stages[q];
     if (!handler) continue;
+    // Clustering places items in order against the state every worker shares: one cluster job at a
+    // time across all workers (two at once would mostly redo each other's work after a conflict).
     app.queue.process(q, async (job) => {
       await handler(app.ctx, job.data);
-    }, { concurrency });
+    }, q === 'cluster' ? { concurrency: 1, globalConcurrency: 1 } : { concurrency });
   }
 }
 

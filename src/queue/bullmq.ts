@@ -2,7 +2,7 @@
 // killed mid-batch) are picked up again by BullMQ's stalled-job check; ingest is idempotent, so a
 // re-run adds nothing twice.
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
-import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, QUEUE_NAMES, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type QueueCounts, type QueueName, type RetryPolicy } from './port.js';
+import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, QUEUE_NAMES, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type RetryPolicy } from './port.js';
 
 export interface BullMqOptions {
   url: string;
@@ -54,7 +54,15 @@ export class BullMqQueue implements JobQueue {
     });
   }
 
-  process<T>(queue: QueueName, handler: JobHandler<T>, opts?: { concurrency?: number }): void {
+  process<T>(queue: QueueName, handler: JobHandler<T>, opts?: ProcessOptions): void {
+    if (opts?.globalConcurrency !== undefined) {
+      // A limit kept in Redis for the queue, whichever process set it: every worker sets the same.
+      this.queue(queue)
+        .setGlobalConcurrency(opts.globalConcurrency)
+        .catch(() => {
+          // Redis unreachable for now: the workers still run; the cluster stage copes with concurrency.
+        });
+    }
     const worker = new Worker(
       queue,
       async (job: Job) => {

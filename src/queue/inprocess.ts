@@ -1,6 +1,6 @@
 // In-process JobQueue: jobs run in this process, in order per queue, with the same retry and
 // permanent-failure rules as BullMQ. For the embedded default (`gleaner demo`, no Redis).
-import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type QueueCounts, type QueueName, type RetryPolicy } from './port.js';
+import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type RetryPolicy } from './port.js';
 
 interface Pending {
   id: string;
@@ -54,7 +54,7 @@ export class InProcessQueue implements JobQueue {
     this.pump(queue);
   }
 
-  process<T>(queue: QueueName, handler: JobHandler<T>, opts?: { concurrency?: number }): void {
+  process<T>(queue: QueueName, handler: JobHandler<T>, opts?: ProcessOptions): void {
     const s = this.state(queue);
     s.handler = handler as JobHandler;
     s.concurrency = opts?.concurrency ?? 1;

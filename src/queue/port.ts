@@ -44,11 +44,18 @@ export interface IdleOptions {
   queues?: readonly QueueName[];
 }
 
+export interface ProcessOptions {
+  /** Jobs of this queue run at once in this process (default 1). */
+  concurrency?: number;
+  /** Jobs of this queue run at once across every worker process (BullMQ); unset for no limit. */
+  globalConcurrency?: number;
+}
+
 export interface JobQueue {
   readonly kind: 'inprocess' | 'bullmq';
   add<T>(queue: QueueName, name: string, data: T, opts: AddOptions): Promise<void>;
   /** Starts consuming `queue` with `handler` in this process. */
-  process<T>(queue: QueueName, handler: JobHandler<T>, opts?: { concurrency?: number }): void;
+  process<T>(queue: QueueName, handler: JobHandler<T>, opts?: ProcessOptions): void;
   counts(queue: QueueName): Promise<QueueCounts>;
   failed(queue: QueueName): Promise<FailedJob[]>;
   /** Resolves when no queue (or none of `queues`) has waiting, delayed or active jobs. */

@@ -116,3 +116,36 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
     expect(c.active).toBe(0);
   });
 });
+
+describe('BullMQ global concurrency', () => {
+  it('runs one job of a queue at a time across two worker connections when asked to, two otherwise', async () => {
+    const maxActive = async (globalConcurrency: number | undefined): Promise<number> => {
+      const prefix = `test-${randomUUID()}`;
+      const producer = new BullMqQueue({ url: inject('redisUrl'), prefix, retry });
+      const workers = [0, 1].map(() => new BullMqQueue({ url: inject('redisUrl'), prefix, retry }));
+      let active = 0;
+      let max = 0;
+      for (const w of workers) {
+        w.process(
+          'cluster',
+          async () => {
+            max = Math.max(max, ++active);
+            await new Promise((r) => setTimeout(r, 150));
+            active--;
+          },
+          { concurrency: 1, globalConcurrency },
+        );
+      }
+      // Let both workers register the limit before jobs arrive.
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 6; i++) await producer.add('cluster', 'c', { i }, { jobId: `c${i}` });
+      await producer.idle({ timeoutMs: 20_000 });
+      for (const w of workers) await w.close();
+      await producer.obliterate();
+      await producer.close();
+      return max;
+    };
+    expect(await maxActive(1)).toBe(1);
+    expect(await maxActive(undefined)).toBe(2);
+  }, 60_000);
+});
