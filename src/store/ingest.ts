@@ -465,13 +465,18 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   // Replies stored before their parent arrived: merge their conversations into the parent's.
   for (const part of chunks(keyOf)) {
     await tick();
-    const orphans = await trx
-      .selectFrom('message_refs')
-      .innerJoin('messages as child', 'child.id', 'message_refs.message_id')
-      .innerJoin('messages as parent', 'parent.ref_key', 'message_refs.ref_key')
-      .select(['child.conversation_id as childConv', 'parent.conversation_id as parentConv'])
-      .where('message_refs.ref_key', 'in', part)
-      .execute();
+    // Three indexed lookups rather than one join: PostgreSQL planned the join as scans of messages.
+    const refs = await trx.selectFrom('message_refs').select(['message_id', 'ref_key']).where('ref_key', 'in', part).execute();
+    if (!refs.length) continue;
+    const childConv = new Map<number, number | null>();
+    for (const ids of chunks([...new Set(refs.map((r) => r.message_id))])) {
+      for (const m of await trx.selectFrom('messages').select(['id', 'conversation_id']).where('id', 'in', ids).execute()) childConv.set(m.id, m.conversation_id);
+    }
+    const parentConvs = new Map<string, Array<number | null>>();
+    for (const m of await trx.selectFrom('messages').select(['ref_key', 'conversation_id']).where('ref_key', 'in', [...new Set(refs.map((r) => r.ref_key))]).execute()) {
+      parentConvs.set(m.ref_key, [...(parentConvs.get(m.ref_key) ?? []), m.conversation_id]);
+    }
+    const orphans = refs.flatMap((r) => (parentConvs.get(r.ref_key) ?? []).map((parentConv) => ({ childConv: childConv.get(r.message_id) ?? null, parentConv })));
     for (const o of orphans) {
       if (o.childConv === null || o.parentConv === null || o.childConv === o.parentConv) continue;
       await mergeConversations(trx, o.parentConv, o.childConv);

@@ -1,22 +1,15 @@
 // The BullMQ dashboard (bull-board) in Chromium, on the real Redis of the test setup: an admin logs in,
 // opens /admin/queues, and the dashboard renders its queues and jobs under its own CSP with no
 // violation and no script error; a curator gets 403. Screenshots go to test-output/screenshots/.
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import type { FastifyInstance } from 'fastify';
-import { buildWebApp } from '../../src/web/app.js';
+import type { Browser, Page } from 'playwright-core';
 import { PASSWORDS, seededApp, type Seeded } from '../web/seed.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
+import { SHOTS, webInChromium, type WebInChromium } from '../support/browser.js';
 
 let s: Seeded;
-let web: FastifyInstance;
+let served: WebInChromium | undefined;
 let base: string;
 let browser: Browser;
 
@@ -45,19 +38,14 @@ async function loggedIn(user: keyof typeof PASSWORDS, width = 1280): Promise<{ p
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}; install Debian's package: apt-get install -y chromium`);
-  mkdirSync(SHOTS, { recursive: true });
   s = await seededApp(undefined, { redisUrl: inject('redisUrl'), prefix: `test-${randomUUID()}` });
   await s.app.queue.add('enrich', 'enrich', { conversationIds: [1] }, { jobId: 'enrich-e2e-waiting' });
-  web = buildWebApp(s.app);
-  await web.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(web.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  served = await webInChromium(s);
+  ({ base, browser } = served);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
+  await served?.close();
   await (s?.app.queue as unknown as { obliterate?(): Promise<void> } | undefined)?.obliterate?.();
   await s?.app.close();
 });

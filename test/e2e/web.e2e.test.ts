@@ -2,22 +2,16 @@
 // download). Log in, filter, open a cluster, check a source link, tag three inbox items by keyboard,
 // merge clusters, approve a digest; a viewer cannot tag; hostile text stays inert. Screenshots of each
 // page at 1280 and 390 pixels go to test-output/screenshots/; basic accessibility checks run on each.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { FastifyInstance } from 'fastify';
-import { buildWebApp } from '../../src/web/app.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { templatesDir } from '../../src/paths.js';
 import { PASSWORDS, seededApp, type Seeded } from '../web/seed.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
+import { SHOTS, webInChromium, type WebInChromium } from '../support/browser.js';
 
 let s: Seeded;
-let web: FastifyInstance;
+let served: WebInChromium | undefined;
 let base: string;
 let browser: Browser;
 const dialogs: string[] = [];
@@ -88,19 +82,13 @@ export function contrast(a: string, b: string): number {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}; install Debian's package: apt-get install -y chromium`);
-  mkdirSync(SHOTS, { recursive: true });
   s = await seededApp();
-  web = buildWebApp(s.app);
-  await web.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(web.server.address() as AddressInfo).port}`;
-  // launch() gives every run a fresh temporary profile (user-data dir), removed on close.
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  served = await webInChromium(s);
+  ({ base, browser } = served);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
+  await served?.close();
   await s?.app.close();
 });
 
