@@ -98,7 +98,15 @@ export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now:
       }
     });
   }
-  return db.transaction().execute((trx) => ingestInTransaction(trx, clean, now, opts));
+  // PostgreSQL: channels and authors first, in a short transaction of their own. Two workers meeting
+  // the same new author or channel would otherwise wait for each other's whole batch (an insert of a
+  // conflicting key waits for the other transaction to end). Both are idempotent: a batch that fails
+  // after this leaves them for its retry.
+  const refs = await db.transaction().execute(async (trx) => ({
+    channelIds: await ensureChannels(trx, clean.sourceId, clean.messages),
+    identityIds: await ensureIdentities(trx, clean.platform, clean.messages, now),
+  }));
+  return db.transaction().execute((trx) => ingestInTransaction(trx, clean, now, opts, refs));
 }
 
 // PostgreSQL text cannot hold U+0000 (SQLite can): drop it on both, so both store the same text.
@@ -120,7 +128,7 @@ function withoutNul(batch: IngestBatch): IngestBatch {
   };
 }
 
-async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, now: number, opts: IngestOptions): Promise<IngestResult> {
+async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, now: number, opts: IngestOptions, refs?: { channelIds: Map<string, number>; identityIds: Map<string, number> }): Promise<IngestResult> {
   const { sourceId } = batch;
   const result: IngestResult = { new: 0, updated: 0, unchanged: 0, copies: 0, quarantined: 0, conversationIds: [] };
   const touched = new Set<number>();
@@ -132,8 +140,8 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   const msgs = [...byExt.values()];
   result.unchanged += batch.messages.length - msgs.length;
 
-  const channelIds = await ensureChannels(trx, sourceId, msgs);
-  const identityIds = await ensureIdentities(trx, batch.platform, msgs, now);
+  const channelIds = refs?.channelIds ?? (await ensureChannels(trx, sourceId, msgs));
+  const identityIds = refs?.identityIds ?? (await ensureIdentities(trx, batch.platform, msgs, now));
 
   // What is already stored for these external ids.
   const existing = new Map<string, { id: number; content_hash: string; conversation_id: number | null; edited_at: number | null; deleted: number }>();
@@ -671,19 +679,29 @@ async function ensureIdentities(trx: Kysely<Database>, platform: string, msgs: R
           evidence = JSON.stringify({ rule: 'same-email', email });
         }
       }
+      let newPerson: number | undefined;
       if (personId === undefined) {
         const p = await trx
           .insertInto('people')
           .values({ display_name: w.m.author.name || w.value, org_id: null, is_staff: 0, created_at: now })
           .returning(['id'])
           .executeTakeFirstOrThrow();
-        personId = p.id;
+        personId = newPerson = p.id;
       }
       const row = await trx
         .insertInto('identities')
         .values({ kind: w.kind, value: w.value, display_name: w.m.author.name ?? null, email, is_bot: w.m.author.isBot ? 1 : 0, person_id: personId, link_evidence: evidence, created_at: now, org_hints: h })
+        .onConflict((oc) => oc.columns(['kind', 'value']).doNothing())
         .returning(['id'])
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      if (!row) {
+        // Another worker stored this author meanwhile (PostgreSQL, concurrent batches): use theirs.
+        if (newPerson !== undefined) await trx.deleteFrom('people').where('id', '=', newPerson).execute();
+        const theirs = await trx.selectFrom('identities').select(['id', 'person_id']).where('kind', '=', w.kind).where('value', '=', w.value).executeTakeFirstOrThrow();
+        byKindValue.set(k, { id: theirs.id, personId: theirs.person_id, hints: h });
+        out.set(authorId, theirs.id);
+        continue;
+      }
       id = row.id;
       byKindValue.set(k, { id, personId, hints: h });
       // A new identity may place its person (joined by the same email) elsewhere: resolve again.
