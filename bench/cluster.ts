@@ -43,7 +43,7 @@ export async function run(_args: string[]): Promise<void> {
   const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
   const initial = generate(Number(process.env.N ?? 100_000), 8_000, 1, Date.UTC(2026, 0, 1));
   const week = generate(5_000, 8_000, 2, Date.UTC(2026, 2, 1));
-  const index = new ClusterIndex({ capacity: 110_000 });
+  const index = new ClusterIndex();
   const cpu0 = process.cpuUsage();
   let t = performance.now();
   // As the worker sees a backfill: batches of 500 items (one enrich job's worth).

@@ -42,7 +42,7 @@ export async function run(args: string[]): Promise<void> {
   const docs: ClusterDoc[] = reports
     .map((r) => ({ itemId: Number(r['Issue id']), title: r.Summary ?? '', text: (r.Description ?? '').slice(0, 4000), at: jiraTime(r.Created ?? ''), kind: 'bug' as const }))
     .sort((a, b) => a.at - b.at || a.itemId - b.itemId);
-  const index = new ClusterIndex({ capacity: docs.length * 2, ...(threshold !== undefined ? { threshold } : {}) });
+  const index = new ClusterIndex(threshold !== undefined ? { threshold } : {});
   let next = 1;
   // Batches of 100, as enrich hands items to the cluster stage.
   for (let i = 0; i < docs.length; i += 100) for (const a of index.assign(docs.slice(i, i + 100))) if (a.created) index.relabel(a.clusterKey, next++);

@@ -31,15 +31,13 @@ export interface ClusterOptions {
   centroidShare?: number;
   /** Only the first maxTerms words of a text count (long logs drown the report; default 300). */
   maxTerms?: number;
-  /** Expected number of items (sizes the index). */
-  capacity?: number;
   /** Candidates come from the postings of an item's queryTerms most telling terms (default 24)... */
   queryTerms?: number;
   /** ...walking at most the newest maxPostings items of each (default 1000). */
   maxPostings?: number;
 }
 
-const DEFAULTS: Required<ClusterOptions> = { threshold: 0.22, tagBonus: 0.08, kindPenalty: 0.7, candidates: 12, centroidShare: 0.6, maxTerms: 300, capacity: 1024, queryTerms: 24, maxPostings: 1000 };
+const DEFAULTS: Required<ClusterOptions> = { threshold: 0.22, tagBonus: 0.08, kindPenalty: 0.7, candidates: 12, centroidShare: 0.6, maxTerms: 300, queryTerms: 24, maxPostings: 1000 };
 
 /** Kinds that describe the same kind of need: a bug and a complaint about it, a question and the docs gap. */
 const KIND_GROUP: Record<FeedbackKind, number> = { bug: 0, complaint: 0, feature: 1, question: 2, docs: 2, praise: 3 };

@@ -30,7 +30,7 @@ const locks = new WeakMap<Kysely<Database>, Promise<unknown>>();
 async function buildIndex(db: Kysely<Database>, opts: ClusterOptions): Promise<IndexState> {
   const version = await clusterStateVersion(db);
   const assignments = await loadAssignments(db);
-  const index = new ClusterIndex({ ...opts, capacity: Math.max(1024, assignments.length * 2) });
+  const index = new ClusterIndex(opts);
   const docs = new Map((await loadItems(db, assignments.map((a) => a.itemId))).map((i) => [i.itemId, itemDoc(i)]));
   const tick = cooperativeYield(); // a big store's first build must not starve BullMQ's lock renewal
   for (const a of assignments) {

@@ -143,10 +143,6 @@ export interface NewAssignment {
   clusterKey: number;
 }
 
-/**
- * Stores new assignments in one transaction: clusters to create get a placeholder title (the caller
- * describes them next). An item that meanwhile got a cluster keeps it. Returns provisional key -> id.
- */
 /** The clusters changed since the caller read them (another worker, a human): place the items again. */
 export class ClusterStateConflict extends Error {
   constructor(expected: string, found: string) {
@@ -166,7 +162,12 @@ async function lockClusterWrites(trx: Kysely<Database>): Promise<void> {
 /** "GLCL": the advisory lock key of cluster placement writes. */
 const CLUSTER_LOCK_KEY = 0x474c434c;
 
-/** Stores new placements; returns provisional key -> id and the state version right after them. */
+/**
+ * Stores new placements in one transaction: clusters to create get a placeholder title (the caller
+ * describes them next). An item that meanwhile got a cluster keeps it; one removed meanwhile is skipped.
+ * With `expectedVersion`, nothing is stored if the clusters changed since (ClusterStateConflict).
+ * Returns provisional key -> id, the state version right after the writes, and the skipped items.
+ */
 export async function saveAssignments(db: Kysely<Database>, proposed: readonly NewAssignment[], now: number, expectedVersion?: string): Promise<{ ids: Map<number, number>; version: string; skipped: Set<number> }> {
   return db.transaction().execute(async (trx) => {
     await lockClusterWrites(trx);

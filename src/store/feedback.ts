@@ -71,51 +71,49 @@ async function conversationExists(trx: Kysely<Database>, id: number): Promise<bo
 }
 
 async function saveDetectionIn(trx: Kysely<Database>, conversationId: number, d: DetectedFeedback | null, now: number): Promise<number | null> {
-  {
-    const existing = await trx.selectFrom('feedback_items').selectAll().where('conversation_id', '=', conversationId).executeTakeFirst();
-    if (existing && existing.status !== 'auto') {
-      // A human decided; only refresh automatic tags on a confirmed item.
-      if (existing.status === 'confirmed' && d) await replaceAutoTags(trx, existing.id, d.tags, now);
-      return existing.status === 'not_feedback' ? null : existing.id;
-    }
-    if (!d || !d.isFeedback) {
-      if (existing) {
-        await trx.deleteFrom('tags').where('item_id', '=', existing.id).where('provenance', '!=', 'human').execute();
-        const humanTags = await trx.selectFrom('tags').select('id').where('item_id', '=', existing.id).executeTakeFirst();
-        if (!humanTags) {
-          // The item first: a cluster worker holding it (FOR SHARE) makes this wait, and its placement,
-          // committed by then, is removed by the next statement.
-          await trx.deleteFrom('feedback_items').where('id', '=', existing.id).execute();
-          await trx.deleteFrom('cluster_items').where('item_id', '=', existing.id).execute();
-          return null;
-        }
-        return existing.id;
-      }
-      return null;
-    }
-    let id: number;
-    if (!existing && !(await conversationExists(trx, conversationId))) {
-      // Merged into another conversation by a concurrent ingest: that one is enriched in its turn.
-      return null;
-    }
-    if (existing) {
-      id = existing.id;
-      await trx
-        .updateTable('feedback_items')
-        .set({ message_id: d.messageId, kind: d.kind, kind_confidence: d.kindConfidence, sentiment: d.sentiment, model_version: d.modelVersion, updated_at: now })
-        .where('id', '=', id)
-        .execute();
-    } else {
-      const row = await trx
-        .insertInto('feedback_items')
-        .values({ conversation_id: conversationId, message_id: d.messageId, kind: d.kind, kind_confidence: d.kindConfidence, sentiment: d.sentiment, status: 'auto', model_version: d.modelVersion, created_at: now, updated_at: now })
-        .returning(['id'])
-        .executeTakeFirstOrThrow();
-      id = row.id;
-    }
-    await replaceAutoTags(trx, id, d.tags, now);
-    return id;
+  const existing = await trx.selectFrom('feedback_items').selectAll().where('conversation_id', '=', conversationId).executeTakeFirst();
+  if (existing && existing.status !== 'auto') {
+    // A human decided; only refresh automatic tags on a confirmed item.
+    if (existing.status === 'confirmed' && d) await replaceAutoTags(trx, existing.id, d.tags, now);
+    return existing.status === 'not_feedback' ? null : existing.id;
   }
+  if (!d || !d.isFeedback) {
+    if (existing) {
+      await trx.deleteFrom('tags').where('item_id', '=', existing.id).where('provenance', '!=', 'human').execute();
+      const humanTags = await trx.selectFrom('tags').select('id').where('item_id', '=', existing.id).executeTakeFirst();
+      if (!humanTags) {
+        // The item first: a cluster worker holding it (FOR SHARE) makes this wait, and its placement,
+        // committed by then, is removed by the next statement.
+        await trx.deleteFrom('feedback_items').where('id', '=', existing.id).execute();
+        await trx.deleteFrom('cluster_items').where('item_id', '=', existing.id).execute();
+        return null;
+      }
+      return existing.id;
+    }
+    return null;
+  }
+  let id: number;
+  if (!existing && !(await conversationExists(trx, conversationId))) {
+    // Merged into another conversation by a concurrent ingest: that one is enriched in its turn.
+    return null;
+  }
+  if (existing) {
+    id = existing.id;
+    await trx
+      .updateTable('feedback_items')
+      .set({ message_id: d.messageId, kind: d.kind, kind_confidence: d.kindConfidence, sentiment: d.sentiment, model_version: d.modelVersion, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  } else {
+    const row = await trx
+      .insertInto('feedback_items')
+      .values({ conversation_id: conversationId, message_id: d.messageId, kind: d.kind, kind_confidence: d.kindConfidence, sentiment: d.sentiment, status: 'auto', model_version: d.modelVersion, created_at: now, updated_at: now })
+      .returning(['id'])
+      .executeTakeFirstOrThrow();
+    id = row.id;
+  }
+  await replaceAutoTags(trx, id, d.tags, now);
+  return id;
 }
 
 async function replaceAutoTags(trx: Kysely<Database>, itemId: number, tags: AutoTag[], now: number): Promise<void> {
