@@ -9,6 +9,7 @@ import { logger } from './log.js';
 import type { StageContext } from './stages/context.js';
 import { runIngest } from './stages/ingest.js';
 import { registeredStages } from './stages/index.js';
+import { closeDetectPool } from './stages/detect-pool.js';
 
 export interface App {
   config: Config;
@@ -56,6 +57,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     close: async () => {
       await queue.close();
       await store.close();
+      await closeDetectPool();
     },
   };
 }

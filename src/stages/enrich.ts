@@ -8,6 +8,7 @@ import { loadClassifierModel } from '../models/classifier.js';
 import { loadConversationMessages, saveDetections } from '../store/feedback.js';
 import { contentHash } from '../pipeline/hash.js';
 import { autoTag } from './tagging.js';
+import { detectPool } from './detect-pool.js';
 import type { StageContext } from './context.js';
 
 export const EnrichPayloadSchema = z.object({ conversationIds: z.array(z.number().int()).min(1) });
@@ -33,7 +34,14 @@ export async function runEnrich(ctx: StageContext, data: unknown): Promise<{ ite
   const items: number[] = [];
   const now = ctx.now();
   // Suggestions from human tags and the optional language model come on top of the classifier and rules.
-  const tagged = await autoTag(ctx, parsed.data.conversationIds, convs, (messages) => detectFeedback(model, messages, rules, version));
+  // Detection is pure CPU work: shared with the helper threads (the same model and rules there).
+  const ids = parsed.data.conversationIds;
+  const detections = await detectPool((message) => ctx.log.warn({ stage: 'enrich' }, message)).detect(
+    { modelVersion: model.version, rules: ctx.config.tags, rulesVersion: version, conversations: ids.map((id) => convs.get(id) ?? []) },
+    (messages) => detectFeedback(model, messages, rules, version),
+  );
+  const detected = new Map(ids.map((id, i) => [id, detections[i] ?? null]));
+  const tagged = await autoTag(ctx, ids, convs, (id) => detected.get(id) ?? null);
   // One transaction for the batch: a commit per conversation cost more than the writes themselves.
   const saved = await saveDetections(ctx.db, tagged.map(({ conversationId, detected, summary }) => ({ conversationId, detected, summary: summary ? { text: summary.text, version: summary.version } : null })), now);
   for (const { conversationId } of tagged) {

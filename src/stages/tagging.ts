@@ -33,7 +33,7 @@ export async function autoTag(
   ctx: StageContext,
   conversationIds: readonly number[],
   convs: Map<number, ConversationMessage[]>,
-  detect: (messages: ConversationMessage[]) => DetectedFeedback | null,
+  detectedOf: (conversationId: number) => DetectedFeedback | null,
 ): Promise<TaggedConversation[]> {
   const suggester = await suggesterFor(ctx);
   const out: TaggedConversation[] = [];
@@ -42,7 +42,7 @@ export async function autoTag(
   const states = llm.enabled ? await itemStateByConversation(ctx.db, [...conversationIds]) : new Map<number, { status: string; hasSummary: boolean }>();
   for (const id of conversationIds) {
     const messages = convs.get(id) ?? [];
-    let detected = detect(messages);
+    let detected = detectedOf(id);
     if (detected) {
       const doc = reportDoc(messages, detected);
       detected = withSuggestions(detected, suggester, doc, id);

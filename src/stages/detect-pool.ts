@@ -1,0 +1,213 @@
+// Feedback detection for a batch of conversations, shared between this thread and worker threads.
+// Detection is pure CPU work (features, the linear model, sentiment, rules) and most of the enrich
+// stage's time; on a machine with more than one core it runs on a helper thread as well as here,
+// while this thread stays free for the store and the queue. The result is the same either way:
+// detectFeedback is pure and every thread loads the same model file.
+//
+// GLEANER_THREADS sets the number of helper threads (0: all here). A helper that fails (crash, a model
+// file that changed underneath it) is dropped and its chunk is detected here; after a few such
+// failures the pool stops starting helpers for the rest of the process.
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
+import type { ConversationMessage, DetectedFeedback, TagRule } from '../pipeline/feedback.js';
+
+export interface DetectJob {
+  /** The version of the model this thread detects with; a helper with another model refuses the job. */
+  modelVersion: string;
+  rules: readonly TagRule[];
+  rulesVersion: string;
+  conversations: ReadonlyArray<readonly ConversationMessage[]>;
+}
+
+export type DetectRequest = Omit<DetectJob, 'conversations'> & { seq: number; conversations: ReadonlyArray<readonly ConversationMessage[]> };
+export type DetectReply = { seq: number; ok: true; detected: Array<DetectedFeedback | null> } | { seq: number; ok: false; error: string };
+
+/** Conversations per message to a helper: big enough that a round trip is noise, small enough to share. */
+const CHUNK = 32;
+/** Helper failures after which the process detects everything on its own thread. */
+const MAX_FAILURES = 3;
+
+/** How many helper threads to use: GLEANER_THREADS, else one fewer than the cores (at most 3). */
+export function detectThreads(): number {
+  const env = process.env.GLEANER_THREADS;
+  if (env !== undefined && /^\d+$/.test(env.trim())) return Number(env.trim());
+  return Math.min(Math.max(availableParallelism() - 1, 0), 3);
+}
+
+class Helper {
+  readonly worker: Worker;
+  readonly ready: Promise<boolean>;
+  private readonly pending = new Map<number, { resolve: (d: Array<DetectedFeedback | null>) => void; reject: (e: Error) => void }>();
+  private seq = 0;
+  dead: Error | null = null;
+
+  constructor(onDeath: (h: Helper, err: Error) => void) {
+    this.worker = startWorker();
+    this.worker.unref();
+    this.ready = new Promise<boolean>((resolve) => {
+      this.worker.once('online', () => resolve(true));
+      this.worker.once('exit', () => resolve(false));
+      this.worker.once('error', () => resolve(false));
+    });
+    this.worker.on('message', (r: DetectReply) => {
+      const p = this.pending.get(r.seq);
+      if (!p) return;
+      this.pending.delete(r.seq);
+      if (r.ok) p.resolve(r.detected);
+      else p.reject(new Error(r.error));
+    });
+    const die = (err: Error) => {
+      if (this.dead) return;
+      this.dead = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      onDeath(this, err);
+    };
+    this.worker.on('error', (err) => die(err));
+    this.worker.on('exit', (code) => die(new Error(`detection thread exited with code ${code}`)));
+  }
+
+  call(job: DetectJob): Promise<Array<DetectedFeedback | null>> {
+    if (this.dead) return Promise.reject(this.dead);
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      this.worker.ref(); // a reply is awaited: the process must not exit under it
+      const req: DetectRequest = { ...job, seq };
+      this.worker.postMessage(req);
+    }).finally(() => {
+      if (!this.pending.size) this.worker.unref();
+    }) as Promise<Array<DetectedFeedback | null>>;
+  }
+}
+
+/** The compiled worker next to this file (dist), or this source file under tsx / vitest. */
+function workerFile(): { url: string; ts: boolean } {
+  const self = import.meta.url;
+  const ts = self.endsWith('.ts');
+  return { url: new URL(`./detect-worker.${ts ? 'ts' : 'js'}`, self).href, ts };
+}
+
+function startWorker(): Worker {
+  const { url, ts } = workerFile();
+  if (!ts) return new Worker(fileURLToPath(url), { env: SHARE_ENV });
+  // Under tsx or vitest the helper registers tsx's loader before importing the TypeScript source.
+  const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); });`;
+  return new Worker(boot, { eval: true, env: SHARE_ENV });
+}
+
+export class DetectPool {
+  private helpers: Helper[] = [];
+  private failures = 0;
+  private warned = false;
+
+  constructor(
+    private readonly threads: number,
+    private readonly onError: (message: string) => void = () => {},
+  ) {}
+
+  /** Whether helper threads can be used: wanted, and the worker file exists beside this module. */
+  private usable(): boolean {
+    if (this.threads <= 0 || this.failures >= MAX_FAILURES) return false;
+    if (existsSync(fileURLToPath(workerFile().url))) return true;
+    if (!this.warned) {
+      this.warned = true;
+      this.onError(`detection threads off: ${fileURLToPath(workerFile().url)} not found`);
+    }
+    return false;
+  }
+
+  private live(): Helper[] {
+    this.helpers = this.helpers.filter((h) => !h.dead);
+    while (this.helpers.length < this.threads && this.usable()) {
+      this.helpers.push(
+        new Helper((_h, err) => {
+          this.failures++;
+          this.onError(`detection thread failed (${this.failures}/${MAX_FAILURES}): ${err.message}`);
+        }),
+      );
+    }
+    return this.helpers;
+  }
+
+  /**
+   * The detection of every conversation, in order. Chunks go to whichever thread is free: this one
+   * between its own chunks yields to the event loop, so replies (and other jobs) get their turn.
+   */
+  async detect(job: DetectJob, here: (messages: readonly ConversationMessage[]) => DetectedFeedback | null): Promise<Array<DetectedFeedback | null>> {
+    const convs = job.conversations;
+    const out = new Array<DetectedFeedback | null>(convs.length).fill(null);
+    const chunks: Array<[number, number]> = [];
+    for (let i = 0; i < convs.length; i += CHUNK) chunks.push([i, Math.min(convs.length, i + CHUNK)]);
+    if (!chunks.length) return out;
+    let next = 0;
+    let done = 0;
+    let finish!: () => void;
+    const all = new Promise<void>((resolve) => (finish = resolve));
+    const complete = () => {
+      if (++done === chunks.length) finish();
+    };
+    const local = ([a, b]: [number, number]) => {
+      for (let k = a; k < b; k++) out[k] = here(convs[k]!);
+      complete();
+    };
+    const helpers = chunks.length > 1 ? this.live() : [];
+    for (const h of helpers) {
+      void (async () => {
+        if (!(await h.ready)) return;
+        while (next < chunks.length && !h.dead) {
+          const chunk = chunks[next++]!;
+          try {
+            const detected = await h.call({ modelVersion: job.modelVersion, rules: job.rules, rulesVersion: job.rulesVersion, conversations: convs.slice(chunk[0], chunk[1]) });
+            if (detected.length !== chunk[1] - chunk[0]) throw new Error(`detection thread answered ${detected.length} of ${chunk[1] - chunk[0]}`);
+            for (let k = 0; k < detected.length; k++) out[chunk[0] + k] = detected[k]!;
+            complete();
+          } catch (err: unknown) {
+            // Detected here instead; a helper that refused (another model) is not asked again.
+            if (!h.dead) {
+              h.dead = err instanceof Error ? err : new Error(String(err));
+              this.failures++;
+              this.onError(`detection thread refused a chunk: ${h.dead.message}`);
+              void h.worker.terminate();
+            }
+            local(chunk);
+          }
+        }
+      })();
+    }
+    while (next < chunks.length) {
+      local(chunks[next++]!);
+      if (helpers.length && next < chunks.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await all;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const hs = this.helpers;
+    this.helpers = [];
+    await Promise.all(
+      hs.map((h) => {
+        h.dead ??= new Error('detection threads closed');
+        return h.worker.terminate();
+      }),
+    );
+  }
+}
+
+let shared: DetectPool | null = null;
+
+/** The process's pool (created on first use with detectThreads() helpers). */
+export function detectPool(onError?: (message: string) => void): DetectPool {
+  if (!shared) shared = new DetectPool(detectThreads(), onError);
+  return shared;
+}
+
+/** Stops the process's helper threads (they are unref'd: a process exits without this too). */
+export async function closeDetectPool(): Promise<void> {
+  const p = shared;
+  shared = null;
+  await p?.close();
+}
