@@ -129,12 +129,35 @@ export async function loadAssignments(db: Kysely<Database>): Promise<Array<{ ite
   return rows.map((r) => ({ itemId: r.item_id, clusterId: r.cluster_id, pinned: r.pinned === 1 }));
 }
 
-/** A cheap fingerprint of the clusters and assignments: when it changes, someone else (a human, another worker) wrote. */
+/**
+ * The clusters' state version: when it changes, someone else (a human, another worker) changed a placement.
+ * A counter kept by triggers (migration 0008): a cluster created or removed, an item placed, moved,
+ * pinned, unpinned or removed moves it; a title, summary or pinned title does not (nothing the index
+ * holds). One row to read. On PostgreSQL a transaction's own changes move it when it commits, or earlier
+ * at settleClusterState.
+ */
 export async function clusterStateVersion(db: Kysely<Database>): Promise<string> {
-  // Placements only: a title, summary or pin of a title changes nothing the index holds.
-  const c = await db.selectFrom('clusters').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max<number>('id').as('m')]).executeTakeFirstOrThrow();
-  const i = await db.selectFrom('cluster_items').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('cluster_id').as('s'), eb.fn.sum<number>('pinned').as('p')]).executeTakeFirstOrThrow();
-  return `${c.n}/${c.m ?? 0}/${i.n}/${i.s ?? 0}/${i.p ?? 0}`;
+  const r = await db.selectFrom('cluster_state').select('version').where('id', '=', 1).executeTakeFirst();
+  return String(r?.version ?? 0);
+}
+
+/** The deferred triggers that move the counter on PostgreSQL (migration 0008). */
+const CLUSTER_STATE_TRIGGERS = sql.raw('cluster_state_clusters, cluster_state_cluster_items, cluster_state_cluster_items_move');
+
+/**
+ * The version after this transaction's own writes. On PostgreSQL the deferred triggers fire now (the
+ * counter moves once for the whole transaction, and its row stays locked until the commit). When another
+ * transaction's change committed since `before` was read (an enrich removing a placement does not take
+ * the cluster lock), `before` is returned: the caller's index does not hold that change, and the next
+ * resync must not take the counter as already seen.
+ */
+async function settleClusterState(trx: Kysely<Database>, before: string): Promise<string> {
+  if (dbKind(trx) !== 'postgres') return clusterStateVersion(trx);
+  await sql`SET CONSTRAINTS ${CLUSTER_STATE_TRIGGERS} IMMEDIATE`.execute(trx);
+  const r = await sql<{ version: number | null; bumped: string | null }>`SELECT (SELECT version FROM cluster_state WHERE id = 1) AS version, current_setting('gleaner.cluster_state_bumped', true) AS bumped`.execute(trx);
+  const { version, bumped } = r.rows[0] ?? { version: null, bumped: null };
+  const after = String(version ?? 0);
+  return Number(after) === Number(before) + (bumped === 'on' ? 1 : 0) ? after : before;
 }
 
 export interface NewAssignment {
@@ -166,15 +189,14 @@ const CLUSTER_LOCK_KEY = 0x474c434c;
  * Stores new placements in one transaction: clusters to create get a placeholder title (the caller
  * describes them next). An item that meanwhile got a cluster keeps it; one removed meanwhile is skipped.
  * With `expectedVersion`, nothing is stored if the clusters changed since (ClusterStateConflict).
- * Returns provisional key -> id, the state version right after the writes, and the skipped items.
+ * Returns provisional key -> id, the state version right after the writes (settleClusterState), and the
+ * skipped items.
  */
 export async function saveAssignments(db: Kysely<Database>, proposed: readonly NewAssignment[], now: number, expectedVersion?: string): Promise<{ ids: Map<number, number>; version: string; skipped: Set<number> }> {
   return db.transaction().execute(async (trx) => {
     await lockClusterWrites(trx);
-    if (expectedVersion !== undefined) {
-      const found = await clusterStateVersion(trx);
-      if (found !== expectedVersion) throw new ClusterStateConflict(expectedVersion, found);
-    }
+    const found = await clusterStateVersion(trx);
+    if (expectedVersion !== undefined && found !== expectedVersion) throw new ClusterStateConflict(expectedVersion, found);
     // Only items that still exist are placed; on PostgreSQL they are held (FOR SHARE) until commit, so
     // an enrich or ingest removing one meanwhile waits and then removes the placement with it.
     const wanted = [...new Set(proposed.map((a) => a.itemId))];
@@ -203,7 +225,7 @@ export async function saveAssignments(db: Kysely<Database>, proposed: readonly N
       rows.push({ cluster_id: id, item_id: a.itemId, pinned: 0 });
     }
     for (const part of chunks(rows, 300)) await trx.insertInto('cluster_items').values(part).onConflict((oc) => oc.column('item_id').doNothing()).execute();
-    return { ids, version: await clusterStateVersion(trx), skipped };
+    return { ids, version: await settleClusterState(trx, found), skipped };
   });
 }
 

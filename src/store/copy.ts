@@ -28,8 +28,12 @@ export interface CopyReport {
 }
 
 const PG_MAX_PARAMS = 65_535;
-/** Bookkeeping the target keeps for itself (both sides run the same migrations). */
-const isMigrationTable = (t: string) => t.startsWith('kysely_migration');
+/**
+ * Bookkeeping the target keeps for itself (both sides run the same migrations): the migrations, and the
+ * clusters' state counter (its triggers move the target's own as the clusters are copied in; a worker
+ * builds its index from scratch on a store it has not seen).
+ */
+const isOwnTable = (t: string) => t.startsWith('kysely_migration') || t === 'cluster_state';
 
 /** Tables by name, as read at run time (the copy takes whatever tables the migrations made). */
 type AnyDb = Kysely<Record<string, Record<string, unknown>>>;
@@ -52,7 +56,7 @@ export async function copyStore(source: Kysely<Database>, target: Kysely<Databas
     // ... into one target transaction.
     dst.transaction().execute(async (to) => {
       const nonEmpty: string[] = [];
-      for (const t of [...targetColumns.keys()].filter((x) => !isMigrationTable(x))) {
+      for (const t of [...targetColumns.keys()].filter((x) => !isOwnTable(x))) {
         if (await hasRows(to, t)) nonEmpty.push(t);
       }
       if (nonEmpty.length) {
@@ -110,7 +114,7 @@ interface SourceTable {
 async function sqliteTablesInOrder(db: AnyDb): Promise<SourceTable[]> {
   const all = (await sql<{ name: string; sql: string | null }>`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid`.execute(db)).rows;
   const virtual = all.filter((t) => /^CREATE VIRTUAL TABLE/i.test(t.sql ?? '')).map((t) => t.name);
-  const names = all.map((t) => t.name).filter((n) => !isMigrationTable(n) && !virtual.some((v) => n === v || n.startsWith(`${v}_`)));
+  const names = all.map((t) => t.name).filter((n) => !isOwnTable(n) && !virtual.some((v) => n === v || n.startsWith(`${v}_`)));
   const parents = new Map<string, Set<string>>();
   const columns = new Map<string, string[]>();
   for (const n of names) {

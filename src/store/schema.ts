@@ -142,6 +142,11 @@ export interface ClusterItemsTable {
   item_id: number;
   pinned: number; // a human decision (moved here); later runs never move it again
 }
+/** One row (id 1): a counter that triggers move on every placement change (migration 0008). */
+export interface ClusterStateTable {
+  id: number;
+  version: number;
+}
 export interface DigestsTable {
   id: Generated<number>;
   team: string;
@@ -215,6 +220,7 @@ export interface Database {
   tags: TagsTable;
   clusters: ClustersTable;
   cluster_items: ClusterItemsTable;
+  cluster_state: ClusterStateTable;
   digests: DigestsTable;
   checkpoints: CheckpointsTable;
   gaps: GapsTable;
