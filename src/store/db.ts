@@ -90,26 +90,99 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
  * Kysely prepares every statement anew; compiling SQL costs about as much as running a small
  * statement, so prepared statements are kept by their SQL text (the most recent STATEMENT_CACHE). A
  * statement still being iterated (busy) is not shared: a fresh one is prepared for that call.
+ *
+ * `x in (?, ?, ...)` lists come in every length, and each length was a statement of its own: lists are
+ * padded to a few sizes (see padInLists) so that they share prepared statements.
  */
 function statementCache(sqlite: SQLite.Database): SqliteDialectConfig['database'] {
   const cache = new Map<string, SQLite.Statement>();
+  const paddings = new Map<string, InListPadding | null>();
+  const prepared = (sql: string): SQLite.Statement => {
+    let stmt = cache.get(sql);
+    if (stmt && !stmt.busy) {
+      cache.delete(sql); // re-inserted below: the Map's order is the recency order
+      cache.set(sql, stmt);
+      return stmt;
+    }
+    stmt = sqlite.prepare(sql);
+    cache.set(sql, stmt);
+    if (cache.size > STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+    return stmt;
+  };
   return {
     close: () => sqlite.close(),
     prepare: (sql: string) => {
-      let stmt = cache.get(sql);
-      if (stmt && !stmt.busy) {
-        cache.delete(sql); // re-inserted below: the Map's order is the recency order
-        cache.set(sql, stmt);
-        return stmt;
+      let padding = paddings.get(sql);
+      if (padding === undefined) {
+        padding = padInLists(sql);
+        paddings.set(sql, padding);
+        if (paddings.size > STATEMENT_CACHE * 4) paddings.delete(paddings.keys().next().value!);
       }
-      stmt = sqlite.prepare(sql);
-      cache.set(sql, stmt);
-      if (cache.size > STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
-      return stmt;
+      if (!padding) return prepared(sql);
+      const stmt = prepared(padding.sql);
+      const pad = padding.pad;
+      return {
+        reader: stmt.reader,
+        all: (params: ReadonlyArray<unknown>) => stmt.all(pad(params)),
+        run: (params: ReadonlyArray<unknown>) => stmt.run(pad(params)),
+        iterate: (params: ReadonlyArray<unknown>) => stmt.iterate(pad(params)),
+      };
     },
   };
 }
 const STATEMENT_CACHE = 500;
+
+export interface InListPadding {
+  /** The statement with every long `in (...)` list at its padded length. */
+  sql: string;
+  /** The parameters for it: each padded list repeats its last value (the same set of values). */
+  pad: (params: ReadonlyArray<unknown>) => unknown[];
+}
+
+/** SQLite's limit on a statement's parameters (SQLITE_MAX_VARIABLE_NUMBER). */
+const SQLITE_MAX_PARAMS = 32766;
+
+/**
+ * Pads the `in (?, ?, ...)` lists of a compiled statement longer than 8 to the next power of two, or
+ * null when there is nothing to pad (or the statement is not one to rewrite safely: string literals,
+ * numbered parameters).
+ */
+export function padInLists(sql: string): InListPadding | null {
+  if (sql.includes("'") || /\?\d/.test(sql)) return null;
+  const groups: Array<{ at: number; n: number; to: number }> = [];
+  let out = '';
+  let last = 0;
+  let params = 0;
+  for (const m of sql.matchAll(/\bin \((\?(?:, \?)*)\)/gi)) {
+    const before = sql.slice(last, m.index);
+    params += before.split('?').length - 1;
+    const n = (m[1]!.length + 2) / 3;
+    const to = n > 8 ? 2 ** Math.ceil(Math.log2(n)) : n;
+    out += before + (to > n ? `${m[0].slice(0, -1)}${', ?'.repeat(to - n)})` : m[0]);
+    if (to > n) groups.push({ at: params, n, to });
+    params += n;
+    last = m.index + m[0].length;
+  }
+  if (!groups.length) return null;
+  const total = params + (sql.slice(last).split('?').length - 1) + groups.reduce((s, g) => s + g.to - g.n, 0);
+  if (total > SQLITE_MAX_PARAMS) return null;
+  out += sql.slice(last);
+  return {
+    sql: out,
+    pad: (values) => {
+      const padded: unknown[] = [];
+      let from = 0;
+      for (const g of groups) {
+        for (let i = from; i < g.at + g.n; i++) padded.push(values[i]);
+        const fill = values[g.at + g.n - 1];
+        for (let i = g.n; i < g.to; i++) padded.push(fill);
+        from = g.at + g.n;
+      }
+      for (let i = from; i < values.length; i++) padded.push(values[i]);
+      return padded;
+    },
+  };
+}
 
 // Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE): with several worker
 // processes on one file, a deferred transaction that read first and then writes fails at once with

@@ -321,16 +321,20 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   if (subjKeys.length) {
     const minAt = fresh[0]!.sentAt - SUBJECT_WINDOW_MS;
     for (const part of chunks(subjKeys)) {
+      // The oldest such conversation per channel and subject, grouped here: a subject many threads
+      // share ("Re: build fails") returned thousands of rows a batch.
       const rows = await trx
         .selectFrom('conversations')
-        .select(['id', 'channel_id', 'subject_key'])
+        .select((eb) => ['channel_id', 'subject_key', eb.fn.min<number>('id').as('id')])
         .where('subject_key', 'in', part)
         .where('last_at', '>=', minAt)
-        .orderBy('id')
+        .groupBy(['channel_id', 'subject_key'])
         .execute();
       for (const r of rows) {
         const k = `${r.channel_id}\u0000${r.subject_key}`;
-        if (!convOfSubject.has(k)) convOfSubject.set(k, r.id);
+        const id = Number(r.id);
+        const had = convOfSubject.get(k);
+        if (had === undefined || id < had) convOfSubject.set(k, id);
       }
     }
   }
