@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openApp, type App } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
-import { detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
+import { IMPORT_BATCH, detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
 import { ensureSource, markSourcePulled } from '../src/store/queries.js';
 import { runIngest, type IngestPayload } from '../src/stages/ingest.js';
 import { runEnrich } from '../src/stages/enrich.js';
@@ -29,6 +29,7 @@ const WEEKS = 12;
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 const END = Date.UTC(2026, 10, 16); // a Monday
 const START = END - WEEKS * WEEK_MS;
+/** Conversations per tagging call (what a queued ingest batch of 500 messages hands on, about). */
 const BATCH = 500;
 
 // Topics people raise (what clustering should find) and chatter around them.
@@ -283,9 +284,9 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
           if (!isSkip(out)) messages.push(out);
         }
       });
-      while (messages.length >= BATCH) {
-        const rest = messages.slice(BATCH);
-        messages = messages.slice(0, BATCH);
+      while (messages.length >= IMPORT_BATCH.inprocess) {
+        const rest = messages.slice(IMPORT_BATCH.inprocess);
+        messages = messages.slice(0, IMPORT_BATCH.inprocess);
         await flush();
         messages = rest;
       }

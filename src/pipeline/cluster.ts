@@ -620,14 +620,26 @@ export interface TextScorer {
 /** A scorer over a set of texts: TF-IDF from the given term stats (or the texts themselves). */
 export function textScorer(texts: readonly string[], stats?: TermStats): TextScorer {
   const local = stats ?? new TermStats();
-  if (!stats) for (const t of texts) local.add(local.terms(null, t));
-  const vec = (t: string) => local.vector(local.terms(null, t));
+  // Titles and summaries score the same texts and phrases many times: each is tokenized once here.
+  const termMemo = new Map<string, Map<string, number>>();
+  const termsOf = (t: string) => {
+    let tf = termMemo.get(t);
+    if (!tf) termMemo.set(t, (tf = local.terms(null, t)));
+    return tf;
+  };
+  if (!stats) for (const t of texts) local.add(termsOf(t));
+  const vecMemo = new Map<string, Vec>();
+  const vec = (t: string) => {
+    let v = vecMemo.get(t);
+    if (!v) vecMemo.set(t, (v = local.vector(termsOf(t))));
+    return v;
+  };
   const docs = texts.slice(0, 60).map(vec);
   // In how many of the texts each term occurs.
   const share = new Map<string, number>();
-  for (const t of texts.slice(0, 60)) for (const term of local.terms(null, t).keys()) share.set(term, (share.get(term) ?? 0) + 1);
+  for (const t of texts.slice(0, 60)) for (const term of termsOf(t).keys()) share.set(term, (share.get(term) ?? 0) + 1);
   const termShare = (t: string) => {
-    const terms = [...local.terms(null, t).keys()].filter((x) => !x.startsWith('#'));
+    const terms = [...termsOf(t).keys()].filter((x) => !x.startsWith('#'));
     if (!terms.length) return 0;
     return terms.reduce((a, x) => a + (share.get(x) ?? 0), 0) / terms.length / Math.max(1, docs.length);
   };

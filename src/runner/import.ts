@@ -89,12 +89,17 @@ export function detectImporter(path: string, format: string | undefined, list: I
   return list.find((i) => i.detect(path, head));
 }
 
-const BATCH = 500;
+/**
+ * Messages per ingest batch. A queued batch is a job (about 500 keep the queue cheap and a retry small);
+ * in-process each batch is one SQLite transaction, and bigger ones write each index page fewer times.
+ */
+export const IMPORT_BATCH = { queued: 500, inprocess: 2000 } as const;
 
 export async function importFiles(app: App, paths: string[], opts: ImportOptions = {}): Promise<ImportSummary> {
   const summary: ImportSummary = { files: 0, read: 0, new: 0, updated: 0, duplicates: 0, copies: 0, skipped: {}, quarantined: 0, enqueuedBatches: 0, errors: [] };
   const files = expandPaths(paths);
   const inProcess = app.queue.kind === 'inprocess';
+  const batchSize = inProcess ? IMPORT_BATCH.inprocess : IMPORT_BATCH.queued;
   for (const file of files) {
     let importer: Importer | undefined;
     try {
@@ -151,7 +156,7 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
       }
       messages.push(out);
       if (item.payload !== undefined) raw.push({ externalId: out.externalId, payload: item.payload });
-      if (messages.length >= BATCH) await flush();
+      if (messages.length >= batchSize) await flush();
     };
 
     try {

@@ -62,6 +62,16 @@ async function resync(db: Kysely<Database>, state: IndexState): Promise<void> {
 
 /** Items a cluster's title, summary and kind are drawn from: its first (oldest ids) DESCRIBE_ITEMS. */
 const DESCRIBE_ITEMS = 200;
+/**
+ * A cluster that only gained items is described again when it has grown by a quarter since this
+ * process last described it (always while it is small); in between only its first/last seen move.
+ * A mid-size cluster is touched by nearly every batch, and re-reading all its items each time cost
+ * more than placing them; its title does not flap from batch to batch either.
+ */
+const REDESCRIBE_GROWTH = 1.25;
+const REDESCRIBE_BELOW = 10;
+/** Per store: cluster id -> how many of its first items there were when this process last described it. */
+const describedAt = new WeakMap<Kysely<Database>, Map<number, number>>();
 
 /**
  * Title, summary, kind and first/last seen of clusters, from their items. With `fresh` (the items just
@@ -69,7 +79,13 @@ const DESCRIBE_ITEMS = 200;
  * summary and kind, and only its first/last seen move to take in the new items (a big cluster is
  * touched by nearly every batch; re-reading its items each time cost more than the placing).
  */
-export async function describeClusters(db: Kysely<Database>, index: ClusterIndex | null, clusterIds: readonly number[], fresh?: ReadonlyMap<number, readonly ClusterDoc[]>): Promise<Map<number, ClusterDescription | ClusterSeen>> {
+export async function describeClusters(
+  db: Kysely<Database>,
+  index: ClusterIndex | null,
+  clusterIds: readonly number[],
+  fresh?: ReadonlyMap<number, readonly ClusterDoc[]>,
+  described?: Map<number, number>,
+): Promise<Map<number, ClusterDescription | ClusterSeen>> {
   // The first DESCRIBE_ITEMS + 1 ids tell both what to describe and whether the cluster is bigger.
   const members = await firstClusterMembers(db, clusterIds, DESCRIBE_ITEMS + 1);
   const out = new Map<number, ClusterDescription | ClusterSeen>();
@@ -80,10 +96,14 @@ export async function describeClusters(db: Kysely<Database>, index: ClusterIndex
     const first = itemIds.slice(0, DESCRIBE_ITEMS);
     const cutoff = first[first.length - 1] ?? 0;
     const prev = stored.get(clusterId);
-    if (added?.length && itemIds.length > DESCRIBE_ITEMS && added.every((d) => d.itemId > cutoff) && prev?.firstSeen != null && prev.lastSeen != null) {
+    const last = described?.get(clusterId);
+    if (added?.length && prev?.firstSeen != null && prev.lastSeen != null && ((itemIds.length > DESCRIBE_ITEMS && added.every((d) => d.itemId > cutoff)) || (last !== undefined && itemIds.length >= REDESCRIBE_BELOW && itemIds.length < last * REDESCRIBE_GROWTH))) {
       const ats = added.map((d) => d.at);
       out.set(clusterId, { firstSeen: Math.min(prev.firstSeen, ...ats), lastSeen: Math.max(prev.lastSeen, ...ats) });
-    } else full.set(clusterId, first);
+    } else {
+      full.set(clusterId, first);
+      described?.set(clusterId, itemIds.length);
+    }
   }
   // Every described cluster's items in one load (a query per cluster cost more than describing it).
   const loaded = new Map((await loadItems(db, [...full.values()].flat())).map((i) => [i.itemId, i]));
@@ -180,7 +200,9 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     list.push(placed.get(a.itemId)!);
     fresh.set(id, list);
   }
-  await saveDescriptions(db, await describeClusters(db, state.index, [...fresh.keys()], fresh), ctx.now());
+  let described = describedAt.get(db);
+  if (!described) describedAt.set(db, (described = new Map()));
+  await saveDescriptions(db, await describeClusters(db, state.index, [...fresh.keys()], fresh, described), ctx.now());
   ctx.log.debug({ stage: 'cluster', assigned: assignments.length, created: ids.size }, 'clustered');
   return { assigned: assignments.length, created: ids.size };
 }
@@ -188,5 +210,6 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
 /** Drops this process's index for a store (tests; after a bulk re-import). */
 export function forgetClusterIndex(db: Kysely<Database>): void {
   indexes.delete(db);
+  describedAt.delete(db);
   applied.delete(db);
 }

@@ -61,6 +61,12 @@ export interface OpenDbOptions {
   migrate?: boolean;
 }
 
+/** The SQLite page cache per connection, in MB: GLEANER_SQLITE_CACHE_MB, else 64. */
+export function sqliteCacheMb(): number {
+  const v = process.env.GLEANER_SQLITE_CACHE_MB?.trim();
+  return v && /^\d+$/.test(v) && Number(v) >= 2 ? Number(v) : 64;
+}
+
 /** `url`: a SQLite file path (or `sqlite:PATH`, or `:memory:`), or a `postgres://` URL. */
 export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<OpenedDb> {
   if (isPostgresUrl(url)) return openPostgres(url, opts);
@@ -73,9 +79,10 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 10000');
-    // A 64 MB page cache (the default is 2 MB: a big store's indexes thrash it) and checkpoints every
-    // 16k pages rather than 1k: fewer, larger WAL checkpoints for bulk imports.
-    sqlite.pragma('cache_size = -65536');
+    // A 64 MB page cache by default (SQLite's is 2 MB: a big store's indexes thrash it;
+    // GLEANER_SQLITE_CACHE_MB sets another) and checkpoints every 16k pages rather than 1k: fewer,
+    // larger WAL checkpoints for bulk imports.
+    sqlite.pragma(`cache_size = -${sqliteCacheMb() * 1024}`);
     sqlite.pragma('wal_autocheckpoint = 16384');
     sqlite.pragma('temp_store = MEMORY');
   } catch (err: unknown) {

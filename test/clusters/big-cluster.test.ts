@@ -6,15 +6,20 @@ import { openApp, startWorkers, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { runIngest } from '../../src/stages/ingest.js';
-import { runCluster } from '../../src/stages/cluster.js';
+import { describeClusters, runCluster } from '../../src/stages/cluster.js';
+import type { ClusterDoc } from '../../src/pipeline/cluster.js';
 import type { RawMessage } from '../../src/model/index.js';
 import { tempDir } from '../support/factories.js';
 
 let app: App | undefined;
+let app2: App | undefined;
 afterAll(async () => {
   await app?.close();
+  await app2?.close();
 });
 
+/** More than the growth that makes a cluster be described again (a quarter). */
+const REGROW = 1.3;
 const VARIANTS = ['crashes the dashboard page', 'makes the dashboard page crash', 'crashes the whole dashboard page', 'still crashes the dashboard page'];
 
 describe('a big cluster', () => {
@@ -50,4 +55,31 @@ describe('a big cluster', () => {
     expect(big.last_seen).toBeGreaterThan(t0 + 320 * HOUR); // an item past the first 200
     expect(big.title.toLowerCase()).toContain('csv export');
   }, 120_000);
+
+  it('is described again once it grew by a quarter; in between only its first/last seen move', async () => {
+    app2 = await openApp({ configObject: parseConfig(''), db: join(tempDir(), 'grow.db'), redisUrl: null, now: () => Date.UTC(2026, 10, 16) });
+    startWorkers(app2, ['enrich']);
+    const sourceId = await ensureSource(app2.db, 'community', 'slack', Date.now());
+    const t0 = Date.UTC(2026, 8, 1);
+    const messages: RawMessage[] = Array.from({ length: 14 }, (_, n) => ({ externalId: `g${n}`, channel: 'C1', author: { id: `U${n}`, name: `user${n}` }, text: `The CSV export of a big table ${VARIANTS[n % VARIANTS.length]} every time`, sentAt: t0 + n * 3_600_000, threadId: `g${n}` }));
+    await runIngest(app2.ctx, { sourceId, platform: 'slack', messages, normalizerVersion: 1 });
+    await app2.queue.idle({ queues: ['enrich'] });
+    await runCluster(app2.ctx, { itemIds: (await app2.db.selectFrom('feedback_items').select('id').execute()).map((r) => r.id) });
+    const top = await app2.db.selectFrom('cluster_items').select((eb) => ['cluster_id', eb.fn.countAll<number>().as('n'), eb.fn.max<number>('item_id').as('newest')]).groupBy('cluster_id').orderBy('n', 'desc').executeTakeFirstOrThrow();
+    const size = Number(top.n);
+    expect(size).toBeGreaterThanOrEqual(12);
+    const newest = await app2.db.selectFrom('feedback_items as f').innerJoin('messages as m', 'm.id', 'f.message_id').select(['f.id', 'm.sent_at']).where('f.id', '=', Number(top.newest)).executeTakeFirstOrThrow();
+    const fresh = new Map<number, ClusterDoc[]>([[top.cluster_id, [{ itemId: newest.id, at: Number(newest.sent_at) } as ClusterDoc]]]);
+    // Described at this size a moment ago: one more item is not a reason to describe it again.
+    const seenOnly = (await describeClusters(app2.db, null, [top.cluster_id], fresh, new Map([[top.cluster_id, size - 1]]))).get(top.cluster_id)!;
+    expect('title' in seenOnly).toBe(false);
+    expect(seenOnly.lastSeen).toBe(Number(newest.sent_at));
+    // Grown by a quarter since (or never described by this process): described from its items.
+    const grown = new Map([[top.cluster_id, Math.floor(size / REGROW)]]);
+    const again = (await describeClusters(app2.db, null, [top.cluster_id], fresh, grown)).get(top.cluster_id)!;
+    expect('title' in again && again.title.toLowerCase()).toContain('csv export');
+    expect(grown.get(top.cluster_id)).toBe(size);
+    const first = (await describeClusters(app2.db, null, [top.cluster_id], fresh, new Map())).get(top.cluster_id)!;
+    expect('title' in first).toBe(true);
+  }, 60_000);
 });
