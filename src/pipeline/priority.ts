@@ -85,22 +85,31 @@ export function reporterVoicings(items: readonly PriorityItem[]): Voicing[] {
 }
 
 /** The same words from the same person, or the same longer text within minutes (a bridge relay, a cross-post), count once. */
-function foldCopies(vs: Voicing[]): Voicing[] {
+export function foldCopies(vs: Voicing[]): Voicing[] {
   const sorted = [...vs].sort((a, b) => a.message.at - b.message.at || a.message.messageId - b.message.messageId);
   const kept: Voicing[] = [];
-  const seen = new Map<string, Voicing[]>();
+  // In time order, the latest kept voicing of a text (overall and per person) and per person and
+  // conversation is the closest one: comparing with it decides as comparing with every earlier one
+  // would, without the pass over all of them that made a big cluster's digest quadratic.
+  const latestOfKey = new Map<string, number>();
+  const latestOfKeyPerson = new Map<string, number>();
+  const latestOfPersonConv = new Map<string, number>();
   const seenIds = new Set<number>();
   for (const v of sorted) {
     if (seenIds.has(v.message.messageId)) continue;
+    const at = v.message.at;
     const key = contentKey(v.message.text);
     const longEnough = v.message.text.trim().split(/\s+/).length >= 4;
-    const prior = seen.get(key) ?? [];
-    const copy = prior.some((p) => (p.message.personId === v.message.personId || longEnough) && Math.abs(p.message.at - v.message.at) <= COPY_WINDOW_MS);
+    const person = String(v.message.personId);
+    const prior = longEnough ? latestOfKey.get(key) : latestOfKeyPerson.get(`${key}\u0000${person}`);
+    const copy = prior !== undefined && at - prior <= COPY_WINDOW_MS;
     // The same person saying it again within minutes (a relay with a typo fixed, a second line) is one mention.
-    const again = kept.some((p) => p.message.personId === v.message.personId && p.message.conversationId === v.message.conversationId && v.message.at - p.message.at <= SAME_BREATH_MS);
+    const said = latestOfPersonConv.get(`${person}\u0000${v.message.conversationId}`);
+    const again = said !== undefined && at - said <= SAME_BREATH_MS;
     if (copy || again) continue;
-    prior.push(v);
-    seen.set(key, prior);
+    latestOfKey.set(key, at);
+    latestOfKeyPerson.set(`${key}\u0000${person}`, at);
+    latestOfPersonConv.set(`${person}\u0000${v.message.conversationId}`, at);
     seenIds.add(v.message.messageId);
     kept.push(v);
   }
