@@ -154,7 +154,8 @@ export class DetectPool {
       complete();
     };
     const helpers = chunks.length > 1 ? this.live() : [];
-    for (const h of helpers) {
+    // Two chunks in flight per helper: it starts the next one while this thread is busy with its own.
+    for (const h of [...helpers, ...helpers]) {
       void (async () => {
         if (!(await h.ready)) return;
         while (next < chunks.length && !h.dead) {

@@ -1,53 +1,29 @@
 // One contract, two implementations: the store on a SQLite file and on a real PostgreSQL (a database of
 // its own for this file). Ingest (idempotence, edits, deletes, copies, threading, quarantine and
 // cursor in one transaction, rollback), feedback detection, curation, stats and search behave the same.
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { ingestBatch, type IngestBatch } from '../../src/store/ingest.js';
 import { conversationsInPeriod, ensureSource, feedbackFor, getCheckpoint, latestMessageAt, listQuarantine, markSourcePulled, quotesFor, storeStats } from '../../src/store/queries.js';
 import { loadConversationMessages, saveDetection } from '../../src/store/feedback.js';
 import { addTag, confirmItem, markNotFeedback, mergeClusters, moveItem, NotFoundError, removeTag, renameCluster, splitCluster, untaggedItems } from '../../src/store/curation.js';
 import { searchConversations } from '../../src/store/web.js';
-import { openDb, type DbKind, type OpenedDb } from '../../src/store/db.js';
+import type { DbKind, OpenedDb } from '../../src/store/db.js';
 import type { DetectedFeedback } from '../../src/pipeline/feedback.js';
 import { freshStore, msg } from '../support/factories.js';
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/postgres.js';
+import { postgresSuiteStore, type SuiteStore } from '../support/stores.js';
 
 const T0 = Date.UTC(2024, 0, 10, 12, 0, 0);
 const HOUR = 3600_000;
 
-interface StoreUnderTest {
-  beforeAll(): Promise<void>;
-  /** A store with no rows (ids start at 1); closing it is the suite's business. */
-  fresh(): Promise<OpenedDb>;
-  afterAll(): Promise<void>;
-}
+type StoreUnderTest = SuiteStore;
 
 function sqliteStore(): StoreUnderTest {
   return { beforeAll: async () => {}, fresh: () => freshStore(), afterAll: async () => {} };
 }
 
-function postgresStore(): StoreUnderTest {
-  let database: TestDatabase | undefined;
-  let opened: OpenedDb | undefined;
-  return {
-    async beforeAll() {
-      database = await createTestDatabase(inject('pgUrl'));
-      opened = await openDb(database.url, { poolSize: 4 });
-    },
-    async fresh() {
-      await truncateAll(database!.url);
-      return { ...opened!, close: async () => {} };
-    },
-    async afterAll() {
-      await opened?.close();
-      await database?.drop();
-    },
-  };
-}
-
 const implementations: Array<[DbKind, () => StoreUnderTest]> = [
   ['sqlite', sqliteStore],
-  ['postgres', postgresStore],
+  ['postgres', postgresSuiteStore],
 ];
 
 describe.each(implementations)('store contract: %s', (kind, make) => {

@@ -2,17 +2,17 @@
 // gave: the per-conversation implementation it replaced is kept here as the reference, and both are
 // run from the same starting state, on SQLite and PostgreSQL, and every table they write is compared
 // (ids included: new items and tags get their ids in list order either way).
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
 import { ingestBatch } from '../../src/store/ingest.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { saveDetection, saveDetections, type DetectionToSave } from '../../src/store/feedback.js';
 import { addTag, confirmItem, markNotFeedback, removeTag } from '../../src/store/curation.js';
-import { dbKind, openDb, type DbKind, type OpenedDb } from '../../src/store/db.js';
+import { dbKind, type DbKind, type OpenedDb } from '../../src/store/db.js';
 import type { Database } from '../../src/store/schema.js';
 import type { AutoTag, DetectedFeedback } from '../../src/pipeline/feedback.js';
 import { freshStore, msg } from '../support/factories.js';
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/postgres.js';
+import { postgresSuiteStore, type SuiteStore } from '../support/stores.js';
 
 const T0 = Date.UTC(2024, 0, 10, 12, 0, 0);
 
@@ -132,12 +132,7 @@ async function snapshot(db: Kysely<Database>): Promise<unknown> {
 
 type Save = (db: Kysely<Database>, list: readonly DetectionToSave[], now: number) => Promise<Map<number, number | null>>;
 
-interface Dialect {
-  beforeAll(): Promise<void>;
-  /** A store with no rows, ids starting at 1. */
-  fresh(): Promise<OpenedDb>;
-  afterAll(): Promise<void>;
-}
+type Dialect = SuiteStore;
 
 function sqlite(): Dialect {
   const opened: OpenedDb[] = [];
@@ -154,28 +149,9 @@ function sqlite(): Dialect {
   };
 }
 
-function postgres(): Dialect {
-  let database: TestDatabase | undefined;
-  let opened: OpenedDb | undefined;
-  return {
-    async beforeAll() {
-      database = await createTestDatabase(inject('pgUrl'));
-      opened = await openDb(database.url, { poolSize: 4 });
-    },
-    async fresh() {
-      await truncateAll(database!.url);
-      return opened!;
-    },
-    async afterAll() {
-      await opened?.close();
-      await database?.drop();
-    },
-  };
-}
-
 const dialects: Array<[DbKind, () => Dialect]> = [
   ['sqlite', sqlite],
-  ['postgres', postgres],
+  ['postgres', postgresSuiteStore],
 ];
 
 describe.each(dialects)('saveDetections on %s', (kind, make) => {
