@@ -26,6 +26,8 @@ export type DetectReply = { seq: number; ok: true; detected: Array<DetectedFeedb
 
 /** Conversations per message to a helper: big enough that a round trip is noise, small enough to share. */
 const CHUNK = 32;
+/** How long a helper may take to answer a chunk before it is taken for stuck. */
+const CALL_TIMEOUT_MS = 60_000;
 /** Helper failures after which the process detects everything on its own thread. */
 const MAX_FAILURES = 3;
 
@@ -43,7 +45,10 @@ class Helper {
   private seq = 0;
   dead: Error | null = null;
 
-  constructor(onDeath: (h: Helper, err: Error) => void) {
+  constructor(
+    onDeath: (h: Helper, err: Error) => void,
+    private readonly callTimeoutMs: number,
+  ) {
     this.worker = startWorker();
     this.worker.unref();
     this.ready = new Promise<boolean>((resolve) => {
@@ -72,14 +77,21 @@ class Helper {
   call(job: DetectJob): Promise<Array<DetectedFeedback | null>> {
     if (this.dead) return Promise.reject(this.dead);
     const seq = ++this.seq;
-    return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    return new Promise<Array<DetectedFeedback | null>>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       this.worker.ref(); // a reply is awaited: the process must not exit under it
+      // A chunk takes milliseconds: a helper silent this long is stuck, and its chunk is done here.
+      timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new Error(`detection thread gave no answer in ${this.callTimeoutMs} ms`));
+      }, this.callTimeoutMs);
       const req: DetectRequest = { ...job, seq };
       this.worker.postMessage(req);
     }).finally(() => {
+      clearTimeout(timer);
       if (!this.pending.size) this.worker.unref();
-    }) as Promise<Array<DetectedFeedback | null>>;
+    });
   }
 }
 
@@ -106,6 +118,8 @@ export class DetectPool {
   constructor(
     private readonly threads: number,
     private readonly onError: (message: string) => void = () => {},
+    /** How long a helper may take to answer a chunk before it is taken for stuck. */
+    private readonly callTimeoutMs = CALL_TIMEOUT_MS,
   ) {}
 
   /** Whether helper threads can be used: wanted, and the worker file exists beside this module. */
@@ -126,7 +140,7 @@ export class DetectPool {
         new Helper((_h, err) => {
           this.failures++;
           this.onError(`detection thread failed (${this.failures}/${MAX_FAILURES}): ${err.message}`);
-        }),
+        }, this.callTimeoutMs),
       );
     }
     return this.helpers;
@@ -166,11 +180,11 @@ export class DetectPool {
             for (let k = 0; k < detected.length; k++) out[chunk[0] + k] = detected[k]!;
             complete();
           } catch (err: unknown) {
-            // Detected here instead; a helper that refused (another model) is not asked again.
+            // Detected here instead; a helper that failed (another model, no answer) is not asked again.
             if (!h.dead) {
               h.dead = err instanceof Error ? err : new Error(String(err));
               this.failures++;
-              this.onError(`detection thread refused a chunk: ${h.dead.message}`);
+              this.onError(`detection thread failed a chunk: ${h.dead.message}`);
               void h.worker.terminate();
             }
             local(chunk);

@@ -76,6 +76,16 @@ describe('detection shared with helper threads', () => {
     expect(errors.join('\n')).toMatch(/another model|not-the-model/);
   });
 
+  it('takes a helper that does not answer in time for stuck and detects its chunks here', async () => {
+    const errors: string[] = [];
+    // 1 ms: no helper answers that fast (it has to start first), so every chunk it took times out.
+    const pool = new DetectPool(1, (m) => errors.push(m), 1);
+    pools.push(pool);
+    const got = await pool.detect({ modelVersion: model.version, rules: RULES, rulesVersion: 'rules-test', conversations }, here);
+    expect(got).toEqual(conversations.map(here));
+    expect(errors.join('\n')).toMatch(/no answer in 1 ms/);
+  });
+
   it('with no helper threads detects everything here', async () => {
     const pool = new DetectPool(0);
     pools.push(pool);
