@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
 import { ClusterIndex, type Assignment, type ClusterDoc, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
-import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItems, saveAssignments, saveDescriptions, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
+import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, saveAssignments, saveDescriptions, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
 import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
 import type { Config } from '../config/index.js';
@@ -31,7 +31,7 @@ async function buildIndex(db: Kysely<Database>, opts: ClusterOptions): Promise<I
   const version = await clusterStateVersion(db);
   const assignments = await loadAssignments(db);
   const index = new ClusterIndex(opts);
-  const docs = new Map((await loadItems(db, assignments.map((a) => a.itemId))).map((i) => [i.itemId, itemDoc(i)]));
+  const docs = new Map((await loadItemsForDocs(db, assignments.map((a) => a.itemId))).map((i) => [i.itemId, itemDoc(i)]));
   const tick = cooperativeYield(); // a big store's first build must not starve BullMQ's lock renewal
   for (const a of assignments) {
     await tick();
@@ -48,7 +48,7 @@ async function resync(db: Kysely<Database>, state: IndexState): Promise<void> {
   const assignments = await loadAssignments(db);
   const stored = new Map(assignments.map((a) => [a.itemId, a.clusterId]));
   const unknown = assignments.filter((a) => !state.index.has(a.itemId)).map((a) => a.itemId);
-  const docs = new Map((await loadItems(db, unknown)).map((i) => [i.itemId, itemDoc(i)]));
+  const docs = new Map((await loadItemsForDocs(db, unknown)).map((i) => [i.itemId, itemDoc(i)]));
   for (const a of assignments) {
     if (state.index.has(a.itemId)) state.index.move(a.itemId, a.clusterId);
     else {
@@ -106,7 +106,7 @@ export async function describeClusters(
     }
   }
   // Every described cluster's items in one load (a query per cluster cost more than describing it).
-  const loaded = new Map((await loadItems(db, [...full.values()].flat())).map((i) => [i.itemId, i]));
+  const loaded = new Map((await loadItemsForDocs(db, [...full.values()].flat())).map((i) => [i.itemId, i]));
   for (const [clusterId, itemIds] of full) {
     const items = itemIds.flatMap((id) => (loaded.has(id) ? [itemDoc(loaded.get(id)!)] : [])).sort((a, b) => a.at - b.at);
     if (!items.length) continue;
@@ -165,7 +165,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);
     if (!todo.length) return { assigned: 0, created: 0 };
-    const docs = (await loadItems(db, todo)).map(itemDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
+    const docs = (await loadItemsForDocs(db, todo)).map(itemDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
     assignments = state.index.assign(docs);
     placed = new Map(docs.map((d) => [d.itemId, d]));
     try {

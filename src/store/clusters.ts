@@ -8,6 +8,7 @@ import type { Database } from './schema.js';
 import type { FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../pipeline/people.js';
 import type { PriorityMessage } from '../pipeline/priority.js';
+import type { ItemForDoc } from '../pipeline/cluster.js';
 
 export interface ItemMessage extends PriorityMessage {
   subject: string | null;
@@ -33,9 +34,10 @@ function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
   return out;
 }
 
-/** Items (not marked "not feedback") with their conversations' messages and authors resolved to people, orgs and segments. */
-export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]): Promise<StoredItem[]> {
-  const out = new Map<number, StoredItem>();
+type ItemHead = Omit<StoredItem, 'messages'>;
+
+/** The items (not marked "not feedback") with their subject and tags, in chunks, each with its items by conversation. */
+async function* itemHeads(db: Kysely<Database>, itemIds: readonly number[]): AsyncGenerator<Map<number, ItemHead>> {
   for (const part of chunks([...new Set(itemIds)])) {
     const items = await db
       .selectFrom('feedback_items as f')
@@ -44,10 +46,25 @@ export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]
       .where('f.id', 'in', part)
       .where('f.status', '!=', 'not_feedback')
       .execute();
-    for (const i of items) out.set(i.id, { itemId: i.id, conversationId: i.conversation_id, reportMessageId: i.message_id, kind: (i.kind as FeedbackKind | null) ?? null, subject: i.subject, tags: [], messages: [] });
     if (!items.length) continue;
+    const tags = await itemTags(db, items.map((i) => i.id));
+    const byConv = new Map<number, ItemHead>();
+    for (const i of items) byConv.set(i.conversation_id, { itemId: i.id, conversationId: i.conversation_id, reportMessageId: i.message_id, kind: (i.kind as FeedbackKind | null) ?? null, subject: i.subject, tags: tags.get(i.id) ?? [] });
+    yield byConv;
+  }
+}
+
+/** Items (not marked "not feedback") with their conversations' messages and authors resolved to people, orgs and segments. */
+export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]): Promise<StoredItem[]> {
+  const out = new Map<number, StoredItem>();
+  for await (const heads of itemHeads(db, itemIds)) {
     const byConv = new Map<number, StoredItem>();
-    for (const i of items) byConv.set(i.conversation_id, out.get(i.id)!);
+    for (const [conv, head] of heads) {
+      const item: StoredItem = { ...head, messages: [] };
+      byConv.set(conv, item);
+      out.set(item.itemId, item);
+    }
+    const items = [...heads.values()];
     const rows = await db
       .selectFrom('messages as m')
       .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
@@ -74,7 +91,7 @@ export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]
         'ch.external_id as channelExternal',
         's.platform',
       ])
-      .where('m.conversation_id', 'in', items.map((i) => i.conversation_id))
+      .where('m.conversation_id', 'in', items.map((i) => i.conversationId))
       .where('m.copy_of', 'is', null)
       .where('m.deleted', '=', 0)
       .orderBy('m.sent_at')
@@ -101,8 +118,44 @@ export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]
       });
     }
   }
-  for (const [id, tags] of await itemTags(db, [...out.keys()])) out.get(id)!.tags = tags;
   return itemIds.map((id) => out.get(id)).filter((x): x is StoredItem => x !== undefined);
+}
+
+/**
+ * Items as the cluster stage places and describes them (see itemDoc): the same items and messages as
+ * loadItems, with only the fields that reads (no channels, sources, names or reactions: a third of
+ * the reading time on a big store).
+ */
+export async function loadItemsForDocs(db: Kysely<Database>, itemIds: readonly number[]): Promise<ItemForDoc[]> {
+  type DocItem = ItemForDoc & { messages: Array<ItemForDoc['messages'][number]> };
+  const out = new Map<number, DocItem>();
+  for await (const heads of itemHeads(db, itemIds)) {
+    const byConv = new Map<number, DocItem>();
+    for (const [conv, head] of heads) {
+      const item: DocItem = { ...head, messages: [] };
+      byConv.set(conv, item);
+      out.set(item.itemId, item);
+    }
+    const rows = await db
+      .selectFrom('messages as m')
+      .innerJoin('identities as i', 'i.id', 'm.identity_id')
+      .innerJoin('people as p', 'p.id', 'i.person_id')
+      .leftJoin('orgs as o', 'o.id', 'p.org_id')
+      .select(['m.id', 'm.conversation_id', 'm.sent_at', 'm.clean_text', 'm.is_bot', 'i.is_bot as identityBot', 'p.id as personId', 'p.is_staff', 'o.segment as orgSegment'])
+      .where('m.conversation_id', 'in', [...heads.keys()])
+      .where('m.copy_of', 'is', null)
+      .where('m.deleted', '=', 0)
+      .orderBy('m.sent_at')
+      .orderBy('m.id')
+      .execute();
+    for (const r of rows) {
+      const item = byConv.get(r.conversation_id!);
+      if (!item) continue;
+      const isBot = r.is_bot === 1 || r.identityBot === 1;
+      item.messages.push({ messageId: r.id, personId: r.personId, segment: segmentOf({ isBot, isStaff: r.is_staff === 1, orgSegment: r.orgSegment }), at: Number(r.sent_at), text: r.clean_text });
+    }
+  }
+  return itemIds.map((id) => out.get(id)).filter((x): x is DocItem => x !== undefined);
 }
 
 /** Which of these items still have no cluster (and are feedback). All unclustered items when `itemIds` is omitted. */

@@ -15,6 +15,8 @@ import { forgetClusterIndex, runCluster } from '../../src/stages/cluster.js';
 import { mergeClusters, moveItem, renameCluster, splitCluster } from '../../src/store/curation.js';
 import { applyPeopleConfig, listPeopleWithIdentities, unlinkIdentity } from '../../src/store/people.js';
 import { tempDir } from '../support/factories.js';
+import { loadItems, loadItemsForDocs } from '../../src/store/clusters.js';
+import { itemDoc } from '../../src/pipeline/cluster.js';
 
 const ALL = parseRange('2026-10-05', '2026-11-15');
 const W46 = parseWeek('2026-W46');
@@ -96,6 +98,14 @@ describe('Lumen scenario: clusters, reporters, segments', () => {
     expect(names(billing)).toEqual(['Oleg Petrov']);
     expect(billing.entry.segments).toEqual({ customer: 1 });
     expect(billing.entry.why).toBe('1 person in 1 channel, from a customer (Initech); first seen 2 days ago, new');
+  });
+
+  it('the cluster stage reads items as lean as it can and still sees what the full read gives (staff, bots, orgs included)', async () => {
+    const ids = (await app.db.selectFrom('feedback_items').select('id').orderBy('id').execute()).map((r) => r.id);
+    expect(ids.length).toBeGreaterThan(10);
+    const full = (await loadItems(app.db, ids)).map(itemDoc);
+    expect(full.some((d) => d.staffOnly)).toBe(true);
+    expect((await loadItemsForDocs(app.db, ids)).map(itemDoc)).toEqual(full);
   });
 
   it('six distinct clusters, and no expected item strays into another cluster', () => {
