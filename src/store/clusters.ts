@@ -3,7 +3,7 @@
 // Assignments are insert-only here: an item in a cluster stays there unless a human moves it
 // (src/store/curation.ts), and a pinned title is never rewritten.
 import { sql, type Kysely } from 'kysely';
-import { dbKind } from './db.js';
+import { chunks, dbKind } from './db.js';
 import type { Database } from './schema.js';
 import type { FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../pipeline/people.js';
@@ -26,13 +26,6 @@ export interface StoredItem {
   messages: ItemMessage[];
 }
 
-const CHUNK = 400;
-
-function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
 
 type ItemHead = Omit<StoredItem, 'messages'>;
 
@@ -64,52 +57,19 @@ export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]
       byConv.set(conv, item);
       out.set(item.itemId, item);
     }
-    const items = [...heads.values()];
-    const rows = await db
-      .selectFrom('messages as m')
+    const rows = await itemMessages(db, [...heads.keys()])
       .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
       .innerJoin('sources as s', 's.id', 'm.source_id')
-      .innerJoin('identities as i', 'i.id', 'm.identity_id')
-      .innerJoin('people as p', 'p.id', 'i.person_id')
-      .leftJoin('orgs as o', 'o.id', 'p.org_id')
-      .select([
-        'm.id',
-        'm.conversation_id',
-        'm.sent_at',
-        'm.clean_text',
-        'm.subject',
-        'm.permalink',
-        'm.reactions',
-        'm.is_bot',
-        'i.is_bot as identityBot',
-        'p.id as personId',
-        'p.display_name',
-        'p.is_staff',
-        'o.name as org',
-        'o.segment as orgSegment',
-        'ch.name as channel',
-        'ch.external_id as channelExternal',
-        's.platform',
-      ])
-      .where('m.conversation_id', 'in', items.map((i) => i.conversationId))
-      .where('m.copy_of', 'is', null)
-      .where('m.deleted', '=', 0)
-      .orderBy('m.sent_at')
-      .orderBy('m.id')
+      .select(['m.subject', 'm.permalink', 'm.reactions', 'p.display_name', 'o.name as org', 'ch.name as channel', 'ch.external_id as channelExternal', 's.platform'])
       .execute();
     for (const r of rows) {
       const item = byConv.get(r.conversation_id!);
       if (!item) continue;
-      const isBot = r.is_bot === 1 || r.identityBot === 1;
       item.messages.push({
-        messageId: r.id,
+        ...docMessage(r),
         conversationId: r.conversation_id!,
-        personId: r.personId,
         personName: r.display_name,
         org: r.org,
-        segment: segmentOf({ isBot, isStaff: r.is_staff === 1, orgSegment: r.orgSegment }),
-        at: Number(r.sent_at),
-        text: r.clean_text,
         subject: r.subject,
         channel: r.channel ?? r.channelExternal,
         platform: r.platform,
@@ -119,6 +79,29 @@ export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]
     }
   }
   return itemIds.map((id) => out.get(id)).filter((x): x is StoredItem => x !== undefined);
+}
+
+/**
+ * The messages of these conversations, oldest first, that count (no copies, nothing deleted), with
+ * their authors' people and orgs: what itemDoc reads of each; loadItems selects more.
+ */
+function itemMessages(db: Kysely<Database>, conversationIds: number[]) {
+  return db
+    .selectFrom('messages as m')
+    .innerJoin('identities as i', 'i.id', 'm.identity_id')
+    .innerJoin('people as p', 'p.id', 'i.person_id')
+    .leftJoin('orgs as o', 'o.id', 'p.org_id')
+    .select(['m.id', 'm.conversation_id', 'm.sent_at', 'm.clean_text', 'm.is_bot', 'i.is_bot as identityBot', 'p.id as personId', 'p.is_staff', 'o.segment as orgSegment'])
+    .where('m.conversation_id', 'in', conversationIds)
+    .where('m.copy_of', 'is', null)
+    .where('m.deleted', '=', 0)
+    .orderBy('m.sent_at')
+    .orderBy('m.id');
+}
+
+function docMessage(r: { id: number; sent_at: number | bigint; clean_text: string; is_bot: number; identityBot: number; personId: number; is_staff: number; orgSegment: string | null }): ItemForDoc['messages'][number] {
+  const isBot = r.is_bot === 1 || r.identityBot === 1;
+  return { messageId: r.id, personId: r.personId, segment: segmentOf({ isBot, isStaff: r.is_staff === 1, orgSegment: r.orgSegment }), at: Number(r.sent_at), text: r.clean_text };
 }
 
 /**
@@ -136,24 +119,7 @@ export async function loadItemsForDocs(db: Kysely<Database>, itemIds: readonly n
       byConv.set(conv, item);
       out.set(item.itemId, item);
     }
-    const rows = await db
-      .selectFrom('messages as m')
-      .innerJoin('identities as i', 'i.id', 'm.identity_id')
-      .innerJoin('people as p', 'p.id', 'i.person_id')
-      .leftJoin('orgs as o', 'o.id', 'p.org_id')
-      .select(['m.id', 'm.conversation_id', 'm.sent_at', 'm.clean_text', 'm.is_bot', 'i.is_bot as identityBot', 'p.id as personId', 'p.is_staff', 'o.segment as orgSegment'])
-      .where('m.conversation_id', 'in', [...heads.keys()])
-      .where('m.copy_of', 'is', null)
-      .where('m.deleted', '=', 0)
-      .orderBy('m.sent_at')
-      .orderBy('m.id')
-      .execute();
-    for (const r of rows) {
-      const item = byConv.get(r.conversation_id!);
-      if (!item) continue;
-      const isBot = r.is_bot === 1 || r.identityBot === 1;
-      item.messages.push({ messageId: r.id, personId: r.personId, segment: segmentOf({ isBot, isStaff: r.is_staff === 1, orgSegment: r.orgSegment }), at: Number(r.sent_at), text: r.clean_text });
-    }
+    for (const r of await itemMessages(db, [...heads.keys()]).execute()) byConv.get(r.conversation_id!)?.messages.push(docMessage(r));
   }
   return itemIds.map((id) => out.get(id)).filter((x): x is DocItem => x !== undefined);
 }

@@ -316,6 +316,13 @@ function queryStatsLog(): { log?: (event: LogEvent) => void } {
   };
 }
 
+/** `xs` in slices of `n` (an `in (...)` list or a multi-row insert per slice). */
+export function chunks<T>(xs: readonly T[], n = 400): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
 export function dbKind(db: Kysely<Database>): DbKind {
   return db.getExecutor().adapter instanceof SqliteAdapter ? 'sqlite' : 'postgres';
 }

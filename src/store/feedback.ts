@@ -1,7 +1,7 @@
 // The feedback repository: items and their tags. Human decisions (status, added and removed tags)
 // win over every automatic re-run, forever.
 import { sql, type Insertable, type Kysely } from 'kysely';
-import { dbKind } from './db.js';
+import { chunks, dbKind } from './db.js';
 import type { Database, TagsTable } from './schema.js';
 import type { AutoTag, ConversationMessage, DetectedFeedback } from '../pipeline/feedback.js';
 
@@ -61,16 +61,9 @@ export async function saveDetections(db: Kysely<Database>, list: readonly Detect
   });
 }
 
-/** Ids in one `IN (...)` list. */
-const ID_CHUNK = 500;
 /** Rows per multi-row statement: at most 11 parameters a row, far under SQLite's 32766 and PostgreSQL's 65535. */
 const ROW_CHUNK = 1000;
 
-function chunks<T>(xs: readonly T[], n = ID_CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
 
 /**
  * The list cut into runs in which no conversation appears twice (one run unless one does): each run is

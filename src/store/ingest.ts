@@ -3,7 +3,7 @@
 // (source, externalId): re-reading a page changes nothing; an edit updates; a delete marks.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { dbKind, StoreError } from './db.js';
+import { chunks, dbKind, StoreError } from './db.js';
 import { cooperativeYield, type Yielder } from '../yield.js';
 import type { QuarantineEntry, RawMessage, Gap } from '../model/index.js';
 import { assignConversations, subjectKey, type RefKind, type ThreadInput } from '../pipeline/thread.js';
@@ -32,16 +32,10 @@ export interface IngestResult {
   conversationIds: number[];
 }
 
-const CHUNK = 400;
 const SUBJECT_WINDOW_MS = 60 * 24 * 3600 * 1000;
 /** Stream lines linked between two yields to the event loop (about 0.5 ms each). */
 const LINK_SLICE = 200;
 
-function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
 
 export function refKeyOf(sourceId: number, m: Pick<RawMessage, 'globalKey'>, id: string): string {
   return m.globalKey ? `g:${id}` : `s${sourceId}:${id}`;
