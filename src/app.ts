@@ -10,6 +10,7 @@ import type { StageContext } from './stages/context.js';
 import { runIngest } from './stages/ingest.js';
 import { registeredStages } from './stages/index.js';
 import { closeDetectPool } from './stages/detect-pool.js';
+import { closeLinkAhead } from './stages/ingest.js';
 
 export interface App {
   config: Config;
@@ -56,6 +57,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     log,
     close: async () => {
       await queue.close();
+      await closeLinkAhead(store.db);
       await store.close();
       await closeDetectPool();
     },

@@ -107,6 +107,16 @@ export class ChannelThreader {
     private readonly maxChannels = 2000,
   ) {}
 
+  /** The key of the last line the state for `channel` holds; null when there is no state for it. */
+  lastKey(channel: string): string | null {
+    return this.states.get(channel)?.lastKey ?? null;
+  }
+
+  /** Drops the state for `channel` (its lines were linked elsewhere: the next batch starts from the store's). */
+  forget(channel: string): void {
+    this.states.delete(channel);
+  }
+
   /** True when the state for `channel` ends at `lastStoredKey` (the newest stored stream line before the batch). */
   canContinue(channel: string, lastStoredKey: string | null): boolean {
     const st = this.states.get(channel);

@@ -9,7 +9,7 @@ import type { Importer, ImportItem } from '../../connectors/types.js';
 import { importers as allImporters } from '../../connectors/index.js';
 import { isSkip, type QuarantineEntry, type RawMessage } from '../model/index.js';
 import { ensureSource, markSourcePulled } from '../store/queries.js';
-import { ingestJobId, runIngest, type IngestPayload } from '../stages/ingest.js';
+import { ingestJobId, prefetchIngest, runIngest, type IngestPayload } from '../stages/ingest.js';
 
 export interface ImportSummary {
   files: number;
@@ -121,23 +121,38 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
     let raw: Array<{ externalId: string; payload: string }> = [];
     let quarantine: QuarantineEntry[] = [];
 
-    const flush = async () => {
-      if (!messages.length && !quarantine.length) return;
-      const payload: IngestPayload = { sourceId, platform: importer.platform, messages, raw, normalizerVersion: importer.normalizerVersion, quarantine };
-      messages = [];
-      raw = [];
-      quarantine = [];
-      if (inProcess) {
-        const r = await runIngest(app.ctx, payload);
-        summary.new += r.new;
-        summary.updated += r.updated;
-        summary.duplicates += r.unchanged;
-        summary.copies += r.copies;
-        summary.quarantined += r.quarantined;
-      } else {
-        summary.quarantined += payload.quarantine?.length ?? 0;
-        await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
-        summary.enqueuedBatches++;
+    // In-process, a batch is stored one step behind: the next batch's chat lines are linked on a
+    // helper thread (prefetchIngest) while this thread stores the one before.
+    let behind: IngestPayload | null = null;
+    const store = async (payload: IngestPayload) => {
+      const r = await runIngest(app.ctx, payload);
+      summary.new += r.new;
+      summary.updated += r.updated;
+      summary.duplicates += r.unchanged;
+      summary.copies += r.copies;
+      summary.quarantined += r.quarantined;
+    };
+    const flush = async (last = false) => {
+      if (messages.length || quarantine.length) {
+        const payload: IngestPayload = { sourceId, platform: importer.platform, messages, raw, normalizerVersion: importer.normalizerVersion, quarantine };
+        messages = [];
+        raw = [];
+        quarantine = [];
+        if (inProcess) {
+          prefetchIngest(app.ctx, payload);
+          const prev = behind;
+          behind = payload;
+          if (prev) await store(prev);
+        } else {
+          summary.quarantined += payload.quarantine?.length ?? 0;
+          await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
+          summary.enqueuedBatches++;
+        }
+      }
+      if (last && behind) {
+        const prev = behind;
+        behind = null;
+        await store(prev);
       }
     };
 
@@ -165,11 +180,11 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
         for (const item of page.items) await handle(item);
         opts.onProgress?.({ file, bytesRead: page.bytesRead, totalBytes: page.totalBytes, read: summary.read });
       }
-      await flush();
+      await flush(true);
       await markSourcePulled(app.db, sourceId, app.ctx.now(), null);
     } catch (err: unknown) {
       // A failure reading one file: keep what was read, report, go on with the next file.
-      await flush().catch(() => undefined);
+      await flush(true).catch(() => undefined);
       summary.errors.push(`${file}: ${(err as Error).message}`);
     }
   }

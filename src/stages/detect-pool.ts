@@ -10,7 +10,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { SHARE_ENV, Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { helperThreadFile, startHelperThread } from './helper-thread.js';
 import type { ConversationMessage, DetectedFeedback, TagRule } from '../pipeline/feedback.js';
 
 export interface DetectJob {
@@ -95,19 +96,12 @@ class Helper {
   }
 }
 
-/** The compiled worker next to this file (dist), or this source file under tsx / vitest. */
 function workerFile(): { url: string; ts: boolean } {
-  const self = import.meta.url;
-  const ts = self.endsWith('.ts');
-  return { url: new URL(`./detect-worker.${ts ? 'ts' : 'js'}`, self).href, ts };
+  return helperThreadFile('detect-worker');
 }
 
 function startWorker(): Worker {
-  const { url, ts } = workerFile();
-  if (!ts) return new Worker(fileURLToPath(url), { env: SHARE_ENV });
-  // Under tsx or vitest the helper registers tsx's loader before importing the TypeScript source.
-  const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); });`;
-  return new Worker(boot, { eval: true, env: SHARE_ENV });
+  return startHelperThread('detect-worker');
 }
 
 export class DetectPool {

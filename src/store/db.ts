@@ -27,6 +27,7 @@ import {
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
 import { logger } from '../log.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 
 export type DbKind = 'sqlite' | 'postgres';
 
@@ -84,13 +85,32 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
     // larger WAL checkpoints for bulk imports.
     sqlite.pragma(`cache_size = -${sqliteCacheMb() * 1024}`);
     sqlite.pragma('wal_autocheckpoint = 16384');
+    // A WAL that a bulk import grew is cut back to 64 MB when it starts over (else it keeps its size).
+    sqlite.pragma('journal_size_limit = 67108864');
     sqlite.pragma('temp_store = MEMORY');
   } catch (err: unknown) {
     throw new StoreError(`cannot open the SQLite database at ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(sqlite) }), ...queryStatsLog() });
+  const checkpointer = path === ':memory:' ? null : new BackgroundCheckpointer(path, sqlite);
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(sqlite, () => checkpointer?.afterCommit()) }), ...queryStatsLog() });
+  if (checkpointer) checkpointers.set(db, checkpointer);
   if (opts.migrate !== false) await migrate(db);
-  return { db, kind: 'sqlite', location: path, close: () => db.destroy() };
+  return {
+    db,
+    kind: 'sqlite',
+    location: path,
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
+}
+
+const checkpointers = new WeakMap<Kysely<Database>, BackgroundCheckpointer>();
+
+/** Whether a SQLite store's WAL is checkpointed by a helper thread now (see checkpointer.ts). */
+export function checkpointsInBackground(db: Kysely<Database>): boolean {
+  return checkpointers.get(db)?.running ?? false;
 }
 
 /**
@@ -101,7 +121,7 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
  * `x in (?, ?, ...)` lists come in every length, and each length was a statement of its own: lists are
  * padded to a few sizes (see padInLists) so that they share prepared statements.
  */
-function statementCache(sqlite: SQLite.Database): SqliteDialectConfig['database'] {
+function statementCache(sqlite: SQLite.Database, afterCommit: () => void): SqliteDialectConfig['database'] {
   const cache = new Map<string, SQLite.Statement>();
   const paddings = new Map<string, InListPadding | null>();
   const prepared = (sql: string): SQLite.Statement => {
@@ -119,6 +139,19 @@ function statementCache(sqlite: SQLite.Database): SqliteDialectConfig['database'
   return {
     close: () => sqlite.close(),
     prepare: (sql: string) => {
+      if (sql === 'commit') {
+        const stmt = prepared(sql);
+        return {
+          reader: false,
+          all: (params: ReadonlyArray<unknown>) => stmt.all(params),
+          iterate: (params: ReadonlyArray<unknown>) => stmt.iterate(params),
+          run: (params: ReadonlyArray<unknown>) => {
+            const r = stmt.run(params);
+            afterCommit();
+            return r;
+          },
+        };
+      }
       let padding = paddings.get(sql);
       if (padding === undefined) {
         padding = padInLists(sql);

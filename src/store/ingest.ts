@@ -73,6 +73,38 @@ function messageHash(m: RawMessage): string {
 export interface IngestOptions {
   /** Threads unthreaded chat lines (IRC, busy channels, room timelines); without it they start conversations. */
   threader?: ChannelThreader;
+  /** Links found ahead of time for a channel's lines (see src/stages/link-ahead.ts); undefined: link here. */
+  ahead?: {
+    take(sourceId: number, channel: string, lastStoredKey: string | null, lines: readonly StreamMessage[]): Promise<Map<number, string> | undefined>;
+    /** After linking a channel here: whether the helper wants the store's lines, and handing them over. */
+    wants(sourceId: number, channel: string): boolean;
+    seed(sourceId: number, channel: string, context: StreamMessage[], lines: StreamMessage[]): void;
+  };
+}
+
+/**
+ * The new lines of each channel's main stream in a batch (`fresh`: the new messages, oldest first), as
+ * the disentangler sees them, with their positions in `fresh`. Channels whose new stream lines all
+ * have native threads are left out (nothing to link). The one definition of what gets linked: the
+ * ingest and the helper that links ahead of it (which must see exactly the same lines) both use it.
+ */
+export function channelStreams(sourceId: number, fresh: readonly RawMessage[]): Array<{ channel: string; idxs: number[]; lines: StreamMessage[] }> {
+  const byChannel = new Map<string, { channel: string; idxs: number[]; lines: StreamMessage[] }>();
+  fresh.forEach((m, i) => {
+    if (!inChannelStream(m)) return;
+    let g = byChannel.get(m.channel);
+    if (!g) byChannel.set(m.channel, (g = { channel: m.channel, idxs: [], lines: [] }));
+    g.idxs.push(i);
+    g.lines.push({ key: ownKey(sourceId, m), channel: m.channel, author: m.author.name ?? m.author.id, text: m.cleanText ?? m.text, at: m.sentAt, threaded: Boolean(m.threadId || m.replyTo || m.references?.length) });
+  });
+  return [...byChannel.values()].filter((g) => g.lines.some((l) => !l.threaded));
+}
+
+/** The new messages of a batch as ingestBatch orders them when none is stored yet: the last version of each external id, oldest first. */
+export function batchInTimeOrder(messages: readonly RawMessage[]): RawMessage[] {
+  const byExt = new Map<string, RawMessage>();
+  for (const m of messages) byExt.set(m.externalId, m);
+  return [...byExt.values()].sort((a, b) => a.sentAt - b.sentAt);
 }
 
 export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now: number, opts: IngestOptions = {}): Promise<IngestResult> {
@@ -201,14 +233,6 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   fresh.sort((a, b) => a.sentAt - b.sentAt);
   const keyOf = fresh.map((m) => ownKey(sourceId, m));
   const copyKeys = fresh.map((m) => copyKeyOf(m.cleanText ?? m.text));
-  const streamOf = (m: RawMessage): StreamMessage => ({
-    key: ownKey(sourceId, m),
-    channel: String(channelIds.get(m.channel)),
-    author: String(identityIds.get(m.author.id)),
-    text: m.cleanText ?? m.text,
-    at: m.sentAt,
-    threaded: Boolean(m.threadId || m.replyTo || m.references?.length),
-  });
 
   // Cross-posts, bridge relays and pastes of the same text within the window: one original, the rest
   // linked to it. Stored messages take part too: a relay stored first yields to the original.
@@ -254,18 +278,10 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   // channel's main stream; thread replies live in their threads and are not part of it).
   const replyOf = new Map<number, string>();
   if (opts.threader && batch.platform !== 'mail') {
-    const byChannel = new Map<number, number[]>();
-    fresh.forEach((m, i) => {
-      if (!inChannelStream(m)) return;
-      const ch = channelIds.get(m.channel)!;
-      const list = byChannel.get(ch);
-      if (list) list.push(i);
-      else byChannel.set(ch, [i]);
-    });
-    for (const [channelId, idxs] of byChannel) {
+    for (const { channel, idxs, lines } of channelStreams(sourceId, fresh)) {
       await tick();
-      if (!idxs.some((i) => !streamOf(fresh[i]!).threaded)) continue;
-      const first = fresh[idxs[0]!]!.sentAt;
+      const channelId = channelIds.get(channel)!;
+      const first = lines[0]!.at;
       const recent = (limit: number) =>
         trx
           .selectFrom('messages as m')
@@ -278,14 +294,20 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
           .orderBy('m.id', 'desc')
           .limit(limit)
           .execute();
-      const channelKey = `${sourceId}:${channelId}`;
       const last = await recent(1);
-      let context: StreamMessage[] | null = null;
-      if (!opts.threader.canContinue(channelKey, last[0]?.ref_key ?? null)) {
-        const rows = last.length ? await recent(THREAD_CONTEXT_LINES) : [];
-        context = rows.reverse().map((r) => ({ key: r.ref_key, channel: String(channelId), author: r.display_name ?? r.value, text: r.clean_text, at: Number(r.sent_at), threaded: true }));
+      const lastKey = last[0]?.ref_key ?? null;
+      // Linked ahead on a helper thread (a bulk import), when it saw the same lines after the same stored line.
+      const channelKey = `${sourceId}:${channelId}`;
+      const ahead = await opts.ahead?.take(sourceId, channel, lastKey, lines);
+      if (ahead) {
+        for (const [j, parentKey] of ahead) replyOf.set(idxs[j]!, parentKey);
+        opts.threader.forget(channelKey); // this thread's state for it is behind now
+        continue;
       }
-      const lines = idxs.map((i) => ({ ...streamOf(fresh[i]!), author: fresh[i]!.author.name ?? fresh[i]!.author.id }));
+      const storedContext = async () => (last.length ? await recent(THREAD_CONTEXT_LINES) : []).reverse().map((r) => ({ key: r.ref_key, channel: String(channelId), author: r.display_name ?? r.value, text: r.clean_text, at: Number(r.sent_at), threaded: true }));
+      let context: StreamMessage[] | null = null;
+      if (!opts.threader.canContinue(channelKey, lastKey)) context = await storedContext();
+      if (opts.ahead?.wants(sourceId, channel)) opts.ahead.seed(sourceId, channel, context ?? (await storedContext()), lines);
       // In slices (the threader keeps the channel's state between calls), yielding between them.
       for (let s = 0; s < lines.length; s += LINK_SLICE) {
         if (s) await tick();

@@ -1,0 +1,208 @@
+// Linking ahead for bulk imports. Linking unthreaded chat lines (the disentangler) was a fifth of an
+// import's time on the thread that also stores. An in-process import knows its next batch before it
+// stores the current one: it hands the next batch's channel streams to a helper thread (prefetch),
+// which links them while this thread stores; when the store reaches that batch it takes the links
+// for each channel if they continue from what the store holds (src/pipeline/link-ahead.ts says when),
+// and otherwise links here as before and seeds the helper with the store's lines.
+//
+// The helper is one thread (the links of a channel depend on its order). It is used when detection
+// helpers are (GLEANER_THREADS > 0) and its file is there; a helper that fails or does not answer is
+// dropped and every batch is linked here.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import type { StreamMessage } from '../pipeline/chat-threads.js';
+import { AheadCheck, type AheadLinks } from '../pipeline/link-ahead.js';
+import { disentangleModelVersion } from '../models/disentangle.js';
+import { detectThreads } from './detect-pool.js';
+import { helperThreadFile, startHelperThread } from './helper-thread.js';
+
+export type LinkRequest =
+  | { kind: 'link'; seq: number; modelVersion: string; channels: Array<{ channel: string; lines: StreamMessage[] }> }
+  | { kind: 'seed'; modelVersion: string; channel: string; gen: number; context: StreamMessage[]; lines: StreamMessage[]; relink: { seq: number; batches: StreamMessage[][] } | null };
+export type LinkReply = { seq: number; ok: true; channels: AheadLinks[] } | { seq: number; ok: false; error: string };
+
+/** How long a batch's links may take before the helper is taken for stuck. */
+const CALL_TIMEOUT_MS = 60_000;
+/** Links made ahead and not taken (a batch that failed) are forgotten past this many. */
+const MAX_PENDING = 20_000;
+
+const keyOf = (sourceId: number, channel: string, firstKey: string) => `${sourceId}\u0000${channel}\u0000${firstKey}`;
+const channelOf = (sourceId: number, channel: string) => `${sourceId}\u0000${channel}`;
+
+interface Pending {
+  channel: string;
+  lines: StreamMessage[];
+  settle: (a: AheadLinks | undefined) => void;
+  result: Promise<AheadLinks | undefined>;
+}
+
+function deferred(channel: string, lines: StreamMessage[]): Pending {
+  let settle!: (a: AheadLinks | undefined) => void;
+  const result = new Promise<AheadLinks | undefined>((resolve) => (settle = resolve));
+  return { channel, lines, settle, result };
+}
+
+export class LinkAhead {
+  private worker: Worker | null = null;
+  private dead = false;
+  private seq = 0;
+  private readonly waiting = new Map<number, { channels: Array<(a: AheadLinks | undefined) => void>; timer: NodeJS.Timeout }>();
+  /** Links asked for and not taken yet, by source, channel and first line (with the lines, for a relink after a seed). */
+  private readonly pending = new Map<string, Pending>();
+  private readonly check = new AheadCheck();
+  /** Channels the helper has seen lines of (only those need seeding after a miss). */
+  private readonly seen = new Set<string>();
+  readonly stats = { taken: 0, missed: 0 };
+
+  constructor(private readonly onError: (message: string) => void = () => {}) {}
+
+  /** Whether a helper can be used (threads wanted, worker file present, none failed). */
+  get usable(): boolean {
+    return !this.dead && detectThreads() > 0 && existsSync(fileURLToPath(helperThreadFile('link-worker').url));
+  }
+
+  private helper(): Worker | null {
+    if (this.worker || !this.usable) return this.worker;
+    const w = startHelperThread('link-worker');
+    w.unref();
+    w.on('message', (r: LinkReply) => this.answer(r));
+    w.on('error', (err) => this.fail(`link-ahead thread failed: ${err.message}`));
+    w.on('exit', (code) => this.fail(`link-ahead thread exited with code ${code}`));
+    this.worker = w;
+    return w;
+  }
+
+  private fail(message: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.onError(`${message}; chat lines are linked on the storing thread`);
+    for (const [seq, w] of this.waiting) {
+      clearTimeout(w.timer);
+      for (const settle of w.channels) settle(undefined);
+      this.waiting.delete(seq);
+    }
+    for (const p of this.pending.values()) p.settle(undefined);
+    this.pending.clear();
+    void this.worker?.terminate();
+    this.worker = null;
+  }
+
+  private answer(r: LinkReply): void {
+    const w = this.waiting.get(r.seq);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.waiting.delete(r.seq);
+    if (!this.waiting.size) this.worker?.unref();
+    if (!r.ok) {
+      this.fail(`link-ahead thread refused a batch: ${r.error}`);
+      return;
+    }
+    w.channels.forEach((settle, i) => settle(r.channels[i]));
+  }
+
+  /** Hands a batch's channel streams (as the store will see them if all its messages are new) to the helper. */
+  prefetch(sourceId: number, streams: ReadonlyArray<{ channel: string; lines: StreamMessage[] }>): void {
+    if (!streams.length) return;
+    const w = this.helper();
+    if (!w) return;
+    const entries = streams.map((st) => {
+      const key = keyOf(sourceId, st.channel, st.lines[0]!.key);
+      this.pending.get(key)?.settle(undefined);
+      this.pending.delete(key);
+      const p = deferred(channelOf(sourceId, st.channel), st.lines);
+      this.pending.set(key, p);
+      this.seen.add(p.channel);
+      return p;
+    });
+    while (this.pending.size > MAX_PENDING) {
+      const [oldest, p] = this.pending.entries().next().value!;
+      p.settle(undefined);
+      this.pending.delete(oldest);
+    }
+    this.send(w, entries.map((p) => p.settle), (seq) => ({ kind: 'link', seq, modelVersion: disentangleModelVersion(), channels: entries.map((p) => ({ channel: p.channel, lines: p.lines })) }));
+  }
+
+  /** Posts a request whose answer settles `settles` (one per linked batch, in order). */
+  private send(w: Worker, settles: Array<(a: AheadLinks | undefined) => void>, request: (seq: number) => LinkRequest): void {
+    const seq = ++this.seq;
+    if (settles.length) {
+      const timer = setTimeout(() => this.fail(`link-ahead thread gave no answer in ${CALL_TIMEOUT_MS} ms`), CALL_TIMEOUT_MS);
+      timer.unref();
+      this.waiting.set(seq, { channels: settles, timer });
+      w.ref(); // an answer is awaited
+    }
+    w.postMessage(request(seq));
+  }
+
+  /** The links made ahead for these lines of a channel, if they may stand (else undefined: link here, then seed). */
+  async take(sourceId: number, channel: string, lastStoredKey: string | null, lines: readonly StreamMessage[]): Promise<Map<number, string> | undefined> {
+    if (!lines.length) return undefined;
+    const key = keyOf(sourceId, channel, lines[0]!.key);
+    const p = this.pending.get(key);
+    if (!p) {
+      if (this.seen.has(channelOf(sourceId, channel))) this.stats.missed++;
+      return undefined;
+    }
+    let current = p;
+    let ahead = await current.result;
+    // A seed sent meanwhile had these lines linked again (a new entry): its links are the ones that count.
+    for (let next = this.pending.get(key); next && next !== current; next = this.pending.get(key)) {
+      current = next;
+      ahead = await current.result;
+    }
+    this.pending.delete(key);
+    if (!this.check.accept(channelOf(sourceId, channel), ahead, lastStoredKey, lines)) {
+      this.stats.missed++;
+      return undefined;
+    }
+    this.stats.taken++;
+    return new Map(ahead!.links);
+  }
+
+  /** Whether the helper should be seeded after this channel was linked here. */
+  wants(sourceId: number, channel: string): boolean {
+    return this.worker !== null && this.seen.has(channelOf(sourceId, channel));
+  }
+
+  /**
+   * The store linked `lines` of a channel itself, after `context`: the helper's state becomes that (a new
+   * generation), and the channel's batches handed over and not taken yet are linked again after it.
+   */
+  seed(sourceId: number, channel: string, context: StreamMessage[], lines: StreamMessage[]): void {
+    const w = this.worker;
+    if (!w || !lines.length) return;
+    const ch = channelOf(sourceId, channel);
+    const gen = this.check.seeded(ch, lines[lines.length - 1]!.key);
+    // The channel's later batches are linked again after the seed; ones that were not (a batch whose
+    // lines turned out to be stored already, as here) are dropped.
+    const end = lines[lines.length - 1]!;
+    const again: Pending[] = [];
+    for (const [key, p] of this.pending) {
+      if (p.channel !== ch) continue;
+      p.settle(undefined);
+      if (p.lines[0]!.at < end.at || p.lines.some((l) => l.key === end.key)) {
+        this.pending.delete(key);
+        continue;
+      }
+      const q = deferred(ch, p.lines);
+      this.pending.set(key, q);
+      again.push(q);
+    }
+    this.send(w, again.map((q) => q.settle), (seq) => ({ kind: 'seed', modelVersion: disentangleModelVersion(), channel: ch, gen, context, lines, relink: again.length ? { seq, batches: again.map((q) => q.lines) } : null }));
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    this.dead = true;
+    for (const p of this.pending.values()) p.settle(undefined);
+    this.pending.clear();
+    for (const w2 of this.waiting.values()) {
+      clearTimeout(w2.timer);
+      for (const settle of w2.channels) settle(undefined);
+    }
+    this.waiting.clear();
+    await w?.terminate();
+  }
+}
