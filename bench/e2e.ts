@@ -309,9 +309,20 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
   const ahead = linkAheadStats(app.db);
   figure('e2e.ingest.linked_ahead', ahead.taken);
   figure('e2e.ingest.linked_here', ahead.missed);
-  // Tagging: feedback detection, kind and tags per touched conversation.
+  // Tagging: feedback detection, kind and tags per touched conversation. The next batch is started
+  // before this one is awaited (as the queue's concurrency lets it): its conversations load and go to
+  // the helper thread while this thread saves the batch before.
   const convIds = [...rec.conversations].sort((a, b) => a - b);
-  for (let i = 0; i < convIds.length; i += BATCH) await clock.time('tag', () => runEnrich(ctx, { conversationIds: convIds.slice(i, i + BATCH) }));
+  await clock.time('tag', async () => {
+    let ahead: Promise<unknown> | null = null;
+    for (let i = 0; i < convIds.length; i += BATCH) {
+      const run = runEnrich(ctx, { conversationIds: convIds.slice(i, i + BATCH) });
+      run.catch(() => undefined); // awaited below, in order
+      if (ahead) await ahead;
+      ahead = run;
+    }
+    await ahead;
+  });
   progress(`tagged ${convIds.length} conversations`);
   // Clustering: near-dup candidates and cluster assignment, in time order of the items.
   const itemIds = [...rec.items].sort((a, b) => a - b);

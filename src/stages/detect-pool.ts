@@ -29,6 +29,8 @@ export type DetectReply = { seq: number; ok: true; detected: Array<DetectedFeedb
 const CHUNK = 32;
 /** How long a helper may take to answer a chunk before it is taken for stuck. */
 const CALL_TIMEOUT_MS = 60_000;
+/** A turn of the event loop slower than this (ms) means this thread has other work than detecting. */
+const BUSY_TURN_MS = 2;
 /** Helper failures after which the process detects everything on its own thread. */
 const MAX_FAILURES = 3;
 
@@ -73,6 +75,18 @@ class Helper {
     };
     this.worker.on('error', (err) => die(err));
     this.worker.on('exit', (code) => die(new Error(`detection thread exited with code ${code}`)));
+  }
+
+  /**
+   * Drops this helper: its calls still waiting fail now (their chunks are detected elsewhere; a call
+   * posted but not answered before the thread stopped would otherwise wait for its timeout).
+   */
+  kill(err: Error): void {
+    if (this.dead) return;
+    this.dead = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    void this.worker.terminate();
   }
 
   call(job: DetectJob): Promise<Array<DetectedFeedback | null>> {
@@ -176,19 +190,28 @@ export class DetectPool {
           } catch (err: unknown) {
             // Detected here instead; a helper that failed (another model, no answer) is not asked again.
             if (!h.dead) {
-              h.dead = err instanceof Error ? err : new Error(String(err));
+              const e = err instanceof Error ? err : new Error(String(err));
+              h.kill(e);
               this.failures++;
-              this.onError(`detection thread failed a chunk: ${h.dead.message}`);
-              void h.worker.terminate();
+              this.onError(`detection thread failed a chunk: ${e.message}`);
             }
             local(chunk);
           }
         }
       })();
     }
+    // This thread takes a chunk itself only when it has nothing else to do: a turn of the event loop
+    // that came back slowly means other work ran (the cluster stage, an ingest), and this thread's time
+    // is worth more there while the helpers take the chunks.
+    let first = true;
     while (next < chunks.length) {
+      if (helpers.length && !first) {
+        const t = performance.now();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (next >= chunks.length || (performance.now() - t > BUSY_TURN_MS && helpers.some((h) => !h.dead))) continue;
+      }
+      first = false;
       local(chunks[next++]!);
-      if (helpers.length && next < chunks.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await all;
     return out;
@@ -199,7 +222,7 @@ export class DetectPool {
     this.helpers = [];
     await Promise.all(
       hs.map((h) => {
-        h.dead ??= new Error('detection threads closed');
+        h.kill(new Error('detection threads closed'));
         return h.worker.terminate();
       }),
     );
