@@ -40,7 +40,9 @@ try {
 let reported = 0;
 const tick = () => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    // A whole WAL copied back: the writer can start it over.
+    if (r && r.log > 0 && r.checkpointed === r.log) parentPort.postMessage({ full: true });
   } catch (err) {
     // A full disk, another process checkpointing: the next tick tries again (the WAL keeps the data).
     if (Date.now() - reported > 60000) { reported = Date.now(); parentPort.postMessage({ error: err.message }); }
@@ -60,6 +62,8 @@ export class BackgroundCheckpointer {
   private commits = 0;
   private worker: Worker | null = null;
   private stopped = false;
+  /** Checkpoints of the helper that copied the whole WAL back. */
+  fullCheckpoints = 0;
 
   constructor(
     private readonly path: string,
@@ -93,7 +97,8 @@ export class BackgroundCheckpointer {
       return;
     }
     worker.unref();
-    worker.on('message', (m: { error?: string }) => {
+    worker.on('message', (m: { error?: string; full?: boolean }) => {
+      if (m.full) this.fullCheckpoints++;
       if (m.error) log.warn({ db: this.path, err: m.error }, 'background checkpoint failed; the writer checkpoints itself as before');
     });
     const gone = () => {

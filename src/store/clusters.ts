@@ -4,6 +4,7 @@
 // (src/store/curation.ts), and a pinned title is never rewritten.
 import { sql, type Kysely } from 'kysely';
 import { chunks, dbKind } from './db.js';
+import { insertRows, runStatement } from './bulk.js';
 import type { Database } from './schema.js';
 import type { FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../pipeline/people.js';
@@ -229,6 +230,22 @@ export async function saveAssignments(db: Kysely<Database>, proposed: readonly N
     const ids = new Map<number, number>();
     const existing = new Set((await trx.selectFrom('clusters').select('id').where('id', 'in', [...new Set(assignments.filter((a) => a.clusterKey > 0).map((a) => a.clusterKey)), -1]).execute()).map((r) => r.id));
     const rows: Array<{ cluster_id: number; item_id: number; pinned: number }> = [];
+    if (dbKind(trx) === 'sqlite') {
+      // New clusters in one statement: SQLite numbers the rows of one insert in order, in a
+      // transaction that holds the write lock, so the ids sorted match the keys in order.
+      const keys = [...new Set(assignments.filter((a) => a.clusterKey <= 0).map((a) => a.clusterKey))];
+      for (const part of chunks(keys, 500)) {
+        const made = await insertRows(
+          trx,
+          'clusters',
+          ['title', 'pinned_title', 'summary', 'kind', 'first_seen', 'last_seen', 'created_at', 'updated_at'],
+          part.map(() => ['(new cluster)', 0, null, null, null, null, now, now]),
+          { returning: ['id'] },
+        );
+        const madeIds = made.map((r) => Number(r.id)).sort((a, b) => a - b);
+        part.forEach((key, i) => ids.set(key, madeIds[i]!));
+      }
+    }
     for (const a of assignments) {
       let id: number | undefined = a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey);
       if (id !== undefined && a.clusterKey > 0 && !existing.has(id)) throw new Error(`cluster ${id} no longer exists (merged or removed by a human); the index is stale`);
@@ -243,7 +260,15 @@ export async function saveAssignments(db: Kysely<Database>, proposed: readonly N
       }
       rows.push({ cluster_id: id, item_id: a.itemId, pinned: 0 });
     }
-    for (const part of chunks(rows, 300)) await trx.insertInto('cluster_items').values(part).onConflict((oc) => oc.column('item_id').doNothing()).execute();
+    for (const part of chunks(rows, 300)) {
+      await insertRows(
+        trx,
+        'cluster_items',
+        ['cluster_id', 'item_id', 'pinned'],
+        part.map((r) => [r.cluster_id, r.item_id, r.pinned]),
+        { onConflict: 'on conflict ("item_id") do nothing' },
+      );
+    }
     return { ids, version: await settleClusterState(trx, found), skipped };
   });
 }
@@ -252,8 +277,9 @@ export async function saveAssignments(db: Kysely<Database>, proposed: readonly N
 export async function firstClusterMembers(db: Kysely<Database>, clusterIds: readonly number[], limit: number): Promise<Map<number, number[]>> {
   const out = new Map<number, number[]>();
   for (const id of new Set(clusterIds)) {
-    const rows = await db.selectFrom('cluster_items').select('item_id').where('cluster_id', '=', id).orderBy('item_id').limit(limit).execute();
-    if (rows.length) out.set(id, rows.map((r) => r.item_id));
+    // A fixed statement: a batch touches thousands of clusters, and building each cost more than running it.
+    const rows = await runStatement<{ item_id: number }>(db, 'select "item_id" from "cluster_items" where "cluster_id" = ? order by "item_id" limit ?', [id, limit]);
+    if (rows.length) out.set(id, rows.map((r) => Number(r.item_id)));
   }
   return out;
 }
@@ -289,13 +315,10 @@ export interface ClusterDescription extends ClusterSeen {
 export async function saveDescriptions(db: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>, now: number): Promise<void> {
   if (!descriptions.size) return;
   await db.transaction().execute(async (trx) => {
+    // Fixed statements (a big batch describes thousands of clusters); a pinned title stays.
     for (const [id, d] of descriptions) {
-      if (!('title' in d)) {
-        await trx.updateTable('clusters').set({ first_seen: d.firstSeen, last_seen: d.lastSeen, updated_at: now }).where('id', '=', id).execute();
-        continue;
-      }
-      await trx.updateTable('clusters').set({ summary: d.summary, kind: d.kind, first_seen: d.firstSeen, last_seen: d.lastSeen, updated_at: now }).where('id', '=', id).execute();
-      await trx.updateTable('clusters').set({ title: d.title }).where('id', '=', id).where('pinned_title', '=', 0).execute();
+      if (!('title' in d)) await runStatement(trx, 'update "clusters" set "first_seen" = ?, "last_seen" = ?, "updated_at" = ? where "id" = ?', [d.firstSeen, d.lastSeen, now, id]);
+      else await runStatement(trx, 'update "clusters" set "summary" = ?, "kind" = ?, "first_seen" = ?, "last_seen" = ?, "updated_at" = ?, "title" = case when "pinned_title" = 0 then ? else "title" end where "id" = ?', [d.summary, d.kind, d.firstSeen, d.lastSeen, now, d.title, id]);
     }
   });
 }

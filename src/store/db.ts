@@ -108,9 +108,10 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
 
 const checkpointers = new WeakMap<Kysely<Database>, BackgroundCheckpointer>();
 
-/** Whether a SQLite store's WAL is checkpointed by a helper thread now (see checkpointer.ts). */
-export function checkpointsInBackground(db: Kysely<Database>): boolean {
-  return checkpointers.get(db)?.running ?? false;
+/** Whether a SQLite store's WAL is checkpointed by a helper thread now (see checkpointer.ts), and how many of its checkpoints copied the whole WAL back. */
+export function backgroundCheckpoints(db: Kysely<Database>): { running: boolean; full: number } {
+  const c = checkpointers.get(db);
+  return { running: c?.running ?? false, full: c?.fullCheckpoints ?? 0 };
 }
 
 /**

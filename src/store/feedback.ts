@@ -2,6 +2,7 @@
 // win over every automatic re-run, forever.
 import { sql, type Insertable, type Kysely } from 'kysely';
 import { chunks, dbKind } from './db.js';
+import { insertRows } from './bulk.js';
 import type { Database, TagsTable } from './schema.js';
 import type { AutoTag, ConversationMessage, DetectedFeedback } from '../pipeline/feedback.js';
 
@@ -193,23 +194,15 @@ async function saveRun(trx: Kysely<Database>, entries: readonly DetectionToSave[
   const inserts = wanted.filter((w) => alive.has(w.entry.conversationId));
   for (const w of wanted) if (!alive.has(w.entry.conversationId)) out.set(w.entry.conversationId, null);
   for (const part of chunks(inserts, ROW_CHUNK)) {
-    const rows = await trx
-      .insertInto('feedback_items')
-      .values(
-        part.map(({ entry, d }) => ({
-          conversation_id: entry.conversationId,
-          ...itemFields(d),
-          status: 'auto',
-          summary: entry.summary?.text ?? null,
-          summary_version: entry.summary?.version ?? null,
-          created_at: now,
-          updated_at: now,
-        })),
-      )
-      .returning(['id', 'conversation_id'])
-      .execute();
+    const rows = await insertRows(
+      trx,
+      'feedback_items',
+      ['conversation_id', 'message_id', 'kind', 'kind_confidence', 'sentiment', 'model_version', 'status', 'summary', 'summary_version', 'created_at', 'updated_at'],
+      part.map(({ entry, d }) => [entry.conversationId, d.messageId, d.kind, d.kindConfidence, d.sentiment, d.modelVersion, 'auto', entry.summary?.text ?? null, entry.summary?.version ?? null, now, now]),
+      { returning: ['id', 'conversation_id'] },
+    );
     // conversation_id is unique among items: the returned rows map back by it, whatever their order.
-    for (const r of rows) out.set(r.conversation_id, r.id);
+    for (const r of rows) out.set(Number(r.conversation_id), Number(r.id));
   }
 
   const tagRows: Array<Insertable<TagsTable>> = [];
@@ -221,7 +214,16 @@ async function saveRun(trx: Kysely<Database>, entries: readonly DetectionToSave[
       if (!removed?.has(t.tag)) tagRows.push({ item_id: itemId, tag: t.tag, provenance: t.provenance, confidence: t.confidence, version: t.version, actor: null, state: 'active', created_at: now });
     }
   }
-  for (const part of chunks(tagRows, ROW_CHUNK)) await trx.insertInto('tags').values(part).onConflict((oc) => oc.doNothing()).execute();
+  const tagColumns = ['item_id', 'tag', 'provenance', 'confidence', 'version', 'actor', 'state', 'created_at'] as const;
+  for (const part of chunks(tagRows, ROW_CHUNK)) {
+    await insertRows(
+      trx,
+      'tags',
+      tagColumns,
+      part.map((t) => tagColumns.map((c) => t[c] ?? null)),
+      { onConflict: 'on conflict do nothing' },
+    );
+  }
 
   const summaries: Array<{ id: number; summary: string; summary_version: string }> = [];
   const inserted = new Set(inserts.map((w) => w.entry.conversationId));

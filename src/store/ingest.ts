@@ -4,6 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { chunks, dbKind, StoreError } from './db.js';
+import { insertRows } from './bulk.js';
 import { cooperativeYield, type Yielder } from '../yield.js';
 import type { QuarantineEntry, RawMessage, Gap } from '../model/index.js';
 import { assignConversations, subjectKey, type RefKind, type ThreadInput } from '../pipeline/thread.js';
@@ -36,6 +37,10 @@ const SUBJECT_WINDOW_MS = 60 * 24 * 3600 * 1000;
 /** Stream lines linked between two yields to the event loop (about 0.5 ms each). */
 const LINK_SLICE = 200;
 
+
+const MESSAGE_COLUMNS = ['source_id', 'channel_id', 'external_id', 'ref_key', 'identity_id', 'text', 'clean_text', 'content_hash', 'sent_at', 'edited_at', 'deleted', 'is_bot', 'subject', 'permalink', 'reactions', 'attachments', 'labels', 'relay', 'copy_key', 'stream', 'copy_of', 'conversation_id', 'created_at', 'updated_at'] as const;
+
+const CONVERSATION_COLUMNS = ['channel_id', 'root_message_id', 'root_key', 'subject', 'subject_key', 'started_at', 'last_at', 'message_count', 'participant_count', 'updated_at'] as const;
 
 export function refKeyOf(sourceId: number, m: Pick<RawMessage, 'globalKey'>, id: string): string {
   return m.globalKey ? `g:${id}` : `s${sourceId}:${id}`;
@@ -375,28 +380,17 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   for (let c = 0; c < freshStats.length; c += 200) {
     await tick();
     const part = freshStats.slice(c, c + 200);
-    const rows = await trx
-      .insertInto('conversations')
-      .values(
-        part.map((f) => {
-          const root = fresh[f.firstInput]!;
-          return {
-            channel_id: f.channelId,
-            root_message_id: null,
-            root_key: keyOf[f.firstInput]!,
-            subject: root.subject ?? null,
-            subject_key: f.subjectKey,
-            started_at: f.n ? f.first : root.sentAt,
-            last_at: f.n ? f.last : root.sentAt,
-            message_count: f.n,
-            participant_count: f.people.size,
-            updated_at: now,
-          };
-        }),
-      )
-      .returning(['id', 'root_key'])
-      .execute();
-    const idOfRoot = new Map(rows.map((r) => [r.root_key, r.id]));
+    const rows = await insertRows(
+      trx,
+      'conversations',
+      CONVERSATION_COLUMNS,
+      part.map((f) => {
+        const root = fresh[f.firstInput]!;
+        return [f.channelId, null, keyOf[f.firstInput]!, root.subject ?? null, f.subjectKey, f.n ? f.first : root.sentAt, f.n ? f.last : root.sentAt, f.n, f.people.size, now];
+      }),
+      { returning: ['id', 'root_key'] },
+    );
+    const idOfRoot = new Map(rows.map((r) => [r.root_key as string, Number(r.id)]));
     part.forEach((f, j) => (freshConvIds[c + j] = idOfRoot.get(keyOf[f.firstInput]!)!));
   }
   const convIdOf = (i: number): number => {
@@ -409,45 +403,45 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   for (let c = 0; c < fresh.length; c += 200) {
     await tick();
     const part = fresh.slice(c, c + 200);
-    const rows = await trx
-      .insertInto('messages')
-      .values(
-        part.map((m, j) => {
-          const i = c + j;
-          const key = keyOf[i]!;
-          const orig = copyOfKey.get(i);
-          const copyOf = originals.get(key) ?? (orig && 'id' in orig ? orig.id : null);
-          return {
-            source_id: sourceId,
-            channel_id: channelIds.get(m.channel)!,
-            external_id: m.externalId,
-            ref_key: key,
-            identity_id: identityIds.get(m.author.id)!,
-            text: m.text,
-            clean_text: m.cleanText ?? m.text,
-            content_hash: messageHash(m),
-            sent_at: m.sentAt,
-            edited_at: m.editedAt ?? null,
-            deleted: m.deleted ? 1 : 0,
-            is_bot: m.author.isBot ? 1 : 0,
-            subject: m.subject ?? null,
-            permalink: m.permalink ?? null,
-            reactions: m.reactions && Object.keys(m.reactions).length ? JSON.stringify(m.reactions) : null,
-            attachments: m.attachments?.length ? JSON.stringify(m.attachments) : null,
-            labels: m.labels?.length ? JSON.stringify(m.labels) : null,
-            relay: m.relay ? JSON.stringify(m.relay) : null,
-            copy_key: copyKeys[i] ?? null,
-            stream: inChannelStream(m) ? 1 : 0,
-            copy_of: copyOf,
-            conversation_id: convIdOf(i),
-            created_at: now,
-            updated_at: now,
-          };
-        }),
-      )
-      .returning(['id', 'ref_key'])
-      .execute();
-    const idOfKey = new Map(rows.map((r) => [r.ref_key, r.id]));
+    const rows = await insertRows(
+      trx,
+      'messages',
+      MESSAGE_COLUMNS,
+      part.map((m, j) => {
+        const i = c + j;
+        const key = keyOf[i]!;
+        const orig = copyOfKey.get(i);
+        const copyOf = originals.get(key) ?? (orig && 'id' in orig ? orig.id : null);
+        return [
+          sourceId,
+          channelIds.get(m.channel)!,
+          m.externalId,
+          key,
+          identityIds.get(m.author.id)!,
+          m.text,
+          m.cleanText ?? m.text,
+          messageHash(m),
+          m.sentAt,
+          m.editedAt ?? null,
+          m.deleted ? 1 : 0,
+          m.author.isBot ? 1 : 0,
+          m.subject ?? null,
+          m.permalink ?? null,
+          m.reactions && Object.keys(m.reactions).length ? JSON.stringify(m.reactions) : null,
+          m.attachments?.length ? JSON.stringify(m.attachments) : null,
+          m.labels?.length ? JSON.stringify(m.labels) : null,
+          m.relay ? JSON.stringify(m.relay) : null,
+          copyKeys[i] ?? null,
+          inChannelStream(m) ? 1 : 0,
+          copyOf,
+          convIdOf(i),
+          now,
+          now,
+        ];
+      }),
+      { returning: ['id', 'ref_key'] },
+    );
+    const idOfKey = new Map(rows.map((r) => [r.ref_key as string, Number(r.id)]));
     part.forEach((_, j) => insertedIds.push(idOfKey.get(keyOf[c + j]!)!));
   }
   // Copies whose original is new in this batch: its id is known only now. Stored messages whose
@@ -483,11 +477,13 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
 
   // References, kept so that a parent arriving later can pull its replies into its conversation.
   for (const part of chunks(refRows, 300)) {
-    await trx
-      .insertInto('message_refs')
-      .values(part.map((r) => ({ message_id: idOfFreshKey.get(r.key)!, ref_key: r.ref_key, kind: r.kind })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    await insertRows(
+      trx,
+      'message_refs',
+      ['message_id', 'ref_key', 'kind'],
+      part.map((r) => [idOfFreshKey.get(r.key)!, r.ref_key, r.kind]),
+      { onConflict: 'on conflict do nothing' },
+    );
   }
 
   // Replies stored before their parent arrived: merge their conversations into the parent's.
