@@ -208,6 +208,8 @@ function progress(what: string): void {
 class Clock {
   readonly wall = new Map<string, number>();
   readonly cpu = new Map<string, number>();
+  /** The process's peak RSS (MB) as of the end of each stage's last slice: where the peak was reached. */
+  readonly peak = new Map<string, number>();
   async time<T>(name: string, f: () => Promise<T>): Promise<T> {
     const t = process.hrtime.bigint();
     const c = process.cpuUsage();
@@ -217,6 +219,7 @@ class Clock {
       const du = process.cpuUsage(c);
       this.wall.set(name, (this.wall.get(name) ?? 0) + Number(process.hrtime.bigint() - t) / 1e9);
       this.cpu.set(name, (this.cpu.get(name) ?? 0) + (du.user + du.system) / 1e6);
+      this.peak.set(name, peakRssMb());
     }
   }
 }
@@ -343,6 +346,7 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     figure(`e2e.stage.${name}_s`, s);
     figure(`e2e.stage.${name}_cpu_s`, clock.cpu.get(name) ?? 0);
     figure(`e2e.stage.${name}_msgs_per_s`, n / s);
+    figure(`e2e.stage.${name}_peak_rss_mb`, clock.peak.get(name) ?? 0);
   }
   await app.close();
 }

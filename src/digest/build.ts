@@ -21,7 +21,7 @@ export interface BuildDigestOptions {
  * cluster stage has not run), conversations ranked by participants stand in.
  */
 export async function buildDigest(db: Kysely<Database>, period: Period, opts: BuildDigestOptions): Promise<DigestJson> {
-  const fromClusters = (await clusterEntries(db, period, { top: opts.top, segments: opts.segments })).map((e) => e.entry);
+  const fromClusters = (await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false })).map((e) => e.entry);
   const clusters = fromClusters.length ? fromClusters : await conversationFallback(db, period, opts.top);
   const stats = await storeStats(db, period);
   const iso = (t: number | null) => (t == null ? null : new Date(t).toISOString());

@@ -17,6 +17,8 @@ export interface ClusterEntryOptions {
   top?: number;
   /** Quotes per entry (default 3). */
   quotes?: number;
+  /** Keep each entry's items (default true); the digest needs only the entries, and a big cluster's items are most of the memory. */
+  withItems?: boolean;
 }
 
 export interface ClusterEntry {
@@ -31,6 +33,8 @@ export interface ClusterEntry {
 
 /** Clusters whose items are loaded together: bounds the memory of a big store's pass. */
 const CLUSTERS_PER_CHUNK = 200;
+/** Items whose messages are loaded together (a bigger cluster is loaded alone). */
+const ITEMS_PER_LOAD = 5000;
 
 export function segmentWeights(segments: ClusterEntryOptions['segments']): Record<string, number> {
   const weights: Record<string, number> = {};
@@ -92,24 +96,58 @@ export async function* clusterEntryChunks(db: Kysely<Database>, ids: readonly nu
     const part = ids.slice(k, k + CLUSTERS_PER_CHUNK);
     const members = await clusterMembers(db, part);
     const records = new Map((await getClusters(db, part)).map((c) => [c.id, c]));
-    const allItems = new Map((await loadItems(db, [...members.values()].flat())).map((i) => [i.itemId, i]));
-    const out: ClusterEntry[] = [];
+    // Loaded a few thousand items at a time (a big cluster alone): what is in memory stays bounded.
+    let group: number[] = [];
+    let size = 0;
+    const groups: number[][] = [];
     for (const id of part) {
-      const record = records.get(id);
-      if (!record) continue;
-      const items = (members.get(id) ?? []).map((i) => allItems.get(i)).filter((i): i is StoredItem => i !== undefined);
-      const e = clusterEntry(record, items, period, opts);
-      if (e) out.push(e);
+      const n = members.get(id)?.length ?? 0;
+      if (group.length && size + n > ITEMS_PER_LOAD) {
+        groups.push(group);
+        group = [];
+        size = 0;
+      }
+      group.push(id);
+      size += n;
     }
-    yield out;
+    if (group.length) groups.push(group);
+    for (const g of groups) {
+      const allItems = new Map((await loadItems(db, g.flatMap((id) => members.get(id) ?? []))).map((i) => [i.itemId, i]));
+      const out: ClusterEntry[] = [];
+      for (const id of g) {
+        const record = records.get(id);
+        if (!record) continue;
+        const items = (members.get(id) ?? []).map((i) => allItems.get(i)).filter((i): i is StoredItem => i !== undefined);
+        const e = clusterEntry(record, items, period, opts);
+        if (e) out.push(e);
+      }
+      yield out;
+    }
   }
 }
 
 /** The clusters active in the period (someone voiced the need in it), best score first. */
 export async function clusterEntries(db: Kysely<Database>, period: Period, opts: ClusterEntryOptions = {}): Promise<ClusterEntry[]> {
   const ids = await clustersWithActivity(db, period.start, period.end);
+  // Only the best `top` so far are kept (each holds its items and messages): a big store's active
+  // clusters all held at once took gigabytes, for a digest of ten.
+  const top = opts.top ?? Infinity;
   const out: ClusterEntry[] = [];
-  for await (const chunk of clusterEntryChunks(db, ids, period, opts)) out.push(...chunk.filter((e) => e.active));
-  out.sort(compareEntries);
-  return out.slice(0, opts.top ?? out.length);
+  for await (const chunk of clusterEntryChunks(db, ids, period, opts)) {
+    for (const e of chunk) {
+      if (!e.active) continue;
+      if (opts.withItems === false) e.items = [];
+      if (out.length >= top && compareEntries(e, out[out.length - 1]!) >= 0) continue;
+      let lo = 0;
+      let hi = out.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareEntries(out[mid]!, e) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      out.splice(lo, 0, e);
+      if (out.length > top) out.pop();
+    }
+  }
+  return out;
 }
