@@ -15,6 +15,7 @@ import { openApp, type App } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { IMPORT_BATCH, detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
 import { ensureSource, markSourcePulled } from '../src/store/queries.js';
+import { parseAhead, parseAheadUsable } from '../src/stages/parse-ahead.js';
 import { linkAheadStats, prefetchIngest, runIngest, type IngestPayload } from '../src/stages/ingest.js';
 import { runEnrich } from '../src/stages/enrich.js';
 import { runCluster } from '../src/stages/cluster.js';
@@ -268,7 +269,6 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     if (!importer) throw new Error(`bench: no importer detected for ${file}`);
     const sourceId = await ensureSource(app.db, importer.platform, importer.platform, Date.now());
     const opts = { source: importer.platform };
-    const pages = importer.read(file, opts)[Symbol.asyncIterator]();
     let messages: RawMessage[] = [];
     // As importFiles does in-process: a batch is stored one step behind, its successor's chat lines
     // linked meanwhile on a helper thread.
@@ -288,21 +288,35 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
         stored += await clock.time('ingest', () => runIngest(ctx, prev)).then((r) => r.new + r.copies);
       }
     };
-    for (;;) {
-      const page = await clock.time('parse', () => pages.next());
-      if (page.done) break;
-      await clock.time('parse', async () => {
-        for (const item of page.value.items) {
-          read++;
-          const out = await importer.normalize(item.raw, opts);
-          if (!isSkip(out)) messages.push(out);
+    if (parseAheadUsable(file)) {
+      // As importFiles does in-process with helper threads: parsed on one while this thread stores.
+      // 'parse' is this thread's wait for the next batch.
+      const batches = parseAhead(file, importer.format, { ...opts, batchSize: IMPORT_BATCH.inprocess })[Symbol.asyncIterator]();
+      for (;;) {
+        const b = await clock.time('parse', () => batches.next());
+        if (b.done) break;
+        read += b.value.read;
+        messages.push(...b.value.messages);
+        if (messages.length >= IMPORT_BATCH.inprocess) await flush();
+      }
+    } else {
+      const pages = importer.read(file, opts)[Symbol.asyncIterator]();
+      for (;;) {
+        const page = await clock.time('parse', () => pages.next());
+        if (page.done) break;
+        await clock.time('parse', async () => {
+          for (const item of page.value.items) {
+            read++;
+            const out = await importer.normalize(item.raw, opts);
+            if (!isSkip(out)) messages.push(out);
+          }
+        });
+        while (messages.length >= IMPORT_BATCH.inprocess) {
+          const rest = messages.slice(IMPORT_BATCH.inprocess);
+          messages = messages.slice(0, IMPORT_BATCH.inprocess);
+          await flush();
+          messages = rest;
         }
-      });
-      while (messages.length >= IMPORT_BATCH.inprocess) {
-        const rest = messages.slice(IMPORT_BATCH.inprocess);
-        messages = messages.slice(0, IMPORT_BATCH.inprocess);
-        await flush();
-        messages = rest;
       }
     }
     await flush(true);

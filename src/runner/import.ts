@@ -10,6 +10,7 @@ import { importers as allImporters } from '../../connectors/index.js';
 import { isSkip, type QuarantineEntry, type RawMessage } from '../model/index.js';
 import { ensureSource, markSourcePulled } from '../store/queries.js';
 import { ingestJobId, prefetchIngest, runIngest, type IngestPayload } from '../stages/ingest.js';
+import { ParseThreadError, parseAhead, parseAheadUsable } from '../stages/parse-ahead.js';
 
 export interface ImportSummary {
   files: number;
@@ -175,10 +176,32 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
     };
 
     try {
-      for await (const page of importer.read(file, { source: sourceName, channel: opts.channel })) {
-        quarantine.push(...page.quarantine);
-        for (const item of page.items) await handle(item);
-        opts.onProgress?.({ file, bytesRead: page.bytesRead, totalBytes: page.totalBytes, read: summary.read });
+      let here = !(inProcess && parseAheadUsable(file));
+      if (!here) {
+        // Parsed on a helper thread while this one stores: the same batches, cut at the same places.
+        try {
+          for await (const b of parseAhead(file, importer.format, { source: sourceName, channel: opts.channel, batchSize })) {
+            summary.read += b.read;
+            for (const [reason, n] of Object.entries(b.skipped)) summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;
+            quarantine.push(...b.quarantine);
+            for (const m of b.messages) messages.push(m);
+            for (const r of b.raw) raw.push(r);
+            if (messages.length >= batchSize) await flush();
+            opts.onProgress?.({ file, bytesRead: b.bytesRead, totalBytes: b.totalBytes, read: summary.read });
+          }
+        } catch (err: unknown) {
+          // A helper that could not start leaves the file to this thread; one that failed midway fails the file.
+          if (!(err instanceof ParseThreadError) || err.started) throw err;
+          app.log.warn({ file, err: err.message }, 'parsing on a helper thread failed; parsing here');
+          here = true;
+        }
+      }
+      if (here) {
+        for await (const page of importer.read(file, { source: sourceName, channel: opts.channel })) {
+          quarantine.push(...page.quarantine);
+          for (const item of page.items) await handle(item);
+          opts.onProgress?.({ file, bytesRead: page.bytesRead, totalBytes: page.totalBytes, read: summary.read });
+        }
       }
       await flush(true);
       await markSourcePulled(app.db, sourceId, app.ctx.now(), null);
