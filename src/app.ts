@@ -11,6 +11,7 @@ import { runIngest } from './stages/ingest.js';
 import { registeredStages } from './stages/index.js';
 import { closeDetectPool } from './stages/detect-pool.js';
 import { closeLinkAhead } from './stages/ingest.js';
+import { closeParseAhead } from './stages/parse-ahead.js';
 
 export interface App {
   config: Config;
@@ -60,6 +61,7 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
       await closeLinkAhead(store.db);
       await store.close();
       await closeDetectPool();
+      await closeParseAhead();
     },
   };
 }

@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { QuarantineEntry, RawMessage } from '../model/index.js';
 import { detectThreads } from './detect-pool.js';
+import type { Worker } from 'node:worker_threads';
 import { helperThreadFile, startHelperThread } from './helper-thread.js';
 
-export type ParseRequest = { kind: 'start'; path: string; format: string; source: string; channel?: string; batchSize: number; ahead: number } | { kind: 'ack' } | { kind: 'stop' };
+export type ParseRequest = { kind: 'start'; job: number; path: string; format: string; source: string; channel?: string; batchSize: number; ahead: number } | { kind: 'ack'; job: number } | { kind: 'stop'; job: number };
 export type ParseBatch =
-  | { kind: 'batch'; messages: RawMessage[]; raw: Array<{ externalId: string; payload: string }>; quarantine: QuarantineEntry[]; skipped: Record<string, number>; read: number; bytesRead: number; totalBytes: number }
-  | { kind: 'end' }
-  | { kind: 'error'; message: string; thread?: boolean };
+  | { kind: 'batch'; job: number; messages: RawMessage[]; raw: Array<{ externalId: string; payload: string }>; quarantine: QuarantineEntry[]; skipped: Record<string, number>; read: number; bytesRead: number; totalBytes: number }
+  | { kind: 'end'; job: number }
+  | { kind: 'error'; job: number; message: string; thread?: boolean };
 
 /** The helper thread itself failed (not the file): the caller may parse on its own thread instead. */
 export class ParseThreadError extends Error {
@@ -59,32 +60,82 @@ function inputBytes(path: string): number {
  * after the batches read before it, as reading on this thread would.
  */
 export async function* parseAhead(path: string, format: string, opts: { source: string; channel?: string; batchSize: number }): AsyncGenerator<Extract<ParseBatch, { kind: 'batch' }>> {
-  const worker = startHelperThread('parse-worker');
+  // The process's parse thread, kept between files; a second import running meanwhile gets its own.
+  const shared = !busy;
+  const worker = shared ? (idle ??= startParseThread()) : startParseThread();
+  if (shared) busy = true;
+  const job = ++jobs;
   const queue: ParseBatch[] = [];
   let wake: (() => void) | null = null;
   const push = (b: ParseBatch) => {
+    if (b.job !== job) return;
     queue.push(b);
     wake?.();
     wake = null;
   };
-  worker.on('message', (b: ParseBatch) => push(b));
-  worker.on('error', (err) => push({ kind: 'error', message: `the parse thread failed: ${err.message}`, thread: true }));
-  worker.on('exit', (code) => push({ kind: 'error', message: `the parse thread exited with code ${code}`, thread: true }));
+  const onMessage = (b: ParseBatch) => push(b);
+  const onError = (err: Error) => push({ kind: 'error', job, message: `the parse thread failed: ${err.message}`, thread: true });
+  const onExit = (code: number) => push({ kind: 'error', job, message: `the parse thread exited with code ${code}`, thread: true });
+  worker.on('message', onMessage);
+  worker.on('error', onError);
+  worker.on('exit', onExit);
+  worker.ref();
+  worker.postMessage({ kind: 'start', job, path, format, source: opts.source, channel: opts.channel, batchSize: opts.batchSize, ahead: AHEAD } satisfies ParseRequest);
   let started = false;
-  worker.postMessage({ kind: 'start', path, format, source: opts.source, channel: opts.channel, batchSize: opts.batchSize, ahead: AHEAD } satisfies ParseRequest);
+  let failed = false;
   try {
     for (;;) {
       while (!queue.length) await new Promise<void>((resolve) => (wake = resolve));
       const b = queue.shift()!;
       if (b.kind === 'end') return;
-      if (b.kind === 'error') throw b.thread ? new ParseThreadError(b.message, started) : new Error(b.message);
-      worker.postMessage({ kind: 'ack' } satisfies ParseRequest);
+      if (b.kind === 'error') {
+        failed = Boolean(b.thread);
+        throw b.thread ? new ParseThreadError(b.message, started) : new Error(b.message);
+      }
+      worker.postMessage({ kind: 'ack', job } satisfies ParseRequest);
       started = true;
       yield b;
     }
   } finally {
-    worker.removeAllListeners('exit');
-    worker.postMessage({ kind: 'stop' } satisfies ParseRequest);
-    await worker.terminate();
+    worker.off('message', onMessage);
+    worker.off('error', onError);
+    worker.off('exit', onExit);
+    if (shared && !failed) {
+      // Back to idle: a file left midway is abandoned by the thread, which then waits for the next.
+      worker.postMessage({ kind: 'stop', job } satisfies ParseRequest);
+      worker.unref();
+      busy = false;
+    } else {
+      if (shared) {
+        idle = null;
+        busy = false;
+      }
+      await worker.terminate();
+    }
   }
+}
+
+let idle: Worker | null = null;
+let busy = false;
+let jobs = 0;
+
+function startParseThread(): Worker {
+  const w = startHelperThread('parse-worker');
+  w.unref();
+  w.on('error', () => undefined); // reported to the import running, if any
+  w.on('exit', () => {
+    if (idle === w) {
+      idle = null;
+      busy = false;
+    }
+  });
+  return w;
+}
+
+/** Stops the process's parse thread unless an import is using it (it is unref'd: a process exits without this too). */
+export async function closeParseAhead(): Promise<void> {
+  if (busy) return;
+  const w = idle;
+  idle = null;
+  await w?.terminate();
 }

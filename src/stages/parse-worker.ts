@@ -1,53 +1,71 @@
-// The parse helper thread (see parse-ahead.ts): reads one export file with its importer and normalizes
-// its items, handing batches of messages to the thread that stores them. At most a few batches are
-// ahead of the store (each answered with an 'ack'), so a big file is never all in memory.
+// The parse helper thread (see parse-ahead.ts): reads export files with their importers and normalizes
+// their items, one file (job) at a time, handing batches of messages to the thread that stores them.
+// At most a few batches are ahead of the store (each answered with an 'ack'), so a big file is never
+// all in memory. The thread lives on between files (starting one costs about a second).
 import { parentPort } from 'node:worker_threads';
 import { importerFor } from '../../connectors/index.js';
 import { isSkip } from '../model/index.js';
 import type { ParseBatch, ParseRequest } from './parse-ahead.js';
 
-let credit = 0;
-let wake: (() => void) | null = null;
-let stopped = false;
+interface Job {
+  id: number;
+  credit: number;
+  stopped: boolean;
+  wake: (() => void) | null;
+}
+
+let chain: Promise<void> = Promise.resolve();
+/** Jobs asked to start, not finished: a stop may come before its job's turn. */
+const jobs = new Map<number, Job>();
 
 parentPort?.on('message', (req: ParseRequest) => {
-  if (req.kind === 'ack') {
-    credit++;
-    wake?.();
+  if (req.kind === 'start') {
+    const job: Job = { id: req.job, credit: req.ahead, stopped: false, wake: null };
+    jobs.set(job.id, job);
+    // One file at a time, in the order asked.
+    chain = chain.then(async () => {
+      try {
+        if (!job.stopped) await parse(req, job);
+      } catch (err: unknown) {
+        if (!job.stopped) post({ kind: 'error', job: job.id, message: err instanceof Error ? err.message : String(err) });
+      } finally {
+        jobs.delete(job.id);
+      }
+    });
     return;
   }
-  if (req.kind === 'stop') {
-    stopped = true;
-    wake?.();
-    return;
-  }
-  credit = req.ahead;
-  void parse(req).catch((err: unknown) => post({ kind: 'error', message: err instanceof Error ? err.message : String(err) }));
+  const job = jobs.get(req.job);
+  if (!job) return;
+  if (req.kind === 'ack') job.credit++;
+  else job.stopped = true;
+  job.wake?.();
 });
 
 function post(b: ParseBatch): void {
   parentPort!.postMessage(b);
 }
 
-async function send(b: Extract<ParseBatch, { kind: 'batch' }>): Promise<void> {
-  while (credit <= 0 && !stopped) await new Promise<void>((resolve) => (wake = resolve));
-  credit--;
+async function send(job: Job, b: Extract<ParseBatch, { kind: 'batch' }>): Promise<void> {
+  while (job.credit <= 0 && !job.stopped) await new Promise<void>((resolve) => (job.wake = resolve));
+  if (job.stopped) return;
+  job.credit--;
   post(b);
 }
 
-async function parse(req: Extract<ParseRequest, { kind: 'start' }>): Promise<void> {
+async function parse(req: Extract<ParseRequest, { kind: 'start' }>, job: Job): Promise<void> {
   const importer = importerFor(req.format);
   if (!importer) throw new Error(`unknown format ${req.format}`);
   const ctx = { source: req.source, channel: req.channel };
-  let batch: Extract<ParseBatch, { kind: 'batch' }> = { kind: 'batch', messages: [], raw: [], quarantine: [], skipped: {}, read: 0, bytesRead: 0, totalBytes: 0 };
+  const empty = (bytesRead: number, totalBytes: number): Extract<ParseBatch, { kind: 'batch' }> => ({ kind: 'batch', job: job.id, messages: [], raw: [], quarantine: [], skipped: {}, read: 0, bytesRead, totalBytes });
+  let batch = empty(0, 0);
   const flush = async () => {
     const b = batch;
-    batch = { kind: 'batch', messages: [], raw: [], quarantine: [], skipped: {}, read: 0, bytesRead: b.bytesRead, totalBytes: b.totalBytes };
-    await send(b);
+    batch = empty(b.bytesRead, b.totalBytes);
+    await send(job, b);
   };
   try {
     for await (const page of importer.read(req.path, { source: req.source, channel: req.channel })) {
-      if (stopped) return;
+      if (job.stopped) return;
       batch.quarantine.push(...page.quarantine);
       for (const item of page.items) {
         batch.read++;
@@ -76,5 +94,5 @@ async function parse(req: Extract<ParseRequest, { kind: 'start' }>): Promise<voi
     throw err;
   }
   await flush();
-  post({ kind: 'end' });
+  if (!job.stopped) post({ kind: 'end', job: job.id });
 }

@@ -61,6 +61,17 @@ describe('parsing ahead on a helper thread', () => {
     expect(await ahead(file, 2)).toEqual(expected);
   });
 
+  it('reads file after file on one thread, also after a reader that stopped midway', async () => {
+    const importer = detectImporter(httpd, undefined)!;
+    for await (const b of parseAhead(httpd, importer.format, { source: 't', batchSize: 10 })) {
+      expect(b.messages.length).toBe(10);
+      break; // the store failed: the rest of the file is abandoned
+    }
+    const expected = await here(httpd, 25);
+    expect(await ahead(httpd, 25)).toEqual(expected);
+    expect(await ahead(httpd, 40)).toEqual(await here(httpd, 40));
+  });
+
   it("fails with the file's own error when the file cannot be read", async () => {
     const missing = join(tempDir(), 'gone.mbox');
     const importer = detectImporter(httpd, undefined)!;
