@@ -34,7 +34,7 @@ export interface ClusterEntry {
 /** Clusters whose items are loaded together: bounds the memory of a big store's pass. */
 const CLUSTERS_PER_CHUNK = 200;
 /** Items whose messages are loaded together (a bigger cluster is loaded alone). */
-const ITEMS_PER_LOAD = 5000;
+const ITEMS_PER_LOAD = 2000;
 
 export function segmentWeights(segments: ClusterEntryOptions['segments']): Record<string, number> {
   const weights: Record<string, number> = {};
@@ -44,18 +44,24 @@ export function segmentWeights(segments: ClusterEntryOptions['segments']): Recor
 
 /** One cluster's digest entry from its record and items (only what was said before the period ends counts). Null when nothing was. */
 export function clusterEntry(record: ClusterRecord, allItems: readonly StoredItem[], period: Period, opts: ClusterEntryOptions = {}): ClusterEntry | null {
-  const items = allItems.map((i) => ({ ...i, messages: i.messages.filter((m) => m.at < period.end) })).filter((i) => i.messages.length > 0);
+  // Copied only when something was said after the period (usually nothing: the digest is of the last week).
+  const items = allItems.map((i) => (i.messages.every((m) => m.at < period.end) ? i : { ...i, messages: i.messages.filter((m) => m.at < period.end) })).filter((i) => i.messages.length > 0);
   if (!items.length) return null;
   const p = clusterPriority(items, period, { weights: segmentWeights(opts.segments) });
   const tagCounts = new Map<string, number>();
   for (const i of items) for (const t of i.tags) tagCounts.set(t, (tagCounts.get(t) ?? 0) + 1);
   const tags = [...tagCounts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t).slice(0, 8);
   // One quote per reporter, in the order they spoke: the need in each person's own words.
-  const byId = new Map(items.flatMap((i) => i.messages.map((m) => [m.messageId, m] as const)));
+  // The messages quoted: each reporter's first, in order, until there are enough (looked up by id in one pass).
+  const wantQuotes = opts.quotes ?? 3;
+  const wanted = new Set(p.reporters.slice(0, wantQuotes * 4).map((r) => r.messageIds[0]!));
+  const byId = new Map<number, StoredItem['messages'][number]>();
+  for (const i of items) for (const m of i.messages) if (wanted.has(m.messageId)) byId.set(m.messageId, m);
   const quotes: DigestQuote[] = [];
   for (const r of p.reporters) {
-    if (quotes.length >= (opts.quotes ?? 3)) break;
-    const m = byId.get(r.messageIds[0]!);
+    if (quotes.length >= wantQuotes) break;
+    let m = byId.get(r.messageIds[0]!);
+    if (!m && !wanted.has(r.messageIds[0]!)) m = items.flatMap((i) => i.messages).find((x) => x.messageId === r.messageIds[0]);
     if (!m || !m.text.trim()) continue;
     quotes.push({ text: excerpt(m.text), author: m.personName, channel: channelLabel(m), url: m.permalink, at: new Date(m.at).toISOString() });
   }

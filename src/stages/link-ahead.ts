@@ -24,6 +24,8 @@ export type LinkReply = { seq: number; ok: true; channels: AheadLinks[] } | { se
 
 /** How long a batch's links may take before the helper is taken for stuck. */
 const CALL_TIMEOUT_MS = 60_000;
+/** How long the helper waits for the next batch before it is let go. */
+const IDLE_MS = 10_000;
 /** Links made ahead and not taken (a batch that failed) are forgotten past this many. */
 const MAX_PENDING = 20_000;
 
@@ -101,11 +103,36 @@ export class LinkAhead {
     w.channels.forEach((settle, i) => settle(r.channels[i]));
   }
 
+  /**
+   * After an import (nothing handed over for a while) the helper is let go with its channels' state:
+   * its heap is memory the stages after the import can use. The next import starts one again, whose
+   * first batch per channel is linked here and seeds it.
+   */
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  private rest(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      const w = this.worker;
+      if (!w || this.waiting.size) return this.rest();
+      this.worker = null;
+      for (const p of this.pending.values()) p.settle(undefined);
+      this.pending.clear();
+      this.seen.clear();
+      w.removeAllListeners('exit');
+      w.removeAllListeners('error');
+      w.on('error', () => undefined);
+      void w.terminate();
+    }, IDLE_MS);
+    this.idleTimer.unref();
+  }
+
   /** Hands a batch's channel streams (as the store will see them if all its messages are new) to the helper. */
   prefetch(sourceId: number, streams: ReadonlyArray<{ channel: string; lines: StreamMessage[] }>): void {
     if (!streams.length) return;
     const w = this.helper();
     if (!w) return;
+    this.rest();
     const entries = streams.map((st) => {
       const key = keyOf(sourceId, st.channel, st.lines[0]!.key);
       this.pending.get(key)?.settle(undefined);
@@ -193,6 +220,7 @@ export class LinkAhead {
   }
 
   async close(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     const w = this.worker;
     this.worker = null;
     this.dead = true;

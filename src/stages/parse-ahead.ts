@@ -62,6 +62,7 @@ function inputBytes(path: string): number {
 export async function* parseAhead(path: string, format: string, opts: { source: string; channel?: string; batchSize: number }): AsyncGenerator<Extract<ParseBatch, { kind: 'batch' }>> {
   // The process's parse thread, kept between files; a second import running meanwhile gets its own.
   const shared = !busy;
+  if (idleTimer) clearTimeout(idleTimer);
   const worker = shared ? (idle ??= startParseThread()) : startParseThread();
   if (shared) busy = true;
   const job = ++jobs;
@@ -101,10 +102,19 @@ export async function* parseAhead(path: string, format: string, opts: { source: 
     worker.off('error', onError);
     worker.off('exit', onExit);
     if (shared && !failed) {
-      // Back to idle: a file left midway is abandoned by the thread, which then waits for the next.
+      // Back to idle: a file left midway is abandoned by the thread, which then waits for the next
+      // file a little while (an import's files come one after another) and is then let go (its heap
+      // with every connector loaded is a hundred megabytes).
       worker.postMessage({ kind: 'stop', job } satisfies ParseRequest);
       worker.unref();
       busy = false;
+      idleTimer = setTimeout(() => {
+        if (!busy && idle === worker) {
+          idle = null;
+          void worker.terminate();
+        }
+      }, IDLE_MS);
+      idleTimer.unref();
     } else {
       if (shared) {
         idle = null;
@@ -116,6 +126,9 @@ export async function* parseAhead(path: string, format: string, opts: { source: 
 }
 
 let idle: Worker | null = null;
+let idleTimer: NodeJS.Timeout | null = null;
+/** How long the parse thread waits for the next file before it is let go. */
+const IDLE_MS = 2000;
 let busy = false;
 let jobs = 0;
 
