@@ -223,6 +223,7 @@ export class DetectPool {
     await Promise.all(
       hs.map((h) => {
         h.kill(new Error('detection threads closed'));
+        h.worker.ref(); // an unref'd thread's exit would not keep the process waiting for it
         return h.worker.terminate();
       }),
     );

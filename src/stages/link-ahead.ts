@@ -231,6 +231,7 @@ export class LinkAhead {
       for (const settle of w2.channels) settle(undefined);
     }
     this.waiting.clear();
+    w?.ref(); // an unref'd thread's exit would not keep the process waiting for it
     await w?.terminate();
   }
 }

@@ -120,6 +120,7 @@ export async function* parseAhead(path: string, format: string, opts: { source: 
         idle = null;
         busy = false;
       }
+      worker.ref();
       await worker.terminate();
     }
   }
@@ -150,5 +151,6 @@ export async function closeParseAhead(): Promise<void> {
   if (busy) return;
   const w = idle;
   idle = null;
+  w?.ref(); // an unref'd thread's exit would not keep the process waiting for it
   await w?.terminate();
 }

@@ -127,9 +127,14 @@ export class BackgroundCheckpointer {
     const w = this.worker;
     if (!w) return;
     this.worker = null;
+    // Held while it closes: an unref'd thread's exit would not keep this process waiting for it.
+    w.ref();
     const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
     w.postMessage('close');
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000).unref());
-    if ((await Promise.race([exited, timeout])) === 'timeout') await w.terminate();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 5000)));
+    const how = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    if (how === 'timeout') await w.terminate();
   }
 }
