@@ -1,5 +1,5 @@
 // A bulk write hands WAL checkpoints to a helper thread: it starts once the WAL has grown (and not for
-// a small store), keeps the WAL bounded while the writer goes on, loses nothing, and stops on close,
+// a small store), copies the whole WAL back while the writer goes on, loses nothing, and stops on close,
 // after which the file is whole (integrity_check) with every row.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
