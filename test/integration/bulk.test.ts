@@ -1,32 +1,10 @@
 // The store's plain-text multi-row inserts and fixed statements behave alike on SQLite and PostgreSQL:
 // rows and returned columns in order, conflicts skipped, values bound (never spliced into the text).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DbKind, OpenedDb } from '../../src/store/db.js';
 import { insertRows, runStatement } from '../../src/store/bulk.js';
-import { postgresSuiteStore, type SuiteStore } from '../support/stores.js';
-import { freshStore } from '../support/factories.js';
+import { suiteDialects } from '../support/stores.js';
 
-function sqlite(): SuiteStore {
-  const opened: OpenedDb[] = [];
-  return {
-    beforeAll: async () => {},
-    async fresh() {
-      const s = await freshStore();
-      opened.push(s);
-      return s;
-    },
-    async afterAll() {
-      for (const s of opened) await s.close();
-    },
-  };
-}
-
-const dialects: Array<[DbKind, () => SuiteStore]> = [
-  ['sqlite', sqlite],
-  ['postgres', postgresSuiteStore],
-];
-
-describe.each(dialects)('bulk statements on %s', (kind, make) => {
+describe.each(suiteDialects)('bulk statements on %s', (kind, make) => {
   const dialect = make();
   beforeAll(() => dialect.beforeAll());
   afterAll(() => dialect.afterAll());

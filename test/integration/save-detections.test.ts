@@ -8,11 +8,11 @@ import { ingestBatch } from '../../src/store/ingest.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { saveDetection, saveDetections, type DetectionToSave } from '../../src/store/feedback.js';
 import { addTag, confirmItem, markNotFeedback, removeTag } from '../../src/store/curation.js';
-import { dbKind, type DbKind, type OpenedDb } from '../../src/store/db.js';
+import { dbKind, type OpenedDb } from '../../src/store/db.js';
 import type { Database } from '../../src/store/schema.js';
 import type { AutoTag, DetectedFeedback } from '../../src/pipeline/feedback.js';
-import { freshStore, msg } from '../support/factories.js';
-import { postgresSuiteStore, type SuiteStore } from '../support/stores.js';
+import { msg } from '../support/factories.js';
+import { suiteDialects } from '../support/stores.js';
 
 const T0 = Date.UTC(2024, 0, 10, 12, 0, 0);
 
@@ -132,29 +132,7 @@ async function snapshot(db: Kysely<Database>): Promise<unknown> {
 
 type Save = (db: Kysely<Database>, list: readonly DetectionToSave[], now: number) => Promise<Map<number, number | null>>;
 
-type Dialect = SuiteStore;
-
-function sqlite(): Dialect {
-  const opened: OpenedDb[] = [];
-  return {
-    beforeAll: async () => {},
-    async fresh() {
-      const s = await freshStore();
-      opened.push(s);
-      return s;
-    },
-    async afterAll() {
-      for (const s of opened) await s.close();
-    },
-  };
-}
-
-const dialects: Array<[DbKind, () => Dialect]> = [
-  ['sqlite', sqlite],
-  ['postgres', postgresSuiteStore],
-];
-
-describe.each(dialects)('saveDetections on %s', (kind, make) => {
+describe.each(suiteDialects)('saveDetections on %s', (kind, make) => {
   const dialect = make();
   beforeAll(() => dialect.beforeAll());
   afterAll(() => dialect.afterAll());

@@ -1,8 +1,9 @@
-// The PostgreSQL side of suites that run on both stores: a database of the suite's own, emptied for
-// every test (ids start at 1 again).
+// The two sides of suites that run on both stores: a fresh SQLite file per test, and on PostgreSQL a
+// database of the suite's own, emptied for every test (ids start at 1 again).
 import { inject } from 'vitest';
-import { openDb, type OpenedDb } from '../../src/store/db.js';
+import { openDb, type DbKind, type OpenedDb } from '../../src/store/db.js';
 import { createTestDatabase, truncateAll, type TestDatabase } from './postgres.js';
+import { freshStore } from './factories.js';
 
 export interface SuiteStore {
   beforeAll(): Promise<void>;
@@ -29,3 +30,25 @@ export function postgresSuiteStore(): SuiteStore {
     },
   };
 }
+
+/** A fresh SQLite file per test, all closed after the suite. */
+export function sqliteSuiteStore(): SuiteStore {
+  const opened: OpenedDb[] = [];
+  return {
+    beforeAll: async () => {},
+    async fresh() {
+      const s = await freshStore();
+      opened.push(s);
+      return s;
+    },
+    async afterAll() {
+      for (const s of opened) await s.close();
+    },
+  };
+}
+
+/** Both stores, for `describe.each`. */
+export const suiteDialects: Array<[DbKind, () => SuiteStore]> = [
+  ['sqlite', sqliteSuiteStore],
+  ['postgres', postgresSuiteStore],
+];
