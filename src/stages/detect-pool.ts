@@ -7,11 +7,9 @@
 // GLEANER_THREADS sets the number of helper threads (0: all here). A helper that fails (crash, a model
 // file that changed underneath it) is dropped and its chunk is detected here; after a few such
 // failures the pool stops starting helpers for the rest of the process.
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
-import { helperThreadFile, startHelperThread } from './helper-thread.js';
+import { helperThreadPath, startHelperThread } from './helper-thread.js';
 import type { ConversationMessage, DetectedFeedback, TagRule } from '../pipeline/feedback.js';
 
 export interface DetectJob {
@@ -52,7 +50,7 @@ class Helper {
     onDeath: (h: Helper, err: Error) => void,
     private readonly callTimeoutMs: number,
   ) {
-    this.worker = startWorker();
+    this.worker = startHelperThread('detect-worker');
     this.worker.unref();
     this.ready = new Promise<boolean>((resolve) => {
       this.worker.once('online', () => resolve(true));
@@ -110,14 +108,6 @@ class Helper {
   }
 }
 
-function workerFile(): { url: string; ts: boolean } {
-  return helperThreadFile('detect-worker');
-}
-
-function startWorker(): Worker {
-  return startHelperThread('detect-worker');
-}
-
 export class DetectPool {
   private helpers: Helper[] = [];
   private failures = 0;
@@ -133,10 +123,11 @@ export class DetectPool {
   /** Whether helper threads can be used: wanted, and the worker file exists beside this module. */
   private usable(): boolean {
     if (this.threads <= 0 || this.failures >= MAX_FAILURES) return false;
-    if (existsSync(fileURLToPath(workerFile().url))) return true;
+    const file = helperThreadPath('detect-worker');
+    if (file.present) return true;
     if (!this.warned) {
       this.warned = true;
-      this.onError(`detection threads off: ${fileURLToPath(workerFile().url)} not found`);
+      this.onError(`detection threads off: ${file.path} not found`);
     }
     return false;
   }

@@ -1,9 +1,9 @@
 // Helper threads of the stages (detection, linking ahead): the compiled worker file beside this module
 // (dist), or its TypeScript source under tsx / vitest, which the thread loads through tsx's loader.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 
 /** tsx's loader API as a URL (import.meta.resolve where there is one; vitest's transform has none). */
@@ -21,6 +21,12 @@ export function helperThreadFile(name: string): { url: string; ts: boolean } {
   const self = import.meta.url;
   const ts = self.endsWith('.ts');
   return { url: new URL(`./${name}.${ts ? 'ts' : 'js'}`, self).href, ts };
+}
+
+/** The path of the worker module `name`, and whether it is there (a build without it runs single-threaded). */
+export function helperThreadPath(name: string): { path: string; present: boolean } {
+  const path = fileURLToPath(helperThreadFile(name).url);
+  return { path, present: existsSync(path) };
 }
 
 export function startHelperThread(name: string): Worker {

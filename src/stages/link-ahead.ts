@@ -8,14 +8,12 @@
 // The helper is one thread (the links of a channel depend on its order). It is used when detection
 // helpers are (GLEANER_THREADS > 0) and its file is there; a helper that fails or does not answer is
 // dropped and every batch is linked here.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import type { StreamMessage } from '../pipeline/chat-threads.js';
 import { AheadCheck, type AheadLinks } from '../pipeline/link-ahead.js';
 import { disentangleModelVersion } from '../models/disentangle.js';
 import { detectThreads } from './detect-pool.js';
-import { helperThreadFile, startHelperThread } from './helper-thread.js';
+import { helperThreadPath, startHelperThread } from './helper-thread.js';
 
 export type LinkRequest =
   | { kind: 'link'; seq: number; modelVersion: string; channels: Array<{ channel: string; lines: StreamMessage[] }> }
@@ -61,7 +59,7 @@ export class LinkAhead {
 
   /** Whether a helper can be used (threads wanted, worker file present, none failed). */
   get usable(): boolean {
-    return !this.dead && detectThreads() > 0 && existsSync(fileURLToPath(helperThreadFile('link-worker').url));
+    return !this.dead && detectThreads() > 0 && helperThreadPath('link-worker').present;
   }
 
   private helper(): Worker | null {

@@ -2,13 +2,12 @@
 // this thread stores the batches before (parsing was a tenth of an import's time on the storing
 // thread). The batches come in file order, as the importer reads them; the helper stays at most a few
 // batches ahead. Used when helper threads are (GLEANER_THREADS > 0) and the worker file is there.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { QuarantineEntry, RawMessage } from '../model/index.js';
 import { detectThreads } from './detect-pool.js';
 import type { Worker } from 'node:worker_threads';
-import { helperThreadFile, startHelperThread } from './helper-thread.js';
+import { helperThreadPath, startHelperThread } from './helper-thread.js';
 
 export type ParseRequest = { kind: 'start'; job: number; path: string; format: string; source: string; channel?: string; batchSize: number; ahead: number } | { kind: 'ack'; job: number } | { kind: 'stop'; job: number };
 export type ParseBatch =
@@ -36,7 +35,7 @@ export const PARSE_AHEAD_MIN_BYTES = 4 * 1024 * 1024;
 
 /** Whether to parse `path` on a helper thread: threads are wanted, the worker file is there, and the input is big. */
 export function parseAheadUsable(path?: string): boolean {
-  if (detectThreads() <= 0 || !existsSync(fileURLToPath(helperThreadFile('parse-worker').url))) return false;
+  if (detectThreads() <= 0 || !helperThreadPath('parse-worker').present) return false;
   return path === undefined || inputBytes(path) >= PARSE_AHEAD_MIN_BYTES;
 }
 
