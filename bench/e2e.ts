@@ -211,6 +211,8 @@ class Clock {
   readonly cpu = new Map<string, number>();
   /** The process's peak RSS (MB) as of the end of each stage's last slice: where the peak was reached. */
   readonly peak = new Map<string, number>();
+  /** At the end of each stage's last slice: the process's RSS and this thread's JS heap in use (MB). */
+  readonly end = new Map<string, { rss: number; heap: number }>();
   async time<T>(name: string, f: () => Promise<T>): Promise<T> {
     const t = process.hrtime.bigint();
     const c = process.cpuUsage();
@@ -221,6 +223,7 @@ class Clock {
       this.wall.set(name, (this.wall.get(name) ?? 0) + Number(process.hrtime.bigint() - t) / 1e9);
       this.cpu.set(name, (this.cpu.get(name) ?? 0) + (du.user + du.system) / 1e6);
       this.peak.set(name, peakRssMb());
+      this.end.set(name, { rss: process.memoryUsage.rss() / 1048576, heap: process.memoryUsage().heapUsed / 1048576 });
     }
   }
 }
@@ -361,6 +364,8 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     figure(`e2e.stage.${name}_cpu_s`, clock.cpu.get(name) ?? 0);
     figure(`e2e.stage.${name}_msgs_per_s`, n / s);
     figure(`e2e.stage.${name}_peak_rss_mb`, clock.peak.get(name) ?? 0);
+    figure(`e2e.stage.${name}_end_rss_mb`, clock.end.get(name)?.rss ?? 0);
+    figure(`e2e.stage.${name}_end_heap_mb`, clock.end.get(name)?.heap ?? 0);
   }
   await app.close();
 }

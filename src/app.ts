@@ -12,6 +12,7 @@ import { registeredStages } from './stages/index.js';
 import { closeDetectPool } from './stages/detect-pool.js';
 import { closeLinkAhead } from './stages/ingest.js';
 import { closeParseAhead } from './stages/parse-ahead.js';
+import { boundHeapGrowth } from './heap.js';
 
 export interface App {
   config: Config;
@@ -35,6 +36,7 @@ export interface AppOptions {
 }
 
 export async function openApp(opts: AppOptions = {}): Promise<App> {
+  boundHeapGrowth();
   const { config, path } = opts.configObject ? { config: opts.configObject, path: null } : loadConfig(opts.config);
   const dbUrl = opts.db ?? process.env.GLEANER_DB ?? config.database ?? 'gleaner.db';
   const store = await openDb(dbUrl);
