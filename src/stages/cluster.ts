@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
-import { ClusterIndex, type Assignment, type ClusterDoc, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
+import { ClusterIndex, type Assignment, type ClusterDoc, type DescribeItem, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
 import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, saveAssignments, saveDescriptions, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
 import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
@@ -83,7 +83,7 @@ export async function describeClusters(
   db: Kysely<Database>,
   index: ClusterIndex | null,
   clusterIds: readonly number[],
-  fresh?: ReadonlyMap<number, readonly ClusterDoc[]>,
+  fresh?: ReadonlyMap<number, ReadonlyArray<ClusterDoc & DescribeItem>>,
   described?: Map<number, number>,
 ): Promise<Map<number, ClusterDescription | ClusterSeen>> {
   // The first DESCRIBE_ITEMS + 1 ids tell both what to describe and whether the cluster is bigger.
@@ -105,10 +105,14 @@ export async function describeClusters(
       described?.set(clusterId, itemIds.length);
     }
   }
-  // Every described cluster's items in one load (a query per cluster cost more than describing it).
-  const loaded = new Map((await loadItemsForDocs(db, [...full.values()].flat())).map((i) => [i.itemId, i]));
+  // Every described cluster's items in one load (a query per cluster cost more than describing it),
+  // but for the items just placed: their docs are at hand (a new cluster's are all there).
+  const docs = new Map<number, ClusterDoc & DescribeItem>();
+  for (const list of fresh?.values() ?? []) for (const d of list) docs.set(d.itemId, d);
+  const missing = [...full.values()].flat().filter((id) => !docs.has(id));
+  for (const i of await loadItemsForDocs(db, missing)) docs.set(i.itemId, itemDoc(i));
   for (const [clusterId, itemIds] of full) {
-    const items = itemIds.flatMap((id) => (loaded.has(id) ? [itemDoc(loaded.get(id)!)] : [])).sort((a, b) => a.at - b.at);
+    const items = itemIds.flatMap((id) => (docs.has(id) ? [docs.get(id)!] : [])).sort((a, b) => a.at - b.at);
     if (!items.length) continue;
     const texts = items.map((i) => `${i.subject ?? ''}\n${i.text}`);
     const scorer = textScorer(texts, index?.stats);
@@ -160,7 +164,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   }
   let assignments: Assignment[];
   let ids: Map<number, number>;
-  let placed: Map<number, ClusterDoc>;
+  let placed: Map<number, ClusterDoc & DescribeItem>;
   for (let attempt = 1; ; attempt++) {
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);
@@ -193,7 +197,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     }
   }
   for (const [key, id] of ids) state.index.relabel(key, id);
-  const fresh = new Map<number, ClusterDoc[]>();
+  const fresh = new Map<number, Array<ClusterDoc & DescribeItem>>();
   for (const a of assignments) {
     const id = a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey)!;
     const list = fresh.get(id) ?? [];

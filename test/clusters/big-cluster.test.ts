@@ -7,7 +7,8 @@ import { parseConfig } from '../../src/config/index.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { runIngest } from '../../src/stages/ingest.js';
 import { describeClusters, runCluster } from '../../src/stages/cluster.js';
-import type { ClusterDoc } from '../../src/pipeline/cluster.js';
+import { itemDoc } from '../../src/pipeline/cluster.js';
+import { loadItemsForDocs } from '../../src/store/clusters.js';
 import type { RawMessage } from '../../src/model/index.js';
 import { tempDir } from '../support/factories.js';
 
@@ -69,7 +70,7 @@ describe('a big cluster', () => {
     const size = Number(top.n);
     expect(size).toBeGreaterThanOrEqual(12);
     const newest = await app2.db.selectFrom('feedback_items as f').innerJoin('messages as m', 'm.id', 'f.message_id').select(['f.id', 'm.sent_at']).where('f.id', '=', Number(top.newest)).executeTakeFirstOrThrow();
-    const fresh = new Map<number, ClusterDoc[]>([[top.cluster_id, [{ itemId: newest.id, at: Number(newest.sent_at) } as ClusterDoc]]]);
+    const fresh = new Map([[top.cluster_id, (await loadItemsForDocs(app2.db, [newest.id])).map(itemDoc)]]);
     // Described at this size a moment ago: one more item is not a reason to describe it again.
     const seenOnly = (await describeClusters(app2.db, null, [top.cluster_id], fresh, new Map([[top.cluster_id, size - 1]]))).get(top.cluster_id)!;
     expect('title' in seenOnly).toBe(false);
