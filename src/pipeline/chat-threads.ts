@@ -24,6 +24,23 @@ export interface StreamMessage {
   threaded: boolean;
 }
 
+/** Copy lookups go by the hour: a message's copy key within its hour is its slot. */
+export const COPY_SLOT_MS = 3600_000;
+
+/** The slot stored with a message (migration 0009 computes the same in SQL: truncating integer division). */
+export function copySlotOf(copyKey: string, at: number): string {
+  return `${Math.trunc(at / COPY_SLOT_MS)}:${copyKey}`;
+}
+
+/**
+ * The slots a message's copies and their runs' first messages are in: its hour and the hours either
+ * side, so at least an hour each way (COPY_WINDOW_MS is half that).
+ */
+export function copySlotsAround(copyKey: string, at: number): string[] {
+  const h = Math.trunc(at / COPY_SLOT_MS);
+  return [h - 1, h, h + 1].map((x) => `${x}:${copyKey}`);
+}
+
 /** The copy key stored with each message: a hash of the normalised text, null for very short text. */
 export function copyKeyOf(text: string): string | null {
   const k = contentKey(text, { stripBridgePrefix: true });

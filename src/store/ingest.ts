@@ -10,7 +10,7 @@ import type { QuarantineEntry, RawMessage, Gap } from '../model/index.js';
 import { assignConversations, subjectKey, type RefKind, type ThreadInput } from '../pipeline/thread.js';
 import { contentHash } from '../pipeline/hash.js';
 import { orgHintsOf } from '../pipeline/people.js';
-import { COPY_WINDOW_MS, THREAD_CONTEXT_LINES, copyKeyOf, inChannelStream, resolveCopies, type ChannelThreader, type CopyEntry, type StreamMessage } from '../pipeline/chat-threads.js';
+import { COPY_WINDOW_MS, THREAD_CONTEXT_LINES, copyKeyOf, copySlotOf, copySlotsAround, inChannelStream, resolveCopies, type ChannelThreader, type CopyEntry, type StreamMessage } from '../pipeline/chat-threads.js';
 
 export interface IngestBatch {
   sourceId: number;
@@ -38,7 +38,7 @@ const SUBJECT_WINDOW_MS = 60 * 24 * 3600 * 1000;
 const LINK_SLICE = 200;
 
 
-const MESSAGE_COLUMNS = ['source_id', 'channel_id', 'external_id', 'ref_key', 'identity_id', 'text', 'clean_text', 'content_hash', 'sent_at', 'edited_at', 'deleted', 'is_bot', 'subject', 'permalink', 'reactions', 'attachments', 'labels', 'relay', 'copy_key', 'stream', 'copy_of', 'conversation_id', 'created_at', 'updated_at'] as const;
+const MESSAGE_COLUMNS = ['source_id', 'channel_id', 'external_id', 'ref_key', 'identity_id', 'text', 'clean_text', 'content_hash', 'sent_at', 'edited_at', 'deleted', 'is_bot', 'subject', 'permalink', 'reactions', 'attachments', 'labels', 'relay', 'copy_key', 'copy_slot', 'stream', 'copy_of', 'conversation_id', 'created_at', 'updated_at'] as const;
 
 const CONVERSATION_COLUMNS = ['channel_id', 'root_message_id', 'root_key', 'subject', 'subject_key', 'started_at', 'last_at', 'message_count', 'participant_count', 'updated_at'] as const;
 
@@ -242,15 +242,16 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   // Cross-posts, bridge relays and pastes of the same text within the window: one original, the rest
   // linked to it. Stored messages take part too: a relay stored first yields to the original.
   const stored: Array<CopyEntry & { id: number; copyOf: number | null; conversationId: number | null }> = [];
-  const wantedCopyKeys = [...new Set(copyKeys.filter((k): k is string => k !== null))];
-  if (wantedCopyKeys.length) {
+  // Looked up by slot (the copy key within an hour): around each new message, not over the batch's whole span.
+  const wantedSlots = [...new Set(fresh.flatMap((m, i) => (copyKeys[i] ? copySlotsAround(copyKeys[i], m.sentAt) : [])))];
+  if (wantedSlots.length) {
     const minAt = fresh[0]!.sentAt - COPY_WINDOW_MS;
     const maxAt = fresh[fresh.length - 1]!.sentAt + COPY_WINDOW_MS;
-    for (const part of chunks(wantedCopyKeys)) {
+    for (const part of chunks(wantedSlots)) {
       const rows = await trx
         .selectFrom('messages')
         .select(['id', 'ref_key', 'channel_id', 'identity_id', 'sent_at', 'copy_key', 'copy_of', 'relay', 'conversation_id'])
-        .where('copy_key', 'in', part)
+        .where('copy_slot', 'in', part)
         .where('sent_at', '>=', minAt)
         .where('sent_at', '<=', maxAt)
         .execute();
@@ -432,6 +433,7 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
           m.labels?.length ? JSON.stringify(m.labels) : null,
           m.relay ? JSON.stringify(m.relay) : null,
           copyKeys[i] ?? null,
+          copyKeys[i] ? copySlotOf(copyKeys[i], m.sentAt) : null,
           inChannelStream(m) ? 1 : 0,
           copyOf,
           convIdOf(i),

@@ -47,6 +47,8 @@ export interface MessagesTable {
   labels: string | null;
   relay: string | null;
   copy_key: string | null;
+  /** The hour of sent_at and the copy key (copySlotOf): what copy lookups probe. */
+  copy_slot: string | null;
   stream: number; // 1 when part of the channel's main stream
   copy_of: number | null; // the original when this is a copy (another archive, a bridge relay, a cross-post)
   conversation_id: number | null;

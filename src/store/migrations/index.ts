@@ -9,6 +9,7 @@ import { m0004 } from './0004-item-summary.js';
 import { m0006 } from './0006-org-hints.js';
 import { m0007 } from './0007-lookup-indexes.js';
 import { m0008 } from './0008-cluster-state.js';
+import { m0009 } from './0009-copy-slot.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0006_org_hints': m0006,
   '0007_lookup_indexes': m0007,
   '0008_cluster_state': m0008,
+  '0009_copy_slot': m0009,
 };
