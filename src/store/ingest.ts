@@ -201,11 +201,13 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   }
 
   const fresh: RawMessage[] = [];
+  const hashOf = new Map<RawMessage, string>();
   for (const m of msgs) {
     const e = existing.get(m.externalId);
     const hash = messageHash(m);
     if (!e) {
       fresh.push(m);
+      hashOf.set(m, hash);
       continue;
     }
     if (e.content_hash === hash || isOlderVersion(m, e)) {
@@ -421,7 +423,7 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
           identityIds.get(m.author.id)!,
           m.text,
           m.cleanText ?? m.text,
-          messageHash(m),
+          hashOf.get(m)!,
           m.sentAt,
           m.editedAt ?? null,
           m.deleted ? 1 : 0,
