@@ -37,8 +37,7 @@ export function copySlotOf(copyKey: string, at: number): string {
  * side, so at least an hour each way (COPY_WINDOW_MS is half that).
  */
 export function copySlotsAround(copyKey: string, at: number): string[] {
-  const h = Math.trunc(at / COPY_SLOT_MS);
-  return [h - 1, h, h + 1].map((x) => `${x}:${copyKey}`);
+  return [at - COPY_SLOT_MS, at, at + COPY_SLOT_MS].map((t) => copySlotOf(copyKey, t));
 }
 
 /** The copy key stored with each message: a hash of the normalised text, null for very short text. */

@@ -9,7 +9,7 @@
 // failures the pool stops starting helpers for the rest of the process.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { helperThreadPath, startHelperThread } from './helper-thread.js';
+import { helperThreadPath, startHelperThread, stopHelperThread } from './helper-thread.js';
 import type { ConversationMessage, DetectedFeedback, TagRule } from '../pipeline/feedback.js';
 
 export interface DetectJob {
@@ -214,8 +214,7 @@ export class DetectPool {
     await Promise.all(
       hs.map((h) => {
         h.kill(new Error('detection threads closed'));
-        h.worker.ref(); // an unref'd thread's exit would not keep the process waiting for it
-        return h.worker.terminate();
+        return stopHelperThread(h.worker);
       }),
     );
   }

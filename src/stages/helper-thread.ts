@@ -37,3 +37,12 @@ export function startHelperThread(name: string): Worker {
   const boot = `import(${JSON.stringify(tsxApi())}).then((api) => { api.register(); return import(${JSON.stringify(url)}); });`;
   return new Worker(boot, { eval: true, env: SHARE_ENV });
 }
+
+/**
+ * Stops a helper thread and waits for it to end. It is held (ref) first: the stages unref their idle
+ * helpers, and an unref'd thread's exit would not keep the process waiting for the stop to finish.
+ */
+export async function stopHelperThread(worker: Worker): Promise<void> {
+  worker.ref();
+  await worker.terminate();
+}

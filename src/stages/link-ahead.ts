@@ -13,7 +13,7 @@ import type { StreamMessage } from '../pipeline/chat-threads.js';
 import { AheadCheck, type AheadLinks } from '../pipeline/link-ahead.js';
 import { disentangleModelVersion } from '../models/disentangle.js';
 import { detectThreads } from './detect-pool.js';
-import { helperThreadPath, startHelperThread } from './helper-thread.js';
+import { helperThreadPath, startHelperThread, stopHelperThread } from './helper-thread.js';
 
 export type LinkRequest =
   | { kind: 'link'; seq: number; modelVersion: string; channels: Array<{ channel: string; lines: StreamMessage[] }> }
@@ -229,7 +229,6 @@ export class LinkAhead {
       for (const settle of w2.channels) settle(undefined);
     }
     this.waiting.clear();
-    w?.ref(); // an unref'd thread's exit would not keep the process waiting for it
-    await w?.terminate();
+    if (w) await stopHelperThread(w);
   }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { QuarantineEntry, RawMessage } from '../model/index.js';
 import { detectThreads } from './detect-pool.js';
 import type { Worker } from 'node:worker_threads';
-import { helperThreadPath, startHelperThread } from './helper-thread.js';
+import { helperThreadPath, startHelperThread, stopHelperThread } from './helper-thread.js';
 
 export type ParseRequest = { kind: 'start'; job: number; path: string; format: string; source: string; channel?: string; batchSize: number; ahead: number } | { kind: 'ack'; job: number } | { kind: 'stop'; job: number };
 export type ParseBatch =
@@ -119,8 +119,7 @@ export async function* parseAhead(path: string, format: string, opts: { source: 
         idle = null;
         busy = false;
       }
-      worker.ref();
-      await worker.terminate();
+      await stopHelperThread(worker);
     }
   }
 }
@@ -150,6 +149,5 @@ export async function closeParseAhead(): Promise<void> {
   if (busy) return;
   const w = idle;
   idle = null;
-  w?.ref(); // an unref'd thread's exit would not keep the process waiting for it
-  await w?.terminate();
+  if (w) await stopHelperThread(w);
 }
