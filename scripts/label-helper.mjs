@@ -20,7 +20,10 @@ function bodyWithoutQuotes(text) {
   for (const line of (text ?? '').split(/\r?\n/)) {
     if (/^\s*>/.test(line)) continue;
     if (/^-- ?$/.test(line)) break;
-    if (/^On .{5,120}wrote:\s*$/.test(line) || /^-+ ?Original Message/i.test(line)) break;
+    if (/^-+ ?Original Message/i.test(line) || /^-{60,}$/.test(line)) break;
+    // Interleaved replies: drop the attribution lines, keep the answers between the quotes.
+    if (/wrote:\s*$|a écrit :\s*$|schrieb .*:\s*$/.test(line) || /^\S+@\S+> ?wrote:/.test(line)) continue;
+    if (/^On .{5,80}\d{4}.{0,60}$/.test(line) && !/[.?!]$/.test(line)) continue;
     if (line.trim() === '' && kept.at(-1) === '') continue;
     kept.push(line.trimEnd());
   }
@@ -41,7 +44,9 @@ async function mbox(file) {
     out(`=== #${n} ${id}`);
     out(`From: ${m.from?.text ?? ''} | ${m.date?.toISOString() ?? ''}`);
     out(`Subject: ${m.subject ?? ''}${m.inReplyTo ? ' | re' : ''}`);
-    out(bodyWithoutQuotes(m.text));
+    // Notification mails: their first lines say what they are.
+    const bot = /gitbox|jira@|jenkins|builds@|notifications@/i.test(m.from?.text ?? '');
+    out(bot ? bodyWithoutQuotes(m.text).split('\n').slice(1, 4).join('\n').slice(0, 240) : bodyWithoutQuotes(m.text));
   }
 }
 
