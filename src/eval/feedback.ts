@@ -6,6 +6,7 @@
 //                               voicing the cluster's most common need
 //   clusters.need_split         mean over needs (attributed anywhere) of the number of clusters they fall in
 //   clusters.needs_split_share  share of those needs found in more than one cluster
+// then counts, and with several archives the four main figures per archive (archive.<name>.*).
 // A cluster *counts* the messages the digest counts (clusterPriority's reporters, each person once per
 // cluster); a message is *attributed* to a cluster when the cluster counts it or counts its author from
 // the same conversation (a reporter's follow-ups fold into one voicing by design).
@@ -244,10 +245,40 @@ export async function countedMessages(db: Kysely<Database>): Promise<CountedMess
   return out;
 }
 
+/** `maven-dev-2017-11.mbox` -> `maven_dev_2017_11`: an archive's name as a figure name part. */
+export const archiveKey = (archive: string): string =>
+  archive
+    .replace(/\.(mbox|zip|json|txt)$/i, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
+
+/**
+ * The figures over all labels, then, when the labels cover several archives, the four main figures
+ * per archive (`archive.<name>.feedback.precision`, ...): each archive's labels against what the
+ * clusters count of that archive's messages.
+ */
+export function feedbackReport(labelled: readonly LabelledMessage[], counted: readonly CountedMessage[]): Array<[string, number]> {
+  const out = feedbackLines(scoreFeedback(labelled, counted));
+  const archives = [...new Set(labelled.map((l) => l.label.archive))].sort();
+  if (archives.length < 2) return out;
+  for (const archive of archives) {
+    const mine = labelled.filter((l) => l.label.archive === archive);
+    const ids = new Set(mine.flatMap((l) => (l.messageId === null ? [] : [l.messageId])));
+    const s = scoreFeedback(
+      mine,
+      counted.filter((c) => ids.has(c.messageId)),
+    );
+    const k = `archive.${archiveKey(archive)}`;
+    out.push([`${k}.feedback.precision`, s.precision], [`${k}.feedback.recall`, s.recall], [`${k}.clusters.purity`, s.purity], [`${k}.clusters.need_split`, s.needSplit]);
+  }
+  return out;
+}
+
 /** Scores the store's clusters against the labels. */
 export async function evalFeedbackOnStore(db: Kysely<Database>, labels: readonly MessageLabel[]): Promise<Array<[string, number]>> {
   const labelled = joinLabels(labels, await messageKeys(db));
-  return feedbackLines(scoreFeedback(labelled, await countedMessages(db)));
+  return feedbackReport(labelled, await countedMessages(db));
 }
 
 /** The archive files the labels name, from explicit paths first, then by file name among `candidates`. */

@@ -1,7 +1,7 @@
 // The figures of `gleaner eval feedback` on a tiny hand-made labelled set with exact expected numbers,
 // the label file's checks, and the join of labels to stored messages (Message-ID, Slack channel/ts, copies).
 import { describe, expect, it } from 'vitest';
-import { feedbackLines, joinLabels, parseLabels, scoreFeedback, type CountedMessage, type LabelledMessage, type MessageLabel } from '../../src/eval/feedback.js';
+import { archiveKey, feedbackLines, feedbackReport, joinLabels, parseLabels, scoreFeedback, type CountedMessage, type LabelledMessage, type MessageLabel } from '../../src/eval/feedback.js';
 import type { MessageKeyRow } from '../../src/store/message-keys.js';
 
 const HEADER = 'archive,id,channel,feedback,kind,role,need,excerpt\n';
@@ -95,5 +95,27 @@ describe('joinLabels', () => {
       [3, 12, 101],
       [null, null, null],
     ]);
+  });
+});
+
+describe('feedbackReport', () => {
+  it('adds the four figures per archive when the labels cover several', () => {
+    const other = (id: string, feedback: boolean, need: string | null = null): MessageLabel => ({ ...label(id, feedback, need), archive: 'chat-export.zip', need: need && `chat-export.zip ${need}` });
+    const labelled = [lm(label('a1', true, 'x'), 1, 10, 100), lm(label('a2', true, 'y'), 2, 20, 101), lm(other('b1', false), 3, 30, 102), lm(other('b2', true, 'z'), 4, 40, 103)];
+    // Cluster 1 counts a1 and b1 (a mixed cluster); cluster 2 counts b2; a2 is missed.
+    const lines = new Map(feedbackReport(labelled, [c(1, 1, 10, 100), c(1, 3, 30, 102), c(2, 4, 40, 103)]));
+    expect(lines.get('feedback.precision')).toBeCloseTo(2 / 3, 12);
+    expect(lines.get('feedback.recall')).toBeCloseTo(2 / 3, 12);
+    expect(lines.get('archive.a.feedback.precision')).toBe(1);
+    expect(lines.get('archive.a.feedback.recall')).toBe(0.5);
+    expect(lines.get('archive.chat_export.feedback.precision')).toBe(0.5);
+    expect(lines.get('archive.chat_export.feedback.recall')).toBe(1);
+    expect(lines.get('archive.chat_export.clusters.purity')).toBe(1);
+    expect(lines.get('archive.chat_export.clusters.need_split')).toBe(1);
+    expect(archiveKey('maven-dev-2017-11.mbox')).toBe('maven_dev_2017_11');
+  });
+
+  it('prints no per-archive lines for one archive', () => {
+    expect(feedbackReport([lm(label('a1', true, 'x'), 1, 10, 100)], [c(1, 1, 10, 100)]).some(([n]) => n.startsWith('archive.'))).toBe(false);
   });
 });
