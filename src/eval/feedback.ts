@@ -284,9 +284,11 @@ export async function evalFeedbackOnStore(db: Kysely<Database>, labels: readonly
 /** The archive files the labels name, from explicit paths first, then by file name among `candidates`. */
 export function archivesFor(labels: readonly MessageLabel[], candidates: readonly string[]): string[] {
   const names = [...new Set(labels.map((l) => l.archive))].sort();
-  return names.map((name) => {
-    const path = candidates.find((c) => basename(c) === name);
+  const paths = names.map((name) => {
+    // The labels may name the archive with a folder (`mbox/x.mbox`): the file name decides.
+    const path = candidates.find((c) => c === name || basename(c) === basename(name));
     if (!path) throw new Error(`the labels name archive ${name}, which is neither given with --archive nor found under the archives folder`);
     return path;
   });
+  return [...new Set(paths)];
 }

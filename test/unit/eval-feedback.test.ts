@@ -1,7 +1,7 @@
 // The figures of `gleaner eval feedback` on a tiny hand-made labelled set with exact expected numbers,
 // the label file's checks, and the join of labels to stored messages (Message-ID, Slack channel/ts, copies).
 import { describe, expect, it } from 'vitest';
-import { archiveKey, feedbackLines, feedbackReport, joinLabels, parseLabels, scoreFeedback, type CountedMessage, type LabelledMessage, type MessageLabel } from '../../src/eval/feedback.js';
+import { archiveKey, archivesFor, feedbackLines, feedbackReport, joinLabels, parseLabels, scoreFeedback, type CountedMessage, type LabelledMessage, type MessageLabel } from '../../src/eval/feedback.js';
 import type { MessageKeyRow } from '../../src/store/message-keys.js';
 
 const HEADER = 'archive,id,channel,feedback,kind,role,need,excerpt\n';
@@ -117,5 +117,13 @@ describe('feedbackReport', () => {
 
   it('prints no per-archive lines for one archive', () => {
     expect(feedbackReport([lm(label('a1', true, 'x'), 1, 10, 100)], [c(1, 1, 10, 100)]).some(([n]) => n.startsWith('archive.'))).toBe(false);
+  });
+});
+
+describe('archivesFor', () => {
+  it('finds each labelled archive once by its file name, and names the one it cannot find', () => {
+    const ls = [label('a1', false), { ...label('a2', false), archive: 'mbox/a.mbox' }, { ...label('b1', false), archive: 'b.zip' }];
+    expect(archivesFor(ls, ['/data/x/a.mbox', '/data/y/b.zip', '/data/y/c.zip'])).toEqual(['/data/x/a.mbox', '/data/y/b.zip']);
+    expect(() => archivesFor(ls, ['/data/x/a.mbox'])).toThrow(/archive b\.zip/);
   });
 });
