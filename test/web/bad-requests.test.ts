@@ -17,7 +17,7 @@ beforeAll(async () => {
   s.app.log.error = ((...args: Parameters<typeof error>) => {
     serverErrors.push(args[0]);
     error(...args);
-  }) as typeof s.app.log.error;
+  });
   web = buildWebApp(s.app);
   await web.ready();
   const r = await loginAs(web, 'admin', PASSWORDS.admin);
