@@ -9,7 +9,7 @@ import { weekContaining, weekLabel } from '../pipeline/period.js';
 import { latestMessageAt, listQuarantine, storeStats } from '../store/queries.js';
 import { QUEUE_NAMES, type QueueName } from '../queue/port.js';
 import { examplesDir } from '../paths.js';
-import { registerWebCommands, serveDemo } from './web-commands.js';
+import { portOption, registerWebCommands, serveDemo } from './web-commands.js';
 import { registerClusterCommands } from './cluster-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerDigestCommands, writeDigestFiles } from './digest-commands.js';
@@ -229,7 +229,9 @@ program
   .description('the embedded default: a fresh SQLite store in ./gleaner-demo, the sample community imported, the pipeline run, the digest written')
   .option('--dir <dir>', 'where to put the demo', 'gleaner-demo')
   .option('--no-serve', 'stop after writing the digest')
-  .action(async (opts: { dir: string; serve: boolean }) => {
+  .option('-p, --port <n>', 'port of the web UI', portOption, 8080)
+  .option('--host <host>', 'address of the web UI', '127.0.0.1')
+  .action(async (opts: { dir: string; serve: boolean; port: number; host: string }) => {
     const dir = resolve(opts.dir);
     if (existsSync(join(dir, 'gleaner.db'))) for (const f of ['gleaner.db', 'gleaner.db-wal', 'gleaner.db-shm']) rmSync(join(dir, f), { force: true });
     mkdirSync(dir, { recursive: true });
@@ -245,7 +247,7 @@ program
         console.log(`\nStored ${s.messages} messages in ${s.conversations} conversations from ${s.sources.length} sources.`);
         console.log(`Digest for ${weekLabel(period)} written to:`);
         for (const f of files) console.log(`  ${f}`);
-        if (opts.serve) await serveDemo(app);
+        if (opts.serve) await serveDemo(app, { host: opts.host, port: opts.port });
       },
       // The sample community's people, orgs, segments and tag rules, unless -c names another config.
       { redisUrl: null, db: join(dir, 'gleaner.db'), config: existsSync(join(examplesDir(), 'gleaner.yaml')) ? join(examplesDir(), 'gleaner.yaml') : undefined },

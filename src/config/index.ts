@@ -1,5 +1,6 @@
 // gleaner.yaml: loaded once at start, validated against one schema that also documents it.
 // Secrets come from environment variables (`${NAME}`) or `*_FILE` paths and are redacted in logs.
+import { isIP } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -68,6 +69,19 @@ export const OrgConfigSchema = z
   .strict();
 export type OrgConfig = z.infer<typeof OrgConfigSchema>;
 
+/** One trusted reverse proxy: an IP address, a CIDR range, or a named range as proxy-addr knows them. */
+export const TrustedProxySchema = z.string().refine(isTrustedProxy, { message: 'not an IP address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal' });
+
+export function isTrustedProxy(s: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(s)) return true;
+  const [addr, bits, extra] = s.split('/');
+  if (extra !== undefined || !addr) return false;
+  const v = isIP(addr);
+  if (!v) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128);
+}
+
 export const ConfigSchema = z.object({
   /** SQLite file path (default ./gleaner.db) or a postgres:// URL. */
   database: z.string().optional(),
@@ -88,7 +102,14 @@ export const ConfigSchema = z.object({
       recipients: z.array(z.string()).default([]),
     })
     .default({ schedule: '0 9 * * 1', autoApprove: false, top: 10, recipients: [] }),
-  web: z.object({ baseUrl: z.string().default('http://127.0.0.1:8080'), port: z.number().int().default(8080) }).default({ baseUrl: 'http://127.0.0.1:8080', port: 8080 }),
+  web: z
+    .object({
+      baseUrl: z.string().default('http://127.0.0.1:8080'),
+      port: z.number().int().default(8080),
+      /** Reverse proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, or loopback/linklocal/uniquelocal); none by default. */
+      trustProxy: z.array(TrustedProxySchema).default([]),
+    })
+    .default({ baseUrl: 'http://127.0.0.1:8080', port: 8080, trustProxy: [] }),
   people: z.array(z.object({ name: z.string(), identities: z.array(z.string()).default([]), staff: z.boolean().optional(), org: z.string().optional() })).default([]),
   orgs: z.array(OrgConfigSchema).default([]),
   segments: z.record(z.string(), z.object({ weight: z.number().default(1) })).default({}),

@@ -126,14 +126,67 @@ export async function createUser(db: Db, name: string, role: Role, passwordHash:
   return toUser(r);
 }
 
-export async function setUserPassword(db: Db, userId: number, passwordHash: string): Promise<void> {
-  await w(db).updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+/** Deletes the user's sessions and revokes their API tokens: they are out at once, everywhere. */
+async function endUserAccess(db: Db, userId: number, now: number): Promise<void> {
   await w(db).deleteFrom('sessions').where('user_id', '=', userId).execute();
+  await w(db).updateTable('api_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+}
+
+async function userRow(db: Db, userId: number): Promise<{ id: number; name: string; role: string; disabled_at: number | null }> {
+  const u = await w(db).selectFrom('users').select(['id', 'name', 'role', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
+  if (!u) throw new NotFoundError(`user ${userId}`);
+  return u;
+}
+
+/** Refuses a change that would leave no enabled admin: nobody could manage the accounts any more. */
+async function keepAnAdmin(db: Db, what: string): Promise<void> {
+  const r = await w(db).selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('disabled_at', 'is', null).executeTakeFirstOrThrow();
+  if (Number(r.n) === 0) throw new WebStoreError(`cannot ${what}: it would leave no enabled admin (make another user admin first)`);
+}
+
+/** A new password hash; the user's sessions and API tokens end at once. */
+export async function setUserPassword(db: Db, userId: number, passwordHash: string, now: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await userRow(trx, userId);
+    await w(trx).updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+    await endUserAccess(trx, userId, now);
+  });
 }
 
 export async function setUserRole(db: Db, userId: number, role: Role): Promise<void> {
-  const r = await w(db).updateTable('users').set({ role }).where('id', '=', userId).executeTakeFirst();
-  if (!Number(r.numUpdatedRows)) throw new NotFoundError(`user ${userId}`);
+  await db.transaction().execute(async (trx) => {
+    const u = await userRow(trx, userId);
+    await w(trx).updateTable('users').set({ role }).where('id', '=', userId).execute();
+    if (u.role === 'admin' && role !== 'admin') await keepAnAdmin(trx, `make ${u.name} ${role}`);
+  });
+}
+
+/** Disables (sessions and tokens end at once) or enables a user. */
+export async function setUserDisabled(db: Db, userId: number, disabled: boolean, now: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const u = await userRow(trx, userId);
+    await w(trx).updateTable('users').set({ disabled_at: disabled ? (u.disabled_at ?? now) : null }).where('id', '=', userId).execute();
+    if (disabled) {
+      await endUserAccess(trx, userId, now);
+      await keepAnAdmin(trx, `disable ${u.name}`);
+    }
+  });
+}
+
+/** Removes a user with their sessions and API tokens (what they did stays, under their name). */
+export async function removeUser(db: Db, userId: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const u = await userRow(trx, userId);
+    await w(trx).deleteFrom('sessions').where('user_id', '=', userId).execute();
+    await w(trx).deleteFrom('api_tokens').where('user_id', '=', userId).execute();
+    await w(trx).deleteFrom('users').where('id', '=', userId).execute();
+    await keepAnAdmin(trx, `remove ${u.name}`);
+  });
+}
+
+export async function userById(db: Db, userId: number): Promise<User | null> {
+  const r = await w(db).selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+  return r ? toUser(r) : null;
 }
 
 export async function userByName(db: Db, name: string): Promise<(User & { passwordHash: string }) | null> {
@@ -184,8 +237,9 @@ export async function deleteSession(db: Db, idHash: string): Promise<void> {
   await w(db).deleteFrom('sessions').where('id_hash', '=', idHash).execute();
 }
 
-export async function deleteExpiredSessions(db: Db, now: number): Promise<void> {
-  await w(db).deleteFrom('sessions').where('expires_at', '<=', now).execute();
+export async function deleteExpiredSessions(db: Db, now: number): Promise<number> {
+  const r = await w(db).deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(r.numDeletedRows);
 }
 
 // API tokens --------------------------------------------------------------------------------------
@@ -214,34 +268,113 @@ export async function listApiTokens(db: Db, userId: number): Promise<Array<{ id:
   return rows.map((r) => ({ id: r.id, name: r.name, createdAt: Number(r.created_at), lastUsedAt: r.last_used_at == null ? null : Number(r.last_used_at), revoked: r.revoked_at != null }));
 }
 
-export async function revokeApiToken(db: Db, userId: number, tokenId: number, now: number): Promise<void> {
-  const r = await w(db).updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', tokenId).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
-  if (!Number(r.numUpdatedRows)) throw new NotFoundError(`API token ${tokenId}`);
+/** Revokes a token; `userId` limits it to that user's own tokens (null: any user's, for admins). */
+export async function revokeApiToken(db: Db, userId: number | null, tokenId: number, now: number): Promise<void> {
+  let q = w(db).updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', tokenId).where('revoked_at', 'is', null);
+  if (userId != null) q = q.where('user_id', '=', userId);
+  const r = await q.executeTakeFirst();
+  if (!Number(r.numUpdatedRows)) throw new NotFoundError(`API token ${tokenId} (or it is revoked already)`);
+}
+
+export interface ApiTokenRow {
+  id: number;
+  userId: number;
+  userName: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revoked: boolean;
+}
+
+/** Every user's API tokens (for admins), by user name then id. */
+export async function listAllApiTokens(db: Db): Promise<ApiTokenRow[]> {
+  const rows = await w(db)
+    .selectFrom('api_tokens as t')
+    .innerJoin('users as u', 'u.id', 't.user_id')
+    .select(['t.id', 't.user_id', 'u.name as user_name', 't.name', 't.created_at', 't.last_used_at', 't.revoked_at'])
+    .orderBy('u.name')
+    .orderBy('t.id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, userId: r.user_id, userName: r.user_name, name: r.name, createdAt: Number(r.created_at), lastUsedAt: r.last_used_at == null ? null : Number(r.last_used_at), revoked: r.revoked_at != null }));
 }
 
 // Login attempts ----------------------------------------------------------------------------------
 
-export async function recordLoginAttempt(db: Db, ip: string, username: string, ok: boolean, now: number): Promise<void> {
-  await w(db).insertInto('login_attempts').values({ ip, username: username.slice(0, 200), at: now, ok: ok ? 1 : 0 }).execute();
-  if (ok) await w(db).deleteFrom('login_attempts').where('username', '=', username).where('ok', '=', 0).execute();
+/**
+ * Failed attempts in the window, for one login. An attempt is recorded as failed when it is reserved
+ * (before the password is checked) and turned into a success afterwards, so attempts still being
+ * checked count. A success ends the run of failures for its user name (the older rows stay, as the
+ * trail, but no longer count); the count per IP runs over the whole window.
+ */
+export interface FailedLogins {
+  /** For this user name, from any address, since its last success. */
+  byUser: number;
+  /** From this address, for any user name. */
+  byIp: number;
+  /** For this user name from this address, since the name's last success. */
+  byIpUser: number;
+  oldestByUser: number | null;
+  oldestByIp: number | null;
+  oldestByIpUser: number | null;
 }
 
-/** Failed attempts since `since`, by IP and by user name. */
-export async function failedLogins(db: Db, ip: string, username: string, since: number): Promise<{ byIp: number; byUser: number; oldestByIp: number | null; oldestByUser: number | null }> {
-  const q = (col: 'ip' | 'username', v: string) =>
-    w(db)
+/** Failed (or still being checked) attempts since `since`, by user name, by IP and by both. */
+export async function failedLogins(db: Db, ip: string, username: string, since: number): Promise<FailedLogins> {
+  const name = username.slice(0, 200);
+  const lastOk = await w(db)
+    .selectFrom('login_attempts')
+    .select((eb) => eb.fn.max<number>('id').as('id'))
+    .where('username', '=', name)
+    .where('ok', '=', 1)
+    .where('at', '>=', since)
+    .executeTakeFirst();
+  const afterId = lastOk?.id == null ? 0 : Number(lastOk.id);
+  const count = (filter: { ip?: string; username?: string; afterId?: number }) => {
+    let q = w(db)
       .selectFrom('login_attempts')
       .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('at').as('oldest')])
-      .where(col, '=', v)
       .where('ok', '=', 0)
-      .where('at', '>=', since)
-      .executeTakeFirstOrThrow();
-  const [a, b] = await Promise.all([q('ip', ip), q('username', username.slice(0, 200))]);
-  return { byIp: Number(a.n), byUser: Number(b.n), oldestByIp: a.oldest == null ? null : Number(a.oldest), oldestByUser: b.oldest == null ? null : Number(b.oldest) };
+      .where('at', '>=', since);
+    if (filter.ip !== undefined) q = q.where('ip', '=', filter.ip);
+    if (filter.username !== undefined) q = q.where('username', '=', filter.username);
+    if (filter.afterId) q = q.where('id', '>', filter.afterId);
+    return q.executeTakeFirstOrThrow();
+  };
+  const u = await count({ username: name, afterId });
+  const i = await count({ ip });
+  const iu = await count({ ip, username: name, afterId });
+  const oldest = (r: { oldest: number | null }) => (r.oldest == null ? null : Number(r.oldest));
+  return { byUser: Number(u.n), byIp: Number(i.n), byIpUser: Number(iu.n), oldestByUser: oldest(u), oldestByIp: oldest(i), oldestByIpUser: oldest(iu) };
 }
 
-export async function pruneLoginAttempts(db: Db, before: number): Promise<void> {
-  await w(db).deleteFrom('login_attempts').where('at', '<', before).execute();
+/**
+ * Check and record in one step: counts the failed attempts and, when `allow` says so, records this
+ * attempt as failed (the caller confirms it after checking the password). Serialized with every other
+ * reservation (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL), so parallel
+ * logins cannot all pass the check before any of them is recorded.
+ */
+export async function reserveLoginAttempt(db: Db, ip: string, username: string, now: number, since: number, allow: (c: FailedLogins) => boolean): Promise<{ attemptId: number | null; counts: FailedLogins }> {
+  return db.transaction().execute(async (trx) => {
+    if (!isSqlite(db)) await sql`SELECT pg_advisory_xact_lock(hashtext('gleaner.login_attempts'))`.execute(trx);
+    const counts = await failedLogins(trx, ip, username, since);
+    if (!allow(counts)) return { attemptId: null, counts };
+    const r = await w(trx).insertInto('login_attempts').values({ ip, username: username.slice(0, 200), at: now, ok: 0 }).returning('id').executeTakeFirstOrThrow();
+    return { attemptId: r.id, counts };
+  });
+}
+
+/** Marks a reserved attempt as a success (the failures before it stay as the trail). */
+export async function confirmLoginAttempt(db: Db, attemptId: number): Promise<void> {
+  await w(db).updateTable('login_attempts').set({ ok: 1 }).where('id', '=', attemptId).execute();
+}
+
+export async function recordLoginAttempt(db: Db, ip: string, username: string, ok: boolean, now: number): Promise<void> {
+  await w(db).insertInto('login_attempts').values({ ip, username: username.slice(0, 200), at: now, ok: ok ? 1 : 0 }).execute();
+}
+
+export async function pruneLoginAttempts(db: Db, before: number): Promise<number> {
+  const r = await w(db).deleteFrom('login_attempts').where('at', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
 }
 
 // Search ------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import type { App } from '../app.js';
 import { templatesDir } from '../paths.js';
 import { NotFoundError } from '../store/curation.js';
 import { getOrCreateSetting, WebStoreError, type Role, type User } from '../store/web.js';
-import { hasRole, randomToken, safeEqual, sessionFor, userForBearer, type ActiveSession } from './auth.js';
+import { hasRole, pruneAuthRecords, randomToken, safeEqual, sessionFor, userForBearer, type ActiveSession } from './auth.js';
 import { renderPage } from './render.js';
 import { registerLoginRoutes } from './routes/login.js';
 import { registerClusterRoutes } from './routes/clusters.js';
@@ -46,9 +46,14 @@ export interface WebOptions {
   now?: () => number;
   /** Mark cookies Secure (default: when config web.baseUrl is https). */
   secureCookies?: boolean;
-  /** Trust X-Forwarded-* from a reverse proxy (for request.ip and the login rate limit). */
-  trustProxy?: boolean;
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (for request.ip and so the login limits): their
+   * addresses or CIDR ranges (default: config web.trustProxy, none). Only what a trusted hop says counts.
+   */
+  trustProxy?: boolean | string[];
   logger?: boolean;
+  /** How often expired sessions and old login attempts are pruned (default hourly; also once at start). */
+  pruneIntervalMs?: number;
 }
 
 export interface WebDeps {
@@ -77,6 +82,7 @@ export class HttpError extends Error {
 const STATIC_FILES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
   'inbox.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 
 export function wantsJson(req: FastifyRequest): boolean {
@@ -109,14 +115,23 @@ export function hasControlChars(s: string): boolean {
   return false;
 }
 
-/** A same-site path to go back to after a form, or the fallback. */
+/**
+ * A same-site path to go back to after a form, or the fallback. Characters outside ASCII are
+ * percent-encoded: a Location header carries ASCII only (a raw "é" made the redirect fail with a 500).
+ */
 export function safeNext(next: unknown, fallback: string): string {
   if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || hasControlChars(next)) return fallback;
-  return next;
+  try {
+    return next.replace(/[^\x20-\x7e]+/gu, (s) => encodeURIComponent(s));
+  } catch {
+    return fallback; // a lone surrogate cannot be encoded
+  }
 }
 
 export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
-  const f = Fastify({ logger: opts.logger ?? false, trustProxy: opts.trustProxy ?? false, bodyLimit: 256 * 1024 });
+  const proxies = opts.trustProxy ?? app.config.web.trustProxy;
+  const trustProxy = Array.isArray(proxies) ? (proxies.length ? proxies : false) : proxies;
+  const f = Fastify({ logger: opts.logger ?? false, trustProxy, bodyLimit: 256 * 1024 });
   const deps: WebDeps = {
     app,
     now: opts.now ?? Date.now,
@@ -146,6 +161,20 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     if (!req.url.startsWith('/static/') && !reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
     return payload;
   });
+
+  // Expired sessions and login attempts past the trail are deleted at start and then on a timer.
+  let pruneTimer: NodeJS.Timeout | undefined;
+  const prune = () =>
+    pruneAuthRecords(app.db, deps.now()).then(
+      (n) => (n.sessions || n.loginAttempts ? app.log.info(n, 'pruned expired sessions and old login attempts') : undefined),
+      (err: unknown) => app.log.warn({ err }, 'pruning sessions and login attempts failed'),
+    );
+  f.addHook('onReady', async () => {
+    await prune();
+    pruneTimer = setInterval(() => void prune(), opts.pruneIntervalMs ?? 3600_000);
+    pruneTimer.unref();
+  });
+  f.addHook('onClose', async () => clearInterval(pruneTimer));
 
   f.setErrorHandler(async (err: unknown, req, reply) => {
     let status = 500;
@@ -215,10 +244,13 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     scope.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
     scope.get('/static/:file', { config: { public: true } }, async (req, reply) => {
       const file = (req.params as { file: string }).file;
-      const type = STATIC_FILES[file];
-      if (!type) throw new HttpError(404, 'no such file');
+      // Own keys only: "constructor" or "__proto__" are not files (they reached Object.prototype: a 500).
+      const type = Object.hasOwn(STATIC_FILES, file) ? STATIC_FILES[file] : undefined;
+      if (!type) throw new HttpError(404, `There is no static file ${JSON.stringify(file.slice(0, 100))}.`);
       return reply.type(type).header('Cache-Control', 'public, max-age=300').send(readFileSync(join(staticDir, file)));
     });
+    // Browsers ask for /favicon.ico on every page; the layout names the SVG, this answers the old habit.
+    scope.get('/favicon.ico', { config: { public: true } }, async (_req, reply) => reply.type('image/svg+xml').header('Cache-Control', 'public, max-age=86400').send(readFileSync(join(staticDir, 'favicon.svg'))));
     scope.get('/', async (_req, reply) => reply.redirect('/clusters', 303));
 
     registerLoginRoutes(scope, deps);

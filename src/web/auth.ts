@@ -8,13 +8,17 @@ import {
   createSession,
   createUser,
   deleteSession,
-  failedLogins,
+  confirmLoginAttempt,
+  deleteExpiredSessions,
   findSession,
-  recordLoginAttempt,
+  pruneLoginAttempts,
+  reserveLoginAttempt,
+  setUserPassword,
   touchSession,
   userByName,
   userForApiToken,
   WebStoreError,
+  type FailedLogins,
   type Role,
   type User,
 } from '../store/web.js';
@@ -29,6 +33,8 @@ export const SESSION_MAX_MS = 7 * 24 * 3600_000;
 export const LOGIN_WINDOW_MS = 15 * 60_000;
 export const LOGIN_MAX_FAILS_PER_USER = 5;
 export const LOGIN_MAX_FAILS_PER_IP = 20;
+/** Login attempts are kept this long (the trail), then pruned. */
+export const LOGIN_TRAIL_MS = 30 * 24 * 3600_000;
 
 const ROLE_RANK: Record<Role, number> = { viewer: 0, curator: 1, admin: 2 };
 
@@ -90,24 +96,48 @@ export type LoginResult =
   | { ok: false; reason: 'invalid' }
   | { ok: false; reason: 'rate_limited'; retryAfterS: number };
 
-/** Checks the rate limits, then the password; on success opens a session. */
+/**
+ * When this login must wait, the time its limit frees up; null when it may go on. Per user name (from
+ * anywhere): LOGIN_MAX_FAILS_PER_USER failures lock the name, the right password included. Per IP:
+ * past LOGIN_MAX_FAILS_PER_IP failures the address is slowed to one try per user name (a name it has
+ * failed on waits), so behind a shared address (a proxy, a NAT) somebody else's guessing does not
+ * refuse the right password of a user who is not under attack (OWASP: lock per account, throttle per IP).
+ */
+export function loginBlockedUntil(c: FailedLogins, now: number): number | null {
+  if (c.byUser >= LOGIN_MAX_FAILS_PER_USER) return (c.oldestByUser ?? now) + LOGIN_WINDOW_MS;
+  if (c.byIp >= LOGIN_MAX_FAILS_PER_IP && c.byIpUser >= 1) return (c.oldestByIpUser ?? now) + LOGIN_WINDOW_MS;
+  return null;
+}
+
+/**
+ * Reserves the attempt (checked against the limits and recorded as failed in one step), then checks the
+ * password; a right one turns the attempt into a success and opens a session.
+ */
 export async function login(db: Kysely<Database>, name: string, password: string, ip: string, now: number): Promise<LoginResult> {
   const user = name.trim().slice(0, 200);
-  const fails = await failedLogins(db, ip, user, now - LOGIN_WINDOW_MS);
-  if (fails.byUser >= LOGIN_MAX_FAILS_PER_USER || fails.byIp >= LOGIN_MAX_FAILS_PER_IP) {
-    const oldest = fails.byUser >= LOGIN_MAX_FAILS_PER_USER ? fails.oldestByUser : fails.oldestByIp;
-    return { ok: false, reason: 'rate_limited', retryAfterS: Math.max(1, Math.ceil(((oldest ?? now) + LOGIN_WINDOW_MS - now) / 1000)) };
-  }
+  const { attemptId, counts } = await reserveLoginAttempt(db, ip, user, now, now - LOGIN_WINDOW_MS, (c) => loginBlockedUntil(c, now) == null);
+  if (attemptId == null) return { ok: false, reason: 'rate_limited', retryAfterS: Math.max(1, Math.ceil((loginBlockedUntil(counts, now)! - now) / 1000)) };
   const u = await userByName(db, user);
   let ok = false;
   if (u && !u.disabled) ok = await verifyPassword(password, u.passwordHash);
   else await verifyPassword(password, await (dummyHash ??= hashPassword(randomToken())));
-  await recordLoginAttempt(db, ip, user, ok, now);
   if (!ok || !u) return { ok: false, reason: 'invalid' };
+  await confirmLoginAttempt(db, attemptId);
   const sessionId = randomToken();
   const expiresAt = now + SESSION_IDLE_MS;
   await createSession(db, sha256(sessionId), u.id, randomToken(), now, expiresAt);
   return { ok: true, user: { id: u.id, name: u.name, role: u.role, createdAt: u.createdAt, disabled: u.disabled }, sessionId, expiresAt };
+}
+
+/** A new password for a user (the rules checked); their sessions and API tokens end at once. */
+export async function changePassword(db: Kysely<Database>, userId: number, password: string, now: number): Promise<void> {
+  checkPasswordRules(password);
+  await setUserPassword(db, userId, await hashPassword(password), now);
+}
+
+/** Deletes expired sessions and login attempts older than the trail; returns how many of each. */
+export async function pruneAuthRecords(db: Kysely<Database>, now: number): Promise<{ sessions: number; loginAttempts: number }> {
+  return { sessions: await deleteExpiredSessions(db, now), loginAttempts: await pruneLoginAttempts(db, now - LOGIN_TRAIL_MS) };
 }
 
 export interface ActiveSession {

@@ -157,7 +157,10 @@ describe('login', () => {
     clock += 16 * 60_000; // the window passes
     expect((await loginAs('curator')).res.statusCode).toBe(303);
     for (let i = 0; i < 20; i++) expect((await loginAs(`nobody${i}`, 'nope-nope-nope', '10.2.0.1')).res.statusCode).toBe(401);
-    expect((await loginAs('admin', PASSWORDS.admin, '10.2.0.1')).res.statusCode).toBe(429);
+    // Past the per-IP limit the address is slowed (no more tries at names it failed on), but the right
+    // password of a user it has not failed on still logs in (a shared address: a proxy, a NAT).
+    expect((await loginAs('nobody0', 'nope-nope-nope', '10.2.0.1')).res.statusCode).toBe(429);
+    expect((await loginAs('admin', PASSWORDS.admin, '10.2.0.1')).res.statusCode).toBe(303);
     expect((await loginAs('admin', PASSWORDS.admin, '10.2.0.2')).res.statusCode).toBe(303);
     clock += 16 * 60_000;
   });

@@ -1,9 +1,11 @@
-// The account page (API tokens of one's own) and, for admins, the users.
+// The account page (one's own password and API tokens) and, for admins, the users and every API token.
+// A password change or a disable ends that user's sessions and API tokens at once; the store refuses a
+// change that would leave no enabled admin.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { listApiTokens, listUsers, revokeApiToken, setUserRole, ROLES, type Role } from '../../store/web.js';
-import { pageData, sendPage, type WebDeps } from '../app.js';
-import { addUser, issueApiToken } from '../auth.js';
+import { listAllApiTokens, listApiTokens, listUsers, removeUser, revokeApiToken, setUserDisabled, setUserRole, userByName, ROLES, type Role } from '../../store/web.js';
+import { HttpError, SESSION_COOKIE, pageData, sendPage, type WebDeps } from '../app.js';
+import { addUser, changePassword, issueApiToken, verifyPassword } from '../auth.js';
 import { idParam, notice } from '../forms.js';
 
 const RoleSchema = z.enum(ROLES as [Role, ...Role[]]);
@@ -31,9 +33,21 @@ export function registerAccountRoutes(f: FastifyInstance, deps: WebDeps): void {
     return reply.redirect('/account?done=token_revoked', 303);
   });
 
+  // One's own password: the current one first. Every session (this one too) and API token ends.
+  f.post('/account/password', async (req, reply) => {
+    const form = z.object({ current: z.string().max(1024), password: z.string().max(1024), confirm: z.string().max(1024) }).parse(req.body);
+    const me = await userByName(app.db, req.user!.name);
+    if (!me || !(await verifyPassword(form.current, me.passwordHash))) throw new HttpError(400, 'The current password is not right; the password was not changed.');
+    if (form.password !== form.confirm) throw new HttpError(400, 'The new password and its repetition differ; the password was not changed.');
+    await changePassword(app.db, me.id, form.password, deps.now());
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.redirect('/login?done=password_changed', 303);
+  });
+
   f.get('/admin/users', admin, async (req, reply) => {
-    const users = await listUsers(app.db);
-    return sendPage(reply, 'users', pageData(req, 'users', 'Users', { users, roles: ROLES, notice: notice(req.query) }));
+    const users = (await listUsers(app.db)).map((u) => ({ ...u, isMe: u.id === req.user!.id }));
+    const tokens = await listAllApiTokens(app.db);
+    return sendPage(reply, 'users', pageData(req, 'users', 'Users', { users, tokens, roles: ROLES, notice: notice(req.query) }));
   });
 
   f.post('/admin/users', admin, async (req, reply) => {
@@ -47,5 +61,41 @@ export function registerAccountRoutes(f: FastifyInstance, deps: WebDeps): void {
     const form = z.object({ role: RoleSchema }).parse(req.body);
     await setUserRole(app.db, id, form.role);
     return reply.redirect('/admin/users?done=role_changed', 303);
+  });
+
+  f.post('/admin/users/:id/password', admin, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const form = z.object({ password: z.string().max(1024) }).parse(req.body);
+    await changePassword(app.db, id, form.password, deps.now());
+    if (id === req.user!.id) {
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.redirect('/login?done=password_changed', 303);
+    }
+    return reply.redirect('/admin/users?done=password_set', 303);
+  });
+
+  f.post('/admin/users/:id/disable', admin, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    await setUserDisabled(app.db, id, true, deps.now());
+    return reply.redirect(id === req.user!.id ? '/login' : '/admin/users?done=user_disabled', 303);
+  });
+
+  f.post('/admin/users/:id/enable', admin, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    await setUserDisabled(app.db, id, false, deps.now());
+    return reply.redirect('/admin/users?done=user_enabled', 303);
+  });
+
+  f.post('/admin/users/:id/remove', admin, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    z.object({ confirm: z.literal('1', { message: 'tick the box to confirm the removal' }) }).parse(req.body);
+    await removeUser(app.db, id);
+    return reply.redirect(id === req.user!.id ? '/login' : '/admin/users?done=user_removed', 303);
+  });
+
+  f.post('/admin/tokens/:id/revoke', admin, async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    await revokeApiToken(app.db, null, id, deps.now());
+    return reply.redirect('/admin/users?done=token_revoked', 303);
   });
 }

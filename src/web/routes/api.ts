@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addTag, removeTag, untaggedItems } from '../../store/curation.js';
 import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
+import { parseCuration, type Curation } from '../../digest/curation.js';
 import { clusterCount, getDigest, itemDetail, listDigests, listItems, pendingItemCount } from '../../store/web.js';
 import { clusterDetail, listClusters, resolvePeriod } from '../clusters.js';
 import { HttpError, type WebDeps } from '../app.js';
@@ -110,7 +111,17 @@ export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
   // Curation of a draft: hidden clusters, pinned order, edited titles, "why this matters now" notes.
   f.post('/api/digests/:id/curation', curator, async (req) => {
     const { id } = idParam.parse(req.params);
-    const e = await setEditionCuration(app.ctx, id, req.body);
+    const d = await getDigest(app.db, id);
+    if (!d) throw new HttpError(404, `digest ${id} not found`);
+    if (d.status !== 'draft') throw new HttpError(400, `digest ${id} is ${d.status}; only a draft can be curated`);
+    // The body is checked here so that a bad one is the client's error (400), not the server's.
+    let curation: Curation;
+    try {
+      curation = parseCuration(req.body ?? {});
+    } catch (err: unknown) {
+      throw new HttpError(400, `${(err as Error).message} (expected {"hidden": [ids], "order": [ids], "titles": {id: title}, "notes": {id: note}})`);
+    }
+    const e = await setEditionCuration(app.ctx, id, curation);
     return { ok: true, status: e.status };
   });
 }

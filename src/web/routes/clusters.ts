@@ -8,6 +8,7 @@ import { clusterDetail, listClusters, resolvePeriod, type ClusterListFilter, typ
 import { HttpError, pageData, safeNext, sendPage, type WebDeps } from '../app.js';
 import { checkbox, idParam, intList, notice, optionalText } from '../forms.js';
 import { timelineChart } from '../render.js';
+import { weekLabel, weekPeriod } from '../../pipeline/period.js';
 
 const PERIODS: Record<string, number | null> = { '7': 7, '30': 30, '90': 90, '365': 365, all: null };
 export const PAGE_SIZE = 50;
@@ -25,6 +26,7 @@ export const ListQuery = z.object({
   week: z
     .string()
     .regex(/^\d{4}-?W\d{1,2}$/i, 'an ISO week such as 2026-W47')
+    .refine(isRealWeek, { message: 'no such ISO week (weeks run 01 to 52, or 53 in some years), e.g. 2026-W47' })
     .optional()
     .or(z.literal('').transform(() => undefined)),
   q: optionalText(200),
@@ -32,6 +34,14 @@ export const ListQuery = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   done: z.string().optional(),
 });
+/** Whether the year has this week (W00, W54 and W53 of a 52-week year do not exist). */
+function isRealWeek(s: string): boolean {
+  const m = /^(\d{4})-?W(\d{1,2})$/i.exec(s);
+  if (!m) return false;
+  const week = Number(m[2]);
+  return week >= 1 && week <= 53 && weekLabel(weekPeriod(Number(m[1]), week)) === `${m[1]}-W${String(week).padStart(2, '0')}`;
+}
+
 export type ListQuery = z.infer<typeof ListQuery>;
 
 export const PeriodQuery = ListQuery.pick({ period: true, week: true });
