@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES } from '../../connectors/types.js';
 
 export const SourceConfigSchema = z
   .object({
@@ -95,6 +96,15 @@ export const ConfigSchema = z.object({
   /** Each team gets its own digest edition: the clusters matching its filter (any value within a key, every key). */
   teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional() }).passthrough()).default([]),
   smtp: z.object({ host: z.string(), port: z.number().int().default(587), secure: z.boolean().default(false), requireTLS: z.boolean().default(false), user: z.string().optional(), password: z.string().optional(), from: z.string().default('gleaner@localhost') }).optional(),
+  /** Limits on export files (`gleaner import`). */
+  import: z
+    .object({
+      /** Largest decompressed size of one file in a zipped export (a Slack export's day file); larger ones are quarantined unread. */
+      maxEntryBytes: z.number().int().min(1).default(DEFAULT_MAX_ENTRY_BYTES),
+      /** Largest decompressed size of all the files of one export; the files past it are quarantined unread. */
+      maxTotalBytes: z.number().int().min(1).default(DEFAULT_MAX_TOTAL_BYTES),
+    })
+    .default({ maxEntryBytes: DEFAULT_MAX_ENTRY_BYTES, maxTotalBytes: DEFAULT_MAX_TOTAL_BYTES }),
   llm: LlmConfigSchema,
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
 });
