@@ -39,9 +39,18 @@ export interface ImportOptions {
   pageSize?: number;
   /** Largest single message accepted; larger ones are quarantined (default 10 MiB). */
   maxMessageBytes?: number;
+  /**
+   * Largest decompressed size of one file inside a zipped export (or one file of an unpacked one); a larger
+   * file is quarantined unread, so a zip bomb cannot fill memory (default 128 MiB).
+   */
+  maxEntryBytes?: number;
+  /** Largest decompressed size of all files of one export; the files past it are quarantined unread (default 16 GiB). */
+  maxTotalBytes?: number;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_ENTRY_BYTES = 128 * 1024 * 1024;
+export const DEFAULT_MAX_TOTAL_BYTES = 16 * 1024 * 1024 * 1024;
 
 export type ConnectorErrorKind = 'auth' | 'permission' | 'rate_limit' | 'net' | 'bad_data' | 'config';
 

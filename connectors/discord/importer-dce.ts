@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
 import type { NormalizeContext, QuarantineEntry, RawMessage, Skip } from '../../src/model/index.js';
+import { MAX_JSON_DEPTH, tooDeep } from '../json-depth.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type ImportItem, type ImportOptions, type ImportPage, type Importer } from '../types.js';
 import { discordMarkdownToText, permalinkOf } from './normalize.js';
 
@@ -313,6 +314,11 @@ export async function* readDceExport(path: string, opts: ImportOptions, signal?:
         parsed = JSON.parse(m.text);
       } catch (err: unknown) {
         quarantine.push({ location, reason: `not valid JSON: ${issuesOf(err)}`, excerpt: excerptOf(m.text) });
+        continue;
+      }
+      // Checked before anything recurses into it (zod, a later re-normalization, structured clone).
+      if (tooDeep(parsed)) {
+        quarantine.push({ location, reason: `message nested deeper than ${MAX_JSON_DEPTH} levels`, excerpt: excerptOf(m.text) });
         continue;
       }
       const checked = dceMessageSchema.safeParse(parsed);

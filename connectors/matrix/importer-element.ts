@@ -10,6 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import type { QuarantineEntry } from '../../src/model/index.js';
+import { MAX_JSON_DEPTH, shallowExcerpt, tooDeep } from '../json-depth.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type ImportItem, type ImportOptions, type ImportPage, type Importer } from '../types.js';
 import { bundledEdit, isRedacted, laterEdit, matrixEventSchema, MATRIX_NORMALIZER_VERSION, normalizeMatrix, redactsOf, relationOf, type MatrixEvent, type MatrixItem } from './normalize.js';
 
@@ -40,8 +41,13 @@ export function foldElementExport(json: unknown, file: string, opts: { channel?:
 
   const events: Array<{ ev: MatrixEvent; index: number; payload: string }> = [];
   messages.forEach((raw, index) => {
-    const payload = JSON.stringify(raw) ?? '';
     const location = `${file}:messages[${index}]`;
+    // Checked before anything recurses into it (JSON.stringify below, zod, normalize).
+    if (tooDeep(raw)) {
+      quarantine.push({ location, reason: `event nested deeper than ${MAX_JSON_DEPTH} levels`, excerpt: shallowExcerpt(raw, EXCERPT_CHARS) });
+      return;
+    }
+    const payload = JSON.stringify(raw) ?? '';
     if (Buffer.byteLength(payload) > maxBytes) {
       quarantine.push({ location, reason: `event larger than ${maxBytes} bytes`, excerpt: payload.slice(0, EXCERPT_CHARS) });
       return;
@@ -130,11 +136,7 @@ export function foldElementExport(json: unknown, file: string, opts: { channel?:
 }
 
 function safeExcerpt(x: unknown): string {
-  try {
-    return (JSON.stringify(x) ?? '').slice(0, EXCERPT_CHARS);
-  } catch {
-    return String(x).slice(0, EXCERPT_CHARS);
-  }
+  return shallowExcerpt(x, EXCERPT_CHARS);
 }
 
 export const elementExportImporter: Importer = {

@@ -3,12 +3,15 @@
 // one JSON array per day (`<name>/<YYYY-MM-DD>.json`). Each message becomes the same SlackItem the
 // Web API connector yields, so one normalizer serves both. A day file that is not a JSON array, or a
 // message that is not a message, is quarantined as `<file>` / `<file>:<index>` and the rest goes on.
+// Files are unpacked one at a time under a size limit per file and for the whole export (a zip bomb: a
+// 600 KB zip holding a 600 MB day file); a file over it is quarantined unread.
 import { closeSync, openSync, readSync, statSync, existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import yauzl from 'yauzl';
 import type { QuarantineEntry } from '../../src/model/index.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, type ImportItem, type ImportOptions, type ImportPage, type Importer } from '../types.js';
+import { MAX_JSON_DEPTH, shallowExcerpt, tooDeep } from '../json-depth.js';
+import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_TOTAL_BYTES, type ImportItem, type ImportOptions, type ImportPage, type Importer } from '../types.js';
 import { normalizeSlack, SLACK_NORMALIZER_VERSION, type SlackItem, type SlackMessage, type SlackUserRef } from './normalize.js';
 
 export const DEFAULT_EXPORT_PAGE_SIZE = 500;
@@ -23,9 +26,21 @@ interface ExportSource {
   /** Paths relative to the export root, `/`-separated, with their stored size. */
   files: Array<{ name: string; size: number }>;
   totalBytes: number;
-  read(name: string): Promise<Buffer>;
+  /** The file's bytes; rejects with an ExportLimitError, without holding them, when they are more than `maxBytes`. */
+  read(name: string, maxBytes: number): Promise<Buffer>;
   close(): void;
 }
+
+/** A file of the export left unread because of a size limit (a zip bomb, or a file too big to hold). */
+class ExportLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExportLimitError';
+  }
+}
+
+const overEntryLimit = (name: string, maxBytes: number, size?: number) =>
+  new ExportLimitError(`${name} unpacks to ${size === undefined ? 'more than' : `${size} bytes, more than`} the ${maxBytes}-byte limit for one file (import.maxEntryBytes)`);
 
 async function openZip(path: string): Promise<ExportSource> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(path, { lazyEntries: true, autoClose: false }, (err, z) => (err ? reject(err) : resolve(z))));
@@ -46,14 +61,25 @@ async function openZip(path: string): Promise<ExportSource> {
   return {
     files,
     totalBytes: statSync(path).size,
-    read: (name) =>
+    read: (name, maxBytes) =>
       new Promise<Buffer>((resolve, reject) => {
         const e = entries.get(prefix + name);
         if (!e) return reject(new Error(`no ${name} in the zip`));
+        // The size the zip declares is checked first; the bytes actually inflated are counted too, since
+        // a crafted zip can declare less than it holds.
+        if (e.uncompressedSize > maxBytes) return reject(overEntryLimit(name, maxBytes, e.uncompressedSize));
         zip.openReadStream(e, (err, stream) => {
           if (err) return reject(err);
           const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          stream.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > maxBytes) {
+              stream.destroy();
+              chunks.length = 0;
+              reject(overEntryLimit(name, maxBytes));
+            } else chunks.push(c);
+          });
           stream.on('end', () => resolve(Buffer.concat(chunks)));
           stream.on('error', reject);
         });
@@ -72,7 +98,12 @@ async function openFolder(root: string): Promise<ExportSource> {
       }
     }
   }
-  return { files, totalBytes: files.reduce((n, f) => n + f.size, 0), read: (name) => readFile(join(root, name)), close: () => undefined };
+  const read = async (name: string, maxBytes: number): Promise<Buffer> => {
+    const size = (await stat(join(root, name))).size;
+    if (size > maxBytes) throw overEntryLimit(name, maxBytes, size);
+    return readFile(join(root, name));
+  };
+  return { files, totalBytes: files.reduce((n, f) => n + f.size, 0), read, close: () => undefined };
 }
 
 interface ChannelMeta {
@@ -114,7 +145,29 @@ function userIdsOf(m: SlackMessage): string[] {
 export async function* readSlackExport(path: string, opts: ImportOptions, signal?: AbortSignal): AsyncGenerator<ImportPage> {
   const pageSize = opts.pageSize ?? DEFAULT_EXPORT_PAGE_SIZE;
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxEntryBytes = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  const maxTotalBytes = opts.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
   const src = statSync(path).isDirectory() ? await openFolder(path) : await openZip(path);
+  // Bytes unpacked so far, each file counted once (the first day files are read twice). A file that
+  // takes the total past the limit is refused, and every file after it: the total can pass the limit
+  // by at most one file, itself bounded by maxEntryBytes.
+  let unpacked = 0;
+  const counted = new Set<string>();
+  const refused = new Set<string>();
+  const readEntry = async (name: string): Promise<Buffer> => {
+    const limitNote = `the export's files unpack to more than the ${maxTotalBytes}-byte limit (import.maxTotalBytes)`;
+    if (refused.has(name) || (!counted.has(name) && unpacked > maxTotalBytes)) throw new ExportLimitError(`not read: ${limitNote}`);
+    const buf = await src.read(name, maxEntryBytes);
+    if (!counted.has(name)) {
+      counted.add(name);
+      unpacked += buf.length;
+      if (unpacked > maxTotalBytes) {
+        refused.add(name);
+        throw new ExportLimitError(`not read: with ${name}, ${limitNote}`);
+      }
+    }
+    return buf;
+  };
   try {
     const names = new Set(src.files.map((f) => f.name));
     let quarantine: QuarantineEntry[] = [];
@@ -125,7 +178,7 @@ export async function* readSlackExport(path: string, opts: ImportOptions, signal
     for (const file of ['users.json', 'org_users.json']) {
       if (!names.has(file)) continue;
       try {
-        const list = parseJsonFile(await src.read(file));
+        const list = parseJsonFile(await readEntry(file));
         if (!Array.isArray(list)) throw new Error('not a JSON array');
         for (const u of list as ExportUser[]) {
           if (!u || typeof u.id !== 'string') continue;
@@ -140,7 +193,7 @@ export async function* readSlackExport(path: string, opts: ImportOptions, signal
     for (const file of ['channels.json', 'groups.json', 'mpims.json', 'dms.json']) {
       if (!names.has(file)) continue;
       try {
-        const list = parseJsonFile(await src.read(file));
+        const list = parseJsonFile(await readEntry(file));
         if (!Array.isArray(list)) throw new Error('not a JSON array');
         for (const c of list as Array<{ id?: string; name?: string }>) {
           if (!c || typeof c.id !== 'string') continue;
@@ -160,7 +213,11 @@ export async function* readSlackExport(path: string, opts: ImportOptions, signal
 
     let workspaceUrl: string | null = null;
     for (const f of days.slice(0, WORKSPACE_SCAN_FILES)) {
-      workspaceUrl = workspaceUrlFrom((await src.read(f.name)).toString('utf8'));
+      try {
+        workspaceUrl = workspaceUrlFrom((await readEntry(f.name)).toString('utf8'));
+      } catch {
+        continue; // quarantined when its turn comes
+      }
       if (workspaceUrl) break;
     }
 
@@ -171,14 +228,16 @@ export async function* readSlackExport(path: string, opts: ImportOptions, signal
       const meta = folders.get(folder) ?? { id: folder, name: folder };
       let list: unknown;
       try {
-        list = parseJsonFile(await src.read(f.name));
+        list = parseJsonFile(await readEntry(f.name));
         if (!Array.isArray(list)) throw new Error('not a JSON array of messages');
       } catch (err: unknown) {
         let head = '';
-        try {
-          head = (await src.read(f.name)).toString('utf8');
-        } catch {
-          /* the read itself failed: nothing to show */
+        if (!(err instanceof ExportLimitError)) {
+          try {
+            head = (await src.read(f.name, maxEntryBytes)).subarray(0, 4096).toString('utf8');
+          } catch {
+            /* the read itself failed: nothing to show */
+          }
         }
         quarantine.push({ location: f.name, reason: `day file skipped: ${(err as Error).message}`, excerpt: excerpt(head) });
         bytesRead += f.size;
@@ -186,6 +245,11 @@ export async function* readSlackExport(path: string, opts: ImportOptions, signal
       }
       (list as unknown[]).forEach((m, i) => {
         const location = `${f.name}:${i}`;
+        // Checked before anything recurses into it (JSON.stringify below, normalize, storing).
+        if (tooDeep(m)) {
+          quarantine.push({ location, reason: `message nested deeper than ${MAX_JSON_DEPTH} levels`, excerpt: shallowExcerpt(m) });
+          return;
+        }
         const json = JSON.stringify(m) ?? '';
         if (!m || typeof m !== 'object' || Array.isArray(m)) {
           quarantine.push({ location, reason: 'not a message object', excerpt: excerpt(json) });

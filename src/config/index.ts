@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES } from '../../connectors/types.js';
 
 export const SourceConfigSchema = z
   .object({
@@ -116,6 +117,15 @@ export const ConfigSchema = z.object({
   /** Each team gets its own digest edition: the clusters matching its filter (any value within a key, every key). */
   teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional() }).passthrough()).default([]),
   smtp: z.object({ host: z.string(), port: z.number().int().default(587), secure: z.boolean().default(false), requireTLS: z.boolean().default(false), user: z.string().optional(), password: z.string().optional(), from: z.string().default('gleaner@localhost') }).optional(),
+  /** Limits on export files (`gleaner import`). */
+  import: z
+    .object({
+      /** Largest decompressed size of one file in a zipped export (a Slack export's day file); larger ones are quarantined unread. */
+      maxEntryBytes: z.number().int().min(1).default(DEFAULT_MAX_ENTRY_BYTES),
+      /** Largest decompressed size of all the files of one export; the files past it are quarantined unread. */
+      maxTotalBytes: z.number().int().min(1).default(DEFAULT_MAX_TOTAL_BYTES),
+    })
+    .default({ maxEntryBytes: DEFAULT_MAX_ENTRY_BYTES, maxTotalBytes: DEFAULT_MAX_TOTAL_BYTES }),
   llm: LlmConfigSchema,
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
 });
@@ -206,4 +216,75 @@ export function redact<T>(value: T, extraKeys: string[] = []): T {
     return v;
   };
   return walk(value) as T;
+}
+
+/**
+ * The secret values of a config, for scrubbing error text that an upstream server echoed back (a bot
+ * token in an API error, AUTH PLAIN in an SMTP reply): every value under a secret key (SECRET_KEYS and
+ * `extraKeys`) anywhere in it (and in `more`, e.g. a source config given on its own), the passwords in the database and Redis URLs, and GLEANER_SMTP_PASSWORD.
+ */
+export function secretValues(config: Config | { config: Config; more: unknown }, env: NodeJS.ProcessEnv = process.env, extraKeys: readonly string[] = []): string[] {
+  const keys = new Set([...SECRET_KEYS, ...extraKeys].map((k) => k.toLowerCase()));
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (keys.has(k.toLowerCase()) && typeof x === 'string') out.add(x);
+        else walk(x);
+      }
+    }
+  };
+  walk(config);
+  const c = 'more' in config ? config.config : config;
+  for (const url of [c.database, c.redis, env.REDIS_URL, env.GLEANER_DB]) {
+    if (!url || !url.includes('://')) continue;
+    try {
+      const password = new URL(url).password;
+      if (password) out.add(decodeURIComponent(password));
+    } catch {
+      /* not a URL: nothing to take */
+    }
+  }
+  if (env.GLEANER_SMTP_PASSWORD) out.add(env.GLEANER_SMTP_PASSWORD);
+  return [...out].filter((s) => s.length >= MIN_SECRET_CHARS);
+}
+
+/** Shorter values are not scrubbed from text (they would match ordinary words). */
+const MIN_SECRET_CHARS = 4;
+
+/**
+ * The base64 forms of a secret: at each of the three byte alignments it can have inside a longer base64
+ * string (AUTH PLAIN is base64 of `\0user\0password`), trimmed to the characters that depend on the
+ * secret alone; standard and URL alphabets.
+ */
+function base64Cores(secret: string): string[] {
+  const cores = new Set<string>();
+  const bytes = Buffer.from(secret, 'utf8');
+  for (let lead = 0; lead < 3; lead++) {
+    const b64 = Buffer.concat([Buffer.alloc(lead), bytes]).toString('base64');
+    const end = (lead + bytes.length) % 3 === 0 ? b64.length : b64.length - 4;
+    const core = b64.slice(lead ? 4 : 0, end);
+    if (core.length >= 6) {
+      cores.add(core);
+      cores.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
+  }
+  return [...cores];
+}
+
+/**
+ * `text` with each secret value (as is and URL-encoded) replaced by `***`, and every base64 string that
+ * holds one (a token's base64, an echoed AUTH PLAIN) replaced whole.
+ */
+export function redactSecretValues(text: string, secrets: readonly string[]): string {
+  let out = text;
+  const cores: string[] = [];
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET_CHARS) continue;
+    for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
+    cores.push(...base64Cores(s));
+  }
+  if (cores.length) out = out.replace(/[A-Za-z0-9+/_-]{6,}=*/g, (run) => (cores.some((c) => run.includes(c)) ? '***' : run));
+  return out;
 }

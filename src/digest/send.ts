@@ -16,7 +16,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import type { Config } from '../config/index.js';
+import { redactSecretValues, secretValues, type Config } from '../config/index.js';
 import { claimSend, getEdition, markTransmitting, recordFailed, recordSent, recordUnknown, resolveExpiredLeases, type EditionRow } from '../store/digests.js';
 import { weekLabel } from '../pipeline/period.js';
 import { teamsOf } from './edition.js';
@@ -136,14 +136,21 @@ function connect(config: Config): Promise<SMTPConnection> {
   if (!smtp) throw new DigestSendError('no `smtp:` section in the config: set host, port, secure, user, password (or ${ENV}) and from');
   const conn = new SMTPConnection({ host: smtp.host, port: smtp.port, secure: smtp.secure, requireTLS: smtp.requireTLS, ...SMTP_TIMEOUTS });
   return new Promise((resolve, reject) => {
+    // A failed connect or login closes the connection: left open, the socket kept the process alive
+    // until the server's timeout (a CLI hung two minutes after printing its result) and a long-running
+    // process leaked one per attempt.
+    const fail = (err: Error) => {
+      conn.close();
+      reject(err);
+    };
     // Errors also reach the callbacks; the listener keeps a late socket error from crashing the process.
-    conn.on('error', (err: Error) => reject(err));
+    conn.on('error', fail);
     conn.connect((err) => {
-      if (err) return reject(err);
+      if (err) return fail(err);
       const user = smtp.user ?? process.env.GLEANER_SMTP_USER;
       const pass = smtp.password ?? process.env.GLEANER_SMTP_PASSWORD;
       if (!user) return resolve(conn);
-      conn.login({ user, pass }, (loginErr) => (loginErr ? reject(loginErr) : resolve(conn)));
+      conn.login({ user, pass }, (loginErr) => (loginErr ? fail(loginErr) : resolve(conn)));
     });
   });
 }
@@ -183,7 +190,10 @@ export async function sendEdition(deps: SendDeps, id: number): Promise<SendOutco
     if (again?.status === 'sent') return { status: 'already-sent', id, messageId: again.messageId };
     return { status: 'busy', id, leaseUntil: again?.leaseUntil ?? null };
   }
-  const fail = async (error: string, retryable: boolean): Promise<SendOutcome> => {
+  // An SMTP reply may echo the credentials (AUTH PLAIN): errors are stored and shown without them.
+  const secrets = secretValues(config);
+  const fail = async (echoed: string, retryable: boolean): Promise<SendOutcome> => {
+    const error = redactSecretValues(echoed, secrets);
     const attempts = e.attempts + 1;
     const nextAttemptAt = retryable ? deps.now() + Math.min(60 * 60_000, config.queue.backoffMs * 2 ** (attempts - 1)) : null;
     await recordFailed(db, id, token, { now: deps.now(), error, nextAttemptAt });
@@ -214,7 +224,7 @@ export async function sendEdition(deps: SendDeps, id: number): Promise<SendOutco
       info = await transmit(conn, message.envelope, message.raw);
     } catch (err: unknown) {
       if (notTaken(err)) return fail(`SMTP server refused the digest: ${smtpMessage(err)}`, (err as SmtpError).permanent !== true);
-      const error = `the SMTP session failed while the message was being handed over (${smtpMessage(err)}); the server may have accepted it. Check a recipient's inbox, then run: gleaner digest resolve --id ${id} --as sent|unsent`;
+      const error = `the SMTP session failed while the message was being handed over (${redactSecretValues(smtpMessage(err), secrets)}); the server may have accepted it. Check a recipient's inbox, then run: gleaner digest resolve --id ${id} --as sent|unsent`;
       await recordUnknown(db, id, token, { now: deps.now(), error });
       log?.error({ edition: id, team: e.team }, error);
       return { status: 'unknown', id, error };

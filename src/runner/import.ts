@@ -118,6 +118,7 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
     const sourceName = opts.source ?? importer.platform;
     const sourceId = await ensureSource(app.db, sourceName, importer.platform, app.ctx.now());
     const ctx = { source: sourceName, channel: opts.channel };
+    const limits = { maxEntryBytes: app.config.import.maxEntryBytes, maxTotalBytes: app.config.import.maxTotalBytes };
     let messages: RawMessage[] = [];
     let raw: Array<{ externalId: string; payload: string }> = [];
     let quarantine: QuarantineEntry[] = [];
@@ -180,7 +181,7 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
       if (!here) {
         // Parsed on a helper thread while this one stores: the same batches, cut at the same places.
         try {
-          for await (const b of parseAhead(file, importer.format, { source: sourceName, channel: opts.channel, batchSize })) {
+          for await (const b of parseAhead(file, importer.format, { source: sourceName, channel: opts.channel, batchSize, ...limits })) {
             summary.read += b.read;
             for (const [reason, n] of Object.entries(b.skipped)) summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;
             quarantine.push(...b.quarantine);
@@ -197,7 +198,7 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
         }
       }
       if (here) {
-        for await (const page of importer.read(file, { source: sourceName, channel: opts.channel })) {
+        for await (const page of importer.read(file, { source: sourceName, channel: opts.channel, ...limits })) {
           quarantine.push(...page.quarantine);
           for (const item of page.items) await handle(item);
           opts.onProgress?.({ file, bytesRead: page.bytesRead, totalBytes: page.totalBytes, read: summary.read });

@@ -5,7 +5,7 @@ import type { App } from '../app.js';
 import { definitions } from '../../connectors/index.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps } from '../../connectors/types.js';
 import type { SourceConfig } from '../config/index.js';
-import { redact } from '../config/index.js';
+import { redact, redactSecretValues, secretValues } from '../config/index.js';
 import type { Connector, Page } from '../model/index.js';
 import { ensureSource, getCheckpoint, markSourcePulled } from '../store/queries.js';
 import { ingestJobId, runIngest, type IngestPayload } from '../stages/ingest.js';
@@ -41,6 +41,15 @@ export function makeConnector(app: App, cfg: SourceConfig): { connector: Connect
     log: (level, msg, fields) => log[level](redact(fields ?? {}, def.secretKeys), msg),
   };
   return { connector: def.create(parsed.data, deps), secretKeys: def.secretKeys };
+}
+
+/**
+ * A source's error as stored and shown: without the configured secret values, which an upstream error
+ * may echo (a Discord 401 quoting the bot token).
+ */
+function errorText(app: App, cfg: SourceConfig, err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return redactSecretValues(text, secretValues({ config: app.config, more: cfg }, process.env, definitions[cfg.platform]?.secretKeys ?? []));
 }
 
 async function consume(app: App, cfg: SourceConfig, pages: AsyncIterable<Page<unknown>>, connector: Connector<unknown>, sourceId: number, result: SourceRunResult): Promise<void> {
@@ -82,7 +91,7 @@ export async function pullSource(app: App, cfg: SourceConfig, signal: AbortSigna
     await consume(app, cfg, connector.history(await savedCursor(app, sourceId), signal), connector, sourceId, result);
     await markSourcePulled(app.db, sourceId, app.ctx.now(), null);
   } catch (err: unknown) {
-    result.error = err instanceof Error ? err.message : String(err);
+    result.error = errorText(app, cfg, err);
     await markSourcePulled(app.db, sourceId, app.ctx.now(), result.error);
     await recordSourceEvent(app.db, { sourceId, kind: 'pull_failed', at: app.ctx.now(), detail: result.error });
   }
@@ -109,7 +118,7 @@ export async function listenSource(app: App, cfg: SourceConfig, signal: AbortSig
       }
       backoff = 1000;
     } catch (err: unknown) {
-      const msg = err instanceof Error ? err.message : String(err);
+      const msg = errorText(app, cfg, err);
       await markSourcePulled(app.db, sourceId, app.ctx.now(), msg);
       await recordSourceEvent(app.db, { sourceId, kind: 'pull_failed', at: app.ctx.now(), detail: msg });
       if (err instanceof ConnectorError && (err.kind === 'auth' || err.kind === 'config')) {

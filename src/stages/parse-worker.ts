@@ -64,7 +64,7 @@ async function parse(req: Extract<ParseRequest, { kind: 'start' }>, job: Job): P
     await send(job, b);
   };
   try {
-    for await (const page of importer.read(req.path, { source: req.source, channel: req.channel })) {
+    for await (const page of importer.read(req.path, { source: req.source, channel: req.channel, maxEntryBytes: req.maxEntryBytes, maxTotalBytes: req.maxTotalBytes })) {
       if (job.stopped) return;
       batch.quarantine.push(...page.quarantine);
       for (const item of page.items) {
