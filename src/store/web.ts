@@ -989,7 +989,8 @@ export interface PersonDetail {
   name: string;
   isStaff: boolean;
   org: { id: number; name: string; segment: string } | null;
-  identities: Array<{ id: number; kind: string; value: string; displayName: string | null; email: string | null; isBot: boolean; evidence: string | null; createdAt: number }>;
+  /** `createdAt`: when the identity was stored (the import); `firstMessageAt`: its earliest message, null when none is kept. */
+  identities: Array<{ id: number; kind: string; value: string; displayName: string | null; email: string | null; isBot: boolean; evidence: string | null; createdAt: number; firstMessageAt: number | null }>;
   messages: Array<MessageView & { channel: string; conversationId: number | null }>;
 }
 
@@ -997,6 +998,15 @@ export async function personDetail(db: Db, personId: number, messageLimit = 50):
   const p = await db.selectFrom('people as p').leftJoin('orgs as o', 'o.id', 'p.org_id').select(['p.id', 'p.display_name', 'p.is_staff', 'o.id as org_id', 'o.name as org', 'o.segment']).where('p.id', '=', personId).executeTakeFirst();
   if (!p) return null;
   const ids = await db.selectFrom('identities').selectAll().where('person_id', '=', personId).orderBy('id').execute();
+  const firsts = ids.length
+    ? await db
+        .selectFrom('messages')
+        .select((eb) => ['identity_id', eb.fn.min<number>('sent_at').as('first')])
+        .where('identity_id', 'in', ids.map((i) => i.id))
+        .groupBy('identity_id')
+        .execute()
+    : [];
+  const firstOf = new Map(firsts.map((r) => [Number(r.identity_id), Number(r.first)]));
   const msgs = await db
     .selectFrom('messages as m')
     .innerJoin('identities as i', 'i.id', 'm.identity_id')
@@ -1013,7 +1023,7 @@ export async function personDetail(db: Db, personId: number, messageLimit = 50):
     name: p.display_name,
     isStaff: p.is_staff === 1,
     org: p.org_id != null ? { id: p.org_id, name: p.org!, segment: p.segment! } : null,
-    identities: ids.map((i) => ({ id: i.id, kind: i.kind, value: i.value, displayName: i.display_name, email: i.email, isBot: i.is_bot === 1, evidence: i.link_evidence, createdAt: Number(i.created_at) })),
+    identities: ids.map((i) => ({ id: i.id, kind: i.kind, value: i.value, displayName: i.display_name, email: i.email, isBot: i.is_bot === 1, evidence: i.link_evidence, createdAt: Number(i.created_at), firstMessageAt: firstOf.get(i.id) ?? null })),
     messages: msgs.map((m) => ({ id: m.id, author: p.display_name, personId, text: m.clean_text || m.text, at: Number(m.sent_at), url: m.permalink, isBot: m.is_bot === 1, channel: m.channel ?? m.external_id, conversationId: m.conversation_id })),
   };
 }

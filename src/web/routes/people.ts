@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { listPeople, mergePeople, personDetail, unmergeIdentity } from '../../store/web.js';
 import { HttpError, pageData, sendPage, type WebDeps } from '../app.js';
+import { hasRole } from '../auth.js';
+import { evidenceSentences } from '../evidence.js';
 import { idParam, notice, optionalText } from '../forms.js';
 
 export function registerPeopleRoutes(f: FastifyInstance, deps: WebDeps): void {
@@ -19,9 +21,13 @@ export function registerPeopleRoutes(f: FastifyInstance, deps: WebDeps): void {
 
   f.get('/people/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
+    const q = z.object({ merge_q: optionalText(200) }).passthrough().parse(req.query);
     const p = await personDetail(app.db, id);
     if (!p) throw new HttpError(404, `There is no person ${id}; they may have been merged into someone else.`);
-    return sendPage(reply, 'person', pageData(req, 'people', p.name, { p, multiple: p.identities.length > 1, notice: notice(req.query) }));
+    const identities = p.identities.map((i) => ({ ...i, firstSeen: i.firstMessageAt ?? i.createdAt, hasMessages: i.firstMessageAt != null, evidenceText: evidenceSentences(i.evidence, i.createdAt) }));
+    // Merging: the person to merge in is found by name (or identity), not typed as a number.
+    const candidates = q.merge_q && hasRole(req.user, 'curator') ? (await listPeople(app.db, q.merge_q, 21)).rows.filter((c) => c.id !== id).slice(0, 20) : null;
+    return sendPage(reply, 'person', pageData(req, 'people', p.name, { p: { ...p, identities }, multiple: p.identities.length > 1, mergeQ: q.merge_q ?? '', searched: candidates != null, candidates, notice: notice(req.query) }));
   });
 
   f.post('/people/:id/merge', curator, async (req, reply) => {
