@@ -30,12 +30,13 @@ export const discordConfigSchema = z.object({
    */
   recheck: z
     .object({ messages: z.number().int().min(0).max(100).default(50), days: z.number().min(0).default(7) })
+    .strict()
     .default({ messages: 50, days: 7 }),
   /** REST retries for 5xx and network errors (429s are waited out, not retried blindly). */
   retries: z.number().int().min(0).max(10).default(3),
   /** REST request timeout. */
   timeoutMs: z.number().int().min(1000).default(15_000),
-});
+}).strict();
 
 export type DiscordConfig = z.output<typeof discordConfigSchema>;
 export type DiscordConfigInput = z.input<typeof discordConfigSchema>;

@@ -17,9 +17,9 @@ export const ircNetworkSchema = z.object({
   username: z.string().min(1).optional(),
   gecos: z.string().default('Gleaner feedback collector'),
   /** SASL PLAIN credentials; `password` is a secret (env var or *_FILE). */
-  sasl: z.object({ account: z.string().min(1), password: z.string().min(1) }).optional(),
+  sasl: z.object({ account: z.string().min(1), password: z.string().min(1) }).strict().optional(),
   channels: z.array(channelName).min(1),
-});
+}).strict();
 export type IrcNetworkConfig = z.output<typeof ircNetworkSchema>;
 
 export const ircBridgeSchema = z.object({
@@ -39,7 +39,7 @@ export const ircBridgeSchema = z.object({
     .optional(),
   /** The platform on the other side (`matrix`, `discord`, ...) when the line does not name it. */
   protocol: z.string().min(1).optional(),
-});
+}).strict();
 
 export const ircConfigSchema = z.object({
   networks: z.array(ircNetworkSchema).min(1),
@@ -57,7 +57,7 @@ export const ircConfigSchema = z.object({
   reconnectMaxMs: z.number().int().min(1).default(300_000),
   /** How long to wait for registration, a join or a CHATHISTORY batch before giving up on a connection. */
   timeoutMs: z.number().int().min(100).default(30_000),
-});
+}).strict();
 export type IrcConfig = z.output<typeof ircConfigSchema>;
 export type IrcConfigInput = z.input<typeof ircConfigSchema>;
 

@@ -13,7 +13,7 @@ export const mailConfigSchema = z.object({
   password: z.string().min(1),
   /** Mailbox paths to read, with the server's own delimiter (Dovecot maildir: `lists.dev`). */
   mailboxes: z.array(z.string().min(1)).min(1).default(['INBOX']),
-});
+}).strict();
 
 export type MailConfig = z.output<typeof mailConfigSchema>;
 export type MailConfigInput = z.input<typeof mailConfigSchema>;

@@ -30,7 +30,7 @@ export const matrixConfigSchema = z.object({
   syncTimeoutMs: z.number().int().min(0).max(120_000).default(30_000),
   /** Local timeout of one request (a `/sync` gets its long-poll time on top). */
   requestTimeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
-});
+}).strict();
 
 export type MatrixConfig = z.output<typeof matrixConfigSchema>;
 export type MatrixConfigInput = z.input<typeof matrixConfigSchema>;

@@ -46,7 +46,7 @@ export const slackConfigSchema = z.object({
   pollIntervalSeconds: z.number().int().min(5).default(300),
   /** Retries of the client for network errors and HTTP 5xx (429s are waited out by the connector). */
   retries: z.number().int().min(0).max(10).default(3),
-});
+}).strict();
 
 export type SlackConfig = z.output<typeof slackConfigSchema>;
 export type SlackConfigInput = z.input<typeof slackConfigSchema>;

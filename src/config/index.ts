@@ -6,6 +6,11 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES } from '../../connectors/types.js';
+import { discordConfigSchema } from '../../connectors/discord/config.js';
+import { ircConfigSchema } from '../../connectors/irc/config.js';
+import { mailConfigSchema } from '../../connectors/mail/config.js';
+import { matrixConfigSchema } from '../../connectors/matrix/config.js';
+import { slackConfigSchema } from '../../connectors/slack/config.js';
 
 export const SourceConfigSchema = z
   .object({
@@ -16,12 +21,14 @@ export const SourceConfigSchema = z
   .passthrough();
 export type SourceConfig = z.infer<typeof SourceConfigSchema>;
 
-export const TagRuleSchema = z.object({
-  tag: z.string().min(1),
-  keywords: z.array(z.string()).default([]),
-  patterns: z.array(z.string()).default([]),
-  channels: z.array(z.string()).default([]),
-});
+export const TagRuleSchema = z
+  .object({
+    tag: z.string().min(1),
+    keywords: z.array(z.string()).default([]),
+    patterns: z.array(z.string()).default([]),
+    channels: z.array(z.string()).default([]),
+  })
+  .strict();
 
 /**
  * The optional language model: an OpenAI-compatible chat-completions endpoint (a local model server,
@@ -43,6 +50,7 @@ export const LlmConfigSchema = z
     /** Ask for a one-line summary of every new feedback item (within maxItemsPerRun). */
     summaries: z.boolean().default(true),
   })
+  .strict()
   .default({ enabled: false, baseUrl: 'http://127.0.0.1:8000/v1', model: 'local-model', timeoutMs: 20_000, maxItemsPerRun: 20, minKindConfidence: 0.6, summaries: true });
 export type LlmConfig = z.infer<typeof LlmConfigSchema>;
 
@@ -83,13 +91,19 @@ export function isTrustedProxy(s: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128);
 }
 
+// Every object is strict: an unknown key (`databse:`, a Slack source's `channels:`) is an error naming
+// its path with a suggestion, never silently ignored. Sources are checked against their platform's schema
+// for unknown keys in parseConfig; their other rules apply when the source is started.
 export const ConfigSchema = z.object({
+  /** The community's time zone (IANA name, e.g. Europe/Berlin): the default of digest.timezone. */
+  timezone: z.string().min(1).optional(),
   /** SQLite file path (default ./gleaner.db) or a postgres:// URL. */
   database: z.string().optional(),
   /** Redis URL: when set, stages run as BullMQ jobs; otherwise in-process. */
   redis: z.string().optional(),
   queue: z
     .object({ prefix: z.string().default('gleaner'), attempts: z.number().int().min(1).default(5), backoffMs: z.number().int().min(1).default(1000) })
+    .strict()
     .default({ prefix: 'gleaner', attempts: 5, backoffMs: 1000 }),
   sources: z.array(SourceConfigSchema).default([]),
   tags: z.array(TagRuleSchema).default([]),
@@ -102,6 +116,7 @@ export const ConfigSchema = z.object({
       /** Recipients of the default edition (used when no `teams:` are configured). */
       recipients: z.array(z.string()).default([]),
     })
+    .strict()
     .default({ schedule: '0 9 * * 1', autoApprove: false, top: 10, recipients: [] }),
   web: z
     .object({
@@ -110,13 +125,14 @@ export const ConfigSchema = z.object({
       /** Reverse proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, or loopback/linklocal/uniquelocal); none by default. */
       trustProxy: z.array(TrustedProxySchema).default([]),
     })
+    .strict()
     .default({ baseUrl: 'http://127.0.0.1:8080', port: 8080, trustProxy: [] }),
-  people: z.array(z.object({ name: z.string(), identities: z.array(z.string()).default([]), staff: z.boolean().optional(), org: z.string().optional() })).default([]),
+  people: z.array(z.object({ name: z.string(), identities: z.array(z.string()).default([]), staff: z.boolean().optional(), org: z.string().optional() }).strict()).default([]),
   orgs: z.array(OrgConfigSchema).default([]),
-  segments: z.record(z.string(), z.object({ weight: z.number().default(1) })).default({}),
+  segments: z.record(z.string(), z.object({ weight: z.number().default(1) }).strict()).default({}),
   /** Each team gets its own digest edition: the clusters matching its filter (any value within a key, every key). */
-  teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional() }).passthrough()).default([]),
-  smtp: z.object({ host: z.string(), port: z.number().int().default(587), secure: z.boolean().default(false), requireTLS: z.boolean().default(false), user: z.string().optional(), password: z.string().optional(), from: z.string().default('gleaner@localhost') }).optional(),
+  teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional() }).strict()).default([]),
+  smtp: z.object({ host: z.string(), port: z.number().int().default(587), secure: z.boolean().default(false), requireTLS: z.boolean().default(false), user: z.string().optional(), password: z.string().optional(), from: z.string().default('gleaner@localhost') }).strict().optional(),
   /** Limits on export files (`gleaner import`). */
   import: z
     .object({
@@ -125,10 +141,11 @@ export const ConfigSchema = z.object({
       /** Largest decompressed size of all the files of one export; the files past it are quarantined unread. */
       maxTotalBytes: z.number().int().min(1).default(DEFAULT_MAX_TOTAL_BYTES),
     })
+    .strict()
     .default({ maxEntryBytes: DEFAULT_MAX_ENTRY_BYTES, maxTotalBytes: DEFAULT_MAX_TOTAL_BYTES }),
   llm: LlmConfigSchema,
-  log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
-});
+  log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
+}).strict();
 export type Config = z.infer<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
@@ -177,16 +194,128 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   }
   const resolved = resolveSecrets(doc, env, file);
   const parsed = ConfigSchema.safeParse(resolved);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  const lines = parsed.success ? [] : parsed.error.issues.flatMap((i) => issueLines(ConfigSchema, i));
+  // Sources pass through the schema above; their unknown keys are judged by their platform's schema.
+  const sources = (resolved as { sources?: unknown } | null)?.sources;
+  if (Array.isArray(sources)) {
+    sources.forEach((src: unknown, n) => {
+      if (!src || typeof src !== 'object') return;
+      const { name: _name, platform, enabled: _enabled, ...own } = src as Record<string, unknown>;
+      const schema = typeof platform === 'string' ? SOURCE_SCHEMAS[platform as SourceConfig['platform']] : undefined;
+      if (!schema) return;
+      const r = schema.safeParse(own);
+      if (r.success) return;
+      for (const i of r.error.issues) {
+        if (i.code !== 'unrecognized_keys') continue;
+        lines.push(...issueLines(schema, i, ['sources', n], [...SOURCE_COMMON_KEYS]));
+      }
+    });
+  }
+  if (!parsed.success || lines.length) {
     throw new ConfigError(`${file} is not valid:\n${lines.join('\n')}`);
   }
+  if (parsed.data.timezone && !parsed.data.digest.timezone) parsed.data.digest.timezone = parsed.data.timezone;
   const names = new Set<string>();
   for (const s of parsed.data.sources) {
     if (names.has(s.name)) throw new ConfigError(`${file}: two sources are named ${s.name}`);
     names.add(s.name);
   }
   return parsed.data;
+}
+
+/** Each platform's source schema (the same ones the connector registry holds), for unknown keys at load. */
+const SOURCE_SCHEMAS: Record<SourceConfig['platform'], z.ZodType> = {
+  slack: slackConfigSchema,
+  discord: discordConfigSchema,
+  matrix: matrixConfigSchema,
+  irc: ircConfigSchema,
+  mail: mailConfigSchema,
+};
+const SOURCE_COMMON_KEYS = ['name', 'platform', 'enabled'] as const;
+
+const pathText = (path: readonly PropertyKey[]): string => path.map(String).join('.');
+
+/** One issue as lines `  path: message`; an unknown key gets its own line with the nearest known keys. */
+function issueLines(root: z.ZodType, issue: z.core.$ZodIssue, prefix: PropertyKey[] = [], extraKnown: string[] = []): string[] {
+  const at = [...prefix, ...issue.path];
+  if (issue.code !== 'unrecognized_keys') return [`  ${pathText(at) || '(root)'}: ${issue.message}`];
+  const known = [...keysAt(root, issue.path), ...extraKnown];
+  return issue.keys.map((key) => {
+    const near = suggestKeys(key, known);
+    const hint = near.length ? `did you mean ${near.join(' or ')}?` : known.length ? `the keys here are ${known.join(', ')}` : 'no keys are allowed here';
+    return `  ${pathText([...at, key])}: unknown key; ${hint}`;
+  });
+}
+
+/** The keys the object at `path` of `schema` accepts (zod's definitions walked through wrappers, arrays, records). */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let node: unknown = schema;
+  let rest = [...path];
+  for (let guard = 0; guard < 100 && node; guard++) {
+    const def = (node as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return [];
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'prefault':
+      case 'readonly':
+      case 'catch':
+        node = def.innerType;
+        continue;
+      case 'pipe':
+        node = def.in;
+        continue;
+      case 'array':
+        if (rest.length && typeof rest[0] === 'number') rest = rest.slice(1);
+        node = def.element;
+        continue;
+      case 'record':
+        if (!rest.length) return [];
+        rest = rest.slice(1);
+        node = def.valueType;
+        continue;
+      case 'object': {
+        const shape = def.shape as Record<string, unknown>;
+        if (!rest.length) return Object.keys(shape);
+        node = shape[String(rest[0])];
+        rest = rest.slice(1);
+        continue;
+      }
+      default:
+        return [];
+    }
+  }
+  return [];
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The known keys `key` was probably meant to be: a few edits away (`databse` -> database), or one
+ * containing it or contained in it (`channels` -> includeChannels), nearest first, at most two.
+ */
+export function suggestKeys(key: string, known: readonly string[]): string[] {
+  const k = key.toLowerCase();
+  const scored = known
+    .map((c) => {
+      const l = c.toLowerCase();
+      const d = levenshtein(k, l);
+      const near = d <= Math.max(1, Math.min(3, Math.floor(Math.max(k.length, l.length) / 3)));
+      const within = k.length >= 3 && (l.includes(k) || k.includes(l));
+      return { c, d, ok: near || within };
+    })
+    .filter((x) => x.ok)
+    .sort((x, y) => x.d - y.d);
+  return scored.slice(0, 2).map((x) => x.c);
 }
 
 /** Loads `file`, or ./gleaner.yaml when present, or the defaults. */

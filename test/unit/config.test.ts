@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, redact } from '../../src/config/index.js';
@@ -12,7 +12,8 @@ describe('config', () => {
     expect(config.sources[0]).toMatchObject({ name: 'lumen-users', platform: 'mail', password: 's3cret' });
     expect(config.sources.map((s) => s.platform)).toEqual(['mail', 'slack', 'discord', 'matrix', 'irc']);
     for (const s of config.sources) {
-      const r = definitions[s.platform]!.configSchema.safeParse(s);
+      const { name: _n, platform: _p, enabled: _e, ...own } = s;
+      const r = definitions[s.platform]!.configSchema.safeParse(own);
       expect(r.success, `${s.name}: ${r.success ? '' : JSON.stringify(r.error.issues)}`).toBe(true);
     }
     expect(config.digest.top).toBe(10);
@@ -38,6 +39,43 @@ describe('config', () => {
     expect(() => parseConfig('redis: ${NOPE}', {})).toThrow(/NOPE is not set/);
     expect(() => parseConfig('sources: [ {name: a, platform: mail}, {name: a, platform: irc} ]')).toThrow(ConfigError);
     expect(() => parseConfig('{{not yaml')).toThrow(/not valid YAML/);
+  });
+
+  it('rejects unknown keys with their path and the key probably meant', () => {
+    const err = (yaml: string): string => {
+      try {
+        parseConfig(yaml, {});
+      } catch (e: unknown) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error(`loaded: ${yaml}`);
+    };
+    // A typo made a stray ./gleaner.db; a Slack source with `channels:` read every channel.
+    expect(err('databse: /var/lib/gleaner/g.db\n')).toMatch(/^ {2}databse: unknown key; did you mean database\?$/m);
+    expect(err('sources:\n  - name: s\n    platform: slack\n    token: xoxb-1\n    channels: [general]\n')).toMatch(/^ {2}sources\.0\.channels: unknown key; did you mean includeChannels or excludeChannels\?$/m);
+    expect(err('sources:\n  - name: i\n    platform: irc\n    networks: [{name: n, host: h, nick: x, channels: ["#a"], sasl: {acount: a, password: p}}]\n')).toMatch(/sources\.0\.networks\.0\.sasl\.acount: unknown key; did you mean account\?/);
+    const several = err('digest: {topp: 3}\nteams: [{name: a, filters: {}}]\nsegments: {customer: {wieght: 2}}\nsmtp: {host: h, pasword: x}\n');
+    expect(several).toMatch(/^ {2}digest\.topp: unknown key; did you mean top\?$/m);
+    expect(several).toMatch(/^ {2}teams\.0\.filters: unknown key; did you mean filter\?$/m);
+    expect(several).toMatch(/^ {2}segments\.customer\.wieght: unknown key; did you mean weight\?$/m);
+    expect(several).toMatch(/^ {2}smtp\.pasword: unknown key; did you mean password\?$/m);
+    expect(err('zzz: 1\n')).toMatch(/zzz: unknown key; the keys here are timezone, database, redis/);
+    // The keys every source has, and `*_FILE` secrets, are still accepted.
+    const dir = tempDir();
+    writeFileSync(join(dir, 'token'), 'xoxb-2');
+    expect(parseConfig(`sources:\n  - name: s\n    platform: slack\n    enabled: false\n    token_FILE: ${join(dir, 'token')}\n    includeChannels: [general]\n`, {}).sources[0]).toMatchObject({ token: 'xoxb-2', includeChannels: ['general'] });
+  });
+
+  it('the shipped configs load: examples/, the scenario config, the README\'s snippets', () => {
+    const env = new Proxy({}, { get: (_t, k) => (typeof k === 'string' ? `x-${k.toLowerCase()}` : undefined) }) as NodeJS.ProcessEnv;
+    const root = join(import.meta.dirname, '..', '..');
+    expect(loadConfig(join(root, 'examples', 'gleaner.yaml'), env).config.people.length).toBeGreaterThan(0);
+    const quarry = '/work/shared/data/scenarios/quarry/gleaner.yaml';
+    if (existsSync(quarry)) expect(loadConfig(quarry, env).config.digest.timezone).toBe('UTC');
+    const snippets = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ya?ml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(snippets.length).toBeGreaterThan(0);
+    for (const [i, yaml] of snippets.entries()) expect(() => parseConfig(yaml, env, `README.md yaml block ${i + 1}`)).not.toThrow();
   });
 
   it('redacts secrets by key, at any depth', () => {
