@@ -18,6 +18,8 @@ import { listenSource, pullSource } from '../runner/pull.js';
 import { registerEvalCommands } from './eval-commands.js';
 import { registerTagCommands } from './tag-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
+import { finishPendingWork, sweepPendingWhenIdle } from '../runner/pending.js';
+import { markUnfinishedWork, pendingWorkCounts } from '../store/pending.js';
 import type { SourceConfig } from '../config/index.js';
 
 interface GlobalOpts {
@@ -64,19 +66,28 @@ function printSummary(s: ImportSummary, inProcess: boolean): void {
 }
 
 async function runImport(app: App, paths: string[], opts: { format?: string; source?: string; channel?: string; wait?: boolean }): Promise<ImportSummary> {
+  const inProcess = app.queue.kind === 'inprocess';
+  // With Redis and nothing queued, work an earlier run left pending is queued again first.
+  if (!inProcess) await sweepPendingWhenIdle(app.ctx);
   const progress = new Progress();
   const summary = await importFiles(app, paths, {
     format: opts.format,
     source: opts.source,
     channel: opts.channel,
+    followUp: !inProcess,
     onProgress: (p) => progress.update(p.file, p.bytesRead, p.totalBytes, `${p.read} read`),
   });
   progress.done();
-  if (app.queue.kind === 'inprocess') {
-    startWorkers(app, QUEUE_NAMES);
-    await app.queue.idle();
-  } else if (opts.wait) await app.queue.idle();
+  if (inProcess) await finishInProcess(app);
+  else if (opts.wait) await app.queue.idle();
   return summary;
+}
+
+/** In-process: tagging and clustering of whatever is pending, this run's batches and any earlier run's. */
+async function finishInProcess(app: App): Promise<void> {
+  const progress = new Progress();
+  await finishPendingWork(app.ctx, (done, left) => progress.update('tagging and clustering', done.conversations + done.items, left.conversations + left.items, `${done.conversations} conversations, ${done.items} items`));
+  progress.done();
 }
 
 program
@@ -115,10 +126,18 @@ program
     // The weekly digest's job scheduler: one id, so every worker registering it leaves one schedule.
     if (queues.includes('digest')) await registerDigestScheduler(app.ctx, app.queue as unknown as JobSchedulerQueue);
     app.log.info({ queues }, 'worker started');
+    // Work the store records as pending but no queue holds (a run killed before its jobs were queued
+    // or done) is queued again whenever the queues are idle: now, and every PENDING_SWEEP_MS.
+    const sweep = () => sweepPendingWhenIdle(app.ctx).catch((err: unknown) => app.log.warn({ err: (err as Error).message }, 'could not look for pending work'));
+    let sweeping = sweep();
+    const sweeper = setInterval(() => {
+      sweeping = sweeping.then(sweep);
+    }, numberEnv('GLEANER_PENDING_SWEEP_MS') ?? 60_000);
     await new Promise<void>((resolveStop) => {
       const stop = (sig: string) => {
+        clearInterval(sweeper);
         app.log.info({ signal: sig }, 'worker stopping: finishing running jobs');
-        void app.close().then(() => resolveStop());
+        void sweeping.then(() => app.close()).then(() => resolveStop());
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
@@ -153,6 +172,7 @@ program
     await withApp(async (app) => {
       const ac = stopSignal();
       let failed = 0;
+      if (app.queue.kind !== 'inprocess') await sweepPendingWhenIdle(app.ctx);
       for (const cfg of selectSources(app, names)) {
         const r = await pullSource(app, cfg, ac.signal);
         const skipped = Object.values(r.skipped).reduce((a, b) => a + b, 0);
@@ -162,10 +182,7 @@ program
           console.error(`  error: ${r.error}`);
         }
       }
-      if (app.queue.kind === 'inprocess') {
-        startWorkers(app, QUEUE_NAMES);
-        await app.queue.idle();
-      }
+      if (app.queue.kind === 'inprocess') await finishInProcess(app);
       if (failed) process.exitCode = 1;
     });
   });
@@ -182,6 +199,28 @@ program
       for (const r of results) if (r.error) console.error(`${r.source} stopped: ${r.error}`);
       await app.queue.idle({ timeoutMs: 60_000 }).catch(() => undefined);
     });
+  });
+
+program
+  .command('repair')
+  .description('finish tagging and clustering that an interrupted run left undone (in this process)')
+  .option('--recheck', 'also detect feedback again in every conversation without a feedback item (a store an interrupted run of a version before 0.2 left behind; slow on a big store)')
+  .action(async (opts: { recheck?: boolean }) => {
+    await withApp(
+      async (app) => {
+        // A full pass for unplaced items: explicit here, never on a run's fast path.
+        const marked = await markUnfinishedWork(app.db, { conversations: opts.recheck === true });
+        const before = await pendingWorkCounts(app.db);
+        console.log(`pending: ${before.conversations} conversations to tag, ${before.items} items to place${marked.items || marked.conversations ? ` (${marked.items} unplaced items and ${marked.conversations} conversations found by a full pass)` : ''}`);
+        const progress = new Progress();
+        const done = await finishPendingWork(app.ctx, (d, left) => progress.update('repair', d.conversations + d.items, left.conversations + left.items, `${d.conversations} conversations, ${d.items} items`));
+        progress.done();
+        const after = await pendingWorkCounts(app.db);
+        console.log(`done: ${done.conversations} conversations tagged, ${done.items} items placed; still pending: ${after.conversations + after.items}`);
+        if (after.conversations + after.items > 0) process.exitCode = 1;
+      },
+      { redisUrl: null },
+    );
   });
 
 program
@@ -261,6 +300,11 @@ registerMigrateCommand(program);
 registerEvalCommands(program);
 registerTagCommands(program);
 registerOpsCommands(program);
+
+function numberEnv(name: string): number | undefined {
+  const v = process.env[name];
+  return v && /^\d+$/.test(v) ? Number(v) : undefined;
+}
 
 export async function main(argv: string[]): Promise<void> {
   try {

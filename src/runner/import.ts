@@ -30,6 +30,11 @@ export interface ImportOptions {
   source?: string;
   channel?: string;
   onProgress?: (p: { file: string; bytesRead: number; totalBytes: number; read: number }) => void;
+  /**
+   * In-process: false leaves the stored batches' conversations to finishPendingWork (the CLI does
+   * that after importing) instead of queuing an enrich job per batch. Default true.
+   */
+  followUp?: boolean;
 }
 
 export class ImportError extends Error {
@@ -127,7 +132,7 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
     // helper thread (prefetchIngest) while this thread stores the one before.
     let behind: IngestPayload | null = null;
     const store = async (payload: IngestPayload) => {
-      const r = await runIngest(app.ctx, payload);
+      const r = await runIngest(app.ctx, payload, { followUp: opts.followUp });
       summary.new += r.new;
       summary.updated += r.updated;
       summary.duplicates += r.unchanged;

@@ -12,6 +12,7 @@ import type { Database } from '../store/schema.js';
 import type { Config } from '../config/index.js';
 import type { StageContext } from './context.js';
 import { cooperativeYield } from '../yield.js';
+import { clearClusterPending, clustersOfItems, stillClusterPending } from '../store/pending.js';
 
 export const ClusterPayloadSchema = z.object({ itemIds: z.array(z.number().int()).min(1) });
 
@@ -165,10 +166,17 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   let assignments: Assignment[];
   let ids: Map<number, number>;
   let placed: Map<number, ClusterDoc & DescribeItem>;
+  // Items still marked pending but placed already: a run stopped between placing them and describing
+  // their clusters. Their clusters are described below, then every item of the job is marked done.
+  const flagged = await stillClusterPending(db, itemIds);
   for (let attempt = 1; ; attempt++) {
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);
-    if (!todo.length) return { assigned: 0, created: 0 };
+    if (!todo.length) {
+      await describeInterrupted(ctx, state, flagged, new Set());
+      await clearClusterPending(db, itemIds);
+      return { assigned: 0, created: 0 };
+    }
     const docs = (await loadItemsForDocs(db, todo)).map(itemDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
     assignments = state.index.assign(docs);
     placed = new Map(docs.map((d) => [d.itemId, d]));
@@ -207,8 +215,19 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   let described = describedAt.get(db);
   if (!described) describedAt.set(db, (described = new Map()));
   await saveDescriptions(db, await describeClusters(db, state.index, [...fresh.keys()], fresh, described), ctx.now());
+  await describeInterrupted(ctx, state, flagged, new Set(assignments.map((a) => a.itemId)));
+  // Only now: a run that dies before this places (or describes) these items again.
+  await clearClusterPending(db, itemIds);
   ctx.log.debug({ stage: 'cluster', assigned: assignments.length, created: ids.size }, 'clustered');
   return { assigned: assignments.length, created: ids.size };
+}
+
+/** Describes the clusters of items a stopped run placed without describing (pending, placed, not by this job). */
+async function describeInterrupted(ctx: StageContext, state: IndexState, flagged: ReadonlySet<number>, placedNow: ReadonlySet<number>): Promise<void> {
+  const earlier = [...flagged].filter((id) => !placedNow.has(id));
+  if (!earlier.length) return;
+  const clusterIds = await clustersOfItems(ctx.db, earlier);
+  if (clusterIds.length) await saveDescriptions(ctx.db, await describeClusters(ctx.db, state.index, clusterIds), ctx.now());
 }
 
 /** Drops this process's index for a store (tests; after a bulk re-import). */

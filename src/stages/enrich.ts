@@ -7,6 +7,7 @@ import { compileRules, detectFeedback, type CompiledRule } from '../pipeline/fee
 import { loadClassifierModel } from '../models/classifier.js';
 import { loadConversationMessages, saveDetections } from '../store/feedback.js';
 import { contentHash } from '../pipeline/hash.js';
+import { clearEnrichPending, enrichPendingOf } from '../store/pending.js';
 import { autoTag } from './tagging.js';
 import { detectPool } from './detect-pool.js';
 import type { StageContext } from './context.js';
@@ -25,11 +26,14 @@ function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string }
   return r;
 }
 
-export async function runEnrich(ctx: StageContext, data: unknown): Promise<{ items: number[] }> {
+/** `followUp: false`: the new items are left to finishPendingWork (they are pending from their insert). */
+export async function runEnrich(ctx: StageContext, data: unknown, opts: { followUp?: boolean } = {}): Promise<{ items: number[] }> {
   const parsed = EnrichPayloadSchema.safeParse(data);
   if (!parsed.success) throw new PermanentJobError(`enrich: bad payload: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const model = loadClassifierModel();
   const { rules, version } = rulesFor(ctx);
+  // Read before the messages: an ingest touching a conversation after this keeps it pending.
+  const pending = await enrichPendingOf(ctx.db, parsed.data.conversationIds);
   const convs = await loadConversationMessages(ctx.db, parsed.data.conversationIds);
   const items: number[] = [];
   const now = ctx.now();
@@ -48,6 +52,9 @@ export async function runEnrich(ctx: StageContext, data: unknown): Promise<{ ite
     const itemId = saved.get(conversationId);
     if (itemId !== undefined && itemId !== null) items.push(itemId);
   }
-  if (items.length) await ctx.queue.add('cluster', 'cluster', { itemIds: items }, { jobId: `cluster-${contentHash(...items)}` });
+  if (items.length && opts.followUp !== false) await ctx.queue.add('cluster', 'cluster', { itemIds: items }, { jobId: `cluster-${contentHash(...items)}` });
+  // Only now: a run that dies before this enriches these conversations again (the save is idempotent).
+  // New items are pending for the cluster stage from their insert (cluster_pending), not by this job.
+  await clearEnrichPending(ctx.db, pending);
   return { items };
 }

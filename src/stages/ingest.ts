@@ -67,12 +67,16 @@ export async function closeLinkAhead(db: object): Promise<void> {
   await ahead?.close();
 }
 
-export async function runIngest(ctx: StageContext, data: unknown): Promise<IngestResult> {
+/**
+ * `followUp: false`: the touched conversations are left to finishPendingWork (src/runner/pending.ts),
+ * which an in-process import runs after storing; the batch records them as pending either way.
+ */
+export async function runIngest(ctx: StageContext, data: unknown, opts: { followUp?: boolean } = {}): Promise<IngestResult> {
   const parsed = IngestPayloadSchema.safeParse(data);
   if (!parsed.success) throw new PermanentJobError(`ingest: bad payload: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const chat = parsed.data.platform !== 'mail';
   const result = await ingestBatch(ctx.db, parsed.data, ctx.now(), { threader: chat ? threaderFor(ctx) : undefined, ahead: chat ? aheads.get(ctx.db) : undefined });
-  if (result.conversationIds.length) {
+  if (result.conversationIds.length && opts.followUp !== false) {
     await ctx.queue.add('enrich', 'enrich', { conversationIds: result.conversationIds }, { jobId: `enrich-${contentHash(...result.conversationIds, parsed.data.sourceId, ingestJobId(parsed.data))}` });
   }
   return result;

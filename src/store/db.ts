@@ -76,6 +76,8 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
   let sqlite: SQLite.Database;
   try {
     sqlite = new SQLite(path);
+    // First: another process creating the same new file holds locks that the next pragmas wait on.
+    sqlite.pragma('busy_timeout = 10000');
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
@@ -241,6 +243,21 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
+  override createAdapter(): SqliteAdapter {
+    return new MigratingSqliteAdapter();
+  }
+}
+
+/**
+ * Kysely takes no lock for SQLite migrations (one connection per process, it assumes one process):
+ * two processes starting on a new file both ran 0001 ("table sources already exists"). SQLite's DDL is
+ * transactional, so the migrations run in one transaction, begun IMMEDIATE (above): it holds the write
+ * lock, a second process waits for it (busy timeout) and then finds the migrations done.
+ */
+class MigratingSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 

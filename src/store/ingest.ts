@@ -40,7 +40,7 @@ const LINK_SLICE = 200;
 
 const MESSAGE_COLUMNS = ['source_id', 'channel_id', 'external_id', 'ref_key', 'identity_id', 'text', 'clean_text', 'content_hash', 'sent_at', 'edited_at', 'deleted', 'is_bot', 'subject', 'permalink', 'reactions', 'attachments', 'labels', 'relay', 'copy_key', 'copy_slot', 'stream', 'copy_of', 'conversation_id', 'created_at', 'updated_at'] as const;
 
-const CONVERSATION_COLUMNS = ['channel_id', 'root_message_id', 'root_key', 'subject', 'subject_key', 'started_at', 'last_at', 'message_count', 'participant_count', 'updated_at'] as const;
+const CONVERSATION_COLUMNS = ['channel_id', 'root_message_id', 'root_key', 'subject', 'subject_key', 'started_at', 'last_at', 'message_count', 'participant_count', 'updated_at', 'enrich_pending'] as const;
 
 export function refKeyOf(sourceId: number, m: Pick<RawMessage, 'globalKey'>, id: string): string {
   return m.globalKey ? `g:${id}` : `s${sourceId}:${id}`;
@@ -389,7 +389,7 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
       CONVERSATION_COLUMNS,
       part.map((f) => {
         const root = fresh[f.firstInput]!;
-        return [f.channelId, null, keyOf[f.firstInput]!, root.subject ?? null, f.subjectKey, f.n ? f.first : root.sentAt, f.n ? f.last : root.sentAt, f.n, f.people.size, now];
+        return [f.channelId, null, keyOf[f.firstInput]!, root.subject ?? null, f.subjectKey, f.n ? f.first : root.sentAt, f.n ? f.last : root.sentAt, f.n, f.people.size, now, 1];
       }),
       { returning: ['id', 'root_key'] },
     );
@@ -514,6 +514,8 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   }
 
   await refreshConversations(trx, [...touched], now, tick);
+  // Enrichment owed, recorded with the batch: a run that dies before enriching leaves it findable.
+  await markEnrichPending(trx, [...touched]);
   await touchChannels(trx, sourceId, msgs, channelIds);
 
   if (batch.raw?.length) {
@@ -578,6 +580,17 @@ async function mergeConversations(trx: Kysely<Database>, into: number, from: num
   if (gone.length) {
     await trx.deleteFrom('cluster_items').where('item_id', 'in', gone).execute();
     await trx.deleteFrom('tags').where('item_id', 'in', gone).execute();
+  }
+}
+
+/** Conversations whose messages changed: their feedback is detected again (see migration 0010). */
+export async function markEnrichPending(trx: Kysely<Database>, ids: readonly number[]): Promise<void> {
+  for (const part of chunks([...ids].sort((a, b) => a - b))) {
+    await trx
+      .updateTable('conversations')
+      .set((eb) => ({ enrich_pending: eb('enrich_pending', '+', 1) }))
+      .where('id', 'in', part)
+      .execute();
   }
 }
 

@@ -72,6 +72,8 @@ export interface ConversationsTable {
   message_count: number;
   participant_count: number;
   updated_at: number;
+  /** > 0 while the messages changed since feedback was last detected (migration 0010). */
+  enrich_pending: Generated<number>;
 }
 export interface PeopleTable {
   id: Generated<number>;
@@ -116,6 +118,8 @@ export interface FeedbackItemsTable {
   summary_version: string | null;
   created_at: number;
   updated_at: number;
+  /** 1 from the insert until the cluster stage has seen the item placed (migration 0010). */
+  cluster_pending: Generated<number>;
 }
 export interface TagsTable {
   id: Generated<number>;
