@@ -48,7 +48,7 @@ export interface DetectedFeedback {
   language?: string | null;
 }
 
-/** Tag of an item whose language the classifier was not trained on: a person decides (the tag inbox). */
+/** Tag of an item in a language the classifier was not trained on: a person checks it (the tag inbox). */
 export const LANGUAGE_REVIEW_TAG = 'review:language';
 
 /** How many of a conversation's first human messages are looked at for the report. */
@@ -156,10 +156,11 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
       c = classify(model, { title: title(x), text: x.text.slice(0, MAX_CHARS) });
       isFeedback = true;
       kind = likeliestKind(c);
-      tags.push({ tag: LANGUAGE_REVIEW_TAG, provenance: 'model', confidence: null, version: c.modelVersion });
       break;
     }
   }
+  // The classifier learnt English: in another language its verdict and kind are a guess, for a person to check.
+  if (isFeedback && lang !== 'und' && lang !== 'en') tags.push({ tag: LANGUAGE_REVIEW_TAG, provenance: 'model', confidence: null, version: c.modelVersion });
   if (kind) tags.push({ tag: `kind:${kind}`, provenance: 'model', confidence: round(forced ? 1 : c.kindConfidence), version: c.modelVersion });
   if (lang !== 'und') tags.push({ tag: `lang:${lang}`, provenance: 'model', confidence: null, version: c.modelVersion });
   const convText = candidates.map((x) => x.text.slice(0, MAX_CHARS)).join('\n');

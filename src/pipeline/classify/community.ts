@@ -20,7 +20,9 @@ const CI_SUBJECT = /\b(?:jenkins|hudson|buildbot|travis(?:-ci)?|teamcity|bamboo|
 // Tracker and code-host notifications: "[jira] [Commented] (KEY-1) ...", "[GitHub] foo pull request #12",
 // "[owner/repo] Title (#12)", commit mails.
 const NOTIFICATION_SUBJECT = /^\s*(?:re:\s*)?\[(?:jira|github|gitbox|bugzilla|issues?|commits?|git|svn|pr)\]|^\s*\[[\w.-]+\/[\w.-]+\]\s|^\s*(?:svn|git) commit:|\b(?:commented|opened|closed|merged|reopened) (?:on )?(?:a )?(?:new )?(?:pull request|issue)\b/i;
-const NEWSLETTER_SUBJECT = /\bnewsletter\b|\b(?:weekly|monthly|quarterly) (?:digest|update|roundup|news)\b|\b(?:early access|ea) (?:builds?|b\d+)\b.*\bavailable\b/i;
+const NEWSLETTER_SUBJECT = /\bnewsletter\b|\b(?:weekly|monthly|quarterly) (?:digest|update|roundup|news)\b/i;
+// "JDK 10 b29 Early Access is available", "Announcing foo 0.1.2", "2.0 beta 3 now available".
+const AVAILABLE_SUBJECT = /\b(?:early access|preview|nightly|snapshot|beta|release candidate|rc\d*)\b.*\b(?:is|are) (?:now )?available\b|^\s*(?:\[[^\]]*\]\s*)*announc(?:ing|es?|ement)\b/i;
 const NEWSLETTER_BODY = /\bwelcome to (?:the|this|our) [\w\s]{0,30}?\b(?:edition|issue|newsletter)\b|\bview (?:this (?:e-?mail|message) )?in (?:your|a) (?:web )?browser\b|\byou (?:are )?receiv(?:e|ing) this (?:e-?mail|newsletter|message) because\b|\bin this (?:edition|issue)\b/i;
 // Out-of-office subjects and bodies in the languages a community list meets most.
 const OOO_SUBJECT = /^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response|antwort)|autoreply|abwesenheit(?:snotiz)?|abwesend|r[ée]ponse automatique|absence|respuesta autom[áa]tica|fuera de la oficina|resposta autom[áa]tica|ausente|fora do escrit[óo]rio|on (?:annual )?leave|vacation reply)\b/i;
@@ -37,7 +39,7 @@ export function threadKindOf(subject: string | null | undefined): ThreadKind | n
   if (VOTE_TAG.test(s)) return 'vote';
   if (NOTIFICATION_SUBJECT.test(s)) return 'notification';
   if (CI_SUBJECT.test(s)) return 'ci';
-  if (ANNOUNCE_TAG.test(s) || RELEASED_SUBJECT.test(s)) return 'announcement';
+  if (ANNOUNCE_TAG.test(s) || RELEASED_SUBJECT.test(s) || AVAILABLE_SUBJECT.test(s)) return 'announcement';
   if (NEWSLETTER_SUBJECT.test(s)) return 'newsletter';
   if (/^\s*(?:re:\s*)?unsubscribe\b/i.test(s)) return 'unsubscribe';
   return null;
@@ -78,7 +80,7 @@ export function isFailingVote(text: string): boolean {
 }
 
 // A greeting or sign-off with nothing else in it: "good morning all", "gm everyone", "brb", "cheers".
-const GREETING = /^(?:(?:good )?(?:morning|afternoon|evening|night)|gm|gn|hi|hello|hey|hiya|yo|howdy|hallo|moin|bonjour|bonsoir|salut|hola|buenos d[íi]as|buenas(?: tardes| noches)?|ol[áa]|bom dia|boa (?:tarde|noite)|servus|cheers|bye|ciao|brb|afk|gtg|back|re|o\/|\\o|thanks?(?: you)?|thx|ty|tschüss|à plus|até logo|hasta luego)\b[\s,!.:;-]*(?:(?:all|everyone|everybody|folks|people|team|guys|y'all|friends|again|alle|zusammen|à tous|todos|pessoal|a todos)\b[\s,!.:;-]*)?/iu;
+const GREETING = /^(?:(?:good )?(?:morning|afternoon|evening|night)|gm|gn|hi|hello|hey|hiya|yo|howdy|hallo|moin|guten (?:morgen|tag|abend)|buongiorno|bonjour|bonsoir|salut|hola|buenos d[íi]as|buenas(?: tardes| noches)?|ol[áa]|bom dia|boa (?:tarde|noite)|servus|cheers|bye|ciao|brb|afk|gtg|back|re|o\/|\\o|thanks?(?: you)?|thx|ty|tschüss|à plus|até logo|hasta luego)\b[\s,!.:;-]*(?:(?:all|everyone|everybody|folks|people|team|guys|y'all|friends|again|alle|zusammen|à tous|todos|pessoal|a todos)\b[\s,!.:;-]*)?/iu;
 
 // Stepping away from the room: "brb, making dinner", "afk for an hour", "gtg, cheers".
 const AWAY = /^(?:brb|afk|gtg|g2g|bbl|bbiab|back in \d+|off to bed|heading out|signing off|logging off)\b/i;
@@ -93,17 +95,20 @@ export function isGreeting(text: string): boolean {
   return words(t.slice(m[0].length)) === 0;
 }
 
-// Lines that are not prose: log lines, JSON/code, shell prompts, stack frames, tables of numbers.
-const CODE_LINE = /^\s*(?:[{}[\]()<>]|["'][^"']*["']\s*:|[\w.-]+@[\w.-]+[:\s~]|\$ |# |>>> |at\s+\S+\(|File "|[A-Z]\d{4}\s+\d\d:\d\d|\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\[\d|[\w.]+\s*[=:]\s*\S+[,;]?\s*$|\S+\.(?:py|js|ts|java|cpp|c|go|rs|rb|sh|xml|json|yml|yaml):\d+)/;
+// Lines that are not prose: log lines, JSON/code, shell prompts, stack frames and error lines, indented
+// code, tables of numbers.
+const CODE_LINE = /^\s*(?:[{}[\]()<>]|["'][^"']*["']\s*:|[\w.-]+@[\w.-]+[:\s~]|\$ |# |>>> |at\s+\S+\(|File "|Traceback\b|Caused by:|Exception in thread\b|[\w.]*(?:Error|Exception|NotFound|Failure|Fault)(?::|$)|[a-z_]\w*(?:\.\w+)+:\s|[A-Z]\d{4}\s+\d\d:\d\d|\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\[\d|[\w.]+\s*[=:]\s*\S+[,;]?\s*$|\S+\.(?:py|js|ts|java|cpp|c|go|rs|rb|sh|xml|json|yml|yaml):\d+)|^\s{2,}\S|[(){}[\];=*]{2,}|\w\([^)\s]*\)\s*$/;
 
 /**
- * A paste with (almost) no prose of its own: a log, a JSON document, a shell session. Such a message
- * carries evidence for a report, not the report: fewer than `minProse` words on prose lines.
+ * A paste with (almost) no prose of its own: a log, a stack trace, a JSON document, a shell session, a
+ * bare link. Such a message carries evidence for a report, not the report: fewer than `minProse`
+ * words on prose lines.
  */
 export function isBarePaste(text: string, minProse = 6): boolean {
-  const own = ownWords(text).replace(/```[\s\S]*?(?:```|$)/g, '\n');
-  const lines = own.split('\n').filter((l) => l.trim());
-  const total = ownWords(text).split('\n').filter((l) => l.trim()).length;
+  const own = ownWords(text);
+  if (/^\s*<?https?:\/\/\S+>?\s*$/.test(own)) return true;
+  const lines = own.replace(/```[\s\S]*?(?:```|$)/g, '\n').split('\n').filter((l) => l.trim());
+  const total = own.split('\n').filter((l) => l.trim()).length;
   if (total < 3) return false;
   let prose = 0;
   for (const l of lines) {
