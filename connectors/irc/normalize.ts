@@ -48,6 +48,8 @@ export interface IrcNormalizeOptions {
   bots?: readonly string[];
 }
 
+/** Nicks that name a bot by convention: `quarry-bot`, `ci_bot`, `jenkins-ci`, `bot-builds`. */
+const BOT_NICK = /(?:^|[-_.|])(?:bot|ci|jenkins|notify|notifier|builds?)\d*$|^(?:bot|ci|jenkins)[-_.|]/i;
 const SERVICES = /^(?:ChanServ|NickServ|MemoServ|OperServ|HostServ|BotServ|Global|SaslServ|Alis|HistServ)$/i;
 
 /** The stable id of a line without msgid: (network, channel, time, nick, text, sequence within that time). */
@@ -124,7 +126,7 @@ export function normalizeIrcLine(raw: unknown, ctx: NormalizeContext, opts: IrcN
   } else {
     speaker = l.nick;
     said = plain;
-    const bot = verdict.kind === 'bridge-bot' || SERVICES.test(l.nick) || (opts.bots ?? []).some((b) => b.toLowerCase() === l.nick?.toLowerCase());
+    const bot = verdict.kind === 'bridge-bot' || SERVICES.test(l.nick) || BOT_NICK.test(l.nick) || (opts.bots ?? []).some((b) => b.toLowerCase() === l.nick?.toLowerCase());
     author = { id: ircAuthorId(ctx.source, l.network, l.nick), name: l.nick, isBot: bot };
   }
   const text = l.kind === 'action' ? `* ${speaker} ${said}`.trimEnd() : said;

@@ -10,7 +10,7 @@ import { startFakeMatrix, type FakeMatrixServer } from '../../test/fakes/matrix.
 import { isSkip, type Connector, type Gap, type Page, type QuarantineEntry, type RawMessage } from '../../src/model/index.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps, type ImportItem } from '../types.js';
 import { createMatrixConnector, ENCRYPTED_ROOM_REASON, elementExportImporter, matrixDefinition, matrixImporters, MATRIX_SKIP, type MatrixConfigInput, type MatrixCursor } from './index.js';
-import { stripReplyFallback } from './normalize.js';
+import { normalizeMatrix, stripReplyFallback } from './normalize.js';
 
 const PAGE_SIZE = 10;
 
@@ -321,6 +321,17 @@ describe('matrix normalize', () => {
   it('strips the reply fallback lines and the blank line after them', () => {
     expect(stripReplyFallback('> <@a:x> first\n> second\n\nthe answer')).toBe('the answer');
     expect(stripReplyFallback('no quote here')).toBe('no quote here');
+  });
+  it("flags a bridge's puppet users as relays of the other network, and no one else", () => {
+    const item = (sender: string) => ({ kind: 'matrix', roomId: '!r:x', event: { type: 'm.room.message', sender, content: { msgtype: 'm.text', body: 'good morning all' }, origin_server_ts: 1, event_id: `$${sender}` } });
+    const relayOf = (sender: string) => {
+      const m = normalizeMatrix(item(sender), { source: 'test' });
+      return isSkip(m) ? 'skip' : (m.relay ?? null);
+    };
+    expect(relayOf('@libera_velvet:libera.chat')).toEqual({ bot: '@libera_velvet:libera.chat', network: 'irc' });
+    expect(relayOf('@_discord_1234:t2bot.io')).toEqual({ bot: '@_discord_1234:t2bot.io', network: 'discord' });
+    expect(relayOf('@velvet:matrix.org')).toBeNull();
+    expect(relayOf('@john_doe:matrix.org')).toBeNull();
   });
 });
 

@@ -8,7 +8,7 @@
 // update of the original: same externalId, text from `m.new_content`, `editedAt`.
 import { convert as htmlToText } from 'html-to-text';
 import { z } from 'zod';
-import type { Attachment, NormalizeContext, RawMessage, Skip } from '../../src/model/index.js';
+import { MATRIX_PUPPET, type Attachment, type NormalizeContext, type RawMessage, type Skip } from '../../src/model/index.js';
 
 /** Bump when the output of `normalizeMatrix` changes, so stored raw items are re-normalized. */
 export const MATRIX_NORMALIZER_VERSION = 1;
@@ -260,5 +260,14 @@ export function normalizeMatrix(raw: unknown, _ctx: NormalizeContext): RawMessag
   };
   if (reactions) out.reactions = reactions;
   if (attachments.length) out.attachments = attachments;
+  // A bridge's puppet (`@libera_<nick>:server`): the line was written on the other side and relayed here.
+  const puppet = MATRIX_PUPPET.exec(ev.sender);
+  if (puppet) out.relay = { bot: ev.sender, network: bridgeNetworkOf(ev.sender) };
   return out;
+}
+
+/** The platform a puppet user speaks for: `@_discord_1:x` discord, `@libera_ana:x` irc. */
+function bridgeNetworkOf(mxid: string): string {
+  const m = /^@_?(discord|slack|telegram|whatsapp|signal|gitter|xmpp)_/i.exec(mxid);
+  return m ? m[1]!.toLowerCase() : 'irc';
 }

@@ -1,8 +1,10 @@
 // Copies and threads for chat streams, before storage. Pure: the shell passes the batch and the
 // recent lines the store holds; this returns which new messages are copies of which, and which
 // unthreaded lines reply to which earlier line.
-import { contentKey, hash64 } from './dedupe/index.js';
+import { contentKey, hash64, stripBridgePrefix } from './dedupe/index.js';
 import { Disentangler, type DisentangleModel } from './disentangle/index.js';
+import { isGreeting } from './classify/community.js';
+import { MATRIX_PUPPET } from '../model/index.js';
 
 /** How long after a message a repeat of it still counts as a copy (cross-post, relay, paste twice). */
 export const COPY_WINDOW_MS = 30 * 60_000;
@@ -40,11 +42,44 @@ export function copySlotsAround(copyKey: string, at: number): string[] {
   return [at - COPY_SLOT_MS, at, at + COPY_SLOT_MS].map((t) => copySlotOf(copyKey, t));
 }
 
-/** The copy key stored with each message: a hash of the normalised text, null for very short text. */
-export function copyKeyOf(text: string): string | null {
-  const k = contentKey(text, { stripBridgePrefix: true });
-  if (k.length < 20 || k.split(' ').length < 3) return null;
-  return hash64(k);
+/**
+ * The name a bridge speaks for a person under: the nick on IRC, the localpart of a Matrix id (an IRC
+ * puppet's nick for `@libera_<nick>:server`), the relayed nick of a puppet line (`nick[m]`), else the
+ * display name. Lower-cased; a trailing puppet suffix (`[m]`) goes.
+ */
+export function speakerKeyOf(author: { id: string; name?: string | null }): string {
+  const puppet = MATRIX_PUPPET.exec(author.id);
+  const local = /^@([^:]+):/.exec(author.id);
+  const raw = puppet?.[1] ?? local?.[1] ?? author.name ?? author.id;
+  return raw.toLowerCase().replace(/\[[a-z]\]$/, '').trim();
+}
+
+// matrix-appservice-irc's reply templates, as IRC sees a Matrix reply: `nick: text` (short) and
+// `<nick> "quoted start..." <- text` (long; the `<nick>` is gone by now with the bridge prefix).
+const LONG_REPLY = /^\s*"[^"\n]{0,300}"\s*<-\s*/u;
+const SHORT_REPLY = /^\s*@?[\w.\-[\]|`^{}]{1,32}(?:\[[a-z]\])?:\s+(?=\S)/u;
+
+/** A chat line without a bridge's reply template: what the person wrote in the reply. */
+export function withoutReplyTemplate(text: string): string {
+  const t = stripBridgePrefix(text);
+  const long = LONG_REPLY.exec(t);
+  if (long) return t.slice(long[0].length);
+  const short = SHORT_REPLY.exec(t);
+  return short ? t.slice(short[0].length) : t;
+}
+
+/**
+ * The copy key stored with each message: a hash of the normalised text (a bridge's prefix and reply
+ * template removed). A short text ("good morning all", "+1") gets a key only with its speaker's name
+ * in it: the same few words from the same name on both sides of a bridge are one message, the same
+ * few words from two people are two.
+ */
+export function copyKeyOf(text: string, speaker?: { id: string; name?: string | null } | null): string | null {
+  const k = contentKey(withoutReplyTemplate(text), { stripBridgePrefix: false });
+  if (k.length >= 20 && k.split(' ').length >= 3) return hash64(k);
+  const who = speaker ? speakerKeyOf(speaker) : '';
+  if (!who || !k) return null;
+  return hash64(`\u0001${who}\u0001${k}`);
 }
 
 export interface CopyEntry {
@@ -158,7 +193,8 @@ export class ChannelThreader {
       const own = st.base + st.keys.length;
       const parent = this.push(st, m);
       const j = parent - st.base;
-      if (!m.threaded && parent !== own && j >= 0 && j < st.keys.length - 1 && m.at - st.times[j]! <= THREAD_MAX_GAP_MS) out.set(i, st.keys[j]!);
+      // A greeting, a sign-off or "brb" is said to the room: it answers no earlier line.
+      if (!m.threaded && parent !== own && j >= 0 && !isGreeting(m.text) && j < st.keys.length - 1 && m.at - st.times[j]! <= THREAD_MAX_GAP_MS) out.set(i, st.keys[j]!);
     });
     return out;
   }

@@ -1,7 +1,9 @@
 // Feedback detection for one conversation: which message carries the report, what kind it is, and
 // the automatic tags (model kind, config rules for product areas, platform labels). Pure: the model,
 // the rules and the conversation come in; the item and its tags go out.
-import { classify, type ClassifierModel, type Classification } from './classify/index.js';
+import { classify, FEEDBACK_KINDS, type ClassifierModel, type Classification } from './classify/index.js';
+import { isFailingVote, messageNoiseOf, ownWords, threadKindOf, voteOf, type ThreadKind } from './classify/community.js';
+import { detectLanguage } from './classify/language.js';
 import type { FeedbackKind } from '../model/index.js';
 
 export interface ConversationMessage {
@@ -11,6 +13,12 @@ export interface ConversationMessage {
   channel: string;
   isBot: boolean;
   labels: string[];
+  /**
+   * The author is staff or a maintainer: config `staff: true`, an org with segment staff (domain, Slack
+   * team, Discord role), or an address at the domain that hosts the mailing list. Staff answer inside a
+   * feedback thread; they never raise an item.
+   */
+  isStaff?: boolean;
 }
 
 export interface TagRule {
@@ -36,7 +44,12 @@ export interface DetectedFeedback {
   sentiment: Classification['sentiment'];
   modelVersion: string;
   tags: AutoTag[];
+  /** The report's language (ISO 639-1), or null when too short to tell. */
+  language?: string | null;
 }
+
+/** Tag of an item in a language the classifier was not trained on: a person checks it (the tag inbox). */
+export const LANGUAGE_REVIEW_TAG = 'review:language';
 
 /** How many of a conversation's first human messages are looked at for the report. */
 const CANDIDATES = 4;
@@ -78,20 +91,80 @@ export function ruleTags(rules: readonly CompiledRule[], text: string, channel: 
   return out;
 }
 
+/** Agreement with nothing of its own: it can add a reporter to a need, never raise one. */
+const AGREEMENT_ONLY = /^(?:\+\s?1|-\s?1|\+\s?0|same(?: here)?|me too|yes please|seconded|agreed|this|thanks?(?: you)?|thx|ty|congrats|congratulations|nice|cool|great|awesome|lgtm|\u{1F44D}|\u{1F389}|\u{2764}\u{FE0F}?)[\s!.,:;)(\p{Extended_Pictographic}]*$/iu;
+
+/** Threads whose starter is not a report: only a reply that itself reports something can raise an item there. */
+const STRUCTURAL: ReadonlySet<ThreadKind> = new Set(['announcement', 'ci', 'notification', 'newsletter']);
+
+/**
+ * The feedback a conversation carries. The report is the first message, among the first few that may
+ * raise a need, that the classifier finds most likely to be feedback. Who may raise a need: not a bot,
+ * not staff, not a message that is noise by its own form (an out-of-office reply, an unsubscribe
+ * request, a newsletter, a greeting, a bare paste), not a vote or a plain "+1". A vote thread is never
+ * feedback, except for a "-1" that reports a concrete failure, which is a bug in its own right (whoever
+ * casts it). In an announcement, CI or notification thread the starter is not a report, a reply can be.
+ * A report in a language the classifier does not read is kept, flagged for review with its language.
+ */
 export function detectFeedback(model: ClassifierModel, messages: readonly ConversationMessage[], rules: readonly CompiledRule[], rulesVersion: string): DetectedFeedback | null {
   const human = messages.filter((m) => !m.isBot && m.text.trim().length > 0);
   if (!human.length) return null;
   const subject = human[0]!.subject ?? undefined;
-  let best: { m: ConversationMessage; c: Classification } | null = null;
-  for (const m of human.slice(0, CANDIDATES)) {
-    const c = classify(model, { title: m === human[0] ? subject : undefined, text: m.text.slice(0, MAX_CHARS) });
-    if (!best || c.feedbackConfidence > best.c.feedbackConfidence) best = { m, c };
+  const thread = threadKindOf(messages[0]?.subject ?? subject);
+  const starter = messages[0];
+  const mayRaise = (m: ConversationMessage) => {
+    if (m.isStaff) return false;
+    if (messageNoiseOf(m.text, m.subject) !== null) return false;
+    if (AGREEMENT_ONLY.test(ownWords(m.text))) return false;
+    if (thread !== null && STRUCTURAL.has(thread) && m === starter) return false;
+    return true;
+  };
+  let candidates: ConversationMessage[];
+  let forced: FeedbackKind | null = null;
+  if (thread === 'vote') {
+    // A failing -1 is a bug report whoever casts it: it must surface, not hide in the vote.
+    candidates = human.filter((m) => isFailingVote(m.text)).slice(0, 1);
+    forced = 'bug';
+  } else if (thread === 'out-of-office' || thread === 'unsubscribe') {
+    candidates = [];
+  } else {
+    candidates = human.filter(mayRaise).slice(0, CANDIDATES);
   }
-  const { m, c } = best!;
+  if (!candidates.length) return notFeedback(model, human[0]!);
+
+  const title = (m: ConversationMessage) => (m === human[0] && !forced ? subject : undefined);
+  // A reply led by "+1" adds to a need raised before it: it is the report only when nothing else is.
+  let best: { m: ConversationMessage; c: Classification; lead: boolean } | null = null;
+  for (const m of candidates) {
+    const c = classify(model, { title: title(m), text: m.text.slice(0, MAX_CHARS) });
+    const lead = !(voteOf(m.text) !== null && m !== candidates[0]) || forced !== null;
+    const better = !best || (lead && c.isFeedback && !(best.lead && best.c.isFeedback)) || ((lead && c.isFeedback) === (best.lead && best.c.isFeedback) && c.feedbackConfidence > best.c.feedbackConfidence);
+    if (better) best = { m, c, lead };
+  }
+  let { m, c } = best!;
+  let kind = forced ?? c.kind;
+  let isFeedback = forced !== null || c.isFeedback;
   const tags: AutoTag[] = [];
-  if (c.kind) tags.push({ tag: `kind:${c.kind}`, provenance: 'model', confidence: round(c.kindConfidence), version: c.modelVersion });
-  const convText = human.slice(0, CANDIDATES).map((x) => x.text.slice(0, MAX_CHARS)).join('\n');
-  const seen = new Set<string>();
+  // The language of the report; a report the classifier cannot read is kept for a person to judge.
+  let lang = detectLanguage(ownWords(m.text)).lang;
+  if (!isFeedback) {
+    for (const x of candidates) {
+      const l = detectLanguage(ownWords(x.text)).lang;
+      if (l === 'und' || l === 'en') continue;
+      m = x;
+      lang = l;
+      c = classify(model, { title: title(x), text: x.text.slice(0, MAX_CHARS) });
+      isFeedback = true;
+      kind = likeliestKind(c);
+      break;
+    }
+  }
+  // The classifier learnt English: in another language its verdict and kind are a guess, for a person to check.
+  if (isFeedback && lang !== 'und' && lang !== 'en') tags.push({ tag: LANGUAGE_REVIEW_TAG, provenance: 'model', confidence: null, version: c.modelVersion });
+  if (kind) tags.push({ tag: `kind:${kind}`, provenance: 'model', confidence: round(forced ? 1 : c.kindConfidence), version: c.modelVersion });
+  if (lang !== 'und') tags.push({ tag: `lang:${lang}`, provenance: 'model', confidence: null, version: c.modelVersion });
+  const convText = candidates.map((x) => x.text.slice(0, MAX_CHARS)).join('\n');
+  const seen = new Set<string>(tags.map((t) => t.tag));
   for (const t of ruleTags(rules, `${subject ?? ''}\n${convText}`, m.channel, rulesVersion)) {
     if (!seen.has(t.tag)) {
       seen.add(t.tag);
@@ -106,14 +179,27 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
   }
   return {
     messageId: m.id,
-    isFeedback: c.isFeedback,
-    kind: c.kind,
-    kindConfidence: round(c.kindConfidence),
-    feedbackConfidence: round(c.feedbackConfidence),
+    isFeedback,
+    kind: isFeedback ? kind : null,
+    kindConfidence: forced ? 1 : round(c.kindConfidence),
+    feedbackConfidence: forced ? 1 : round(c.feedbackConfidence),
     sentiment: c.sentiment,
     modelVersion: c.modelVersion,
     tags,
+    language: lang === 'und' ? null : lang,
   };
+}
+
+/** The conversation holds nothing that raises a need: a detection that says so (its item, if any, goes). */
+function notFeedback(model: ClassifierModel, first: ConversationMessage): DetectedFeedback {
+  return { messageId: first.id, isFeedback: false, kind: null, kindConfidence: 0, feedbackConfidence: 0, sentiment: 'neutral', modelVersion: model.version, tags: [], language: null };
+}
+
+/** The most probable kind, 'none' left out. */
+function likeliestKind(c: Classification): FeedbackKind {
+  let kind: FeedbackKind = 'question';
+  for (const k of FEEDBACK_KINDS) if (c.scores[k] > c.scores[kind]) kind = k;
+  return kind;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

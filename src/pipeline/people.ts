@@ -262,3 +262,16 @@ export function segmentOf(p: { isBot: boolean; isStaff: boolean; orgSegment: str
   if (p.isStaff || p.orgSegment === 'staff') return 'staff';
   return p.orgSegment ?? 'community';
 }
+
+/**
+ * Whether a sender's address is at the domain that hosts the mailing list (`dev.maven.example.org`
+ * hosts its list at example.org; `users.lists.acme.example` at acme.example): the project's own
+ * people, its committers or staff. Two-label domains at least, so a bare TLD never matches.
+ */
+export function isListHostAddress(email: string | null | undefined, listId: string | null | undefined): boolean {
+  if (!email || !listId) return false;
+  const domain = email.toLowerCase().split('@')[1]?.trim();
+  const host = listId.toLowerCase().replace(/^<|>$/g, '').trim();
+  if (!domain || !host.includes('.') || domain.split('.').length < 2) return false;
+  return host === domain || host.endsWith(`.${domain}`);
+}

@@ -25,6 +25,8 @@ export interface PriorityMessage {
   platform: string;
   permalink: string | null;
   reactions?: Record<string, number> | null;
+  /** The message's subject (mail), when it has one. */
+  subject?: string | null;
 }
 
 export interface PriorityItem {
@@ -42,19 +44,34 @@ export interface Voicing {
   message: PriorityMessage;
 }
 
-/** "Same here", "+1", "me too", "we see this too", "any update on this?": someone has the need too. */
+/**
+ * "Same here", "+1", "me too", "same at Acme", "yes please", "seconded", "we see this too", "any update
+ * on this?", and the same said in German, Spanish, Portuguese or French: someone has the need too.
+ */
 const ME_TOO = new RegExp(
   [
-    String.raw`\bsame (?:here|issue|problem|thing|bug|for (?:us|me)|over here)\b`,
+    String.raw`\bsame (?:here|issue|problem|thing|bug|error|for (?:us|me)|over here)\b`,
+    // "same at Acme", "same for our self-managed install", "same on Android": leading the message,
+    // after a chat reply's "nick: " at most.
+    String.raw`^\s*(?:@?[\w.\-[\]|]{1,32}[:,]\s+)?(?:\+\s?1[,!.]?\s*)?same\b`,
     String.raw`\bme too\b`,
+    String.raw`\b(?:for|to|with) (?:us|me) (?:too|as well)\b`,
     String.raw`(?:^|[\s(,.])\+\s?1\b`,
     String.raw`(?:^|\s)👍\s*$`,
-    String.raw`\b(?:we|i)(?:'re| are|'m| am)? (?:also |too )?(?:see|seeing|have|having|hit|hitting|get|getting|experiencing|running into) (?:this|that|it|the same)(?: issue| problem| bug)? (?:too|as well)\b`,
+    String.raw`\b(?:yes|yes,) please\b`,
+    String.raw`^\s*(?:seconded|second(?:ing)? this|bump|this)\b`,
+    String.raw`\b(?:we|i)(?:'re| are|'m| am)? (?:also |too )?(?:see|seeing|have|having|hit|hitting|get|getting|experiencing|running into) (?:this|that|it|the same)(?: issue| problem| bug| error)? (?:too|as well)\b`,
     String.raw`\b(?:we|i) (?:also|too) (?:see|have|hit|get|need|want|would like|would love)\b`,
+    String.raw`\b(?:are|am) seeing this too\b`,
     String.raw`\b(?:happening|happens) (?:to|for) (?:us|me) (?:too|as well)\b`,
     String.raw`\b(?:would|'d) (?:also )?love (?:this|that|to have this|to see this) (?:too|as well)\b`,
     String.raw`\bany (?:update|updates|news|eta|progress)\b`,
     String.raw`\bsame\s*[!.]*$`,
+    // de, es, pt, fr
+    String.raw`\b(?:ich auch|wir auch|bei (?:uns|mir) auch|hier auch|dito|gleiches problem)\b`,
+    String.raw`(?:^|\s)(?:yo tambi[ée]n|a m[íi] tambi[ée]n|nosotros tambi[ée]n|igual (?:aqu[íi]|por aqu[íi]|nos pasa)|mismo problema|aqu[íi] tambi[ée]n)(?=$|[\s,.!:;])`,
+    String.raw`(?:^|\s)(?:aqui tamb[ée]m|eu tamb[ée]m|n[óo]s tamb[ée]m|comigo tamb[ée]m|mesmo problema)(?=$|[\s,.!:;])`,
+    String.raw`(?:^|\s)(?:moi aussi|nous aussi|pareil|idem|m[êe]me probl[èe]me|chez nous aussi)(?=$|[\s,.!:;])`,
   ].join('|'),
   'iu',
 );
@@ -63,6 +80,10 @@ const ME_TOO = new RegExp(
 export function voicesNeed(text: string): boolean {
   return ME_TOO.test(text.slice(0, 500));
 }
+
+// A release vote or its result ("[VOTE] ...", "[RESULT][VOTE] ..."): its "+1"s are votes, not needs.
+const VOTE_SUBJECT = /\[(?:vote|voting|result|results|cancel(?:led)?)\]/i;
+const VOTE_LEAD = /^\s*[+-]\s?[01](?![\d.])\s*(?:\(\s*(?:non-?)?binding\s*\))?/i;
 
 const QUOTES_OTHER = /^\s*(?:<[^>\s]{1,32}>\s*"|>\s)/;
 
@@ -76,8 +97,10 @@ export function reporterVoicings(items: readonly PriorityItem[]): Voicing[] {
     const raiserMsg = report && isPerson(report) ? (item.messages.find((m) => m.personId === report.personId && isPerson(m)) ?? report) : item.messages.find(isPerson);
     // Quoting someone else's line and asking about it is a follow-up question, not raising the need.
     if (raiserMsg && !QUOTES_OTHER.test(raiserMsg.text)) out.push({ itemId: item.itemId, role: 'raised', message: raiserMsg });
+    const vote = item.messages.some((m) => m.subject && VOTE_SUBJECT.test(m.subject));
     for (const m of item.messages) {
       if (m === raiserMsg || !isPerson(m) || !voicesNeed(m.text)) continue;
+      if (vote && VOTE_LEAD.test(m.text)) continue;
       out.push({ itemId: item.itemId, role: 'me-too', message: m });
     }
   }

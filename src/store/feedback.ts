@@ -5,6 +5,7 @@ import { chunks, dbKind } from './db.js';
 import { insertRows } from './bulk.js';
 import type { Database, TagsTable } from './schema.js';
 import type { AutoTag, ConversationMessage, DetectedFeedback } from '../pipeline/feedback.js';
+import { isListHostAddress } from '../pipeline/people.js';
 
 export async function loadConversationMessages(db: Kysely<Database>, conversationIds: number[]): Promise<Map<number, ConversationMessage[]>> {
   const out = new Map<number, ConversationMessage[]>();
@@ -16,7 +17,9 @@ export async function loadConversationMessages(db: Kysely<Database>, conversatio
       // No join with people: identities.person_id is a NOT NULL foreign key (enforced on both
       // dialects), so every identity has its person and the join filtered nothing.
       .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-      .select(['m.id', 'm.conversation_id', 'm.clean_text', 'm.subject', 'ch.name as channel', 'm.is_bot', 'idn.is_bot as identityBot', 'm.labels'])
+      .innerJoin('people as p', 'p.id', 'idn.person_id')
+      .leftJoin('orgs as o', 'o.id', 'p.org_id')
+      .select(['m.id', 'm.conversation_id', 'm.clean_text', 'm.subject', 'ch.name as channel', 'ch.external_id as channelExternal', 'm.is_bot', 'idn.is_bot as identityBot', 'idn.kind as identityKind', 'idn.value as identityValue', 'idn.email as identityEmail', 'p.is_staff', 'o.segment as orgSegment', 'm.labels'])
       .where('m.conversation_id', 'in', part)
       .where('m.copy_of', 'is', null)
       .where('m.deleted', '=', 0)
@@ -25,7 +28,9 @@ export async function loadConversationMessages(db: Kysely<Database>, conversatio
       .execute();
     for (const r of rows) {
       const list = out.get(r.conversation_id!) ?? [];
-      list.push({ id: r.id, text: r.clean_text, subject: r.subject, channel: r.channel ?? '', isBot: r.is_bot === 1 || r.identityBot === 1, labels: r.labels ? (JSON.parse(r.labels) as string[]) : [] });
+      const email = r.identityEmail ?? (r.identityKind === 'email' ? r.identityValue : null);
+      const isStaff = r.is_staff === 1 || r.orgSegment === 'staff' || (r.identityKind === 'email' && isListHostAddress(email, r.channelExternal));
+      list.push({ id: r.id, text: r.clean_text, subject: r.subject, channel: r.channel ?? '', isBot: r.is_bot === 1 || r.identityBot === 1, isStaff, labels: r.labels ? (JSON.parse(r.labels) as string[]) : [] });
       out.set(r.conversation_id!, list);
     }
   }

@@ -239,7 +239,7 @@ async function ingestInTransaction(trx: Kysely<Database>, batch: IngestBatch, no
   // New messages, in time order (so rowids follow time).
   fresh.sort((a, b) => a.sentAt - b.sentAt);
   const keyOf = fresh.map((m) => ownKey(sourceId, m));
-  const copyKeys = fresh.map((m) => copyKeyOf(m.cleanText ?? m.text));
+  const copyKeys = fresh.map((m) => (batch.platform === 'mail' ? copyKeyOf(m.cleanText ?? m.text) : copyKeyOf(m.cleanText ?? m.text, m.author)));
 
   // Cross-posts, bridge relays and pastes of the same text within the window: one original, the rest
   // linked to it. Stored messages take part too: a relay stored first yields to the original.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COPY_WINDOW_MS, copyKeyOf, resolveCopies, type CopyEntry } from '../../src/pipeline/chat-threads.js';
+import { COPY_WINDOW_MS, copyKeyOf, linkUnthreaded, resolveCopies, speakerKeyOf, withoutReplyTemplate, type CopyEntry } from '../../src/pipeline/chat-threads.js';
+import { loadDisentangleModel } from '../../src/models/disentangle.js';
 
 const e = (key: string, at: number, over: Partial<CopyEntry> = {}): CopyEntry => ({ key, copyKey: 'k', channel: 'c1', author: 'a', at, relay: false, ...over });
 
@@ -24,5 +25,26 @@ describe('copy resolution', () => {
     expect(copyKeyOf('thanks!')).toBeNull();
     expect(copyKeyOf('+1')).toBeNull();
     expect(copyKeyOf('After upgrading to 2.4 the login loops')).toBe(copyKeyOf('<mei[m]> after upgrading to 2.4   the LOGIN loops'));
+  });
+  it('a short line has a copy key with its speaker: the same name on both sides of a bridge, not two people', () => {
+    const ircVelvet = copyKeyOf('good morning all', { id: 'libera/velvet', name: 'velvet' });
+    expect(ircVelvet).not.toBeNull();
+    expect(copyKeyOf('good morning all', { id: '@libera_velvet:libera.chat', name: 'velvet (IRC)' })).toBe(ircVelvet);
+    expect(copyKeyOf('Good morning, all!', { id: 'matrix:velvet', name: 'velvet' })).toBe(ircVelvet);
+    expect(copyKeyOf('good morning all', { id: '@ynez:matrix.org', name: 'Ynez' })).not.toBe(ircVelvet);
+    expect(copyKeyOf('+1', { id: '@halvard:pub.solar' })).toBe(copyKeyOf('+1', { id: 'matrix:halvard', name: 'halvard' }));
+    expect(speakerKeyOf({ id: '@_discord_1234:t2bot.io', name: 'x' })).toBe('1234');
+    expect(speakerKeyOf({ id: 'matrix:caio.f', name: 'caio.f[m]' })).toBe('caio.f[m]'.replace('[m]', ''));
+  });
+  it("matrix-appservice-irc's reply templates are not part of what was said", () => {
+    expect(withoutReplyTemplate('velvet: no, still broken for me too')).toBe('no, still broken for me too');
+    expect(withoutReplyTemplate('<margaux[m]> "Bonjour, nos secrets apparaissen..." <- Thanks, confirmed.')).toBe('Thanks, confirmed.');
+    expect(copyKeyOf('<oskar[m]> "Bonjour, nos secrets apparaissen..." <- Thanks, confirmed. Masking only matches the literal value today.')).toBe(copyKeyOf('Thanks, confirmed. Masking only matches the literal value today.'));
+  });
+  it('a greeting or a brb line answers no earlier line', () => {
+    const model = loadDisentangleModel();
+    const line = (key: string, author: string, text: string, at: number) => ({ key, channel: 'c', author, text, at, threaded: false });
+    const ctx = [line('a', 'tomek', 'would love anchors and aliases in the pipeline yaml', 0)];
+    expect(linkUnthreaded(model, ctx, [line('b', 'tomek', 'brb, making pierogi for dinner', 600_000)]).size).toBe(0);
   });
 });

@@ -1,0 +1,175 @@
+// What is feedback and who counts as a reporter: votes, announcements, staff, bots, out-of-office
+// replies, newsletters and chatter raise no item; a failing -1 is a bug; "+1" counts only on a need and
+// never as a vote; a report in another language is kept with its language.
+import { describe, expect, it } from 'vitest';
+import { detectFeedback, LANGUAGE_REVIEW_TAG, type ConversationMessage } from '../../src/pipeline/feedback.js';
+import { isBarePaste, isFailingVote, isGreeting, messageNoiseOf, threadKindOf, voteOf } from '../../src/pipeline/classify/community.js';
+import { detectLanguage } from '../../src/pipeline/classify/language.js';
+import { reporterVoicings, voicesNeed, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
+import { isListHostAddress } from '../../src/pipeline/people.js';
+import { loadClassifierModel } from '../../src/models/classifier.js';
+
+const model = loadClassifierModel();
+const detect = (ms: ConversationMessage[]) => detectFeedback(model, ms, [], 'rules-test');
+
+let nextId = 1;
+const msg = (text: string, over: Partial<ConversationMessage> = {}): ConversationMessage => ({ id: nextId++, text, subject: null, channel: 'general', isBot: false, labels: [], ...over });
+
+describe('threads that are not reports', () => {
+  const vote = (extra: ConversationMessage[] = []) => [
+    msg('Hi all,\n\nplease vote on releasing foo-runner 3.8.0 from tag v3.8.0-rc1.\nThis vote will remain open for at least 72 hours.\n\n[ ] +1 release it\n[ ] 0 no opinion\n[ ] -1 do not release, because...\n\nRuth\n', { subject: '[VOTE] Release foo-runner 3.8.0', channel: 'dev', isStaff: true }),
+    msg('+1 (binding). Built from source on Debian and ran the integration suite.\n\nOskar\n', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev', isStaff: true }),
+    msg('+1 (non-binding), tested the arm64 binary on an Ampere box.\n\nJerome\n', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' }),
+    msg('+1 (non-binding), signatures and checksums look good.\n', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' }),
+    ...extra,
+  ];
+
+  it('a [VOTE] thread with its +1 votes is not feedback', () => {
+    const d = detect(vote());
+    expect(d?.isFeedback).toBe(false);
+  });
+
+  it('a -1 that reports a concrete failure is a bug of its own, raised by its author', () => {
+    const minus = msg('-1 (non-binding)\n\nThe staged version still fails with a basic module setup:\n\n[ERROR] Failed to execute goal: module-info.class not found\n', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' });
+    const d = detect(vote([minus]));
+    expect(d).toMatchObject({ isFeedback: true, kind: 'bug', messageId: minus.id });
+    // A -1 without a failure is an opinion on the release, not a report.
+    expect(detect(vote([msg('-1, I would rather wait for the next milestone.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' })]))?.isFeedback).toBe(false);
+  });
+
+  it('the +1 votes in that thread are not reporters of the -1 bug', () => {
+    const people = ['ruth', 'oskar', 'jerome', 'patrick', 'dana'];
+    const texts = vote([msg('-1: the staged jar still fails to start on Windows with a NullPointerException.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0' })]);
+    const messages: PriorityMessage[] = texts.map((m, i) => pm(m.id, i + 1, people[i]!, m.text, { subject: m.subject, segment: i < 2 ? 'staff' : 'community' }));
+    const item: PriorityItem = { itemId: 1, reportMessageId: texts[4]!.id, messages };
+    expect(reporterVoicings([item]).map((v) => [v.message.personName, v.role])).toEqual([['dana', 'raised']]);
+  });
+
+  it('structure decides: subjects of votes, announcements, CI, tracker notifications, newsletters, out-of-office', () => {
+    expect(threadKindOf('[RESULT][VOTE] Release foo 1.2')).toBe('vote');
+    expect(threadKindOf('[ANN] Apache Foo Plugin 3.0.0 Released')).toBe('announcement');
+    expect(threadKindOf('Foo 2.4.1 released')).toBe('announcement');
+    expect(threadKindOf('JDK 10 b29 Early Access is available on jdk.java.net')).toBe('announcement');
+    expect(threadKindOf('Build failed in Jenkins: foo-master #412')).toBe('ci');
+    expect(threadKindOf('[jira] [Commented] (FOO-6302) Logging is broken')).toBe('notification');
+    expect(threadKindOf('[GitHub] foo pull request #139: Support modules')).toBe('notification');
+    expect(threadKindOf('Resposta automática: [ANN] foo 3.8.0 released')).toBe('out-of-office');
+    expect(threadKindOf('The Foo Newsletter, May 2026')).toBe('newsletter');
+    expect(threadKindOf('Release of foo 3.0.0 breaks my build')).toBeNull();
+    expect(threadKindOf('Build fails after upgrading to 2.4')).toBeNull();
+  });
+
+  it('a staff announcement is not feedback, and thanks or +1 on it raise nothing', () => {
+    const ann = msg('Hello everyone,\n\nfoo-runner 3.8.0 is available. Highlights of this release: arm64 binaries and faster uploads.\n', { subject: '[ANN] foo-runner 3.8.0 released', isStaff: true });
+    expect(detect([ann])?.isFeedback).toBe(false);
+    expect(detect([ann, msg('+1', { subject: 'Re: [ANN] foo-runner 3.8.0 released' }), msg('Thanks!', { subject: 'Re: [ANN] foo-runner 3.8.0 released' })])?.isFeedback).toBe(false);
+    // A chat post by staff, without any tag, raises nothing either.
+    expect(detect([msg('Heads-up: planned maintenance of the artifact store on Saturday from 02:00 to 03:00 UTC. Uploads will fail during that hour.', { isStaff: true })])?.isFeedback).toBe(false);
+  });
+
+  it('a user reporting a failure in reply to an announcement is feedback; staff answers never raise it', () => {
+    const ann = msg('Hello everyone,\n\nfoo-runner 3.8.0 is available.\n', { subject: '[ANN] foo-runner 3.8.0 released', isStaff: true });
+    const report = msg('After upgrading to 3.8.0 the runner crashes on start with "cannot open cache dir", downgrading fixes it.', { subject: 'Re: [ANN] foo-runner 3.8.0 released' });
+    expect(detect([ann, report])).toMatchObject({ isFeedback: true, messageId: report.id });
+    const staffFirst = msg('We are seeing reports that uploads fail since this morning, can anyone confirm?', { isStaff: true });
+    const user = msg('Yes, our uploads fail with a 500 error since 9:00, every single job.');
+    expect(detect([staffFirst, user])?.messageId).toBe(user.id);
+  });
+
+  it('out-of-office replies, unsubscribe requests, newsletters, greetings and bare pastes are noise by their own form', () => {
+    expect(messageNoiseOf('Estou fora do escritório até 25 de maio, com acesso limitado ao email.', 'Resposta automática: foo')).toBe('out-of-office');
+    expect(messageNoiseOf('I am out of the office until Monday with limited access to email.', 'Re: build broken')).toBe('out-of-office');
+    expect(messageNoiseOf('Please take me off this mailing list.', 'Remove me please')).toBe('unsubscribe');
+    expect(messageNoiseOf('Welcome to the May edition of The Foo Digest.\n\n* Insights is generally available', 'The Foo Digest, May 2026')).toBe('newsletter');
+    expect(isGreeting('good morning all')).toBe(true);
+    expect(isGreeting('brb, making pierogi for dinner')).toBe(true);
+    expect(isGreeting('hi, the login page returns a 500 since the update')).toBe(false);
+    expect(isBarePaste('Traceback (most recent call last):\n  File "/usr/bin/foo", line 5, in <module>\n    main()\nfoo.DistributionNotFound: The foo distribution was not found')).toBe(true);
+    expect(isBarePaste('The importer dies on every run since 2.1:\nTraceback (most recent call last):\n  File "/usr/bin/foo", line 5\nKeyError: x\nIt worked fine on 2.0, any idea what changed?')).toBe(false);
+    for (const [text, subject] of [
+      ['Please take me off this mailing list.', 'Remove me please'],
+      ['Welcome to the May edition of The Foo Digest. In this edition: new runners, faster caches.', 'The Foo Digest, May 2026'],
+      ['good morning all', null],
+    ] as const) {
+      expect(detect([msg(text, { subject })])?.isFeedback).toBe(false);
+    }
+  });
+
+  it('votes are read from the start of the message', () => {
+    expect(voteOf('+1 (binding)')).toBe('+1');
+    expect(voteOf('Hi,\n-1 (non-binding)\nfails on Windows')).toBe('-1');
+    expect(voteOf('The build gives -1 as exit code')).toBeNull();
+    expect(isFailingVote('-1: checksums do not match the signatures')).toBe(false);
+    expect(isFailingVote('-1: the build fails on JDK 9 with an exception')).toBe(true);
+  });
+
+  it('the domain hosting a mailing list is the project: its senders are its people', () => {
+    expect(isListHostAddress('ruth@foo-ci.example', 'foo-users.lists.foo-ci.example')).toBe(true);
+    expect(isListHostAddress('rfscholte@apache.org', 'dev.maven.apache.org')).toBe(true);
+    expect(isListHostAddress('someone@gmail.com', 'dev.maven.apache.org')).toBe(false);
+    expect(isListHostAddress('x@example', 'list.example')).toBe(false);
+  });
+});
+
+function pm(messageId: number, personId: number, personName: string, text: string, over: Partial<PriorityMessage> = {}): PriorityMessage {
+  return { messageId, conversationId: 1, personId, personName, org: null, segment: 'community', at: messageId * 60_000, text, channel: 'c', platform: 'mail', permalink: null, ...over };
+}
+
+describe('me-too counts only on a need', () => {
+  const report = (platform: string) => pm(1, 1, 'ana', 'Exports are empty since the 4.2 update, the CSV has only headers.', { platform });
+
+  it('"+1" as a Discord reply and on a mail list counts its author as a reporter', () => {
+    for (const platform of ['discord', 'mail', 'slack', 'matrix', 'irc']) {
+      const item: PriorityItem = { itemId: 1, reportMessageId: 1, messages: [report(platform), pm(2, 2, 'bo', '+1', { platform }), pm(3, 3, 'cy', 'same at Acme, every export is empty', { platform })] };
+      expect(reporterVoicings([item]).map((v) => [v.message.personName, v.role])).toEqual([
+        ['ana', 'raised'],
+        ['bo', 'me-too'],
+        ['cy', 'me-too'],
+      ]);
+    }
+  });
+
+  it('the forms of agreement, in English and four other languages', () => {
+    for (const t of ['same here', 'me too on Android', 'yes please', 'seconded, would save us hours', 'ynez: same for our self-managed install', 'no, still broken for me too', 'Aqui também: o cache nunca é restaurado', 'moi aussi, depuis lundi', 'bei uns auch seit dem Update', 'a mí también me pasa']) {
+      expect(voicesNeed(t), t).toBe(true);
+    }
+    for (const t of ['thanks, that worked', 'try wrapping the line in single quotes', 'the key is the same on both runs']) expect(voicesNeed(t), t).toBe(false);
+  });
+
+  it('staff agreeing is never a reporter', () => {
+    const item: PriorityItem = { itemId: 1, reportMessageId: 1, messages: [report('slack'), pm(2, 2, 'nadia', '+1, we see this too', { segment: 'staff' })] };
+    expect(reporterVoicings([item]).map((v) => v.message.personName)).toEqual(['ana']);
+  });
+});
+
+describe('other languages', () => {
+  it('detects German, Spanish, Portuguese and French, and English', () => {
+    expect(detectLanguage('Unsere Wochenberichte kommen seit dem Update am Montag leer an, die Datei hat nur Kopfzeilen.').lang).toBe('de');
+    expect(detectLanguage('Los informes semanales llegan vacíos desde el lunes, el archivo solo tiene la cabecera.').lang).toBe('es');
+    expect(detectLanguage('O relatório semanal chega vazio desde segunda-feira, o arquivo só tem o cabeçalho.').lang).toBe('pt');
+    expect(detectLanguage('Nos rapports hebdomadaires arrivent vides depuis lundi, le fichier ne contient que les en-têtes.').lang).toBe('fr');
+    expect(detectLanguage('Our weekly reports arrive empty since Monday, the file only has the headers.').lang).toBe('en');
+    expect(detectLanguage('ok thx').lang).toBe('und');
+    expect(detectLanguage("Ok, here's the current status:\n- [x] Email notification\n- [x] Fast fail\n- [ ] Build description set to the ticket id").lang).not.toBe('fr');
+  });
+
+  it('a report the classifier does not read is kept, with its language, flagged for review', () => {
+    for (const [text, lang] of [
+      ['Die Anmeldung mit unserem Firmenkonto klappt seit gestern nicht mehr.', 'de'],
+      ['Los informes semanales llegan vacíos desde el lunes.', 'es'],
+      ['O relatório semanal chega vazio desde segunda-feira.', 'pt'],
+      ['Nos rapports hebdomadaires arrivent vides depuis lundi.', 'fr'],
+    ] as const) {
+      const d = detect([msg(text)]);
+      expect(d, text).toMatchObject({ isFeedback: true, language: lang });
+      expect(d!.kind).not.toBeNull();
+      expect(d!.tags.map((t) => t.tag)).toEqual(expect.arrayContaining([`lang:${lang}`, LANGUAGE_REVIEW_TAG]));
+    }
+  });
+
+  it('an English report carries its language and needs no review', () => {
+    const d = detect([msg('The CSV export is empty since the 4.2 update, only the header row is written.')]);
+    expect(d).toMatchObject({ isFeedback: true, language: 'en' });
+    expect(d!.tags.map((t) => t.tag)).not.toContain(LANGUAGE_REVIEW_TAG);
+  });
+});
