@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ArchiveConfigSchema } from '../digest/archives.js';
 
 export const SourceConfigSchema = z
   .object({
@@ -96,6 +97,8 @@ export const ConfigSchema = z.object({
   teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional() }).passthrough()).default([]),
   smtp: z.object({ host: z.string(), port: z.number().int().default(587), secure: z.boolean().default(false), requireTLS: z.boolean().default(false), user: z.string().optional(), password: z.string().optional(), from: z.string().default('gleaner@localhost') }).optional(),
   llm: LlmConfigSchema,
+  /** Web archives of mailing lists, for links from mail quotes that carry no Archived-At (see src/digest/archives.ts). */
+  archives: z.array(ArchiveConfigSchema).default([]),
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
