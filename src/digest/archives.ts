@@ -83,8 +83,9 @@ export interface ArchiveMessage {
 
 /** The archive configured for a message's list, if any. */
 export function archiveFor(m: Pick<ArchiveMessage, 'channel' | 'channelExternal'>, archives: readonly ArchiveConfig[]): ArchiveConfig | undefined {
-  const keys = [m.channelExternal, m.channel].filter((k): k is string => !!k).map((k) => k.toLowerCase().replace(/^<|>$/g, ''));
-  return archives.find((a) => keys.includes(a.list.toLowerCase().replace(/^<|>$/g, '')) || keys.includes(listAddress(a.list.toLowerCase())));
+  const norm = (k: string) => listAddress(k.toLowerCase().replace(/^<|>$/g, ''));
+  const keys = [m.channelExternal, m.channel].filter((k): k is string => !!k).map(norm);
+  return archives.find((a) => keys.includes(norm(a.list)));
 }
 
 /** A web link for a quote: its permalink (Archived-At for mail), else its list's archive template; null when there is none. */

@@ -73,8 +73,14 @@ export function needText(text: string): string {
 
 /** After a sign-off line ("Regards,") only a name and contact lines follow: the signature. */
 function restIsShort(lines: readonly string[], i: number): boolean {
-  const rest = lines.slice(i + 1).filter((l) => l.trim() !== '');
-  return rest.length <= 6 && rest.every((l) => l.trim().length <= 80);
+  const rest: string[] = [];
+  for (const l of lines.slice(i + 1)) {
+    const t = l.trim().replace(/^- (?=-)/, '');
+    // What follows a signature (armour, the list's footer) does not make it longer.
+    if (PGP_BLOCK_START.test(t) || /^-{2,}\s*$|^-- ?$|^_{3,}$/.test(t) || FOOTER_LINE.test(t)) break;
+    if (t) rest.push(t);
+  }
+  return rest.length <= 6 && rest.every((l) => l.length <= 80);
 }
 
 function nextIsQuote(lines: readonly string[], i: number): boolean {
