@@ -42,7 +42,7 @@ export function registerClusterCommands(program: Command): void {
       const app = await openApp({ config: g.config, db: g.db, redisUrl: null });
       try {
         const period = periodOf(opts, await latestMessageAt(app.db));
-        const entries = await clusterEntries(app.db, period, { segments: app.config.segments, top: opts.top });
+        const entries = await clusterEntries(app.db, period, { segments: app.config.segments, top: opts.top, archives: app.config.archives });
         const clusters = entries.map(({ entry, items }) => ({
           ...entry,
           items: items.map((i) => ({

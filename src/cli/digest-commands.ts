@@ -68,7 +68,7 @@ function writeFiles(outDir: string | undefined, files: Array<[string, string]>):
 
 /** Renders the digest for a period as HTML, text and JSON files (or one format to stdout). */
 export async function writeDigestFiles(app: App, period: Period, outDir: string | undefined, format: string | undefined, top: number): Promise<string[]> {
-  const json = await buildDigest(app.db, period, { top, segments: app.config.segments });
+  const json = await buildDigest(app.db, period, { top, segments: app.config.segments, archives: app.config.archives });
   const label = weekLabel(period);
   const render = { archiveUrl: null };
   const outputs: Array<[string, string]> = [];

@@ -11,6 +11,7 @@ import { ircConfigSchema } from '../../connectors/irc/config.js';
 import { mailConfigSchema } from '../../connectors/mail/config.js';
 import { matrixConfigSchema } from '../../connectors/matrix/config.js';
 import { slackConfigSchema } from '../../connectors/slack/config.js';
+import { ArchiveConfigSchema } from '../digest/archives.js';
 
 export const SourceConfigSchema = z
   .object({
@@ -144,6 +145,8 @@ export const ConfigSchema = z.object({
     .strict()
     .default({ maxEntryBytes: DEFAULT_MAX_ENTRY_BYTES, maxTotalBytes: DEFAULT_MAX_TOTAL_BYTES }),
   llm: LlmConfigSchema,
+  /** Web archives of mailing lists, for links from mail quotes that carry no Archived-At (see src/digest/archives.ts). */
+  archives: z.array(ArchiveConfigSchema).default([]),
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
 }).strict();
 export type Config = z.infer<typeof ConfigSchema>;

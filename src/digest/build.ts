@@ -6,12 +6,15 @@ import { conversationsInPeriod, feedbackFor, quotesFor, storeStats } from '../st
 import { rankConversations } from '../pipeline/rank.js';
 import type { Period } from '../pipeline/period.js';
 import { clusterEntries } from './clusters.js';
+import type { ArchiveConfig } from './archives.js';
 
 export interface BuildDigestOptions {
   /** At most this many clusters, best score first. */
   top: number;
   /** Segment weights for the score (config `segments:`); default customer 3, partner 2, others 1. */
   segments?: Record<string, { weight: number }>;
+  /** Mail archives per list (config `archives:`), for quotes without an Archived-At. */
+  archives?: readonly ArchiveConfig[];
 }
 
 /**
@@ -21,7 +24,9 @@ export interface BuildDigestOptions {
  * cluster stage has not run), conversations ranked by participants stand in.
  */
 export async function buildDigest(db: Kysely<Database>, period: Period, opts: BuildDigestOptions): Promise<DigestJson> {
-  const fromClusters = (await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false })).map((e) => e.entry);
+  const entries = await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false, archives: opts.archives });
+  const fromClusters = entries.map((e) => e.entry);
+  const listsWithoutArchive = [...new Set(entries.flatMap((e) => e.unlinkedLists))].sort();
   const clusters = fromClusters.length ? fromClusters : await conversationFallback(db, period, opts.top);
   const stats = await storeStats(db, period);
   const iso = (t: number | null) => (t == null ? null : new Date(t).toISOString());
@@ -38,6 +43,7 @@ export async function buildDigest(db: Kysely<Database>, period: Period, opts: Bu
         to: iso(s.to),
         gaps: s.gaps.map((g) => ({ channel: g.channel, from: new Date(g.from).toISOString(), to: iso(g.to), reason: g.reason })),
       })),
+      listsWithoutArchive,
     },
   };
 }

@@ -7,7 +7,9 @@ import type { Database } from '../store/schema.js';
 import type { DigestCluster, DigestQuote } from '../model/index.js';
 import { clusterMembers, clustersWithActivity, getClusters, loadItems, type ClusterRecord, type StoredItem } from '../store/clusters.js';
 import { clusterPriority, channelLabel } from '../pipeline/priority.js';
-import { excerpt } from '../pipeline/rank.js';
+import { sentenceExcerpt } from '../pipeline/need-text.js';
+import { quoteLink, type ArchiveConfig } from './archives.js';
+import { answerStatus } from './status.js';
 import type { Period } from '../pipeline/period.js';
 
 export interface ClusterEntryOptions {
@@ -19,6 +21,8 @@ export interface ClusterEntryOptions {
   quotes?: number;
   /** Keep each entry's items (default true); the digest needs only the entries, and a big cluster's items are most of the memory. */
   withItems?: boolean;
+  /** Mail archives per list (config `archives:`): links for quotes without an Archived-At. */
+  archives?: readonly ArchiveConfig[];
 }
 
 export interface ClusterEntry {
@@ -29,6 +33,8 @@ export interface ClusterEntry {
   /** Whether anyone voiced the need in the period. */
   active: boolean;
   record: ClusterRecord;
+  /** Mail lists quoted in the entry that have no web archive link (no Archived-At, no `archives:` entry). */
+  unlinkedLists: string[];
 }
 
 /** Clusters whose items are loaded together: bounds the memory of a big store's pass. */
@@ -51,19 +57,26 @@ export function clusterEntry(record: ClusterRecord, allItems: readonly StoredIte
   const tagCounts = new Map<string, number>();
   for (const i of items) for (const t of i.tags) tagCounts.set(t, (tagCounts.get(t) ?? 0) + 1);
   const tags = [...tagCounts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t).slice(0, 8);
-  // One quote per reporter, in the order they spoke: the need in each person's own words.
-  // The messages quoted: each reporter's first, in order, until there are enough (looked up by id in one pass).
+  // One quote per reporter, this period's first (each from their first message in it, in the order
+  // they spoke), then those who voiced the need before: the need in each person's own words.
   const wantQuotes = opts.quotes ?? 3;
-  const wanted = new Set(p.reporters.slice(0, wantQuotes * 4).map((r) => r.messageIds[0]!));
+  const inPeriod = new Set(p.periodReporters.map((r) => r.personId));
+  const speakers = [...p.periodReporters, ...p.reporters.filter((r) => !inPeriod.has(r.personId))];
+  const wanted = new Set(speakers.slice(0, wantQuotes * 4).map((r) => r.messageIds[0]!));
   const byId = new Map<number, StoredItem['messages'][number]>();
   for (const i of items) for (const m of i.messages) if (wanted.has(m.messageId)) byId.set(m.messageId, m);
   const quotes: DigestQuote[] = [];
-  for (const r of p.reporters) {
+  const unlinked = new Set<string>();
+  for (const r of speakers) {
     if (quotes.length >= wantQuotes) break;
     let m = byId.get(r.messageIds[0]!);
     if (!m && !wanted.has(r.messageIds[0]!)) m = items.flatMap((i) => i.messages).find((x) => x.messageId === r.messageIds[0]);
-    if (!m || !m.text.trim()) continue;
-    quotes.push({ text: excerpt(m.text), author: m.personName, channel: channelLabel(m), url: m.permalink, at: new Date(m.at).toISOString() });
+    if (!m) continue;
+    const text = sentenceExcerpt(m.text);
+    if (!text) continue;
+    const url = quoteLink(m, opts.archives);
+    if (!url && m.platform === 'mail') unlinked.add(m.channel);
+    quotes.push({ text, author: m.personName, channel: channelLabel(m), url, at: new Date(m.at).toISOString() });
   }
   const iso = (t: number | null) => new Date(t ?? period.start).toISOString();
   const entry: DigestCluster = {
@@ -71,9 +84,12 @@ export function clusterEntry(record: ClusterRecord, allItems: readonly StoredIte
     title: record.title,
     kind: record.kind,
     tags,
-    reporters: p.reporters.length,
+    // The period's people first (the scenario of "this week"), and everyone up to the period's end.
+    reporters: p.periodReporters.length,
+    reportersToDate: p.reporters.length,
     mentions: p.mentions,
-    segments: p.segments,
+    segments: p.periodSegments,
+    segmentsToDate: p.segments,
     channels: p.channels,
     trend: p.trend,
     firstSeen: iso(p.firstSeen ?? record.firstSeen),
@@ -82,10 +98,11 @@ export function clusterEntry(record: ClusterRecord, allItems: readonly StoredIte
     why: p.why,
     summary: record.summary,
     quotes,
+    status: answerStatus(items, period, opts.archives),
     scoreExplanation: p.explanation,
     evidence: p.evidence,
   };
-  return { entry, clusterId: record.id, items, active: p.active, record };
+  return { entry, clusterId: record.id, items, active: p.active, record, unlinkedLists: [...unlinked].sort() };
 }
 
 /** Best first: score, then reporters, then the latest voicing, then the older cluster. */

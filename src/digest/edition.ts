@@ -113,8 +113,8 @@ function sectionEntry(c: DigestCluster): SectionEntry {
 }
 
 /** Builds a team's edition for a period from the store. */
-export async function buildEdition(db: Kysely<Database>, period: Period, team: Team, opts: { segments?: Config['segments'] } = {}): Promise<EditionJson> {
-  const all = await buildDigest(db, period, { top: MAX_CANDIDATES, segments: opts.segments });
+export async function buildEdition(db: Kysely<Database>, period: Period, team: Team, opts: { segments?: Config['segments']; archives?: Config['archives'] } = {}): Promise<EditionJson> {
+  const all = await buildDigest(db, period, { top: MAX_CANDIDATES, segments: opts.segments, archives: opts.archives });
   const matching = all.clusters.filter((c) => matchesFilter(c, team.filter));
   const withTrend = (t: DigestCluster['trend']) => matching.filter((c) => c.trend === t).slice(0, SECTION_MAX).map(sectionEntry);
 

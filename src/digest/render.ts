@@ -109,7 +109,15 @@ function viewModel(d: DigestJson, opts: RenderOptions) {
     activityMore: Math.max(0, activity.length - ACTIVITY_MAX),
     coverage: extras?.coverage ?? null,
     hiddenCount,
-    clusters: clusters.map((c, i) => ({ ...c, rank: i + 1, quotes: c.quotes.map((q) => ({ ...q, link: safeUrl(q.url) })) })),
+    listsWithoutArchive: d.stats.listsWithoutArchive ?? [],
+    clusters: clusters.map((c, i) => ({
+      ...c,
+      rank: i + 1,
+      // "3 people this week, 9 in total": the total only when it says more than the week's count.
+      toDate: c.reportersToDate !== undefined && c.reportersToDate !== c.reporters ? c.reportersToDate : null,
+      status: c.status ? { ...c.status, link: safeUrl(c.status.url) } : null,
+      quotes: c.quotes.map((q) => ({ ...q, link: safeUrl(q.url) })),
+    })),
   };
 }
 

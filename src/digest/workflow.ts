@@ -34,7 +34,7 @@ export function renderEdition(ctx: Pick<DigestContext, 'config'>, e: Pick<Editio
  * curation kept). An approved or sent edition is never changed.
  */
 export async function prepareEdition(ctx: DigestContext, team: Team, period: Period): Promise<EditionRow> {
-  const json = await buildEdition(ctx.db, period, team, { segments: ctx.config.segments });
+  const json = await buildEdition(ctx.db, period, team, { segments: ctx.config.segments, archives: ctx.config.archives });
   const body = JSON.stringify(json);
   const { edition, created } = await insertDraft(ctx.db, { team: team.name, period, json: body, now: ctx.now() });
   if (edition.status !== 'draft') return edition;

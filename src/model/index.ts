@@ -125,14 +125,31 @@ export interface DigestQuote {
   url: string | null;
   at: string;
 }
+export interface DigestStatus {
+  /** What the answer says: fixed, workaround, known issue, planned, answered. */
+  label: string;
+  text: string;
+  author: string | null;
+  channel: string | null;
+  url: string | null;
+  at: string;
+}
 export interface DigestCluster {
   id: string;
   title: string;
   kind: FeedbackKind | null;
   tags: string[];
+  /** People who voiced the need in the period. */
   reporters: number;
+  /** People who voiced it up to the period's end (clusters; absent on older stored editions). */
+  reportersToDate?: number;
   mentions: number;
+  /** The period's reporters per segment. */
   segments: Record<string, number>;
+  /** Reporters per segment up to the period's end. */
+  segmentsToDate?: Record<string, number>;
+  /** A staff or maintainer answer in the thread ("fixed in 4.2.1", "workaround: ..."), quoted and linked. */
+  status?: DigestStatus | null;
   channels: string[];
   trend: Trend | null;
   firstSeen: string;
@@ -155,7 +172,14 @@ export interface DigestSourceStats {
 export interface DigestJson {
   period: { start: string; end: string };
   clusters: DigestCluster[];
-  stats: { messages: number; conversations: number; feedbackItems: number; sources: DigestSourceStats[] };
+  stats: {
+    messages: number;
+    conversations: number;
+    feedbackItems: number;
+    sources: DigestSourceStats[];
+    /** Mail lists quoted in the digest whose quotes have no web archive link (no Archived-At, no `archives:` entry). */
+    listsWithoutArchive?: string[];
+  };
 }
 
 // Cluster evidence: every number a digest entry or the web UI shows links back to these.

@@ -3,6 +3,7 @@
 // assigned items never move, and a human's pins are the store's business: this index only proposes
 // places for items that have none. Also the cluster's title, summary and kind, extracted from its items.
 // Pure: no I/O; ids come from the caller (new clusters get provisional negative keys until stored).
+import { cleanSubject, fitToShow, needText } from './need-text.js';
 import { tokenizeReport } from './dedupe/index.js';
 import type { FeedbackKind } from '../model/index.js';
 
@@ -532,6 +533,8 @@ export interface DescribeItem {
   kind: FeedbackKind | null;
   /** Only staff (or bots) wrote in this item: its words describe an answer, not the need. */
   staffOnly?: boolean;
+  /** A language model's one-line summary of the item (`llm:` version), when one was written. */
+  llmSummary?: string | null;
 }
 
 /** The items whose words describe the need: those raised by someone other than staff, when there are any. */
@@ -584,10 +587,13 @@ function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boo
     let t = cleanPhrase(raw).replace(/[\s.,;:!-]+$/u, '').replace(/\s*\?$/, '?');
     if (REQUEST.test(t)) t = t.replace(REQUEST, '').replace(/\?$/, '');
     const n = words(t).length;
-    if (n >= 3 && n <= 12 && !BOILERPLATE.test(t) && /[\p{L}]{3}/u.test(t)) out.push({ text: t, subject, position });
+    // A subject names the need in few words ("Download links"); a sentence needs three to state one.
+    if (n >= (subject ? 2 : 3) && n <= 12 && !BOILERPLATE.test(t) && !META.test(t) && fitToShow(t) && /[\p{L}]{3}/u.test(t)) out.push({ text: t, subject, position });
   };
-  if (item.subject) push(item.subject, true, 0);
-  sentences(item.text)
+  if (item.subject) push(cleanSubject(item.subject), true, 0);
+  // A language model's summary, checked by the same rules, is the stronger candidate when there is one.
+  if (item.llmSummary && fitToShow(item.llmSummary)) push(item.llmSummary, false, 0);
+  sentences(needText(item.text))
     .slice(0, 6)
     .forEach((s, i) => {
       push(s, false, i);
@@ -597,8 +603,12 @@ function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boo
   return out;
 }
 
+/** Sentences about the thread rather than the need ("This deserves a separate thread", "See below"). */
+const META = /^(?:this|that|it) (?:topic|thread|question|discussion|issue) (?:deserves|needs|should|belongs)|\b(?:separate|new|own) (?:mail ?)?thread\b|^see (?:below|above|attached)|^(?:as|like) (?:i|we) (?:said|mentioned|wrote)|^(?:i|we) (?:have|had) (?:a|another|one) (?:question|problem|issue)$/i;
+
 function lengthPrior(n: number): number {
-  if (n < 3) return 0;
+  if (n < 2) return 0;
+  if (n === 2) return 0.8;
   if (n <= 4) return 0.85;
   if (n <= 9) return 1;
   return 1 - (n - 9) * 0.06;
@@ -672,7 +682,7 @@ export function clusterTitle(items: readonly DescribeItem[], scorer?: TextScorer
   }
   if (best) return finishTitle(best.text);
   const first = items[0]!;
-  const fallback = cleanPhrase(first.subject ?? sentences(first.text)[0] ?? first.text);
+  const fallback = cleanPhrase(first.subject ? cleanSubject(first.subject) : (sentences(needText(first.text))[0] ?? first.text));
   return finishTitle(fallback || '(untitled)');
 }
 
@@ -686,12 +696,18 @@ export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScor
   const cands: Array<{ item: number; text: string; rel: number; order: number }> = [];
   let order = 0;
   for (const item of items.slice(0, 60)) {
-    sentences(item.text)
+    // A language model's summary of the item, when it passes the same checks, speaks for the item.
+    const llm = item.llmSummary ? cleanPhrase(item.llmSummary) : '';
+    if (llm && fitToShow(llm) && words(llm).length >= 3) {
+      cands.push({ item: item.itemId, text: /[.!?]$/.test(llm) ? llm : `${llm}.`, rel: s.centrality(llm) * 1.15, order: order++ });
+      continue;
+    }
+    sentences(needText(item.text))
       .slice(0, 8)
       .forEach((raw, i) => {
         const t = cleanPhrase(raw);
         const n = words(t).length;
-        if (n < 4 || t.length > 300 || BOILERPLATE.test(t)) return;
+        if (n < 4 || t.length > 300 || BOILERPLATE.test(t) || META.test(t) || !fitToShow(t)) return;
         cands.push({ item: item.itemId, text: /[.!?]$/.test(t) ? t : `${t}.`, rel: s.centrality(t) * (i === 0 ? 1 : 0.85), order: order++ });
       });
   }
@@ -740,6 +756,7 @@ export interface ItemForDoc {
   kind: FeedbackKind | null;
   subject: string | null;
   reportMessageId: number;
+  llmSummary?: string | null;
   messages: ReadonlyArray<{ messageId: number; personId: number; segment: string; text: string; at: number }>;
 }
 
@@ -758,5 +775,5 @@ export function itemDoc(item: ItemForDoc): ClusterDoc & DescribeItem {
   if (!chosen.length) chosen = item.messages.slice(0, 1);
   const text = chosen.map((m) => m.text.replace(/<[^>\s]{1,32}>\s*"[^"]*"\s*(?:<-)?/g, ' ').trim()).filter(Boolean).join('\n');
   const at = report?.at ?? chosen[0]?.at ?? 0;
-  return { itemId: item.itemId, title: item.subject, subject: item.subject, text, at, kind: item.kind, staffOnly: raiser === undefined, tags: (item.tags ?? []).filter((t) => t.startsWith('area:')) };
+  return { itemId: item.itemId, title: item.subject, subject: item.subject, text, at, kind: item.kind, staffOnly: raiser === undefined, llmSummary: item.llmSummary ?? null, tags: (item.tags ?? []).filter((t) => t.startsWith('area:')) };
 }

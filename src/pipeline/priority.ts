@@ -160,9 +160,15 @@ export interface Period {
 }
 
 export interface ClusterPriority {
+  /** Everyone who voiced the need up to the period's end, first voicing first. */
   reporters: ReporterEvidence[];
+  /** Those who voiced it in the period, in the order of their first voicing in it (a subset of `reporters`). */
+  periodReporters: ReporterEvidence[];
   mentions: number;
+  /** Reporters per segment up to the period's end. */
   segments: Record<string, number>;
+  /** Reporters per segment in the period. */
+  periodSegments: Record<string, number>;
   channels: string[];
   firstSeen: number | null;
   lastSeen: number | null;
@@ -217,6 +223,15 @@ export function clusterPriority(items: readonly PriorityItem[], period: Period, 
     e.personIds.push(r.personId);
     if (r.org && !e.orgs.includes(r.org)) e.orgs.push(r.org);
   }
+  // This period's reporters, each from their first voicing in it: the week's count and its quotes.
+  const firstInPeriod = new Map<number, number>();
+  for (const v of voicings) if (v.message.at >= period.start && !firstInPeriod.has(v.message.personId)) firstInPeriod.set(v.message.personId, v.message.at);
+  const periodReporters = reporters
+    .filter((r) => firstInPeriod.has(r.personId))
+    .map((r) => ({ ...r, messageIds: byPerson.get(r.personId)!.filter((v) => v.message.at >= period.start).map((v) => v.message.messageId) }))
+    .sort((a, b) => firstInPeriod.get(a.personId)! - firstInPeriod.get(b.personId)! || a.personId - b.personId);
+  const periodSegments: Record<string, number> = {};
+  for (const r of periodReporters) periodSegments[r.segment] = (periodSegments[r.segment] ?? 0) + 1;
   const chanMap = new Map<string, { channel: string; platform: string; messageIds: number[] }>();
   for (const v of voicings) {
     const label = channelLabel(v.message);
@@ -264,8 +279,10 @@ export function clusterPriority(items: readonly PriorityItem[], period: Period, 
   };
   return {
     reporters,
+    periodReporters,
     mentions: voicings.length,
     segments,
+    periodSegments,
     channels,
     firstSeen,
     lastSeen,

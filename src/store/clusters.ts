@@ -13,6 +13,10 @@ import type { ItemForDoc } from '../pipeline/cluster.js';
 
 export interface ItemMessage extends PriorityMessage {
   subject: string | null;
+  /** The mail's Message-ID (or the platform's message id): what an archive's link is made from. */
+  externalId?: string;
+  /** The channel's platform id (a mailing list's List-Id), which archive links are configured by. */
+  channelExternal?: string;
 }
 
 export interface StoredItem {
@@ -23,6 +27,8 @@ export interface StoredItem {
   subject: string | null;
   /** Active tags (human removals applied, no `kind:` tags). */
   tags: string[];
+  /** A language model's summary of the item (`llm:` versions only), when one was written. */
+  llmSummary?: string | null;
   /** The conversation's messages, oldest first: no copies, nothing deleted. */
   messages: ItemMessage[];
 }
@@ -36,14 +42,14 @@ async function* itemHeads(db: Kysely<Database>, itemIds: readonly number[]): Asy
     const items = await db
       .selectFrom('feedback_items as f')
       .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
-      .select(['f.id', 'f.conversation_id', 'f.message_id', 'f.kind', 'c.subject'])
+      .select(['f.id', 'f.conversation_id', 'f.message_id', 'f.kind', 'f.summary', 'f.summary_version', 'c.subject'])
       .where('f.id', 'in', part)
       .where('f.status', '!=', 'not_feedback')
       .execute();
     if (!items.length) continue;
     const tags = await itemTags(db, items.map((i) => i.id));
     const byConv = new Map<number, ItemHead>();
-    for (const i of items) byConv.set(i.conversation_id, { itemId: i.id, conversationId: i.conversation_id, reportMessageId: i.message_id, kind: (i.kind as FeedbackKind | null) ?? null, subject: i.subject, tags: tags.get(i.id) ?? [] });
+    for (const i of items) byConv.set(i.conversation_id, { itemId: i.id, conversationId: i.conversation_id, reportMessageId: i.message_id, kind: (i.kind as FeedbackKind | null) ?? null, subject: i.subject, tags: tags.get(i.id) ?? [], llmSummary: i.summary_version?.startsWith('llm:') ? i.summary : null });
     yield byConv;
   }
 }
@@ -61,7 +67,7 @@ export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]
     const rows = await itemMessages(db, [...heads.keys()])
       .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
       .innerJoin('sources as s', 's.id', 'm.source_id')
-      .select(['m.subject', 'm.permalink', 'm.reactions', 'p.display_name', 'o.name as org', 'ch.name as channel', 'ch.external_id as channelExternal', 's.platform'])
+      .select(['m.subject', 'm.external_id', 'm.permalink', 'm.reactions', 'p.display_name', 'o.name as org', 'ch.name as channel', 'ch.external_id as channelExternal', 's.platform'])
       .execute();
     for (const r of rows) {
       const item = byConv.get(r.conversation_id!);
@@ -72,6 +78,8 @@ export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]
         personName: r.display_name,
         org: r.org,
         subject: r.subject,
+        externalId: r.external_id,
+        channelExternal: r.channelExternal,
         channel: r.channel ?? r.channelExternal,
         platform: r.platform,
         permalink: r.permalink,

@@ -2,6 +2,7 @@
 // split, renamed, items moved. Every decision keeps who and when, and no automatic re-run undoes it.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { segmentOf } from '../pipeline/people.js';
 
 export class NotFoundError extends Error {
   constructor(what: string) {
@@ -84,14 +85,60 @@ export async function markNotFeedback(db: Kysely<Database>, itemId: number, acto
   });
 }
 
-/** Items still waiting for a human decision, newest first. */
-export async function untaggedItems(db: Kysely<Database>, limit = 50, offset = 0): Promise<Array<{ id: number; kind: string | null; confidence: number | null; text: string; channel: string; at: number; tags: Array<{ tag: string; provenance: string; confidence: number | null }> }>> {
-  const items = await db
+export interface InboxItem {
+  id: number;
+  kind: string | null;
+  confidence: number | null;
+  text: string;
+  channel: string;
+  at: number;
+  /** Who wrote the report message, their org and segment ('staff', 'bot', an org's segment or 'community'). */
+  author: string;
+  personId: number;
+  org: string | null;
+  segment: string;
+  /** The conversation's subject (mail, forum), when it has one. */
+  subject: string | null;
+  tags: Array<{ tag: string; provenance: string; confidence: number | null }>;
+}
+
+export interface InboxOptions {
+  /** Also list items whose report message is staff's or a bot's (default: left out, they are rarely feedback). */
+  staffAndBots?: boolean;
+}
+
+function pendingItemsQuery(db: Kysely<Database>, opts: InboxOptions) {
+  let q = db
     .selectFrom('feedback_items as f')
     .innerJoin('messages as m', 'm.id', 'f.message_id')
+    .innerJoin('identities as i', 'i.id', 'm.identity_id')
+    .innerJoin('people as p', 'p.id', 'i.person_id')
+    .leftJoin('orgs as o', 'o.id', 'p.org_id')
+    .where('f.status', '=', 'auto');
+  if (!opts.staffAndBots) {
+    q = q
+      .where('m.is_bot', '=', 0)
+      .where('i.is_bot', '=', 0)
+      .where('p.is_staff', '=', 0)
+      .where((eb) => eb.or([eb('o.segment', 'is', null), eb('o.segment', '!=', 'staff')]));
+  }
+  return q;
+}
+
+/** How many items wait for a decision (staff's and bots' only with `staffAndBots`). */
+export async function pendingInboxCount(db: Kysely<Database>, opts: InboxOptions = {}): Promise<number> {
+  const r = await pendingItemsQuery(db, opts)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Items still waiting for a human decision, newest first, with who wrote them and the subject. */
+export async function untaggedItems(db: Kysely<Database>, limit = 50, offset = 0, opts: InboxOptions = {}): Promise<InboxItem[]> {
+  const items = await pendingItemsQuery(db, opts)
     .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
-    .select(['f.id', 'f.kind', 'f.kind_confidence', 'm.clean_text', 'ch.name as channel', 'm.sent_at'])
-    .where('f.status', '=', 'auto')
+    .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
+    .select(['f.id', 'f.kind', 'f.kind_confidence', 'm.clean_text', 'ch.name as channel', 'ch.external_id as channelExternal', 'm.sent_at', 'm.subject as messageSubject', 'c.subject as conversationSubject', 'm.is_bot', 'i.is_bot as identityBot', 'p.id as personId', 'p.display_name', 'p.is_staff', 'o.name as org', 'o.segment as orgSegment'])
     .orderBy('m.sent_at', 'desc')
     .orderBy('f.id', 'desc')
     .limit(limit)
@@ -104,8 +151,13 @@ export async function untaggedItems(db: Kysely<Database>, limit = 50, offset = 0
     kind: i.kind,
     confidence: i.kind_confidence,
     text: i.clean_text,
-    channel: i.channel ?? '',
+    channel: i.channel ?? i.channelExternal,
     at: Number(i.sent_at),
+    author: i.display_name,
+    personId: i.personId,
+    org: i.org,
+    segment: segmentOf({ isBot: i.is_bot === 1 || i.identityBot === 1, isStaff: i.is_staff === 1, orgSegment: i.orgSegment }),
+    subject: i.messageSubject ?? i.conversationSubject,
     tags: tags.filter((t) => t.item_id === i.id).map((t) => ({ tag: t.tag, provenance: t.provenance, confidence: t.confidence })),
   }));
 }

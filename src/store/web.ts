@@ -934,11 +934,6 @@ export interface InboxItem {
   tags: Array<{ tag: string; provenance: string; confidence: number | null }>;
 }
 
-export async function pendingItemCount(db: Db): Promise<number> {
-  const r = await db.selectFrom('feedback_items').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'auto').executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
 // People ------------------------------------------------------------------------------------------
 
 export interface PersonRow {

@@ -2,15 +2,15 @@
 // (with the X-CSRF-Token header on changes) or `Authorization: Bearer <API token>`.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { addTag, removeTag, untaggedItems } from '../../store/curation.js';
+import { addTag, pendingInboxCount, removeTag, untaggedItems } from '../../store/curation.js';
 import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration, type Curation } from '../../digest/curation.js';
-import { clusterCount, getDigest, itemDetail, listDigests, listItems, pendingItemCount } from '../../store/web.js';
+import { clusterCount, getDigest, itemDetail, listDigests, listItems } from '../../store/web.js';
 import { clusterDetail, listClusters, resolvePeriod } from '../clusters.js';
 import { HttpError, type WebDeps } from '../app.js';
 import { idParam } from '../forms.js';
 import { ListQuery, PeriodQuery, toClusterFilter, toFilter } from './clusters.js';
-import { applyItemAction } from './inbox.js';
+import { applyItemAction, inboxView } from './inbox.js';
 
 const curator = { config: { role: 'curator' as const } };
 const TagBody = z.object({ tag: z.string().min(1).max(100) });
@@ -38,8 +38,11 @@ export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
   });
 
   f.get('/api/items', async (req) => {
-    const q = z.object({ status: z.enum(['pending', 'all']).default('all'), limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) }).passthrough().parse(req.query);
-    if (q.status === 'pending') return { total: await pendingItemCount(app.db), items: await untaggedItems(app.db, q.limit, q.offset) };
+    const q = z.object({ status: z.enum(['pending', 'all']).default('all'), limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0), show: z.enum(['all', 'people']).default('people') }).passthrough().parse(req.query);
+    if (q.status === 'pending') {
+      const staffAndBots = q.show === 'all';
+      return { total: await pendingInboxCount(app.db, { staffAndBots }), items: (await untaggedItems(app.db, q.limit, q.offset, { staffAndBots })).map(inboxView) };
+    }
     const lq = ListQuery.parse(req.query);
     const r = await listItems(app.db, { ...toFilter(lq), limit: q.limit, offset: q.offset }, deps.weights);
     return { total: r.total, items: r.rows, haveClusters: (await clusterCount(app.db)) > 0 };

@@ -2,8 +2,8 @@
 // it into a keyboard-driven list that decides through the JSON API without reloading.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { addTag, confirmItem, markNotFeedback, removeTag, untaggedItems } from '../../store/curation.js';
-import { pendingItemCount } from '../../store/web.js';
+import { addTag, confirmItem, markNotFeedback, pendingInboxCount, removeTag, untaggedItems, type InboxItem } from '../../store/curation.js';
+import { needText } from '../../pipeline/need-text.js';
 import { pageData, safeNext, sendPage, type WebDeps } from '../app.js';
 import { idParam, intList, notice } from '../forms.js';
 
@@ -22,14 +22,41 @@ export async function applyItemAction(deps: WebDeps, ids: number[], action: Item
 const back = (body: unknown, fallback: string) => safeNext((body as { next?: unknown } | undefined)?.next, fallback);
 const withDone = (url: string, code: string) => `${url}${url.includes('?') ? '&' : '?'}done=${code}`;
 
+/** Characters of the need's text shown before the fold. */
+const LEAD_CHARS = 400;
+
+/**
+ * An inbox entry as the page shows it: the need's words first (quotes, signatures and footers left
+ * out, whole sentences up to LEAD_CHARS), the whole message folded below when there is more.
+ */
+export function inboxView(i: InboxItem): InboxItem & { lead: string; folded: boolean; staff: boolean; bot: boolean } {
+  const need = needText(i.text).replace(/\s+/g, ' ').trim();
+  let lead = need;
+  if (need.length > LEAD_CHARS) {
+    const sentences = need.split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'`(])/u);
+    lead = '';
+    for (const s of sentences) {
+      if (lead && lead.length + s.length + 1 > LEAD_CHARS) break;
+      lead = lead ? `${lead} ${s}` : s;
+    }
+    if (lead.length > LEAD_CHARS * 1.5) lead = `${lead.slice(0, LEAD_CHARS).replace(/\s+\S*$/, '')}…`;
+  }
+  if (!lead) lead = i.text.trim().slice(0, LEAD_CHARS);
+  const folded = lead.length < i.text.replace(/\s+/g, ' ').trim().length;
+  return { ...i, lead, folded, staff: i.segment === 'staff', bot: i.segment === 'bot' };
+}
+
 export function registerInboxRoutes(f: FastifyInstance, deps: WebDeps): void {
   const { app } = deps;
   const curator = { config: { role: 'curator' as const } };
 
   f.get('/inbox', curator, async (req, reply) => {
-    const items = await untaggedItems(app.db, INBOX_PAGE, 0);
-    const pending = await pendingItemCount(app.db);
-    return sendPage(reply, 'inbox', pageData(req, 'inbox', 'Tag inbox', { items, pending, notice: notice(req.query), scripts: ['inbox.js'] }));
+    // Staff's and bots' items are rarely feedback: left out unless asked for (?show=all).
+    const all = z.object({ show: z.enum(['all', 'people']).default('people') }).passthrough().parse(req.query).show === 'all';
+    const items = (await untaggedItems(app.db, INBOX_PAGE, 0, { staffAndBots: all })).map(inboxView);
+    const pending = await pendingInboxCount(app.db, { staffAndBots: all });
+    const hidden = all ? 0 : (await pendingInboxCount(app.db, { staffAndBots: true })) - pending;
+    return sendPage(reply, 'inbox', pageData(req, 'inbox', 'Tag inbox', { items, pending, all, hidden, notice: notice(req.query), scripts: ['inbox.js'] }));
   });
 
   f.post('/items/:id/confirm', curator, async (req, reply) => {

@@ -136,24 +136,36 @@
     li.setAttribute('aria-labelledby', 'item-' + id + '-title');
     var h = document.createElement('h2');
     h.className = 'h3'; h.id = 'item-' + id + '-title';
-    var a = document.createElement('a'); a.href = '/items/' + id; a.textContent = 'Item ' + id;
+    var a = document.createElement('a'); a.href = '/items/' + id; a.textContent = item.subject || ('Item ' + id);
     h.appendChild(a);
-    var meta = document.createElement('span'); meta.className = 'muted';
-    meta.textContent = ' in ' + item.channel + ', ' + new Date(item.at).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-    h.appendChild(meta);
     if (item.kind) {
       var k = document.createElement('span'); k.className = 'badge kind';
       k.textContent = item.kind + percent(item.confidence);
       h.appendChild(document.createTextNode(' ')); h.appendChild(k);
     }
     li.appendChild(h);
+    // Who wrote it, their org and segment (staff marked), where and when: all as text, never markup.
+    var by = document.createElement('p'); by.className = 'byline';
+    var who = document.createElement('a'); who.href = '/people/' + String(item.personId); who.textContent = String(item.author || '');
+    by.appendChild(who);
+    if (item.org) by.appendChild(document.createTextNode(' · ' + item.org));
+    by.appendChild(document.createTextNode(' · '));
+    var seg = document.createElement('span'); seg.className = 'badge segment' + (item.segment === 'staff' ? ' staff' : '') + (item.segment === 'bot' ? ' bot' : '');
+    seg.textContent = String(item.segment || '');
+    by.appendChild(seg);
+    var meta = document.createElement('span'); meta.className = 'muted';
+    meta.textContent = ' in ' + item.channel + ', ' + new Date(item.at).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+    by.appendChild(meta);
+    li.appendChild(by);
+    var lead = document.createElement('p'); lead.className = 'need text';
+    lead.textContent = String(item.lead || item.text || '');
+    li.appendChild(lead);
     var text = document.createElement('div'); text.className = 'text';
     var full = String(item.text || '');
-    text.textContent = full.length > 1200 ? full.slice(0, 1200) : full;
-    if (full.length > 1200) {
+    if (item.folded) {
       var d = document.createElement('details'); d.className = 'more';
-      var s = document.createElement('summary'); s.textContent = 'Show more';
-      var rest = document.createElement('div'); rest.className = 'text'; rest.textContent = full.slice(1200, 21200);
+      var s = document.createElement('summary'); s.textContent = 'Whole message';
+      var rest = document.createElement('div'); rest.className = 'text'; rest.textContent = full.slice(0, 20000);
       d.appendChild(s); d.appendChild(rest); text.appendChild(d);
     }
     li.appendChild(text);

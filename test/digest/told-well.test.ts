@@ -1,0 +1,240 @@
+// How the digest tells a need: the writer's own words (no quotes, signatures, PGP armour, phone
+// numbers, footers; hard wraps joined), cleaned subjects, this week's count beside the total, a status
+// line from staff's answer, and links for mail quotes through the list's archive.
+import { describe, expect, it } from 'vitest';
+import { cleanSubject, fitToShow, needText, sentenceExcerpt } from '../../src/pipeline/need-text.js';
+import { clusterSummary, clusterTitle, type DescribeItem } from '../../src/pipeline/cluster.js';
+import { clusterPriority, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
+import { hyperkittyHash, quoteLink } from '../../src/digest/archives.js';
+import { answerStatus } from '../../src/digest/status.js';
+import { clusterEntry } from '../../src/digest/clusters.js';
+import { renderDigestHtml, renderDigestText } from '../../src/digest/render.js';
+import { parseConfig } from '../../src/config/index.js';
+import type { StoredItem } from '../../src/store/clusters.js';
+import type { DigestJson } from '../../src/model/index.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 10, 9); // Monday of 2026-W46
+const W46 = { start: T0, end: T0 + 7 * DAY };
+
+const SIGNED_MAIL = [
+  '-----BEGIN PGP SIGNED MESSAGE-----',
+  'Hash: SHA256',
+  '',
+  'Hi all,',
+  '',
+  'after upgrading to 2.4.46 the reverse proxy drops the Host header when',
+  'ProxyPreserveHost is on, so every backend answers with its default vhost.',
+  'It worked fine on 2.4.43.',
+  '',
+  'On Tue, 14 Jul 2020 at 10:02, Jane Doe <jane@example.org> wrote:',
+  '> Did you check the ProxyPass order?',
+  '> It matters.',
+  '',
+  'Regards,',
+  'Max Mustermann',
+  'Example GmbH (tel:+49 30 1234567)',
+  '- --',
+  'Max',
+  '-----BEGIN PGP SIGNATURE-----',
+  '',
+  'iQEzBAEBCAAdFiEEabcdefghijklmnopqrstuvwxyz0123456789ABCDEF',
+  '=abcd',
+  '-----END PGP SIGNATURE-----',
+  '',
+  '---------------------------------------------------------------------',
+  'To unsubscribe, e-mail: users-unsubscribe@httpd.apache.org',
+  'For additional commands, e-mail: users-help@httpd.apache.org',
+].join('\n');
+
+describe('the writer’s own words', () => {
+  it('strips PGP armour, the quoted reply, the signature, phone numbers and the list footer; joins hard wraps', () => {
+    const t = needText(SIGNED_MAIL);
+    expect(t).not.toMatch(/PGP|Hash:|iQEz|ProxyPass order|wrote:|Mustermann|tel:|unsubscribe|additional commands/);
+    expect(t).toContain('after upgrading to 2.4.46 the reverse proxy drops the Host header when ProxyPreserveHost is on, so every backend answers with its default vhost.');
+  });
+
+  it('a phone number inside a sentence goes, the sentence stays', () => {
+    expect(needText('Call our support desk (tel:+1 555 0100) if the upgrade fails.')).toBe('Call our support desk if the upgrade fails.');
+  });
+
+  it('a summary from a signed, quoted, wrapped mail holds whole sentences and none of the noise', () => {
+    const items: DescribeItem[] = [
+      { itemId: 1, subject: 'Re: [users@httpd] ProxyPreserveHost ignored after upgrade', text: SIGNED_MAIL, at: T0, kind: 'bug' },
+      { itemId: 2, subject: null, text: 'Since 2.4.46 ProxyPreserveHost is ignored and the backend sees\nthe proxy host name instead of the client one.\n\n-- \nsent from a phone', at: T0 + 1, kind: 'bug' },
+    ];
+    const summary = clusterSummary(items)!;
+    expect(summary).not.toMatch(/PGP|Hash:|tel:|unsubscribe|wrote:|Regards/);
+    expect(summary).toContain('the reverse proxy drops the Host header when ProxyPreserveHost is on, so every backend answers with its default vhost.');
+    expect(summary).toContain('the backend sees the proxy host name instead of the client one.');
+    expect(clusterTitle(items)).toBe('ProxyPreserveHost ignored after upgrade');
+  });
+
+  it('a short subject that names the need beats a sentence about the thread', () => {
+    const items: DescribeItem[] = [{ itemId: 1, subject: 'Re: Download links', text: 'This topic deserves a separate mailthread.\nThe download links on the site point to a mirror that is gone.', at: T0, kind: 'bug' }];
+    expect(clusterTitle(items)).toBe('Download links');
+  });
+
+  it('cleans subjects of reply prefixes, list tags and ticket noise', () => {
+    expect(cleanSubject('Re: AW: [users@httpd] mod_proxy drops Host header')).toBe('mod_proxy drops Host header');
+    expect(cleanSubject('[jira] [Created] (MNG-6789) Maven ignores mirrorOf')).toBe('Maven ignores mirrorOf');
+    expect(cleanSubject('Re[2]: Fwd: Build fails on JDK 11 (was: Re: 3.6.0 release)')).toBe('Build fails on JDK 11');
+  });
+
+  it('quotes end at a sentence, never inside one', () => {
+    const long = `${'The export fails on large reports. '.repeat(6)}And one last sentence that makes it too long for a quote at all.`;
+    const q = sentenceExcerpt(long, 120);
+    expect(q.length).toBeLessThanOrEqual(122);
+    expect(q).toMatch(/reports\. …$/);
+  });
+
+  it('checks a language model’s summary by the same rules', () => {
+    expect(fitToShow('ProxyPreserveHost is ignored after the 2.4.46 upgrade')).toBe(true);
+    expect(fitToShow('-----BEGIN PGP SIGNED MESSAGE----- Hash: SHA256 proxy fails')).toBe(false);
+    expect(fitToShow('Call support (tel:+1 555 0100) about the proxy')).toBe(false);
+    const items: DescribeItem[] = [
+      { itemId: 1, subject: null, text: 'the proxy thing again, see my earlier mail', at: T0, kind: 'bug', llmSummary: 'Reverse proxy drops the Host header after upgrading to 2.4.46' },
+      { itemId: 2, subject: null, text: 'hello, proxy issue', at: T0 + 1, kind: 'bug', llmSummary: '-----BEGIN PGP SIGNED MESSAGE----- Hash: SHA256 Reverse proxy' },
+    ];
+    const summary = clusterSummary(items)!;
+    expect(summary).toContain('Reverse proxy drops the Host header after upgrading to 2.4.46.');
+    expect(summary).not.toContain('PGP');
+  });
+});
+
+const msg = (messageId: number, personId: number, at: number, text: string, extra: Partial<PriorityMessage> = {}): PriorityMessage => ({
+  messageId,
+  conversationId: 1,
+  personId,
+  personName: `P${personId}`,
+  org: null,
+  segment: 'community',
+  at,
+  text,
+  channel: 'users.httpd.apache.org',
+  platform: 'mail',
+  permalink: null,
+  ...extra,
+});
+
+describe('this week first', () => {
+  it('counts the week’s reporters and segments apart from everyone to date, and quotes this week first', () => {
+    const items: PriorityItem[] = [
+      { itemId: 1, reportMessageId: 1, messages: [msg(1, 1, T0 - 14 * DAY, 'The proxy drops the Host header'), msg(2, 2, T0 - 13 * DAY, 'same here, we see it too', { segment: 'customer' })] },
+      { itemId: 2, reportMessageId: 3, messages: [msg(3, 3, T0 + DAY, 'ProxyPreserveHost ignored since the upgrade'), msg(4, 2, T0 + 2 * DAY, 'same here, still broken', { segment: 'customer' })] },
+    ];
+    const p = clusterPriority(items, W46);
+    expect(p.reporters.length).toBe(3);
+    expect(p.periodReporters.map((r) => r.personId)).toEqual([3, 2]);
+    expect(p.periodSegments).toEqual({ community: 1, customer: 1 });
+    expect(p.segments).toEqual({ community: 2, customer: 1 });
+
+    const stored: StoredItem[] = items.map((i) => ({ itemId: i.itemId, conversationId: 1, reportMessageId: i.reportMessageId, kind: 'bug', subject: null, tags: [], messages: i.messages.map((m) => ({ ...m, subject: null })) }));
+    const e = clusterEntry({ id: 7, title: 'Host header dropped', pinnedTitle: false, summary: null, kind: 'bug', firstSeen: null, lastSeen: null }, stored, W46)!;
+    expect(e.entry.reporters).toBe(2);
+    expect(e.entry.reportersToDate).toBe(3);
+    expect(e.entry.segments).toEqual({ community: 1, customer: 1 });
+    expect(e.entry.segmentsToDate).toEqual({ community: 2, customer: 1 });
+    expect(e.entry.quotes.map((q) => q.author)).toEqual(['P3', 'P2', 'P1']);
+    expect(Date.parse(e.entry.quotes[0]!.at)).toBeGreaterThanOrEqual(W46.start);
+    expect(e.unlinkedLists).toEqual(['users.httpd.apache.org']);
+  });
+});
+
+describe('status line', () => {
+  it('carries staff’s answer in the thread, quoted and linked', () => {
+    const items = [
+      {
+        reportMessageId: 1,
+        messages: [
+          msg(1, 1, T0 + DAY, 'Exports crash on reports over 10k rows.'),
+          msg(2, 9, T0 + 2 * DAY, 'Thanks for the report! This is a known issue. A fix is coming in 4.2.1; workaround: export in pages of 5k rows.', { segment: 'staff', personName: 'Nadia', permalink: 'https://chat.example.org/p/2' }),
+          msg(3, 5, T0 + 3 * DAY, 'Did you try the workaround: restart it?'),
+        ],
+      },
+    ];
+    const s = answerStatus(items, W46)!;
+    expect(s.label).toBe('fixed');
+    expect(s.text).toContain('A fix is coming in 4.2.1');
+    expect(s.author).toBe('Nadia');
+    expect(s.url).toBe('https://chat.example.org/p/2');
+    // Nothing from staff, no fix: no status. A community member's "workaround" is not a status.
+    expect(answerStatus([{ reportMessageId: 1, messages: [items[0]!.messages[0]!, items[0]!.messages[2]!] }], W46)).toBeNull();
+    // An answer after the period does not count yet.
+    expect(answerStatus(items, { start: W46.start, end: T0 + 2 * DAY })).toBeNull();
+  });
+
+  it('a maintainer on a community list saying it is fixed gives the status', () => {
+    const s = answerStatus([{ reportMessageId: 1, messages: [msg(1, 1, T0, 'mod_proxy drops the Host header.'), msg(2, 4, T0 + DAY, 'Thanks, this has been fixed in 2.4.47 (r1880000).')] }], W46)!;
+    expect(s.label).toBe('fixed');
+    expect(s.text).toBe('Thanks, this has been fixed in 2.4.47 (r1880000).');
+  });
+});
+
+describe('links for mail quotes', () => {
+  const m = { platform: 'mail', channel: 'Apache HTTPD users', channelExternal: 'users.httpd.apache.org', externalId: 'CAHk-=wi1@mail.gmail.com', permalink: null, at: Date.UTC(2020, 6, 14) };
+
+  it('Archived-At wins; else the list’s template; else none', () => {
+    expect(quoteLink({ ...m, permalink: 'https://archive.example.org/m/1' }, [{ list: 'users.httpd.apache.org', type: 'ponymail' }])).toBe('https://archive.example.org/m/1');
+    expect(quoteLink(m, [{ list: 'users.httpd.apache.org', type: 'ponymail' }])).toBe('https://lists.apache.org/thread.html/%3CCAHk-%3Dwi1%40mail.gmail.com%3E');
+    expect(quoteLink(m, [{ list: 'users@httpd.apache.org', type: 'mail-archive' }])).toBe('https://www.mail-archive.com/search?l=mid&q=CAHk-%3Dwi1%40mail.gmail.com');
+    expect(quoteLink(m, [{ list: 'users.httpd.apache.org', type: 'pipermail', base: 'https://mail.example.org' }])).toBe('https://mail.example.org/pipermail/users/2020-July/thread.html');
+    expect(quoteLink(m, [{ list: 'users.httpd.apache.org', type: 'hyperkitty', base: 'https://lists.example.org/archives' }])).toBe('https://lists.example.org/archives/list/users@httpd.apache.org/message/MEBFWF7KZZ4GFMNHBCKBV55VYNIGW3ZO/');
+    expect(quoteLink(m, [{ list: 'users.httpd.apache.org', url: 'https://x.example.org/{listName}/{yyyy}/{mm}?id={messageId}' }])).toBe('https://x.example.org/users/2020/07?id=CAHk-%3Dwi1%40mail.gmail.com');
+    expect(quoteLink(m, [{ list: 'dev.maven.apache.org', type: 'ponymail' }])).toBeNull();
+    expect(quoteLink({ ...m, platform: 'slack' }, [{ list: 'users.httpd.apache.org', type: 'ponymail' }])).toBeNull();
+    expect(hyperkittyHash('<CAHk-=wi1@mail.gmail.com>')).toBe('MEBFWF7KZZ4GFMNHBCKBV55VYNIGW3ZO');
+  });
+
+  it('the config takes archives per list, and a clusters entry links its mail quotes through them', () => {
+    const cfg = parseConfig('archives:\n  - { list: users.httpd.apache.org, type: ponymail }\n', {});
+    expect(cfg.archives).toEqual([{ list: 'users.httpd.apache.org', type: 'ponymail' }]);
+    expect(() => parseConfig('archives:\n  - { list: users.httpd.apache.org }\n', {})).toThrow(/type|url/);
+    const stored: StoredItem[] = [{ itemId: 1, conversationId: 1, reportMessageId: 1, kind: 'bug', subject: null, tags: [], messages: [{ ...msg(1, 1, T0 + DAY, 'The proxy drops the Host header.'), subject: null, externalId: 'abc@example.org', channelExternal: 'users.httpd.apache.org' }] }];
+    const e = clusterEntry({ id: 1, title: 't', pinnedTitle: false, summary: null, kind: 'bug', firstSeen: null, lastSeen: null }, stored, W46, { archives: cfg.archives })!;
+    expect(e.entry.quotes[0]!.url).toBe('https://lists.apache.org/thread.html/%3Cabc%40example.org%3E');
+    expect(e.unlinkedLists).toEqual([]);
+  });
+});
+
+describe('rendered', () => {
+  const d: DigestJson = {
+    period: { start: '2026-11-09T00:00:00.000Z', end: '2026-11-16T00:00:00.000Z' },
+    clusters: [
+      {
+        id: 'cluster-1',
+        title: 'Host header dropped <b>behind</b> the proxy',
+        kind: 'bug',
+        tags: [],
+        reporters: 2,
+        reportersToDate: 5,
+        mentions: 6,
+        segments: { community: 2 },
+        segmentsToDate: { community: 5 },
+        channels: ['mail users.httpd.apache.org'],
+        trend: 'rising',
+        firstSeen: '2026-10-20T00:00:00.000Z',
+        lastSeen: '2026-11-12T00:00:00.000Z',
+        score: 4,
+        why: 'why',
+        summary: null,
+        status: { label: 'fixed', text: 'Fixed in <i>2.4.47</i>.', author: 'Ruth', channel: 'mail users.httpd.apache.org', url: 'javascript:alert(1)', at: '2026-11-12T00:00:00.000Z' },
+        quotes: [],
+      },
+    ],
+    stats: { messages: 1, conversations: 1, feedbackItems: 1, sources: [], listsWithoutArchive: ['dev.maven.apache.org'] },
+  };
+
+  it('says the week’s people and the total, the status escaped, and which lists have no archive link', () => {
+    const html = renderDigestHtml(d);
+    expect(html).toContain('2 people this week</strong>, 5 in total');
+    expect(html).toContain('Status: fixed.');
+    expect(html).toContain('Fixed in &lt;i&gt;2.4.47&lt;/i&gt;.');
+    expect(html).not.toContain('javascript:');
+    expect(html).toContain('Quotes from dev.maven.apache.org have no web link');
+    const text = renderDigestText(d);
+    expect(text).toContain('2 people this week, 5 in total');
+    expect(text).toContain('Status: fixed. "Fixed in <i>2.4.47</i>."');
+    expect(text).toContain('Quotes from dev.maven.apache.org have no web link');
+  });
+});
