@@ -1,21 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite starts on loopback ports: redis-server, dovecot (IMAP),
-# ngircd (IRC), PostgreSQL and Chromium (browser tests). Needs root (or sudo). Safe to run twice.
+# Installs the Debian packages the test suite starts on loopback ports: redis-server, PostgreSQL, Dovecot
+# (IMAP), ngircd (IRC) and Chromium (browser tests). `npm test` does this itself when run as root; this is
+# the same step on its own (CI, or with sudo for a non-root user). Safe to run twice.
 set -euo pipefail
-
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/lib/postgresql/15/bin/$1" ]; }
-
-need=()
-have redis-server || need+=(redis-server)
-have dovecot || need+=(dovecot-imapd)
-have ngircd || need+=(ngircd)
-have chromium || need+=(chromium)
-have pg_ctl || have initdb || need+=(postgresql)
-
-if ((${#need[@]})); then
-  echo "installing Debian packages: ${need[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+  exec sudo "$(command -v node)" scripts/test-deps.js
 fi
+exec node scripts/test-deps.js

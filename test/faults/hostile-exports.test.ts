@@ -5,12 +5,14 @@
 // - a zip bomb in a Slack export (a 600 KB zip whose day file unpacks to 600 MB, made here) is
 //   quarantined unread and the other day files are imported; the limits per file and for the whole
 //   export come from the config.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
 import { importFiles } from '../../src/runner/import.js';
+import { PARSE_AHEAD_MIN_BYTES, parseAheadUsable } from '../../src/stages/parse-ahead.js';
 import { tempDir } from '../support/factories.js';
 import { writeZip } from '../support/zip.js';
 
@@ -65,10 +67,14 @@ describe('a value nested 5,000 levels deep', () => {
   });
 });
 
-/** A Slack export zip: two ordinary day files around one that unpacks to `bombMiB` MiB of JSON (`[` spaces `]`). */
-function slackBombZip(path: string, bombMiB: number): void {
+/**
+ * A Slack export zip: two ordinary day files around one that unpacks to `bombMiB` MiB of JSON (`[` spaces `]`);
+ * `paddingMiB` of random bytes in a file the importer does not read make the zip itself that big.
+ */
+function slackBombZip(path: string, bombMiB: number, paddingMiB = 0): void {
   const mib = Buffer.alloc(1024 * 1024, 0x20);
   writeZip(path, [
+    ...(paddingMiB ? [{ name: 'files/padding.bin', data: randomBytes(paddingMiB * 1024 * 1024) }] : []),
     { name: 'users.json', data: JSON.stringify([{ id: 'U1', name: 'priya' }]) },
     { name: 'channels.json', data: JSON.stringify([{ id: 'C1', name: 'help' }]) },
     { name: 'help/2024-01-09.json', data: `[${slackMsg(1)}]` },
@@ -140,6 +146,22 @@ describe('a zip bomb in a Slack export', () => {
       for (const q of quarantine) expect(q.reason).toMatch(/more than the 1048576-byte limit \(import\.maxTotalBytes\)/);
     } finally {
       await total.close();
+    }
+  });
+
+  it('the limits reach the helper thread that parses big exports (over 4 MB) ahead of the store', async () => {
+    const zip = join(tempDir('gleaner-bomb-'), 'export.zip');
+    slackBombZip(zip, 2, 5);
+    expect(statSync(zip).size).toBeGreaterThan(PARSE_AHEAD_MIN_BYTES);
+    expect(parseAheadUsable(zip)).toBe(true);
+    const a = await app('import: {maxEntryBytes: 1048576}');
+    try {
+      expect((await importFiles(a, [zip])).errors).toEqual([]);
+      const { texts, quarantine } = await stored(a);
+      expect(texts).toEqual(['slack 1', 'slack 2']);
+      expect(quarantine.map((q) => [q.location, q.reason])).toEqual([['help/2024-01-10.json', expect.stringMatching(/more than the 1048576-byte limit for one file \(import\.maxEntryBytes\)/)]]);
+    } finally {
+      await a.close();
     }
   });
 });

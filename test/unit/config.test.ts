@@ -67,10 +67,13 @@ describe('config', () => {
     expect(parseConfig(`sources:\n  - name: s\n    platform: slack\n    enabled: false\n    token_FILE: ${join(dir, 'token')}\n    includeChannels: [general]\n`, {}).sources[0]).toMatchObject({ token: 'xoxb-2', includeChannels: ['general'] });
   });
 
-  it('the shipped configs load: examples/, the scenario config, the README\'s snippets', () => {
+  it('the shipped configs load: examples/, docker/, the scenario config, the README\'s snippets', () => {
     const env = new Proxy({}, { get: (_t, k) => (typeof k === 'string' ? `x-${k.toLowerCase()}` : undefined) }) as NodeJS.ProcessEnv;
     const root = join(import.meta.dirname, '..', '..');
     expect(loadConfig(join(root, 'examples', 'gleaner.yaml'), env).config.people.length).toBeGreaterThan(0);
+    // The one docker-compose.yml mounts.
+    expect(readFileSync(join(root, 'docker-compose.yml'), 'utf8')).toContain('./docker/gleaner.yaml:/config/gleaner.yaml:ro');
+    expect(loadConfig(join(root, 'docker', 'gleaner.yaml'), {}).config.web.port).toBe(8080);
     const quarry = '/work/shared/data/scenarios/quarry/gleaner.yaml';
     if (existsSync(quarry)) expect(loadConfig(quarry, env).config.digest.timezone).toBe('UTC');
     const snippets = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ya?ml\n([\s\S]*?)```/g)].map((m) => m[1]!);
