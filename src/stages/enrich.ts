@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
 import { compileRules, detectFeedback, type CompiledRule } from '../pipeline/feedback.js';
 import { loadClassifierModel } from '../models/classifier.js';
-import { loadConversationMessages, saveDetections } from '../store/feedback.js';
+import { loadConversationMessages, loadMaintainers, saveDetections } from '../store/feedback.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
 import { contentHash } from '../pipeline/hash.js';
 import { autoTag } from './tagging.js';
 import { detectPool } from './detect-pool.js';
@@ -25,12 +27,25 @@ function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string }
   return r;
 }
 
+/** How long a process keeps the set of maintainers (people who called or bound a release vote). */
+export const MAINTAINERS_REFRESH_MS = 10 * 60_000;
+const maintainersByDb = new WeakMap<Kysely<Database>, { set: Set<number>; loadedAt: number }>();
+
+async function maintainersFor(ctx: StageContext): Promise<Set<number>> {
+  const cached = maintainersByDb.get(ctx.db);
+  const now = ctx.now();
+  if (cached && now - cached.loadedAt < MAINTAINERS_REFRESH_MS) return cached.set;
+  const set = await loadMaintainers(ctx.db);
+  maintainersByDb.set(ctx.db, { set, loadedAt: now });
+  return set;
+}
+
 export async function runEnrich(ctx: StageContext, data: unknown): Promise<{ items: number[] }> {
   const parsed = EnrichPayloadSchema.safeParse(data);
   if (!parsed.success) throw new PermanentJobError(`enrich: bad payload: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const model = loadClassifierModel();
   const { rules, version } = rulesFor(ctx);
-  const convs = await loadConversationMessages(ctx.db, parsed.data.conversationIds);
+  const convs = await loadConversationMessages(ctx.db, parsed.data.conversationIds, await maintainersFor(ctx));
   const items: number[] = [];
   const now = ctx.now();
   // Suggestions from human tags and the optional language model come on top of the classifier and rules.
