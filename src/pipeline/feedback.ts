@@ -162,7 +162,8 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
   // The classifier learnt English: in another language its verdict and kind are a guess, for a person to check.
   if (isFeedback && lang !== 'und' && lang !== 'en') tags.push({ tag: LANGUAGE_REVIEW_TAG, provenance: 'model', confidence: null, version: c.modelVersion });
   if (kind) tags.push({ tag: `kind:${kind}`, provenance: 'model', confidence: round(forced ? 1 : c.kindConfidence), version: c.modelVersion });
-  if (lang !== 'und') tags.push({ tag: `lang:${lang}`, provenance: 'model', confidence: null, version: c.modelVersion });
+  // English is the default and goes untagged (a tag on every digest entry would say nothing).
+  if (lang !== 'und' && lang !== 'en') tags.push({ tag: `lang:${lang}`, provenance: 'model', confidence: null, version: c.modelVersion });
   const convText = candidates.map((x) => x.text.slice(0, MAX_CHARS)).join('\n');
   const seen = new Set<string>(tags.map((t) => t.tag));
   for (const t of ruleTags(rules, `${subject ?? ''}\n${convText}`, m.channel, rulesVersion)) {

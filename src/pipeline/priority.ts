@@ -51,9 +51,10 @@ export interface Voicing {
 const ME_TOO = new RegExp(
   [
     String.raw`\bsame (?:here|issue|problem|thing|bug|error|for (?:us|me)|over here)\b`,
-    // "same at Acme", "same for our self-managed install", "same on Android": leading the message,
+    // "same at Acme", "same for our self-managed install", "same on Android" (not "same for the first
+    // step, it ..."): leading the message,
     // after a chat reply's "nick: " at most.
-    String.raw`^\s*(?:@?[\w.\-[\]|]{1,32}[:,]\s+)?(?:\+\s?1[,!.]?\s*)?same\b`,
+    String.raw`^\s*(?:@?[\w.\-[\]|]{1,32}[:,]\s+)?(?:\+\s?1[,!.]?\s*)?same (?:at|for (?:us|me|our|my|we)|with (?:our|my)|on (?:our|my|android|ios|windows|linux|macos|mac|chrome|firefox|safari))\b`,
     String.raw`\bme too\b`,
     String.raw`\b(?:for|to|with) (?:us|me) (?:too|as well)\b`,
     String.raw`(?:^|[\s(,.])\+\s?1\b`,
