@@ -159,6 +159,16 @@ describe('account management on the web', { timeout: 60_000 }, () => {
     expect((await loginAs(web, 'alice', 'new-password-22', { ip: '10.0.0.5' })).res.statusCode).toBe(303);
   });
 
+  it('guessing the current password on the password form is limited like a login', async () => {
+    await addUser(s.app.db, 'erin', 'viewer', PW, Date.now());
+    const e = await agent('erin', PW, '10.4.0.1');
+    for (let i = 0; i < LOGIN_MAX_FAILS_PER_USER; i++) expect((await post(web, e, '/account/password', { current: `guess-${i}-xxxx`, password: 'new-password-22', confirm: 'new-password-22' })).statusCode).toBe(400);
+    const r = await post(web, e, '/account/password', { current: PW, password: 'new-password-22', confirm: 'new-password-22' });
+    expect(r.statusCode).toBe(429);
+    expect(r.body).toContain('Too many wrong passwords');
+    expect(await loggedIn(e)).toBe(true);
+  });
+
   it("an admin sets another user's password, disables, enables and removes them, and revokes their token", async () => {
     const admin = await agent('admin', PASSWORDS.admin);
     await addUser(s.app.db, 'bob', 'viewer', PW, Date.now());
