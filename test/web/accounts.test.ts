@@ -48,7 +48,7 @@ async function tokenFor(a: Agent): Promise<string> {
 const api = (token: string) => web.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } });
 const loggedIn = async (a: Agent) => (await get(web, a, '/clusters')).statusCode === 200;
 
-describe('login rate limits', { timeout: 120_000 }, () => {
+describe('login rate limits', { timeout: 240_000 }, () => {
   it('a parallel burst of 40 logins: after the per-user limit every request gets 429, the right password included', async () => {
     await addUser(s.app.db, 'burst', 'viewer', PW, Date.now());
     const live = buildWebApp(s.app);
