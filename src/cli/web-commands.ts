@@ -246,6 +246,7 @@ export function registerWebCommands(program: Command): void {
     .argument('[user]')
     .action(async (userName: string | undefined) => {
       await withWebApp(program, async (app) => {
+        if (userName !== undefined) await needUser(app, userName);
         const iso = (t: number | null) => (t == null ? 'never' : new Date(t).toISOString().slice(0, 16).replace('T', ' '));
         for (const t of await listAllApiTokens(app.db)) {
           if (userName !== undefined && t.userName !== userName) continue;

@@ -109,11 +109,14 @@ export function loginBlockedUntil(c: FailedLogins, now: number): number | null {
   return null;
 }
 
+export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'rate_limited'; retryAfterS: number };
+
 /**
  * Reserves the attempt (checked against the limits and recorded as failed in one step), then checks the
- * password; a right one turns the attempt into a success and opens a session.
+ * password; a right one turns the attempt into a success. Used by the login and by a password change
+ * (the current password), so a stolen session cannot guess it any faster than a login could.
  */
-export async function login(db: Kysely<Database>, name: string, password: string, ip: string, now: number): Promise<LoginResult> {
+export async function checkPassword(db: Kysely<Database>, name: string, password: string, ip: string, now: number): Promise<PasswordCheck> {
   const user = name.trim().slice(0, 200);
   const { attemptId, counts } = await reserveLoginAttempt(db, ip, user, now, now - LOGIN_WINDOW_MS, (c) => loginBlockedUntil(c, now) == null);
   if (attemptId == null) return { ok: false, reason: 'rate_limited', retryAfterS: Math.max(1, Math.ceil((loginBlockedUntil(counts, now)! - now) / 1000)) };
@@ -123,10 +126,17 @@ export async function login(db: Kysely<Database>, name: string, password: string
   else await verifyPassword(password, await (dummyHash ??= hashPassword(randomToken())));
   if (!ok || !u) return { ok: false, reason: 'invalid' };
   await confirmLoginAttempt(db, attemptId);
+  return { ok: true, user: { id: u.id, name: u.name, role: u.role, createdAt: u.createdAt, disabled: u.disabled } };
+}
+
+/** Checks the limits and the password (checkPassword); a right one opens a session. */
+export async function login(db: Kysely<Database>, name: string, password: string, ip: string, now: number): Promise<LoginResult> {
+  const r = await checkPassword(db, name, password, ip, now);
+  if (!r.ok) return r;
   const sessionId = randomToken();
   const expiresAt = now + SESSION_IDLE_MS;
-  await createSession(db, sha256(sessionId), u.id, randomToken(), now, expiresAt);
-  return { ok: true, user: { id: u.id, name: u.name, role: u.role, createdAt: u.createdAt, disabled: u.disabled }, sessionId, expiresAt };
+  await createSession(db, sha256(sessionId), r.user.id, randomToken(), now, expiresAt);
+  return { ok: true, user: r.user, sessionId, expiresAt };
 }
 
 /** A new password for a user (the rules checked); their sessions and API tokens end at once. */

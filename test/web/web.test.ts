@@ -163,7 +163,7 @@ describe('login', () => {
     expect((await loginAs('admin', PASSWORDS.admin, '10.2.0.1')).res.statusCode).toBe(303);
     expect((await loginAs('admin', PASSWORDS.admin, '10.2.0.2')).res.statusCode).toBe(303);
     clock += 16 * 60_000;
-  });
+  }, 120_000);
 
   it('expires idle sessions and ends them on logout', async () => {
     const a = await agentFor('viewer');
