@@ -96,6 +96,14 @@ export const ConfigSchema = z.object({
   teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional() }).passthrough()).default([]),
   smtp: z.object({ host: z.string(), port: z.number().int().default(587), secure: z.boolean().default(false), requireTLS: z.boolean().default(false), user: z.string().optional(), password: z.string().optional(), from: z.string().default('gleaner@localhost') }).optional(),
   llm: LlmConfigSchema,
+  /** Grouping feedback items by the need they voice (see src/pipeline/grouping.ts); the defaults are the tested ones. */
+  grouping: z
+    .object({
+      threshold: z.number().min(0).max(1).optional(),
+      windowDays: z.number().int().min(1).max(365).optional(),
+    })
+    .strict()
+    .optional(),
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
 });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -10,6 +10,7 @@ import { m0006 } from './0006-org-hints.js';
 import { m0007 } from './0007-lookup-indexes.js';
 import { m0008 } from './0008-cluster-state.js';
 import { m0009 } from './0009-copy-slot.js';
+import { m0010 } from './0010-need-text.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0007_lookup_indexes': m0007,
   '0008_cluster_state': m0008,
   '0009_copy_slot': m0009,
+  '0010_need_text': m0010,
 };
