@@ -207,7 +207,7 @@ class Centroid {
  * exact cosine is the caller's. A very common term's postings are walked from the newest end and
  * capped: its rarer terms find an old item that is really about the same thing.
  */
-class CandidateIndex {
+export class CandidateIndex {
   /** Per term id: interleaved slot, weight (log tf) of every item that has it, oldest first. */
   private readonly postings: number[][] = [];
   private readonly slotItem: number[] = [];

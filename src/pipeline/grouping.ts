@@ -6,7 +6,8 @@
 // (a new week's group joins an older cluster it voices the same need as: a recorded merge). Candidate
 // neighbours come from the duplicate index (BM25F, see dedupe/neardup.ts); a small window is compared
 // all-pairs. Pure: no I/O; ids and time come from the caller.
-import { createNearDupIndex, tokenizeReport, type NearDupIndex } from './dedupe/index.js';
+import { tokenizeReport } from './dedupe/index.js';
+import { CandidateIndex, TermStats } from './cluster.js';
 import { hash32 } from './dedupe/hash.js';
 import type { FeedbackKind } from '../model/index.js';
 
@@ -33,7 +34,7 @@ export interface GroupingOptions {
   windowDays?: number;
   /** Candidate neighbours per item from the duplicate index (default 20). */
   candidates?: number;
-  /** Up to this many re-grouped items (with the fixed groups' samples) are compared all-pairs (default 600). */
+  /** Up to this many re-grouped items (with the fixed groups' samples) are compared all-pairs (default 200). */
   denseLimit?: number;
   /** Largest neighbourhood re-grouped at once from the candidate graph past denseLimit (default 3000). */
   sparseLimit?: number;
@@ -41,7 +42,7 @@ export interface GroupingOptions {
   sampleSize?: number;
 }
 
-const DEFAULTS: Required<GroupingOptions> = { threshold: 0.08, wordWeight: 0.3, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 600, sparseLimit: 3000, sampleSize: 12 };
+const DEFAULTS: Required<GroupingOptions> = { threshold: 0.08, wordWeight: 0.3, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12 };
 
 const DAY_MS = 86_400_000;
 
@@ -54,6 +55,10 @@ const NEED_KIND: Record<FeedbackKind, number> = { bug: 0, complaint: 0, feature:
 
 export function needKindsCompatible(a: FeedbackKind | null, b: FeedbackKind | null): boolean {
   return a === null || b === null || NEED_KIND[a] === NEED_KIND[b];
+}
+
+function NEED_KIND_OF(k: FeedbackKind | null): number {
+  return k === null ? -1 : NEED_KIND[k];
 }
 const CHAR_BITS = 20;
 const CHAR_MASK = (1 << CHAR_BITS) - 1;
@@ -201,8 +206,8 @@ interface Item {
   doc: NeedDoc;
   tf: Tf;
   key: string;
-  /** Neighbours from the duplicate index, both directions. */
-  near: Set<number>;
+  /** Neighbours from the duplicate index, both directions, with their similarity when found (the idf drifts slowly). */
+  near: Map<number, number>;
 }
 
 /**
@@ -213,8 +218,14 @@ export class NeedGrouper {
   readonly o: Required<GroupingOptions>;
   readonly space: NeedSpace;
   private readonly items = new Map<number, Item>();
-  private readonly dup: NearDupIndex;
+  /** Candidate neighbours: the word TF-IDF inverted index the duplicate lookups of the cluster index use (capped postings). */
+  private readonly termStats = new TermStats();
+  private readonly dup: CandidateIndex;
   private placement = new Map<number, Placement>();
+  /** Items per cluster (as `placement` has them). */
+  private members = new Map<number, Set<number>>();
+  /** Item ids by day of `at`: the window is read from the days it covers. */
+  private readonly byDay = new Map<number, number[]>();
   private newest = 0;
   private vecCache = new Map<number, { v: NeedVector; docs: number }>();
 
@@ -222,7 +233,7 @@ export class NeedGrouper {
     this.o = { ...DEFAULTS, ...opts };
     this.space = new NeedSpace(this.o.wordWeight);
     // No time prior: a need raised again months later is the same need.
-    this.dup = createNearDupIndex({ recencyBoost: 0 });
+    this.dup = new CandidateIndex(this.termStats, 24, 1000);
   }
 
   size(): number {
@@ -239,11 +250,22 @@ export class NeedGrouper {
 
   /** The store's placements (all of them): replaces what this index believed. */
   setPlacements(p: ReadonlyMap<number, Placement>): void {
-    this.placement = new Map(p);
+    this.placement = new Map();
+    this.members = new Map();
+    for (const [id, x] of p) this.place(id, x);
   }
 
   place(itemId: number, p: Placement): void {
+    const prev = this.placement.get(itemId);
+    if (prev) {
+      const m = this.members.get(prev.clusterId);
+      m?.delete(itemId);
+      if (m && !m.size) this.members.delete(prev.clusterId);
+    }
     this.placement.set(itemId, p);
+    let m = this.members.get(p.clusterId);
+    if (!m) this.members.set(p.clusterId, (m = new Set()));
+    m.add(itemId);
   }
 
   /**
@@ -254,7 +276,7 @@ export class NeedGrouper {
     for (const [item, key] of plan.place) {
       if (skipped.has(item)) continue;
       const id = key < 0 ? ids.get(key) : key;
-      if (id !== undefined) this.placement.set(item, { clusterId: id, pinned: false });
+      if (id !== undefined) this.place(item, { clusterId: id, pinned: false });
     }
   }
 
@@ -266,19 +288,25 @@ export class NeedGrouper {
       if (doc.others) parts.push({ text: doc.others, weight: 0.5 });
       const tf = this.space.tf(parts);
       this.space.count(tf);
-      const item: Item = { doc, tf, key: `${String(doc.at).padStart(15, '0')}\u0000${doc.need}`, near: new Set() };
-      const id = String(doc.itemId);
-      const query = { title: doc.title ?? '', text: `${doc.need}\n${doc.others ?? ''}` };
-      if (this.dup.size()) {
-        for (const r of this.dup.query(query, this.o.candidates, { exclude: id })) {
-          const other = this.items.get(Number(r.id));
-          if (!other) continue;
-          item.near.add(other.doc.itemId);
-          other.near.add(doc.itemId);
-        }
+      const item: Item = { doc, tf, key: `${String(doc.at).padStart(15, '0')}\u0000${doc.need}`, near: new Map() };
+      const terms = this.termStats.add(this.termStats.terms(doc.title, `${doc.need}\n${doc.others ?? ''}`));
+      for (const other of this.dup.query(terms, this.o.candidates, doc.itemId)) {
+        const it = this.items.get(other);
+        if (!it) continue;
+        item.near.set(other, 0);
+        it.near.set(doc.itemId, 0);
       }
-      this.dup.add(id, query);
+      this.dup.add(doc.itemId, terms);
       this.items.set(doc.itemId, item);
+      const day = Math.floor(doc.at / DAY_MS);
+      const list = this.byDay.get(day);
+      if (list) list.push(doc.itemId);
+      else this.byDay.set(day, [doc.itemId]);
+      for (const n of item.near.keys()) {
+        const sim = this.similarity(doc.itemId, n, false);
+        item.near.set(n, sim);
+        this.items.get(n)!.near.set(doc.itemId, sim);
+      }
       if (doc.at > this.newest) this.newest = doc.at;
     }
   }
@@ -286,7 +314,7 @@ export class NeedGrouper {
   private vector(itemId: number, exact: boolean): NeedVector {
     const c = this.vecCache.get(itemId);
     const docs = this.space.docs;
-    if (c && (c.docs === docs || (!exact && docs <= c.docs * 1.1))) return c.v;
+    if (c && (c.docs === docs || (!exact && docs <= c.docs * 1.5 + 50))) return c.v;
     const v = this.space.vector(this.items.get(itemId)!.tf);
     this.vecCache.set(itemId, { v, docs });
     return v;
@@ -318,64 +346,55 @@ export class NeedGrouper {
       const p = this.placement.get(id);
       return p !== undefined && !p.pinned && it.doc.at >= since;
     };
-    // Which items are compared: the whole window when small (all pairs, exact), else the neighbourhood
-    // of the fresh items in the candidate graph.
-    const windowItems: number[] = [];
-    for (const id of this.items.keys()) if (movable(id)) windowItems.push(id);
-    let dense = windowItems.length <= o.denseLimit;
-    let chosen: number[];
-    if (dense) chosen = windowItems;
-    else {
-      const seen = new Set<number>(freshSet);
-      const queue = [...freshSet];
-      for (let q = 0; q < queue.length && seen.size < o.sparseLimit; q++) {
-        for (const n of this.items.get(queue[q]!)!.near) {
-          if (seen.has(n) || !movable(n)) continue;
-          if (this.similarity(queue[q]!, n, false) < o.threshold) continue;
-          seen.add(n);
-          queue.push(n);
-        }
-      }
-      chosen = [...seen];
+    // The window's movable items, read by day.
+    const windowItems: number[] = [...freshSet];
+    const lastDay = Math.floor(this.newest / DAY_MS);
+    for (let day = Math.floor(since / DAY_MS); day <= lastDay && windowItems.length <= o.denseLimit; day++) {
+      for (const id of this.byDay.get(day) ?? []) if (!freshSet.has(id) && movable(id)) windowItems.push(id);
     }
-    // Fixed groups: clusters (with pinned or older members) that a chosen item is a neighbour of, or
-    // that a chosen item is in now.
-    const fixedMembers = new Map<number, number[]>();
-    const clusterMembers = new Map<number, number[]>();
-    for (const [id, p] of this.placement) {
-      if (!this.items.has(id) || movable(id)) continue;
-      const list = clusterMembers.get(p.clusterId) ?? [];
-      list.push(id);
-      clusterMembers.set(p.clusterId, list);
-    }
-    const wanted = new Set<number>();
+    // A small window is re-grouped whole, all pairs, exactly: the result does not depend on the order
+    // the items came in. Past denseLimit, the new items are grouped among themselves and against the
+    // clusters of their candidate neighbours, on the candidate graph's similarities.
+    const dense = windowItems.length <= o.denseLimit;
+    const chosen = dense ? windowItems : [...freshSet];
+    const chosenSet = new Set(chosen);
+    const isFixed = (id: number) => !chosenSet.has(id);
+    // Fixed groups: the clusters of the chosen items' neighbours and of the chosen items themselves,
+    // without the chosen items; their newest members (dense) or the neighbours in them (sparse) stand for them.
+    const wanted = new Map<number, Set<number>>();
+    const want = (c: number, id: number | null) => {
+      let set = wanted.get(c);
+      if (!set) wanted.set(c, (set = new Set()));
+      if (id !== null) set.add(id);
+    };
     for (const id of chosen) {
       const cur = this.placement.get(id);
-      if (cur && clusterMembers.has(cur.clusterId)) wanted.add(cur.clusterId);
-      for (const n of this.items.get(id)!.near) {
+      if (cur) want(cur.clusterId, null);
+      for (const n of this.items.get(id)!.near.keys()) {
         const p = this.placement.get(n);
-        if (p && !movable(n)) wanted.add(p.clusterId);
+        if (p && isFixed(n)) want(p.clusterId, n);
       }
     }
-    for (const c of wanted) {
-      const members = clusterMembers.get(c) ?? [];
-      const sample = members
-        .map((id) => this.items.get(id)!)
-        .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0))
-        .slice(0, o.sampleSize)
-        .map((it) => it.doc.itemId);
-      if (sample.length) fixedMembers.set(c, sample);
+    const fixedMembers = new Map<number, number[]>();
+    const fixedPinned = new Map<number, boolean>();
+    for (const [c, near] of wanted) {
+      const all = [...(this.members.get(c) ?? [])].filter((id) => isFixed(id) && this.items.has(id));
+      if (!all.length) continue;
+      let sample: number[];
+      if (dense) sample = all.map((id) => this.items.get(id)!).sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0)).slice(0, o.sampleSize).map((it) => it.doc.itemId);
+      else sample = [...near].slice(0, o.sampleSize);
+      if (!sample.length) continue;
+      fixedMembers.set(c, sample);
+      fixedPinned.set(c, all.some((id) => this.placement.get(id)?.pinned));
     }
     // Nodes in canonical order (time, then text): the same items give the same result in any arrival order.
     const nodeItems = [...chosen, ...[...fixedMembers.values()].flat()];
     const order = nodeItems.map((id) => this.items.get(id)!).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.doc.itemId - b.doc.itemId));
     const n = order.length;
     const index = new Map(order.map((it, i) => [it.doc.itemId, i]));
-    if (dense && n > o.denseLimit * 1.5) dense = false;
     // Initial groups: one per movable item; one per fixed cluster.
     const groupOf = new Int32Array(n);
     const groups: Array<{ members: number[]; fixed: number | null; pinned: boolean; alive: boolean; version: number }> = [];
-    const chosenSet = new Set(chosen);
     const fixedGroup = new Map<number, number>();
     for (let i = 0; i < n; i++) {
       const id = order[i]!.doc.itemId;
@@ -387,7 +406,7 @@ export class NeedGrouper {
     for (const [c, members] of fixedMembers) {
       const g = groups.length;
       fixedGroup.set(c, g);
-      const pinned = (clusterMembers.get(c) ?? []).some((id) => this.placement.get(id)?.pinned);
+      const pinned = fixedPinned.get(c) ?? false;
       groups.push({ members: members.map((id) => index.get(id)!).sort((a, b) => a - b), fixed: c, pinned, alive: true, version: 0 });
       for (const m of members) groupOf[index.get(m)!] = g;
     }
@@ -402,13 +421,26 @@ export class NeedGrouper {
     };
     const ids = order.map((it) => it.doc.itemId);
     if (dense) {
-      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (groupOf[i] !== groupOf[j]) addSum(groupOf[i]!, groupOf[j]!, this.similarity(ids[i]!, ids[j]!));
+      // Exact, under the current idf: the same items give the same similarities whatever came first.
+      const vecs = ids.map((id) => this.vector(id, true));
+      const groupKind = ids.map((id) => NEED_KIND_OF(this.items.get(id)!.doc.kind));
+      for (let i = 0; i < n; i++) {
+        const vi = vecs[i]!;
+        for (let j = i + 1; j < n; j++) {
+          if (groupOf[i] === groupOf[j]) continue;
+          let sim = NeedSpace.cosine(vi, vecs[j]!);
+          const ki = groupKind[i]!;
+          const kj = groupKind[j]!;
+          if (ki >= 0 && kj >= 0 && ki !== kj) sim *= o.kindPenalty;
+          addSum(groupOf[i]!, groupOf[j]!, sim);
+        }
+      }
     } else {
       for (let i = 0; i < n; i++) {
-        for (const nb of this.items.get(ids[i]!)!.near) {
+        for (const [nb, sim] of this.items.get(ids[i]!)!.near) {
           const j = index.get(nb);
           if (j === undefined || j <= i || groupOf[i] === groupOf[j]) continue;
-          addSum(groupOf[i]!, groupOf[j]!, this.similarity(ids[i]!, nb, false));
+          addSum(groupOf[i]!, groupOf[j]!, sim);
         }
       }
     }
@@ -487,18 +519,18 @@ export class NeedGrouper {
         target.set(g, best[0]);
       } else target.set(g, provisional--);
     }
+    // The clusters the chosen items are in now: those a re-grouping can empty.
     const before = new Map<number, Set<number>>();
-    for (const [id, p] of this.placement) {
-      const s = before.get(p.clusterId) ?? new Set();
-      s.add(id);
-      before.set(p.clusterId, s);
+    for (const id of chosen) {
+      const c = this.placement.get(id)?.clusterId;
+      if (c !== undefined && !before.has(c)) before.set(c, this.members.get(c) ?? new Set());
     }
     const moved = new Map<number, number>();
     for (const g of finalGroups) {
       const c = target.get(g)!;
       for (const i of g.members) {
         const id = ids[i]!;
-        if (!movable(id)) continue;
+        if (!chosenSet.has(id)) continue;
         if (this.placement.get(id)?.clusterId !== c) {
           place.set(id, c);
           moved.set(id, c);
