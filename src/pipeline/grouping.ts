@@ -24,7 +24,7 @@ export interface NeedDoc {
 }
 
 export interface GroupingOptions {
-  /** Average cosine (0..1) two groups need to be merged (default 0.08). */
+  /** Average cosine (0..1) two groups need to be merged (default 0.1). */
   threshold?: number;
   /** Weight of the word part; the character part has the rest (default 0.3). */
   wordWeight?: number;
@@ -42,7 +42,7 @@ export interface GroupingOptions {
   sampleSize?: number;
 }
 
-const DEFAULTS: Required<GroupingOptions> = { threshold: 0.08, wordWeight: 0.3, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12 };
+const DEFAULTS: Required<GroupingOptions> = { threshold: 0.1, wordWeight: 0.3, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12 };
 
 const DAY_MS = 86_400_000;
 

@@ -169,6 +169,9 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   let placed: number;
   let created: number;
   let touched: Set<number>;
+  const fresh = new Map<number, Array<ClusterDoc & DescribeItem>>();
+  /** Clusters whose items changed otherwise than by gaining new ones: described again in full. */
+  const changed = new Set<number>();
   for (let attempt = 1; ; attempt++) {
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);
@@ -179,6 +182,16 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     await saveNeedTexts(db, new Map(docs.map((d) => [d.itemId, d.need])));
     // The new items and the recent items no human placed are grouped again together, in batch.
     const plan = state.grouper.regroup(docs.map((d) => d.itemId));
+    // Clusters that lose items, and those that gain items placed before, are described again in full.
+    const losing = new Set<number>();
+    for (const [item, key] of plan.place) {
+      const c = state.grouper.clusterOf(item);
+      if (c !== undefined) {
+        losing.add(c);
+        if (key > 0) losing.add(key);
+      }
+    }
+    for (const m of plan.merges) losing.add(m.into);
     const proposed = [...plan.place].map(([itemId, clusterKey]) => ({ itemId, clusterKey }));
     try {
       // Stored only if nobody changed the clusters since the resync (another worker placing the same
@@ -190,6 +203,21 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
       created = saved.ids.size;
       touched = new Set([...plan.place].filter(([item]) => !saved.skipped.has(item)).map(([, key]) => (key < 0 ? saved.ids.get(key)! : key)));
       for (const m of plan.merges) touched.add(m.into);
+      for (const c of losing) {
+        touched.add(c);
+        changed.add(c);
+      }
+      for (const c of plan.emptied) changed.delete(c);
+      // The new items' docs are at hand for describing their clusters.
+      const byId = new Map(items.map((i) => [i.itemId, i]));
+      for (const d of docs) {
+        const c = state.grouper.clusterOf(d.itemId);
+        const item = byId.get(d.itemId);
+        if (c === undefined || !item || saved.skipped.has(d.itemId)) continue;
+        const list = fresh.get(c) ?? [];
+        list.push(itemDoc(item));
+        fresh.set(c, list);
+      }
       for (const c of plan.emptied) touched.delete(c);
       if (plan.merges.length) ctx.log.info({ stage: 'cluster', merges: plan.merges.map((m) => ({ from: m.from, into: m.into, score: Number(m.score.toFixed(3)) })) }, 'clusters voicing the same need merged');
       break;
@@ -203,7 +231,10 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
       throw err;
     }
   }
-  await saveDescriptions(db, await describeClusters(db, null, [...touched]), ctx.now());
+  let described = describedAt.get(db);
+  if (!described) describedAt.set(db, (described = new Map()));
+  // A cluster that only gained new items may keep its description (see describeClusters); one that lost or gained moved items is described again.
+  await saveDescriptions(db, await describeClusters(db, null, [...touched], new Map([...fresh].filter(([c]) => !changed.has(c))), described), ctx.now());
   ctx.log.debug({ stage: 'cluster', assigned: placed, created }, 'clustered');
   return { assigned: placed, created };
 }
