@@ -101,6 +101,21 @@ export const ConfigSchema = z.object({
     .object({
       threshold: z.number().min(0).max(1).optional(),
       windowDays: z.number().int().min(1).max(365).optional(),
+      /** Optional, stronger need vectors from an OpenAI-compatible /v1/embeddings endpoint; off by default, never required. */
+      embeddings: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Up to and including /v1, e.g. http://127.0.0.1:8000/v1. */
+          baseUrl: z.string().url().default('http://127.0.0.1:8000/v1'),
+          model: z.string().min(1).default('local-embeddings'),
+          /** Secret: `${ENV_VAR}` or `apiKey_FILE`; many local servers need none. */
+          apiKey: z.string().optional(),
+          timeoutMs: z.number().int().min(100).default(10_000),
+          /** The embedding cosine at which two needs count as the same (maps onto the grouping threshold). */
+          sameNeed: z.number().min(0).max(1).default(0.8),
+        })
+        .strict()
+        .optional(),
     })
     .strict()
     .optional(),

@@ -40,9 +40,11 @@ export interface GroupingOptions {
   sparseLimit?: number;
   /** Members of a fixed cluster that stand for it (its newest; default 12). */
   sampleSize?: number;
+  /** The cosine of two external need vectors (embeddings endpoint) that counts as `threshold` (default 0.8). */
+  embeddingSameNeed?: number;
 }
 
-const DEFAULTS: Required<GroupingOptions> = { threshold: 0.1, wordWeight: 0.3, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12 };
+const DEFAULTS: Required<GroupingOptions> = { threshold: 0.1, wordWeight: 0.3, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12, embeddingSameNeed: 0.8 };
 
 const DAY_MS = 86_400_000;
 
@@ -228,6 +230,8 @@ export class NeedGrouper {
   private readonly byDay = new Map<number, number[]>();
   private newest = 0;
   private vecCache = new Map<number, { v: NeedVector; docs: number }>();
+  /** External need vectors (embeddings endpoint), unit length; used for a pair when both items have one. */
+  private readonly embeddings = new Map<number, Float32Array>();
 
   constructor(opts: GroupingOptions = {}) {
     this.o = { ...DEFAULTS, ...opts };
@@ -280,6 +284,26 @@ export class NeedGrouper {
     }
   }
 
+  /** Sets an item's external need vector (normalised here). */
+  setEmbedding(itemId: number, v: Float32Array): void {
+    let n = 0;
+    for (const x of v) n += x * x;
+    n = Math.sqrt(n) || 1;
+    this.embeddings.set(itemId, v.map((x) => x / n));
+  }
+
+  /** The pair's cosine: external vectors when both items have one (rescaled so embeddingSameNeed counts as threshold), else the shipped representation. */
+  private pairCosine(a: number, b: number, va: NeedVector, vb: NeedVector): number {
+    const ea = this.embeddings.get(a);
+    const eb = ea && this.embeddings.get(b);
+    if (ea && eb && ea.length === eb.length) {
+      let d = 0;
+      for (let i = 0; i < ea.length; i++) d += ea[i]! * eb[i]!;
+      return Math.max(0, d) * (this.o.threshold / this.o.embeddingSameNeed);
+    }
+    return NeedSpace.cosine(va, vb);
+  }
+
   /** Adds items (counted in the frequencies, indexed for candidates); items already known are skipped. */
   add(docs: readonly NeedDoc[]): void {
     for (const doc of docs) {
@@ -325,7 +349,7 @@ export class NeedGrouper {
     const ia = this.items.get(a);
     const ib = this.items.get(b);
     if (!ia || !ib) return 0;
-    let s = NeedSpace.cosine(this.vector(a, exact), this.vector(b, exact));
+    let s = this.pairCosine(a, b, this.vector(a, exact), this.vector(b, exact));
     if (!needKindsCompatible(ia.doc.kind, ib.doc.kind)) s *= this.o.kindPenalty;
     return s;
   }
@@ -428,7 +452,7 @@ export class NeedGrouper {
         const vi = vecs[i]!;
         for (let j = i + 1; j < n; j++) {
           if (groupOf[i] === groupOf[j]) continue;
-          let sim = NeedSpace.cosine(vi, vecs[j]!);
+          let sim = this.embeddings.size ? this.pairCosine(ids[i]!, ids[j]!, vi, vecs[j]!) : NeedSpace.cosine(vi, vecs[j]!);
           const ki = groupKind[i]!;
           const kj = groupKind[j]!;
           if (ki >= 0 && kj >= 0 && ki !== kj) sim *= o.kindPenalty;

@@ -8,6 +8,7 @@ import { PermanentJobError } from '../queue/port.js';
 import { type ClusterIndex, type ClusterDoc, type DescribeItem, type ItemForDoc, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer } from '../pipeline/cluster.js';
 import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from '../pipeline/grouping.js';
 import { needText, othersText } from '../pipeline/need-text.js';
+import { embedNeeds } from '../llm/embeddings.js';
 import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, saveAssignments, saveDescriptions, saveNeedTexts, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
 import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
@@ -156,7 +157,8 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   }
   let statePromise = indexes.get(db);
   if (!statePromise) {
-    statePromise = buildIndex(db, ctx.config.grouping ?? {});
+    const g = ctx.config.grouping;
+    statePromise = buildIndex(db, { ...(g?.threshold !== undefined ? { threshold: g.threshold } : {}), ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}), ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}) });
     indexes.set(db, statePromise);
   }
   let state: IndexState;
@@ -178,6 +180,13 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     if (!todo.length) return { assigned: 0, created: 0 };
     const items = await loadItemsForDocs(db, todo);
     const docs = items.map(needDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
+    const emb = ctx.config.grouping?.embeddings;
+    if (emb?.enabled) {
+      // Optional stronger vectors; when the endpoint fails, the shipped representation is used and the run goes on.
+      const r = await embedNeeds({ baseUrl: emb.baseUrl, model: emb.model, timeoutMs: emb.timeoutMs, ...(emb.apiKey ? { apiKey: emb.apiKey } : {}) }, docs);
+      for (const [id, v] of r.vectors) state.grouper.setEmbedding(id, v);
+      if (r.error) ctx.log.warn({ stage: 'cluster', code: r.error.code, embedded: r.vectors.size, items: docs.length }, `embeddings endpoint failed, the shipped need vectors are used: ${r.error.message}`);
+    }
     state.grouper.add(docs);
     await saveNeedTexts(db, new Map(docs.map((d) => [d.itemId, d.need])));
     // The new items and the recent items no human placed are grouped again together, in batch.
