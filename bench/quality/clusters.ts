@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsvRecords } from '../../src/eval/csv.js';
 import { sharedDir } from '../../src/paths.js';
-import { ClusterIndex, type ClusterDoc } from '../../src/pipeline/cluster.js';
+import { NeedGrouper, type NeedDoc } from '../../src/pipeline/grouping.js';
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 
@@ -39,15 +39,23 @@ export async function run(args: string[]): Promise<void> {
   const reports = parseCsvRecords(readFileSync(reportsFile, 'utf8'));
   const pairs = parseCsvRecords(readFileSync(pairsFile, 'utf8')).map((p) => [Number(p['Issue id']), Number(p['Duplicate id'])] as const);
   // The Resolution column gives duplicates away: it is not used.
-  const docs: ClusterDoc[] = reports
-    .map((r) => ({ itemId: Number(r['Issue id']), title: r.Summary ?? '', text: (r.Description ?? '').slice(0, 4000), at: jiraTime(r.Created ?? ''), kind: 'bug' as const }))
+  // The report's summary and the start of its description stand for the need (the cluster stage's need text is at most 600 characters).
+  const docs: NeedDoc[] = reports
+    .map((r) => ({ itemId: Number(r['Issue id']), title: r.Summary ?? '', need: (r.Description ?? '').slice(0, 600), at: jiraTime(r.Created ?? ''), kind: 'bug' as const }))
     .sort((a, b) => a.at - b.at || a.itemId - b.itemId);
-  const index = new ClusterIndex(threshold !== undefined ? { threshold } : {});
+  const index = new NeedGrouper(threshold !== undefined ? { threshold } : {});
   let next = 1;
-  // Batches of 100, as enrich hands items to the cluster stage.
-  for (let i = 0; i < docs.length; i += 100) for (const a of index.assign(docs.slice(i, i + 100))) if (a.created) index.relabel(a.clusterKey, next++);
+  // Batches of 100, as enrich hands items to the cluster stage; each batch re-grouped with the window.
+  for (let i = 0; i < docs.length; i += 100) {
+    const batch = docs.slice(i, i + 100);
+    index.add(batch);
+    const plan = index.regroup(batch.map((d) => d.itemId));
+    const ids = new Map<number, number>();
+    for (const key of plan.place.values()) if (key < 0 && !ids.has(key)) ids.set(key, next++);
+    index.commit(plan, ids);
+  }
 
-  const clusterOf = (id: number) => index.clusterOfItem(id);
+  const clusterOf = (id: number) => index.clusterOf(id);
   const present = pairs.filter(([a, b]) => clusterOf(a) !== undefined && clusterOf(b) !== undefined);
   const same = present.filter(([a, b]) => clusterOf(a) === clusterOf(b)).length;
   // Gold groups: connected components of the pair graph.
@@ -84,5 +92,5 @@ export async function run(args: string[]): Promise<void> {
   console.log(`clusters.gitbugs.size_p90: ${quantile(dist, 0.9)}`);
   console.log(`clusters.gitbugs.size_p99: ${quantile(dist, 0.99)}`);
   console.log(`clusters.gitbugs.size_max: ${dist[dist.length - 1] ?? 0}`);
-  console.error(`# clusters: ${docs.length} GitBugs Hadoop reports, ${present.length} gold pairs, ${same} together; ${coPairs} co-clustered pairs; threshold ${index.options.threshold}; ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.error(`# clusters: ${docs.length} GitBugs Hadoop reports, ${present.length} gold pairs, ${same} together; ${coPairs} co-clustered pairs; threshold ${index.o.threshold}; ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -147,6 +147,29 @@ export const ConfigSchema = z.object({
   llm: LlmConfigSchema,
   /** Web archives of mailing lists, for links from mail quotes that carry no Archived-At (see src/digest/archives.ts). */
   archives: z.array(ArchiveConfigSchema).default([]),
+  /** Grouping feedback items by the need they voice (see src/pipeline/grouping.ts); the defaults are the tested ones. */
+  grouping: z
+    .object({
+      threshold: z.number().min(0).max(1).optional(),
+      windowDays: z.number().int().min(1).max(365).optional(),
+      /** Optional, stronger need vectors from an OpenAI-compatible /v1/embeddings endpoint; off by default, never required. */
+      embeddings: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Up to and including /v1, e.g. http://127.0.0.1:8000/v1. */
+          baseUrl: z.string().url().default('http://127.0.0.1:8000/v1'),
+          model: z.string().min(1).default('local-embeddings'),
+          /** Secret: `${ENV_VAR}` or `apiKey_FILE`; many local servers need none. */
+          apiKey: z.string().optional(),
+          timeoutMs: z.number().int().min(100).default(10_000),
+          /** The embedding cosine at which two needs count as the same (maps onto the grouping threshold). */
+          sameNeed: z.number().min(0).max(1).default(0.8),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict()
+    .optional(),
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
 }).strict();
 export type Config = z.infer<typeof ConfigSchema>;

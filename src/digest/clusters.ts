@@ -7,7 +7,7 @@ import type { Database } from '../store/schema.js';
 import type { DigestCluster, DigestQuote } from '../model/index.js';
 import { clusterMembers, clustersWithActivity, getClusters, loadItems, type ClusterRecord, type StoredItem } from '../store/clusters.js';
 import { clusterPriority, channelLabel } from '../pipeline/priority.js';
-import { sentenceExcerpt } from '../pipeline/need-text.js';
+import { sentenceExcerpt } from '../pipeline/own-words.js';
 import { quoteLink, type ArchiveConfig } from './archives.js';
 import { answerStatus } from './status.js';
 import type { Period } from '../pipeline/period.js';

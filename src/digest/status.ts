@@ -3,7 +3,7 @@
 import type { DigestStatus } from '../model/index.js';
 import { channelLabel, type PriorityMessage } from '../pipeline/priority.js';
 import type { Period } from '../pipeline/period.js';
-import { needText } from '../pipeline/need-text.js';
+import { ownWords } from '../pipeline/own-words.js';
 import { quoteLink, type ArchiveConfig, type ArchiveMessage } from './archives.js';
 
 type StatusMessage = PriorityMessage & Partial<Pick<ArchiveMessage, 'externalId' | 'channelExternal'>>;
@@ -29,7 +29,7 @@ const MAX_STATUS_CHARS = 240;
 
 /** The sentence(s) that carry the answer, whole: from the one that matches, at most MAX_STATUS_CHARS. */
 function answerSentence(text: string, re: RegExp): string | null {
-  const sentences = needText(text)
+  const sentences = ownWords(text)
     .replace(/\s+/g, ' ')
     .split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'`(])/u);
   const i = sentences.findIndex((s) => re.test(s));

@@ -3,7 +3,7 @@
 // assigned items never move, and a human's pins are the store's business: this index only proposes
 // places for items that have none. Also the cluster's title, summary and kind, extracted from its items.
 // Pure: no I/O; ids come from the caller (new clusters get provisional negative keys until stored).
-import { cleanSubject, fitToShow, needText } from './need-text.js';
+import { cleanSubject, fitToShow, ownWords } from './own-words.js';
 import { tokenizeReport } from './dedupe/index.js';
 import type { FeedbackKind } from '../model/index.js';
 
@@ -208,7 +208,7 @@ class Centroid {
  * exact cosine is the caller's. A very common term's postings are walked from the newest end and
  * capped: its rarer terms find an old item that is really about the same thing.
  */
-class CandidateIndex {
+export class CandidateIndex {
   /** Per term id: interleaved slot, weight (log tf) of every item that has it, oldest first. */
   private readonly postings: number[][] = [];
   private readonly slotItem: number[] = [];
@@ -593,7 +593,7 @@ function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boo
   if (item.subject) push(cleanSubject(item.subject), true, 0);
   // A language model's summary, checked by the same rules, is the stronger candidate when there is one.
   if (item.llmSummary && fitToShow(item.llmSummary)) push(item.llmSummary, false, 0);
-  sentences(needText(item.text))
+  sentences(ownWords(item.text))
     .slice(0, 6)
     .forEach((s, i) => {
       push(s, false, i);
@@ -682,7 +682,7 @@ export function clusterTitle(items: readonly DescribeItem[], scorer?: TextScorer
   }
   if (best) return finishTitle(best.text);
   const first = items[0]!;
-  const fallback = cleanPhrase(first.subject ? cleanSubject(first.subject) : (sentences(needText(first.text))[0] ?? first.text));
+  const fallback = cleanPhrase(first.subject ? cleanSubject(first.subject) : (sentences(ownWords(first.text))[0] ?? first.text));
   return finishTitle(fallback || '(untitled)');
 }
 
@@ -702,7 +702,7 @@ export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScor
       cands.push({ item: item.itemId, text: /[.!?]$/.test(llm) ? llm : `${llm}.`, rel: s.centrality(llm) * 1.15, order: order++ });
       continue;
     }
-    sentences(needText(item.text))
+    sentences(ownWords(item.text))
       .slice(0, 8)
       .forEach((raw, i) => {
         const t = cleanPhrase(raw);

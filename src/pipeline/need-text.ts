@@ -1,165 +1,122 @@
-// The words of a message that state the need, as titles, summaries, quotes and the inbox show them.
-// Pure. Mail carries much that is not the writer's own words: quoted text and attributions, signatures
-// ("-- "), PGP armour, phone numbers, list footers and unsubscribe lines, lines hard-wrapped at 72
-// columns. The connectors strip some of it; this is the last line of defence for whatever got through,
-// from any platform, and the same rules check a language model's summary.
+// The need's own text: the sentences of a feedback item that state what its reporter needs, without
+// greetings, quoted mail, signatures, stack traces, code blocks, thanks and the staff's answers.
+// Clustering compares items on this text (plus what other non-staff people added in the thread),
+// and `gleaner items --format json` shows it as `needText`. Pure.
+import type { ItemForDoc } from './cluster.js';
 
-/** "> quoted", "| quoted", an IRC "<nick> quoted" line. */
-const QUOTED_LINE = /^\s*(?:>|\|\s)/;
-/** "On Tue, 3 Mar 2020 at 10:00, Jane <jane@x.org> wrote:" and its kin (also wrapped on one line). */
-const ATTRIBUTION = /^\s*(?:on .{4,200}(?:wrote|schrieb|a écrit|escribió|scrisse)\s*:?|.{1,120}\b(?:wrote|writes|schrieb|a écrit)\s*:|-{2,}\s*(?:original message|forwarded message|ursprüngliche nachricht)\s*-{2,}.*|(?:from|sent|to|cc|subject|date|von|gesendet|an|betreff):\s.*)\s*$/i;
-/** Lines that start a block nobody wrote for this thread: the signature and list footers. */
-const SIGNATURE_START = /^(?:-- ?|--|__+|-{5,}|sent from my .{1,40}|get outlook for .{1,40}|best regards,?|kind regards,?|regards,?|cheers,?|thanks,?|thank you,?|br,?|mit freundlichen grüßen,?)\s*$/i;
-/** A list footer or unsubscribe line (anywhere in a line). */
-const FOOTER_LINE =
-  /(?:\bunsubscribe\b|\bto (?:un)?subscribe\b|e-?mail: [\w.+-]+-(?:unsubscribe|help)@|\bmailing list\b.*\b(?:https?:\/\/|@)|\blistinfo\b|\bmailman\/listinfo\b|\byou (?:are )?receiv(?:ed|ing) this (?:message|email|mail)\b|\bgoogle groups\b|\bview this discussion on the web\b|\bfor additional commands\b|^\s*-{5,}\s*$)/i;
-const PGP_SIGNED = /^-----BEGIN PGP SIGNED MESSAGE-----\s*$/;
-const PGP_HASH = /^Hash:\s*\S+\s*$/i;
-const PGP_BLOCK_START = /^-----BEGIN PGP (?:SIGNATURE|PUBLIC KEY BLOCK|MESSAGE)-----\s*$/;
-const PGP_BLOCK_END = /^-----END PGP (?:SIGNATURE|PUBLIC KEY BLOCK|MESSAGE)-----\s*$/;
-/** "(tel:+1 555 0100)", "tel: +49 ...", "Phone: ...", "Mobile: ...": contact details, never the need. */
-const PHONE = /\(\s*tel:[^)]*\)|<tel:[^>]*>|\btel:\s*\+?[\d\s()./-]{6,}\d|\b(?:phone|mobile|cell|fax|tel\.?)\s*:?\s*\+?\d[\d\s()./-]{6,}\d/gi;
-/** Bare mail addresses in angle brackets ("<jane@x.org>") are not words of the need. */
-const ANGLE_ADDRESS = /<mailto:[^>]*>|<[\w.+-]+@[\w.-]+>/gi;
+const GREETING_LINE = /^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|morning|hallo|hola|bonjour|salut|ol[aá]|oi|bom dia)\b[^.!?\n]{0,40}[,!:]?\s*$/iu;
+const GREETING_LEAD = /^(?:(?:hi|hello|hey|hiya|greetings|morning|good (?:morning|afternoon|evening))(?:\s+(?:all|everyone|folks|team|there|guys|people|y'all|list))?[,!.:;\s-]+)/i;
+/** A closing line after which only a signature follows. */
+const CLOSING = /^(?:thanks?(?: you)?(?: (?:in advance|a lot|again))?|many thanks|cheers|best(?: regards)?|regards|kind regards|br|thx|merci|obrigad[oa]|gracias|danke|sent from my .*)[,.!]?\s*$/i;
+const QUOTE_HEADER = /^(?:on .{4,120}wrote:|le .{4,120}a écrit\s*:|em .{4,120}escreveu:|am .{4,120}schrieb .{0,60}:|-{2,}\s*original message\s*-{2,}|from: .+)$/i;
+const STACK_LINE = /^\s*(?:at [\w$.<>]+\(.*\)|at [\w$./\\:-]+:\d+|File ".+", line \d+|Traceback \(most recent call last\)|\.\.\. \d+ more|Caused by: |[\w.$]+(?:Exception|Error)(?::|$)|#\d+ 0x[0-9a-f]+)/;
+const THANKS_SENTENCE = /^(?:thanks?(?: you)?(?: in advance)?|any ideas|any help (?:is )?appreciated|anyone\?|cheers)[.!?]*$/i;
 
-/** A line that ends a sentence, or a block that is not prose (a list item, code, a table row). */
-const ENDS_SENTENCE = /[.!?:;)"'`]\s*$/;
-const BLOCK_LINE = /^\s*(?:[-*•+]\s|\d{1,2}[.)]\s|[$#>]\s|```|\||\t| {4})/;
-
-/**
- * The writer's own words in a message: quoted text, attributions, PGP armour, the signature and
- * everything after it, list footers and phone numbers removed; hard-wrapped lines joined back into
- * their sentences (a paragraph's lines are joined unless a line ends a sentence or is a list item
- * or code). Paragraph breaks stay as "\n\n", other kept line breaks as "\n".
- */
-export function needText(text: string): string {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  const kept: string[] = [];
-  let inPgpBlock = false;
-  let afterPgpHeader = false;
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i] ?? '';
-    const line = raw.trimEnd();
-    if (PGP_SIGNED.test(line.trim())) {
-      afterPgpHeader = true;
-      continue;
-    }
-    if (afterPgpHeader) {
-      // The armour header lines ("Hash: SHA256") run to the first blank line.
-      if (PGP_HASH.test(line.trim()) || /^[\w-]+:\s/.test(line.trim())) continue;
-      afterPgpHeader = false;
-      if (line.trim() === '') continue;
-    }
-    if (PGP_BLOCK_START.test(line.trim())) {
-      inPgpBlock = true;
-      continue;
-    }
-    if (inPgpBlock) {
-      if (PGP_BLOCK_END.test(line.trim())) inPgpBlock = false;
-      continue;
-    }
-    // A dash-escaped line of a signed message ("- -- ") is the line itself.
-    const unescaped = line.replace(/^- (?=-)/, '');
-    if (/^-{2,}\s*(?:original message|ursprüngliche nachricht)\s*-{2,}/i.test(unescaped.trim())) break;
-    if (/^from:\s/i.test(unescaped.trim()) && lines.slice(i + 1, i + 4).some((l) => /^\s*(?:sent|date|to):\s/i.test(l))) break;
-    if (SIGNATURE_START.test(unescaped) && (unescaped.startsWith('-') || unescaped.startsWith('_') || restIsShort(lines, i))) break;
-    if (QUOTED_LINE.test(unescaped)) continue;
-    if (ATTRIBUTION.test(unescaped) && (nextIsQuote(lines, i) || /wrote\s*:?\s*$/i.test(unescaped))) continue;
-    if (FOOTER_LINE.test(unescaped)) continue;
-    kept.push(unescaped.replace(PHONE, '').replace(ANGLE_ADDRESS, '').replace(/[ \t]+$/, ''));
-  }
-  return joinWrapped(kept);
-}
-
-/** After a sign-off line ("Regards,") only a name and contact lines follow: the signature. */
-function restIsShort(lines: readonly string[], i: number): boolean {
-  const rest: string[] = [];
-  for (const l of lines.slice(i + 1)) {
-    const t = l.trim().replace(/^- (?=-)/, '');
-    // What follows a signature (armour, the list's footer) does not make it longer.
-    if (PGP_BLOCK_START.test(t) || /^-{2,}\s*$|^-- ?$|^_{3,}$/.test(t) || FOOTER_LINE.test(t)) break;
-    if (t) rest.push(t);
-  }
-  return rest.length <= 6 && rest.every((l) => l.length <= 80);
-}
-
-function nextIsQuote(lines: readonly string[], i: number): boolean {
-  for (let k = i + 1; k < lines.length; k++) {
-    const l = lines[k] ?? '';
-    if (l.trim() === '') continue;
-    return QUOTED_LINE.test(l);
-  }
-  return true;
-}
-
-/** Paragraphs with their hard-wrapped lines joined: a sentence is never split at a line wrap. */
-function joinWrapped(lines: readonly string[]): string {
-  const paragraphs: string[] = [];
-  let cur = '';
+/** Paragraphs of a message with quoted mail, signatures, code and stack traces removed (lines of a paragraph joined). */
+function paragraphs(text: string): string[] {
+  const lines = text.replace(/\r\n?/g, '\n').replace(/```[\s\S]*?```/g, '\n\n').split('\n');
+  const out: string[] = [];
+  let cur: string[] = [];
   const flush = () => {
-    if (cur.trim()) paragraphs.push(cur.trim());
-    cur = '';
+    if (cur.length) out.push(cur.join(' ').replace(/\s+/g, ' ').trim());
+    cur = [];
   };
-  for (const l of lines) {
-    if (l.trim() === '') {
-      flush();
-      continue;
-    }
-    if (!cur) cur = l;
-    else if (BLOCK_LINE.test(l) || ENDS_SENTENCE.test(cur) || BLOCK_LINE.test(cur)) cur += `\n${l}`;
-    else cur += ` ${l.trim()}`;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const t = line.trim();
+    if (t === '--' || t === '-- ' || line === '-- ' || /^_{5,}$/.test(t)) break; // signature delimiter
+    if (QUOTE_HEADER.test(t)) break; // everything below is the quoted mail
+    if (t.startsWith('>')) continue;
+    if (STACK_LINE.test(line)) continue;
+    if (CLOSING.test(t)) break; // "Thanks,\nJérôme": the signature follows
+    if (t === '') flush();
+    else cur.push(t);
   }
   flush();
-  return paragraphs.join('\n\n').replace(/[ \t]{2,}/g, ' ');
+  return out.filter(Boolean);
 }
 
-/** Text nobody should see in a title or summary: armour, contact details, footers, a quote marker. */
-const UNFIT = /-----(?:BEGIN|END) PGP|^\s*Hash:\s|\btel:|\bunsubscribe\b|\blistinfo\b|(?:^|\s)>\s|\bwrote:\s*$|^\s*-- ?$/im;
-
-/** Whether a title, summary or quote (a model's too) is free of what needText removes. */
-export function fitToShow(s: string): boolean {
-  return s.trim().length > 0 && !UNFIT.test(s);
+/** Sentences of a paragraph. */
+function sentencesOf(p: string): string[] {
+  return p
+    .split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'`(])/u)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
-/**
- * A subject as a title: reply and forward prefixes ("Re:", "Fwd:", "AW:", "Re[2]:"), list tags
- * ("[users@httpd]"), ticket noise ("[JIRA] (PROJ-123)", "#1234:", "(Was: ...)", "[SOLVED]") removed.
- */
-export function cleanSubject(subject: string): string {
-  let s = subject.replace(/\s+/g, ' ').trim();
-  for (let i = 0; i < 5; i++) {
-    const before = s;
-    s = s
-      .replace(/^(?:(?:re|fwd?|aw|sv|vs|antw|wg|tr|rif|r)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*)+/i, '')
-      .replace(/^\[[^\]]{1,60}\]\s*/, '')
-      .replace(/^\([^)]{1,40}\)\s*(?=\S)/, '')
-      .replace(/^(?:[A-Z][A-Z0-9]+-\d+|#\d+)\s*[:\-–]?\s*/, '')
-      .trim();
-    if (s === before) break;
+/** A short last paragraph that is a name, a team or a company (a signature without a delimiter). */
+function looksLikeSignature(p: string): boolean {
+  const words = p.split(/\s+/);
+  return words.length <= 8 && !/[.!?]$/.test(p) && !/\b(?:is|are|was|does|do|can|could|would|should|fails?|broken|need|want|please)\b/i.test(p);
+}
+
+/** The need sentences of one message's text. */
+export function needSentences(text: string): string[] {
+  const paras = paragraphs(text);
+  while (paras.length > 1 && looksLikeSignature(paras[paras.length - 1]!)) paras.pop();
+  const out: string[] = [];
+  for (const p of paras) {
+    if (GREETING_LINE.test(p)) continue;
+    for (let s of sentencesOf(p)) {
+      s = s.replace(GREETING_LEAD, '').trim();
+      if (!s || THANKS_SENTENCE.test(s)) continue;
+      out.push(s);
+    }
   }
-  return s
-    .replace(/\s*[([](?:was|war|fwd?|re)\s*:[^)\]]*[)\]]\s*$/i, '')
-    .replace(/\s*\((?:was|war)\s*:.*$/i, '')
-    .replace(/\s+\[[^\]]{1,30}\]\s*$/, '')
-    .trim();
+  return out;
+}
+
+const MAX_NEED_CHARS = 600;
+const LIST_TAG = /^\s*(?:(?:re|fwd?|aw|sv|tr)\s*:\s*|\[[^\]]{1,40}\]\s*)+/i;
+/** An IRC quote of another line ("<nick> "text" <-"). */
+const IRC_QUOTE = /<[^>\s]{1,32}>\s*"[^"]*"\s*(?:<-)?/g;
+
+function isPerson(m: { segment: string }): boolean {
+  return m.segment !== 'staff' && m.segment !== 'bot';
 }
 
 /**
- * At most `max` characters of the need's words, ending at a sentence's end: whole sentences while they
- * fit; a first sentence longer than `max` is cut at a word, with an ellipsis.
+ * The need's own text of an item: its subject (list tags off) and the need sentences of what the
+ * person who raised it wrote first (up to three of their first messages), at most MAX_NEED_CHARS.
+ * Staff and bots only when nobody else wrote.
  */
-export function sentenceExcerpt(text: string, max = 280): string {
-  const flat = needText(text).replace(/\s+/g, ' ').trim();
-  if (flat.length <= max) return flat;
-  const parts = flat.split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'`(])/u);
-  let out = '';
+export function needText(item: ItemForDoc): string {
+  const report = item.messages.find((m) => m.messageId === item.reportMessageId);
+  const raiser = report && isPerson(report) ? report.personId : item.messages.find(isPerson)?.personId;
+  let chosen = raiser === undefined ? [] : item.messages.slice(0, 8).filter((m) => m.personId === raiser).slice(0, 3);
+  if (report && isPerson(report) && !chosen.includes(report)) chosen = [report, ...chosen];
+  if (!chosen.length) chosen = report ? [report] : item.messages.slice(0, 1);
+  const parts: string[] = [];
+  const subject = item.subject?.replace(LIST_TAG, '').trim();
+  if (subject) parts.push(subject);
+  for (const m of chosen) parts.push(...needSentences(m.text.replace(IRC_QUOTE, ' ')));
+  const seen = new Set<string>();
+  let text = '';
   for (const p of parts) {
-    const next = out ? `${out} ${p}` : p;
-    if (next.length > max) break;
-    out = next;
+    const key = p.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (text.length + p.length + 1 > MAX_NEED_CHARS && text) break;
+    text = text ? `${text}\n${p}` : p;
   }
-  if (out) return out.length < flat.length ? `${out} …` : out;
-  const cut = flat.slice(0, max);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd()}…`;
+  return text.slice(0, MAX_NEED_CHARS);
+}
+
+/**
+ * What the rest of the thread's people (not staff, not bots, not the raiser) added: "+1, same on
+ * Android", a second description of the same symptom. Part of the item's representation for
+ * grouping, weighed less than the need text by being shorter (at most MAX_NEED_CHARS / 2).
+ */
+export function othersText(item: ItemForDoc): string {
+  const report = item.messages.find((m) => m.messageId === item.reportMessageId);
+  const raiser = report && isPerson(report) ? report.personId : item.messages.find(isPerson)?.personId;
+  let text = '';
+  for (const m of item.messages.slice(0, 12)) {
+    if (!isPerson(m) || m.personId === raiser) continue;
+    const s = needSentences(m.text.replace(IRC_QUOTE, ' ')).join(' ');
+    if (!s) continue;
+    if (text.length + s.length > MAX_NEED_CHARS / 2) break;
+    text = text ? `${text}\n${s}` : s;
+  }
+  return text;
 }

@@ -5,8 +5,11 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
-import { ClusterIndex, type Assignment, type ClusterDoc, type DescribeItem, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer, type ClusterOptions } from '../pipeline/cluster.js';
-import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, saveAssignments, saveDescriptions, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
+import { type ClusterIndex, type ClusterDoc, type DescribeItem, type ItemForDoc, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer } from '../pipeline/cluster.js';
+import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from '../pipeline/grouping.js';
+import { needText, othersText } from '../pipeline/need-text.js';
+import { embedNeeds } from '../llm/embeddings.js';
+import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, saveAssignments, saveDescriptions, saveNeedTexts, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
 import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
 import type { Database } from '../store/schema.js';
 import type { Config } from '../config/index.js';
@@ -17,7 +20,7 @@ import { clearClusterPending, clustersOfItems, stillClusterPending } from '../st
 export const ClusterPayloadSchema = z.object({ itemIds: z.array(z.number().int()).min(1) });
 
 interface IndexState {
-  index: ClusterIndex;
+  grouper: NeedGrouper;
   version: string;
 }
 
@@ -28,18 +31,28 @@ const CONFLICT_ATTEMPTS = 20;
 /** One job at a time per store in this process: the index is shared state. */
 const locks = new WeakMap<Kysely<Database>, Promise<unknown>>();
 
-async function buildIndex(db: Kysely<Database>, opts: ClusterOptions): Promise<IndexState> {
+/** What grouping compares of a stored item: its need text and what the thread's other people added. */
+export function needDoc(item: ItemForDoc): NeedDoc {
+  const report = item.messages.find((m) => m.messageId === item.reportMessageId);
+  return { itemId: item.itemId, title: item.subject, need: needText(item), others: othersText(item), at: report?.at ?? item.messages[0]?.at ?? 0, kind: item.kind };
+}
+
+function placements(assignments: ReadonlyArray<{ itemId: number; clusterId: number; pinned: boolean }>): Map<number, Placement> {
+  return new Map(assignments.map((a) => [a.itemId, { clusterId: a.clusterId, pinned: a.pinned }]));
+}
+
+async function buildIndex(db: Kysely<Database>, opts: GroupingOptions): Promise<IndexState> {
   const version = await clusterStateVersion(db);
   const assignments = await loadAssignments(db);
-  const index = new ClusterIndex(opts);
-  const docs = new Map((await loadItemsForDocs(db, assignments.map((a) => a.itemId))).map((i) => [i.itemId, itemDoc(i)]));
+  const grouper = new NeedGrouper(opts);
   const tick = cooperativeYield(); // a big store's first build must not starve BullMQ's lock renewal
-  for (const a of assignments) {
+  const ids = assignments.map((a) => a.itemId);
+  for (let i = 0; i < ids.length; i += 1000) {
     await tick();
-    const d = docs.get(a.itemId);
-    if (d) index.add(d, a.clusterId);
+    grouper.add((await loadItemsForDocs(db, ids.slice(i, i + 1000))).map(needDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId));
   }
-  return { index, version };
+  grouper.setPlacements(placements(assignments));
+  return { grouper, version };
 }
 
 /** Brings the index in line with the store after someone else wrote (human curation, another worker). */
@@ -47,17 +60,9 @@ async function resync(db: Kysely<Database>, state: IndexState): Promise<void> {
   const version = await clusterStateVersion(db);
   if (version === state.version) return;
   const assignments = await loadAssignments(db);
-  const stored = new Map(assignments.map((a) => [a.itemId, a.clusterId]));
-  const unknown = assignments.filter((a) => !state.index.has(a.itemId)).map((a) => a.itemId);
-  const docs = new Map((await loadItemsForDocs(db, unknown)).map((i) => [i.itemId, itemDoc(i)]));
-  for (const a of assignments) {
-    if (state.index.has(a.itemId)) state.index.move(a.itemId, a.clusterId);
-    else {
-      const d = docs.get(a.itemId);
-      if (d) state.index.add(d, a.clusterId);
-    }
-  }
-  state.index.forgetMissing(stored);
+  const unknown = assignments.filter((a) => !state.grouper.has(a.itemId)).map((a) => a.itemId);
+  if (unknown.length) state.grouper.add((await loadItemsForDocs(db, unknown)).map(needDoc));
+  state.grouper.setPlacements(placements(assignments));
   state.version = version;
 }
 
@@ -153,7 +158,8 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   }
   let statePromise = indexes.get(db);
   if (!statePromise) {
-    statePromise = buildIndex(db, {});
+    const g = ctx.config.grouping;
+    statePromise = buildIndex(db, { ...(g?.threshold !== undefined ? { threshold: g.threshold } : {}), ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}), ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}) });
     indexes.set(db, statePromise);
   }
   let state: IndexState;
@@ -163,71 +169,104 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     indexes.delete(db);
     throw err;
   }
-  let assignments: Assignment[];
-  let ids: Map<number, number>;
-  let placed: Map<number, ClusterDoc & DescribeItem>;
+  let placed: number;
+  let created: number;
+  let touched: Set<number>;
+  const fresh = new Map<number, Array<ClusterDoc & DescribeItem>>();
+  /** Clusters whose items changed otherwise than by gaining new ones: described again in full. */
+  const changed = new Set<number>();
   // Items still marked pending but placed already: a run stopped between placing them and describing
   // their clusters. Their clusters are described below, then every item of the job is marked done.
   const flagged = await stillClusterPending(db, itemIds);
+  let placedNow = new Set<number>();
   for (let attempt = 1; ; attempt++) {
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);
     if (!todo.length) {
-      await describeInterrupted(ctx, state, flagged, new Set());
+      await describeInterrupted(ctx, flagged, new Set());
       await clearClusterPending(db, itemIds);
       return { assigned: 0, created: 0 };
     }
-    const docs = (await loadItemsForDocs(db, todo)).map(itemDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
-    assignments = state.index.assign(docs);
-    placed = new Map(docs.map((d) => [d.itemId, d]));
+    placedNow = new Set(todo);
+    const items = await loadItemsForDocs(db, todo);
+    const docs = items.map(needDoc).sort((a, b) => a.at - b.at || a.itemId - b.itemId);
+    const emb = ctx.config.grouping?.embeddings;
+    if (emb?.enabled) {
+      // Optional stronger vectors; when the endpoint fails, the shipped representation is used and the run goes on.
+      const r = await embedNeeds({ baseUrl: emb.baseUrl, model: emb.model, timeoutMs: emb.timeoutMs, ...(emb.apiKey ? { apiKey: emb.apiKey } : {}) }, docs);
+      for (const [id, v] of r.vectors) state.grouper.setEmbedding(id, v);
+      if (r.error) ctx.log.warn({ stage: 'cluster', code: r.error.code, embedded: r.vectors.size, items: docs.length }, `embeddings endpoint failed, the shipped need vectors are used: ${r.error.message}`);
+    }
+    state.grouper.add(docs);
+    await saveNeedTexts(db, new Map(docs.map((d) => [d.itemId, d.need])));
+    // The new items and the recent items no human placed are grouped again together, in batch.
+    const plan = state.grouper.regroup(docs.map((d) => d.itemId));
+    // Clusters that lose items, and those that gain items placed before, are described again in full.
+    const losing = new Set<number>();
+    for (const [item, key] of plan.place) {
+      const c = state.grouper.clusterOf(item);
+      if (c !== undefined) {
+        losing.add(c);
+        if (key > 0) losing.add(key);
+      }
+    }
+    for (const m of plan.merges) losing.add(m.into);
+    const proposed = [...plan.place].map(([itemId, clusterKey]) => ({ itemId, clusterKey }));
     try {
       // Stored only if nobody changed the clusters since the resync (another worker placing the same
       // need would otherwise create a second cluster for it); else placed again against the new state.
-      const saved = await saveAssignments(db, assignments, ctx.now(), state.version);
-      ids = saved.ids;
-      if (saved.skipped.size) {
-        // Items removed meanwhile (no longer feedback, merged away): out of the index too.
-        state.index.retract(assignments.filter((a) => saved.skipped.has(a.itemId)));
-        assignments = assignments.filter((a) => !saved.skipped.has(a.itemId));
-      }
-      // Read in the same transaction: a later writer's changes are not taken as already seen.
+      const saved = await saveAssignments(db, proposed, ctx.now(), state.version, plan);
+      state.grouper.commit(plan, saved.ids, saved.skipped);
       state.version = saved.version;
+      placed = todo.length - saved.skipped.size;
+      created = saved.ids.size;
+      touched = new Set([...plan.place].filter(([item]) => !saved.skipped.has(item)).map(([, key]) => (key < 0 ? saved.ids.get(key)! : key)));
+      for (const m of plan.merges) touched.add(m.into);
+      for (const c of losing) {
+        touched.add(c);
+        changed.add(c);
+      }
+      for (const c of plan.emptied) changed.delete(c);
+      // The new items' docs are at hand for describing their clusters.
+      const byId = new Map(items.map((i) => [i.itemId, i]));
+      for (const d of docs) {
+        const c = state.grouper.clusterOf(d.itemId);
+        const item = byId.get(d.itemId);
+        if (c === undefined || !item || saved.skipped.has(d.itemId)) continue;
+        const list = fresh.get(c) ?? [];
+        list.push(itemDoc(item));
+        fresh.set(c, list);
+      }
+      for (const c of plan.emptied) touched.delete(c);
+      if (plan.merges.length) ctx.log.info({ stage: 'cluster', merges: plan.merges.map((m) => ({ from: m.from, into: m.into, score: Number(m.score.toFixed(3)) })) }, 'clusters voicing the same need merged');
       break;
     } catch (err: unknown) {
-      state.index.retract(assignments);
       if (err instanceof ClusterStateConflict && attempt < CONFLICT_ATTEMPTS) {
         ctx.log.debug({ stage: 'cluster', attempt }, 'clusters changed meanwhile; placing again');
         continue;
       }
-      // The index and the store disagree (a cluster was merged away meanwhile): rebuild on the retry.
+      // The index and the store disagree (a cluster was removed meanwhile): rebuild on the retry.
       indexes.delete(db);
       throw err;
     }
   }
-  for (const [key, id] of ids) state.index.relabel(key, id);
-  const fresh = new Map<number, Array<ClusterDoc & DescribeItem>>();
-  for (const a of assignments) {
-    const id = a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey)!;
-    const list = fresh.get(id) ?? [];
-    list.push(placed.get(a.itemId)!);
-    fresh.set(id, list);
-  }
   let described = describedAt.get(db);
   if (!described) describedAt.set(db, (described = new Map()));
-  await saveDescriptions(db, await describeClusters(db, state.index, [...fresh.keys()], fresh, described), ctx.now());
-  await describeInterrupted(ctx, state, flagged, new Set(assignments.map((a) => a.itemId)));
+  // A cluster that only gained new items may keep its description (see describeClusters); one that lost or gained moved items is described again.
+  await saveDescriptions(db, await describeClusters(db, null, [...touched], new Map([...fresh].filter(([c]) => !changed.has(c))), described), ctx.now());
+  await describeInterrupted(ctx, flagged, placedNow);
   // Only now: a run that dies before this places (or describes) these items again.
   await clearClusterPending(db, itemIds);
-  ctx.log.debug({ stage: 'cluster', assigned: assignments.length, created: ids.size }, 'clustered');
-  return { assigned: assignments.length, created: ids.size };
+  ctx.log.debug({ stage: 'cluster', assigned: placed, created }, 'clustered');
+  return { assigned: placed, created };
 }
 
 /** Describes the clusters of items a stopped run placed without describing (pending, placed, not by this job). */
-async function describeInterrupted(ctx: StageContext, state: IndexState, flagged: ReadonlySet<number>, placedNow: ReadonlySet<number>): Promise<void> {
+async function describeInterrupted(ctx: StageContext, flagged: ReadonlySet<number>, placedNow: ReadonlySet<number>): Promise<void> {
   const earlier = [...flagged].filter((id) => !placedNow.has(id));
   if (!earlier.length) return;
   const clusterIds = await clustersOfItems(ctx.db, earlier);
-  if (clusterIds.length) await saveDescriptions(ctx.db, await describeClusters(ctx.db, state.index, clusterIds), ctx.now());
+  if (clusterIds.length) await saveDescriptions(ctx.db, await describeClusters(ctx.db, null, clusterIds), ctx.now());
 }
 
 /** Drops this process's index for a store (tests; after a bulk re-import). */

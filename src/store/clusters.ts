@@ -220,7 +220,7 @@ const CLUSTER_LOCK_KEY = 0x474c434c;
  * Returns provisional key -> id, the state version right after the writes (settleClusterState), and the
  * skipped items.
  */
-export async function saveAssignments(db: Kysely<Database>, proposed: readonly NewAssignment[], now: number, expectedVersion?: string): Promise<{ ids: Map<number, number>; version: string; skipped: Set<number> }> {
+export async function saveAssignments(db: Kysely<Database>, proposed: readonly NewAssignment[], now: number, expectedVersion?: string, regroup?: Regrouping): Promise<{ ids: Map<number, number>; version: string; skipped: Set<number> }> {
   return db.transaction().execute(async (trx) => {
     await lockClusterWrites(trx);
     const found = await clusterStateVersion(trx);
@@ -274,11 +274,61 @@ export async function saveAssignments(db: Kysely<Database>, proposed: readonly N
         'cluster_items',
         ['cluster_id', 'item_id', 'pinned'],
         part.map((r) => [r.cluster_id, r.item_id, r.pinned]),
-        { onConflict: 'on conflict ("item_id") do nothing' },
+        // Re-grouping moves items a human did not place; a pinned item stays where the human put it.
+        { onConflict: regroup ? 'on conflict ("item_id") do update set "cluster_id" = excluded."cluster_id" where "cluster_items"."pinned" = 0' : 'on conflict ("item_id") do nothing' },
       );
     }
+    if (regroup) await applyRegrouping(trx, regroup, ids, now);
     return { ids, version: await settleClusterState(trx, found), skipped };
   });
+}
+
+/** What a re-grouping changes beyond placements: clusters left empty, and merges to record. */
+export interface Regrouping {
+  emptied: readonly number[];
+  merges: ReadonlyArray<{ from: number; into: number; score: number; items: readonly number[] }>;
+}
+
+/** Removes the clusters a re-grouping emptied (only if really empty) and records its merges (actor "auto"). */
+async function applyRegrouping(trx: Kysely<Database>, r: Regrouping, ids: ReadonlyMap<number, number>, now: number): Promise<void> {
+  for (const m of r.merges) {
+    const into = m.into < 0 ? ids.get(m.into) : m.into;
+    if (into === undefined) continue;
+    await trx.insertInto('cluster_merges').values({ into_id: into, from_id: m.from, item_ids: JSON.stringify(m.items), score: m.score, actor: 'auto', created_at: now, undone_at: null }).execute();
+  }
+  for (const part of chunks([...r.emptied])) {
+    await trx
+      .deleteFrom('clusters')
+      .where('id', 'in', part)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('cluster_items').select('item_id').whereRef('cluster_items.cluster_id', '=', 'clusters.id'))))
+      .execute();
+  }
+}
+
+/** Stores the need texts of items (what grouping compares; `gleaner items --format json` shows it). */
+export async function saveNeedTexts(db: Kysely<Database>, texts: ReadonlyMap<number, string>): Promise<void> {
+  if (!texts.size) return;
+  await db.transaction().execute(async (trx) => {
+    for (const [id, text] of texts) await runStatement(trx, 'update "feedback_items" set "need_text" = ? where "id" = ?', [text, id]);
+  });
+}
+
+export interface AutoMerge {
+  id: number;
+  intoId: number;
+  fromId: number;
+  itemIds: number[];
+  score: number;
+  at: number;
+  undoneAt: number | null;
+}
+
+/** The automatic merges recorded into a cluster (newest first). */
+export async function autoMerges(db: Kysely<Database>, intoId?: number): Promise<AutoMerge[]> {
+  let q = db.selectFrom('cluster_merges').selectAll().where('actor', '=', 'auto');
+  if (intoId !== undefined) q = q.where('into_id', '=', intoId);
+  const rows = await q.orderBy('id', 'desc').execute();
+  return rows.map((r) => ({ id: r.id, intoId: r.into_id, fromId: r.from_id, itemIds: JSON.parse(r.item_ids) as number[], score: r.score, at: Number(r.created_at), undoneAt: r.undone_at == null ? null : Number(r.undone_at) }));
 }
 
 /** The first `limit` item ids (lowest first) of each cluster: enough to tell whether it has more. */

@@ -219,3 +219,21 @@ export async function renameCluster(db: Kysely<Database>, clusterId: number, tit
   await requireCluster(db, clusterId);
   await db.updateTable('clusters').set({ title: t, pinned_title: pin ? 1 : 0, updated_at: now }).where('id', '=', clusterId).execute();
 }
+
+/**
+ * Undoes an automatic merge (recorded by the cluster stage in cluster_merges): the items that came
+ * from the merged cluster and are still in the cluster they were merged into are split out again,
+ * both sides pinned as after a curator's split, so no re-clustering merges them back. Returns the
+ * new cluster's id.
+ */
+export async function undoAutoMerge(db: Kysely<Database>, mergeId: number, now: number): Promise<number> {
+  const m = await db.selectFrom('cluster_merges').selectAll().where('id', '=', mergeId).executeTakeFirst();
+  if (!m) throw new NotFoundError(`merge ${mergeId}`);
+  if (m.undone_at != null) throw new Error(`merge ${mergeId} was undone already`);
+  const items = JSON.parse(m.item_ids) as number[];
+  const still = (await db.selectFrom('cluster_items').select('item_id').where('cluster_id', '=', m.into_id).where('item_id', 'in', items.length ? items : [-1]).execute()).map((r) => r.item_id);
+  if (!still.length) throw new Error(`none of the items merged by ${mergeId} is in cluster ${m.into_id} any more`);
+  const id = await splitCluster(db, m.into_id, still, null, now);
+  await db.updateTable('cluster_merges').set({ undone_at: now }).where('id', '=', mergeId).execute();
+  return id;
+}

@@ -116,10 +116,22 @@ export interface FeedbackItemsTable {
   model_version: string | null;
   summary: string | null; // one line, from the optional language model
   summary_version: string | null;
+  /** The need's own text, as grouping compares it (written by the cluster stage). */
+  need_text?: string | null;
   created_at: number;
   updated_at: number;
   /** 1 from the insert until the cluster stage has seen the item placed (migration 0010). */
   cluster_pending: Generated<number>;
+}
+export interface ClusterMergesTable {
+  id: Generated<number>;
+  into_id: number;
+  from_id: number;
+  item_ids: string; // JSON array of the items that came from from_id
+  score: number;
+  actor: string; // 'auto' for the cluster stage
+  created_at: number;
+  undone_at: number | null;
 }
 export interface TagsTable {
   id: Generated<number>;
@@ -227,6 +239,7 @@ export interface Database {
   clusters: ClustersTable;
   cluster_items: ClusterItemsTable;
   cluster_state: ClusterStateTable;
+  cluster_merges: ClusterMergesTable;
   digests: DigestsTable;
   checkpoints: CheckpointsTable;
   gaps: GapsTable;

@@ -23,6 +23,8 @@ export interface ListedItem {
   summary: string | null;
   subject: string | null;
   text: string;
+  /** The need's own text, as grouping compares it (null until the cluster stage has seen the item). */
+  needText: string | null;
   channel: string;
   at: number;
   tags: ItemTag[];
@@ -47,7 +49,7 @@ export async function listItems(db: Kysely<Database>, opts: ListItemsOptions = {
     .innerJoin('messages as m', 'm.id', 'f.message_id')
     .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
     .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
-    .select(['f.id', 'f.conversation_id', 'f.status', 'f.kind', 'f.kind_confidence', 'f.sentiment', 'f.summary', 'c.subject', 'm.clean_text', 'ch.name as channel', 'm.sent_at']);
+    .select(['f.id', 'f.conversation_id', 'f.status', 'f.kind', 'f.kind_confidence', 'f.sentiment', 'f.summary', 'f.need_text', 'c.subject', 'm.clean_text', 'ch.name as channel', 'm.sent_at']);
   if (opts.untagged) q = q.where('f.status', '=', 'auto');
   if (opts.kind) q = q.where('f.kind', '=', opts.kind);
   if (opts.ids) q = q.where('f.id', 'in', opts.ids.length ? opts.ids : [-1]);
@@ -85,6 +87,7 @@ export async function listItems(db: Kysely<Database>, opts: ListItemsOptions = {
     summary: i.summary ?? null,
     subject: i.subject,
     text: i.clean_text,
+    needText: i.need_text ?? null,
     channel: i.channel ?? '',
     at: Number(i.sent_at),
     tags: byItem.get(i.id) ?? [],

@@ -2,7 +2,7 @@
 // numbers, footers; hard wraps joined), cleaned subjects, this week's count beside the total, a status
 // line from staff's answer, and links for mail quotes through the list's archive.
 import { describe, expect, it } from 'vitest';
-import { cleanSubject, fitToShow, needText, sentenceExcerpt } from '../../src/pipeline/need-text.js';
+import { cleanSubject, fitToShow, ownWords, sentenceExcerpt } from '../../src/pipeline/own-words.js';
 import { clusterSummary, clusterTitle, type DescribeItem } from '../../src/pipeline/cluster.js';
 import { clusterPriority, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { hyperkittyHash, quoteLink } from '../../src/digest/archives.js';
@@ -49,13 +49,13 @@ const SIGNED_MAIL = [
 
 describe('the writer’s own words', () => {
   it('strips PGP armour, the quoted reply, the signature, phone numbers and the list footer; joins hard wraps', () => {
-    const t = needText(SIGNED_MAIL);
+    const t = ownWords(SIGNED_MAIL);
     expect(t).not.toMatch(/PGP|Hash:|iQEz|ProxyPass order|wrote:|Mustermann|tel:|unsubscribe|additional commands/);
     expect(t).toContain('after upgrading to 2.4.46 the reverse proxy drops the Host header when ProxyPreserveHost is on, so every backend answers with its default vhost.');
   });
 
   it('a phone number inside a sentence goes, the sentence stays', () => {
-    expect(needText('Call our support desk (tel:+1 555 0100) if the upgrade fails.')).toBe('Call our support desk if the upgrade fails.');
+    expect(ownWords('Call our support desk (tel:+1 555 0100) if the upgrade fails.')).toBe('Call our support desk if the upgrade fails.');
   });
 
   it('a summary from a signed, quoted, wrapped mail holds whole sentences and none of the noise', () => {

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addTag, confirmItem, markNotFeedback, pendingInboxCount, removeTag, untaggedItems, type InboxItem } from '../../store/curation.js';
-import { needText } from '../../pipeline/need-text.js';
+import { ownWords } from '../../pipeline/own-words.js';
 import { pageData, safeNext, sendPage, type WebDeps } from '../app.js';
 import { idParam, intList, notice } from '../forms.js';
 
@@ -30,7 +30,7 @@ const LEAD_CHARS = 400;
  * out, whole sentences up to LEAD_CHARS), the whole message folded below when there is more.
  */
 export function inboxView(i: InboxItem): InboxItem & { lead: string; folded: boolean; staff: boolean; bot: boolean } {
-  const need = needText(i.text).replace(/\s+/g, ' ').trim();
+  const need = ownWords(i.text).replace(/\s+/g, ' ').trim();
   let lead = need;
   if (need.length > LEAD_CHARS) {
     const sentences = need.split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'`(])/u);

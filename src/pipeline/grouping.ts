@@ -1,0 +1,629 @@
+// Grouping feedback items by the need they voice. An item is represented by its need text (see
+// need-text.ts) plus what other non-staff people added in its thread, as 0.3 word + 0.7 character
+// 3-5-gram TF-IDF (sublinear tf, stemmed words). Placement is batch average-linkage at a cosine
+// threshold over the recent items that no human placed, so the result does not depend on the order
+// the items arrived in; older clusters and every cluster a human touched take part as fixed groups
+// (a new week's group joins an older cluster it voices the same need as: a recorded merge). Candidate
+// neighbours come from the duplicate index (BM25F, see dedupe/neardup.ts); a small window is compared
+// all-pairs. Pure: no I/O; ids and time come from the caller.
+import { tokenizeReport } from './dedupe/index.js';
+import { CandidateIndex, TermStats } from './cluster.js';
+import { hash32 } from './dedupe/hash.js';
+import type { FeedbackKind } from '../model/index.js';
+
+export interface NeedDoc {
+  itemId: number;
+  /** The subject (mail, forum title) when there is one. */
+  title?: string | null;
+  /** The need's own text. */
+  need: string;
+  /** What other (non-staff) people added in the thread; compared with less weight. */
+  others?: string;
+  at: number;
+  kind: FeedbackKind | null;
+}
+
+export interface GroupingOptions {
+  /** Average cosine (0..1) two groups need to be merged (default 0.1). */
+  threshold?: number;
+  /** Weight of the word part; the character part has the rest (default 0.3). */
+  wordWeight?: number;
+  /** Multiplier on the similarity of items whose kinds are not compatible (bug vs feature; default 0.5). */
+  kindPenalty?: number;
+  /** Items not placed by a human within this many days of the newest item are re-grouped in batch (default 28). */
+  windowDays?: number;
+  /** Candidate neighbours per item from the duplicate index (default 20). */
+  candidates?: number;
+  /** Up to this many re-grouped items (with the fixed groups' samples) are compared all-pairs (default 200). */
+  denseLimit?: number;
+  /** Largest neighbourhood re-grouped at once from the candidate graph past denseLimit (default 3000). */
+  sparseLimit?: number;
+  /** Members of a fixed cluster that stand for it (its newest; default 12). */
+  sampleSize?: number;
+  /** The cosine of two external need vectors (embeddings endpoint) that counts as `threshold` (default 0.8). */
+  embeddingSameNeed?: number;
+}
+
+const DEFAULTS: Required<GroupingOptions> = { threshold: 0.1, wordWeight: 0.3, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12, embeddingSameNeed: 0.8 };
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Kinds that can voice the same need: a bug and a complaint about it; a feature request, the question
+ * whether it exists and the docs gap ("is there a way to ...?" asks for the feature). A bug and a
+ * feature request on the same object are different needs ("CSV export is broken" vs "add Parquet export").
+ */
+const NEED_KIND: Record<FeedbackKind, number> = { bug: 0, complaint: 0, feature: 1, question: 2, docs: 2, praise: 3 };
+
+export function needKindsCompatible(a: FeedbackKind | null, b: FeedbackKind | null): boolean {
+  return a === null || b === null || NEED_KIND[a] === NEED_KIND[b];
+}
+
+function NEED_KIND_OF(k: FeedbackKind | null): number {
+  return k === null ? -1 : NEED_KIND[k];
+}
+const CHAR_BITS = 20;
+const CHAR_MASK = (1 << CHAR_BITS) - 1;
+
+interface Tf {
+  words: Int32Array;
+  wordTf: Float32Array;
+  chars: Int32Array;
+  charTf: Float32Array;
+}
+
+export interface NeedVector {
+  words: Int32Array;
+  wordW: Float32Array;
+  chars: Int32Array;
+  charW: Float32Array;
+}
+
+function sortedPairs(m: Map<number, number>): [Int32Array, Float32Array] {
+  const ids = Int32Array.from(m.keys()).sort();
+  const w = new Float32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) w[i] = 1 + Math.log(m.get(ids[i]!)!);
+  return [ids, w];
+}
+
+function dot(ai: Int32Array, aw: Float32Array, bi: Int32Array, bw: Float32Array): number {
+  let s = 0;
+  for (let i = 0, j = 0; i < ai.length && j < bi.length; ) {
+    const x = ai[i]!;
+    const y = bi[j]!;
+    if (x < y) i++;
+    else if (x > y) j++;
+    else {
+      s += aw[i]! * bw[j]!;
+      i++;
+      j++;
+    }
+  }
+  return s;
+}
+
+/** Word and character n-gram frequencies over a growing collection; vectors under the current idf. */
+export class NeedSpace {
+  private readonly wordIds = new Map<string, number>();
+  private wordDf = new Int32Array(1024);
+  private readonly charDf = new Int32Array(1 << CHAR_BITS);
+  docs = 0;
+
+  constructor(private readonly wordWeight = DEFAULTS.wordWeight) {}
+
+  /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
+  tf(parts: ReadonlyArray<{ text: string; weight: number }>): Tf {
+    const w = new Map<number, number>();
+    const c = new Map<number, number>();
+    for (const { text, weight } of parts) {
+      const t = tokenizeReport(text.slice(0, 2000));
+      for (const word of [...t.words, ...t.extras]) {
+        let id = this.wordIds.get(word);
+        if (id === undefined) {
+          id = this.wordIds.size;
+          this.wordIds.set(word, id);
+        }
+        w.set(id, (w.get(id) ?? 0) + weight);
+      }
+      // Character 3-5-grams within each stemmed word, padded with spaces at both ends.
+      for (const word of t.words) {
+        const p = ` ${word} `;
+        for (let n = 3; n <= 5; n++) {
+          for (let i = 0; i + n <= p.length; i++) {
+            const h = hash32(p, n, i, i + n) & CHAR_MASK;
+            c.set(h, (c.get(h) ?? 0) + weight);
+          }
+        }
+      }
+    }
+    // Sublinear tf on counts of at least one occurrence: 1 + log(tf), weighted occurrences below 1 kept as they are.
+    const fix = (m: Map<number, number>) => {
+      for (const [k, v] of m) m.set(k, v < 1 ? Math.exp(v - 1) : v);
+      return m;
+    };
+    const [words, wordTf] = sortedPairs(fix(w));
+    const [chars, charTf] = sortedPairs(fix(c));
+    return { words, wordTf, chars, charTf };
+  }
+
+  /** Counts a document in the frequencies. */
+  count(tf: Tf, sign = 1): void {
+    this.docs += sign;
+    for (const id of tf.words) {
+      if (id >= this.wordDf.length) {
+        const grown = new Int32Array(Math.max(this.wordDf.length * 2, id + 1));
+        grown.set(this.wordDf);
+        this.wordDf = grown;
+      }
+      this.wordDf[id]! += sign;
+    }
+    for (const id of tf.chars) this.charDf[id]! += sign;
+  }
+
+  private idf(df: number): number {
+    return Math.log((1 + this.docs) / (1 + df)) + 1;
+  }
+
+  /** The item's vector under the current idf: each part L2-normalised, scaled by the square root of its weight. */
+  vector(tf: Tf): NeedVector {
+    const part = (ids: Int32Array, tfs: Float32Array, df: Int32Array, scale: number) => {
+      const w = new Float32Array(ids.length);
+      let n = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const x = tfs[i]! * this.idf(df[ids[i]!] ?? 0);
+        w[i] = x;
+        n += x * x;
+      }
+      const k = n > 0 ? Math.sqrt(scale) / Math.sqrt(n) : 0;
+      for (let i = 0; i < w.length; i++) w[i]! *= k;
+      return w;
+    };
+    return { words: tf.words, wordW: part(tf.words, tf.wordTf, this.wordDf, this.wordWeight), chars: tf.chars, charW: part(tf.chars, tf.charTf, this.charDf, 1 - this.wordWeight) };
+  }
+
+  static cosine(a: NeedVector, b: NeedVector): number {
+    return dot(a.words, a.wordW, b.words, b.wordW) + dot(a.chars, a.charW, b.chars, b.charW);
+  }
+}
+
+/** Where an item is: its cluster (an id, or a provisional negative key) and whether a human put it there. */
+export interface Placement {
+  clusterId: number;
+  pinned: boolean;
+}
+
+export interface RegroupPlan {
+  /** Items whose cluster is new or changes: item -> cluster id or provisional negative key. */
+  place: Map<number, number>;
+  /** Clusters left without items (merged into another or re-grouped away). */
+  emptied: number[];
+  /** Existing clusters merged into another: recorded so a curator can see and undo it. */
+  merges: Array<{ from: number; into: number; score: number; items: number[] }>;
+  /** Items compared in this run, and whether all-pairs. */
+  compared: number;
+  dense: boolean;
+}
+
+interface Item {
+  doc: NeedDoc;
+  tf: Tf;
+  key: string;
+  /** Neighbours from the duplicate index, both directions, with their similarity when found (the idf drifts slowly). */
+  near: Map<number, number>;
+}
+
+/**
+ * The grouping state of one process: every known item's frequencies, the duplicate index for
+ * candidates, and the items' placements as the store has them. `add` new items, then `regroup`.
+ */
+export class NeedGrouper {
+  readonly o: Required<GroupingOptions>;
+  readonly space: NeedSpace;
+  private readonly items = new Map<number, Item>();
+  /** Candidate neighbours: the word TF-IDF inverted index the duplicate lookups of the cluster index use (capped postings). */
+  private readonly termStats = new TermStats();
+  private readonly dup: CandidateIndex;
+  private placement = new Map<number, Placement>();
+  /** Items per cluster (as `placement` has them). */
+  private members = new Map<number, Set<number>>();
+  /** Item ids by day of `at`: the window is read from the days it covers. */
+  private readonly byDay = new Map<number, number[]>();
+  private newest = 0;
+  private vecCache = new Map<number, { v: NeedVector; docs: number }>();
+  /** External need vectors (embeddings endpoint), unit length; used for a pair when both items have one. */
+  private readonly embeddings = new Map<number, Float32Array>();
+
+  constructor(opts: GroupingOptions = {}) {
+    this.o = { ...DEFAULTS, ...opts };
+    this.space = new NeedSpace(this.o.wordWeight);
+    // No time prior: a need raised again months later is the same need.
+    this.dup = new CandidateIndex(this.termStats, 24, 1000);
+  }
+
+  size(): number {
+    return this.items.size;
+  }
+
+  has(itemId: number): boolean {
+    return this.items.has(itemId);
+  }
+
+  clusterOf(itemId: number): number | undefined {
+    return this.placement.get(itemId)?.clusterId;
+  }
+
+  /** The store's placements (all of them): replaces what this index believed. */
+  setPlacements(p: ReadonlyMap<number, Placement>): void {
+    this.placement = new Map();
+    this.members = new Map();
+    for (const [id, x] of p) this.place(id, x);
+  }
+
+  place(itemId: number, p: Placement): void {
+    const prev = this.placement.get(itemId);
+    if (prev) {
+      const m = this.members.get(prev.clusterId);
+      m?.delete(itemId);
+      if (m && !m.size) this.members.delete(prev.clusterId);
+    }
+    this.placement.set(itemId, p);
+    let m = this.members.get(p.clusterId);
+    if (!m) this.members.set(p.clusterId, (m = new Set()));
+    m.add(itemId);
+  }
+
+  /**
+   * Takes a plan as stored: provisional keys become the ids the store gave (`ids`), emptied clusters
+   * are gone. Items the store skipped (removed meanwhile) are left unplaced.
+   */
+  commit(plan: RegroupPlan, ids: ReadonlyMap<number, number>, skipped: ReadonlySet<number> = new Set()): void {
+    for (const [item, key] of plan.place) {
+      if (skipped.has(item)) continue;
+      const id = key < 0 ? ids.get(key) : key;
+      if (id !== undefined) this.place(item, { clusterId: id, pinned: false });
+    }
+  }
+
+  /** Sets an item's external need vector (normalised here). */
+  setEmbedding(itemId: number, v: Float32Array): void {
+    let n = 0;
+    for (const x of v) n += x * x;
+    n = Math.sqrt(n) || 1;
+    this.embeddings.set(itemId, v.map((x) => x / n));
+  }
+
+  /** The pair's cosine: external vectors when both items have one (rescaled so embeddingSameNeed counts as threshold), else the shipped representation. */
+  private pairCosine(a: number, b: number, va: NeedVector, vb: NeedVector): number {
+    const ea = this.embeddings.get(a);
+    const eb = ea && this.embeddings.get(b);
+    if (ea && eb && ea.length === eb.length) {
+      let d = 0;
+      for (let i = 0; i < ea.length; i++) d += ea[i]! * eb[i]!;
+      return Math.max(0, d) * (this.o.threshold / this.o.embeddingSameNeed);
+    }
+    return NeedSpace.cosine(va, vb);
+  }
+
+  /** Adds items (counted in the frequencies, indexed for candidates); items already known are skipped. */
+  add(docs: readonly NeedDoc[]): void {
+    for (const doc of docs) {
+      if (this.items.has(doc.itemId)) continue;
+      const parts = [{ text: `${doc.title ?? ''}\n${doc.need}`, weight: 1 }];
+      if (doc.others) parts.push({ text: doc.others, weight: 0.5 });
+      const tf = this.space.tf(parts);
+      this.space.count(tf);
+      const item: Item = { doc, tf, key: `${String(doc.at).padStart(15, '0')}\u0000${doc.need}`, near: new Map() };
+      const terms = this.termStats.add(this.termStats.terms(doc.title, `${doc.need}\n${doc.others ?? ''}`));
+      for (const other of this.dup.query(terms, this.o.candidates, doc.itemId)) {
+        const it = this.items.get(other);
+        if (!it) continue;
+        item.near.set(other, 0);
+        it.near.set(doc.itemId, 0);
+      }
+      this.dup.add(doc.itemId, terms);
+      this.items.set(doc.itemId, item);
+      const day = Math.floor(doc.at / DAY_MS);
+      const list = this.byDay.get(day);
+      if (list) list.push(doc.itemId);
+      else this.byDay.set(day, [doc.itemId]);
+      for (const n of item.near.keys()) {
+        const sim = this.similarity(doc.itemId, n, false);
+        item.near.set(n, sim);
+        this.items.get(n)!.near.set(doc.itemId, sim);
+      }
+      if (doc.at > this.newest) this.newest = doc.at;
+    }
+  }
+
+  private vector(itemId: number, exact: boolean): NeedVector {
+    const c = this.vecCache.get(itemId);
+    const docs = this.space.docs;
+    if (c && (c.docs === docs || (!exact && docs <= c.docs * 1.5 + 50))) return c.v;
+    const v = this.space.vector(this.items.get(itemId)!.tf);
+    this.vecCache.set(itemId, { v, docs });
+    return v;
+  }
+
+  /** Similarity of two items: the cosine, lowered when their kinds cannot be the same need. */
+  similarity(a: number, b: number, exact = true): number {
+    const ia = this.items.get(a);
+    const ib = this.items.get(b);
+    if (!ia || !ib) return 0;
+    let s = this.pairCosine(a, b, this.vector(a, exact), this.vector(b, exact));
+    if (!needKindsCompatible(ia.doc.kind, ib.doc.kind)) s *= this.o.kindPenalty;
+    return s;
+  }
+
+  /**
+   * Re-groups the items no human placed within the window (and `fresh`, the items to place now) by
+   * average linkage; clusters holding pinned or older items take part as fixed groups (their newest
+   * members stand for them). Returns what changes.
+   */
+  regroup(fresh: readonly number[]): RegroupPlan {
+    const o = this.o;
+    const since = this.newest - o.windowDays * DAY_MS;
+    const freshSet = new Set(fresh.filter((id) => this.items.has(id)));
+    const movable = (id: number) => {
+      const it = this.items.get(id);
+      if (!it) return false;
+      if (freshSet.has(id)) return true;
+      const p = this.placement.get(id);
+      return p !== undefined && !p.pinned && it.doc.at >= since;
+    };
+    // The window's movable items, read by day.
+    const windowItems: number[] = [...freshSet];
+    const lastDay = Math.floor(this.newest / DAY_MS);
+    for (let day = Math.floor(since / DAY_MS); day <= lastDay && windowItems.length <= o.denseLimit; day++) {
+      for (const id of this.byDay.get(day) ?? []) if (!freshSet.has(id) && movable(id)) windowItems.push(id);
+    }
+    // A small window is re-grouped whole, all pairs, exactly: the result does not depend on the order
+    // the items came in. Past denseLimit, the new items are grouped among themselves and against the
+    // clusters of their candidate neighbours, on the candidate graph's similarities.
+    const dense = windowItems.length <= o.denseLimit;
+    const chosen = dense ? windowItems : [...freshSet];
+    const chosenSet = new Set(chosen);
+    const isFixed = (id: number) => !chosenSet.has(id);
+    // Fixed groups: the clusters of the chosen items' neighbours and of the chosen items themselves,
+    // without the chosen items; their newest members (dense) or the neighbours in them (sparse) stand for them.
+    const wanted = new Map<number, Set<number>>();
+    const want = (c: number, id: number | null) => {
+      let set = wanted.get(c);
+      if (!set) wanted.set(c, (set = new Set()));
+      if (id !== null) set.add(id);
+    };
+    for (const id of chosen) {
+      const cur = this.placement.get(id);
+      if (cur) want(cur.clusterId, null);
+      for (const n of this.items.get(id)!.near.keys()) {
+        const p = this.placement.get(n);
+        if (p && isFixed(n)) want(p.clusterId, n);
+      }
+    }
+    const fixedMembers = new Map<number, number[]>();
+    const fixedPinned = new Map<number, boolean>();
+    for (const [c, near] of wanted) {
+      const all = [...(this.members.get(c) ?? [])].filter((id) => isFixed(id) && this.items.has(id));
+      if (!all.length) continue;
+      let sample: number[];
+      if (dense) sample = all.map((id) => this.items.get(id)!).sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0)).slice(0, o.sampleSize).map((it) => it.doc.itemId);
+      else sample = [...near].slice(0, o.sampleSize);
+      if (!sample.length) continue;
+      fixedMembers.set(c, sample);
+      fixedPinned.set(c, all.some((id) => this.placement.get(id)?.pinned));
+    }
+    // Nodes in canonical order (time, then text): the same items give the same result in any arrival order.
+    const nodeItems = [...chosen, ...[...fixedMembers.values()].flat()];
+    const order = nodeItems.map((id) => this.items.get(id)!).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.doc.itemId - b.doc.itemId));
+    const n = order.length;
+    const index = new Map(order.map((it, i) => [it.doc.itemId, i]));
+    // Initial groups: one per movable item; one per fixed cluster.
+    const groupOf = new Int32Array(n);
+    const groups: Array<{ members: number[]; fixed: number | null; pinned: boolean; alive: boolean; version: number }> = [];
+    const fixedGroup = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const id = order[i]!.doc.itemId;
+      if (chosenSet.has(id)) {
+        groupOf[i] = groups.length;
+        groups.push({ members: [i], fixed: null, pinned: false, alive: true, version: 0 });
+      }
+    }
+    for (const [c, members] of fixedMembers) {
+      const g = groups.length;
+      fixedGroup.set(c, g);
+      const pinned = fixedPinned.get(c) ?? false;
+      groups.push({ members: members.map((id) => index.get(id)!).sort((a, b) => a - b), fixed: c, pinned, alive: true, version: 0 });
+      for (const m of members) groupOf[index.get(m)!] = g;
+    }
+    // Pair sums between groups.
+    const sums = new Map<number, Map<number, number>>();
+    const addSum = (a: number, b: number, s: number) => {
+      if (a === b) return;
+      const [x, y] = a < b ? [a, b] : [b, a];
+      let m = sums.get(x);
+      if (!m) sums.set(x, (m = new Map()));
+      m.set(y, (m.get(y) ?? 0) + s);
+    };
+    const ids = order.map((it) => it.doc.itemId);
+    if (dense) {
+      // Exact, under the current idf: the same items give the same similarities whatever came first.
+      const vecs = ids.map((id) => this.vector(id, true));
+      const groupKind = ids.map((id) => NEED_KIND_OF(this.items.get(id)!.doc.kind));
+      for (let i = 0; i < n; i++) {
+        const vi = vecs[i]!;
+        for (let j = i + 1; j < n; j++) {
+          if (groupOf[i] === groupOf[j]) continue;
+          let sim = this.embeddings.size ? this.pairCosine(ids[i]!, ids[j]!, vi, vecs[j]!) : NeedSpace.cosine(vi, vecs[j]!);
+          const ki = groupKind[i]!;
+          const kj = groupKind[j]!;
+          if (ki >= 0 && kj >= 0 && ki !== kj) sim *= o.kindPenalty;
+          addSum(groupOf[i]!, groupOf[j]!, sim);
+        }
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        for (const [nb, sim] of this.items.get(ids[i]!)!.near) {
+          const j = index.get(nb);
+          if (j === undefined || j <= i || groupOf[i] === groupOf[j]) continue;
+          addSum(groupOf[i]!, groupOf[j]!, sim);
+        }
+      }
+    }
+    // Average linkage with a heap of candidate merges (stale entries skipped by version).
+    const heap = new MergeHeap();
+    const avg = (a: number, b: number, s: number) => s / (groups[a]!.members.length * groups[b]!.members.length);
+    const canMerge = (a: number, b: number) => {
+      const ga = groups[a]!;
+      const gb = groups[b]!;
+      // Two clusters a human touched stay apart; so do two older clusters (nothing new links them here).
+      if (ga.fixed !== null && gb.fixed !== null) return false;
+      return true;
+    };
+    const firstOf = (g: number) => groups[g]!.members[0]!;
+    const push = (a: number, b: number, s: number) => {
+      const v = avg(a, b, s);
+      if (v >= o.threshold && canMerge(a, b)) heap.push({ score: v, a, b, va: groups[a]!.version, vb: groups[b]!.version, tie: Math.min(firstOf(a), firstOf(b)) * n + Math.max(firstOf(a), firstOf(b)) });
+    };
+    for (const [a, m] of sums) for (const [b, s] of m) push(a, b, s);
+    // Adjacency kept per group for the merge updates (built once from `sums`).
+    const adj = new Map<number, Map<number, number>>();
+    for (let g = 0; g < groups.length; g++) adj.set(g, new Map());
+    for (const [a, m] of sums) for (const [b, s] of m) {
+      adj.get(a)!.set(b, s);
+      adj.get(b)!.set(a, s);
+    }
+    const mergeScore = new Map<number, number>();
+    for (;;) {
+      const top = heap.pop();
+      if (!top) break;
+      const ga = groups[top.a]!;
+      const gb = groups[top.b]!;
+      if (!ga.alive || !gb.alive || ga.version !== top.va || gb.version !== top.vb) continue;
+      if (!canMerge(top.a, top.b)) continue;
+      // Merge b into a (the fixed one survives: it is an existing cluster).
+      const [keep, gone] = gb.fixed !== null ? [top.b, top.a] : [top.a, top.b];
+      const gk = groups[keep]!;
+      const gg = groups[gone]!;
+      gk.members = [...gk.members, ...gg.members].sort((x, y) => x - y);
+      gk.pinned ||= gg.pinned;
+      gk.version++;
+      gg.alive = false;
+      if (gk.fixed !== null) mergeScore.set(keep, Math.max(mergeScore.get(keep) ?? 0, top.score));
+      const ak = adj.get(keep)!;
+      const ag = adj.get(gone)!;
+      for (const [x, s] of ag) {
+        if (x === keep) continue;
+        ak.set(x, (ak.get(x) ?? 0) + s);
+        const ax = adj.get(x)!;
+        ax.delete(gone);
+        ax.set(keep, (ax.get(keep) ?? 0) + s);
+      }
+      ak.delete(gone);
+      adj.delete(gone);
+      for (const [x, s] of ak) if (groups[x]!.alive) push(keep, x, s);
+    }
+    // Groups to clusters: a fixed group is its cluster; another takes the existing cluster that holds
+    // most of its items (each cluster once), else a new one.
+    const place = new Map<number, number>();
+    const claimed = new Set<number>(fixedMembers.keys());
+    let provisional = -1;
+    const finalGroups = groups.filter((g) => g.alive).sort((a, b) => a.members[0]! - b.members[0]!);
+    const target = new Map<(typeof groups)[number], number>();
+    for (const g of finalGroups) if (g.fixed !== null) target.set(g, g.fixed);
+    // Bigger groups choose first, then by canonical order.
+    const free = finalGroups.filter((g) => g.fixed === null).sort((a, b) => b.members.length - a.members.length || a.members[0]! - b.members[0]!);
+    for (const g of free) {
+      const votes = new Map<number, number>();
+      for (const i of g.members) {
+        const c = this.placement.get(ids[i]!)?.clusterId;
+        if (c !== undefined && !claimed.has(c)) votes.set(c, (votes.get(c) ?? 0) + 1);
+      }
+      const best = [...votes].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0];
+      if (best) {
+        claimed.add(best[0]);
+        target.set(g, best[0]);
+      } else target.set(g, provisional--);
+    }
+    // The clusters the chosen items are in now: those a re-grouping can empty.
+    const before = new Map<number, Set<number>>();
+    for (const id of chosen) {
+      const c = this.placement.get(id)?.clusterId;
+      if (c !== undefined && !before.has(c)) before.set(c, this.members.get(c) ?? new Set());
+    }
+    const moved = new Map<number, number>();
+    for (const g of finalGroups) {
+      const c = target.get(g)!;
+      for (const i of g.members) {
+        const id = ids[i]!;
+        if (!chosenSet.has(id)) continue;
+        if (this.placement.get(id)?.clusterId !== c) {
+          place.set(id, c);
+          moved.set(id, c);
+        }
+      }
+    }
+    // Clusters that lose every item.
+    const emptied: number[] = [];
+    const merges: RegroupPlan['merges'] = [];
+    for (const [c, members] of before) {
+      if (c < 0) continue;
+      const left = [...members].filter((id) => !moved.has(id));
+      if (left.length) continue;
+      emptied.push(c);
+      const dest = new Map<number, number>();
+      for (const id of members) dest.set(moved.get(id)!, (dest.get(moved.get(id)!) ?? 0) + 1);
+      const into = [...dest].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+      if (into !== undefined && into > 0 && fixedMembers.has(into)) merges.push({ from: c, into, score: mergeScore.get(fixedGroup.get(into)!) ?? 0, items: [...members].sort((a, b) => a - b) });
+    }
+    emptied.sort((a, b) => a - b);
+    return { place, emptied, merges, compared: n, dense };
+  }
+}
+
+interface HeapEntry {
+  score: number;
+  a: number;
+  b: number;
+  va: number;
+  vb: number;
+  tie: number;
+}
+
+/** A max-heap of candidate merges: highest score first, then the earliest pair (canonical order). */
+class MergeHeap {
+  private readonly h: HeapEntry[] = [];
+  private better(x: HeapEntry, y: HeapEntry): boolean {
+    return x.score > y.score + 1e-12 || (Math.abs(x.score - y.score) <= 1e-12 && x.tie < y.tie);
+  }
+  push(e: HeapEntry): void {
+    const h = this.h;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.better(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+  pop(): HeapEntry | undefined {
+    const h = this.h;
+    if (!h.length) return undefined;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.better(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.better(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}

@@ -1,0 +1,159 @@
+// Grouping by the need: paraphrases together, hard negatives apart, the same result in any arrival
+// order, humans' placements kept, a new week's group merged into the older cluster it voices (recorded),
+// and the need's own text without greetings, quotes, signatures and stack traces.
+import { describe, expect, it } from 'vitest';
+import { NeedGrouper, type NeedDoc, type Placement, type RegroupPlan } from '../../src/pipeline/grouping.js';
+import { needSentences, needText } from '../../src/pipeline/need-text.js';
+import type { FeedbackKind } from '../../src/model/index.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 4, 4);
+
+function doc(itemId: number, need: string, kind: FeedbackKind | null, day = 0): NeedDoc {
+  return { itemId, need, at: T0 + day * DAY + itemId * 60_000, kind };
+}
+
+/** Items about other things: the background every community has. */
+const BACKGROUND: NeedDoc[] = [
+  doc(101, 'The billing page throws a 500 error when I open the invoices tab.', 'bug'),
+  doc(102, 'Could you add a dark theme to the dashboard? My eyes hurt at night.', 'feature'),
+  doc(103, 'How long are build artifacts kept before they expire?', 'question'),
+  doc(104, 'The Python SDK quickstart still says pip install acme, the package was renamed.', 'docs'),
+  doc(105, 'Webhooks to Jira stopped firing after the upgrade to 4.2.', 'bug'),
+  doc(106, 'Please support exporting reports to Excel.', 'feature'),
+  doc(107, 'Memory of the collector keeps growing until the pod gets OOM killed.', 'bug'),
+  doc(108, 'Love the new CLI, init set up our stack in two minutes.', 'praise'),
+];
+
+/** Stores a plan as the stage does: new clusters numbered from `next`. */
+function commit(g: NeedGrouper, plan: RegroupPlan, next: { id: number }): void {
+  const ids = new Map<number, number>();
+  for (const key of plan.place.values()) if (key < 0 && !ids.has(key)) ids.set(key, next.id++);
+  g.commit(plan, ids);
+}
+
+function groupAll(docs: readonly NeedDoc[], batch = docs.length): NeedGrouper {
+  const g = new NeedGrouper();
+  const next = { id: 1 };
+  for (let i = 0; i < docs.length; i += batch) {
+    const part = docs.slice(i, i + batch);
+    g.add(part);
+    commit(g, g.regroup(part.map((d) => d.itemId)), next);
+  }
+  return g;
+}
+
+/** The partition as sorted lists of item ids (cluster ids do not matter). */
+function partition(g: NeedGrouper, ids: readonly number[]): number[][] {
+  const by = new Map<number, number[]>();
+  for (const id of ids) {
+    const c = g.clusterOf(id)!;
+    by.set(c, [...(by.get(c) ?? []), id]);
+  }
+  return [...by.values()].map((l) => l.sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]!);
+}
+
+const LOGIN_LOOP: NeedDoc[] = [
+  doc(1, 'The Okta SAML login loops forever after the upgrade.', 'bug'),
+  doc(2, 'Okta sso login stuck in a redirect loop on 4.2', 'bug', 1),
+  doc(3, '4.2: SAML login with Okta fails, it keeps redirecting back to the login page', 'bug', 2),
+];
+
+describe('grouping by the need', () => {
+  it('puts paraphrases of one need in one cluster, apart from the other needs', () => {
+    const docs = [...BACKGROUND, ...LOGIN_LOOP];
+    const g = groupAll(docs);
+    expect(new Set(LOGIN_LOOP.map((d) => g.clusterOf(d.itemId))).size).toBe(1);
+    for (const b of BACKGROUND) expect(g.clusterOf(b.itemId)).not.toBe(g.clusterOf(1));
+  });
+
+  it('keeps hard negatives apart: a bug and a feature request on a similar object', () => {
+    const docs = [
+      ...BACKGROUND,
+      doc(11, 'CSV export is broken, the downloaded file is empty.', 'bug'),
+      doc(12, 'Please add Parquet export next to the CSV export.', 'feature', 1),
+      doc(13, 'Okta login loop: we land back on the login page forever.', 'bug'),
+      doc(14, 'Please add Okta group sync so teams follow our Okta groups.', 'feature', 1),
+    ];
+    const g = groupAll(docs);
+    expect(g.clusterOf(11)).not.toBe(g.clusterOf(12));
+    expect(g.clusterOf(13)).not.toBe(g.clusterOf(14));
+  });
+
+  it('gives the same partition whatever order and batches the items arrive in', () => {
+    const docs = [...BACKGROUND, ...LOGIN_LOOP, doc(21, 'collector leaks memory, RSS keeps growing', 'bug', 3), doc(22, 'memory growth in the collector until OOM', 'bug', 4)];
+    const ids = docs.map((d) => d.itemId);
+    const reference = partition(groupAll(docs), ids);
+    const reversed = partition(groupAll([...docs].reverse(), 3), ids);
+    const shuffled = partition(groupAll([docs[5]!, docs[10]!, docs[0]!, docs[12]!, docs[3]!, docs[8]!, docs[1]!, docs[11]!, docs[7]!, docs[2]!, docs[9]!, docs[4]!, docs[6]!], 2), ids);
+    expect(reversed).toEqual(reference);
+    expect(shuffled).toEqual(reference);
+  });
+
+  it("never moves a human's placement, and keeps two clusters a human made apart", () => {
+    const g = new NeedGrouper();
+    g.add([...BACKGROUND, ...LOGIN_LOOP]);
+    // A curator split the login loop: item 1 alone in cluster 50, items 2 and 3 in cluster 51, all pinned.
+    g.setPlacements(new Map<number, Placement>([...BACKGROUND.map((d, i): [number, Placement] => [d.itemId, { clusterId: 60 + i, pinned: false }]), [1, { clusterId: 50, pinned: true }], [2, { clusterId: 51, pinned: true }], [3, { clusterId: 51, pinned: true }]]));
+    const more = doc(4, 'Okta SAML login loop since 4.2, redirected to the login page again and again', 'bug', 3);
+    g.add([more]);
+    const plan = g.regroup([4]);
+    expect(plan.place.has(1) || plan.place.has(2) || plan.place.has(3)).toBe(false);
+    expect([50, 51]).toContain(plan.place.get(4));
+    expect(plan.merges.filter((m) => [50, 51].includes(m.from))).toEqual([]);
+    expect(plan.emptied).not.toContain(50);
+    expect(plan.emptied).not.toContain(51);
+  });
+
+  it("merges a new week's cluster into the older cluster voicing the same need, and records it", () => {
+    const g = new NeedGrouper();
+    const old = [doc(1, 'The Okta SAML login loops forever after the upgrade.', 'bug', -60), doc(2, 'Okta sso login stuck in a redirect loop on 4.2', 'bug', -59)];
+    const recent = [doc(3, '4.2: SAML login with Okta fails, it keeps redirecting back to the login page', 'bug')];
+    g.add([...BACKGROUND, ...old, ...recent]);
+    // The old cluster 70 (outside the window) and a cluster 71 the recent item started on its own.
+    g.setPlacements(new Map<number, Placement>([...BACKGROUND.map((d, i): [number, Placement] => [d.itemId, { clusterId: 80 + i, pinned: false }]), [1, { clusterId: 70, pinned: false }], [2, { clusterId: 70, pinned: false }], [3, { clusterId: 71, pinned: false }]]));
+    const fresh = doc(4, 'Okta login loop: we land back on the login page forever since 4.2', 'bug', 1);
+    g.add([fresh]);
+    const plan = g.regroup([4]);
+    expect(plan.place.get(3)).toBe(70);
+    expect(plan.place.get(4)).toBe(70);
+    expect(plan.emptied).toContain(71);
+    expect(plan.merges).toEqual([expect.objectContaining({ from: 71, into: 70, items: [3] })]);
+  });
+});
+
+describe('the need text', () => {
+  it('keeps the sentences that state the need, not greetings, quotes, signatures or stack traces', () => {
+    const mail = [
+      'Hello,',
+      '',
+      'since yesterday our Gradle cache is never restored: the restore step reports',
+      '"no cache found" although the save step uploaded it with the same key.',
+      'java.lang.IllegalStateException: cache miss',
+      '    at com.acme.cache.Restore.run(Restore.java:42)',
+      '',
+      'Thanks,',
+      'Priscilla Adams',
+      'Platform team, Lumenstack',
+      '',
+      'On Mon, 4 May 2026, Nadia wrote:',
+      '> we are looking into it',
+    ].join('\n');
+    const s = needSentences(mail);
+    expect(s.join(' ')).toBe('since yesterday our Gradle cache is never restored: the restore step reports "no cache found" although the save step uploaded it with the same key.');
+  });
+
+  it("is the subject and the raiser's words, without the staff's answer", () => {
+    const text = needText({
+      itemId: 1,
+      kind: 'bug',
+      subject: 'Re: [users] Cache never restored',
+      reportMessageId: 10,
+      messages: [
+        { messageId: 10, personId: 1, segment: 'customer', text: 'Hi all,\n\nthe cache is never restored on the new image.\n\n-- \nPriscilla', at: 1 },
+        { messageId: 11, personId: 2, segment: 'staff', text: 'Thanks, we are looking into it.', at: 2 },
+      ],
+    });
+    expect(text).toBe('Cache never restored\nthe cache is never restored on the new image.');
+  });
+});
