@@ -36,13 +36,15 @@ export interface AppOptions {
   queuePrefix?: string;
   now?: () => number;
   configObject?: Config;
+  /** A read-only command: the store must exist (SQLite), else MissingStoreError; nothing is created. */
+  mustExist?: boolean;
 }
 
 export async function openApp(opts: AppOptions = {}): Promise<App> {
   boundHeapGrowth();
   const { config, path } = opts.configObject ? { config: opts.configObject, path: null } : loadConfig(opts.config);
   const dbUrl = opts.db ?? process.env.GLEANER_DB ?? config.database ?? 'gleaner.db';
-  const store = await openDb(dbUrl);
+  const store = await openDb(dbUrl, { mustExist: opts.mustExist });
   const redisUrl = opts.redisUrl === undefined ? (process.env.REDIS_URL ?? config.redis ?? null) : opts.redisUrl;
   const queue = createJobQueue({
     redisUrl,
