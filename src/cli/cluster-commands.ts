@@ -21,6 +21,7 @@ interface ClustersOpts {
 }
 
 function periodOf(opts: ClustersOpts, latest: number | null): Period {
+  if (opts.week && (opts.from || opts.to)) throw new Error('--week and --from/--to both say which period: give --week, or --from and --to');
   if (opts.week) return parseWeek(opts.week);
   if (opts.from || opts.to) {
     if (!opts.from || !opts.to) throw new Error('--from and --to go together');
