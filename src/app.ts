@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config/index.js';
 import { openDb, type OpenedDb } from './store/db.js';
 import type { Database } from './store/schema.js';
-import { createJobQueue, type JobQueue, type QueueName } from './queue/index.js';
+import { BullMqQueue, createJobQueue, type JobQueue, type QueueName } from './queue/index.js';
 import { logger } from './log.js';
 import type { StageContext } from './stages/context.js';
 import { runIngest } from './stages/ingest.js';
@@ -13,6 +13,9 @@ import { closeDetectPool } from './stages/detect-pool.js';
 import { closeLinkAhead } from './stages/ingest.js';
 import { closeParseAhead } from './stages/parse-ahead.js';
 import { boundHeapGrowth } from './heap.js';
+
+/** How long a command waits for Redis to answer at start before it gives up, naming the URL. */
+export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface App {
   config: Config;
@@ -33,13 +36,15 @@ export interface AppOptions {
   queuePrefix?: string;
   now?: () => number;
   configObject?: Config;
+  /** A read-only command: the store must exist (SQLite), else MissingStoreError; nothing is created. */
+  mustExist?: boolean;
 }
 
 export async function openApp(opts: AppOptions = {}): Promise<App> {
   boundHeapGrowth();
   const { config, path } = opts.configObject ? { config: opts.configObject, path: null } : loadConfig(opts.config);
   const dbUrl = opts.db ?? process.env.GLEANER_DB ?? config.database ?? 'gleaner.db';
-  const store = await openDb(dbUrl);
+  const store = await openDb(dbUrl, { mustExist: opts.mustExist });
   const redisUrl = opts.redisUrl === undefined ? (process.env.REDIS_URL ?? config.redis ?? null) : opts.redisUrl;
   const queue = createJobQueue({
     redisUrl,
@@ -48,6 +53,15 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     lockDurationMs: numberEnv('GLEANER_LOCK_DURATION_MS'),
     stalledIntervalMs: numberEnv('GLEANER_STALLED_INTERVAL_MS'),
   });
+  if (queue instanceof BullMqQueue) {
+    try {
+      await queue.ready(numberEnv('GLEANER_REDIS_CONNECT_TIMEOUT_MS') ?? REDIS_CONNECT_TIMEOUT_MS);
+    } catch (err: unknown) {
+      await queue.disconnect();
+      await store.close();
+      throw err;
+    }
+  }
   const log = logger('app');
   const ctx: StageContext = { db: store.db, queue, config, log, now: opts.now ?? Date.now };
   return {

@@ -5,6 +5,7 @@ import { openApp } from '../app.js';
 import { clusterEntries } from '../digest/clusters.js';
 import { parseRange, parseWeek, weekContaining, weekLabel, type Period } from '../pipeline/period.js';
 import { latestMessageAt } from '../store/queries.js';
+import { jsonSafe, printSafe } from './terminal.js';
 
 interface GlobalOpts {
   config?: string;
@@ -20,6 +21,7 @@ interface ClustersOpts {
 }
 
 function periodOf(opts: ClustersOpts, latest: number | null): Period {
+  if (opts.week && (opts.from || opts.to)) throw new Error('--week and --from/--to both say which period: give --week, or --from and --to');
   if (opts.week) return parseWeek(opts.week);
   if (opts.from || opts.to) {
     if (!opts.from || !opts.to) throw new Error('--from and --to go together');
@@ -39,7 +41,7 @@ export function registerClusterCommands(program: Command): void {
     .addOption(new Option('--format <format>').choices(['json', 'text']).default('text'))
     .action(async (opts: ClustersOpts) => {
       const g = program.opts<GlobalOpts>();
-      const app = await openApp({ config: g.config, db: g.db, redisUrl: null });
+      const app = await openApp({ config: g.config, db: g.db, redisUrl: null, mustExist: true });
       try {
         const period = periodOf(opts, await latestMessageAt(app.db));
         const entries = await clusterEntries(app.db, period, { segments: app.config.segments, top: opts.top, archives: app.config.archives });
@@ -66,19 +68,19 @@ export function registerClusterCommands(program: Command): void {
         }));
         const out = { period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() }, clusters };
         if (opts.format === 'json') {
-          console.log(JSON.stringify(out, null, 2));
+          console.log(jsonSafe(out));
           return;
         }
-        console.log(`${clusters.length} cluster${clusters.length === 1 ? '' : 's'} active in ${weekLabel(period)} (${out.period.start.slice(0, 10)} .. ${out.period.end.slice(0, 10)})`);
+        printSafe(`${clusters.length} cluster${clusters.length === 1 ? '' : 's'} active in ${weekLabel(period)} (${out.period.start.slice(0, 10)} .. ${out.period.end.slice(0, 10)})`);
         for (const c of clusters) {
-          console.log(`\n#${c.id.replace(/^cluster-/, '')} ${c.title}  [${c.kind ?? '-'}${c.tags.length ? `; ${c.tags.join(', ')}` : ''}]`);
-          console.log(`  ${c.why}`);
-          console.log(`  score ${c.score}: ${c.scoreExplanation}`);
-          console.log(`  reporters: ${c.evidence?.reporters.map((r) => `${r.name} (${r.org ?? r.segment})`).join(', ') || '-'}`);
-          if (c.summary) console.log(`  summary: ${c.summary}`);
+          printSafe(`\n#${c.id.replace(/^cluster-/, '')} ${c.title}  [${c.kind ?? '-'}${c.tags.length ? `; ${c.tags.join(', ')}` : ''}]`);
+          printSafe(`  ${c.why}`);
+          printSafe(`  score ${c.score}: ${c.scoreExplanation}`);
+          printSafe(`  reporters: ${c.evidence?.reporters.map((r) => `${r.name} (${r.org ?? r.segment})`).join(', ') || '-'}`);
+          if (c.summary) printSafe(`  summary: ${c.summary}`);
           for (const i of c.items) {
-            console.log(`  item ${i.id} (${i.kind ?? '-'}):`);
-            for (const m of i.messages) console.log(`    ${m.at.slice(0, 16).replace('T', ' ')} ${m.platform} ${m.channel} ${m.author}: ${m.text.replace(/\s+/g, ' ').slice(0, 100)}${m.permalink ? `  <${m.permalink}>` : ''}`);
+            printSafe(`  item ${i.id} (${i.kind ?? '-'}):`);
+            for (const m of i.messages) printSafe(`    ${m.at.slice(0, 16).replace('T', ' ')} ${m.platform} ${m.channel} ${m.author}: ${m.text.replace(/\s+/g, ' ').slice(0, 100)}${m.permalink ? `  <${m.permalink}>` : ''}`);
           }
         }
       } finally {

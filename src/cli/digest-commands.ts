@@ -43,6 +43,7 @@ async function withApp<T>(cmd: Command, fn: (app: App) => Promise<T>): Promise<T
 }
 
 function periodFrom(opts: { week?: string; from?: string; to?: string }, fallback: number): Period {
+  if (opts.week && (opts.from || opts.to)) throw new Error('--week and --from/--to both say which period: give --week, or --from and --to');
   if (opts.week) return parseWeek(opts.week);
   if (opts.from || opts.to) {
     if (!opts.from || !opts.to) throw new Error('--from and --to go together');
@@ -163,7 +164,14 @@ export function registerDigestCommands(program: Command): void {
           }
           return;
         }
-        const period = periodFrom(opts, (await latestMessageAt(app.db)) ?? Date.now());
+        const latest = await latestMessageAt(app.db);
+        const period = periodFrom(opts, latest ?? Date.now());
+        if (latest === null) {
+          // An empty digest for this week, written without a word, looked like a quiet week.
+          console.error(`nothing has been imported into ${app.store.location} yet, so there is no digest to write. Import first: gleaner import <files or folders> (exports, mbox, archives), or gleaner pull for the sources in gleaner.yaml`);
+          process.exitCode = 1;
+          return;
+        }
         const files = await writeDigestFiles(app, period, opts.out, opts.format, opts.top ?? app.config.digest.top);
         for (const f of files) console.log(f);
       });

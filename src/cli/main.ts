@@ -19,6 +19,7 @@ import { registerEvalCommands } from './eval-commands.js';
 import { registerTagCommands } from './tag-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { finishPendingWork, sweepPendingWhenIdle } from '../runner/pending.js';
+import { jsonSafe, printSafe } from './terminal.js';
 import { markUnfinishedWork, pendingWorkCounts } from '../store/pending.js';
 import type { SourceConfig } from '../config/index.js';
 
@@ -35,13 +36,16 @@ program
   .option('--db <url>', 'SQLite path or postgres:// URL (env GLEANER_DB)')
   .showHelpAfterError();
 
+/** Commands that only read the store: a missing SQLite file is an error, not a new empty store. */
+const READ_ONLY = { redisUrl: null, mustExist: true } as const;
+
 function globals(): GlobalOpts {
   return program.opts<GlobalOpts>();
 }
 
-async function withApp<T>(fn: (app: App) => Promise<T>, extra: { redisUrl?: string | null; db?: string; config?: string } = {}): Promise<T> {
+async function withApp<T>(fn: (app: App) => Promise<T>, extra: { redisUrl?: string | null; db?: string; config?: string; mustExist?: boolean } = {}): Promise<T> {
   const g = globals();
-  const app = await openApp({ config: g.config ?? extra.config, db: extra.db ?? g.db, redisUrl: extra.redisUrl });
+  const app = await openApp({ config: g.config ?? extra.config, db: extra.db ?? g.db, redisUrl: extra.redisUrl, mustExist: extra.mustExist });
   try {
     return await fn(app);
   } finally {
@@ -219,7 +223,7 @@ program
         console.log(`done: ${done.conversations} conversations tagged, ${done.items} items placed; still pending: ${after.conversations + after.items}`);
         if (after.conversations + after.items > 0) process.exitCode = 1;
       },
-      { redisUrl: null },
+      { redisUrl: null, mustExist: true },
     );
   });
 
@@ -240,15 +244,15 @@ program
         sources: s.sources.map((x) => ({ name: x.name, platform: x.platform, channels: x.channels, messages: x.messages, from: iso(x.from), to: iso(x.to), gaps: x.gaps.map((g) => ({ ...g, from: iso(g.from), to: iso(g.to) })) })),
       };
       if (opts.format === 'json') {
-        console.log(JSON.stringify(out, null, 2));
+        console.log(jsonSafe(out));
         return;
       }
-      console.log(`messages: ${out.messages}\nconversations: ${out.conversations}\nfeedback items: ${out.feedbackItems}\nclusters: ${out.clusters}\nquarantined: ${out.quarantined}`);
+      printSafe(`messages: ${out.messages}\nconversations: ${out.conversations}\nfeedback items: ${out.feedbackItems}\nclusters: ${out.clusters}\nquarantined: ${out.quarantined}`);
       for (const src of out.sources) {
-        console.log(`source ${src.name} (${src.platform}): ${src.messages} messages, ${src.from?.slice(0, 10) ?? '-'} to ${src.to?.slice(0, 10) ?? '-'}, channels: ${src.channels.join(', ')}`);
-        for (const g of src.gaps) console.log(`  gap ${g.channel ?? ''} ${g.from} .. ${g.to ?? 'open'}: ${g.reason}`);
+        printSafe(`source ${src.name} (${src.platform}): ${src.messages} messages, ${src.from?.slice(0, 10) ?? '-'} to ${src.to?.slice(0, 10) ?? '-'}, channels: ${src.channels.join(', ')}`);
+        for (const g of src.gaps) printSafe(`  gap ${g.channel ?? ''} ${g.from} .. ${g.to ?? 'open'}: ${g.reason}`);
       }
-    });
+    }, READ_ONLY);
   });
 
 program
@@ -258,9 +262,9 @@ program
   .action(async (opts: { limit: number }) => {
     await withApp(async (app) => {
       for (const q of await listQuarantine(app.db, opts.limit)) {
-        console.log(`#${q.id} ${q.location}\n  ${q.reason}\n  ${JSON.stringify(q.excerpt.slice(0, 160))}`);
+        printSafe(`#${q.id} ${q.location}\n  ${q.reason}\n  ${JSON.stringify(q.excerpt.slice(0, 160))}`);
       }
-    });
+    }, READ_ONLY);
   });
 
 program

@@ -10,10 +10,11 @@ import { evalOwnSet } from '../eval/kind.js';
 import { classifierModelPath, loadClassifierModel, localClassifierModelPath } from '../models/classifier.js';
 import { DEFAULT_HUMAN_WEIGHT, defaultNlbsePath, ownSetPath, retrainFromDecisions } from '../models/retrain.js';
 import { classify } from '../pipeline/classify/index.js';
+import { jsonSafe, printSafe, terminalSafe } from './terminal.js';
 
-async function withApp<T>(program: Command, fn: (app: App) => Promise<T>): Promise<T> {
+async function withApp<T>(program: Command, fn: (app: App) => Promise<T>, opts: { mustExist?: boolean } = {}): Promise<T> {
   const g = program.opts<{ config?: string; db?: string }>();
-  const app = await openApp({ config: g.config, db: g.db, redisUrl: null });
+  const app = await openApp({ config: g.config, db: g.db, redisUrl: null, mustExist: opts.mustExist });
   try {
     return await fn(app);
   } finally {
@@ -34,11 +35,11 @@ function describeTag(t: ListedItem['tags'][number]): string {
 function printItem(i: ListedItem): void {
   const when = new Date(i.at).toISOString().slice(0, 16).replace('T', ' ');
   const conf = i.kindConfidence === null ? '' : ` ${i.kindConfidence.toFixed(2)}`;
-  console.log(`#${i.id}  ${i.kind ?? '-'}${conf}  ${i.status}  ${i.channel}  ${when}`);
-  const text = `${i.subject ? `${i.subject}: ` : ''}${i.text}`.replace(/\s+/g, ' ').trim();
-  console.log(`  ${JSON.stringify(text.length > 160 ? `${text.slice(0, 159)}…` : text)}`);
-  if (i.summary) console.log(`  summary: ${i.summary}`);
-  if (i.tags.length) console.log(`  tags: ${i.tags.map(describeTag).join(', ')}`);
+  printSafe(`#${i.id}  ${i.kind ?? '-'}${conf}  ${i.status}  ${i.channel}  ${when}`);
+  const text = terminalSafe(`${i.subject ? `${i.subject}: ` : ''}${i.text}`).replace(/\s+/g, ' ').trim();
+  printSafe(`  ${JSON.stringify(text.length > 160 ? `${text.slice(0, 159)}…` : text)}`);
+  if (i.summary) printSafe(`  summary: ${i.summary}`);
+  if (i.tags.length) printSafe(`  tags: ${i.tags.map(describeTag).join(', ')}`);
 }
 
 const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(3));
@@ -87,12 +88,12 @@ export function registerTagCommands(program: Command): void {
       await withApp(program, async (app) => {
         const items = await listItems(app.db, { untagged: opts.untagged, kind: opts.kind, tag: opts.tag ? normalizeTag(opts.tag) : undefined, limit: opts.limit });
         if (opts.format === 'json') {
-          console.log(JSON.stringify(items, null, 2));
+          console.log(jsonSafe(items));
           return;
         }
         if (!items.length) console.log(opts.untagged ? 'nothing waits for a decision' : 'no items');
         for (const i of items) printItem(i);
-      });
+      }, { mustExist: true });
     });
 
   program

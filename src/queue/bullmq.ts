@@ -43,6 +43,33 @@ export class BullMqQueue implements JobQueue {
     return q;
   }
 
+  /**
+   * Resolves once Redis answers; rejects within `timeoutMs` naming the URL (password redacted) and the
+   * last connection error. ioredis retries a refused or silent server for ever: without this a command
+   * started against an unreachable REDIS_URL waited with no word.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    const q = this.queue('ingest');
+    let lastError = '';
+    const onError = (err: Error) => (lastError = err.message);
+    q.on('error', onError);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnreachableError(`cannot reach Redis at ${redactRedisUrl(this.opts.url)} within ${Math.round(timeoutMs / 1000)} s${lastError ? ` (${lastError})` : ''}; check REDIS_URL (or redis: in gleaner.yaml) and that Redis is running, or unset it to run in-process`)), timeoutMs);
+    });
+    try {
+      await Promise.race([q.waitUntilReady(), timeout]);
+    } finally {
+      clearTimeout(timer);
+      q.off('error', onError);
+    }
+  }
+
+  /** Drops the connections after `ready` failed (a queue that never connected closes at once). */
+  async disconnect(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+  }
+
   async add<T>(queue: QueueName, name: string, data: T, opts: AddOptions): Promise<void> {
     await this.queue(queue).add(name, data, {
       jobId: safeJobId(opts.jobId),
@@ -144,4 +171,16 @@ export class BullMqQueue implements JobQueue {
     await Promise.all(this.workers.map((w) => w.close()));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
+}
+
+export class QueueUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueUnreachableError';
+  }
+}
+
+/** redis://user:secret@host -> redis://user:***@host (also a password without a user name). */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/)([^/@]*?):([^/@]*)@/, (_, scheme: string, user: string) => `${scheme}${user}:***@`);
 }

@@ -1,6 +1,6 @@
 // Opens the store: SQLite (better-sqlite3, WAL) by default, PostgreSQL (pg pool) for a postgres:// URL;
 // the dialect is chosen here, once.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -60,6 +60,16 @@ export interface OpenDbOptions {
   poolSize?: number;
   /** Skip migrations (the copy command checks the target's state itself). */
   migrate?: boolean;
+  /** A SQLite store must exist already (read-only commands): no folder or empty store is made. */
+  mustExist?: boolean;
+}
+
+/** A read-only command pointed at a SQLite file that is not there. */
+export class MissingStoreError extends StoreError {
+  constructor(readonly path: string) {
+    super(`no Gleaner store at ${path}: nothing has been imported there. Import first (gleaner --db ${path} import <files>), or point --db, GLEANER_DB or database: in gleaner.yaml at an existing store`);
+    this.name = 'MissingStoreError';
+  }
 }
 
 /** The SQLite page cache per connection, in MB: GLEANER_SQLITE_CACHE_MB, else 64. */
@@ -72,6 +82,7 @@ export function sqliteCacheMb(): number {
 export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<OpenedDb> {
   if (isPostgresUrl(url)) return openPostgres(url, opts);
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  if (path !== ':memory:' && opts.mustExist && !existsSync(path)) throw new MissingStoreError(path);
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   let sqlite: SQLite.Database;
   try {

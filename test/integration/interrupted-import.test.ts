@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '../support/factories.js';
 import { writeFeedbackMbox } from '../support/feedback-mbox.js';
 
@@ -18,10 +19,14 @@ let mbox: string;
 let config: string;
 let clean: Fingerprint;
 
-function gleaner(db: string, ...args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> } {
+function gleaner(db: string, ...args: string[]): ReturnType<typeof gleanerWith> {
+  return gleanerWith({ REDIS_URL: '' }, db, ...args);
+}
+
+function gleanerWith(env: Record<string, string>, db: string, ...args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-c', config, '--db', db, ...args], {
     cwd: ROOT,
-    env: { ...process.env, GLEANER_LOG_LEVEL: 'warn', REDIS_URL: '' },
+    env: { ...process.env, GLEANER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -153,5 +158,26 @@ describe('an interrupted in-process import', () => {
     expect(r.out).toMatch(/^pending: \d+ conversations to tag, \d+ items to place/m);
     expect(r.out).toMatch(/still pending: 0$/m);
     expect(fingerprint(db)).toEqual(clean);
+  }, 300_000);
+
+  it('killed while tagging, then a BullMQ worker: it queues the pending work and finishes it', async () => {
+    const db = join(dir, 'worker.db');
+    const first = gleaner(db, 'import', mbox);
+    await killWhen(first.child, first.done, () => peek(db, 'SELECT count(*) AS n FROM feedback_items') > 0, 'tagging');
+    expect(fingerprint(db).pending).toBeGreaterThan(0);
+    const worker = gleanerWith({ REDIS_URL: inject('redisUrl'), GLEANER_QUEUE_PREFIX: `test-${randomUUID()}` }, db, 'worker');
+    const deadline = Date.now() + 240_000;
+    while (peek(db, 'SELECT (SELECT count(*) FROM conversations WHERE enrich_pending > 0) + (SELECT count(*) FROM feedback_items WHERE cluster_pending = 1) AS n') !== 0) {
+      if (Date.now() > deadline) throw new Error('the worker did not finish the pending work');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    worker.child.kill('SIGTERM');
+    const stopped = await worker.done;
+    expect(stopped.code, stopped.err).toBe(0);
+    const f = fingerprint(db);
+    // Tagging is per conversation: the same items and tags. Clustering ran in the jobs' order, not the
+    // store's, so the clusters may be cut differently; every item is placed.
+    expect({ messages: f.messages, conversations: f.conversations, items: f.items, tags: f.tags, pending: f.pending }).toEqual({ messages: clean.messages, conversations: clean.conversations, items: clean.items, tags: clean.tags, pending: 0 });
+    expect(f.placements).toBe(f.items);
   }, 300_000);
 });
