@@ -178,7 +178,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   // Items still marked pending but placed already: a run stopped between placing them and describing
   // their clusters. Their clusters are described below, then every item of the job is marked done.
   const flagged = await stillClusterPending(db, itemIds);
-  let placedNow = new Set<number>();
+  let placedNow: ReadonlySet<number> | undefined;
   for (let attempt = 1; ; attempt++) {
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);
@@ -254,7 +254,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   if (!described) describedAt.set(db, (described = new Map()));
   // A cluster that only gained new items may keep its description (see describeClusters); one that lost or gained moved items is described again.
   await saveDescriptions(db, await describeClusters(db, null, [...touched], new Map([...fresh].filter(([c]) => !changed.has(c))), described), ctx.now());
-  await describeInterrupted(ctx, flagged, placedNow);
+  await describeInterrupted(ctx, flagged, placedNow ?? new Set());
   // Only now: a run that dies before this places (or describes) these items again.
   await clearClusterPending(db, itemIds);
   ctx.log.debug({ stage: 'cluster', assigned: placed, created }, 'clustered');
