@@ -7,7 +7,7 @@
 /** "> quoted", "| quoted", an IRC "<nick> quoted" line. */
 const QUOTED_LINE = /^\s*(?:>|\|\s)/;
 /** "On Tue, 3 Mar 2020 at 10:00, Jane <jane@x.org> wrote:" and its kin (also wrapped on one line). */
-const ATTRIBUTION = /^\s*(?:on .{4,200}(?:wrote|schrieb|a écrit|escribió|scrisse)\s*:?|.{1,120}\b(?:wrote|writes|schrieb|a écrit)\s*:|-{2,}\s*(?:original message|forwarded message|ursprüngliche nachricht)\s*-{2,}.*|(?:from|sent|to|cc|subject|date|von|gesendet|an|betreff):\s.*)\s*$/i;
+const ATTRIBUTION = /^\s*(?:\d{4}-\d{2}-\d{2},? \d{1,2}:\d{2}.{0,120}:|\d{1,2}[./]\d{1,2}[./]\d{2,4},? \d{1,2}:\d{2}.{0,120}:|on .{4,200}(?:wrote|schrieb|a écrit|escribió|scrisse)\s*:?|.{1,120}\b(?:wrote|writes|schrieb|a écrit)\s*:|-{2,}\s*(?:original message|forwarded message|ursprüngliche nachricht)\s*-{2,}.*|(?:from|sent|to|cc|subject|date|von|gesendet|an|betreff):\s.*)\s*$/i;
 /** Lines that start a block nobody wrote for this thread: the signature and list footers. */
 const SIGNATURE_START = /^(?:-- ?|--|__+|-{5,}|sent from my .{1,40}|get outlook for .{1,40}|best regards,?|kind regards,?|regards,?|cheers,?|thanks,?|thank you,?|br,?|mit freundlichen grüßen,?)\s*$/i;
 /** A list footer or unsubscribe line (anywhere in a line). */
@@ -18,7 +18,7 @@ const PGP_HASH = /^Hash:\s*\S+\s*$/i;
 const PGP_BLOCK_START = /^-----BEGIN PGP (?:SIGNATURE|PUBLIC KEY BLOCK|MESSAGE)-----\s*$/;
 const PGP_BLOCK_END = /^-----END PGP (?:SIGNATURE|PUBLIC KEY BLOCK|MESSAGE)-----\s*$/;
 /** "(tel:+1 555 0100)", "tel: +49 ...", "Phone: ...", "Mobile: ...": contact details, never the need. */
-const PHONE = /\(\s*tel:[^)]*\)|<tel:[^>]*>|\btel:\s*\+?[\d\s()./-]{6,}\d|\b(?:phone|mobile|cell|fax|tel\.?)\s*:?\s*\+?\d[\d\s()./-]{6,}\d/gi;
+const PHONE = /(?<![\w.:-])(?:\+?1[\s.-])?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?![\w.:-])|\(\s*tel:[^)]*\)|<tel:[^>]*>|\btel:\s*\+?[\d\s()./-]{6,}\d|\b(?:phone|mobile|cell|fax|tel\.?)\s*:?\s*\+?\d[\d\s()./-]{6,}\d/gi;
 /** Bare mail addresses in angle brackets ("<jane@x.org>") are not words of the need. */
 const ANGLE_ADDRESS = /<mailto:[^>]*>|<[\w.+-]+@[\w.-]+>/gi;
 
@@ -131,6 +131,7 @@ export function cleanSubject(subject: string): string {
     const before = s;
     s = s
       .replace(/^(?:(?:re|fwd?|aw|sv|vs|antw|wg|tr|rif|r)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*)+/i, '')
+      .replace(/^(?:RE|FW|FWD)\s+(?=\S)/, '')
       .replace(/^\[[^\]]{1,60}\]\s*/, '')
       .replace(/^\([^)]{1,40}\)\s*(?=\S)/, '')
       .replace(/^(?:[A-Z][A-Z0-9]+-\d+|#\d+)\s*[:\-–]?\s*/, '')
@@ -162,4 +163,30 @@ export function sentenceExcerpt(text: string, max = 280): string {
   const cut = flat.slice(0, max);
   const space = cut.lastIndexOf(' ');
   return `${(space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/**
+ * A config fragment, a command, a log line or a list of links rather than a sentence a person wrote:
+ * no title or summary is made of it.
+ */
+export function looksLikeCode(s: string): boolean {
+  const t = s.trim();
+  if (!t) return true;
+  if (/^(?:curl|wget|sudo|apt(?:-get)?|yum|dnf|mvn|gradle|git|npm|docker|kubectl|openssl|apachectl|httpd|systemctl|\$|#|<\/?[A-Za-z])\s?/.test(t) && !/^#\d/.test(t)) return true;
+  if (/\[(?:pid|client|tid)\b|\[[\w_]+:(?:error|warn|emerg|notice|info|debug|crit)\]|\bAH\d{5}\b|\b\d{1,2}:\d{2}:\d{2}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b|%\{|\$\{/.test(t)) return true;
+  if ((t.match(/\s\|\s/g) ?? []).length >= 2) return true;
+  // Config tags (<IfModule ...>), log timestamps ([Fri Jul 17 ...), calls (foo()), URLs spaced out, flags (-all +TLSv1.2).
+  if (/<\/?[A-Z]\w*(?:\s[^>]*)?>|\[\w{3} \w{3} \d{1,2}\b|\w\s?\(\)|\b\w+:\s?\/\/\s|\w+=\S/.test(t)) return true;
+  if ((t.match(/(?:^|\s)[+-]{1,2}[A-Za-z]\w*/g) ?? []).length >= 2) return true;
+  const urls = (t.match(/\b(?:https?|ftp):\/\/\S+/gi) ?? []).join('').length;
+  if (urls > t.length * 0.4) return true;
+  const symbols = (t.replace(/\b(?:https?|ftp):\/\/\S+/gi, '').match(/[{}<>=|\\;$#%[\]]/g) ?? []).length;
+  return symbols / t.length > 0.06;
+}
+
+/** Capitalises a phrase's first letter unless its first word is an identifier (mod_ssl, https://, jdk.java.net, -Dfoo). */
+export function capitalise(s: string): string {
+  const first = s.split(/\s/, 1)[0] ?? '';
+  if (/[^\p{L}'’,;:!?.)]/u.test(first) || /\.\p{L}/u.test(first)) return s;
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
