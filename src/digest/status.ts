@@ -52,10 +52,11 @@ function answerSentence(text: string, re: RegExp): string | null {
 export function answerStatus(items: readonly StatusItem[], period: Period, archives: readonly ArchiveConfig[] = []): DigestStatus | null {
   let best: { m: StatusMessage; label: string; text: string; rank: number } | null = null;
   for (const item of items) {
+    // The reporter's own words are not an answer; a staff message the detector took for the report still is.
     const report = item.messages.find((m) => m.messageId === item.reportMessageId);
+    const reporter = report && report.segment !== 'staff' && report.segment !== 'bot' ? report.personId : undefined;
     for (const m of item.messages) {
-      if (m.at >= period.end || m.segment === 'bot' || m.messageId === item.reportMessageId) continue;
-      if (report && m.personId === report.personId) continue; // the reporter's own words are not an answer
+      if (m.at >= period.end || m.segment === 'bot' || m.personId === reporter) continue;
       const staff = m.segment === 'staff';
       for (let rank = 0; rank < ANSWERS.length; rank++) {
         const a = ANSWERS[rank]!;

@@ -164,6 +164,12 @@ describe('status line', () => {
     expect(answerStatus(items, { start: W46.start, end: T0 + 2 * DAY })).toBeNull();
   });
 
+  it('a staff answer the detector took for the item’s report message still gives the status', () => {
+    const s = answerStatus([{ reportMessageId: 2, messages: [msg(1, 1, T0, 'Same here: SSO login loop on 2.4.1.'), msg(2, 9, T0 + 60_000, '2.4.2 gets tagged on Thursday with the fix. Workaround until then: set sameSite to lax and restart.', { segment: 'staff' })] }], W46)!;
+    expect(s.label).toBe('workaround');
+    expect(s.text).toBe('Workaround until then: set sameSite to lax and restart.');
+  });
+
   it('a maintainer on a community list saying it is fixed gives the status', () => {
     const s = answerStatus([{ reportMessageId: 1, messages: [msg(1, 1, T0, 'mod_proxy drops the Host header.'), msg(2, 4, T0 + DAY, 'Thanks, this has been fixed in 2.4.47 (r1880000).')] }], W46)!;
     expect(s.label).toBe('fixed');
