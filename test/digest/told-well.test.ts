@@ -10,6 +10,7 @@ import { answerStatus } from '../../src/digest/status.js';
 import { clusterEntry } from '../../src/digest/clusters.js';
 import { renderDigestHtml, renderDigestText } from '../../src/digest/render.js';
 import { parseConfig } from '../../src/config/index.js';
+import { checkedSummary } from '../../src/llm/refine.js';
 import type { StoredItem } from '../../src/store/clusters.js';
 import type { DigestJson } from '../../src/model/index.js';
 
@@ -99,6 +100,10 @@ describe('the writer’s own words', () => {
     const summary = clusterSummary(items)!;
     expect(summary).toContain('Reverse proxy drops the Host header after upgrading to 2.4.46.');
     expect(summary).not.toContain('PGP');
+    // What the model answers is checked before it is stored.
+    expect(checkedSummary('  Proxy drops\nthe Host header ', 'llm:m')).toEqual({ text: 'Proxy drops the Host header', version: 'llm:m' });
+    expect(checkedSummary('-----BEGIN PGP SIGNED MESSAGE----- proxy', 'llm:m')).toBeNull();
+    expect(checkedSummary('Unsubscribe: users-unsubscribe@httpd.apache.org', 'llm:m')).toBeNull();
   });
 });
 
