@@ -175,6 +175,15 @@ describe('status line', () => {
     expect(s.text).toBe('Workaround until then: set sameSite to lax and restart.');
   });
 
+  it('reads the usual staff answers: a fix shipping soon, confirmed, being fixed, looking into it', () => {
+    const one = (text: string) => answerStatus([{ reportMessageId: 1, messages: [msg(1, 1, T0, 'Cache restore misses since the image update.'), msg(2, 9, T0 + DAY, text, { segment: 'staff' })] }], W46);
+    expect(one('Yes. A fix that ignores the digest ships in 3.8.1 on Thursday.')?.label).toBe('fixed');
+    expect(one('Thanks, confirmed. Masking only matches the literal value today; encoded variants are being added.')?.label).toBe('confirmed');
+    expect(one('The pricing page is right. We are fixing the docs page, thanks for flagging it!')?.label).toBe('planned');
+    expect(one('Hi, thanks, we are looking into it.')?.label).toBe('investigating');
+    expect(one('Thanks for the kind words!')).toBeNull();
+  });
+
   it('a maintainer on a community list saying it is fixed gives the status', () => {
     const s = answerStatus([{ reportMessageId: 1, messages: [msg(1, 1, T0, 'mod_proxy drops the Host header.'), msg(2, 4, T0 + DAY, 'Thanks, this has been fixed in 2.4.47 (r1880000).')] }], W46)!;
     expect(s.label).toBe('fixed');
