@@ -45,7 +45,8 @@ function answerSentence(text: string, re: RegExp): string | null {
     const cut = out.slice(0, MAX_STATUS_CHARS);
     out = `${cut.slice(0, Math.max(cut.lastIndexOf(' '), MAX_STATUS_CHARS * 0.6)).trimEnd()}…`;
   }
-  return out.trim();
+  // "Hi Priscilla, thanks, we are ..." : the greeting is not the answer.
+  return out.replace(/^(?:hi|hello|hey|dear)(?:\s+[\p{L}.'-]+)?\s*[,!:]\s*/iu, '').trim();
 }
 
 /**

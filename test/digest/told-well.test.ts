@@ -180,7 +180,7 @@ describe('status line', () => {
     expect(one('Yes. A fix that ignores the digest ships in 3.8.1 on Thursday.')?.label).toBe('fixed');
     expect(one('Thanks, confirmed. Masking only matches the literal value today; encoded variants are being added.')?.label).toBe('confirmed');
     expect(one('The pricing page is right. We are fixing the docs page, thanks for flagging it!')?.label).toBe('planned');
-    expect(one('Hi, thanks, we are looking into it.')?.label).toBe('investigating');
+    expect(one('Hi Priscilla, thanks, we are looking into it.')).toMatchObject({ label: 'investigating', text: 'thanks, we are looking into it.' });
     expect(one('Thanks for the kind words!')).toBeNull();
   });
 
