@@ -8,7 +8,7 @@ import { buildDigest } from '../digest/build.js';
 import { renderDigestHtml, renderDigestText } from '../digest/render.js';
 import { parseRange, parseWeek, weekContaining, weekLabel, type Period } from '../pipeline/period.js';
 import { latestMessageAt } from '../store/queries.js';
-import { teamByName, teamsOf } from '../digest/edition.js';
+import { teamByName, teamsOf, type EditionJson } from '../digest/edition.js';
 import { sendWithRetry, type SendOutcome } from '../digest/send.js';
 import {
   approveEdition,
@@ -19,6 +19,7 @@ import {
   listEditions,
   nextRun,
   prepareEdition,
+  prepareEditions,
   registerDigestScheduler,
   resolveUnknown,
   runWeeklyDigest,
@@ -81,6 +82,24 @@ export async function writeDigestFiles(app: App, period: Period, outDir: string 
     return [];
   }
   return writeFiles(outDir, outputs);
+}
+
+/**
+ * For `gleaner demo`: each team's edition drafted in the store (the Digests page lists them for review)
+ * and written beside the plain digest, with what its sections hold.
+ */
+export async function writeDemoEditions(app: App, period: Period, outDir: string): Promise<{ files: string[]; lines: string[] }> {
+  const editions = await prepareEditions(app.ctx, period);
+  const label = weekLabel(period);
+  const outputs: Array<[string, string]> = [];
+  const lines: string[] = [];
+  for (const e of editions) {
+    outputs.push([`edition-${e.team}-${label}.html`, e.html], [`edition-${e.team}-${label}.txt`, e.text]);
+    const sections = (JSON.parse(e.json) as EditionJson).edition.sections;
+    const counts = (['new', 'rising', 'resurfaced', 'quiet'] as const).map((k) => `${sections[k].length} ${k}`).join(', ');
+    lines.push(`  ${describe(e)}: ${counts}`);
+  }
+  return { files: writeFiles(outDir, outputs), lines };
 }
 
 function describe(e: Pick<EditionRow, 'id' | 'team' | 'periodStart' | 'periodEnd' | 'status' | 'attempts' | 'lastError' | 'messageId'>): string {

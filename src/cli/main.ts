@@ -12,7 +12,7 @@ import { examplesDir } from '../paths.js';
 import { portOption, registerWebCommands, serveDemo } from './web-commands.js';
 import { registerClusterCommands } from './cluster-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
-import { registerDigestCommands, writeDigestFiles } from './digest-commands.js';
+import { registerDigestCommands, writeDemoEditions, writeDigestFiles } from './digest-commands.js';
 import { registerDigestScheduler, type JobSchedulerQueue } from '../digest/workflow.js';
 import { listenSource, pullSource } from '../runner/pull.js';
 import { registerEvalCommands } from './eval-commands.js';
@@ -290,6 +290,9 @@ program
         console.log(`\nStored ${s.messages} messages in ${s.conversations} conversations from ${s.sources.length} sources.`);
         console.log(`Digest for ${weekLabel(period)} written to:`);
         for (const f of files) console.log(`  ${f}`);
+        const editions = await writeDemoEditions(app, period, join(dir, 'digest'));
+        console.log(`Team editions drafted for review (Digests page) and written to:\n${editions.lines.join('\n')}`);
+        for (const f of editions.files) console.log(`  ${f}`);
         if (opts.serve) await serveDemo(app, { host: opts.host, port: opts.port });
       },
       // The sample community's people, orgs, segments and tag rules, unless -c names another config.

@@ -75,7 +75,7 @@ export function clusterEntry(record: ClusterRecord, allItems: readonly StoredIte
     const text = sentenceExcerpt(m.text);
     if (!text) continue;
     const url = quoteLink(m, opts.archives);
-    if (!url && m.platform === 'mail') unlinked.add(m.channel);
+    if (!url && m.platform === 'mail') unlinked.add(m.channelExternal ?? m.channel);
     quotes.push({ text, author: m.personName, channel: channelLabel(m), url, at: new Date(m.at).toISOString() });
   }
   const iso = (t: number | null) => new Date(t ?? period.start).toISOString();

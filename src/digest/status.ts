@@ -21,8 +21,12 @@ const ANSWERS: ReadonlyArray<{ label: string; re: RegExp; maintainer: boolean }>
     maintainer: true,
   },
   { label: 'workaround', re: /\bwork-?arounds?\b\s*(?:is|:|for now|until)|\bas a work-?around\b|\bin the meantime,? (?:you can|use|set)\b/i, maintainer: false },
+  // "A fix that ignores the digest ships in 3.8.1": the fix and its release, a few words apart.
+  { label: 'fixed', re: /\bfix\b[^.;!?]{0,60}\b(?:ships|lands|is coming|goes out|will (?:ship|land|be (?:out|released))) (?:in|with|on|next)\b/i, maintainer: false },
   { label: 'known issue', re: /\b(?:a |this is a |it's a |it is a )?known (?:issue|bug|problem|limitation|regression)\b/i, maintainer: false },
-  { label: 'planned', re: /\b(?:on (?:our|the) roadmap|planned for (?:the )?(?:next|\d)|(?:we(?:'re| are)|team is) (?:actively )?working on (?:it|this|a fix)|tracked (?:in|as|at) (?:issue |ticket )?[#A-Z]?[\w-]*\d)\b/i, maintainer: false },
+  { label: 'confirmed', re: /^\s*(?:thanks,?\s*)?confirmed\b|\b(?:we|i) (?:can )?(?:confirm|reproduced?) (?:this|it|the)\b|\bwe can reproduce\b/im, maintainer: false },
+  { label: 'planned', re: /\b(?:we(?:'re| are) fixing|(?:is|are) being (?:added|fixed|worked on))\b|\b(?:on (?:our|the) roadmap|planned for (?:the )?(?:next|\d)|(?:we(?:'re| are)|team is) (?:actively )?working on (?:it|this|a fix)|tracked (?:in|as|at) (?:issue |ticket )?[#A-Z]?[\w-]*\d)\b/i, maintainer: false },
+  { label: 'investigating', re: /\b(?:we(?:'re| are)|team is) (?:looking into|investigating) (?:it|this|the)\b/i, maintainer: false },
 ];
 
 const MAX_STATUS_CHARS = 240;
@@ -41,7 +45,8 @@ function answerSentence(text: string, re: RegExp): string | null {
     const cut = out.slice(0, MAX_STATUS_CHARS);
     out = `${cut.slice(0, Math.max(cut.lastIndexOf(' '), MAX_STATUS_CHARS * 0.6)).trimEnd()}…`;
   }
-  return out.trim();
+  // "Hi Priscilla, thanks, we are ..." : the greeting is not the answer.
+  return out.replace(/^(?:hi|hello|hey|dear)(?:\s+[\p{L}.'-]+)?\s*[,!:]\s*/iu, '').trim();
 }
 
 /**
@@ -52,10 +57,11 @@ function answerSentence(text: string, re: RegExp): string | null {
 export function answerStatus(items: readonly StatusItem[], period: Period, archives: readonly ArchiveConfig[] = []): DigestStatus | null {
   let best: { m: StatusMessage; label: string; text: string; rank: number } | null = null;
   for (const item of items) {
+    // The reporter's own words are not an answer; a staff message the detector took for the report still is.
     const report = item.messages.find((m) => m.messageId === item.reportMessageId);
+    const reporter = report && report.segment !== 'staff' && report.segment !== 'bot' ? report.personId : undefined;
     for (const m of item.messages) {
-      if (m.at >= period.end || m.segment === 'bot' || m.messageId === item.reportMessageId) continue;
-      if (report && m.personId === report.personId) continue; // the reporter's own words are not an answer
+      if (m.at >= period.end || m.segment === 'bot' || m.personId === reporter) continue;
       const staff = m.segment === 'staff';
       for (let rank = 0; rank < ANSWERS.length; rank++) {
         const a = ANSWERS[rank]!;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { LlmConfig } from '../config/index.js';
 import type { DetectedFeedback } from '../pipeline/feedback.js';
 import { chatJson, LlmError, type LlmEndpoint } from './client.js';
+import { fitToShow } from '../pipeline/own-words.js';
 import { applyClassifyAnswer, buildRequest, classifyAnswerSchema, llmVersion, oneLine, summaryAnswerSchema, type LlmItem, type LlmTask } from './prompt.js';
 
 export interface LlmJob {
@@ -27,6 +28,16 @@ export interface LlmRunStats {
   failed: number;
   /** Items that would have been sent but for the budget or a stop after failures. */
   skipped: number;
+}
+
+/**
+ * A model's summary held to the rules for titles and summaries: one line, and none of what is stripped
+ * from the writer's words (PGP armour, phone numbers, footers, quote markers). Failing them, no summary:
+ * the extractive one stands.
+ */
+export function checkedSummary(raw: string, version: string): { text: string; version: string } | null {
+  const text = oneLine(raw);
+  return fitToShow(text) ? { text, version } : null;
 }
 
 /** After this many failures in a row the rest of the run keeps the classifier's answers. */
@@ -77,11 +88,11 @@ export async function refineWithLlm(
       if (task === 'classify') {
         const a = await chatJson(endpoint, request, classifyAnswerSchema, fetchImpl);
         const detected = applyClassifyAnswer(job.detected, a, cfg.model, areas);
-        const summary = cfg.summaries && job.wantsSummary && detected.isFeedback && a.summary ? { text: oneLine(a.summary), version } : null;
+        const summary = cfg.summaries && job.wantsSummary && detected.isFeedback && a.summary ? checkedSummary(a.summary, version) : null;
         outcomes.set(job.key, { detected, summary });
       } else {
         const a = await chatJson(endpoint, request, summaryAnswerSchema, fetchImpl);
-        outcomes.set(job.key, { detected: job.detected, summary: { text: oneLine(a.summary), version } });
+        outcomes.set(job.key, { detected: job.detected, summary: checkedSummary(a.summary, version) });
       }
       consecutive = 0;
     } catch (err: unknown) {

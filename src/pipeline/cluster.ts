@@ -3,7 +3,7 @@
 // assigned items never move, and a human's pins are the store's business: this index only proposes
 // places for items that have none. Also the cluster's title, summary and kind, extracted from its items.
 // Pure: no I/O; ids come from the caller (new clusters get provisional negative keys until stored).
-import { cleanSubject, fitToShow, ownWords } from './own-words.js';
+import { capitalise, cleanSubject, fitToShow, looksLikeCode, ownWords } from './own-words.js';
 import { tokenizeReport } from './dedupe/index.js';
 import type { FeedbackKind } from '../model/index.js';
 
@@ -588,7 +588,9 @@ function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boo
     if (REQUEST.test(t)) t = t.replace(REQUEST, '').replace(/\?$/, '');
     const n = words(t).length;
     // A subject names the need in few words ("Download links"); a sentence needs three to state one.
-    if (n >= (subject ? 2 : 3) && n <= 12 && !BOILERPLATE.test(t) && !META.test(t) && fitToShow(t) && /[\p{L}]{3}/u.test(t)) out.push({ text: t, subject, position });
+    // One word names a need only as an identifier ("mod_proxy_hcheck", "ProxyPass"), never "Question".
+    if (n === 1 && !/[_.\d-]|\p{Ll}\p{Lu}/u.test(t)) return;
+    if (n >= (subject ? 1 : 3) && n <= 12 && !BOILERPLATE.test(t) && !META.test(t) && fitToShow(t) && !looksLikeCode(t) && !DATELINE.test(t) && /[\p{L}]{3}/u.test(t)) out.push({ text: t, subject, position });
   };
   if (item.subject) push(cleanSubject(item.subject), true, 0);
   // A language model's summary, checked by the same rules, is the stronger candidate when there is one.
@@ -604,10 +606,13 @@ function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boo
 }
 
 /** Sentences about the thread rather than the need ("This deserves a separate thread", "See below"). */
-const META = /^(?:this|that|it) (?:topic|thread|question|discussion|issue) (?:deserves|needs|should|belongs)|\b(?:separate|new|own) (?:mail ?)?thread\b|^see (?:below|above|attached)|^(?:as|like) (?:i|we) (?:said|mentioned|wrote)|^(?:i|we) (?:have|had) (?:a|another|one) (?:question|problem|issue)$/i;
+const META = /^(?:this|that|it) (?:topic|thread|question|discussion|issue) (?:deserves|needs|should|belongs)|\b(?:separate|new|own) (?:mail ?)?thread\b|^see (?:below|above|attached)|^(?:as|like) (?:i|we) (?:said|mentioned|wrote)|^(?:i|we) (?:have|had|'ve) (?:a|another|one)(?: \w+)? (?:question|problem|issue|query)s?[.!?]?$|^(?:i|we) (?:would like|want|wanted) to ask\b/i;
+/** A date, a time and a name: an attribution or a log line, never a title. */
+const DATELINE = /^\d{4}-\d{2}-\d{2}\b|^\w{3}, \d{1,2} \w{3} \d{4}/;
 
 function lengthPrior(n: number): number {
-  if (n < 2) return 0;
+  if (n < 1) return 0;
+  if (n === 1) return 0.6;
   if (n === 2) return 0.8;
   if (n <= 4) return 0.85;
   if (n <= 9) return 1;
@@ -617,7 +622,7 @@ function lengthPrior(n: number): number {
 /** Capitalised, without trailing punctuation, at most 12 words. */
 function finishTitle(t: string): string {
   const w = words(t).slice(0, 12).join(' ').replace(/[\s.,;:!-]+$/u, '');
-  return w.charAt(0).toUpperCase() + w.slice(1);
+  return capitalise(w);
 }
 
 export interface TextScorer {
@@ -707,7 +712,8 @@ export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScor
       .forEach((raw, i) => {
         const t = cleanPhrase(raw);
         const n = words(t).length;
-        if (n < 4 || t.length > 300 || BOILERPLATE.test(t) || META.test(t) || !fitToShow(t)) return;
+        // A sentence ending in ":" introduces a list or code that is not there: it says nothing alone.
+        if (n < 4 || t.length > 300 || /:$/.test(t) || BOILERPLATE.test(t) || META.test(t) || !fitToShow(t) || looksLikeCode(t) || DATELINE.test(t)) return;
         cands.push({ item: item.itemId, text: /[.!?]$/.test(t) ? t : `${t}.`, rel: s.centrality(t) * (i === 0 ? 1 : 0.85), order: order++ });
       });
   }
@@ -729,7 +735,7 @@ export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScor
     chosen.push(best.c);
     usedItems.add(best.c.item);
   }
-  return chosen.map((c) => c.text.charAt(0).toUpperCase() + c.text.slice(1)).join(' ');
+  return chosen.map((c) => capitalise(c.text)).join(' ');
 }
 
 /** The majority kind of the items; ties go to the kind seen first. */

@@ -10,6 +10,7 @@ import { answerStatus } from '../../src/digest/status.js';
 import { clusterEntry } from '../../src/digest/clusters.js';
 import { renderDigestHtml, renderDigestText } from '../../src/digest/render.js';
 import { parseConfig } from '../../src/config/index.js';
+import { checkedSummary } from '../../src/llm/refine.js';
 import type { StoredItem } from '../../src/store/clusters.js';
 import type { DigestJson } from '../../src/model/index.js';
 
@@ -99,6 +100,10 @@ describe('the writer’s own words', () => {
     const summary = clusterSummary(items)!;
     expect(summary).toContain('Reverse proxy drops the Host header after upgrading to 2.4.46.');
     expect(summary).not.toContain('PGP');
+    // What the model answers is checked before it is stored.
+    expect(checkedSummary('  Proxy drops\nthe Host header ', 'llm:m')).toEqual({ text: 'Proxy drops the Host header', version: 'llm:m' });
+    expect(checkedSummary('-----BEGIN PGP SIGNED MESSAGE----- proxy', 'llm:m')).toBeNull();
+    expect(checkedSummary('Unsubscribe: users-unsubscribe@httpd.apache.org', 'llm:m')).toBeNull();
   });
 });
 
@@ -162,6 +167,21 @@ describe('status line', () => {
     expect(answerStatus([{ reportMessageId: 1, messages: [items[0]!.messages[0]!, items[0]!.messages[2]!] }], W46)).toBeNull();
     // An answer after the period does not count yet.
     expect(answerStatus(items, { start: W46.start, end: T0 + 2 * DAY })).toBeNull();
+  });
+
+  it('a staff answer the detector took for the item’s report message still gives the status', () => {
+    const s = answerStatus([{ reportMessageId: 2, messages: [msg(1, 1, T0, 'Same here: SSO login loop on 2.4.1.'), msg(2, 9, T0 + 60_000, '2.4.2 gets tagged on Thursday with the fix. Workaround until then: set sameSite to lax and restart.', { segment: 'staff' })] }], W46)!;
+    expect(s.label).toBe('workaround');
+    expect(s.text).toBe('Workaround until then: set sameSite to lax and restart.');
+  });
+
+  it('reads the usual staff answers: a fix shipping soon, confirmed, being fixed, looking into it', () => {
+    const one = (text: string) => answerStatus([{ reportMessageId: 1, messages: [msg(1, 1, T0, 'Cache restore misses since the image update.'), msg(2, 9, T0 + DAY, text, { segment: 'staff' })] }], W46);
+    expect(one('Yes. A fix that ignores the digest ships in 3.8.1 on Thursday.')?.label).toBe('fixed');
+    expect(one('Thanks, confirmed. Masking only matches the literal value today; encoded variants are being added.')?.label).toBe('confirmed');
+    expect(one('The pricing page is right. We are fixing the docs page, thanks for flagging it!')?.label).toBe('planned');
+    expect(one('Hi Priscilla, thanks, we are looking into it.')).toMatchObject({ label: 'investigating', text: 'thanks, we are looking into it.' });
+    expect(one('Thanks for the kind words!')).toBeNull();
   });
 
   it('a maintainer on a community list saying it is fixed gives the status', () => {

@@ -43,7 +43,7 @@ describe('digest rendering', () => {
   it('plain text reads on its own', () => {
     const text = renderDigestText(hostile);
     expect(text).toContain('1. <script>alert(1)</script> login loop');
-    expect(text).toContain('bug · 3 people · 7 messages · #help');
+    expect(text).toContain('bug · 3 people this week · 7 messages · #help');
     expect(text).toContain('https://example.slack.com/archives/C1/p1');
     expect(text).not.toContain('javascript:');
     expect(text).toContain('gap in #private');
