@@ -21,7 +21,7 @@ const mail = (id: string, at: number, subject: string, text: string, replyTo?: s
   externalId: id,
   globalKey: id,
   channel: 'users@lists.example.org',
-  author: { id: `${id.slice(1, 2)}@example.org`, name: id.slice(1, 2), email: `${id.slice(1, 2)}@example.org` },
+  author: { id: `${id.slice(1, 2)}@example.com`, name: id.slice(1, 2), email: `${id.slice(1, 2)}@example.com` }, // users, not the list host's own people (staff)
   text,
   sentAt: T0 + at * 3_600_000,
   subject,
