@@ -45,14 +45,18 @@ function unfence(s: string): string {
   return m ? m[1]! : s;
 }
 
-export async function chatJson<T>(endpoint: LlmEndpoint, request: ChatRequest, answer: z.ZodType<T>, fetchImpl: typeof fetch = fetch): Promise<T> {
-  const url = `${endpoint.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+/**
+ * POSTs a JSON body to `<baseUrl>/<path>` of an OpenAI-compatible server and returns the answer's text;
+ * throws LlmError (timeout, network, rate_limited, http) naming the URL.
+ */
+export async function postJson(endpoint: LlmEndpoint, path: string, body: unknown, fetchImpl: typeof fetch = fetch): Promise<{ url: string; text: string }> {
+  const url = `${endpoint.baseUrl.replace(/\/+$/, '')}/${path}`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (endpoint.apiKey) headers.authorization = `Bearer ${endpoint.apiKey}`;
   let res: Response;
   let text: string;
   try {
-    res = await fetchImpl(url, { method: 'POST', headers, body: JSON.stringify(request), signal: AbortSignal.timeout(endpoint.timeoutMs) });
+    res = await fetchImpl(url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(endpoint.timeoutMs) });
     text = await res.text();
   } catch (err: unknown) {
     const name = (err as { name?: string }).name;
@@ -61,6 +65,11 @@ export async function chatJson<T>(endpoint: LlmEndpoint, request: ChatRequest, a
   }
   if (res.status === 429) throw new LlmError('rate_limited', `${url} answered 429 (rate limited)`, { status: 429 });
   if (!res.ok) throw new LlmError('http', `${url} answered ${res.status}: ${text.slice(0, 200)}`, { status: res.status });
+  return { url, text };
+}
+
+export async function chatJson<T>(endpoint: LlmEndpoint, request: ChatRequest, answer: z.ZodType<T>, fetchImpl: typeof fetch = fetch): Promise<T> {
+  const { url, text } = await postJson(endpoint, 'chat/completions', request, fetchImpl);
   let content: string | null;
   try {
     const body = completionSchema.parse(JSON.parse(text));

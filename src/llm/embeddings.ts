@@ -3,7 +3,7 @@
 // shipped representation and the run goes on. Only the need texts are sent (no names, no channels,
 // no ids), as with the `llm:` option.
 import { z } from 'zod';
-import { LlmError, type LlmEndpoint } from './client.js';
+import { LlmError, postJson, type LlmEndpoint } from './client.js';
 
 const embeddingsSchema = z.object({
   data: z.array(z.object({ index: z.number().int().min(0), embedding: z.array(z.number()).min(1) })).min(1),
@@ -11,21 +11,7 @@ const embeddingsSchema = z.object({
 
 /** One vector per text, in the order given; throws LlmError on any failure. */
 export async function embedTexts(endpoint: LlmEndpoint, texts: readonly string[], fetchImpl: typeof fetch = fetch): Promise<Float32Array[]> {
-  const url = `${endpoint.baseUrl.replace(/\/+$/, '')}/embeddings`;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (endpoint.apiKey) headers.authorization = `Bearer ${endpoint.apiKey}`;
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetchImpl(url, { method: 'POST', headers, body: JSON.stringify({ model: endpoint.model, input: texts }), signal: AbortSignal.timeout(endpoint.timeoutMs) });
-    text = await res.text();
-  } catch (err: unknown) {
-    const name = (err as { name?: string }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') throw new LlmError('timeout', `no answer from ${url} within ${endpoint.timeoutMs} ms`, { cause: err });
-    throw new LlmError('network', `cannot reach ${url}: ${(err as Error).message}`, { cause: err });
-  }
-  if (res.status === 429) throw new LlmError('rate_limited', `${url} answered 429 (rate limited)`, { status: 429 });
-  if (!res.ok) throw new LlmError('http', `${url} answered ${res.status}: ${text.slice(0, 200)}`, { status: res.status });
+  const { url, text } = await postJson(endpoint, 'embeddings', { model: endpoint.model, input: texts }, fetchImpl);
   let body: z.infer<typeof embeddingsSchema>;
   try {
     body = embeddingsSchema.parse(JSON.parse(text));

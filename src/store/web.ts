@@ -924,16 +924,6 @@ export async function itemDetail(db: Db, itemId: number): Promise<ConversationVi
   return v ?? null;
 }
 
-export interface InboxItem {
-  id: number;
-  kind: string | null;
-  confidence: number | null;
-  text: string;
-  channel: string;
-  at: number;
-  tags: Array<{ tag: string; provenance: string; confidence: number | null }>;
-}
-
 // People ------------------------------------------------------------------------------------------
 
 export interface PersonRow {
