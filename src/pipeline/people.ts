@@ -3,6 +3,8 @@
 // Links need clear evidence (the same email or Slack profile email; a `people:` entry in config), each
 // link records it, and a human's unmerge is never undone by an automatic rule.
 
+import { ownWords, threadKindOf, voteOf } from './classify/community.js';
+
 export interface IdentityRef {
   kind: string;
   value: string;
@@ -183,7 +185,9 @@ export function orgHintsOf(v: unknown): OrgHints | null {
  */
 export type OrgRule = 'people-config' | 'email-domain' | 'slack-team' | 'discord-role' | 'kept';
 /** Which rule made a person staff (`kept`: a human's decision no rule made). */
-export type StaffRule = 'people-config' | 'org-segment' | 'slack-team' | 'discord-role' | 'kept';
+export type StaffRule = 'people-config' | 'org-segment' | 'slack-team' | 'discord-role' | MaintainerRule | 'kept';
+/** How a list's own structure shows a maintainer (see maintainerEvidence). */
+export type MaintainerRule = 'list-host' | 'vote-caller' | 'binding-vote';
 
 export interface OrgEvidence {
   /** The rule that chose the org, or null: no rule matched and the person counts as `community`. */
@@ -202,6 +206,8 @@ export interface OrgFacts {
   emails: readonly string[];
   /** The person's chat identities with what their platform said (`kind` slack / discord). */
   identities: ReadonlyArray<{ kind: string; value: string; hints: OrgHints | null }>;
+  /** What the person's own messages show of their role (maintainerEvidence), when anything. */
+  maintainer?: { rule: MaintainerRule; detail: Record<string, string> } | null;
 }
 
 type Match = { org: OrgEntry; rule: 'slack-team' | 'discord-role'; detail: Record<string, string> };
@@ -251,6 +257,7 @@ export function resolveOrg(facts: OrgFacts, orgs: readonly OrgEntry[]): OrgEvide
     else {
       const m = platform.find((x) => x.org.segment === 'staff');
       if (m) ev.staff = { rule: m.rule, org: m.org.name, detail: m.detail };
+      else if (facts.maintainer) ev.staff = { rule: facts.maintainer.rule, detail: facts.maintainer.detail };
     }
   }
   return ev;
@@ -274,4 +281,40 @@ export function isListHostAddress(email: string | null | undefined, listId: stri
   const host = listId.toLowerCase().replace(/^<|>$/g, '').trim();
   if (!domain || !host.includes('.') || domain.split('.').length < 2) return false;
   return host === domain || host.endsWith(`.${domain}`);
+}
+
+/** One message of a person as the maintainer rules read it. */
+export interface RoleMessage {
+  /** The message's own subject (mail), null in chat. */
+  subject: string | null;
+  text: string;
+  /** The sender's address, for mail. */
+  email: string | null;
+  /** The mailing list's id (`dev.maven.example.org`), for mail. */
+  listId: string | null;
+}
+
+const REPLY_PREFIX = /^\s*(?:(?:re|aw|fwd?|wg|sv|tr|rif|r)\s*:\s*)+/i;
+const NON_BINDING = /\bnon[- ]?binding\b/i;
+
+/**
+ * Whether a person's messages show them to be one of the project's maintainers, by the structure a
+ * project list gives rather than by words: they write from the domain that hosts the list; they called
+ * a vote (a `[VOTE]` thread of theirs, or its `[RESULT]`); or they cast a binding vote (`+1 (binding)`,
+ * or a plain vote not marked non-binding: on a project's list only the committee's votes bind, and the
+ * others say so). The first rule that matches, with the subject that shows it. Pure.
+ */
+export function maintainerEvidence(messages: readonly RoleMessage[]): { rule: MaintainerRule; detail: Record<string, string> } | null {
+  let caller: RoleMessage | undefined;
+  let voter: RoleMessage | undefined;
+  for (const m of messages) {
+    if (m.email && m.listId && isListHostAddress(m.email, m.listId)) return { rule: 'list-host', detail: { email: m.email, list: m.listId } };
+    if (threadKindOf(m.subject) !== 'vote') continue;
+    const own = ownWords(m.text);
+    if (!caller && !REPLY_PREFIX.test(m.subject ?? '')) caller = m;
+    else if (!voter && voteOf(m.text) !== null && !NON_BINDING.test(own)) voter = m;
+  }
+  if (caller) return { rule: 'vote-caller', detail: { subject: caller.subject ?? '' } };
+  if (voter) return { rule: 'binding-vote', detail: { subject: voter.subject ?? '' } };
+  return null;
 }

@@ -10,9 +10,8 @@ import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from 
 import { needText, othersText } from '../pipeline/need-text.js';
 import { embedNeeds } from '../llm/embeddings.js';
 import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, saveAssignments, saveDescriptions, saveNeedTexts, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
-import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
+import { forgetPeople, resolvePeople } from './people.js';
 import type { Database } from '../store/schema.js';
-import type { Config } from '../config/index.js';
 import type { StageContext } from './context.js';
 import { cooperativeYield } from '../yield.js';
 import { clearClusterPending, clustersOfItems, stillClusterPending } from '../store/pending.js';
@@ -25,8 +24,6 @@ interface IndexState {
 }
 
 const indexes = new WeakMap<Kysely<Database>, Promise<IndexState>>();
-/** Per store and config: the newest identity id when the people config was last applied. */
-const applied = new WeakMap<Kysely<Database>, WeakMap<Config, number>>();
 const CONFLICT_ATTEMPTS = 20;
 /** One job at a time per store in this process: the index is shared state. */
 const locks = new WeakMap<Kysely<Database>, Promise<unknown>>();
@@ -143,19 +140,7 @@ export async function runCluster(ctx: StageContext, data: unknown): Promise<{ as
 
 async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ assigned: number; created: number }> {
   const { db } = ctx;
-  let done = applied.get(db);
-  if (!done) applied.set(db, (done = new WeakMap()));
-  // The config is applied again whenever identities appeared since: a `people:` entry whose Slack or
-  // IRC identity is first seen now, or a second identity with a known email, is linked in this run.
-  const newest = await newestIdentityId(db);
-  if (done.get(ctx.config) !== newest) {
-    const r = await applyPeopleConfig(db, { people: ctx.config.people, orgs: ctx.config.orgs }, ctx.now());
-    if (r.unmatched.length) ctx.log.debug({ stage: 'cluster', unmatched: r.unmatched }, 'config identities not seen yet');
-    done.set(ctx.config, newest);
-  } else {
-    // People who appeared (or whose Slack team / Discord roles changed) since: their org and staff flag.
-    await resolveOrgs(db, { people: ctx.config.people, orgs: ctx.config.orgs }, 'unresolved', ctx.now());
-  }
+  await resolvePeople(ctx, 'cluster');
   let statePromise = indexes.get(db);
   if (!statePromise) {
     const g = ctx.config.grouping;
@@ -273,5 +258,5 @@ async function describeInterrupted(ctx: StageContext, flagged: ReadonlySet<numbe
 export function forgetClusterIndex(db: Kysely<Database>): void {
   indexes.delete(db);
   describedAt.delete(db);
-  applied.delete(db);
+  forgetPeople(db);
 }

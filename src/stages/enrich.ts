@@ -5,9 +5,8 @@ import { z } from 'zod';
 import { PermanentJobError } from '../queue/port.js';
 import { compileRules, detectFeedback, type CompiledRule } from '../pipeline/feedback.js';
 import { loadClassifierModel } from '../models/classifier.js';
-import { loadConversationMessages, loadMaintainers, saveDetections } from '../store/feedback.js';
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import { loadConversationMessages, saveDetections } from '../store/feedback.js';
+import { resolvePeople } from './people.js';
 import { contentHash } from '../pipeline/hash.js';
 import { clearEnrichPending, enrichPendingOf } from '../store/pending.js';
 import { autoTag } from './tagging.js';
@@ -28,19 +27,6 @@ function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string }
   return r;
 }
 
-/** How long a process keeps the set of maintainers (people who called or bound a release vote). */
-export const MAINTAINERS_REFRESH_MS = 10 * 60_000;
-const maintainersByDb = new WeakMap<Kysely<Database>, { set: Set<number>; loadedAt: number }>();
-
-async function maintainersFor(ctx: StageContext): Promise<Set<number>> {
-  const cached = maintainersByDb.get(ctx.db);
-  const now = ctx.now();
-  if (cached && now - cached.loadedAt < MAINTAINERS_REFRESH_MS) return cached.set;
-  const set = await loadMaintainers(ctx.db);
-  maintainersByDb.set(ctx.db, { set, loadedAt: now });
-  return set;
-}
-
 /** `followUp: false`: the new items are left to finishPendingWork (they are pending from their insert). */
 export async function runEnrich(ctx: StageContext, data: unknown, opts: { followUp?: boolean } = {}): Promise<{ items: number[] }> {
   const parsed = EnrichPayloadSchema.safeParse(data);
@@ -49,7 +35,8 @@ export async function runEnrich(ctx: StageContext, data: unknown, opts: { follow
   const { rules, version } = rulesFor(ctx);
   // Read before the messages: an ingest touching a conversation after this keeps it pending.
   const pending = await enrichPendingOf(ctx.db, parsed.data.conversationIds);
-  const convs = await loadConversationMessages(ctx.db, parsed.data.conversationIds, await maintainersFor(ctx));
+  await resolvePeople(ctx, 'enrich', parsed.data.conversationIds);
+  const convs = await loadConversationMessages(ctx.db, parsed.data.conversationIds);
   const items: number[] = [];
   const now = ctx.now();
   // Suggestions from human tags and the optional language model come on top of the classifier and rules.

@@ -8,10 +8,10 @@ import type { AutoTag, ConversationMessage, DetectedFeedback } from '../pipeline
 import { isListHostAddress } from '../pipeline/people.js';
 
 /**
- * The conversations' messages as detection reads them. `maintainers`: person ids known as the project's
- * maintainers (loadMaintainers); their messages count as staff.
+ * The conversations' messages as detection reads them. Staff: the person's flag (config, org, or the
+ * maintainer rules of src/pipeline/people.ts, see resolveOrgs), or an address at the list's own domain.
  */
-export async function loadConversationMessages(db: Kysely<Database>, conversationIds: number[], maintainers: ReadonlySet<number> = new Set()): Promise<Map<number, ConversationMessage[]>> {
+export async function loadConversationMessages(db: Kysely<Database>, conversationIds: number[]): Promise<Map<number, ConversationMessage[]>> {
   const out = new Map<number, ConversationMessage[]>();
   for (let i = 0; i < conversationIds.length; i += 400) {
     const part = conversationIds.slice(i, i + 400);
@@ -33,30 +33,12 @@ export async function loadConversationMessages(db: Kysely<Database>, conversatio
     for (const r of rows) {
       const list = out.get(r.conversation_id!) ?? [];
       const email = r.identityEmail ?? (r.identityKind === 'email' ? r.identityValue : null);
-      const isStaff = r.is_staff === 1 || r.orgSegment === 'staff' || maintainers.has(r.personId) || (r.identityKind === 'email' && isListHostAddress(email, r.channelExternal));
+      const isStaff = r.is_staff === 1 || r.orgSegment === 'staff' || (r.identityKind === 'email' && isListHostAddress(email, r.channelExternal));
       list.push({ id: r.id, text: r.clean_text, subject: r.subject, channel: r.channel ?? '', isBot: r.is_bot === 1 || r.identityBot === 1, isStaff, labels: r.labels ? (JSON.parse(r.labels) as string[]) : [] });
       out.set(r.conversation_id!, list);
     }
   }
   return out;
-}
-
-/**
- * The people a list's own structure shows to be maintainers: they called a release vote (started a
- * `[VOTE]` thread) or cast a binding vote (`+1 (binding)`: only a project committee's votes bind).
- * Their posts are the project's, not its users' feedback. One pass over the messages with a vote
- * subject: the caller keeps the set for a while rather than asking per batch.
- */
-export async function loadMaintainers(db: Kysely<Database>): Promise<Set<number>> {
-  const rows = await db
-    .selectFrom('messages as m')
-    .innerJoin('identities as i', 'i.id', 'm.identity_id')
-    .select('i.person_id')
-    .distinct()
-    .where(sql<boolean>`lower(m.subject) like '%[vote]%'`)
-    .where((eb) => eb.or([eb(sql<string>`lower(m.subject)`, 'like', '[vote]%'), eb(sql<string>`lower(m.clean_text)`, 'like', '%(binding)%')]))
-    .execute();
-  return new Set(rows.map((r) => r.person_id));
 }
 
 /**

@@ -1,9 +1,9 @@
 // People and organisations: applies `people:` and `orgs:` from config (idempotent), links identities
 // that share an email, and undoes a wrong link. Every link records its evidence on the identity
 // (`identities.link_evidence`, the latest decision outermost, earlier ones under `previous`).
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { latestRule, parseOrgHints, planLinks, resolveOrg, type OrgEntry, type OrgEvidence, type OrgFacts, type OrgHints, type PersonEntry } from '../pipeline/people.js';
+import { latestRule, maintainerEvidence, parseOrgHints, planLinks, resolveOrg, type RoleMessage, type OrgEntry, type OrgEvidence, type OrgFacts, type OrgHints, type PersonEntry } from '../pipeline/people.js';
 import { unmergeIdentity } from './web.js';
 
 export interface PeopleConfig {
@@ -45,7 +45,7 @@ function sameDecision(previous: string | null, entry: Record<string, unknown>): 
  * emails' domains when config names none; staff from an org whose segment is `staff`. Running it
  * again changes nothing. Identities a human merged or unmerged stay where the human put them.
  */
-export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig, now: number): Promise<ApplyPeopleResult> {
+export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig, now: number, staffChanged?: (personIds: number[]) => void): Promise<ApplyPeopleResult> {
   return db.transaction().execute(async (trx) => {
     const orgIds = new Map<string, number>();
     for (const o of cfg.orgs) {
@@ -106,7 +106,7 @@ export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig,
       const name = configured.get(p.id)?.name;
       if (name !== undefined && name !== p.display_name) await trx.updateTable('people').set({ display_name: name }).where('id', '=', p.id).execute();
     }
-    await resolveOrgs(trx, cfg, 'all', now);
+    await resolveOrgs(trx, cfg, 'all', now, undefined, staffChanged);
     return { orgs: cfg.orgs.length, linked, unmatched };
   });
 }
@@ -132,9 +132,9 @@ function parseOrgEvidence(text: string | null): OrgEvidence | null {
  * platform hints changed) with `resolveOrg`, and records the rule on `people.org_evidence`. An org or
  * staff flag that no rule gave (a human merge carried it over) is kept; one a rule gave and no rule
  * supports any more (a Discord role taken away, a `people:` entry removed) is dropped. Returns how many
- * people were resolved.
+ * people were resolved. `staffChanged` hears of every person whose staff flag changed.
  */
-export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which: 'all' | 'unresolved', now: number, batchSize = 500): Promise<number> {
+export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which: 'all' | 'unresolved', now: number, batchSize = 500, staffChanged?: (personIds: number[]) => void): Promise<number> {
   const orgRows = await db.selectFrom('orgs').selectAll().execute();
   const orgByName = new Map(orgRows.map((o) => [o.name, o]));
   const orgById = new Map(orgRows.map((o) => [o.id, o]));
@@ -151,8 +151,10 @@ export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which
     if (!people.length) return done;
     after = people.at(-1)!.id;
     const ids = await db.selectFrom('identities').select(['person_id', 'kind', 'value', 'email', 'link_evidence', 'org_hints']).where('person_id', 'in', people.map((p) => p.id)).orderBy('id').execute();
-    const facts = new Map<number, { entry?: PersonEntry; emails: string[]; identities: Array<OrgFacts['identities'][number]> }>();
+    const facts = new Map<number, { entry?: PersonEntry; emails: string[]; identities: Array<OrgFacts['identities'][number]>; maintainer?: OrgFacts['maintainer'] }>();
     for (const p of people) facts.set(p.id, { emails: [], identities: [] });
+    for (const [personId, msgs] of await roleMessages(db, people.map((p) => p.id))) facts.get(personId)!.maintainer = maintainerEvidence(msgs);
+    const changed: number[] = [];
     for (const i of ids) {
       const f = facts.get(i.person_id)!;
       const email = i.email ?? (i.kind === 'email' ? i.value : null);
@@ -180,10 +182,86 @@ export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which
       const evidence = JSON.stringify(ev);
       if (orgId !== p.org_id || staff !== p.is_staff || evidence !== p.org_evidence || p.org_resolved_at === null) {
         await db.updateTable('people').set({ org_id: orgId, is_staff: staff, org_evidence: evidence, org_resolved_at: now }).where('id', '=', p.id).execute();
+        if (staff !== p.is_staff) changed.push(p.id);
       }
       done++;
     }
+    if (changed.length) staffChanged?.(changed);
   }
+}
+
+const VOTE_SUBJECT = sql<boolean>`(lower(m.subject) like '%[vote]%' or lower(m.subject) like '%[result]%')`;
+
+/**
+ * What the maintainer rules read of these people's messages: their vote-thread mails, and one mail per
+ * address and list (enough for the list-host rule).
+ */
+async function roleMessages(db: Kysely<Database>, personIds: readonly number[]): Promise<Map<number, RoleMessage[]>> {
+  const out = new Map<number, RoleMessage[]>();
+  if (!personIds.length) return out;
+  const add = (personId: number, m: RoleMessage) => out.set(personId, [...(out.get(personId) ?? []), m]);
+  const votes = await db
+    .selectFrom('messages as m')
+    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+    .select(['idn.person_id', 'm.subject', 'm.clean_text'])
+    .where('idn.person_id', 'in', [...personIds])
+    .where(VOTE_SUBJECT)
+    .orderBy('m.sent_at')
+    .execute();
+  for (const v of votes) add(v.person_id, { subject: v.subject, text: v.clean_text, email: null, listId: null });
+  const lists = await db
+    .selectFrom('messages as m')
+    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+    .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
+    .select(['idn.person_id', 'idn.value', 'idn.email', 'ch.external_id'])
+    .distinct()
+    .where('idn.person_id', 'in', [...personIds])
+    .where('idn.kind', '=', 'email')
+    .execute();
+  for (const l of lists) add(l.person_id, { subject: null, text: '', email: l.email ?? l.value, listId: l.external_id });
+  return out;
+}
+
+/**
+ * People who wrote in a vote thread among these conversations and are not staff yet: marked unresolved,
+ * so the next resolution reads their role again (a vote may show a maintainer). Returns how many.
+ */
+export async function markVotersUnresolved(db: Kysely<Database>, conversationIds: readonly number[]): Promise<number> {
+  if (!conversationIds.length) return 0;
+  const r = await db
+    .updateTable('people')
+    .set({ org_resolved_at: null })
+    .where('is_staff', '=', 0)
+    .where('org_resolved_at', 'is not', null)
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('messages as m')
+        .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+        .select('idn.person_id')
+        .where('m.conversation_id', 'in', [...conversationIds])
+        .where(VOTE_SUBJECT),
+    )
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows ?? 0);
+}
+
+/** The conversations these people wrote in, other than `except`, are marked for detection again. */
+export async function markConversationsOfPeople(db: Kysely<Database>, personIds: readonly number[], except: readonly number[]): Promise<number> {
+  if (!personIds.length) return 0;
+  let q = db
+    .updateTable('conversations')
+    .set((eb) => ({ enrich_pending: eb('enrich_pending', '+', 1) }))
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('messages as m')
+        .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+        .select('m.conversation_id')
+        .where('idn.person_id', 'in', [...personIds])
+        .where('m.conversation_id', 'is not', null),
+    );
+  if (except.length) q = q.where('id', 'not in', [...except]);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows ?? 0);
 }
 
 /**

@@ -3,7 +3,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestBatch } from '../../src/store/ingest.js';
 import { ensureSource } from '../../src/store/queries.js';
-import { loadConversationMessages, loadMaintainers } from '../../src/store/feedback.js';
+import { loadConversationMessages } from '../../src/store/feedback.js';
+import { resolveOrgs } from '../../src/store/people.js';
 import { detectFeedback } from '../../src/pipeline/feedback.js';
 import { loadClassifierModel } from '../../src/models/classifier.js';
 import type { OpenedDb } from '../../src/store/db.js';
@@ -42,9 +43,11 @@ describe('project roles from the list itself', () => {
       },
       T0,
     );
-    const maintainers = await loadMaintainers(store.db);
     const convs = await store.db.selectFrom('conversations').select(['id', 'subject']).execute();
-    const loaded = await loadConversationMessages(store.db, convs.map((c) => c.id), maintainers);
+    // Without the roles resolved, the maintainers' own posts would be taken for feedback.
+    const plain = await loadConversationMessages(store.db, convs.map((c) => c.id));
+    await resolveOrgs(store.db, { people: [], orgs: [] }, 'all', T0);
+    const loaded = await loadConversationMessages(store.db, convs.map((c) => c.id));
     const staffBySubject = new Map<string, boolean[]>();
     for (const c of convs) staffBySubject.set(c.subject ?? '', (loaded.get(c.id) ?? []).map((m) => m.isStaff ?? false));
     expect(staffBySubject.get('[VOTE] Release Foo 1.2.0')).toEqual([true, true, false]);
@@ -60,10 +63,49 @@ describe('project roles from the list itself', () => {
     expect(verdict('Next steps for Foo 2.0')).toBe(false);
     expect(verdict('Jenkins UX')).toBe(false);
     expect(verdict('Build fails on Windows')).toBe(true);
-    // Without the roles, the maintainers' own posts would have been taken for feedback.
-    const plain = await loadConversationMessages(store.db, convs.map((c) => c.id));
     const d1 = convs.find((x) => x.subject === 'Next steps for Foo 2.0')!;
     expect(plain.get(d1.id)!.map((m) => m.isStaff)).toEqual([false]);
     expect(detectFeedback(model, plain.get(d1.id)!, [], 'r')?.isFeedback).toBe(true);
+  });
+});
+
+describe('a role shown later', () => {
+  it('a plain vote makes its caster staff, and the thread they started before is detected again', async () => {
+    const { openApp } = await import('../../src/app.js');
+    const { runEnrich } = await import('../../src/stages/enrich.js');
+    const { tempDir } = await import('../support/factories.js');
+    const app = await openApp({ db: `${tempDir()}/roles.db`, redisUrl: null });
+    try {
+      const src = await ensureSource(app.db, 'mail', 'mail', T0);
+      const ingest = (messages: ReturnType<typeof mail>[]) => ingestBatch(app.db, { sourceId: src, platform: 'mail', messages, normalizerVersion: 1 }, T0);
+      const convOf = async (externalId: string) => (await app.db.selectFrom('messages').select('conversation_id').where('external_id', '=', externalId).executeTakeFirstOrThrow()).conversation_id!;
+      const itemOf = async (conversationId: number) => app.db.selectFrom('feedback_items').select('id').where('conversation_id', '=', conversationId).executeTakeFirst();
+      // A committer writing from a personal address proposes work: read alone, it looks like a feature request.
+      await ingest([mail('p1@x', 'committer@home.example', 'Parallel resolver', 'I would like to add a parallel dependency resolver so that large builds download artifacts faster; it would be great to have it in 2.0.', 0)]);
+      const proposal = await convOf('p1@x');
+      await runEnrich(app.ctx, { conversationIds: [proposal] }, { followUp: false });
+      expect(await itemOf(proposal)).toBeDefined();
+      // Days later the same address casts a plain vote (no "non-binding"): a committee member.
+      await ingest([
+        mail('v1@x', 'rm@home2.example', '[VOTE] Release Foo 1.3.0', 'Please vote on releasing Foo 1.3.0.', 3000),
+        mail('v2@x', 'committer@home.example', 'Re: [VOTE] Release Foo 1.3.0', '+1', 3010, 'v1@x'),
+        mail('v3@x', 'fan@mail.example', 'Re: [VOTE] Release Foo 1.3.0', '+1 (non-binding), works for us', 3020, 'v1@x'),
+      ]);
+      const vote = await convOf('v1@x');
+      await runEnrich(app.ctx, { conversationIds: [vote] }, { followUp: false });
+      const people = await app.db.selectFrom('people as p').innerJoin('identities as i', 'i.person_id', 'p.id').select(['i.value', 'p.is_staff', 'p.org_evidence']).execute();
+      const staff = new Map(people.map((p) => [p.value, p.is_staff]));
+      expect(staff.get('committer@home.example')).toBe(1);
+      expect(staff.get('rm@home2.example')).toBe(1);
+      expect(staff.get('fan@mail.example')).toBe(0);
+      expect(JSON.parse(people.find((p) => p.value === 'committer@home.example')!.org_evidence!).staff.rule).toBe('binding-vote');
+      // The earlier thread is owed a new detection, and gets it: no item any more.
+      const pending = await app.db.selectFrom('conversations').select('enrich_pending').where('id', '=', proposal).executeTakeFirstOrThrow();
+      expect(pending.enrich_pending).toBeGreaterThan(0);
+      await runEnrich(app.ctx, { conversationIds: [proposal] }, { followUp: false });
+      expect(await itemOf(proposal)).toBeUndefined();
+    } finally {
+      await app.close();
+    }
   });
 });
