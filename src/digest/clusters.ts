@@ -105,9 +105,9 @@ export function clusterEntry(record: ClusterRecord, allItems: readonly StoredIte
   return { entry, clusterId: record.id, items, active: p.active, record, unlinkedLists: [...unlinked].sort() };
 }
 
-/** Best first: score, then reporters, then the latest voicing, then the older cluster. */
+/** Best first: score (the period's weighted reporters), then the period's reporters, then everyone to date, then the latest voicing, then the older cluster. */
 export function compareEntries(a: Pick<ClusterEntry, 'entry' | 'clusterId'>, b: Pick<ClusterEntry, 'entry' | 'clusterId'>): number {
-  return b.entry.score - a.entry.score || b.entry.reporters - a.entry.reporters || Date.parse(b.entry.lastSeen) - Date.parse(a.entry.lastSeen) || a.clusterId - b.clusterId;
+  return b.entry.score - a.entry.score || b.entry.reporters - a.entry.reporters || (b.entry.reportersToDate ?? 0) - (a.entry.reportersToDate ?? 0) || Date.parse(b.entry.lastSeen) - Date.parse(a.entry.lastSeen) || a.clusterId - b.clusterId;
 }
 
 /**

@@ -189,12 +189,15 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /**
  * Priority of one cluster as of the end of `period`: only what was said before the period ends counts.
+ * The digest is about the period, so its ranking is the period's demand:
  *
- *   score = base x spread x recency x velocity
- *   base     = sum over distinct reporters of their segment's weight (customer 3, partner 2, community 1)
- *   spread   = 1 + 0.25 x (channels - 1), at most 2
- *   recency  = 0.5 ^ (days from the last voicing to the end of the period / 14)
- *   velocity = 1 + (reporters first heard in the period / reporters)
+ *   score = sum over the distinct people who voiced the need in the period of their segment's weight
+ *           (customer 3, partner 2, community 1; the config's `segments:` weights)
+ *
+ * Ties are broken by the digest (more distinct reporters, then the to-date weight). What else the
+ * evidence shows (channels, days since the last voicing, reporters new this period, the trend) is
+ * reported beside the score, not folded into it: a product team reads "11 = 3 customers + 2 community
+ * members this week", not a product of factors.
  */
 export function clusterPriority(items: readonly PriorityItem[], period: Period, opts: PriorityOptions = {}): ClusterPriority {
   const weights = { ...DEFAULT_SEGMENT_WEIGHTS, ...(opts.weights ?? {}) };
@@ -245,22 +248,23 @@ export function clusterPriority(items: readonly PriorityItem[], period: Period, 
   const firstSeen = ats.length ? Math.min(...ats) : null;
   const lastSeen = ats.length ? Math.max(...ats) : null;
 
-  // Score.
-  const base = Object.entries(segments)
+  // Score: the period's distinct reporters, weighted by segment.
+  const base = Object.entries(periodSegments)
     .map(([segment, n]) => ({ segment, reporters: n, weight: weights[segment] ?? 1 }))
     .sort((a, b) => b.weight - a.weight || a.segment.localeCompare(b.segment));
   const baseTotal = base.reduce((s, b) => s + b.reporters * b.weight, 0);
+  const toDateTotal = Object.entries(segments).reduce((s, [segment, n]) => s + n * (weights[segment] ?? 1), 0);
   const spread = Math.min(2, 1 + 0.25 * Math.max(0, channels.length - 1));
   const daysSinceLast = lastSeen == null ? 0 : Math.max(0, (period.end - lastSeen) / DAY_MS);
   const recency = Math.pow(0.5, daysSinceLast / halfLife);
   const newReporters = reporters.filter((r) => Date.parse(r.firstAt) >= period.start).length;
   const velocity = reporters.length ? 1 + newReporters / reporters.length : 1;
-  const score = round2(baseTotal * spread * recency * velocity);
+  const score = round2(baseTotal);
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const formula =
-    `${base.map((b) => `${b.reporters} ${b.segment} x ${b.weight}`).join(' + ') || '0'} = ${round2(baseTotal)}; ` +
-    `x spread ${round2(spread)} (${channels.length} channel${channels.length === 1 ? '' : 's'}) ` +
-    `x recency ${round2(recency)} (last ${Math.floor(daysSinceLast)} day${Math.floor(daysSinceLast) === 1 ? '' : 's'} before the period end) ` +
-    `x velocity ${round2(velocity)} (${newReporters} of ${reporters.length} reporter${reporters.length === 1 ? '' : 's'} new this period) = ${score}`;
+    `${base.map((b) => `${b.reporters} ${b.segment} x ${b.weight}`).join(' + ') || '0'} = ${score} this period; ` +
+    `to date ${plural(reporters.length, 'reporter')} (weight ${round2(toDateTotal)}) in ${plural(channels.length, 'channel')}, ` +
+    `${newReporters} new this period, last voiced ${plural(Math.floor(daysSinceLast), 'day')} before the period end`;
   const explanation: ScoreExplanation = { formula, base, baseTotal: round2(baseTotal), channels: channels.length, spread: round2(spread), daysSinceLast: round2(daysSinceLast), recency: round2(recency), newReporters, velocity: round2(velocity), score };
 
   const trendEv = trendOf(voicings, period, opts.trendWindows ?? 3);

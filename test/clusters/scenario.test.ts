@@ -138,11 +138,14 @@ describe('Lumen scenario: clusters, reporters, segments', () => {
     expect(sso.title).toMatch(/okta|sso|login/i);
     expect(sso.trend).toBe('rising');
     expect(sso.why).toBe('4 people in 3 channels, 2 of them from customers (Acme, Globex); first seen 25 days ago, rising');
-    expect(sso.scoreExplanation).toMatch(/^2 customer x 3 \+ 2 community x 1 = 8; x spread 1.5 \(3 channels\)/);
+    // Ranked by the week: one customer and two community members voiced it in W46 (four people, two customers, to date).
+    expect(sso.scoreExplanation).toMatch(/^1 customer x 3 \+ 2 community x 1 = 5 this period; to date 4 reporters \(weight 8\) in 3 channels/);
     expect(sso.quotes.length).toBe(3);
     expect(sso.quotes.every((q) => q.url)).toBe(true);
-    // Expected order among the needs voiced in W46: SSO, CLI praise, data retention, billing.
-    const order = [at(/okta|sso|login/i), at(/cli/i), at(/retention/i), at(/billing/i)];
+    // Expected order among the needs voiced in W46, by the week's weighted reporters: SSO (1 customer + 2
+    // community), CLI praise (1 + 1), billing (a customer this week), data retention (one community member
+    // this week; its customer spoke in W45).
+    const order = [at(/okta|sso|login/i), at(/cli/i), at(/billing/i), at(/retention/i)];
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     // The docs need was last voiced in W45: not in the W46 digest.

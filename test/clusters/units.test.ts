@@ -106,9 +106,9 @@ describe('reporters and score', () => {
     expect(p.segments).toEqual({ customer: 1, community: 1 });
     expect(p.mentions).toBe(3);
     expect(p.channels).toEqual(['slack #help', 'irc #lumen', 'matrix #Lumen']);
-    // base 3 + 1 = 4; spread 1.5; recency 0.5^(4/14); velocity 2
-    expect(p.score).toBeCloseTo(4 * 1.5 * Math.pow(0.5, 4 / 14) * 2, 1);
-    expect(p.explanation).toMatch(/^1 customer x 3 \+ 1 community x 1 = 4; x spread 1.5 \(3 channels\)/);
+    // The period's distinct reporters weighted by segment: 3 + 1 (the staff me-too and the bridged copy count nothing).
+    expect(p.score).toBe(4);
+    expect(p.explanation).toBe('1 customer x 3 + 1 community x 1 = 4 this period; to date 2 reporters (weight 4) in 3 channels, 2 new this period, last voiced 4 days before the period end');
     expect(p.why).toBe('2 people in 3 channels, 1 of them from customers (Acme); first seen 6 days ago, new');
     expect(p.evidence.messages.map((m) => m.messageId)).toEqual([1, 3, 4]);
   });
