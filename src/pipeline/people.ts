@@ -296,6 +296,9 @@ export interface RoleMessage {
 
 const REPLY_PREFIX = /^\s*(?:(?:re|aw|fwd?|wg|sv|tr|rif|r)\s*:\s*)+/i;
 const NON_BINDING = /\bnon[- ]?binding\b/i;
+// A vote anywhere on the first line of a reply ("Awesome! +1", "Looks good, +1"), not only leading it.
+const VOTE_ON_FIRST_LINE = /(?:^|[\s,.!:;(])[+-]\s?[01](?![\d.])/;
+const castsVote = (text: string): boolean => voteOf(text) !== null || VOTE_ON_FIRST_LINE.test(ownWords(text).split('\n').find((l) => l.trim()) ?? '');
 
 /**
  * Whether a person's messages show them to be one of the project's maintainers, by the structure a
@@ -312,7 +315,7 @@ export function maintainerEvidence(messages: readonly RoleMessage[]): { rule: Ma
     if (threadKindOf(m.subject) !== 'vote') continue;
     const own = ownWords(m.text);
     if (!caller && !REPLY_PREFIX.test(m.subject ?? '')) caller = m;
-    else if (!voter && voteOf(m.text) !== null && !NON_BINDING.test(own)) voter = m;
+    else if (!voter && castsVote(m.text) && !NON_BINDING.test(own)) voter = m;
   }
   if (caller) return { rule: 'vote-caller', detail: { subject: caller.subject ?? '' } };
   if (voter) return { rule: 'binding-vote', detail: { subject: voter.subject ?? '' } };

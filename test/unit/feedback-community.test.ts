@@ -6,7 +6,7 @@ import { detectFeedback, LANGUAGE_REVIEW_TAG, type ConversationMessage } from '.
 import { isBarePaste, isFailingVote, isGreeting, messageNoiseOf, threadKindOf, voteOf } from '../../src/pipeline/classify/community.js';
 import { detectLanguage } from '../../src/pipeline/classify/language.js';
 import { reporterVoicings, voicesNeed, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
-import { isListHostAddress } from '../../src/pipeline/people.js';
+import { isListHostAddress, maintainerEvidence, type RoleMessage } from '../../src/pipeline/people.js';
 import { loadClassifierModel } from '../../src/models/classifier.js';
 
 const model = loadClassifierModel();
@@ -108,6 +108,22 @@ describe('threads that are not reports', () => {
     expect(isListHostAddress('rfscholte@apache.org', 'dev.maven.apache.org')).toBe(true);
     expect(isListHostAddress('someone@gmail.com', 'dev.maven.apache.org')).toBe(false);
     expect(isListHostAddress('x@example', 'list.example')).toBe(false);
+  });
+
+  it("a maintainer by the list's structure: list-host address, vote caller, binding or unmarked vote; never a non-binding voter", () => {
+    const m = (subject: string | null, text: string, email: string | null = null, listId: string | null = null): RoleMessage => ({ subject, text, email, listId });
+    expect(maintainerEvidence([m(null, '', 'rm@foo.example.org', 'dev.foo.example.org')])?.rule).toBe('list-host');
+    expect(maintainerEvidence([m('[VOTE] Release Foo 1.2.0', 'Please vote.')])?.rule).toBe('vote-caller');
+    expect(maintainerEvidence([m('[RESULT] [VOTE] Release Foo 1.2.0', 'The vote passed.')])?.rule).toBe('vote-caller');
+    expect(maintainerEvidence([m('Re: [VOTE] Release Foo 1.2.0', '+1 (binding)')])?.rule).toBe('binding-vote');
+    expect(maintainerEvidence([m('Re: [VOTE] Release Foo 1.2.0', '+1')])?.rule).toBe('binding-vote');
+    expect(maintainerEvidence([m('Re: [VOTE] Release Foo 1.2.0', 'Awesome! +1\n\nAlex wrote:\n> Please vote')])?.rule).toBe('binding-vote');
+    expect(maintainerEvidence([m('Re: [VOTE] Release Foo 1.2.0', '+1 (non-binding)')])).toBeNull();
+    expect(maintainerEvidence([m('Re: [VOTE] Release Foo 1.2.0', 'Non binding, but +1: works for us')])).toBeNull();
+    expect(maintainerEvidence([m('Re: [VOTE] Release Foo 1.2.0', 'I tried it on Windows and the tests hang, can someone check?')])).toBeNull();
+    // Outside a vote thread a "+1" is agreement, not a vote.
+    expect(maintainerEvidence([m('Re: Faster resolver', '+1, we need this too')])).toBeNull();
+    expect(maintainerEvidence([m(null, '', 'user@gmail.example', 'dev.foo.example.org')])).toBeNull();
   });
 });
 
