@@ -3,6 +3,7 @@
 // Clustering compares items on this text (plus what other non-staff people added in the thread),
 // and `gleaner items --format json` shows it as `needText`. Pure.
 import type { ItemForDoc } from './cluster.js';
+import { ownWords } from './own-words.js';
 
 const GREETING_LINE = /^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|morning|hallo|hola|bonjour|salut|ol[aá]|oi|bom dia)\b[^.!?\n]{0,40}[,!:]?\s*$/iu;
 const GREETING_LEAD = /^(?:(?:hi|hello|hey|hiya|greetings|morning|good (?:morning|afternoon|evening))(?:\s+(?:all|everyone|folks|team|there|guys|people|y'all|list))?[,!.:;\s-]+)/i;
@@ -52,7 +53,8 @@ function looksLikeSignature(p: string): boolean {
 
 /** The need sentences of one message's text. */
 export function needSentences(text: string): string[] {
-  const paras = paragraphs(text);
+  // PGP armour, phone numbers and list footers go first (own-words.ts), then what only a need text drops.
+  const paras = paragraphs(ownWords(text));
   while (paras.length > 1 && looksLikeSignature(paras[paras.length - 1]!)) paras.pop();
   const out: string[] = [];
   for (const p of paras) {

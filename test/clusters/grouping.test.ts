@@ -143,6 +143,13 @@ describe('the need text', () => {
     expect(s.join(' ')).toBe('since yesterday our Gradle cache is never restored: the restore step reports "no cache found" although the save step uploaded it with the same key.');
   });
 
+  it('drops PGP armour and phone numbers: a signed mail is compared on what it asks', () => {
+    const signed = ['-----BEGIN PGP SIGNED MESSAGE-----', 'Hash: SHA256', '', 'Which proxy modules do I need to enable for WebSocket upgrades?', '', 'Call me at +1 415 555 0100 if easier.', '-----BEGIN PGP SIGNATURE-----', 'iQEzBAEBCAAdFiEE', '-----END PGP SIGNATURE-----'].join('\n');
+    const s = needSentences(signed).join(' ');
+    expect(s).toContain('Which proxy modules do I need to enable for WebSocket upgrades?');
+    expect(s).not.toMatch(/PGP|SHA256|iQEz|555/);
+  });
+
   it("is the subject and the raiser's words, without the staff's answer", () => {
     const text = needText({
       itemId: 1,
