@@ -29,6 +29,7 @@ export const NOTICES: Record<string, string> = {
   pinned: 'The title is pinned: later runs keep it.',
   unpinned: 'The title is no longer pinned.',
   merged: 'The clusters were merged.',
+  merge_undone: 'The automatic merge was undone: these conversations are a cluster of their own again, and later runs keep the two apart.',
   split: 'The items were split out into a new cluster.',
   moved: 'The item was moved.',
   tagged: 'The tag was added.',

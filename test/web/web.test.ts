@@ -368,6 +368,34 @@ describe('pages', () => {
     expect((await post(c, `/clusters/${s.clusters.csv}/pin`, { pin: '1' })).headers.location).toContain('done=pinned');
     expect((await post(c, `/clusters/${s.clusters.csv}/merge`, { from: String(s.clusters.csv) })).statusCode).toBe(400);
   });
+
+  it("undoes the grouping's automatic merge from the cluster page, once; the two stay apart", async () => {
+    const c = await agentFor('curator');
+    // As the cluster stage records one: a week's cluster (here the last CSV item) merged into the older one.
+    const moved = s.items.csv[2]!;
+    const merge = await s.app.db
+      .insertInto('cluster_merges')
+      .values({ into_id: s.clusters.csv, from_id: 9999, item_ids: JSON.stringify([moved]), score: 0.14, actor: 'auto', created_at: Date.now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const page = (await get(c, `/clusters/${s.clusters.csv}`)).body;
+    expect(page).toContain('Merged automatically');
+    expect(page).toContain(`/clusters/${s.clusters.csv}/merges/${merge.id}/undo`);
+    const undo = await post(c, `/clusters/${s.clusters.csv}/merges/${merge.id}/undo`, {});
+    expect(undo.statusCode).toBe(303);
+    expect(undo.headers.location).toContain('done=merge_undone');
+    const newId = Number(/\/clusters\/(\d+)/.exec(undo.headers.location as string)![1]);
+    const members = await s.app.db.selectFrom('cluster_items').select(['item_id', 'cluster_id', 'pinned']).where('item_id', '=', moved).executeTakeFirstOrThrow();
+    expect(members.cluster_id).toBe(newId);
+    expect(members.pinned).toBe(1);
+    expect((await get(c, `/clusters/${s.clusters.csv}`)).body).not.toContain('Merged automatically');
+    expect((await post(c, `/clusters/${s.clusters.csv}/merges/${merge.id}/undo`, {})).statusCode).toBe(400);
+    expect((await post(c, `/clusters/${s.clusters.csv}/merges/424242/undo`, {})).statusCode).toBe(404);
+    const viewer = await agentFor('viewer');
+    expect((await post(viewer, `/clusters/${newId}/merges/${merge.id}/undo`, {})).statusCode).toBe(403);
+    // Put the item back for the tests after this one.
+    expect((await post(c, `/items/${moved}/move`, { to: String(s.clusters.csv), next: `/clusters/${s.clusters.csv}` })).statusCode).toBe(303);
+  });
 });
 
 describe('tag inbox and items', () => {

@@ -2,7 +2,8 @@
 // cluster (sentence, reporters, timeline, conversations, tags) and its curation forms, one item.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { mergeClusters, moveItem, renameCluster, splitCluster } from '../../store/curation.js';
+import { mergeClusters, moveItem, renameCluster, splitCluster, undoAutoMerge } from '../../store/curation.js';
+import { autoMerges } from '../../store/clusters.js';
 import { clusterChoices, clusterCount, clusterRecordView, filterOptions, itemDetail, listItems, type ListFilter } from '../../store/web.js';
 import { clusterDetail, listClusters, resolvePeriod, type ClusterListFilter, type WebPeriod } from '../clusters.js';
 import { HttpError, pageData, safeNext, sendPage, type WebDeps } from '../app.js';
@@ -115,7 +116,9 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
     const c = await clusterDetail(app.db, id, period, app.config.segments);
     if (!c) throw new HttpError(404, `There is no cluster ${id}; it may have been merged into another.`);
     const others = await clusterChoices(app.db, id);
-    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, notice: notice(req.query), back: `/clusters/${id}` }));
+    // Automatic merges into this cluster (the grouping found two clusters voicing one need): each can be undone.
+    const merges = (await autoMerges(app.db, id)).filter((m) => m.undoneAt === null).map((m) => ({ id: m.id, fromId: m.fromId, items: m.itemIds.length, score: m.score, at: m.at }));
+    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, notice: notice(req.query), back: `/clusters/${id}` }));
   });
 
   f.post('/clusters/:id/rename', curator, async (req, reply) => {
@@ -146,6 +149,15 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
     const form = z.object({ items: intList, title: optionalText(200) }).parse(req.body);
     const newId = await splitCluster(app.db, id, form.items, form.title ?? null, deps.now());
     return reply.redirect(`/clusters/${newId}?done=split`, 303);
+  });
+
+  f.post('/clusters/:id/merges/:merge/undo', curator, async (req, reply) => {
+    const { id, merge } = z.object({ id: z.coerce.number().int().positive(), merge: z.coerce.number().int().positive() }).parse(req.params);
+    const m = (await autoMerges(app.db, id)).find((x) => x.id === merge);
+    if (!m) throw new HttpError(404, `There is no automatic merge ${merge} into cluster ${id}.`);
+    if (m.undoneAt !== null) throw new HttpError(400, `The automatic merge ${merge} was undone already.`);
+    const newId = await undoAutoMerge(app.db, merge, deps.now());
+    return reply.redirect(`/clusters/${newId}?done=merge_undone`, 303);
   });
 
   f.post('/items/:id/move', curator, async (req, reply) => {
