@@ -2,7 +2,7 @@
 // the automatic tags (model kind, config rules for product areas, platform labels). Pure: the model,
 // the rules and the conversation come in; the item and its tags go out.
 import { classify, FEEDBACK_KINDS, type ClassifierModel, type Classification } from './classify/index.js';
-import { isFailingVote, messageNoiseOf, ownWords, threadKindOf, voteOf, type ThreadKind } from './classify/community.js';
+import { isFailingVote, messageNoiseOf, ownWords, reportsFailure, threadKindOf, voteOf, type ThreadKind } from './classify/community.js';
 import { detectLanguage } from './classify/language.js';
 import type { FeedbackKind } from '../model/index.js';
 
@@ -122,8 +122,10 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
   let candidates: ConversationMessage[];
   let forced: FeedbackKind | null = null;
   if (thread === 'vote') {
-    // A failing -1 is a bug report whoever casts it: it must surface, not hide in the vote.
+    // A failing -1 is a bug report whoever casts it: it must surface, not hide in the vote. Without
+    // one, a user (not staff) who reports a concrete failure of the release without voting is one too.
     candidates = human.filter((m) => isFailingVote(m.text)).slice(0, 1);
+    if (!candidates.length) candidates = human.filter((m) => !m.isStaff && voteOf(m.text) === null && m !== starter && reportsFailure(m.text)).slice(0, 1);
     forced = 'bug';
   } else if (thread === 'out-of-office' || thread === 'unsubscribe') {
     candidates = [];

@@ -37,6 +37,15 @@ describe('threads that are not reports', () => {
     expect(detect(vote([msg('-1, I would rather wait for the next milestone.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' })]))?.isFeedback).toBe(false);
   });
 
+  it("a user's report of a concrete failure in a vote thread is a bug without a -1; staff's is not", () => {
+    const report = msg("I'd like to vote but the plugin still fails on a multi-module build with an exception in the aggregator.", { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' });
+    expect(detect(vote([report]))).toMatchObject({ isFeedback: true, kind: 'bug', messageId: report.id });
+    const staffNote = msg('That failure is a known JDK issue, the build fails the same way on the last release.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev', isStaff: true });
+    expect(detect(vote([staffNote]))?.isFeedback).toBe(false);
+    // A vote with a caveat stays a vote.
+    expect(detect(vote([msg('+1 (non-binding), though the site build fails on my Windows box, not a blocker.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' })]))?.isFeedback).toBe(false);
+  });
+
   it('the +1 votes in that thread are not reporters of the -1 bug', () => {
     const people = ['ruth', 'oskar', 'jerome', 'patrick', 'dana'];
     const texts = vote([msg('-1: the staged jar still fails to start on Windows with a NullPointerException.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0' })]);

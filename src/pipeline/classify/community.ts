@@ -74,6 +74,11 @@ export function voteOf(text: string): '+1' | '-1' | '0' | null {
   return v === '+1' ? '+1' : v === '-1' ? '-1' : '0';
 }
 
+/** Own words that report a concrete failure (a build that fails, an exception, a regression). */
+export function reportsFailure(text: string): boolean {
+  return FAILURE.test(ownWords(text));
+}
+
 /** A "-1" that reports a concrete failure: a bug report inside a vote thread. */
 export function isFailingVote(text: string): boolean {
   return voteOf(text) === '-1' && FAILURE.test(ownWords(text));
