@@ -2,7 +2,8 @@
 // cursor, quarantine), then hand the touched conversations to enrich.
 import { z } from 'zod';
 import { GapSchema, QuarantineEntrySchema, RawMessageSchema } from '../model/index.js';
-import { batchInTimeOrder, channelStreams, ingestBatch, type IngestResult } from '../store/ingest.js';
+import { ingestBatch, type IngestResult } from './ingest-batch.js';
+import { batchInTimeOrder, channelStreams } from '../pipeline/ingest-plan.js';
 import { PermanentJobError } from '../queue/port.js';
 import { contentHash } from '../pipeline/hash.js';
 import { loadDisentangleModel } from '../models/disentangle.js';

@@ -1,7 +1,7 @@
 // Who is the project's, as the store tells detection: a sender at the domain hosting the list, and the
 // people who call release votes or cast binding ones, are staff; their own threads raise no item.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ingestBatch } from '../../src/store/ingest.js';
+import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { loadConversationMessages, loadMaintainers } from '../../src/store/feedback.js';
 import { detectFeedback } from '../../src/pipeline/feedback.js';
