@@ -16,7 +16,7 @@ import { parseConfig } from '../src/config/index.js';
 import { IMPORT_BATCH, detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
 import { ensureSource, markSourcePulled } from '../src/store/queries.js';
 import { parseAhead, parseAheadUsable } from '../src/stages/parse-ahead.js';
-import { linkAheadStats, prefetchIngest, runIngest, type IngestPayload } from '../src/stages/ingest.js';
+import { prefetchIngest, runIngest, type IngestPayload } from '../src/stages/ingest.js';
 import { runEnrich } from '../src/stages/enrich.js';
 import { runCluster } from '../src/stages/cluster.js';
 import { buildDigest } from '../src/digest/build.js';
@@ -326,7 +326,7 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     await markSourcePulled(app.db, sourceId, Date.now(), null);
     progress(`imported ${file}: ${read} read, ${stored} stored`);
   }
-  const ahead = linkAheadStats(app.db);
+  const ahead = app.services.ingest.linkAheadStats();
   figure('e2e.ingest.linked_ahead', ahead.taken);
   figure('e2e.ingest.linked_here', ahead.missed);
   // Tagging: feedback detection, kind and tags per touched conversation. The next batch is started

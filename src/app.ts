@@ -9,9 +9,7 @@ import { logger } from './log.js';
 import type { StageContext } from './stages/context.js';
 import { runIngest } from './stages/ingest.js';
 import { registeredStages } from './stages/index.js';
-import { closeDetectPool } from './stages/detect-pool.js';
-import { closeLinkAhead } from './stages/ingest.js';
-import { closeParseAhead } from './stages/parse-ahead.js';
+import { Services } from './services.js';
 import { boundHeapGrowth } from './heap.js';
 
 /** How long a command waits for Redis to answer at start before it gives up, naming the URL. */
@@ -25,6 +23,7 @@ export interface App {
   queue: JobQueue;
   ctx: StageContext;
   log: Logger;
+  services: Services;
   close(): Promise<void>;
 }
 
@@ -63,7 +62,8 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     }
   }
   const log = logger('app');
-  const ctx: StageContext = { db: store.db, queue, config, log, now: opts.now ?? Date.now };
+  const services = new Services(store, queue, log);
+  const ctx: StageContext = { db: store.db, queue, config, log, now: opts.now ?? Date.now, services };
   return {
     config,
     configPath: path,
@@ -72,13 +72,8 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     queue,
     ctx,
     log,
-    close: async () => {
-      await queue.close();
-      await closeLinkAhead(store.db);
-      await store.close();
-      await closeDetectPool();
-      await closeParseAhead();
-    },
+    services,
+    close: () => services.close(),
   };
 }
 

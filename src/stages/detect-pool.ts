@@ -219,18 +219,3 @@ export class DetectPool {
     );
   }
 }
-
-let shared: DetectPool | null = null;
-
-/** The process's pool (created on first use with detectThreads() helpers). */
-export function detectPool(onError?: (message: string) => void): DetectPool {
-  if (!shared) shared = new DetectPool(detectThreads(), onError);
-  return shared;
-}
-
-/** Stops the process's helper threads (they are unref'd: a process exits without this too). */
-export async function closeDetectPool(): Promise<void> {
-  const p = shared;
-  shared = null;
-  await p?.close();
-}
