@@ -15,7 +15,7 @@ import { openApp, type App } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { IMPORT_BATCH, detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
 import { ensureSource, markSourcePulled } from '../src/store/queries.js';
-import { parseAhead, parseAheadUsable } from '../src/stages/parse-ahead.js';
+import { parseAhead, parseAheadUsable } from '../src/threads/parse-ahead.js';
 import { prefetchIngest, runIngest, type IngestPayload } from '../src/stages/ingest.js';
 import { runEnrich } from '../src/stages/enrich.js';
 import { runCluster } from '../src/stages/cluster.js';

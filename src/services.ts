@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import type { OpenedDb } from './store/db.js';
 import type { JobQueue } from './queue/port.js';
 import { ClusterCache, EnrichCache, IngestHelpers } from './stages/caches.js';
-import { DetectPool, detectThreads } from './stages/detect-pool.js';
-import { closeParseAhead } from './stages/parse-ahead.js';
+import { DetectPool, detectThreads } from './threads/detect-pool.js';
+import { closeParseAhead } from './threads/parse-ahead.js';
 
 export class Services {
   readonly cluster = new ClusterCache();

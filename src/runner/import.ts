@@ -10,7 +10,7 @@ import { importers as allImporters } from '../../connectors/index.js';
 import { isSkip, type QuarantineEntry, type RawMessage } from '../model/index.js';
 import { ensureSource, markSourcePulled } from '../store/queries.js';
 import { ingestJobId, prefetchIngest, runIngest, type IngestPayload } from '../stages/ingest.js';
-import { ParseThreadError, parseAhead, parseAheadUsable } from '../stages/parse-ahead.js';
+import { ParseThreadError, parseAhead, parseAheadUsable } from '../threads/parse-ahead.js';
 
 export interface ImportSummary {
   files: number;

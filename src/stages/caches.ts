@@ -6,7 +6,7 @@ import type { TagSuggester } from '../pipeline/suggest.js';
 import type { Config } from '../config/index.js';
 import { ChannelThreader } from '../pipeline/chat-threads.js';
 import { loadDisentangleModel } from '../models/disentangle.js';
-import { LinkAhead } from './link-ahead.js';
+import { LinkAhead } from '../threads/link-ahead.js';
 
 export interface ClusterIndexState {
   grouper: NeedGrouper;

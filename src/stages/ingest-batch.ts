@@ -20,7 +20,7 @@ const LINK_SLICE = 200;
 export interface IngestOptions {
   /** Threads unthreaded chat lines (IRC, busy channels, room timelines); without it they start conversations. */
   threader?: ChannelThreader;
-  /** Links found ahead of time for a channel's lines (see src/stages/link-ahead.ts); undefined: link here. */
+  /** Links found ahead of time for a channel's lines (see src/threads/link-ahead.ts); undefined: link here. */
   ahead?: {
     take(sourceId: number, channel: string, lastStoredKey: string | null, lines: readonly StreamMessage[]): Promise<Map<number, string> | undefined>;
     /** After linking a channel here: whether the helper wants the store's lines, and handing them over. */

@@ -27,7 +27,7 @@ import {
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
 import { logger } from '../log.js';
-import { BackgroundCheckpointer } from './checkpointer.js';
+import { BackgroundCheckpointer } from '../threads/checkpointer.js';
 
 export type DbKind = 'sqlite' | 'postgres';
 

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectImporter } from '../../src/runner/import.js';
-import { parseAhead } from '../../src/stages/parse-ahead.js';
+import { parseAhead } from '../../src/threads/parse-ahead.js';
 import { isSkip, type RawMessage } from '../../src/model/index.js';
 import { tempDir } from '../support/factories.js';
 
