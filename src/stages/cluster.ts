@@ -10,7 +10,8 @@ import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from 
 import { needText, othersText } from '../pipeline/need-text.js';
 import { embedNeeds } from '../llm/embeddings.js';
 import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, saveAssignments, saveDescriptions, saveNeedTexts, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
-import { applyPeopleConfig, newestIdentityId, resolveOrgs } from '../store/people.js';
+import { newestIdentityId } from '../store/people.js';
+import { applyPeopleConfig, resolveOrgs } from './people.js';
 import type { Database } from '../store/schema.js';
 import type { ClusterIndexState } from './caches.js';
 import type { StageContext } from './context.js';
