@@ -238,6 +238,8 @@ class RecordingQueue implements JobQueue {
     if (queue === 'enrich') for (const id of d.conversationIds ?? []) this.conversations.add(id);
     if (queue === 'cluster') for (const id of d.itemIds ?? []) this.items.add(id);
   }
+  async ready(): Promise<void> {}
+  async schedule(): Promise<void> {}
   process(): void {}
   async counts(): Promise<QueueCounts> {
     return { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };

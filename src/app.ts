@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config/index.js';
 import { openDb, type OpenedDb } from './store/db.js';
 import type { Database } from './store/schema.js';
-import { BullMqQueue, createJobQueue, type JobQueue, type QueueName } from './queue/index.js';
+import { createJobQueue, type JobQueue, type QueueName } from './queue/index.js';
 import { logger } from './log.js';
 import type { StageContext } from './stages/context.js';
 import { runIngest } from './stages/ingest.js';
@@ -52,14 +52,11 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     lockDurationMs: numberEnv('GLEANER_LOCK_DURATION_MS'),
     stalledIntervalMs: numberEnv('GLEANER_STALLED_INTERVAL_MS'),
   });
-  if (queue instanceof BullMqQueue) {
-    try {
-      await queue.ready(numberEnv('GLEANER_REDIS_CONNECT_TIMEOUT_MS') ?? REDIS_CONNECT_TIMEOUT_MS);
-    } catch (err: unknown) {
-      await queue.disconnect();
-      await store.close();
-      throw err;
-    }
+  try {
+    await queue.ready(numberEnv('GLEANER_REDIS_CONNECT_TIMEOUT_MS') ?? REDIS_CONNECT_TIMEOUT_MS);
+  } catch (err: unknown) {
+    await store.close();
+    throw err;
   }
   const log = logger('app');
   const services = new Services(store, queue, log);

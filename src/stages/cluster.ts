@@ -3,7 +3,7 @@
 // human or another worker changed the clusters), save, and refresh the touched clusters' title,
 // summary, kind and first/last seen. Pinned items and pinned titles are never touched.
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
+import { ClusterPayloadSchema } from '../model/jobs.js';
 import { PermanentJobError } from '../queue/port.js';
 import { type ClusterIndex, type ClusterDoc, type DescribeItem, type ItemForDoc, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer } from '../pipeline/cluster.js';
 import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from '../pipeline/grouping.js';
@@ -18,7 +18,6 @@ import type { StageContext } from './context.js';
 import { cooperativeYield } from '../yield.js';
 import { clearClusterPending, clustersOfItems, stillClusterPending } from '../store/pending.js';
 
-export const ClusterPayloadSchema = z.object({ itemIds: z.array(z.number().int()).min(1) });
 
 type IndexState = ClusterIndexState;
 

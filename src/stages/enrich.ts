@@ -1,7 +1,7 @@
 // Enrich shell: for each touched conversation, detect the feedback it carries and its tags, save them
 // (human decisions win), and hand the feedback items to the cluster stage.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { EnrichPayloadSchema } from '../model/jobs.js';
 import { PermanentJobError } from '../queue/port.js';
 import { compileRules, detectFeedback, type CompiledRule } from '../pipeline/feedback.js';
 import { loadClassifierModel } from '../models/classifier.js';
@@ -11,7 +11,6 @@ import { clearEnrichPending, enrichPendingOf } from '../store/pending.js';
 import { autoTag } from './tagging.js';
 import type { StageContext } from './context.js';
 
-export const EnrichPayloadSchema = z.object({ conversationIds: z.array(z.number().int()).min(1) });
 
 function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string } {
   const cache = ctx.services.enrich;

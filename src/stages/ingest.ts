@@ -1,24 +1,13 @@
 // Ingest shell: validate the payload, store the batch in one transaction (messages, raw items,
 // cursor, quarantine), then hand the touched conversations to enrich.
-import { z } from 'zod';
-import { GapSchema, QuarantineEntrySchema, RawMessageSchema } from '../model/index.js';
+import { IngestPayloadSchema, type IngestPayload } from '../model/jobs.js';
 import { ingestBatch, type IngestResult } from './ingest-batch.js';
 import { batchInTimeOrder, channelStreams } from '../pipeline/ingest-plan.js';
 import { PermanentJobError } from '../queue/port.js';
 import { contentHash } from '../pipeline/hash.js';
 import type { StageContext } from './context.js';
 
-export const IngestPayloadSchema = z.object({
-  sourceId: z.number().int(),
-  platform: z.string(),
-  messages: z.array(RawMessageSchema),
-  raw: z.array(z.object({ externalId: z.string(), payload: z.string() })).optional(),
-  normalizerVersion: z.number().int(),
-  cursor: z.object({ key: z.string(), value: z.string() }).optional(),
-  quarantine: z.array(QuarantineEntrySchema).optional(),
-  gaps: z.array(GapSchema).optional(),
-});
-export type IngestPayload = z.infer<typeof IngestPayloadSchema>;
+export type { IngestPayload };
 
 export function ingestJobId(p: IngestPayload): string {
   return `ingest-${p.sourceId}-${contentHash(...p.messages.map((m) => m.externalId + '|' + (m.editedAt ?? '') + '|' + (m.deleted ? 'd' : '')), p.cursor?.value, p.quarantine?.length)}`;
