@@ -15,7 +15,7 @@ import { openApp, type App } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { IMPORT_BATCH, detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
 import { ensureSource, markSourcePulled } from '../src/store/queries.js';
-import { parseAhead, parseAheadUsable } from '../src/threads/parse-ahead.js';
+import { parseAheadUsable } from '../src/threads/parse-ahead.js';
 import { prefetchIngest, runIngest, type IngestPayload } from '../src/stages/ingest.js';
 import { runEnrich } from '../src/stages/enrich.js';
 import { runCluster } from '../src/stages/cluster.js';
@@ -296,7 +296,7 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     if (parseAheadUsable(file)) {
       // As importFiles does in-process with helper threads: parsed on one while this thread stores.
       // 'parse' is this thread's wait for the next batch.
-      const batches = parseAhead(file, importer.format, { ...opts, batchSize: IMPORT_BATCH.inprocess })[Symbol.asyncIterator]();
+      const batches = app.services.parse.parse(file, importer.format, { ...opts, batchSize: IMPORT_BATCH.inprocess })[Symbol.asyncIterator]();
       for (;;) {
         const b = await clock.time('parse', () => batches.next());
         if (b.done) break;

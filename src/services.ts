@@ -1,18 +1,20 @@
 // Everything one app holds for as long as it runs, built once in openApp (src/app.ts) and closed with
 // one call: the store (with its checkpointer), the queue, the helper threads (detection, linking
-// ahead), and what the stage shells keep between jobs (the cluster index, compiled rules, the
+// and parsing ahead), and what the stage shells keep between jobs (the cluster index, compiled rules, the
 // threader's model and state). No module keeps per-process state of its own.
 import type { Logger } from 'pino';
 import type { OpenedDb } from './store/db.js';
 import type { JobQueue } from './queue/port.js';
 import { ClusterCache, EnrichCache, IngestHelpers } from './stages/caches.js';
 import { DetectPool, detectThreads } from './threads/detect-pool.js';
-import { closeParseAhead } from './threads/parse-ahead.js';
+import { ParseAhead } from './threads/parse-ahead.js';
 
 export class Services {
   readonly cluster = new ClusterCache();
   readonly enrich = new EnrichCache();
   readonly ingest: IngestHelpers;
+  /** The thread that parses big export files ahead of the storing. */
+  readonly parse = new ParseAhead();
   private detect: DetectPool | null = null;
 
   constructor(
@@ -36,6 +38,6 @@ export class Services {
     const detect = this.detect;
     this.detect = null;
     await detect?.close();
-    await closeParseAhead();
+    await this.parse.close();
   }
 }

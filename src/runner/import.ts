@@ -11,7 +11,7 @@ import { isSkip, type QuarantineEntry, type RawMessage } from '../model/index.js
 import { ensureSource, markSourcePulled } from '../store/queries.js';
 import type { IngestPayload } from '../stages/ingest.js';
 import { IMPORT_BATCH, stageRunner } from './stage-runner.js';
-import { ParseThreadError, parseAhead, parseAheadUsable } from '../threads/parse-ahead.js';
+import { ParseThreadError, parseAheadUsable } from '../threads/parse-ahead.js';
 
 export { IMPORT_BATCH };
 
@@ -161,7 +161,7 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
       if (!here) {
         // Parsed on a helper thread while this one stores: the same batches, cut at the same places.
         try {
-          for await (const b of parseAhead(file, importer.format, { source: sourceName, channel: opts.channel, batchSize, ...limits })) {
+          for await (const b of app.services.parse.parse(file, importer.format, { source: sourceName, channel: opts.channel, batchSize, ...limits })) {
             summary.read += b.read;
             for (const [reason, n] of Object.entries(b.skipped)) summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;
             quarantine.push(...b.quarantine);

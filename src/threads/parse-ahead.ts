@@ -53,101 +53,106 @@ function inputBytes(path: string): number {
   return total;
 }
 
-/**
- * The file's batches (about `batchSize` messages each, with their raw payloads, quarantine and skip
- * counts), parsed on a helper thread. A failure of the file (unreadable, the helper gone) is thrown
- * after the batches read before it, as reading on this thread would.
- */
-export async function* parseAhead(path: string, format: string, opts: { source: string; channel?: string; batchSize: number; maxEntryBytes?: number; maxTotalBytes?: number }): AsyncGenerator<Extract<ParseBatch, { kind: 'batch' }>> {
-  // The process's parse thread, kept between files; a second import running meanwhile gets its own.
-  const shared = !busy;
-  if (idleTimer) clearTimeout(idleTimer);
-  const worker = shared ? (idle ??= startParseThread()) : startParseThread();
-  if (shared) busy = true;
-  const job = ++jobs;
-  const queue: ParseBatch[] = [];
-  let wake: (() => void) | null = null;
-  const push = (b: ParseBatch) => {
-    if (b.job !== job) return;
-    queue.push(b);
-    wake?.();
-    wake = null;
-  };
-  const onMessage = (b: ParseBatch) => push(b);
-  const onError = (err: Error) => push({ kind: 'error', job, message: `the parse thread failed: ${err.message}`, thread: true });
-  const onExit = (code: number) => push({ kind: 'error', job, message: `the parse thread exited with code ${code}`, thread: true });
-  worker.on('message', onMessage);
-  worker.on('error', onError);
-  worker.on('exit', onExit);
-  worker.ref();
-  worker.postMessage({ kind: 'start', job, path, format, source: opts.source, channel: opts.channel, batchSize: opts.batchSize, ahead: AHEAD, maxEntryBytes: opts.maxEntryBytes, maxTotalBytes: opts.maxTotalBytes } satisfies ParseRequest);
-  let started = false;
-  let failed = false;
-  try {
-    for (;;) {
-      while (!queue.length) await new Promise<void>((resolve) => (wake = resolve));
-      const b = queue.shift()!;
-      if (b.kind === 'end') return;
-      if (b.kind === 'error') {
-        failed = Boolean(b.thread);
-        throw b.thread ? new ParseThreadError(b.message, started) : new Error(b.message);
-      }
-      worker.postMessage({ kind: 'ack', job } satisfies ParseRequest);
-      started = true;
-      yield b;
-    }
-  } finally {
-    worker.off('message', onMessage);
-    worker.off('error', onError);
-    worker.off('exit', onExit);
-    if (shared && !failed) {
-      // Back to idle: a file left midway is abandoned by the thread, which then waits for the next
-      // file a little while (an import's files come one after another) and is then let go (its heap
-      // with every connector loaded is a hundred megabytes).
-      worker.postMessage({ kind: 'stop', job } satisfies ParseRequest);
-      worker.unref();
-      busy = false;
-      idleTimer = setTimeout(() => {
-        if (!busy && idle === worker) {
-          idle = null;
-          void worker.terminate();
+/** The parse thread of one app, kept between files (starting one costs about a second); owned by the app's services. */
+export class ParseAhead {
+  private idle: Worker | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private jobs = 0;
+
+  /**
+   * The file's batches (about `batchSize` messages each, with their raw payloads, quarantine and skip
+   * counts), parsed on a helper thread. A failure of the file (unreadable, the helper gone) is thrown
+   * after the batches read before it, as reading on this thread would.
+   */
+  async *parse(path: string, format: string, opts: { source: string; channel?: string; batchSize: number; maxEntryBytes?: number; maxTotalBytes?: number }): AsyncGenerator<Extract<ParseBatch, { kind: 'batch' }>> {
+    // The kept thread; a second import running meanwhile gets its own.
+    const shared = !this.busy;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const worker = shared ? (this.idle ??= this.startParseThread()) : this.startParseThread();
+    if (shared) this.busy = true;
+    const job = ++this.jobs;
+    const queue: ParseBatch[] = [];
+    let wake: (() => void) | null = null;
+    const push = (b: ParseBatch) => {
+      if (b.job !== job) return;
+      queue.push(b);
+      wake?.();
+      wake = null;
+    };
+    const onMessage = (b: ParseBatch) => push(b);
+    const onError = (err: Error) => push({ kind: 'error', job, message: `the parse thread failed: ${err.message}`, thread: true });
+    const onExit = (code: number) => push({ kind: 'error', job, message: `the parse thread exited with code ${code}`, thread: true });
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.ref();
+    worker.postMessage({ kind: 'start', job, path, format, source: opts.source, channel: opts.channel, batchSize: opts.batchSize, ahead: AHEAD, maxEntryBytes: opts.maxEntryBytes, maxTotalBytes: opts.maxTotalBytes } satisfies ParseRequest);
+    let started = false;
+    let failed = false;
+    try {
+      for (;;) {
+        while (!queue.length) await new Promise<void>((resolve) => (wake = resolve));
+        const b = queue.shift()!;
+        if (b.kind === 'end') return;
+        if (b.kind === 'error') {
+          failed = Boolean(b.thread);
+          throw b.thread ? new ParseThreadError(b.message, started) : new Error(b.message);
         }
-      }, IDLE_MS);
-      idleTimer.unref();
-    } else {
-      if (shared) {
-        idle = null;
-        busy = false;
+        worker.postMessage({ kind: 'ack', job } satisfies ParseRequest);
+        started = true;
+        yield b;
       }
-      await stopHelperThread(worker);
+    } finally {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (shared && !failed) {
+        // Back to idle: a file left midway is abandoned by the thread, which then waits for the next
+        // file a little while (an import's files come one after another) and is then let go (its heap
+        // with every connector loaded is a hundred megabytes).
+        worker.postMessage({ kind: 'stop', job } satisfies ParseRequest);
+        worker.unref();
+        this.busy = false;
+        this.idleTimer = setTimeout(() => {
+          if (!this.busy && this.idle === worker) {
+            this.idle = null;
+            void worker.terminate();
+          }
+        }, IDLE_MS);
+        this.idleTimer.unref();
+      } else {
+        if (shared) {
+          this.idle = null;
+          this.busy = false;
+        }
+        await stopHelperThread(worker);
+      }
     }
+  }
+
+  private startParseThread(): Worker {
+    const w = startHelperThread('parse-worker');
+    w.unref();
+    w.on('error', () => undefined); // reported to the import running, if any
+    w.on('exit', () => {
+      if (this.idle === w) {
+        this.idle = null;
+        this.busy = false;
+      }
+    });
+    return w;
+  }
+
+  /** Stops the parse thread unless an import is using it (it is unref'd: a process exits without this too). */
+  async close(): Promise<void> {
+    if (this.busy) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const w = this.idle;
+    this.idle = null;
+    if (w) await stopHelperThread(w);
   }
 }
 
-let idle: Worker | null = null;
-let idleTimer: NodeJS.Timeout | null = null;
 /** How long the parse thread waits for the next file before it is let go. */
 const IDLE_MS = 2000;
-let busy = false;
-let jobs = 0;
-
-function startParseThread(): Worker {
-  const w = startHelperThread('parse-worker');
-  w.unref();
-  w.on('error', () => undefined); // reported to the import running, if any
-  w.on('exit', () => {
-    if (idle === w) {
-      idle = null;
-      busy = false;
-    }
-  });
-  return w;
-}
-
-/** Stops the process's parse thread unless an import is using it (it is unref'd: a process exits without this too). */
-export async function closeParseAhead(): Promise<void> {
-  if (busy) return;
-  const w = idle;
-  idle = null;
-  if (w) await stopHelperThread(w);
-}
