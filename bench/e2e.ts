@@ -15,8 +15,8 @@ import { openApp, type App } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { IMPORT_BATCH, detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
 import { ensureSource, markSourcePulled } from '../src/store/queries.js';
-import { parseAhead, parseAheadUsable } from '../src/stages/parse-ahead.js';
-import { linkAheadStats, prefetchIngest, runIngest, type IngestPayload } from '../src/stages/ingest.js';
+import { parseAheadUsable } from '../src/threads/parse-ahead.js';
+import { prefetchIngest, runIngest, type IngestPayload } from '../src/stages/ingest.js';
 import { runEnrich } from '../src/stages/enrich.js';
 import { runCluster } from '../src/stages/cluster.js';
 import { buildDigest } from '../src/digest/build.js';
@@ -238,6 +238,8 @@ class RecordingQueue implements JobQueue {
     if (queue === 'enrich') for (const id of d.conversationIds ?? []) this.conversations.add(id);
     if (queue === 'cluster') for (const id of d.itemIds ?? []) this.items.add(id);
   }
+  async ready(): Promise<void> {}
+  async schedule(): Promise<void> {}
   process(): void {}
   async counts(): Promise<QueueCounts> {
     return { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
@@ -294,7 +296,7 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     if (parseAheadUsable(file)) {
       // As importFiles does in-process with helper threads: parsed on one while this thread stores.
       // 'parse' is this thread's wait for the next batch.
-      const batches = parseAhead(file, importer.format, { ...opts, batchSize: IMPORT_BATCH.inprocess })[Symbol.asyncIterator]();
+      const batches = app.services.parse.parse(file, importer.format, { ...opts, batchSize: IMPORT_BATCH.inprocess })[Symbol.asyncIterator]();
       for (;;) {
         const b = await clock.time('parse', () => batches.next());
         if (b.done) break;
@@ -326,7 +328,7 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     await markSourcePulled(app.db, sourceId, Date.now(), null);
     progress(`imported ${file}: ${read} read, ${stored} stored`);
   }
-  const ahead = linkAheadStats(app.db);
+  const ahead = app.services.ingest.linkAheadStats();
   figure('e2e.ingest.linked_ahead', ahead.taken);
   figure('e2e.ingest.linked_here', ahead.missed);
   // Tagging: feedback detection, kind and tags per touched conversation. The next batch is started

@@ -4,14 +4,12 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config/index.js';
 import { openDb, type OpenedDb } from './store/db.js';
 import type { Database } from './store/schema.js';
-import { BullMqQueue, createJobQueue, type JobQueue, type QueueName } from './queue/index.js';
+import { createJobQueue, type JobQueue, type QueueName } from './queue/index.js';
 import { logger } from './log.js';
 import type { StageContext } from './stages/context.js';
 import { runIngest } from './stages/ingest.js';
 import { registeredStages } from './stages/index.js';
-import { closeDetectPool } from './stages/detect-pool.js';
-import { closeLinkAhead } from './stages/ingest.js';
-import { closeParseAhead } from './stages/parse-ahead.js';
+import { Services } from './services.js';
 import { boundHeapGrowth } from './heap.js';
 
 /** How long a command waits for Redis to answer at start before it gives up, naming the URL. */
@@ -25,6 +23,7 @@ export interface App {
   queue: JobQueue;
   ctx: StageContext;
   log: Logger;
+  services: Services;
   close(): Promise<void>;
 }
 
@@ -53,17 +52,15 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     lockDurationMs: numberEnv('GLEANER_LOCK_DURATION_MS'),
     stalledIntervalMs: numberEnv('GLEANER_STALLED_INTERVAL_MS'),
   });
-  if (queue instanceof BullMqQueue) {
-    try {
-      await queue.ready(numberEnv('GLEANER_REDIS_CONNECT_TIMEOUT_MS') ?? REDIS_CONNECT_TIMEOUT_MS);
-    } catch (err: unknown) {
-      await queue.disconnect();
-      await store.close();
-      throw err;
-    }
+  try {
+    await queue.ready(numberEnv('GLEANER_REDIS_CONNECT_TIMEOUT_MS') ?? REDIS_CONNECT_TIMEOUT_MS);
+  } catch (err: unknown) {
+    await store.close();
+    throw err;
   }
   const log = logger('app');
-  const ctx: StageContext = { db: store.db, queue, config, log, now: opts.now ?? Date.now };
+  const services = new Services(store, queue, log);
+  const ctx: StageContext = { db: store.db, queue, config, log, now: opts.now ?? Date.now, services };
   return {
     config,
     configPath: path,
@@ -72,13 +69,8 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
     queue,
     ctx,
     log,
-    close: async () => {
-      await queue.close();
-      await closeLinkAhead(store.db);
-      await store.close();
-      await closeDetectPool();
-      await closeParseAhead();
-    },
+    services,
+    close: () => services.close(),
   };
 }
 

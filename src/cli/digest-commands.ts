@@ -24,7 +24,6 @@ import {
   resolveUnknown,
   runWeeklyDigest,
   scheduleTimezone,
-  type JobSchedulerQueue,
 } from '../digest/workflow.js';
 import type { EditionRow } from '../store/digests.js';
 
@@ -266,7 +265,7 @@ export function registerDigestCommands(program: Command): void {
       await withApp(cmd, async (app) => {
         const tz = scheduleTimezone(app.ctx);
         if (app.queue.kind === 'bullmq') {
-          const r = await registerDigestScheduler(app.ctx, app.queue as unknown as JobSchedulerQueue);
+          const r = await registerDigestScheduler(app.ctx, app.queue);
           console.log(`job scheduler registered: "${r.pattern}" in ${r.tz}`);
         } else console.log(`no Redis: \`gleaner serve\` runs the schedule itself ("${app.config.digest.schedule}" in ${tz})`);
         console.log(`next run: ${new Date(nextRun(app.ctx, app.ctx.now())).toISOString()}`);

@@ -13,12 +13,13 @@ import { portOption, registerWebCommands, serveDemo } from './web-commands.js';
 import { registerClusterCommands } from './cluster-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerDigestCommands, writeDemoEditions, writeDigestFiles } from './digest-commands.js';
-import { registerDigestScheduler, type JobSchedulerQueue } from '../digest/workflow.js';
+import { registerDigestScheduler } from '../digest/workflow.js';
 import { listenSource, pullSource } from '../runner/pull.js';
 import { registerEvalCommands } from './eval-commands.js';
 import { registerTagCommands } from './tag-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { finishPendingWork, sweepPendingWhenIdle } from '../runner/pending.js';
+import { stageRunner, type StageRunner } from '../runner/stage-runner.js';
 import { jsonSafe, printSafe } from './terminal.js';
 import { markUnfinishedWork, pendingWorkCounts } from '../store/pending.js';
 import type { SourceConfig } from '../config/index.js';
@@ -70,27 +71,25 @@ function printSummary(s: ImportSummary, inProcess: boolean): void {
 }
 
 async function runImport(app: App, paths: string[], opts: { format?: string; source?: string; channel?: string; wait?: boolean }): Promise<ImportSummary> {
-  const inProcess = app.queue.kind === 'inprocess';
-  // With Redis and nothing queued, work an earlier run left pending is queued again first.
-  if (!inProcess) await sweepPendingWhenIdle(app.ctx);
+  const runner = stageRunner(app);
+  await runner.begin();
   const progress = new Progress();
   const summary = await importFiles(app, paths, {
     format: opts.format,
     source: opts.source,
     channel: opts.channel,
-    followUp: !inProcess,
+    followUp: !runner.here,
     onProgress: (p) => progress.update(p.file, p.bytesRead, p.totalBytes, `${p.read} read`),
   });
   progress.done();
-  if (inProcess) await finishInProcess(app);
-  else if (opts.wait) await app.queue.idle();
+  await finish(runner, opts.wait);
   return summary;
 }
 
-/** In-process: tagging and clustering of whatever is pending, this run's batches and any earlier run's. */
-async function finishInProcess(app: App): Promise<void> {
+/** After reading: here, tagging and clustering of whatever is pending (this run's batches and any earlier run's); with workers and `wait`, until they are idle. */
+async function finish(runner: StageRunner, wait?: boolean): Promise<void> {
   const progress = new Progress();
-  await finishPendingWork(app.ctx, (done, left) => progress.update('tagging and clustering', done.conversations + done.items, left.conversations + left.items, `${done.conversations} conversations, ${done.items} items`));
+  await runner.finish({ wait, onProgress: (done, left) => progress.update('tagging and clustering', done.conversations + done.items, left.conversations + left.items, `${done.conversations} conversations, ${done.items} items`) });
   progress.done();
 }
 
@@ -105,7 +104,7 @@ program
   .action(async (paths: string[], opts: { format: string; source?: string; channel?: string; wait?: boolean }) => {
     await withApp(async (app) => {
       const s = await runImport(app, paths, opts);
-      printSummary(s, app.queue.kind === 'inprocess');
+      printSummary(s, stageRunner(app).here);
       if (s.read === 0 && (s.errors.length > 0 || s.quarantined > 0 || s.files === 0)) process.exitCode = 1;
     });
   });
@@ -120,7 +119,7 @@ program
   .action(async (opts: { queues: string; concurrency: number }) => {
     const g = globals();
     const app = await openApp({ config: g.config, db: g.db });
-    if (app.queue.kind !== 'bullmq') {
+    if (stageRunner(app).here) {
       await app.close();
       throw new Error('gleaner worker needs Redis: set REDIS_URL or `redis:` in gleaner.yaml');
     }
@@ -128,7 +127,7 @@ program
     for (const q of queues) if (!QUEUE_NAMES.includes(q)) throw new Error(`unknown queue ${q}; queues: ${QUEUE_NAMES.join(', ')}`);
     startWorkers(app, queues, opts.concurrency);
     // The weekly digest's job scheduler: one id, so every worker registering it leaves one schedule.
-    if (queues.includes('digest')) await registerDigestScheduler(app.ctx, app.queue as unknown as JobSchedulerQueue);
+    if (queues.includes('digest')) await registerDigestScheduler(app.ctx, app.queue);
     app.log.info({ queues }, 'worker started');
     // Work the store records as pending but no queue holds (a run killed before its jobs were queued
     // or done) is queued again whenever the queues are idle: now, and every PENDING_SWEEP_MS.
@@ -176,7 +175,8 @@ program
     await withApp(async (app) => {
       const ac = stopSignal();
       let failed = 0;
-      if (app.queue.kind !== 'inprocess') await sweepPendingWhenIdle(app.ctx);
+      const runner = stageRunner(app);
+      await runner.begin();
       for (const cfg of selectSources(app, names)) {
         const r = await pullSource(app, cfg, ac.signal);
         const skipped = Object.values(r.skipped).reduce((a, b) => a + b, 0);
@@ -186,7 +186,7 @@ program
           console.error(`  error: ${r.error}`);
         }
       }
-      if (app.queue.kind === 'inprocess') await finishInProcess(app);
+      await finish(runner);
       if (failed) process.exitCode = 1;
     });
   });
@@ -198,7 +198,7 @@ program
   .action(async (names: string[]) => {
     await withApp(async (app) => {
       const ac = stopSignal();
-      if (app.queue.kind === 'inprocess') startWorkers(app, QUEUE_NAMES);
+      stageRunner(app).serve();
       const results = await Promise.all(selectSources(app, names).map((cfg) => listenSource(app, cfg, ac.signal)));
       for (const r of results) if (r.error) console.error(`${r.source} stopped: ${r.error}`);
       await app.queue.idle({ timeoutMs: 60_000 }).catch(() => undefined);

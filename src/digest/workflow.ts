@@ -4,6 +4,8 @@
 // (src/stages/digest.ts) calls them for the scheduled job and for sends.
 import { CronExpressionParser } from 'cron-parser';
 import type { StageContext } from '../stages/context.js';
+import type { JobQueue } from '../queue/port.js';
+import type { DigestPayload } from '../model/jobs.js';
 import { weekContaining, weekLabel, type Period } from '../pipeline/period.js';
 import { editionsDue, findEdition, getEdition, insertDraft, listEditions, markApproved, resolveExpiredLeases, resolveUnknown, updateDraft, type EditionRow } from '../store/digests.js';
 import { buildEdition, teamsOf, type EditionJson, type Team } from './edition.js';
@@ -138,7 +140,7 @@ export { getEdition, listEditions, resolveUnknown };
 
 // Schedule ----------------------------------------------------------------------------------------
 
-export type DigestJobPayload = { type: 'weekly' } | { type: 'send'; id: number } | { type: 'build'; periodStart: number; periodEnd: number; team?: string };
+export type DigestJobPayload = DigestPayload;
 
 /** The schedule's time zone: `digest.timezone`, else this machine's. */
 export function scheduleTimezone(ctx: Pick<DigestContext, 'config'>): string {
@@ -154,20 +156,16 @@ export function nextRun(ctx: Pick<DigestContext, 'config'>, after: number): numb
   }
 }
 
-/** The queue side of the schedule: what a BullMQ queue must offer (src/queue/bullmq.ts has it). */
-export interface JobSchedulerQueue {
-  upsertJobScheduler(queue: 'digest', schedulerId: string, repeat: { pattern: string; tz?: string }, template: { name: string; data: unknown }): Promise<void>;
-}
-
 /**
- * With Redis: registers (or updates) the weekly job scheduler from `digest.schedule` in the time
- * zone. One scheduler id, so any number of processes registering it leave one schedule.
+ * Registers (or updates) the weekly job from `digest.schedule` in the time zone on the queue's
+ * scheduler (BullMQ's job scheduler with Redis; a timer in this process otherwise). One scheduler id,
+ * so any number of processes registering it leave one schedule.
  */
-export async function registerDigestScheduler(ctx: DigestContext, queue: JobSchedulerQueue): Promise<{ pattern: string; tz: string }> {
+export async function registerDigestScheduler(ctx: DigestContext, queue: JobQueue): Promise<{ pattern: string; tz: string }> {
   const pattern = ctx.config.digest.schedule;
   const tz = scheduleTimezone(ctx);
   nextRun(ctx, ctx.now()); // validates the expression with a clear message
-  await queue.upsertJobScheduler('digest', DIGEST_SCHEDULER_ID, { pattern, tz }, { name: DIGEST_JOB, data: { type: 'weekly' } satisfies DigestJobPayload });
+  await queue.schedule('digest', DIGEST_SCHEDULER_ID, { pattern, tz }, { name: DIGEST_JOB, data: { type: 'weekly' } });
   return { pattern, tz };
 }
 

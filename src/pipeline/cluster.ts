@@ -6,6 +6,9 @@
 import { capitalise, cleanSubject, fitToShow, looksLikeCode, ownWords } from './own-words.js';
 import { tokenizeReport } from './dedupe/index.js';
 import type { FeedbackKind } from '../model/index.js';
+import type { ItemForDoc } from '../model/records.js';
+
+export type { ItemForDoc };
 
 export interface ClusterDoc {
   itemId: number;
@@ -755,16 +758,6 @@ export function clusterKind(items: ReadonlyArray<Pick<DescribeItem, 'kind' | 'at
 }
 
 // From a stored item to what is clustered -----------------------------------------------------------
-
-export interface ItemForDoc {
-  itemId: number;
-  tags?: readonly string[];
-  kind: FeedbackKind | null;
-  subject: string | null;
-  reportMessageId: number;
-  llmSummary?: string | null;
-  messages: ReadonlyArray<{ messageId: number; personId: number; segment: string; text: string; at: number }>;
-}
 
 /**
  * The words an item is clustered on: its subject, and what the person who raised it wrote at the

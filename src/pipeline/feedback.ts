@@ -5,47 +5,15 @@ import { classify, FEEDBACK_KINDS, type ClassifierModel, type Classification } f
 import { isFailingVote, messageNoiseOf, ownWords, reportsFailure, threadKindOf, voteOf, type ThreadKind } from './classify/community.js';
 import { detectLanguage } from './classify/language.js';
 import type { FeedbackKind } from '../model/index.js';
+import type { AutoTag, ConversationMessage, DetectedFeedback } from '../model/records.js';
 
-export interface ConversationMessage {
-  id: number;
-  text: string;
-  subject: string | null;
-  channel: string;
-  isBot: boolean;
-  labels: string[];
-  /**
-   * The author is staff or a maintainer: config `staff: true`, an org with segment staff (domain, Slack
-   * team, Discord role), or an address at the domain that hosts the mailing list. Staff answer inside a
-   * feedback thread; they never raise an item.
-   */
-  isStaff?: boolean;
-}
+export type { AutoTag, ConversationMessage, DetectedFeedback };
 
 export interface TagRule {
   tag: string;
   keywords: string[];
   patterns: string[];
   channels: string[];
-}
-
-export interface AutoTag {
-  tag: string;
-  provenance: 'rule' | 'model' | 'platform';
-  confidence: number | null;
-  version: string | null;
-}
-
-export interface DetectedFeedback {
-  messageId: number;
-  isFeedback: boolean;
-  kind: FeedbackKind | null;
-  kindConfidence: number;
-  feedbackConfidence: number;
-  sentiment: Classification['sentiment'];
-  modelVersion: string;
-  tags: AutoTag[];
-  /** The report's language (ISO 639-1), or null when too short to tell. */
-  language?: string | null;
 }
 
 /** Tag of an item in a language the classifier was not trained on: a person checks it (the tag inbox). */

@@ -1,4 +1,4 @@
-// Linking chat lines ahead of storing them: the pure part of src/stages/link-ahead.ts, which runs on a
+// Linking chat lines ahead of storing them: the pure part of src/threads/link-ahead.ts, which runs on a
 // helper thread. A bulk import hands each batch's channel streams here before the batch before it is
 // stored; this links them with a state that continues from the lines it saw last. The store takes a
 // channel's links only when they continue from what it actually holds (AheadCheck); otherwise it links

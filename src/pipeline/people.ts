@@ -3,7 +3,10 @@
 // Links need clear evidence (the same email or Slack profile email; a `people:` entry in config), each
 // link records it, and a human's unmerge is never undone by an automatic rule.
 
+import { latestRule, parseOrgEvidence, parseOrgHints, orgHintsOf, segmentOf, isListHostAddress, type IdentityFact, type PersonEntry, type OrgEntry, type OrgHints, type OrgEvidence, type OrgFacts, type OrgRule, type StaffRule, type PersonOrgState, type StoredOrg, type MaintainerRule, type RoleMessage } from '../model/people.js';
 import { ownWords, threadKindOf, voteOf } from './classify/community.js';
+export { latestRule, parseOrgHints, orgHintsOf, segmentOf, isListHostAddress };
+export type { PersonOrgState, StoredOrg, IdentityFact, PersonEntry, OrgEntry, OrgHints, OrgEvidence, OrgFacts, OrgRule, StaffRule, MaintainerRule, RoleMessage };
 
 export interface IdentityRef {
   kind: string;
@@ -21,51 +24,6 @@ export function parseIdentityRef(s: string): IdentityRef {
   let value = s.slice(i + 1).trim();
   if (kind === 'email' || kind === 'irc') value = value.toLowerCase();
   return { kind, value };
-}
-
-export interface IdentityFact {
-  id: number;
-  kind: string;
-  value: string;
-  email: string | null;
-  personId: number;
-  evidence: string | null;
-}
-
-export interface PersonEntry {
-  name: string;
-  identities: string[];
-  staff?: boolean;
-  org?: string;
-}
-
-export interface OrgEntry {
-  name: string;
-  segment: string;
-  domains: string[];
-  /** Slack workspace (team) ids whose members belong to the org (Slack Connect guests), e.g. T0ACME. */
-  slackTeams?: string[];
-  /** Discord guild roles (an id, or a name where the source knows role names) whose holders belong to the org. */
-  discordRoles?: string[];
-}
-
-/** What a platform says about where an author belongs, stored on the identity (`identities.org_hints`). */
-export interface OrgHints {
-  /** Slack: the author's workspace id (`user_team`, the profile's `team_id`). */
-  team?: string;
-  /** Discord: the author's guild roles, ids with names where known. */
-  roles?: Array<{ id: string; name?: string | null }>;
-}
-
-/** The rule of the latest decision recorded on an identity ("same-email", "config", "manual-unmerge", ...). */
-export function latestRule(evidence: string | null): string | null {
-  if (!evidence) return null;
-  try {
-    const e = JSON.parse(evidence) as { rule?: unknown };
-    return typeof e.rule === 'string' ? e.rule : null;
-  } catch {
-    return null;
-  }
 }
 
 /** A human split this identity off: automatic rules leave it where the human put it. */
@@ -144,72 +102,6 @@ function domainMatch(emails: readonly string[], orgs: readonly OrgEntry[]): { or
   return null;
 }
 
-/**
- * Reads `identities.org_hints` (JSON written by ingest). Anything odd is absent: hints come from platform
- * payloads, so a malformed value must never stop the resolution.
- */
-export function parseOrgHints(text: string | null | undefined): OrgHints | null {
-  if (!text) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  return orgHintsOf(v);
-}
-
-/** Canonical hints (team trimmed, roles deduplicated and sorted by id), or null when the platform said nothing. */
-export function orgHintsOf(v: unknown): OrgHints | null {
-  if (!v || typeof v !== 'object') return null;
-  const o = v as { team?: unknown; roles?: unknown };
-  const out: OrgHints = {};
-  if (typeof o.team === 'string' && o.team.trim()) out.team = o.team.trim();
-  if (Array.isArray(o.roles)) {
-    const roles = new Map<string, { id: string; name?: string | null }>();
-    for (const r of o.roles as unknown[]) {
-      if (!r || typeof r !== 'object') continue;
-      const { id, name } = r as { id?: unknown; name?: unknown };
-      if (typeof id !== 'string' || !id) continue;
-      roles.set(id, typeof name === 'string' && name ? { id, name } : { id });
-    }
-    // An empty list is news too: the member holds no roles (any more).
-    out.roles = [...roles.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-  return out.team !== undefined || out.roles !== undefined ? out : null;
-}
-
-/**
- * Which rule placed a person in their org (recorded in `people.org_evidence`, shown with the person);
- * `kept`: no rule did, and an org a human gave (a merge) stays.
- */
-export type OrgRule = 'people-config' | 'email-domain' | 'slack-team' | 'discord-role' | 'kept';
-/** Which rule made a person staff (`kept`: a human's decision no rule made). */
-export type StaffRule = 'people-config' | 'org-segment' | 'slack-team' | 'discord-role' | MaintainerRule | 'kept';
-/** How a list's own structure shows a maintainer (see maintainerEvidence). */
-export type MaintainerRule = 'list-host' | 'vote-caller' | 'binding-vote';
-
-export interface OrgEvidence {
-  /** The rule that chose the org, or null: no rule matched and the person counts as `community`. */
-  rule: OrgRule | null;
-  org: string | null;
-  /** What matched: the config entry's name, the email and domain, the identity and its team or role. */
-  detail?: Record<string, string>;
-  /** Why the person is staff, when a rule says so. */
-  staff?: { rule: StaffRule; org?: string; detail?: Record<string, string> };
-}
-
-export interface OrgFacts {
-  /** The `people:` entry that names this person, if any. */
-  entry?: Pick<PersonEntry, 'name' | 'org' | 'staff'>;
-  /** Every email of the person (email identities, profile emails). */
-  emails: readonly string[];
-  /** The person's chat identities with what their platform said (`kind` slack / discord). */
-  identities: ReadonlyArray<{ kind: string; value: string; hints: OrgHints | null }>;
-  /** What the person's own messages show of their role (maintainerEvidence), when anything. */
-  maintainer?: { rule: MaintainerRule; detail: Record<string, string> } | null;
-}
-
 type Match = { org: OrgEntry; rule: 'slack-team' | 'discord-role'; detail: Record<string, string> };
 
 function platformMatches(identities: OrgFacts['identities'], orgs: readonly OrgEntry[]): Match[] {
@@ -263,35 +155,121 @@ export function resolveOrg(facts: OrgFacts, orgs: readonly OrgEntry[]): OrgEvide
   return ev;
 }
 
-/** The segment a person counts in: bots and staff first, then their org's segment, else community. */
-export function segmentOf(p: { isBot: boolean; isStaff: boolean; orgSegment: string | null }): string {
-  if (p.isBot) return 'bot';
-  if (p.isStaff || p.orgSegment === 'staff') return 'staff';
-  return p.orgSegment ?? 'community';
+
+function wrapEvidence(previous: string | null, entry: Record<string, unknown>): string {
+  if (previous == null) return JSON.stringify(entry);
+  let prev: unknown = previous;
+  try {
+    prev = JSON.parse(previous);
+  } catch {
+    // keep the raw text
+  }
+  return JSON.stringify({ ...entry, previous: prev });
+}
+
+function sameDecision(previous: string | null, entry: Record<string, unknown>): boolean {
+  if (!previous) return false;
+  try {
+    const p = JSON.parse(previous) as Record<string, unknown>;
+    return Object.entries(entry).every(([k, v]) => p[k] === v);
+  } catch {
+    return false;
+  }
+}
+
+export interface LinkPlan {
+  /** Identities moved to a person (or given new evidence), in order. */
+  writes: Array<{ id: number; personId: number; evidence: string }>;
+  /** How many identities changed person. */
+  linked: number;
+  /** Person id -> the `people:` entry that names them. */
+  configured: Map<number, PersonEntry>;
+  /** Config identities that match nothing stored yet. */
+  unmatched: string[];
 }
 
 /**
- * Whether a sender's address is at the domain that hosts the mailing list (`dev.maven.example.org`
- * hosts its list at example.org; `users.lists.acme.example` at acme.example): the project's own
- * people, its committers or staff. Two-label domains at least, so a bare TLD never matches.
+ * The writes that put linked identities on one person: for each step of planLinks, the person that
+ * already holds most of its identities keeps its id (stable links for the web UI); each identity
+ * moved records its evidence on top of what it had. A decision already recorded is not written again.
  */
-export function isListHostAddress(email: string | null | undefined, listId: string | null | undefined): boolean {
-  if (!email || !listId) return false;
-  const domain = email.toLowerCase().split('@')[1]?.trim();
-  const host = listId.toLowerCase().replace(/^<|>$/g, '').trim();
-  if (!domain || !host.includes('.') || domain.split('.').length < 2) return false;
-  return host === domain || host.endsWith(`.${domain}`);
+export function planLinkWrites(stored: readonly IdentityFact[], people: readonly PersonEntry[], now: number): LinkPlan {
+  const identities = stored.map((i) => ({ ...i }));
+  const byId = new Map(identities.map((i) => [i.id, i]));
+  const { steps, unmatched } = planLinks(identities, people);
+  const writes: LinkPlan['writes'] = [];
+  let linked = 0;
+  const configured = new Map<number, PersonEntry>();
+  for (const step of steps) {
+    const members = step.identityIds.map((id) => byId.get(id)!).filter(Boolean);
+    if (!members.length) continue;
+    const counts = new Map<number, number>();
+    for (const m of members) counts.set(m.personId, (counts.get(m.personId) ?? 0) + 1);
+    const target = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
+    for (const m of members) {
+      const entry = step.evidence[m.id]!;
+      if (m.personId === target && (sameDecision(m.evidence, entry) || (step.person === undefined && m.evidence))) continue;
+      if (m.personId !== target) linked++;
+      const evidence = wrapEvidence(m.evidence, { ...entry, at: now });
+      writes.push({ id: m.id, personId: target, evidence });
+      m.personId = target;
+      m.evidence = evidence;
+    }
+    if (step.person) configured.set(target, step.person);
+  }
+  return { writes, linked, configured, unmatched };
 }
 
-/** One message of a person as the maintainer rules read it. */
-export interface RoleMessage {
-  /** The message's own subject (mail), null in chat. */
-  subject: string | null;
-  text: string;
-  /** The sender's address, for mail. */
-  email: string | null;
-  /** The mailing list's id (`dev.maven.example.org`), for mail. */
-  listId: string | null;
+/**
+ * The org and staff flag of each person, with the rule recorded (see resolveOrg). An org or staff flag
+ * that no rule gave (a human merge carried it over) is kept; one a rule gave and no rule supports any
+ * more (a Discord role taken away, a `people:` entry removed) is dropped. Returns the people whose
+ * placement (or evidence) changed, or who were not resolved yet.
+ */
+export function planOrgPlacements(
+  people: readonly PersonOrgState[],
+  identities: ReadonlyArray<{ personId: number; kind: string; value: string; email: string | null; evidence: string | null; hints: string | null }>,
+  storedOrgs: readonly StoredOrg[],
+  config: { people: readonly PersonEntry[]; orgs: readonly OrgEntry[] },
+  roles: ReadonlyMap<number, readonly RoleMessage[]> = new Map(),
+): Array<{ id: number; orgId: number | null; isStaff: boolean; evidence: string }> {
+  const orgByName = new Map(storedOrgs.map((o) => [o.name, o]));
+  const orgById = new Map(storedOrgs.map((o) => [o.id, o]));
+  const configured = new Map(config.orgs.map((o) => [o.name, o]));
+  // Stored orgs (domains as last applied) with this config's Slack teams and Discord roles.
+  const orgs: OrgEntry[] = storedOrgs.map((o) => ({ name: o.name, segment: o.segment, domains: o.domains, slackTeams: configured.get(o.name)?.slackTeams, discordRoles: configured.get(o.name)?.discordRoles }));
+  const entries = new Map(config.people.map((p) => [p.name, p]));
+  const facts = new Map<number, { entry?: PersonEntry; emails: string[]; identities: Array<OrgFacts['identities'][number]>; maintainer?: OrgFacts['maintainer'] }>();
+  for (const p of people) facts.set(p.id, { emails: [], identities: [], maintainer: maintainerEvidence(roles.get(p.id) ?? []) });
+  for (const i of identities) {
+    const f = facts.get(i.personId)!;
+    const email = i.email ?? (i.kind === 'email' ? i.value : null);
+    if (email) f.emails.push(email);
+    f.identities.push({ kind: i.kind, value: i.value, hints: parseOrgHints(i.hints) });
+    // The `people:` entry that linked this identity (its evidence names it).
+    if (!f.entry && latestRule(i.evidence) === 'config') {
+      const name = (JSON.parse(i.evidence!) as { person?: unknown }).person;
+      if (typeof name === 'string') f.entry = entries.get(name);
+    }
+  }
+  const out: Array<{ id: number; orgId: number | null; isStaff: boolean; evidence: string }> = [];
+  for (const p of people) {
+    const f = facts.get(p.id)!;
+    const ev = resolveOrg(f, orgs);
+    const prev = parseOrgEvidence(p.evidence);
+    const org = ev.org ? orgByName.get(ev.org) : undefined;
+    const current = p.orgId !== null ? orgById.get(p.orgId) : undefined;
+    // The stored org came from a rule when the last evidence says that rule placed this very org.
+    const ruleGaveOrg = !!prev?.rule && prev.rule !== 'kept' && prev.org === current?.name;
+    if (!org && current && !ruleGaveOrg) Object.assign(ev, { rule: 'kept', org: current.name, detail: { why: 'given by hand (a merge); no rule places this person' } });
+    const ruleGaveStaff = !!prev?.staff && prev.staff.rule !== 'kept';
+    if (!ev.staff && f.entry?.staff !== false && p.isStaff && !ruleGaveStaff) ev.staff = { rule: 'kept', detail: { why: 'marked staff by hand (a merge); no rule says so' } };
+    const orgId = ev.org ? (orgByName.get(ev.org)?.id ?? null) : null;
+    const isStaff = Boolean(ev.staff);
+    const evidence = JSON.stringify(ev);
+    if (orgId !== p.orgId || isStaff !== p.isStaff || evidence !== p.evidence || !p.resolved) out.push({ id: p.id, orgId, isStaff, evidence });
+  }
+  return out;
 }
 
 const REPLY_PREFIX = /^\s*(?:(?:re|aw|fwd?|wg|sv|tr|rif|r)\s*:\s*)+/i;

@@ -1,8 +1,7 @@
+import type { Period } from '../model/records.js';
+
+export type { Period };
 // Periods: ISO weeks (Monday 00:00 UTC to the next Monday) and explicit date ranges.
-export interface Period {
-  start: number;
-  end: number; // exclusive
-}
 
 const DAY = 24 * 3600 * 1000;
 

@@ -9,25 +9,8 @@
 // reporters; staff and bots never are. Reactions (a 👍 on the report) are not counted: exports give
 // counts, not who reacted, so they cannot be tied to a person; they are kept in the evidence.
 import { contentKey } from './dedupe/index.js';
+import type { PriorityMessage } from '../model/records.js';
 import type { ClusterEvidence, ReporterEvidence, ScoreExplanation, TrendEvidence, Trend, VoiceRole } from '../model/index.js';
-
-export interface PriorityMessage {
-  messageId: number;
-  conversationId: number;
-  personId: number;
-  personName: string;
-  org: string | null;
-  /** The person's segment: 'staff', 'bot', an org's segment, or 'community'. */
-  segment: string;
-  at: number;
-  text: string;
-  channel: string;
-  platform: string;
-  permalink: string | null;
-  reactions?: Record<string, number> | null;
-  /** The message's subject (mail), when it has one. */
-  subject?: string | null;
-}
 
 export interface PriorityItem {
   itemId: number;
@@ -36,7 +19,7 @@ export interface PriorityItem {
   messages: PriorityMessage[];
 }
 
-export type { ClusterEvidence, VoiceRole };
+export type { ClusterEvidence, VoiceRole, PriorityMessage };
 
 export interface Voicing {
   itemId: number;

@@ -5,7 +5,9 @@
 // In-Reply-To, then References newest to oldest, as JWZ does). Mail without a known parent falls back to
 // the normalised subject when the subject says it is a reply. Anything else starts a conversation.
 
-export type RefKind = 'reply' | 'thread' | 'reference';
+import type { ConversationRef, RefKind } from '../model/ingest.js';
+
+export type { ConversationRef, RefKind };
 
 export interface ThreadInput {
   key: string;
@@ -22,9 +24,6 @@ export interface ThreadContext {
   /** Conversation for `${channelId}\u0000${subjectKey}` among recent conversations. */
   convOfSubject: ReadonlyMap<string, number>;
 }
-
-/** `existing` is a stored conversation id; `fresh` an index into `fresh` of the result. */
-export type ConversationRef = { existing: number } | { fresh: number };
 
 export interface ThreadResult {
   assign: ConversationRef[];

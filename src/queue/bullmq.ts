@@ -2,7 +2,7 @@
 // killed mid-batch) are picked up again by BullMQ's stalled-job check; ingest is idempotent, so a
 // re-run adds nothing twice.
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
-import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, QUEUE_NAMES, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type RetryPolicy } from './port.js';
+import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, QUEUE_NAMES, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type QueuePayloads, type Repeat, type RetryPolicy } from './port.js';
 
 export interface BullMqOptions {
   url: string;
@@ -59,6 +59,9 @@ export class BullMqQueue implements JobQueue {
     });
     try {
       await Promise.race([q.waitUntilReady(), timeout]);
+    } catch (err: unknown) {
+      await this.disconnect();
+      throw err;
     } finally {
       clearTimeout(timer);
       q.off('error', onError);
@@ -66,11 +69,11 @@ export class BullMqQueue implements JobQueue {
   }
 
   /** Drops the connections after `ready` failed (a queue that never connected closes at once). */
-  async disconnect(): Promise<void> {
+  private async disconnect(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
   }
 
-  async add<T>(queue: QueueName, name: string, data: T, opts: AddOptions): Promise<void> {
+  async add<Q extends QueueName>(queue: Q, name: string, data: QueuePayloads[Q], opts: AddOptions): Promise<void> {
     await this.queue(queue).add(name, data, {
       jobId: safeJobId(opts.jobId),
       attempts: opts.attempts ?? this.retry.attempts,
@@ -116,7 +119,7 @@ export class BullMqQueue implements JobQueue {
   }
 
   /** A repeating job from a cron pattern in a time zone (BullMQ job scheduler); upserting the same id keeps one schedule. */
-  async upsertJobScheduler(queue: QueueName, schedulerId: string, repeat: { pattern: string; tz?: string }, template: { name: string; data: unknown }): Promise<void> {
+  async schedule<Q extends QueueName>(queue: Q, schedulerId: string, repeat: Repeat, template: { name: string; data: QueuePayloads[Q] }): Promise<void> {
     await this.queue(queue).upsertJobScheduler(safeJobId(schedulerId), { pattern: repeat.pattern, tz: repeat.tz }, {
       name: template.name,
       data: template.data,

@@ -1,6 +1,7 @@
 // In-process JobQueue: jobs run in this process, in order per queue, with the same retry and
 // permanent-failure rules as BullMQ. For the embedded default (`gleaner demo`, no Redis).
-import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type RetryPolicy } from './port.js';
+import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type QueuePayloads, type Repeat, type RetryPolicy } from './port.js';
+import { CronExpressionParser } from 'cron-parser';
 
 interface Pending {
   id: string;
@@ -28,6 +29,7 @@ export class InProcessQueue implements JobQueue {
   private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiters = new Set<(force: boolean) => void>();
+  private readonly schedules = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly retry: RetryPolicy = DEFAULT_RETRY) {}
 
@@ -40,7 +42,9 @@ export class InProcessQueue implements JobQueue {
     return s;
   }
 
-  async add<T>(queue: QueueName, name: string, data: T, opts: AddOptions): Promise<void> {
+  async ready(): Promise<void> {}
+
+  async add<Q extends QueueName>(queue: Q, name: string, data: QueuePayloads[Q], opts: AddOptions): Promise<void> {
     if (this.closed) throw new Error(`queue ${queue} is closed`);
     const s = this.state(queue);
     const id = safeJobId(opts.jobId);
@@ -52,6 +56,26 @@ export class InProcessQueue implements JobQueue {
     if (opts.delayMs) this.delay(queue, job, opts.delayMs);
     else s.waiting.push(job);
     this.pump(queue);
+  }
+
+  /** A timer in this process: the job is added at each time the pattern names (its job id the scheduler's and the time). */
+  async schedule<Q extends QueueName>(queue: Q, schedulerId: string, repeat: Repeat, template: { name: string; data: QueuePayloads[Q] }): Promise<void> {
+    const next = (after: number) => CronExpressionParser.parse(repeat.pattern, { currentDate: new Date(after), tz: repeat.tz }).next().getTime();
+    next(Date.now()); // a bad pattern throws here, to the caller
+    const arm = () => {
+      if (this.closed) return;
+      const at = next(Date.now());
+      // setTimeout holds at most ~24.8 days; re-arm in steps until the time comes.
+      const t = setTimeout(() => {
+        if (Date.now() < at - 1000) return arm();
+        this.add(queue, template.name, template.data, { jobId: `${schedulerId}-${at}` }).catch(() => undefined);
+        arm();
+      }, Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1));
+      t.unref();
+      this.schedules.set(schedulerId, t);
+    };
+    clearTimeout(this.schedules.get(schedulerId));
+    arm();
   }
 
   process<T>(queue: QueueName, handler: JobHandler<T>, opts?: ProcessOptions): void {
@@ -147,6 +171,8 @@ export class InProcessQueue implements JobQueue {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.schedules.values()) clearTimeout(t);
+    this.schedules.clear();
     // Let running handlers finish (no half-written batch).
     const deadline = Date.now() + 30_000;
     while ([...this.queues.values()].some((s) => s.active > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -1,6 +1,10 @@
 // The JobQueue port: BullMQ on Redis when REDIS_URL (or `redis:` in config) is set, in-process otherwise.
 // Both honour the same contract (test/contract/queue.contract.ts).
 
+import type { QueuePayloads } from '../model/jobs.js';
+
+export type { QueuePayloads };
+
 export const QUEUE_NAMES = ['ingest', 'enrich', 'cluster', 'digest'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
@@ -51,9 +55,23 @@ export interface ProcessOptions {
   globalConcurrency?: number;
 }
 
+/** A repeating job: a cron pattern in a time zone. */
+export interface Repeat {
+  pattern: string;
+  tz?: string;
+}
+
 export interface JobQueue {
   readonly kind: 'inprocess' | 'bullmq';
-  add<T>(queue: QueueName, name: string, data: T, opts: AddOptions): Promise<void>;
+  /** Resolves once the queue can take jobs; rejects within `timeoutMs` naming what it could not reach (and lets go of it). */
+  ready(timeoutMs: number): Promise<void>;
+  add<Q extends QueueName>(queue: Q, name: string, data: QueuePayloads[Q], opts: AddOptions): Promise<void>;
+  /**
+   * Adds `template` to `queue` at every time `repeat` names, under one scheduler id (registering it
+   * again replaces it: any number of processes leave one schedule). In-process: a timer in this
+   * process, for as long as the queue is open; with Redis: BullMQ's job scheduler.
+   */
+  schedule<Q extends QueueName>(queue: Q, schedulerId: string, repeat: Repeat, template: { name: string; data: QueuePayloads[Q] }): Promise<void>;
   /** Starts consuming `queue` with `handler` in this process. */
   process<T>(queue: QueueName, handler: JobHandler<T>, opts?: ProcessOptions): void;
   counts(queue: QueueName): Promise<QueueCounts>;

@@ -1,6 +1,6 @@
 // Runs importers over files: detect the format, read pages, normalize, and hand batches to ingest
-// (directly in-process, or as `ingest` jobs on BullMQ). Bad input is quarantined with its location and
-// the rest goes on; nothing already stored is touched except by a newer version of the same message.
+// (the stage runner, ./stage-runner.ts, stores them here or queues them as `ingest` jobs). Bad input is
+// quarantined with its location and the rest goes on; nothing already stored is touched except by a newer version of the same message.
 import { existsSync, statSync, readdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -9,8 +9,11 @@ import type { Importer, ImportItem } from '../../connectors/types.js';
 import { importers as allImporters } from '../../connectors/index.js';
 import { isSkip, type QuarantineEntry, type RawMessage } from '../model/index.js';
 import { ensureSource, markSourcePulled } from '../store/queries.js';
-import { ingestJobId, prefetchIngest, runIngest, type IngestPayload } from '../stages/ingest.js';
-import { ParseThreadError, parseAhead, parseAheadUsable } from '../stages/parse-ahead.js';
+import type { IngestPayload } from '../stages/ingest.js';
+import { IMPORT_BATCH, stageRunner } from './stage-runner.js';
+import { ParseThreadError, parseAheadUsable } from '../threads/parse-ahead.js';
+
+export { IMPORT_BATCH };
 
 export interface ImportSummary {
   files: number;
@@ -95,17 +98,11 @@ export function detectImporter(path: string, format: string | undefined, list: I
   return list.find((i) => i.detect(path, head));
 }
 
-/**
- * Messages per ingest batch. A queued batch is a job (about 500 keep the queue cheap and a retry small);
- * in-process each batch is one SQLite transaction, and bigger ones write each index page fewer times.
- */
-export const IMPORT_BATCH = { queued: 500, inprocess: 2000 } as const;
 
 export async function importFiles(app: App, paths: string[], opts: ImportOptions = {}): Promise<ImportSummary> {
   const summary: ImportSummary = { files: 0, read: 0, new: 0, updated: 0, duplicates: 0, copies: 0, skipped: {}, quarantined: 0, enqueuedBatches: 0, errors: [] };
   const files = expandPaths(paths);
-  const inProcess = app.queue.kind === 'inprocess';
-  const batchSize = inProcess ? IMPORT_BATCH.inprocess : IMPORT_BATCH.queued;
+  const runner = stageRunner(app);
   for (const file of files) {
     let importer: Importer | undefined;
     try {
@@ -128,39 +125,17 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
     let raw: Array<{ externalId: string; payload: string }> = [];
     let quarantine: QuarantineEntry[] = [];
 
-    // In-process, a batch is stored one step behind: the next batch's chat lines are linked on a
-    // helper thread (prefetchIngest) while this thread stores the one before.
-    let behind: IngestPayload | null = null;
-    const store = async (payload: IngestPayload) => {
-      const r = await runIngest(app.ctx, payload, { followUp: opts.followUp });
-      summary.new += r.new;
-      summary.updated += r.updated;
-      summary.duplicates += r.unchanged;
-      summary.copies += r.copies;
-      summary.quarantined += r.quarantined;
-    };
+    const sink = runner.sink(summary, { followUp: opts.followUp });
+    const batchSize = sink.batchSize;
     const flush = async (last = false) => {
       if (messages.length || quarantine.length) {
         const payload: IngestPayload = { sourceId, platform: importer.platform, messages, raw, normalizerVersion: importer.normalizerVersion, quarantine };
         messages = [];
         raw = [];
         quarantine = [];
-        if (inProcess) {
-          prefetchIngest(app.ctx, payload);
-          const prev = behind;
-          behind = payload;
-          if (prev) await store(prev);
-        } else {
-          summary.quarantined += payload.quarantine?.length ?? 0;
-          await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
-          summary.enqueuedBatches++;
-        }
+        await sink.put(payload);
       }
-      if (last && behind) {
-        const prev = behind;
-        behind = null;
-        await store(prev);
-      }
+      if (last) await sink.end();
     };
 
     const handle = async (item: ImportItem) => {
@@ -182,11 +157,11 @@ export async function importFiles(app: App, paths: string[], opts: ImportOptions
     };
 
     try {
-      let here = !(inProcess && parseAheadUsable(file));
+      let here = !(sink.parseAhead && parseAheadUsable(file));
       if (!here) {
         // Parsed on a helper thread while this one stores: the same batches, cut at the same places.
         try {
-          for await (const b of parseAhead(file, importer.format, { source: sourceName, channel: opts.channel, batchSize, ...limits })) {
+          for await (const b of app.services.parse.parse(file, importer.format, { source: sourceName, channel: opts.channel, batchSize, ...limits })) {
             summary.read += b.read;
             for (const [reason, n] of Object.entries(b.skipped)) summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;
             quarantine.push(...b.quarantine);

@@ -8,7 +8,8 @@ import type { SourceConfig } from '../config/index.js';
 import { redact, redactSecretValues, secretValues } from '../config/index.js';
 import type { Connector, Page } from '../model/index.js';
 import { ensureSource, getCheckpoint, markSourcePulled } from '../store/queries.js';
-import { ingestJobId, runIngest, type IngestPayload } from '../stages/ingest.js';
+import type { IngestPayload } from '../stages/ingest.js';
+import { stageRunner } from './stage-runner.js';
 import { normalizeItems } from './batch.js';
 import { recordSourceEvent } from '../store/digests.js';
 
@@ -55,6 +56,7 @@ function errorText(app: App, cfg: SourceConfig, err: unknown): string {
 }
 
 async function consume(app: App, cfg: SourceConfig, pages: AsyncIterable<Page<unknown>>, connector: Connector<unknown>, sourceId: number, result: SourceRunResult): Promise<void> {
+  const runner = stageRunner(app);
   for await (const page of pages) {
     const batch = await normalizeItems((raw, ctx) => connector.normalize(raw, ctx), page.items.map((raw, i) => ({ raw, location: `${cfg.name} page ${result.pages + 1} item ${i + 1}` })), { source: cfg.name });
     for (const [k, v] of Object.entries(batch.skipped)) result.skipped[k] = (result.skipped[k] ?? 0) + v;
@@ -74,8 +76,7 @@ async function consume(app: App, cfg: SourceConfig, pages: AsyncIterable<Page<un
     result.gaps += page.gaps?.length ?? 0;
     result.rateLimitedMs += page.rateLimitedMs ?? 0;
     if (page.rateLimitedMs) await recordSourceEvent(app.db, { sourceId, kind: 'rate_limited', at: app.ctx.now(), durationMs: page.rateLimitedMs });
-    if (app.queue.kind === 'inprocess') await runIngest(app.ctx, payload);
-    else await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
+    await runner.ingest(payload);
   }
 }
 

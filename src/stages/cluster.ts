@@ -3,30 +3,24 @@
 // human or another worker changed the clusters), save, and refresh the touched clusters' title,
 // summary, kind and first/last seen. Pinned items and pinned titles are never touched.
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
+import { ClusterPayloadSchema } from '../model/jobs.js';
 import { PermanentJobError } from '../queue/port.js';
 import { type ClusterIndex, type ClusterDoc, type DescribeItem, type ItemForDoc, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer } from '../pipeline/cluster.js';
 import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from '../pipeline/grouping.js';
 import { needText, othersText } from '../pipeline/need-text.js';
 import { embedNeeds } from '../llm/embeddings.js';
 import { ClusterStateConflict, clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, saveAssignments, saveDescriptions, saveNeedTexts, unclusteredItems, clusterSeen, type ClusterDescription, type ClusterSeen } from '../store/clusters.js';
-import { forgetPeople, resolvePeople } from './people.js';
+import { resolvePeople } from './people.js';
 import type { Database } from '../store/schema.js';
+import type { ClusterIndexState } from './caches.js';
 import type { StageContext } from './context.js';
 import { cooperativeYield } from '../yield.js';
 import { clearClusterPending, clustersOfItems, stillClusterPending } from '../store/pending.js';
 
-export const ClusterPayloadSchema = z.object({ itemIds: z.array(z.number().int()).min(1) });
 
-interface IndexState {
-  grouper: NeedGrouper;
-  version: string;
-}
+type IndexState = ClusterIndexState;
 
-const indexes = new WeakMap<Kysely<Database>, Promise<IndexState>>();
 const CONFLICT_ATTEMPTS = 20;
-/** One job at a time per store in this process: the index is shared state. */
-const locks = new WeakMap<Kysely<Database>, Promise<unknown>>();
 
 /** What grouping compares of a stored item: its need text and what the thread's other people added. */
 export function needDoc(item: ItemForDoc): NeedDoc {
@@ -73,8 +67,6 @@ const DESCRIBE_ITEMS = 200;
  */
 const REDESCRIBE_GROWTH = 1.25;
 const REDESCRIBE_BELOW = 10;
-/** Per store: cluster id -> how many of its first items there were when this process last described it. */
-const describedAt = new WeakMap<Kysely<Database>, Map<number, number>>();
 
 /**
  * Title, summary, kind and first/last seen of clusters, from their items. With `fresh` (the items just
@@ -132,26 +124,27 @@ export async function describeClusters(
 export async function runCluster(ctx: StageContext, data: unknown): Promise<{ assigned: number; created: number }> {
   const parsed = ClusterPayloadSchema.safeParse(data);
   if (!parsed.success) throw new PermanentJobError(`cluster: bad payload: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  const prev = locks.get(ctx.db) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(() => clusterItems(ctx, parsed.data.itemIds));
-  locks.set(ctx.db, run);
+  const cache = ctx.services.cluster;
+  const run = cache.lock.catch(() => undefined).then(() => clusterItems(ctx, parsed.data.itemIds));
+  cache.lock = run;
   return run;
 }
 
 async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ assigned: number; created: number }> {
   const { db } = ctx;
+  const cache = ctx.services.cluster;
   await resolvePeople(ctx, 'cluster');
-  let statePromise = indexes.get(db);
+  let statePromise = cache.index;
   if (!statePromise) {
     const g = ctx.config.grouping;
     statePromise = buildIndex(db, { ...(g?.threshold !== undefined ? { threshold: g.threshold } : {}), ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}), ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}) });
-    indexes.set(db, statePromise);
+    cache.index = statePromise;
   }
   let state: IndexState;
   try {
     state = await statePromise;
   } catch (err: unknown) {
-    indexes.delete(db);
+    if (cache.index === statePromise) cache.index = null;
     throw err;
   }
   let placed: number;
@@ -231,12 +224,11 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
         continue;
       }
       // The index and the store disagree (a cluster was removed meanwhile): rebuild on the retry.
-      indexes.delete(db);
+      cache.index = null;
       throw err;
     }
   }
-  let described = describedAt.get(db);
-  if (!described) describedAt.set(db, (described = new Map()));
+  const described = cache.describedAt;
   // A cluster that only gained new items may keep its description (see describeClusters); one that lost or gained moved items is described again.
   await saveDescriptions(db, await describeClusters(db, null, [...touched], new Map([...fresh].filter(([c]) => !changed.has(c))), described), ctx.now());
   await describeInterrupted(ctx, flagged, placedNow ?? new Set());
@@ -252,11 +244,4 @@ async function describeInterrupted(ctx: StageContext, flagged: ReadonlySet<numbe
   if (!earlier.length) return;
   const clusterIds = await clustersOfItems(ctx.db, earlier);
   if (clusterIds.length) await saveDescriptions(ctx.db, await describeClusters(ctx.db, null, clusterIds), ctx.now());
-}
-
-/** Drops this process's index for a store (tests; after a bulk re-import). */
-export function forgetClusterIndex(db: Kysely<Database>): void {
-  indexes.delete(db);
-  describedAt.delete(db);
-  forgetPeople(db);
 }

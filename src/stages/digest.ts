@@ -2,17 +2,11 @@
 // autoApprove, dispatches their sends; a send job makes one attempt. A send that may succeed later
 // throws so the queue retries it with backoff; one that cannot (no recipients, a permanent refusal,
 // an unknown outcome waiting for a human) fails for good with its reason, which the edition keeps too.
-import { z } from 'zod';
+import { DigestPayloadSchema } from '../model/jobs.js';
 import { PermanentJobError } from '../queue/port.js';
 import type { StageContext } from './context.js';
 import { prepareEditions, runWeeklyDigest } from '../digest/workflow.js';
 import { sendEdition } from '../digest/send.js';
-
-export const DigestPayloadSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('weekly') }),
-  z.object({ type: z.literal('send'), id: z.number().int() }),
-  z.object({ type: z.literal('build'), periodStart: z.number().int(), periodEnd: z.number().int(), team: z.string().optional() }),
-]);
 
 export async function runDigest(ctx: StageContext, data: unknown): Promise<unknown> {
   const parsed = DigestPayloadSchema.safeParse(data);

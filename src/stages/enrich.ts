@@ -1,7 +1,7 @@
 // Enrich shell: for each touched conversation, detect the feedback it carries and its tags, save them
 // (human decisions win), and hand the feedback items to the cluster stage.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { EnrichPayloadSchema } from '../model/jobs.js';
 import { PermanentJobError } from '../queue/port.js';
 import { compileRules, detectFeedback, type CompiledRule } from '../pipeline/feedback.js';
 import { loadClassifierModel } from '../models/classifier.js';
@@ -10,19 +10,15 @@ import { resolvePeople } from './people.js';
 import { contentHash } from '../pipeline/hash.js';
 import { clearEnrichPending, enrichPendingOf } from '../store/pending.js';
 import { autoTag } from './tagging.js';
-import { detectPool } from './detect-pool.js';
 import type { StageContext } from './context.js';
 
-export const EnrichPayloadSchema = z.object({ conversationIds: z.array(z.number().int()).min(1) });
-
-const compiled = new WeakMap<object, { rules: CompiledRule[]; version: string }>();
 
 function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string } {
-  let r = compiled.get(ctx.config);
-  if (!r) {
+  const cache = ctx.services.enrich;
+  let r = cache.rules;
+  if (r?.config !== ctx.config) {
     const version = `rules-${createHash('sha256').update(JSON.stringify(ctx.config.tags)).digest('hex').slice(0, 10)}`;
-    r = { rules: compileRules(ctx.config.tags), version };
-    compiled.set(ctx.config, r);
+    cache.rules = r = { config: ctx.config, rules: compileRules(ctx.config.tags), version };
   }
   return r;
 }
@@ -42,7 +38,7 @@ export async function runEnrich(ctx: StageContext, data: unknown, opts: { follow
   // Suggestions from human tags and the optional language model come on top of the classifier and rules.
   // Detection is pure CPU work: shared with the helper threads (the same model and rules there).
   const ids = parsed.data.conversationIds;
-  const detections = await detectPool((message) => ctx.log.warn({ stage: 'enrich' }, message)).detect(
+  const detections = await ctx.services.detectPool().detect(
     { modelVersion: model.version, rules: ctx.config.tags, rulesVersion: version, conversations: ids.map((id) => convs.get(id) ?? []) },
     (messages) => detectFeedback(model, messages, rules, version),
   );

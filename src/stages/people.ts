@@ -1,45 +1,84 @@
-// People before detection: the `people:` / `orgs:` config applied (again whenever identities appeared
-// since) and the org and staff flag of everyone not resolved yet, so that detection, counting and the
-// digest all see one answer to "is this person staff?". A person whom a new vote shows to be a
-// maintainer becomes staff here, and the conversations they wrote in before are detected again.
+// People and organisations, read -> plan -> apply: applies `people:` and `orgs:` from config
+// (idempotent) and places people in their orgs. The store reads and writes (src/store/people.ts);
+// the links and placements are planned by pure functions (src/pipeline/people.ts).
 import type { Kysely } from 'kysely';
-import type { Config } from '../config/index.js';
 import type { Database } from '../store/schema.js';
-import { applyPeopleConfig, markConversationsOfPeople, markVotersUnresolved, newestIdentityId, resolveOrgs } from '../store/people.js';
+import { markConversationsOfPeople, markVotersUnresolved, newestIdentityId, peopleTransaction, readIdentityFacts, readOrgs, readPeopleForOrgs, readRoleMessages, saveConfigOrgs, saveLinks, savePersonOrgs, type PeopleConfig } from '../store/people.js';
 import type { StageContext } from './context.js';
+import { planLinkWrites, planOrgPlacements } from '../pipeline/people.js';
 
-/** Per store and config: the newest identity id when the people config was last applied. */
-const applied = new WeakMap<Kysely<Database>, WeakMap<Config, number>>();
+export interface ApplyPeopleResult {
+  orgs: number;
+  linked: number;
+  /** Config identities that match nothing stored yet (they link when the identity first appears and the stage runs again). */
+  unmatched: string[];
+}
 
 /**
- * Resolves people for a stage. `conversationIds`: the conversations the stage is about to read; their
- * vote-thread authors are read again (and their other conversations marked for detection when their
- * staff flag changes).
+ * Applies the config: orgs upserted by name; each `people:` entry's identities on one person (named,
+ * staff flag, org); identities with the same email on one person; every person's org from their
+ * emails' domains when config names none; staff from an org whose segment is `staff`. Running it
+ * again changes nothing. Identities a human merged or unmerged stay where the human put them.
+ */
+export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig, now: number, staffChanged?: (personIds: number[]) => void): Promise<ApplyPeopleResult> {
+  return peopleTransaction(db, async (trx) => {
+    await saveConfigOrgs(trx, cfg);
+    const plan = planLinkWrites(await readIdentityFacts(trx), cfg.people, now);
+    await saveLinks(trx, plan.writes, new Map([...plan.configured].map(([id, p]) => [id, p.name])));
+    await resolveOrgs(trx, cfg, 'all', now, undefined, staffChanged);
+    return { orgs: cfg.orgs.length, linked: plan.linked, unmatched: plan.unmatched };
+  });
+}
+
+/**
+ * Resolves the org and staff flag of people (everyone, or those not resolved since they appeared or their
+ * platform hints changed), a page at a time, and records the rule on `people.org_evidence` (see
+ * planOrgPlacements, with what their own messages show of their role). Returns how many people were
+ * resolved; `staffChanged` hears of every person whose staff flag changed.
+ */
+export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which: 'all' | 'unresolved', now: number, batchSize = 500, staffChanged?: (personIds: number[]) => void): Promise<number> {
+  const orgs = await readOrgs(db);
+  let done = 0;
+  let after = 0;
+  for (;;) {
+    const page = await readPeopleForOrgs(db, after, batchSize, which === 'unresolved');
+    if (!page.people.length) return done;
+    after = page.people.at(-1)!.id;
+    const roles = await readRoleMessages(db, page.people.map((p) => p.id));
+    const plan = planOrgPlacements(page.people, page.identities, orgs, cfg, roles);
+    await savePersonOrgs(db, plan, now);
+    const wasStaff = new Map(page.people.map((p) => [p.id, p.isStaff]));
+    const changed = plan.filter((u) => u.isStaff !== wasStaff.get(u.id)).map((u) => u.id);
+    if (changed.length) staffChanged?.(changed);
+    done += page.people.length;
+  }
+}
+
+/**
+ * People before a stage reads them: the config applied again whenever identities appeared since (a
+ * `people:` entry whose identity is first seen now links in this run), and the org and staff flag of
+ * everyone not resolved yet, so that detection, counting and the digest see one answer to "is this
+ * person staff?". `conversationIds`: the conversations the stage is about to read; their vote-thread
+ * authors are read again, and when someone's staff flag changes, the other conversations they wrote in
+ * are marked for detection again (a vote seen today shows a maintainer whose older threads were taken
+ * for a user's).
  */
 export async function resolvePeople(ctx: StageContext, stage: string, conversationIds: readonly number[] = []): Promise<void> {
   const { db } = ctx;
   const cfg = { people: ctx.config.people, orgs: ctx.config.orgs };
-  let done = applied.get(db);
-  if (!done) applied.set(db, (done = new WeakMap()));
+  const done = ctx.services.cluster.peopleApplied;
   await markVotersUnresolved(db, conversationIds);
   const changed: number[] = [];
-  // The config is applied again whenever identities appeared since: a `people:` entry whose Slack or
-  // IRC identity is first seen now, or a second identity with a known email, is linked in this run.
   const newest = await newestIdentityId(db);
   if (done.get(ctx.config) !== newest) {
     const r = await applyPeopleConfig(db, cfg, ctx.now(), (ids) => changed.push(...ids));
     if (r.unmatched.length) ctx.log.debug({ stage, unmatched: r.unmatched }, 'config identities not seen yet');
     done.set(ctx.config, newest);
   }
-  // People who appeared (or whose Slack team / Discord roles changed, or who voted) since: their org and staff flag.
+  // People who appeared (or whose Slack team / Discord roles changed, or who voted) since.
   await resolveOrgs(db, cfg, 'unresolved', ctx.now(), undefined, (ids) => changed.push(...ids));
   if (changed.length) {
-    const n = await markConversationsOfPeople(db, changed, conversationIds);
+    const n = await markConversationsOfPeople(db, [...new Set(changed)], conversationIds);
     if (n) ctx.log.debug({ stage, people: changed.length, conversations: n }, 'staff flags changed: their conversations are detected again');
   }
-}
-
-/** Forgets that the config was applied to this store (tests; after a bulk re-import). */
-export function forgetPeople(db: Kysely<Database>): void {
-  applied.delete(db);
 }

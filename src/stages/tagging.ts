@@ -1,8 +1,6 @@
 // The enrich stage's automatic tagging beyond the classifier and the rules: tag suggestions learnt
 // from human decisions (examples loaded once per process, refreshed every SUGGESTER_REFRESH_MS) and
 // the optional language model. Neither ever overrides a human decision (saveDetection keeps those).
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
 import type { ConversationMessage, DetectedFeedback } from '../pipeline/feedback.js';
 import { createTagSuggester, reportDoc, withSuggestions, type TagSuggester } from '../pipeline/suggest.js';
 import { itemStateByConversation, loadHumanTaggedItems } from '../store/tagging.js';
@@ -11,15 +9,13 @@ import type { StageContext } from './context.js';
 
 export const SUGGESTER_REFRESH_MS = 10 * 60_000;
 
-const suggesters = new WeakMap<Kysely<Database>, { suggester: TagSuggester; loadedAt: number }>();
-
 async function suggesterFor(ctx: StageContext): Promise<TagSuggester> {
-  const cached = suggesters.get(ctx.db);
+  const cached = ctx.services.enrich.suggester;
   const now = ctx.now();
   if (cached && now - cached.loadedAt < SUGGESTER_REFRESH_MS) return cached.suggester;
   const examples = await loadHumanTaggedItems(ctx.db);
   const suggester = createTagSuggester(examples);
-  suggesters.set(ctx.db, { suggester, loadedAt: now });
+  ctx.services.enrich.suggester = { suggester, loadedAt: now };
   return suggester;
 }
 

@@ -7,9 +7,8 @@ import { chunks, dbKind } from './db.js';
 import { insertRows, runStatement } from './bulk.js';
 import type { Database } from './schema.js';
 import type { FeedbackKind } from '../model/index.js';
-import { segmentOf } from '../pipeline/people.js';
-import type { PriorityMessage } from '../pipeline/priority.js';
-import type { ItemForDoc } from '../pipeline/cluster.js';
+import { segmentOf } from '../model/people.js';
+import type { ItemForDoc, PriorityMessage } from '../model/records.js';
 
 export interface ItemMessage extends PriorityMessage {
   subject: string | null;

@@ -2,7 +2,7 @@
 // split, renamed, items moved. Every decision keeps who and when, and no automatic re-run undoes it.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { segmentOf } from '../pipeline/people.js';
+import { segmentOf } from '../model/people.js';
 
 export class NotFoundError extends Error {
   constructor(what: string) {

@@ -27,7 +27,7 @@ import {
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
 import { logger } from '../log.js';
-import { BackgroundCheckpointer } from './checkpointer.js';
+import { BackgroundCheckpointer } from '../threads/checkpointer.js';
 
 export type DbKind = 'sqlite' | 'postgres';
 
@@ -35,6 +35,8 @@ export interface OpenedDb {
   db: Kysely<Database>;
   kind: DbKind;
   location: string;
+  /** Whether a SQLite store's WAL is checkpointed by a helper thread now (see checkpointer.ts), and how many of its checkpoints copied the whole WAL back. */
+  checkpoints(): { running: boolean; full: number };
   close(): Promise<void>;
 }
 
@@ -106,25 +108,17 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
   }
   const checkpointer = path === ':memory:' ? null : new BackgroundCheckpointer(path, sqlite);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(sqlite, () => checkpointer?.afterCommit()) }), ...queryStatsLog() });
-  if (checkpointer) checkpointers.set(db, checkpointer);
   if (opts.migrate !== false) await migrate(db);
   return {
     db,
     kind: 'sqlite',
     location: path,
+    checkpoints: () => ({ running: checkpointer?.running ?? false, full: checkpointer?.fullCheckpoints ?? 0 }),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
     },
   };
-}
-
-const checkpointers = new WeakMap<Kysely<Database>, BackgroundCheckpointer>();
-
-/** Whether a SQLite store's WAL is checkpointed by a helper thread now (see checkpointer.ts), and how many of its checkpoints copied the whole WAL back. */
-export function backgroundCheckpoints(db: Kysely<Database>): { running: boolean; full: number } {
-  const c = checkpointers.get(db);
-  return { running: c?.running ?? false, full: c?.fullCheckpoints ?? 0 };
 }
 
 /**
@@ -342,7 +336,7 @@ async function openPostgres(url: string, opts: OpenDbOptions): Promise<OpenedDb>
       }
     }
   }
-  return { db, kind: 'postgres', location, close: () => db.destroy() };
+  return { db, kind: 'postgres', location, checkpoints: () => ({ running: false, full: 0 }), close: () => db.destroy() };
 }
 
 const MIGRATE_ATTEMPTS = 6;

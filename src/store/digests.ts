@@ -4,7 +4,7 @@
 // can race on the same edition and only one wins.
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Database, DigestsTable } from './schema.js';
-import type { Period } from '../pipeline/period.js';
+import type { Period } from '../model/records.js';
 
 type Db = Kysely<Database>;
 

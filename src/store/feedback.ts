@@ -4,8 +4,8 @@ import { sql, type Insertable, type Kysely } from 'kysely';
 import { chunks, dbKind } from './db.js';
 import { insertRows } from './bulk.js';
 import type { Database, TagsTable } from './schema.js';
-import type { AutoTag, ConversationMessage, DetectedFeedback } from '../pipeline/feedback.js';
-import { isListHostAddress } from '../pipeline/people.js';
+import type { AutoTag, ConversationMessage, DetectedFeedback } from '../model/records.js';
+import { isListHostAddress } from '../model/people.js';
 
 /**
  * The conversations' messages as detection reads them. Staff: the person's flag (config, org, or the

@@ -1,9 +1,9 @@
-// People and organisations: applies `people:` and `orgs:` from config (idempotent), links identities
-// that share an email, and undoes a wrong link. Every link records its evidence on the identity
+// People and organisations in the store: the reads and writes of applying `people:` and `orgs:` from
+// config (src/stages/people.ts plans them), and undoing a wrong link. Every link records its evidence on the identity
 // (`identities.link_evidence`, the latest decision outermost, earlier ones under `previous`).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { latestRule, maintainerEvidence, parseOrgHints, planLinks, resolveOrg, type RoleMessage, type OrgEntry, type OrgEvidence, type OrgFacts, type OrgHints, type PersonEntry } from '../pipeline/people.js';
+import { parseOrgEvidence, parseOrgHints, type IdentityFact, type OrgEntry, type OrgEvidence, type OrgHints, type PersonEntry, type PersonOrgState, type RoleMessage, type StoredOrg } from '../model/people.js';
 import { unmergeIdentity } from './web.js';
 
 export interface PeopleConfig {
@@ -11,192 +11,89 @@ export interface PeopleConfig {
   orgs: OrgEntry[];
 }
 
-export interface ApplyPeopleResult {
-  orgs: number;
-  linked: number;
-  /** Config identities that match nothing stored yet (they link when the identity first appears and the stage runs again). */
-  unmatched: string[];
-}
-
-function wrapEvidence(previous: string | null, entry: Record<string, unknown>): string {
-  if (previous == null) return JSON.stringify(entry);
-  let prev: unknown = previous;
-  try {
-    prev = JSON.parse(previous);
-  } catch {
-    // keep the raw text
-  }
-  return JSON.stringify({ ...entry, previous: prev });
-}
-
-function sameDecision(previous: string | null, entry: Record<string, unknown>): boolean {
-  if (!previous) return false;
-  try {
-    const p = JSON.parse(previous) as Record<string, unknown>;
-    return Object.entries(entry).every(([k, v]) => p[k] === v);
-  } catch {
-    return false;
-  }
+/** Runs `work` in one transaction. */
+export function peopleTransaction<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(work);
 }
 
 /**
- * Applies the config: orgs upserted by name; each `people:` entry's identities on one person (named,
- * staff flag, org); identities with the same email on one person; every person's org from their
- * emails' domains when config names none; staff from an org whose segment is `staff`. Running it
- * again changes nothing. Identities a human merged or unmerged stay where the human put them.
+ * Orgs of the config upserted by name (domains lower-cased; Slack teams and Discord roles are read
+ * from config on every resolution, not stored). Throws when a `people:` entry names an org that is
+ * neither in the config nor stored.
  */
-export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig, now: number, staffChanged?: (personIds: number[]) => void): Promise<ApplyPeopleResult> {
-  return db.transaction().execute(async (trx) => {
-    const orgIds = new Map<string, number>();
-    for (const o of cfg.orgs) {
-      // Slack teams and Discord roles are read from config on every resolution, not stored.
-      const domains = JSON.stringify(o.domains.map((d) => d.toLowerCase()));
-      const existing = await trx.selectFrom('orgs').selectAll().where('name', '=', o.name).executeTakeFirst();
-      if (existing) {
-        if (existing.segment !== o.segment || existing.domains !== domains) await trx.updateTable('orgs').set({ segment: o.segment, domains }).where('id', '=', existing.id).execute();
-        orgIds.set(o.name, existing.id);
-      } else {
-        const row = await trx.insertInto('orgs').values({ name: o.name, segment: o.segment, domains }).returning(['id']).executeTakeFirstOrThrow();
-        orgIds.set(o.name, row.id);
-      }
+export async function saveConfigOrgs(trx: Kysely<Database>, cfg: PeopleConfig): Promise<void> {
+  const known = new Set<string>();
+  for (const o of cfg.orgs) {
+    const domains = JSON.stringify(o.domains.map((d) => d.toLowerCase()));
+    const existing = await trx.selectFrom('orgs').selectAll().where('name', '=', o.name).executeTakeFirst();
+    if (existing) {
+      if (existing.segment !== o.segment || existing.domains !== domains) await trx.updateTable('orgs').set({ segment: o.segment, domains }).where('id', '=', existing.id).execute();
+    } else await trx.insertInto('orgs').values({ name: o.name, segment: o.segment, domains }).execute();
+    known.add(o.name);
+  }
+  for (const p of cfg.people) {
+    if (p.org && !known.has(p.org)) {
+      const existing = await trx.selectFrom('orgs').select('id').where('name', '=', p.org).executeTakeFirst();
+      if (existing) known.add(p.org);
+      else throw new Error(`people: ${p.name} names org ${JSON.stringify(p.org)}, which is not in orgs:`);
     }
-    for (const p of cfg.people) {
-      if (p.org && !orgIds.has(p.org)) {
-        const existing = await trx.selectFrom('orgs').select('id').where('name', '=', p.org).executeTakeFirst();
-        if (existing) orgIds.set(p.org, existing.id);
-        else throw new Error(`people: ${p.name} names org ${JSON.stringify(p.org)}, which is not in orgs:`);
-      }
-    }
-
-    const rows = await trx.selectFrom('identities').select(['id', 'kind', 'value', 'email', 'person_id', 'link_evidence']).execute();
-    const identities = rows.map((r) => ({ id: r.id, kind: r.kind, value: r.value, email: r.email, personId: r.person_id, evidence: r.link_evidence }));
-    const byId = new Map(identities.map((i) => [i.id, i]));
-    const { steps, unmatched } = planLinks(identities, cfg.people);
-    let linked = 0;
-    const configured = new Map<number, PersonEntry>();
-    for (const step of steps) {
-      const members = step.identityIds.map((id) => byId.get(id)!).filter(Boolean);
-      if (!members.length) continue;
-      // The person that already holds most of them keeps its id (stable links for the web UI).
-      const counts = new Map<number, number>();
-      for (const m of members) counts.set(m.personId, (counts.get(m.personId) ?? 0) + 1);
-      const target = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
-      for (const m of members) {
-        const entry = step.evidence[m.id]!;
-        if (m.personId === target && (sameDecision(m.evidence, entry) || (step.person === undefined && m.evidence))) continue;
-        if (m.personId !== target) linked++;
-        const evidence = wrapEvidence(m.evidence, { ...entry, at: now });
-        await trx.updateTable('identities').set({ person_id: target, link_evidence: evidence }).where('id', '=', m.id).execute();
-        m.personId = target;
-        m.evidence = evidence;
-      }
-      if (step.person) configured.set(target, step.person);
-    }
-    // People left without identities were folded into another: remove them.
-    const emptied = await trx
-      .selectFrom('people as p')
-      .select('p.id')
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('identities as i').select('i.id').whereRef('i.person_id', '=', 'p.id'))))
-      .execute();
-    if (emptied.length) await trx.deleteFrom('people').where('id', 'in', emptied.map((e) => e.id)).execute();
-
-    // Names, then orgs and staff flags of everyone.
-    const people = await trx.selectFrom('people').select(['id', 'display_name']).execute();
-    for (const p of people) {
-      const name = configured.get(p.id)?.name;
-      if (name !== undefined && name !== p.display_name) await trx.updateTable('people').set({ display_name: name }).where('id', '=', p.id).execute();
-    }
-    await resolveOrgs(trx, cfg, 'all', now, undefined, staffChanged);
-    return { orgs: cfg.orgs.length, linked, unmatched };
-  });
-}
-
-/** The highest identity id (0 with none): identities only ever get new, higher ids. */
-export async function newestIdentityId(db: Kysely<Database>): Promise<number> {
-  const r = await db.selectFrom('identities').select((eb) => eb.fn.max<number>('id').as('m')).executeTakeFirst();
-  return Number(r?.m ?? 0);
-}
-
-function parseOrgEvidence(text: string | null): OrgEvidence | null {
-  if (!text) return null;
-  try {
-    const v = JSON.parse(text) as OrgEvidence;
-    return v && typeof v === 'object' ? v : null;
-  } catch {
-    return null;
   }
 }
 
-/**
- * Resolves the org and staff flag of people (everyone, or those not resolved since they appeared or their
- * platform hints changed) with `resolveOrg`, and records the rule on `people.org_evidence`. An org or
- * staff flag that no rule gave (a human merge carried it over) is kept; one a rule gave and no rule
- * supports any more (a Discord role taken away, a `people:` entry removed) is dropped. Returns how many
- * people were resolved. `staffChanged` hears of every person whose staff flag changed.
- */
-export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which: 'all' | 'unresolved', now: number, batchSize = 500, staffChanged?: (personIds: number[]) => void): Promise<number> {
-  const orgRows = await db.selectFrom('orgs').selectAll().execute();
-  const orgByName = new Map(orgRows.map((o) => [o.name, o]));
-  const orgById = new Map(orgRows.map((o) => [o.id, o]));
-  const configured = new Map(cfg.orgs.map((o) => [o.name, o]));
-  // Stored orgs (domains as last applied) with this config's Slack teams and Discord roles.
-  const orgs: OrgEntry[] = orgRows.map((o) => ({ name: o.name, segment: o.segment, domains: JSON.parse(o.domains) as string[], slackTeams: configured.get(o.name)?.slackTeams, discordRoles: configured.get(o.name)?.discordRoles }));
-  const entries = new Map(cfg.people.map((p) => [p.name, p]));
-  let done = 0;
-  let after = 0;
-  for (;;) {
-    let q = db.selectFrom('people').select(['id', 'org_id', 'is_staff', 'org_evidence', 'org_resolved_at']).where('id', '>', after).orderBy('id').limit(batchSize);
-    if (which === 'unresolved') q = q.where('org_resolved_at', 'is', null);
-    const people = await q.execute();
-    if (!people.length) return done;
-    after = people.at(-1)!.id;
-    const ids = await db.selectFrom('identities').select(['person_id', 'kind', 'value', 'email', 'link_evidence', 'org_hints']).where('person_id', 'in', people.map((p) => p.id)).orderBy('id').execute();
-    const facts = new Map<number, { entry?: PersonEntry; emails: string[]; identities: Array<OrgFacts['identities'][number]>; maintainer?: OrgFacts['maintainer'] }>();
-    for (const p of people) facts.set(p.id, { emails: [], identities: [] });
-    for (const [personId, msgs] of await roleMessages(db, people.map((p) => p.id))) facts.get(personId)!.maintainer = maintainerEvidence(msgs);
-    const changed: number[] = [];
-    for (const i of ids) {
-      const f = facts.get(i.person_id)!;
-      const email = i.email ?? (i.kind === 'email' ? i.value : null);
-      if (email) f.emails.push(email);
-      f.identities.push({ kind: i.kind, value: i.value, hints: parseOrgHints(i.org_hints) });
-      // The `people:` entry that linked this identity (its evidence names it).
-      if (!f.entry && latestRule(i.link_evidence) === 'config') {
-        const name = (JSON.parse(i.link_evidence!) as { person?: unknown }).person;
-        if (typeof name === 'string') f.entry = entries.get(name);
-      }
-    }
-    for (const p of people) {
-      const f = facts.get(p.id)!;
-      const ev = resolveOrg(f, orgs);
-      const prev = parseOrgEvidence(p.org_evidence);
-      const org = ev.org ? orgByName.get(ev.org) : undefined;
-      const current = p.org_id !== null ? orgById.get(p.org_id) : undefined;
-      // The stored org came from a rule when the last evidence says that rule placed this very org.
-      const ruleGaveOrg = !!prev?.rule && prev.rule !== 'kept' && prev.org === current?.name;
-      if (!org && current && !ruleGaveOrg) Object.assign(ev, { rule: 'kept', org: current.name, detail: { why: 'given by hand (a merge); no rule places this person' } });
-      const ruleGaveStaff = !!prev?.staff && prev.staff.rule !== 'kept';
-      if (!ev.staff && f.entry?.staff !== false && p.is_staff === 1 && !ruleGaveStaff) ev.staff = { rule: 'kept', detail: { why: 'marked staff by hand (a merge); no rule says so' } };
-      const orgId = ev.org ? (orgByName.get(ev.org)?.id ?? null) : null;
-      const staff = ev.staff ? 1 : 0;
-      const evidence = JSON.stringify(ev);
-      if (orgId !== p.org_id || staff !== p.is_staff || evidence !== p.org_evidence || p.org_resolved_at === null) {
-        await db.updateTable('people').set({ org_id: orgId, is_staff: staff, org_evidence: evidence, org_resolved_at: now }).where('id', '=', p.id).execute();
-        if (staff !== p.is_staff) changed.push(p.id);
-      }
-      done++;
-    }
-    if (changed.length) staffChanged?.(changed);
+/** Every identity with its person and link evidence. */
+export async function readIdentityFacts(trx: Kysely<Database>): Promise<IdentityFact[]> {
+  const rows = await trx.selectFrom('identities').select(['id', 'kind', 'value', 'email', 'person_id', 'link_evidence']).execute();
+  return rows.map((r) => ({ id: r.id, kind: r.kind, value: r.value, email: r.email, personId: r.person_id, evidence: r.link_evidence }));
+}
+
+/** Identities moved to their person with the evidence; people left without identities removed; configured names given. */
+export async function saveLinks(trx: Kysely<Database>, writes: ReadonlyArray<{ id: number; personId: number; evidence: string }>, names: ReadonlyMap<number, string>): Promise<void> {
+  for (const w of writes) await trx.updateTable('identities').set({ person_id: w.personId, link_evidence: w.evidence }).where('id', '=', w.id).execute();
+  // People left without identities were folded into another: remove them.
+  const emptied = await trx
+    .selectFrom('people as p')
+    .select('p.id')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('identities as i').select('i.id').whereRef('i.person_id', '=', 'p.id'))))
+    .execute();
+  if (emptied.length) await trx.deleteFrom('people').where('id', 'in', emptied.map((e) => e.id)).execute();
+  const people = await trx.selectFrom('people').select(['id', 'display_name']).execute();
+  for (const p of people) {
+    const name = names.get(p.id);
+    if (name !== undefined && name !== p.display_name) await trx.updateTable('people').set({ display_name: name }).where('id', '=', p.id).execute();
   }
+}
+
+/** The stored orgs, domains as last applied. */
+export async function readOrgs(db: Kysely<Database>): Promise<StoredOrg[]> {
+  const rows = await db.selectFrom('orgs').selectAll().execute();
+  return rows.map((o) => ({ id: o.id, name: o.name, segment: o.segment, domains: JSON.parse(o.domains) as string[] }));
+}
+
+/** A page of people by id after `after` (only those not resolved since they appeared or changed, with `unresolved`), with their identities. */
+export async function readPeopleForOrgs(db: Kysely<Database>, after: number, limit: number, unresolved: boolean): Promise<{ people: PersonOrgState[]; identities: Array<{ personId: number; kind: string; value: string; email: string | null; evidence: string | null; hints: string | null }> }> {
+  let q = db.selectFrom('people').select(['id', 'org_id', 'is_staff', 'org_evidence', 'org_resolved_at']).where('id', '>', after).orderBy('id').limit(limit);
+  if (unresolved) q = q.where('org_resolved_at', 'is', null);
+  const rows = await q.execute();
+  if (!rows.length) return { people: [], identities: [] };
+  const ids = await db.selectFrom('identities').select(['person_id', 'kind', 'value', 'email', 'link_evidence', 'org_hints']).where('person_id', 'in', rows.map((p) => p.id)).orderBy('id').execute();
+  return {
+    people: rows.map((p) => ({ id: p.id, orgId: p.org_id, isStaff: p.is_staff === 1, evidence: p.org_evidence, resolved: p.org_resolved_at !== null })),
+    identities: ids.map((i) => ({ personId: i.person_id, kind: i.kind, value: i.value, email: i.email, evidence: i.link_evidence, hints: i.org_hints })),
+  };
+}
+
+/** Records people's org, staff flag and the evidence, resolved at `now`. */
+export async function savePersonOrgs(db: Kysely<Database>, updates: ReadonlyArray<{ id: number; orgId: number | null; isStaff: boolean; evidence: string }>, now: number): Promise<void> {
+  for (const u of updates) await db.updateTable('people').set({ org_id: u.orgId, is_staff: u.isStaff ? 1 : 0, org_evidence: u.evidence, org_resolved_at: now }).where('id', '=', u.id).execute();
 }
 
 const VOTE_SUBJECT = sql<boolean>`(lower(m.subject) like '%[vote]%' or lower(m.subject) like '%[result]%')`;
 
 /**
- * What the maintainer rules read of these people's messages: their vote-thread mails, and one mail per
- * address and list (enough for the list-host rule).
+ * What the maintainer rules (src/pipeline/people.ts) read of these people's messages: their vote-thread
+ * mails, and one row per address and list (enough for the list-host rule).
  */
-async function roleMessages(db: Kysely<Database>, personIds: readonly number[]): Promise<Map<number, RoleMessage[]>> {
+export async function readRoleMessages(db: Kysely<Database>, personIds: readonly number[]): Promise<Map<number, RoleMessage[]>> {
   const out = new Map<number, RoleMessage[]>();
   if (!personIds.length) return out;
   const add = (personId: number, m: RoleMessage) => out.set(personId, [...(out.get(personId) ?? []), m]);
@@ -262,6 +159,12 @@ export async function markConversationsOfPeople(db: Kysely<Database>, personIds:
   if (except.length) q = q.where('id', 'not in', [...except]);
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows ?? 0);
+}
+
+/** The highest identity id (0 with none): identities only ever get new, higher ids. */
+export async function newestIdentityId(db: Kysely<Database>): Promise<number> {
+  const r = await db.selectFrom('identities').select((eb) => eb.fn.max<number>('id').as('m')).executeTakeFirst();
+  return Number(r?.m ?? 0);
 }
 
 /**

@@ -11,9 +11,10 @@ import { examplesDir } from '../../src/paths.js';
 import { clusterEntries, type ClusterEntry } from '../../src/digest/clusters.js';
 import { buildDigest } from '../../src/digest/build.js';
 import { parseRange, parseWeek } from '../../src/pipeline/period.js';
-import { forgetClusterIndex, runCluster } from '../../src/stages/cluster.js';
+import { runCluster } from '../../src/stages/cluster.js';
 import { mergeClusters, moveItem, renameCluster, splitCluster } from '../../src/store/curation.js';
-import { applyPeopleConfig, listPeopleWithIdentities, unlinkIdentity } from '../../src/store/people.js';
+import { listPeopleWithIdentities, unlinkIdentity } from '../../src/store/people.js';
+import { applyPeopleConfig } from '../../src/stages/people.js';
 import { tempDir } from '../support/factories.js';
 import { loadItems, loadItemsForDocs } from '../../src/store/clusters.js';
 import { itemDoc } from '../../src/pipeline/cluster.js';
@@ -190,7 +191,7 @@ describe('curation survives later runs', () => {
     await renameCluster(app.db, sso.clusterId, 'Okta SSO redirect loop after 2.4', true, now);
     const before = await assignments();
 
-    forgetClusterIndex(app.db);
+    app.services.cluster.forget();
     const all = (await app.db.selectFrom('feedback_items').select('id').execute()).map((r) => r.id);
     await runCluster(app.ctx, { itemIds: all });
 

@@ -2,7 +2,7 @@
 // its own for this file). Ingest (idempotence, edits, deletes, copies, threading, quarantine and
 // cursor in one transaction, rollback), feedback detection, curation, stats and search behave the same.
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { ingestBatch, type IngestBatch } from '../../src/store/ingest.js';
+import { ingestBatch, type IngestBatch } from '../../src/stages/ingest-batch.js';
 import { conversationsInPeriod, ensureSource, feedbackFor, getCheckpoint, latestMessageAt, listQuarantine, markSourcePulled, quotesFor, storeStats } from '../../src/store/queries.js';
 import { loadConversationMessages, saveDetection } from '../../src/store/feedback.js';
 import { addTag, confirmItem, markNotFeedback, mergeClusters, moveItem, NotFoundError, removeTag, renameCluster, splitCluster, untaggedItems } from '../../src/store/curation.js';

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.js';
 import { ensureSource } from '../../src/store/queries.js';
-import { ingestBatch } from '../../src/store/ingest.js';
+import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import type { RawMessage } from '../../src/model/index.js';
 import { tempDir } from '../support/factories.js';
 

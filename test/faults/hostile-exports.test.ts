@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
 import { importFiles } from '../../src/runner/import.js';
-import { PARSE_AHEAD_MIN_BYTES, parseAheadUsable } from '../../src/stages/parse-ahead.js';
+import { PARSE_AHEAD_MIN_BYTES, parseAheadUsable } from '../../src/threads/parse-ahead.js';
 import { tempDir } from '../support/factories.js';
 import { writeZip } from '../support/zip.js';
 

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { backgroundCheckpoints, openDb } from '../../src/store/db.js';
+import { openDb } from '../../src/store/db.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { tempDir } from '../support/factories.js';
 
@@ -16,7 +16,7 @@ describe('WAL checkpoints on a helper thread', () => {
     const sourceId = await ensureSource(store.db, 'irc', 'irc', 0);
     // A small store never starts the thread.
     await store.db.insertInto('raw_items').values({ source_id: sourceId, external_id: 'small', payload: 'x', normalizer_version: 1, fetched_at: 0 }).execute();
-    expect(backgroundCheckpoints(store.db).running).toBe(false);
+    expect(store.checkpoints().running).toBe(false);
     const payload = 'p'.repeat(4000);
     let maxWal = 0;
     for (let t = 0; t < 300; t++) {
@@ -30,14 +30,14 @@ describe('WAL checkpoints on a helper thread', () => {
       // The helper checkpoints while the writer pauses between batches (as an import does while parsing).
       if (t % 10 === 0) await new Promise((r) => setTimeout(r, 120));
     }
-    const bg = backgroundCheckpoints(store.db);
+    const bg = store.checkpoints();
     expect(bg.running).toBe(true);
     // The helper copied the whole WAL back (the writer's own checkpoint waits for 256 MB), so the WAL
     // could start over. (Its size is not asserted: how far it grows first depends on the machine's load.)
     expect(bg.full).toBeGreaterThan(0);
     expect(maxWal).toBeGreaterThan(0);
     await store.close();
-    expect(backgroundCheckpoints(store.db).running).toBe(false);
+    expect(store.checkpoints().running).toBe(false);
     const check = new Database(path, { readonly: true });
     expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(check.prepare('select count(*) as n from raw_items').get()).toEqual({ n: 30_001 });

@@ -1,6 +1,6 @@
 // Copies across sources in the store: a bridge relay imported before the original still yields to it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ingestBatch } from '../../src/store/ingest.js';
+import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import { ensureSource, storeStats } from '../../src/store/queries.js';
 import type { OpenedDb } from '../../src/store/db.js';
 import { freshStore, msg } from '../support/factories.js';

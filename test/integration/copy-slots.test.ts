@@ -3,7 +3,7 @@
 // exactly as the ingest does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { ingestBatch } from '../../src/store/ingest.js';
+import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import type { OpenedDb } from '../../src/store/db.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import { ensureSource } from '../../src/store/queries.js';

@@ -1,10 +1,10 @@
 // Who is the project's, as the store tells detection: a sender at the domain hosting the list, and the
 // people who call release votes or cast binding ones, are staff; their own threads raise no item.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ingestBatch } from '../../src/store/ingest.js';
+import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { loadConversationMessages } from '../../src/store/feedback.js';
-import { resolveOrgs } from '../../src/store/people.js';
+import { resolveOrgs } from '../../src/stages/people.js';
 import { detectFeedback } from '../../src/pipeline/feedback.js';
 import { loadClassifierModel } from '../../src/models/classifier.js';
 import type { OpenedDb } from '../../src/store/db.js';

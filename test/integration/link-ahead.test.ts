@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
 import { ensureSource } from '../../src/store/queries.js';
-import { linkAheadStats, prefetchIngest, runIngest, type IngestPayload } from '../../src/stages/ingest.js';
+import { prefetchIngest, runIngest, type IngestPayload } from '../../src/stages/ingest.js';
 import type { RawMessage } from '../../src/model/index.js';
 import { tempDir } from '../support/factories.js';
 
@@ -87,10 +87,10 @@ describe('linking chat lines ahead on a helper thread', () => {
     // The disentangler did link lines into many conversations (else the comparison would prove nothing).
     expect(expected.filter((t) => t.includes(' ')).length).toBeGreaterThan(30);
     expect(await threads(ahead.app)).toEqual(expected);
-    const stats = linkAheadStats(ahead.app.db);
+    const stats = ahead.app.services.ingest.linkAheadStats();
     expect(stats.missed).toBe(0);
     expect(stats.taken).toBeGreaterThanOrEqual(batches(60).length);
-    expect(linkAheadStats(here.app.db).taken).toBe(0);
+    expect(here.app.services.ingest.linkAheadStats().taken).toBe(0);
   });
 
   it('continues a channel the store already holds: the helper is seeded from the store and then used', async () => {
@@ -107,7 +107,7 @@ describe('linking chat lines ahead on a helper thread', () => {
       const second = await open(path);
       await store(second.app, second.sourceId, batches(60, 200, 400), ahead);
       results.push(await threads(second.app));
-      stats.push(linkAheadStats(second.app.db));
+      stats.push(second.app.services.ingest.linkAheadStats());
     }
     expect(results[1]).toEqual(results[0]);
     // Missed at the start (the helper knew nothing of the stored lines), taken after the seed.
@@ -124,6 +124,6 @@ describe('linking chat lines ahead on a helper thread', () => {
     await store(here.app, here.sourceId, parts, false);
     await store(ahead.app, ahead.sourceId, parts, true);
     expect(await threads(ahead.app)).toEqual(await threads(here.app));
-    expect(linkAheadStats(ahead.app.db).missed).toBeGreaterThan(0);
+    expect(ahead.app.services.ingest.linkAheadStats().missed).toBeGreaterThan(0);
   });
 });

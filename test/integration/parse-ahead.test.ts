@@ -3,11 +3,15 @@
 // read fails with its own error.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { detectImporter } from '../../src/runner/import.js';
-import { parseAhead } from '../../src/stages/parse-ahead.js';
+import { ParseAhead } from '../../src/threads/parse-ahead.js';
 import { isSkip, type RawMessage } from '../../src/model/index.js';
 import { tempDir } from '../support/factories.js';
+
+/** One parse thread for the file, kept between files as an app's is. */
+const parser = new ParseAhead();
+afterAll(() => parser.close());
 
 const httpd = join(import.meta.dirname, '..', '..', 'examples', 'mail', 'apache', 'httpd-users-2020-07.mbox');
 
@@ -38,7 +42,7 @@ async function ahead(file: string, batchSize: number) {
   const batches: RawMessage[][] = [];
   const quarantine: string[] = [];
   const skipped: Record<string, number> = {};
-  for await (const b of parseAhead(file, importer.format, { source: 't', batchSize })) {
+  for await (const b of parser.parse(file, importer.format, { source: 't', batchSize })) {
     if (b.messages.length) batches.push(b.messages);
     quarantine.push(...b.quarantine.map((q) => q.location));
     for (const [k, n] of Object.entries(b.skipped)) skipped[k] = (skipped[k] ?? 0) + n;
@@ -63,7 +67,7 @@ describe('parsing ahead on a helper thread', () => {
 
   it('reads file after file on one thread, also after a reader that stopped midway', async () => {
     const importer = detectImporter(httpd, undefined)!;
-    for await (const b of parseAhead(httpd, importer.format, { source: 't', batchSize: 10 })) {
+    for await (const b of parser.parse(httpd, importer.format, { source: 't', batchSize: 10 })) {
       expect(b.messages.length).toBe(10);
       break; // the store failed: the rest of the file is abandoned
     }
@@ -76,7 +80,7 @@ describe('parsing ahead on a helper thread', () => {
     const missing = join(tempDir(), 'gone.mbox');
     const importer = detectImporter(httpd, undefined)!;
     await expect(async () => {
-      for await (const b of parseAhead(missing, importer.format, { source: 't', batchSize: 10 })) void b;
+      for await (const b of parser.parse(missing, importer.format, { source: 't', batchSize: 10 })) void b;
     }).rejects.toThrow(/gone\.mbox|ENOENT|no such file/i);
   });
 });

@@ -4,7 +4,7 @@
 // (ids included: new items and tags get their ids in list order either way).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
-import { ingestBatch } from '../../src/store/ingest.js';
+import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { saveDetection, saveDetections, type DetectionToSave } from '../../src/store/feedback.js';
 import { addTag, confirmItem, markNotFeedback, removeTag } from '../../src/store/curation.js';

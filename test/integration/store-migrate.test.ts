@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { openDb, type OpenedDb } from '../../src/store/db.js';
-import { ingestBatch } from '../../src/store/ingest.js';
+import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import { ensureSource, storeStats } from '../../src/store/queries.js';
 import { saveDetection } from '../../src/store/feedback.js';
 import { addTag } from '../../src/store/curation.js';

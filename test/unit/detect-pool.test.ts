@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DetectPool } from '../../src/stages/detect-pool.js';
+import { DetectPool } from '../../src/threads/detect-pool.js';
 import { compileRules, detectFeedback, type ConversationMessage, type TagRule } from '../../src/pipeline/feedback.js';
 import { loadClassifierModel } from '../../src/models/classifier.js';
 import { packageRoot } from '../../src/paths.js';

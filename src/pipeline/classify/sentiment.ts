@@ -2,8 +2,9 @@
 //
 // Factual problem words (error, crash, fails) carry little weight on purpose: a plain bug report
 // is neutral; frustration, praise and sarcasm are what move the score.
+import type { Sentiment } from '../../model/records.js';
 
-export type Sentiment = 'negative' | 'neutral' | 'positive';
+export type { Sentiment };
 
 // Word -> strength; the sign comes from the table.
 const POSITIVE: Record<string, number> = {

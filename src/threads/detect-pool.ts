@@ -8,8 +8,8 @@
 // file that changed underneath it) is dropped and its chunk is detected here; after a few such
 // failures the pool stops starting helpers for the rest of the process.
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { helperThreadPath, startHelperThread, stopHelperThread } from './helper-thread.js';
+import { RequestChannel } from './channel.js';
 import type { ConversationMessage, DetectedFeedback, TagRule } from '../pipeline/feedback.js';
 
 export interface DetectJob {
@@ -20,8 +20,6 @@ export interface DetectJob {
   conversations: ReadonlyArray<readonly ConversationMessage[]>;
 }
 
-export type DetectRequest = Omit<DetectJob, 'conversations'> & { seq: number; conversations: ReadonlyArray<readonly ConversationMessage[]> };
-export type DetectReply = { seq: number; ok: true; detected: Array<DetectedFeedback | null> } | { seq: number; ok: false; error: string };
 
 /** Conversations per message to a helper: big enough that a round trip is noise, small enough to share. */
 const CHUNK = 32;
@@ -39,40 +37,26 @@ export function detectThreads(): number {
   return Math.min(Math.max(availableParallelism() - 1, 0), 3);
 }
 
+/** One detection thread: a request/reply channel, and whether it came up. */
 class Helper {
-  readonly worker: Worker;
+  readonly channel: RequestChannel<DetectJob, Array<DetectedFeedback | null>>;
   readonly ready: Promise<boolean>;
-  private readonly pending = new Map<number, { resolve: (d: Array<DetectedFeedback | null>) => void; reject: (e: Error) => void }>();
-  private seq = 0;
-  dead: Error | null = null;
 
   constructor(
-    onDeath: (h: Helper, err: Error) => void,
+    onDeath: (err: Error) => void,
     private readonly callTimeoutMs: number,
   ) {
-    this.worker = startHelperThread('detect-worker');
-    this.worker.unref();
+    const worker = startHelperThread('detect-worker');
+    this.channel = new RequestChannel(worker, 'detection thread', onDeath);
     this.ready = new Promise<boolean>((resolve) => {
-      this.worker.once('online', () => resolve(true));
-      this.worker.once('exit', () => resolve(false));
-      this.worker.once('error', () => resolve(false));
+      worker.once('online', () => resolve(true));
+      worker.once('exit', () => resolve(false));
+      worker.once('error', () => resolve(false));
     });
-    this.worker.on('message', (r: DetectReply) => {
-      const p = this.pending.get(r.seq);
-      if (!p) return;
-      this.pending.delete(r.seq);
-      if (r.ok) p.resolve(r.detected);
-      else p.reject(new Error(r.error));
-    });
-    const die = (err: Error) => {
-      if (this.dead) return;
-      this.dead = err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      onDeath(this, err);
-    };
-    this.worker.on('error', (err) => die(err));
-    this.worker.on('exit', (code) => die(new Error(`detection thread exited with code ${code}`)));
+  }
+
+  get dead(): Error | null {
+    return this.channel.dead;
   }
 
   /**
@@ -80,31 +64,12 @@ class Helper {
    * posted but not answered before the thread stopped would otherwise wait for its timeout).
    */
   kill(err: Error): void {
-    if (this.dead) return;
-    this.dead = err;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-    void this.worker.terminate();
+    this.channel.kill(err);
   }
 
   call(job: DetectJob): Promise<Array<DetectedFeedback | null>> {
-    if (this.dead) return Promise.reject(this.dead);
-    const seq = ++this.seq;
-    let timer: NodeJS.Timeout | undefined;
-    return new Promise<Array<DetectedFeedback | null>>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
-      this.worker.ref(); // a reply is awaited: the process must not exit under it
-      // A chunk takes milliseconds: a helper silent this long is stuck, and its chunk is done here.
-      timer = setTimeout(() => {
-        this.pending.delete(seq);
-        reject(new Error(`detection thread gave no answer in ${this.callTimeoutMs} ms`));
-      }, this.callTimeoutMs);
-      const req: DetectRequest = { ...job, seq };
-      this.worker.postMessage(req);
-    }).finally(() => {
-      clearTimeout(timer);
-      if (!this.pending.size) this.worker.unref();
-    });
+    // A chunk takes milliseconds: a helper silent this long is stuck, and its chunk is done here.
+    return this.channel.call(job, this.callTimeoutMs);
   }
 }
 
@@ -136,7 +101,7 @@ export class DetectPool {
     this.helpers = this.helpers.filter((h) => !h.dead);
     while (this.helpers.length < this.threads && this.usable()) {
       this.helpers.push(
-        new Helper((_h, err) => {
+        new Helper((err) => {
           this.failures++;
           this.onError(`detection thread failed (${this.failures}/${MAX_FAILURES}): ${err.message}`);
         }, this.callTimeoutMs),
@@ -214,23 +179,8 @@ export class DetectPool {
     await Promise.all(
       hs.map((h) => {
         h.kill(new Error('detection threads closed'));
-        return stopHelperThread(h.worker);
+        return stopHelperThread(h.channel.worker);
       }),
     );
   }
-}
-
-let shared: DetectPool | null = null;
-
-/** The process's pool (created on first use with detectThreads() helpers). */
-export function detectPool(onError?: (message: string) => void): DetectPool {
-  if (!shared) shared = new DetectPool(detectThreads(), onError);
-  return shared;
-}
-
-/** Stops the process's helper threads (they are unref'd: a process exits without this too). */
-export async function closeDetectPool(): Promise<void> {
-  const p = shared;
-  shared = null;
-  await p?.close();
 }

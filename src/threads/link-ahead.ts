@@ -8,17 +8,17 @@
 // The helper is one thread (the links of a channel depend on its order). It is used when detection
 // helpers are (GLEANER_THREADS > 0) and its file is there; a helper that fails or does not answer is
 // dropped and every batch is linked here.
-import type { Worker } from 'node:worker_threads';
 import type { StreamMessage } from '../pipeline/chat-threads.js';
 import { AheadCheck, type AheadLinks } from '../pipeline/link-ahead.js';
 import { disentangleModelVersion } from '../models/disentangle.js';
 import { detectThreads } from './detect-pool.js';
-import { helperThreadPath, startHelperThread, stopHelperThread } from './helper-thread.js';
+import { helperThreadPath, startHelperThread } from './helper-thread.js';
+import { RequestChannel, ThreadCallError } from './channel.js';
 
+/** Link batches of channels; or seed a channel's state and link its `relink` batches again after it. The reply: the links of each batch, in order. */
 export type LinkRequest =
-  | { kind: 'link'; seq: number; modelVersion: string; channels: Array<{ channel: string; lines: StreamMessage[] }> }
-  | { kind: 'seed'; modelVersion: string; channel: string; gen: number; context: StreamMessage[]; lines: StreamMessage[]; relink: { seq: number; batches: StreamMessage[][] } | null };
-export type LinkReply = { seq: number; ok: true; channels: AheadLinks[] } | { seq: number; ok: false; error: string };
+  | { kind: 'link'; modelVersion: string; channels: Array<{ channel: string; lines: StreamMessage[] }> }
+  | { kind: 'seed'; modelVersion: string; channel: string; gen: number; context: StreamMessage[]; lines: StreamMessage[]; relink: StreamMessage[][] };
 
 /** How long a batch's links may take before the helper is taken for stuck. */
 const CALL_TIMEOUT_MS = 60_000;
@@ -44,10 +44,10 @@ function deferred(channel: string, lines: StreamMessage[]): Pending {
 }
 
 export class LinkAhead {
-  private worker: Worker | null = null;
+  private worker: RequestChannel<LinkRequest, AheadLinks[]> | null = null;
   private dead = false;
-  private seq = 0;
-  private readonly waiting = new Map<number, { channels: Array<(a: AheadLinks | undefined) => void>; timer: NodeJS.Timeout }>();
+  /** Calls awaiting an answer, each with the batches its answer settles. */
+  private readonly waiting = new Set<Array<(a: AheadLinks | undefined) => void>>();
   /** Links asked for and not taken yet, by source, channel and first line (with the lines, for a relink after a seed). */
   private readonly pending = new Map<string, Pending>();
   private readonly check = new AheadCheck();
@@ -62,43 +62,22 @@ export class LinkAhead {
     return !this.dead && detectThreads() > 0 && helperThreadPath('link-worker').present;
   }
 
-  private helper(): Worker | null {
+  private helper(): RequestChannel<LinkRequest, AheadLinks[]> | null {
     if (this.worker || !this.usable) return this.worker;
-    const w = startHelperThread('link-worker');
-    w.unref();
-    w.on('message', (r: LinkReply) => this.answer(r));
-    w.on('error', (err) => this.fail(`link-ahead thread failed: ${err.message}`));
-    w.on('exit', (code) => this.fail(`link-ahead thread exited with code ${code}`));
-    this.worker = w;
-    return w;
+    this.worker = new RequestChannel(startHelperThread('link-worker'), 'link-ahead thread', (err) => this.fail(err instanceof ThreadCallError ? err.message : `link-ahead thread failed: ${err.message}`));
+    return this.worker;
   }
 
   private fail(message: string): void {
     if (this.dead) return;
     this.dead = true;
     this.onError(`${message}; chat lines are linked on the storing thread`);
-    for (const [seq, w] of this.waiting) {
-      clearTimeout(w.timer);
-      for (const settle of w.channels) settle(undefined);
-      this.waiting.delete(seq);
-    }
+    for (const settles of this.waiting) for (const settle of settles) settle(undefined);
+    this.waiting.clear();
     for (const p of this.pending.values()) p.settle(undefined);
     this.pending.clear();
-    void this.worker?.terminate();
+    this.worker?.kill(new Error(message));
     this.worker = null;
-  }
-
-  private answer(r: LinkReply): void {
-    const w = this.waiting.get(r.seq);
-    if (!w) return;
-    clearTimeout(w.timer);
-    this.waiting.delete(r.seq);
-    if (!this.waiting.size) this.worker?.unref();
-    if (!r.ok) {
-      this.fail(`link-ahead thread refused a batch: ${r.error}`);
-      return;
-    }
-    w.channels.forEach((settle, i) => settle(r.channels[i]));
   }
 
   /**
@@ -117,10 +96,7 @@ export class LinkAhead {
       for (const p of this.pending.values()) p.settle(undefined);
       this.pending.clear();
       this.seen.clear();
-      w.removeAllListeners('exit');
-      w.removeAllListeners('error');
-      w.on('error', () => undefined);
-      void w.terminate();
+      void w.close();
     }, IDLE_MS);
     this.idleTimer.unref();
   }
@@ -145,19 +121,25 @@ export class LinkAhead {
       p.settle(undefined);
       this.pending.delete(oldest);
     }
-    this.send(w, entries.map((p) => p.settle), (seq) => ({ kind: 'link', seq, modelVersion: disentangleModelVersion(), channels: entries.map((p) => ({ channel: p.channel, lines: p.lines })) }));
+    this.send(w, entries.map((p) => p.settle), { kind: 'link', modelVersion: disentangleModelVersion(), channels: entries.map((p) => ({ channel: p.channel, lines: p.lines })) });
   }
 
-  /** Posts a request whose answer settles `settles` (one per linked batch, in order). */
-  private send(w: Worker, settles: Array<(a: AheadLinks | undefined) => void>, request: (seq: number) => LinkRequest): void {
-    const seq = ++this.seq;
-    if (settles.length) {
-      const timer = setTimeout(() => this.fail(`link-ahead thread gave no answer in ${CALL_TIMEOUT_MS} ms`), CALL_TIMEOUT_MS);
-      timer.unref();
-      this.waiting.set(seq, { channels: settles, timer });
-      w.ref(); // an answer is awaited
-    }
-    w.postMessage(request(seq));
+  /** Posts a request whose answer settles `settles` (one per linked batch, in order); none: no answer wanted. */
+  private send(w: RequestChannel<LinkRequest, AheadLinks[]>, settles: Array<(a: AheadLinks | undefined) => void>, request: LinkRequest): void {
+    if (!settles.length) return w.post(request);
+    this.waiting.add(settles);
+    w.call(request, CALL_TIMEOUT_MS).then(
+      (links) => {
+        this.waiting.delete(settles);
+        settles.forEach((settle, i) => settle(links[i]));
+      },
+      (err: unknown) => {
+        this.waiting.delete(settles);
+        for (const settle of settles) settle(undefined);
+        const e = err as Error;
+        this.fail(err instanceof ThreadCallError && err.why === 'refused' ? `link-ahead thread refused a batch: ${e.message}` : e.message);
+      },
+    );
   }
 
   /** The links made ahead for these lines of a channel, if they may stand (else undefined: link here, then seed). */
@@ -214,7 +196,7 @@ export class LinkAhead {
       this.pending.set(key, q);
       again.push(q);
     }
-    this.send(w, again.map((q) => q.settle), (seq) => ({ kind: 'seed', modelVersion: disentangleModelVersion(), channel: ch, gen, context, lines, relink: again.length ? { seq, batches: again.map((q) => q.lines) } : null }));
+    this.send(w, again.map((q) => q.settle), { kind: 'seed', modelVersion: disentangleModelVersion(), channel: ch, gen, context, lines, relink: again.map((q) => q.lines) });
   }
 
   async close(): Promise<void> {
@@ -224,11 +206,8 @@ export class LinkAhead {
     this.dead = true;
     for (const p of this.pending.values()) p.settle(undefined);
     this.pending.clear();
-    for (const w2 of this.waiting.values()) {
-      clearTimeout(w2.timer);
-      for (const settle of w2.channels) settle(undefined);
-    }
+    for (const settles of this.waiting) for (const settle of settles) settle(undefined);
     this.waiting.clear();
-    if (w) await stopHelperThread(w);
+    if (w) await w.close();
   }
 }

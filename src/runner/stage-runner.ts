@@ -1,0 +1,124 @@
+// Where the stages run, chosen once from the queue in `stageRunner`: here, as a command goes (no
+// Redis: a batch is stored as it is read, and the tagging and clustering it leaves pending is finished
+// before the command ends), or by worker processes (Redis: a batch is an `ingest` job; the work an
+// earlier run left pending is queued again first). Commands and runners ask this, never the queue's kind.
+import { startWorkers, type App } from '../app.js';
+import { QUEUE_NAMES } from '../queue/port.js';
+import { ingestJobId, prefetchIngest, runIngest, type IngestPayload } from '../stages/ingest.js';
+import type { IngestResult } from '../store/ingest.js';
+import { finishPendingWork, sweepPendingWhenIdle, type PendingDone } from './pending.js';
+import type { PendingCounts } from '../store/pending.js';
+
+/**
+ * Messages per ingest batch. A queued batch is a job (about 500 keep the queue cheap and a retry small);
+ * in-process each batch is one SQLite transaction, and bigger ones write each index page fewer times.
+ */
+export const IMPORT_BATCH = { queued: 500, inprocess: 2000 } as const;
+
+/** What a run of batches adds up to. */
+export interface BatchCounts {
+  new: number;
+  updated: number;
+  duplicates: number;
+  copies: number;
+  quarantined: number;
+  enqueuedBatches: number;
+}
+
+/** Where an import hands its batches, in order. */
+export interface BatchSink {
+  readonly batchSize: number;
+  /** Whether a big file may be parsed on a helper thread meanwhile (when this thread stores the batches). */
+  readonly parseAhead: boolean;
+  put(payload: IngestPayload): Promise<void>;
+  /** Everything put is stored or queued. */
+  end(): Promise<void>;
+}
+
+export interface StageRunner {
+  /** True when the stages run in this process (the counts of a run are stored messages, not queued batches). */
+  readonly here: boolean;
+  /** Before a command reads sources or files. */
+  begin(): Promise<void>;
+  /** One batch from a source: stored now, or queued. */
+  ingest(payload: IngestPayload): Promise<IngestResult | null>;
+  /** A sink for an import's batches; `followUp: false` leaves stored batches' conversations to `finish`. */
+  sink(counts: BatchCounts, opts: { followUp?: boolean }): BatchSink;
+  /** After reading: here, the tagging and clustering left pending; with workers and `wait`, until they are idle. */
+  finish(opts?: { wait?: boolean; onProgress?: (done: PendingDone, left: PendingCounts) => void }): Promise<void>;
+  /** For a command that runs until stopped: here, the stage workers of every queue in this process. */
+  serve(): void;
+}
+
+export function stageRunner(app: App): StageRunner {
+  return app.queue.kind === 'inprocess' ? hereRunner(app) : workersRunner(app);
+}
+
+function add(counts: BatchCounts, r: IngestResult): void {
+  counts.new += r.new;
+  counts.updated += r.updated;
+  counts.duplicates += r.unchanged;
+  counts.copies += r.copies;
+  counts.quarantined += r.quarantined;
+}
+
+function hereRunner(app: App): StageRunner {
+  return {
+    here: true,
+    begin: async () => {},
+    ingest: (payload) => runIngest(app.ctx, payload),
+    sink: (counts, opts) => {
+      // A batch is stored one step behind: the next batch's chat lines are linked on a helper thread
+      // (prefetchIngest) while this thread stores the one before.
+      let behind: IngestPayload | null = null;
+      const store = async (p: IngestPayload) => add(counts, await runIngest(app.ctx, p, { followUp: opts.followUp }));
+      return {
+        batchSize: IMPORT_BATCH.inprocess,
+        parseAhead: true,
+        put: async (payload) => {
+          prefetchIngest(app.ctx, payload);
+          const prev = behind;
+          behind = payload;
+          if (prev) await store(prev);
+        },
+        end: async () => {
+          const prev = behind;
+          behind = null;
+          if (prev) await store(prev);
+        },
+      };
+    },
+    finish: async (opts = {}) => {
+      await finishPendingWork(app.ctx, opts.onProgress);
+    },
+    serve: () => startWorkers(app, QUEUE_NAMES),
+  };
+}
+
+function workersRunner(app: App): StageRunner {
+  return {
+    here: false,
+    // With Redis and nothing queued, work an earlier run left pending is queued again first.
+    begin: async () => {
+      await sweepPendingWhenIdle(app.ctx);
+    },
+    ingest: async (payload) => {
+      await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
+      return null;
+    },
+    sink: (counts) => ({
+      batchSize: IMPORT_BATCH.queued,
+      parseAhead: false,
+      put: async (payload) => {
+        counts.quarantined += payload.quarantine?.length ?? 0;
+        await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
+        counts.enqueuedBatches++;
+      },
+      end: async () => {},
+    }),
+    finish: async (opts = {}) => {
+      if (opts.wait) await app.queue.idle();
+    },
+    serve: () => {},
+  };
+}

@@ -1,0 +1,108 @@
+// One batch through the ingest stage: read -> plan -> apply, in one transaction. The store reads
+// (src/store/ingest.ts), the plan is pure (src/pipeline/ingest-plan.ts), the store applies it
+// (src/store/ingest-apply.ts). Linking unthreaded chat lines sits between the reads: a channel's
+// stream is linked by the threader kept in this process, or taken from the helper that linked it ahead.
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { RawMessage } from '../model/index.js';
+import type { IngestRefs } from '../model/ingest.js';
+import { ingestTransaction, readConversationsOfKeys, readConversationsOfSubjects, readCopyCandidates, readOriginals, readStoredVersions, readStreamTail, type IngestBatch, type IngestResult } from '../store/ingest.js';
+import { applyIngest } from '../store/ingest-apply.js';
+import { authorsOf, channelStreams, channelsOf, copySlotsWanted, draftThreads, globalKeysOf, latestVersions, planCopies, planIngest, planVersions, threadLookups, withEdits, type VersionPlan } from '../pipeline/ingest-plan.js';
+import { THREAD_CONTEXT_LINES, type ChannelThreader, type StreamMessage } from '../pipeline/chat-threads.js';
+import { cooperativeYield, type Yielder } from '../yield.js';
+
+export type { IngestBatch, IngestResult } from '../store/ingest.js';
+
+/** Stream lines linked between two yields to the event loop (about 0.5 ms each). */
+const LINK_SLICE = 200;
+
+export interface IngestOptions {
+  /** Threads unthreaded chat lines (IRC, busy channels, room timelines); without it they start conversations. */
+  threader?: ChannelThreader;
+  /** Links found ahead of time for a channel's lines (see src/threads/link-ahead.ts); undefined: link here. */
+  ahead?: {
+    take(sourceId: number, channel: string, lastStoredKey: string | null, lines: readonly StreamMessage[]): Promise<Map<number, string> | undefined>;
+    /** After linking a channel here: whether the helper wants the store's lines, and handing them over. */
+    wants(sourceId: number, channel: string): boolean;
+    seed(sourceId: number, channel: string, context: StreamMessage[], lines: StreamMessage[]): void;
+  };
+}
+
+/** Stores a batch of normalized messages: idempotent on (source, externalId); an edit updates, a delete marks. */
+export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now: number, opts: IngestOptions = {}): Promise<IngestResult> {
+  const clean = withoutNul(batch);
+  const { sourceId, platform } = clean;
+  const msgs = latestVersions(clean.messages);
+  const wanted = { channels: channelsOf(msgs), authors: authorsOf(platform, msgs) };
+  return ingestTransaction(db, sourceId, wanted, now, async (trx, refs) => {
+    const tick = cooperativeYield();
+    const versions = planVersions(sourceId, platform, clean.messages.length, msgs, await readStoredVersions(trx, sourceId, msgs.map((m) => m.externalId), tick));
+    const originals = await readOriginals(trx, globalKeysOf(versions));
+    const copies = planCopies(versions, originals, await readCopyCandidates(trx, copySlotsWanted(versions)), refs.channelIds, refs.identityIds);
+    const replyOf = opts.threader && platform !== 'mail' ? await linkStreams(trx, sourceId, versions, refs, opts.threader, opts.ahead, tick) : new Map<number, string>();
+    const draft = draftThreads(sourceId, versions, refs.channelIds, replyOf);
+    const look = threadLookups(versions, draft);
+    const stored = { byRef: await readConversationsOfKeys(trx, look.refKeys), bySubject: look.subjectKeys.length ? await readConversationsOfSubjects(trx, look.subjectKeys, look.subjectsFrom) : new Map<string, number>() };
+    const plan = planIngest(versions, copies, draft, stored, refs.channelIds, refs.identityIds);
+    return applyIngest(trx, clean, msgs, refs.channelIds, plan, now, tick);
+  });
+}
+
+/**
+ * Unthreaded chat lines: each linked to the earlier line it answers (a learned model over each
+ * channel's main stream; thread replies live in their threads and are not part of it). Returns the
+ * parent key of each linked new message, by position.
+ */
+async function linkStreams(trx: Kysely<Database>, sourceId: number, v: VersionPlan, refs: IngestRefs, threader: ChannelThreader, ahead: IngestOptions['ahead'], tick: Yielder): Promise<Map<number, string>> {
+  const replyOf = new Map<number, string>();
+  for (const { channel, idxs, lines } of channelStreams(sourceId, v.fresh)) {
+    await tick();
+    const channelId = refs.channelIds.get(channel)!;
+    const first = lines[0]!.at;
+    const last = await readStreamTail(trx, channelId, first, 1);
+    const lastKey = last[0]?.key ?? null;
+    // Linked ahead on a helper thread (a bulk import), when it saw the same lines after the same stored line.
+    const channelKey = `${sourceId}:${channelId}`;
+    const linked = await ahead?.take(sourceId, channel, lastKey, lines);
+    if (linked) {
+      for (const [j, parentKey] of linked) replyOf.set(idxs[j]!, parentKey);
+      threader.forget(channelKey); // this thread's state for it is behind now
+      continue;
+    }
+    const storedContext = async (): Promise<StreamMessage[]> =>
+      withEdits(
+        (last.length ? await readStreamTail(trx, channelId, first, THREAD_CONTEXT_LINES) : []).reverse().map((r) => ({ key: r.key, channel: String(channelId), author: r.author, text: r.text, at: r.at, threaded: true })),
+        v,
+        sourceId,
+      );
+    let context: StreamMessage[] | null = null;
+    if (!threader.canContinue(channelKey, lastKey)) context = await storedContext();
+    if (ahead?.wants(sourceId, channel)) ahead.seed(sourceId, channel, context ?? (await storedContext()), lines);
+    // In slices (the threader keeps the channel's state between calls), yielding between them.
+    for (let s = 0; s < lines.length; s += LINK_SLICE) {
+      if (s) await tick();
+      for (const [j, parentKey] of threader.link(channelKey, s ? null : context, lines.slice(s, s + LINK_SLICE))) replyOf.set(idxs[s + j]!, parentKey);
+    }
+  }
+  return replyOf;
+}
+
+// PostgreSQL text cannot hold U+0000 (SQLite can): drop it on both, so both store the same text.
+const nul = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '') : s);
+const nulOrNull = <T extends string | null | undefined>(s: T): T => (typeof s === 'string' ? (nul(s) as T) : s);
+
+function withoutNul(batch: IngestBatch): IngestBatch {
+  const hasNul = (s: string | null | undefined) => typeof s === 'string' && s.includes('\u0000');
+  const dirty = (m: RawMessage) => hasNul(m.text) || hasNul(m.cleanText) || hasNul(m.subject) || hasNul(m.author.name) || hasNul(m.permalink);
+  const anyDirty = batch.messages.some(dirty) || batch.raw?.some((r) => hasNul(r.payload)) || batch.quarantine?.some((q) => hasNul(q.location) || hasNul(q.reason) || hasNul(q.excerpt));
+  if (!anyDirty) return batch;
+  return {
+    ...batch,
+    messages: batch.messages.map((m) =>
+      dirty(m) ? { ...m, text: nul(m.text), cleanText: nulOrNull(m.cleanText), subject: nulOrNull(m.subject), permalink: nulOrNull(m.permalink), author: { ...m.author, name: nulOrNull(m.author.name) } } : m,
+    ),
+    raw: batch.raw?.map((r) => ({ ...r, payload: nul(r.payload) })),
+    quarantine: batch.quarantine?.map((q) => ({ ...q, location: nul(q.location), reason: nul(q.reason), excerpt: nul(q.excerpt) })),
+  };
+}

@@ -1,0 +1,269 @@
+// The ingest repository, write side: applies an ingest plan (src/pipeline/ingest-plan.ts) inside the
+// batch's transaction (./ingest.ts): edits, new conversations and messages in bulk, originals set once
+// ids are known, references kept, stored replies pulled into a parent that arrived late, counts and
+// pending enrichment recorded, then raw items, quarantine, gaps and the cursor.
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import { chunks } from './db.js';
+import { insertRows } from './bulk.js';
+import type { Yielder } from '../yield.js';
+import type { RawMessage } from '../model/index.js';
+import type { IngestPlan } from '../model/ingest.js';
+import type { IngestBatch, IngestResult } from './ingest.js';
+
+const MESSAGE_COLUMNS = ['source_id', 'channel_id', 'external_id', 'ref_key', 'identity_id', 'text', 'clean_text', 'content_hash', 'sent_at', 'edited_at', 'deleted', 'is_bot', 'subject', 'permalink', 'reactions', 'attachments', 'labels', 'relay', 'copy_key', 'copy_slot', 'stream', 'copy_of', 'conversation_id', 'created_at', 'updated_at'] as const;
+
+const CONVERSATION_COLUMNS = ['channel_id', 'root_message_id', 'root_key', 'subject', 'subject_key', 'started_at', 'last_at', 'message_count', 'participant_count', 'updated_at', 'enrich_pending'] as const;
+
+/** Rows per multi-row insert. */
+const ROWS = 200;
+
+/** `msgs`: the batch's messages (last version of each), for the channels' time spans. */
+export async function applyIngest(trx: Kysely<Database>, batch: IngestBatch, msgs: readonly RawMessage[], channelIds: ReadonlyMap<string, number>, plan: IngestPlan, now: number, tick: Yielder): Promise<IngestResult> {
+  const { sourceId } = batch;
+  const touched = new Set(plan.touched);
+  for (const u of plan.updates) {
+    await tick();
+    const m = u.m;
+    await trx
+      .updateTable('messages')
+      .set({
+        text: m.text,
+        clean_text: m.cleanText ?? m.text,
+        content_hash: u.hash,
+        edited_at: m.editedAt ?? null,
+        deleted: m.deleted ? 1 : 0,
+        subject: m.subject ?? null,
+        permalink: m.permalink ?? null,
+        reactions: m.reactions ? JSON.stringify(m.reactions) : null,
+        attachments: m.attachments?.length ? JSON.stringify(m.attachments) : null,
+        labels: m.labels?.length ? JSON.stringify(m.labels) : null,
+        updated_at: now,
+      })
+      .where('id', '=', u.id)
+      .execute();
+  }
+
+  // New conversations, with their counts as planned.
+  const freshConvIds = new Array<number>(plan.conversations.length);
+  for (let c = 0; c < plan.conversations.length; c += ROWS) {
+    await tick();
+    const part = plan.conversations.slice(c, c + ROWS);
+    const rows = await insertRows(trx, 'conversations', CONVERSATION_COLUMNS, part.map((f) => [f.channelId, null, f.rootKey, f.subject, f.subjectKey, f.startedAt, f.lastAt, f.messageCount, f.participantCount, now, 1]), { returning: ['id', 'root_key'] });
+    const idOfRoot = new Map(rows.map((r) => [r.root_key as string, Number(r.id)]));
+    part.forEach((f, j) => (freshConvIds[c + j] = idOfRoot.get(f.rootKey)!));
+  }
+
+  // The messages with their conversation and (when stored) their original, in time order.
+  const insertedIds: number[] = [];
+  for (let c = 0; c < plan.messages.length; c += ROWS) {
+    await tick();
+    const part = plan.messages.slice(c, c + ROWS);
+    const rows = await insertRows(
+      trx,
+      'messages',
+      MESSAGE_COLUMNS,
+      part.map(({ m, ...r }) => [
+        sourceId,
+        r.channelId,
+        m.externalId,
+        r.key,
+        r.identityId,
+        m.text,
+        m.cleanText ?? m.text,
+        r.hash,
+        m.sentAt,
+        m.editedAt ?? null,
+        m.deleted ? 1 : 0,
+        m.author.isBot ? 1 : 0,
+        m.subject ?? null,
+        m.permalink ?? null,
+        m.reactions && Object.keys(m.reactions).length ? JSON.stringify(m.reactions) : null,
+        m.attachments?.length ? JSON.stringify(m.attachments) : null,
+        m.labels?.length ? JSON.stringify(m.labels) : null,
+        m.relay ? JSON.stringify(m.relay) : null,
+        r.copyKey,
+        r.copySlot,
+        r.stream ? 1 : 0,
+        r.copyOf,
+        'existing' in r.conversation ? r.conversation.existing : freshConvIds[r.conversation.fresh]!,
+        now,
+        now,
+      ]),
+      { returning: ['id', 'ref_key'] },
+    );
+    const idOfKey = new Map(rows.map((r) => [r.ref_key as string, Number(r.id)]));
+    part.forEach((r) => insertedIds.push(idOfKey.get(r.key)!));
+  }
+
+  // Copies whose original is new in this batch: its id is known only now. Stored messages whose
+  // standing changed (a relay stored before its original) are re-pointed, their threads recounted.
+  for (const [i, orig] of plan.copyFixes) {
+    const id = insertedIds[orig];
+    if (id !== undefined && id !== insertedIds[i]) await trx.updateTable('messages').set({ copy_of: id }).where('id', '=', insertedIds[i]!).execute();
+  }
+  for (const st of plan.repoint) {
+    const want = 'id' in st.to ? st.to.id : insertedIds[st.to.fresh]!;
+    await trx.updateTable('messages').set({ copy_of: want, updated_at: now }).where('id', '=', st.id).execute();
+    // Anything that pointed at it now points at the new original.
+    await trx.updateTable('messages').set({ copy_of: want }).where('copy_of', '=', st.id).execute();
+    if (st.conversationId !== null) touched.add(st.conversationId);
+  }
+  const freshIds = freshConvIds.filter((id) => id !== undefined);
+  for (const part of chunks(freshIds)) {
+    await trx
+      .updateTable('conversations')
+      .set((eb) => ({ root_message_id: eb.selectFrom('messages').select('messages.id').whereRef('messages.ref_key', '=', 'conversations.root_key').limit(1) }))
+      .where('id', 'in', part)
+      .execute();
+  }
+
+  // References, kept so that a parent arriving later can pull its replies into its conversation.
+  const idOfFreshKey = new Map(plan.messages.map((r, i) => [r.key, insertedIds[i]!]));
+  for (const part of chunks(plan.refs, 300)) {
+    await insertRows(trx, 'message_refs', ['message_id', 'ref_key', 'kind'], part.map((r) => [idOfFreshKey.get(plan.messages[r.fresh]!.key)!, r.refKey, r.kind]), { onConflict: 'on conflict do nothing' });
+  }
+  await pullInReplies(trx, plan.messages.map((r) => r.key), touched, tick);
+
+  await refreshConversations(trx, [...touched], now, tick);
+  // Enrichment owed, recorded with the batch: a run that dies before enriching leaves it findable.
+  await markEnrichPending(trx, [...touched]);
+  await touchChannels(trx, sourceId, msgs, channelIds);
+  const quarantined = await keepBatchRecords(trx, batch, now, tick);
+  return { ...plan.counts, quarantined, conversationIds: [...new Set([...touched, ...freshIds])].sort((a, b) => a - b) };
+}
+
+/** Replies stored before their parent arrived (`keys`: the batch's new messages): their conversations merge into the parent's. */
+async function pullInReplies(trx: Kysely<Database>, keys: readonly string[], touched: Set<number>, tick: Yielder): Promise<void> {
+  for (const part of chunks([...keys])) {
+    await tick();
+    // Three indexed lookups rather than one join: PostgreSQL planned the join as scans of messages.
+    const refs = await trx.selectFrom('message_refs').select(['message_id', 'ref_key']).where('ref_key', 'in', part).execute();
+    if (!refs.length) continue;
+    const childConv = new Map<number, number | null>();
+    for (const ids of chunks([...new Set(refs.map((r) => r.message_id))])) {
+      for (const m of await trx.selectFrom('messages').select(['id', 'conversation_id']).where('id', 'in', ids).execute()) childConv.set(m.id, m.conversation_id);
+    }
+    const parentConvs = new Map<string, Array<number | null>>();
+    for (const m of await trx.selectFrom('messages').select(['ref_key', 'conversation_id']).where('ref_key', 'in', [...new Set(refs.map((r) => r.ref_key))]).execute()) {
+      parentConvs.set(m.ref_key, [...(parentConvs.get(m.ref_key) ?? []), m.conversation_id]);
+    }
+    const orphans = refs.flatMap((r) => (parentConvs.get(r.ref_key) ?? []).map((parentConv) => ({ childConv: childConv.get(r.message_id) ?? null, parentConv })));
+    for (const o of orphans) {
+      if (o.childConv === null || o.parentConv === null || o.childConv === o.parentConv) continue;
+      await mergeConversations(trx, o.parentConv, o.childConv);
+      touched.delete(o.childConv);
+      touched.add(o.parentConv);
+    }
+  }
+}
+
+/** Raw items, quarantine entries, gaps and the cursor of a batch; returns how many entries were quarantined. */
+async function keepBatchRecords(trx: Kysely<Database>, batch: IngestBatch, now: number, tick: Yielder): Promise<number> {
+  const { sourceId } = batch;
+  for (const part of chunks(batch.raw ?? [], 200)) {
+    await tick();
+    await trx
+      .insertInto('raw_items')
+      .values(part.map((r) => ({ source_id: sourceId, external_id: r.externalId, payload: r.payload, normalizer_version: batch.normalizerVersion, fetched_at: now })))
+      .onConflict((oc) => oc.columns(['source_id', 'external_id']).doUpdateSet((eb) => ({ payload: eb.ref('excluded.payload'), normalizer_version: eb.ref('excluded.normalizer_version'), fetched_at: eb.ref('excluded.fetched_at') })))
+      .execute();
+  }
+  let quarantined = 0;
+  for (const q of batch.quarantine ?? []) {
+    await trx.insertInto('quarantine').values({ source_id: sourceId, location: q.location, reason: q.reason, excerpt: q.excerpt.slice(0, 2000), created_at: now }).execute();
+    quarantined++;
+  }
+  for (const g of batch.gaps ?? []) {
+    await trx.insertInto('gaps').values({ source_id: sourceId, channel: g.channel ?? null, from_at: g.from, to_at: g.to ?? null, reason: g.reason, created_at: now }).execute();
+  }
+  const cursor = batch.cursor;
+  if (cursor) {
+    await trx
+      .insertInto('checkpoints')
+      .values({ source_id: sourceId, key: cursor.key, cursor: cursor.value, updated_at: now })
+      .onConflict((oc) => oc.columns(['source_id', 'key']).doUpdateSet({ cursor: cursor.value, updated_at: now }))
+      .execute();
+  }
+  return quarantined;
+}
+
+/**
+ * Moves conversation `from` into `into`. Its feedback item moves along when `into` has none (keeping
+ * its cluster and tags); otherwise it goes, with its placement and tags. The order matters with
+ * concurrent workers on PostgreSQL: the conversation row goes first (an enrich holding it FOR SHARE
+ * finishes first, or sees it gone), and the items before their placements (a cluster worker holding
+ * an item FOR SHARE commits its placement first, which the last statements then remove).
+ */
+async function mergeConversations(trx: Kysely<Database>, into: number, from: number): Promise<void> {
+  await trx.deleteFrom('conversations').where('id', '=', from).execute();
+  await trx.updateTable('messages').set({ conversation_id: into }).where('conversation_id', '=', from).execute();
+  await trx.updateTable('feedback_items').set({ conversation_id: into }).where('conversation_id', '=', from).where(({ not, exists, selectFrom }) => not(exists(selectFrom('feedback_items as f2').select('f2.id').where('f2.conversation_id', '=', into)))).execute();
+  const gone = (await trx.deleteFrom('feedback_items').where('conversation_id', '=', from).returning('id').execute()).map((r) => r.id);
+  if (gone.length) {
+    await trx.deleteFrom('cluster_items').where('item_id', 'in', gone).execute();
+    await trx.deleteFrom('tags').where('item_id', 'in', gone).execute();
+  }
+}
+
+/** Conversations whose messages changed: their feedback is detected again (see migration 0010). */
+export async function markEnrichPending(trx: Kysely<Database>, ids: readonly number[]): Promise<void> {
+  for (const part of chunks([...ids].sort((a, b) => a - b))) {
+    await trx
+      .updateTable('conversations')
+      .set((eb) => ({ enrich_pending: eb('enrich_pending', '+', 1) }))
+      .where('id', 'in', part)
+      .execute();
+  }
+}
+
+/** Recomputes counts and time span; copies and deleted messages do not count. */
+export async function refreshConversations(trx: Kysely<Database>, ids: number[], now: number, tick: Yielder = async () => {}): Promise<void> {
+  for (const part of chunks(ids)) {
+    await tick();
+    const stats = await trx
+      .selectFrom('messages')
+      .select((eb) => [
+        'conversation_id',
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.count<number>('identity_id').distinct().as('people'),
+        eb.fn.min<number>('sent_at').as('first'),
+        eb.fn.max<number>('sent_at').as('last'),
+      ])
+      .where('conversation_id', 'in', part)
+      .where('copy_of', 'is', null)
+      .where('deleted', '=', 0)
+      .groupBy('conversation_id')
+      .execute();
+    const seen = new Set<number>();
+    for (const s of stats) {
+      seen.add(s.conversation_id!);
+      await trx
+        .updateTable('conversations')
+        .set({ message_count: Number(s.n), participant_count: Number(s.people), started_at: Number(s.first), last_at: Number(s.last), updated_at: now })
+        .where('id', '=', s.conversation_id!)
+        .execute();
+    }
+    const empty = part.filter((id) => !seen.has(id));
+    if (empty.length) await trx.updateTable('conversations').set({ message_count: 0, participant_count: 0, updated_at: now }).where('id', 'in', empty).execute();
+  }
+}
+
+async function touchChannels(trx: Kysely<Database>, sourceId: number, msgs: readonly RawMessage[], ids: ReadonlyMap<string, number>): Promise<void> {
+  const span = new Map<string, { first: number; last: number }>();
+  for (const m of msgs) {
+    const s = span.get(m.channel);
+    if (!s) span.set(m.channel, { first: m.sentAt, last: m.sentAt });
+    else {
+      s.first = Math.min(s.first, m.sentAt);
+      s.last = Math.max(s.last, m.sentAt);
+    }
+  }
+  for (const [ch, s] of span) {
+    const id = ids.get(ch)!;
+    const row = await trx.selectFrom('channels').select(['first_at', 'last_at']).where('id', '=', id).where('source_id', '=', sourceId).executeTakeFirst();
+    const first = row?.first_at == null ? s.first : Math.min(Number(row.first_at), s.first);
+    const last = row?.last_at == null ? s.last : Math.max(Number(row.last_at), s.last);
+    await trx.updateTable('channels').set({ first_at: first, last_at: last }).where('id', '=', id).execute();
+  }
+}
