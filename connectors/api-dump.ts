@@ -1,0 +1,60 @@
+// Importers for files of saved API answers (a Discourse forum's topics, a GitHub repository's issues and
+// discussions): the file is one JSON document; the platform's reader turns it into items, each checked
+// for depth and size here, bad ones quarantined with their location, the rest paged.
+import { readFile, stat } from 'node:fs/promises';
+import type { QuarantineEntry } from '../src/model/index.js';
+import { MAX_JSON_DEPTH, shallowExcerpt, tooDeep } from './json-depth.js';
+import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_MESSAGE_BYTES, type ImportItem, type ImportOptions, type ImportPage } from './types.js';
+
+const EXCERPT_CHARS = 500;
+const DEFAULT_PAGE_SIZE = 500;
+
+/** What a platform's reader gives for one dump: items (raw, location) or a reason the file is not its kind. */
+export type DumpReading = { items: Array<{ raw: unknown; location: string; check?: unknown }>; quarantine: QuarantineEntry[] } | { notMine: string };
+
+/** Whether the first bytes of a JSON file carry `key` (a top-level marker of the dump's kind). */
+export const headHasKey = (head: Buffer, key: string): boolean => /^\s*\{/.test(head.toString('utf8', 0, 64)) && head.toString('utf8').includes(`"${key}"`);
+
+export async function* readApiDump(path: string, opts: ImportOptions, kind: string, read: (json: unknown, file: string) => DumpReading, signal?: AbortSignal): AsyncGenerator<ImportPage> {
+  const size = (await stat(path)).size;
+  const limit = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  if (size > limit) {
+    yield { items: [], quarantine: [{ location: path, reason: `${kind} file larger than ${limit} bytes; not read`, excerpt: '' }], bytesRead: size, totalBytes: size };
+    return;
+  }
+  const text = await readFile(path, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err: unknown) {
+    yield { items: [], quarantine: [{ location: `${path}:1`, reason: `not JSON: ${(err as Error).message}`, excerpt: text.slice(0, EXCERPT_CHARS) }], bytesRead: size, totalBytes: size };
+    return;
+  }
+  const r = read(json, path);
+  if ('notMine' in r) {
+    yield { items: [], quarantine: [{ location: `${path}:1`, reason: `not a ${kind} file: ${r.notMine}`, excerpt: shallowExcerpt(json, EXCERPT_CHARS) }], bytesRead: size, totalBytes: size };
+    return;
+  }
+  const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const quarantine = [...r.quarantine];
+  const items: ImportItem[] = [];
+  for (const it of r.items) {
+    const check = it.check ?? it.raw;
+    if (tooDeep(check)) {
+      quarantine.push({ location: it.location, reason: `item nested deeper than ${MAX_JSON_DEPTH} levels`, excerpt: shallowExcerpt(check, EXCERPT_CHARS) });
+      continue;
+    }
+    const payload = JSON.stringify(it.raw) ?? '';
+    if (Buffer.byteLength(payload) > maxBytes) {
+      quarantine.push({ location: it.location, reason: `item larger than ${maxBytes} bytes`, excerpt: payload.slice(0, EXCERPT_CHARS) });
+      continue;
+    }
+    items.push({ raw: it.raw, location: it.location, payload });
+  }
+  const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+  for (let i = 0; i < items.length || i === 0; i += pageSize) {
+    if (signal?.aborted) return;
+    const last = i + pageSize >= items.length;
+    yield { items: items.slice(i, i + pageSize), quarantine: i === 0 ? quarantine : [], bytesRead: last ? size : Math.floor((size * (i + pageSize)) / Math.max(1, items.length)), totalBytes: size };
+  }
+}

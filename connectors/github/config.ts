@@ -1,0 +1,38 @@
+// GitHub source config (Discussions over GraphQL, Issues over REST), validated at start; the schema documents it.
+import { z } from 'zod';
+
+export const githubConfigSchema = z
+  .object({
+    /** REST base URL: https://api.github.com, or GitHub Enterprise Server's https://HOST/api/v3. GraphQL is derived from it. */
+    baseUrl: z.string().url().default('https://api.github.com'),
+    /** Repositories to read, `owner/name`. */
+    repos: z.array(z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'owner/name')).min(1),
+    /** Fine-grained, classic or GitHub App installation token (secret: `${ENV}` or `token_FILE`). */
+    token: z.string().min(1),
+    /** Read the repositories' Discussions (GraphQL). */
+    discussions: z.boolean().default(true),
+    /** Read the repositories' Issues and their comments (REST); pull requests are left out. */
+    issues: z.boolean().default(true),
+    /** Oldest change to backfill, ISO date (default: the whole history). */
+    since: z.union([z.string().datetime({ offset: true }), z.string().date()]).optional(),
+    /** Items per page (REST per_page, GraphQL first); GitHub allows at most 100. */
+    pageSize: z.number().int().min(1).max(100).default(100),
+    /** `live()`: seconds between polls. */
+    pollIntervalSeconds: z.number().int().min(10).default(300),
+    /** Retries of a request that failed with a network error or a 5xx (rate limits are waited out, not counted). */
+    retries: z.number().int().min(0).max(10).default(3),
+    /** A rate-limit wait longer than this stops the pull instead (it resumes from the cursor next time). */
+    maxRateLimitWaitSeconds: z.number().int().min(1).default(3600),
+  })
+  .strict();
+
+export type GithubConfig = z.output<typeof githubConfigSchema>;
+export type GithubConfigInput = z.input<typeof githubConfigSchema>;
+
+export const GITHUB_SECRET_KEYS = ['token'] as const;
+
+/** The GraphQL endpoint for a REST base URL: api.github.com/graphql, or HOST/api/graphql on GHE. */
+export function graphqlUrl(baseUrl: string): string {
+  const b = baseUrl.replace(/\/+$/, '');
+  return /\/api\/v3$/.test(b) ? `${b.slice(0, -3)}graphql` : `${b}/graphql`;
+}
