@@ -189,10 +189,10 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
           continue;
         }
         const id = Number(key);
-        const items = await recheckTopic(id, w, topics.get(id), signal);
-        if (items === null) delete cur.topics[key];
-        else if (!items.length) continue;
-        yield { items: items ?? [], cursor: snapshot(), rateLimitedMs: http.takeRateLimited() };
+        const { items, drop } = await recheckTopic(id, w, topics.get(id), signal);
+        if (drop) delete cur.topics[key];
+        if (!items.length && !drop) continue;
+        yield { items, cursor: snapshot(), rateLimitedMs: http.takeRateLimited() };
       }
       if (recheckFrom === null) cur.topics = {};
     } catch (err: unknown) {
@@ -203,15 +203,15 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
   }
 
   /**
-   * One watched topic re-read: changed posts and deletions as items (updating `w`), or null when the
-   * topic is gone (its posts handed out as deleted then) or may no longer be read.
+   * One watched topic re-read: changed posts and deletions as items (updating `w`); `drop` when the
+   * topic is gone (its posts handed out as deleted) or may no longer be read.
    */
   async function recheckTopic(
     id: number,
     w: WatchedTopic,
     known: { info: TopicInfo; posts: DiscoursePost[] } | 'gap' | undefined,
     signal: AbortSignal,
-  ): Promise<unknown[] | null> {
+  ): Promise<{ items: unknown[]; drop: boolean }> {
     let t = known;
     if (t === undefined) {
       try {
@@ -220,13 +220,13 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
         if (!(err instanceof DiscourseStatusError)) throw err;
         if (err.status !== 404 && err.status !== 410) {
           deps.log('warn', `topic ${id} can no longer be read (HTTP ${err.status}); no longer watched`, { topic: id });
-          return null;
+          return { items: [], drop: true };
         }
         // The whole topic was deleted: every post we handed out goes.
-        return Object.keys(w.posts).map((n) => deletedItem(id, Number(n), w));
+        return { items: Object.keys(w.posts).map((n) => deletedItem(id, Number(n), w)), drop: true };
       }
     }
-    if (t === 'gap') return null;
+    if (t === 'gap') return { items: [], drop: true };
     const out: unknown[] = [];
     const seen = new Set<string>();
     for (const p of t.posts) {
@@ -244,7 +244,7 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
       out.push(deletedItem(id, Number(n), w));
       delete w.posts[n];
     }
-    return out;
+    return { items: out, drop: false };
   }
 
   return {

@@ -106,8 +106,8 @@ export class DiscourseHttp {
   }
 
   private authMessage(status: number, errorType: string | null): string {
-    if (!this.cfg.apiKey) return `the forum refused anonymous access (HTTP ${status}${errorType ? `, ${errorType}` : ''}); it needs login: set apiKey (and apiUsername) for this source`;
-    return `the forum refused the API key (HTTP ${status}${errorType ? `, ${errorType}` : ''}): check apiKey and apiUsername (the key may be revoked or scoped to another user)`;
+    if (!this.cfg.apiKey) return `authentication needed: the forum refused anonymous access (HTTP ${status}${errorType ? `, ${errorType}` : ''}); it needs login: set apiKey (and apiUsername) for this source`;
+    return `authentication failed: the forum refused the API key (HTTP ${status}${errorType ? `, ${errorType}` : ''}): check apiKey and apiUsername (the key may be revoked or scoped to another user)`;
   }
 
   private async backoff(failures: number, signal: AbortSignal): Promise<void> {

@@ -79,10 +79,10 @@ const ms = (iso: string, what: string): number => {
   return t;
 };
 
-/** The forum's own name for authors' identity ids: its host (forum.example.org). */
+/** The forum's own name for authors' identity ids (`discourse:<forum>/<username>`): its host name (forum.example.org). */
 export const forumKey = (url: string): string => {
   try {
-    return new URL(url).host.toLowerCase();
+    return new URL(url).hostname.toLowerCase();
   } catch {
     return url.toLowerCase();
   }
