@@ -12,8 +12,8 @@ const DEFAULT_PAGE_SIZE = 500;
 /** What a platform's reader gives for one dump: items (raw, location) or a reason the file is not its kind. */
 export type DumpReading = { items: Array<{ raw: unknown; location: string; check?: unknown }>; quarantine: QuarantineEntry[] } | { notMine: string };
 
-/** Whether the first bytes of a JSON file carry `key` (a top-level marker of the dump's kind). */
-export const headHasKey = (head: Buffer, key: string): boolean => /^\s*\{/.test(head.toString('utf8', 0, 64)) && head.toString('utf8').includes(`"${key}"`);
+/** Whether a JSON file starts with `{"<key>":` (the dump's kind, its first key). */
+export const headHasKey = (head: Buffer, key: string): boolean => new RegExp(`^\\uFEFF?\\s*\\{\\s*"${key}"\\s*:`).test(head.toString('utf8', 0, 256));
 
 export async function* readApiDump(path: string, opts: ImportOptions, kind: string, read: (json: unknown, file: string) => DumpReading, signal?: AbortSignal): AsyncGenerator<ImportPage> {
   const size = (await stat(path)).size;

@@ -8,8 +8,9 @@ import { discordDefinition, discordImporters } from './discord/index.js';
 import { matrixDefinition, matrixImporters } from './matrix/index.js';
 import { ircDefinition, ircImporters } from './irc/index.js';
 import { discourseDefinition, discourseImporters } from './discourse/index.js';
+import { githubDefinition, githubImporters } from './github/index.js';
 
-export const importers: Importer[] = [...mailImporters, ...slackImporters, ...discordImporters, ...matrixImporters, ...ircImporters, ...discourseImporters];
+export const importers: Importer[] = [...mailImporters, ...slackImporters, ...discordImporters, ...matrixImporters, ...ircImporters, ...discourseImporters, ...githubImporters];
 
 export function importerFor(format: string): Importer | undefined {
   return importers.find((i) => i.format === format);
@@ -26,4 +27,5 @@ export const definitions: Partial<Record<Platform, ConnectorDefinition<any, any>
   matrix: matrixDefinition,
   irc: ircDefinition,
   discourse: discourseDefinition,
+  github: githubDefinition,
 };

@@ -54,7 +54,7 @@ export function readDiscourseDump(json: unknown, file: string): DumpReading {
 export const discourseTopicsImporter: Importer = {
   format: DISCOURSE_TOPICS_FORMAT,
   platform: 'discourse',
-  detect: (path, head) => path.endsWith('.json') && headHasKey(head, 'discourse') && head.toString('utf8').includes('"topics"'),
+  detect: (path, head) => path.endsWith('.json') && headHasKey(head, 'discourse'),
   read: (path, opts, signal) => readApiDump(path, opts, 'Discourse topics', readDiscourseDump, signal),
   normalize: normalizeDiscourse,
   normalizerVersion: DISCOURSE_NORMALIZER_VERSION,

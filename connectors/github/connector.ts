@@ -1,0 +1,77 @@
+// GitHub connector: per configured repository, Issues and their comments over REST (issues.ts) and
+// Discussions over GraphQL (discussions.ts), each resumable from the cursor; live by polling. A repository
+// the token cannot read (404, 403) is a gap, the others go on; a refused token (401) stops the source.
+import type { Connector, Gap, Page } from '../../src/model/index.js';
+import { ConnectorError, type ConnectorDeps } from '../types.js';
+import { Aborted, GithubClient, RepoAccessError, type GithubClientOptions } from './client.js';
+import type { GithubConfig } from './config.js';
+import { emptyGithubCursor, emptyRepoState, parseGithubCursor, type GithubCursor } from './cursor.js';
+import { pullDiscussions } from './discussions.js';
+import { pullIssues, type StreamPage } from './issues.js';
+import { normalizeGithub } from './normalize.js';
+
+/** GraphQL errors that mean the repository is not there for this token. */
+function graphqlAccessError(err: unknown): RepoAccessError | null {
+  const errors = (err as { errors?: Array<{ type?: string; message?: string }> }).errors;
+  if (Array.isArray(errors) && errors.some((e) => e.type === 'NOT_FOUND' || e.type === 'FORBIDDEN')) return new RepoAccessError(404, errors.map((e) => e.message ?? e.type).join('; '));
+  if ((err as { status?: number }).status === 404 && !(err instanceof ConnectorError)) return new RepoAccessError(404, (err as Error).message);
+  return null;
+}
+
+export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, opts: GithubClientOptions = {}): Connector<GithubCursor> {
+  const client = new GithubClient(cfg, deps, opts);
+  const configSince = cfg.since === undefined ? undefined : new Date(cfg.since).toISOString().replace('.000Z', 'Z');
+
+  async function* history(from: GithubCursor | undefined, signal: AbortSignal): AsyncGenerator<Page<GithubCursor>> {
+    let cur: GithubCursor;
+    try {
+      cur = from == null ? emptyGithubCursor() : parseGithubCursor(from);
+    } catch (err: unknown) {
+      throw new ConnectorError('config', 'the stored cursor is not a v1 GitHub cursor; reset the source to backfill again', deps.source, { cause: err });
+    }
+    client.signal = signal;
+    const snapshot = (): GithubCursor => structuredClone(cur);
+    const warn = (msg: string) => deps.log('warn', msg);
+    try {
+      for (const repo of cfg.repos) {
+        const st = (cur.repos[repo] ??= emptyRepoState());
+        const streams: Array<{ kind: 'issues' | 'discussions'; run: () => AsyncGenerator<StreamPage> }> = [];
+        if (cfg.issues) streams.push({ kind: 'issues', run: () => pullIssues(client, repo, st, cfg.pageSize, configSince) });
+        if (cfg.discussions) streams.push({ kind: 'discussions', run: () => pullDiscussions(client, repo, st, cfg.pageSize, warn) });
+        for (const s of streams) {
+          try {
+            for await (const page of s.run()) yield { items: page.items, cursor: snapshot(), rateLimitedMs: client.takeRateLimited() };
+          } catch (err: unknown) {
+            const access = err instanceof RepoAccessError ? err : err instanceof ConnectorError || err instanceof Aborted ? null : graphqlAccessError(err);
+            if (!access) throw err;
+            // This repository's stream only: a gap; an unfinished discussions window is read again next time.
+            if (s.kind === 'discussions') delete st.discussions.pending;
+            const gap: Gap = { channel: `${repo}/${s.kind}`, from: 0, to: null, reason: `cannot read ${repo} ${s.kind}: ${access.message}` };
+            deps.log('warn', `repository skipped: ${gap.reason}`, { repo });
+            yield { items: [], cursor: snapshot(), gaps: [gap], rateLimitedMs: client.takeRateLimited() };
+          }
+        }
+      }
+    } catch (err: unknown) {
+      if (err instanceof Aborted || signal.aborted) return;
+      throw err;
+    }
+  }
+
+  return {
+    platform: 'github',
+    capabilities: { history: true, live: true, edits: true, threads: true },
+    history,
+    async *live(since: GithubCursor | undefined, signal: AbortSignal): AsyncGenerator<Page<GithubCursor>> {
+      let cursor = since;
+      while (!signal.aborted) {
+        for await (const page of history(cursor, signal)) {
+          cursor = page.cursor;
+          yield page;
+        }
+        if (signal.aborted || !(await deps.sleep(cfg.pollIntervalSeconds * 1000, signal))) return;
+      }
+    },
+    normalize: normalizeGithub,
+  };
+}
