@@ -120,6 +120,10 @@ export class GithubClient {
 
   private mapError(what: string, e: RequestErrorLike, cause: unknown): Error {
     const status = e.status;
+    // GraphQL answers 200 with errors: a repository not there for this token is NOT_FOUND (or FORBIDDEN).
+    const gqlErrors = (e as { errors?: Array<{ type?: string; message?: string }> }).errors;
+    if (Array.isArray(gqlErrors) && gqlErrors.some((x) => x.type === 'NOT_FOUND' || x.type === 'FORBIDDEN')) return new RepoAccessError(404, gqlErrors.map((x) => x.message ?? x.type).join('; '));
+    if (Array.isArray(gqlErrors) && status === undefined) return new ConnectorError('bad_data', `${what}: GraphQL errors: ${gqlErrors.map((x) => x.message ?? x.type).join('; ')}`, this.deps.source, { cause });
     if (status === 401) return new ConnectorError('auth', `authentication failed: GitHub refused the token (401) on ${what}; check token (expired, revoked, or an installation token past its hour)`, this.deps.source, { cause });
     if (status === 403 || status === 404 || status === 410) {
       return new RepoAccessError(status, `${what}: HTTP ${status}${status === 404 ? ' (no such repository, or the token cannot see it)' : status === 403 ? ' (the token lacks permission)' : ''}`);

@@ -34,5 +34,5 @@ export const GITHUB_SECRET_KEYS = ['token'] as const;
 /** The GraphQL endpoint for a REST base URL: api.github.com/graphql, or HOST/api/graphql on GHE. */
 export function graphqlUrl(baseUrl: string): string {
   const b = baseUrl.replace(/\/+$/, '');
-  return /\/api\/v3$/.test(b) ? `${b.slice(0, -3)}graphql` : `${b}/graphql`;
+  return /\/api\/v3$/.test(b) ? `${b.slice(0, -2)}graphql` : `${b}/graphql`;
 }

@@ -10,14 +10,6 @@ import { pullDiscussions } from './discussions.js';
 import { pullIssues, type StreamPage } from './issues.js';
 import { normalizeGithub } from './normalize.js';
 
-/** GraphQL errors that mean the repository is not there for this token. */
-function graphqlAccessError(err: unknown): RepoAccessError | null {
-  const errors = (err as { errors?: Array<{ type?: string; message?: string }> }).errors;
-  if (Array.isArray(errors) && errors.some((e) => e.type === 'NOT_FOUND' || e.type === 'FORBIDDEN')) return new RepoAccessError(404, errors.map((e) => e.message ?? e.type).join('; '));
-  if ((err as { status?: number }).status === 404 && !(err instanceof ConnectorError)) return new RepoAccessError(404, (err as Error).message);
-  return null;
-}
-
 export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, opts: GithubClientOptions = {}): Connector<GithubCursor> {
   const client = new GithubClient(cfg, deps, opts);
   const configSince = cfg.since === undefined ? undefined : new Date(cfg.since).toISOString().replace('.000Z', 'Z');
@@ -42,7 +34,7 @@ export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, op
           try {
             for await (const page of s.run()) yield { items: page.items, cursor: snapshot(), rateLimitedMs: client.takeRateLimited() };
           } catch (err: unknown) {
-            const access = err instanceof RepoAccessError ? err : err instanceof ConnectorError || err instanceof Aborted ? null : graphqlAccessError(err);
+            const access = err instanceof RepoAccessError ? err : (err as { status?: number }).status === 404 && !(err instanceof ConnectorError) ? new RepoAccessError(404, (err as Error).message) : null;
             if (!access) throw err;
             // This repository's stream only: a gap; an unfinished discussions window is read again next time.
             if (s.kind === 'discussions') delete st.discussions.pending;
