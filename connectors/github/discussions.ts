@@ -78,7 +78,7 @@ export async function* pullDiscussions(client: GithubClient, repo: string, st: R
       items.push(...discussionItems(repo, node, warn));
       const thumbsNow = (node.reactions?.nodes ?? []).flatMap((r) => (r?.user?.login && r.user.__typename !== 'Bot' ? [{ login: r.user.login.toLowerCase(), at: Date.parse(r.createdAt ?? '') }] : []));
       if ((node.reactions?.totalCount ?? 0) > thumbsNow.length && (node.reactions?.nodes?.length ?? 0) >= 100) warn(`${repo} discussion ${node.id}: more than 100 👍, only the first 100 reactors are counted`);
-      items.push(...meTooChanges(repo, 'discussions', node.id, st, thumbsNow));
+      items.push(...meTooChanges(repo, 'discussions', node.id, st, thumbsNow, typeof node.url === 'string' ? node.url : null));
     }
     const done = reachedOld || !conn.pageInfo.hasNextPage;
     p.after = conn.pageInfo.endCursor;

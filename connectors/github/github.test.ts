@@ -11,7 +11,7 @@ import { isSkip, type Gap, type RawMessage, type Skip } from '../../src/model/in
 import { reporterVoicings, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps, type ImportPage } from '../types.js';
 import { importerFor } from '../index.js';
-import { createGithubConnector, githubConfigSchema, githubDefinition, githubDumpImporter, graphqlUrl, type GithubConfigInput, type GithubCursor } from './index.js';
+import { createGithubConnector, ME_TOO_TEXT, githubConfigSchema, githubDefinition, githubDumpImporter, graphqlUrl, type GithubConfigInput, type GithubCursor } from './index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const logs: string[] = [];
@@ -72,7 +72,7 @@ describe('github issues over REST', () => {
     expect(issue).toMatchObject({ channel: `${REPO}/issues`, subject: 'Tide tables off by one hour after DST', labels: ['bug', 'area:tides'], author: { id: 'marisol', name: 'Marisol' }, permalink: `https://github.com/${REPO}/issues/1` });
     expect(issue.text).toBe('Tide tables off by one hour after DST\n\nSince the switch to winter time  every tide is an hour late.');
     expect(comment).toMatchObject({ threadId: bug.node_id, replyTo: bug.node_id, subject: bug.title, author: { id: 'keeper' } });
-    expect(got.skips.map((s) => s.reason)).toEqual(['github pull request (not read)']);
+    expect(got.skips.map((s) => s.reason)).toEqual(['github pull request (not read)', 'github pull request comment (not read)']);
   });
 
   it("a 👍 on an issue counts its reactor as a me-too voice ('+1' replying to it, which the reporters stage counts); taking it back withdraws it", async () => {
@@ -81,9 +81,9 @@ describe('github issues over REST', () => {
     fake.thumbsUp(issue, 'Bo');
     fake.thumbsUp(issue, 'carla');
     const first = await pull(connect(fake, { discussions: false }));
-    const votes = first.messages.filter((m) => m.text === '+1');
+    const votes = first.messages.filter((m) => m.text === ME_TOO_TEXT);
     expect(votes.map((m) => m.author.id).sort()).toEqual(['bo', 'carla']);
-    expect(votes.every((m) => m.replyTo === issue.node_id && m.threadId === issue.node_id)).toBe(true);
+    expect(votes.every((m) => m.replyTo === issue.node_id && m.threadId === issue.node_id && m.permalink === `https://github.com/${REPO}/issues/1`)).toBe(true);
     expect(first.messages.find((m) => m.externalId === issue.node_id)!.reactions).toEqual({ '+1': 2 });
     // The reporters stage, as it is: the raiser and the two 👍 as me-too.
     const pm = (m: RawMessage, i: number): PriorityMessage => ({ messageId: i + 1, conversationId: 1, personId: i + 1, personName: m.author.id, org: null, segment: 'community', at: m.sentAt, text: m.text, channel: m.channel, platform: 'github', permalink: null });
@@ -94,7 +94,7 @@ describe('github issues over REST', () => {
     const second = await pull(connect(fake, { discussions: false }), first.cursor);
     const withdrawn = second.messages.find((m) => m.externalId === `${issue.node_id}/+1/bo`);
     expect(withdrawn).toMatchObject({ deleted: true });
-    expect(second.messages.filter((m) => m.text === '+1' && !m.deleted)).toEqual([]);
+    expect(second.messages.filter((m) => m.text === ME_TOO_TEXT && !m.deleted)).toEqual([]);
   });
 
   it('an edited comment comes again with its new text; an unchanged repository is asked with If-None-Match and answered 304', async () => {
@@ -206,7 +206,7 @@ describe('github discussions over GraphQL', () => {
     expect(byId.get(c.id)).toMatchObject({ threadId: d.id, replyTo: d.id });
     expect(byId.get(r.id)).toMatchObject({ threadId: d.id, replyTo: c.id });
     expect(byId.get(ans.id)!.labels).toEqual(['accepted-answer']);
-    expect(byId.get(`${d.id}/+1/bo`)).toMatchObject({ text: '+1', replyTo: d.id });
+    expect(byId.get(`${d.id}/+1/bo`)).toMatchObject({ text: ME_TOO_TEXT, replyTo: d.id });
     expect(first.messages).toHaveLength(6);
     const quiet = await pull(connect(fake, { issues: false, pageSize: 1 }), first.cursor);
     expect(quiet.messages).toEqual([]);
@@ -228,8 +228,8 @@ describe('github dump importer', () => {
     const msgs = pages.flatMap((p) => p.items).map((i) => githubDumpImporter.normalize(i.raw, { source: 'gh' }) as RawMessage | Skip);
     const kept = msgs.filter((m): m is RawMessage => !isSkip(m));
     expect(kept.length).toBeGreaterThanOrEqual(10);
-    expect(kept.some((m) => m.text === '+1')).toBe(true);
+    expect(kept.some((m) => m.text === ME_TOO_TEXT)).toBe(true);
     expect(kept.some((m) => m.channel.endsWith('/discussions'))).toBe(true);
-    expect(msgs.filter(isSkip).map((s) => s.reason)).toContain('github pull request (not read)');
+    expect(msgs.filter(isSkip).map((s) => s.reason).sort()).toEqual(['github pull request (not read)', 'github pull request comment (not read)']);
   });
 });

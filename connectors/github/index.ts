@@ -9,7 +9,7 @@ import { githubDumpImporter } from './importer-dump.js';
 export { createGithubConnector } from './connector.js';
 export { githubConfigSchema, GITHUB_SECRET_KEYS, graphqlUrl, type GithubConfig, type GithubConfigInput } from './config.js';
 export { githubCursorSchema, parseGithubCursor, emptyGithubCursor, type GithubCursor } from './cursor.js';
-export { normalizeGithub, markdownToText, GITHUB_NORMALIZER_VERSION, type GithubItem } from './normalize.js';
+export { normalizeGithub, markdownToText, ME_TOO_TEXT, GITHUB_NORMALIZER_VERSION, type GithubItem } from './normalize.js';
 export { DISCUSSIONS_QUERY } from './discussions.js';
 export { githubDumpImporter } from './importer-dump.js';
 

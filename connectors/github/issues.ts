@@ -96,8 +96,11 @@ export async function* pullIssues(client: GithubClient, repo: string, st: RepoSt
     const items: GithubItem[] = [];
     for (const raw of list) {
       const c = restCommentSchema.safeParse(raw);
-      // A pull request's comments are issue comments too: their html_url says /pull/.
-      if (c.success && /\/pull\/\d+#/.test(c.data.html_url ?? '')) continue;
+      // A pull request's comments are issue comments too (their html_url says /pull/): normalize skips them.
+      if (c.success && /\/pull\/\d+(?:#|$)/.test(c.data.html_url ?? '')) {
+        items.push({ kind: 'issue-comment', repo, issueNodeId: '', issueNumber: 0, issueTitle: null, comment: raw });
+        continue;
+      }
       const number = c.success ? Number(/\/issues\/(\d+)$/.exec(c.data.issue_url)?.[1]) : NaN;
       let parent = titles.get(number);
       if (c.success && !parent && Number.isFinite(number)) {
@@ -128,16 +131,16 @@ async function thumbs(client: GithubClient, repo: string, st: RepoState, issue: 
       now.push({ login: r.user.login.toLowerCase(), at: Date.parse(r.created_at ?? issue.created_at) });
     }
   }
-  return meTooChanges(repo, 'issues', issue.node_id, st, now);
+  return meTooChanges(repo, 'issues', issue.node_id, st, now, issue.html_url ?? null);
 }
 
 /** New 👍 voices and withdrawn ones against what the cursor remembers; the cursor is updated. */
-export function meTooChanges(repo: string, channel: 'issues' | 'discussions', parentId: string, st: RepoState, now: Array<{ login: string; at: number }>): GithubItem[] {
+export function meTooChanges(repo: string, channel: 'issues' | 'discussions', parentId: string, st: RepoState, now: Array<{ login: string; at: number }>, url: string | null): GithubItem[] {
   const before = new Set(st.thumbs[parentId] ?? []);
   const after = new Set(now.map((x) => x.login));
   const out: GithubItem[] = [];
-  for (const x of now) if (!before.has(x.login)) out.push({ kind: 'metoo', repo, channel, parentId, login: x.login, at: Number.isFinite(x.at) ? x.at : 0 });
-  for (const login of before) if (!after.has(login)) out.push({ kind: 'metoo', repo, channel, parentId, login, at: 0, deleted: true });
+  for (const x of now) if (!before.has(x.login)) out.push({ kind: 'metoo', repo, channel, parentId, login: x.login, at: Number.isFinite(x.at) ? x.at : 0, url });
+  for (const login of before) if (!after.has(login)) out.push({ kind: 'metoo', repo, channel, parentId, login, at: 0, deleted: true, url });
   if (after.size) st.thumbs[parentId] = [...after].sort();
   else delete st.thumbs[parentId];
   return out;

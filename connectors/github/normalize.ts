@@ -70,7 +70,13 @@ export type GithubItem =
   | { kind: 'issue-comment'; repo: string; issueNodeId: string; issueNumber: number; issueTitle: string | null; comment: unknown }
   | { kind: 'discussion'; repo: string; discussion: unknown }
   | { kind: 'discussion-comment'; repo: string; discussionId: string; discussionTitle: string; replyTo: string | null; comment: unknown }
-  | { kind: 'metoo'; repo: string; channel: 'issues' | 'discussions'; parentId: string; login: string; at: number; deleted?: boolean };
+  | { kind: 'metoo'; repo: string; channel: 'issues' | 'discussions'; parentId: string; login: string; at: number; deleted?: boolean; url?: string | null };
+
+/**
+ * The text of a 👍 turned into a voice: "+1", which the reporters stage reads as "me too". Kept under four
+ * words: longer texts said alike by two people within minutes are folded as copies (priority.ts foldCopies).
+ */
+export const ME_TOO_TEXT = '+1 👍';
 
 const REST_REACTIONS: Record<string, string> = { '+1': '+1', '-1': '-1', laugh: 'laugh', hooray: 'hooray', confused: 'confused', heart: 'heart', rocket: 'rocket', eyes: 'eyes' };
 const GQL_REACTIONS: Record<string, string> = { THUMBS_UP: '+1', THUMBS_DOWN: '-1', LAUGH: 'laugh', HOORAY: 'hooray', CONFUSED: 'confused', HEART: 'heart', ROCKET: 'rocket', EYES: 'eyes' };
@@ -135,6 +141,8 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
       const p = restCommentSchema.safeParse(item.comment);
       if (!p.success) throw new Error(`malformed GitHub issue comment: ${issues(p)}`);
       const c = p.data;
+      // A pull request's comments are issue comments too: their html_url says /pull/.
+      if (/\/pull\/\d+(?:#|$)/.test(c.html_url ?? '')) return { skip: true, reason: 'github pull request comment (not read)' };
       const text = markdownToText(c.body);
       if (!text) return { skip: true, reason: 'github comment without text' };
       const created = ms(c.created_at, 'comment created_at');
@@ -160,7 +168,7 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
     case 'metoo': {
       if (typeof item.login !== 'string' || !item.login || typeof item.parentId !== 'string') throw new Error('malformed GitHub reaction item');
       const login = item.login.toLowerCase();
-      return { externalId: `${item.parentId}/+1/${login}`, ...channel(item.channel), author: { id: login, name: item.login }, text: '+1', cleanText: '+1', sentAt: item.at, threadId: item.parentId, replyTo: item.parentId, deleted: item.deleted || undefined };
+      return { externalId: `${item.parentId}/+1/${login}`, ...channel(item.channel), author: { id: login, name: item.login }, text: ME_TOO_TEXT, cleanText: ME_TOO_TEXT, sentAt: item.at, threadId: item.parentId, replyTo: item.parentId, permalink: typeof item.url === 'string' ? item.url : null, deleted: item.deleted || undefined };
     }
     default:
       throw new Error(`unknown GitHub item kind ${JSON.stringify((item as { kind?: unknown }).kind)}`);
