@@ -2,9 +2,9 @@
 // discussions): the file is one JSON document; the platform's reader turns it into items, each checked
 // for depth and size here, bad ones quarantined with their location, the rest paged.
 import { readFile, stat } from 'node:fs/promises';
-import type { QuarantineEntry } from '../src/model/index.js';
 import { MAX_JSON_DEPTH, shallowExcerpt, tooDeep } from './json-depth.js';
-import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_MESSAGE_BYTES, type ImportItem, type ImportOptions, type ImportPage } from './types.js';
+import type { NormalizeContext, Platform, QuarantineEntry, RawMessage, Skip } from '../src/model/index.js';
+import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_MESSAGE_BYTES, type ImportItem, type ImportOptions, type ImportPage, type Importer } from './types.js';
 
 const EXCERPT_CHARS = 500;
 const DEFAULT_PAGE_SIZE = 500;
@@ -57,4 +57,21 @@ export async function* readApiDump(path: string, opts: ImportOptions, kind: stri
     const last = i + pageSize >= items.length;
     yield { items: items.slice(i, i + pageSize), quarantine: i === 0 ? quarantine : [], bytesRead: last ? size : Math.floor((size * (i + pageSize)) / Math.max(1, items.length)), totalBytes: size };
   }
+}
+
+/** A malformed entry of a dump, quarantined with its place and zod's reasons. */
+export function malformedEntry(location: string, what: string, issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>, raw: unknown): QuarantineEntry {
+  return { location, reason: `malformed ${what}: ${issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ')}`, excerpt: JSON.stringify(raw)?.slice(0, EXCERPT_CHARS) ?? '' };
+}
+
+/** An importer for one kind of API dump: a `.json` file whose first key is `key`. */
+export function apiDumpImporter(spec: { format: string; platform: Platform; key: string; kind: string; read: (json: unknown, file: string) => DumpReading; normalize: (raw: unknown, ctx: NormalizeContext) => RawMessage | Skip; normalizerVersion: number }): Importer {
+  return {
+    format: spec.format,
+    platform: spec.platform,
+    detect: (path, head) => path.endsWith('.json') && headHasKey(head, spec.key),
+    read: (path, opts, signal) => readApiDump(path, opts, spec.kind, spec.read, signal),
+    normalize: spec.normalize,
+    normalizerVersion: spec.normalizerVersion,
+  };
 }

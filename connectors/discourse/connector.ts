@@ -8,7 +8,9 @@
 // (revision, text, likes, accepted answer) changed is handed out again, one that is gone (or the whole
 // topic, 404) is handed out as deleted. Categories: /categories.json maps ids to slugs; a configured slug
 // the key cannot see, and a topic it may not read (403), are recorded as gaps.
+import { createHash } from 'node:crypto';
 import type { Connector, Gap, Page } from '../../src/model/index.js';
+import { pollingLive, storedCursor } from '../polling.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
 import type { DiscourseConfig } from './config.js';
 import { emptyDiscourseCursor, parseDiscourseCursor, type DiscourseCursor, type WatchedTopic } from './cursor.js';
@@ -36,19 +38,12 @@ type TopicInfo = { id: number; title: string; slug: string; tags: string[]; acce
 /** Posts per /t/{id}/posts.json request for the rest of a long topic. */
 const POSTS_PER_REQUEST = 50;
 
-/** fnv-1a 32-bit, hex: change detection, not security. */
-function fnv1a(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
+/** A short digest for change detection, not security. */
+const digest = (s: string): string => createHash('sha1').update(s).digest('hex').slice(0, 12);
 
 /** What makes a re-read post worth handing out again. */
 export function postFingerprint(p: DiscoursePost, accepted: boolean): string {
-  return fnv1a(JSON.stringify([p.version ?? 1, p.cooked ?? p.raw ?? '', likeCount(p), accepted || p.accepted_answer === true, Boolean(p.deleted_at || p.user_deleted), Boolean(p.hidden)]));
+  return digest(JSON.stringify([p.version ?? 1, p.cooked ?? p.raw ?? '', likeCount(p), accepted || p.accepted_answer === true, Boolean(p.deleted_at || p.user_deleted), Boolean(p.hidden)]));
 }
 
 const topicTags = (t: TopicJson): string[] => (t.tags ?? []).map((x) => (typeof x === 'string' ? x : (x.name ?? ''))).filter(Boolean);
@@ -108,12 +103,7 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
   }
 
   async function* history(from: DiscourseCursor | undefined, signal: AbortSignal): AsyncGenerator<Page<DiscourseCursor>> {
-    let cur: DiscourseCursor;
-    try {
-      cur = from == null ? emptyDiscourseCursor() : parseDiscourseCursor(from);
-    } catch (err: unknown) {
-      throw new ConnectorError('config', 'the stored cursor is not a v1 Discourse cursor; reset the source to backfill again', deps.source, { cause: err });
-    }
+    const cur = storedCursor(from, parseDiscourseCursor, emptyDiscourseCursor, 'Discourse', deps.source);
     const snapshot = (): DiscourseCursor => structuredClone(cur);
     const topics = new Map<number, { info: TopicInfo; posts: DiscoursePost[] } | 'gap'>();
     const nowMs = deps.now();
@@ -251,16 +241,7 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
     platform: 'discourse',
     capabilities: { history: true, live: true, edits: true, threads: true },
     history,
-    async *live(since: DiscourseCursor | undefined, signal: AbortSignal): AsyncGenerator<Page<DiscourseCursor>> {
-      let cursor = since;
-      while (!signal.aborted) {
-        for await (const page of history(cursor, signal)) {
-          cursor = page.cursor;
-          yield page;
-        }
-        if (signal.aborted || !(await deps.sleep(cfg.pollIntervalSeconds * 1000, signal))) return;
-      }
-    },
+    live: pollingLive(history, deps, cfg.pollIntervalSeconds * 1000),
     normalize: normalizeDiscourse,
   };
 }

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorContract } from '../../test/contract/connector-contract.js';
+import { pullAll, pullUntilDone } from '../../test/support/connector-pull.js';
 import { FakeDiscourse } from '../../test/fakes/discourse.js';
-import { isSkip, type Gap, type RawMessage, type Skip } from '../../src/model/index.js';
+import { isSkip, type RawMessage, type Skip } from '../../src/model/index.js';
 import { openApp } from '../../src/app.js';
 import { parseConfig, type SourceConfig } from '../../src/config/index.js';
 import { pullSource } from '../../src/runner/pull.js';
@@ -34,28 +35,7 @@ connectorContract('discourse', {
   reconnect: (under) => connect(under.fake as FakeDiscourse),
 });
 
-interface Pulled {
-  messages: RawMessage[];
-  skips: Skip[];
-  gaps: Gap[];
-  cursor: DiscourseCursor | undefined;
-  rateLimitedMs: number;
-}
-
-async function pull(conn: ReturnType<typeof connect>, from?: DiscourseCursor): Promise<Pulled> {
-  const out: Pulled = { messages: [], skips: [], gaps: [], cursor: from, rateLimitedMs: 0 };
-  for await (const page of conn.history(from, new AbortController().signal)) {
-    for (const raw of page.items) {
-      const m = await conn.normalize(raw, { source: 'forum-test' });
-      if (isSkip(m)) out.skips.push(m);
-      else out.messages.push(m);
-    }
-    out.gaps.push(...(page.gaps ?? []));
-    out.rateLimitedMs += page.rateLimitedMs ?? 0;
-    out.cursor = JSON.parse(JSON.stringify(page.cursor)) as DiscourseCursor;
-  }
-  return out;
-}
+const pull = (conn: ReturnType<typeof connect>, from?: DiscourseCursor) => pullAll(conn, from, 'forum-test');
 
 /** Fake and connector share a clock near now, so the recheck window covers the posts. */
 function recentClock() {
@@ -144,31 +124,13 @@ describe('discourse connector against the fake forum', () => {
     const ok = await pull(connect(fake, { retries: 3 }));
     for (const id of ids) expect(ok.messages.map((m) => m.externalId)).toContain(id);
 
+    await fake.stop();
     fake = await FakeDiscourse.start({ pageSize: 3 });
     const ids2 = fake.addMessages(10);
-    const seen: string[] = [];
-    let cursor: DiscourseCursor | undefined;
-    const conn = connect(fake, { retries: 1 });
-    let failures = 0;
     // Each pull gets one feed page in, then meets two 500s in a row and gives up (retries: 1); the next resumes.
-    for (let attempt = 0; attempt < 20; attempt++) {
-      fake.failNext(500, 2, /^\/posts\.json/, 1);
-      try {
-        for await (const page of conn.history(cursor, new AbortController().signal)) {
-          for (const raw of page.items) {
-            const m = conn.normalize(raw, { source: 't' });
-            if (!isSkip(m as RawMessage | Skip)) seen.push((m as RawMessage).externalId);
-          }
-          cursor = JSON.parse(JSON.stringify(page.cursor)) as DiscourseCursor;
-        }
-        break;
-      } catch (err: unknown) {
-        expect(err).toBeInstanceOf(ConnectorError);
-        expect((err as ConnectorError).kind).toBe('net');
-        failures++;
-      }
-    }
-    expect(failures).toBeGreaterThan(0);
+    const { ids: seen, errors } = await pullUntilDone(connect(fake, { retries: 1 }), () => fake.failNext(500, 2, /^\/posts\.json/, 1));
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors) expect(e).toMatchObject({ name: 'ConnectorError', kind: 'net' });
     expect([...seen].sort()).toEqual([...ids2, `${ids2[0]!.split('/')[0]}/1`].sort());
   });
 

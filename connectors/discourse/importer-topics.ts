@@ -4,7 +4,7 @@
 // same normalizer reads them; a malformed post or topic is quarantined with its place in the file.
 import { z } from 'zod';
 import type { QuarantineEntry } from '../../src/model/index.js';
-import { headHasKey, readApiDump, type DumpReading } from '../api-dump.js';
+import { apiDumpImporter, malformedEntry, type DumpReading } from '../api-dump.js';
 import type { Importer } from '../types.js';
 import { discoursePostSchema, DISCOURSE_NORMALIZER_VERSION, normalizeDiscourse, type DiscourseItem } from './normalize.js';
 
@@ -36,7 +36,7 @@ export function readDiscourseDump(json: unknown, file: string): DumpReading {
   top.data.topics.forEach((t, ti) => {
     const r = topicSchema.safeParse(t);
     if (!r.success) {
-      quarantine.push({ location: `${file}:topics[${ti}]`, reason: `malformed topic: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, excerpt: JSON.stringify(t)?.slice(0, 500) ?? '' });
+      quarantine.push(malformedEntry(`${file}:topics[${ti}]`, 'topic', r.error.issues, t));
       return;
     }
     const topic = r.data;
@@ -51,11 +51,4 @@ export function readDiscourseDump(json: unknown, file: string): DumpReading {
   return { items, quarantine };
 }
 
-export const discourseTopicsImporter: Importer = {
-  format: DISCOURSE_TOPICS_FORMAT,
-  platform: 'discourse',
-  detect: (path, head) => path.endsWith('.json') && headHasKey(head, 'discourse'),
-  read: (path, opts, signal) => readApiDump(path, opts, 'Discourse topics', readDiscourseDump, signal),
-  normalize: normalizeDiscourse,
-  normalizerVersion: DISCOURSE_NORMALIZER_VERSION,
-};
+export const discourseTopicsImporter: Importer = apiDumpImporter({ format: DISCOURSE_TOPICS_FORMAT, platform: 'discourse', key: 'discourse', kind: 'Discourse topics', read: readDiscourseDump, normalize: normalizeDiscourse, normalizerVersion: DISCOURSE_NORMALIZER_VERSION });

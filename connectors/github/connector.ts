@@ -2,6 +2,7 @@
 // Discussions over GraphQL (discussions.ts), each resumable from the cursor; live by polling. A repository
 // the token cannot read (404, 403) is a gap, the others go on; a refused token (401) stops the source.
 import type { Connector, Gap, Page } from '../../src/model/index.js';
+import { pollingLive, storedCursor } from '../polling.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
 import { Aborted, GithubClient, RepoAccessError, type GithubClientOptions } from './client.js';
 import type { GithubConfig } from './config.js';
@@ -15,12 +16,7 @@ export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, op
   const configSince = cfg.since === undefined ? undefined : new Date(cfg.since).toISOString().replace('.000Z', 'Z');
 
   async function* history(from: GithubCursor | undefined, signal: AbortSignal): AsyncGenerator<Page<GithubCursor>> {
-    let cur: GithubCursor;
-    try {
-      cur = from == null ? emptyGithubCursor() : parseGithubCursor(from);
-    } catch (err: unknown) {
-      throw new ConnectorError('config', 'the stored cursor is not a v1 GitHub cursor; reset the source to backfill again', deps.source, { cause: err });
-    }
+    const cur = storedCursor(from, parseGithubCursor, emptyGithubCursor, 'GitHub', deps.source);
     client.signal = signal;
     const snapshot = (): GithubCursor => structuredClone(cur);
     const warn = (msg: string) => deps.log('warn', msg);
@@ -54,16 +50,7 @@ export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, op
     platform: 'github',
     capabilities: { history: true, live: true, edits: true, threads: true },
     history,
-    async *live(since: GithubCursor | undefined, signal: AbortSignal): AsyncGenerator<Page<GithubCursor>> {
-      let cursor = since;
-      while (!signal.aborted) {
-        for await (const page of history(cursor, signal)) {
-          cursor = page.cursor;
-          yield page;
-        }
-        if (signal.aborted || !(await deps.sleep(cfg.pollIntervalSeconds * 1000, signal))) return;
-      }
-    },
+    live: pollingLive(history, deps, cfg.pollIntervalSeconds * 1000),
     normalize: normalizeGithub,
   };
 }

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorContract } from '../../test/contract/connector-contract.js';
+import { pullAll, pullUntilDone } from '../../test/support/connector-pull.js';
 import { FakeGithub } from '../../test/fakes/github.js';
-import { isSkip, type Gap, type RawMessage, type Skip } from '../../src/model/index.js';
+import { isSkip, type RawMessage, type Skip } from '../../src/model/index.js';
 import { reporterVoicings, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps, type ImportPage } from '../types.js';
 import { importerFor } from '../index.js';
@@ -33,28 +34,7 @@ connectorContract('github', {
   reconnect: (under) => connect(under.fake as FakeGithub, { discussions: false }),
 });
 
-interface Pulled {
-  messages: RawMessage[];
-  skips: Skip[];
-  gaps: Gap[];
-  cursor: GithubCursor | undefined;
-  rateLimitedMs: number;
-}
-
-async function pull(conn: ReturnType<typeof connect>, from?: GithubCursor): Promise<Pulled> {
-  const out: Pulled = { messages: [], skips: [], gaps: [], cursor: from, rateLimitedMs: 0 };
-  for await (const page of conn.history(from, new AbortController().signal)) {
-    for (const raw of page.items) {
-      const m = await conn.normalize(raw, { source: 'gh-test' });
-      if (isSkip(m)) out.skips.push(m);
-      else out.messages.push(m);
-    }
-    out.gaps.push(...(page.gaps ?? []));
-    out.rateLimitedMs += page.rateLimitedMs ?? 0;
-    out.cursor = JSON.parse(JSON.stringify(page.cursor)) as GithubCursor;
-  }
-  return out;
-}
+const pull = (conn: ReturnType<typeof connect>, from?: GithubCursor) => pullAll(conn, from, 'gh-test');
 
 describe('github issues over REST', () => {
   let fake: FakeGithub;
@@ -128,27 +108,10 @@ describe('github issues over REST', () => {
     fake.failNext(2, /\/comments$/);
     const ok = await pull(connect(fake, { discussions: false }));
     for (const id of ids) expect(ok.messages.map((m) => m.externalId)).toContain(id);
-    const seen: string[] = [];
-    let cursor: GithubCursor | undefined;
-    let failures = 0;
-    const conn = connect(fake, { discussions: false, retries: 1 });
-    for (let attempt = 0; attempt < 10; attempt++) {
-      if (attempt < 2) fake.failNext(2, /\/comments$/);
-      try {
-        for await (const page of conn.history(cursor, new AbortController().signal)) {
-          for (const raw of page.items) {
-            const m = conn.normalize(raw, { source: 't' });
-            if (!isSkip(m as RawMessage | Skip)) seen.push((m as RawMessage).externalId);
-          }
-          cursor = JSON.parse(JSON.stringify(page.cursor)) as GithubCursor;
-        }
-        break;
-      } catch (err: unknown) {
-        expect((err as ConnectorError).kind).toBe('net');
-        failures++;
-      }
-    }
-    expect(failures).toBe(2);
+    // Two pulls meet two 500s in a row on the comments (retries: 1) and give up; the third ends cleanly.
+    const { ids: seen, errors } = await pullUntilDone(connect(fake, { discussions: false, retries: 1 }), (attempt) => attempt < 2 && fake.failNext(2, /\/comments$/));
+    expect(errors).toHaveLength(2);
+    for (const e of errors) expect(e).toMatchObject({ name: 'ConnectorError', kind: 'net' });
     expect(seen.filter((x) => ids.includes(x)).sort()).toEqual([...ids].sort());
   });
 

@@ -4,7 +4,7 @@
 // Items are the connector's, so the same normalizer reads them; a malformed entry is quarantined with its place.
 import { z } from 'zod';
 import type { QuarantineEntry } from '../../src/model/index.js';
-import { headHasKey, readApiDump, type DumpReading } from '../api-dump.js';
+import { apiDumpImporter, malformedEntry, type DumpReading } from '../api-dump.js';
 import type { Importer } from '../types.js';
 import { GITHUB_NORMALIZER_VERSION, gqlPostSchema, normalizeGithub, restIssueSchema, type GithubItem } from './normalize.js';
 
@@ -28,7 +28,7 @@ export function readGithubDump(json: unknown, file: string): DumpReading {
     const where = `${file}:issues[${ii}]`;
     const parsed = restIssueSchema.safeParse(raw);
     if (!parsed.success) {
-      quarantine.push({ location: where, reason: `malformed GitHub issue: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, excerpt: JSON.stringify(raw)?.slice(0, 500) ?? '' });
+      quarantine.push(malformedEntry(where, 'GitHub issue', parsed.error.issues, raw));
       return;
     }
     const { comments_list: comments, thumbs, ...issue } = raw as { comments_list?: unknown[]; thumbs?: unknown[] };
@@ -40,7 +40,7 @@ export function readGithubDump(json: unknown, file: string): DumpReading {
     const where = `${file}:discussions[${di}]`;
     const parsed = gqlPostSchema.safeParse(raw);
     if (!parsed.success) {
-      quarantine.push({ location: where, reason: `malformed GitHub discussion: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, excerpt: JSON.stringify(raw)?.slice(0, 500) ?? '' });
+      quarantine.push(malformedEntry(where, 'GitHub discussion', parsed.error.issues, raw));
       return;
     }
     const { comments, reactions, ...discussion } = raw as Node;
@@ -60,11 +60,4 @@ export function readGithubDump(json: unknown, file: string): DumpReading {
   return { items, quarantine };
 }
 
-export const githubDumpImporter: Importer = {
-  format: GITHUB_DUMP_FORMAT,
-  platform: 'github',
-  detect: (path, head) => path.endsWith('.json') && headHasKey(head, 'github'),
-  read: (path, opts, signal) => readApiDump(path, opts, 'GitHub dump', readGithubDump, signal),
-  normalize: normalizeGithub,
-  normalizerVersion: GITHUB_NORMALIZER_VERSION,
-};
+export const githubDumpImporter: Importer = apiDumpImporter({ format: GITHUB_DUMP_FORMAT, platform: 'github', key: 'github', kind: 'GitHub dump', read: readGithubDump, normalize: normalizeGithub, normalizerVersion: GITHUB_NORMALIZER_VERSION });
