@@ -17,6 +17,11 @@ export const githubConfigSchema = z
     since: z.union([z.string().datetime({ offset: true }), z.string().date()]).optional(),
     /** Items per page (REST per_page, GraphQL first); GitHub allows at most 100. */
     pageSize: z.number().int().min(1).max(100).default(100),
+    /**
+     * Issues with activity in the last N hours have their comments listed again every pull, so a deleted
+     * comment is seen (GitHub has no deletion feed; the listing answers 304 while nothing changed). 0: off.
+     */
+    recheckHours: z.number().min(0).max(24 * 90).default(72),
     /** `live()`: seconds between polls. */
     pollIntervalSeconds: z.number().int().min(10).default(300),
     /** Retries of a request that failed with a network error or a 5xx (rate limits are waited out, not counted). */

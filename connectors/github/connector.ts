@@ -6,7 +6,8 @@ import { pollingLive, storedCursor } from '../polling.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
 import { Aborted, GithubClient, RepoAccessError, type GithubClientOptions } from './client.js';
 import type { GithubConfig } from './config.js';
-import { emptyGithubCursor, emptyRepoState, parseGithubCursor, type GithubCursor } from './cursor.js';
+import { emptyGithubCursor, emptyRepoState, parseGithubCursor, type GithubCursor, type RepoState } from './cursor.js';
+import { recheckIssues } from './recheck.js';
 import { pullDiscussions } from './discussions.js';
 import { pullIssues, type StreamPage } from './issues.js';
 import { normalizeGithub } from './normalize.js';
@@ -15,17 +16,26 @@ export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, op
   const client = new GithubClient(cfg, deps, opts);
   const configSince = cfg.since === undefined ? undefined : new Date(cfg.since).toISOString().replace('.000Z', 'Z');
 
+  /** Deleted issue comments of the active issues (recheck.ts), as stream pages. */
+  async function* recheckStream(repo: string, st: RepoState, nowMs: number): AsyncGenerator<StreamPage> {
+    const fromMs = cfg.recheckHours > 0 ? nowMs - cfg.recheckHours * 3600_000 : null;
+    for await (const items of recheckIssues(client, repo, st, fromMs, nowMs)) yield { items };
+  }
+
   async function* history(from: GithubCursor | undefined, signal: AbortSignal): AsyncGenerator<Page<GithubCursor>> {
     const cur = storedCursor(from, parseGithubCursor, emptyGithubCursor, 'GitHub', deps.source);
     client.signal = signal;
     const snapshot = (): GithubCursor => structuredClone(cur);
     const warn = (msg: string) => deps.log('warn', msg);
+    const nowMs = deps.now();
     try {
       for (const repo of cfg.repos) {
         const st = (cur.repos[repo] ??= emptyRepoState());
         const streams: Array<{ kind: 'issues' | 'discussions'; run: () => AsyncGenerator<StreamPage> }> = [];
         if (cfg.issues) streams.push({ kind: 'issues', run: () => pullIssues(client, repo, st, cfg.pageSize, configSince) });
-        if (cfg.discussions) streams.push({ kind: 'discussions', run: () => pullDiscussions(client, repo, st, cfg.pageSize, warn) });
+        if (cfg.discussions) streams.push({ kind: 'discussions', run: () => pullDiscussions(client, repo, st, cfg.pageSize, nowMs, warn) });
+        // Always: it also forgets discussions older than the window; it lists comments of active issues only.
+        streams.push({ kind: 'issues', run: () => recheckStream(repo, st, nowMs) });
         for (const s of streams) {
           try {
             for await (const page of s.run()) yield { items: page.items, cursor: snapshot(), rateLimitedMs: client.takeRateLimited() };

@@ -26,6 +26,11 @@ export const repoStateSchema = z.object({
       pending: z.object({ top: Iso.nullable(), topIds: z.array(z.string()).default([]), after: z.string().nullable() }).optional(),
     })
     .default({ high: null, atHigh: [] }),
+  /**
+   * Issues and discussions active in the last `recheckHours`: their number, the ms of the latest activity
+   * seen and the comments handed out, so one deleted since is handed out as deleted.
+   */
+  recent: z.record(z.string(), z.object({ kind: z.enum(['issue', 'discussion']), n: z.number().int(), at: z.number(), comments: z.array(z.string()) })).default({}),
   /** Item node id -> logins whose 👍 were handed out as me-too voices. */
   thumbs: z.record(z.string(), z.array(z.string())).default({}),
 });

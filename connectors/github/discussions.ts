@@ -7,6 +7,7 @@
 import type { GithubClient } from './client.js';
 import type { RepoState } from './cursor.js';
 import { meTooChanges, type StreamPage } from './issues.js';
+import { discussionDeletions, rememberComment } from './recheck.js';
 import { gqlPostSchema, type GithubItem } from './normalize.js';
 
 const POST_FIELDS = `id url body createdAt updatedAt lastEditedAt upvoteCount
@@ -54,7 +55,7 @@ interface DiscussionsAnswer {
   repository: { hasDiscussionsEnabled?: boolean; discussions: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: Array<DiscussionNode | null> } } | null;
 }
 
-export async function* pullDiscussions(client: GithubClient, repo: string, st: RepoState, pageSize: number, warn: (msg: string) => void): AsyncGenerator<StreamPage> {
+export async function* pullDiscussions(client: GithubClient, repo: string, st: RepoState, pageSize: number, nowMs: number, warn: (msg: string) => void): AsyncGenerator<StreamPage> {
   const [owner, name] = repo.split('/') as [string, string];
   const d = st.discussions;
   const p = (d.pending ??= { top: null, topIds: [], after: null });
@@ -75,7 +76,12 @@ export async function* pullDiscussions(client: GithubClient, repo: string, st: R
         p.top = node.updatedAt;
         p.topIds = [node.id];
       } else if (node.updatedAt === p.top) p.topIds.push(node.id);
-      items.push(...discussionItems(repo, node, warn));
+      const own = discussionItems(repo, node, warn);
+      const commentIds = own.flatMap((x) => (x.kind === 'discussion-comment' ? [gqlPostSchema.safeParse(x.comment).data?.id ?? ''] : [])).filter(Boolean);
+      // Comments remembered from an earlier read that are no longer there were deleted.
+      items.push(...own, ...discussionDeletions(repo, st, node.id, new Set(commentIds), nowMs));
+      const number = typeof node.number === 'number' ? node.number : 0;
+      for (const id of [null, ...commentIds]) rememberComment(st, 'discussion', node.id, number, id, Date.parse(node.updatedAt));
       const thumbsNow = (node.reactions?.nodes ?? []).flatMap((r) => (r?.user?.login && r.user.__typename !== 'Bot' ? [{ login: r.user.login.toLowerCase(), at: Date.parse(r.createdAt ?? '') }] : []));
       if ((node.reactions?.totalCount ?? 0) > thumbsNow.length && (node.reactions?.nodes?.length ?? 0) >= 100) warn(`${repo} discussion ${node.id}: more than 100 👍, only the first 100 reactors are counted`);
       items.push(...meTooChanges(repo, 'discussions', node.id, st, thumbsNow, typeof node.url === 'string' ? node.url : null));

@@ -92,6 +92,27 @@ describe('github issues over REST', () => {
     expect(second.messages[0]!.editedAt).toBeTypeOf('number');
   });
 
+  it('a deleted comment, and a deleted issue with its comments, are handed out as deleted on the next pull', async () => {
+    fake = await FakeGithub.start();
+    fake.setClock(Date.now() - 3600_000);
+    const a = fake.addIssue(REPO, { title: 'Tides wrong for Porto' });
+    const a1 = fake.comment(REPO, a, { body: 'Same for Lisbon' });
+    const a2 = fake.comment(REPO, a, { body: 'Spam link' });
+    const b = fake.addIssue(REPO, { title: 'Duplicate report' });
+    const b1 = fake.comment(REPO, b, { body: 'Closing as duplicate' });
+    const first = await pull(connect(fake, { discussions: false }));
+    expect(first.messages).toHaveLength(5);
+    fake.deleteComment(a2);
+    fake.deleteIssue(b);
+    const second = await pull(connect(fake, { discussions: false }), first.cursor);
+    expect(second.messages.filter((m) => m.deleted).map((m) => m.externalId).sort()).toEqual([a2.node_id, b.node_id, b1.node_id].sort());
+    expect(second.messages.filter((m) => !m.deleted)).toEqual([]);
+    expect(second.messages.find((m) => m.externalId === a2.node_id)!.channel).toBe(`${REPO}/issues`);
+    const third = await pull(connect(fake, { discussions: false }), second.cursor);
+    expect(third.messages).toEqual([]);
+    void a1;
+  });
+
   it('waits out a primary limit (403, x-ratelimit-remaining 0, until reset) and a secondary one (retry-after), counting both', async () => {
     fake = await FakeGithub.start();
     fake.addMessages(3);
@@ -154,6 +175,7 @@ describe('github discussions over GraphQL', () => {
 
   it('reads discussions with comments, replies, category, labels, the answer, upvotes and 👍 reactors; an edit or a new answer brings the discussion again; a resume repeats nothing', async () => {
     fake = await FakeGithub.start();
+    fake.setClock(Date.now() - 3600_000);
     const d = fake.addDiscussion(REPO, { title: 'Idea: harbour webcams in the app', body: 'Seeing the harbour before leaving would help.', author: 'marisol', category: 'Ideas', labels: ['feature'] });
     const c = fake.discussionComment(d, { body: 'The harbour office already streams one.', author: 'keeper' });
     const r = fake.discussionComment(d, { body: 'Good to know, thanks', author: 'marisol', replyTo: c });
@@ -177,6 +199,10 @@ describe('github discussions over GraphQL', () => {
     const again = await pull(connect(fake, { issues: false, pageSize: 1 }), quiet.cursor);
     expect(again.messages.find((m) => m.externalId === c.id)!.text).toBe('The harbour office streams one at harbour.example/cam.');
     expect(again.messages.some((m) => m.externalId === other.id)).toBe(false);
+    fake.deleteDiscussionComment(d, c);
+    const gone = await pull(connect(fake, { issues: false, pageSize: 1 }), again.cursor);
+    // A deleted comment takes its replies with it.
+    expect(gone.messages.filter((m) => m.deleted).map((m) => m.externalId).sort()).toEqual([c.id, r.id].sort());
   }, 60_000);
 });
 

@@ -8,6 +8,7 @@
 // become me-too items; a 👍 taken back, a deleted me-too.
 import type { GithubClient } from './client.js';
 import type { RepoState, SinceStream } from './cursor.js';
+import { rememberComment } from './recheck.js';
 import { restCommentSchema, restIssueSchema, type GithubItem, type RestComment, type RestIssue } from './normalize.js';
 
 export interface StreamPage {
@@ -88,6 +89,7 @@ export async function* pullIssues(client: GithubClient, repo: string, st: RepoSt
       const i = restIssueSchema.safeParse(raw);
       if (!i.success || i.data.pull_request !== undefined) continue;
       titles.set(i.data.number, { nodeId: i.data.node_id, title: i.data.title });
+      rememberComment(st, 'issue', i.data.node_id, i.data.number, null, Date.parse(i.data.updated_at));
       items.push(...(await thumbs(client, repo, st, i.data)));
     }
     yield { items };
@@ -110,6 +112,7 @@ export async function* pullIssues(client: GithubClient, repo: string, st: RepoSt
         if (i.success) titles.set(number, (parent = { nodeId: i.data.node_id, title: i.data.title }));
       }
       items.push({ kind: 'issue-comment', repo, issueNodeId: parent?.nodeId ?? `${repo}#${number}`, issueNumber: number, issueTitle: parent?.title ?? null, comment: raw });
+      if (c.success && parent) rememberComment(st, 'issue', parent.nodeId, number, c.data.node_id, Date.parse(c.data.updated_at));
     }
     yield { items };
   }

@@ -70,6 +70,7 @@ export type GithubItem =
   | { kind: 'issue-comment'; repo: string; issueNodeId: string; issueNumber: number; issueTitle: string | null; comment: unknown }
   | { kind: 'discussion'; repo: string; discussion: unknown }
   | { kind: 'discussion-comment'; repo: string; discussionId: string; discussionTitle: string; replyTo: string | null; comment: unknown }
+  | { kind: 'deleted'; repo: string; channel: 'issues' | 'discussions'; nodeId: string; at: number }
   | { kind: 'metoo'; repo: string; channel: 'issues' | 'discussions'; parentId: string; login: string; at: number; deleted?: boolean; url?: string | null };
 
 /**
@@ -164,6 +165,10 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
       const text = markdownToText(c.body);
       if (!text) return { skip: true, reason: 'github comment without text' };
       return { externalId: c.id, ...channel('discussions'), author: ghostOr(c.author), text, cleanText: text, sentAt: ms(c.createdAt, `comment ${c.id} createdAt`), editedAt: c.lastEditedAt ? ms(c.lastEditedAt, 'lastEditedAt') : null, threadId: item.discussionId, replyTo: item.replyTo ?? item.discussionId, subject: item.discussionTitle, permalink: c.url ?? null, reactions: gqlReactions(c), labels: c.isAnswer ? ['accepted-answer'] : undefined };
+    }
+    case 'deleted': {
+      if (typeof item.nodeId !== 'string' || !item.nodeId) throw new Error('malformed GitHub deletion item');
+      return { externalId: item.nodeId, ...channel(item.channel), author: { id: 'ghost' }, text: '', sentAt: item.at, deleted: true };
     }
     case 'metoo': {
       if (typeof item.login !== 'string' || !item.login || typeof item.parentId !== 'string') throw new Error('malformed GitHub reaction item');

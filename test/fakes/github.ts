@@ -26,6 +26,7 @@ export interface FakeIssue {
   updated_at: string;
   isPull: boolean;
   thumbs: Array<{ login: string; at: string }>;
+  deleted?: boolean;
 }
 export interface FakeComment {
   id: number;
@@ -35,6 +36,7 @@ export interface FakeComment {
   user: string;
   created_at: string;
   updated_at: string;
+  deleted?: boolean;
 }
 export interface FakePost {
   id: string;
@@ -133,6 +135,20 @@ export class FakeGithub implements FakeControl {
   editComment(c: FakeComment, body: string): void {
     c.body = body;
     c.updated_at = this.tick();
+  }
+
+  /** Deleted comments and issues vanish from every listing (a deleted issue answers 410), as on GitHub. */
+  deleteComment(c: FakeComment): void {
+    c.deleted = true;
+  }
+
+  deleteIssue(i: FakeIssue): void {
+    i.deleted = true;
+  }
+
+  deleteDiscussionComment(d: FakeDiscussion, p: FakePost): void {
+    d.comments = d.comments.filter((c) => c !== p);
+    d.updatedAt = this.tick();
   }
 
   editIssue(i: FakeIssue, body: string): void {
@@ -261,7 +277,7 @@ export class FakeGithub implements FakeControl {
       return send(403, { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((Date.now() + f.seconds * 1000) / 1000)) });
     }
     if (path === '/graphql' && req.method === 'POST') return this.graphql(body, send);
-    const m = /^\/repos\/([^/]+\/[^/]+)\/issues(?:\/(comments|\d+)(?:\/(reactions))?)?$/.exec(path);
+    const m = /^\/repos\/([^/]+\/[^/]+)\/issues(?:\/(comments|\d+)(?:\/(reactions|comments))?)?$/.exec(path);
     if (!m || req.method !== 'GET') return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     const repoName = m[1]!;
     const repo = this.repos.get(repoName);
@@ -269,13 +285,15 @@ export class FakeGithub implements FakeControl {
     if (m[2] && m[2] !== 'comments') {
       const issue = repo.issues[Number(m[2]) - 1];
       if (!issue) return send(404, { message: 'Not Found' });
+      if (issue.deleted) return send(410, { message: 'This issue was deleted', documentation_url: 'https://docs.github.com/rest/issues/issues#get-an-issue' });
+      if (m[3] === 'comments') return send(200, repo.comments.filter((c) => c.issue === issue.number && !c.deleted).map((c) => this.restComment(repoName, c)));
       if (m[3]) return send(200, issue.thumbs.filter(() => (url.searchParams.get('content') ?? '+1') === '+1').map((t, k) => ({ id: k + 1, node_id: `R_${k}`, user: { login: t.login, id: 3, type: 'User' }, content: '+1', created_at: t.at })));
       return send(200, this.restIssue(repoName, issue));
     }
     const since = url.searchParams.get('since');
     const perPage = Number(url.searchParams.get('per_page') ?? 30);
     const page = Number(url.searchParams.get('page') ?? 1);
-    const all = m[2] === 'comments' ? repo.comments.map((c) => this.restComment(repoName, c)) : repo.issues.map((i) => this.restIssue(repoName, i));
+    const all = m[2] === 'comments' ? repo.comments.filter((c) => !c.deleted && !repo.issues[c.issue - 1]!.deleted).map((c) => this.restComment(repoName, c)) : repo.issues.filter((i) => !i.deleted).map((i) => this.restIssue(repoName, i));
     const asc = url.searchParams.get('direction') === 'asc';
     const list = all.filter((x) => !since || String(x.updated_at) >= since).sort((a, b) => (asc ? 1 : -1) * (String(a.updated_at).localeCompare(String(b.updated_at)) || Number(a.id) - Number(b.id)));
     const out = list.slice((page - 1) * perPage, page * perPage);
