@@ -18,8 +18,8 @@ export const githubConfigSchema = z
     /** Items per page (REST per_page, GraphQL first); GitHub allows at most 100. */
     pageSize: z.number().int().min(1).max(100).default(100),
     /**
-     * Issues with activity in the last N hours have their comments listed again every pull, so a deleted
-     * comment is seen (GitHub has no deletion feed; the listing answers 304 while nothing changed). 0: off.
+     * Issues with activity in the last N hours have their comments listed again every pull (one request
+     * per active issue), so a deleted comment is seen: GitHub has no deletion feed. 0: off.
      */
     recheckHours: z.number().min(0).max(24 * 90).default(72),
     /** `live()`: seconds between polls. */

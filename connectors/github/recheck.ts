@@ -1,7 +1,8 @@
 // Deletions on GitHub, which has no feed of them: the comments handed out are remembered per issue and
 // discussion while it is active (`recheckHours`). An active issue's comments are listed again every pull
-// (GET .../issues/{n}/comments, with If-None-Match: a 304 costs nothing); a discussion's are compared
-// whenever the discussion is read again. A comment no longer there, or an issue that is gone (404/410)
+// (GET .../issues/{n}/comments: one request per active issue per pull); a discussion's are compared
+// whenever the discussion is read again (a deletion that does not touch the discussion's updatedAt is
+// seen only then). A comment no longer there, or an issue that is gone (404/410)
 // with its comments, is handed out as deleted.
 import type { GithubClient } from './client.js';
 import { RepoAccessError } from './client.js';
