@@ -22,6 +22,12 @@ export const githubConfigSchema = z
      * per active issue), so a deleted comment is seen: GitHub has no deletion feed. 0: off.
      */
     recheckHours: z.number().min(0).max(24 * 90).default(72),
+    /**
+     * Look up the public profile email of issue and comment authors (GET /users/{login}, once per login per
+     * run), so a GitHub login links to a person with the same email elsewhere. Discussions' GraphQL answer
+     * carries it already.
+     */
+    profileEmails: z.boolean().default(true),
     /** `live()`: seconds between polls. */
     pollIntervalSeconds: z.number().int().min(10).default(300),
     /** Retries of a request that failed with a network error or a 5xx (rate limits are waited out, not counted). */

@@ -9,11 +9,12 @@ import type { GithubConfig } from './config.js';
 import { emptyGithubCursor, emptyRepoState, parseGithubCursor, type GithubCursor, type RepoState } from './cursor.js';
 import { recheckIssues } from './recheck.js';
 import { pullDiscussions } from './discussions.js';
-import { pullIssues, type StreamPage } from './issues.js';
+import { profileEmails, pullIssues, type StreamPage } from './issues.js';
 import { normalizeGithub } from './normalize.js';
 
 export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, opts: GithubClientOptions = {}): Connector<GithubCursor> {
   const client = new GithubClient(cfg, deps, opts);
+  const emailOf = profileEmails(client, cfg.profileEmails);
   const configSince = cfg.since === undefined ? undefined : new Date(cfg.since).toISOString().replace('.000Z', 'Z');
 
   /** Deleted issue comments of the active issues (recheck.ts), as stream pages. */
@@ -32,7 +33,7 @@ export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, op
       for (const repo of cfg.repos) {
         const st = (cur.repos[repo] ??= emptyRepoState());
         const streams: Array<{ kind: 'issues' | 'discussions'; run: () => AsyncGenerator<StreamPage> }> = [];
-        if (cfg.issues) streams.push({ kind: 'issues', run: () => pullIssues(client, repo, st, cfg.pageSize, configSince) });
+        if (cfg.issues) streams.push({ kind: 'issues', run: () => pullIssues(client, repo, st, cfg.pageSize, configSince, emailOf) });
         if (cfg.discussions) streams.push({ kind: 'discussions', run: () => pullDiscussions(client, repo, st, cfg.pageSize, nowMs, warn) });
         // Always: it also forgets discussions older than the window; it lists comments of active issues only.
         streams.push({ kind: 'issues', run: () => recheckStream(repo, st, nowMs) });

@@ -1,13 +1,20 @@
 // GitHub: the connector contract against the fake API (driven by @octokit/rest and its graphql), Issues
 // and Discussions behaviour (threads, labels, PRs left out, answers, edits, ETags, 👍 reactors as me-too
 // voices, rate limits, 500s, unreadable repositories, GitHub Enterprise base URLs), and the dump importer.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorContract } from '../../test/contract/connector-contract.js';
 import { pullAll, pullUntilDone } from '../../test/support/connector-pull.js';
 import { FakeGithub } from '../../test/fakes/github.js';
+import { FakeDiscourse } from '../../test/fakes/discourse.js';
+import { openApp, startWorkers } from '../../src/app.js';
+import { parseConfig, type SourceConfig } from '../../src/config/index.js';
+import { pullSource } from '../../src/runner/pull.js';
+import { runCluster } from '../../src/stages/cluster.js';
+import { storeStats } from '../../src/store/queries.js';
 import { isSkip, type RawMessage, type Skip } from '../../src/model/index.js';
 import { reporterVoicings, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps, type ImportPage } from '../types.js';
@@ -220,5 +227,58 @@ describe('github dump importer', () => {
     expect(kept.some((m) => m.text === ME_TOO_TEXT)).toBe(true);
     expect(kept.some((m) => m.channel.endsWith('/discussions'))).toBe(true);
     expect(msgs.filter(isSkip).map((s) => s.reason).sort()).toEqual(['github pull request (not read)', 'github pull request comment (not read)']);
+  });
+});
+
+describe('github in the pipeline', () => {
+  it("a revoked token stops only its source; people entries link github: and discourse: identities, a profile email is kept; an edit updates and a deletion leaves the counts", async () => {
+    const good = await FakeGithub.start();
+    const broken = await FakeGithub.start();
+    const forum = await FakeDiscourse.start();
+    try {
+      good.setClock(Date.now() - 3600_000);
+      good.emails.set('keeper', 'keeper@harbour.example');
+      const issue = good.addIssue(REPO, { title: 'Tide alarms do not fire on Android 15', body: 'The alarm set for high tide never rings.', user: 'Marisol' });
+      const reply = good.comment(REPO, issue, { body: 'We reproduced it on a Pixel 8.', user: 'keeper' });
+      good.thumbsUp(issue, 'bo');
+      broken.addIssue(REPO, { title: 'never read' });
+      broken.revokeAuth();
+      forum.addTopic({ title: 'Tide alarms silent on Android', by: 'marisol', text: 'Since the last update my tide alarms stay silent.' });
+      const config = parseConfig(`people:\n  - name: Marisol Reyes\n    identities: ["github:Marisol", "discourse:127.0.0.1/marisol"]\n`);
+      const app = await openApp({ db: join(mkdtempSync(join(tmpdir(), 'gl-gh-')), 'g.db'), redisUrl: null, configObject: config });
+      const gh = (name: string, f: FakeGithub) => ({ name, platform: 'github', enabled: true, baseUrl: f.url, repos: [REPO], token: f.token, discussions: false }) as SourceConfig;
+      const signal = new AbortController().signal;
+      const a = await pullSource(app, gh('gh', good), signal);
+      const b = await pullSource(app, gh('gh-other', broken), signal);
+      const c = await pullSource(app, { name: 'forum', platform: 'discourse', enabled: true, url: forum.url, apiKey: forum.apiKey, apiUsername: 'system' } as SourceConfig, signal);
+      expect([a.error, c.error]).toEqual([null, null]);
+      expect(b.error).toMatch(/authentication failed/);
+      expect(b.error).not.toContain(broken.token);
+      let stats = await storeStats(app.db);
+      expect(stats.sources.find((s) => s.name === 'gh')).toMatchObject({ platform: 'github', messages: 3 });
+      startWorkers(app, ['enrich']);
+      await app.queue.idle({ queues: ['enrich'] });
+      await runCluster(app.ctx, { itemIds: (await app.db.selectFrom('feedback_items').select('id').execute()).map((r) => r.id) });
+      const personOf = (kind: string, value: string) => app.db.selectFrom('identities as i').innerJoin('people as p', 'p.id', 'i.person_id').select(['i.person_id', 'p.display_name', 'i.email']).where('i.kind', '=', kind).where('i.value', '=', value).executeTakeFirstOrThrow();
+      const onGithub = await personOf('github', 'marisol');
+      const onForum = await personOf('discourse', '127.0.0.1/marisol');
+      expect(onGithub.person_id).toBe(onForum.person_id);
+      expect(onGithub.display_name).toBe('Marisol Reyes');
+      expect((await personOf('github', 'keeper')).email).toBe('keeper@harbour.example');
+      good.editComment(reply, 'We reproduced it on a Pixel 8 and a Galaxy S24.');
+      await pullSource(app, gh('gh', good), signal);
+      const row = await app.db.selectFrom('messages').select(['text']).where('external_id', '=', reply.node_id).executeTakeFirstOrThrow();
+      expect(row.text).toBe('We reproduced it on a Pixel 8 and a Galaxy S24.');
+      good.deleteComment(reply);
+      good.unThumb(issue, 'bo');
+      expect((await pullSource(app, gh('gh', good), signal)).error).toBeNull();
+      stats = await storeStats(app.db);
+      expect(stats.sources.find((s) => s.name === 'gh')!.messages).toBe(1);
+      await app.close();
+    } finally {
+      await good.stop();
+      await broken.stop();
+      await forum.stop();
+    }
   });
 });

@@ -6,7 +6,7 @@
 // The first page is asked with its ETag (If-None-Match): a 304 costs no rate limit. Pull requests (in
 // both lists) are left out. A 👍 on an issue: its reactors (GET .../issues/{n}/reactions?content=+1)
 // become me-too items; a 👍 taken back, a deleted me-too.
-import type { GithubClient } from './client.js';
+import { RepoAccessError, type GithubClient } from './client.js';
 import type { RepoState, SinceStream } from './cursor.js';
 import { rememberComment } from './recheck.js';
 import { restCommentSchema, restIssueSchema, type GithubItem, type RestComment, type RestIssue } from './normalize.js';
@@ -78,15 +78,37 @@ async function* readSince<T extends { node_id: string; updated_at: string }>(cli
   }
 }
 
-export async function* pullIssues(client: GithubClient, repo: string, st: RepoState, pageSize: number, configSince: string | undefined): AsyncGenerator<StreamPage> {
+/** Public profile emails by login (lower-cased), looked up once per connector. */
+export type EmailLookup = (login: string | undefined) => Promise<string | null>;
+
+export function profileEmails(client: GithubClient, enabled: boolean): EmailLookup {
+  const cache = new Map<string, string | null>();
+  return async (login) => {
+    if (!enabled || !login || login.endsWith('[bot]')) return null;
+    const key = login.toLowerCase();
+    if (cache.has(key)) return cache.get(key)!;
+    let email: string | null = null;
+    try {
+      const res = await client.call(`user ${login}`, () => client.octokit.request('GET /users/{username}', { username: login }));
+      const e = (res.data as { email?: unknown }).email;
+      email = typeof e === 'string' && e.includes('@') ? e : null;
+    } catch (err: unknown) {
+      if (!(err instanceof RepoAccessError)) throw err; // a deleted or hidden account: no email
+    }
+    cache.set(key, email);
+    return email;
+  };
+}
+
+export async function* pullIssues(client: GithubClient, repo: string, st: RepoState, pageSize: number, configSince: string | undefined, emailOf: EmailLookup): AsyncGenerator<StreamPage> {
   const [owner, name] = repo.split('/') as [string, string];
   const base = { owner, repo: name, sort: 'updated', direction: 'asc' };
   const titles = new Map<number, { nodeId: string; title: string }>();
   for await (const list of readSince<RestIssue>(client, `${repo} issues`, 'GET /repos/{owner}/{repo}/issues', { ...base, state: 'all' }, st.issues, pageSize, configSince)) {
     const items: GithubItem[] = [];
     for (const raw of list) {
-      items.push({ kind: 'issue', repo, issue: raw });
       const i = restIssueSchema.safeParse(raw);
+      items.push({ kind: 'issue', repo, issue: raw, ...(i.success && i.data.pull_request === undefined ? { authorEmail: await emailOf(i.data.user?.login) } : {}) });
       if (!i.success || i.data.pull_request !== undefined) continue;
       titles.set(i.data.number, { nodeId: i.data.node_id, title: i.data.title });
       rememberComment(st, 'issue', i.data.node_id, i.data.number, null, Date.parse(i.data.updated_at));
@@ -111,7 +133,7 @@ export async function* pullIssues(client: GithubClient, repo: string, st: RepoSt
         if (i.success && i.data.pull_request !== undefined) continue;
         if (i.success) titles.set(number, (parent = { nodeId: i.data.node_id, title: i.data.title }));
       }
-      items.push({ kind: 'issue-comment', repo, issueNodeId: parent?.nodeId ?? `${repo}#${number}`, issueNumber: number, issueTitle: parent?.title ?? null, comment: raw });
+      items.push({ kind: 'issue-comment', repo, issueNodeId: parent?.nodeId ?? `${repo}#${number}`, issueNumber: number, issueTitle: parent?.title ?? null, comment: raw, authorEmail: c.success ? await emailOf(c.data.user?.login) : null });
       if (c.success && parent) rememberComment(st, 'issue', parent.nodeId, number, c.data.node_id, Date.parse(c.data.updated_at));
     }
     yield { items };

@@ -66,8 +66,8 @@ export const gqlPostSchema = z
 export type GqlPost = z.infer<typeof gqlPostSchema>;
 
 export type GithubItem =
-  | { kind: 'issue'; repo: string; issue: unknown }
-  | { kind: 'issue-comment'; repo: string; issueNodeId: string; issueNumber: number; issueTitle: string | null; comment: unknown }
+  | { kind: 'issue'; repo: string; issue: unknown; authorEmail?: string | null }
+  | { kind: 'issue-comment'; repo: string; issueNodeId: string; issueNumber: number; issueTitle: string | null; comment: unknown; authorEmail?: string | null }
   | { kind: 'discussion'; repo: string; discussion: unknown }
   | { kind: 'discussion-comment'; repo: string; discussionId: string; discussionTitle: string; replyTo: string | null; comment: unknown }
   | { kind: 'deleted'; repo: string; channel: 'issues' | 'discussions'; nodeId: string; at: number }
@@ -112,6 +112,9 @@ const ghostOr = (a: z.infer<typeof actorSchema> | null | undefined) => {
   return { id: login, name: a?.name || a?.login || 'ghost', email: a?.email || undefined, isBot: type === 'Bot' || login.endsWith('[bot]') ? true : undefined };
 };
 
+/** The author with the profile email the connector looked up, when it found one. */
+const withEmail = <A extends { email?: string }>(a: A, email: string | null | undefined): A => (typeof email === 'string' && email.includes('@') ? { ...a, email } : a);
+
 /** Markdown as written is close to plain text; drop HTML comments (issue templates) and collapse blank runs. */
 export const markdownToText = (md: string | null | undefined): string =>
   (md ?? '')
@@ -136,7 +139,7 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
       if (i.pull_request !== undefined) return { skip: true, reason: 'github pull request (not read)' };
       const text = [i.title, markdownToText(i.body)].filter(Boolean).join('\n\n');
       const labels = i.labels.map((l) => (typeof l === 'string' ? l : l.name)).filter(Boolean);
-      return { externalId: i.node_id, ...channel('issues'), author: ghostOr(i.user), text, cleanText: text, sentAt: ms(i.created_at, `issue #${i.number} created_at`), editedAt: null, subject: i.title, permalink: i.html_url ?? null, reactions: restReactions(i.reactions), labels: labels.length ? labels : undefined };
+      return { externalId: i.node_id, ...channel('issues'), author: withEmail(ghostOr(i.user), item.authorEmail), text, cleanText: text, sentAt: ms(i.created_at, `issue #${i.number} created_at`), editedAt: null, subject: i.title, permalink: i.html_url ?? null, reactions: restReactions(i.reactions), labels: labels.length ? labels : undefined };
     }
     case 'issue-comment': {
       const p = restCommentSchema.safeParse(item.comment);
@@ -148,7 +151,7 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
       if (!text) return { skip: true, reason: 'github comment without text' };
       const created = ms(c.created_at, 'comment created_at');
       const updated = ms(c.updated_at, 'comment updated_at');
-      return { externalId: c.node_id, ...channel('issues'), author: ghostOr(c.user), text, cleanText: text, sentAt: created, editedAt: updated > created ? updated : null, threadId: item.issueNodeId, replyTo: item.issueNodeId, subject: item.issueTitle, permalink: c.html_url ?? null, reactions: restReactions(c.reactions) };
+      return { externalId: c.node_id, ...channel('issues'), author: withEmail(ghostOr(c.user), item.authorEmail), text, cleanText: text, sentAt: created, editedAt: updated > created ? updated : null, threadId: item.issueNodeId, replyTo: item.issueNodeId, subject: item.issueTitle, permalink: c.html_url ?? null, reactions: restReactions(c.reactions) };
     }
     case 'discussion': {
       const p = gqlPostSchema.safeParse(item.discussion);

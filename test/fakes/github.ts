@@ -69,6 +69,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 export class FakeGithub implements FakeControl {
   readonly repos = new Map<string, Repo>();
+  /** Public profile emails (GET /users/{login}); others answer email null. */
+  readonly emails = new Map<string, string>();
   readonly requests: Array<{ method: string; path: string; status: number; ifNoneMatch: boolean }> = [];
   token = 'ghp_fakeTokenForGleanerTests0123456789';
   private revoked = false;
@@ -253,7 +255,7 @@ export class FakeGithub implements FakeControl {
   }
 
   private gqlPost(p: FakePost, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return { id: p.id, url: `https://github.com/discussions/${p.id}`, body: p.body, createdAt: p.createdAt, updatedAt: p.updatedAt, lastEditedAt: p.lastEditedAt, upvoteCount: p.upvoteCount, author: p.author ? { login: p.author, __typename: 'User', email: '', name: null } : null, reactionGroups: [], ...extra };
+    return { id: p.id, url: `https://github.com/discussions/${p.id}`, body: p.body, createdAt: p.createdAt, updatedAt: p.updatedAt, lastEditedAt: p.lastEditedAt, upvoteCount: p.upvoteCount, author: p.author ? { login: p.author, __typename: 'User', email: this.emails.get(p.author.toLowerCase()) ?? '', name: null } : null, reactionGroups: [], ...extra };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, body: string): void {
@@ -277,6 +279,8 @@ export class FakeGithub implements FakeControl {
       return send(403, { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((Date.now() + f.seconds * 1000) / 1000)) });
     }
     if (path === '/graphql' && req.method === 'POST') return this.graphql(body, send);
+    const u = /^\/users\/([^/]+)$/.exec(path);
+    if (u) return send(200, { login: u[1], id: 7, type: 'User', name: null, email: this.emails.get(u[1]!.toLowerCase()) ?? null });
     const m = /^\/repos\/([^/]+\/[^/]+)\/issues(?:\/(comments|\d+)(?:\/(reactions|comments))?)?$/.exec(path);
     if (!m || req.method !== 'GET') return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     const repoName = m[1]!;
