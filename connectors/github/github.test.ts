@@ -250,7 +250,7 @@ describe('github in the pipeline', () => {
       const signal = new AbortController().signal;
       const a = await pullSource(app, gh('gh', good), signal);
       const b = await pullSource(app, gh('gh-other', broken), signal);
-      const c = await pullSource(app, { name: 'forum', platform: 'discourse', enabled: true, url: forum.url, apiKey: forum.apiKey, apiUsername: 'system' } as SourceConfig, signal);
+      const c = await pullSource(app, { name: 'forum', platform: 'discourse', enabled: true, url: forum.url, apiKey: forum.apiKey, apiUsername: 'system' }, signal);
       expect([a.error, c.error]).toEqual([null, null]);
       expect(b.error).toMatch(/authentication failed/);
       expect(b.error).not.toContain(broken.token);
