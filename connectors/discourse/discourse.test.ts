@@ -15,6 +15,7 @@ import { openApp } from '../../src/app.js';
 import { parseConfig, type SourceConfig } from '../../src/config/index.js';
 import { pullSource } from '../../src/runner/pull.js';
 import { storeStats } from '../../src/store/queries.js';
+import { listSources } from '../../src/store/web.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps, type ImportPage } from '../types.js';
 import { importerFor } from '../index.js';
 import { createDiscourseConnector, discourseConfigSchema, discourseDefinition, discourseTopicsImporter, type DiscourseConfigInput, type DiscourseCursor } from './index.js';
@@ -186,7 +187,7 @@ describe('discourse connector against the fake forum', () => {
 });
 
 describe('discourse in the pipeline', () => {
-  it("one forum's revoked key stops only that source; an edited post updates and a deleted one leaves the counts", async () => {
+  it("one forum's revoked key stops only that source; coverage and the private category's gap show on the sources page; an edited post updates and a deleted one leaves the counts", async () => {
     const now = recentClock();
     const good = await FakeDiscourse.start({ now });
     const broken = await FakeDiscourse.start({ now });
@@ -194,10 +195,11 @@ describe('discourse in the pipeline', () => {
       const t = good.addTopic({ title: 'Sync fails on large vaults', text: 'Sync fails when the vault has more than 10k notes', by: 'ana' });
       const r = good.reply(t.topic.id, { by: 'ben', text: 'Same here with 12k notes', replyTo: 1 });
       good.addTopic({ title: 'Please add a CLI', by: 'cleo' });
+      good.addCategory({ id: 3, name: 'Staff', slug: 'staff', read_restricted: true, readers: ['moderator'] });
       broken.addTopic({ title: 'Never read' });
       broken.revokeAuth();
       const app = await openApp({ db: join(mkdtempSync(join(tmpdir(), 'gl-discourse-')), 'g.db'), redisUrl: null, configObject: parseConfig(''), now });
-      const src = (name: string, f: FakeDiscourse) => ({ name, platform: 'discourse', enabled: true, url: f.url, apiKey: f.apiKey, apiUsername: 'system' }) as SourceConfig;
+      const src = (name: string, f: FakeDiscourse) => ({ name, platform: 'discourse', enabled: true, url: f.url, apiKey: f.apiKey, apiUsername: 'ana', categories: ['feedback', 'staff'] }) as SourceConfig;
       const [a, b] = [await pullSource(app, src('forum', good), new AbortController().signal), await pullSource(app, src('other-forum', broken), new AbortController().signal)];
       expect(a.error).toBeNull();
       expect(a.messages).toBe(3);
@@ -205,6 +207,14 @@ describe('discourse in the pipeline', () => {
       expect(b.error).not.toContain(broken.apiKey);
       let stats = await storeStats(app.db);
       expect(stats.sources.find((s) => s.name === 'forum')).toMatchObject({ platform: 'discourse', messages: 3 });
+      // Coverage and gaps, as `gleaner stats` and the web UI's sources page show them.
+      expect(stats.sources.find((s) => s.name === 'forum')!.gaps.map((g) => g.channel)).toEqual(['staff']);
+      const { sources } = await listSources(app.db);
+      const page = new Map(sources.map((x) => [x.name, x]));
+      expect(page.get('forum')).toMatchObject({ platform: 'discourse', lastError: null });
+      expect(page.get('forum')!.channels.map((ch) => ch.name)).toEqual(['Feedback']);
+      expect(page.get('forum')!.gaps[0]!.reason).toMatch(/category staff is not visible/);
+      expect(page.get('other-forum')!.lastError).toMatch(/authentication failed/);
       good.edit(t.first, 'Sync fails when the vault has more than 10k notes (also on 2.4)');
       good.deletePost(r);
       const again = await pullSource(app, src('forum', good), new AbortController().signal);
