@@ -13,7 +13,7 @@ import { FakeDiscourse } from '../../test/fakes/discourse.js';
 import { isSkip, type RawMessage, type Skip } from '../../src/model/index.js';
 import { openApp } from '../../src/app.js';
 import { parseConfig, type SourceConfig } from '../../src/config/index.js';
-import { pullSource } from '../../src/runner/pull.js';
+import { listenSource, pullSource } from '../../src/runner/pull.js';
 import { storeStats } from '../../src/store/queries.js';
 import { listSources } from '../../src/store/web.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps, type ImportPage } from '../types.js';
@@ -227,6 +227,31 @@ describe('discourse in the pipeline', () => {
     } finally {
       await good.stop();
       await broken.stop();
+    }
+  });
+});
+
+describe('discourse through `gleaner listen`', () => {
+  it('listenSource catches up, then the next poll brings a new topic, until aborted', async () => {
+    const fake = await FakeDiscourse.start();
+    try {
+      fake.addTopic({ title: 'Before listening' });
+      const app = await openApp({ db: join(mkdtempSync(join(tmpdir(), 'gl-discourse-listen-')), 'g.db'), redisUrl: null, configObject: parseConfig('') });
+      const ac = new AbortController();
+      const running = listenSource(app, { name: 'forum', platform: 'discourse', enabled: true, url: fake.url, pollIntervalSeconds: 5 } as SourceConfig, ac.signal);
+      const count = async () => (await storeStats(app.db)).sources.find((x) => x.name === 'forum')?.messages ?? 0;
+      const until = async (n: number) => {
+        for (let i = 0; i < 200 && (await count()) < n; i++) await new Promise((r) => setTimeout(r, 50));
+        return count();
+      };
+      expect(await until(1)).toBe(1);
+      fake.addTopic({ title: 'While listening' });
+      expect(await until(2)).toBe(2);
+      ac.abort();
+      expect((await running).error).toBeNull();
+      await app.close();
+    } finally {
+      await fake.stop();
     }
   });
 });

@@ -169,6 +169,19 @@ describe('github issues over REST', () => {
     expect(fake.requests.some((r) => r.path.startsWith('/api/v3/repos/'))).toBe(true);
   });
 
+  it('live(): catches up, then polls every pollIntervalSeconds until aborted', async () => {
+    fake = await FakeGithub.start();
+    fake.addIssue(REPO, { title: 'Before live' });
+    const sleeps: number[] = [];
+    const ac = new AbortController();
+    const d: ConnectorDeps = { ...deps, sleep: async (ms, signal) => { sleeps.push(ms); if (sleeps.length === 1) fake.addIssue(REPO, { title: 'During live' }); else ac.abort(); return !signal?.aborted; } };
+    const conn = connect(fake, { discussions: false, pollIntervalSeconds: 30 }, d);
+    const titles: string[] = [];
+    for await (const page of conn.live!(undefined, ac.signal)) for (const raw of page.items) titles.push((conn.normalize(raw, { source: 't' }) as RawMessage).subject ?? '');
+    expect(titles).toEqual(['Before live', 'During live']);
+    expect(sleeps[0]).toBe(30_000);
+  });
+
   it('is registered with its config schema and secret keys', () => {
     expect(githubDefinition.secretKeys).toEqual(['token']);
     expect(githubConfigSchema.parse({ repos: [REPO], token: 't' })).toMatchObject({ baseUrl: 'https://api.github.com', discussions: true, issues: true });
