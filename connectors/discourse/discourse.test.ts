@@ -238,7 +238,7 @@ describe('discourse through `gleaner listen`', () => {
       fake.addTopic({ title: 'Before listening' });
       const app = await openApp({ db: join(mkdtempSync(join(tmpdir(), 'gl-discourse-listen-')), 'g.db'), redisUrl: null, configObject: parseConfig('') });
       const ac = new AbortController();
-      const running = listenSource(app, { name: 'forum', platform: 'discourse', enabled: true, url: fake.url, pollIntervalSeconds: 5 } as SourceConfig, ac.signal);
+      const running = listenSource(app, { name: 'forum', platform: 'discourse', enabled: true, url: fake.url, pollIntervalSeconds: 5 }, ac.signal);
       const count = async () => (await storeStats(app.db)).sources.find((x) => x.name === 'forum')?.messages ?? 0;
       const until = async (n: number) => {
         for (let i = 0; i < 200 && (await count()) < n; i++) await new Promise((r) => setTimeout(r, 50));
