@@ -35,6 +35,8 @@ interface TopicJson {
 }
 type TopicInfo = { id: number; title: string; slug: string; tags: string[]; acceptedPostNumber: number | null; categoryId: number | null };
 
+/** Topics (with their posts) kept in memory during one pull. */
+const TOPIC_CACHE = 200;
 /** Posts per /t/{id}/posts.json request for the rest of a long topic. */
 const POSTS_PER_REQUEST = 50;
 
@@ -150,6 +152,8 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
               gapsHere.push(topicGap(post.topic_id, err, post.category_id));
             }
             topics.set(post.topic_id, t);
+            // A long backfill meets every topic: keep the latest few in memory (a re-read costs a request).
+            if (topics.size > TOPIC_CACHE) topics.delete(topics.keys().next().value!);
           }
           if (t === 'gap') continue;
           // The topic's copy of the post (with likes and revision) when it has one.

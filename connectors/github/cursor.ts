@@ -12,12 +12,14 @@ export const sinceStreamSchema = z.object({
   /** Ids met with `updated_at === since` (handed out already). */
   atSince: z.array(z.string()).default([]),
   etag: z.string().nullable().default(null),
+  /** The `since` asked for when `etag` was given: the ETag is sent again only for the same request. */
+  etagSince: z.string().nullable().default(null),
 });
 export type SinceStream = z.infer<typeof sinceStreamSchema>;
 
 export const repoStateSchema = z.object({
-  issues: sinceStreamSchema.default({ since: null, atSince: [], etag: null }),
-  comments: sinceStreamSchema.default({ since: null, atSince: [], etag: null }),
+  issues: sinceStreamSchema.default({ since: null, atSince: [], etag: null, etagSince: null }),
+  comments: sinceStreamSchema.default({ since: null, atSince: [], etag: null, etagSince: null }),
   discussions: z
     .object({
       high: Iso.nullable(),

@@ -41,13 +41,19 @@ async function* readSince<T extends { node_id: string; updated_at: string }>(cli
   let page = 1;
   let requestSince = st.since ?? configSince ?? null;
   for (;;) {
-    const first = page === 1 && requestSince === (st.since ?? configSince ?? null);
     // One second early: whether `since` is inclusive or not, nothing at that second is lost (the ids
     // already read there are skipped below).
     const sinceParam = requestSince && requestSince === st.since ? new Date(Date.parse(requestSince) - 1000).toISOString().replace('.000Z', 'Z') : requestSince;
-    const res = await listPage<T>(client, what, route, { ...params, per_page: pageSize, page, ...(sinceParam ? { since: sinceParam } : {}) }, first ? st.etag : null);
+    const sameRequest = page === 1 && st.etag !== null && st.etagSince === (sinceParam ?? '');
+    const res = await listPage<T>(client, what, route, { ...params, per_page: pageSize, page, ...(sinceParam ? { since: sinceParam } : {}) }, sameRequest ? st.etag : null);
+    // Unchanged since this very request was last answered, and all of that answer was read then.
     if (res.notModified) return;
-    if (first && res.etag) st.etag = res.etag;
+    // Remembered only when the whole answer fit on one page: with more pages, news land on a later page
+    // and an unchanged first page would hide them.
+    if (page === 1) {
+      st.etag = res.data.length < pageSize ? res.etag : null;
+      st.etagSince = sinceParam ?? '';
+    }
     const seen = new Set(st.atSince);
     const fresh: T[] = [];
     for (const x of res.data) {
