@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 export const githubConfigSchema = z
   .object({
-    /** REST base URL: https://api.github.com, or GitHub Enterprise Server's https://HOST/api/v3. GraphQL is derived from it. */
+    /** REST base URL: https://api.github.com, or GitHub Enterprise Server's https://HOST/api/v3 (octokit's graphql then posts to https://HOST/api/graphql). */
     baseUrl: z.string().url().default('https://api.github.com'),
     /** Repositories to read, `owner/name`. */
     repos: z.array(z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'owner/name')).min(1),
@@ -41,9 +41,3 @@ export type GithubConfig = z.output<typeof githubConfigSchema>;
 export type GithubConfigInput = z.input<typeof githubConfigSchema>;
 
 export const GITHUB_SECRET_KEYS = ['token'] as const;
-
-/** The GraphQL endpoint for a REST base URL: api.github.com/graphql, or HOST/api/graphql on GHE. */
-export function graphqlUrl(baseUrl: string): string {
-  const b = baseUrl.replace(/\/+$/, '');
-  return /\/api\/v3$/.test(b) ? `${b.slice(0, -2)}graphql` : `${b}/graphql`;
-}

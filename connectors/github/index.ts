@@ -7,7 +7,7 @@ import type { GithubCursor } from './cursor.js';
 import { githubDumpImporter } from './importer-dump.js';
 
 export { createGithubConnector } from './connector.js';
-export { githubConfigSchema, GITHUB_SECRET_KEYS, graphqlUrl, type GithubConfig, type GithubConfigInput } from './config.js';
+export { githubConfigSchema, GITHUB_SECRET_KEYS, type GithubConfig, type GithubConfigInput } from './config.js';
 export { githubCursorSchema, parseGithubCursor, emptyGithubCursor, type GithubCursor } from './cursor.js';
 export { normalizeGithub, markdownToText, ME_TOO_TEXT, GITHUB_NORMALIZER_VERSION, type GithubItem } from './normalize.js';
 export { DISCUSSIONS_QUERY } from './discussions.js';
