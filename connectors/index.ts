@@ -7,8 +7,10 @@ import { slackDefinition, slackImporters } from './slack/index.js';
 import { discordDefinition, discordImporters } from './discord/index.js';
 import { matrixDefinition, matrixImporters } from './matrix/index.js';
 import { ircDefinition, ircImporters } from './irc/index.js';
+import { discourseDefinition, discourseImporters } from './discourse/index.js';
+import { githubDefinition, githubImporters } from './github/index.js';
 
-export const importers: Importer[] = [...mailImporters, ...slackImporters, ...discordImporters, ...matrixImporters, ...ircImporters];
+export const importers: Importer[] = [...mailImporters, ...slackImporters, ...discordImporters, ...matrixImporters, ...ircImporters, ...discourseImporters, ...githubImporters];
 
 export function importerFor(format: string): Importer | undefined {
   return importers.find((i) => i.format === format);
@@ -24,4 +26,6 @@ export const definitions: Partial<Record<Platform, ConnectorDefinition<any, any>
   discord: discordDefinition,
   matrix: matrixDefinition,
   irc: ircDefinition,
+  discourse: discourseDefinition,
+  github: githubDefinition,
 };

@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES } from '../../connectors/types.js';
 import { discordConfigSchema } from '../../connectors/discord/config.js';
+import { discourseConfigSchema } from '../../connectors/discourse/config.js';
+import { githubConfigSchema } from '../../connectors/github/config.js';
 import { ircConfigSchema } from '../../connectors/irc/config.js';
 import { mailConfigSchema } from '../../connectors/mail/config.js';
 import { matrixConfigSchema } from '../../connectors/matrix/config.js';
@@ -16,7 +18,7 @@ import { ArchiveConfigSchema } from '../digest/archives.js';
 export const SourceConfigSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'source names use letters, digits, _ . -'),
-    platform: z.enum(['slack', 'discord', 'matrix', 'irc', 'mail']),
+    platform: z.enum(['slack', 'discord', 'matrix', 'irc', 'mail', 'discourse', 'github']),
     enabled: z.boolean().default(true),
   })
   .passthrough();
@@ -256,6 +258,8 @@ const SOURCE_SCHEMAS: Record<SourceConfig['platform'], z.ZodType> = {
   matrix: matrixConfigSchema,
   irc: ircConfigSchema,
   mail: mailConfigSchema,
+  discourse: discourseConfigSchema,
+  github: githubConfigSchema,
 };
 const SOURCE_COMMON_KEYS = ['name', 'platform', 'enabled'] as const;
 

@@ -45,7 +45,7 @@ export function teamByName(config: Config, name: string | undefined): Team {
 
 const norm = (s: string) => s.trim().toLowerCase();
 /** `slack #general`, `#general` and `general` name the same channel. */
-const channelKey = (s: string) => norm(s).replace(/^(slack|discord|matrix|irc|mail)\s+/, '').replace(/^#/, '');
+const channelKey = (s: string) => norm(s).replace(/^(slack|discord|matrix|irc|mail|discourse|github)\s+/, '').replace(/^#/, '');
 
 /** Every key of the filter must match (any of its values); an empty filter matches everything. */
 export function matchesFilter(c: DigestCluster, f: TeamFilter): boolean {

@@ -1,7 +1,7 @@
 // Domain types, defined once. zod schemas where outside data enters (job payloads, config, exports).
 import { z } from 'zod';
 
-export const PLATFORMS = ['slack', 'discord', 'matrix', 'irc', 'mail'] as const;
+export const PLATFORMS = ['slack', 'discord', 'matrix', 'irc', 'mail', 'discourse', 'github'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 /** An author as the platform names them. `id` is stable on the platform (user id, email, nick@network). */

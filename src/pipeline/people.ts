@@ -15,14 +15,16 @@ export interface IdentityRef {
 
 /**
  * "slack:U01PRIYA", "discord:300000000000000001", "irc:libera/priya" (source/nick, as IRC author ids
- * are stored), "matrix:@mei:matrix.org", "email:priya@acme.io": the platform, then the stored value.
+ * are stored), "matrix:@mei:matrix.org", "email:priya@acme.io", "github:octocat" (the login),
+ * "discourse:forum.example.org/ana" (the forum's host name and the username): the platform, then the
+ * stored value. GitHub logins and Discourse usernames are case-insensitive: stored lower-cased.
  */
 export function parseIdentityRef(s: string): IdentityRef {
   const i = s.indexOf(':');
   if (i <= 0 || i === s.length - 1) throw new Error(`not an identity: ${JSON.stringify(s)} (expected kind:value, e.g. slack:U01ABC, email:ana@example.org, irc:libera/ana)`);
   const kind = s.slice(0, i).trim().toLowerCase();
   let value = s.slice(i + 1).trim();
-  if (kind === 'email' || kind === 'irc') value = value.toLowerCase();
+  if (kind === 'email' || kind === 'irc' || kind === 'github' || kind === 'discourse') value = value.toLowerCase();
   return { kind, value };
 }
 

@@ -125,7 +125,7 @@ function toRow(e: ClusterEntry): ClusterRow {
 
 const norm = (s: string) => s.trim().toLowerCase();
 /** `slack #general`, `#general` and `general` name the same channel (as in a team's digest filter). */
-const channelKey = (s: string) => norm(s).replace(/^(slack|discord|matrix|irc|mail)\s+/, '').replace(/^#/, '');
+const channelKey = (s: string) => norm(s).replace(/^(slack|discord|matrix|irc|mail|discourse|github)\s+/, '').replace(/^#/, '');
 
 /** The filters the figures decide: a reporter of the segment, a voicing in the channel or on the platform, the trend. */
 function passes(row: ClusterRow, evidence: ClusterEvidence | undefined, f: ClusterListFilter): boolean {

@@ -7,10 +7,10 @@ import { definitions } from '../../connectors/index.js';
 
 describe('config', () => {
   it('the sample config in the repo loads, and each source passes its connector\'s own schema', () => {
-    const env = { GLEANER_IMAP_PASSWORD: 's3cret', GLEANER_SLACK_TOKEN: 'xoxb-1', GLEANER_DISCORD_TOKEN: 'd', GLEANER_MATRIX_TOKEN: 'm', GLEANER_IRC_PASSWORD: 'i' };
+    const env = { GLEANER_IMAP_PASSWORD: 's3cret', GLEANER_SLACK_TOKEN: 'xoxb-1', GLEANER_DISCORD_TOKEN: 'd', GLEANER_MATRIX_TOKEN: 'm', GLEANER_IRC_PASSWORD: 'i', GLEANER_DISCOURSE_API_KEY: 'k', GLEANER_GITHUB_TOKEN: 'g' };
     const { config } = loadConfig(join(import.meta.dirname, '..', '..', 'gleaner.example.yaml'), env);
     expect(config.sources[0]).toMatchObject({ name: 'lumen-users', platform: 'mail', password: 's3cret' });
-    expect(config.sources.map((s) => s.platform)).toEqual(['mail', 'slack', 'discord', 'matrix', 'irc']);
+    expect(config.sources.map((s) => s.platform)).toEqual(['mail', 'slack', 'discord', 'matrix', 'irc', 'discourse', 'github']);
     for (const s of config.sources) {
       const { name: _n, platform: _p, enabled: _e, ...own } = s;
       const r = definitions[s.platform]!.configSchema.safeParse(own);
