@@ -1,4 +1,5 @@
 // The `gleaner` command.
+import { exitCode } from '../errors.js';
 import { mkdirSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -318,6 +319,6 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err: unknown) {
     console.error(`gleaner: ${(err as Error).message}`);
-    process.exitCode = process.exitCode || 1;
+    process.exitCode = process.exitCode || exitCode(err);
   }
 }

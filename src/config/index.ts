@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
 import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES } from '../../connectors/types.js';
 import { discordConfigSchema } from '../../connectors/discord/config.js';
 import { ircConfigSchema } from '../../connectors/irc/config.js';
@@ -174,12 +175,6 @@ export const ConfigSchema = z.object({
 }).strict();
 export type Config = z.infer<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigError';
-  }
-}
 
 /** Keys whose values are secrets wherever they appear. */
 export const SECRET_KEYS = ['password', 'token', 'botToken', 'appToken', 'accessToken', 'secret', 'apiKey', 'sasl_password', 'pass'];

@@ -1,6 +1,8 @@
 // The JobQueue port: BullMQ on Redis when REDIS_URL (or `redis:` in config) is set, in-process otherwise.
 // Both honour the same contract (test/contract/queue.contract.ts).
 
+import { GleanerError } from '../errors.js';
+
 export const QUEUE_NAMES = ['ingest', 'enrich', 'cluster', 'digest'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
@@ -65,9 +67,9 @@ export interface JobQueue {
 }
 
 /** A job that can never succeed (bad payload): failed for good, its reason kept, no retry. */
-export class PermanentJobError extends Error {
+export class PermanentJobError extends GleanerError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('job_permanent', message, options);
     this.name = 'PermanentJobError';
   }
 }

@@ -25,6 +25,9 @@ import {
   type QueryCompiler,
 } from 'kysely';
 import type { Database } from './schema.js';
+import { StoreError } from '../errors.js';
+// Kept importable from here for the store modules (src/store/ingest.ts imports it from db.js).
+export { StoreError };
 import { migrations } from './migrations/index.js';
 import { logger } from '../log.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
@@ -44,12 +47,6 @@ class StaticMigrations implements MigrationProvider {
   }
 }
 
-export class StoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
 
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);

@@ -4,7 +4,7 @@
 // full-text search (an FTS5 table on SQLite, a generated tsvector column on PostgreSQL).
 import { sql, SqliteAdapter, type ExpressionBuilder, type Generated, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { NotFoundError } from './curation.js';
+import { InputError, NotFoundError } from '../errors.js';
 
 export type Role = 'viewer' | 'curator' | 'admin';
 export const ROLES: readonly Role[] = ['viewer', 'curator', 'admin'];
@@ -61,12 +61,6 @@ export interface WebDatabase extends Database {
 type Db = Kysely<Database>;
 const w = (db: Db): Kysely<WebDatabase> => db as unknown as Kysely<WebDatabase>;
 
-export class WebStoreError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WebStoreError';
-  }
-}
 
 // Settings ----------------------------------------------------------------------------------------
 
@@ -109,19 +103,19 @@ function toUser(r: { id: number; name: string; role: string; created_at: number;
 
 export function asRole(s: string): Role {
   if ((ROLES as readonly string[]).includes(s)) return s as Role;
-  throw new WebStoreError(`unknown role ${JSON.stringify(s)}; roles: ${ROLES.join(', ')}`);
+  throw new InputError(`unknown role ${JSON.stringify(s)}; roles: ${ROLES.join(', ')}`);
 }
 
 export function validUserName(name: string): string {
   const n = name.trim();
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(n)) throw new WebStoreError(`not a valid user name: ${JSON.stringify(name)} (letters, digits, _ . @ -; at most 64 characters)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(n)) throw new InputError(`not a valid user name: ${JSON.stringify(name)} (letters, digits, _ . @ -; at most 64 characters)`);
   return n;
 }
 
 export async function createUser(db: Db, name: string, role: Role, passwordHash: string, now: number): Promise<User> {
   const n = validUserName(name);
   const exists = await w(db).selectFrom('users').select('id').where('name', '=', n).executeTakeFirst();
-  if (exists) throw new WebStoreError(`a user named ${n} exists already`);
+  if (exists) throw new InputError(`a user named ${n} exists already`);
   const r = await w(db).insertInto('users').values({ name: n, role, password_hash: passwordHash, created_at: now, disabled_at: null }).returningAll().executeTakeFirstOrThrow();
   return toUser(r);
 }
@@ -141,7 +135,7 @@ async function userRow(db: Db, userId: number): Promise<{ id: number; name: stri
 /** Refuses a change that would leave no enabled admin: nobody could manage the accounts any more. */
 async function keepAnAdmin(db: Db, what: string): Promise<void> {
   const r = await w(db).selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('disabled_at', 'is', null).executeTakeFirstOrThrow();
-  if (Number(r.n) === 0) throw new WebStoreError(`cannot ${what}: it would leave no enabled admin (make another user admin first)`);
+  if (Number(r.n) === 0) throw new InputError(`cannot ${what}: it would leave no enabled admin (make another user admin first)`);
 }
 
 /** A new password hash; the user's sessions and API tokens end at once. */
@@ -1030,7 +1024,7 @@ function wrapEvidence(previous: string | null, entry: Record<string, unknown>): 
  * own link evidence (wrapped in a record of the manual merge); the org carries over when `into` has none.
  */
 export async function mergePeople(db: Db, intoId: number, fromId: number, actor: string, now: number): Promise<void> {
-  if (intoId === fromId) throw new WebStoreError('cannot merge a person into themselves');
+  if (intoId === fromId) throw new InputError('cannot merge a person into themselves');
   await db.transaction().execute(async (trx) => {
     const into = await trx.selectFrom('people').selectAll().where('id', '=', intoId).executeTakeFirst();
     const from = await trx.selectFrom('people').selectAll().where('id', '=', fromId).executeTakeFirst();
@@ -1056,7 +1050,7 @@ export async function unmergeIdentity(db: Db, identityId: number, actor: string,
     const i = await trx.selectFrom('identities').selectAll().where('id', '=', identityId).executeTakeFirst();
     if (!i) throw new NotFoundError(`identity ${identityId}`);
     const siblings = await trx.selectFrom('identities').select((eb) => eb.fn.countAll<number>().as('n')).where('person_id', '=', i.person_id).executeTakeFirstOrThrow();
-    if (Number(siblings.n) < 2) throw new WebStoreError(`identity ${identityId} is the only identity of person ${i.person_id}; there is nothing to unmerge`);
+    if (Number(siblings.n) < 2) throw new InputError(`identity ${identityId} is the only identity of person ${i.person_id}; there is nothing to unmerge`);
     const p = await trx.insertInto('people').values({ display_name: i.display_name || i.value, org_id: null, is_staff: 0, created_at: now }).returning(['id']).executeTakeFirstOrThrow();
     await trx
       .updateTable('identities')

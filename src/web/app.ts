@@ -2,6 +2,7 @@
 // (templates/web/static/) drives the tag inbox. Every route but /login, /healthz and /static/ needs
 // a session (or, under /api/ and for /metrics, a bearer token); state changes need a CSRF token and a role.
 // With Redis, the BullMQ dashboard is mounted at /admin/queues for admins (src/web/ops.ts).
+import { GleanerError, httpStatus, NotFoundError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -10,8 +11,7 @@ import formbody from '@fastify/formbody';
 import { ZodError } from 'zod';
 import type { App } from '../app.js';
 import { templatesDir } from '../paths.js';
-import { NotFoundError } from '../store/curation.js';
-import { getOrCreateSetting, WebStoreError, type Role, type User } from '../store/web.js';
+import { getOrCreateSetting, type Role, type User } from '../store/web.js';
 import { hasRole, pruneAuthRecords, randomToken, safeEqual, sessionFor, userForBearer, type ActiveSession } from './auth.js';
 import { renderPage } from './render.js';
 import { registerLoginRoutes } from './routes/login.js';
@@ -68,16 +68,6 @@ export const SESSION_COOKIE = 'gleaner_session';
 export const LOGIN_CSRF_COOKIE = 'gleaner_login_csrf';
 
 export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'";
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
 
 const STATIC_FILES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
@@ -177,14 +167,13 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
   f.addHook('onClose', async () => clearInterval(pruneTimer));
 
   f.setErrorHandler(async (err: unknown, req, reply) => {
+    // The status comes from the error's code (src/errors.ts), never from its message.
     let status = 500;
     let message = 'Something went wrong on the server.';
-    if (err instanceof HttpError) [status, message] = [err.status, err.message];
-    else if (err instanceof NotFoundError) [status, message] = [404, err.message];
+    if (err instanceof GleanerError) status = httpStatus(err);
     else if (err instanceof ZodError) [status, message] = [400, `invalid input: ${err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`];
-    else if (err instanceof WebStoreError) [status, message] = [400, err.message];
-    else if (err instanceof Error && typeof (err as unknown as { statusCode?: unknown }).statusCode === 'number' && (err as unknown as { statusCode: number }).statusCode < 500) [status, message] = [(err as unknown as { statusCode: number }).statusCode, err.message];
-    else if (err instanceof Error && /^(not a valid tag|cannot merge|name at least one|a split must|a title has|item \d+ is not in cluster)/.test(err.message)) [status, message] = [400, err.message];
+    else if (err instanceof Error && typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as unknown as { statusCode: number }).statusCode < 500) status = (err as unknown as { statusCode: number }).statusCode; // Fastify's own (a body too large, bad JSON)
+    if (status < 500 && err instanceof Error && !(err instanceof ZodError)) message = err.message;
     if (status >= 500) app.log.error({ err, url: req.url }, 'web request failed');
     if (wantsJson(req)) return reply.code(status).send({ error: message });
     return sendPage(reply, 'error', pageData(req, '', `Error ${status}`, { status, message }), status);
@@ -236,9 +225,9 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
       if (unsafe && req.authVia === 'session' && !isQueuesPath(req.url)) {
         const body = req.body as Record<string, unknown> | undefined;
         const sent = (typeof req.headers['x-csrf-token'] === 'string' ? req.headers['x-csrf-token'] : undefined) ?? (body && typeof body._csrf === 'string' ? body._csrf : undefined);
-        if (!sent || !safeEqual(sent, req.session!.csrfToken)) throw new HttpError(403, 'The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.');
+        if (!sent || !safeEqual(sent, req.session!.csrfToken)) throw new GleanerError('forbidden', 'The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.');
       }
-      if (config.role && !hasRole(req.user, config.role)) throw new HttpError(403, `This needs the ${config.role} role; you are ${req.user.role}.`);
+      if (config.role && !hasRole(req.user, config.role)) throw new GleanerError('forbidden', `This needs the ${config.role} role; you are ${req.user.role}.`);
     });
 
     scope.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
@@ -246,7 +235,7 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
       const file = (req.params as { file: string }).file;
       // Own keys only: "constructor" or "__proto__" are not files (they reached Object.prototype: a 500).
       const type = Object.hasOwn(STATIC_FILES, file) ? STATIC_FILES[file] : undefined;
-      if (!type) throw new HttpError(404, `There is no static file ${JSON.stringify(file.slice(0, 100))}.`);
+      if (!type) throw new NotFoundError({ message: `There is no static file ${JSON.stringify(file.slice(0, 100))}.` });
       return reply.type(type).header('Cache-Control', 'public, max-age=300').send(readFileSync(join(staticDir, file)));
     });
     // Browsers ask for /favicon.ico on every page; the layout names the SVG, this answers the old habit.

@@ -3,6 +3,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
+import { InputError } from '../errors.js';
 import {
   createApiToken,
   createSession,
@@ -17,7 +18,6 @@ import {
   touchSession,
   userByName,
   userForApiToken,
-  WebStoreError,
   type FailedLogins,
   type Role,
   type User,
@@ -68,8 +68,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
 let dummyHash: Promise<string> | undefined;
 
 export function checkPasswordRules(password: string): void {
-  if (password.length < MIN_PASSWORD_CHARS) throw new WebStoreError(`a password has at least ${MIN_PASSWORD_CHARS} characters`);
-  if (password.length > 1024) throw new WebStoreError('a password has at most 1024 characters');
+  if (password.length < MIN_PASSWORD_CHARS) throw new InputError(`a password has at least ${MIN_PASSWORD_CHARS} characters`);
+  if (password.length > 1024) throw new InputError('a password has at most 1024 characters');
 }
 
 export async function addUser(db: Kysely<Database>, name: string, role: Role, password: string, now: number): Promise<User> {

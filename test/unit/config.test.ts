@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, redact } from '../../src/config/index.js';
+import { loadConfig, parseConfig, redact } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors.js';
 import { tempDir } from '../support/factories.js';
 import { definitions } from '../../connectors/index.js';
 

@@ -1,10 +1,11 @@
 // The account page (one's own password and API tokens) and, for admins, the users and every API token.
 // A password change or a disable ends that user's sessions and API tokens at once; the store refuses a
 // change that would leave no enabled admin.
+import { GleanerError, InputError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { listAllApiTokens, listApiTokens, listUsers, removeUser, revokeApiToken, setUserDisabled, setUserRole, ROLES, type Role } from '../../store/web.js';
-import { HttpError, SESSION_COOKIE, pageData, sendPage, type WebDeps } from '../app.js';
+import { SESSION_COOKIE, pageData, sendPage, type WebDeps } from '../app.js';
 import { addUser, changePassword, checkPassword, checkPasswordRules, issueApiToken } from '../auth.js';
 import { idParam, notice } from '../forms.js';
 
@@ -36,12 +37,12 @@ export function registerAccountRoutes(f: FastifyInstance, deps: WebDeps): void {
   // One's own password: the current one first. Every session (this one too) and API token ends.
   f.post('/account/password', async (req, reply) => {
     const form = z.object({ current: z.string().max(1024), password: z.string().max(1024), confirm: z.string().max(1024) }).parse(req.body);
-    if (form.password !== form.confirm) throw new HttpError(400, 'The new password and its repetition differ; the password was not changed.');
+    if (form.password !== form.confirm) throw new InputError('The new password and its repetition differ; the password was not changed.');
     checkPasswordRules(form.password);
     // The current password counts as a login attempt: the same limits.
     const me = await checkPassword(app.db, req.user!.name, form.current, req.ip, deps.now());
-    if (!me.ok && me.reason === 'rate_limited') throw new HttpError(429, `Too many wrong passwords. Try again in ${Math.ceil(me.retryAfterS / 60)} minutes.`);
-    if (!me.ok) throw new HttpError(400, 'The current password is not right; the password was not changed.');
+    if (!me.ok && me.reason === 'rate_limited') throw new GleanerError('rate_limited', `Too many wrong passwords. Try again in ${Math.ceil(me.retryAfterS / 60)} minutes.`);
+    if (!me.ok) throw new InputError('The current password is not right; the password was not changed.');
     await changePassword(app.db, me.user.id, form.password, deps.now());
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/login?done=password_changed', 303);

@@ -1,5 +1,6 @@
 // The JSON API under /api/: the same data and the same permissions as the pages. A session cookie
 // (with the X-CSRF-Token header on changes) or `Authorization: Bearer <API token>`.
+import { InputError, NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addTag, pendingInboxCount, removeTag, untaggedItems } from '../../store/curation.js';
@@ -7,7 +8,7 @@ import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration, type Curation } from '../../digest/curation.js';
 import { clusterCount, getDigest, itemDetail, listDigests, listItems } from '../../store/web.js';
 import { clusterDetail, listClusters, resolvePeriod } from '../clusters.js';
-import { HttpError, type WebDeps } from '../app.js';
+import { type WebDeps } from '../app.js';
 import { idParam } from '../forms.js';
 import { ListQuery, PeriodQuery, toClusterFilter, toFilter } from './clusters.js';
 import { applyItemAction, inboxView } from './inbox.js';
@@ -33,7 +34,7 @@ export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
     const pq = PeriodQuery.parse(req.query);
     const p = await resolvePeriod(app.db, pq.period, pq.week);
     const c = await clusterDetail(app.db, id, p, app.config.segments);
-    if (!c) throw new HttpError(404, `cluster ${id} not found`);
+    if (!c) throw new NotFoundError(`cluster ${id}`);
     return c;
   });
 
@@ -51,7 +52,7 @@ export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.get('/api/items/:id', async (req) => {
     const { id } = idParam.parse(req.params);
     const item = await itemDetail(app.db, id);
-    if (!item) throw new HttpError(404, `feedback item ${id} not found`);
+    if (!item) throw new NotFoundError(`feedback item ${id}`);
     return item;
   });
 
@@ -98,15 +99,15 @@ export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.get('/api/digests/:id', async (req) => {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `digest ${id} not found`);
+    if (!d) throw new NotFoundError(`digest ${id}`);
     return { ...d, json: JSON.parse(d.json) as unknown, curation: d.curation ? (JSON.parse(d.curation) as unknown) : null };
   });
 
   f.post('/api/digests/:id/approve', curator, async (req) => {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `digest ${id} not found`);
-    if (d.status !== 'draft') throw new HttpError(400, 'only a draft can be approved');
+    if (!d) throw new NotFoundError(`digest ${id}`);
+    if (d.status !== 'draft') throw new InputError('only a draft can be approved');
     const e = await approveEdition(app.ctx, id, req.user!.name);
     return { ok: true, status: e.status };
   });
@@ -115,14 +116,14 @@ export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.post('/api/digests/:id/curation', curator, async (req) => {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `digest ${id} not found`);
-    if (d.status !== 'draft') throw new HttpError(400, `digest ${id} is ${d.status}; only a draft can be curated`);
+    if (!d) throw new NotFoundError(`digest ${id}`);
+    if (d.status !== 'draft') throw new InputError(`digest ${id} is ${d.status}; only a draft can be curated`);
     // The body is checked here so that a bad one is the client's error (400), not the server's.
     let curation: Curation;
     try {
       curation = parseCuration(req.body ?? {});
     } catch (err: unknown) {
-      throw new HttpError(400, `${(err as Error).message} (expected {"hidden": [ids], "order": [ids], "titles": {id: title}, "notes": {id: note}})`);
+      throw new InputError(`${(err as Error).message} (expected {"hidden": [ids], "order": [ids], "titles": {id: title}, "notes": {id: note}})`);
     }
     const e = await setEditionCuration(app.ctx, id, curation);
     return { ok: true, status: e.status };

@@ -1,11 +1,12 @@
 // Clusters: the list (filters, search, sort; conversations with feedback until clusters exist), one
 // cluster (sentence, reporters, timeline, conversations, tags) and its curation forms, one item.
+import { NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { mergeClusters, moveItem, renameCluster, splitCluster } from '../../store/curation.js';
 import { clusterChoices, clusterCount, clusterRecordView, filterOptions, itemDetail, listItems, type ListFilter } from '../../store/web.js';
 import { clusterDetail, listClusters, resolvePeriod, type ClusterListFilter, type WebPeriod } from '../clusters.js';
-import { HttpError, pageData, safeNext, sendPage, type WebDeps } from '../app.js';
+import { pageData, safeNext, sendPage, type WebDeps } from '../app.js';
 import { checkbox, idParam, intList, notice, optionalText } from '../forms.js';
 import { timelineChart } from '../render.js';
 import { weekLabel, weekPeriod } from '../../pipeline/period.js';
@@ -113,7 +114,7 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
     const pq = PeriodQuery.parse(req.query);
     const period = await resolvePeriod(app.db, pq.period, pq.week);
     const c = await clusterDetail(app.db, id, period, app.config.segments);
-    if (!c) throw new HttpError(404, `There is no cluster ${id}; it may have been merged into another.`);
+    if (!c) throw new NotFoundError({ message: `There is no cluster ${id}; it may have been merged into another.` });
     const others = await clusterChoices(app.db, id);
     return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, notice: notice(req.query), back: `/clusters/${id}` }));
   });
@@ -129,7 +130,7 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
     const { id } = idParam.parse(req.params);
     const form = z.object({ pin: checkbox }).parse(req.body);
     const c = await clusterRecordView(app.db, id);
-    if (!c) throw new HttpError(404, `There is no cluster ${id}.`);
+    if (!c) throw new NotFoundError({ message: `There is no cluster ${id}.` });
     await renameCluster(app.db, id, c.title, form.pin, deps.now());
     return reply.redirect(`/clusters/${id}?done=${form.pin ? 'pinned' : 'unpinned'}`, 303);
   });
@@ -158,7 +159,7 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.get('/items/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const item = await itemDetail(app.db, id);
-    if (!item) throw new HttpError(404, `There is no feedback item ${id}.`);
+    if (!item) throw new NotFoundError({ message: `There is no feedback item ${id}.` });
     const clusters = await clusterChoices(app.db, null);
     return sendPage(reply, 'item', pageData(req, 'clusters', item.title, { item, clusters, notice: notice(req.query), back: `/items/${id}` }));
   });

@@ -1,10 +1,11 @@
 // Digests: drafts and the archive. The stored HTML is shown in a sandboxed iframe from a route with
 // its own strict CSP (no scripts, no network but https images).
+import { InputError, NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { getDigest, listDigests } from '../../store/web.js';
 import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration } from '../../digest/curation.js';
-import { HttpError, pageData, sendPage, type WebDeps } from '../app.js';
+import { pageData, sendPage, type WebDeps } from '../app.js';
 import { idParam, notice } from '../forms.js';
 import { parseWeek, weekLabel } from '../../pipeline/period.js';
 
@@ -21,7 +22,7 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.get('/digests/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     const entries = curationRows(d.json, d.curation);
     // Each cluster of the edition opens on the web with the same figures: the edition's week, when it is one.
     const wk = weekLabel({ start: d.periodStart, end: d.periodEnd });
@@ -37,14 +38,14 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.get('/digests/:id/html', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     return reply.header('Content-Security-Policy', DIGEST_CSP).header('X-Frame-Options', 'SAMEORIGIN').type('text/html; charset=utf-8').send(d.html);
   });
 
   f.get('/digests/:id/text', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     return reply.type('text/plain; charset=utf-8').send(d.text);
   });
 
@@ -52,8 +53,8 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.post('/digests/:id/curation', { config: { role: 'curator' } }, async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
-    if (d.status !== 'draft') throw new HttpError(400, 'Only a draft can be curated.');
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
+    if (d.status !== 'draft') throw new InputError('Only a draft can be curated.');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const field = (name: string) => {
       const v = body[name];
@@ -75,7 +76,7 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
     try {
       await setEditionCuration(app.ctx, id, curation);
     } catch (err: unknown) {
-      throw new HttpError(400, (err as Error).message);
+      throw new InputError((err as Error).message);
     }
     return reply.redirect(`/digests/${id}?done=curated`, 303);
   });
@@ -83,8 +84,8 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
   f.post('/digests/:id/approve', { config: { role: 'curator' } }, async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
-    if (d.status !== 'draft') throw new HttpError(400, 'Only a draft can be approved.');
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
+    if (d.status !== 'draft') throw new InputError('Only a draft can be approved.');
     // Approval sends (a queued job with Redis, a background send in-process); exactly once per team and week.
     await approveEdition(app.ctx, id, req.user!.name);
     return reply.redirect(`/digests/${id}?done=approved`, 303);

@@ -1,8 +1,9 @@
 // People: who said what, under which identities, and why those identities were linked; merge, unmerge.
+import { NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { listPeople, mergePeople, personDetail, unmergeIdentity } from '../../store/web.js';
-import { HttpError, pageData, sendPage, type WebDeps } from '../app.js';
+import { pageData, sendPage, type WebDeps } from '../app.js';
 import { hasRole } from '../auth.js';
 import { evidenceSentences } from '../evidence.js';
 import { idParam, notice, optionalText } from '../forms.js';
@@ -23,7 +24,7 @@ export function registerPeopleRoutes(f: FastifyInstance, deps: WebDeps): void {
     const { id } = idParam.parse(req.params);
     const q = z.object({ merge_q: optionalText(200) }).passthrough().parse(req.query);
     const p = await personDetail(app.db, id);
-    if (!p) throw new HttpError(404, `There is no person ${id}; they may have been merged into someone else.`);
+    if (!p) throw new NotFoundError({ message: `There is no person ${id}; they may have been merged into someone else.` });
     const identities = p.identities.map((i) => ({ ...i, firstSeen: i.firstMessageAt ?? i.createdAt, hasMessages: i.firstMessageAt != null, evidenceText: evidenceSentences(i.evidence, i.createdAt) }));
     // Merging: the person to merge in is found by name (or identity), not typed as a number.
     const candidates = q.merge_q && hasRole(req.user, 'curator') ? (await listPeople(app.db, q.merge_q, 21)).rows.filter((c) => c.id !== id).slice(0, 20) : null;
