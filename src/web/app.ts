@@ -2,45 +2,27 @@
 // (templates/web/static/) drives the tag inbox. Every route but /login, /healthz and /static/ needs
 // a session (or, under /api/ and for /metrics, a bearer token); state changes need a CSRF token and a role.
 // With Redis, the BullMQ dashboard is mounted at /admin/queues for admins (src/web/ops.ts).
-import { GleanerError, httpStatus, NotFoundError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { ZodError } from 'zod';
 import type { App } from '../app.js';
 import { templatesDir } from '../paths.js';
-import { getOrCreateSetting, type Role, type User } from '../store/web.js';
-import { hasRole, pruneAuthRecords, randomToken, safeEqual, sessionFor, userForBearer, type ActiveSession } from './auth.js';
-import { renderPage } from './render.js';
-import { registerLoginRoutes } from './routes/login.js';
-import { registerClusterRoutes } from './routes/clusters.js';
-import { registerInboxRoutes } from './routes/inbox.js';
-import { registerPeopleRoutes } from './routes/people.js';
-import { registerSourceRoutes } from './routes/sources.js';
-import { registerDigestRoutes } from './routes/digests.js';
-import { registerAccountRoutes } from './routes/account.js';
-import { registerApiRoutes } from './routes/api.js';
-import { isQueuesPath, registerOpsRoutes, registerQueueDashboard } from './ops.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    user: User | null;
-    session: ActiveSession | null;
-    authVia: 'session' | 'token' | null;
-    /** Whether the BullMQ dashboard is mounted (the app runs on Redis). */
-    queuesDashboard: boolean;
-  }
-  interface FastifyContextConfig {
-    /** The least role a route needs (default: viewer). */
-    role?: Role;
-    /** Served without a session. */
-    public?: boolean;
-    /** Takes `Authorization: Bearer <API token>` outside /api/ too (/metrics). */
-    bearer?: boolean;
-  }
-}
+import { GleanerError, httpStatus, NotFoundError } from '../errors.js';
+import { getOrCreateSetting } from '../store/web.js';
+import { hasRole, pruneAuthRecords, randomToken, safeEqual, sessionFor, userForBearer } from './auth.js';
+import { CSP, SESSION_COOKIE, pageData, sendPage, wantsJson, type WebDeps } from './page.js';
+import loginRoutes from './routes/login.js';
+import clusterRoutes from './routes/clusters.js';
+import inboxRoutes from './routes/inbox.js';
+import peopleRoutes from './routes/people.js';
+import sourceRoutes from './routes/sources.js';
+import digestRoutes from './routes/digests.js';
+import accountRoutes from './routes/account.js';
+import apiRoutes from './routes/api.js';
+import opsRoutes, { isQueuesPath } from './ops.js';
 
 export interface WebOptions {
   now?: () => number;
@@ -56,67 +38,11 @@ export interface WebOptions {
   pruneIntervalMs?: number;
 }
 
-export interface WebDeps {
-  app: App;
-  now: () => number;
-  secureCookies: boolean;
-  /** Segment weights from the config, for scores. */
-  weights: Record<string, number>;
-}
-
-export const SESSION_COOKIE = 'gleaner_session';
-export const LOGIN_CSRF_COOKIE = 'gleaner_login_csrf';
-
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'";
-
 const STATIC_FILES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
   'inbox.js': 'text/javascript; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
-
-export function wantsJson(req: FastifyRequest): boolean {
-  return req.url.startsWith('/api/') || (req.headers.accept ?? '').includes('application/json');
-}
-
-/** Common data for every page: who is logged in, what they may do, the CSRF token for forms. */
-export function pageData(req: FastifyRequest, nav: string, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    title,
-    nav: { [nav]: true },
-    user: req.user,
-    csrf: req.session?.csrfToken ?? null,
-    canCurate: hasRole(req.user, 'curator'),
-    isAdmin: hasRole(req.user, 'admin'),
-    queuesDashboard: req.queuesDashboard,
-    ...extra,
-  };
-}
-
-export function sendPage(reply: FastifyReply, name: string, data: Record<string, unknown>, status = 200): FastifyReply {
-  return reply.code(status).type('text/html; charset=utf-8').send(renderPage(name, data));
-}
-
-export function hasControlChars(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-}
-
-/**
- * A same-site path to go back to after a form, or the fallback. Characters outside ASCII are
- * percent-encoded: a Location header carries ASCII only (a raw "é" made the redirect fail with a 500).
- */
-export function safeNext(next: unknown, fallback: string): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || hasControlChars(next)) return fallback;
-  try {
-    return next.replace(/[^\x20-\x7e]+/gu, (s) => encodeURIComponent(s));
-  } catch {
-    return fallback; // a lone surrogate cannot be encoded
-  }
-}
 
 export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
   const proxies = opts.trustProxy ?? app.config.web.trustProxy;
@@ -242,16 +168,8 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     scope.get('/favicon.ico', { config: { public: true } }, async (_req, reply) => reply.type('image/svg+xml').header('Cache-Control', 'public, max-age=86400').send(readFileSync(join(staticDir, 'favicon.svg'))));
     scope.get('/', async (_req, reply) => reply.redirect('/clusters', 303));
 
-    registerLoginRoutes(scope, deps);
-    registerClusterRoutes(scope, deps);
-    registerInboxRoutes(scope, deps);
-    registerPeopleRoutes(scope, deps);
-    registerSourceRoutes(scope, deps);
-    registerDigestRoutes(scope, deps);
-    registerAccountRoutes(scope, deps);
-    registerApiRoutes(scope, deps);
-    registerOpsRoutes(scope, deps);
-    await registerQueueDashboard(scope, deps);
+    // The routes, one Fastify plugin per subject; each runs under the hooks above.
+    for (const routes of [loginRoutes, clusterRoutes, inboxRoutes, peopleRoutes, sourceRoutes, digestRoutes, accountRoutes, apiRoutes, opsRoutes]) await scope.register(routes, { deps });
   });
   return f;
 }

@@ -5,13 +5,14 @@ import { GleanerError, InputError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { listAllApiTokens, listApiTokens, listUsers, removeUser, revokeApiToken, setUserDisabled, setUserRole, ROLES, type Role } from '../../store/web.js';
-import { SESSION_COOKIE, pageData, sendPage, type WebDeps } from '../app.js';
+import { SESSION_COOKIE, pageData, sendPage, type RouteOptions } from '../page.js';
 import { addUser, changePassword, checkPassword, checkPasswordRules, issueApiToken } from '../auth.js';
 import { idParam, notice } from '../forms.js';
 
 const RoleSchema = z.enum(ROLES as [Role, ...Role[]]);
 
-export function registerAccountRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function accountRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
   const { app } = deps;
   const admin = { config: { role: 'admin' as const } };
 

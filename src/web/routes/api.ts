@@ -8,7 +8,7 @@ import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration, type Curation } from '../../digest/curation.js';
 import { clusterCount, getDigest, itemDetail, listDigests, listItems } from '../../store/web.js';
 import { clusterDetail, listClusters, resolvePeriod } from '../clusters.js';
-import { type WebDeps } from '../app.js';
+import { type RouteOptions } from '../page.js';
 import { idParam } from '../forms.js';
 import { ListQuery, PeriodQuery, toClusterFilter, toFilter } from './clusters.js';
 import { applyItemAction, inboxView } from './inbox.js';
@@ -16,7 +16,8 @@ import { applyItemAction, inboxView } from './inbox.js';
 const curator = { config: { role: 'curator' as const } };
 const TagBody = z.object({ tag: z.string().min(1).max(100) });
 
-export function registerApiRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function apiRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
   const { app } = deps;
 
   f.get('/api/me', async (req) => ({ name: req.user!.name, role: req.user!.role, csrf: req.session?.csrfToken ?? null }));

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { mergeClusters, moveItem, renameCluster, splitCluster } from '../../store/curation.js';
 import { clusterChoices, clusterCount, clusterRecordView, filterOptions, itemDetail, listItems, type ListFilter } from '../../store/web.js';
 import { clusterDetail, listClusters, resolvePeriod, type ClusterListFilter, type WebPeriod } from '../clusters.js';
-import { pageData, safeNext, sendPage, type WebDeps } from '../app.js';
+import { pageData, safeNext, sendPage, type RouteOptions } from '../page.js';
 import { checkbox, idParam, intList, notice, optionalText } from '../forms.js';
 import { timelineChart } from '../render.js';
 import { weekLabel, weekPeriod } from '../../pipeline/period.js';
@@ -66,7 +66,8 @@ function pageLink(q: ListQuery, page: number): string {
   return `/clusters?${p.toString()}`;
 }
 
-export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function clusterRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
   const { app } = deps;
   const curator = { config: { role: 'curator' as const } };
 

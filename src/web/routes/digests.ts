@@ -5,13 +5,14 @@ import type { FastifyInstance } from 'fastify';
 import { getDigest, listDigests } from '../../store/web.js';
 import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration } from '../../digest/curation.js';
-import { pageData, sendPage, type WebDeps } from '../app.js';
+import { pageData, sendPage, type RouteOptions } from '../page.js';
 import { idParam, notice } from '../forms.js';
 import { parseWeek, weekLabel } from '../../pipeline/period.js';
 
 export const DIGEST_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox";
 
-export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function digestRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
   const { app } = deps;
 
   f.get('/digests', async (req, reply) => {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addTag, confirmItem, markNotFeedback, pendingInboxCount, removeTag, untaggedItems, type InboxItem } from '../../store/curation.js';
 import { ownWords } from '../../pipeline/own-words.js';
-import { pageData, safeNext, sendPage, type WebDeps } from '../app.js';
+import { pageData, safeNext, sendPage, type RouteOptions, type WebDeps } from '../page.js';
 import { idParam, intList, notice } from '../forms.js';
 
 export const INBOX_PAGE = 50;
@@ -46,7 +46,8 @@ export function inboxView(i: InboxItem): InboxItem & { lead: string; folded: boo
   return { ...i, lead, folded, staff: i.segment === 'staff', bot: i.segment === 'bot' };
 }
 
-export function registerInboxRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function inboxRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
   const { app } = deps;
   const curator = { config: { role: 'curator' as const } };
 

@@ -3,12 +3,13 @@ import { NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { listPeople, mergePeople, personDetail, unmergeIdentity } from '../../store/web.js';
-import { pageData, sendPage, type WebDeps } from '../app.js';
+import { pageData, sendPage, type RouteOptions } from '../page.js';
 import { hasRole } from '../auth.js';
 import { evidenceSentences } from '../evidence.js';
 import { idParam, notice, optionalText } from '../forms.js';
 
-export function registerPeopleRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function peopleRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
   const { app } = deps;
   const curator = { config: { role: 'curator' as const } };
 
