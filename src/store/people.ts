@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { latestRule, parseOrgHints, planLinks, resolveOrg, type OrgEntry, type OrgEvidence, type OrgFacts, type OrgHints, type PersonEntry } from '../pipeline/people.js';
-import { unmergeIdentity } from './web.js';
+import { unmergeIdentity } from './web/people.js';
 
 export interface PeopleConfig {
   people: PersonEntry[];

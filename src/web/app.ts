@@ -11,7 +11,7 @@ import { ZodError } from 'zod';
 import type { App } from '../app.js';
 import { templatesDir } from '../paths.js';
 import { GleanerError, httpStatus, NotFoundError } from '../errors.js';
-import { getOrCreateSetting } from '../store/web.js';
+import { getOrCreateSetting } from '../store/web/accounts.js';
 import { hasRole, pruneAuthRecords, randomToken, safeEqual, sessionFor, userForBearer } from './auth.js';
 import { CSP, SESSION_COOKIE, pageData, sendPage, wantsJson, type WebDeps } from './page.js';
 import loginRoutes from './routes/login.js';

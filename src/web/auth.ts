@@ -4,24 +4,8 @@ import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type Scry
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { InputError } from '../errors.js';
-import {
-  createApiToken,
-  createSession,
-  createUser,
-  deleteSession,
-  confirmLoginAttempt,
-  deleteExpiredSessions,
-  findSession,
-  pruneLoginAttempts,
-  reserveLoginAttempt,
-  setUserPassword,
-  touchSession,
-  userByName,
-  userForApiToken,
-  type FailedLogins,
-  type Role,
-  type User,
-} from '../store/web.js';
+import { createApiToken, createSession, createUser, deleteSession, confirmLoginAttempt, deleteExpiredSessions, findSession, pruneLoginAttempts, reserveLoginAttempt, setUserPassword, touchSession, userByName, userForApiToken, type FailedLogins, type User } from '../store/web/accounts.js';
+import { type Role } from '../store/web/tables.js';
 
 // scrypt N=2^15, r=8, p=1 (memory: 128 * N * r = 32 MiB per hash).
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keylen: 32 } as const;

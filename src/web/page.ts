@@ -3,7 +3,8 @@
 // Route plugins import from here, never from app.ts (app.ts registers them: no cycles).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
-import type { Role, User } from '../store/web.js';
+import type { Role } from '../store/web/tables.js';
+import type { User } from '../store/web/accounts.js';
 import { hasRole, type ActiveSession } from './auth.js';
 import { renderPage } from './render.js';
 

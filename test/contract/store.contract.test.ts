@@ -7,7 +7,7 @@ import { conversationsInPeriod, ensureSource, feedbackFor, getCheckpoint, latest
 import { loadConversationMessages, saveDetection } from '../../src/store/feedback.js';
 import { addTag, confirmItem, markNotFeedback, mergeClusters, moveItem, removeTag, renameCluster, splitCluster, untaggedItems } from '../../src/store/curation.js';
 import { NotFoundError } from '../../src/errors.js';
-import { searchConversations } from '../../src/store/web.js';
+import { searchConversations } from '../../src/store/web/search.js';
 import type { DbKind, OpenedDb } from '../../src/store/db.js';
 import type { DetectedFeedback } from '../../src/pipeline/feedback.js';
 import { freshStore, msg } from '../support/factories.js';

@@ -9,7 +9,7 @@ import { buildWebApp } from '../../src/web/app.js';
 import { CSP } from '../../src/web/page.js';
 import { QUEUES_CSP } from '../../src/web/ops.js';
 import { issueApiToken } from '../../src/web/auth.js';
-import { revokeApiToken, userByName } from '../../src/store/web.js';
+import { revokeApiToken, userByName } from '../../src/store/web/accounts.js';
 import { PASSWORDS, seededApp, type Seeded } from './seed.js';
 
 type Who = keyof typeof PASSWORDS;

@@ -4,7 +4,8 @@
 import { GleanerError, InputError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { listAllApiTokens, listApiTokens, listUsers, removeUser, revokeApiToken, setUserDisabled, setUserRole, ROLES, type Role } from '../../store/web.js';
+import { listAllApiTokens, listApiTokens, listUsers, removeUser, revokeApiToken, setUserDisabled, setUserRole } from '../../store/web/accounts.js';
+import { ROLES, type Role } from '../../store/web/tables.js';
 import { SESSION_COOKIE, pageData, sendPage, type RouteOptions } from '../page.js';
 import { addUser, changePassword, checkPassword, checkPasswordRules, issueApiToken } from '../auth.js';
 import { idParam, notice } from '../forms.js';

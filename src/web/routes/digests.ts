@@ -2,7 +2,7 @@
 // its own strict CSP (no scripts, no network but https images).
 import { InputError, NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
-import { getDigest, listDigests } from '../../store/web.js';
+import { getDigest, listDigests } from '../../store/web/digests.js';
 import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration } from '../../digest/curation.js';
 import { pageData, sendPage, type RouteOptions } from '../page.js';

@@ -2,7 +2,7 @@
 import { NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { listPeople, mergePeople, personDetail, unmergeIdentity } from '../../store/web.js';
+import { listPeople, mergePeople, personDetail, unmergeIdentity } from '../../store/web/people.js';
 import { pageData, sendPage, type RouteOptions } from '../page.js';
 import { hasRole } from '../auth.js';
 import { evidenceSentences } from '../evidence.js';

@@ -1,6 +1,6 @@
 // Sources (admin): status, last pull, cursors, channel coverage, gaps, errors, quarantined input.
 import type { FastifyInstance } from 'fastify';
-import { listSources } from '../../store/web.js';
+import { listSources } from '../../store/web/sources.js';
 import { pageData, sendPage, type RouteOptions } from '../page.js';
 
 /** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
