@@ -13,7 +13,7 @@ import { templatesDir } from '../paths.js';
 import { GleanerError, httpStatus, NotFoundError } from '../errors.js';
 import { getOrCreateSetting } from '../store/web/accounts.js';
 import { hasRole, pruneAuthRecords, randomToken, safeEqual, sessionFor, userForBearer } from './auth.js';
-import { CSP, SESSION_COOKIE, pageData, sendPage, wantsJson, type WebDeps } from './page.js';
+import { CSP, SESSION_COOKIE, pageData, sendPage, wantsJson, zodValidator, type WebDeps } from './page.js';
 import loginRoutes from './routes/login.js';
 import clusterRoutes from './routes/clusters.js';
 import inboxRoutes from './routes/inbox.js';
@@ -56,6 +56,7 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
   };
   const staticDir = join(templatesDir(), 'web', 'static');
 
+  f.setValidatorCompiler(zodValidator);
   f.decorateRequest('user', null);
   f.decorateRequest('session', null);
   f.decorateRequest('authVia', null);
@@ -115,8 +116,9 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     await scope.register(cookie, { secret, hook: 'onRequest' });
     await scope.register(formbody);
 
-    // Authentication, CSRF and roles, after the body is parsed.
-    scope.addHook('preHandler', async (req, reply) => {
+    // Authentication, CSRF and roles, after the body is parsed and before the inputs are validated
+    // (no one learns what a form takes before they may send it).
+    scope.addHook('preValidation', async (req, reply) => {
       const config = req.routeOptions.config;
       const isApi = req.url.startsWith('/api/');
       const takesBearer = isApi || config.bearer === true;

@@ -1,7 +1,8 @@
 // What every page and route shares: the request's decorations, the dependencies routes get, the
 // page helpers (common page data, rendering, JSON or HTML), cookie names and the content policy.
 // Route plugins import from here, never from app.ts (app.ts registers them: no cycles).
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifyTypeProvider } from 'fastify';
+import type { z } from 'zod';
 import type { App } from '../app.js';
 import type { Role } from '../store/web/tables.js';
 import type { User } from '../store/web/accounts.js';
@@ -86,3 +87,22 @@ export function safeNext(next: unknown, fallback: string): string {
 export interface RouteOptions {
   deps: WebDeps;
 }
+
+/**
+ * Route inputs (params, querystring, body) are declared in each route's `schema` as zod schemas; this
+ * type provider gives the handler their parsed types, and zodValidator (the app's validator compiler)
+ * checks them before the handler runs: the handler gets the parsed value (coerced, trimmed, defaults
+ * filled). A failure is the ZodError itself, which the error handler answers with a 400.
+ */
+export interface ZodTypeProvider extends FastifyTypeProvider {
+  validator: this['schema'] extends z.ZodType ? z.output<this['schema']> : unknown;
+  serializer: this['schema'] extends z.ZodType ? z.input<this['schema']> : unknown;
+}
+
+export const zodValidator: FastifySchemaCompiler<z.ZodType> = ({ schema, method, url, httpPart }) => {
+  if (typeof (schema as Partial<z.ZodType>).safeParse !== 'function') throw new Error(`${method} ${url}: the ${httpPart ?? 'input'} schema is not a zod schema`);
+  return (data) => {
+    const r = schema.safeParse(data);
+    return r.success ? { value: r.data } : { error: r.error };
+  };
+};

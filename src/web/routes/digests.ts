@@ -5,14 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import { getDigest, listDigests } from '../../store/web/digests.js';
 import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration } from '../../digest/curation.js';
-import { pageData, sendPage, type RouteOptions } from '../page.js';
+import { pageData, sendPage, type RouteOptions, type ZodTypeProvider } from '../page.js';
 import { idParam, notice } from '../forms.js';
 import { parseWeek, weekLabel } from '../../pipeline/period.js';
 
 export const DIGEST_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox";
 
 /** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
-export default async function digestRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
+export default async function digestRoutes(fastify: FastifyInstance, { deps }: RouteOptions): Promise<void> {
+  const f = fastify.withTypeProvider<ZodTypeProvider>();
   const { app } = deps;
 
   f.get('/digests', async (req, reply) => {
@@ -20,8 +21,8 @@ export default async function digestRoutes(f: FastifyInstance, { deps }: RouteOp
     return sendPage(reply, 'digests', pageData(req, 'digests', 'Digests', { drafts, archive, notice: notice(req.query) }));
   });
 
-  f.get('/digests/:id', async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.get('/digests/:id', { schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
     if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     const entries = curationRows(d.json, d.curation);
@@ -36,23 +37,23 @@ export default async function digestRoutes(f: FastifyInstance, { deps }: RouteOp
     return sendPage(reply, 'digest', pageData(req, 'digests', `Digest for ${d.team}`, { d, entries, clusters, notice: notice(req.query) }));
   });
 
-  f.get('/digests/:id/html', async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.get('/digests/:id/html', { schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
     if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     return reply.header('Content-Security-Policy', DIGEST_CSP).header('X-Frame-Options', 'SAMEORIGIN').type('text/html; charset=utf-8').send(d.html);
   });
 
-  f.get('/digests/:id/text', async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.get('/digests/:id/text', { schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
     if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     return reply.type('text/plain; charset=utf-8').send(d.text);
   });
 
   // Curation of a draft: one row per entry with its position, hide, title and "why this matters now".
-  f.post('/digests/:id/curation', { config: { role: 'curator' } }, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.post('/digests/:id/curation', { config: { role: 'curator' }, schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
     if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     if (d.status !== 'draft') throw new InputError('Only a draft can be curated.');
@@ -82,8 +83,8 @@ export default async function digestRoutes(f: FastifyInstance, { deps }: RouteOp
     return reply.redirect(`/digests/${id}?done=curated`, 303);
   });
 
-  f.post('/digests/:id/approve', { config: { role: 'curator' } }, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.post('/digests/:id/approve', { config: { role: 'curator' }, schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
     if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     if (d.status !== 'draft') throw new InputError('Only a draft can be approved.');
