@@ -137,7 +137,7 @@ program
     let sweeping = sweep();
     const sweeper = setInterval(() => {
       sweeping = sweeping.then(sweep);
-    }, numberEnv('GLEANER_PENDING_SWEEP_MS') ?? 60_000);
+    }, app.config.queue.pendingSweepMs);
     await new Promise<void>((resolveStop) => {
       const stop = (sig: string) => {
         clearInterval(sweeper);
@@ -308,11 +308,6 @@ registerMigrateCommand(program);
 registerEvalCommands(program);
 registerTagCommands(program);
 registerOpsCommands(program);
-
-function numberEnv(name: string): number | undefined {
-  const v = process.env[name];
-  return v && /^\d+$/.test(v) ? Number(v) : undefined;
-}
 
 export async function main(argv: string[]): Promise<void> {
   try {

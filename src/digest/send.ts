@@ -148,8 +148,8 @@ function connect(config: Config): Promise<SMTPConnection> {
     conn.on('error', fail);
     conn.connect((err) => {
       if (err) return fail(err);
-      const user = smtp.user ?? process.env.GLEANER_SMTP_USER;
-      const pass = smtp.password ?? process.env.GLEANER_SMTP_PASSWORD;
+      const user = smtp.user;
+      const pass = smtp.password;
       if (!user) return resolve(conn);
       conn.login({ user, pass }, (loginErr) => (loginErr ? fail(loginErr) : resolve(conn)));
     });
