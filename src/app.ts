@@ -7,7 +7,6 @@ import type { Database } from './store/schema.js';
 import { BullMqQueue, createJobQueue, type JobQueue, type QueueName } from './queue/index.js';
 import { logger, setLogLevel } from './log.js';
 import type { StageContext } from './stages/context.js';
-import { runIngest } from './stages/ingest.js';
 import { registeredStages } from './stages/index.js';
 import { closeDetectPool } from './stages/detect-pool.js';
 import { closeLinkAhead } from './stages/ingest.js';
@@ -96,4 +95,3 @@ export function startWorkers(app: App, queues: readonly QueueName[], concurrency
   }
 }
 
-export { runIngest };

@@ -99,11 +99,6 @@ export class StoreError extends GleanerError {
   }
 }
 
-/** Whether the value is one of our coded errors. */
-export function isGleanerError(err: unknown): err is GleanerError {
-  return err instanceof GleanerError;
-}
-
 /** The code of any thrown value: its own if coded, else `internal`. */
 export function errorCode(err: unknown): ErrorCode {
   return err instanceof GleanerError ? err.code : 'internal';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, redact } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
-import { ENV_KNOBS } from '../../src/config/env.js';
+import { ENV_KNOBS, OTHER_ENV } from '../../src/config/env.js';
 import { tempDir } from '../support/factories.js';
 import { definitions } from '../../connectors/index.js';
 
@@ -101,6 +101,11 @@ describe('config', () => {
     // A bad value is an error naming the variable; a bad level is the schema's error under log.level.
     expect(() => parseConfig('', { GLEANER_DB_POOL: 'ten' })).toThrow(/GLEANER_DB_POOL must be a whole number/);
     expect(() => parseConfig('', { GLEANER_LOG_LEVEL: 'loud' })).toThrow(ConfigError);
+  });
+
+  it('every environment variable the table names is in the README', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    for (const name of [...ENV_KNOBS.map((k) => k.name), ...Object.keys(OTHER_ENV)]) expect(readme, name).toContain(`\`${name}\``);
   });
 
   it('redacts secrets by key, at any depth', () => {

@@ -119,11 +119,6 @@ export async function removeUser(db: Db, userId: number): Promise<void> {
   });
 }
 
-export async function userById(db: Db, userId: number): Promise<User | null> {
-  const r = await w(db).selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
-  return r ? toUser(r) : null;
-}
-
 export async function userByName(db: Db, name: string): Promise<(User & { passwordHash: string }) | null> {
   const r = await w(db).selectFrom('users').selectAll().where('name', '=', name.trim()).executeTakeFirst();
   return r ? { ...toUser(r), passwordHash: r.password_hash } : null;
@@ -301,10 +296,6 @@ export async function reserveLoginAttempt(db: Db, ip: string, username: string, 
 /** Marks a reserved attempt as a success (the failures before it stay as the trail). */
 export async function confirmLoginAttempt(db: Db, attemptId: number): Promise<void> {
   await w(db).updateTable('login_attempts').set({ ok: 1 }).where('id', '=', attemptId).execute();
-}
-
-export async function recordLoginAttempt(db: Db, ip: string, username: string, ok: boolean, now: number): Promise<void> {
-  await w(db).insertInto('login_attempts').values({ ip, username: username.slice(0, 200), at: now, ok: ok ? 1 : 0 }).execute();
 }
 
 export async function pruneLoginAttempts(db: Db, before: number): Promise<number> {
