@@ -69,33 +69,26 @@ export class GleanerError extends Error {
   }
 }
 
-/** Bad input from a user or a file: a 400, the message says what is wrong and how it should be. */
-export class InputError extends GleanerError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('invalid_input', message, options);
-    this.name = 'InputError';
-  }
+/** A GleanerError subclass with its code fixed (and its own name, for logs and `instanceof`). */
+function coded(code: ErrorCode, name: string) {
+  return class extends GleanerError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
 }
+
+/** Bad input from a user or a file: a 400, the message says what is wrong and how it should be. */
+export class InputError extends coded('invalid_input', 'InputError') {}
+export class ConfigError extends coded('config', 'ConfigError') {}
+export class StoreError extends coded('store', 'StoreError') {}
 
 /** `<what> not found` (the message names the thing), or a message of its own with `{ message }`. */
 export class NotFoundError extends GleanerError {
   constructor(what: string | { message: string }) {
     super('not_found', typeof what === 'string' ? `${what} not found` : what.message);
     this.name = 'NotFoundError';
-  }
-}
-
-export class ConfigError extends GleanerError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('config', message, options);
-    this.name = 'ConfigError';
-  }
-}
-
-export class StoreError extends GleanerError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('store', message, options);
-    this.name = 'StoreError';
   }
 }
 

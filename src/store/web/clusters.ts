@@ -2,7 +2,7 @@
 // cluster's record, the choices for a move.
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database } from '../schema.js';
-import { messagesInContext } from './context.js';
+import { inChannel, inSegment, messagesInContext } from './context.js';
 import { itemTitle, type FeedbackFilter } from './items.js';
 import { searchConversations } from './search.js';
 import type { Db } from './tables.js';
@@ -116,13 +116,9 @@ export async function clusterCandidates(db: Db, f: ClusterCandidateFilter): Prom
       .select('m.conversation_id')
       .where('m.copy_of', 'is', null)
       .where('m.deleted', '=', 0)
-      .$if(!!f.channel, (qq) => qq.where((e) => e.or([e('ch.name', '=', f.channel!), e('ch.external_id', '=', f.channel!)])))
+      .$if(!!f.channel, (qq) => qq.where(inChannel(f.channel!)))
       .$if(!!f.platform, (qq) => qq.where('s.platform', '=', f.platform!))
-      .$if(!!f.segment, (qq) => {
-        if (f.segment === 'staff') return qq.where('p.is_staff', '=', 1);
-        if (f.segment === 'community') return qq.where('p.is_staff', '=', 0).where('o.segment', 'is', null);
-        return qq.where('p.is_staff', '=', 0).where('o.segment', '=', f.segment!);
-      })
+      .$if(!!f.segment, (qq) => qq.where(inSegment(f.segment!)))
       .$if(f.activeFrom != null, (qq) => qq.where('m.sent_at', '>=', f.activeFrom!))
       .$if(f.activeTo != null, (qq) => qq.where('m.sent_at', '<', f.activeTo!));
     q = q.where((eb) => eb.exists(items(eb).where('fi.conversation_id', 'in', conversations)));

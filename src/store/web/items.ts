@@ -1,6 +1,6 @@
 // Lists of feedback: the filters every list offers, item facts, the item list, filter options.
 import { sql } from 'kysely';
-import { itemsInContext } from './context.js';
+import { inChannel, inSegment, itemsInContext } from './context.js';
 import { searchConversations } from './search.js';
 import type { Db } from './tables.js';
 
@@ -108,13 +108,9 @@ async function filteredItemIds(db: Db, f: ListFilter): Promise<Set<number> | nul
     );
   if (f.tag) q = activeTag(f.tag);
   if (f.area) q = activeTag(f.area, 'rule');
-  if (f.channel) q = q.where((eb) => eb.or([eb('ch.name', '=', f.channel!), eb('ch.external_id', '=', f.channel!)]));
+  if (f.channel) q = q.where(inChannel(f.channel));
   if (f.platform) q = q.where('s.platform', '=', f.platform);
-  if (f.segment) {
-    if (f.segment === 'staff') q = q.where('p.is_staff', '=', 1);
-    else if (f.segment === 'community') q = q.where('p.is_staff', '=', 0).where('o.segment', 'is', null);
-    else q = q.where('p.is_staff', '=', 0).where('o.segment', '=', f.segment);
-  }
+  if (f.segment) q = q.where(inSegment(f.segment));
   if (f.q) {
     const convs = await searchConversations(db, f.q);
     if (!convs.length) return new Set();
