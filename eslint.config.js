@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { boundaries } from './eslint.boundaries.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'gleaner-demo/**', 'test-output/**', 'bin/**', '**/*.js', '**/*.mjs', '**/.*', 'vitest.config.ts'] },
@@ -26,6 +27,7 @@ export default tseslint.config(
     files: ['src/store/migrations/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  ...boundaries,
   {
     files: ['test/**', 'bench/**', 'scripts/**', 'src/cli/**'],
     rules: { 'no-console': 'off' },

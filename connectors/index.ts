@@ -16,8 +16,6 @@ export function importerFor(format: string): Importer | undefined {
   return importers.find((i) => i.format === format);
 }
 
-export const importFormats = (): string[] => importers.map((i) => i.format);
-
 /** Live/history connectors by platform. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const definitions: Partial<Record<Platform, ConnectorDefinition<any, any>>> = {

@@ -5,15 +5,11 @@ import { loadConfig, type Config } from './config/index.js';
 import { openDb, type OpenedDb } from './store/db.js';
 import type { Database } from './store/schema.js';
 import { createJobQueue, type JobQueue, type QueueName } from './queue/index.js';
-import { logger } from './log.js';
+import { logger, setLogLevel } from './log.js';
 import type { StageContext } from './stages/context.js';
-import { runIngest } from './stages/ingest.js';
 import { registeredStages } from './stages/index.js';
 import { Services } from './services.js';
 import { boundHeapGrowth } from './heap.js';
-
-/** How long a command waits for Redis to answer at start before it gives up, naming the URL. */
-export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface App {
   config: Config;
@@ -41,19 +37,22 @@ export interface AppOptions {
 
 export async function openApp(opts: AppOptions = {}): Promise<App> {
   boundHeapGrowth();
+  // loadConfig lays the environment over the file (src/config/env.ts); a config object given is used as
+  // it is (it was parsed with the environment its caller chose). From here on only the config is read.
   const { config, path } = opts.configObject ? { config: opts.configObject, path: null } : loadConfig(opts.config);
-  const dbUrl = opts.db ?? process.env.GLEANER_DB ?? config.database ?? 'gleaner.db';
-  const store = await openDb(dbUrl, { mustExist: opts.mustExist });
-  const redisUrl = opts.redisUrl === undefined ? (process.env.REDIS_URL ?? config.redis ?? null) : opts.redisUrl;
+  setLogLevel(config.log.level);
+  const dbUrl = opts.db ?? config.database ?? 'gleaner.db';
+  const store = await openDb(dbUrl, { mustExist: opts.mustExist, poolSize: config.store.poolSize, sqliteCacheMb: config.store.sqliteCacheMb, queryStats: config.store.queryStats });
+  const redisUrl = opts.redisUrl === undefined ? (config.redis ?? null) : opts.redisUrl;
   const queue = createJobQueue({
     redisUrl,
-    prefix: opts.queuePrefix ?? process.env.GLEANER_QUEUE_PREFIX ?? config.queue.prefix,
+    prefix: opts.queuePrefix ?? config.queue.prefix,
     retry: { attempts: config.queue.attempts, baseDelayMs: config.queue.backoffMs },
-    lockDurationMs: numberEnv('GLEANER_LOCK_DURATION_MS'),
-    stalledIntervalMs: numberEnv('GLEANER_STALLED_INTERVAL_MS'),
+    lockDurationMs: config.queue.lockDurationMs,
+    stalledIntervalMs: config.queue.stalledIntervalMs,
   });
   try {
-    await queue.ready(numberEnv('GLEANER_REDIS_CONNECT_TIMEOUT_MS') ?? REDIS_CONNECT_TIMEOUT_MS);
+    await queue.ready(config.queue.connectTimeoutMs);
   } catch (err: unknown) {
     await store.close();
     throw err;
@@ -74,11 +73,6 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   };
 }
 
-function numberEnv(name: string): number | undefined {
-  const v = process.env[name];
-  return v && /^\d+$/.test(v) ? Number(v) : undefined;
-}
-
 /** Starts consuming the given queues in this process with the stage shells. */
 export function startWorkers(app: App, queues: readonly QueueName[], concurrency = 1): void {
   const stages = registeredStages();
@@ -93,4 +87,3 @@ export function startWorkers(app: App, queues: readonly QueueName[], concurrency
   }
 }
 
-export { runIngest };

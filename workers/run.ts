@@ -3,13 +3,13 @@
 import { openApp, startWorkers } from '../src/app.js';
 import { QUEUE_NAMES, type QueueName } from '../src/queue/port.js';
 
-export async function runWorker(queues: readonly QueueName[], concurrency = Number(process.env.GLEANER_CONCURRENCY ?? 1)): Promise<void> {
+export async function runWorker(queues: readonly QueueName[], concurrency?: number): Promise<void> {
   const app = await openApp({ config: process.env.GLEANER_CONFIG });
   if (app.queue.kind !== 'bullmq') {
     await app.close();
     throw new Error('workers need Redis: set REDIS_URL or `redis:` in gleaner.yaml');
   }
-  startWorkers(app, queues, concurrency);
+  startWorkers(app, queues, concurrency ?? app.config.queue.concurrency);
   app.log.info({ queues, pid: process.pid }, 'worker started');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -47,17 +47,8 @@ export function compareSnowflakes(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function maxSnowflake(a: string, b: string): string {
-  return compareSnowflakes(a, b) >= 0 ? a : b;
-}
-
 export function snowflakeToMs(id: string): number {
   return Number(BigInt(id) >> 22n) + DISCORD_EPOCH_MS;
-}
-
-/** The smallest snowflake at a time: for `before`/`after` anchors. */
-export function msToSnowflake(ms: number): string {
-  return ((BigInt(Math.max(ms, DISCORD_EPOCH_MS)) - BigInt(DISCORD_EPOCH_MS)) << 22n).toString();
 }
 
 /** The snowflake right after `id` (for an inclusive `before`). */

@@ -15,7 +15,7 @@ import { openApp } from '../../src/app.js';
 import { parseConfig, type SourceConfig } from '../../src/config/index.js';
 import { listenSource, pullSource } from '../../src/runner/pull.js';
 import { storeStats } from '../../src/store/queries.js';
-import { listSources } from '../../src/store/web.js';
+import { listSources } from '../../src/store/web/sources.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps, type ImportPage } from '../types.js';
 import { importerFor } from '../index.js';
 import { createDiscourseConnector, discourseConfigSchema, discourseDefinition, discourseTopicsImporter, type DiscourseConfigInput, type DiscourseCursor } from './index.js';

@@ -1,4 +1,5 @@
 // The `gleaner` command.
+import { exitCode } from '../errors.js';
 import { mkdirSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -135,7 +136,7 @@ program
     let sweeping = sweep();
     const sweeper = setInterval(() => {
       sweeping = sweeping.then(sweep);
-    }, numberEnv('GLEANER_PENDING_SWEEP_MS') ?? 60_000);
+    }, app.config.queue.pendingSweepMs);
     await new Promise<void>((resolveStop) => {
       const stop = (sig: string) => {
         clearInterval(sweeper);
@@ -308,16 +309,11 @@ registerEvalCommands(program);
 registerTagCommands(program);
 registerOpsCommands(program);
 
-function numberEnv(name: string): number | undefined {
-  const v = process.env[name];
-  return v && /^\d+$/.test(v) ? Number(v) : undefined;
-}
-
 export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err: unknown) {
     console.error(`gleaner: ${(err as Error).message}`);
-    process.exitCode = process.exitCode || 1;
+    process.exitCode = process.exitCode || exitCode(err);
   }
 }

@@ -5,7 +5,8 @@ import { openApp, type App } from '../app.js';
 import { addUser, changePassword, issueApiToken, randomToken } from '../web/auth.js';
 import { buildWebApp } from '../web/app.js';
 import { isTrustedProxy } from '../config/index.js';
-import { listAllApiTokens, listUsers, removeUser, revokeApiToken, ROLES, setUserDisabled, setUserRole, userByName, type Role } from '../store/web.js';
+import { listAllApiTokens, listUsers, removeUser, revokeApiToken, setUserDisabled, setUserRole, userByName } from '../store/web/accounts.js';
+import { ROLES, type Role } from '../store/web/tables.js';
 import { startDigestTimer } from '../digest/workflow.js';
 
 interface GlobalOpts {

@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { withEnv } from './env.js';
 import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_TOTAL_BYTES } from '../../connectors/types.js';
 import { discordConfigSchema } from '../../connectors/discord/config.js';
 import { discourseConfigSchema } from '../../connectors/discourse/config.js';
@@ -105,9 +107,34 @@ export const ConfigSchema = z.object({
   /** Redis URL: when set, stages run as BullMQ jobs; otherwise in-process. */
   redis: z.string().optional(),
   queue: z
-    .object({ prefix: z.string().default('gleaner'), attempts: z.number().int().min(1).default(5), backoffMs: z.number().int().min(1).default(1000) })
+    .object({
+      prefix: z.string().default('gleaner'),
+      attempts: z.number().int().min(1).default(5),
+      backoffMs: z.number().int().min(1).default(1000),
+      /** BullMQ's job lock (default BullMQ's 30 s): a worker that died leaves its job locked this long. */
+      lockDurationMs: z.number().int().min(1).optional(),
+      /** How often BullMQ looks for stalled jobs (default BullMQ's 30 s). */
+      stalledIntervalMs: z.number().int().min(1).optional(),
+      /** How long a command waits for Redis to answer at start before it gives up, naming the URL. */
+      connectTimeoutMs: z.number().int().min(1).default(10_000),
+      /** How often a worker queues again the work the store records as pending but no queue holds. */
+      pendingSweepMs: z.number().int().min(1).default(60_000),
+      /** Jobs a worker process (workers/) runs at once per queue. */
+      concurrency: z.number().int().min(1).default(1),
+    })
     .strict()
-    .default({ prefix: 'gleaner', attempts: 5, backoffMs: 1000 }),
+    .default({ prefix: 'gleaner', attempts: 5, backoffMs: 1000, connectTimeoutMs: 10_000, pendingSweepMs: 60_000, concurrency: 1 }),
+  store: z
+    .object({
+      /** PostgreSQL connection pool size. */
+      poolSize: z.number().int().min(1).default(10),
+      /** SQLite page cache per connection, in MB (SQLite's own is 2 MB: a big store's indexes thrash it). */
+      sqliteCacheMb: z.number().int().min(2).default(64),
+      /** Time every statement and print the costliest (by total time) to stderr at exit. */
+      queryStats: z.boolean().default(false),
+    })
+    .strict()
+    .default({ poolSize: 10, sqliteCacheMb: 64, queryStats: false }),
   sources: z.array(SourceConfigSchema).default([]),
   tags: z.array(TagRuleSchema).default([]),
   digest: z
@@ -176,12 +203,6 @@ export const ConfigSchema = z.object({
 }).strict();
 export type Config = z.infer<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigError';
-  }
-}
 
 /** Keys whose values are secrets wherever they appear. */
 export const SECRET_KEYS = ['password', 'token', 'botToken', 'appToken', 'accessToken', 'secret', 'apiKey', 'sasl_password', 'pass'];
@@ -220,7 +241,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   } catch (err: unknown) {
     throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message}`, { cause: err });
   }
-  const resolved = resolveSecrets(doc, env, file);
+  const resolved = withEnv(resolveSecrets(doc, env, file), env);
   const parsed = ConfigSchema.safeParse(resolved);
   const lines = parsed.success ? [] : parsed.error.issues.flatMap((i) => issueLines(ConfigSchema, i));
   // Sources pass through the schema above; their unknown keys are judged by their platform's schema.

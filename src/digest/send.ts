@@ -20,6 +20,7 @@ import { redactSecretValues, secretValues, type Config } from '../config/index.j
 import { claimSend, getEdition, markTransmitting, recordFailed, recordSent, recordUnknown, resolveExpiredLeases, type EditionRow } from '../store/digests.js';
 import { weekLabel } from '../pipeline/period.js';
 import { teamsOf } from './edition.js';
+import { GleanerError } from '../errors.js';
 
 /** Longer than a whole SMTP session can take with the timeouts below, so a live sender keeps its lease. */
 export const SEND_LEASE_MS = 10 * 60_000;
@@ -46,9 +47,9 @@ export type SendOutcome =
   | { status: 'failed'; id: number; error: string; retryable: boolean }
   | { status: 'unknown'; id: number; error: string };
 
-export class DigestSendError extends Error {
+export class DigestSendError extends GleanerError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('send_failed', message, options);
     this.name = 'DigestSendError';
   }
 }
@@ -147,8 +148,8 @@ function connect(config: Config): Promise<SMTPConnection> {
     conn.on('error', fail);
     conn.connect((err) => {
       if (err) return fail(err);
-      const user = smtp.user ?? process.env.GLEANER_SMTP_USER;
-      const pass = smtp.password ?? process.env.GLEANER_SMTP_PASSWORD;
+      const user = smtp.user;
+      const pass = smtp.password;
       if (!user) return resolve(conn);
       conn.login({ user, pass }, (loginErr) => (loginErr ? fail(loginErr) : resolve(conn)));
     });

@@ -1,7 +1,9 @@
 // A small RFC 4180 CSV reader for evaluation data: quoted fields may hold commas, newlines
 // (LF or CRLF) and doubled quotes. Whole-text parsing; streaming is not needed for a few MB.
 
-export class CsvError extends Error {
+import { InputError } from '../errors.js';
+
+export class CsvError extends InputError {
   constructor(message: string, readonly line: number) {
     super(`${message} (CSV line ${line})`);
     this.name = 'CsvError';

@@ -3,11 +3,11 @@
 // human examples weighted up. The NLBSE CSV is research data that users do not have: without it the
 // model is trained on the own set's train split and the human decisions, and the result says so.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { issueToExample, ownSplitOf, readIssues, readOwnSet } from '../eval/kind.js';
-import { LABELS, SHIPPED_OWN_WEIGHT, SHIPPED_TRAIN_OPTIONS, parseClassifierModel, trainClassifier, type ClassifierModel, type Label, type TrainingExample } from '../pipeline/classify/index.js';
+import { LABELS, SHIPPED_OWN_WEIGHT, SHIPPED_TRAIN_OPTIONS, trainClassifier, type ClassifierModel, type Label, type TrainingExample } from '../pipeline/classify/index.js';
 import { loadHumanKindDecisions } from '../store/tagging.js';
 import type { Database } from '../store/schema.js';
 import { packageRoot, sharedDir } from '../paths.js';
@@ -68,8 +68,4 @@ export async function retrainFromDecisions(db: Kysely<Database>, opts: RetrainOp
     meta: { trainedOn: { nlbseIssues: issues.length, ownExamples: own.length, humanDecisions: human.length, humanByLabel }, humanWeight, ownWeight, options: SHIPPED_TRAIN_OPTIONS },
   });
   return { model, notes, counts: { nlbse: issues.length, own: own.length, human: human.length, humanByLabel } };
-}
-
-export function readClassifierModelFile(path: string): ClassifierModel {
-  return parseClassifierModel(JSON.parse(readFileSync(path, 'utf8')));
 }

@@ -2,6 +2,7 @@
 // killed mid-batch) are picked up again by BullMQ's stalled-job check; ingest is idempotent, so a
 // re-run adds nothing twice.
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
+import { GleanerError } from '../errors.js';
 import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, QUEUE_NAMES, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type QueuePayloads, type Repeat, type RetryPolicy } from './port.js';
 
 export interface BullMqOptions {
@@ -176,9 +177,9 @@ export class BullMqQueue implements JobQueue {
   }
 }
 
-export class QueueUnreachableError extends Error {
-  constructor(message: string) {
-    super(message);
+export class QueueUnreachableError extends GleanerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('queue_unreachable', message, options);
     this.name = 'QueueUnreachableError';
   }
 }

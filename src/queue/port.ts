@@ -2,6 +2,7 @@
 // Both honour the same contract (test/contract/queue.contract.ts).
 
 import type { QueuePayloads } from '../model/jobs.js';
+import { GleanerError } from '../errors.js';
 
 export type { QueuePayloads };
 
@@ -83,9 +84,9 @@ export interface JobQueue {
 }
 
 /** A job that can never succeed (bad payload): failed for good, its reason kept, no retry. */
-export class PermanentJobError extends Error {
+export class PermanentJobError extends GleanerError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('job_permanent', message, options);
     this.name = 'PermanentJobError';
   }
 }

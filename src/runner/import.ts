@@ -5,6 +5,7 @@ import { existsSync, statSync, readdirSync, openSync, readSync, closeSync } from
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { App } from '../app.js';
+import { GleanerError } from '../errors.js';
 import type { Importer, ImportItem } from '../../connectors/types.js';
 import { importers as allImporters } from '../../connectors/index.js';
 import { isSkip, type QuarantineEntry, type RawMessage } from '../model/index.js';
@@ -40,9 +41,9 @@ export interface ImportOptions {
   followUp?: boolean;
 }
 
-export class ImportError extends Error {
-  constructor(message: string) {
-    super(message);
+export class ImportError extends GleanerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('import_failed', message, options);
     this.name = 'ImportError';
   }
 }

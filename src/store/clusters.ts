@@ -4,6 +4,7 @@
 // (src/store/curation.ts), and a pinned title is never rewritten.
 import { sql, type Kysely } from 'kysely';
 import { chunks, dbKind } from './db.js';
+import { GleanerError } from '../errors.js';
 import { insertRows, runStatement } from './bulk.js';
 import type { Database } from './schema.js';
 import type { FeedbackKind } from '../model/index.js';
@@ -194,9 +195,9 @@ export interface NewAssignment {
 }
 
 /** The clusters changed since the caller read them (another worker, a human): place the items again. */
-export class ClusterStateConflict extends Error {
+export class ClusterStateConflict extends GleanerError {
   constructor(expected: string, found: string) {
-    super(`the clusters changed while placing items (state ${expected} -> ${found})`);
+    super('conflict', `the clusters changed while placing items (state ${expected} -> ${found})`);
     this.name = 'ClusterStateConflict';
   }
 }

@@ -3,7 +3,8 @@
 // sequences moved past the copied ids, row counts verified before the commit.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { StoreError, dbKind } from './db.js';
+import { dbKind } from './db.js';
+import { StoreError } from '../errors.js';
 
 export interface CopyOptions {
   /** Empty the target's tables first instead of refusing a target that holds rows. */

@@ -3,13 +3,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { segmentOf } from '../model/people.js';
+import { InputError, NotFoundError } from '../errors.js';
 
-export class NotFoundError extends Error {
-  constructor(what: string) {
-    super(`${what} not found`);
-    this.name = 'NotFoundError';
-  }
-}
 
 async function requireItem(db: Kysely<Database>, itemId: number): Promise<void> {
   const r = await db.selectFrom('feedback_items').select('id').where('id', '=', itemId).executeTakeFirst();
@@ -23,7 +18,7 @@ async function requireCluster(db: Kysely<Database>, clusterId: number): Promise<
 
 export function normalizeTag(tag: string): string {
   const t = tag.trim().toLowerCase().replace(/\s+/g, '-');
-  if (!/^[\p{L}\p{N}][\p{L}\p{N}:_.\-/]{0,63}$/u.test(t)) throw new Error(`not a valid tag: ${JSON.stringify(tag)} (letters, digits, : _ . - /; at most 64 characters)`);
+  if (!/^[\p{L}\p{N}][\p{L}\p{N}:_.\-/]{0,63}$/u.test(t)) throw new InputError(`not a valid tag: ${JSON.stringify(tag)} (letters, digits, : _ . - /; at most 64 characters)`);
   return t;
 }
 
@@ -166,7 +161,7 @@ export async function untaggedItems(db: Kysely<Database>, limit = 50, offset = 0
 
 /** Moves every item of `fromId` into `intoId` (pinned there) and removes `fromId`. */
 export async function mergeClusters(db: Kysely<Database>, intoId: number, fromId: number, now: number): Promise<void> {
-  if (intoId === fromId) throw new Error('cannot merge a cluster into itself');
+  if (intoId === fromId) throw new InputError('cannot merge a cluster into itself');
   await db.transaction().execute(async (trx) => {
     await requireCluster(trx, intoId);
     await requireCluster(trx, fromId);
@@ -179,14 +174,14 @@ export async function mergeClusters(db: Kysely<Database>, intoId: number, fromId
 
 /** Splits the given items out of a cluster into a new cluster (both sides pinned); returns its id. */
 export async function splitCluster(db: Kysely<Database>, clusterId: number, itemIds: number[], title: string | null, now: number): Promise<number> {
-  if (!itemIds.length) throw new Error('name at least one item to split out');
+  if (!itemIds.length) throw new InputError('name at least one item to split out');
   return db.transaction().execute(async (trx) => {
     const c = await trx.selectFrom('clusters').selectAll().where('id', '=', clusterId).executeTakeFirst();
     if (!c) throw new NotFoundError(`cluster ${clusterId}`);
     const members = await trx.selectFrom('cluster_items').select('item_id').where('cluster_id', '=', clusterId).execute();
     const set = new Set(members.map((m) => m.item_id));
-    for (const i of itemIds) if (!set.has(i)) throw new Error(`item ${i} is not in cluster ${clusterId}`);
-    if (itemIds.length === set.size) throw new Error('a split must leave at least one item behind');
+    for (const i of itemIds) if (!set.has(i)) throw new InputError(`item ${i} is not in cluster ${clusterId}`);
+    if (itemIds.length === set.size) throw new InputError('a split must leave at least one item behind');
     const row = await trx
       .insertInto('clusters')
       .values({ title: title ?? `${c.title} (split)`, pinned_title: title ? 1 : 0, summary: null, kind: c.kind, first_seen: null, last_seen: null, created_at: now, updated_at: now })
@@ -215,7 +210,7 @@ export async function moveItem(db: Kysely<Database>, itemId: number, toClusterId
 /** Renames a cluster; with `pin`, later runs never change the title again. */
 export async function renameCluster(db: Kysely<Database>, clusterId: number, title: string, pin: boolean, now: number): Promise<void> {
   const t = title.replace(/\s+/g, ' ').trim();
-  if (!t || t.length > 200) throw new Error('a title has 1 to 200 characters');
+  if (!t || t.length > 200) throw new InputError('a title has 1 to 200 characters');
   await requireCluster(db, clusterId);
   await db.updateTable('clusters').set({ title: t, pinned_title: pin ? 1 : 0, updated_at: now }).where('id', '=', clusterId).execute();
 }
@@ -229,10 +224,10 @@ export async function renameCluster(db: Kysely<Database>, clusterId: number, tit
 export async function undoAutoMerge(db: Kysely<Database>, mergeId: number, now: number): Promise<number> {
   const m = await db.selectFrom('cluster_merges').selectAll().where('id', '=', mergeId).executeTakeFirst();
   if (!m) throw new NotFoundError(`merge ${mergeId}`);
-  if (m.undone_at != null) throw new Error(`merge ${mergeId} was undone already`);
+  if (m.undone_at != null) throw new InputError(`merge ${mergeId} was undone already`);
   const items = JSON.parse(m.item_ids) as number[];
   const still = (await db.selectFrom('cluster_items').select('item_id').where('cluster_id', '=', m.into_id).where('item_id', 'in', items.length ? items : [-1]).execute()).map((r) => r.item_id);
-  if (!still.length) throw new Error(`none of the items merged by ${mergeId} is in cluster ${m.into_id} any more`);
+  if (!still.length) throw new InputError(`none of the items merged by ${mergeId} is in cluster ${m.into_id} any more`);
   const id = await splitCluster(db, m.into_id, still, null, now);
   await db.updateTable('cluster_merges').set({ undone_at: now }).where('id', '=', mergeId).execute();
   return id;

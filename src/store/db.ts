@@ -25,6 +25,9 @@ import {
   type QueryCompiler,
 } from 'kysely';
 import type { Database } from './schema.js';
+import { StoreError } from '../errors.js';
+// Kept importable from here for the store modules (src/store/ingest.ts imports it from db.js).
+export { StoreError };
 import { migrations } from './migrations/index.js';
 import { logger } from '../log.js';
 import { BackgroundCheckpointer } from '../threads/checkpointer.js';
@@ -46,20 +49,18 @@ class StaticMigrations implements MigrationProvider {
   }
 }
 
-export class StoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
 
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
 }
 
 export interface OpenDbOptions {
-  /** PostgreSQL pool size (default 10, or GLEANER_DB_POOL). */
+  /** PostgreSQL pool size (config store.poolSize; default 10). */
   poolSize?: number;
+  /** SQLite page cache per connection in MB (config store.sqliteCacheMb; default 64). */
+  sqliteCacheMb?: number;
+  /** Time every statement and print the costliest at exit (config store.queryStats). */
+  queryStats?: boolean;
   /** Skip migrations (the copy command checks the target's state itself). */
   migrate?: boolean;
   /** A SQLite store must exist already (read-only commands): no folder or empty store is made. */
@@ -72,12 +73,6 @@ export class MissingStoreError extends StoreError {
     super(`no Gleaner store at ${path}: nothing has been imported there. Import first (gleaner --db ${path} import <files>), or point --db, GLEANER_DB or database: in gleaner.yaml at an existing store`);
     this.name = 'MissingStoreError';
   }
-}
-
-/** The SQLite page cache per connection, in MB: GLEANER_SQLITE_CACHE_MB, else 64. */
-export function sqliteCacheMb(): number {
-  const v = process.env.GLEANER_SQLITE_CACHE_MB?.trim();
-  return v && /^\d+$/.test(v) && Number(v) >= 2 ? Number(v) : 64;
 }
 
 /** `url`: a SQLite file path (or `sqlite:PATH`, or `:memory:`), or a `postgres://` URL. */
@@ -96,9 +91,9 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 10000');
     // A 64 MB page cache by default (SQLite's is 2 MB: a big store's indexes thrash it;
-    // GLEANER_SQLITE_CACHE_MB sets another) and checkpoints every 16k pages rather than 1k: fewer,
+    // store.sqliteCacheMb sets another) and checkpoints every 16k pages rather than 1k: fewer,
     // larger WAL checkpoints for bulk imports.
-    sqlite.pragma(`cache_size = -${sqliteCacheMb() * 1024}`);
+    sqlite.pragma(`cache_size = -${(opts.sqliteCacheMb ?? 64) * 1024}`);
     sqlite.pragma('wal_autocheckpoint = 16384');
     // A WAL that a bulk import grew is cut back to 64 MB when it starts over (else it keeps its size).
     sqlite.pragma('journal_size_limit = 67108864');
@@ -107,7 +102,7 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
     throw new StoreError(`cannot open the SQLite database at ${path}: ${(err as Error).message}`, { cause: err });
   }
   const checkpointer = path === ':memory:' ? null : new BackgroundCheckpointer(path, sqlite);
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(sqlite, () => checkpointer?.afterCommit()) }), ...queryStatsLog() });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: statementCache(sqlite, () => checkpointer?.afterCommit()) }), ...queryStatsLog(opts.queryStats) });
   if (opts.migrate !== false) await migrate(db);
   return {
     db,
@@ -302,7 +297,7 @@ async function openPostgres(url: string, opts: OpenDbOptions): Promise<OpenedDb>
   const location = redactUrl(url);
   const log = logger('store');
   // JIT off: the store's statements are short, and compiling a plan (10-20 ms) cost more than running it.
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? (Number(process.env.GLEANER_DB_POOL) || 10), types: pgTypes, options: '-c jit=off' });
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, types: pgTypes, options: '-c jit=off' });
   // An idle client losing its connection (server restart, network) must not crash the process:
   // the pool drops that client and the next query opens a new one.
   pool.on('error', (err) => log.warn({ err: err.message, db: location }, 'PostgreSQL connection lost; the pool will reconnect'));
@@ -317,7 +312,7 @@ async function openPostgres(url: string, opts: OpenDbOptions): Promise<OpenedDb>
     await pool.end().catch(() => undefined);
     throw new StoreError(`cannot connect to PostgreSQL at ${location}: ${(err as Error).message}; check the URL, that the server is running and that the database exists`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new StorePostgresDialect({ pool }), ...queryStatsLog() });
+  const db = new Kysely<Database>({ dialect: new StorePostgresDialect({ pool }), ...queryStatsLog(opts.queryStats) });
   if (opts.migrate !== false) {
     // A session dropped by the server while migrating (failover, an admin's pg_terminate_backend, a
     // restart) is retried: a worker starting during an outage waits it out instead of exiting.
@@ -351,11 +346,11 @@ export function isTransientPgError(err: unknown): boolean {
 }
 
 /**
- * GLEANER_QUERY_STATS=1: time every statement and print the costliest (by total time) to stderr when
+ * store.queryStats (GLEANER_QUERY_STATS=1): time every statement and print the costliest (by total time) to stderr when
  * the process exits. For finding where a slow run spends its database time.
  */
-function queryStatsLog(): { log?: (event: LogEvent) => void } {
-  if (!process.env.GLEANER_QUERY_STATS) return {};
+function queryStatsLog(on = false): { log?: (event: LogEvent) => void } {
+  if (!on) return {};
   const stats = new Map<string, { n: number; ms: number }>();
   process.once('exit', () => {
     const top = [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);

@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { parseOrgEvidence, parseOrgHints, type IdentityFact, type OrgEntry, type OrgEvidence, type OrgHints, type PersonEntry, type PersonOrgState, type RoleMessage, type StoredOrg } from '../model/people.js';
-import { unmergeIdentity } from './web.js';
+import { unmergeIdentity } from './web/people.js';
 
 export interface PeopleConfig {
   people: PersonEntry[];

@@ -4,43 +4,25 @@
 // With Redis, the BullMQ dashboard is mounted at /admin/queues for admins (src/web/ops.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { ZodError } from 'zod';
 import type { App } from '../app.js';
 import { templatesDir } from '../paths.js';
-import { NotFoundError } from '../store/curation.js';
-import { getOrCreateSetting, WebStoreError, type Role, type User } from '../store/web.js';
-import { hasRole, pruneAuthRecords, randomToken, safeEqual, sessionFor, userForBearer, type ActiveSession } from './auth.js';
-import { renderPage } from './render.js';
-import { registerLoginRoutes } from './routes/login.js';
-import { registerClusterRoutes } from './routes/clusters.js';
-import { registerInboxRoutes } from './routes/inbox.js';
-import { registerPeopleRoutes } from './routes/people.js';
-import { registerSourceRoutes } from './routes/sources.js';
-import { registerDigestRoutes } from './routes/digests.js';
-import { registerAccountRoutes } from './routes/account.js';
-import { registerApiRoutes } from './routes/api.js';
-import { isQueuesPath, registerOpsRoutes, registerQueueDashboard } from './ops.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    user: User | null;
-    session: ActiveSession | null;
-    authVia: 'session' | 'token' | null;
-    /** Whether the BullMQ dashboard is mounted (the app runs on Redis). */
-    queuesDashboard: boolean;
-  }
-  interface FastifyContextConfig {
-    /** The least role a route needs (default: viewer). */
-    role?: Role;
-    /** Served without a session. */
-    public?: boolean;
-    /** Takes `Authorization: Bearer <API token>` outside /api/ too (/metrics). */
-    bearer?: boolean;
-  }
-}
+import { GleanerError, httpStatus, NotFoundError } from '../errors.js';
+import { getOrCreateSetting } from '../store/web/accounts.js';
+import { hasRole, pruneAuthRecords, randomToken, safeEqual, sessionFor, userForBearer } from './auth.js';
+import { CSP, SESSION_COOKIE, pageData, sendPage, wantsJson, zodValidator, type WebDeps } from './page.js';
+import loginRoutes from './routes/login.js';
+import clusterRoutes from './routes/clusters.js';
+import inboxRoutes from './routes/inbox.js';
+import peopleRoutes from './routes/people.js';
+import sourceRoutes from './routes/sources.js';
+import digestRoutes from './routes/digests.js';
+import accountRoutes from './routes/account.js';
+import apiRoutes from './routes/api.js';
+import opsRoutes, { isQueuesPath } from './ops.js';
 
 export interface WebOptions {
   now?: () => number;
@@ -56,77 +38,11 @@ export interface WebOptions {
   pruneIntervalMs?: number;
 }
 
-export interface WebDeps {
-  app: App;
-  now: () => number;
-  secureCookies: boolean;
-  /** Segment weights from the config, for scores. */
-  weights: Record<string, number>;
-}
-
-export const SESSION_COOKIE = 'gleaner_session';
-export const LOGIN_CSRF_COOKIE = 'gleaner_login_csrf';
-
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'";
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
-
 const STATIC_FILES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
   'inbox.js': 'text/javascript; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
-
-export function wantsJson(req: FastifyRequest): boolean {
-  return req.url.startsWith('/api/') || (req.headers.accept ?? '').includes('application/json');
-}
-
-/** Common data for every page: who is logged in, what they may do, the CSRF token for forms. */
-export function pageData(req: FastifyRequest, nav: string, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    title,
-    nav: { [nav]: true },
-    user: req.user,
-    csrf: req.session?.csrfToken ?? null,
-    canCurate: hasRole(req.user, 'curator'),
-    isAdmin: hasRole(req.user, 'admin'),
-    queuesDashboard: req.queuesDashboard,
-    ...extra,
-  };
-}
-
-export function sendPage(reply: FastifyReply, name: string, data: Record<string, unknown>, status = 200): FastifyReply {
-  return reply.code(status).type('text/html; charset=utf-8').send(renderPage(name, data));
-}
-
-export function hasControlChars(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-}
-
-/**
- * A same-site path to go back to after a form, or the fallback. Characters outside ASCII are
- * percent-encoded: a Location header carries ASCII only (a raw "é" made the redirect fail with a 500).
- */
-export function safeNext(next: unknown, fallback: string): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || hasControlChars(next)) return fallback;
-  try {
-    return next.replace(/[^\x20-\x7e]+/gu, (s) => encodeURIComponent(s));
-  } catch {
-    return fallback; // a lone surrogate cannot be encoded
-  }
-}
 
 export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
   const proxies = opts.trustProxy ?? app.config.web.trustProxy;
@@ -140,6 +56,7 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
   };
   const staticDir = join(templatesDir(), 'web', 'static');
 
+  f.setValidatorCompiler(zodValidator);
   f.decorateRequest('user', null);
   f.decorateRequest('session', null);
   f.decorateRequest('authVia', null);
@@ -177,14 +94,13 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
   f.addHook('onClose', async () => clearInterval(pruneTimer));
 
   f.setErrorHandler(async (err: unknown, req, reply) => {
+    // The status comes from the error's code (src/errors.ts), never from its message.
     let status = 500;
     let message = 'Something went wrong on the server.';
-    if (err instanceof HttpError) [status, message] = [err.status, err.message];
-    else if (err instanceof NotFoundError) [status, message] = [404, err.message];
+    if (err instanceof GleanerError) status = httpStatus(err);
     else if (err instanceof ZodError) [status, message] = [400, `invalid input: ${err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`];
-    else if (err instanceof WebStoreError) [status, message] = [400, err.message];
-    else if (err instanceof Error && typeof (err as unknown as { statusCode?: unknown }).statusCode === 'number' && (err as unknown as { statusCode: number }).statusCode < 500) [status, message] = [(err as unknown as { statusCode: number }).statusCode, err.message];
-    else if (err instanceof Error && /^(not a valid tag|cannot merge|name at least one|a split must|a title has|item \d+ is not in cluster)/.test(err.message)) [status, message] = [400, err.message];
+    else if (err instanceof Error && typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as unknown as { statusCode: number }).statusCode < 500) status = (err as unknown as { statusCode: number }).statusCode; // Fastify's own (a body too large, bad JSON)
+    if (status < 500 && err instanceof Error && !(err instanceof ZodError)) message = err.message;
     if (status >= 500) app.log.error({ err, url: req.url }, 'web request failed');
     if (wantsJson(req)) return reply.code(status).send({ error: message });
     return sendPage(reply, 'error', pageData(req, '', `Error ${status}`, { status, message }), status);
@@ -200,8 +116,9 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     await scope.register(cookie, { secret, hook: 'onRequest' });
     await scope.register(formbody);
 
-    // Authentication, CSRF and roles, after the body is parsed.
-    scope.addHook('preHandler', async (req, reply) => {
+    // Authentication, CSRF and roles, after the body is parsed and before the inputs are validated
+    // (no one learns what a form takes before they may send it).
+    scope.addHook('preValidation', async (req, reply) => {
       const config = req.routeOptions.config;
       const isApi = req.url.startsWith('/api/');
       const takesBearer = isApi || config.bearer === true;
@@ -236,9 +153,9 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
       if (unsafe && req.authVia === 'session' && !isQueuesPath(req.url)) {
         const body = req.body as Record<string, unknown> | undefined;
         const sent = (typeof req.headers['x-csrf-token'] === 'string' ? req.headers['x-csrf-token'] : undefined) ?? (body && typeof body._csrf === 'string' ? body._csrf : undefined);
-        if (!sent || !safeEqual(sent, req.session!.csrfToken)) throw new HttpError(403, 'The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.');
+        if (!sent || !safeEqual(sent, req.session!.csrfToken)) throw new GleanerError('forbidden', 'The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.');
       }
-      if (config.role && !hasRole(req.user, config.role)) throw new HttpError(403, `This needs the ${config.role} role; you are ${req.user.role}.`);
+      if (config.role && !hasRole(req.user, config.role)) throw new GleanerError('forbidden', `This needs the ${config.role} role; you are ${req.user.role}.`);
     });
 
     scope.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
@@ -246,23 +163,15 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
       const file = (req.params as { file: string }).file;
       // Own keys only: "constructor" or "__proto__" are not files (they reached Object.prototype: a 500).
       const type = Object.hasOwn(STATIC_FILES, file) ? STATIC_FILES[file] : undefined;
-      if (!type) throw new HttpError(404, `There is no static file ${JSON.stringify(file.slice(0, 100))}.`);
+      if (!type) throw new NotFoundError({ message: `There is no static file ${JSON.stringify(file.slice(0, 100))}.` });
       return reply.type(type).header('Cache-Control', 'public, max-age=300').send(readFileSync(join(staticDir, file)));
     });
     // Browsers ask for /favicon.ico on every page; the layout names the SVG, this answers the old habit.
     scope.get('/favicon.ico', { config: { public: true } }, async (_req, reply) => reply.type('image/svg+xml').header('Cache-Control', 'public, max-age=86400').send(readFileSync(join(staticDir, 'favicon.svg'))));
     scope.get('/', async (_req, reply) => reply.redirect('/clusters', 303));
 
-    registerLoginRoutes(scope, deps);
-    registerClusterRoutes(scope, deps);
-    registerInboxRoutes(scope, deps);
-    registerPeopleRoutes(scope, deps);
-    registerSourceRoutes(scope, deps);
-    registerDigestRoutes(scope, deps);
-    registerAccountRoutes(scope, deps);
-    registerApiRoutes(scope, deps);
-    registerOpsRoutes(scope, deps);
-    await registerQueueDashboard(scope, deps);
+    // The routes, one Fastify plugin per subject; each runs under the hooks above.
+    for (const routes of [loginRoutes, clusterRoutes, inboxRoutes, peopleRoutes, sourceRoutes, digestRoutes, accountRoutes, apiRoutes, opsRoutes]) await scope.register(routes, { deps });
   });
   return f;
 }

@@ -3,25 +3,9 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import {
-  createApiToken,
-  createSession,
-  createUser,
-  deleteSession,
-  confirmLoginAttempt,
-  deleteExpiredSessions,
-  findSession,
-  pruneLoginAttempts,
-  reserveLoginAttempt,
-  setUserPassword,
-  touchSession,
-  userByName,
-  userForApiToken,
-  WebStoreError,
-  type FailedLogins,
-  type Role,
-  type User,
-} from '../store/web.js';
+import { InputError } from '../errors.js';
+import { createApiToken, createSession, createUser, deleteSession, confirmLoginAttempt, deleteExpiredSessions, findSession, pruneLoginAttempts, reserveLoginAttempt, setUserPassword, touchSession, userByName, userForApiToken, type FailedLogins, type User } from '../store/web/accounts.js';
+import { type Role } from '../store/web/tables.js';
 
 // scrypt N=2^15, r=8, p=1 (memory: 128 * N * r = 32 MiB per hash).
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keylen: 32 } as const;
@@ -68,8 +52,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
 let dummyHash: Promise<string> | undefined;
 
 export function checkPasswordRules(password: string): void {
-  if (password.length < MIN_PASSWORD_CHARS) throw new WebStoreError(`a password has at least ${MIN_PASSWORD_CHARS} characters`);
-  if (password.length > 1024) throw new WebStoreError('a password has at most 1024 characters');
+  if (password.length < MIN_PASSWORD_CHARS) throw new InputError(`a password has at least ${MIN_PASSWORD_CHARS} characters`);
+  if (password.length > 1024) throw new InputError('a password has at most 1024 characters');
 }
 
 export async function addUser(db: Kysely<Database>, name: string, role: Role, password: string, now: number): Promise<User> {

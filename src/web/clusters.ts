@@ -9,7 +9,8 @@ import type { Config } from '../config/index.js';
 import type { ClusterEvidence, ScoreExplanation, TrendEvidence } from '../model/index.js';
 import { clusterEntryChunks, compareEntries, type ClusterEntry } from '../digest/clusters.js';
 import { parseWeek, weekLabel, type Period } from '../pipeline/period.js';
-import { clusterCandidates, clusterRecordView, latestAt, type ConversationView, type FeedbackFilter, type Reporter, type Trend } from '../store/web.js';
+import { clusterCandidates, clusterRecordView, type ConversationView } from '../store/web/clusters.js';
+import { latestAt, type FeedbackFilter, type Reporter, type Trend } from '../store/web/items.js';
 
 const DAY_MS = 86_400_000;
 

@@ -7,7 +7,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../ops/metrics.js';
 import { BullMqQueue } from '../queue/bullmq.js';
 import { hasRole } from './auth.js';
-import type { WebDeps } from './app.js';
+import type { RouteOptions, WebDeps } from './page.js';
 
 export const QUEUES_PREFIX = '/admin/queues';
 
@@ -39,17 +39,19 @@ export function sameOrigin(req: FastifyRequest): boolean {
   }
 }
 
-export function registerOpsRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: /metrics, and the queue dashboard when the queue is BullMQ. */
+export default async function opsRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
   const { app } = deps;
   // Authentication is done by the app's hook (a bearer token is read here as under /api/); a session needs the admin role.
   f.get('/metrics', { config: { bearer: true } }, async (req, reply) => {
     if (req.authVia === 'session' && !hasRole(req.user, 'admin')) return reply.code(403).type('text/plain; charset=utf-8').send(`/metrics needs an API token or an admin session; you are ${req.user!.role}.\n`);
     return reply.type(METRICS_CONTENT_TYPE).send(await renderMetrics(app));
   });
+  await registerQueueDashboard(f, deps);
 }
 
 /** Mounts bull-board at /admin/queues when the queue is BullMQ; returns whether it did. */
-export async function registerQueueDashboard(f: FastifyInstance, deps: WebDeps): Promise<boolean> {
+async function registerQueueDashboard(f: FastifyInstance, deps: WebDeps): Promise<boolean> {
   const queue = deps.app.queue;
   if (!(queue instanceof BullMqQueue)) return false;
   const serverAdapter = new FastifyAdapter();

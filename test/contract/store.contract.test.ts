@@ -5,8 +5,9 @@ import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from
 import { ingestBatch, type IngestBatch } from '../../src/stages/ingest-batch.js';
 import { conversationsInPeriod, ensureSource, feedbackFor, getCheckpoint, latestMessageAt, listQuarantine, markSourcePulled, quotesFor, storeStats } from '../../src/store/queries.js';
 import { loadConversationMessages, saveDetection } from '../../src/store/feedback.js';
-import { addTag, confirmItem, markNotFeedback, mergeClusters, moveItem, NotFoundError, removeTag, renameCluster, splitCluster, untaggedItems } from '../../src/store/curation.js';
-import { searchConversations } from '../../src/store/web.js';
+import { addTag, confirmItem, markNotFeedback, mergeClusters, moveItem, removeTag, renameCluster, splitCluster, untaggedItems } from '../../src/store/curation.js';
+import { NotFoundError } from '../../src/errors.js';
+import { searchConversations } from '../../src/store/web/search.js';
 import type { DbKind, OpenedDb } from '../../src/store/db.js';
 import type { DetectedFeedback } from '../../src/pipeline/feedback.js';
 import { freshStore, msg } from '../support/factories.js';

@@ -3,7 +3,8 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors.js';
 import { FUZZ_RUNS } from './support.js';
 
 const hostile = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', '~', '${REDIS_URL}', '${}', '*anchor', '&a [*a]', '!!binary AAAA', '\u0000', 'env:NOPE', 'file:/nonexistent'));

@@ -30,8 +30,13 @@ describe('metrics', () => {
     expect(text).toMatch(/^gleaner_source_last_pull_ok\{source="chat",platform="slack"\} 1$/m);
     expect(text).toMatch(/^gleaner_source_last_pull_ok\{source="list",platform="mail"\} 0$/m);
     expect(text).toMatch(/^gleaner_source_last_pull_timestamp_seconds\{source="chat",platform="slack"\} 1704153600$/m);
-    // Every sample line is `name{labels} number`.
-    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? (-?[\d.e+-]+|NaN)$/);
+    // Job durations are a histogram; the process's own metrics come along (prom-client's defaults).
+    expect(text).toContain('# TYPE gleaner_job_duration_seconds histogram');
+    expect(text).toMatch(/^gleaner_job_duration_seconds_bucket\{le="\+Inf",queue="ingest"\} 1$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds [\d.e+-]+$/m);
+    // Every sample line is `name{labels} number` (prom-client writes NaN as "Nan"; Prometheus reads either).
+    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^[a-z_][a-z0-9_]*(\{[^}]*\})? (-?[\d.e+-]+|NaN|Nan)$/);
     await (app.queue as unknown as { obliterate(): Promise<void> }).obliterate();
     await app.close();
   }, 60_000);

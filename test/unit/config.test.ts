@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, redact } from '../../src/config/index.js';
+import { loadConfig, parseConfig, redact } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors.js';
+import { ENV_KNOBS, OTHER_ENV } from '../../src/config/env.js';
 import { tempDir } from '../support/factories.js';
 import { definitions } from '../../connectors/index.js';
 
@@ -21,7 +23,8 @@ describe('config', () => {
 
   it('defaults when there is no file', () => {
     const c = parseConfig('');
-    expect(c.queue).toEqual({ prefix: 'gleaner', attempts: 5, backoffMs: 1000 });
+    expect(c.queue).toEqual({ prefix: 'gleaner', attempts: 5, backoffMs: 1000, connectTimeoutMs: 10_000, pendingSweepMs: 60_000, concurrency: 1 });
+    expect(c.store).toEqual({ poolSize: 10, sqliteCacheMb: 64, queryStats: false });
     expect(c.sources).toEqual([]);
   });
 
@@ -68,7 +71,9 @@ describe('config', () => {
   });
 
   it('the shipped configs load: examples/, docker/, the scenario config, the README\'s snippets', () => {
-    const env = new Proxy({}, { get: (_t, k) => (typeof k === 'string' ? `x-${k.toLowerCase()}` : undefined) }) as NodeJS.ProcessEnv;
+    // Every variable a file names is set; the ones that set config keys themselves are not.
+    const knobs = new Set(ENV_KNOBS.map((k) => k.name));
+    const env = new Proxy({}, { get: (_t, k) => (typeof k === 'string' && !knobs.has(k) ? `x-${k.toLowerCase()}` : undefined) }) as NodeJS.ProcessEnv;
     const root = join(import.meta.dirname, '..', '..');
     expect(loadConfig(join(root, 'examples', 'gleaner.yaml'), env).config.people.length).toBeGreaterThan(0);
     // The one docker-compose.yml mounts.
@@ -79,6 +84,28 @@ describe('config', () => {
     const snippets = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ya?ml\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(snippets.length).toBeGreaterThan(0);
     for (const [i, yaml] of snippets.entries()) expect(() => parseConfig(yaml, env, `README.md yaml block ${i + 1}`)).not.toThrow();
+  });
+
+  it('environment variables set their config keys, over the file (smtp ones only where the file has none)', () => {
+    const yaml = 'database: ./file.db\nqueue: { prefix: file }\nsmtp: { host: mail.example, user: fileuser }\nlog: { level: warn }\n';
+    const env = { GLEANER_DB: 'postgres://env/db', GLEANER_QUEUE_PREFIX: 'env', GLEANER_LOCK_DURATION_MS: '5000', GLEANER_DB_POOL: '3', GLEANER_QUERY_STATS: '1', GLEANER_LOG_LEVEL: 'silent', GLEANER_SMTP_USER: 'envuser', GLEANER_SMTP_PASSWORD: 'envpass', GLEANER_CONCURRENCY: '4' };
+    const c = parseConfig(yaml, env);
+    expect(c.database).toBe('postgres://env/db');
+    expect(c.queue).toMatchObject({ prefix: 'env', lockDurationMs: 5000, attempts: 5, concurrency: 4 });
+    expect(c.store).toEqual({ poolSize: 3, sqliteCacheMb: 64, queryStats: true });
+    expect(c.log.level).toBe('silent');
+    expect(c.smtp).toMatchObject({ user: 'fileuser', password: 'envpass' });
+    // No smtp in the file: the SMTP variables make none.
+    expect(parseConfig('', { GLEANER_SMTP_PASSWORD: 'x' }).smtp).toBeUndefined();
+    expect(parseConfig('', {}).log.level).toBe('info');
+    // A bad value is an error naming the variable; a bad level is the schema's error under log.level.
+    expect(() => parseConfig('', { GLEANER_DB_POOL: 'ten' })).toThrow(/GLEANER_DB_POOL must be a whole number/);
+    expect(() => parseConfig('', { GLEANER_LOG_LEVEL: 'loud' })).toThrow(ConfigError);
+  });
+
+  it('every environment variable the table names is in the README', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    for (const name of [...ENV_KNOBS.map((k) => k.name), ...Object.keys(OTHER_ENV)]) expect(readme, name).toContain(`\`${name}\``);
   });
 
   it('redacts secrets by key, at any depth', () => {

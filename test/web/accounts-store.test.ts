@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Kysely } from 'kysely';
 import type { OpenedDb } from '../../src/store/db.js';
 import { addUser, changePassword, issueApiToken, login, LOGIN_MAX_FAILS_PER_USER, LOGIN_TRAIL_MS, pruneAuthRecords, sessionFor, userForBearer } from '../../src/web/auth.js';
-import { removeUser, setUserDisabled, setUserRole, type WebDatabase } from '../../src/store/web.js';
+import { removeUser, setUserDisabled, setUserRole } from '../../src/store/web/accounts.js';
+import { type WebDatabase } from '../../src/store/web/tables.js';
 import { suiteDialects } from '../support/stores.js';
 
 const NOW = Date.UTC(2026, 11, 1, 12);

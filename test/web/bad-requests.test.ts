@@ -2,7 +2,8 @@
 // gets a 400 or 404 with a clear message, and nothing is logged as a server failure.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildWebApp, safeNext } from '../../src/web/app.js';
+import { buildWebApp } from '../../src/web/app.js';
+import { safeNext } from '../../src/web/page.js';
 import { PASSWORDS, seededApp, type Seeded } from './seed.js';
 import { get, loginAs, postJson, type Agent } from './agent.js';
 

@@ -5,10 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Queue } from 'bullmq';
-import { buildWebApp, CSP } from '../../src/web/app.js';
+import { buildWebApp } from '../../src/web/app.js';
+import { CSP } from '../../src/web/page.js';
 import { QUEUES_CSP } from '../../src/web/ops.js';
 import { issueApiToken } from '../../src/web/auth.js';
-import { revokeApiToken, userByName } from '../../src/store/web.js';
+import { revokeApiToken, userByName } from '../../src/store/web/accounts.js';
 import { PASSWORDS, seededApp, type Seeded } from './seed.js';
 
 type Who = keyof typeof PASSWORDS;

@@ -7,7 +7,7 @@ import { buildWebApp } from '../../src/web/app.js';
 import { buildDigest } from '../../src/digest/build.js';
 import { weekPeriod, weekLabel } from '../../src/pipeline/period.js';
 import { issueApiToken } from '../../src/web/auth.js';
-import { userByName } from '../../src/store/web.js';
+import { userByName } from '../../src/store/web/accounts.js';
 import { BASE, seededApp, type Seeded } from './seed.js';
 
 const DAY = 86_400_000;

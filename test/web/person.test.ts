@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildWebApp } from '../../src/web/app.js';
 import { evidenceSentences } from '../../src/web/evidence.js';
-import { personDetail } from '../../src/store/web.js';
+import { personDetail } from '../../src/store/web/people.js';
 import { BASE, PASSWORDS, seededApp, type Seeded } from './seed.js';
 import { get, loginAs, post, type Agent } from './agent.js';
 

@@ -5,8 +5,9 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { buildWebApp } from '../../src/web/app.js';
 import { hashPassword, verifyPassword } from '../../src/web/auth.js';
-import type { WebDatabase } from '../../src/store/web.js';
-import { ftsQuery, mergePeople, personDetail, unmergeIdentity } from '../../src/store/web.js';
+import type { WebDatabase } from '../../src/store/web/tables.js';
+import { ftsQuery } from '../../src/store/web/search.js';
+import { mergePeople, personDetail, unmergeIdentity } from '../../src/store/web/people.js';
 import { BASE, HUGE_LINE, PASSWORDS, seededApp, type Seeded } from './seed.js';
 
 const DAY = 86_400_000;

@@ -1,12 +1,14 @@
 // Clusters: the list (filters, search, sort; conversations with feedback until clusters exist), one
 // cluster (sentence, reporters, timeline, conversations, tags) and its curation forms, one item.
+import { InputError, NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { mergeClusters, moveItem, renameCluster, splitCluster, undoAutoMerge } from '../../store/curation.js';
 import { autoMerges } from '../../store/clusters.js';
-import { clusterChoices, clusterCount, clusterRecordView, filterOptions, itemDetail, listItems, type ListFilter } from '../../store/web.js';
+import { clusterChoices, clusterRecordView, itemDetail } from '../../store/web/clusters.js';
+import { clusterCount, filterOptions, listItems, type ListFilter } from '../../store/web/items.js';
 import { clusterDetail, listClusters, resolvePeriod, type ClusterListFilter, type WebPeriod } from '../clusters.js';
-import { HttpError, pageData, safeNext, sendPage, type WebDeps } from '../app.js';
+import { pageData, safeNext, sendPage, type RouteOptions, type ZodTypeProvider } from '../page.js';
 import { checkbox, idParam, intList, notice, optionalText } from '../forms.js';
 import { timelineChart } from '../render.js';
 import { weekLabel, weekPeriod } from '../../pipeline/period.js';
@@ -66,12 +68,14 @@ function pageLink(q: ListQuery, page: number): string {
   return `/clusters?${p.toString()}`;
 }
 
-export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function clusterRoutes(fastify: FastifyInstance, { deps }: RouteOptions): Promise<void> {
+  const f = fastify.withTypeProvider<ZodTypeProvider>();
   const { app } = deps;
   const curator = { config: { role: 'curator' as const } };
 
-  f.get('/clusters', async (req, reply) => {
-    const q = ListQuery.parse(req.query);
+  f.get('/clusters', { schema: { querystring: ListQuery } }, async (req, reply) => {
+    const q = req.query;
     const options = await filterOptions(app.db);
     const haveClusters = (await clusterCount(app.db)) > 0;
     let rows: unknown[];
@@ -109,68 +113,68 @@ export function registerClusterRoutes(f: FastifyInstance, deps: WebDeps): void {
     );
   });
 
-  f.get('/clusters/:id', async (req, reply) => {
-    const { id } = idParam.parse(req.params);
-    const pq = PeriodQuery.parse(req.query);
+  f.get('/clusters/:id', { schema: { params: idParam, querystring: PeriodQuery.passthrough() } }, async (req, reply) => {
+    const { id } = req.params;
+    const pq = req.query;
     const period = await resolvePeriod(app.db, pq.period, pq.week);
     const c = await clusterDetail(app.db, id, period, app.config.segments);
-    if (!c) throw new HttpError(404, `There is no cluster ${id}; it may have been merged into another.`);
+    if (!c) throw new NotFoundError({ message: `There is no cluster ${id}; it may have been merged into another.` });
     const others = await clusterChoices(app.db, id);
     // Automatic merges into this cluster (the grouping found two clusters voicing one need): each can be undone.
     const merges = (await autoMerges(app.db, id)).filter((m) => m.undoneAt === null).map((m) => ({ id: m.id, fromId: m.fromId, items: m.itemIds.length, score: m.score, at: m.at }));
     return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, notice: notice(req.query), back: `/clusters/${id}` }));
   });
 
-  f.post('/clusters/:id/rename', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
-    const form = z.object({ title: z.string().max(1000), pin: checkbox }).parse(req.body);
+  f.post('/clusters/:id/rename', { ...curator, schema: { params: idParam, body: z.object({ title: z.string().max(1000), pin: checkbox }) } }, async (req, reply) => {
+    const { id } = req.params;
+    const form = req.body;
     await renameCluster(app.db, id, form.title, form.pin, deps.now());
     return reply.redirect(`/clusters/${id}?done=renamed`, 303);
   });
 
-  f.post('/clusters/:id/pin', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
-    const form = z.object({ pin: checkbox }).parse(req.body);
+  f.post('/clusters/:id/pin', { ...curator, schema: { params: idParam, body: z.object({ pin: checkbox }) } }, async (req, reply) => {
+    const { id } = req.params;
+    const form = req.body;
     const c = await clusterRecordView(app.db, id);
-    if (!c) throw new HttpError(404, `There is no cluster ${id}.`);
+    if (!c) throw new NotFoundError({ message: `There is no cluster ${id}.` });
     await renameCluster(app.db, id, c.title, form.pin, deps.now());
     return reply.redirect(`/clusters/${id}?done=${form.pin ? 'pinned' : 'unpinned'}`, 303);
   });
 
-  f.post('/clusters/:id/merge', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
-    const form = z.object({ from: z.coerce.number().int().positive() }).parse(req.body);
+  f.post('/clusters/:id/merge', { ...curator, schema: { params: idParam, body: z.object({ from: z.coerce.number().int().positive() }) } }, async (req, reply) => {
+    const { id } = req.params;
+    const form = req.body;
     await mergeClusters(app.db, id, form.from, deps.now());
     return reply.redirect(`/clusters/${id}?done=merged`, 303);
   });
 
-  f.post('/clusters/:id/split', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
-    const form = z.object({ items: intList, title: optionalText(200) }).parse(req.body);
+  f.post('/clusters/:id/split', { ...curator, schema: { params: idParam, body: z.object({ items: intList, title: optionalText(200) }) } }, async (req, reply) => {
+    const { id } = req.params;
+    const form = req.body;
     const newId = await splitCluster(app.db, id, form.items, form.title ?? null, deps.now());
     return reply.redirect(`/clusters/${newId}?done=split`, 303);
   });
 
-  f.post('/clusters/:id/merges/:merge/undo', curator, async (req, reply) => {
-    const { id, merge } = z.object({ id: z.coerce.number().int().positive(), merge: z.coerce.number().int().positive() }).parse(req.params);
+  f.post('/clusters/:id/merges/:merge/undo', { ...curator, schema: { params: z.object({ id: z.coerce.number().int().positive(), merge: z.coerce.number().int().positive() }) } }, async (req, reply) => {
+    const { id, merge } = req.params;
     const m = (await autoMerges(app.db, id)).find((x) => x.id === merge);
-    if (!m) throw new HttpError(404, `There is no automatic merge ${merge} into cluster ${id}.`);
-    if (m.undoneAt !== null) throw new HttpError(400, `The automatic merge ${merge} was undone already.`);
+    if (!m) throw new NotFoundError({ message: `There is no automatic merge ${merge} into cluster ${id}.` });
+    if (m.undoneAt !== null) throw new InputError(`The automatic merge ${merge} was undone already.`);
     const newId = await undoAutoMerge(app.db, merge, deps.now());
     return reply.redirect(`/clusters/${newId}?done=merge_undone`, 303);
   });
 
-  f.post('/items/:id/move', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
-    const form = z.object({ to: z.coerce.number().int().positive(), next: z.string().max(2000).optional() }).parse(req.body);
+  f.post('/items/:id/move', { ...curator, schema: { params: idParam, body: z.object({ to: z.coerce.number().int().positive(), next: z.string().max(2000).optional() }) } }, async (req, reply) => {
+    const { id } = req.params;
+    const form = req.body;
     await moveItem(app.db, id, form.to, deps.now());
     return reply.redirect(`${safeNext(form.next, `/clusters/${form.to}`)}?done=moved`, 303);
   });
 
-  f.get('/items/:id', async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.get('/items/:id', { schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const item = await itemDetail(app.db, id);
-    if (!item) throw new HttpError(404, `There is no feedback item ${id}.`);
+    if (!item) throw new NotFoundError({ message: `There is no feedback item ${id}.` });
     const clusters = await clusterChoices(app.db, null);
     return sendPage(reply, 'item', pageData(req, 'clusters', item.title, { item, clusters, notice: notice(req.query), back: `/items/${id}` }));
   });

@@ -1,16 +1,19 @@
 // Digests: drafts and the archive. The stored HTML is shown in a sandboxed iframe from a route with
 // its own strict CSP (no scripts, no network but https images).
+import { InputError, NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
-import { getDigest, listDigests } from '../../store/web.js';
+import { getDigest, listDigests } from '../../store/web/digests.js';
 import { approveEdition, setEditionCuration } from '../../digest/workflow.js';
 import { parseCuration } from '../../digest/curation.js';
-import { HttpError, pageData, sendPage, type WebDeps } from '../app.js';
+import { pageData, sendPage, type RouteOptions, type ZodTypeProvider } from '../page.js';
 import { idParam, notice } from '../forms.js';
 import { parseWeek, weekLabel } from '../../pipeline/period.js';
 
 export const DIGEST_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox";
 
-export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function digestRoutes(fastify: FastifyInstance, { deps }: RouteOptions): Promise<void> {
+  const f = fastify.withTypeProvider<ZodTypeProvider>();
   const { app } = deps;
 
   f.get('/digests', async (req, reply) => {
@@ -18,10 +21,10 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
     return sendPage(reply, 'digests', pageData(req, 'digests', 'Digests', { drafts, archive, notice: notice(req.query) }));
   });
 
-  f.get('/digests/:id', async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.get('/digests/:id', { schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     const entries = curationRows(d.json, d.curation);
     // Each cluster of the edition opens on the web with the same figures: the edition's week, when it is one.
     const wk = weekLabel({ start: d.periodStart, end: d.periodEnd });
@@ -34,26 +37,26 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
     return sendPage(reply, 'digest', pageData(req, 'digests', `Digest for ${d.team}`, { d, entries, clusters, notice: notice(req.query) }));
   });
 
-  f.get('/digests/:id/html', async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.get('/digests/:id/html', { schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     return reply.header('Content-Security-Policy', DIGEST_CSP).header('X-Frame-Options', 'SAMEORIGIN').type('text/html; charset=utf-8').send(d.html);
   });
 
-  f.get('/digests/:id/text', async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.get('/digests/:id/text', { schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
     return reply.type('text/plain; charset=utf-8').send(d.text);
   });
 
   // Curation of a draft: one row per entry with its position, hide, title and "why this matters now".
-  f.post('/digests/:id/curation', { config: { role: 'curator' } }, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.post('/digests/:id/curation', { config: { role: 'curator' }, schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
-    if (d.status !== 'draft') throw new HttpError(400, 'Only a draft can be curated.');
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
+    if (d.status !== 'draft') throw new InputError('Only a draft can be curated.');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const field = (name: string) => {
       const v = body[name];
@@ -75,16 +78,16 @@ export function registerDigestRoutes(f: FastifyInstance, deps: WebDeps): void {
     try {
       await setEditionCuration(app.ctx, id, curation);
     } catch (err: unknown) {
-      throw new HttpError(400, (err as Error).message);
+      throw new InputError((err as Error).message);
     }
     return reply.redirect(`/digests/${id}?done=curated`, 303);
   });
 
-  f.post('/digests/:id/approve', { config: { role: 'curator' } }, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.post('/digests/:id/approve', { config: { role: 'curator' }, schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     const d = await getDigest(app.db, id);
-    if (!d) throw new HttpError(404, `There is no digest ${id}.`);
-    if (d.status !== 'draft') throw new HttpError(400, 'Only a draft can be approved.');
+    if (!d) throw new NotFoundError({ message: `There is no digest ${id}.` });
+    if (d.status !== 'draft') throw new InputError('Only a draft can be approved.');
     // Approval sends (a queued job with Redis, a background send in-process); exactly once per team and week.
     await approveEdition(app.ctx, id, req.user!.name);
     return reply.redirect(`/digests/${id}?done=approved`, 303);

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { addTag, confirmItem, markNotFeedback, pendingInboxCount, removeTag, untaggedItems, type InboxItem } from '../../store/curation.js';
 import { ownWords } from '../../pipeline/own-words.js';
-import { pageData, safeNext, sendPage, type WebDeps } from '../app.js';
+import { pageData, safeNext, sendPage, type RouteOptions, type ZodTypeProvider, type WebDeps } from '../page.js';
 import { idParam, intList, notice } from '../forms.js';
 
 export const INBOX_PAGE = 50;
@@ -46,7 +46,9 @@ export function inboxView(i: InboxItem): InboxItem & { lead: string; folded: boo
   return { ...i, lead, folded, staff: i.segment === 'staff', bot: i.segment === 'bot' };
 }
 
-export function registerInboxRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function inboxRoutes(fastify: FastifyInstance, { deps }: RouteOptions): Promise<void> {
+  const f = fastify.withTypeProvider<ZodTypeProvider>();
   const { app } = deps;
   const curator = { config: { role: 'curator' as const } };
 
@@ -59,34 +61,34 @@ export function registerInboxRoutes(f: FastifyInstance, deps: WebDeps): void {
     return sendPage(reply, 'inbox', pageData(req, 'inbox', 'Tag inbox', { items, pending, all, hidden, notice: notice(req.query), scripts: ['inbox.js'] }));
   });
 
-  f.post('/items/:id/confirm', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.post('/items/:id/confirm', { ...curator, schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     await applyItemAction(deps, [id], 'confirm', req.user!.name);
     return reply.redirect(withDone(back(req.body, '/inbox'), 'confirmed'), 303);
   });
 
-  f.post('/items/:id/not-feedback', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
+  f.post('/items/:id/not-feedback', { ...curator, schema: { params: idParam } }, async (req, reply) => {
+    const { id } = req.params;
     await applyItemAction(deps, [id], 'not-feedback', req.user!.name);
     return reply.redirect(withDone(back(req.body, '/inbox'), 'notfeedback'), 303);
   });
 
-  f.post('/items/:id/tags', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
-    const form = z.object({ tag: z.string().min(1).max(100) }).parse(req.body);
+  f.post('/items/:id/tags', { ...curator, schema: { params: idParam, body: z.object({ tag: z.string().min(1).max(100) }) } }, async (req, reply) => {
+    const { id } = req.params;
+    const form = req.body;
     await addTag(app.db, id, form.tag, req.user!.name, deps.now());
     return reply.redirect(withDone(back(req.body, `/items/${id}`), 'tagged'), 303);
   });
 
-  f.post('/items/:id/tags/remove', curator, async (req, reply) => {
-    const { id } = idParam.parse(req.params);
-    const form = z.object({ tag: z.string().min(1).max(100) }).parse(req.body);
+  f.post('/items/:id/tags/remove', { ...curator, schema: { params: idParam, body: z.object({ tag: z.string().min(1).max(100) }) } }, async (req, reply) => {
+    const { id } = req.params;
+    const form = req.body;
     await removeTag(app.db, id, form.tag, req.user!.name, deps.now());
     return reply.redirect(withDone(back(req.body, `/items/${id}`), 'untagged'), 303);
   });
 
-  f.post('/inbox/bulk', curator, async (req, reply) => {
-    const form = z.object({ items: intList, action: z.enum(['confirm', 'not-feedback']) }).parse(req.body);
+  f.post('/inbox/bulk', { ...curator, schema: { body: z.object({ items: intList, action: z.enum(['confirm', 'not-feedback']) }) } }, async (req, reply) => {
+    const form = req.body;
     await applyItemAction(deps, form.items, form.action, req.user!.name);
     return reply.redirect(`/inbox?done=${form.action === 'confirm' ? 'confirmed' : 'notfeedback'}`, 303);
   });

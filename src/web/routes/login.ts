@@ -2,13 +2,14 @@
 // field) because there is no session yet; attempts are rate-limited per IP and per user name.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { LOGIN_CSRF_COOKIE, SESSION_COOKIE, pageData, safeNext, sendPage, type WebDeps } from '../app.js';
+import { LOGIN_CSRF_COOKIE, SESSION_COOKIE, pageData, safeNext, sendPage, type RouteOptions } from '../page.js';
 import { login, logout, randomToken, safeEqual, SESSION_MAX_MS } from '../auth.js';
 import { notice } from '../forms.js';
 
 const LoginForm = z.object({ username: z.string().max(200), password: z.string().max(1024), _csrf: z.string().max(200).optional(), next: z.string().max(2000).optional() });
 
-export function registerLoginRoutes(f: FastifyInstance, deps: WebDeps): void {
+/** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */
+export default async function loginRoutes(f: FastifyInstance, { deps }: RouteOptions): Promise<void> {
   const { app } = deps;
   const cookieOpts = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: deps.secureCookies, signed: true };
 
