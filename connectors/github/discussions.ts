@@ -70,7 +70,7 @@ export async function* pullDiscussions(client: GithubClient, repo: string, st: R
       if (!whole.postsComplete || !whole.thumbsComplete) {
         const reason = `${repo} discussion #${number} (${node.id}): ${whole.postsComplete ? '' : `${whole.posts} comments and replies read (it has ${node.comments?.totalCount ?? '?'} comments, with their replies), the rest not`}${whole.postsComplete || whole.thumbsComplete ? '' : '; '}${whole.thumbsComplete ? '' : `${whole.thumbs.length} of ${node.reactions?.totalCount ?? '?'} 👍 reactors counted`} (maxDiscussionComments ${maxPosts})`;
         warn(reason);
-        gaps.push({ channel: `${repo}/discussions`, from: Date.parse(node.updatedAt) || 0, to: null, reason });
+        gaps.push({ channel: `${repo}/discussions`, from: Date.parse(String(node.createdAt)) || 0, to: Date.parse(node.updatedAt) || null, reason });
       }
       const own = discussionItems(repo, node, whole.comments);
       const commentIds = own.flatMap((x) => (x.kind === 'discussion-comment' ? [gqlPostSchema.safeParse(x.comment).data?.id ?? ''] : [])).filter(Boolean);

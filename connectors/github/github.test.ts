@@ -286,7 +286,7 @@ describe('github discussions past the first page', () => {
     expect(posts).toHaveLength(120);
     expect(first.messages.filter((m) => m.text === ME_TOO_TEXT && m.replyTo === d.id)).toHaveLength(120);
     expect(first.gaps).toHaveLength(1);
-    expect(first.gaps[0]).toMatchObject({ channel: `${REPO}/discussions` });
+    expect(first.gaps[0]).toMatchObject({ channel: `${REPO}/discussions`, from: Date.parse(d.createdAt), to: Date.parse(d.updatedAt) });
     expect(first.gaps[0]!.reason).toContain(`discussion #${d.number} (${d.id})`);
     expect(first.gaps[0]!.reason).toContain('120 of 150 👍 reactors counted');
     expect(logs.some((l) => l.includes(d.id) && l.includes('maxDiscussionComments 120'))).toBe(true);
