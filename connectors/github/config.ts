@@ -18,6 +18,11 @@ export const githubConfigSchema = z
     /** Items per page (REST per_page, GraphQL first); GitHub allows at most 100. */
     pageSize: z.number().int().min(1).max(100).default(100),
     /**
+     * Comments and replies read per discussion (and as many 👍 reactors), past the first page by cursor;
+     * past this bound the rest is a recorded gap naming the discussion.
+     */
+    maxDiscussionComments: z.number().int().min(1).default(5000),
+    /**
      * Issues with activity in the last N hours have their comments listed again every pull (one request
      * per active issue), so a deleted comment is seen: GitHub has no deletion feed. 0: off.
      */

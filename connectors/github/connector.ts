@@ -34,12 +34,12 @@ export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, op
         const st = (cur.repos[repo] ??= emptyRepoState());
         const streams: Array<{ kind: 'issues' | 'discussions'; run: () => AsyncGenerator<StreamPage> }> = [];
         if (cfg.issues) streams.push({ kind: 'issues', run: () => pullIssues(client, repo, st, cfg.pageSize, configSince, emailOf) });
-        if (cfg.discussions) streams.push({ kind: 'discussions', run: () => pullDiscussions(client, repo, st, cfg.pageSize, nowMs, warn) });
+        if (cfg.discussions) streams.push({ kind: 'discussions', run: () => pullDiscussions(client, repo, st, cfg.pageSize, cfg.maxDiscussionComments, nowMs, warn) });
         // Always: it also forgets discussions older than the window; it lists comments of active issues only.
         streams.push({ kind: 'issues', run: () => recheckStream(repo, st, nowMs) });
         for (const s of streams) {
           try {
-            for await (const page of s.run()) yield { items: page.items, cursor: snapshot(), rateLimitedMs: client.takeRateLimited() };
+            for await (const page of s.run()) yield { items: page.items, cursor: snapshot(), ...(page.gaps?.length ? { gaps: page.gaps } : {}), rateLimitedMs: client.takeRateLimited() };
           } catch (err: unknown) {
             const access = err instanceof RepoAccessError ? err : (err as { status?: number }).status === 404 && !(err instanceof ConnectorError) ? new RepoAccessError(404, (err as Error).message) : null;
             if (!access) throw err;

@@ -228,6 +228,75 @@ describe('github discussions over GraphQL', () => {
   }, 60_000);
 });
 
+describe('github discussions past the first page', () => {
+  let fake: FakeGithub;
+  afterEach(async () => fake?.stop());
+
+  /** A discussion with 230 comments; the first has 150 replies, the 151st 120; 150 👍. And a small one. */
+  function bigDiscussion() {
+    fake.setClock(Date.now() - 3 * 3600_000);
+    const d = fake.addDiscussion(REPO, { title: 'Release 1.0 feedback thread', body: 'Tell us how 1.0 works for you.', author: 'marisol' });
+    const comments = Array.from({ length: 230 }, (_, k) => fake.discussionComment(d, { body: `comment ${k}`, author: `user${k % 40}` }));
+    const replies = [...Array.from({ length: 150 }, (_, k) => fake.discussionComment(d, { body: `reply ${k} to the first`, author: `user${k % 30}`, replyTo: comments[0] })), ...Array.from({ length: 120 }, (_, k) => fake.discussionComment(d, { body: `reply ${k} to the 151st`, author: 'keeper', replyTo: comments[150] }))];
+    for (let k = 0; k < 150; k++) fake.thumbsUp(d, `fan${k}`);
+    const small = fake.addDiscussion(REPO, { title: 'Small one', body: 'Just one comment here.' });
+    const smallComment = fake.discussionComment(small, { body: 'Only comment' });
+    return { d, posts: [...comments, ...replies], small, smallComment };
+  }
+  const graphqlCalls = () => fake.requests.filter((r) => r.path.endsWith('/graphql')).length;
+
+  it('reads more than 100 comments, replies and 👍 reactors by cursor, each exactly once, asking further pages only where there are more; stored once each', async () => {
+    fake = await FakeGithub.start();
+    const { d, posts, small, smallComment } = bigDiscussion();
+    logs.length = 0;
+    const got = await pull(connect(fake, { issues: false }));
+    const ids = got.messages.map((m) => m.externalId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const postIds = new Set(posts.map((p) => p.id));
+    expect(ids.filter((id) => postIds.has(id)).sort()).toEqual([...postIds].sort());
+    expect(got.messages.filter((m) => postIds.has(m.externalId) && m.text.startsWith('reply ')).every((m) => m.replyTo === posts[0]!.id || m.replyTo === posts[150]!.id)).toBe(true);
+    const fans = got.messages.filter((m) => m.text === ME_TOO_TEXT && m.replyTo === d.id).map((m) => m.author.id);
+    expect(new Set(fans).size).toBe(150);
+    expect(ids).toEqual(expect.arrayContaining([d.id, small.id, smallComment.id]));
+    expect(got.messages).toHaveLength(1 + 230 + 270 + 150 + 2);
+    expect(got.gaps).toEqual([]);
+    expect(logs.filter((l) => /discussion/.test(l))).toEqual([]);
+    // The listing (1); comments after 100 and 200 (2); the first comment's replies after 30 and 130 (2); the
+    // 151st's after 100 (1); 👍 after 100 (1). The small discussion asks nothing more.
+    expect(graphqlCalls()).toBe(7);
+    // Through the pipeline into the store: each once.
+    const app = await openApp({ db: join(mkdtempSync(join(tmpdir(), 'gl-gh-')), 'g.db'), redisUrl: null, configObject: parseConfig('') });
+    try {
+      const src = { name: 'gh', platform: 'github', enabled: true, baseUrl: fake.url, repos: [REPO], token: fake.token, issues: false } as SourceConfig;
+      expect((await pullSource(app, src, new AbortController().signal)).error).toBeNull();
+      expect((await storeStats(app.db)).sources.find((s) => s.name === 'gh')!.messages).toBe(1 + 230 + 270 + 150 + 2);
+      const stored = await app.db.selectFrom('messages').select(['external_id']).execute();
+      expect(new Set(stored.map((r) => r.external_id)).size).toBe(stored.length);
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+
+  it('past maxDiscussionComments the rest is a gap naming the discussion; counted 👍 and comments are not withdrawn for it', async () => {
+    fake = await FakeGithub.start();
+    const { d } = bigDiscussion();
+    logs.length = 0;
+    const first = await pull(connect(fake, { issues: false, maxDiscussionComments: 120 }));
+    const posts = first.messages.filter((m) => m.threadId === d.id && m.externalId !== d.id && m.text !== ME_TOO_TEXT);
+    expect(posts).toHaveLength(120);
+    expect(first.messages.filter((m) => m.text === ME_TOO_TEXT && m.replyTo === d.id)).toHaveLength(120);
+    expect(first.gaps).toHaveLength(1);
+    expect(first.gaps[0]).toMatchObject({ channel: `${REPO}/discussions`, from: Date.parse(d.createdAt), to: Date.parse(d.updatedAt) });
+    expect(first.gaps[0]!.reason).toContain(`discussion #${d.number} (${d.id})`);
+    expect(first.gaps[0]!.reason).toContain('120 of 150 👍 reactors counted');
+    expect(logs.some((l) => l.includes(d.id) && l.includes('maxDiscussionComments 120'))).toBe(true);
+    // Read again (a new 👍): nothing handed out before is withdrawn because the bound cut it off.
+    fake.thumbsUp(d, 'latecomer');
+    const again = await pull(connect(fake, { issues: false, maxDiscussionComments: 120 }), first.cursor);
+    expect(again.messages.filter((m) => m.deleted)).toEqual([]);
+  }, 120_000);
+});
+
 describe('github dump importer', () => {
   it('is registered, detects the dump, and reads the sample repository', async () => {
     const file = join(here, '..', '..', 'examples', 'github', 'lumen-github.json');

@@ -6,6 +6,7 @@
 // The first page is asked with its ETag (If-None-Match): a 304 costs no rate limit. Pull requests (in
 // both lists) are left out. A 👍 on an issue: its reactors (GET .../issues/{n}/reactions?content=+1)
 // become me-too items; a 👍 taken back, a deleted me-too.
+import type { Gap } from '../../src/model/index.js';
 import { RepoAccessError, type GithubClient } from './client.js';
 import type { RepoState, SinceStream } from './cursor.js';
 import { rememberComment } from './recheck.js';
@@ -13,6 +14,8 @@ import { restCommentSchema, restIssueSchema, type GithubItem, type RestComment, 
 
 export interface StreamPage {
   items: GithubItem[];
+  /** What a stream knows it did not read (e.g. a discussion past its bound). */
+  gaps?: Gap[];
 }
 
 interface Listed<T> {

@@ -7,6 +7,9 @@
 // - POST /graphql: the discussions query (variables owner, name, first, after): discussions newest
 //   `updatedAt` first, with comments, replies, category, labels, answer, upvoteCount, reactionGroups,
 //   THUMBS_UP reactions with their users; an unknown repository -> data.repository null and a NOT_FOUND error.
+//   Comments, replies and reactions are connections cut to the `first` the query asks, with
+//   pageInfo { hasNextPage endCursor }; `node(id: $id)` with `after: $after` serves a discussion's further
+//   `comments` or `reactions` page, or a comment's further `replies` page.
 // - Auth `Authorization: token|bearer <t>`; a bad token: 401 {"message":"Bad credentials"}. Rate-limit
 //   headers on every answer; faults on demand: 429 + retry-after, 403 primary (x-ratelimit-remaining 0 +
 //   reset), 403 secondary (retry-after, "secondary rate limit"), 500. Every request is recorded.
@@ -64,6 +67,17 @@ interface Repo {
 }
 
 type Fault = { kind: '429' | 'primary' | 'secondary' | '500'; seconds: number; match: RegExp };
+
+/** A page of a GraphQL connection, cut at `first` after the cursor `after`, as GitHub answers it. */
+function connection<T>(all: T[], first: number, after: string | null, map: (x: T) => unknown): Record<string, unknown> {
+  const start = after ? Number(Buffer.from(after, 'base64').toString('utf8').replace('cursor:', '')) : 0;
+  const nodes = all.slice(start, start + first).map(map);
+  const end = start + nodes.length;
+  return { totalCount: all.length, pageInfo: { hasNextPage: end < all.length, endCursor: nodes.length ? Buffer.from(`cursor:${end}`).toString('base64') : after }, nodes };
+}
+
+/** The `first` a query asks of a connection (`name(first: N` or `name(content: X, first: N`); GitHub's default cap 100. */
+const firstOf = (query: string, name: string) => Number(new RegExp(`${name}\\((?:[^)]*?, )?first: (\\d+)`).exec(query)?.[1] ?? 100);
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -258,6 +272,31 @@ export class FakeGithub implements FakeControl {
     return { id: p.id, url: `https://github.com/discussions/${p.id}`, body: p.body, createdAt: p.createdAt, updatedAt: p.updatedAt, lastEditedAt: p.lastEditedAt, upvoteCount: p.upvoteCount, author: p.author ? { login: p.author, __typename: 'User', email: this.emails.get(p.author.toLowerCase()) ?? '', name: null } : null, reactionGroups: [], ...extra };
   }
 
+  private thumbsPage(d: FakeDiscussion, first: number, after: string | null): Record<string, unknown> {
+    return connection(d.thumbs, first, after, (t) => ({ createdAt: t.at, user: { login: t.login, __typename: 'User' } }));
+  }
+
+  private repliesPage(c: FakePost, first: number, after: string | null): Record<string, unknown> {
+    return connection(c.replies, first, after, (r) => this.gqlPost(r));
+  }
+
+  private commentsPage(d: FakeDiscussion, first: number, after: string | null, firstReplies: number): Record<string, unknown> {
+    return connection(d.comments, first, after, (c) => this.gqlPost(c, { isAnswer: d.answer === c.id, replies: this.repliesPage(c, firstReplies, null) }));
+  }
+
+  /** `node(id:)`: a discussion's further comments or 👍 reactions, or a comment's further replies; null for an unknown id. */
+  private nodePage(query: string, id: string, after: string | null): Record<string, unknown> | null {
+    for (const repo of this.repos.values()) {
+      for (const d of repo.discussions) {
+        if (d.id === id && query.includes('comments(')) return { comments: this.commentsPage(d, firstOf(query, 'comments'), after, firstOf(query, 'replies')) };
+        if (d.id === id && query.includes('reactions(')) return { reactions: this.thumbsPage(d, firstOf(query, 'reactions'), after) };
+        const c = d.comments.find((x) => x.id === id);
+        if (c && query.includes('replies(')) return { replies: this.repliesPage(c, firstOf(query, 'replies'), after) };
+      }
+    }
+    return null;
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     const url = new URL(req.url ?? '/', this.url);
     // GitHub Enterprise Server serves the same API under /api/v3 and GraphQL at /api/graphql.
@@ -307,14 +346,16 @@ export class FakeGithub implements FakeControl {
   }
 
   private graphql(body: string, send: (status: number, data: unknown, headers?: Record<string, string>) => void): void {
-    let q: { query?: string; variables?: { owner?: string; name?: string; first?: number; after?: string | null } };
+    let q: { query?: string; variables?: { owner?: string; name?: string; first?: number; after?: string | null; id?: string } };
     try {
       q = JSON.parse(body) as typeof q;
     } catch {
       return send(400, { message: 'Problems parsing JSON' });
     }
     const v = q.variables ?? {};
-    if (!q.query?.includes('discussions(')) return send(200, { errors: [{ message: 'unsupported query in the fake' }] });
+    const query = q.query ?? '';
+    if (query.includes('node(id:')) return send(200, { data: { node: this.nodePage(query, v.id ?? '', v.after ?? null) } });
+    if (!query.includes('discussions(')) return send(200, { errors: [{ message: 'unsupported query in the fake' }] });
     const name = `${v.owner}/${v.name}`;
     const repo = this.repos.get(name);
     if (!repo) return send(200, { data: { repository: null }, errors: [{ type: 'NOT_FOUND', path: ['repository'], locations: [{ line: 2, column: 3 }], message: `Could not resolve to a Repository with the name '${name}'.` }] });
@@ -329,8 +370,8 @@ export class FakeGithub implements FakeControl {
         labels: { nodes: d.labels.map((l) => ({ name: l })) },
         answer: d.answer ? { id: d.answer } : null,
         reactionGroups: d.thumbs.length ? [{ content: 'THUMBS_UP', reactors: { totalCount: d.thumbs.length } }] : [],
-        reactions: { totalCount: d.thumbs.length, nodes: d.thumbs.map((t) => ({ createdAt: t.at, user: { login: t.login, __typename: 'User' } })) },
-        comments: { totalCount: d.comments.length, nodes: d.comments.map((c) => this.gqlPost(c, { isAnswer: d.answer === c.id, replies: { totalCount: c.replies.length, nodes: c.replies.map((r) => this.gqlPost(r)) } })) },
+        reactions: this.thumbsPage(d, firstOf(query, 'reactions'), null),
+        comments: this.commentsPage(d, firstOf(query, 'comments'), null, firstOf(query, 'replies')),
       }),
     );
     const end = start + nodes.length;
