@@ -161,6 +161,11 @@ describe('me-too counts only on a need', () => {
     for (const t of ['thanks, that worked', 'try wrapping the line in single quotes', 'the key is the same on both runs']) expect(voicesNeed(t), t).toBe(false);
   });
 
+  it('asking again keeps a need alive: a bump by the raiser or anyone is a voicing at its time', () => {
+    for (const t of ['Hi all,\n\nchecking in on this again: we now have 30 packages and every commit builds all of them.', 'Following up on this, is there a plan?', 'ping on this', 'still broken for us after the weekend']) expect(voicesNeed(t), t).toBe(true);
+    for (const t of ['I checked the logs again, nothing new', 'it is still early here', 'following the steps in the guide now']) expect(voicesNeed(t), t).toBe(false);
+  });
+
   it('staff agreeing is never a reporter', () => {
     const item: PriorityItem = { itemId: 1, reportMessageId: 1, messages: [report('slack'), pm(2, 2, 'nadia', '+1, we see this too', { segment: 'staff' })] };
     expect(reporterVoicings([item]).map((v) => v.message.personName)).toEqual(['ana']);
