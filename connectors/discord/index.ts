@@ -5,7 +5,8 @@ import { createDiscordConnector } from './connector.js';
 import type { DiscordCursor } from './cursor.js';
 import { dceImporter } from './importer-dce.js';
 
-export { createDiscordConnector, DiscordConnector, DiscordApi, ChannelDirectory } from './connector.js';
+export { createDiscordConnector, DiscordConnector } from './connector.js';
+export { DiscordApi, ChannelDirectory } from './api.js';
 export { liveFromGateway, DISCORD_INTENTS } from './gateway.js';
 export { discordConfigSchema, DISCORD_SECRET_KEYS, type DiscordConfig, type DiscordConfigInput } from './config.js';
 export * from './cursor.js';

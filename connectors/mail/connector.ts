@@ -5,7 +5,7 @@ import { ImapFlow, type FetchMessageObject } from 'imapflow';
 import type { Connector, Page } from '../../src/model/index.js';
 import { mailConfigSchema, type MailConfig, type MailConfigInput } from './config.js';
 import { emptyMailCursor, parseMailCursor, resumeUid, withMailbox, type MailboxState, type MailCursor } from './cursor.js';
-import { decodeSource } from './importer-mbox.js';
+import { decodeSource } from './mime-check.js';
 import { normalizeMail, type MailRaw } from './normalize.js';
 
 export const IMAP_PAGE_SIZE = 100;
