@@ -175,6 +175,8 @@ export function copySlotsWanted(v: VersionPlan): { slots: string[]; minAt: numbe
 export interface CopyPlan {
   /** Original of each new message that is a copy (by position); by global key: `byGlobalKey`. */
   copyOf: Map<number, OriginalRef>;
+  /** The conversation of a copy's stored original (by position). */
+  originalConversation: Map<number, number>;
   /** New messages whose global key names a stored original. */
   byGlobalKey: ReadonlyMap<string, number>;
   repoint: IngestPlan['repoint'];
@@ -202,16 +204,20 @@ export function planCopies(v: VersionPlan, originals: ReadonlyMap<string, number
     return o.startsWith('s') ? { id: Number(o.slice(1)) } : { fresh: Number(o.slice(1)) };
   };
   const copyOf = new Map<number, OriginalRef>();
+  const storedConv = new Map(stored.map((st) => [st.id, st.conversationId]));
+  const originalConversation = new Map<number, number>();
   v.fresh.forEach((_, i) => {
     const o = originalOf(`f${i}`);
     if (o) copyOf.set(i, o);
+    const conv = o && 'id' in o ? storedConv.get(o.id) : undefined;
+    if (conv !== undefined && conv !== null) originalConversation.set(i, conv);
   });
   const repoint: CopyPlan['repoint'] = [];
   for (const st of storedEntries) {
     const to = originalOf(`s${st.id}`);
     if (to && ('fresh' in to || to.id !== st.copyOf)) repoint.push({ id: st.id, to, conversationId: st.conversationId });
   }
-  return { copyOf, byGlobalKey: originals, repoint };
+  return { copyOf, originalConversation, byGlobalKey: originals, repoint };
 }
 
 // ---- threads ----
@@ -222,7 +228,7 @@ export interface ThreadDraft {
 }
 
 /** `replyOf`: the earlier line each unthreaded chat line answers (by position), as the shell linked them. */
-export function draftThreads(sourceId: number, v: VersionPlan, channelIds: ReadonlyMap<string, number>, replyOf: ReadonlyMap<number, string>): ThreadDraft {
+export function draftThreads(sourceId: number, v: VersionPlan, channelIds: ReadonlyMap<string, number>, replyOf: ReadonlyMap<number, string>, copies?: CopyPlan): ThreadDraft {
   const refs: ThreadDraft['refs'] = [];
   const inputs = v.fresh.map((m, i): ThreadInput => {
     const own = refsOf(sourceId, m);
@@ -230,7 +236,10 @@ export function draftThreads(sourceId: number, v: VersionPlan, channelIds: Reado
     if (inferred) own.push({ key: inferred, kind: 'reply' });
     for (const r of own) refs.push({ fresh: i, refKey: r.key, kind: r.kind });
     const subj = subjectKey(m.subject);
-    return { key: v.keys[i]!, refs: own, channelId: channelIds.get(m.channel)!, subjectKey: subj.key, isReplySubject: subj.isReply, sentAt: m.sentAt };
+    const orig = copies?.copyOf.get(i);
+    const storedConv = copies?.originalConversation.get(i);
+    const original = orig && 'fresh' in orig ? { key: v.keys[orig.fresh]! } : storedConv !== undefined ? { conversation: storedConv } : undefined;
+    return { key: v.keys[i]!, refs: own, channelId: channelIds.get(m.channel)!, subjectKey: subj.key, isReplySubject: subj.isReply, sentAt: m.sentAt, ...(original ? { original } : {}) };
   });
   return { inputs, refs };
 }

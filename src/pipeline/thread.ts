@@ -16,6 +16,11 @@ export interface ThreadInput {
   subjectKey: string | null;
   isReplySubject: boolean;
   sentAt: number;
+  /**
+   * A copy (a bridge relay, a cross-post) belongs to its original's conversation: the original's key in
+   * this batch, or the stored original's conversation. Replies threaded to the copy follow it there.
+   */
+  original?: { key: string } | { conversation: number };
 }
 
 export interface ThreadContext {
@@ -50,8 +55,8 @@ export function assignConversations(inputs: readonly ThreadInput[], ctx: ThreadC
     const m = inputs[i]!;
     // References are oldest-first; the nearest ancestor is the most reliable link.
     const refs = [...m.refs].map((r, pos) => ({ ...r, pos })).sort((a, b) => REF_ORDER[a.kind] - REF_ORDER[b.kind] || b.pos - a.pos);
-    let conv: ConversationRef | undefined;
-    for (const r of refs) {
+    let conv: ConversationRef | undefined = m.original ? ('key' in m.original ? resolve(m.original.key) : { existing: m.original.conversation }) : undefined;
+    for (const r of conv ? [] : refs) {
       if (r.key === m.key) continue;
       conv = resolve(r.key);
       if (conv) break;

@@ -41,7 +41,7 @@ export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now:
     const originals = await readOriginals(trx, globalKeysOf(versions));
     const copies = planCopies(versions, originals, await readCopyCandidates(trx, copySlotsWanted(versions)), refs.channelIds, refs.identityIds);
     const replyOf = opts.threader && platform !== 'mail' ? await linkStreams(trx, sourceId, versions, refs, opts.threader, opts.ahead, tick) : new Map<number, string>();
-    const draft = draftThreads(sourceId, versions, refs.channelIds, replyOf);
+    const draft = draftThreads(sourceId, versions, refs.channelIds, replyOf, copies);
     const look = threadLookups(versions, draft);
     const stored = { byRef: await readConversationsOfKeys(trx, look.refKeys), bySubject: look.subjectKeys.length ? await readConversationsOfSubjects(trx, look.subjectKeys, look.subjectsFrom) : new Map<string, number>() };
     const plan = planIngest(versions, copies, draft, stored, refs.channelIds, refs.identityIds);

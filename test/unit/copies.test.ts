@@ -48,3 +48,22 @@ describe('copy resolution', () => {
     expect(linkUnthreaded(model, ctx, [line('b', 'tomek', 'brb, making pierogi for dinner', 600_000)]).size).toBe(0);
   });
 });
+
+describe('a copy belongs to its original conversation', () => {
+  it("a reply to a relayed line lands in the original's conversation, on either side of the bridge", async () => {
+    const { assignConversations } = await import('../../src/pipeline/thread.js');
+    const t = (key: string, channelId: number, sentAt: number, over: Record<string, unknown> = {}) => ({ key, refs: [] as Array<{ key: string; kind: 'reply' }>, channelId, subjectKey: null, isReplySubject: false, sentAt, ...over });
+    // IRC (channel 1): the report, stored earlier in conversation 99. Matrix (channel 2): its relay and a reply to the relay.
+    const inputs = [t('mx-relay', 2, 1000, { original: { conversation: 99 } }), t('mx-reply', 2, 2000, { refs: [{ key: 'mx-relay', kind: 'reply' }] })];
+    const r = assignConversations(inputs, { convOfKey: new Map(), convOfSubject: new Map() });
+    expect(r.assign).toEqual([{ existing: 99 }, { existing: 99 }]);
+    expect(r.fresh).toEqual([]);
+    // Both sides in one batch: the relay follows its original, and so does the reply to the relay.
+    const both = [t('irc-report', 1, 1000), t('mx-relay2', 2, 1500, { original: { key: 'irc-report' } }), t('mx-reply2', 2, 2000, { refs: [{ key: 'mx-relay2', kind: 'reply' }] })];
+    const r2 = assignConversations(both, { convOfKey: new Map(), convOfSubject: new Map() });
+    expect(r2.assign).toEqual([{ fresh: 0 }, { fresh: 0 }, { fresh: 0 }]);
+    // Without the link the relay would start a conversation of its own in its channel.
+    const plain = assignConversations([t('irc-report', 1, 1000), t('mx-relay2', 2, 1500), t('mx-reply2', 2, 2000, { refs: [{ key: 'mx-relay2', kind: 'reply' }] })], { convOfKey: new Map(), convOfSubject: new Map() });
+    expect(plain.assign).toEqual([{ fresh: 0 }, { fresh: 1 }, { fresh: 1 }]);
+  });
+});
