@@ -231,6 +231,7 @@ class Clock {
 /** A JobQueue that only records what the stages hand on: the bench calls the next stage itself. */
 class RecordingQueue implements JobQueue {
   readonly kind = 'inprocess' as const;
+  readonly durableSchedules = false;
   readonly conversations = new Set<number>();
   readonly items = new Set<number>();
   async add<T>(queue: string, _name: string, data: T): Promise<void> {
@@ -239,6 +240,9 @@ class RecordingQueue implements JobQueue {
     if (queue === 'cluster') for (const id of d.itemIds ?? []) this.items.add(id);
   }
   async ready(): Promise<void> {}
+  async handOff<R>(_queue: string, _job: unknown, here: () => Promise<R>): Promise<R | undefined> {
+    return here();
+  }
   async schedule(): Promise<void> {}
   process(): void {}
   async counts(): Promise<QueueCounts> {

@@ -9,10 +9,9 @@ import { renderDigestHtml, renderDigestText } from '../digest/render.js';
 import { parseRange, parseWeek, weekContaining, weekLabel, type Period } from '../pipeline/period.js';
 import { latestMessageAt } from '../store/queries.js';
 import { teamByName, teamsOf, type EditionJson } from '../digest/edition.js';
-import { sendWithRetry, type SendOutcome } from '../digest/send.js';
+import type { SendOutcome } from '../digest/send.js';
 import {
   approveEdition,
-  dispatchSend,
   editionFor,
   getEdition,
   lastCompleteWeek,
@@ -23,6 +22,7 @@ import {
   registerDigestScheduler,
   resolveUnknown,
   runWeeklyDigest,
+  sendHereOrHandOff,
   scheduleTimezone,
 } from '../digest/workflow.js';
 import type { EditionRow } from '../store/digests.js';
@@ -124,14 +124,6 @@ function report(o: SendOutcome): string {
   }
 }
 
-/** Sends in this process with retries, or hands the send to the workers when Redis is used. */
-async function sendNow(app: App, id: number): Promise<SendOutcome | null> {
-  if (app.queue.kind === 'bullmq') {
-    await dispatchSend(app.ctx, id);
-    return null;
-  }
-  return sendWithRetry(app.ctx, id);
-}
 
 export function registerDigestCommands(program: Command): void {
   const digest = program
@@ -176,7 +168,7 @@ export function registerDigestCommands(program: Command): void {
               process.exitCode = 1;
               continue;
             }
-            const o = await sendNow(app, e.id);
+            const o = await sendHereOrHandOff(app.ctx, e.id);
             console.log(o ? report(o) : `#${e.id} queued for sending on the digest queue`);
             if (o && (o.status === 'failed' || o.status === 'unknown' || o.status === 'not-approved')) process.exitCode = 1;
           }
@@ -212,7 +204,7 @@ export function registerDigestCommands(program: Command): void {
         const approved = await approveEdition(app.ctx, e.id, opts.by ?? process.env.USER ?? 'cli', { send: false });
         console.log(describe(approved));
         if (!opts.send) return;
-        const o = await sendNow(app, e.id);
+        const o = await sendHereOrHandOff(app.ctx, e.id);
         console.log(o ? report(o) : `#${e.id} queued for sending on the digest queue`);
         if (o && (o.status === 'failed' || o.status === 'unknown')) process.exitCode = 1;
       });
@@ -253,7 +245,7 @@ export function registerDigestCommands(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<{ week?: string }>();
       await withApp(cmd, async (app) => {
-        const r = await runWeeklyDigest(app.ctx, { period: opts.week ? parseWeek(opts.week) : undefined, sendNow: app.queue.kind !== 'bullmq' });
+        const r = await runWeeklyDigest(app.ctx, { period: opts.week ? parseWeek(opts.week) : undefined, sendHereOrHandOff: true });
         for (const e of r.editions) console.log(`#${e.id} ${e.team} ${weekLabel(r.period)} ${e.status}${e.outcome ? `: ${report(e.outcome)}` : ''}`);
       });
     });
@@ -264,7 +256,7 @@ export function registerDigestCommands(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       await withApp(cmd, async (app) => {
         const tz = scheduleTimezone(app.ctx);
-        if (app.queue.kind === 'bullmq') {
+        if (app.queue.durableSchedules) {
           const r = await registerDigestScheduler(app.ctx, app.queue);
           console.log(`job scheduler registered: "${r.pattern}" in ${r.tz}`);
         } else console.log(`no Redis: \`gleaner serve\` runs the schedule itself ("${app.config.digest.schedule}" in ${tz})`);

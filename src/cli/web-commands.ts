@@ -34,8 +34,9 @@ export async function serveWeb(app: App, opts: { host: string; port: number; tru
     if (code === 'EADDRINUSE') throw new Error(`port ${opts.port} on ${opts.host} is in use; choose another with --port`, { cause: err });
     throw err;
   }
-  // Without Redis, serve runs the weekly digest schedule itself (with Redis, BullMQ's job scheduler does).
-  const digestTimer = app.queue.kind === 'inprocess' ? startDigestTimer(app.ctx) : null;
+  // When schedules do not outlive a process (no Redis), serve runs the weekly digest schedule itself
+  // (with Redis, BullMQ's job scheduler registered by the workers does).
+  const digestTimer = app.queue.durableSchedules ? null : startDigestTimer(app.ctx);
   const shown = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   console.log(`Gleaner web UI on http://${shown.includes(':') ? `[${shown}]` : shown}:${opts.port}/ (Ctrl-C stops it)`);
   await new Promise<void>((resolveStop) => {

@@ -92,14 +92,30 @@ export async function approveEdition(ctx: DigestContext, id: number, actor: stri
 export async function dispatchSend(ctx: DigestContext, id: number): Promise<void> {
   const e = await getEdition(ctx.db, id);
   if (!e || !['approved', 'failed'].includes(e.status)) return;
-  if (ctx.queue?.kind === 'bullmq') {
-    await ctx.queue.add('digest', DIGEST_JOB, { type: 'send', id } satisfies DigestJobPayload, { jobId: `digest-send-${id}-${e.attempts}` });
-    return;
-  }
-  void sendWithRetry(ctx, id).catch((err: unknown) => ctx.log.error({ edition: id, err: (err as Error).message }, 'digest send failed'));
+  const inBackground = async (): Promise<void> => {
+    void sendWithRetry(ctx, id).catch((err: unknown) => ctx.log.error({ edition: id, err: (err as Error).message }, 'digest send failed'));
+  };
+  if (!ctx.queue) return inBackground();
+  await ctx.queue.handOff('digest', sendJob(id, e.attempts), inBackground);
 }
 
-/** Sends what is due: approved editions, and failed ones past their backoff. Stopped senders are resolved first. */
+function sendJob(id: number, attempts: number): { name: string; data: DigestJobPayload; opts: { jobId: string } } {
+  return { name: DIGEST_JOB, data: { type: 'send', id }, opts: { jobId: `digest-send-${id}-${attempts}` } };
+}
+
+/**
+ * Sends an edition here and returns the outcome, or hands the send to the workers when worker processes
+ * take jobs (Redis: a digest job, as dispatchSend; nothing when the edition is not to be sent) and
+ * returns null.
+ */
+export async function sendHereOrHandOff(ctx: DigestContext, id: number): Promise<SendOutcome | null> {
+  const here = () => sendWithRetry(ctx, id);
+  if (!ctx.queue) return here();
+  const e = await getEdition(ctx.db, id);
+  const job = e && ['approved', 'failed'].includes(e.status) ? sendJob(id, e.attempts) : null;
+  return (await ctx.queue.handOff('digest', job, here)) ?? null;
+}
+
 export async function sendDue(ctx: DigestContext): Promise<SendOutcome[]> {
   await resolveExpiredLeases(ctx.db, ctx.now());
   const out: SendOutcome[] = [];
@@ -114,9 +130,10 @@ export interface WeeklyRun {
 
 /**
  * The scheduled job: drafts for the week that just ended, for every team; with autoApprove they are
- * approved and sent here (`sendNow`) or dispatched. Running it twice changes nothing more.
+ * approved and sent here (`sendNow`), sent here or handed to the workers as the queue has it
+ * (`sendHereOrHandOff`), or dispatched. Running it twice changes nothing more.
  */
-export async function runWeeklyDigest(ctx: DigestContext, opts: { period?: Period; sendNow?: boolean } = {}): Promise<WeeklyRun> {
+export async function runWeeklyDigest(ctx: DigestContext, opts: { period?: Period; sendNow?: boolean; sendHereOrHandOff?: boolean } = {}): Promise<WeeklyRun> {
   const period = opts.period ?? lastCompleteWeek(ctx.now());
   const editions: WeeklyRun['editions'] = [];
   for (const e of await prepareEditions(ctx, period)) {
@@ -124,8 +141,8 @@ export async function runWeeklyDigest(ctx: DigestContext, opts: { period?: Perio
       editions.push({ id: e.id, team: e.team, status: e.status });
       continue;
     }
-    const approved = await approveEdition(ctx, e.id, 'autoApprove', { send: !opts.sendNow });
-    const outcome = opts.sendNow ? await sendWithRetry(ctx, e.id) : undefined;
+    const approved = await approveEdition(ctx, e.id, 'autoApprove', { send: !opts.sendNow && !opts.sendHereOrHandOff });
+    const outcome = opts.sendNow ? await sendWithRetry(ctx, e.id) : opts.sendHereOrHandOff ? ((await sendHereOrHandOff(ctx, e.id)) ?? undefined) : undefined;
     editions.push({ id: e.id, team: e.team, status: (await getEdition(ctx.db, e.id))?.status ?? approved.status, outcome });
   }
   return { period, editions };

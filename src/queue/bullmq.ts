@@ -74,6 +74,14 @@ export class BullMqQueue implements JobQueue {
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
   }
 
+  readonly durableSchedules = true;
+
+  /** The workers take the job (wherever they run); nothing runs here. */
+  async handOff<Q extends QueueName, R>(queue: Q, job: { name: string; data: QueuePayloads[Q]; opts: AddOptions } | null): Promise<R | undefined> {
+    if (job) await this.add(queue, job.name, job.data, job.opts);
+    return undefined;
+  }
+
   async add<Q extends QueueName>(queue: Q, name: string, data: QueuePayloads[Q], opts: AddOptions): Promise<void> {
     await this.queue(queue).add(name, data, {
       jobId: safeJobId(opts.jobId),

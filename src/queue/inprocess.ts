@@ -42,7 +42,14 @@ export class InProcessQueue implements JobQueue {
     return s;
   }
 
+  readonly durableSchedules = false;
+
   async ready(): Promise<void> {}
+
+  /** No worker process takes jobs from this queue: the work is done here, now. */
+  async handOff<Q extends QueueName, R>(_queue: Q, _job: { name: string; data: QueuePayloads[Q]; opts: AddOptions } | null, here: () => Promise<R>): Promise<R | undefined> {
+    return here();
+  }
 
   async add<Q extends QueueName>(queue: Q, name: string, data: QueuePayloads[Q], opts: AddOptions): Promise<void> {
     if (this.closed) throw new Error(`queue ${queue} is closed`);

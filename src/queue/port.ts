@@ -68,6 +68,17 @@ export interface JobQueue {
   ready(timeoutMs: number): Promise<void>;
   add<Q extends QueueName>(queue: Q, name: string, data: QueuePayloads[Q], opts: AddOptions): Promise<void>;
   /**
+   * Work for the workers when worker processes take jobs (Redis): `job` is added to `queue` (run with the
+   * queue's retries; null: they have nothing to do) and `undefined` returned. In-process no other
+   * process takes it: `here` runs now, in this process, and its result is returned.
+   */
+  handOff<Q extends QueueName, R>(queue: Q, job: { name: string; data: QueuePayloads[Q]; opts: AddOptions } | null, here: () => Promise<R>): Promise<R | undefined>;
+  /**
+   * Whether a schedule registered with `schedule` outlives this process (Redis: BullMQ's job scheduler,
+   * kept for the workers); false: it is a timer in this process, so a long-running command keeps it.
+   */
+  readonly durableSchedules: boolean;
+  /**
    * Adds `template` to `queue` at every time `repeat` names, under one scheduler id (registering it
    * again replaces it: any number of processes leave one schedule). In-process: a timer in this
    * process, for as long as the queue is open; with Redis: BullMQ's job scheduler.

@@ -1,6 +1,6 @@
 // The enrich stage's automatic tagging beyond the classifier and the rules: tag suggestions learnt
 // from human decisions (examples loaded once per process, refreshed every SUGGESTER_REFRESH_MS) and
-// the optional language model. Neither ever overrides a human decision (saveDetection keeps those).
+// the optional language model. Neither ever overrides a human decision (saveDetections plans around them).
 import type { ConversationMessage, DetectedFeedback } from '../pipeline/feedback.js';
 import { createTagSuggester, reportDoc, withSuggestions, type TagSuggester } from '../pipeline/suggest.js';
 import { itemStateByConversation, loadHumanTaggedItems } from '../store/tagging.js';

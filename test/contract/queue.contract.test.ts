@@ -31,6 +31,30 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
     expect(seen).toHaveLength(2);
   });
 
+  it('handOff: with worker processes the job is queued and nothing runs here; in-process the work runs here', async () => {
+    queue = make();
+    const queued: unknown[] = [];
+    let ranHere = 0;
+    const here = async () => {
+      ranHere++;
+      return 'sent here';
+    };
+    const r = await queue.handOff('digest', { name: 'digest', data: { type: 'send', id: 7 }, opts: { jobId: 'send-7' } }, here);
+    const none = await queue.handOff('digest', null, here);
+    queue.process('digest', async (job) => {
+      queued.push(job.data);
+    });
+    await queue.idle({ timeoutMs: 10_000 });
+    if (queue.durableSchedules) {
+      expect([r, none, ranHere]).toEqual([undefined, undefined, 0]);
+      expect(queued).toEqual([{ type: 'send', id: 7 }]);
+    } else {
+      expect([r, none, ranHere]).toEqual(['sent here', 'sent here', 2]);
+      expect(queued).toEqual([]);
+    }
+    expect(queue.durableSchedules).toBe(_name === 'bullmq');
+  });
+
   it('a job id added twice runs once (deterministic ids)', async () => {
     queue = make();
     let runs = 0;

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { ingestBatch, type IngestBatch } from '../../src/stages/ingest-batch.js';
 import { conversationsInPeriod, ensureSource, feedbackFor, getCheckpoint, latestMessageAt, listQuarantine, markSourcePulled, quotesFor, storeStats } from '../../src/store/queries.js';
-import { loadConversationMessages, saveDetection } from '../../src/store/feedback.js';
+import { loadConversationMessages } from '../../src/store/feedback.js';
+import { saveDetection } from '../../src/stages/save-detections.js';
 import { addTag, confirmItem, markNotFeedback, mergeClusters, moveItem, removeTag, renameCluster, splitCluster, untaggedItems } from '../../src/store/curation.js';
 import { NotFoundError } from '../../src/errors.js';
 import { searchConversations } from '../../src/store/web/search.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
 import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import { ensureSource } from '../../src/store/queries.js';
-import { saveDetection, saveDetections, type DetectionToSave } from '../../src/store/feedback.js';
+import { saveDetection, saveDetections, type DetectionToSave } from '../../src/stages/save-detections.js';
 import { addTag, confirmItem, markNotFeedback, removeTag } from '../../src/store/curation.js';
 import { dbKind, type OpenedDb } from '../../src/store/db.js';
 import type { Database } from '../../src/store/schema.js';

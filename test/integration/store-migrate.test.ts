@@ -7,7 +7,7 @@ import { main } from '../../src/cli/main.js';
 import { openDb, type OpenedDb } from '../../src/store/db.js';
 import { ingestBatch } from '../../src/stages/ingest-batch.js';
 import { ensureSource, storeStats } from '../../src/store/queries.js';
-import { saveDetection } from '../../src/store/feedback.js';
+import { saveDetection } from '../../src/stages/save-detections.js';
 import { addTag } from '../../src/store/curation.js';
 import { createUser, setSetting } from '../../src/store/web/accounts.js';
 import { searchConversations, syncSearchIndex } from '../../src/store/web/search.js';

@@ -1,0 +1,244 @@
+// A cluster's title, summary and kind, extracted from its items' words. Pure: no I/O. Split out of cluster.ts.
+import { capitalise, cleanSubject, fitToShow, looksLikeCode, ownWords } from './own-words.js';
+import type { FeedbackKind } from '../model/index.js';
+import { TermStats, type Vec } from './cluster-terms.js';
+
+// Title, summary, kind --------------------------------------------------------------------------------
+
+export interface DescribeItem {
+  itemId: number;
+  subject: string | null;
+  /** The report text (reporter's words). */
+  text: string;
+  at: number;
+  kind: FeedbackKind | null;
+  /** Only staff (or bots) wrote in this item: its words describe an answer, not the need. */
+  staffOnly?: boolean;
+  /** A language model's one-line summary of the item (`llm:` version), when one was written. */
+  llmSummary?: string | null;
+}
+
+/** The items whose words describe the need: those raised by someone other than staff, when there are any. */
+function speaking<T extends { staffOnly?: boolean }>(items: readonly T[]): readonly T[] {
+  const some = items.filter((i) => !i.staffOnly);
+  return some.length ? some : items;
+}
+
+const GREETING = /^(?:(?:hi|hello|hey|hiya|morning|good (?:morning|afternoon|evening)|greetings|dear)(?:\s+(?:all|everyone|folks|team|there|guys|people|y'all|list|devs))?[,!.:;\s-]*)+/i;
+const LEAD_IN =
+  /^(?:(?:same here|me too|\+1(?: for this)?|quick (?:one|question)|(?:a |one )?(?:different|another|small|related) question|feature request|bug report|question|request|idea|suggestion|fyi|ps|btw|so|ok(?:ay)?|well|also|update|edit|psa|heads up|just (?:a )?(?:fyi|wondering))\s*[:,!.-]\s*)+/i;
+const BOILERPLATE = /^(?:is (?:any|some)one else (?:seeing|having|getting|hitting) (?:this|that|the same)|does any(?:one|body) know|any ideas|can any(?:one|body) help|thanks(?: in advance)?|thank you|any eta for the fix|any update|anyone\?)/i;
+/** "jberg: ..." / "@priya, ...": the person addressed on IRC and chat. */
+const ADDRESSEE = /^@?([a-z][\w.\-[\]]{1,30})[:,]\s+(?=\S)/;
+const NOT_ADDRESSEE = /^(?:so|but|and|yes|no|ok|okay|well|also|hmm|sure|right|update|note|edit|ps)$/i;
+const LIST_TAG = /^\s*(?:(?:re|fwd?|aw|sv)\s*:\s*|\[[^\]]{1,40}\]\s*)+/i;
+
+/** Strips greetings, list tags, reply prefixes and lead-ins ("Feature request:", "quick one:") off a phrase. */
+export function cleanPhrase(s: string): string {
+  let t = s.replace(/<[^>\s]{1,32}>\s*"[^"]*"\s*(?:<-)?/g, ' '); // an IRC quote of another line
+  t = t.replace(/\s+/g, ' ').trim();
+  for (let i = 0; i < 3; i++) {
+    const before = t;
+    t = t.replace(LIST_TAG, '').replace(GREETING, '').replace(LEAD_IN, '').replace(ADDRESSEE, (m, w: string) => (NOT_ADDRESSEE.test(w) ? m : '')).trim();
+    if (t === before) break;
+  }
+  return t;
+}
+
+function words(s: string): string[] {
+  return s.split(/\s+/).filter(Boolean);
+}
+
+/** Sentences of a text (on . ! ? and line breaks), trimmed. */
+export function sentences(text: string): string[] {
+  return text
+    .replace(/```[\s\S]*?```/g, ' ')
+    .split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'`(])|\n+/u)
+    .map((s) => s.replace(/\s+/g, ' ').trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Phrases that could be a title: cleaned sentences, and their clauses on ":" / "," / " - ". */
+/** "Could we export dashboards as PDF?" -> "export dashboards as PDF": a request reads as its object. */
+const REQUEST = /^(?:could|can|would|will) (?:we|you|lumen|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
+
+function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boolean; position: number }> {
+  const out: Array<{ text: string; subject: boolean; position: number }> = [];
+  const push = (raw: string, subject: boolean, position: number) => {
+    let t = cleanPhrase(raw).replace(/[\s.,;:!-]+$/u, '').replace(/\s*\?$/, '?');
+    if (REQUEST.test(t)) t = t.replace(REQUEST, '').replace(/\?$/, '');
+    const n = words(t).length;
+    // A subject names the need in few words ("Download links"); a sentence needs three to state one.
+    // One word names a need only as an identifier ("mod_proxy_hcheck", "ProxyPass"), never "Question".
+    if (n === 1 && !/[_.\d-]|\p{Ll}\p{Lu}/u.test(t)) return;
+    if (n >= (subject ? 1 : 3) && n <= 12 && !BOILERPLATE.test(t) && !META.test(t) && fitToShow(t) && !looksLikeCode(t) && !DATELINE.test(t) && /[\p{L}]{3}/u.test(t)) out.push({ text: t, subject, position });
+  };
+  if (item.subject) push(cleanSubject(item.subject), true, 0);
+  // A language model's summary, checked by the same rules, is the stronger candidate when there is one.
+  if (item.llmSummary && fitToShow(item.llmSummary)) push(item.llmSummary, false, 0);
+  sentences(ownWords(item.text))
+    .slice(0, 6)
+    .forEach((s, i) => {
+      push(s, false, i);
+      const parts = s.split(/:\s+|,\s+|\s+-\s+|;\s+|\s+\((?=\w)/);
+      if (parts.length > 1) for (const p of parts) push(p.replace(/\)$/, ''), false, i);
+    });
+  return out;
+}
+
+/** Sentences about the thread rather than the need ("This deserves a separate thread", "See below"). */
+const META = /^(?:this|that|it) (?:topic|thread|question|discussion|issue) (?:deserves|needs|should|belongs)|\b(?:separate|new|own) (?:mail ?)?thread\b|^see (?:below|above|attached)|^(?:as|like) (?:i|we) (?:said|mentioned|wrote)|^(?:i|we) (?:have|had|'ve) (?:a|another|one)(?: \w+)? (?:question|problem|issue|query)s?[.!?]?$|^(?:i|we) (?:would like|want|wanted) to ask\b/i;
+/** A date, a time and a name: an attribution or a log line, never a title. */
+const DATELINE = /^\d{4}-\d{2}-\d{2}\b|^\w{3}, \d{1,2} \w{3} \d{4}/;
+
+function lengthPrior(n: number): number {
+  if (n < 1) return 0;
+  if (n === 1) return 0.6;
+  if (n === 2) return 0.8;
+  if (n <= 4) return 0.85;
+  if (n <= 9) return 1;
+  return 1 - (n - 9) * 0.06;
+}
+
+/** Capitalised, without trailing punctuation, at most 12 words. */
+function finishTitle(t: string): string {
+  const w = words(t).slice(0, 12).join(' ').replace(/[\s.,;:!-]+$/u, '');
+  return capitalise(w);
+}
+
+export interface TextScorer {
+  /** Similarity of a text to the cluster's centre (0..1). */
+  centrality(text: string): number;
+  /** Similarity of two texts (0..1). */
+  similarity(a: string, b: string): number;
+}
+
+/** A scorer over a set of texts: TF-IDF from the given term stats (or the texts themselves). */
+export function textScorer(texts: readonly string[], stats?: TermStats): TextScorer {
+  const local = stats ?? new TermStats();
+  // Titles and summaries score the same texts and phrases many times: each is tokenized once here.
+  const termMemo = new Map<string, Map<string, number>>();
+  const termsOf = (t: string) => {
+    let tf = termMemo.get(t);
+    if (!tf) termMemo.set(t, (tf = local.terms(null, t)));
+    return tf;
+  };
+  if (!stats) for (const t of texts) local.add(termsOf(t));
+  const vecMemo = new Map<string, Vec>();
+  const vec = (t: string) => {
+    let v = vecMemo.get(t);
+    if (!v) vecMemo.set(t, (v = local.vector(termsOf(t))));
+    return v;
+  };
+  const docs = texts.slice(0, 60).map(vec);
+  // In how many of the texts each term occurs.
+  const share = new Map<string, number>();
+  for (const t of texts.slice(0, 60)) for (const term of termsOf(t).keys()) share.set(term, (share.get(term) ?? 0) + 1);
+  const termShare = (t: string) => {
+    const terms = [...termsOf(t).keys()].filter((x) => !x.startsWith('#'));
+    if (!terms.length) return 0;
+    return terms.reduce((a, x) => a + (share.get(x) ?? 0), 0) / terms.length / Math.max(1, docs.length);
+  };
+  // Mean similarity to every text: a phrase that speaks for all the items, not the words one long item repeats.
+  const centrality = (t: string) => {
+    const v = vec(t);
+    if (!docs.length || !v.terms.length) return 0;
+    let s = 0;
+    for (const d of docs) s += local.cosine(v, d);
+    return 0.5 * termShare(t) + 0.5 * (s / docs.length);
+  };
+  return { centrality, similarity: (a, b) => local.cosine(vec(a), vec(b)) };
+}
+
+/**
+ * A title a product manager would write, taken from the items: the cleaned subject, sentence or clause
+ * (3-12 words) closest to the cluster's centre, subjects preferred, greetings and boilerplate removed.
+ */
+export function clusterTitle(items: readonly DescribeItem[], scorer?: TextScorer): string {
+  if (!items.length) return '(untitled)';
+  items = speaking(items);
+  const s = scorer ?? textScorer(items.map((i) => `${i.subject ?? ''}\n${i.text}`));
+  let best: { text: string; score: number } | null = null;
+  for (const item of items.slice(0, 60)) {
+    for (const c of titleCandidates(item)) {
+      const n = words(c.text).length;
+      const score = (s.centrality(c.text) + (c.subject ? 0.1 : 0)) * lengthPrior(n) * (c.text.endsWith('?') ? 0.9 : 1) * (c.position === 0 ? 1 : 0.85);
+      if (!best || score > best.score + 1e-9) best = { text: c.text, score };
+    }
+  }
+  if (best) return finishTitle(best.text);
+  const first = items[0]!;
+  const fallback = cleanPhrase(first.subject ? cleanSubject(first.subject) : (sentences(ownWords(first.text))[0] ?? first.text));
+  return finishTitle(fallback || '(untitled)');
+}
+
+/**
+ * Two or three sentences from different items: the most central first, then by maximal marginal
+ * relevance (central, unlike what is already chosen). Extractive: the reporters' own words.
+ */
+export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScorer, max = 3): string | null {
+  items = speaking(items);
+  const s = scorer ?? textScorer(items.map((i) => `${i.subject ?? ''}\n${i.text}`));
+  const cands: Array<{ item: number; text: string; rel: number; order: number }> = [];
+  let order = 0;
+  for (const item of items.slice(0, 60)) {
+    // A language model's summary of the item, when it passes the same checks, speaks for the item.
+    const llm = item.llmSummary ? cleanPhrase(item.llmSummary) : '';
+    if (llm && fitToShow(llm) && words(llm).length >= 3) {
+      cands.push({ item: item.itemId, text: /[.!?]$/.test(llm) ? llm : `${llm}.`, rel: s.centrality(llm) * 1.15, order: order++ });
+      continue;
+    }
+    sentences(ownWords(item.text))
+      .slice(0, 8)
+      .forEach((raw, i) => {
+        const t = cleanPhrase(raw);
+        const n = words(t).length;
+        // A sentence ending in ":" introduces a list or code that is not there: it says nothing alone.
+        if (n < 4 || t.length > 300 || /:$/.test(t) || BOILERPLATE.test(t) || META.test(t) || !fitToShow(t) || looksLikeCode(t) || DATELINE.test(t)) return;
+        cands.push({ item: item.itemId, text: /[.!?]$/.test(t) ? t : `${t}.`, rel: s.centrality(t) * (i === 0 ? 1 : 0.85), order: order++ });
+      });
+  }
+  if (!cands.length) return null;
+  const want = Math.min(max, Math.max(2, new Set(cands.map((c) => c.item)).size));
+  const chosen: typeof cands = [];
+  const usedItems = new Set<number>();
+  while (chosen.length < want) {
+    let best: { c: (typeof cands)[number]; score: number } | null = null;
+    for (const c of cands) {
+      if (chosen.includes(c)) continue;
+      if (usedItems.has(c.item) && usedItems.size < new Set(cands.map((x) => x.item)).size) continue;
+      const red = chosen.length ? Math.max(...chosen.map((x) => s.similarity(x.text, c.text))) : 0;
+      if (red > 0.8) continue;
+      const score = 0.7 * c.rel - 0.3 * red;
+      if (!best || score > best.score + 1e-9) best = { c, score };
+    }
+    if (!best) break;
+    chosen.push(best.c);
+    usedItems.add(best.c.item);
+  }
+  return chosen.map((c) => capitalise(c.text)).join(' ');
+}
+
+/** The majority kind of the items; ties go to the kind seen first. */
+export function clusterKind(items: ReadonlyArray<Pick<DescribeItem, 'kind' | 'at'>>): FeedbackKind | null {
+  const counts = new Map<FeedbackKind, { n: number; first: number }>();
+  for (const i of items) {
+    if (!i.kind) continue;
+    const c = counts.get(i.kind);
+    if (c) {
+      c.n++;
+      c.first = Math.min(c.first, i.at);
+    } else counts.set(i.kind, { n: 1, first: i.at });
+  }
+  let best: [FeedbackKind, { n: number; first: number }] | null = null;
+  for (const e of counts) if (!best || e[1].n > best[1].n || (e[1].n === best[1].n && e[1].first < best[1].first)) best = e;
+  return best ? best[0] : null;
+}
+
+// From a stored item to what is clustered -----------------------------------------------------------
+
+/**
+ * The words an item is clustered on: its subject, and what the person who raised it wrote at the
+ * start of the conversation (up to three of their first messages, plus the report message). Staff
+ * answers and bots are left out unless nobody else wrote anything.
+ */

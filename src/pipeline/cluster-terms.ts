@@ -1,0 +1,147 @@
+// The term vocabulary and vectors clustering compares: document frequencies, log-tf vectors, cluster centroids.
+// Pure: no I/O. Split out of cluster.ts.
+import { tokenizeReport } from './dedupe/index.js';
+
+export interface Vec {
+  terms: Int32Array;
+  weights: Float32Array; // log-tf (title occurrences count double); idf applied at comparison time
+}
+
+/** A term vocabulary with document frequencies, shared by item vectors, centroids, titles and summaries. */
+export class TermStats {
+  private readonly ids = new Map<string, number>();
+  private df: Int32Array = new Int32Array(1024);
+  docs = 0;
+
+  /** Terms of a text: stemmed words and identifiers (see tokenizeReport). */
+  terms(title: string | null | undefined, text: string, maxTerms = 300, tags: readonly string[] = []): Map<string, number> {
+    const tf = new Map<string, number>();
+    const put = (t: string, w: number) => tf.set(t, (tf.get(t) ?? 0) + w);
+    for (const t of tags) put('@' + t, 2);
+    if (title) {
+      const tt = tokenizeReport(title);
+      for (const w of tt.words) put(w, 2);
+      for (const x of tt.extras) put('#' + x, 2);
+    }
+    const body = tokenizeReport(text);
+    const n = Math.min(body.words.length, maxTerms);
+    for (let i = 0; i < n; i++) put(body.words[i]!, 1);
+    for (let i = 0; i < Math.min(body.extras.length, maxTerms); i++) put('#' + body.extras[i]!, 1);
+    return tf;
+  }
+
+  /** Adds a document's terms to the frequencies and returns its vector. */
+  add(tf: Map<string, number>): Vec {
+    this.docs++;
+    return this.vector(tf, true);
+  }
+
+  vector(tf: Map<string, number>, count = false): Vec {
+    const pairs: Array<[number, number]> = [];
+    for (const [term, f] of tf) {
+      let id = this.ids.get(term);
+      if (id === undefined) {
+        if (!count) continue;
+        id = this.ids.size;
+        this.ids.set(term, id);
+        if (id >= this.df.length) {
+          const grown = new Int32Array(this.df.length * 2);
+          grown.set(this.df);
+          this.df = grown;
+        }
+      }
+      if (count) this.df[id]!++;
+      pairs.push([id, 1 + Math.log(f)]);
+    }
+    pairs.sort((a, b) => a[0] - b[0]);
+    return { terms: Int32Array.from(pairs, (p) => p[0]), weights: Float32Array.from(pairs, (p) => p[1]) };
+  }
+
+  /** Takes a counted document back out of the frequencies (its placement was not stored). */
+  remove(v: Vec): void {
+    this.docs--;
+    for (let i = 0; i < v.terms.length; i++) this.df[v.terms[i]!]!--;
+  }
+
+  idf(id: number): number {
+    const df = this.df[id] ?? 0;
+    return Math.log((1 + this.docs) / (1 + df)) + 1;
+  }
+
+  /** Cosine of two vectors under the current idf. */
+  cosine(a: Vec, b: Vec): number {
+    let dot = 0;
+    for (let i = 0, j = 0; i < a.terms.length && j < b.terms.length; ) {
+      const x = a.terms[i]!;
+      const y = b.terms[j]!;
+      if (x < y) i++;
+      else if (x > y) j++;
+      else {
+        const w = this.idf(x);
+        dot += a.weights[i]! * b.weights[j]! * w * w;
+        i++;
+        j++;
+      }
+    }
+    if (dot === 0) return 0;
+    return dot / (this.norm(a) * this.norm(b));
+  }
+
+  norm(v: Vec): number {
+    let s = 0;
+    for (let i = 0; i < v.terms.length; i++) {
+      const w = v.weights[i]! * this.idf(v.terms[i]!);
+      s += w * w;
+    }
+    return Math.sqrt(s) || 1;
+  }
+}
+
+/** A cluster's summed term weights: the centroid that guards against chains of pairwise matches. */
+export class Centroid {
+  readonly sum = new Map<number, number>();
+  size = 0;
+  // The norm is cached and recomputed once the cluster or the collection has grown by a tenth
+  // (a big cluster's centroid has thousands of terms; the idf drifts slowly).
+  private norm = 0;
+  private normAtSize = 0;
+  private normAtDocs = 0;
+  add(v: Vec): void {
+    this.size++;
+    for (let i = 0; i < v.terms.length; i++) this.sum.set(v.terms[i]!, (this.sum.get(v.terms[i]!) ?? 0) + v.weights[i]!);
+  }
+  remove(v: Vec): void {
+    this.size--;
+    for (let i = 0; i < v.terms.length; i++) {
+      const t = v.terms[i]!;
+      const left = (this.sum.get(t) ?? 0) - v.weights[i]!;
+      if (left > 1e-9) this.sum.set(t, left);
+      else this.sum.delete(t);
+    }
+    this.normAtSize = 0; // recomputed on the next comparison
+  }
+  cosine(v: Vec, stats: TermStats): number {
+    let dot = 0;
+    let nv = 0;
+    for (let i = 0; i < v.terms.length; i++) {
+      const t = v.terms[i]!;
+      const idf = stats.idf(t);
+      const w = v.weights[i]! * idf;
+      nv += w * w;
+      const c = this.sum.get(t);
+      if (c !== undefined) dot += w * c * idf;
+    }
+    if (dot === 0) return 0;
+    if (this.normAtSize === 0 || this.size > this.normAtSize * 1.1 || stats.docs > this.normAtDocs * 1.1) {
+      let nc = 0;
+      for (const [t, c] of this.sum) {
+        const w = c * stats.idf(t);
+        nc += w * w;
+      }
+      this.norm = Math.sqrt(nc);
+      this.normAtSize = this.size;
+      this.normAtDocs = stats.docs;
+    }
+    return dot / (Math.sqrt(nv) * this.norm || 1);
+  }
+}

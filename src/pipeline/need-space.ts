@@ -1,0 +1,146 @@
+// The need space grouping compares in: word and character 3-5-gram frequencies, TF-IDF vectors under
+// the current idf, and which kinds can voice the same need. Pure: no I/O. Split out of grouping.ts.
+import { tokenizeReport } from './dedupe/index.js';
+import { hash32 } from './dedupe/hash.js';
+import type { FeedbackKind } from '../model/index.js';
+
+/**
+ * Kinds that can voice the same need: a bug and a complaint about it; a feature request, the question
+ * whether it exists and the docs gap ("is there a way to ...?" asks for the feature). A bug and a
+ * feature request on the same object are different needs ("CSV export is broken" vs "add Parquet export").
+ */
+const NEED_KIND: Record<FeedbackKind, number> = { bug: 0, complaint: 0, feature: 1, question: 2, docs: 2, praise: 3 };
+
+export function needKindsCompatible(a: FeedbackKind | null, b: FeedbackKind | null): boolean {
+  return a === null || b === null || NEED_KIND[a] === NEED_KIND[b];
+}
+
+export function NEED_KIND_OF(k: FeedbackKind | null): number {
+  return k === null ? -1 : NEED_KIND[k];
+}
+const CHAR_BITS = 20;
+const CHAR_MASK = (1 << CHAR_BITS) - 1;
+
+export interface Tf {
+  words: Int32Array;
+  wordTf: Float32Array;
+  chars: Int32Array;
+  charTf: Float32Array;
+}
+
+export interface NeedVector {
+  words: Int32Array;
+  wordW: Float32Array;
+  chars: Int32Array;
+  charW: Float32Array;
+}
+
+function sortedPairs(m: Map<number, number>): [Int32Array, Float32Array] {
+  const ids = Int32Array.from(m.keys()).sort();
+  const w = new Float32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) w[i] = 1 + Math.log(m.get(ids[i]!)!);
+  return [ids, w];
+}
+
+function dot(ai: Int32Array, aw: Float32Array, bi: Int32Array, bw: Float32Array): number {
+  let s = 0;
+  for (let i = 0, j = 0; i < ai.length && j < bi.length; ) {
+    const x = ai[i]!;
+    const y = bi[j]!;
+    if (x < y) i++;
+    else if (x > y) j++;
+    else {
+      s += aw[i]! * bw[j]!;
+      i++;
+      j++;
+    }
+  }
+  return s;
+}
+
+/** The share of the word part in a need vector (the rest is character n-grams). */
+export const DEFAULT_WORD_WEIGHT = 0.3;
+
+/** Word and character n-gram frequencies over a growing collection; vectors under the current idf. */
+export class NeedSpace {
+  private readonly wordIds = new Map<string, number>();
+  private wordDf = new Int32Array(1024);
+  private readonly charDf = new Int32Array(1 << CHAR_BITS);
+  docs = 0;
+
+  constructor(private readonly wordWeight = DEFAULT_WORD_WEIGHT) {}
+
+  /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
+  tf(parts: ReadonlyArray<{ text: string; weight: number }>): Tf {
+    const w = new Map<number, number>();
+    const c = new Map<number, number>();
+    for (const { text, weight } of parts) {
+      const t = tokenizeReport(text.slice(0, 2000));
+      for (const word of [...t.words, ...t.extras]) {
+        let id = this.wordIds.get(word);
+        if (id === undefined) {
+          id = this.wordIds.size;
+          this.wordIds.set(word, id);
+        }
+        w.set(id, (w.get(id) ?? 0) + weight);
+      }
+      // Character 3-5-grams within each stemmed word, padded with spaces at both ends.
+      for (const word of t.words) {
+        const p = ` ${word} `;
+        for (let n = 3; n <= 5; n++) {
+          for (let i = 0; i + n <= p.length; i++) {
+            const h = hash32(p, n, i, i + n) & CHAR_MASK;
+            c.set(h, (c.get(h) ?? 0) + weight);
+          }
+        }
+      }
+    }
+    // Sublinear tf on counts of at least one occurrence: 1 + log(tf), weighted occurrences below 1 kept as they are.
+    const fix = (m: Map<number, number>) => {
+      for (const [k, v] of m) m.set(k, v < 1 ? Math.exp(v - 1) : v);
+      return m;
+    };
+    const [words, wordTf] = sortedPairs(fix(w));
+    const [chars, charTf] = sortedPairs(fix(c));
+    return { words, wordTf, chars, charTf };
+  }
+
+  /** Counts a document in the frequencies. */
+  count(tf: Tf, sign = 1): void {
+    this.docs += sign;
+    for (const id of tf.words) {
+      if (id >= this.wordDf.length) {
+        const grown = new Int32Array(Math.max(this.wordDf.length * 2, id + 1));
+        grown.set(this.wordDf);
+        this.wordDf = grown;
+      }
+      this.wordDf[id]! += sign;
+    }
+    for (const id of tf.chars) this.charDf[id]! += sign;
+  }
+
+  private idf(df: number): number {
+    return Math.log((1 + this.docs) / (1 + df)) + 1;
+  }
+
+  /** The item's vector under the current idf: each part L2-normalised, scaled by the square root of its weight. */
+  vector(tf: Tf): NeedVector {
+    const part = (ids: Int32Array, tfs: Float32Array, df: Int32Array, scale: number) => {
+      const w = new Float32Array(ids.length);
+      let n = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const x = tfs[i]! * this.idf(df[ids[i]!] ?? 0);
+        w[i] = x;
+        n += x * x;
+      }
+      const k = n > 0 ? Math.sqrt(scale) / Math.sqrt(n) : 0;
+      for (let i = 0; i < w.length; i++) w[i]! *= k;
+      return w;
+    };
+    return { words: tf.words, wordW: part(tf.words, tf.wordTf, this.wordDf, this.wordWeight), chars: tf.chars, charW: part(tf.chars, tf.charTf, this.charDf, 1 - this.wordWeight) };
+  }
+
+  static cosine(a: NeedVector, b: NeedVector): number {
+    return dot(a.words, a.wordW, b.words, b.wordW) + dot(a.chars, a.charW, b.chars, b.charW);
+  }
+}
