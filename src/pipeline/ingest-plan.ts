@@ -175,7 +175,7 @@ export function copySlotsWanted(v: VersionPlan): { slots: string[]; minAt: numbe
 export interface CopyPlan {
   /** Original of each new message that is a copy (by position); by global key: `byGlobalKey`. */
   copyOf: Map<number, OriginalRef>;
-  /** The conversation of a copy's stored original (by position). */
+  /** The conversation of a copy's stored original in another channel (by position). */
   originalConversation: Map<number, number>;
   /** New messages whose global key names a stored original. */
   byGlobalKey: ReadonlyMap<string, number>;
@@ -204,13 +204,14 @@ export function planCopies(v: VersionPlan, originals: ReadonlyMap<string, number
     return o.startsWith('s') ? { id: Number(o.slice(1)) } : { fresh: Number(o.slice(1)) };
   };
   const copyOf = new Map<number, OriginalRef>();
-  const storedConv = new Map(stored.map((st) => [st.id, st.conversationId]));
+  const storedById = new Map(stored.map((st) => [st.id, st]));
   const originalConversation = new Map<number, number>();
-  v.fresh.forEach((_, i) => {
+  v.fresh.forEach((m, i) => {
     const o = originalOf(`f${i}`);
     if (o) copyOf.set(i, o);
-    const conv = o && 'id' in o ? storedConv.get(o.id) : undefined;
-    if (conv !== undefined && conv !== null) originalConversation.set(i, conv);
+    // A copy in another channel (a bridge relay, a cross-post) belongs to its original's conversation.
+    const st = o && 'id' in o ? storedById.get(o.id) : undefined;
+    if (st && st.conversationId !== null && st.channelId !== channelIds.get(m.channel)) originalConversation.set(i, st.conversationId);
   });
   const repoint: CopyPlan['repoint'] = [];
   for (const st of storedEntries) {
@@ -238,7 +239,8 @@ export function draftThreads(sourceId: number, v: VersionPlan, channelIds: Reado
     const subj = subjectKey(m.subject);
     const orig = copies?.copyOf.get(i);
     const storedConv = copies?.originalConversation.get(i);
-    const original = orig && 'fresh' in orig ? { key: v.keys[orig.fresh]! } : storedConv !== undefined ? { conversation: storedConv } : undefined;
+    // Only across channels: a repeat within one channel keeps its place in that channel's threads.
+    const original = orig && 'fresh' in orig && v.fresh[orig.fresh]!.channel !== m.channel ? { key: v.keys[orig.fresh]! } : storedConv !== undefined ? { conversation: storedConv } : undefined;
     return { key: v.keys[i]!, refs: own, channelId: channelIds.get(m.channel)!, subjectKey: subj.key, isReplySubject: subj.isReply, sentAt: m.sentAt, ...(original ? { original } : {}) };
   });
   return { inputs, refs };
