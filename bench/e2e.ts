@@ -244,6 +244,9 @@ class RecordingQueue implements JobQueue {
     return here();
   }
   async schedule(): Promise<void> {}
+  dashboardQueues(): null {
+    return null;
+  }
   process(): void {}
   async counts(): Promise<QueueCounts> {
     return { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };

@@ -15,66 +15,19 @@
 //   latest edit and its redacted state) with its reactions counted from `/relations/{id}/m.annotation`,
 //   and re-emitted whole after the page's own events. An ingest update then overwrites the stored
 //   message with its current text, deleted flag and reaction counts.
-import { createClient, MatrixError, Method, type MatrixClient } from 'matrix-js-sdk';
 import type { Connector, Gap, Page } from '../../src/model/index.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
-import { isRoomAlias, matrixConfigSchema, type MatrixConfig, type MatrixConfigInput } from './config.js';
-import { emptyMatrixCursor, parseMatrixCursor, snapshotCursor, type MatrixCursor, type PendingEdit, type RoomState } from './cursor.js';
-import {
-  bundledEdit,
-  isRedacted,
-  laterEdit,
-  matrixEventSchema,
-  normalizeMatrix,
-  redactsOf,
-  relationOf,
-  type MatrixEvent,
-  type MatrixItem,
-} from './normalize.js';
+import { matrixConfigSchema, type MatrixConfig, type MatrixConfigInput } from './config.js';
+import { emptyMatrixCursor, snapshotCursor, type MatrixCursor, type PendingEdit, type RoomState } from './cursor.js';
+import { bundledEdit, isRedacted, laterEdit, normalizeMatrix, redactsOf, relationOf, type MatrixEvent, type MatrixItem } from './normalize.js';
+import { enc, MatrixHomeserver, requireNextBatch, type RoomInfo } from './homeserver.js';
 
 const V1_PREFIX = '/_matrix/client/v1';
-/** Consecutive 429s on one request before giving up with a `rate_limit` error. */
-const MAX_RATE_LIMIT_RETRIES = 20;
-/** Used when a 429 names no delay. */
-const DEFAULT_RETRY_AFTER_MS = 5_000;
 /** Pages of /relations read to count one event's reactions. */
 const MAX_RELATION_PAGES = 20;
 /** Consecutive empty backwards chunks (each with a new token) before the backfill is taken as done. */
 const MAX_EMPTY_CHUNKS = 50;
 export const ENCRYPTED_ROOM_REASON = 'encrypted room: not readable without keys';
-
-interface MessagesResponse {
-  start?: string;
-  end?: string;
-  chunk?: unknown[];
-  state?: unknown[];
-}
-
-interface SyncRoom {
-  timeline?: { events?: unknown[]; limited?: boolean; prev_batch?: string };
-  state?: { events?: unknown[] };
-  state_after?: { events?: unknown[] };
-}
-interface SyncResponse {
-  next_batch?: string;
-  rooms?: { join?: Record<string, SyncRoom> };
-}
-
-/** What a run knows about one room from its state. */
-interface RoomInfo {
-  roomId: string;
-  name: string | null;
-  members: Map<string, string>;
-  /** The `m.room.encryption` event's time, when the room is end-to-end encrypted. */
-  encryptedSince: number | null;
-}
-
-class AbortedError extends Error {
-  constructor() {
-    super('aborted');
-    this.name = 'AbortError';
-  }
-}
 
 export function createMatrixConnector(input: MatrixConfig | MatrixConfigInput, deps: ConnectorDeps): MatrixConnector {
   return new MatrixConnector(matrixConfigSchema.parse(input), deps);
@@ -83,11 +36,7 @@ export function createMatrixConnector(input: MatrixConfig | MatrixConfigInput, d
 export class MatrixConnector implements Connector<MatrixCursor> {
   readonly platform = 'matrix' as const;
   readonly capabilities = { history: true, live: true, edits: true, threads: true };
-  private readonly client: MatrixClient;
-  private readonly since: number | null;
-  /** Waited on 429s since the last page was handed out. */
-  private rateLimitedMs = 0;
-  private readonly infos = new Map<string, RoomInfo>();
+  private readonly hs: MatrixHomeserver;
   /** Reactions read this run: reaction id -> target id (to re-count a target when a reaction is redacted). */
   private readonly reactionTargets = new Map<string, string>();
 
@@ -95,23 +44,7 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     private readonly config: MatrixConfig,
     private readonly deps: ConnectorDeps,
   ) {
-    const log = (level: 'debug' | 'warn' | 'error') => (...msg: unknown[]) => deps.log(level, `matrix-js-sdk: ${msg.map(String).join(' ')}`);
-    const sdkLogger = {
-      trace: log('debug'),
-      debug: log('debug'),
-      info: log('debug'),
-      warn: log('warn'),
-      error: log('error'),
-      getChild: () => sdkLogger,
-    };
-    this.client = createClient({
-      baseUrl: config.homeserver,
-      accessToken: config.accessToken,
-      userId: config.userId,
-      localTimeoutMs: config.requestTimeoutMs,
-      logger: sdkLogger,
-    });
-    this.since = config.since ? Date.parse(config.since) : null;
+    this.hs = new MatrixHomeserver(config, deps);
   }
 
   normalize = normalizeMatrix;
@@ -119,7 +52,7 @@ export class MatrixConnector implements Connector<MatrixCursor> {
   // ---------------------------------------------------------------- history
 
   async *history(from: MatrixCursor | undefined, signal: AbortSignal): AsyncIterable<Page<MatrixCursor>> {
-    const cursor = from ? this.parseCursor(from) : emptyMatrixCursor();
+    const cursor = from ? this.hs.parseCursor(from) : emptyMatrixCursor();
     try {
       yield* this.catchUp(cursor, signal);
     } catch (err: unknown) {
@@ -134,8 +67,8 @@ export class MatrixConnector implements Connector<MatrixCursor> {
    * backfilled from that position, so /sync and /messages meet exactly.
    */
   private async *catchUp(cursor: MatrixCursor, signal: AbortSignal, syncFrom?: string): AsyncGenerator<Page<MatrixCursor>> {
-    const { roomIds, gaps } = await this.listRooms(signal);
-    if (gaps.length) yield this.page([], cursor, gaps);
+    const { roomIds, gaps } = await this.hs.listRooms(signal);
+    if (gaps.length) yield this.hs.page([], cursor, gaps);
     for (const roomId of roomIds) yield* this.readRoom(cursor, roomId, signal, syncFrom);
   }
 
@@ -143,11 +76,11 @@ export class MatrixConnector implements Connector<MatrixCursor> {
   private async *readRoom(cursor: MatrixCursor, roomId: string, signal: AbortSignal, syncFrom?: string): AsyncGenerator<Page<MatrixCursor>> {
     let info: RoomInfo;
     try {
-      info = await this.roomInfo(roomId, signal, true);
+      info = await this.hs.roomInfo(roomId, signal, true);
     } catch (err: unknown) {
-      const gap = this.permissionGap(err, roomId);
+      const gap = this.hs.permissionGap(err, roomId);
       if (!gap) throw err;
-      yield this.page([], cursor, [gap]);
+      yield this.hs.page([], cursor, [gap]);
       return;
     }
     const state: RoomState = cursor.rooms[roomId] ?? {};
@@ -155,7 +88,7 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     const pendingGaps: Gap[] = [];
     if (info.encryptedSince !== null) {
       const now = this.deps.now();
-      const fromTs = state.gapReportedTo ?? Math.max(info.encryptedSince, this.since ?? 0);
+      const fromTs = state.gapReportedTo ?? Math.max(info.encryptedSince, this.hs.since ?? 0);
       if (fromTs < now) pendingGaps.push({ channel: roomId, from: fromTs, to: now, reason: ENCRYPTED_ROOM_REASON });
       state.gapReportedTo = now;
       this.deps.log('warn', 'room is end-to-end encrypted: its messages cannot be read without keys', { roomId });
@@ -171,12 +104,12 @@ export class MatrixConnector implements Connector<MatrixCursor> {
       let emptyChunks = 0;
       while (state.end === undefined || state.back !== undefined) {
         const fromToken = state.back;
-        const res = await this.messages(roomId, { dir: 'b', from: fromToken }, signal);
+        const res = await this.hs.messages(roomId, { dir: 'b', from: fromToken }, signal);
         if (state.end === undefined) {
           if (!res.start) throw new ConnectorError('bad_data', `/messages for ${roomId} returned no start token`, this.deps.source);
           state.end = res.start;
         }
-        this.learnMembers(info, res.state);
+        this.hs.learnMembers(info, res.state);
         const { items, reachedSince } = this.foldBackward(info, state, res.chunk ?? []);
         emptyChunks = (res.chunk ?? []).length === 0 ? emptyChunks + 1 : 0;
         // An empty chunk alone is not the end (spec); many in a row from a server that keeps handing out tokens is.
@@ -187,14 +120,14 @@ export class MatrixConnector implements Connector<MatrixCursor> {
           delete state.pendingEdits;
           delete state.pendingReactions;
         }
-        yield this.page(items, cursor, takeGaps());
+        yield this.hs.page(items, cursor, takeGaps());
       }
       // Forwards from `end`: what arrived since the last run.
       for (; syncFrom === undefined; ) {
         const fromToken: string | undefined = state.end;
-        const res = await this.messages(roomId, { dir: 'f', from: fromToken }, signal);
+        const res = await this.hs.messages(roomId, { dir: 'f', from: fromToken }, signal);
         const chunk = res.chunk ?? [];
-        this.learnMembers(info, res.state);
+        this.hs.learnMembers(info, res.state);
         if (chunk.length === 0) {
           if (res.end !== undefined && res.end !== fromToken) {
             state.end = res.end;
@@ -206,16 +139,16 @@ export class MatrixConnector implements Connector<MatrixCursor> {
         // A server that omits `end` on the last page leaves us at `from`: the same events come again
         // next time and ingest is idempotent on the event id; we do not guess a position.
         if (res.end !== undefined) state.end = res.end;
-        yield this.page(items, cursor, takeGaps());
+        yield this.hs.page(items, cursor, takeGaps());
         if (res.end === undefined) break;
       }
     } catch (err: unknown) {
-      const gap = this.permissionGap(err, roomId);
+      const gap = this.hs.permissionGap(err, roomId);
       if (!gap) throw err;
       pendingGaps.push(gap);
     }
     const rest = takeGaps();
-    if (rest) yield this.page([], cursor, rest);
+    if (rest) yield this.hs.page([], cursor, rest);
   }
 
   /**
@@ -226,19 +159,19 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     const items: MatrixItem[] = [];
     let reachedSince = false;
     for (const raw of rawChunk) {
-      const ev = this.parseEvent(raw, info.roomId);
+      const ev = this.hs.parseEvent(raw, info.roomId);
       if (!ev) continue;
-      if (this.since !== null && ev.origin_server_ts < this.since) {
+      if (this.hs.since !== null && ev.origin_server_ts < this.hs.since) {
         reachedSince = true;
         continue;
       }
-      if (ev.type === 'm.room.member' && ev.state_key) this.learnMember(info, ev);
+      if (ev.type === 'm.room.member' && ev.state_key) this.hs.learnMember(info, ev);
       const rel = relationOf(ev.content);
       if (ev.type === 'm.reaction' && rel.relType === 'm.annotation' && rel.eventId && rel.key !== null) {
         const perTarget = ((state.pendingReactions ??= {})[rel.eventId] ??= {});
         const senders = (perTarget[rel.key] ??= []);
         if (!senders.includes(ev.sender)) senders.push(ev.sender);
-        items.push(this.item(info, ev, { foldedInto: rel.eventId }));
+        items.push(this.hs.item(info, ev, { foldedInto: rel.eventId }));
         continue;
       }
       if (ev.type === 'm.room.message' && rel.relType === 'm.replace' && rel.eventId) {
@@ -249,20 +182,20 @@ export class MatrixConnector implements Connector<MatrixCursor> {
           if (later) pending[rel.eventId] = later;
           state.pendingEdits = pending;
         }
-        items.push(this.item(info, ev, { foldedInto: rel.eventId }));
+        items.push(this.hs.item(info, ev, { foldedInto: rel.eventId }));
         continue;
       }
       if (ev.type === 'm.room.redaction') {
         // Its target is served already redacted when we reach it.
-        items.push(this.item(info, ev, { foldedInto: redactsOf(ev) ?? ev.event_id }));
+        items.push(this.hs.item(info, ev, { foldedInto: redactsOf(ev) ?? ev.event_id }));
         continue;
       }
       const pendingEdit = state.pendingEdits?.[ev.event_id];
       const pendingReactions = state.pendingReactions?.[ev.event_id];
       if (state.pendingEdits) delete state.pendingEdits[ev.event_id];
       if (state.pendingReactions) delete state.pendingReactions[ev.event_id];
-      const edit = laterEdit(bundledEdit(ev), pendingEdit ? this.parseEvent({ ...pendingEdit, type: 'm.room.message' }, info.roomId) : null);
-      items.push(this.item(info, ev, { replacement: edit, reactions: pendingReactions ? countReactions(pendingReactions) : undefined }));
+      const edit = laterEdit(bundledEdit(ev), pendingEdit ? this.hs.parseEvent({ ...pendingEdit, type: 'm.room.message' }, info.roomId) : null);
+      items.push(this.hs.item(info, ev, { replacement: edit, reactions: pendingReactions ? countReactions(pendingReactions) : undefined }));
     }
     return { items: items.reverse(), reachedSince };
   }
@@ -275,9 +208,9 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     const items: MatrixItem[] = [];
     const touched = new Map<string, MatrixEvent>(); // target id -> the relation event that touched it
     for (const raw of rawEvents) {
-      const ev = this.parseEvent(raw, info.roomId);
+      const ev = this.hs.parseEvent(raw, info.roomId);
       if (!ev) continue;
-      if (ev.type === 'm.room.member' && ev.state_key) this.learnMember(info, ev);
+      if (ev.type === 'm.room.member' && ev.state_key) this.hs.learnMember(info, ev);
       if (ev.type === 'm.room.name') info.name = typeof ev.content.name === 'string' ? ev.content.name : info.name;
       const rel = relationOf(ev.content);
       let target: string | null = null;
@@ -291,11 +224,11 @@ export class MatrixConnector implements Connector<MatrixCursor> {
         target = redacted ? (this.reactionTargets.get(redacted) ?? redacted) : null;
       }
       if (target === null) {
-        items.push(this.item(info, ev, { replacement: bundledEdit(ev) }));
+        items.push(this.hs.item(info, ev, { replacement: bundledEdit(ev) }));
         continue;
       }
       touched.set(target, ev);
-      items.push(this.item(info, ev, { foldedInto: target }));
+      items.push(this.hs.item(info, ev, { foldedInto: target }));
     }
     for (const [targetId, relationEvent] of touched) {
       const target = await this.readTarget(info, targetId, signal);
@@ -307,7 +240,7 @@ export class MatrixConnector implements Connector<MatrixCursor> {
       // the target by id); a lone reaction stays skipped.
       if (relationEvent.type === 'm.reaction') continue;
       const idx = items.findIndex((i) => i.event.event_id === relationEvent.event_id);
-      if (idx >= 0) items[idx] = this.item(info, relationEvent, {});
+      if (idx >= 0) items[idx] = this.hs.item(info, relationEvent, {});
     }
     return items;
   }
@@ -319,8 +252,8 @@ export class MatrixConnector implements Connector<MatrixCursor> {
   private async readTarget(info: RoomInfo, eventId: string, signal: AbortSignal): Promise<{ readable: boolean; item: MatrixItem | null }> {
     let ev: MatrixEvent | null;
     try {
-      const raw = await this.get<unknown>(`/rooms/${enc(info.roomId)}/event/${enc(eventId)}`, {}, signal, `reading event ${eventId}`);
-      ev = this.parseEvent(raw, info.roomId);
+      const raw = await this.hs.get<unknown>(`/rooms/${enc(info.roomId)}/event/${enc(eventId)}`, {}, signal, `reading event ${eventId}`);
+      ev = this.hs.parseEvent(raw, info.roomId);
     } catch (err: unknown) {
       if (err instanceof ConnectorError && (err.kind === 'permission' || err.kind === 'bad_data')) {
         this.deps.log('debug', 'edited/reacted/redacted event not readable', { roomId: info.roomId, eventId, why: err.message });
@@ -330,9 +263,9 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     }
     if (!ev) return { readable: false, item: null };
     if (ev.type !== 'm.room.message' && ev.type !== 'm.sticker') return { readable: true, item: null };
-    if (this.since !== null && ev.origin_server_ts < this.since) return { readable: true, item: null };
+    if (this.hs.since !== null && ev.origin_server_ts < this.hs.since) return { readable: true, item: null };
     const reactions = isRedacted(ev) ? {} : await this.reactionsOf(info.roomId, eventId, signal);
-    return { readable: true, item: this.item(info, ev, { replacement: bundledEdit(ev), reactions }) };
+    return { readable: true, item: this.hs.item(info, ev, { replacement: bundledEdit(ev), reactions }) };
   }
 
   /** Reaction counts from the server's relations: key -> distinct senders, redacted reactions excluded. */
@@ -342,13 +275,13 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     for (let i = 0; i < MAX_RELATION_PAGES; i++) {
       let res: { chunk?: unknown[]; next_batch?: string };
       try {
-        res = await this.get(`/rooms/${enc(roomId)}/relations/${enc(eventId)}/m.annotation`, { limit: 100, dir: 'b', ...(from ? { from } : {}) }, signal, `reading reactions of ${eventId}`, V1_PREFIX);
+        res = await this.hs.get(`/rooms/${enc(roomId)}/relations/${enc(eventId)}/m.annotation`, { limit: 100, dir: 'b', ...(from ? { from } : {}) }, signal, `reading reactions of ${eventId}`, V1_PREFIX);
       } catch (err: unknown) {
         if (err instanceof ConnectorError && (err.kind === 'permission' || err.kind === 'bad_data')) return {};
         throw err;
       }
       for (const raw of res.chunk ?? []) {
-        const ev = this.parseEvent(raw, roomId);
+        const ev = this.hs.parseEvent(raw, roomId);
         if (!ev || ev.type !== 'm.reaction') continue;
         const rel = relationOf(ev.content);
         if (rel.relType !== 'm.annotation' || rel.key === null) continue;
@@ -368,7 +301,7 @@ export class MatrixConnector implements Connector<MatrixCursor> {
    * follows the sync position, so a later history run goes on exactly where live stopped.
    */
   async *live(since: MatrixCursor | undefined, signal: AbortSignal): AsyncIterable<Page<MatrixCursor>> {
-    let cursor = since ? this.parseCursor(since) : emptyMatrixCursor();
+    let cursor = since ? this.hs.parseCursor(since) : emptyMatrixCursor();
     try {
       // A saved sync position is resumed as is while every room was last read up to it; a history run
       // since then (rooms ahead of it) means catching up through /messages and taking a new position.
@@ -378,7 +311,7 @@ export class MatrixConnector implements Connector<MatrixCursor> {
         cursor = page.cursor;
         yield page;
       }
-      const rooms = new Set(Object.keys(cursor.rooms).filter((r) => this.infos.has(r)));
+      const rooms = new Set(Object.keys(cursor.rooms).filter((r) => this.hs.infos.has(r)));
       const filter = JSON.stringify({
         room: {
           ...(this.config.rooms ? { rooms: [...rooms] } : {}),
@@ -393,21 +326,21 @@ export class MatrixConnector implements Connector<MatrixCursor> {
       cursor = snapshotCursor(cursor);
       if (!cursor.nextBatch) {
         // No sync position yet: take the current one, and read each room forwards up to it exactly.
-        const first = await this.sync({ timeout: 0, filter: JSON.stringify({ room: { timeline: { limit: 1 } } }) }, signal);
+        const first = await this.hs.sync({ timeout: 0, filter: JSON.stringify({ room: { timeline: { limit: 1 } } }) }, signal);
         const nb = requireNextBatch(first, this.deps.source);
         const items: MatrixItem[] = [];
         for (const roomId of rooms) {
-          const info = this.infos.get(roomId)!;
+          const info = this.hs.infos.get(roomId)!;
           const state = (cursor.rooms[roomId] ??= {});
           items.push(...(await this.readUpTo(info, state.end, nb, signal)));
           state.end = nb;
         }
         cursor.nextBatch = nb;
-        yield this.page(items, cursor);
+        yield this.hs.page(items, cursor);
       }
       while (!signal.aborted) {
         const prev = cursor.nextBatch;
-        const res = await this.sync({ since: prev, timeout: this.config.syncTimeoutMs, filter }, signal);
+        const res = await this.hs.sync({ since: prev, timeout: this.config.syncTimeoutMs, filter }, signal);
         const nb = requireNextBatch(res, this.deps.source);
         const items: MatrixItem[] = [];
         const gaps: Gap[] = [];
@@ -416,9 +349,9 @@ export class MatrixConnector implements Connector<MatrixCursor> {
             if (this.config.rooms) continue;
             // Joined since the catch-up: read its state; its older history is backfilled by the next history run.
             try {
-              await this.roomInfo(roomId, signal, true);
+              await this.hs.roomInfo(roomId, signal, true);
             } catch (err: unknown) {
-              const gap = this.permissionGap(err, roomId);
+              const gap = this.hs.permissionGap(err, roomId);
               if (!gap) throw err;
               gaps.push(gap);
               continue;
@@ -426,9 +359,9 @@ export class MatrixConnector implements Connector<MatrixCursor> {
             rooms.add(roomId);
             cursor.rooms[roomId] = room.timeline?.prev_batch ? { back: room.timeline.prev_batch } : {};
           }
-          const info = this.infos.get(roomId)!;
-          this.learnMembers(info, room.state?.events);
-          this.learnMembers(info, room.state_after?.events);
+          const info = this.hs.infos.get(roomId)!;
+          this.hs.learnMembers(info, room.state?.events);
+          this.hs.learnMembers(info, room.state_after?.events);
           let events = room.timeline?.events ?? [];
           if (room.timeline?.limited && room.timeline.prev_batch && cursor.rooms[roomId]?.back === undefined) {
             // More happened than the timeline holds: fetch the rest between the last position and it.
@@ -442,7 +375,7 @@ export class MatrixConnector implements Connector<MatrixCursor> {
           state.end = nb;
         }
         cursor.nextBatch = nb;
-        if (items.length || gaps.length) yield this.page(items, cursor, gaps.length ? gaps : undefined);
+        if (items.length || gaps.length) yield this.hs.page(items, cursor, gaps.length ? gaps : undefined);
       }
     } catch (err: unknown) {
       if (signal.aborted) return;
@@ -455,8 +388,8 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     const events: unknown[] = [];
     let token = from;
     for (;;) {
-      const res = await this.messages(info.roomId, { dir: 'f', from: token, to }, signal);
-      this.learnMembers(info, res.state);
+      const res = await this.hs.messages(info.roomId, { dir: 'f', from: token, to }, signal);
+      this.hs.learnMembers(info, res.state);
       events.push(...(res.chunk ?? []));
       if (!res.end || res.end === token || (res.chunk ?? []).length === 0) break;
       token = res.end;
@@ -469,175 +402,13 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     const events: unknown[] = [];
     let token = from;
     for (;;) {
-      const res = await this.messages(info.roomId, { dir: 'b', from: token, to }, signal);
-      this.learnMembers(info, res.state);
+      const res = await this.hs.messages(info.roomId, { dir: 'b', from: token, to }, signal);
+      this.hs.learnMembers(info, res.state);
       events.push(...(res.chunk ?? []));
       if (!res.end || res.end === token) break;
       token = res.end;
     }
     return events.reverse();
-  }
-
-  // ---------------------------------------------------------------- rooms and state
-
-  private async listRooms(signal: AbortSignal): Promise<{ roomIds: string[]; gaps: Gap[] }> {
-    const gaps: Gap[] = [];
-    if (!this.config.rooms) {
-      const res = await this.get<{ joined_rooms?: unknown }>('/joined_rooms', {}, signal, 'listing joined rooms');
-      const ids = Array.isArray(res.joined_rooms) ? res.joined_rooms.filter((r): r is string => typeof r === 'string') : [];
-      return { roomIds: ids, gaps };
-    }
-    const roomIds: string[] = [];
-    for (const room of this.config.rooms) {
-      if (!isRoomAlias(room)) {
-        roomIds.push(room);
-        continue;
-      }
-      try {
-        const res = await this.get<{ room_id?: unknown }>(`/directory/room/${enc(room)}`, {}, signal, `resolving ${room}`);
-        if (typeof res.room_id !== 'string') throw new ConnectorError('bad_data', `the directory answered no room_id for ${room}`, this.deps.source);
-        roomIds.push(res.room_id);
-      } catch (err: unknown) {
-        if (err instanceof ConnectorError && (err.kind === 'bad_data' || err.kind === 'permission')) {
-          gaps.push({ channel: room, from: this.since ?? 0, to: this.deps.now(), reason: `room alias not resolved: ${err.message}` });
-          continue;
-        }
-        throw err;
-      }
-    }
-    return { roomIds: [...new Set(roomIds)], gaps };
-  }
-
-  private async roomInfo(roomId: string, signal: AbortSignal, refresh: boolean): Promise<RoomInfo> {
-    const known = this.infos.get(roomId);
-    if (known && !refresh) return known;
-    const events = await this.get<unknown[]>(`/rooms/${enc(roomId)}/state`, {}, signal, `reading the state of ${roomId}`);
-    const info: RoomInfo = { roomId, name: null, members: new Map(), encryptedSince: null };
-    let alias: string | null = null;
-    for (const raw of Array.isArray(events) ? events : []) {
-      const ev = this.parseEvent(raw, roomId);
-      if (!ev) continue;
-      if (ev.type === 'm.room.name' && typeof ev.content.name === 'string' && ev.content.name) info.name = ev.content.name;
-      else if (ev.type === 'm.room.canonical_alias' && typeof ev.content.alias === 'string') alias = ev.content.alias;
-      else if (ev.type === 'm.room.encryption') info.encryptedSince = ev.origin_server_ts;
-      else if (ev.type === 'm.room.member') this.learnMember(info, ev);
-    }
-    info.name ??= alias;
-    this.infos.set(roomId, info);
-    return info;
-  }
-
-  private learnMembers(info: RoomInfo, events: unknown[] | undefined): void {
-    for (const raw of events ?? []) {
-      const ev = this.parseEvent(raw, info.roomId);
-      if (ev?.type === 'm.room.member') this.learnMember(info, ev);
-    }
-  }
-
-  private learnMember(info: RoomInfo, ev: MatrixEvent): void {
-    if (!ev.state_key) return;
-    const name = ev.content.displayname;
-    if (typeof name === 'string' && name.trim()) info.members.set(ev.state_key, name);
-  }
-
-  // ---------------------------------------------------------------- HTTP
-
-  private messages(roomId: string, q: { dir: 'b' | 'f'; from?: string; to?: string }, signal: AbortSignal): Promise<MessagesResponse> {
-    const query: Record<string, string> = { dir: q.dir, limit: String(this.config.pageSize), filter: JSON.stringify({ lazy_load_members: true }) };
-    if (q.from) query.from = q.from;
-    if (q.to) query.to = q.to;
-    return this.get<MessagesResponse>(`/rooms/${enc(roomId)}/messages`, query, signal, `reading ${roomId}`);
-  }
-
-  private sync(q: { since?: string; timeout: number; filter: string }, signal: AbortSignal): Promise<SyncResponse> {
-    const query: Record<string, string> = { timeout: String(q.timeout), filter: q.filter };
-    if (q.since) query.since = q.since;
-    return this.get<SyncResponse>('/sync', query, signal, 'syncing', undefined, q.timeout + this.config.requestTimeoutMs);
-  }
-
-  /** One authenticated GET: 429s waited out (abortably), errors mapped to ConnectorError. */
-  private async get<T>(path: string, query: Record<string, string | number>, signal: AbortSignal, what: string, prefix?: string, localTimeoutMs?: number): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) throw new AbortedError();
-      try {
-        return await this.client.http.authedRequest<T>(Method.Get, path, query, undefined, { abortSignal: signal, prefix, localTimeoutMs, inhibitLogoutEmit: true });
-      } catch (err: unknown) {
-        if (signal.aborted) throw new AbortedError();
-        if (err instanceof MatrixError && err.httpStatus === 429 && attempt < MAX_RATE_LIMIT_RETRIES) {
-          const waitMs = retryAfterMs(err);
-          this.deps.log('warn', 'rate limited by the homeserver; waiting', { what, waitMs });
-          const started = this.deps.now();
-          const slept = await this.deps.sleep(waitMs, signal);
-          this.rateLimitedMs += Math.max(waitMs, this.deps.now() - started);
-          if (!slept) throw new AbortedError();
-          continue;
-        }
-        throw this.toConnectorError(err, what);
-      }
-    }
-  }
-
-  private toConnectorError(err: unknown, what: string): ConnectorError {
-    const source = this.deps.source;
-    if (err instanceof ConnectorError) return err;
-    if (err instanceof MatrixError) {
-      const code = err.errcode ?? `HTTP ${err.httpStatus ?? '?'}`;
-      const text = typeof err.data?.error === 'string' ? `: ${err.data.error}` : '';
-      const cause = new Error(`${code}${text}`);
-      if (err.errcode === 'M_UNKNOWN_TOKEN' || err.errcode === 'M_MISSING_TOKEN' || err.httpStatus === 401) {
-        return new ConnectorError('auth', `the homeserver refused the access token (${code}) while ${what}; create a new access token and update the source config`, source, { cause });
-      }
-      if (err.httpStatus === 429) return new ConnectorError('rate_limit', `still rate limited while ${what} after ${MAX_RATE_LIMIT_RETRIES} waits`, source, { cause, retryAfterMs: retryAfterMs(err) });
-      if (err.httpStatus === 403) return new ConnectorError('permission', `not allowed while ${what} (${code}${text})`, source, { cause });
-      if (err.httpStatus !== undefined && err.httpStatus >= 500) return new ConnectorError('net', `homeserver error while ${what} (${code}${text})`, source, { cause });
-      return new ConnectorError('bad_data', `the homeserver refused the request while ${what} (${code}${text})`, source, { cause });
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    return new ConnectorError('net', `could not reach the homeserver while ${what}: ${message}`, source, { cause: err });
-  }
-
-  /** A permission error on one room becomes a gap for that room; other rooms are still read. */
-  private permissionGap(err: unknown, roomId: string): Gap | null {
-    if (!(err instanceof ConnectorError) || err.kind !== 'permission') return null;
-    this.deps.log('warn', 'room not readable; recorded as a gap', { roomId, why: err.message });
-    return { channel: roomId, from: this.since ?? 0, to: this.deps.now(), reason: `forbidden: ${err.message}` };
-  }
-
-  // ---------------------------------------------------------------- helpers
-
-  private parseCursor(value: unknown): MatrixCursor {
-    try {
-      return parseMatrixCursor(value);
-    } catch (err: unknown) {
-      throw new ConnectorError('config', 'the saved cursor is not a v1 Matrix cursor; reset the source checkpoint to read again from the start', this.deps.source, { cause: err });
-    }
-  }
-
-  private parseEvent(raw: unknown, roomId: string): MatrixEvent | null {
-    const parsed = matrixEventSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.deps.log('warn', 'malformed event from the homeserver skipped', { roomId, issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-      return null;
-    }
-    return parsed.data.room_id ? parsed.data : { ...parsed.data, room_id: roomId };
-  }
-
-  private item(info: RoomInfo, ev: MatrixEvent, extra: Partial<Pick<MatrixItem, 'replacement' | 'reactions' | 'foldedInto'>>): MatrixItem {
-    const item: MatrixItem = { kind: 'matrix', roomId: info.roomId, roomName: info.name, event: ev, senderName: info.members.get(ev.sender) ?? null };
-    if (extra.replacement) item.replacement = extra.replacement;
-    if (extra.reactions) item.reactions = extra.reactions;
-    if (extra.foldedInto !== undefined) item.foldedInto = extra.foldedInto;
-    return item;
-  }
-
-  private page(items: MatrixItem[], cursor: MatrixCursor, gaps?: Gap[]): Page<MatrixCursor> {
-    const page: Page<MatrixCursor> = { items, cursor: snapshotCursor(cursor) };
-    if (gaps?.length) page.gaps = gaps;
-    if (this.rateLimitedMs > 0) {
-      page.rateLimitedMs = this.rateLimitedMs;
-      this.rateLimitedMs = 0;
-    }
-    return page;
   }
 }
 
@@ -646,19 +417,3 @@ function countReactions(byKey: Record<string, string[]>): Record<string, number>
   for (const [key, senders] of Object.entries(byKey)) if (senders.length) out[key] = senders.length;
   return out;
 }
-
-function retryAfterMs(err: MatrixError): number {
-  try {
-    const ms = err.getRetryAfterMs();
-    return ms !== null && ms >= 0 ? ms : DEFAULT_RETRY_AFTER_MS;
-  } catch {
-    return DEFAULT_RETRY_AFTER_MS;
-  }
-}
-
-function requireNextBatch(res: SyncResponse, source: string): string {
-  if (typeof res.next_batch !== 'string' || !res.next_batch) throw new ConnectorError('bad_data', '/sync answered without next_batch', source);
-  return res.next_batch;
-}
-
-const enc = encodeURIComponent;

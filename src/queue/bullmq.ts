@@ -142,7 +142,7 @@ export class BullMqQueue implements JobQueue {
   }
 
   /** The BullMQ queues themselves, one per queue name: for the dashboard (/admin/queues). */
-  bullQueues(): Queue[] {
+  dashboardQueues(): Queue[] {
     return QUEUE_NAMES.map((name) => this.queue(name));
   }
 

@@ -44,6 +44,11 @@ export class InProcessQueue implements JobQueue {
 
   readonly durableSchedules = false;
 
+  /** Jobs live in this process's memory: no dashboard shows them. */
+  dashboardQueues(): null {
+    return null;
+  }
+
   async ready(): Promise<void> {}
 
   /** No worker process takes jobs from this queue: the work is done here, now. */

@@ -1,6 +1,7 @@
 // The JobQueue port: BullMQ on Redis when REDIS_URL (or `redis:` in config) is set, in-process otherwise.
 // Both honour the same contract (test/contract/queue.contract.ts).
 
+import type { Queue as BullQueue } from 'bullmq';
 import type { QueuePayloads } from '../model/jobs.js';
 import { GleanerError } from '../errors.js';
 
@@ -84,6 +85,11 @@ export interface JobQueue {
    * process, for as long as the queue is open; with Redis: BullMQ's job scheduler.
    */
   schedule<Q extends QueueName>(queue: Q, schedulerId: string, repeat: Repeat, template: { name: string; data: QueuePayloads[Q] }): Promise<void>;
+  /**
+   * The queues a queue dashboard (bull-board, /admin/queues) can show: BullMQ's own queues, one per
+   * queue name; null when there is nothing for it to show (in-process: no Redis, jobs live in memory).
+   */
+  dashboardQueues(): BullQueue[] | null;
   /** Starts consuming `queue` with `handler` in this process. */
   process<T>(queue: QueueName, handler: JobHandler<T>, opts?: ProcessOptions): void;
   counts(queue: QueueName): Promise<QueueCounts>;

@@ -7,6 +7,7 @@ import { chunks, dbKind } from './db.js';
 import { GleanerError } from '../errors.js';
 import { insertRows, runStatement } from './bulk.js';
 import type { Database } from './schema.js';
+import { messagesWithAuthors } from './authors.js';
 import type { FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../model/people.js';
 import type { ItemForDoc, PriorityMessage } from '../model/records.js';
@@ -95,11 +96,7 @@ export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]
  * their authors' people and orgs: what itemDoc reads of each; loadItems selects more.
  */
 function itemMessages(db: Kysely<Database>, conversationIds: number[]) {
-  return db
-    .selectFrom('messages as m')
-    .innerJoin('identities as i', 'i.id', 'm.identity_id')
-    .innerJoin('people as p', 'p.id', 'i.person_id')
-    .leftJoin('orgs as o', 'o.id', 'p.org_id')
+  return messagesWithAuthors(db)
     .select(['m.id', 'm.conversation_id', 'm.sent_at', 'm.clean_text', 'm.is_bot', 'i.is_bot as identityBot', 'p.id as personId', 'p.is_staff', 'o.segment as orgSegment'])
     .where('m.conversation_id', 'in', conversationIds)
     .where('m.copy_of', 'is', null)

@@ -2,6 +2,7 @@
 // split, renamed, items moved. Every decision keeps who and when, and no automatic re-run undoes it.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { messagesWithAuthors } from './authors.js';
 import { segmentOf } from '../model/people.js';
 import { InputError, NotFoundError } from '../errors.js';
 
@@ -103,13 +104,7 @@ export interface InboxOptions {
 }
 
 function pendingItemsQuery(db: Kysely<Database>, opts: InboxOptions) {
-  let q = db
-    .selectFrom('feedback_items as f')
-    .innerJoin('messages as m', 'm.id', 'f.message_id')
-    .innerJoin('identities as i', 'i.id', 'm.identity_id')
-    .innerJoin('people as p', 'p.id', 'i.person_id')
-    .leftJoin('orgs as o', 'o.id', 'p.org_id')
-    .where('f.status', '=', 'auto');
+  let q = messagesWithAuthors(db).innerJoin('feedback_items as f', 'f.message_id', 'm.id').where('f.status', '=', 'auto');
   if (!opts.staffAndBots) {
     q = q
       .where('m.is_bot', '=', 0)

@@ -4,6 +4,7 @@
 import type { Kysely } from 'kysely';
 import { chunks, dbKind } from './db.js';
 import type { Database } from './schema.js';
+import { messagesWithAuthors } from './authors.js';
 import type { ConversationMessage } from '../model/records.js';
 import type { HumanTags, StoredItem } from '../model/enrich.js';
 import { isListHostAddress } from '../model/people.js';
@@ -16,15 +17,9 @@ export async function loadConversationMessages(db: Kysely<Database>, conversatio
   const out = new Map<number, ConversationMessage[]>();
   for (let i = 0; i < conversationIds.length; i += 400) {
     const part = conversationIds.slice(i, i + 400);
-    const rows = await db
-      .selectFrom('messages as m')
+    const rows = await messagesWithAuthors(db)
       .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
-      // identities.person_id is a NOT NULL foreign key (enforced on both dialects): the join with
-      // people filters nothing, it brings the person's staff flag and org.
-      .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-      .innerJoin('people as p', 'p.id', 'idn.person_id')
-      .leftJoin('orgs as o', 'o.id', 'p.org_id')
-      .select(['m.id', 'm.conversation_id', 'm.clean_text', 'm.subject', 'ch.name as channel', 'ch.external_id as channelExternal', 'm.is_bot', 'idn.is_bot as identityBot', 'idn.kind as identityKind', 'idn.value as identityValue', 'idn.email as identityEmail', 'p.id as personId', 'p.is_staff', 'o.segment as orgSegment', 'm.labels'])
+      .select(['m.id', 'm.conversation_id', 'm.clean_text', 'm.subject', 'ch.name as channel', 'ch.external_id as channelExternal', 'm.is_bot', 'i.is_bot as identityBot', 'i.kind as identityKind', 'i.value as identityValue', 'i.email as identityEmail', 'p.id as personId', 'p.is_staff', 'o.segment as orgSegment', 'm.labels'])
       .where('m.conversation_id', 'in', part)
       .where('m.copy_of', 'is', null)
       .where('m.deleted', '=', 0)

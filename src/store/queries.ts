@@ -1,6 +1,7 @@
 // Read queries for the digest, stats and the CLI. No SQL outside src/store/.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { messagesWithPeople } from './authors.js';
 
 export interface Period {
   start: number;
@@ -63,11 +64,8 @@ export interface QuoteRow {
 /** The first human messages of each conversation in the period (the report and its first answers). */
 export async function quotesFor(db: Kysely<Database>, conversationIds: number[], perConversation: number, period?: Period): Promise<QuoteRow[]> {
   if (!conversationIds.length) return [];
-  let q = db
-    .selectFrom('messages as m')
+  let q = messagesWithPeople(db)
     .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
-    .innerJoin('identities as i', 'i.id', 'm.identity_id')
-    .innerJoin('people as p', 'p.id', 'i.person_id')
     .select(['m.conversation_id as conversationId', 'm.id as messageId', 'm.clean_text as text', 'p.display_name as author', 'ch.name as channel', 'm.permalink as url', 'm.sent_at as at'])
     .where('m.conversation_id', 'in', conversationIds)
     .where('m.copy_of', 'is', null)

@@ -61,7 +61,7 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
   f.decorateRequest('session', null);
   f.decorateRequest('authVia', null);
   f.decorateRequest('queuesDashboard', false);
-  const queuesDashboard = app.queue.kind === 'bullmq';
+  const queuesDashboard = app.queue.dashboardQueues() !== null;
   f.addHook('onRequest', async (req) => {
     req.queuesDashboard = queuesDashboard;
   });

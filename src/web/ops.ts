@@ -5,7 +5,6 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../ops/metrics.js';
-import { BullMqQueue } from '../queue/bullmq.js';
 import { hasRole } from './auth.js';
 import type { RouteOptions, WebDeps } from './page.js';
 
@@ -52,11 +51,11 @@ export default async function opsRoutes(f: FastifyInstance, { deps }: RouteOptio
 
 /** Mounts bull-board at /admin/queues when the queue is BullMQ; returns whether it did. */
 async function registerQueueDashboard(f: FastifyInstance, deps: WebDeps): Promise<boolean> {
-  const queue = deps.app.queue;
-  if (!(queue instanceof BullMqQueue)) return false;
+  const queues = deps.app.queue.dashboardQueues();
+  if (!queues) return false;
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(QUEUES_PREFIX);
-  createBullBoard({ queues: queue.bullQueues().map((q) => new BullMQAdapter(q)), serverAdapter, options: { uiConfig: { boardTitle: 'Gleaner queues' } } });
+  createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter, options: { uiConfig: { boardTitle: 'Gleaner queues' } } });
   await f.register(async (admin) => {
     // Runs after the app's authentication hook: no session was already sent to the login page.
     admin.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {

@@ -1,7 +1,7 @@
 // One contract, two implementations: the in-process JobQueue and BullMQ on a real Redis.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { BullMqQueue, InProcessQueue, PermanentJobError, type JobQueue } from '../../src/queue/index.js';
+import { BullMqQueue, InProcessQueue, PermanentJobError, QUEUE_NAMES, type JobQueue } from '../../src/queue/index.js';
 
 const retry = { attempts: 3, baseDelayMs: 20 };
 
@@ -53,6 +53,18 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
       expect(queued).toEqual([]);
     }
     expect(queue.durableSchedules).toBe(_name === 'bullmq');
+  });
+
+  it('dashboardQueues: the queues a dashboard can show, one per queue name with Redis; none in-process', async () => {
+    queue = make();
+    const shown = queue.dashboardQueues();
+    if (_name === 'bullmq') {
+      expect(shown?.map((q) => q.name)).toEqual([...QUEUE_NAMES]);
+      await queue.add('enrich', 'batch', ({ n: 1 } as never), { jobId: 'dash' });
+      expect(await shown![1]!.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    } else {
+      expect(shown).toBeNull();
+    }
   });
 
   it('a job id added twice runs once (deterministic ids)', async () => {

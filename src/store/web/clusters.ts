@@ -2,6 +2,7 @@
 // cluster's record, the choices for a move.
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database } from '../schema.js';
+import { messagesWithPeople } from '../authors.js';
 import { inChannel, inSegment, messagesInContext } from './context.js';
 import { itemTitle, type FeedbackFilter } from './items.js';
 import { searchConversations } from './search.js';
@@ -52,10 +53,7 @@ export async function conversationsForItems(db: Db, itemIds: number[]): Promise<
   const tags = await db.selectFrom('tags').select(['item_id', 'tag', 'provenance', 'confidence', 'state']).where('item_id', 'in', itemIds).orderBy('tag').execute();
   const out: ConversationView[] = [];
   for (const i of items) {
-    const msgs = await db
-      .selectFrom('messages as m')
-      .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-      .innerJoin('people as p', 'p.id', 'idn.person_id')
+    const msgs = await messagesWithPeople(db)
       .select(['m.id', 'p.display_name', 'p.id as person_id', 'm.clean_text', 'm.text', 'm.sent_at', 'm.permalink', 'm.is_bot'])
       .where('m.conversation_id', '=', i.conversation_id)
       .where('m.copy_of', 'is', null)

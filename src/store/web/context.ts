@@ -3,16 +3,11 @@
 // m messages, ch channels, s sources, i identities, p people, o orgs (left-joined), f feedback_items.
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './tables.js';
+import { messagesWithAuthors } from '../authors.js';
 
 /** Messages with their channel (ch), source (s), author's identity (i), person (p) and org (o, may be null). */
 export function messagesInContext(db: Db) {
-  return db
-    .selectFrom('messages as m')
-    .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
-    .innerJoin('sources as s', 's.id', 'ch.source_id')
-    .innerJoin('identities as i', 'i.id', 'm.identity_id')
-    .innerJoin('people as p', 'p.id', 'i.person_id')
-    .leftJoin('orgs as o', 'o.id', 'p.org_id');
+  return messagesWithAuthors(db).innerJoin('channels as ch', 'ch.id', 'm.channel_id').innerJoin('sources as s', 's.id', 'ch.source_id');
 }
 
 /** Feedback items (f) with their report message (m) in context; items marked not feedback are left out. */

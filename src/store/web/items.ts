@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import { inChannel, inSegment, itemsInContext } from './context.js';
 import { searchConversations } from './search.js';
+import { messagesWithAuthors } from '../authors.js';
 import type { Db } from './tables.js';
 
 // Shared shapes -----------------------------------------------------------------------------------
@@ -231,11 +232,7 @@ async function conversationParticipants(db: Db, conversationIds: number[]): Prom
   const out = new Map<number, Reporter[]>();
   for (let i = 0; i < conversationIds.length; i += 500) {
     const part = conversationIds.slice(i, i + 500);
-    const rows = await db
-      .selectFrom('messages as m')
-      .innerJoin('identities as i', 'i.id', 'm.identity_id')
-      .innerJoin('people as p', 'p.id', 'i.person_id')
-      .leftJoin('orgs as o', 'o.id', 'p.org_id')
+    const rows = await messagesWithAuthors(db)
       .select(['m.conversation_id', 'p.id', 'p.display_name', 'p.is_staff', 'o.name as org', 'o.segment'])
       .distinct()
       .where('m.conversation_id', 'in', part)
