@@ -8,6 +8,7 @@ import type { DigestCluster, DigestQuote } from '../model/index.js';
 import { clusterMembers, clustersWithActivity, getClusters, loadItems, type ClusterRecord, type StoredItem } from '../store/clusters.js';
 import { clusterPriority, channelLabel } from '../pipeline/priority.js';
 import { sentenceExcerpt } from '../pipeline/own-words.js';
+import { isAgreementOnly } from '../pipeline/feedback.js';
 import { quoteLink, type ArchiveConfig } from './archives.js';
 import { answerStatus } from './status.js';
 import type { Period } from '../pipeline/period.js';
@@ -61,10 +62,16 @@ export function clusterEntry(record: ClusterRecord, allItems: readonly StoredIte
   // they spoke), then those who voiced the need before: the need in each person's own words.
   const wantQuotes = opts.quotes ?? 3;
   const inPeriod = new Set(p.periodReporters.map((r) => r.personId));
-  const speakers = [...p.periodReporters, ...p.reporters.filter((r) => !inPeriod.has(r.personId))];
-  const wanted = new Set(speakers.slice(0, wantQuotes * 4).map((r) => r.messageIds[0]!));
+  const inOrder = [...p.periodReporters, ...p.reporters.filter((r) => !inPeriod.has(r.personId))];
+  const wanted = new Set(inOrder.slice(0, wantQuotes * 4).map((r) => r.messageIds[0]!));
   const byId = new Map<number, StoredItem['messages'][number]>();
   for (const i of items) for (const m of i.messages) if (wanted.has(m.messageId)) byId.set(m.messageId, m);
+  // A bare "+1" or "👍" says who, not what: such quotes come after the ones in the people's own words.
+  const bare = (r: (typeof inOrder)[number]) => {
+    const m = byId.get(r.messageIds[0]!);
+    return m !== undefined && isAgreementOnly(m.text);
+  };
+  const speakers = [...inOrder.filter((r) => !bare(r)), ...inOrder.filter(bare)];
   const quotes: DigestQuote[] = [];
   const unlinked = new Set<string>();
   for (const r of speakers) {

@@ -62,6 +62,11 @@ export function ruleTags(rules: readonly CompiledRule[], text: string, channel: 
 /** Agreement with nothing of its own: it can add a reporter to a need, never raise one. */
 const AGREEMENT_ONLY = /^(?:\+\s?1|-\s?1|\+\s?0|same(?: here)?|me too|yes please|seconded|agreed|this|thanks?(?: you)?|thx|ty|congrats|congratulations|nice|cool|great|awesome|lgtm|\u{1F44D}|\u{1F389}|\u{2764}\u{FE0F}?)[\s!.,:;)(\p{Extended_Pictographic}]*$/iu;
 
+/** Agreement with nothing of its own ("+1", "same here", "👍"): it adds a reporter, it states no need. */
+export function isAgreementOnly(text: string): boolean {
+  return AGREEMENT_ONLY.test(ownWords(text));
+}
+
 /** Threads whose starter is not a report: only a reply that itself reports something can raise an item there. */
 const STRUCTURAL: ReadonlySet<ThreadKind> = new Set(['announcement', 'ci', 'notification', 'newsletter']);
 
@@ -83,7 +88,7 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
   const mayRaise = (m: ConversationMessage) => {
     if (m.isStaff) return false;
     if (messageNoiseOf(m.text, m.subject) !== null) return false;
-    if (AGREEMENT_ONLY.test(ownWords(m.text))) return false;
+    if (isAgreementOnly(m.text)) return false;
     if (thread !== null && STRUCTURAL.has(thread) && m === starter) return false;
     return true;
   };

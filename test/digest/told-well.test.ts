@@ -144,6 +144,15 @@ describe('this week first', () => {
     expect(Date.parse(e.entry.quotes[0]!.at)).toBeGreaterThanOrEqual(W46.start);
     expect(e.unlinkedLists).toEqual(['users.httpd.apache.org']);
   });
+
+  it('quotes people in their own words first: a bare "+1 👍" comes after them, even when it came first', () => {
+    // A reaction turned into a "+1 👍" carries the report's own time (the API gives no time for a reaction).
+    const items: PriorityItem[] = [{ itemId: 1, reportMessageId: 2, messages: [msg(1, 1, T0 + DAY, '+1 👍'), msg(2, 2, T0 + DAY, 'Exemplars on histogram buckets would link a latency spike to its trace.'), msg(3, 3, T0 + 2 * DAY, '+1, exemplars would save us a manual search after every alert.')] }];
+    const stored: StoredItem[] = items.map((i) => ({ itemId: i.itemId, conversationId: 1, reportMessageId: i.reportMessageId, kind: 'feature', subject: null, tags: [], messages: i.messages.map((m) => ({ ...m, subject: null })) }));
+    const e = clusterEntry({ id: 8, title: 'Exemplars on histograms', pinnedTitle: false, summary: null, kind: 'feature', firstSeen: null, lastSeen: null }, stored, W46)!;
+    expect(e.entry.reporters).toBe(3);
+    expect(e.entry.quotes.map((q) => q.author)).toEqual(['P2', 'P3', 'P1']);
+  });
 });
 
 describe('status line', () => {
