@@ -113,6 +113,13 @@ export type Gap = z.infer<typeof GapSchema>;
 export const FEEDBACK_KINDS = ['bug', 'feature', 'question', 'docs', 'praise', 'complaint'] as const;
 export type FeedbackKind = (typeof FEEDBACK_KINDS)[number];
 
+/**
+ * Kinds that can voice the same need, as groups: a bug and a complaint about it (a problem); a feature
+ * request (a request); a question and the docs gap ("is there a way to ...?"); praise.
+ */
+export const NEED_GROUPS = ['problem', 'request', 'question', 'praise'] as const;
+export const NEED_GROUP_OF: Readonly<Record<FeedbackKind, number>> = { bug: 0, complaint: 0, feature: 1, question: 2, docs: 2, praise: 3 };
+
 export type TagProvenance = 'rule' | 'model' | 'human' | 'platform';
 
 export type Trend = 'new' | 'rising' | 'steady' | 'falling' | 'resurfaced';

@@ -27,6 +27,8 @@ export interface ItemForDoc {
   itemId: number;
   tags?: readonly string[];
   kind: FeedbackKind | null;
+  /** Need-group probabilities (see NEED_GROUPS), when the classifier wrote them. */
+  kindGroups?: readonly number[] | null;
   subject: string | null;
   reportMessageId: number;
   llmSummary?: string | null;
@@ -60,6 +62,8 @@ export interface DetectedFeedback {
   isFeedback: boolean;
   kind: FeedbackKind | null;
   kindConfidence: number;
+  /** Probabilities of the need groups (problem, request, question, praise: see NEED_GROUPS), summing to 1; null when not feedback. */
+  kindGroups?: number[] | null;
   feedbackConfidence: number;
   sentiment: Sentiment;
   modelVersion: string;

@@ -4,7 +4,7 @@
 import { classify, FEEDBACK_KINDS, type ClassifierModel, type Classification } from './classify/index.js';
 import { isFailingVote, messageNoiseOf, ownWords, reportsFailure, threadKindOf, voteOf, type ThreadKind } from './classify/community.js';
 import { detectLanguage } from './classify/language.js';
-import type { FeedbackKind } from '../model/index.js';
+import { NEED_GROUPS, NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
 import type { AutoTag, ConversationMessage, DetectedFeedback } from '../model/records.js';
 
 export type { AutoTag, ConversationMessage, DetectedFeedback };
@@ -158,12 +158,29 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
     isFeedback,
     kind: isFeedback ? kind : null,
     kindConfidence: forced ? 1 : round(c.kindConfidence),
+    kindGroups: isFeedback && kind ? needGroups(forced ? null : c.scores, kind) : null,
     feedbackConfidence: forced ? 1 : round(c.feedbackConfidence),
     sentiment: c.sentiment,
     modelVersion: c.modelVersion,
     tags,
     language: lang === 'und' ? null : lang,
   };
+}
+
+/**
+ * The report's need-group probabilities from the classifier's kind scores (2 decimals, summing to about
+ * 1); one-hot on the kind's group when the kind was set by a rule or a person.
+ */
+function needGroups(scores: Readonly<Record<FeedbackKind, number>> | null, kind: FeedbackKind): number[] {
+  const p = NEED_GROUPS.map(() => 0);
+  let total = 0;
+  if (scores) for (const k of FEEDBACK_KINDS) total += scores[k];
+  if (!scores || !(total > 0)) {
+    p[NEED_GROUP_OF[kind]] = 1;
+    return p;
+  }
+  for (const k of FEEDBACK_KINDS) p[NEED_GROUP_OF[k]]! += scores[k] / total;
+  return p.map((x) => Math.round(x * 100) / 100);
 }
 
 /** The conversation holds nothing that raises a need: a detection that says so (its item, if any, goes). */

@@ -8,7 +8,7 @@
 // all-pairs. Pure: no I/O; ids and time come from the caller.
 import { CandidateIndex } from './cluster.js';
 import { TermStats } from './cluster-terms.js';
-import { DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, needKindsCompatible, type NeedVector, type Tf } from './need-space.js';
+import { DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type Tf } from './need-space.js';
 import { MergeHeap } from './merge-heap.js';
 import type { FeedbackKind } from '../model/index.js';
 
@@ -22,6 +22,8 @@ export interface NeedDoc {
   others?: string;
   at: number;
   kind: FeedbackKind | null;
+  /** Need-group probabilities (problem, request, question, praise): an unsure kind keeps a pair apart less. */
+  kindGroups?: readonly number[] | null;
 }
 
 export interface GroupingOptions {
@@ -29,7 +31,7 @@ export interface GroupingOptions {
   threshold?: number;
   /** Weight of the word part; the character part has the rest (default 0.3). */
   wordWeight?: number;
-  /** Multiplier on the similarity of items whose kinds are not compatible (bug vs feature; default 0.5). */
+  /** Multiplier on the similarity of items whose kinds are not compatible (bug vs feature; default 0.5), when both kinds are sure; less as the chance grows that both are the same group (kindFactor). */
   kindPenalty?: number;
   /** Items not placed by a human within this many days of the newest item are re-grouped in batch (default 28). */
   windowDays?: number;
@@ -214,7 +216,7 @@ export class NeedGrouper {
     const ib = this.items.get(b);
     if (!ia || !ib) return 0;
     let s = this.pairCosine(a, b, this.vector(a, exact), this.vector(b, exact));
-    if (!needKindsCompatible(ia.doc.kind, ib.doc.kind)) s *= this.o.kindPenalty;
+    if (!needKindsCompatible(ia.doc.kind, ib.doc.kind)) s *= kindFactor(this.o.kindPenalty, ia.doc.kindGroups, ib.doc.kindGroups);
     return s;
   }
 
@@ -312,6 +314,7 @@ export class NeedGrouper {
       // Exact, under the current idf: the same items give the same similarities whatever came first.
       const vecs = ids.map((id) => this.vector(id, true));
       const groupKind = ids.map((id) => NEED_KIND_OF(this.items.get(id)!.doc.kind));
+      const kindGroups = ids.map((id) => this.items.get(id)!.doc.kindGroups);
       for (let i = 0; i < n; i++) {
         const vi = vecs[i]!;
         for (let j = i + 1; j < n; j++) {
@@ -319,7 +322,7 @@ export class NeedGrouper {
           let sim = this.embeddings.size ? this.pairCosine(ids[i]!, ids[j]!, vi, vecs[j]!) : NeedSpace.cosine(vi, vecs[j]!);
           const ki = groupKind[i]!;
           const kj = groupKind[j]!;
-          if (ki >= 0 && kj >= 0 && ki !== kj) sim *= o.kindPenalty;
+          if (ki >= 0 && kj >= 0 && ki !== kj) sim *= kindFactor(o.kindPenalty, kindGroups[i], kindGroups[j]);
           addSum(groupOf[i]!, groupOf[j]!, sim);
         }
       }

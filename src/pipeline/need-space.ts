@@ -2,14 +2,26 @@
 // the current idf, and which kinds can voice the same need. Pure: no I/O. Split out of grouping.ts.
 import { tokenizeReport } from './dedupe/index.js';
 import { hash32 } from './dedupe/hash.js';
-import type { FeedbackKind } from '../model/index.js';
+import { NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
 
 /**
- * Kinds that can voice the same need: a bug and a complaint about it; a feature request, the question
- * whether it exists and the docs gap ("is there a way to ...?" asks for the feature). A bug and a
- * feature request on the same object are different needs ("CSV export is broken" vs "add Parquet export").
+ * Kinds that can voice the same need (NEED_GROUP_OF): a bug and a complaint about it; a question and
+ * the docs gap. A bug and a feature request on the same object are different needs ("CSV export is
+ * broken" vs "add Parquet export").
  */
-const NEED_KIND: Record<FeedbackKind, number> = { bug: 0, complaint: 0, feature: 1, question: 2, docs: 2, praise: 3 };
+const NEED_KIND = NEED_GROUP_OF;
+
+/**
+ * How much a pair's similarity keeps when their likeliest kinds voice different needs: `penalty` when
+ * both kinds are sure, more as the chance grows that they are in the same group after all (the sum
+ * over groups of both probabilities). Without probabilities, `penalty`.
+ */
+export function kindFactor(penalty: number, a: readonly number[] | null | undefined, b: readonly number[] | null | undefined): number {
+  if (!a || !b || a.length !== b.length) return penalty;
+  let same = 0;
+  for (let i = 0; i < a.length; i++) same += a[i]! * b[i]!;
+  return penalty + (1 - penalty) * Math.min(1, same);
+}
 
 export function needKindsCompatible(a: FeedbackKind | null, b: FeedbackKind | null): boolean {
   return a === null || b === null || NEED_KIND[a] === NEED_KIND[b];

@@ -25,7 +25,7 @@ const CONFLICT_ATTEMPTS = 20;
 /** What grouping compares of a stored item: its need text and what the thread's other people added. */
 export function needDoc(item: ItemForDoc): NeedDoc {
   const report = item.messages.find((m) => m.messageId === item.reportMessageId);
-  return { itemId: item.itemId, title: item.subject, need: needText(item), others: othersText(item), at: report?.at ?? item.messages[0]?.at ?? 0, kind: item.kind };
+  return { itemId: item.itemId, title: item.subject, need: needText(item), others: othersText(item), at: report?.at ?? item.messages[0]?.at ?? 0, kind: item.kind, kindGroups: item.kindGroups ?? null };
 }
 
 function placements(assignments: ReadonlyArray<{ itemId: number; clusterId: number; pinned: boolean }>): Map<number, Placement> {

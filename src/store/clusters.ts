@@ -8,7 +8,7 @@ import { GleanerError } from '../errors.js';
 import { insertRows, runStatement } from './bulk.js';
 import type { Database } from './schema.js';
 import { messagesWithAuthors } from './authors.js';
-import type { FeedbackKind } from '../model/index.js';
+import { NEED_GROUPS, NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../model/people.js';
 import type { ItemForDoc, PriorityMessage } from '../model/records.js';
 
@@ -25,6 +25,8 @@ export interface StoredItem {
   conversationId: number;
   reportMessageId: number;
   kind: FeedbackKind | null;
+  /** Need-group probabilities (problem, request, question, praise); one-hot when a human set the kind. */
+  kindGroups?: number[] | null;
   subject: string | null;
   /** Active tags (human removals applied, no `kind:` tags). */
   tags: string[];
@@ -37,20 +39,28 @@ export interface StoredItem {
 
 type ItemHead = Omit<StoredItem, 'messages'>;
 
+/** The stored need-group probabilities; one-hot on the kind's group when none were stored or a human set the kind. */
+function kindGroupsOf(stored: string | null | undefined, kind: FeedbackKind | null): number[] | null {
+  const p = stored ? stored.split(',').map(Number) : [];
+  if (p.length === NEED_GROUPS.length && p.every(Number.isFinite)) return p;
+  if (!kind) return null;
+  return NEED_GROUPS.map((_, g) => (g === NEED_GROUP_OF[kind] ? 1 : 0));
+}
+
 /** The items (not marked "not feedback") with their subject and tags, in chunks, each with its items by conversation. */
 async function* itemHeads(db: Kysely<Database>, itemIds: readonly number[]): AsyncGenerator<Map<number, ItemHead>> {
   for (const part of chunks([...new Set(itemIds)])) {
     const items = await db
       .selectFrom('feedback_items as f')
       .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
-      .select(['f.id', 'f.conversation_id', 'f.message_id', 'f.kind', 'f.summary', 'f.summary_version', 'c.subject'])
+      .select(['f.id', 'f.conversation_id', 'f.message_id', 'f.kind', 'f.kind_groups', 'f.status', 'f.summary', 'f.summary_version', 'c.subject'])
       .where('f.id', 'in', part)
       .where('f.status', '!=', 'not_feedback')
       .execute();
     if (!items.length) continue;
     const tags = await itemTags(db, items.map((i) => i.id));
     const byConv = new Map<number, ItemHead>();
-    for (const i of items) byConv.set(i.conversation_id, { itemId: i.id, conversationId: i.conversation_id, reportMessageId: i.message_id, kind: (i.kind as FeedbackKind | null) ?? null, subject: i.subject, tags: tags.get(i.id) ?? [], llmSummary: i.summary_version?.startsWith('llm:') ? i.summary : null });
+    for (const i of items) byConv.set(i.conversation_id, { itemId: i.id, conversationId: i.conversation_id, reportMessageId: i.message_id, kind: (i.kind as FeedbackKind | null) ?? null, kindGroups: kindGroupsOf(i.status === 'confirmed' ? null : i.kind_groups, i.kind as FeedbackKind | null), subject: i.subject, tags: tags.get(i.id) ?? [], llmSummary: i.summary_version?.startsWith('llm:') ? i.summary : null });
     yield byConv;
   }
 }

@@ -15,12 +15,13 @@ interface ItemFields {
   message_id: number;
   kind: string | null;
   kind_confidence: number | null;
+  kind_groups: string | null;
   sentiment: string | null;
   model_version: string | null;
 }
 
 function itemFields(d: DetectedFeedback): ItemFields {
-  return { message_id: d.messageId, kind: d.kind, kind_confidence: d.kindConfidence, sentiment: d.sentiment, model_version: d.modelVersion };
+  return { message_id: d.messageId, kind: d.kind, kind_confidence: d.kindConfidence, kind_groups: d.kindGroups?.join(',') ?? null, sentiment: d.sentiment, model_version: d.modelVersion };
 }
 
 /** Writes one run's plan; returns the item id (or null) per conversation, inserted items included. */
@@ -38,7 +39,7 @@ export async function applyDetections(trx: Kysely<Database>, plan: DetectionPlan
   await updateItems(
     trx,
     plan.update.map((u) => ({ id: u.id, ...itemFields(u.detected) })),
-    ['message_id', 'kind', 'kind_confidence', 'sentiment', 'model_version'],
+    ['message_id', 'kind', 'kind_confidence', 'kind_groups', 'sentiment', 'model_version'],
     now,
   );
 
@@ -46,8 +47,8 @@ export async function applyDetections(trx: Kysely<Database>, plan: DetectionPlan
     const rows = await insertRows(
       trx,
       'feedback_items',
-      ['conversation_id', 'message_id', 'kind', 'kind_confidence', 'sentiment', 'model_version', 'status', 'summary', 'summary_version', 'created_at', 'updated_at'],
-      part.map(({ conversationId, detected: d, summary }) => [conversationId, d.messageId, d.kind, d.kindConfidence, d.sentiment, d.modelVersion, 'auto', summary?.text ?? null, summary?.version ?? null, now, now]),
+      ['conversation_id', 'message_id', 'kind', 'kind_confidence', 'kind_groups', 'sentiment', 'model_version', 'status', 'summary', 'summary_version', 'created_at', 'updated_at'],
+      part.map(({ conversationId, detected: d, summary }) => [conversationId, d.messageId, d.kind, d.kindConfidence, d.kindGroups?.join(',') ?? null, d.sentiment, d.modelVersion, 'auto', summary?.text ?? null, summary?.version ?? null, now, now]),
       { returning: ['id', 'conversation_id'] },
     );
     // conversation_id is unique among items: the returned rows map back by it, whatever their order.
@@ -80,7 +81,7 @@ export async function applyDetections(trx: Kysely<Database>, plan: DetectionPlan
   return out;
 }
 
-const COLUMN_TYPES: Record<string, string> = { id: 'integer', message_id: 'integer', kind: 'text', kind_confidence: 'double precision', sentiment: 'text', model_version: 'text', summary: 'text', summary_version: 'text' };
+const COLUMN_TYPES: Record<string, string> = { id: 'integer', message_id: 'integer', kind: 'text', kind_confidence: 'double precision', kind_groups: 'text', sentiment: 'text', model_version: 'text', summary: 'text', summary_version: 'text' };
 
 /**
  * Sets each row's values on its feedback item (and updated_at to now), a chunk of rows per statement:

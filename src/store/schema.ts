@@ -111,6 +111,8 @@ export interface FeedbackItemsTable {
   message_id: number; // the message that carries the report
   kind: string | null;
   kind_confidence: number | null;
+  /** The report's need-group probabilities `problem,request,question,praise` (migration 0012). */
+  kind_groups?: string | null;
   sentiment: string | null;
   status: string; // 'auto' | 'confirmed' | 'not_feedback'
   model_version: string | null;

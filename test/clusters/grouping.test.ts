@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { NeedGrouper, type NeedDoc, type Placement, type RegroupPlan } from '../../src/pipeline/grouping.js';
 import { needSentences, needText } from '../../src/pipeline/need-text.js';
+import { kindFactor } from '../../src/pipeline/need-space.js';
 import type { FeedbackKind } from '../../src/model/index.js';
 
 const DAY = 86_400_000;
@@ -78,6 +79,21 @@ describe('grouping by the need', () => {
     const g = groupAll(docs);
     expect(g.clusterOf(11)).not.toBe(g.clusterOf(12));
     expect(g.clusterOf(13)).not.toBe(g.clusterOf(14));
+  });
+
+  it('keeps a pair apart by kind only as far as the kinds are sure', () => {
+    // The same complaint; the classifier was unsure of the second ("hurting us" read as praise, barely).
+    const sure = (k: FeedbackKind, g: number) => ({ ...doc(0, '', k), kindGroups: [0, 1, 2, 3].map((i) => (i === g ? 1 : 0)) });
+    const a: NeedDoc = { ...sure('complaint', 0), itemId: 31, need: 'The wait for macOS runners is ridiculous this week, 40 minutes in the queue.' };
+    const unsure: NeedDoc = { ...doc(32, 'Our iOS pipeline waited 50 minutes in the queue for a macOS runner today.', 'praise', 1), kindGroups: [0.45, 0.05, 0.02, 0.48] };
+    const sureOther: NeedDoc = { ...sure('praise', 3), itemId: 33, need: 'Our iOS pipeline waited 50 minutes in the queue for a macOS runner today.', at: unsure.at };
+    const g1 = groupAll([...BACKGROUND, a, unsure]);
+    expect(g1.similarity(31, 32)).toBeGreaterThan(groupAll([...BACKGROUND, a, sureOther]).similarity(31, 33));
+    expect(g1.clusterOf(31)).toBe(g1.clusterOf(32));
+    // Sure of both kinds, the cut is the full penalty.
+    expect(kindFactor(0.5, [1, 0, 0, 0], [0, 0, 0, 1])).toBe(0.5);
+    expect(kindFactor(0.5, [0.45, 0.05, 0.02, 0.48], [1, 0, 0, 0])).toBeCloseTo(0.725, 3);
+    expect(kindFactor(0.5, null, [1, 0, 0, 0])).toBe(0.5);
   });
 
   it('gives the same partition whatever order and batches the items arrive in', () => {
