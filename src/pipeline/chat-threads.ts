@@ -3,7 +3,7 @@
 // unthreaded lines reply to which earlier line.
 import { contentKey, hash64, stripBridgePrefix } from './dedupe/index.js';
 import { Disentangler, type DisentangleModel } from './disentangle/index.js';
-import { isGreeting } from './classify/community.js';
+import { agreesWithPrevious, isGreeting } from './classify/community.js';
 import { MATRIX_PUPPET } from '../model/index.js';
 
 /** How long after a message a repeat of it still counts as a copy (cross-post, relay, paste twice). */
@@ -15,6 +15,8 @@ export const THREAD_CONTEXT_LINES = 60;
  * in a quiet channel the previous line may be days old (that is a new conversation, not a reply).
  */
 export const THREAD_MAX_GAP_MS = 3 * 3600_000;
+/** An agreement line ("same here", "+1") the model left alone answers the last other speaker's line within this. */
+export const AGREEMENT_GAP_MS = 3600_000;
 
 export interface StreamMessage {
   key: string;
@@ -137,6 +139,7 @@ interface ChannelState {
   d: Disentangler;
   keys: string[];
   times: number[];
+  authors: string[];
   /** Push index of keys[0]. */
   base: number;
   lastKey: string;
@@ -181,7 +184,7 @@ export class ChannelThreader {
   link(channel: string, context: readonly StreamMessage[] | null, batch: readonly StreamMessage[]): Map<number, string> {
     let st = this.states.get(channel);
     if (context !== null || !st) {
-      st = { d: new Disentangler(this.model), keys: [], times: [], base: 0, lastKey: '', lastAt: -Infinity };
+      st = { d: new Disentangler(this.model), keys: [], times: [], authors: [], base: 0, lastKey: '', lastAt: -Infinity };
       const first = batch[0]?.at ?? 0;
       for (const c of context ?? []) if (c.at >= first - THREAD_MAX_GAP_MS) this.push(st, c);
     }
@@ -195,6 +198,15 @@ export class ChannelThreader {
       const j = parent - st.base;
       // A greeting, a sign-off or "brb" is said to the room: it answers no earlier line.
       if (!m.threaded && parent !== own && j >= 0 && !isGreeting(m.text) && j < st.keys.length - 1 && m.at - st.times[j]! <= THREAD_MAX_GAP_MS) out.set(i, st.keys[j]!);
+      else if (!m.threaded && agreesWithPrevious(m.text)) {
+        // "same error on our side" said to the room agrees with the last line another person said.
+        for (let k = st.keys.length - 2; k >= 0 && m.at - st.times[k]! <= AGREEMENT_GAP_MS; k--) {
+          if (st.authors[k] !== m.author) {
+            out.set(i, st.keys[k]!);
+            break;
+          }
+        }
+      }
     });
     return out;
   }
@@ -203,11 +215,13 @@ export class ChannelThreader {
     const parent = st.d.push({ author: m.author, text: m.text, at: m.at });
     st.keys.push(m.key);
     st.times.push(m.at);
+    st.authors.push(m.author);
     st.lastKey = m.key;
     st.lastAt = m.at;
     if (st.keys.length > KEEP * 2) {
       st.keys.splice(0, KEEP);
       st.times.splice(0, KEEP);
+      st.authors.splice(0, KEEP);
       st.base += KEEP;
     }
     return parent;

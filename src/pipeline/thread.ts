@@ -71,6 +71,9 @@ export function assignConversations(inputs: readonly ThreadInput[], ctx: ThreadC
     }
     assign[i] = conv;
     local.set(m.key, conv);
+    // A thread whose first message is not here (a forum post's thread exported alone, a thread whose
+    // starter was deleted): its messages still make one conversation, under the thread's key.
+    for (const r of refs) if (r.kind === 'thread' && r.key !== m.key && !resolve(r.key)) local.set(r.key, conv);
     if (subjKey && !subjects.has(subjKey)) subjects.set(subjKey, conv);
   }
   return { assign, fresh };

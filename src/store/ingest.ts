@@ -129,6 +129,19 @@ export async function readConversationsOfKeys(trx: Kysely<Database>, refKeys: re
   for (const part of chunks([...refKeys])) {
     const rows = await trx.selectFrom('messages').select(['ref_key', 'conversation_id']).where('ref_key', 'in', part).where('conversation_id', 'is not', null).execute();
     for (const r of rows) out.set(r.ref_key, r.conversation_id!);
+    // A thread key with no message of its own (the starter is not stored): the conversation of a stored message in that thread.
+    const missing = part.filter((k) => !out.has(k));
+    if (!missing.length) continue;
+    const inThread = await trx
+      .selectFrom('message_refs as r')
+      .innerJoin('messages as m', 'm.id', 'r.message_id')
+      .select(['r.ref_key', 'm.conversation_id'])
+      .where('r.ref_key', 'in', missing)
+      .where('r.kind', '=', 'thread')
+      .where('m.conversation_id', 'is not', null)
+      .orderBy('m.id')
+      .execute();
+    for (const r of inThread) if (!out.has(r.ref_key)) out.set(r.ref_key, r.conversation_id!);
   }
   return out;
 }

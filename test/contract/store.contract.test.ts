@@ -100,6 +100,16 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       expect(conv[0]!.root_message_id).toBe(rootRow.id);
     });
 
+    it('keeps a thread whose first message is not stored as one conversation, across batches', async () => {
+      // A forum post's thread exported alone: every message names the thread, none of them is its starter.
+      const t = (id: string, s: number, user: string) => msg({ externalId: id, threadId: 'thread-9', sentAt: T0 + s * 60_000, author: { id: user } });
+      await ingest({ platform: 'discord', messages: [t('t1', 0, 'U1'), t('t2', 15, 'U2')] });
+      await ingest({ platform: 'discord', messages: [t('t3', 40, 'U3')] });
+      const c = await conversationOf('t1');
+      expect(await conversationOf('t2')).toBe(c);
+      expect(await conversationOf('t3')).toBe(c);
+    });
+
     it('falls back to the subject for mail replies without known references', async () => {
       const a = msg({ externalId: 'a@x', globalKey: 'a@x', subject: '[dev] Build fails on Windows', sentAt: T0 });
       const b = msg({ externalId: 'b@x', globalKey: 'b@x', subject: 'Re: [dev] Build fails on Windows', sentAt: T0 + 1000, replyTo: 'missing@x' });
@@ -213,6 +223,17 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       await ingestBatch(store.db, { sourceId: src, platform: 'irc', messages: [line('4', 'priya', 'jberg: sure, sending them in a minute', 55)], normalizerVersion: 1 }, T0, { threader: new ChannelThreader(model) });
       expect(await conversationOf('4')).toBe(before);
       expect(await conversationOf('2')).not.toBe(before);
+    });
+
+    it('joins "same error on our side" said to the room to the line it agrees with', async () => {
+      const { loadDisentangleModel } = await import('../../src/models/disentangle.js');
+      const { ChannelThreader } = await import('../../src/pipeline/chat-threads.js');
+      const threader = new ChannelThreader(loadDisentangleModel());
+      const line = (id: string, nick: string, text: string, s: number) => msg({ externalId: id, channel: '#help', author: { id: nick, name: nick }, text, sentAt: T0 + s * 1000 });
+      await ingestBatch(store.db, { sourceId: src, platform: 'discord', messages: [line('a1', 'tessa', 'Since Monday our deploy jobs fail at the AWS login step: Not authorized to perform AssumeRoleWithWebIdentity', 0)], normalizerVersion: 1 }, T0, { threader });
+      await ingestBatch(store.db, { sourceId: src, platform: 'discord', messages: [line('a2', 'dkowal', 'same error on our side, all our deploys to Frankfurt are blocked', 900), line('a3', 'mo', 'how do I rotate an org secret without downtime?', 5000)], normalizerVersion: 1 }, T0, { threader });
+      expect(await conversationOf('a2')).toBe(await conversationOf('a1'));
+      expect(await conversationOf('a3')).not.toBe(await conversationOf('a1'));
     });
   });
 

@@ -100,6 +100,27 @@ export function isGreeting(text: string): boolean {
   return words(t.slice(m[0].length)) === 0;
 }
 
+// Agreement that points back at what was just said: "same error on our side", "+1", "me too", "we're
+// seeing this too", "ditto", and the same in German, Spanish, Portuguese and French. It opens the line.
+const AGREES_WITH_PREVIOUS = new RegExp(
+  [
+    String.raw`^(?:\+\s?1|same(?:\s+(?:here|issue|problem|error|bug|thing|for (?:us|me)|on our side|over here))?|me too|ditto|seconded|yes,? (?:this|same))(?=$|[\s,.!:;)])|^this\s*[!.]*$`,
+    String.raw`^(?:we|i)(?:'re| are|'m| am)? (?:also |too )?(?:see|seeing|have|having|hit|hitting|get|getting|experiencing|running into) (?:this|that|it|the same)[^.!?
+]{0,30}(?:too|as well)`,
+    String.raw`^(?:ich auch|wir auch|bei (?:uns|mir) auch|gleiches problem|yo tambi[ée]n|a m[íi] tambi[ée]n|mismo problema|aqu[íi] tambi[ée]n|aqui tamb[ée]m|eu tamb[ée]m|comigo tamb[ée]m|mesmo problema|moi aussi|nous aussi|pareil|m[êe]me probl[èe]me|chez nous aussi)(?=$|[\s,.!:;])`,
+  ].join('|'),
+  'iu',
+);
+
+/**
+ * A chat line whose first words agree with something said just before ("same error on our side", "+1",
+ * "me too"): it has a referent, the line it agrees with, even when nothing else links them.
+ */
+export function agreesWithPrevious(text: string): boolean {
+  const t = ownWords(text).trim();
+  return t.length > 0 && t.length <= 400 && AGREES_WITH_PREVIOUS.test(t);
+}
+
 // Lines that are not prose: log lines, JSON/code, shell prompts, stack frames and error lines, indented
 // code, tables of numbers.
 const CODE_LINE = /^\s*(?:[{}[\]()<>]|["'][^"']*["']\s*:|[\w.-]+@[\w.-]+[:\s~]|\$ |# |>>> |at\s+\S+\(|File "|Traceback\b|Caused by:|Exception in thread\b|[\w.]*(?:Error|Exception|NotFound|Failure|Fault)(?::|$)|[a-z_]\w*(?:\.\w+)+:\s|[A-Z]\d{4}\s+\d\d:\d\d|\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\[\d|[\w.]+\s*[=:]\s*\S+[,;]?\s*$|\S+\.(?:py|js|ts|java|cpp|c|go|rs|rb|sh|xml|json|yml|yaml):\d+)|^\s{2,}\S|[(){}[\];=*]{2,}|\w\([^)\s]*\)\s*$/;
