@@ -181,6 +181,8 @@ export const ConfigSchema = z.object({
     .object({
       threshold: z.number().min(0).max(1).optional(),
       windowDays: z.number().int().min(1).max(365).optional(),
+      /** Weight of the shipped thesaurus's concept tokens against a word (src/pipeline/concepts.ts); 0 turns them off. */
+      conceptWeight: z.number().min(0).max(4).optional(),
       /** Optional, stronger need vectors from an OpenAI-compatible /v1/embeddings endpoint; off by default, never required. */
       embeddings: z
         .object({

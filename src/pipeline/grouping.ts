@@ -8,7 +8,7 @@
 // all-pairs. Pure: no I/O; ids and time come from the caller.
 import { CandidateIndex } from './cluster.js';
 import { TermStats } from './cluster-terms.js';
-import { DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type Tf } from './need-space.js';
+import { DEFAULT_CONCEPT_WEIGHT, DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type Tf } from './need-space.js';
 import { MergeHeap } from './merge-heap.js';
 import type { FeedbackKind } from '../model/index.js';
 
@@ -31,6 +31,8 @@ export interface GroupingOptions {
   threshold?: number;
   /** Weight of the word part; the character part has the rest (default 0.3). */
   wordWeight?: number;
+  /** Weight of a concept token (concepts.ts) against a word, in the word part (default 1; 0 turns concepts off). */
+  conceptWeight?: number;
   /** Multiplier on the similarity of items whose kinds are not compatible (bug vs feature; default 0.5), when both kinds are sure; less as the chance grows that both are the same group (kindFactor). */
   kindPenalty?: number;
   /** Items not placed by a human within this many days of the newest item are re-grouped in batch (default 28). */
@@ -47,7 +49,7 @@ export interface GroupingOptions {
   embeddingSameNeed?: number;
 }
 
-const DEFAULTS: Required<GroupingOptions> = { threshold: 0.1, wordWeight: DEFAULT_WORD_WEIGHT, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12, embeddingSameNeed: 0.8 };
+const DEFAULTS: Required<GroupingOptions> = { threshold: 0.1, wordWeight: DEFAULT_WORD_WEIGHT, conceptWeight: DEFAULT_CONCEPT_WEIGHT, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12, embeddingSameNeed: 0.8 };
 
 const DAY_MS = 86_400_000;
 
@@ -101,7 +103,7 @@ export class NeedGrouper {
 
   constructor(opts: GroupingOptions = {}) {
     this.o = { ...DEFAULTS, ...opts };
-    this.space = new NeedSpace(this.o.wordWeight);
+    this.space = new NeedSpace(this.o.wordWeight, this.o.conceptWeight);
     // No time prior: a need raised again months later is the same need.
     this.dup = new CandidateIndex(this.termStats, 24, 1000);
   }

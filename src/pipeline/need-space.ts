@@ -2,6 +2,7 @@
 // the current idf, and which kinds can voice the same need. Pure: no I/O. Split out of grouping.ts.
 import { tokenizeReport } from './dedupe/index.js';
 import { hash32 } from './dedupe/hash.js';
+import { conceptsOf } from './concepts.js';
 import { NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
 
 /**
@@ -70,6 +71,9 @@ function dot(ai: Int32Array, aw: Float32Array, bi: Int32Array, bw: Float32Array)
   return s;
 }
 
+/** How much a concept token (concepts.ts) counts against a word in the word part. */
+export const DEFAULT_CONCEPT_WEIGHT = 1;
+
 /** The share of the word part in a need vector (the rest is character n-grams). */
 export const DEFAULT_WORD_WEIGHT = 0.3;
 
@@ -80,7 +84,10 @@ export class NeedSpace {
   private readonly charDf = new Int32Array(1 << CHAR_BITS);
   docs = 0;
 
-  constructor(private readonly wordWeight = DEFAULT_WORD_WEIGHT) {}
+  constructor(
+    private readonly wordWeight = DEFAULT_WORD_WEIGHT,
+    private readonly conceptWeight = DEFAULT_CONCEPT_WEIGHT,
+  ) {}
 
   /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
   tf(parts: ReadonlyArray<{ text: string; weight: number }>): Tf {
@@ -88,13 +95,15 @@ export class NeedSpace {
     const c = new Map<number, number>();
     for (const { text, weight } of parts) {
       const t = tokenizeReport(text.slice(0, 2000));
-      for (const word of [...t.words, ...t.extras]) {
+      // Concept tokens (concepts.ts): "freezes" and "locks up" meet on one token, as words of their own.
+      const concepts = this.conceptWeight > 0 ? conceptsOf(text.slice(0, 2000)).map((c) => `\u0001${c}`) : [];
+      for (const word of [...t.words, ...t.extras, ...concepts]) {
         let id = this.wordIds.get(word);
         if (id === undefined) {
           id = this.wordIds.size;
           this.wordIds.set(word, id);
         }
-        w.set(id, (w.get(id) ?? 0) + weight);
+        w.set(id, (w.get(id) ?? 0) + (word.charCodeAt(0) === 1 ? weight * this.conceptWeight : weight));
       }
       // Character 3-5-grams within each stemmed word, padded with spaces at both ends.
       for (const word of t.words) {

@@ -137,7 +137,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   let statePromise = cache.index;
   if (!statePromise) {
     const g = ctx.config.grouping;
-    statePromise = buildIndex(db, { ...(g?.threshold !== undefined ? { threshold: g.threshold } : {}), ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}), ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}) });
+    statePromise = buildIndex(db, { ...(g?.threshold !== undefined ? { threshold: g.threshold } : {}), ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}), ...(g?.conceptWeight !== undefined ? { conceptWeight: g.conceptWeight } : {}), ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}) });
     cache.index = statePromise;
   }
   let state: IndexState;

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { NeedGrouper, type NeedDoc, type Placement, type RegroupPlan } from '../../src/pipeline/grouping.js';
 import { needSentences, needText } from '../../src/pipeline/need-text.js';
 import { kindFactor } from '../../src/pipeline/need-space.js';
+import { conceptsOf } from '../../src/pipeline/concepts.js';
 import type { FeedbackKind } from '../../src/model/index.js';
 
 const DAY = 86_400_000;
@@ -79,6 +80,27 @@ describe('grouping by the need', () => {
     const g = groupAll(docs);
     expect(g.clusterOf(11)).not.toBe(g.clusterOf(12));
     expect(g.clusterOf(13)).not.toBe(g.clusterOf(14));
+  });
+
+  it('brings together a symptom said in other words through the shipped thesaurus (concepts)', () => {
+    const docs = [
+      ...BACKGROUND,
+      doc(41, 'The results page freezes Firefox completely on huge reports.', 'bug'),
+      doc(42, 'the results page locks up chrome for anything over a few megabytes', 'bug', 1),
+      doc(43, 'Please add ssh access to a failed job so we can debug it.', 'feature', 2),
+      doc(44, 'feature idea: a web terminal into a paused failed job', 'feature', 3),
+    ];
+    const withConcepts = groupAll(docs);
+    const without = new NeedGrouper({ conceptWeight: 0 });
+    without.add(docs);
+    expect(withConcepts.similarity(41, 42)).toBeGreaterThan(without.similarity(41, 42) + 0.02);
+    expect(withConcepts.similarity(43, 44)).toBeGreaterThan(without.similarity(43, 44) + 0.02);
+    expect(withConcepts.clusterOf(41)).toBe(withConcepts.clusterOf(42));
+    expect(withConcepts.clusterOf(43)).toBe(withConcepts.clusterOf(44));
+    expect(withConcepts.clusterOf(41)).not.toBe(withConcepts.clusterOf(43));
+    expect(conceptsOf('the web log view locks up on anything over a few megabytes')).toEqual(['hang', 'large']);
+    expect(conceptsOf('nos secrets apparaissent en clair dans les logs')).toEqual(['credential', 'exposed']);
+    expect(conceptsOf('a plan for the charm of arms')).toEqual([]);
   });
 
   it('keeps a pair apart by kind only as far as the kinds are sure', () => {
