@@ -50,8 +50,9 @@ const ME_TOO = new RegExp(
     String.raw`\b(?:happening|happens) (?:to|for) (?:us|me) (?:too|as well)\b`,
     String.raw`\b(?:would|'d) (?:also )?love (?:this|that|to have this|to see this) (?:too|as well)\b`,
     String.raw`\bany (?:update|updates|news|eta|progress)\b`,
-    // Asking again: "checking in on this again", "following up on this", "ping on this", "still broken for us".
-    String.raw`\b(?:checking|check) in (?:on|about) (?:this|it|that)\b|\bfollowing up on (?:this|my|our)\b|\bping(?:ing)? (?:on )?(?:this|that)\b|\bstill (?:broken|failing|happening|an issue|a problem|seeing (?:this|it))\b`,
+    // Asking again: "checking in on this again", "following up on this", "ping on this", "still broken for us",
+    // "we still get a miss on every run", "still rebuilding everything here".
+    String.raw`\b(?:checking|check) in (?:on|about) (?:this|it|that)\b|\bfollowing up on (?:this|my|our)\b|\bping(?:ing)? (?:on )?(?:this|that)\b|\bstill (?:broken|failing|fails|happening|happens|an issue|a problem|get|gets|getting|see|seeing|hit|hitting|rebuilding|waiting|crashing|hanging|stuck|need|needed|want|interested|very interested)\b`,
     String.raw`\bsame\s*[!.]*$`,
     // de, es, pt, fr
     String.raw`\b(?:ich auch|wir auch|bei (?:uns|mir) auch|hier auch|dito|gleiches problem)\b`,

@@ -162,8 +162,8 @@ describe('me-too counts only on a need', () => {
   });
 
   it('asking again keeps a need alive: a bump by the raiser or anyone is a voicing at its time', () => {
-    for (const t of ['Hi all,\n\nchecking in on this again: we now have 30 packages and every commit builds all of them.', 'Following up on this, is there a plan?', 'ping on this', 'still broken for us after the weekend']) expect(voicesNeed(t), t).toBe(true);
-    for (const t of ['I checked the logs again, nothing new', 'it is still early here', 'following the steps in the guide now']) expect(voicesNeed(t), t).toBe(false);
+    for (const t of ['Hi all,\n\nchecking in on this again: we now have 30 packages and every commit builds all of them.', 'Following up on this, is there a plan?', 'ping on this', 'still broken for us after the weekend', 'five days later we still get a miss on every restore', 'is it fixed yet? still rebuilding everything here', 'still very interested in this']) expect(voicesNeed(t), t).toBe(true);
+    for (const t of ['I checked the logs again, nothing new', 'it is still early here', 'following the steps in the guide now', 'still, thanks for the quick answer']) expect(voicesNeed(t), t).toBe(false);
   });
 
   it('staff agreeing is never a reporter', () => {
