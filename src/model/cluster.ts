@@ -1,7 +1,9 @@
 // What the cluster stage's plans say (src/pipeline/cluster-plan.ts) and the store applies
 // (src/store/cluster-apply.ts): placements of items in clusters, with the merges and emptied clusters
-// of a re-grouping, and the clusters' descriptions.
+// of a re-grouping, and the clusters' descriptions. Also the stored items and clusters the digest's plan
+// reads (src/pipeline/digest-plan.ts).
 import type { FeedbackKind } from './index.js';
+import type { PriorityMessage } from './records.js';
 
 export interface NewAssignment {
   itemId: number;
@@ -34,4 +36,36 @@ export interface ClusterDescription extends ClusterSeen {
   title: string;
   summary: string | null;
   kind: FeedbackKind | null;
+}
+
+export interface ItemMessage extends PriorityMessage {
+  subject: string | null;
+  /** The mail's Message-ID (or the platform's message id): what an archive's link is made from. */
+  externalId?: string;
+  /** The channel's platform id (a mailing list's List-Id), which archive links are configured by. */
+  channelExternal?: string;
+}
+
+export interface StoredItem {
+  itemId: number;
+  conversationId: number;
+  reportMessageId: number;
+  kind: FeedbackKind | null;
+  subject: string | null;
+  /** Active tags (human removals applied, no `kind:` tags). */
+  tags: string[];
+  /** A language model's summary of the item (`llm:` versions only), when one was written. */
+  llmSummary?: string | null;
+  /** The conversation's messages, oldest first: no copies, nothing deleted. */
+  messages: ItemMessage[];
+}
+
+export interface ClusterRecord {
+  id: number;
+  title: string;
+  pinnedTitle: boolean;
+  summary: string | null;
+  kind: FeedbackKind | null;
+  firstSeen: number | null;
+  lastSeen: number | null;
 }

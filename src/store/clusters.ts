@@ -8,30 +8,10 @@ import type { Database } from './schema.js';
 import { messagesWithAuthors } from './authors.js';
 import type { FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../model/people.js';
-import type { ItemForDoc, PriorityMessage } from '../model/records.js';
-import type { ClusterSeen } from '../model/cluster.js';
+import type { ItemForDoc } from '../model/records.js';
+import type { ClusterRecord, ClusterSeen, StoredItem } from '../model/cluster.js';
 
-export interface ItemMessage extends PriorityMessage {
-  subject: string | null;
-  /** The mail's Message-ID (or the platform's message id): what an archive's link is made from. */
-  externalId?: string;
-  /** The channel's platform id (a mailing list's List-Id), which archive links are configured by. */
-  channelExternal?: string;
-}
 
-export interface StoredItem {
-  itemId: number;
-  conversationId: number;
-  reportMessageId: number;
-  kind: FeedbackKind | null;
-  subject: string | null;
-  /** Active tags (human removals applied, no `kind:` tags). */
-  tags: string[];
-  /** A language model's summary of the item (`llm:` versions only), when one was written. */
-  llmSummary?: string | null;
-  /** The conversation's messages, oldest first: no copies, nothing deleted. */
-  messages: ItemMessage[];
-}
 
 
 type ItemHead = Omit<StoredItem, 'messages'>;
@@ -222,15 +202,6 @@ export async function clusterSeen(db: Kysely<Database>, clusterIds: readonly num
   return out;
 }
 
-export interface ClusterRecord {
-  id: number;
-  title: string;
-  pinnedTitle: boolean;
-  summary: string | null;
-  kind: FeedbackKind | null;
-  firstSeen: number | null;
-  lastSeen: number | null;
-}
 
 export async function getClusters(db: Kysely<Database>, ids?: readonly number[]): Promise<ClusterRecord[]> {
   const map = (r: { id: number; title: string; pinned_title: number; summary: string | null; kind: string | null; first_seen: number | null; last_seen: number | null }): ClusterRecord => ({
