@@ -34,17 +34,24 @@ async function* itemHeads(db: Kysely<Database>, itemIds: readonly number[]): Asy
   }
 }
 
-/** Items (not marked "not feedback") with their conversations' messages and authors resolved to people, orgs and segments. */
-export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]): Promise<StoredItem[]> {
-  const out = new Map<number, StoredItem>();
+/** The items of itemHeads with no messages yet, in chunks by conversation, each also kept in `out` by item id: for the caller to fill. */
+async function* itemsToFill<M>(db: Kysely<Database>, itemIds: readonly number[], out: Map<number, ItemHead & { messages: M[] }>): AsyncGenerator<Map<number, ItemHead & { messages: M[] }>> {
   for await (const heads of itemHeads(db, itemIds)) {
-    const byConv = new Map<number, StoredItem>();
+    const byConv = new Map<number, ItemHead & { messages: M[] }>();
     for (const [conv, head] of heads) {
-      const item: StoredItem = { ...head, messages: [] };
+      const item = { ...head, messages: [] };
       byConv.set(conv, item);
       out.set(item.itemId, item);
     }
-    const rows = await itemMessages(db, [...heads.keys()])
+    yield byConv;
+  }
+}
+
+/** Items (not marked "not feedback") with their conversations' messages and authors resolved to people, orgs and segments. */
+export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]): Promise<StoredItem[]> {
+  const out = new Map<number, StoredItem>();
+  for await (const byConv of itemsToFill(db, itemIds, out)) {
+    const rows = await itemMessages(db, [...byConv.keys()])
       .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
       .innerJoin('sources as s', 's.id', 'm.source_id')
       .select(['m.subject', 'm.external_id', 'm.permalink', 'm.reactions', 'p.display_name', 'o.name as org', 'ch.name as channel', 'ch.external_id as channelExternal', 's.platform'])
@@ -95,16 +102,10 @@ function docMessage(r: { id: number; sent_at: number | bigint; clean_text: strin
  * the reading time on a big store).
  */
 export async function loadItemsForDocs(db: Kysely<Database>, itemIds: readonly number[]): Promise<ItemForDoc[]> {
-  type DocItem = ItemForDoc & { messages: Array<ItemForDoc['messages'][number]> };
+  type DocItem = ItemHead & { messages: Array<ItemForDoc['messages'][number]> };
   const out = new Map<number, DocItem>();
-  for await (const heads of itemHeads(db, itemIds)) {
-    const byConv = new Map<number, DocItem>();
-    for (const [conv, head] of heads) {
-      const item: DocItem = { ...head, messages: [] };
-      byConv.set(conv, item);
-      out.set(item.itemId, item);
-    }
-    for (const r of await itemMessages(db, [...heads.keys()]).execute()) byConv.get(r.conversation_id!)?.messages.push(docMessage(r));
+  for await (const byConv of itemsToFill(db, itemIds, out)) {
+    for (const r of await itemMessages(db, [...byConv.keys()]).execute()) byConv.get(r.conversation_id!)?.messages.push(docMessage(r));
   }
   return itemIds.map((id) => out.get(id)).filter((x): x is DocItem => x !== undefined);
 }
