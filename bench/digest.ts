@@ -2,7 +2,7 @@
 // quotes each, sections, channel activity, coverage footer, curation) to HTML and text.
 // Prints digest.render_50_ms (one render, after a warm-up: templates compiled) and digest.renders_per_s.
 import { renderDigest } from '../src/digest/render.js';
-import type { EditionJson, SectionEntry } from '../src/digest/edition.js';
+import type { EditionJson, SectionEntry } from '../src/model/digest.js';
 import type { Curation } from '../src/digest/curation.js';
 import { arg, figure, rng } from './support.js';
 

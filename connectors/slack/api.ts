@@ -1,7 +1,7 @@
 // The Slack Web API as the connector uses it: one call path (request budgets, 429s waited out with
 // deps.sleep, abortable and counted, errors mapped to ConnectorError or SlackCallError), the channel
 // list with its gaps, the user cache, and the items handed to normalize.
-import { WebClient, type FetchFunction, type Logger, type WebAPICallResult } from '@slack/web-api';
+import { WebClient, type FetchFunction, type Logger, type WebAPICallResult, type WebClientOptions } from '@slack/web-api';
 import type { Gap } from '../../src/model/index.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
 import { effectiveLimits, sinceMs, type SlackConfig } from './config.js';
@@ -109,6 +109,12 @@ export class SlackApi {
   private currentSignal: AbortSignal = new AbortController().signal;
   private rateLimitedMs = 0;
   private readonly client: WebClient;
+  private readonly retryConfig: NonNullable<WebClientOptions['retryConfig']>;
+  /** Every request aborts with the signal of the pull or session in progress. */
+  private readonly fetch: FetchFunction = (url, init) => {
+    const signals = [this.currentSignal, ...(init?.signal ? [init.signal] : [])];
+    return globalThis.fetch(url, { ...(init as RequestInit), signal: AbortSignal.any(signals) }) as unknown as ReturnType<FetchFunction>;
+  };
 
   constructor(
     readonly cfg: SlackConfig,
@@ -128,16 +134,8 @@ export class SlackApi {
       getLevel: () => 'warn' as never,
       setName: () => undefined,
     };
-    this.client = new WebClient(cfg.token, {
-      ...(cfg.apiUrl ? { slackApiUrl: cfg.apiUrl } : {}),
-      logger,
-      rejectRateLimitedCalls: true,
-      retryConfig: opts.retryConfig ?? { retries: cfg.retries, factor: 2, minTimeout: 1000, maxTimeout: 30_000, randomize: true },
-      fetch: (url, init) => {
-        const signals = [this.currentSignal, ...(init?.signal ? [init.signal] : [])];
-        return globalThis.fetch(url, { ...(init as RequestInit), signal: AbortSignal.any(signals) }) as unknown as ReturnType<FetchFunction>;
-      },
-    });
+    this.retryConfig = opts.retryConfig ?? { retries: cfg.retries, factor: 2, minTimeout: 1000, maxTimeout: 30_000, randomize: true };
+    this.client = new WebClient(cfg.token, { ...this.clientOptions(), logger });
   }
 
   /** A pull or a session starts under `signal` (requests in flight abort with it); the waited ms count from 0. */
@@ -155,13 +153,30 @@ export class SlackApi {
 
   /** One Web API call: budget, 429 waits (abortable, counted), errors mapped. Never logs the token. */
   async call<T extends WebAPICallResult>(method: string, args: Record<string, unknown>, appToken = false): Promise<T> {
+    return this.attempt(method, appToken, async () => (await this.client.apiCall(method, appToken ? { ...args, token: this.cfg.appToken } : args)) as T);
+  }
+
+  /**
+   * What another client calls with the app token (the Socket Mode client's apps.connections.open), under
+   * the same budget, 429 waits and error mapping as `call`.
+   */
+  withAppToken<T>(method: string, run: () => Promise<T>): Promise<T> {
+    return this.attempt(method, true, run);
+  }
+
+  /** The Web API options another client (Socket Mode) uses: the same API URL and retries, requests aborted with the session. */
+  clientOptions(): Omit<WebClientOptions, 'logLevel' | 'logger'> {
+    return { ...(this.cfg.apiUrl ? { slackApiUrl: this.cfg.apiUrl } : {}), rejectRateLimitedCalls: true, retryConfig: this.retryConfig, fetch: this.fetch };
+  }
+
+  private async attempt<T>(method: string, appToken: boolean, run: () => Promise<T>): Promise<T> {
     const signal = this.currentSignal;
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw new Aborted();
       if (this.allBudget) this.rateLimitedMs += await this.allBudget.take(this.deps, signal);
       if (this.historyBudget && HISTORY_METHODS.has(method)) this.rateLimitedMs += await this.historyBudget.take(this.deps, signal);
       try {
-        return (await this.client.apiCall(method, appToken ? { ...args, token: this.cfg.appToken } : args)) as T;
+        return await run();
       } catch (err: unknown) {
         if (signal.aborted) throw new Aborted();
         const e = err as { code?: string; retryAfter?: number; data?: { error?: string; needed?: string }; message?: string };

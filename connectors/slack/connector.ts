@@ -1,5 +1,5 @@
 // Slack connector (@slack/web-api 8.x, fetch-based): resumable history per channel; live by polling,
-// or by Socket Mode events (the `ws` package) when an app-level token is configured.
+// or by Socket Mode events (@slack/socket-mode) when an app-level token is configured.
 //
 // History: conversations.list (channels the app is a member of, filtered by name) -> per channel
 // conversations.history newest-first in a window `(oldest, latest)`, with conversations.replies for
@@ -15,16 +15,15 @@
 // for the configured request budget. Permalinks are built from auth.test's workspace URL: one request
 // per connector instead of one chat.getPermalink (Special tier) per message.
 //
-// Socket Mode (`appToken`): each session calls apps.connections.open with the app token, connects to
-// the wss URL, waits for `hello`, then runs the ordinary pull from the cursor (the catch-up: events
-// that arrive meanwhile are buffered, so nothing between the pull and the socket is lost), then yields
+// Socket Mode (`appToken`): each session (socket-session.ts, a SocketModeClient that does not reconnect
+// on its own) calls apps.connections.open with the app token, connects to the wss URL, waits for
+// `hello`, then runs the ordinary pull from the cursor (the catch-up: events that arrive meanwhile are
+// buffered, so nothing between the pull and the socket is lost), then yields
 // one page per batch of `message` events (run through the same item/normalize path as history) and
 // acknowledges their envelopes once the page was taken. Events update the cursor's fingerprints, so the
 // next catch-up does not hand the same messages out again. `disconnect` or a closed socket ends the
 // session: a new one (with its catch-up) follows, at once after `refresh_requested`/`warning`,
 // otherwise with exponential backoff.
-import type { WebAPICallResult } from '@slack/web-api';
-import { WebSocket } from 'ws';
 import { REFRESH_REASONS, SocketSession } from './socket-session.js';
 import type { Connector, Gap, Page } from '../../src/model/index.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
@@ -87,18 +86,17 @@ export function createSlackConnector(cfg: SlackConfig, deps: ConnectorDeps, opts
       let session: SocketSession | null = null;
       let why: string;
       try {
-        let url: string;
+        session = new SocketSession({ appToken: cfg.appToken!, clientOptions: api.clientOptions() }, signal, deps.log);
+        const open = session;
+        let hello: boolean;
         try {
-          const res = await api.call<WebAPICallResult & { url?: string }>('apps.connections.open', {}, true);
-          if (typeof res.url !== 'string' || !/^wss?:\/\//.test(res.url)) throw new ConnectorError('bad_data', 'apps.connections.open gave no ws(s) URL', deps.source);
-          url = res.url;
+          hello = await api.withAppToken('apps.connections.open', () => open.start(opts.socketHelloTimeoutMs ?? 30_000));
         } catch (err: unknown) {
-          if (err instanceof Aborted) return;
+          if (err instanceof Aborted || signal.aborted) return;
           if (err instanceof SlackCallError) throw new ConnectorError('bad_data', `cannot open a Socket Mode connection: ${err.message}`, deps.source, { cause: err });
           throw err;
         }
-        session = new SocketSession(new WebSocket(url, { handshakeTimeout: opts.socketHelloTimeoutMs ?? 30_000 }), signal, deps.log);
-        if (await session.waitHello(opts.socketHelloTimeoutMs ?? 30_000)) {
+        if (hello) {
           failures = 0;
           deps.log('info', 'socket mode connected; catching up from the cursor');
           // Catch-up: the ordinary pull. Events arriving meanwhile wait in the session's buffer.

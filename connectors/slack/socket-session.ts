@@ -1,6 +1,9 @@
-// One Slack Socket Mode connection over `ws`: buffers event envelopes, acknowledges them when asked,
-// and ends on `disconnect`, close, error or abort (the connector's live side opens one per session).
-import { WebSocket } from 'ws';
+// One Slack Socket Mode connection, over @slack/socket-mode's SocketModeClient (apps.connections.open
+// with the app token, the WebSocket, `hello`, pings, acks): buffers event envelopes, acknowledges them
+// when asked, and ends on `disconnect`, close, error or abort. The client's own reconnecting is off: the
+// connector's live side opens a session per connection, each with its catch-up pull.
+import { SocketModeClient, LogLevel, type Logger } from '@slack/socket-mode';
+import type { WebClientOptions } from '@slack/web-api';
 import type { ConnectorDeps } from '../types.js';
 import type { SlackMessage } from './normalize.js';
 
@@ -8,35 +11,65 @@ import type { SlackMessage } from './normalize.js';
 export interface SocketEnvelope {
   envelope_id?: string;
   type?: string;
-  reason?: string;
   payload?: { event?: SlackMessage & { channel?: string } };
 }
 
 /** Disconnect reasons after which Slack expects an immediate reconnect. */
 export const REFRESH_REASONS = new Set(['refresh_requested', 'warning']);
 
+/** The one-time ticket of a Socket Mode URL stays out of the logs. */
+const redact = (s: string): string => s.replace(/ticket=[^&\s]*/g, 'ticket=…');
+
+/** The client's log lines into the connector's log: warnings and errors only (its debug lines carry whole frames). */
+function clientLogger(log: ConnectorDeps['log']): Logger {
+  const line = (msg: unknown[]) => redact(`socket mode: ${msg.map(String).join(' ')}`);
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (...msg: unknown[]) => log('warn', line(msg)),
+    error: (...msg: unknown[]) => log('warn', line(msg)),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.WARN,
+    setName: () => undefined,
+  };
+}
+
+interface SlackEvent {
+  type?: string;
+  envelope_id?: string;
+  body?: SocketEnvelope['payload'];
+  ack: () => Promise<void>;
+}
+
 /**
- * One Socket Mode connection: buffers envelopes, acks on request, ends on `disconnect`, close, error
- * or abort. `next()` hands out everything buffered, or null once the connection ended and the buffer is empty.
+ * One Socket Mode connection: `start` opens it, then envelopes are buffered, acked on request, and the
+ * session ends on `disconnect`, close, error or abort. `next()` hands out everything buffered, or null
+ * once the connection ended and the buffer is empty.
  */
 export class SocketSession {
+  private readonly client: SocketModeClient;
   private readonly queue: SocketEnvelope[] = [];
+  private readonly acks = new Map<string, () => Promise<void>>();
   private wake: (() => void) | null = null;
-  private helloSeen = false;
-  private onHello: ((ok: boolean) => void) | null = null;
+  private closing = false;
   ended: string | null = null;
+  /** The `disconnect` reason, when Slack sent one. */
+  disconnectReason: string | null = null;
 
   constructor(
-    private readonly ws: WebSocket,
+    opts: { appToken: string; clientOptions: Omit<WebClientOptions, 'logLevel' | 'logger'> },
     private readonly signal: AbortSignal,
     private readonly log: ConnectorDeps['log'],
   ) {
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.onMessage(Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8')));
-    ws.on('close', (code) => this.end(`closed (${code})`));
-    ws.on('error', (err) => {
-      this.log('warn', `socket mode connection error: ${err.message.replace(/ticket=[^&\s]*/g, 'ticket=…')}`);
-      this.end('error');
+    this.client = new SocketModeClient({ appToken: opts.appToken, autoReconnectEnabled: false, logger: clientLogger(log), clientOptions: opts.clientOptions });
+    this.client.on('slack_event', (e: SlackEvent) => this.onEnvelope(e));
+    // The client reads `disconnect` frames itself and closes; the reason is taken here from the same frame.
+    this.client.on('ws_message', (data: unknown, isBinary: boolean) => this.onFrame(data, isBinary));
+    this.client.on('error', (err: Error) => {
+      if (this.ended === null) this.ended = 'error';
+      this.log('warn', redact(`socket mode connection error: ${err.message}`));
     });
+    this.client.on('disconnected', () => this.end('closed'));
     signal.addEventListener('abort', this.abort, { once: true });
   }
 
@@ -44,42 +77,69 @@ export class SocketSession {
     this.end('aborted');
   };
 
-  private onMessage(text: string): void {
-    let env: SocketEnvelope;
+  /**
+   * Opens the connection (apps.connections.open, then the socket): true on `hello`, false when the
+   * connection ends first or `helloTimeoutMs` passes after the URL came. Throws what apps.connections.open threw.
+   */
+  async start(helloTimeoutMs: number): Promise<boolean> {
+    if (this.ended !== null) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const noHello = new Promise<false>((resolve) => {
+      this.client.once('authenticated', () => {
+        timer = setTimeout(() => {
+          this.end('no hello');
+          resolve(false);
+        }, helloTimeoutMs);
+      });
+    });
     try {
-      env = JSON.parse(text) as SocketEnvelope;
+      // start() rejects with nothing when the connection closed before `hello`, with the Web API's error otherwise.
+      const hello = await Promise.race([this.client.start().then(() => true), noHello]);
+      if (hello && this.ended !== null) {
+        // Ended (aborted) while the URL was fetched: the client connected after all; close it again.
+        await this.client.disconnect();
+        return false;
+      }
+      return hello;
+    } catch (err: unknown) {
+      if (err === undefined || this.ended !== null) return false;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private onFrame(data: unknown, isBinary: boolean): void {
+    if (isBinary) return;
+    let frame: { type?: unknown; reason?: unknown };
+    try {
+      frame = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer)) as typeof frame;
     } catch {
       this.log('warn', 'socket mode: a frame that is not JSON was ignored');
       return;
     }
-    if (!env || typeof env !== 'object') return;
-    if (env.type === 'hello') {
-      this.helloSeen = true;
-      this.onHello?.(true);
-      return;
+    if (frame?.type !== 'disconnect') return;
+    const reason = typeof frame.reason === 'string' ? frame.reason : 'unknown';
+    if (this.ended === null) {
+      this.ended = `disconnect: ${reason}`;
+      this.disconnectReason = reason;
     }
-    if (env.type === 'disconnect') {
-      this.end(`disconnect: ${typeof env.reason === 'string' ? env.reason : 'unknown'}`, env.reason);
-      return;
-    }
-    if (env.type === 'events_api' && typeof env.envelope_id === 'string') {
-      this.queue.push(env);
+  }
+
+  private onEnvelope(e: SlackEvent): void {
+    if (typeof e.envelope_id !== 'string') return;
+    if (e.type === 'events_api') {
+      this.acks.set(e.envelope_id, e.ack);
+      this.queue.push({ envelope_id: e.envelope_id, type: e.type, ...(e.body ? { payload: e.body } : {}) });
       this.wakeUp();
       return;
     }
     // Slash commands, interactivity and the like are not ours: acknowledge so Slack does not retry them.
-    if (typeof env.envelope_id === 'string') this.ack([env.envelope_id]);
+    e.ack().catch(() => undefined);
   }
 
-  /** The `disconnect` reason, when Slack sent one. */
-  disconnectReason: string | null = null;
-
-  private end(why: string, disconnectReason?: string): void {
-    if (this.ended === null) {
-      this.ended = why;
-      if (disconnectReason !== undefined) this.disconnectReason = disconnectReason;
-    }
-    this.onHello?.(false);
+  private end(why: string): void {
+    if (this.ended === null) this.ended = why;
     this.close();
     this.wakeUp();
   }
@@ -88,23 +148,6 @@ export class SocketSession {
     const w = this.wake;
     this.wake = null;
     w?.();
-  }
-
-  /** Resolves true on `hello`, false when the connection ends first or `timeoutMs` passes. */
-  waitHello(timeoutMs: number): Promise<boolean> {
-    if (this.helloSeen) return Promise.resolve(true);
-    if (this.ended !== null) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.end('no hello');
-        resolve(false);
-      }, timeoutMs);
-      this.onHello = (ok) => {
-        clearTimeout(timer);
-        this.onHello = null;
-        resolve(ok);
-      };
-    });
   }
 
   /** Everything buffered (waiting for at least one envelope), or null when the connection ended. */
@@ -121,18 +164,17 @@ export class SocketSession {
 
   /** Acknowledges envelopes; a closed connection drops the acks (Slack redelivers, the catch-up covers). */
   ack(ids: string[]): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    for (const id of ids) this.ws.send(JSON.stringify({ envelope_id: id }));
+    for (const id of ids) {
+      const ack = this.acks.get(id);
+      this.acks.delete(id);
+      ack?.().catch(() => undefined);
+    }
   }
 
   close(): void {
+    if (this.closing) return;
+    this.closing = true;
     this.signal.removeEventListener('abort', this.abort);
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
-      try {
-        this.ws.close(1000);
-      } catch {
-        this.ws.terminate();
-      }
-    }
+    this.client.disconnect().catch(() => undefined);
   }
 }

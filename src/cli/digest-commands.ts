@@ -8,7 +8,8 @@ import { buildDigest } from '../digest/build.js';
 import { renderDigestHtml, renderDigestText } from '../digest/render.js';
 import { parseRange, parseWeek, weekContaining, weekLabel, type Period } from '../pipeline/period.js';
 import { latestMessageAt } from '../store/queries.js';
-import { teamByName, teamsOf, type EditionJson } from '../digest/edition.js';
+import { teamByName, teamsOf } from '../digest/edition.js';
+import type { EditionJson } from '../model/digest.js';
 import type { SendOutcome } from '../digest/send.js';
 import {
   approveEdition,

@@ -15,7 +15,7 @@ import { ircConfigSchema } from '../../connectors/irc/config.js';
 import { mailConfigSchema } from '../../connectors/mail/config.js';
 import { matrixConfigSchema } from '../../connectors/matrix/config.js';
 import { slackConfigSchema } from '../../connectors/slack/config.js';
-import { ArchiveConfigSchema } from '../digest/archives.js';
+import { ArchiveConfigSchema } from '../pipeline/archives.js';
 
 export const SourceConfigSchema = z
   .object({

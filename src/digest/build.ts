@@ -1,4 +1,4 @@
-// Builds the digest JSON for a period from the store (the contract in src/model: DigestJson).
+// Builds the digest JSON for a period from the store (the contract in src/model: DigestJson): read -> plan.
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { DigestJson } from '../model/index.js';
@@ -6,7 +6,8 @@ import { conversationsInPeriod, feedbackFor, quotesFor, storeStats } from '../st
 import { rankConversations } from '../pipeline/rank.js';
 import type { Period } from '../pipeline/period.js';
 import { clusterEntries } from './clusters.js';
-import type { ArchiveConfig } from './archives.js';
+import type { ArchiveConfig } from '../pipeline/archives.js';
+import { planDigest } from '../pipeline/digest-plan.js';
 
 export interface BuildDigestOptions {
   /** At most this many clusters, best score first. */
@@ -18,34 +19,16 @@ export interface BuildDigestOptions {
 }
 
 /**
- * The digest JSON for a period: the single entry point for the CLI, the web preview and the digest
- * scheduler. `clusters[]` are the clusters someone voiced a need in during the period (see
+ * The digest JSON for a period, read -> plan: the single entry point for the CLI, the web preview and
+ * the digest scheduler. The clusters' entries are read and planned a chunk at a time (clusters.ts), the
+ * store's counts read, and src/pipeline/digest-plan.ts puts the digest together. `clusters[]` are the clusters someone voiced a need in during the period (see
  * src/digest/clusters.ts and README "Priority"), best score first; when no cluster exists yet (the
  * cluster stage has not run), conversations ranked by participants stand in.
  */
 export async function buildDigest(db: Kysely<Database>, period: Period, opts: BuildDigestOptions): Promise<DigestJson> {
   const entries = await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false, archives: opts.archives });
-  const fromClusters = entries.map((e) => e.entry);
-  const listsWithoutArchive = [...new Set(entries.flatMap((e) => e.unlinkedLists))].sort();
-  const clusters = fromClusters.length ? fromClusters : await conversationFallback(db, period, opts.top);
-  const stats = await storeStats(db, period);
-  const iso = (t: number | null) => (t == null ? null : new Date(t).toISOString());
-  return {
-    period: { start: new Date(period.start).toISOString(), end: new Date(period.end).toISOString() },
-    clusters,
-    stats: {
-      messages: stats.messages,
-      conversations: stats.conversations,
-      feedbackItems: stats.feedbackItems,
-      sources: stats.sources.map((s) => ({
-        name: s.name,
-        from: iso(s.from),
-        to: iso(s.to),
-        gaps: s.gaps.map((g) => ({ channel: g.channel, from: new Date(g.from).toISOString(), to: iso(g.to), reason: g.reason })),
-      })),
-      listsWithoutArchive,
-    },
-  };
+  const fallback = entries.length ? [] : await conversationFallback(db, period, opts.top);
+  return planDigest(period, entries, fallback, await storeStats(db, period));
 }
 
 /** Before clustering has run: the period's conversations ranked by distinct participants. */

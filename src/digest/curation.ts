@@ -2,7 +2,7 @@
 // hidden clusters, a pinned order, edited titles, and a "why this matters now" note per entry.
 // Pure: the edition's JSON and the curation in, the edition as it will be rendered out.
 import { z } from 'zod';
-import type { EditionJson, SectionEntry } from './edition.js';
+import type { EditionJson, SectionEntry } from '../model/digest.js';
 import type { DigestCluster } from '../model/index.js';
 
 const clusterId = z.string().min(1).max(100);

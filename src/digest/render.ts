@@ -9,7 +9,7 @@ import type { DigestJson } from '../model/index.js';
 import { templatesDir } from '../paths.js';
 import { weekLabel } from '../pipeline/period.js';
 import { applyCuration, EMPTY_CURATION, type CuratedCluster, type Curation } from './curation.js';
-import { isEditionJson, type EditionExtras } from './edition.js';
+import { isEditionJson, type EditionExtras } from '../model/digest.js';
 
 type Compiled = { html: Handlebars.TemplateDelegate; text: Handlebars.TemplateDelegate };
 let compiled: Compiled | undefined;

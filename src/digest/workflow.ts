@@ -7,8 +7,9 @@ import type { StageContext } from '../stages/context.js';
 import type { JobQueue } from '../queue/port.js';
 import type { DigestPayload } from '../model/jobs.js';
 import { weekContaining, weekLabel, type Period } from '../pipeline/period.js';
-import { editionsDue, findEdition, getEdition, insertDraft, listEditions, markApproved, resolveExpiredLeases, resolveUnknown, updateDraft, type EditionRow } from '../store/digests.js';
-import { buildEdition, teamsOf, type EditionJson, type Team } from './edition.js';
+import { applyDraft, editionsDue, findEdition, getEdition, listEditions, markApproved, resolveExpiredLeases, resolveUnknown, updateDraft, type EditionRow } from '../store/digests.js';
+import { buildEdition, teamsOf, type Team } from './edition.js';
+import type { EditionJson } from '../model/digest.js';
 import { parseCuration } from './curation.js';
 import { renderDigest } from './render.js';
 import { archiveUrl, editionMessageId, sendEdition, sendWithRetry, type SendOutcome } from './send.js';
@@ -32,18 +33,17 @@ export function renderEdition(ctx: Pick<DigestContext, 'config'>, e: Pick<Editio
 }
 
 /**
- * The draft for a team and week: created, or rebuilt from the store when it is still a draft (its
- * curation kept). An approved or sent edition is never changed.
+ * The draft for a team and week, read -> plan -> apply: the edition is read and planned from the store
+ * (buildEdition), then created, or rebuilt when it is still a draft (its curation kept), with its
+ * rendering in one transaction (applyDraft). An approved or sent edition is never changed.
  */
 export async function prepareEdition(ctx: DigestContext, team: Team, period: Period): Promise<EditionRow> {
   const json = await buildEdition(ctx.db, period, team, { segments: ctx.config.segments, archives: ctx.config.archives });
   const body = JSON.stringify(json);
-  const { edition, created } = await insertDraft(ctx.db, { team: team.name, period, json: body, now: ctx.now() });
-  if (edition.status !== 'draft') return edition;
-  const rendered = renderEdition(ctx, { id: edition.id, json: body, curation: edition.curation });
-  await updateDraft(ctx.db, edition.id, { json: body, ...rendered, messageId: editionMessageId(ctx.config, team.name, period.start), now: ctx.now() });
-  ctx.log.info({ edition: edition.id, team: team.name, week: weekLabel(period), clusters: json.clusters.length }, created ? 'digest draft created' : 'digest draft rebuilt');
-  return (await getEdition(ctx.db, edition.id))!;
+  const messageId = editionMessageId(ctx.config, team.name, period.start);
+  const { edition, created } = await applyDraft(ctx.db, { team: team.name, period, json: body, now: ctx.now() }, (e) => ({ ...renderEdition(ctx, { id: e.id, json: body, curation: e.curation }), messageId }));
+  if (edition.status === 'draft') ctx.log.info({ edition: edition.id, team: team.name, week: weekLabel(period), clusters: json.clusters.length }, created ? 'digest draft created' : 'digest draft rebuilt');
+  return edition;
 }
 
 /** Drafts for every team (or one) for a period. */

@@ -1,40 +1,17 @@
-// The cluster repository: feedback items with their conversations (for the cluster stage, the digest
-// and `gleaner clusters`), assignments of items to clusters, and the clusters' descriptions.
-// Assignments are insert-only here: an item in a cluster stays there unless a human moves it
-// (src/store/curation.ts), and a pinned title is never rewritten.
-import { sql, type Kysely } from 'kysely';
-import { chunks, dbKind } from './db.js';
-import { GleanerError } from '../errors.js';
-import { insertRows, runStatement } from './bulk.js';
+// The cluster repository, read side: feedback items with their conversations (for the cluster stage,
+// the digest and `gleaner clusters`), assignments of items to clusters, the clusters and their state
+// version. What the cluster stage writes is applied by ./cluster-apply.ts.
+import type { Kysely } from 'kysely';
+import { chunks } from './db.js';
+import { runStatement } from './bulk.js';
 import type { Database } from './schema.js';
 import { messagesWithAuthors } from './authors.js';
 import { NEED_GROUPS, NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../model/people.js';
-import type { ItemForDoc, PriorityMessage } from '../model/records.js';
+import type { ItemForDoc } from '../model/records.js';
+import type { ClusterRecord, ClusterSeen, StoredItem } from '../model/cluster.js';
 
-export interface ItemMessage extends PriorityMessage {
-  subject: string | null;
-  /** The mail's Message-ID (or the platform's message id): what an archive's link is made from. */
-  externalId?: string;
-  /** The channel's platform id (a mailing list's List-Id), which archive links are configured by. */
-  channelExternal?: string;
-}
 
-export interface StoredItem {
-  itemId: number;
-  conversationId: number;
-  reportMessageId: number;
-  kind: FeedbackKind | null;
-  /** Need-group probabilities (problem, request, question, praise); one-hot when a human set the kind. */
-  kindGroups?: number[] | null;
-  subject: string | null;
-  /** Active tags (human removals applied, no `kind:` tags). */
-  tags: string[];
-  /** A language model's summary of the item (`llm:` versions only), when one was written. */
-  llmSummary?: string | null;
-  /** The conversation's messages, oldest first: no copies, nothing deleted. */
-  messages: ItemMessage[];
-}
 
 
 type ItemHead = Omit<StoredItem, 'messages'>;
@@ -65,17 +42,24 @@ async function* itemHeads(db: Kysely<Database>, itemIds: readonly number[]): Asy
   }
 }
 
-/** Items (not marked "not feedback") with their conversations' messages and authors resolved to people, orgs and segments. */
-export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]): Promise<StoredItem[]> {
-  const out = new Map<number, StoredItem>();
+/** The items of itemHeads with no messages yet, in chunks by conversation, each also kept in `out` by item id: for the caller to fill. */
+async function* itemsToFill<M>(db: Kysely<Database>, itemIds: readonly number[], out: Map<number, ItemHead & { messages: M[] }>): AsyncGenerator<Map<number, ItemHead & { messages: M[] }>> {
   for await (const heads of itemHeads(db, itemIds)) {
-    const byConv = new Map<number, StoredItem>();
+    const byConv = new Map<number, ItemHead & { messages: M[] }>();
     for (const [conv, head] of heads) {
-      const item: StoredItem = { ...head, messages: [] };
+      const item = { ...head, messages: [] };
       byConv.set(conv, item);
       out.set(item.itemId, item);
     }
-    const rows = await itemMessages(db, [...heads.keys()])
+    yield byConv;
+  }
+}
+
+/** Items (not marked "not feedback") with their conversations' messages and authors resolved to people, orgs and segments. */
+export async function loadItems(db: Kysely<Database>, itemIds: readonly number[]): Promise<StoredItem[]> {
+  const out = new Map<number, StoredItem>();
+  for await (const byConv of itemsToFill(db, itemIds, out)) {
+    const rows = await itemMessages(db, [...byConv.keys()])
       .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
       .innerJoin('sources as s', 's.id', 'm.source_id')
       .select(['m.subject', 'm.external_id', 'm.permalink', 'm.reactions', 'p.display_name', 'o.name as org', 'ch.name as channel', 'ch.external_id as channelExternal', 's.platform'])
@@ -126,16 +110,10 @@ function docMessage(r: { id: number; sent_at: number | bigint; clean_text: strin
  * the reading time on a big store).
  */
 export async function loadItemsForDocs(db: Kysely<Database>, itemIds: readonly number[]): Promise<ItemForDoc[]> {
-  type DocItem = ItemForDoc & { messages: Array<ItemForDoc['messages'][number]> };
+  type DocItem = ItemHead & { messages: Array<ItemForDoc['messages'][number]> };
   const out = new Map<number, DocItem>();
-  for await (const heads of itemHeads(db, itemIds)) {
-    const byConv = new Map<number, DocItem>();
-    for (const [conv, head] of heads) {
-      const item: DocItem = { ...head, messages: [] };
-      byConv.set(conv, item);
-      out.set(item.itemId, item);
-    }
-    for (const r of await itemMessages(db, [...heads.keys()]).execute()) byConv.get(r.conversation_id!)?.messages.push(docMessage(r));
+  for await (const byConv of itemsToFill(db, itemIds, out)) {
+    for (const r of await itemMessages(db, [...byConv.keys()]).execute()) byConv.get(r.conversation_id!)?.messages.push(docMessage(r));
   }
   return itemIds.map((id) => out.get(id)).filter((x): x is DocItem => x !== undefined);
 }
@@ -176,149 +154,6 @@ export async function clusterStateVersion(db: Kysely<Database>): Promise<string>
   return String(r?.version ?? 0);
 }
 
-/** The deferred triggers that move the counter on PostgreSQL (migration 0008). */
-const CLUSTER_STATE_TRIGGERS = sql.raw('cluster_state_clusters, cluster_state_cluster_items, cluster_state_cluster_items_move');
-
-/**
- * The version after this transaction's own writes. On PostgreSQL the deferred triggers fire now (the
- * counter moves once for the whole transaction, and its row stays locked until the commit). When another
- * transaction's change committed since `before` was read (an enrich removing a placement does not take
- * the cluster lock), `before` is returned: the caller's index does not hold that change, and the next
- * resync must not take the counter as already seen.
- */
-async function settleClusterState(trx: Kysely<Database>, before: string): Promise<string> {
-  if (dbKind(trx) !== 'postgres') return clusterStateVersion(trx);
-  await sql`SET CONSTRAINTS ${CLUSTER_STATE_TRIGGERS} IMMEDIATE`.execute(trx);
-  const r = await sql<{ version: number | null; bumped: string | null }>`SELECT (SELECT version FROM cluster_state WHERE id = 1) AS version, current_setting('gleaner.cluster_state_bumped', true) AS bumped`.execute(trx);
-  const { version, bumped } = r.rows[0] ?? { version: null, bumped: null };
-  const after = String(version ?? 0);
-  return Number(after) === Number(before) + (bumped === 'on' ? 1 : 0) ? after : before;
-}
-
-export interface NewAssignment {
-  itemId: number;
-  /** An existing cluster id, or a negative key: a cluster to create. */
-  clusterKey: number;
-}
-
-/** The clusters changed since the caller read them (another worker, a human): place the items again. */
-export class ClusterStateConflict extends GleanerError {
-  constructor(expected: string, found: string) {
-    super('conflict', `the clusters changed while placing items (state ${expected} -> ${found})`);
-    this.name = 'ClusterStateConflict';
-  }
-}
-
-/**
- * Serialises the writers of cluster placements: BEGIN IMMEDIATE does it on SQLite; on PostgreSQL a
- * transaction-scoped advisory lock (two workers reading the same version must not both create the
- * cluster for the same new need).
- */
-async function lockClusterWrites(trx: Kysely<Database>): Promise<void> {
-  if (dbKind(trx) === 'postgres') await sql`SELECT pg_advisory_xact_lock(${CLUSTER_LOCK_KEY})`.execute(trx);
-}
-/** "GLCL": the advisory lock key of cluster placement writes. */
-const CLUSTER_LOCK_KEY = 0x474c434c;
-
-/**
- * Stores new placements in one transaction: clusters to create get a placeholder title (the caller
- * describes them next). An item that meanwhile got a cluster keeps it; one removed meanwhile is skipped.
- * With `expectedVersion`, nothing is stored if the clusters changed since (ClusterStateConflict).
- * Returns provisional key -> id, the state version right after the writes (settleClusterState), and the
- * skipped items.
- */
-export async function saveAssignments(db: Kysely<Database>, proposed: readonly NewAssignment[], now: number, expectedVersion?: string, regroup?: Regrouping): Promise<{ ids: Map<number, number>; version: string; skipped: Set<number> }> {
-  return db.transaction().execute(async (trx) => {
-    await lockClusterWrites(trx);
-    const found = await clusterStateVersion(trx);
-    if (expectedVersion !== undefined && found !== expectedVersion) throw new ClusterStateConflict(expectedVersion, found);
-    // Only items that still exist are placed; on PostgreSQL they are held (FOR SHARE) until commit, so
-    // an enrich or ingest removing one meanwhile waits and then removes the placement with it.
-    const wanted = [...new Set(proposed.map((a) => a.itemId))];
-    const alive = new Set<number>();
-    for (const part of chunks(wanted)) {
-      const q = trx.selectFrom('feedback_items').select('id').where('id', 'in', part).where('status', '!=', 'not_feedback');
-      for (const r of await (dbKind(trx) === 'postgres' ? q.forShare() : q).execute()) alive.add(r.id);
-    }
-    const assignments = proposed.filter((a) => alive.has(a.itemId));
-    const skipped = new Set(wanted.filter((id) => !alive.has(id)));
-    const ids = new Map<number, number>();
-    const existing = new Set((await trx.selectFrom('clusters').select('id').where('id', 'in', [...new Set(assignments.filter((a) => a.clusterKey > 0).map((a) => a.clusterKey)), -1]).execute()).map((r) => r.id));
-    const rows: Array<{ cluster_id: number; item_id: number; pinned: number }> = [];
-    if (dbKind(trx) === 'sqlite') {
-      // New clusters in one statement: SQLite numbers the rows of one insert in order, in a
-      // transaction that holds the write lock, so the ids sorted match the keys in order.
-      const keys = [...new Set(assignments.filter((a) => a.clusterKey <= 0).map((a) => a.clusterKey))];
-      for (const part of chunks(keys, 500)) {
-        const made = await insertRows(
-          trx,
-          'clusters',
-          ['title', 'pinned_title', 'summary', 'kind', 'first_seen', 'last_seen', 'created_at', 'updated_at'],
-          part.map(() => ['(new cluster)', 0, null, null, null, null, now, now]),
-          { returning: ['id'] },
-        );
-        const madeIds = made.map((r) => Number(r.id)).sort((a, b) => a - b);
-        part.forEach((key, i) => ids.set(key, madeIds[i]!));
-      }
-    }
-    for (const a of assignments) {
-      let id: number | undefined = a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey);
-      if (id !== undefined && a.clusterKey > 0 && !existing.has(id)) throw new Error(`cluster ${id} no longer exists (merged or removed by a human); the index is stale`);
-      if (id === undefined) {
-        const row = await trx
-          .insertInto('clusters')
-          .values({ title: '(new cluster)', pinned_title: 0, summary: null, kind: null, first_seen: null, last_seen: null, created_at: now, updated_at: now })
-          .returning(['id'])
-          .executeTakeFirstOrThrow();
-        id = row.id;
-        ids.set(a.clusterKey, id);
-      }
-      rows.push({ cluster_id: id, item_id: a.itemId, pinned: 0 });
-    }
-    for (const part of chunks(rows, 300)) {
-      await insertRows(
-        trx,
-        'cluster_items',
-        ['cluster_id', 'item_id', 'pinned'],
-        part.map((r) => [r.cluster_id, r.item_id, r.pinned]),
-        // Re-grouping moves items a human did not place; a pinned item stays where the human put it.
-        { onConflict: regroup ? 'on conflict ("item_id") do update set "cluster_id" = excluded."cluster_id" where "cluster_items"."pinned" = 0' : 'on conflict ("item_id") do nothing' },
-      );
-    }
-    if (regroup) await applyRegrouping(trx, regroup, ids, now);
-    return { ids, version: await settleClusterState(trx, found), skipped };
-  });
-}
-
-/** What a re-grouping changes beyond placements: clusters left empty, and merges to record. */
-export interface Regrouping {
-  emptied: readonly number[];
-  merges: ReadonlyArray<{ from: number; into: number; score: number; items: readonly number[] }>;
-}
-
-/** Removes the clusters a re-grouping emptied (only if really empty) and records its merges (actor "auto"). */
-async function applyRegrouping(trx: Kysely<Database>, r: Regrouping, ids: ReadonlyMap<number, number>, now: number): Promise<void> {
-  for (const m of r.merges) {
-    const into = m.into < 0 ? ids.get(m.into) : m.into;
-    if (into === undefined) continue;
-    await trx.insertInto('cluster_merges').values({ into_id: into, from_id: m.from, item_ids: JSON.stringify(m.items), score: m.score, actor: 'auto', created_at: now, undone_at: null }).execute();
-  }
-  for (const part of chunks([...r.emptied])) {
-    await trx
-      .deleteFrom('clusters')
-      .where('id', 'in', part)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('cluster_items').select('item_id').whereRef('cluster_items.cluster_id', '=', 'clusters.id'))))
-      .execute();
-  }
-}
-
-/** Stores the need texts of items (what grouping compares; `gleaner items --format json` shows it). */
-export async function saveNeedTexts(db: Kysely<Database>, texts: ReadonlyMap<number, string>): Promise<void> {
-  if (!texts.size) return;
-  await db.transaction().execute(async (trx) => {
-    for (const [id, text] of texts) await runStatement(trx, 'update "feedback_items" set "need_text" = ? where "id" = ?', [text, id]);
-  });
-}
 
 export interface AutoMerge {
   id: number;
@@ -365,28 +200,6 @@ export async function clusterMembers(db: Kysely<Database>, clusterIds: readonly 
   return out;
 }
 
-export interface ClusterSeen {
-  firstSeen: number | null;
-  lastSeen: number | null;
-}
-
-export interface ClusterDescription extends ClusterSeen {
-  title: string;
-  summary: string | null;
-  kind: FeedbackKind | null;
-}
-
-/** Writes descriptions (or only first/last seen, when that is all that changed); a pinned title stays as the human left it. */
-export async function saveDescriptions(db: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>, now: number): Promise<void> {
-  if (!descriptions.size) return;
-  await db.transaction().execute(async (trx) => {
-    // Fixed statements (a big batch describes thousands of clusters); a pinned title stays.
-    for (const [id, d] of descriptions) {
-      if (!('title' in d)) await runStatement(trx, 'update "clusters" set "first_seen" = ?, "last_seen" = ?, "updated_at" = ? where "id" = ?', [d.firstSeen, d.lastSeen, now, id]);
-      else await runStatement(trx, 'update "clusters" set "summary" = ?, "kind" = ?, "first_seen" = ?, "last_seen" = ?, "updated_at" = ?, "title" = case when "pinned_title" = 0 then ? else "title" end where "id" = ?', [d.summary, d.kind, d.firstSeen, d.lastSeen, now, d.title, id]);
-    }
-  });
-}
 
 /** Stored first/last seen of clusters. */
 export async function clusterSeen(db: Kysely<Database>, clusterIds: readonly number[]): Promise<Map<number, ClusterSeen>> {
@@ -398,15 +211,6 @@ export async function clusterSeen(db: Kysely<Database>, clusterIds: readonly num
   return out;
 }
 
-export interface ClusterRecord {
-  id: number;
-  title: string;
-  pinnedTitle: boolean;
-  summary: string | null;
-  kind: FeedbackKind | null;
-  firstSeen: number | null;
-  lastSeen: number | null;
-}
 
 export async function getClusters(db: Kysely<Database>, ids?: readonly number[]): Promise<ClusterRecord[]> {
   const map = (r: { id: number; title: string; pinned_title: number; summary: string | null; kind: string | null; first_seen: number | null; last_seen: number | null }): ClusterRecord => ({

@@ -2,6 +2,7 @@
 // the archive; and the coverage records the digest's footer reports (sources, channels, gaps,
 // rate-limit delays, failed pulls). Every state change is one conditional UPDATE, so two processes
 // can race on the same edition and only one wins.
+import type { CoverageRecord } from '../model/digest.js';
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Database, DigestsTable } from './schema.js';
 import type { Period } from '../model/records.js';
@@ -91,7 +92,7 @@ export async function listEditions(db: Db, opts: { team?: string; status?: Editi
  * A new draft for (team, week), or the existing edition when one is there already (two schedulers,
  * a retried job): the unique key (team, period_start) decides. `created` says which.
  */
-export async function insertDraft(db: Db, d: { team: string; period: Period; json: string; now: number }): Promise<{ edition: EditionRow; created: boolean }> {
+async function insertDraft(db: Db, d: { team: string; period: Period; json: string; now: number }): Promise<{ edition: EditionRow; created: boolean }> {
   const inserted = await db
     .insertInto('digests')
     .values({ team: d.team, period_start: d.period.start, period_end: d.period.end, status: 'draft', json: d.json, html: '', text: '', curation: null, message_id: null, created_at: d.now, approved_at: null, approved_by: null, sent_at: null, updated_at: d.now })
@@ -101,6 +102,21 @@ export async function insertDraft(db: Db, d: { team: string; period: Period; jso
   const edition = inserted ? await getEdition(db, inserted.id) : await findEdition(db, d.team, d.period.start);
   if (!edition) throw new Error(`digest for team ${d.team} at ${new Date(d.period.start).toISOString()} vanished while being created`);
   return { edition, created: inserted !== undefined };
+}
+
+/**
+ * Applies a team's edition for a week in one transaction: a new draft, or the draft there already
+ * rebuilt (its curation kept); an approved or sent edition is left as it is. `rendered` gives the html,
+ * text and Message-ID for the row as it is stored (its id and curation). Returns the edition as it
+ * stands after, and whether it was created.
+ */
+export async function applyDraft(db: Db, d: { team: string; period: Period; json: string; now: number }, rendered: (e: EditionRow) => { html: string; text: string; messageId: string }): Promise<{ edition: EditionRow; created: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    const { edition, created } = await insertDraft(trx, d);
+    if (edition.status !== 'draft') return { edition, created };
+    await updateDraft(trx, edition.id, { json: d.json, ...rendered(edition), now: d.now });
+    return { edition: (await getEdition(trx, edition.id))!, created };
+  });
 }
 
 /** Replaces a draft's content (a rebuild, a curation change). Only drafts change; false otherwise. */
@@ -239,20 +255,6 @@ export async function recordSourceEvent(db: Db, e: { sourceId: number; kind: 'ra
   await db.insertInto('source_events').values({ source_id: e.sourceId, kind: e.kind, at: e.at, duration_ms: e.durationMs ?? null, detail: e.detail ?? null }).execute();
 }
 
-export interface CoverageRecord {
-  sources: Array<{
-    name: string;
-    platform: string;
-    status: string;
-    lastPullAt: number | null;
-    lastError: string | null;
-    channels: Array<{ name: string; firstAt: number | null; lastAt: number | null; messages: number; conversations: number; feedbackItems: number; people: number }>;
-    gaps: Array<{ channel: string | null; from: number; to: number | null; reason: string }>;
-    rateLimitedMs: number;
-    rateLimitedPages: number;
-    failures: Array<{ at: number; detail: string | null }>;
-  }>;
-}
 
 /** What the store knows about coverage in a period, per source and channel. */
 export async function coverageFor(db: Db, period: Period): Promise<CoverageRecord> {

@@ -52,12 +52,9 @@ export async function pendingItems(db: Kysely<Database>, afterConversationId: nu
   return rows.map((r) => ({ id: r.id, conversationId: r.conversation_id }));
 }
 
-/** Items the cluster stage has placed (or found placed, gone or set aside). */
-export async function clearClusterPending(db: Kysely<Database>, ids: readonly number[]): Promise<void> {
-  if (!ids.length) return;
-  await db.transaction().execute(async (trx) => {
-    for (const part of chunks([...new Set(ids)].sort((a, b) => a - b))) await trx.updateTable('feedback_items').set({ cluster_pending: 0 }).where('id', 'in', part).where(sql<boolean>`cluster_pending = 1`).execute();
-  });
+/** Items the cluster stage has placed (or found placed, gone or set aside); run inside the caller's transaction. */
+export async function clearClusterPending(trx: Kysely<Database>, ids: readonly number[]): Promise<void> {
+  for (const part of chunks([...new Set(ids)].sort((a, b) => a - b))) await trx.updateTable('feedback_items').set({ cluster_pending: 0 }).where('id', 'in', part).where(sql<boolean>`cluster_pending = 1`).execute();
 }
 
 export interface PendingCounts {

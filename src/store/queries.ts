@@ -1,4 +1,5 @@
 // Read queries for the digest, stats and the CLI. No SQL outside src/store/.
+import type { StoreStats } from '../model/digest.js';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { messagesWithPeople } from './authors.js';
@@ -84,14 +85,6 @@ export async function quotesFor(db: Kysely<Database>, conversationIds: number[],
   return out;
 }
 
-export interface StoreStats {
-  messages: number;
-  conversations: number;
-  feedbackItems: number;
-  clusters: number;
-  quarantined: number;
-  sources: Array<{ name: string; platform: string; channels: string[]; messages: number; from: number | null; to: number | null; gaps: Array<{ channel: string | null; from: number; to: number | null; reason: string }> }>;
-}
 
 /** Counts exclude copies and deleted messages. With a period, only what happened in it. */
 export async function storeStats(db: Kysely<Database>, period?: Period): Promise<StoreStats> {

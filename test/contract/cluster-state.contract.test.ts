@@ -1,10 +1,11 @@
 // The clusters' state version (a counter kept by triggers, migration 0008) on SQLite and PostgreSQL:
 // every placement change moves it (a cluster created or removed, an item placed, moved, pinned,
 // unpinned or removed, by a worker or by a human's curation); a title or summary does not. The version
-// saveAssignments returns is the one the next read sees, unless someone else changed a placement meanwhile.
+// applyPlacements returns is the one the next read sees, unless someone else changed a placement meanwhile.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { clusterStateVersion, saveAssignments, saveDescriptions } from '../../src/store/clusters.js';
+import { clusterStateVersion } from '../../src/store/clusters.js';
+import { applyDescriptions, applyPlacements } from '../../src/store/cluster-apply.js';
 import { markNotFeedback, mergeClusters, moveItem, renameCluster, splitCluster } from '../../src/store/curation.js';
 import { copyStore } from '../../src/store/copy.js';
 import { openDb, type DbKind, type OpenedDb } from '../../src/store/db.js';
@@ -74,12 +75,12 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
     const [a, b, c] = await items(3);
     let ids = new Map<number, number>();
     // A new cluster with its first item (a worker).
-    expect(await moves(async () => (ids = (await saveAssignments(store.db, [{ itemId: a!, clusterKey: -1 }], T0)).ids))).toBe(true);
+    expect(await moves(async () => (ids = (await applyPlacements(store.db, { place: [{ itemId: a!, clusterKey: -1 }] }, T0)).ids))).toBe(true);
     const c1 = ids.get(-1)!;
     // A new placement in an existing cluster.
-    expect(await moves(() => saveAssignments(store.db, [{ itemId: b!, clusterKey: c1 }], T0))).toBe(true);
+    expect(await moves(() => applyPlacements(store.db, { place: [{ itemId: b!, clusterKey: c1 }] }, T0))).toBe(true);
     // A placement that already exists (the item keeps its cluster): nothing stored, nothing moves.
-    expect(await moves(() => saveAssignments(store.db, [{ itemId: b!, clusterKey: c1 }], T0))).toBe(false);
+    expect(await moves(() => applyPlacements(store.db, { place: [{ itemId: b!, clusterKey: c1 }] }, T0))).toBe(false);
     // A new cluster alone (a human's split makes one, and moves and pins items into it).
     let c2 = 0;
     expect(await moves(async () => (c2 = (await store.db.insertInto('clusters').values({ title: 'empty', pinned_title: 0, summary: null, kind: null, first_seen: null, last_seen: null, created_at: T0, updated_at: T0 }).returning('id').executeTakeFirstOrThrow()).id))).toBe(true);
@@ -93,11 +94,11 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
     expect(await moves(() => store.db.updateTable('cluster_items').set({ pinned: 0, cluster_id: c1 }).where('item_id', '=', a!).execute())).toBe(false);
     // Titles, summaries, kind, first/last seen: nothing the index holds.
     expect(await moves(() => renameCluster(store.db, c1, 'Okta login loop', true, T0 + 2))).toBe(false);
-    expect(await moves(() => saveDescriptions(store.db, new Map([[c1, { title: 'x', summary: 'a summary', kind: 'bug', firstSeen: T0, lastSeen: T0 + 5 }]]), T0 + 3))).toBe(false);
-    expect(await moves(() => saveDescriptions(store.db, new Map([[c1, { firstSeen: T0 - 5, lastSeen: T0 + 9 }]]), T0 + 4))).toBe(false);
+    expect(await moves(() => applyDescriptions(store.db, new Map([[c1, { title: 'x', summary: 'a summary', kind: 'bug', firstSeen: T0, lastSeen: T0 + 5 }]]), T0 + 3))).toBe(false);
+    expect(await moves(() => applyDescriptions(store.db, new Map([[c1, { firstSeen: T0 - 5, lastSeen: T0 + 9 }]]), T0 + 4))).toBe(false);
     expect(await moves(() => store.db.updateTable('clusters').set({ pinned_title: 0, updated_at: T0 + 5 }).execute())).toBe(false);
     // A human's split (a new cluster, items moved and pinned) and merge (items moved, a cluster deleted).
-    await saveAssignments(store.db, [{ itemId: c!, clusterKey: c1 }], T0);
+    await applyPlacements(store.db, { place: [{ itemId: c!, clusterKey: c1 }] }, T0);
     let c3 = 0;
     expect(await moves(async () => (c3 = await splitCluster(store.db, c1, [c!], null, T0 + 6)))).toBe(true);
     expect(await moves(() => mergeClusters(store.db, c1, c3, T0 + 7))).toBe(true);
@@ -123,25 +124,25 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
     expect(await version()).toBe(before);
   });
 
-  it('saveAssignments returns the version the next read sees, and refuses a stale one', async () => {
+  it('applyPlacements returns the version the next read sees, and refuses a stale one', async () => {
     const [a, b, c] = await items(3);
     const v0 = await version();
-    const first = await saveAssignments(store.db, [{ itemId: a!, clusterKey: -1 }, { itemId: b!, clusterKey: -1 }], T0, v0);
+    const first = await applyPlacements(store.db, { place: [{ itemId: a!, clusterKey: -1 }, { itemId: b!, clusterKey: -1 }] }, T0, v0);
     expect(first.version).not.toBe(v0);
     expect(await version()).toBe(first.version);
     // Nothing to store (already placed): the version stays.
-    const again = await saveAssignments(store.db, [{ itemId: a!, clusterKey: first.ids.get(-1)! }], T0, first.version);
+    const again = await applyPlacements(store.db, { place: [{ itemId: a!, clusterKey: first.ids.get(-1)! }] }, T0, first.version);
     expect(again.version).toBe(first.version);
     expect(await version()).toBe(first.version);
     // Someone else placed an item since: the caller's version is stale.
     await moveItem(store.db, c!, first.ids.get(-1)!, T0);
-    await expect(saveAssignments(store.db, [{ itemId: c!, clusterKey: -1 }], T0, first.version)).rejects.toThrow(/clusters changed/);
+    await expect(applyPlacements(store.db, { place: [{ itemId: c!, clusterKey: -1 }] }, T0, first.version)).rejects.toThrow(/clusters changed/);
   });
 
   // PostgreSQL only (concurrent writers; a copy into PostgreSQL): registered on that store alone, not skipped on SQLite.
-  if (kind === 'postgres') it('a placement removed by another transaction during saveAssignments is not taken as seen', async () => {
+  if (kind === 'postgres') it('a placement removed by another transaction during applyPlacements is not taken as seen', async () => {
     const [a, b] = await items(2);
-    const v0 = (await saveAssignments(store.db, [{ itemId: a!, clusterKey: -1 }], T0)).version;
+    const v0 = (await applyPlacements(store.db, { place: [{ itemId: a!, clusterKey: -1 }] }, T0)).version;
     // Another transaction (as an enrich batch would) removes a's placement and holds b, which the
     // cluster worker is about to place: the worker reads the version, waits for b, and the removal
     // commits before the worker's own change.
@@ -151,7 +152,7 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
       await other.query('BEGIN');
       await other.query('DELETE FROM cluster_items WHERE item_id = $1', [a]);
       await other.query('UPDATE feedback_items SET updated_at = updated_at + 1 WHERE id = $1', [b]);
-      const saving = saveAssignments(store.db, [{ itemId: b!, clusterKey: -1 }], T0, v0);
+      const saving = applyPlacements(store.db, { place: [{ itemId: b!, clusterKey: -1 }] }, T0, v0);
       await new Promise((r) => setTimeout(r, 300));
       await other.query('COMMIT');
       const saved = await saving;
@@ -168,7 +169,7 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
     const dst = await openDb(target.url);
     try {
       await src.db.insertInto('feedback_items').values({ id: 1, conversation_id: 1, message_id: 1, kind: 'bug', kind_confidence: 0.9, sentiment: null, status: 'auto', model_version: 't', created_at: T0, updated_at: T0 }).execute();
-      await saveAssignments(src.db, [{ itemId: 1, clusterKey: -1 }], T0);
+      await applyPlacements(src.db, { place: [{ itemId: 1, clusterKey: -1 }] }, T0);
       const before = await clusterStateVersion(dst.db);
       const report = await copyStore(src.db, dst.db);
       expect(report.tables.map((t) => t.table)).not.toContain('cluster_state');

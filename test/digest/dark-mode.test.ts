@@ -9,7 +9,7 @@ import type { App } from '../../src/app.js';
 import { buildDigest } from '../../src/digest/build.js';
 import { prepareEditions } from '../../src/digest/workflow.js';
 import { renderDigestHtml } from '../../src/digest/render.js';
-import type { EditionJson } from '../../src/digest/edition.js';
+import type { EditionJson } from '../../src/model/digest.js';
 import type { DigestJson } from '../../src/model/index.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 import { appWith, configYaml, seed, TEAMS, WEEK } from './support.js';

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
-import { teamByName, type EditionJson } from '../../src/digest/edition.js';
+import { teamByName } from '../../src/digest/edition.js';
+import type { EditionJson } from '../../src/model/digest.js';
 import { approveEdition, prepareEditions, prepareEdition } from '../../src/digest/workflow.js';
 import { sendEdition } from '../../src/digest/send.js';
 import { claimSend, getEdition, listEditions } from '../../src/store/digests.js';

@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { cleanSubject, fitToShow, ownWords, sentenceExcerpt } from '../../src/pipeline/own-words.js';
 import { clusterSummary, clusterTitle, type DescribeItem } from '../../src/pipeline/cluster.js';
 import { clusterPriority, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
-import { hyperkittyHash, quoteLink } from '../../src/digest/archives.js';
-import { answerStatus } from '../../src/digest/status.js';
-import { clusterEntry } from '../../src/digest/clusters.js';
+import { hyperkittyHash, quoteLink } from '../../src/pipeline/archives.js';
+import { answerStatus } from '../../src/pipeline/answer-status.js';
+import { clusterEntry } from '../../src/pipeline/digest-plan.js';
 import { renderDigestHtml, renderDigestText } from '../../src/digest/render.js';
 import { parseConfig } from '../../src/config/index.js';
 import { checkedSummary } from '../../src/llm/refine.js';
-import type { StoredItem } from '../../src/store/clusters.js';
+import type { StoredItem } from '../../src/model/cluster.js';
 import type { DigestJson } from '../../src/model/index.js';
 
 const DAY = 86_400_000;

@@ -5,7 +5,7 @@
 //
 // SQLite: row triggers (one writer at a time: the counter moves inside the writing transaction).
 // PostgreSQL: deferred constraint triggers, and the counter moves once per transaction, when it commits
-// (saveAssignments moves it earlier with SET CONSTRAINTS ... IMMEDIATE, to read its own version). A
+// (applyPlacements in store/cluster-apply.ts moves it earlier with SET CONSTRAINTS ... IMMEDIATE, to read its own version). A
 // transaction that removes a placement (an enrich or ingest batch, a human's curation) so takes the
 // counter's row lock as its last act: it never holds that lock while waiting for another, and a cluster
 // worker holding items FOR SHARE cannot wait on it in a cycle. The transaction-local setting

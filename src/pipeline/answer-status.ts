@@ -1,9 +1,9 @@
 // The status line of a digest entry: what staff or a maintainer answered in the cluster's threads
 // ("fixed in 4.2.1", "workaround: ...", "known issue"), quoted in their words and linked. Pure.
 import type { DigestStatus } from '../model/index.js';
-import { channelLabel, type PriorityMessage } from '../pipeline/priority.js';
-import type { Period } from '../pipeline/period.js';
-import { ownWords } from '../pipeline/own-words.js';
+import { channelLabel, type PriorityMessage } from './priority.js';
+import type { Period } from './period.js';
+import { ownWords } from './own-words.js';
 import { quoteLink, type ArchiveConfig, type ArchiveMessage } from './archives.js';
 
 type StatusMessage = PriorityMessage & Partial<Pick<ArchiveMessage, 'externalId' | 'channelExternal'>>;

@@ -1,0 +1,164 @@
+// The cluster repository, write side: applies the cluster stage's plans (src/pipeline/cluster-plan.ts),
+// each in one transaction. Placements are written only if nobody changed the clusters since the plan's
+// reads (a state version kept by triggers, under an advisory lock on PostgreSQL and BEGIN IMMEDIATE on
+// SQLite); descriptions never rewrite a pinned title.
+import { sql, type Kysely } from 'kysely';
+import { chunks, dbKind } from './db.js';
+import { GleanerError } from '../errors.js';
+import { insertRows, runStatement } from './bulk.js';
+import type { Database } from './schema.js';
+import { clusterStateVersion } from './clusters.js';
+import { clearClusterPending } from './pending.js';
+import type { ClusterDescription, ClusterSeen, PlacementPlan, Regrouping } from '../model/cluster.js';
+
+export interface PlacementResult {
+  /** Provisional (negative) key -> the id of the cluster made for it. */
+  ids: Map<number, number>;
+  /** The clusters' state version right after these writes. */
+  version: string;
+  /** Items not placed: removed (or marked not feedback) meanwhile. */
+  skipped: Set<number>;
+}
+
+/** The deferred triggers that move the counter on PostgreSQL (migration 0008). */
+const CLUSTER_STATE_TRIGGERS = sql.raw('cluster_state_clusters, cluster_state_cluster_items, cluster_state_cluster_items_move');
+
+/**
+ * The version after this transaction's own writes. On PostgreSQL the deferred triggers fire now (the
+ * counter moves once for the whole transaction, and its row stays locked until the commit). When another
+ * transaction's change committed since `before` was read (an enrich removing a placement does not take
+ * the cluster lock), `before` is returned: the caller's index does not hold that change, and the next
+ * resync must not take the counter as already seen.
+ */
+async function settleClusterState(trx: Kysely<Database>, before: string): Promise<string> {
+  if (dbKind(trx) !== 'postgres') return clusterStateVersion(trx);
+  await sql`SET CONSTRAINTS ${CLUSTER_STATE_TRIGGERS} IMMEDIATE`.execute(trx);
+  const r = await sql<{ version: number | null; bumped: string | null }>`SELECT (SELECT version FROM cluster_state WHERE id = 1) AS version, current_setting('gleaner.cluster_state_bumped', true) AS bumped`.execute(trx);
+  const { version, bumped } = r.rows[0] ?? { version: null, bumped: null };
+  const after = String(version ?? 0);
+  return Number(after) === Number(before) + (bumped === 'on' ? 1 : 0) ? after : before;
+}
+
+/** The clusters changed since the caller read them (another worker, a human): place the items again. */
+export class ClusterStateConflict extends GleanerError {
+  constructor(expected: string, found: string) {
+    super('conflict', `the clusters changed while placing items (state ${expected} -> ${found})`);
+    this.name = 'ClusterStateConflict';
+  }
+}
+
+/**
+ * Serialises the writers of cluster placements: BEGIN IMMEDIATE does it on SQLite; on PostgreSQL a
+ * transaction-scoped advisory lock (two workers reading the same version must not both create the
+ * cluster for the same new need).
+ */
+async function lockClusterWrites(trx: Kysely<Database>): Promise<void> {
+  if (dbKind(trx) === 'postgres') await sql`SELECT pg_advisory_xact_lock(${CLUSTER_LOCK_KEY})`.execute(trx);
+}
+/** "GLCL": the advisory lock key of cluster placement writes. */
+const CLUSTER_LOCK_KEY = 0x474c434c;
+
+/**
+ * Writes a placement plan in one transaction: the new items' need texts, then the placements; clusters
+ * to create get a placeholder title (described next). An item that meanwhile got a cluster keeps it; one
+ * removed meanwhile is skipped. With `expectedVersion`, nothing is written if the clusters changed since
+ * (ClusterStateConflict). Returns provisional key -> id, the state version right after the writes
+ * (settleClusterState), and the skipped items.
+ */
+export async function applyPlacements(db: Kysely<Database>, plan: PlacementPlan, now: number, expectedVersion?: string): Promise<PlacementResult> {
+  const { place: proposed, regroup } = plan;
+  return db.transaction().execute(async (trx) => {
+    await lockClusterWrites(trx);
+    const found = await clusterStateVersion(trx);
+    if (expectedVersion !== undefined && found !== expectedVersion) throw new ClusterStateConflict(expectedVersion, found);
+    for (const [id, text] of plan.needTexts ?? []) await runStatement(trx, 'update "feedback_items" set "need_text" = ? where "id" = ?', [text, id]);
+    // Only items that still exist are placed; on PostgreSQL they are held (FOR SHARE) until commit, so
+    // an enrich or ingest removing one meanwhile waits and then removes the placement with it.
+    const wanted = [...new Set(proposed.map((a) => a.itemId))];
+    const alive = new Set<number>();
+    for (const part of chunks(wanted)) {
+      const q = trx.selectFrom('feedback_items').select('id').where('id', 'in', part).where('status', '!=', 'not_feedback');
+      for (const r of await (dbKind(trx) === 'postgres' ? q.forShare() : q).execute()) alive.add(r.id);
+    }
+    const assignments = proposed.filter((a) => alive.has(a.itemId));
+    const skipped = new Set(wanted.filter((id) => !alive.has(id)));
+    const ids = new Map<number, number>();
+    const existing = new Set((await trx.selectFrom('clusters').select('id').where('id', 'in', [...new Set(assignments.filter((a) => a.clusterKey > 0).map((a) => a.clusterKey)), -1]).execute()).map((r) => r.id));
+    const rows: Array<{ cluster_id: number; item_id: number; pinned: number }> = [];
+    if (dbKind(trx) === 'sqlite') {
+      // New clusters in one statement: SQLite numbers the rows of one insert in order, in a
+      // transaction that holds the write lock, so the ids sorted match the keys in order.
+      const keys = [...new Set(assignments.filter((a) => a.clusterKey <= 0).map((a) => a.clusterKey))];
+      for (const part of chunks(keys, 500)) {
+        const made = await insertRows(
+          trx,
+          'clusters',
+          ['title', 'pinned_title', 'summary', 'kind', 'first_seen', 'last_seen', 'created_at', 'updated_at'],
+          part.map(() => ['(new cluster)', 0, null, null, null, null, now, now]),
+          { returning: ['id'] },
+        );
+        const madeIds = made.map((r) => Number(r.id)).sort((a, b) => a - b);
+        part.forEach((key, i) => ids.set(key, madeIds[i]!));
+      }
+    }
+    for (const a of assignments) {
+      let id: number | undefined = a.clusterKey > 0 ? a.clusterKey : ids.get(a.clusterKey);
+      if (id !== undefined && a.clusterKey > 0 && !existing.has(id)) throw new Error(`cluster ${id} no longer exists (merged or removed by a human); the index is stale`);
+      if (id === undefined) {
+        const row = await trx
+          .insertInto('clusters')
+          .values({ title: '(new cluster)', pinned_title: 0, summary: null, kind: null, first_seen: null, last_seen: null, created_at: now, updated_at: now })
+          .returning(['id'])
+          .executeTakeFirstOrThrow();
+        id = row.id;
+        ids.set(a.clusterKey, id);
+      }
+      rows.push({ cluster_id: id, item_id: a.itemId, pinned: 0 });
+    }
+    for (const part of chunks(rows, 300)) {
+      await insertRows(
+        trx,
+        'cluster_items',
+        ['cluster_id', 'item_id', 'pinned'],
+        part.map((r) => [r.cluster_id, r.item_id, r.pinned]),
+        // Re-grouping moves items a human did not place; a pinned item stays where the human put it.
+        { onConflict: regroup ? 'on conflict ("item_id") do update set "cluster_id" = excluded."cluster_id" where "cluster_items"."pinned" = 0' : 'on conflict ("item_id") do nothing' },
+      );
+    }
+    if (regroup) await applyRegrouping(trx, regroup, ids, now);
+    return { ids, version: await settleClusterState(trx, found), skipped };
+  });
+}
+
+/** Removes the clusters a re-grouping emptied (only if really empty) and records its merges (actor "auto"). */
+async function applyRegrouping(trx: Kysely<Database>, r: Regrouping, ids: ReadonlyMap<number, number>, now: number): Promise<void> {
+  for (const m of r.merges) {
+    const into = m.into < 0 ? ids.get(m.into) : m.into;
+    if (into === undefined) continue;
+    await trx.insertInto('cluster_merges').values({ into_id: into, from_id: m.from, item_ids: JSON.stringify(m.items), score: m.score, actor: 'auto', created_at: now, undone_at: null }).execute();
+  }
+  for (const part of chunks([...r.emptied])) {
+    await trx
+      .deleteFrom('clusters')
+      .where('id', 'in', part)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('cluster_items').select('item_id').whereRef('cluster_items.cluster_id', '=', 'clusters.id'))))
+      .execute();
+  }
+}
+
+/**
+ * Writes descriptions (or only first/last seen, when that is all that changed) in one transaction; a
+ * pinned title stays as the human left it. With `done`, those items are no longer pending for the
+ * cluster stage (in the same transaction: a run that dies before places or describes them again).
+ */
+export async function applyDescriptions(db: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>, now: number, done: readonly number[] = []): Promise<void> {
+  if (!descriptions.size && !done.length) return;
+  await db.transaction().execute(async (trx) => {
+    // Fixed statements (a big batch describes thousands of clusters); a pinned title stays.
+    for (const [id, d] of descriptions) {
+      if (!('title' in d)) await runStatement(trx, 'update "clusters" set "first_seen" = ?, "last_seen" = ?, "updated_at" = ? where "id" = ?', [d.firstSeen, d.lastSeen, now, id]);
+      else await runStatement(trx, 'update "clusters" set "summary" = ?, "kind" = ?, "first_seen" = ?, "last_seen" = ?, "updated_at" = ?, "title" = case when "pinned_title" = 0 then ? else "title" end where "id" = ?', [d.summary, d.kind, d.firstSeen, d.lastSeen, now, d.title, id]);
+    }
+    await clearClusterPending(trx, done);
+  });
+}
