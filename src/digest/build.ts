@@ -7,6 +7,7 @@ import { rankConversations } from '../pipeline/rank.js';
 import type { Period } from '../pipeline/period.js';
 import { clusterEntries } from './clusters.js';
 import type { ArchiveConfig } from './archives.js';
+import { clusterOutbound } from '../trackers/links.js';
 
 export interface BuildDigestOptions {
   /** At most this many clusters, best score first. */
@@ -25,7 +26,12 @@ export interface BuildDigestOptions {
  */
 export async function buildDigest(db: Kysely<Database>, period: Period, opts: BuildDigestOptions): Promise<DigestJson> {
   const entries = await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false, archives: opts.archives });
-  const fromClusters = entries.map((e) => e.entry);
+  // Each entry's tracker issues and resolution (a regression is shown as one).
+  const outbound = await clusterOutbound(db, entries.map((e) => e.clusterId));
+  const fromClusters = entries.map((e) => {
+    const o = outbound.get(e.clusterId);
+    return o && (o.issues.length || o.resolution) ? { ...e.entry, issues: o.issues, resolution: o.resolution } : e.entry;
+  });
   const listsWithoutArchive = [...new Set(entries.flatMap((e) => e.unlinkedLists))].sort();
   const clusters = fromClusters.length ? fromClusters : await conversationFallback(db, period, opts.top);
   const stats = await storeStats(db, period);

@@ -16,6 +16,7 @@ import type { ClusterIndexState } from './caches.js';
 import type { StageContext } from './context.js';
 import { cooperativeYield } from '../yield.js';
 import { clearClusterPending, clustersOfItems, stillClusterPending } from '../store/pending.js';
+import { afterPlacement } from '../webhooks/events.js';
 
 
 type IndexState = ClusterIndexState;
@@ -157,6 +158,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   // their clusters. Their clusters are described below, then every item of the job is marked done.
   const flagged = await stillClusterPending(db, itemIds);
   let placedNow: ReadonlySet<number> | undefined;
+  let createdIds: number[] = [];
   for (let attempt = 1; ; attempt++) {
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);
@@ -198,6 +200,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
       state.version = saved.version;
       placed = todo.length - saved.skipped.size;
       created = saved.ids.size;
+      createdIds = [...saved.ids.values()];
       touched = new Set([...plan.place].filter(([item]) => !saved.skipped.has(item)).map(([, key]) => (key < 0 ? saved.ids.get(key)! : key)));
       for (const m of plan.merges) touched.add(m.into);
       for (const c of losing) {
@@ -231,6 +234,8 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   const described = cache.describedAt;
   // A cluster that only gained new items may keep its description (see describeClusters); one that lost or gained moved items is described again.
   await saveDescriptions(db, await describeClusters(db, null, [...touched], new Map([...fresh].filter(([c]) => !changed.has(c))), described), ctx.now());
+  // Regressions (new reports in a resolved cluster) and cluster.created webhook events.
+  await afterPlacement(ctx, createdIds, new Map([...fresh].map(([c, docs]) => [c, docs.map((d) => d.at)])));
   await describeInterrupted(ctx, flagged, placedNow ?? new Set());
   // Only now: a run that dies before this places (or describes) these items again.
   await clearClusterPending(db, itemIds);
