@@ -25,7 +25,14 @@ export function linearTracker(cfg: TrackerConfig): TrackerClient {
   const headers = { authorization: cfg.token.startsWith('lin_oauth') ? `Bearer ${cfg.token}` : cfg.token };
   let teamId: string | null = null;
   const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
-    const r = await requestJson<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }>(cfg.name, endpoint, { method: 'POST', headers, body: { query, variables } });
+    let r: { data?: T | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    try {
+      r = await requestJson<typeof r>(cfg.name, endpoint, { method: 'POST', headers, body: { query, variables } });
+    } catch (err: unknown) {
+      // Linear answers a bad or revoked key with HTTP 400 and an AUTHENTICATION_ERROR: a refused token.
+      if (err instanceof TrackerError && err.status === 400 && /authenticat/i.test(err.message)) throw new TrackerError(cfg.name, 401, 'the API key was not accepted', { cause: err });
+      throw err;
+    }
     if (r.errors?.length) {
       const auth = r.errors.some((e) => e.extensions?.code === 'AUTHENTICATION_ERROR');
       throw new TrackerError(cfg.name, auth ? 401 : 400, r.errors.map((e) => e.message).join('; '));
