@@ -158,7 +158,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
   // their clusters. Their clusters are described below, then every item of the job is marked done.
   const flagged = await stillClusterPending(db, itemIds);
   let placedNow: ReadonlySet<number> | undefined;
-  let createdIds: number[] = [];
+  let createdIds: number[];
   for (let attempt = 1; ; attempt++) {
     await resync(db, state);
     const todo = await unclusteredItems(db, itemIds);

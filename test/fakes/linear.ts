@@ -58,7 +58,7 @@ export class FakeLinear extends FakeTrackerServer {
     const v = variables ?? {};
     const bad = (message: string) => send(400, { errors: [{ message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] });
     if (/\bteams\(filter:/.test(q)) {
-      const key = String(v.key ?? '');
+      const key = typeof v.key === 'string' ? v.key : '';
       const t = this.teams.get(key);
       return send(200, { data: { teams: { nodes: t ? [{ id: t.id, key, name: key }] : [] } } });
     }
@@ -73,7 +73,7 @@ export class FakeLinear extends FakeTrackerServer {
       return send(200, { data: { issueCreate: { success: true, issue: this.view(issue) } } });
     }
     if (/\bissueUpdate\(id: \$id, input: \$input\)/.test(q)) {
-      const issue = this.find(String(v.id ?? ''));
+      const issue = this.find(typeof v.id === 'string' ? v.id : '');
       if (!issue) return send(200, { data: null, errors: [{ message: 'Entity not found: Issue', extensions: { code: 'INVALID_INPUT' } }] });
       const input = (v.input ?? {}) as { title?: string; description?: string };
       if (input.title !== undefined) issue.title = input.title;
@@ -81,7 +81,7 @@ export class FakeLinear extends FakeTrackerServer {
       return send(200, { data: { issueUpdate: { success: true, issue: this.view(issue) } } });
     }
     if (/\bissue\(id: \$id\)/.test(q)) {
-      const issue = this.find(String(v.id ?? ''));
+      const issue = this.find(typeof v.id === 'string' ? v.id : '');
       if (!issue) return send(200, { data: null, errors: [{ message: 'Entity not found: Issue', extensions: { code: 'INVALID_INPUT' } }] });
       return send(200, { data: { issue: this.view(issue) } });
     }

@@ -65,6 +65,15 @@ function issuesIn(tracker: string): { count: number; text: string; titles: strin
   return { count: list.length, text: list.map((i) => i.description).join('\n'), titles: list.map((i) => i.title) };
 }
 
+async function failure(p: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await p;
+  } catch (err: unknown) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('expected the call to fail');
+}
+
 function reset(): void {
   gh.repo('driftwood/driftwood').issues.length = 0;
   gl.projects.get('driftwood/driftwood')!.issues.length = 0;
@@ -154,7 +163,7 @@ describe('push', () => {
     const token = gh.token;
     gh.token = 'another-token-entirely';
     try {
-      const err = await pushCluster(app.ctx, c.csv, 'gh').catch((e: unknown) => e as Error & { code?: string });
+      const err = await failure(pushCluster(app.ctx, c.csv, 'gh'));
       expect(err).toBeInstanceOf(Error);
       expect(err.code).toBe('tracker_auth');
       expect(err.message).toMatch(/tracker gh: the token was refused \(401\)/);
@@ -162,7 +171,7 @@ describe('push', () => {
       const linErr = await (async () => {
         lin.revokeAuth();
         try {
-          return await pushCluster(app.ctx, c.csv, 'lin').catch((e: unknown) => e as Error & { code?: string });
+          return await failure(pushCluster(app.ctx, c.csv, 'lin'));
         } finally {
           lin.revoked = false;
         }
@@ -189,7 +198,7 @@ describe('push', () => {
         const noCsrf = await web.inject({ method: 'POST', url: `/clusters/${c.csv}/push`, cookies: agent.cookies, payload: { tracker: 'gh' } });
         expect(noCsrf.statusCode).toBe(403);
         const api = await web.inject({ method: 'GET', url: `/api/clusters/${c.csv}`, cookies: agent.cookies, headers: { accept: 'application/json' } });
-        expect((api.json() as { issues: unknown[] }).issues).toEqual([{ tracker: 'gh', key: 'driftwood/driftwood#1', url: 'https://github.com/driftwood/driftwood/issues/1', state: 'open' }]);
+        expect(api.json<{ issues: unknown[] }>().issues).toEqual([{ tracker: 'gh', key: 'driftwood/driftwood#1', url: 'https://github.com/driftwood/driftwood/issues/1', state: 'open' }]);
       } finally {
         await web.close();
       }
