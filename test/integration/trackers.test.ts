@@ -3,7 +3,8 @@
 // Linear (GraphQL), driven through Gleaner's own clients: one issue per cluster across pushes (also two
 // at once), closed -> resolved with what closed it, reopened -> reopened, a 5xx tried again, a refused
 // token shown on the cluster page and in the sources page.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase } from '../support/postgres.js';
 import type { App } from '../../src/app.js';
 import { pushCluster } from '../../src/trackers/push.js';
 import { syncTrackers } from '../../src/trackers/sync.js';
@@ -125,6 +126,26 @@ describe('push', () => {
       await app.close();
     }
   });
+
+  it('PostgreSQL, two processes pushing the same cluster at once: one issue, created once and updated once', async () => {
+    reset();
+    const tdb = await createTestDatabase(inject('pgUrl'));
+    const yaml = configYaml(1, trackersYaml());
+    const a = await appWith(yaml, { dbPath: tdb.url });
+    const b = await appWith(yaml, { dbPath: tdb.url });
+    try {
+      const c = await seed(a.db);
+      const [x, y] = await Promise.all([pushCluster(a.ctx, c.csv, 'jira'), pushCluster(b.ctx, c.csv, 'jira')]);
+      expect([x.created, y.created].sort()).toEqual([false, true]);
+      expect(issuesIn('jira').count).toBe(1);
+      expect(jira.requests.filter((r) => r.method === 'POST').length).toBe(1);
+      expect(jira.requests.filter((r) => r.method === 'PUT').length).toBe(1);
+    } finally {
+      await a.close();
+      await b.close();
+      await tdb.drop();
+    }
+  }, 60_000);
 
   it('community text cannot format, ping or inject HTML in the issue', async () => {
     reset();
