@@ -8,6 +8,7 @@ import { GleanerError } from '../errors.js';
 import { insertRows, runStatement } from './bulk.js';
 import type { Database } from './schema.js';
 import { messagesWithAuthors } from './authors.js';
+import { moveTrackerLinks } from './trackers.js';
 import type { FeedbackKind } from '../model/index.js';
 import { segmentOf } from '../model/people.js';
 import type { ItemForDoc, PriorityMessage } from '../model/records.js';
@@ -292,6 +293,8 @@ async function applyRegrouping(trx: Kysely<Database>, r: Regrouping, ids: Readon
     const into = m.into < 0 ? ids.get(m.into) : m.into;
     if (into === undefined) continue;
     await trx.insertInto('cluster_merges').values({ into_id: into, from_id: m.from, item_ids: JSON.stringify(m.items), score: m.score, actor: 'auto', created_at: now, undone_at: null }).execute();
+    // A merged cluster that is left empty takes its tracker issues and resolution along.
+    if (r.emptied.includes(m.from)) await moveTrackerLinks(trx, m.from, into);
   }
   for (const part of chunks([...r.emptied])) {
     await trx

@@ -175,3 +175,17 @@ export async function markRegressions(db: Kysely<Database>, placed: ReadonlyMap<
   }
   return regressed;
 }
+
+/**
+ * A cluster merged into another (by a curator or the grouping): its issues and resolution go with its
+ * items, unless the other cluster has its own issue in that tracker (then the merged one's link stays
+ * as it was, pointing at a cluster that is gone) or its own resolution.
+ */
+export async function moveTrackerLinks(trx: Kysely<Database>, fromId: number, intoId: number): Promise<void> {
+  const taken = (await trx.selectFrom('tracker_links').select('tracker').where('cluster_id', '=', intoId).execute()).map((r) => r.tracker);
+  let q = trx.updateTable('tracker_links').set({ cluster_id: intoId }).where('cluster_id', '=', fromId);
+  if (taken.length) q = q.where('tracker', 'not in', taken);
+  await q.execute();
+  const own = await trx.selectFrom('cluster_resolutions').select('cluster_id').where('cluster_id', '=', intoId).executeTakeFirst();
+  if (!own) await trx.updateTable('cluster_resolutions').set({ cluster_id: intoId }).where('cluster_id', '=', fromId).execute();
+}

@@ -9,6 +9,7 @@ import type { App } from '../../src/app.js';
 import { pushCluster } from '../../src/trackers/push.js';
 import { syncTrackers } from '../../src/trackers/sync.js';
 import { runDigest } from '../../src/stages/digest.js';
+import { mergeClusters } from '../../src/store/curation.js';
 import { clusterOutbound } from '../../src/trackers/links.js';
 import { buildDigest } from '../../src/digest/build.js';
 import { renderDigest } from '../../src/digest/render.js';
@@ -147,6 +148,21 @@ describe('push', () => {
       await tdb.drop();
     }
   }, 60_000);
+
+  it('a cluster merged into another takes its issue along: pushing the merged cluster updates that issue', async () => {
+    reset();
+    const { app, c } = await seeded();
+    try {
+      const issue = await pushCluster(app.ctx, c.dark, 'gl');
+      await mergeClusters(app.db, c.csv, c.dark, NOW);
+      expect((await clusterOutbound(app.db, [c.csv])).get(c.csv)!.issues).toEqual([{ tracker: 'gl', key: issue.key, url: issue.url, state: 'open' }]);
+      const again = await pushCluster(app.ctx, c.csv, 'gl');
+      expect(again).toMatchObject({ created: false, key: issue.key });
+      expect(issuesIn('gl')).toMatchObject({ count: 1, titles: ['CSV export crashes on large reports'] });
+    } finally {
+      await app.close();
+    }
+  });
 
   it('community text cannot format, ping or inject HTML in the issue', async () => {
     reset();
