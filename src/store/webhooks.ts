@@ -62,7 +62,7 @@ export async function queueDeliveries(db: Kysely<Database>, rows: readonly NewDe
 }
 
 /** Claims up to `limit` due deliveries (pending, next attempt reached, no live lease) for `leaseMs`. */
-export async function claimDueDeliveries(db: Kysely<Database>, now: number, leaseMs: number, limit = 50, ids?: readonly number[]): Promise<WebhookDelivery[]> {
+export async function claimDueDeliveries(db: Kysely<Database>, now: number, leaseMs: number, limit = 50, ids?: readonly number[], exclude: readonly number[] = []): Promise<WebhookDelivery[]> {
   let q = db
     .selectFrom('webhook_deliveries')
     .select('id')
@@ -70,6 +70,7 @@ export async function claimDueDeliveries(db: Kysely<Database>, now: number, leas
     .where('next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]));
   if (ids) q = q.where('id', 'in', ids.length ? [...ids] : [-1]);
+  if (exclude.length) q = q.where('id', 'not in', [...exclude]);
   const due = await q.orderBy('id').limit(limit).execute();
   const out: WebhookDelivery[] = [];
   for (const { id } of due) {

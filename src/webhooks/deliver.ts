@@ -69,14 +69,16 @@ async function post(hook: WebhookConfig, d: WebhookDelivery): Promise<{ status: 
   }
 }
 
-/** Posts the due deliveries (or just `ids`, when due); each is one attempt. */
+/** Posts the due deliveries (or just `ids`, when due); each at most once per call (a short backoff waits for the next run). */
 export async function deliverDue(ctx: WebhookContext, opts: { ids?: readonly number[]; limit?: number } = {}): Promise<AttemptResult[]> {
   const out: AttemptResult[] = [];
   const secrets = ctx.config.webhooks.map((w) => w.secret);
+  const tried: number[] = [];
   for (;;) {
-    const batch = await claimDueDeliveries(ctx.db, ctx.now(), LEASE_MS, opts.limit ?? 50, opts.ids);
+    const batch = await claimDueDeliveries(ctx.db, ctx.now(), LEASE_MS, opts.limit ?? 50, opts.ids, tried);
     if (!batch.length) break;
     for (const d of batch) {
+      tried.push(d.id);
       const hook = ctx.config.webhooks.find((w) => w.name === d.webhook);
       let status: number | null = null;
       let error: string | null;
@@ -90,7 +92,7 @@ export async function deliverDue(ctx: WebhookContext, opts: { ids?: readonly num
       if (safeError) ctx.log.warn({ webhook: d.webhook, event: d.event, delivery: d.deliveryId, tries, status }, `webhook delivery failed${retryAt ? ', tried again later' : ', given up'}: ${safeError}`);
       out.push({ delivery: { ...d, attempts: tries }, ok: safeError === null, status, error: safeError, retryAt });
     }
-    if (opts.ids) break;
+    if (opts.ids || batch.length < (opts.limit ?? 50)) break;
   }
   return out;
 }
