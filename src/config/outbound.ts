@@ -11,7 +11,7 @@ export type TrackerType = (typeof TRACKER_TYPES)[number];
 const DEFAULT_BASE_URL: Record<TrackerType, string> = {
   github: 'https://api.github.com',
   gitlab: 'https://gitlab.com',
-  jira: 'https://your-site.atlassian.net',
+  jira: 'https://jira.invalid', // never used: a jira tracker must name its site
   linear: 'https://api.linear.app',
 };
 
@@ -33,7 +33,7 @@ export const TrackerConfigSchema = z
     user: z.string().optional(),
     /** Jira: the issue type of new issues. */
     issueType: z.string().min(1).default('Task'),
-    /** Name the customer organisations of the reporters in the issue (default: segments only). */
+    /** Name the customer organisations of the reporters, and the quoted people, in the issue (default: segments and channels only). */
     includeOrgs: z.boolean().default(false),
     /** Quotes in the issue body. */
     quotes: z.number().int().min(0).max(20).default(5),
@@ -46,6 +46,7 @@ export const TrackerConfigSchema = z
     if ((t.type === 'github' || t.type === 'gitlab') && !t.repo) ctx.addIssue({ code: 'custom', path: ['repo'], message: `a ${t.type} tracker needs repo (${t.type === 'github' ? 'owner/name' : 'group/project'})` });
     if (t.type === 'github' && t.repo && !/^[^/\s]+\/[^/\s]+$/.test(t.repo)) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'a GitHub repo is owner/name' });
     if (t.type === 'jira' && !t.project) ctx.addIssue({ code: 'custom', path: ['project'], message: 'a jira tracker needs project (the project key, e.g. DRIFT)' });
+    if (t.type === 'jira' && !t.baseUrl) ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'a jira tracker needs baseUrl (your site, e.g. https://driftwood.atlassian.net)' });
     if (t.type === 'jira' && !t.user) ctx.addIssue({ code: 'custom', path: ['user'], message: 'a jira tracker needs user (the email of the API token\'s account)' });
     if (t.type === 'linear' && !t.team) ctx.addIssue({ code: 'custom', path: ['team'], message: 'a linear tracker needs team (the team key, e.g. ENG)' });
   });
