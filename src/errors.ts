@@ -29,6 +29,10 @@ export type ErrorCode =
   | 'send_failed'
   /** A language-model or embeddings endpoint failed. */
   | 'llm'
+  /** An issue tracker refused the token (401) or the permission (403): fix the tracker's token in the config. */
+  | 'tracker_auth'
+  /** An issue tracker failed otherwise (5xx after retries, a bad answer, the project not found). */
+  | 'tracker_failed'
   /** Anything else: a bug or a failure nobody coded. */
   | 'internal';
 
@@ -56,6 +60,8 @@ export const ERROR_HANDLING: Readonly<Record<ErrorCode, ErrorHandling>> = {
   job_permanent: { http: 400, exit: 1 },
   send_failed: { http: 502, exit: 1 },
   llm: { http: 502, exit: 1 },
+  tracker_auth: { http: 502, exit: 1 },
+  tracker_failed: { http: 502, exit: 1 },
   internal: { http: 500, exit: 1 },
 };
 

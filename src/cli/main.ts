@@ -15,6 +15,8 @@ import { registerClusterCommands } from './cluster-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerDigestCommands, writeDemoEditions, writeDigestFiles } from './digest-commands.js';
 import { registerDigestScheduler } from '../digest/workflow.js';
+import { registerOutboundSchedulers } from '../outbound-jobs.js';
+import { registerOutboundCommands } from './outbound-commands.js';
 import { listenSource, pullSource } from '../runner/pull.js';
 import { registerEvalCommands } from './eval-commands.js';
 import { registerTagCommands } from './tag-commands.js';
@@ -128,7 +130,10 @@ program
     for (const q of queues) if (!QUEUE_NAMES.includes(q)) throw new Error(`unknown queue ${q}; queues: ${QUEUE_NAMES.join(', ')}`);
     startWorkers(app, queues, opts.concurrency);
     // The weekly digest's job scheduler: one id, so every worker registering it leaves one schedule.
-    if (queues.includes('digest')) await registerDigestScheduler(app.ctx, app.queue);
+    if (queues.includes('digest')) {
+      await registerDigestScheduler(app.ctx, app.queue);
+      await registerOutboundSchedulers(app.ctx, app.queue);
+    }
     app.log.info({ queues }, 'worker started');
     // Work the store records as pending but no queue holds (a run killed before its jobs were queued
     // or done) is queued again whenever the queues are idle: now, and every PENDING_SWEEP_MS.
@@ -308,6 +313,7 @@ registerMigrateCommand(program);
 registerEvalCommands(program);
 registerTagCommands(program);
 registerOpsCommands(program);
+registerOutboundCommands(program, withApp);
 
 export async function main(argv: string[]): Promise<void> {
   try {

@@ -8,6 +8,7 @@ import { isTrustedProxy } from '../config/index.js';
 import { listAllApiTokens, listUsers, removeUser, revokeApiToken, setUserDisabled, setUserRole, userByName } from '../store/web/accounts.js';
 import { ROLES, type Role } from '../store/web/tables.js';
 import { startDigestTimer } from '../digest/workflow.js';
+import { startOutboundTimers } from '../outbound-jobs.js';
 
 interface GlobalOpts {
   config?: string;
@@ -37,12 +38,14 @@ export async function serveWeb(app: App, opts: { host: string; port: number; tru
   // When schedules do not outlive a process (no Redis), serve runs the weekly digest schedule itself
   // (with Redis, BullMQ's job scheduler registered by the workers does).
   const digestTimer = app.queue.durableSchedules ? null : startDigestTimer(app.ctx);
+  const outboundTimers = app.queue.durableSchedules ? null : startOutboundTimers(app.ctx);
   const shown = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   console.log(`Gleaner web UI on http://${shown.includes(':') ? `[${shown}]` : shown}:${opts.port}/ (Ctrl-C stops it)`);
   await new Promise<void>((resolveStop) => {
     const stop = (sig: string) => {
       console.log(`\n${sig}: stopping the web server`);
       digestTimer?.stop();
+      outboundTimers?.stop();
       void web.close().then(() => resolveStop());
     };
     process.once('SIGINT', () => stop('SIGINT'));

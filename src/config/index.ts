@@ -16,6 +16,7 @@ import { mailConfigSchema } from '../../connectors/mail/config.js';
 import { matrixConfigSchema } from '../../connectors/matrix/config.js';
 import { slackConfigSchema } from '../../connectors/slack/config.js';
 import { ArchiveConfigSchema } from '../pipeline/archives.js';
+import { OutboundScheduleSchema, TrackersSchema, WebhooksSchema } from './outbound.js';
 
 export const SourceConfigSchema = z
   .object({
@@ -201,6 +202,10 @@ export const ConfigSchema = z.object({
     })
     .strict()
     .optional(),
+  /** Issue trackers clusters are pushed to (src/trackers/), webhooks events are sent to (src/webhooks/), and their schedules. */
+  trackers: TrackersSchema,
+  webhooks: WebhooksSchema,
+  outbound: OutboundScheduleSchema,
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
 }).strict();
 export type Config = z.infer<typeof ConfigSchema>;

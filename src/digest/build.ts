@@ -8,6 +8,7 @@ import type { Period } from '../pipeline/period.js';
 import { clusterEntries } from './clusters.js';
 import type { ArchiveConfig } from '../pipeline/archives.js';
 import { planDigest } from '../pipeline/digest-plan.js';
+import { clusterOutbound } from '../trackers/links.js';
 
 export interface BuildDigestOptions {
   /** At most this many clusters, best score first. */
@@ -27,8 +28,14 @@ export interface BuildDigestOptions {
  */
 export async function buildDigest(db: Kysely<Database>, period: Period, opts: BuildDigestOptions): Promise<DigestJson> {
   const entries = await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false, archives: opts.archives });
+  // Each entry's tracker issues and resolution (a regression is shown as one).
+  const outbound = await clusterOutbound(db, entries.map((e) => e.clusterId));
+  const linked = entries.map((e) => {
+    const o = outbound.get(e.clusterId);
+    return o && (o.issues.length || o.resolution) ? { ...e, entry: { ...e.entry, issues: o.issues, resolution: o.resolution } } : e;
+  });
   const fallback = entries.length ? [] : await conversationFallback(db, period, opts.top);
-  return planDigest(period, entries, fallback, await storeStats(db, period));
+  return planDigest(period, linked, fallback, await storeStats(db, period));
 }
 
 /** Before clustering has run: the period's conversations ranked by distinct participants. */

@@ -117,6 +117,9 @@ function viewModel(d: DigestJson, opts: RenderOptions) {
       toDate: c.reportersToDate !== undefined && c.reportersToDate !== c.reporters ? c.reportersToDate : null,
       status: c.status ? { ...c.status, link: safeUrl(c.status.url) } : null,
       quotes: c.quotes.map((q) => ({ ...q, link: safeUrl(q.url) })),
+      issues: (c.issues ?? []).map((x) => ({ ...x, link: safeUrl(x.url) })),
+      regression: c.resolution?.status === 'regressed' ? { ...c.resolution, link: safeUrl(c.resolution.referenceUrl) } : null,
+      resolved: c.resolution?.status === 'resolved' ? { ...c.resolution, link: safeUrl(c.resolution.referenceUrl) } : null,
     })),
   };
 }

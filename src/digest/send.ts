@@ -10,6 +10,8 @@
 //   re-sent without a human (`gleaner digest resolve`), because the server may have taken it.
 // The remaining window (README "Exactly once"): a server that accepts the data but whose reply never
 // arrives is indistinguishable from one that did not; that case is recorded as unknown, not re-sent.
+import { digestEvent } from '../webhooks/events.js';
+import { logger } from '../log.js';
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -234,6 +236,8 @@ export async function sendEdition(deps: SendDeps, id: number): Promise<SendOutco
     const note = info.rejected.length ? `the server refused ${info.rejected.length} recipient(s): ${info.rejected.join(', ')}` : null;
     await recordSent(db, id, token, { now: deps.now(), messageId: message.messageId, response: info.response, note });
     log?.info({ edition: id, team: e.team, messageId: message.messageId, accepted: info.accepted.length }, 'digest sent');
+    // The event is written after the outcome: a failure to queue it is logged, never a second send.
+    await digestEvent({ db, config, now: deps.now, log: log ?? logger('digest') }, 'digest.sent', e, { accepted: info.accepted.length }).catch((err: unknown) => log?.error({ edition: id, err: (err as Error).message }, 'could not queue the digest.sent webhook event'));
     return { status: 'sent', id, messageId: message.messageId, response: info.response };
   } finally {
     conn.quit();

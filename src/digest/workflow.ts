@@ -2,6 +2,7 @@
 // (web UI or `gleaner digest approve`); approval sends. With `digest.autoApprove` the draft is
 // approved and sent at once. The web UI and the CLI call these functions; the queue's digest stage
 // (src/stages/digest.ts) calls them for the scheduled job and for sends.
+import { digestEvent, risingInDigest } from '../webhooks/events.js';
 import { CronExpressionParser } from 'cron-parser';
 import type { StageContext } from '../stages/context.js';
 import type { JobQueue } from '../queue/port.js';
@@ -39,6 +40,7 @@ export function renderEdition(ctx: Pick<DigestContext, 'config'>, e: Pick<Editio
  */
 export async function prepareEdition(ctx: DigestContext, team: Team, period: Period): Promise<EditionRow> {
   const json = await buildEdition(ctx.db, period, team, { segments: ctx.config.segments, archives: ctx.config.archives });
+  await risingInDigest(ctx, period, json.clusters);
   const body = JSON.stringify(json);
   const messageId = editionMessageId(ctx.config, team.name, period.start);
   const { edition, created } = await applyDraft(ctx.db, { team: team.name, period, json: body, now: ctx.now() }, (e) => ({ ...renderEdition(ctx, { id: e.id, json: body, curation: e.curation }), messageId }));
@@ -79,6 +81,7 @@ export async function approveEdition(ctx: DigestContext, id: number, actor: stri
     const rendered = renderEdition(ctx, e);
     await markApproved(ctx.db, id, actor, ctx.now(), rendered);
     ctx.log.info({ edition: id, team: e.team, actor }, 'digest approved');
+    await digestEvent(ctx, 'digest.approved', e, { approvedBy: actor });
   }
   if (opts.send !== false) await dispatchSend(ctx, id);
   return (await getEdition(ctx.db, id))!;

@@ -169,6 +169,23 @@ export interface DigestCluster {
   scoreExplanation?: string;
   /** What every number of `why` rests on: people, channels, messages (clusters only). */
   evidence?: ClusterEvidence;
+  /** The cluster's issues in trackers (`gleaner push`). */
+  issues?: DigestIssue[];
+  /** Resolved in a tracker, reopened, or voiced again after it was resolved (a regression). */
+  resolution?: DigestResolution | null;
+}
+export interface DigestIssue {
+  tracker: string;
+  key: string;
+  url: string;
+  state: 'open' | 'closed' | null;
+}
+export interface DigestResolution {
+  status: 'resolved' | 'reopened' | 'regressed';
+  reference: string | null;
+  referenceUrl: string | null;
+  resolvedAt: string | null;
+  regressedAt: string | null;
 }
 export interface DigestSourceStats {
   name: string;

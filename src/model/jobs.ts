@@ -25,6 +25,9 @@ export const DigestPayloadSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('weekly') }),
   z.object({ type: z.literal('send'), id: z.number().int() }),
   z.object({ type: z.literal('build'), periodStart: z.number().int(), periodEnd: z.number().int(), team: z.string().optional() }),
+  // Outbound (src/outbound-jobs.ts): read linked issues back; post due webhook deliveries.
+  z.object({ type: z.literal('tracker-sync') }),
+  z.object({ type: z.literal('webhooks-deliver') }),
 ]);
 export type DigestPayload = z.infer<typeof DigestPayloadSchema>;
 

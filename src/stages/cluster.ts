@@ -22,6 +22,7 @@ import type { Database } from '../store/schema.js';
 import type { ClusterIndexState } from './caches.js';
 import type { StageContext } from './context.js';
 import { cooperativeYield } from '../yield.js';
+import { afterPlacement } from '../webhooks/events.js';
 
 type IndexState = ClusterIndexState;
 
@@ -136,6 +137,8 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     const descriptions = await describeClusters(db, null, [...placed.touched], fresh, cache.describedAt);
     const assigned = todo.length - saved.skipped.size;
     const created = saved.ids.size;
+    // Regressions (new reports in a resolved cluster) and cluster.created webhook events.
+    await afterPlacement(ctx, [...saved.ids.values()], new Map([...placed.fresh].map(([c, list]) => [c, list.map((d) => d.at)])));
     await finish(ctx, descriptions, flagged, new Set(todo), itemIds);
     ctx.log.debug({ stage: 'cluster', assigned, created }, 'clustered');
     return { assigned, created };

@@ -7,12 +7,14 @@ import { PermanentJobError } from '../queue/port.js';
 import type { StageContext } from './context.js';
 import { prepareEditions, runWeeklyDigest } from '../digest/workflow.js';
 import { sendEdition } from '../digest/send.js';
+import { runOutboundJob } from '../outbound-jobs.js';
 
 export async function runDigest(ctx: StageContext, data: unknown): Promise<unknown> {
   const parsed = DigestPayloadSchema.safeParse(data);
   if (!parsed.success) throw new PermanentJobError(`bad digest job payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const p = parsed.data;
   if (p.type === 'weekly') return runWeeklyDigest(ctx);
+  if (p.type === 'tracker-sync' || p.type === 'webhooks-deliver') return runOutboundJob(ctx, p.type);
   if (p.type === 'build') return prepareEditions(ctx, { start: p.periodStart, end: p.periodEnd }, p.team);
   const outcome = await sendEdition(ctx, p.id);
   switch (outcome.status) {

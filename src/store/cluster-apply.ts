@@ -9,6 +9,7 @@ import { insertRows, runStatement } from './bulk.js';
 import type { Database } from './schema.js';
 import { clusterStateVersion } from './clusters.js';
 import { clearClusterPending } from './pending.js';
+import { moveTrackerLinks } from './trackers.js';
 import type { ClusterDescription, ClusterSeen, PlacementPlan, Regrouping } from '../model/cluster.js';
 
 export interface PlacementResult {
@@ -136,6 +137,8 @@ async function applyRegrouping(trx: Kysely<Database>, r: Regrouping, ids: Readon
     const into = m.into < 0 ? ids.get(m.into) : m.into;
     if (into === undefined) continue;
     await trx.insertInto('cluster_merges').values({ into_id: into, from_id: m.from, item_ids: JSON.stringify(m.items), score: m.score, actor: 'auto', created_at: now, undone_at: null }).execute();
+    // A merged cluster that is left empty takes its tracker issues and resolution along.
+    if (r.emptied.includes(m.from)) await moveTrackerLinks(trx, m.from, into);
   }
   for (const part of chunks([...r.emptied])) {
     await trx

@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { messagesWithAuthors } from './authors.js';
+import { moveTrackerLinks } from './trackers.js';
 import { segmentOf } from '../model/people.js';
 import { InputError, NotFoundError } from '../errors.js';
 
@@ -162,6 +163,7 @@ export async function mergeClusters(db: Kysely<Database>, intoId: number, fromId
     await requireCluster(trx, fromId);
     await trx.updateTable('cluster_items').set({ cluster_id: intoId, pinned: 1 }).where('cluster_id', '=', fromId).execute();
     await trx.updateTable('cluster_items').set({ pinned: 1 }).where('cluster_id', '=', intoId).execute();
+    await moveTrackerLinks(trx, fromId, intoId);
     await trx.deleteFrom('clusters').where('id', '=', fromId).execute();
     await trx.updateTable('clusters').set({ updated_at: now }).where('id', '=', intoId).execute();
   });

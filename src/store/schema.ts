@@ -225,6 +225,51 @@ export interface QuarantineTable {
   excerpt: string;
   created_at: number;
 }
+/** A cluster's issue in one tracker (migration 0012); one row per (cluster, tracker). */
+export interface TrackerLinksTable {
+  id: Generated<number>;
+  cluster_id: number;
+  tracker: string;
+  external_id: string | null;
+  issue_key: string | null;
+  url: string | null;
+  state: string | null; // 'open' | 'closed'
+  claim_token: string | null;
+  claim_until: number | null;
+  last_error: string | null;
+  last_error_code: string | null;
+  pushed_at: number | null;
+  synced_at: number | null;
+  created_at: number;
+}
+/** A cluster resolved in a tracker, reopened, or voiced again after it was resolved (migration 0012). */
+export interface ClusterResolutionsTable {
+  cluster_id: number;
+  status: string; // 'resolved' | 'reopened' | 'regressed'
+  reference: string | null;
+  reference_url: string | null;
+  resolved_at: number | null;
+  regressed_at: number | null;
+  regression_items: Generated<number>;
+  updated_at: number;
+}
+/** The webhook outbox (migration 0012): one row per event and webhook until delivered or given up. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook: string;
+  event: string;
+  event_key: string;
+  delivery_id: string;
+  body: string;
+  status: string; // 'pending' | 'delivered' | 'failed'
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_until: number | null;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
 
 export interface Database {
   sources: SourcesTable;
@@ -247,4 +292,7 @@ export interface Database {
   gaps: GapsTable;
   quarantine: QuarantineTable;
   source_events: SourceEventsTable;
+  tracker_links: TrackerLinksTable;
+  cluster_resolutions: ClusterResolutionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -25,6 +25,7 @@ export const optionalText = (max: number) =>
 /** Fixed notices shown after a form redirect; the query string carries a code, never free text. */
 export const NOTICES: Record<string, string> = {
   renamed: 'The cluster was renamed.',
+  pushed: 'The cluster was pushed to the tracker: its issue is linked below.',
   curated: 'The draft was updated: order, hidden entries, titles and notes.',
   pinned: 'The title is pinned: later runs keep it.',
   unpinned: 'The title is no longer pinned.',

@@ -30,6 +30,11 @@ export interface FakeIssue {
   isPull: boolean;
   thumbs: Array<{ login: string; at: string }>;
   deleted?: boolean;
+  /** Issues written through the API (Gleaner's push): open or closed, and the closing commit. */
+  state?: 'open' | 'closed';
+  state_reason?: 'completed' | 'not_planned' | 'reopened' | null;
+  closed_at?: string | null;
+  events?: Array<{ id: number; event: 'closed' | 'reopened'; commit_id: string | null; created_at: string }>;
 }
 export interface FakeComment {
   id: number;
@@ -217,6 +222,27 @@ export class FakeGithub implements FakeControl {
     d.updatedAt = this.tick();
   }
 
+  /** Closes an issue as a maintainer would (by a commit's "fixes #n" when `commit` is given). */
+  closeIssue(repo: string, number: number, opts: { commit?: string; reason?: 'completed' | 'not_planned' } = {}): void {
+    const i = this.repo(repo).issues[number - 1]!;
+    const at = this.tick();
+    i.state = 'closed';
+    i.state_reason = opts.reason ?? 'completed';
+    i.closed_at = at;
+    i.updated_at = at;
+    (i.events ??= []).push({ id: this.seq++, event: 'closed', commit_id: opts.commit ?? null, created_at: at });
+  }
+
+  reopenIssue(repo: string, number: number): void {
+    const i = this.repo(repo).issues[number - 1]!;
+    const at = this.tick();
+    i.state = 'open';
+    i.state_reason = 'reopened';
+    i.closed_at = null;
+    i.updated_at = at;
+    (i.events ??= []).push({ id: this.seq++, event: 'reopened', commit_id: null, created_at: at });
+  }
+
   // ---- FakeControl: comments on one issue of driftwood/driftwood ----
 
   addMessages(count: number, opts: { sameTimestamp?: boolean } = {}): string[] {
@@ -253,7 +279,9 @@ export class FakeGithub implements FakeControl {
       body: i.body,
       user: { login: i.user, id: 1, type: 'User' },
       labels: i.labels.map((name, k) => ({ id: k + 1, name, color: 'ededed' })),
-      state: 'open',
+      state: i.state ?? 'open',
+      state_reason: i.state_reason ?? null,
+      closed_at: i.closed_at ?? null,
       comments: this.repo(repo).comments.filter((c) => c.issue === i.number).length,
       created_at: i.created_at,
       updated_at: i.updated_at,
@@ -320,6 +348,8 @@ export class FakeGithub implements FakeControl {
     if (path === '/graphql' && req.method === 'POST') return this.graphql(body, send);
     const u = /^\/users\/([^/]+)$/.exec(path);
     if (u) return send(200, { login: u[1], id: 7, type: 'User', name: null, email: this.emails.get(u[1]!.toLowerCase()) ?? null });
+    const w = /^\/repos\/([^/]+\/[^/]+)\/issues(?:\/(\d+)(\/events)?)?$/.exec(path);
+    if (w && (req.method === 'POST' || req.method === 'PATCH' || w[3])) return this.writeIssue(req.method ?? 'GET', w[1]!, w[2] ? Number(w[2]) : null, !!w[3], body, send);
     const m = /^\/repos\/([^/]+\/[^/]+)\/issues(?:\/(comments|\d+)(?:\/(reactions|comments))?)?$/.exec(path);
     if (!m || req.method !== 'GET') return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     const repoName = m[1]!;
@@ -343,6 +373,40 @@ export class FakeGithub implements FakeControl {
     const etag = `W/"${createHash('sha1').update(JSON.stringify(out)).digest('hex')}"`;
     if (req.headers['if-none-match'] === etag) return send(304, null, { etag });
     send(200, out, { etag });
+  }
+
+  /**
+   * POST /repos/{o}/{r}/issues {title, body} -> 201 the issue; PATCH .../issues/{n} {title, body, state}
+   * -> 200 the issue; GET .../issues/{n}/events -> the issue's closed/reopened events (commit_id set
+   * when a commit closed it). A missing title -> 422 Validation Failed, as GitHub answers.
+   */
+  private writeIssue(method: string, repoName: string, number: number | null, events: boolean, body: string, send: (status: number, data: unknown, headers?: Record<string, string>) => void): void {
+    const repo = this.repos.get(repoName);
+    if (!repo) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/issues/issues#create-an-issue' });
+    const issue = number === null ? null : repo.issues[number - 1];
+    if (number !== null && !issue) return send(404, { message: 'Not Found' });
+    if (events && method === 'GET') return send(200, (issue!.events ?? []).map((e) => ({ id: e.id, node_id: `E_${e.id}`, event: e.event, commit_id: e.commit_id, commit_url: e.commit_id ? `${this.url}/repos/${repoName}/commits/${e.commit_id}` : null, created_at: e.created_at, actor: { login: 'maintainer', id: 9, type: 'User' } })));
+    let input: { title?: unknown; body?: unknown; state?: unknown };
+    try {
+      input = JSON.parse(body || '{}') as typeof input;
+    } catch {
+      return send(400, { message: 'Problems parsing JSON' });
+    }
+    if (method === 'POST' && number === null) {
+      if (typeof input.title !== 'string' || !input.title) return send(422, { message: 'Validation Failed', errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }] });
+      const i = this.addIssue(repoName, { title: input.title, body: typeof input.body === 'string' ? input.body : '', user: 'gleaner-bot' });
+      i.state = 'open';
+      return send(201, this.restIssue(repoName, i));
+    }
+    if (method === 'PATCH' && issue) {
+      if (typeof input.title === 'string') issue.title = input.title;
+      if (typeof input.body === 'string') issue.body = input.body;
+      if (input.state === 'closed') this.closeIssue(repoName, issue.number);
+      else if (input.state === 'open' && issue.state === 'closed') this.reopenIssue(repoName, issue.number);
+      issue.updated_at = this.tick();
+      return send(200, this.restIssue(repoName, issue));
+    }
+    send(404, { message: 'Not Found' });
   }
 
   private graphql(body: string, send: (status: number, data: unknown, headers?: Record<string, string>) => void): void {

@@ -13,6 +13,7 @@ import { m0009 } from './0009-copy-slot.js';
 import { m0010 } from './0010-pending-work.js';
 import { m0011 } from './0011-need-text.js';
 import { m0012 } from './0012-kind-groups.js';
+import { m0013 } from './0013-trackers-webhooks.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0010_pending_work': m0010,
   '0011_need_text': m0011,
   '0012_kind_groups': m0012,
+  '0013_trackers_webhooks': m0013,
 };

@@ -1,5 +1,6 @@
 // The JSON API under /api/: the same data and the same permissions as the pages. A session cookie
 // (with the X-CSRF-Token header on changes) or `Authorization: Bearer <API token>`.
+import { clusterOutbound } from '../../trackers/links.js';
 import { InputError, NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -29,8 +30,9 @@ export default async function apiRoutes(fastify: FastifyInstance, { deps }: Rout
     const q = req.query;
     const p = await resolvePeriod(app.db, q.period, q.week);
     const r = await listClusters(app.db, toClusterFilter(q), p, app.config.segments);
+    const outbound = await clusterOutbound(app.db, r.rows.map((c) => c.id));
     // The period is the one the figures are computed for (end exclusive), as in the digest's JSON.
-    return { total: r.total, page: q.page, period: { start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), week: p.week, onlyActive: p.onlyActive }, clusters: r.rows };
+    return { total: r.total, page: q.page, period: { start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), week: p.week, onlyActive: p.onlyActive }, clusters: r.rows.map((c) => ({ ...c, issues: outbound.get(c.id)?.issues ?? [], resolution: outbound.get(c.id)?.resolution ?? null })) };
   });
 
   f.get('/api/clusters/:id', { schema: { params: idParam, querystring: PeriodQuery } }, async (req) => {
@@ -39,7 +41,8 @@ export default async function apiRoutes(fastify: FastifyInstance, { deps }: Rout
     const p = await resolvePeriod(app.db, pq.period, pq.week);
     const c = await clusterDetail(app.db, id, p, app.config.segments);
     if (!c) throw new NotFoundError(`cluster ${id}`);
-    return c;
+    const o = (await clusterOutbound(app.db, [id])).get(id)!;
+    return { ...c, issues: o.issues, resolution: o.resolution, trackerErrors: o.errors };
   });
 
   f.get('/api/items', { schema: { querystring: z.object({ status: z.enum(['pending', 'all']).default('all'), limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0), show: z.enum(['all', 'people']).default('people') }).passthrough() } }, async (req) => {

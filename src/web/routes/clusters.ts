@@ -1,5 +1,6 @@
 // Clusters: the list (filters, search, sort; conversations with feedback until clusters exist), one
 // cluster (sentence, reporters, timeline, conversations, tags) and its curation forms, one item.
+import { clusterOutbound } from '../../trackers/links.js';
 import { InputError, NotFoundError } from '../../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -122,7 +123,9 @@ export default async function clusterRoutes(fastify: FastifyInstance, { deps }: 
     const others = await clusterChoices(app.db, id);
     // Automatic merges into this cluster (the grouping found two clusters voicing one need): each can be undone.
     const merges = (await autoMerges(app.db, id)).filter((m) => m.undoneAt === null).map((m) => ({ id: m.id, fromId: m.fromId, items: m.itemIds.length, score: m.score, at: m.at }));
-    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, notice: notice(req.query), back: `/clusters/${id}` }));
+    const outbound = (await clusterOutbound(app.db, [id])).get(id)!;
+    const trackers = app.config.trackers.map((t) => ({ name: t.name, type: t.type, linked: outbound.issues.some((i) => i.tracker === t.name) }));
+    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, outbound, trackers, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, notice: notice(req.query), back: `/clusters/${id}` }));
   });
 
   f.post('/clusters/:id/rename', { ...curator, schema: { params: idParam, body: z.object({ title: z.string().max(1000), pin: checkbox }) } }, async (req, reply) => {
