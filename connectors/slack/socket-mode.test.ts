@@ -278,6 +278,26 @@ describe('slack Socket Mode live()', () => {
     expect(h.logs.some((l) => l.includes('disconnect: refresh_requested'))).toBe(true);
   });
 
+  it('a frame that is not JSON, an envelope without its event and one of another type are skipped; the session goes on', async () => {
+    fake = await FakeSlack.start();
+    const general = world(fake);
+    const h = harness();
+    live = runLive(connect(fake, h));
+    await until('socket', () => fake.openSockets === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.pushFrame('{not json')).toBe(true);
+    fake.pushFrame({ envelope_id: 'env-bad-1', type: 'events_api', payload: { type: 'event_callback' } });
+    fake.pushFrame({ envelope_id: 'env-cmd-1', type: 'slash_commands', payload: { command: '/gleaner' } });
+    const ts = fake.post(general, { user: 'U01PRIYA', text: 'after the bad frames' });
+    await until('the message after them', () => live!.messages.some((m) => m.externalId === `${general}/${ts}`));
+    // The slash command is not ours but is acknowledged, so Slack does not send it again.
+    await until('acks', () => fake.acks.includes('env-cmd-1') && fake.unacked().length === 0);
+    expect(fake.socketConnects).toBe(1);
+    expect(live.error).toBeNull();
+    expect(h.logs.some((l) => l.includes('not JSON'))).toBe(true);
+    expect(h.logs.some((l) => l.includes('a frame was skipped'))).toBe(true);
+  });
+
   it('a bad app token gives a ConnectorError of kind auth, without the token in it', async () => {
     fake = await FakeSlack.start();
     world(fake);
