@@ -9,9 +9,10 @@
 // Socket Mode: `apps.connections.open` with the app-level token (xapp-) answers a one-time ws:// URL of
 // a local WebSocket server (ws, 127.0.0.1, port 0). A connection with a valid ticket gets `hello`; while
 // one is open, post/reply/edit/delete push `events_api` envelopes (message, message_changed,
-// message_deleted) to the newest connection, as Slack does; acks (`{envelope_id}`) are recorded, and
-// `disconnectSockets(reason)` sends `{type:"disconnect"}` and closes (`pushFrame` sends any frame, bad ones too). Nothing is pushed while no
-// connection is open (a reconnecting client must catch up through the Web API).
+// message_deleted) to the newest connection, as Slack does; acks (`{envelope_id}`) are recorded,
+// `disconnectSockets(reason)` sends `{type:"disconnect"}` and closes, and `pushFrame` sends any frame
+// (bad ones too). Nothing is pushed while no connection is open (a reconnecting client must catch up
+// through the Web API).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
