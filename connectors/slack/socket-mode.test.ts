@@ -115,6 +115,17 @@ function world(fake: FakeSlack) {
 describe('slack Socket Mode live()', () => {
   let fake: FakeSlack;
   let live: ReturnType<typeof runLive> | null = null;
+  /** A fake workspace and live() on it, connected (the empty workspace's catch-up is over). */
+  async function connected(): Promise<{ general: string; h: Harness; run: ReturnType<typeof runLive> }> {
+    fake = await FakeSlack.start();
+    const general = world(fake);
+    const h = harness();
+    const run = runLive(connect(fake, h));
+    live = run;
+    await until('socket', () => fake.openSockets === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    return { general, h, run };
+  }
   afterEach(async () => {
     live?.ac.abort();
     await live?.finished;
@@ -196,12 +207,8 @@ describe('slack Socket Mode live()', () => {
   });
 
   it('an edit and a delete via events update the same external ids (top level and a thread reply)', async () => {
-    fake = await FakeSlack.start();
-    const general = world(fake);
-    const h = harness();
-    live = runLive(connect(fake, h));
-    await until('socket', () => fake.openSockets === 1);
-    await new Promise((r) => setTimeout(r, 50));
+    const { general, h, run } = await connected();
+    live = run;
     const top = fake.post(general, { user: 'U01PRIYA', text: 'dark mode is unreadable' });
     const reply = fake.reply(general, top, { user: 'U01SAM', text: 'agreed, the contrast is too low' });
     await until('two messages', () => live!.messages.length === 2);
@@ -234,12 +241,8 @@ describe('slack Socket Mode live()', () => {
   });
 
   it('reconnects after a disconnect and a dropped connection; the catch-up pull fills what was sent meanwhile, without repeats', async () => {
-    fake = await FakeSlack.start();
-    const general = world(fake);
-    const h = harness();
-    live = runLive(connect(fake, h));
-    await until('socket', () => fake.openSockets === 1);
-    await new Promise((r) => setTimeout(r, 50));
+    const { general, h, run } = await connected();
+    live = run;
     const a = fake.post(general, { user: 'U01PRIYA', text: 'before the disconnect' });
     await until('a', () => live!.messages.length === 1);
     await until('ack a', () => fake.acks.length === 1);
@@ -276,6 +279,22 @@ describe('slack Socket Mode live()', () => {
     expect(ids.filter((x) => x === `${general}/${c}`)).toHaveLength(1);
     expect(ids).toHaveLength(4);
     expect(h.logs.some((l) => l.includes('disconnect: refresh_requested'))).toBe(true);
+  });
+
+  it('a frame that is not JSON, an envelope without its event and one of another type are skipped; the session goes on', async () => {
+    const { general, h, run } = await connected();
+    live = run;
+    expect(fake.pushFrame('{not json')).toBe(true);
+    fake.pushFrame({ envelope_id: 'env-bad-1', type: 'events_api', payload: { type: 'event_callback' } });
+    fake.pushFrame({ envelope_id: 'env-cmd-1', type: 'slash_commands', payload: { command: '/gleaner' } });
+    const ts = fake.post(general, { user: 'U01PRIYA', text: 'after the bad frames' });
+    await until('the message after them', () => live!.messages.some((m) => m.externalId === `${general}/${ts}`));
+    // The slash command is not ours but is acknowledged, so Slack does not send it again.
+    await until('acks', () => fake.acks.includes('env-cmd-1') && fake.unacked().length === 0);
+    expect(fake.socketConnects).toBe(1);
+    expect(live.error).toBeNull();
+    expect(h.logs.some((l) => l.includes('not JSON'))).toBe(true);
+    expect(h.logs.some((l) => l.includes('a frame was skipped'))).toBe(true);
   });
 
   it('a bad app token gives a ConnectorError of kind auth, without the token in it', async () => {

@@ -62,6 +62,14 @@ export class SocketSession {
     private readonly log: ConnectorDeps['log'],
   ) {
     this.client = new SocketModeClient({ appToken: opts.appToken, autoReconnectEnabled: false, logger: clientLogger(log), clientOptions: opts.clientOptions });
+    // The client's own frame handler is async and throws on an events_api envelope without an event:
+    // its rejection is caught here, so a bad frame is logged and skipped, not an unhandled rejection.
+    for (const handler of this.client.listeners('ws_message')) {
+      this.client.off('ws_message', handler);
+      this.client.on('ws_message', (...args: unknown[]) => {
+        Promise.resolve(handler(...args)).catch((err: unknown) => this.log('warn', redact(`socket mode: a frame was skipped: ${err instanceof Error ? err.message : String(err)}`)));
+      });
+    }
     this.client.on('slack_event', (e: SlackEvent) => this.onEnvelope(e));
     // The client reads `disconnect` frames itself and closes; the reason is taken here from the same frame.
     this.client.on('ws_message', (data: unknown, isBinary: boolean) => this.onFrame(data, isBinary));

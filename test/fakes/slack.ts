@@ -9,9 +9,10 @@
 // Socket Mode: `apps.connections.open` with the app-level token (xapp-) answers a one-time ws:// URL of
 // a local WebSocket server (ws, 127.0.0.1, port 0). A connection with a valid ticket gets `hello`; while
 // one is open, post/reply/edit/delete push `events_api` envelopes (message, message_changed,
-// message_deleted) to the newest connection, as Slack does; acks (`{envelope_id}`) are recorded, and
-// `disconnectSockets(reason)` sends `{type:"disconnect"}` and closes. Nothing is pushed while no
-// connection is open (a reconnecting client must catch up through the Web API).
+// message_deleted) to the newest connection, as Slack does; acks (`{envelope_id}`) are recorded,
+// `disconnectSockets(reason)` sends `{type:"disconnect"}` and closes, and `pushFrame` sends any frame
+// (bad ones too). Nothing is pushed while no connection is open (a reconnecting client must catch up
+// through the Web API).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -351,6 +352,15 @@ export class FakeSlack implements FakeControl {
       }),
     );
     return env;
+  }
+
+  /** Sends any frame (an object as JSON, a string as it is) on the newest open connection: what a client makes of bad input. */
+  pushFrame(frame: Record<string, unknown> | string): boolean {
+    const live = this.sockets.filter((s) => s.ws.readyState === WebSocket.OPEN);
+    const target = live[live.length - 1];
+    if (!target) return false;
+    target.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    return true;
   }
 
   /** Envelopes pushed but not acknowledged. */
