@@ -12,6 +12,7 @@ import { m0008 } from './0008-cluster-state.js';
 import { m0009 } from './0009-copy-slot.js';
 import { m0010 } from './0010-pending-work.js';
 import { m0011 } from './0011-need-text.js';
+import { m0012out } from './0012-out-loop.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0009_copy_slot': m0009,
   '0010_pending_work': m0010,
   '0011_need_text': m0011,
+  '0012_out_loop': m0012out,
 };
