@@ -128,8 +128,11 @@ export interface MatrixPost {
   txnId: string;
 }
 
+/** The SDK logs every request on the console by default; failures reach the caller as errors instead. */
+const QUIET = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, getChild: () => QUIET };
+
 export async function matrixPost(cfg: MatrixConfig, p: MatrixPost): Promise<Sent & { roomId: string }> {
-  const client = createClient({ baseUrl: cfg.homeserver, accessToken: cfg.accessToken, userId: cfg.userId, localTimeoutMs: cfg.requestTimeoutMs });
+  const client = createClient({ baseUrl: cfg.homeserver, accessToken: cfg.accessToken, userId: cfg.userId, localTimeoutMs: cfg.requestTimeoutMs, logger: QUIET });
   try {
     let roomId = p.room;
     if (roomId.startsWith('#')) roomId = (await client.getRoomIdForAlias(roomId)).room_id;
