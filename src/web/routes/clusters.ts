@@ -12,6 +12,7 @@ import { pageData, safeNext, sendPage, type RouteOptions, type ZodTypeProvider }
 import { checkbox, idParam, intList, notice, optionalText } from '../forms.js';
 import { timelineChart } from '../render.js';
 import { weekLabel, weekPeriod } from '../../pipeline/period.js';
+import { loopView } from './loop.js';
 
 const PERIODS: Record<string, number | null> = { '7': 7, '30': 30, '90': 90, '365': 365, all: null };
 export const PAGE_SIZE = 50;
@@ -122,7 +123,8 @@ export default async function clusterRoutes(fastify: FastifyInstance, { deps }: 
     const others = await clusterChoices(app.db, id);
     // Automatic merges into this cluster (the grouping found two clusters voicing one need): each can be undone.
     const merges = (await autoMerges(app.db, id)).filter((m) => m.undoneAt === null).map((m) => ({ id: m.id, fromId: m.fromId, items: m.itemIds.length, score: m.score, at: m.at }));
-    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, notice: notice(req.query), back: `/clusters/${id}` }));
+    const loop = await loopView(app.db, id);
+    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, loop, notice: notice(req.query), back: `/clusters/${id}` }));
   });
 
   f.post('/clusters/:id/rename', { ...curator, schema: { params: idParam, body: z.object({ title: z.string().max(1000), pin: checkbox }) } }, async (req, reply) => {
