@@ -2,7 +2,8 @@
 // `gleaner digest --public`). It carries no names, emails, customer orgs or private channels: titles
 // and quotes are scrubbed of every person's and org's name, handle and address the store and config
 // know, of email addresses and of @mentions; quotes come only from public channels (`sources[].public`,
-// default none) and from people who are not staff; channel lists name public channels only; the
+// default none) and from people who are not staff; channel lists name public channels only (the staff
+// org's own name, usually the product's, stays); the
 // sentence with its customer names, the summary, the score's evidence and the coverage are left out.
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -83,7 +84,7 @@ export function scrubber(people: readonly string[], orgs: readonly string[]): (t
   const orgRe = build(orgs);
   return (text: string) => {
     let t = text.replace(EMAIL, '[address]').replace(MENTION, 'someone');
-    if (orgRe) t = t.replace(orgRe, 'a customer');
+    if (orgRe) t = t.replace(orgRe, 'an organisation');
     if (peopleRe) t = t.replace(peopleRe, 'someone');
     return t;
   };
@@ -93,7 +94,7 @@ export function scrubber(people: readonly string[], orgs: readonly string[]): (t
 export async function publicScrubber(db: Kysely<Database>, config: Config): Promise<(text: string) => string> {
   const known = await knownNames(db);
   const people = [...known.people, ...config.people.flatMap((p) => [p.name, ...p.identities])];
-  const orgs = [...known.orgs, ...config.orgs.map((o) => o.name)];
+  const orgs = [...known.orgs, ...config.orgs.filter((o) => o.segment !== 'staff').map((o) => o.name)];
   return scrubber(people, orgs);
 }
 

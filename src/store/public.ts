@@ -33,11 +33,12 @@ export async function quoteCandidates(db: Db, messageIds: readonly number[]): Pr
   return rows.map((r) => ({ ...r, at: Number(r.at), isStaff: Number(r.isStaff) === 1 }));
 }
 
-/** Every name, handle and address of people and orgs in the store (what a public text must not carry). */
+/** Every name, handle and address of people, and the orgs other than staff's own, in the store (what a public text must not carry). */
 export async function knownNames(db: Db): Promise<{ people: string[]; orgs: string[] }> {
   const people = await db.selectFrom('people').select('display_name').execute();
   const idents = await db.selectFrom('identities').select(['value', 'display_name', 'email']).execute();
-  const orgs = await db.selectFrom('orgs').select('name').execute();
+  // The staff org is the community's own (its product's name is everywhere in the text): not a secret.
+  const orgs = await db.selectFrom('orgs').select('name').where('segment', '!=', 'staff').execute();
   const out = new Set<string>();
   for (const p of people) out.add(p.display_name);
   for (const i of idents) for (const v of [i.value, i.display_name, i.email]) if (v) out.add(v);
