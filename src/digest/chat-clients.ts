@@ -67,7 +67,7 @@ export async function slackPost(cfg: SlackConfig, p: SlackPost): Promise<Sent> {
   const client = new WebClient(cfg.token, { slackApiUrl: cfg.apiUrl, retryConfig: { retries: 0 } });
   let res: { ok?: boolean; ts?: string; channel?: string };
   try {
-    res = (await client.chat.postMessage({ channel: p.channel, text: p.text, ...(p.blocks ? { blocks: p.blocks as never } : {}), ...(p.threadTs ? { thread_ts: p.threadTs } : {}), unfurl_links: false, unfurl_media: false })) as typeof res;
+    res = (await client.chat.postMessage({ channel: p.channel, text: p.text, ...(p.blocks ? { blocks: p.blocks as never } : {}), ...(p.threadTs ? { thread_ts: p.threadTs } : {}), unfurl_links: false, unfurl_media: false }));
   } catch (err: unknown) {
     const e = err as SlackCodedError;
     if (e.code === 'slack_webapi_platform_error') throw new ChatSendError(`Slack refused chat.postMessage to ${p.channel}: ${e.data?.error ?? e.message}`, 'no', { cause: err });

@@ -1,8 +1,8 @@
 // Closing the loop: a cluster's resolution (set by a curator, or by a tracker's sync) and the replies
 // drafted to the threads where its need was voiced. The claim columns of loop_replies are handled by
 // src/store/outbound.ts.
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, LoopRepliesTable } from './schema.js';
 
 type Db = Kysely<Database>;
 
@@ -102,8 +102,7 @@ export interface LoopReplyRow {
   createdAt: number;
 }
 
-type Row = Awaited<ReturnType<typeof selectReplies>>[number];
-const selectReplies = (db: Db) => db.selectFrom('loop_replies').selectAll().execute();
+type Row = Selectable<LoopRepliesTable>;
 
 function toRow(r: Row): LoopReplyRow {
   return {

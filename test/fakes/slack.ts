@@ -535,7 +535,7 @@ export class FakeSlack implements FakeControl {
       if (!Array.isArray(blocks) || blocks.length > 50) throw new SlackFakeError('invalid_blocks');
     }
     if (p.thread_ts && !this.list(ch.id).some((m) => m.ts === p.thread_ts)) throw new SlackFakeError('thread_not_found');
-    const ts = this.post(ch.id, { user: 'U0GLEANER', bot_id: 'B0GLEANER', text: p.text ?? '', ...(p.thread_ts ? { thread_ts: p.thread_ts } : {}), ...(blocks ? { blocks } : {}) } as Partial<FakeSlackMessage> & { text: string });
+    const ts = this.post(ch.id, { user: 'U0GLEANER', bot_id: 'B0GLEANER', text: p.text ?? '', ...(p.thread_ts ? { thread_ts: p.thread_ts } : {}), ...(blocks ? { blocks } : {}) });
     return { ok: true, channel: ch.id, ts, message: this.render(ch.id, this.find(ch.id, ts)) };
   }
 
