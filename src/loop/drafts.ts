@@ -28,10 +28,6 @@ export async function onClusterResolved(ctx: LoopContext, clusterId: number): Pr
   let created = 0;
   const skipped: Drafted['skipped'] = [];
   for (const t of await voicedThreads(ctx.db, clusterId)) {
-    if (t.platform === 'irc' && ctx.config.loop.irc) {
-      skipped.push({ conversationId: t.conversationId, platform: t.platform, reason: 'IRC replies are not sent by Gleaner; say it in the channel' });
-      continue;
-    }
     const target = replyTarget(t, ctx.config.loop);
     if ('skip' in target) {
       skipped.push({ conversationId: t.conversationId, platform: t.platform, reason: target.skip });

@@ -1,7 +1,8 @@
 // Sends an approved loop reply, exactly once (the loop_replies row is claimed like a chat post, see
 // src/digest/once.ts): a Slack thread reply (thread_ts), a Discord reply (message_reference), a Matrix
 // reply (m.relates_to m.in_reply_to, with a transaction id per reply so a repeat is the same event),
-// a mail reply to the list thread (In-Reply-To and References) through the digest's SMTP settings.
+// a mail reply to the list thread (In-Reply-To and References) through the digest's SMTP settings, and
+// with `loop.irc` a line to the reporter in the IRC channel (src/loop/irc.ts).
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Config } from '../config/index.js';
 import { getReply, listReplies } from '../store/loop.js';
@@ -10,6 +11,7 @@ import { htmlEscape, slackEscape } from '../digest/post-format.js';
 import { connect, mailDomain, notTaken, smtpMessage, transmit } from '../digest/send.js';
 import { sendOnce, type OnceDeps, type OnceOutcome } from '../digest/once.js';
 import type { ReplyTarget } from './target.js';
+import { ircSay } from './irc.js';
 
 /** The Message-ID of a loop reply: the same on every attempt. */
 export const replyMessageId = (config: Config, id: number): string => `<loop.${id}@${mailDomain(config)}>`;
@@ -38,6 +40,7 @@ async function mailReply(config: Config, id: number, t: Extract<ReplyTarget, { p
 
 function deliver(config: Config, id: number, t: ReplyTarget, text: string): Promise<Sent> {
   if (t.platform === 'mail') return mailReply(config, id, t, text);
+  if (t.platform === 'irc') return ircSay(config, t, text);
   const src = chatSource(config, t.source);
   if (t.platform === 'slack' && src.platform === 'slack') return slackPost(src.cfg, { channel: t.channel, text: slackEscape(text), threadTs: t.threadTs });
   if (t.platform === 'discord' && src.platform === 'discord') return discordPost(src.cfg, { channelId: t.channelId, content: text.slice(0, 2000), replyTo: t.messageId, nonce: `loop${id}` });

@@ -6,7 +6,8 @@ export type ReplyTarget =
   | { platform: 'slack'; source: string; channel: string; threadTs: string }
   | { platform: 'discord'; source: string; channelId: string; messageId: string }
   | { platform: 'matrix'; source: string; roomId: string; eventId: string }
-  | { platform: 'mail'; source: string; to: string; inReplyTo: string; references: string[]; subject: string };
+  | { platform: 'mail'; source: string; to: string; inReplyTo: string; references: string[]; subject: string }
+  | { platform: 'irc'; source: string; network: string | null; channel: string; nick: string };
 
 const stripKey = (key: string): string => key.replace(/^(g:|s\d+:)/, '');
 const angle = (id: string): string => (id.startsWith('<') ? id : `<${id}>`);
@@ -47,8 +48,14 @@ export function replyTarget(t: VoicedThread, loop: LoopConfig): ReplyTarget | { 
       const subject = (t.subject ?? '').trim();
       return { platform: 'mail', source: t.source, to, inReplyTo: own, references: [...refs.filter((r) => r !== own), own], subject: /^re:/i.test(subject) ? subject : `Re: ${subject || 'your report'}` };
     }
-    case 'irc':
-      return { skip: 'IRC has no threads: a reply line would reach everyone in the channel; write there by hand' };
+    case 'irc': {
+      // Without threads a reply is a line to the whole channel: only when `loop.irc` says so.
+      if (!loop.irc) return { skip: 'IRC replies are off (loop.irc: false): a line would reach the whole channel' };
+      if (!t.authorName) return { skip: 'the IRC reporter has no nick in the store' };
+      const slash = t.channelExternalId.indexOf('/');
+      const network = slash > 0 ? t.channelExternalId.slice(0, slash) : null;
+      return { platform: 'irc', source: t.source, network, channel: t.channelName ?? t.channelExternalId.slice(slash + 1), nick: t.authorName };
+    }
     default:
       return { skip: `no reply form for ${t.platform} yet` };
   }

@@ -42,6 +42,8 @@ export interface VoicedThread {
   refs: Array<{ kind: string; key: string }>;
   /** The conversation's root message id (external), when the store knows it. */
   rootExternalId: string | null;
+  /** The reporter's name on the platform (an IRC nick). */
+  authorName: string | null;
 }
 
 /** One thread per conversation of the cluster's items (the first report in it), staff and bots left out. */
@@ -53,8 +55,9 @@ export async function voicedThreads(db: Db, clusterId: number): Promise<VoicedTh
     .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
     .innerJoin('sources as s', 's.id', 'm.source_id')
     .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
+    .innerJoin('identities as i', 'i.id', 'm.identity_id')
     .leftJoin('messages as root', 'root.id', 'c.root_message_id')
-    .select(['f.conversation_id as conversationId', 'm.id as messageId', 's.id as sourceId', 's.name as source', 's.platform as platform', 'ch.external_id as channelExternalId', 'ch.name as channelName', 'm.external_id as messageExternalId', 'm.permalink as permalink', 'm.subject as subject', 'm.sent_at as at', 'root.external_id as rootExternalId', 'c.subject as conversationSubject'])
+    .select(['f.conversation_id as conversationId', 'm.id as messageId', 's.id as sourceId', 's.name as source', 's.platform as platform', 'ch.external_id as channelExternalId', 'ch.name as channelName', 'm.external_id as messageExternalId', 'm.permalink as permalink', 'm.subject as subject', 'm.sent_at as at', 'root.external_id as rootExternalId', 'c.subject as conversationSubject', 'i.display_name as authorName'])
     .where('ci.cluster_id', '=', clusterId)
     .where('f.status', '!=', 'not_feedback')
     .where('m.deleted', '=', 0)
@@ -78,6 +81,7 @@ export async function voicedThreads(db: Db, clusterId: number): Promise<VoicedTh
     subject: r.subject ?? r.conversationSubject ?? null,
     refs: refs.filter((x) => x.message_id === r.messageId).map((x) => ({ kind: x.kind, key: x.ref_key })),
     rootExternalId: r.rootExternalId ?? null,
+    authorName: r.authorName ?? null,
   }));
 }
 
