@@ -181,4 +181,18 @@ describe('digest posted to chat', () => {
     expect((await postEdition(app.ctx, id))[0]!.status).toBe('unknown');
     expect(added()[0]).toBe(1);
   });
+
+  it('a reply lost on Discord is unknown; on Matrix the next run repeats the transaction and gets the same event', async () => {
+    base = counts();
+    const { app, id } = await approved();
+    discord.dropNextPostReply = true;
+    matrix.dropNextSendReply = true;
+    const first = await postEdition(app.ctx, id);
+    expect(first.map((o) => o.status)).toEqual(['sent', 'unknown', 'failed']);
+    expect(added()).toEqual([1, 1, 1]);
+    const second = await postEdition(app.ctx, id);
+    expect(second.map((o) => o.status)).toEqual(['already-sent', 'unknown', 'sent']);
+    expect(added()).toEqual([1, 1, 1]);
+    expect((await listDigestPosts(app.db, id))[2]!.externalId).toBe(matrixPosts().at(-1)!.event_id);
+  });
 });
