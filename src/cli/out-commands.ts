@@ -167,7 +167,7 @@ export function registerOutCommands(program: Command): void {
       await withApp(cmd, async (app) => {
         const id = opts.id ?? (await editionFor(app.ctx, teamByName(app.config, opts.team).name, opts.week ? parseWeek(opts.week) : lastCompleteWeek(app.ctx.now())))?.id;
         if (id === undefined) throw new Error('no such edition; build and approve it first');
-        const out = await postEdition(app.ctx, id);
+        const out = await postEdition(app.ctx, id, { force: true });
         if (!out.length) printSafe(`edition ${id}: its team has no teams[].post destinations`);
         for (const o of out) {
           printSafe(outcome(`#${id} to ${o.source} ${o.channel}`, o));

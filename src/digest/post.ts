@@ -52,8 +52,12 @@ async function postOne(deps: PostDeps, e: EditionRow, row: DigestPostRow): Promi
   return sendOnce(deps, 'digest_posts', row.id, load, send, `digest ${e.id} post to ${row.source} ${row.channel}`);
 }
 
-/** Posts an approved edition to each of its team's destinations that has not had it yet. */
-export async function postEdition(deps: PostDeps, editionId: number): Promise<PostOutcome[]> {
+/**
+ * Posts an approved edition to each of its team's destinations that has not had it yet. A post that
+ * failed `queue.attempts` times is left for a human (`gleaner digest post`, which passes `force`), so a
+ * wrong channel is not tried again on every sweep.
+ */
+export async function postEdition(deps: PostDeps, editionId: number, opts: { force?: boolean } = {}): Promise<PostOutcome[]> {
   const e = await getEdition(deps.db, editionId);
   if (!e) throw new Error(`there is no digest edition ${editionId}`);
   const dests = destinationsOf(deps.config, e.team);
@@ -62,6 +66,10 @@ export async function postEdition(deps: PostDeps, editionId: number): Promise<Po
   const out: PostOutcome[] = [];
   for (const d of dests) {
     const row = await ensureDigestPost(deps.db, { digestId: e.id, source: d.source, channel: d.channel, platform: platformOf(deps.config, d.source), now: deps.now() });
+    if (row.status === 'failed' && row.attempts >= deps.config.queue.attempts && !opts.force) {
+      out.push({ status: 'failed', id: row.id, error: `${row.lastError ?? 'failed'} (${row.attempts} attempts; retry with gleaner digest post)`, ...d });
+      continue;
+    }
     out.push({ ...(await postOne(deps, e, row)), ...d });
   }
   return out;

@@ -195,4 +195,17 @@ describe('digest posted to chat', () => {
     expect(added()).toEqual([1, 1, 1]);
     expect((await listDigestPosts(app.db, id))[2]!.externalId).toBe(matrixPosts().at(-1)!.event_id);
   });
+
+  it('a refused post is retried up to queue.attempts times, then left for a human', async () => {
+    const { app, id } = await approved();
+    const slackGone = slack.addChannel({ name: `gone${n}`, member: false });
+    app.config.teams[0]!.post = [{ source: 'work-slack', channel: `#${slackGone.name}` }];
+    for (let i = 0; i < 3; i++) expect((await postEdition(app.ctx, id))[0]!.status).toBe('failed');
+    const calls = slack.calls('chat.postMessage').length;
+    const capped = await postEdition(app.ctx, id);
+    expect(capped[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('not_in_channel (3 attempts; retry with gleaner digest post)') });
+    expect(slack.calls('chat.postMessage').length).toBe(calls);
+    expect((await postEdition(app.ctx, id, { force: true }))[0]!.status).toBe('failed');
+    expect(slack.calls('chat.postMessage').length).toBe(calls + 1);
+  });
 });
