@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { simpleParser } from 'mailparser';
 import { buildWebApp } from '../../src/web/app.js';
 import { listReplies } from '../../src/store/loop.js';
+import { ensureDigestPost } from '../../src/store/outbound.js';
 import { PASSWORDS, seededApp, type Seeded } from '../web/seed.js';
 import { get, loginAs, post, type Agent } from '../web/agent.js';
 import { startSmtp, type SmtpCapture } from '../digest/support.js';
@@ -69,5 +70,12 @@ describe('closing the loop on the cluster page', () => {
     expect((await post(web, curator, `/loop/${mail.id}`, { action: 'send' })).statusCode).toBe(303);
     expect(smtp.messages).toHaveLength(1);
     expect((await post(web, curator, `/loop/${mail.id}`, { action: 'save', text: 'changed' })).statusCode).toBe(400);
+  });
+
+  it("the digest page lists the edition's chat posts with their state", async () => {
+    await ensureDigestPost(s.app.db, { digestId: s.digests.sent, source: 'work-slack', channel: '#product<b>', platform: 'slack', now: Date.now() });
+    const page = await get(web, viewer, `/digests/${s.digests.sent}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Posted to chat: work-slack #product&lt;b&gt; <span class="badge status-pending">pending</span>');
   });
 });
