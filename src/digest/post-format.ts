@@ -18,9 +18,11 @@ export interface PostInput {
   archiveUrl: string;
   /** Entries at most (default 10). */
   top?: number;
+  /** Entries given instead of the edition's (the public edition's, for a public channel). */
+  override?: { entries: PostEntry[]; more: number };
 }
 
-interface Entry {
+export interface PostEntry {
   title: string;
   why: string | null;
   quote: { text: string; url: string | null } | null;
@@ -30,12 +32,13 @@ interface Entry {
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, Math.max(0, n - 1)).trimEnd()}…`);
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
-function entriesOf(p: PostInput): { heading: string; entries: Entry[]; more: number } {
+function entriesOf(p: PostInput): { heading: string; entries: PostEntry[]; more: number } {
+  const week = weekLabel({ start: p.periodStart, end: p.periodEnd });
+  const heading = p.team === 'default' ? `Community feedback digest · ${week}` : `Community feedback digest · ${p.team} · ${week}`;
+  if (p.override) return { heading, ...p.override };
   const json = JSON.parse(p.json) as EditionJson;
   const curated = applyCuration(json, p.curation ? parseCuration(p.curation) : EMPTY_CURATION);
   const top = p.top ?? 10;
-  const week = weekLabel({ start: p.periodStart, end: p.periodEnd });
-  const heading = p.team === 'default' ? `Community feedback digest · ${week}` : `Community feedback digest · ${p.team} · ${week}`;
   const entries = curated.clusters.slice(0, top).map((c: CuratedCluster) => {
     const q = c.quotes[0];
     return { title: oneLine(c.title), why: c.why ? oneLine(c.why) : null, quote: q ? { text: clip(oneLine(q.text), 300), url: safeUrl(q.url) } : null, note: c.note ? oneLine(c.note) : null };

@@ -11,8 +11,10 @@ import { getEdition } from '../store/digests.js';
 import { archiveUrl } from './send.js';
 import { chatSource, discordPost, matrixPost, slackPost, ChatSendError } from './chat-clients.js';
 import { discordMessage, matrixMessage, slackMessage, type PostInput } from './post-format.js';
+import { publicUrl } from './public-render.js';
 import { sendOnce, type OnceDeps, type OnceOutcome } from './once.js';
 import type { EditionRow } from '../store/digests.js';
+import { isPublicChannel, publicEditionOf } from './public.js';
 
 export type PostDeps = OnceDeps;
 export type PostOutcome = OnceOutcome & { source: string; channel: string };
@@ -31,8 +33,22 @@ function platformOf(config: Config, source: string): string {
   return config.sources.find((s) => s.name === source)?.platform ?? 'unknown';
 }
 
-async function postOne(deps: PostDeps, e: EditionRow, row: DigestPostRow): Promise<OnceOutcome> {
+/**
+ * What a post says. To a channel the config calls public (`sources[].public`), the public edition's
+ * entries (no sentence with customer names, no notes, only public quotes, names scrubbed) and its public
+ * page; elsewhere the edition as the team reads it.
+ */
+async function inputFor(deps: PostDeps, e: EditionRow, row: DigestPostRow): Promise<PostInput> {
   const input: PostInput = { json: e.json, curation: e.curation, team: e.team, periodStart: e.periodStart, periodEnd: e.periodEnd, archiveUrl: archiveUrl(deps.config, e.id) };
+  if (!isPublicChannel(deps.config, row.source, { externalId: row.channel, name: row.channel })) return input;
+  const pub = await publicEditionOf(deps.db, deps.config, e);
+  const entries = pub.entries.slice(0, 10).map((x) => ({ title: x.title, why: `${x.reporters} ${x.reporters === 1 ? 'person' : 'people'} this week${x.resolution ? ` · resolved: ${x.resolution.text}` : ''}`, note: null, quote: x.quotes[0] ? { text: x.quotes[0].text, url: x.quotes[0].url } : null }));
+  const published = deps.config.teams.some((t) => t.name === e.team && t.public);
+  return { ...input, archiveUrl: published ? publicUrl(deps.config.web.baseUrl, e.id) : '', override: { entries, more: Math.max(0, pub.entries.length - entries.length) } };
+}
+
+async function postOne(deps: PostDeps, e: EditionRow, row: DigestPostRow): Promise<OnceOutcome> {
+  const input = await inputFor(deps, e, row);
   const send = async () => {
     const src = chatSource(deps.config, row.source);
     switch (src.platform) {

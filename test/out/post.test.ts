@@ -46,11 +46,11 @@ afterEach(async () => {
   while (apps.length) await apps.pop()!.close();
 });
 
-function teams(): string {
+function teams(publicDiscord = false): string {
   return `
 sources:
   - { name: work-slack, platform: slack, token: ${slack.token}, apiUrl: "${slack.url}" }
-  - { name: lumen-discord, platform: discord, token: ${discord.token}, guildId: "${discord.guild.id}", apiUrl: "${discord.url}" }
+  - { name: lumen-discord, platform: discord, token: ${discord.token}, guildId: "${discord.guild.id}", apiUrl: "${discord.url}"${publicDiscord ? `, public: ["${discordChannel}"]` : ''} }
   - { name: lumen-matrix, platform: matrix, homeserver: "${matrix.url}", accessToken: ${matrix.accessToken} }
 teams:
   - name: product
@@ -63,8 +63,8 @@ teams:
 `;
 }
 
-async function approved(now: () => number = () => NOW): Promise<{ app: App; id: number }> {
-  const app = await appWith(configYaml(smtp.port, teams()), { now });
+async function approved(now: () => number = () => NOW, publicDiscord = false): Promise<{ app: App; id: number }> {
+  const app = await appWith(configYaml(smtp.port, teams(publicDiscord)), { now });
   apps.push(app);
   await seed(app.db);
   const draft = await prepareEdition(app.ctx, teamByName(app.config, 'product'), WEEK);
@@ -207,5 +207,16 @@ describe('digest posted to chat', () => {
     expect(slack.calls('chat.postMessage').length).toBe(calls);
     expect((await postEdition(app.ctx, id, { force: true }))[0]!.status).toBe('failed');
     expect(slack.calls('chat.postMessage').length).toBe(calls + 1);
+  });
+
+  it('to a channel the config calls public, the post is the public edition: no customer org, no names', async () => {
+    const { app, id } = await approved(() => NOW, true);
+    await postEdition(app.ctx, id);
+    const internal = JSON.stringify(slackPosts().at(-1)!.blocks);
+    expect(internal).toContain('Acme Corp');
+    const pub = JSON.stringify(discord.created.at(-1)!.body);
+    expect(pub).toContain('CSV export crashes on large reports');
+    for (const w of ['Acme', 'Ada', 'Bob', 'Dee', 'Mallory']) expect(pub).not.toMatch(new RegExp(`\\b${w}\\b`));
+    expect(pub).not.toContain('gleaner.example.org/digests/');
   });
 });
