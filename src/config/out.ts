@@ -11,7 +11,6 @@ export const TeamPostSchema = z
     channel: z.string().min(1),
   })
   .strict();
-export type TeamPost = z.infer<typeof TeamPostSchema>;
 
 /** Closing the loop: replies to the threads where a resolved need was voiced. */
 export const LoopConfigSchema = z

@@ -25,7 +25,6 @@ export class ChatSendError extends GleanerError {
   }
 }
 
-export type ChatPlatform = 'slack' | 'discord' | 'matrix';
 export type ChatSource = { platform: 'slack'; name: string; cfg: SlackConfig } | { platform: 'discord'; name: string; cfg: DiscordConfig } | { platform: 'matrix'; name: string; cfg: MatrixConfig };
 
 /** The configured source `name` with its platform's settings, or an error that says what is wrong. */

@@ -10,7 +10,7 @@ import { claimOutbound, markOutboundTransmitting, recordOutboundFailed, recordOu
 import { ChatSendError, repeatable, type Sent } from './chat-clients.js';
 
 /** Longer than one request can take with the clients' timeouts, so a live sender keeps its claim. */
-export const OUTBOUND_LEASE_MS = 5 * 60_000;
+const OUTBOUND_LEASE_MS = 5 * 60_000;
 
 export interface OnceDeps {
   db: Kysely<Database>;

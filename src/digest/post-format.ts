@@ -71,7 +71,7 @@ export function slackMessage(p: PostInput): { text: string; blocks: unknown[] } 
 // Discord -------------------------------------------------------------------------------------------
 
 /** Discord markdown escaped, and @ defused (allowed_mentions is the real guard; this keeps the text readable). */
-export const discordEscape = (s: string): string => s.replace(/([\\*_~`|>#[\]()<:-])/g, '\\$1').replace(/@/g, '@\u200b');
+const discordEscape = (s: string): string => s.replace(/([\\*_~`|>#[\]()<:-])/g, '\\$1').replace(/@/g, '@\u200b');
 
 export function discordMessage(p: PostInput): { content: string; embeds: Array<Record<string, unknown>> } {
   const { heading, entries, more } = entriesOf(p);

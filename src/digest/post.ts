@@ -6,7 +6,7 @@
 // answer was lost is left `unknown` for a human (`gleaner digest posts --settle`).
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/index.js';
-import { ensureDigestPost, getDigestPost, listDigestPosts, type DigestPostRow } from '../store/outbound.js';
+import { ensureDigestPost, getDigestPost, type DigestPostRow } from '../store/outbound.js';
 import { getEdition } from '../store/digests.js';
 import { archiveUrl } from './send.js';
 import { chatSource, discordPost, matrixPost, slackPost, ChatSendError } from './chat-clients.js';
@@ -27,7 +27,7 @@ function destinationsOf(config: Config, team: string): Array<{ source: string; c
 }
 
 /** The Matrix transaction id of an edition's post to a room: the same on every attempt. */
-export const postTxnId = (editionId: number, room: string): string => `gleaner-digest-${editionId}-${createHash('sha256').update(room).digest('hex').slice(0, 16)}`;
+const postTxnId = (editionId: number, room: string): string => `gleaner-digest-${editionId}-${createHash('sha256').update(room).digest('hex').slice(0, 16)}`;
 
 function platformOf(config: Config, source: string): string {
   return config.sources.find((s) => s.name === source)?.platform ?? 'unknown';
@@ -91,5 +91,3 @@ export async function postEdition(deps: PostDeps, editionId: number, opts: { for
   return out;
 }
 
-/** The posts recorded for an edition (or all), for the CLI and the web. */
-export { listDigestPosts };

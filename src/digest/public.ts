@@ -91,7 +91,7 @@ export function scrubber(people: readonly string[], orgs: readonly string[]): (t
 }
 
 /** Every name the public edition must not carry: the store's people and orgs and the config's. */
-export async function publicScrubber(db: Kysely<Database>, config: Config): Promise<(text: string) => string> {
+async function publicScrubber(db: Kysely<Database>, config: Config): Promise<(text: string) => string> {
   const known = await knownNames(db);
   const people = [...known.people, ...config.people.flatMap((p) => [p.name, ...p.identities])];
   const orgs = [...known.orgs, ...config.orgs.filter((o) => o.segment !== 'staff').map((o) => o.name)];

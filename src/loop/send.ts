@@ -14,7 +14,7 @@ import type { ReplyTarget } from './target.js';
 import { ircSay } from './irc.js';
 
 /** The Message-ID of a loop reply: the same on every attempt. */
-export const replyMessageId = (config: Config, id: number): string => `<loop.${id}@${mailDomain(config)}>`;
+const replyMessageId = (config: Config, id: number): string => `<loop.${id}@${mailDomain(config)}>`;
 
 async function mailReply(config: Config, id: number, t: Extract<ReplyTarget, { platform: 'mail' }>, text: string): Promise<Sent> {
   const from = config.smtp?.from ?? `gleaner@${mailDomain(config)}`;
