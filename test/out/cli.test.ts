@@ -11,6 +11,7 @@ import { registerClusterCommands } from '../../src/cli/cluster-commands.js';
 import { registerOutCommands } from '../../src/cli/out-commands.js';
 import { appWith, configYaml, seed, startSmtp, TEAMS, type SeededClusters, type SmtpCapture } from '../digest/support.js';
 import { tempDir } from '../support/factories.js';
+import { resolveCluster } from '../../src/loop/drafts.js';
 
 let smtp: SmtpCapture;
 let dir = '';
@@ -80,5 +81,23 @@ describe('gleaner clusters resolve, loop, digest --public (CLI)', () => {
     await cli(['digest', 'approve', '--team', 'product', '--week', '2026-W48', '--no-send']);
     expect(await cli(['digest', 'post', '--team', 'product', '--week', '2026-W48'])).toMatch(/its team has no teams\[\]\.post destinations/);
     expect(await cli(['digest', 'posts'])).toBe('no posts');
+  });
+
+  it('with loop.autoApprove the replies are approved and sent as they are drafted, once', async () => {
+    const app = await appWith(configYaml(smtp.port, 'loop: { autoApprove: true }'), { dbPath: join(tempDir('gleaner-out-auto-'), 'gleaner.db') });
+    try {
+      const seeded = await seed(app.db);
+      const before = smtp.messages.length;
+      const d = await resolveCluster(app.ctx, seeded.docs, { by: 'carol', reference: 'the link is fixed' });
+      expect(d.replies.map((r) => [r.platform, r.status, r.approvedBy])).toEqual([
+        ['mail', 'sent', 'autoApprove'],
+        ['mail', 'sent', 'autoApprove'],
+      ]);
+      expect(smtp.messages.length).toBe(before + 2);
+      expect((await resolveCluster(app.ctx, seeded.docs, { by: 'carol', reference: 'the link is fixed' })).created).toBe(0);
+      expect(smtp.messages.length).toBe(before + 2);
+    } finally {
+      await app.close();
+    }
   });
 });
