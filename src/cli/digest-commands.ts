@@ -27,6 +27,7 @@ import {
   scheduleTimezone,
 } from '../digest/workflow.js';
 import type { EditionRow } from '../store/digests.js';
+import { writePublicEdition } from './out-commands.js';
 
 interface Globals {
   config?: string;
@@ -139,8 +140,13 @@ export function registerDigestCommands(program: Command): void {
     .option('--team <name>', 'the team whose edition to preview or send (default: every team for --send)')
     .option('--preview', "build (or rebuild) the team's draft for the week (default: the last complete week) and write it to files")
     .option('--send', 'send the approved edition (with digest.autoApprove: the current one); safe to run twice')
-    .action(async (opts: { week?: string; from?: string; to?: string; format?: string; out?: string; top?: number; team?: string; preview?: boolean; send?: boolean }, cmd: Command) => {
+    .option('--public', "write the team's public edition for the week (no names, emails, customer orgs or private channels)")
+    .action(async (opts: { week?: string; from?: string; to?: string; format?: string; out?: string; top?: number; team?: string; preview?: boolean; send?: boolean; public?: boolean }, cmd: Command) => {
       await withApp(cmd, async (app) => {
+        if (opts.public) {
+          for (const f of await writePublicEdition(app, opts)) console.log(f);
+          return;
+        }
         if (opts.preview && opts.send) throw new Error('--preview and --send are separate steps: preview, approve, then send');
         if (opts.preview) {
           const team = teamByName(app.config, opts.team);

@@ -12,6 +12,7 @@ import { QUEUE_NAMES, type QueueName } from '../queue/port.js';
 import { examplesDir } from '../paths.js';
 import { portOption, registerWebCommands, serveDemo } from './web-commands.js';
 import { registerClusterCommands } from './cluster-commands.js';
+import { registerOutCommands } from './out-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerDigestCommands, writeDemoEditions, writeDigestFiles } from './digest-commands.js';
 import { registerDigestScheduler } from '../digest/workflow.js';
@@ -308,6 +309,7 @@ program
 
 registerWebCommands(program);
 registerClusterCommands(program);
+registerOutCommands(program);
 registerMigrateCommand(program);
 
 registerEvalCommands(program);

@@ -17,12 +17,15 @@ import { matrixConfigSchema } from '../../connectors/matrix/config.js';
 import { slackConfigSchema } from '../../connectors/slack/config.js';
 import { ArchiveConfigSchema } from '../pipeline/archives.js';
 import { OutboundScheduleSchema, TrackersSchema, WebhooksSchema } from './outbound.js';
+import { LoopConfigSchema, SourcePublicSchema, TeamPostSchema } from './out.js';
 
 export const SourceConfigSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'source names use letters, digits, _ . -'),
     platform: z.enum(['slack', 'discord', 'matrix', 'irc', 'mail', 'discourse', 'github']),
     enabled: z.boolean().default(true),
+    /** Channels quotable in the public edition: true (all), or channel names/ids; default none (src/config/out.ts). */
+    public: SourcePublicSchema,
   })
   .passthrough();
 export type SourceConfig = z.infer<typeof SourceConfigSchema>;
@@ -162,7 +165,9 @@ export const ConfigSchema = z.object({
   orgs: z.array(OrgConfigSchema).default([]),
   segments: z.record(z.string(), z.object({ weight: z.number().default(1) }).strict()).default({}),
   /** Each team gets its own digest edition: the clusters matching its filter (any value within a key, every key). */
-  teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional() }).strict()).default([]),
+  teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional(), post: z.array(TeamPostSchema).default([]), public: z.boolean().default(false) }).strict()).default([]),
+  /** Closing the loop: replies to the threads of a resolved need (src/config/out.ts). */
+  loop: LoopConfigSchema,
   smtp: z.object({ host: z.string(), port: z.number().int().default(587), secure: z.boolean().default(false), requireTLS: z.boolean().default(false), user: z.string().optional(), password: z.string().optional(), from: z.string().default('gleaner@localhost') }).strict().optional(),
   /** Limits on export files (`gleaner import`). */
   import: z
@@ -256,7 +261,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   if (Array.isArray(sources)) {
     sources.forEach((src: unknown, n) => {
       if (!src || typeof src !== 'object') return;
-      const { name: _name, platform, enabled: _enabled, ...own } = src as Record<string, unknown>;
+      const { name: _name, platform, enabled: _enabled, public: _public, ...own } = src as Record<string, unknown>;
       const schema = typeof platform === 'string' ? SOURCE_SCHEMAS[platform as SourceConfig['platform']] : undefined;
       if (!schema) return;
       const r = schema.safeParse(own);
@@ -289,7 +294,7 @@ const SOURCE_SCHEMAS: Record<SourceConfig['platform'], z.ZodType> = {
   discourse: discourseConfigSchema,
   github: githubConfigSchema,
 };
-const SOURCE_COMMON_KEYS = ['name', 'platform', 'enabled'] as const;
+const SOURCE_COMMON_KEYS = ['name', 'platform', 'enabled', 'public'] as const;
 
 const pathText = (path: readonly PropertyKey[]): string => path.map(String).join('.');
 

@@ -126,7 +126,7 @@ interface SmtpError extends Error {
   permanent?: boolean;
 }
 
-const smtpMessage = (err: unknown): string => {
+export const smtpMessage = (err: unknown): string => {
   const e = err as SmtpError;
   const parts = [e.message ?? String(err)];
   if (e.command) parts.push(`command ${e.command}`);
@@ -134,7 +134,7 @@ const smtpMessage = (err: unknown): string => {
   return parts.join('; ');
 };
 
-function connect(config: Config): Promise<SMTPConnection> {
+export function connect(config: Config): Promise<SMTPConnection> {
   const smtp = config.smtp;
   if (!smtp) throw new DigestSendError('no `smtp:` section in the config: set host, port, secure, user, password (or ${ENV}) and from');
   const conn = new SMTPConnection({ host: smtp.host, port: smtp.port, secure: smtp.secure, requireTLS: smtp.requireTLS, ...SMTP_TIMEOUTS });
@@ -158,7 +158,7 @@ function connect(config: Config): Promise<SMTPConnection> {
   });
 }
 
-function transmit(conn: SMTPConnection, envelope: { from: string; to: string[] }, raw: Buffer) {
+export function transmit(conn: SMTPConnection, envelope: { from: string; to: string[] }, raw: Buffer) {
   return new Promise<{ response: string; accepted: string[]; rejected: string[] }>((resolve, reject) => {
     conn.send(envelope, raw, (err, info) => (err || !info ? reject(err ?? new Error('no reply from the SMTP server')) : resolve(info)));
   });
@@ -168,7 +168,7 @@ function transmit(conn: SMTPConnection, envelope: { from: string; to: string[] }
  * Refused by the server (a 4xx/5xx reply), or stopped by the client before the transaction: the message
  * was not taken. A lost connection or a timeout during the transaction is not known to be either.
  */
-function notTaken(err: unknown): boolean {
+export function notTaken(err: unknown): boolean {
   const e = err as SmtpError;
   if (typeof e.responseCode === 'number' && e.responseCode >= 400) return true;
   return e.command === 'API' || ((e.command === 'MAIL FROM' || e.command === 'RCPT TO') && e.code === 'EENVELOPE');

@@ -14,6 +14,7 @@ import type { EditionJson } from '../model/digest.js';
 import { parseCuration } from './curation.js';
 import { renderDigest } from './render.js';
 import { archiveUrl, editionMessageId, sendEdition, sendWithRetry, type SendOutcome } from './send.js';
+import { postEdition } from './post.js';
 
 /** What the workflow needs: the stage context (store, queue, config, clock, logger). */
 export type DigestContext = Pick<StageContext, 'db' | 'config' | 'now' | 'log'> & { queue?: StageContext['queue'] };
@@ -96,7 +97,9 @@ export async function dispatchSend(ctx: DigestContext, id: number): Promise<void
   const e = await getEdition(ctx.db, id);
   if (!e || !['approved', 'failed'].includes(e.status)) return;
   const inBackground = async (): Promise<void> => {
-    void sendWithRetry(ctx, id).catch((err: unknown) => ctx.log.error({ edition: id, err: (err as Error).message }, 'digest send failed'));
+    void sendWithRetry(ctx, id)
+      .catch((err: unknown) => ctx.log.error({ edition: id, err: (err as Error).message }, 'digest send failed'))
+      .then(() => postEditionLogged(ctx, id));
   };
   if (!ctx.queue) return inBackground();
   await ctx.queue.handOff('digest', sendJob(id, e.attempts), inBackground);
@@ -112,7 +115,11 @@ function sendJob(id: number, attempts: number): { name: string; data: DigestJobP
  * returns null.
  */
 export async function sendHereOrHandOff(ctx: DigestContext, id: number): Promise<SendOutcome | null> {
-  const here = () => sendWithRetry(ctx, id);
+  const here = async () => {
+    const o = await sendWithRetry(ctx, id);
+    await postEditionLogged(ctx, id);
+    return o;
+  };
   if (!ctx.queue) return here();
   const e = await getEdition(ctx.db, id);
   const job = e && ['approved', 'failed'].includes(e.status) ? sendJob(id, e.attempts) : null;
@@ -123,7 +130,17 @@ export async function sendDue(ctx: DigestContext): Promise<SendOutcome[]> {
   await resolveExpiredLeases(ctx.db, ctx.now());
   const out: SendOutcome[] = [];
   for (const id of await editionsDue(ctx.db, ctx.now())) out.push(await sendEdition(ctx, id));
+  for (const e of await listEditions(ctx.db, { limit: 20 })) if (e.approvedAt !== null) await postEditionLogged(ctx, e.id);
   return out;
+}
+
+/** The edition's chat posts (teams[].post), each once; a failure is logged and kept on its post row. */
+export async function postEditionLogged(ctx: DigestContext, id: number): Promise<void> {
+  try {
+    await postEdition(ctx, id);
+  } catch (err: unknown) {
+    ctx.log.error({ edition: id, err: (err as Error).message }, 'digest chat post failed');
+  }
 }
 
 export interface WeeklyRun {
@@ -145,7 +162,7 @@ export async function runWeeklyDigest(ctx: DigestContext, opts: { period?: Perio
       continue;
     }
     const approved = await approveEdition(ctx, e.id, 'autoApprove', { send: !opts.sendNow && !opts.sendHereOrHandOff });
-    const outcome = opts.sendNow ? await sendWithRetry(ctx, e.id) : opts.sendHereOrHandOff ? ((await sendHereOrHandOff(ctx, e.id)) ?? undefined) : undefined;
+    const outcome = opts.sendNow ? await sendWithRetry(ctx, e.id).finally(() => postEditionLogged(ctx, e.id)) : opts.sendHereOrHandOff ? ((await sendHereOrHandOff(ctx, e.id)) ?? undefined) : undefined;
     editions.push({ id: e.id, team: e.team, status: (await getEdition(ctx.db, e.id))?.status ?? approved.status, outcome });
   }
   return { period, editions };

@@ -30,7 +30,7 @@ export function makeConnector(app: App, cfg: SourceConfig): { connector: Connect
   const def = definitions[cfg.platform];
   if (!def) throw new ConnectorError('config', `no connector for platform ${cfg.platform} in this build`, cfg.name);
   // The connector's schema is strict: the keys every source has are not its to know.
-  const { name: _name, platform: _platform, enabled: _enabled, ...own } = cfg;
+  const { name: _name, platform: _platform, enabled: _enabled, public: _public, ...own } = cfg;
   const parsed = def.configSchema.safeParse(own);
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');

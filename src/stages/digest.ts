@@ -5,7 +5,7 @@
 import { DigestPayloadSchema } from '../model/jobs.js';
 import { PermanentJobError } from '../queue/port.js';
 import type { StageContext } from './context.js';
-import { prepareEditions, runWeeklyDigest } from '../digest/workflow.js';
+import { postEditionLogged, prepareEditions, runWeeklyDigest } from '../digest/workflow.js';
 import { sendEdition } from '../digest/send.js';
 import { runOutboundJob } from '../outbound-jobs.js';
 
@@ -17,6 +17,8 @@ export async function runDigest(ctx: StageContext, data: unknown): Promise<unkno
   if (p.type === 'tracker-sync' || p.type === 'webhooks-deliver') return runOutboundJob(ctx, p.type);
   if (p.type === 'build') return prepareEditions(ctx, { start: p.periodStart, end: p.periodEnd }, p.team);
   const outcome = await sendEdition(ctx, p.id);
+  // The team's chat posts go with the send, each once (they have their own claims).
+  if (outcome.status !== 'not-approved') await postEditionLogged(ctx, p.id);
   switch (outcome.status) {
     case 'sent':
     case 'already-sent':

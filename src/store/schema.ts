@@ -156,6 +156,11 @@ export interface ClustersTable {
   last_seen: number | null;
   created_at: number;
   updated_at: number;
+  /** A curator's (or a tracker's) resolution (migration 0012): when, by whom, the reference and its link. */
+  resolved_at?: number | null;
+  resolved_by?: string | null;
+  resolution?: string | null;
+  resolution_url?: string | null;
 }
 export interface ClusterItemsTable {
   cluster_id: number;
@@ -271,6 +276,48 @@ export interface WebhookDeliveriesTable {
   delivered_at: number | null;
 }
 
+/** One chat post of a digest edition to one destination (migration 0012): the claim that makes it happen once. */
+export interface DigestPostsTable {
+  id: Generated<number>;
+  digest_id: number;
+  source: string;
+  channel: string;
+  platform: string;
+  status: string; // 'pending' | 'sending' | 'sent' | 'failed' | 'unknown'
+  phase: string | null; // 'claimed' | 'transmitting'
+  claim_token: string | null;
+  lease_until: number | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  external_id: string | null;
+  posted_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+/** A reply to a thread where a resolved need was voiced (migration 0012). */
+export interface LoopRepliesTable {
+  id: Generated<number>;
+  cluster_id: number;
+  conversation_id: number;
+  source_id: number;
+  platform: string;
+  target: string; // JSON ReplyTarget
+  text: string;
+  status: string; // 'draft' | 'approved' | 'sending' | 'sent' | 'failed' | 'unknown' | 'dismissed'
+  phase: string | null;
+  claim_token: string | null;
+  lease_until: number | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  external_id: string | null;
+  link: string | null;
+  approved_by: string | null;
+  approved_at: number | null;
+  sent_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   sources: SourcesTable;
   channels: ChannelsTable;
@@ -295,4 +342,6 @@ export interface Database {
   tracker_links: TrackerLinksTable;
   cluster_resolutions: ClusterResolutionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  digest_posts: DigestPostsTable;
+  loop_replies: LoopRepliesTable;
 }

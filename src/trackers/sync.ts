@@ -6,6 +6,8 @@ import { reopenCluster, resolveCluster, linkedIssues, storeLinkError, storeLinkS
 import { getClusters } from '../store/clusters.js';
 import { errorCode } from '../errors.js';
 import { emitEvent } from '../webhooks/deliver.js';
+import { setResolution } from '../store/loop.js';
+import { onClusterResolved } from '../loop/drafts.js';
 import { trackerClient } from './index.js';
 import { withRetry } from './http.js';
 import { safeTrackerError, type TrackerContext } from './push.js';
@@ -45,6 +47,9 @@ export async function syncTrackers(ctx: TrackerContext, opts: { tracker?: string
         if (await resolveCluster(ctx.db, link.clusterId, reference, s.referenceUrl, now)) {
           out.changes.push({ clusterId: link.clusterId, tracker: cfg.name, issue: s.key, change: 'resolved', reference });
           const [rec] = await getClusters(ctx.db, [link.clusterId]);
+          // The loop's side: the cluster carries the resolution, and a reply is drafted per thread that voiced it.
+          await setResolution(ctx.db, link.clusterId, { by: `tracker:${cfg.name}`, reference, url: s.referenceUrl ?? s.url, now });
+          await onClusterResolved(ctx, link.clusterId);
           await emitEvent(ctx, 'cluster.resolved', `${link.clusterId}:${now}`, { cluster: { id: link.clusterId, title: rec?.title ?? null, url: clusterUrl(ctx.config, link.clusterId) }, issue: { tracker: cfg.name, key: s.key, url: s.url }, reference, referenceUrl: s.referenceUrl });
         }
       } else if (s.state === 'open' && link.state === 'closed') {

@@ -23,6 +23,8 @@ import digestRoutes from './routes/digests.js';
 import accountRoutes from './routes/account.js';
 import apiRoutes from './routes/api.js';
 import outboundRoutes from './routes/outbound.js';
+import loopRoutes from './routes/loop.js';
+import publicRoutes from './routes/public.js';
 import opsRoutes, { isQueuesPath } from './ops.js';
 
 export interface WebOptions {
@@ -172,7 +174,7 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     scope.get('/', async (_req, reply) => reply.redirect('/clusters', 303));
 
     // The routes, one Fastify plugin per subject; each runs under the hooks above.
-    for (const routes of [loginRoutes, clusterRoutes, inboxRoutes, peopleRoutes, sourceRoutes, digestRoutes, accountRoutes, apiRoutes, outboundRoutes, opsRoutes]) await scope.register(routes, { deps });
+    for (const routes of [loginRoutes, clusterRoutes, inboxRoutes, peopleRoutes, sourceRoutes, digestRoutes, accountRoutes, apiRoutes, outboundRoutes, opsRoutes, loopRoutes, publicRoutes]) await scope.register(routes, { deps });
   });
   return f;
 }

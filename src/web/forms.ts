@@ -49,6 +49,10 @@ export const NOTICES: Record<string, string> = {
   user_enabled: 'The user was enabled again (their old API tokens stay revoked).',
   user_removed: 'The user was removed.',
   logged_out: 'You are logged out.',
+  resolved: 'The cluster is resolved; a reply to each thread where it was reported is drafted below.',
+  reply_saved: 'The reply was saved.',
+  reply_dismissed: 'The reply was dismissed; it will not be sent.',
+  reply_sent: 'The reply was approved and sent.',
 };
 
 export function notice(query: unknown): string | null {

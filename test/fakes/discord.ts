@@ -129,6 +129,11 @@ export class FakeDiscord implements FakeControl {
   /** On RESUME, replay the dispatches the client missed (Discord does); off to prove the catch-up pull. */
   replayOnResume = true;
   private authRevoked = false;
+  /** Messages created over REST (POST /channels/{id}/messages), with what the client asked for. */
+  readonly created: Array<{ channelId: string; body: Record<string, unknown>; message: FakeMessage; repeat: boolean }> = [];
+  /** The next POST stores its message and then drops the connection without answering (a lost reply). */
+  dropNextPostReply = false;
+  private readonly nonces = new Map<string, { id: string; at: number }>();
   private readonly forbidden = new Set<string>();
   private readonly pending429: Array<{ seconds: number; global: boolean }> = [];
   private readonly buckets = new Map<string, { count: number; resetAt: number }>();
@@ -466,6 +471,11 @@ export class FakeDiscord implements FakeControl {
     if (!m) return reply(404, { message: '404: Not Found', code: 0 });
     const path = m[1]!;
     if (!authorized) return reply(401, { message: '401: Unauthorized', code: 0 });
+    const create = /^\/channels\/(\d+)\/messages$/.exec(path);
+    if (create && method === 'POST') {
+      void this.createMessage(req, res, create[1]!, reply);
+      return;
+    }
     if (method !== 'GET') return reply(405, { message: '405: Method Not Allowed', code: 0 });
 
     const route = routeOf(path);
@@ -568,6 +578,51 @@ export class FakeDiscord implements FakeControl {
       default:
         return { status: 404, body: { message: '404: Not Found', code: 0 } };
     }
+  }
+
+  /**
+   * POST /channels/{id}/messages (Discord API docs; not in PLATFORMS.md): content (at most 2000), embeds (at
+   * most 10), message_reference (a reply), allowed_mentions, and nonce with enforce_nonce (a repeat within
+   * a few minutes answers the first message).
+   */
+  private async createMessage(req: IncomingMessage, res: ServerResponse, channelId: string, reply: (status: number, body: unknown) => void): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return reply(400, { message: '400: Bad Request', code: 50109 });
+    }
+    const ch = this.channels.get(channelId);
+    if (!ch) return reply(404, { message: 'Unknown Channel', code: 10003 });
+    if (this.denied(ch)) return reply(403, { message: 'Missing Access', code: 50001 });
+    const content = typeof body.content === 'string' ? body.content : '';
+    const embeds = Array.isArray(body.embeds) ? (body.embeds as Array<Record<string, unknown>>) : [];
+    if ((!content && !embeds.length) || content.length > 2000 || embeds.length > 10) return reply(400, { message: 'Invalid Form Body', code: 50035 });
+    const nonce = typeof body.nonce === 'string' ? body.nonce : null;
+    if (nonce && body.enforce_nonce === true) {
+      const seen = this.nonces.get(`${channelId}/${nonce}`);
+      if (seen && Date.now() - seen.at < 5 * 60_000) {
+        const first = this.find(channelId, seen.id)!;
+        this.created.push({ channelId, body, message: first, repeat: true });
+        return reply(200, first);
+      }
+    }
+    const ref = body.message_reference as { message_id?: string; fail_if_not_exists?: boolean } | undefined;
+    if (ref?.message_id && !this.find(channelId, ref.message_id) && ref.fail_if_not_exists !== false) return reply(400, { message: 'Invalid Form Body', code: 50035 });
+    const message = this.post(channelId, { author: this.bot, content, embeds, ...(ref?.message_id && this.find(channelId, ref.message_id) ? { replyTo: ref.message_id } : {}) });
+    if (nonce) {
+      message.nonce = nonce;
+      this.nonces.set(`${channelId}/${nonce}`, { id: message.id, at: Date.now() });
+    }
+    this.created.push({ channelId, body, message, repeat: false });
+    if (this.dropNextPostReply) {
+      this.dropNextPostReply = false;
+      res.socket?.destroy();
+      return;
+    }
+    reply(200, message);
   }
 
   private denied(ch: FakeChannel): boolean {

@@ -87,6 +87,12 @@ export class FakeMatrixServer implements FakeControl {
   private idCounter = 0;
   private rateLimits: number[] = [];
   private revoked = false;
+  /** Events sent by clients (PUT /rooms/{room}/send/{type}/{txnId}), by access token and transaction id: a repeat is the same event. */
+  readonly sentByTxn = new Map<string, string>();
+  /** Every send request, repeats included. */
+  readonly sends: Array<{ roomId: string; type: string; txnId: string; content: Record<string, unknown>; eventId: string }> = [];
+  /** The next send stores its event and then drops the connection without answering (a lost reply). */
+  dropNextSendReply = false;
   private readonly changed = new EventEmitter();
   private readonly openResponses = new Set<ServerResponse>();
   /** The room `addMessages` writes to. */
@@ -309,6 +315,8 @@ export class FakeMatrixServer implements FakeControl {
       }
       if (!auth) throw new HttpFail(401, 'M_MISSING_TOKEN', 'Missing access token');
       if (this.revoked || auth !== `Bearer ${this.accessToken}`) throw new HttpFail(401, 'M_UNKNOWN_TOKEN', 'Unrecognised access token.');
+      const send = /^\/_matrix\/client\/v3\/rooms\/([^/]+)\/send\/([^/]+)\/([^/]+)$/.exec(path);
+      if (send && req.method === 'PUT') return await this.sendEndpoint(req, res, decodeURIComponent(send[1]!), decodeURIComponent(send[2]!), decodeURIComponent(send[3]!), auth);
       if (req.method !== 'GET') throw new HttpFail(405, 'M_UNRECOGNIZED', 'Unrecognized request');
 
       if (path === '/_matrix/client/v3/account/whoami') return json(res, 200, { user_id: this.userId, device_id: 'GLEANERDEV', is_guest: false });
@@ -328,6 +336,38 @@ export class FakeMatrixServer implements FakeControl {
       if (err instanceof HttpFail) return matrixError(res, err.status, err.errcode, err.message);
       throw err;
     }
+  }
+
+  /** PUT /rooms/{roomId}/send/{eventType}/{txnId} (client-server API; not in PLATFORMS.md): idempotent per access token and txnId. */
+  private async sendEndpoint(req: IncomingMessage, res: ServerResponse, roomId: string, type: string, txnId: string, auth: string): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    let content: Record<string, unknown>;
+    try {
+      content = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    } catch {
+      throw new HttpFail(400, 'M_NOT_JSON', 'Content not JSON.');
+    }
+    const room = this.rooms.get(roomId);
+    if (!room || room.forbidden || !room.joined) throw new HttpFail(403, 'M_FORBIDDEN', `User ${this.userId} not in room ${roomId}`);
+    const key = `${auth}\u0000${txnId}`;
+    let eventId = this.sentByTxn.get(key);
+    if (!eventId) {
+      eventId = this.append(roomId, { type, sender: this.userId, content });
+      this.sentByTxn.set(key, eventId);
+    }
+    this.sends.push({ roomId, type, txnId, content, eventId });
+    if (this.dropNextSendReply) {
+      this.dropNextSendReply = false;
+      res.socket?.destroy();
+      return;
+    }
+    json(res, 200, { event_id: eventId });
+  }
+
+  /** Events of a room as stored (for tests). */
+  events(roomId: string): FakeEvent[] {
+    return this.room(roomId).events.map((s) => s.ev);
   }
 
   /** A programmed 429 for a history or sync request. */

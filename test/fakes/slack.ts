@@ -53,6 +53,7 @@ export interface FakeSlackMessage {
   files?: Array<Record<string, unknown>>;
   attachments?: Array<Record<string, unknown>>;
   client_msg_id?: string;
+  blocks?: unknown[];
   /** Fake-only: deleted (never served; a parent with replies is served as a tombstone). */
   deleted?: boolean;
 }
@@ -143,6 +144,8 @@ export class FakeSlack implements FakeControl {
   readonly missingScopes = new Set<string>();
   /** Forces small conversations.replies pages, so a thread spans several pages. */
   repliesPageSize: number | null = null;
+  /** The next chat.postMessage stores its message and then drops the connection without answering (a lost reply). */
+  dropNextPostReply = false;
   /** Emails are served only with users:read.email. */
   emailScope = true;
   private lastHistoryCall = new Map<string, number>();
@@ -475,6 +478,11 @@ export class FakeSlack implements FakeControl {
     }
     try {
       const out = this.dispatch(method, params);
+      if (method === 'chat.postMessage' && this.dropNextPostReply) {
+        this.dropNextPostReply = false;
+        req.socket.destroy();
+        return;
+      }
       send(200, out);
     } catch (err: unknown) {
       send(200, { ok: false, error: err instanceof SlackFakeError ? err.code : 'internal_error', ...(err instanceof SlackFakeError ? err.extra : {}) });
@@ -505,6 +513,8 @@ export class FakeSlack implements FakeControl {
         const { page, next } = pageOf(all, p, 200);
         return { ok: true, members: page.map((u) => this.renderUser(u)), cache_ts: Math.floor(this.now() / 1000), response_metadata: { next_cursor: next } };
       }
+      case 'chat.postMessage':
+        return this.postMessage(p);
       case 'chat.getPermalink': {
         const ch = this.channel(p.channel);
         const msg = this.list(ch.id).find((m) => m.ts === p.message_ts && !m.deleted);
@@ -515,6 +525,28 @@ export class FakeSlack implements FakeControl {
       default:
         throw new SlackFakeError('unknown_method');
     }
+  }
+
+  /** chat.postMessage (Slack API docs; not in PLATFORMS.md): by channel id or name; `blocks` as JSON; `thread_ts` makes a thread reply. */
+  private postMessage(p: Record<string, string>): Record<string, unknown> {
+    const name = (p.channel ?? '').replace(/^#/, '');
+    const byName = [...this.channels.values()].find((c) => c.name === name);
+    const ch = this.channels.get(p.channel ?? '') ?? byName;
+    if (!ch || (ch.is_private && !ch.member)) throw new SlackFakeError('channel_not_found');
+    if (!ch.member) throw new SlackFakeError('not_in_channel');
+    if (!p.text && !p.blocks) throw new SlackFakeError('no_text');
+    let blocks: unknown[] | undefined;
+    if (p.blocks) {
+      try {
+        blocks = JSON.parse(p.blocks) as unknown[];
+      } catch {
+        throw new SlackFakeError('invalid_blocks');
+      }
+      if (!Array.isArray(blocks) || blocks.length > 50) throw new SlackFakeError('invalid_blocks');
+    }
+    if (p.thread_ts && !this.list(ch.id).some((m) => m.ts === p.thread_ts)) throw new SlackFakeError('thread_not_found');
+    const ts = this.post(ch.id, { user: 'U0GLEANER', bot_id: 'B0GLEANER', text: p.text ?? '', ...(p.thread_ts ? { thread_ts: p.thread_ts } : {}), ...(blocks ? { blocks } : {}) });
+    return { ok: true, channel: ch.id, ts, message: this.render(ch.id, this.find(ch.id, ts)) };
   }
 
   private channel(id: string | undefined): FakeSlackChannel {

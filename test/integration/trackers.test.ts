@@ -271,6 +271,10 @@ describe('sync', () => {
       expect(byCluster.get(c.docs)).toMatchObject({ change: 'resolved', reference: `${l1.key} Done` });
       const o = await clusterOutbound(app.db, [c.csv, c.dark]);
       expect(o.get(c.csv)!.resolution).toMatchObject({ status: 'resolved', reference: 'driftwood/driftwood@abc1234', referenceUrl: 'https://github.com/driftwood/driftwood/commit/abc1234def5678' });
+      // The loop's side: the cluster carries the resolution and a reply is drafted for each thread that voiced it.
+      const row = await app.db.selectFrom('clusters').select(['resolved_by', 'resolution']).where('id', '=', c.csv).executeTakeFirstOrThrow();
+      expect(row).toEqual({ resolved_by: 'tracker:gh', resolution: 'driftwood/driftwood@abc1234' });
+      expect((await app.db.selectFrom('loop_replies').select('id').where('cluster_id', '=', c.csv).execute()).length).toBeGreaterThan(0);
       // A second sync with nothing changed changes nothing (the scheduled job, as the digest queue runs it).
       expect(await runDigest(app.ctx, { type: 'tracker-sync' })).toEqual({ checked: 4, changes: 0, errors: 0 });
 

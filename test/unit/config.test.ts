@@ -14,7 +14,7 @@ describe('config', () => {
     expect(config.sources[0]).toMatchObject({ name: 'lumen-users', platform: 'mail', password: 's3cret' });
     expect(config.sources.map((s) => s.platform)).toEqual(['mail', 'slack', 'discord', 'matrix', 'irc', 'discourse', 'github']);
     for (const s of config.sources) {
-      const { name: _n, platform: _p, enabled: _e, ...own } = s;
+      const { name: _n, platform: _p, enabled: _e, public: _pub, ...own } = s;
       const r = definitions[s.platform]!.configSchema.safeParse(own);
       expect(r.success, `${s.name}: ${r.success ? '' : JSON.stringify(r.error.issues)}`).toBe(true);
     }

@@ -14,6 +14,7 @@ import { m0010 } from './0010-pending-work.js';
 import { m0011 } from './0011-need-text.js';
 import { m0012 } from './0012-kind-groups.js';
 import { m0013 } from './0013-trackers-webhooks.js';
+import { m0014 } from './0014-out-loop.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0011_need_text': m0011,
   '0012_kind_groups': m0012,
   '0013_trackers_webhooks': m0013,
+  '0014_out_loop': m0014,
 };

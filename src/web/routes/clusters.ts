@@ -13,6 +13,7 @@ import { pageData, safeNext, sendPage, type RouteOptions, type ZodTypeProvider }
 import { checkbox, idParam, intList, notice, optionalText } from '../forms.js';
 import { timelineChart } from '../render.js';
 import { weekLabel, weekPeriod } from '../../pipeline/period.js';
+import { loopView } from './loop.js';
 
 const PERIODS: Record<string, number | null> = { '7': 7, '30': 30, '90': 90, '365': 365, all: null };
 export const PAGE_SIZE = 50;
@@ -125,7 +126,8 @@ export default async function clusterRoutes(fastify: FastifyInstance, { deps }: 
     const merges = (await autoMerges(app.db, id)).filter((m) => m.undoneAt === null).map((m) => ({ id: m.id, fromId: m.fromId, items: m.itemIds.length, score: m.score, at: m.at }));
     const outbound = (await clusterOutbound(app.db, [id])).get(id)!;
     const trackers = app.config.trackers.map((t) => ({ name: t.name, type: t.type, linked: outbound.issues.some((i) => i.tracker === t.name) }));
-    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, outbound, trackers, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, notice: notice(req.query), back: `/clusters/${id}` }));
+    const loop = await loopView(app.db, id);
+    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, outbound, trackers, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, loop, notice: notice(req.query), back: `/clusters/${id}` }));
   });
 
   f.post('/clusters/:id/rename', { ...curator, schema: { params: idParam, body: z.object({ title: z.string().max(1000), pin: checkbox }) } }, async (req, reply) => {

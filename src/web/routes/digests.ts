@@ -8,6 +8,7 @@ import { parseCuration } from '../../digest/curation.js';
 import { pageData, sendPage, type RouteOptions, type ZodTypeProvider } from '../page.js';
 import { idParam, notice } from '../forms.js';
 import { parseWeek, weekLabel } from '../../pipeline/period.js';
+import { listDigestPosts } from '../../store/outbound.js';
 
 export const DIGEST_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox";
 
@@ -34,7 +35,8 @@ export default async function digestRoutes(fastify: FastifyInstance, { deps }: R
       const m = /^cluster-(\d+)$/.exec(e.id);
       return m ? [{ href: `/clusters/${m[1]}${qs}`, title: e.originalTitle, why: e.why, hidden: e.hidden }] : [];
     });
-    return sendPage(reply, 'digest', pageData(req, 'digests', `Digest for ${d.team}`, { d, entries, clusters, notice: notice(req.query) }));
+    const posts = await listDigestPosts(app.db, id);
+    return sendPage(reply, 'digest', pageData(req, 'digests', `Digest for ${d.team}`, { d, entries, clusters, posts, notice: notice(req.query) }));
   });
 
   f.get('/digests/:id/html', { schema: { params: idParam } }, async (req, reply) => {
