@@ -66,7 +66,7 @@ export type OrgRule = 'people-config' | 'email-domain' | 'slack-team' | 'discord
 /** Which rule made a person staff (`kept`: a human's decision no rule made). */
 export type StaffRule = 'people-config' | 'org-segment' | 'slack-team' | 'discord-role' | MaintainerRule | 'kept';
 /** How a list's own structure shows a maintainer (see maintainerEvidence in src/pipeline/people.ts). */
-export type MaintainerRule = 'list-host' | 'vote-caller' | 'binding-vote';
+export type MaintainerRule = 'list-host' | 'vote-caller' | 'binding-vote' | 'project-voice';
 
 /** One message of a person as the maintainer rules read it. */
 export interface RoleMessage {

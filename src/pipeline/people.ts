@@ -299,5 +299,33 @@ export function maintainerEvidence(messages: readonly RoleMessage[]): { rule: Ma
   }
   if (caller) return { rule: 'vote-caller', detail: { subject: caller.subject ?? '' } };
   if (voter) return { rule: 'binding-vote', detail: { subject: voter.subject ?? '' } };
+  // Speaking for the project's course on its list, in more than one thread.
+  const threads = new Set<string>();
+  let first: RoleMessage | undefined;
+  for (const m of messages) {
+    if (!m.listId || !PROJECT_VOICE.test(ownWords(m.text).slice(0, 3000))) continue;
+    threads.add((m.subject ?? '').replace(/^(?:\s*(?:re|aw|fwd?|wg|sv)\s*:\s*)+/i, '').trim().toLowerCase());
+    first ??= m;
+  }
+  if (first && threads.size >= 2) return { rule: 'project-voice', detail: { subject: first.subject ?? '' } };
   return null;
 }
+
+/**
+ * Words of someone who decides the project's course, not of someone who uses it: deliberating what the
+ * project does next ("should we just bring X in-tree", "our next steps", "we have a semi-consensus", "I
+ * propose we"), reporting the state of the project's own work ("here's the current status"), or saying
+ * they did a maintainer's act ("I've merged", "I've staged the release").
+ */
+const PROJECT_VOICE = new RegExp(
+  [
+    String.raw`\b(?:should|shall) we (?:just )?(?:release|cut|move|switch|bring|merge|drop|deprecate|remove|rename|require|adopt|migrate|split|start|stop|bump|revert|vote|call|make|change|keep|consolidate|deliver|ship)\b`,
+    String.raw`\bour next steps?\b`,
+    String.raw`\b(?:semi-)?consensus\b`,
+    String.raw`\bI (?:propose|suggest) (?:that )?we\b`,
+    String.raw`\b(?:here'?s|here is) the (?:current )?status\b|\bstatus update\b`,
+    String.raw`\bI(?:'ve| have) (?:just )?(?:merged|committed|released|staged|deployed|cut|tagged) (?:the|a|it|this|that|to|into)\b`,
+    String.raw`\b(?:we|I) (?:will|'ll) (?:release|cut|stage|ship) (?:the|a|it|this|version)\b`,
+  ].join('|'),
+  'i',
+);

@@ -3,6 +3,7 @@
 // (`identities.link_evidence`, the latest decision outermost, earlier ones under `previous`).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { chunks } from './db.js';
 import { parseOrgEvidence, parseOrgHints, type IdentityFact, type OrgEntry, type OrgEvidence, type OrgHints, type PersonEntry, type PersonOrgState, type RoleMessage, type StoredOrg } from '../model/people.js';
 import { unmergeIdentity } from './web/people.js';
 
@@ -93,6 +94,9 @@ const VOTE_SUBJECT = sql<boolean>`(lower(m.subject) like '%[vote]%' or lower(m.s
  * What the maintainer rules (src/pipeline/people.ts) read of these people's messages: their vote-thread
  * mails, and one row per address and list (enough for the list-host rule).
  */
+/** Mails per person read for their role (see maintainerEvidence): enough to see a maintainer's habits. */
+const ROLE_MAIL_TEXTS = 200;
+
 export async function readRoleMessages(db: Kysely<Database>, personIds: readonly number[]): Promise<Map<number, RoleMessage[]>> {
   const out = new Map<number, RoleMessage[]>();
   if (!personIds.length) return out;
@@ -116,6 +120,26 @@ export async function readRoleMessages(db: Kysely<Database>, personIds: readonly
     .where('idn.kind', '=', 'email')
     .execute();
   for (const l of lists) add(l.person_id, { subject: null, text: '', email: l.email ?? l.value, listId: l.external_id });
+  // What they wrote on lists (the first ROLE_MAIL_TEXTS mails each, their start): whether they speak for the project.
+  const seen = new Map<number, number>();
+  for (const part of chunks([...personIds])) {
+    const mails = await db
+      .selectFrom('messages as m')
+      .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+      .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
+      .select(['idn.person_id', 'm.subject', sql<string>`substr(m.clean_text, 1, 3000)`.as('text'), 'ch.external_id'])
+      .where('idn.person_id', 'in', part)
+      .where('idn.kind', '=', 'email')
+      .where('m.copy_of', 'is', null)
+      .orderBy('m.sent_at')
+      .execute();
+    for (const r of mails) {
+      const n = seen.get(r.person_id) ?? 0;
+      if (n >= ROLE_MAIL_TEXTS) continue;
+      seen.set(r.person_id, n + 1);
+      add(r.person_id, { subject: r.subject, text: r.text, email: null, listId: r.external_id });
+    }
+  }
   return out;
 }
 

@@ -134,6 +134,18 @@ describe('threads that are not reports', () => {
     expect(maintainerEvidence([m('Re: Faster resolver', '+1, we need this too')])).toBeNull();
     expect(maintainerEvidence([m(null, '', 'user@gmail.example', 'dev.foo.example.org')])).toBeNull();
   });
+
+  it('knows a maintainer who never votes by speaking for the project on its list, in more than one thread', () => {
+    const onList = (subject: string, text: string) => ({ subject, text, email: null, listId: 'dev.foo.example.org' });
+    const plans = onList('Foo 4.0.0', 'The past two days we have been discussing our next steps.\n\nI think we have a semi-consensus on the scope.');
+    const resolver = onList('Re: Resolver branches', 'Should we just bring the resolver in-tree as modules?');
+    expect(maintainerEvidence([plans, resolver])?.rule).toBe('project-voice');
+    // One thread is not enough; a user asking whether they should upgrade does not speak for the project.
+    expect(maintainerEvidence([plans])).toBeNull();
+    expect(maintainerEvidence([onList('Upgrade?', 'Should we upgrade to 4.0 now or wait for 4.0.1?'), onList('Re: Upgrade?', 'Thanks, we will wait then.')])).toBeNull();
+    // In chat (no list) the words alone never make a maintainer.
+    expect(maintainerEvidence([{ ...plans, listId: null }, { ...resolver, listId: null }])).toBeNull();
+  });
 });
 
 function pm(messageId: number, personId: number, personName: string, text: string, over: Partial<PriorityMessage> = {}): PriorityMessage {
