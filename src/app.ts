@@ -10,6 +10,7 @@ import type { StageContext } from './stages/context.js';
 import { registeredStages } from './stages/index.js';
 import { Services } from './services.js';
 import { boundHeapGrowth } from './heap.js';
+import { ingestStageTimes, stageMsSince } from './stages/ingest-batch.js';
 
 export interface App {
   config: Config;
@@ -81,9 +82,16 @@ export function startWorkers(app: App, queues: readonly QueueName[], concurrency
     if (!handler) continue;
     // Clustering places items in order against the state every worker shares: one cluster job at a
     // time across all workers (two at once would mostly redo each other's work after a conflict).
-    app.queue.process(q, async (job) => {
-      await handler(app.ctx, job.data);
-    }, q === 'cluster' ? { concurrency: 1, globalConcurrency: 1 } : { concurrency });
+    // An ingest job's result is where its time went (the queue keeps it: the dashboard and the bench show it).
+    app.queue.process(
+      q,
+      async (job) => {
+        const before = q === 'ingest' ? ingestStageTimes() : null;
+        await handler(app.ctx, job.data);
+        return before ? { stageMs: stageMsSince(before, ingestStageTimes()) } : undefined;
+      },
+      q === 'cluster' ? { concurrency: 1, globalConcurrency: 1 } : { concurrency },
+    );
   }
 }
 
