@@ -1,4 +1,4 @@
-// npm run bench -- ingest [--chat N] [--mail N] [--batch N] [--pull 0] [--bullmq 0]
+// npm run bench -- ingest [--chat N] [--mail N] [--batch N] [--pull 0] [--bullmq 0] [--worker-prof DIR]
 // Chat-shaped stream: generated normalized messages (70% in native threads, 30% unthreaded lines that
 // go through the disentanglement model) fed to ingest in batches, as a connector would, in-process and
 // through BullMQ with one worker process. Mail: a generated mbox parsed and imported in-process.
@@ -90,7 +90,7 @@ async function chatInProcess(batches: RawMessage[][], mode: 'import' | 'pull'): 
   return { rate: total / s, cpuRate: total / ((cpu.user + cpu.system) / 1e6), stored, linkAhead };
 }
 
-async function chatBullMq(batches: RawMessage[][]): Promise<{ rate: number; workerRssMb: number; workerCpuS: number; stored: StoredDigest }> {
+async function chatBullMq(batches: RawMessage[][], profileDir: string | null): Promise<{ rate: number; workerRssMb: number; workerCpuS: number; stored: StoredDigest }> {
   const redis = await benchRedis();
   const dir = mkdtempSync(join(tmpdir(), 'gleaner-bench-'));
   const db = join(dir, 'g.db');
@@ -98,7 +98,8 @@ async function chatBullMq(batches: RawMessage[][]): Promise<{ rate: number; work
   const app = await openApp({ db, redisUrl: redis.url, queuePrefix: prefix, configObject: parseConfig('') });
   const sourceId = await ensureSource(app.db, 'chat', 'slack', Date.now());
   const { cmd, args } = workerCommand('ingest');
-  const worker = spawn(cmd, args, { env: { ...process.env, REDIS_URL: redis.url, GLEANER_DB: db, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // --worker-prof DIR: the worker writes a CPU profile there (node --cpu-prof) when it stops.
+  const worker = spawn(cmd, profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`, ...args] : args, { env: { ...process.env, REDIS_URL: redis.url, GLEANER_DB: db, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
   let workerRssMb = 0;
   let workerCpuS = 0;
   const sampler = setInterval(() => {
@@ -218,7 +219,8 @@ export async function run(args: string[]): Promise<void> {
     if (pull.stored.digest !== inproc.stored.digest) throw new Error(`ingest bench: a pull stored ${pull.stored.counts} digest ${pull.stored.digest}, an import ${inproc.stored.counts} digest ${inproc.stored.digest}`);
   }
   if (arg(args, 'bullmq', 1)) {
-    const bull = await chatBullMq(batches);
+    const profIdx = args.indexOf('--worker-prof');
+    const bull = await chatBullMq(batches, profIdx >= 0 ? (args[profIdx + 1] ?? null) : null);
     figure('ingest.chat.bullmq_msgs_per_s', bull.rate);
     if (bull.workerCpuS) figure('ingest.chat.bullmq_worker_msgs_per_cpu_s', chatN / bull.workerCpuS);
     figure('ingest.chat.bullmq_worker_peak_rss_mb', bull.workerRssMb);

@@ -44,6 +44,8 @@ export interface LineInfo {
   /** 32-bit hashes of `words`, ascending, and the idf of each (for fast overlap by merging) */
   wordHash: Int32Array;
   wordIdf: Float64Array;
+  /** Two of `words` share a hash (rare): overlap is then counted by merging, as it always was. */
+  dupHash: boolean;
   /** nick keys mentioned anywhere (not the author) */
   mentions: string[];
   /** nick key addressed by the first word ("nick:" / "nick," / "nick ..."), if any */
@@ -116,6 +118,12 @@ export class FeatureStream {
   private pairIdx: Uint16Array;
   // scratch maps reused per line
   private readonly distBucket: Int32Array;
+  // The new line's words in an open-addressing table (hash -> idf), for the overlap with each candidate:
+  // a probe per candidate word instead of a merge of both lists. Stamped per line: nothing to clear.
+  private wordKeys = new Int32Array(64);
+  private wordVals = new Float64Array(64);
+  private wordStamps = new Int32Array(64);
+  private wordStamp = 0;
 
   constructor(cfg: FeatureConfig, window?: number) {
     this.window = Math.max(1, Math.floor(window ?? cfg.window));
@@ -216,16 +224,22 @@ export class FeatureStream {
       weights,
       wordHash: new Int32Array(0),
       wordIdf: new Float64Array(0),
+      dupHash: false,
       mentions,
       addressee,
       candFeatures: [],
       parent: this.count,
       parentAuthor: '',
+      // Set later; present from the start so that every line has the same shape (monomorphic access).
+      newNick: undefined,
+      authorState: undefined,
+      vec: undefined,
     };
     if (words.length > 0) {
       const order = words.map((w, i) => [hash32(w), weights[i] as number] as const).sort((a, b) => a[0] - b[0]);
       info.wordHash = Int32Array.from(order, (o) => o[0]);
       info.wordIdf = Float64Array.from(order, (o) => o[1]);
+      for (let i = 1; i < order.length; i++) if (info.wordHash[i] === info.wordHash[i - 1]) info.dupHash = true;
     }
     if (system) {
       const m = SYSTEM_NICK_CHANGE.exec(text);
@@ -289,6 +303,13 @@ export class FeatureStream {
     const sHash = info.wordHash;
     const sIdf = info.wordIdf;
     const sn = sHash.length;
+    const table = sn > 0 && !info.dupHash;
+    if (table) this.fillWordTable(sHash, sIdf);
+    const keys = this.wordKeys;
+    const vals = this.wordVals;
+    const stamps = this.wordStamps;
+    const stamp = this.wordStamp;
+    const mask = keys.length - 1;
     const sAddrLast = me && me.addressingAt >= n - this.window ? me.addressing : undefined;
     const sAddrByLast = me && me.addressedAt >= n - this.window ? me.addressedBy : undefined;
 
@@ -334,21 +355,39 @@ export class FeatureStream {
       const cHash = c.wordHash;
       const cn = cHash.length;
       if (sn > 0 && cn > 0) {
-        // both ascending: merge
-        let i = 0;
-        let j = 0;
-        while (i < sn && j < cn) {
-          const a = sHash[i] as number;
-          const b = cHash[j] as number;
-          if (a < b) i++;
-          else if (a > b) j++;
-          else {
-            const w = sIdf[i] as number;
-            shared++;
-            idfSum += w;
-            if (w >= this.idfUnknown) rare = true;
-            i++;
-            j++;
+        if (table && !c.dupHash) {
+          // The candidate's words ascending, each looked up: matches come in the merge's order (same sum).
+          for (let j = 0; j < cn; j++) {
+            const b = cHash[j] as number;
+            let slot = (b ^ (b >>> 15)) & mask;
+            while (stamps[slot] === stamp) {
+              if (keys[slot] === b) {
+                const w = vals[slot] as number;
+                shared++;
+                idfSum += w;
+                if (w >= this.idfUnknown) rare = true;
+                break;
+              }
+              slot = (slot + 1) & mask;
+            }
+          }
+        } else {
+          // both ascending: merge
+          let i = 0;
+          let j = 0;
+          while (i < sn && j < cn) {
+            const a = sHash[i] as number;
+            const b = cHash[j] as number;
+            if (a < b) i++;
+            else if (a > b) j++;
+            else {
+              const w = sIdf[i] as number;
+              shared++;
+              idfSum += w;
+              if (w >= this.idfUnknown) rare = true;
+              i++;
+              j++;
+            }
           }
         }
       }
@@ -365,6 +404,27 @@ export class FeatureStream {
     }
     start[m] = p;
     return { info, src, cands, pairStart: start, pairIdx: out };
+  }
+
+  private fillWordTable(hashes: Int32Array, idf: Float64Array): void {
+    if (this.wordKeys.length < hashes.length * 2) {
+      let size = this.wordKeys.length;
+      while (size < hashes.length * 2) size *= 2;
+      this.wordKeys = new Int32Array(size);
+      this.wordVals = new Float64Array(size);
+      this.wordStamps = new Int32Array(size);
+      this.wordStamp = 0;
+    }
+    const stamp = (this.wordStamp = (this.wordStamp + 1) | 0 || 1);
+    const mask = this.wordKeys.length - 1;
+    for (let i = 0; i < hashes.length; i++) {
+      const h = hashes[i] as number;
+      let slot = (h ^ (h >>> 15)) & mask;
+      while (this.wordStamps[slot] === stamp) slot = (slot + 1) & mask;
+      this.wordStamps[slot] = stamp;
+      this.wordKeys[slot] = h;
+      this.wordVals[slot] = idf[i] as number;
+    }
   }
 
   /** Add the extracted line to the window, with the parent (push index) chosen for it. */
