@@ -10,7 +10,7 @@ import type { StageContext } from './stages/context.js';
 import { registeredStages } from './stages/index.js';
 import { Services } from './services.js';
 import { boundHeapGrowth } from './heap.js';
-import { ingestStageTimes, stageMsSince } from './stages/ingest-batch.js';
+import { runIngest } from './stages/ingest.js';
 
 export interface App {
   config: Config;
@@ -74,8 +74,12 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   };
 }
 
-/** Starts consuming the given queues in this process with the stage shells. */
+/**
+ * Starts consuming the given queues in this process with the stage shells. Ingest takes
+ * `queue.ingestAhead` more jobs than it stores at once, to link their chat lines meanwhile.
+ */
 export function startWorkers(app: App, queues: readonly QueueName[], concurrency = 1): void {
+  const ahead = app.config.queue.ingestAhead;
   const stages = registeredStages();
   for (const q of queues) {
     const handler = stages[q];
@@ -86,11 +90,11 @@ export function startWorkers(app: App, queues: readonly QueueName[], concurrency
     app.queue.process(
       q,
       async (job) => {
-        const before = q === 'ingest' ? ingestStageTimes() : null;
-        await handler(app.ctx, job.data);
-        return before ? { stageMs: stageMsSince(before, ingestStageTimes()) } : undefined;
+        if (q !== 'ingest') return void (await handler(app.ctx, job.data));
+        const r = await runIngest(app.ctx, job.data, ahead > 0 ? { inTurn: concurrency } : {});
+        return { stageMs: r.stageMs };
       },
-      q === 'cluster' ? { concurrency: 1, globalConcurrency: 1 } : { concurrency },
+      q === 'cluster' ? { concurrency: 1, globalConcurrency: 1 } : { concurrency: q === 'ingest' ? concurrency + ahead : concurrency },
     );
   }
 }

@@ -152,6 +152,11 @@ export class BullMqQueue implements JobQueue {
     return jobs.flatMap((j) => (j.finishedOn && j.processedOn ? [j.finishedOn - j.processedOn] : []));
   }
 
+  /** How many workers (in any process) consume this queue now. */
+  async workerCount(queue: QueueName): Promise<number> {
+    return this.queue(queue).getWorkersCount();
+  }
+
   /** The most recent completed jobs still kept: processing time (ms) and result. */
   async completedJobs(queue: QueueName, count: number): Promise<Array<{ ms: number; result: unknown }>> {
     const jobs = await this.queue(queue).getCompleted(0, count - 1);

@@ -45,6 +45,9 @@ export interface IngestStageTimes {
   commit: number;
 }
 
+const STAGES = ['ensure', 'read', 'link', 'plan', 'apply', 'commit'] as const;
+type Stage = (typeof STAGES)[number];
+
 const stageTimes: IngestStageTimes = { batches: 0, messages: 0, ensure: 0, read: 0, link: 0, plan: 0, apply: 0, commit: 0 };
 
 /** A copy of this process's ingest stage times so far. */
@@ -55,16 +58,17 @@ export function ingestStageTimes(): IngestStageTimes {
 /** Milliseconds per stage between two readings of ingestStageTimes (with concurrent jobs: all of them), rounded to 0.1. */
 export function stageMsSince(before: IngestStageTimes, after: IngestStageTimes): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of ['ensure', 'read', 'link', 'plan', 'apply', 'commit'] as const) out[k] = Math.round((after[k] - before[k]) * 10) / 10;
+  for (const k of STAGES) out[k] = Math.round((after[k] - before[k]) * 10) / 10;
   return out;
 }
 
 /** Stores a batch of normalized messages: idempotent on (source, externalId); an edit updates, a delete marks. */
 export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now: number, opts: IngestOptions = {}): Promise<IngestResult> {
   let last = performance.now();
-  const lap = (stage: Exclude<keyof IngestStageTimes, 'batches' | 'messages'>) => {
+  const mine: Record<Stage, number> = { ensure: 0, read: 0, link: 0, plan: 0, apply: 0, commit: 0 };
+  const lap = (stage: Stage) => {
     const t = performance.now();
-    stageTimes[stage] += t - last;
+    mine[stage] += t - last;
     last = t;
   };
   const clean = withoutNul(batch);
@@ -102,7 +106,12 @@ export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now:
   lap('commit');
   stageTimes.batches++;
   stageTimes.messages += batch.messages.length;
-  return result;
+  const stageMs: Record<string, number> = {};
+  for (const k of STAGES) {
+    stageTimes[k] += mine[k];
+    stageMs[k] = Math.round(mine[k] * 10) / 10;
+  }
+  return { ...result, stageMs };
 }
 
 /**

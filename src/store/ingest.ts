@@ -29,6 +29,8 @@ export interface IngestResult {
   quarantined: number;
   /** Conversations created or changed by this batch: what the enrich stage should look at. */
   conversationIds: number[];
+  /** Where this batch's time went, ms per stage (set by the ingest stage's shell). */
+  stageMs?: Record<string, number>;
 }
 
 /**
