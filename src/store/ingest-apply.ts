@@ -224,27 +224,20 @@ export async function markEnrichPending(trx: Kysely<Database>, ids: readonly num
 export async function refreshConversations(trx: Kysely<Database>, ids: number[], now: number, tick: Yielder = async () => {}): Promise<void> {
   for (const part of chunks(ids)) {
     await tick();
-    const stats = await trx
-      .selectFrom('messages')
-      .select((eb) => [
-        'conversation_id',
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.count<number>('identity_id').distinct().as('people'),
-        eb.fn.min<number>('sent_at').as('first'),
-        eb.fn.max<number>('sent_at').as('last'),
-      ])
-      .where('conversation_id', 'in', part)
-      .where('copy_of', 'is', null)
-      .where('deleted', '=', 0)
-      .groupBy('conversation_id')
-      .execute();
-    const seen = new Set<number>();
-    for (const s of stats) {
-      seen.add(s.conversation_id!);
-      await runStatement(trx, 'update "conversations" set "message_count" = ?, "participant_count" = ?, "started_at" = ?, "last_at" = ?, "updated_at" = ? where "id" = ?', [Number(s.n), Number(s.people), Number(s.first), Number(s.last), now, s.conversation_id!]);
-    }
-    const empty = part.filter((id) => !seen.has(id));
-    if (empty.length) await trx.updateTable('conversations').set({ message_count: 0, participant_count: 0, updated_at: now }).where('id', 'in', empty).execute();
+    // Set-based: two statements a chunk, whatever its size (it was a statement per conversation, a
+    // round trip each on PostgreSQL). UPDATE ... FROM: SQLite 3.33+, PostgreSQL.
+    const l = inList(part);
+    await runStatement(
+      trx,
+      `update "conversations" set "message_count" = "s"."n", "participant_count" = "s"."people", "started_at" = "s"."first", "last_at" = "s"."last", "updated_at" = ? from (select "conversation_id" as "cid", count(*) as "n", count(distinct "identity_id") as "people", min("sent_at") as "first", max("sent_at") as "last" from "messages" where "conversation_id" in (${l.marks}) and "copy_of" is null and "deleted" = 0 group by "conversation_id") as "s" where "conversations"."id" = "s"."cid"`,
+      [now, ...l.values],
+    );
+    // Conversations left with no counted message (all copies or deleted).
+    await runStatement(
+      trx,
+      `update "conversations" set "message_count" = 0, "participant_count" = 0, "updated_at" = ? where "id" in (${l.marks}) and not exists (select 1 from "messages" where "messages"."conversation_id" = "conversations"."id" and "copy_of" is null and "deleted" = 0)`,
+      [now, ...l.values],
+    );
   }
 }
 
