@@ -22,6 +22,13 @@ const TABLES: Array<{ table: string; order: string }> = [
 ];
 const CLOCK = new Set(['created_at', 'updated_at']);
 
+function asText(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
 export async function storedDigest(db: Kysely<Database>): Promise<StoredDigest> {
   const h = createHash('sha256');
   const counts: string[] = [];
@@ -31,7 +38,8 @@ export async function storedDigest(db: Kysely<Database>): Promise<StoredDigest> 
     h.update(`\u0000${table}\u0000`);
     for (const r of rows) {
       const vals: unknown[] = [];
-      for (const k of Object.keys(r).sort()) if (!CLOCK.has(k)) vals.push(k, r[k] === null || r[k] === undefined ? null : String(r[k]));
+      // Values as text: SQLite gives numbers where PostgreSQL gives bigint columns as strings.
+      for (const k of Object.keys(r).sort()) if (!CLOCK.has(k)) vals.push(k, asText(r[k]));
       h.update(JSON.stringify(vals));
     }
   }

@@ -168,7 +168,8 @@ async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels:
     .onConflict((oc) => oc.columns(['source_id', 'external_id']).doNothing())
     .execute();
   for (const part of chunks(channels.map((c) => c.externalId))) {
-    const rows = await trx.selectFrom('channels').select(['id', 'external_id']).where('source_id', '=', sourceId).where('external_id', 'in', part).execute();
+    const l = inList(part);
+    const rows = await runStatement<{ id: number; external_id: string }>(trx, `select "id", "external_id" from "channels" where "source_id" = ? and "external_id" in (${l.marks})`, [sourceId, ...l.values]);
     for (const r of rows) out.set(r.external_id, r.id);
   }
   return out;
@@ -181,7 +182,8 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
   for (const kind of new Set(authors.map((w) => w.kind))) {
     const values = authors.filter((w) => w.kind === kind).map((w) => w.value);
     for (const part of chunks(values)) {
-      const rows = await trx.selectFrom('identities').select(['id', 'kind', 'value', 'person_id', 'org_hints']).where('kind', '=', kind).where('value', 'in', part).execute();
+      const l = inList(part);
+      const rows = await runStatement<{ id: number; kind: string; value: string; person_id: number; org_hints: string | null }>(trx, `select "id", "kind", "value", "person_id", "org_hints" from "identities" where "kind" = ? and "value" in (${l.marks})`, [kind, ...l.values]);
       for (const r of rows) byKindValue.set(`${r.kind}\u0000${r.value}`, { id: r.id, personId: r.person_id, hints: r.org_hints });
     }
   }
