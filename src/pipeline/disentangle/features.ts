@@ -4,7 +4,7 @@
 // line/candidate pair is a short list of feature indices into FEATURE_NAMES.
 
 import { AGO_BOUNDS, BETWEEN_BOUNDS, COUNT_BOUNDS, DIST_BOUNDS, F, GAP_BOUNDS_S, IDF_BOUNDS, JACCARD_BOUNDS, LEN_BOUNDS, OVERLAP_BOUNDS, RANK_BOUNDS, TIME_BOUNDS_S, bucket } from './feature-names.js';
-import { ACK, CODE, GREETING, STOPWORDS, SYSTEM_NICK_CHANGE, THANKS, URL, hash32, nickKey, stripEdges, stripFirstAddress } from './line-text.js';
+import { ACK, CODE, GREETING, STOPWORDS, SYSTEM_NICK_CHANGE, THANKS, URL, WordTable, hash32, nickKey, stripEdges, stripFirstAddress } from './line-text.js';
 
 export { DIST_TIME_COUNT, DIST_TIME_FIRST, FEATURE_COUNT, FEATURE_NAMES } from './feature-names.js';
 export { contentWords, nickKey } from './line-text.js';
@@ -118,12 +118,8 @@ export class FeatureStream {
   private pairIdx: Uint16Array;
   // scratch maps reused per line
   private readonly distBucket: Int32Array;
-  // The new line's words in an open-addressing table (hash -> idf), for the overlap with each candidate:
-  // a probe per candidate word instead of a merge of both lists. Stamped per line: nothing to clear.
-  private wordKeys = new Int32Array(64);
-  private wordVals = new Float64Array(64);
-  private wordStamps = new Int32Array(64);
-  private wordStamp = 0;
+  // The new line's words (hash -> idf), for the overlap with each candidate: a probe per candidate word.
+  private readonly wordTable = new WordTable();
 
   constructor(cfg: FeatureConfig, window?: number) {
     this.window = Math.max(1, Math.floor(window ?? cfg.window));
@@ -304,11 +300,8 @@ export class FeatureStream {
     const sIdf = info.wordIdf;
     const sn = sHash.length;
     const table = sn > 0 && !info.dupHash;
-    if (table) this.fillWordTable(sHash, sIdf);
-    const keys = this.wordKeys;
-    const vals = this.wordVals;
-    const stamps = this.wordStamps;
-    const stamp = this.wordStamp;
+    if (table) this.wordTable.fill(sHash, sIdf);
+    const { keys, vals, stamps, stamp } = this.wordTable;
     const mask = keys.length - 1;
     const sAddrLast = me && me.addressingAt >= n - this.window ? me.addressing : undefined;
     const sAddrByLast = me && me.addressedAt >= n - this.window ? me.addressedBy : undefined;
@@ -404,27 +397,6 @@ export class FeatureStream {
     }
     start[m] = p;
     return { info, src, cands, pairStart: start, pairIdx: out };
-  }
-
-  private fillWordTable(hashes: Int32Array, idf: Float64Array): void {
-    if (this.wordKeys.length < hashes.length * 2) {
-      let size = this.wordKeys.length;
-      while (size < hashes.length * 2) size *= 2;
-      this.wordKeys = new Int32Array(size);
-      this.wordVals = new Float64Array(size);
-      this.wordStamps = new Int32Array(size);
-      this.wordStamp = 0;
-    }
-    const stamp = (this.wordStamp = (this.wordStamp + 1) | 0 || 1);
-    const mask = this.wordKeys.length - 1;
-    for (let i = 0; i < hashes.length; i++) {
-      const h = hashes[i] as number;
-      let slot = (h ^ (h >>> 15)) & mask;
-      while (this.wordStamps[slot] === stamp) slot = (slot + 1) & mask;
-      this.wordStamps[slot] = stamp;
-      this.wordKeys[slot] = h;
-      this.wordVals[slot] = idf[i] as number;
-    }
   }
 
   /** Add the extracted line to the window, with the parent (push index) chosen for it. */
