@@ -1,10 +1,12 @@
-// npm run bench -- ingest [--chat N] [--mail N] [--batch N]
+// npm run bench -- ingest [--chat N] [--mail N] [--batch N] [--import 0] [--bullmq 0] [--worker-prof DIR]
 // Chat-shaped stream: generated normalized messages (70% in native threads, 30% unthreaded lines that
-// go through the disentanglement model) fed to ingest in batches, as a connector would, in-process and
-// through BullMQ with one worker process. Mail: a generated mbox parsed and imported in-process.
+// go through the disentanglement model) fed to ingest in batches, as a connector would, in-process (one
+// batch at a time; and as an import, linking ahead) and through BullMQ with one worker process. Each
+// prints where its time went per stage (µs per message) and what was stored (counts and a digest),
+// which must be the same on every path. Mail: a generated mbox parsed and imported in-process.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, createWriteStream, rmSync } from 'node:fs';
+import { mkdtempSync, createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -12,7 +14,10 @@ import { openApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { ensureSource } from '../src/store/queries.js';
 import { runIngest, ingestJobId, type IngestPayload } from '../src/stages/ingest.js';
+import { ingestStageTimes, stageMsSince } from '../src/stages/ingest-batch.js';
+import { storedDigest, type StoredDigest } from './stored.js';
 import { importFiles } from '../src/runner/import.js';
+import { stageRunner } from '../src/runner/stage-runner.js';
 import { BullMqQueue } from '../src/queue/bullmq.js';
 import type { RawMessage } from '../src/model/index.js';
 import { arg, benchRedis, figure, peakRssMb, rng, workerCommand } from './support.js';
@@ -46,23 +51,48 @@ function chatBatches(n: number, batch: number, seed: number): RawMessage[][] {
   return out;
 }
 
-async function chatInProcess(batches: RawMessage[][]): Promise<{ rate: number; cpuRate: number }> {
+/** Where the time went, as µs per message and share of the wall time, one figure per stage. */
+function printStages(prefix: string, stages: Record<string, number>, messages: number, wallMs: number): void {
+  const accounted = Object.values(stages).reduce((a, b) => a + b, 0);
+  const all = { ...stages, other: Math.max(0, wallMs - accounted) };
+  figure(`${prefix}.stages`, Object.entries(all).map(([k, ms]) => `${k} ${((1000 * ms) / messages).toFixed(1)}us (${((100 * ms) / wallMs).toFixed(0)}%)`).join(', '));
+  for (const [k, ms] of Object.entries(all)) figure(`${prefix}.us_per_msg.${k}`, (1000 * ms) / messages);
+}
+
+/**
+ * `import`: as `gleaner import` stores a file (src/runner/stage-runner.ts): each batch stored one step
+ * behind, the next one's chat lines linked on a helper thread meanwhile. `pull`: one batch at a time, as
+ * a connector's pull hands them over (everything on this thread).
+ */
+async function chatInProcess(batches: RawMessage[][], mode: 'import' | 'pull'): Promise<{ rate: number; cpuRate: number; stored: StoredDigest; linkAhead: { taken: number; missed: number } }> {
   const dir = mkdtempSync(join(tmpdir(), 'gleaner-bench-'));
   const app = await openApp({ db: join(dir, 'g.db'), redisUrl: null, configObject: parseConfig('') });
   const sourceId = await ensureSource(app.db, 'chat', 'slack', Date.now());
   const total = batches.reduce((a, b) => a + b.length, 0);
+  const before = ingestStageTimes();
   const t = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
-  for (const messages of batches) await runIngest(app.ctx, { sourceId, platform: 'slack', messages, normalizerVersion: 1 } satisfies IngestPayload);
+  if (mode === 'import') {
+    const counts = { new: 0, updated: 0, duplicates: 0, copies: 0, quarantined: 0, enqueuedBatches: 0 };
+    const sink = stageRunner(app).sink(counts, {});
+    for (const messages of batches) await sink.put({ sourceId, platform: 'slack', messages, normalizerVersion: 1 });
+    await sink.end();
+  } else {
+    for (const messages of batches) await runIngest(app.ctx, { sourceId, platform: 'slack', messages, normalizerVersion: 1 } satisfies IngestPayload);
+  }
   const s = Number(process.hrtime.bigint() - t) / 1e9;
+  // This thread's CPU (with a link-ahead helper: the helper's too, it is a thread of this process).
   const cpu = process.cpuUsage(cpu0);
+  printStages(`ingest.chat.inprocess_${mode}`, stageMsSince(before, ingestStageTimes()), total, s * 1000);
+  const linkAhead = app.services.ingest.linkAheadStats();
+  const stored = await storedDigest(app.db);
   await app.close();
   rmSync(dir, { recursive: true, force: true });
   // CPU seconds too: on a shared, loaded machine the wall clock says more about the neighbours.
-  return { rate: total / s, cpuRate: total / ((cpu.user + cpu.system) / 1e6) };
+  return { rate: total / s, cpuRate: total / ((cpu.user + cpu.system) / 1e6), stored, linkAhead };
 }
 
-async function chatBullMq(batches: RawMessage[][]): Promise<{ rate: number; workerRssMb: number }> {
+async function chatBullMq(batches: RawMessage[][], profileDir: string | null): Promise<{ rate: number; workerRssMb: number; workerCpuS: number; stored: StoredDigest }> {
   const redis = await benchRedis();
   const dir = mkdtempSync(join(tmpdir(), 'gleaner-bench-'));
   const db = join(dir, 'g.db');
@@ -70,25 +100,56 @@ async function chatBullMq(batches: RawMessage[][]): Promise<{ rate: number; work
   const app = await openApp({ db, redisUrl: redis.url, queuePrefix: prefix, configObject: parseConfig('') });
   const sourceId = await ensureSource(app.db, 'chat', 'slack', Date.now());
   const { cmd, args } = workerCommand('ingest');
-  const worker = spawn(cmd, args, { env: { ...process.env, REDIS_URL: redis.url, GLEANER_DB: db, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // --worker-prof DIR: the worker writes a CPU profile there (node --cpu-prof) when it stops.
+  const worker = spawn(cmd, profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`, ...args] : args, { env: { ...process.env, REDIS_URL: redis.url, GLEANER_DB: db, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
   let workerRssMb = 0;
-  const sampler = setInterval(() => (workerRssMb = Math.max(workerRssMb, peakRssMb(worker.pid))), 200);
+  let workerCpuS = 0;
+  const sampler = setInterval(() => {
+    workerRssMb = Math.max(workerRssMb, peakRssMb(worker.pid));
+    workerCpuS = Math.max(workerCpuS, cpuSeconds(worker.pid));
+  }, 200);
   const total = batches.reduce((a, b) => a + b.length, 0);
+  // The clock starts once the worker listens: its start (Node, migrations) is not throughput.
+  const queue = app.queue as BullMqQueue;
+  for (let i = 0; i < 600 && (await queue.workerCount('ingest')) < 1; i++) await new Promise((r) => setTimeout(r, 50));
   const t = process.hrtime.bigint();
   for (const messages of batches) {
     const p: IngestPayload = { sourceId, platform: 'slack', messages, normalizerVersion: 1 };
     await app.queue.add('ingest', 'ingest', p, { jobId: ingestJobId(p) });
   }
+  const queuedMs = Number(process.hrtime.bigint() - t) / 1e6;
   await app.queue.idle({ timeoutMs: 30 * 60_000, pollMs: 50, queues: ['ingest'] });
   const s = Number(process.hrtime.bigint() - t) / 1e9;
   clearInterval(sampler);
+  workerCpuS = Math.max(workerCpuS, cpuSeconds(worker.pid));
+  // The worker's own account of each job (src/app.ts returns the stage times as the job's result).
+  // Jobs overlap (one is linked ahead while another is stored), their stages do not: the rest of the
+  // wall time is the queue's (fetching, completing, waiting for the next job) and the job shell's.
+  const jobs = await (app.queue as BullMqQueue).completedJobs('ingest', batches.length);
+  const stages: Record<string, number> = {};
+  for (const j of jobs) {
+    for (const [k, v] of Object.entries((j.result as { stageMs?: Record<string, number> } | null)?.stageMs ?? {})) stages[k] = (stages[k] ?? 0) + v;
+  }
+  printStages('ingest.chat.bullmq', stages, total, s * 1000);
+  figure('ingest.chat.bullmq_producer_add_ms', queuedMs);
   worker.kill('SIGTERM');
   await once(worker, 'exit');
+  const stored = await storedDigest(app.db);
   await (app.queue as BullMqQueue).obliterate();
   await app.close();
   redis.stop();
   rmSync(dir, { recursive: true, force: true });
-  return { rate: total / s, workerRssMb };
+  return { rate: total / s, workerRssMb, workerCpuS, stored };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
 }
 
 function asctime(d: Date): string {
@@ -148,12 +209,29 @@ export async function run(args: string[]): Promise<void> {
   const batches = chatBatches(chatN, batch, 42);
   figure('ingest.chat.messages', chatN);
   figure('ingest.chat.batch_size', batch);
-  const inproc = await chatInProcess(batches);
-  figure('ingest.chat.inprocess_msgs_per_s', inproc.rate);
-  figure('ingest.chat.inprocess_msgs_per_cpu_s', inproc.cpuRate);
-  const bull = await chatBullMq(batches);
-  figure('ingest.chat.bullmq_msgs_per_s', bull.rate);
-  figure('ingest.chat.bullmq_worker_peak_rss_mb', bull.workerRssMb);
+  // One batch at a time, as a connector's pull stores them (the figure this benchmark always printed),
+  // then as an import stores a file (the next batch's lines linked ahead on a helper thread).
+  const pull = await chatInProcess(batches, 'pull');
+  figure('ingest.chat.inprocess_msgs_per_s', pull.rate);
+  figure('ingest.chat.inprocess_msgs_per_cpu_s', pull.cpuRate);
+  figure('ingest.chat.stored', `${pull.stored.counts} digest ${pull.stored.digest}`);
+  if (arg(args, 'import', 1)) {
+    const imp = await chatInProcess(batches, 'import');
+    figure('ingest.chat.inprocess_import_msgs_per_s', imp.rate);
+    figure('ingest.chat.inprocess_import_msgs_per_cpu_s', imp.cpuRate);
+    figure('ingest.chat.inprocess_import_link_ahead', `${imp.linkAhead.taken} channel batches linked ahead, ${imp.linkAhead.missed} linked here`);
+    if (imp.stored.digest !== pull.stored.digest) throw new Error(`ingest bench: an import stored ${imp.stored.counts} digest ${imp.stored.digest}, a pull ${pull.stored.counts} digest ${pull.stored.digest}`);
+  }
+  if (arg(args, 'bullmq', 1)) {
+    const profIdx = args.indexOf('--worker-prof');
+    const bull = await chatBullMq(batches, profIdx >= 0 ? (args[profIdx + 1] ?? null) : null);
+    figure('ingest.chat.bullmq_msgs_per_s', bull.rate);
+    if (bull.workerCpuS) figure('ingest.chat.bullmq_worker_msgs_per_cpu_s', chatN / bull.workerCpuS);
+    figure('ingest.chat.bullmq_worker_peak_rss_mb', bull.workerRssMb);
+    // Both paths store the same batches: what they stored must be the same.
+    if (bull.stored.digest !== pull.stored.digest) throw new Error(`ingest bench: BullMQ stored ${bull.stored.counts} digest ${bull.stored.digest}, in-process ${pull.stored.counts} digest ${pull.stored.digest}`);
+    figure('ingest.chat.bullmq_stored_same', 'yes');
+  }
   if (mailN > 0) {
     figure('ingest.mail.messages', mailN);
     figure('ingest.mail.inprocess_msgs_per_s', await mailInProcess(mailN));

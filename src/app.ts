@@ -10,6 +10,7 @@ import type { StageContext } from './stages/context.js';
 import { registeredStages } from './stages/index.js';
 import { Services } from './services.js';
 import { boundHeapGrowth } from './heap.js';
+import { runIngest } from './stages/ingest.js';
 
 export interface App {
   config: Config;
@@ -73,17 +74,28 @@ export async function openApp(opts: AppOptions = {}): Promise<App> {
   };
 }
 
-/** Starts consuming the given queues in this process with the stage shells. */
+/**
+ * Starts consuming the given queues in this process with the stage shells. Ingest takes
+ * `queue.ingestAhead` more jobs than it stores at once, to link their chat lines meanwhile.
+ */
 export function startWorkers(app: App, queues: readonly QueueName[], concurrency = 1): void {
+  const ahead = app.config.queue.ingestAhead;
   const stages = registeredStages();
   for (const q of queues) {
     const handler = stages[q];
     if (!handler) continue;
     // Clustering places items in order against the state every worker shares: one cluster job at a
     // time across all workers (two at once would mostly redo each other's work after a conflict).
-    app.queue.process(q, async (job) => {
-      await handler(app.ctx, job.data);
-    }, q === 'cluster' ? { concurrency: 1, globalConcurrency: 1 } : { concurrency });
+    // An ingest job's result is where its time went (the queue keeps it: the dashboard and the bench show it).
+    app.queue.process(
+      q,
+      async (job) => {
+        if (q !== 'ingest') return void (await handler(app.ctx, job.data));
+        const r = await runIngest(app.ctx, job.data, ahead > 0 ? { inTurn: concurrency } : {});
+        return { stageMs: r.stageMs };
+      },
+      q === 'cluster' ? { concurrency: 1, globalConcurrency: 1 } : { concurrency: q === 'ingest' ? concurrency + ahead : concurrency },
+    );
   }
 }
 

@@ -24,6 +24,7 @@ export const ENV_KNOBS: readonly EnvKnob[] = [
   { name: 'GLEANER_REDIS_CONNECT_TIMEOUT_MS', path: ['queue', 'connectTimeoutMs'], kind: 'int', doc: 'how long a command waits for Redis at start' },
   { name: 'GLEANER_PENDING_SWEEP_MS', path: ['queue', 'pendingSweepMs'], kind: 'int', doc: "how often a worker queues the store's pending work again" },
   { name: 'GLEANER_CONCURRENCY', path: ['queue', 'concurrency'], kind: 'int', doc: 'jobs a worker process runs at once per queue' },
+  { name: 'GLEANER_INGEST_AHEAD', path: ['queue', 'ingestAhead'], kind: 'int', doc: 'ingest jobs a worker takes ahead of those it stores (their chat lines linked meanwhile)' },
   { name: 'GLEANER_DB_POOL', path: ['store', 'poolSize'], kind: 'int', doc: 'PostgreSQL pool size' },
   { name: 'GLEANER_SQLITE_CACHE_MB', path: ['store', 'sqliteCacheMb'], kind: 'int', doc: 'SQLite page cache per connection' },
   { name: 'GLEANER_QUERY_STATS', path: ['store', 'queryStats'], kind: 'flag', doc: 'time every statement, print the costliest at exit' },

@@ -125,9 +125,15 @@ export const ConfigSchema = z.object({
       pendingSweepMs: z.number().int().min(1).default(60_000),
       /** Jobs a worker process (workers/) runs at once per queue. */
       concurrency: z.number().int().min(1).default(1),
+      /**
+       * Ingest jobs a worker process takes ahead of the ones it stores: their chat lines are linked on a
+       * helper thread while the one before is stored (they are still stored one after another, in order).
+       * 0: one job at a time.
+       */
+      ingestAhead: z.number().int().min(0).max(8).default(1),
     })
     .strict()
-    .default({ prefix: 'gleaner', attempts: 5, backoffMs: 1000, connectTimeoutMs: 10_000, pendingSweepMs: 60_000, concurrency: 1 }),
+    .default({ prefix: 'gleaner', attempts: 5, backoffMs: 1000, connectTimeoutMs: 10_000, pendingSweepMs: 60_000, concurrency: 1, ingestAhead: 1 }),
   store: z
     .object({
       /** PostgreSQL connection pool size. */

@@ -106,7 +106,7 @@ export class BullMqQueue implements JobQueue {
       queue,
       async (job: Job) => {
         try {
-          await handler({ id: job.id ?? '', name: job.name, data: job.data as T, attemptsMade: job.attemptsMade, queue });
+          return await handler({ id: job.id ?? '', name: job.name, data: job.data as T, attemptsMade: job.attemptsMade, queue });
         } catch (err: unknown) {
           if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
           throw err;
@@ -150,6 +150,17 @@ export class BullMqQueue implements JobQueue {
   async recentJobDurations(queue: QueueName, count = 200): Promise<number[]> {
     const jobs = await this.queue(queue).getCompleted(0, count - 1);
     return jobs.flatMap((j) => (j.finishedOn && j.processedOn ? [j.finishedOn - j.processedOn] : []));
+  }
+
+  /** How many workers (in any process) consume this queue now. */
+  async workerCount(queue: QueueName): Promise<number> {
+    return this.queue(queue).getWorkersCount();
+  }
+
+  /** The most recent completed jobs still kept: processing time (ms) and result. */
+  async completedJobs(queue: QueueName, count: number): Promise<Array<{ ms: number; result: unknown }>> {
+    const jobs = await this.queue(queue).getCompleted(0, count - 1);
+    return jobs.map((j) => ({ ms: j.finishedOn && j.processedOn ? j.finishedOn - j.processedOn : 0, result: j.returnvalue as unknown }));
   }
 
   async failed(queue: QueueName): Promise<FailedJob[]> {

@@ -19,7 +19,8 @@ export interface JobContext<T = unknown> {
   queue: QueueName;
 }
 
-export type JobHandler<T = unknown> = (job: JobContext<T>) => Promise<void>;
+/** What a handler returns is kept as the job's result where the queue keeps results (BullMQ). */
+export type JobHandler<T = unknown> = (job: JobContext<T>) => Promise<unknown>;
 
 export interface AddOptions {
   /** Deterministic id: adding a job whose id is pending, running or done is a no-op. No ':' (BullMQ). */

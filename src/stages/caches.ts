@@ -61,7 +61,46 @@ export class IngestHelpers {
 
   /** How many channel batches took links made ahead, and how many were linked here after all. */
   linkAheadStats(): { taken: number; missed: number } {
-    return { ...(this.aheadOnce?.stats ?? { taken: 0, missed: 0 }) };
+    const s = this.aheadOnce?.stats ?? { taken: 0, missed: 0 };
+    return { taken: s.taken, missed: s.missed };
+  }
+
+  private judgedAt = { taken: 0, rejected: 0 };
+  private poor = false;
+  private skipped = 0;
+
+  /**
+   * Whether a worker should have its next job's lines linked ahead. Links made ahead stand only when
+   * this process stored the batch before (several workers taking turns on one source: they seldom do);
+   * while most were rejected, only every 16th job is linked ahead, to see whether that changed.
+   */
+  aheadWorthIt(): boolean {
+    const s = this.aheadOnce?.stats;
+    if (s) {
+      const taken = s.taken - this.judgedAt.taken;
+      const rejected = s.rejected - this.judgedAt.rejected;
+      if (taken + rejected >= 24) {
+        this.poor = rejected > taken;
+        this.judgedAt = { taken: s.taken, rejected: s.rejected };
+      }
+    }
+    return !this.poor || ++this.skipped % 16 === 0;
+  }
+
+  private storing = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  /** Runs `store` when fewer than `permits` batches are being stored in this process, in the order asked. */
+  async inTurn<T>(permits: number, store: () => Promise<T>): Promise<T> {
+    if (this.storing < permits) this.storing++;
+    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+    try {
+      return await store();
+    } finally {
+      const next = this.waiters.shift();
+      if (next) next(); // the permit passes on
+      else this.storing--;
+    }
   }
 
   async close(): Promise<void> {

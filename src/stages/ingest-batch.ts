@@ -29,24 +29,89 @@ export interface IngestOptions {
   };
 }
 
+/**
+ * Where ingest time goes in this process, summed over batches (ms of wall time on this thread): the
+ * transaction with the batch's channels and authors (`ensure`), the store's reads, linking unthreaded
+ * lines, the pure plan, the plan's writes and the commit. The benchmarks print it per stage.
+ */
+export interface IngestStageTimes {
+  batches: number;
+  messages: number;
+  ensure: number;
+  read: number;
+  link: number;
+  plan: number;
+  apply: number;
+  commit: number;
+}
+
+const STAGES = ['ensure', 'read', 'link', 'plan', 'apply', 'commit'] as const;
+type Stage = (typeof STAGES)[number];
+
+const stageTimes: IngestStageTimes = { batches: 0, messages: 0, ensure: 0, read: 0, link: 0, plan: 0, apply: 0, commit: 0 };
+
+/** A copy of this process's ingest stage times so far. */
+export function ingestStageTimes(): IngestStageTimes {
+  return { ...stageTimes };
+}
+
+/** Milliseconds per stage between two readings of ingestStageTimes (with concurrent jobs: all of them), rounded to 0.1. */
+export function stageMsSince(before: IngestStageTimes, after: IngestStageTimes): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of STAGES) out[k] = Math.round((after[k] - before[k]) * 10) / 10;
+  return out;
+}
+
 /** Stores a batch of normalized messages: idempotent on (source, externalId); an edit updates, a delete marks. */
 export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now: number, opts: IngestOptions = {}): Promise<IngestResult> {
+  let last = performance.now();
+  const mine: Record<Stage, number> = { ensure: 0, read: 0, link: 0, plan: 0, apply: 0, commit: 0 };
+  const lap = (stage: Stage) => {
+    const t = performance.now();
+    mine[stage] += t - last;
+    last = t;
+  };
   const clean = withoutNul(batch);
   const { sourceId, platform } = clean;
   const msgs = latestVersions(clean.messages);
   const wanted = { channels: channelsOf(msgs), authors: authorsOf(platform, msgs) };
-  return ingestTransaction(db, sourceId, wanted, now, async (trx, refs) => {
+  lap('plan');
+  const result = await ingestTransaction(db, sourceId, wanted, now, async (trx, refs) => {
+    lap('ensure');
     const tick = cooperativeYield();
-    const versions = planVersions(sourceId, platform, clean.messages.length, msgs, await readStoredVersions(trx, sourceId, msgs.map((m) => m.externalId), tick));
-    const originals = await readOriginals(trx, globalKeysOf(versions));
-    const copies = planCopies(versions, originals, await readCopyCandidates(trx, copySlotsWanted(versions)), refs.channelIds, refs.identityIds);
+    const stored = await readStoredVersions(trx, sourceId, msgs.map((m) => m.externalId), tick);
+    lap('read');
+    const versions = planVersions(sourceId, platform, clean.messages.length, msgs, stored);
+    const globalKeys = globalKeysOf(versions);
+    const slots = copySlotsWanted(versions);
+    lap('plan');
+    const originals = await readOriginals(trx, globalKeys);
+    const candidates = await readCopyCandidates(trx, slots);
+    lap('read');
+    const copies = planCopies(versions, originals, candidates, refs.channelIds, refs.identityIds);
+    lap('plan');
     const replyOf = opts.threader && platform !== 'mail' ? await linkStreams(trx, sourceId, versions, refs, opts.threader, opts.ahead, tick) : new Map<number, string>();
+    lap('link');
     const draft = draftThreads(sourceId, versions, refs.channelIds, replyOf, copies);
     const look = threadLookups(versions, draft);
-    const stored = { byRef: await readConversationsOfKeys(trx, look.refKeys), bySubject: look.subjectKeys.length ? await readConversationsOfSubjects(trx, look.subjectKeys, look.subjectsFrom) : new Map<string, number>() };
-    const plan = planIngest(versions, copies, draft, stored, refs.channelIds, refs.identityIds);
-    return applyIngest(trx, clean, msgs, refs.channelIds, plan, now, tick);
+    lap('plan');
+    const convs = { byRef: await readConversationsOfKeys(trx, look.refKeys), bySubject: look.subjectKeys.length ? await readConversationsOfSubjects(trx, look.subjectKeys, look.subjectsFrom) : new Map<string, number>() };
+    lap('read');
+    const plan = planIngest(versions, copies, draft, convs, refs.channelIds, refs.identityIds);
+    lap('plan');
+    const applied = await applyIngest(trx, clean, msgs, refs.channelIds, plan, now, tick);
+    lap('apply');
+    return applied;
   });
+  lap('commit');
+  stageTimes.batches++;
+  stageTimes.messages += batch.messages.length;
+  const stageMs: Record<string, number> = {};
+  for (const k of STAGES) {
+    stageTimes[k] += mine[k];
+    stageMs[k] = Math.round(mine[k] * 10) / 10;
+  }
+  return { ...result, stageMs };
 }
 
 /**

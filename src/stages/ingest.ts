@@ -26,11 +26,20 @@ export function prefetchIngest(ctx: StageContext, payload: IngestPayload): void 
  * `followUp: false`: the touched conversations are left to finishPendingWork (src/runner/pending.ts),
  * which an in-process import runs after storing; the batch records them as pending either way.
  */
-export async function runIngest(ctx: StageContext, data: unknown, opts: { followUp?: boolean } = {}): Promise<IngestResult> {
+export async function runIngest(ctx: StageContext, data: unknown, opts: { followUp?: boolean; inTurn?: number } = {}): Promise<IngestResult> {
   const parsed = IngestPayloadSchema.safeParse(data);
   if (!parsed.success) throw new PermanentJobError(`ingest: bad payload: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const chat = parsed.data.platform !== 'mail';
-  const result = await ingestBatch(ctx.db, parsed.data, ctx.now(), { threader: chat ? ctx.services.ingest.threader() : undefined, ahead: chat ? ctx.services.ingest.linkAhead(false) : undefined });
+  const helpers = ctx.services.ingest;
+  const store = () => ingestBatch(ctx.db, parsed.data, ctx.now(), { threader: chat ? helpers.threader() : undefined, ahead: chat ? helpers.linkAhead(false) : undefined });
+  let result: IngestResult;
+  if (opts.inTurn === undefined) result = await store();
+  else {
+    // A worker taking jobs ahead: this job's lines are linked on the helper thread while the jobs
+    // before it are stored (at most `inTurn` stored at once in this process, in the order taken).
+    if (helpers.aheadWorthIt()) prefetchIngest(ctx, parsed.data);
+    result = await helpers.inTurn(opts.inTurn, store);
+  }
   if (result.conversationIds.length && opts.followUp !== false) {
     await ctx.queue.add('enrich', 'enrich', { conversationIds: result.conversationIds }, { jobId: `enrich-${contentHash(...result.conversationIds, parsed.data.sourceId, ingestJobId(parsed.data))}` });
   }

@@ -58,12 +58,31 @@ export async function insertRows<R extends string = never>(db: Kysely<Database>,
   return result.rows;
 }
 
+const marksOfSize = new Map<number, string>();
+
+/**
+ * The `?, ?, ...` of an `in (...)` list of `values` for runStatement, padded to a power of two (at
+ * least 8) by repeating the last value (the same set): a few statement texts serve every length.
+ */
+export function inList<T>(values: readonly T[]): { marks: string; values: T[] } {
+  if (!values.length) throw new Error('inList: an empty list (in () is not SQL)');
+  let size = 8;
+  while (size < values.length) size *= 2;
+  let marks = marksOfSize.get(size);
+  if (marks === undefined) marks = '?, '.repeat(size - 1) + '?';
+  marksOfSize.set(size, marks);
+  const padded = values.slice();
+  while (padded.length < size) padded.push(values[values.length - 1]!);
+  return { marks, values: padded };
+}
+
 const pgTexts = new Map<string, string>();
+const MAX_PG_TEXTS = 500;
 
 /**
  * Runs one fixed statement written with `?` placeholders (numbered `$n` on PostgreSQL), for
  * statements run many times a batch where building them cost more than running them. `text` must be
- * a constant: values go in `params` only.
+ * a constant (or one with the marks of an `inList`): values go in `params` only.
  */
 export async function runStatement<R = unknown>(db: Kysely<Database>, text: string, params: readonly unknown[]): Promise<R[]> {
   let sqlText = text;
@@ -73,6 +92,7 @@ export async function runStatement<R = unknown>(db: Kysely<Database>, text: stri
       let n = 0;
       pgText = text.replace(/\?/g, () => `$${++n}`);
       pgTexts.set(text, pgText);
+      if (pgTexts.size > MAX_PG_TEXTS) pgTexts.delete(pgTexts.keys().next().value!);
     }
     sqlText = pgText;
   }

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { chunks } from './db.js';
-import { insertRows } from './bulk.js';
+import { inList, insertRows, runStatement } from './bulk.js';
 import type { Yielder } from '../yield.js';
 import type { RawMessage } from '../model/index.js';
 import type { IngestPlan } from '../model/ingest.js';
@@ -138,14 +138,17 @@ async function pullInReplies(trx: Kysely<Database>, keys: readonly string[], tou
   for (const part of chunks([...keys])) {
     await tick();
     // Three indexed lookups rather than one join: PostgreSQL planned the join as scans of messages.
-    const refs = await trx.selectFrom('message_refs').select(['message_id', 'ref_key']).where('ref_key', 'in', part).execute();
+    const l = inList(part);
+    const refs = await runStatement<{ message_id: number; ref_key: string }>(trx, `select "message_id", "ref_key" from "message_refs" where "ref_key" in (${l.marks})`, l.values);
     if (!refs.length) continue;
     const childConv = new Map<number, number | null>();
     for (const ids of chunks([...new Set(refs.map((r) => r.message_id))])) {
-      for (const m of await trx.selectFrom('messages').select(['id', 'conversation_id']).where('id', 'in', ids).execute()) childConv.set(m.id, m.conversation_id);
+      const li = inList(ids);
+      for (const m of await runStatement<{ id: number; conversation_id: number | null }>(trx, `select "id", "conversation_id" from "messages" where "id" in (${li.marks})`, li.values)) childConv.set(m.id, m.conversation_id);
     }
     const parentConvs = new Map<string, Array<number | null>>();
-    for (const m of await trx.selectFrom('messages').select(['ref_key', 'conversation_id']).where('ref_key', 'in', [...new Set(refs.map((r) => r.ref_key))]).execute()) {
+    const lr = inList([...new Set(refs.map((r) => r.ref_key))]);
+    for (const m of await runStatement<{ ref_key: string; conversation_id: number | null }>(trx, `select "ref_key", "conversation_id" from "messages" where "ref_key" in (${lr.marks})`, lr.values)) {
       parentConvs.set(m.ref_key, [...(parentConvs.get(m.ref_key) ?? []), m.conversation_id]);
     }
     const orphans = refs.flatMap((r) => (parentConvs.get(r.ref_key) ?? []).map((parentConv) => ({ childConv: childConv.get(r.message_id) ?? null, parentConv })));
@@ -221,31 +224,20 @@ export async function markEnrichPending(trx: Kysely<Database>, ids: readonly num
 export async function refreshConversations(trx: Kysely<Database>, ids: number[], now: number, tick: Yielder = async () => {}): Promise<void> {
   for (const part of chunks(ids)) {
     await tick();
-    const stats = await trx
-      .selectFrom('messages')
-      .select((eb) => [
-        'conversation_id',
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.count<number>('identity_id').distinct().as('people'),
-        eb.fn.min<number>('sent_at').as('first'),
-        eb.fn.max<number>('sent_at').as('last'),
-      ])
-      .where('conversation_id', 'in', part)
-      .where('copy_of', 'is', null)
-      .where('deleted', '=', 0)
-      .groupBy('conversation_id')
-      .execute();
-    const seen = new Set<number>();
-    for (const s of stats) {
-      seen.add(s.conversation_id!);
-      await trx
-        .updateTable('conversations')
-        .set({ message_count: Number(s.n), participant_count: Number(s.people), started_at: Number(s.first), last_at: Number(s.last), updated_at: now })
-        .where('id', '=', s.conversation_id!)
-        .execute();
-    }
-    const empty = part.filter((id) => !seen.has(id));
-    if (empty.length) await trx.updateTable('conversations').set({ message_count: 0, participant_count: 0, updated_at: now }).where('id', 'in', empty).execute();
+    // Set-based: two statements a chunk, whatever its size (it was a statement per conversation, a
+    // round trip each on PostgreSQL). UPDATE ... FROM: SQLite 3.33+, PostgreSQL.
+    const l = inList(part);
+    await runStatement(
+      trx,
+      `update "conversations" set "message_count" = "s"."n", "participant_count" = "s"."people", "started_at" = "s"."first", "last_at" = "s"."last", "updated_at" = ? from (select "conversation_id" as "cid", count(*) as "n", count(distinct "identity_id") as "people", min("sent_at") as "first", max("sent_at") as "last" from "messages" where "conversation_id" in (${l.marks}) and "copy_of" is null and "deleted" = 0 group by "conversation_id") as "s" where "conversations"."id" = "s"."cid"`,
+      [now, ...l.values],
+    );
+    // Conversations left with no counted message (all copies or deleted).
+    await runStatement(
+      trx,
+      `update "conversations" set "message_count" = 0, "participant_count" = 0, "updated_at" = ? where "id" in (${l.marks}) and not exists (select 1 from "messages" where "messages"."conversation_id" = "conversations"."id" and "copy_of" is null and "deleted" = 0)`,
+      [now, ...l.values],
+    );
   }
 }
 
@@ -259,11 +251,8 @@ async function touchChannels(trx: Kysely<Database>, sourceId: number, msgs: read
       s.last = Math.max(s.last, m.sentAt);
     }
   }
+  // One fixed statement per channel: the span widened where it was set, taken as it is where not.
   for (const [ch, s] of span) {
-    const id = ids.get(ch)!;
-    const row = await trx.selectFrom('channels').select(['first_at', 'last_at']).where('id', '=', id).where('source_id', '=', sourceId).executeTakeFirst();
-    const first = row?.first_at == null ? s.first : Math.min(Number(row.first_at), s.first);
-    const last = row?.last_at == null ? s.last : Math.max(Number(row.last_at), s.last);
-    await trx.updateTable('channels').set({ first_at: first, last_at: last }).where('id', '=', id).execute();
+    await runStatement(trx, 'update "channels" set "first_at" = case when "first_at" is null or "first_at" > ? then ? else "first_at" end, "last_at" = case when "last_at" is null or "last_at" < ? then ? else "last_at" end where "id" = ? and "source_id" = ?', [s.first, s.first, s.last, s.last, ids.get(ch)!, sourceId]);
   }
 }

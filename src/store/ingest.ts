@@ -5,6 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { chunks, dbKind, StoreError } from './db.js';
+import { inList, runStatement } from './bulk.js';
 import type { QuarantineEntry, RawMessage, Gap } from '../model/index.js';
 import type { AuthorWanted, ChannelWanted, IngestRefs, StoredCopy, StoredStreamLine, StoredVersion } from '../model/ingest.js';
 import type { Yielder } from '../yield.js';
@@ -28,6 +29,8 @@ export interface IngestResult {
   quarantined: number;
   /** Conversations created or changed by this batch: what the enrich stage should look at. */
   conversationIds: number[];
+  /** Where this batch's time went, ms per stage (set by the ingest stage's shell). */
+  stageMs?: Record<string, number>;
 }
 
 /**
@@ -74,7 +77,12 @@ export async function readStoredVersions(trx: Kysely<Database>, sourceId: number
   const out = new Map<string, StoredVersion>();
   for (const part of chunks([...externalIds])) {
     await tick();
-    const rows = await trx.selectFrom('messages').select(['id', 'external_id', 'content_hash', 'conversation_id', 'edited_at', 'deleted']).where('source_id', '=', sourceId).where('external_id', 'in', part).execute();
+    const l = inList(part);
+    const rows = await runStatement<{ id: number; external_id: string; content_hash: string; conversation_id: number | null; edited_at: number | string | null; deleted: number }>(
+      trx,
+      `select "id", "external_id", "content_hash", "conversation_id", "edited_at", "deleted" from "messages" where "source_id" = ? and "external_id" in (${l.marks})`,
+      [sourceId, ...l.values],
+    );
     for (const r of rows) out.set(r.external_id, { id: r.id, contentHash: r.content_hash, conversationId: r.conversation_id, editedAt: r.edited_at === null ? null : Number(r.edited_at), deleted: Boolean(r.deleted) });
   }
   return out;
@@ -84,7 +92,8 @@ export async function readStoredVersions(trx: Kysely<Database>, sourceId: number
 export async function readOriginals(trx: Kysely<Database>, refKeys: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const part of chunks([...refKeys])) {
-    const rows = await trx.selectFrom('messages').select(['id', 'ref_key']).where('ref_key', 'in', part).where('copy_of', 'is', null).execute();
+    const l = inList(part);
+    const rows = await runStatement<{ id: number; ref_key: string }>(trx, `select "id", "ref_key" from "messages" where "ref_key" in (${l.marks}) and "copy_of" is null`, l.values);
     for (const r of rows) if (!out.has(r.ref_key)) out.set(r.ref_key, r.id);
   }
   return out;
@@ -95,13 +104,12 @@ export async function readCopyCandidates(trx: Kysely<Database>, want: { slots: s
   const out: StoredCopy[] = [];
   if (!want) return out;
   for (const part of chunks(want.slots)) {
-    const rows = await trx
-      .selectFrom('messages')
-      .select(['id', 'ref_key', 'channel_id', 'identity_id', 'sent_at', 'copy_key', 'copy_of', 'relay', 'conversation_id'])
-      .where('copy_slot', 'in', part)
-      .where('sent_at', '>=', want.minAt)
-      .where('sent_at', '<=', want.maxAt)
-      .execute();
+    const l = inList(part);
+    const rows = await runStatement<{ id: number; ref_key: string; channel_id: number; identity_id: number; sent_at: number | string; copy_key: string | null; copy_of: number | null; relay: string | null; conversation_id: number | null }>(
+      trx,
+      `select "id", "ref_key", "channel_id", "identity_id", "sent_at", "copy_key", "copy_of", "relay", "conversation_id" from "messages" where "copy_slot" in (${l.marks}) and "sent_at" >= ? and "sent_at" <= ?`,
+      [...l.values, want.minAt, want.maxAt],
+    );
     for (const r of rows) out.push({ id: r.id, key: r.ref_key, copyKey: r.copy_key!, channelId: r.channel_id, identityId: r.identity_id, at: Number(r.sent_at), relay: r.relay !== null, copyOf: r.copy_of, conversationId: r.conversation_id });
   }
   return out;
@@ -109,17 +117,12 @@ export async function readCopyCandidates(trx: Kysely<Database>, want: { slots: s
 
 /** The newest `limit` lines of a channel's main stream sent at or before `at`, newest first. */
 export async function readStreamTail(trx: Kysely<Database>, channelId: number, at: number, limit: number): Promise<StoredStreamLine[]> {
-  const rows = await trx
-    .selectFrom('messages as m')
-    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-    .select(['m.ref_key', 'm.clean_text', 'm.sent_at', 'idn.display_name', 'idn.value'])
-    .where('m.channel_id', '=', channelId)
-    .where('m.stream', '=', 1)
-    .where('m.sent_at', '<=', at)
-    .orderBy('m.sent_at', 'desc')
-    .orderBy('m.id', 'desc')
-    .limit(limit)
-    .execute();
+  // A fixed statement: run for every channel of every batch, where building it cost more than running it.
+  const rows = await runStatement<{ ref_key: string; clean_text: string; sent_at: number | string; display_name: string | null; value: string }>(
+    trx,
+    'select "m"."ref_key", "m"."clean_text", "m"."sent_at", "idn"."display_name", "idn"."value" from "messages" as "m" inner join "identities" as "idn" on "idn"."id" = "m"."identity_id" where "m"."channel_id" = ? and "m"."stream" = 1 and "m"."sent_at" <= ? order by "m"."sent_at" desc, "m"."id" desc limit ?',
+    [channelId, at, limit],
+  );
   return rows.map((r) => ({ key: r.ref_key, text: r.clean_text, at: Number(r.sent_at), author: r.display_name ?? r.value }));
 }
 
@@ -127,7 +130,8 @@ export async function readStreamTail(trx: Kysely<Database>, channelId: number, a
 export async function readConversationsOfKeys(trx: Kysely<Database>, refKeys: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const part of chunks([...refKeys])) {
-    const rows = await trx.selectFrom('messages').select(['ref_key', 'conversation_id']).where('ref_key', 'in', part).where('conversation_id', 'is not', null).execute();
+    const l = inList(part);
+    const rows = await runStatement<{ ref_key: string; conversation_id: number | null }>(trx, `select "ref_key", "conversation_id" from "messages" where "ref_key" in (${l.marks}) and "conversation_id" is not null`, l.values);
     for (const r of rows) out.set(r.ref_key, r.conversation_id!);
     // A thread key with no message of its own (the starter is not stored): the conversation of a stored message in that thread.
     const missing = part.filter((k) => !out.has(k));
@@ -177,7 +181,8 @@ async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels:
     .onConflict((oc) => oc.columns(['source_id', 'external_id']).doNothing())
     .execute();
   for (const part of chunks(channels.map((c) => c.externalId))) {
-    const rows = await trx.selectFrom('channels').select(['id', 'external_id']).where('source_id', '=', sourceId).where('external_id', 'in', part).execute();
+    const l = inList(part);
+    const rows = await runStatement<{ id: number; external_id: string }>(trx, `select "id", "external_id" from "channels" where "source_id" = ? and "external_id" in (${l.marks})`, [sourceId, ...l.values]);
     for (const r of rows) out.set(r.external_id, r.id);
   }
   return out;
@@ -190,7 +195,8 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
   for (const kind of new Set(authors.map((w) => w.kind))) {
     const values = authors.filter((w) => w.kind === kind).map((w) => w.value);
     for (const part of chunks(values)) {
-      const rows = await trx.selectFrom('identities').select(['id', 'kind', 'value', 'person_id', 'org_hints']).where('kind', '=', kind).where('value', 'in', part).execute();
+      const l = inList(part);
+      const rows = await runStatement<{ id: number; kind: string; value: string; person_id: number; org_hints: string | null }>(trx, `select "id", "kind", "value", "person_id", "org_hints" from "identities" where "kind" = ? and "value" in (${l.marks})`, [kind, ...l.values]);
       for (const r of rows) byKindValue.set(`${r.kind}\u0000${r.value}`, { id: r.id, personId: r.person_id, hints: r.org_hints });
     }
   }

@@ -149,40 +149,49 @@ export async function readRoleMessages(db: Kysely<Database>, personIds: readonly
  */
 export async function markVotersUnresolved(db: Kysely<Database>, conversationIds: readonly number[]): Promise<number> {
   if (!conversationIds.length) return 0;
-  const r = await db
-    .updateTable('people')
-    .set({ org_resolved_at: null })
-    .where('is_staff', '=', 0)
-    .where('org_resolved_at', 'is not', null)
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('messages as m')
-        .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-        .select('idn.person_id')
-        .where('m.conversation_id', 'in', [...conversationIds])
-        .where(VOTE_SUBJECT),
-    )
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows ?? 0);
+  // Two statements, not an UPDATE over a subquery: PostgreSQL planned that one before the first
+  // ANALYZE of a fresh store (tables "empty") as a nested scan of messages per person, which ran for
+  // minutes once they were not; looked up first, the people are updated by their primary key.
+  const voters = await db
+    .selectFrom('messages as m')
+    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+    .select('idn.person_id')
+    .distinct()
+    .where('m.conversation_id', 'in', [...conversationIds])
+    .where(VOTE_SUBJECT)
+    .execute();
+  let n = 0;
+  for (const part of chunks(voters.map((v) => v.person_id))) {
+    const r = await db.updateTable('people').set({ org_resolved_at: null }).where('is_staff', '=', 0).where('org_resolved_at', 'is not', null).where('id', 'in', part).executeTakeFirst();
+    n += Number(r.numUpdatedRows ?? 0);
+  }
+  return n;
 }
 
 /** The conversations these people wrote in, other than `except`, are marked for detection again. */
 export async function markConversationsOfPeople(db: Kysely<Database>, personIds: readonly number[], except: readonly number[]): Promise<number> {
   if (!personIds.length) return 0;
-  let q = db
-    .updateTable('conversations')
-    .set((eb) => ({ enrich_pending: eb('enrich_pending', '+', 1) }))
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('messages as m')
-        .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-        .select('m.conversation_id')
-        .where('idn.person_id', 'in', [...personIds])
-        .where('m.conversation_id', 'is not', null),
-    );
-  if (except.length) q = q.where('id', 'not in', [...except]);
-  const r = await q.executeTakeFirst();
-  return Number(r.numUpdatedRows ?? 0);
+  // Looked up first, then updated by primary key (see markVotersUnresolved: no plan over a subquery).
+  const skip = new Set(except);
+  const convs = await db
+    .selectFrom('messages as m')
+    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+    .select('m.conversation_id')
+    .distinct()
+    .where('idn.person_id', 'in', [...personIds])
+    .where('m.conversation_id', 'is not', null)
+    .execute();
+  const ids = convs.map((c) => c.conversation_id!).filter((id) => !skip.has(id)).sort((a, b) => a - b);
+  let n = 0;
+  for (const part of chunks(ids)) {
+    const r = await db
+      .updateTable('conversations')
+      .set((eb) => ({ enrich_pending: eb('enrich_pending', '+', 1) }))
+      .where('id', 'in', part)
+      .executeTakeFirst();
+    n += Number(r.numUpdatedRows ?? 0);
+  }
+  return n;
 }
 
 /** The highest identity id (0 with none): identities only ever get new, higher ids. */

@@ -53,7 +53,8 @@ export class LinkAhead {
   private readonly check = new AheadCheck();
   /** Channels the helper has seen lines of (only those need seeding after a miss). */
   private readonly seen = new Set<string>();
-  readonly stats = { taken: 0, missed: 0 };
+  /** Channel batches: links taken; linked here (none made ahead, or `rejected`: made ahead and not valid). */
+  readonly stats = { taken: 0, missed: 0, rejected: 0 };
 
   constructor(private readonly onError: (message: string) => void = () => {}) {}
 
@@ -161,6 +162,7 @@ export class LinkAhead {
     this.pending.delete(key);
     if (!this.check.accept(channelOf(sourceId, channel), ahead, lastStoredKey, lines)) {
       this.stats.missed++;
+      this.stats.rejected++;
       return undefined;
     }
     this.stats.taken++;

@@ -1,6 +1,7 @@
 // A deliberately long ingest batch under a short BullMQ lock: the stage yields to the event loop
 // between chunks, so the worker keeps renewing its lock and the second worker never takes the job
-// as stalled (which would process it twice).
+// as stalled (which would process it twice). The lines are linked on the storing thread (no job taken
+// ahead, whose lines a helper thread would link).
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
@@ -32,7 +33,7 @@ describe('long CPU stage under a short lock', () => {
     events.on('stalled', ({ jobId }) => stalled.push(jobId));
     await events.waitUntilReady();
 
-    const env = { REDIS_URL: inject('redisUrl'), GLEANER_DB: dbPath, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOCK_DURATION_MS: String(LOCK_MS), GLEANER_STALLED_INTERVAL_MS: '500' };
+    const env = { REDIS_URL: inject('redisUrl'), GLEANER_DB: dbPath, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOCK_DURATION_MS: String(LOCK_MS), GLEANER_STALLED_INTERVAL_MS: '500', GLEANER_INGEST_AHEAD: '0' };
     workers.start(env);
     workers.start(env);
 

@@ -23,7 +23,7 @@ describe('config', () => {
 
   it('defaults when there is no file', () => {
     const c = parseConfig('');
-    expect(c.queue).toEqual({ prefix: 'gleaner', attempts: 5, backoffMs: 1000, connectTimeoutMs: 10_000, pendingSweepMs: 60_000, concurrency: 1 });
+    expect(c.queue).toEqual({ prefix: 'gleaner', attempts: 5, backoffMs: 1000, connectTimeoutMs: 10_000, pendingSweepMs: 60_000, concurrency: 1, ingestAhead: 1 });
     expect(c.store).toEqual({ poolSize: 10, sqliteCacheMb: 64, queryStats: false });
     expect(c.sources).toEqual([]);
   });

@@ -4,7 +4,7 @@
 // line/candidate pair is a short list of feature indices into FEATURE_NAMES.
 
 import { AGO_BOUNDS, BETWEEN_BOUNDS, COUNT_BOUNDS, DIST_BOUNDS, F, GAP_BOUNDS_S, IDF_BOUNDS, JACCARD_BOUNDS, LEN_BOUNDS, OVERLAP_BOUNDS, RANK_BOUNDS, TIME_BOUNDS_S, bucket } from './feature-names.js';
-import { ACK, CODE, GREETING, STOPWORDS, SYSTEM_NICK_CHANGE, THANKS, URL, hash32, nickKey, stripEdges, stripFirstAddress } from './line-text.js';
+import { ACK, CODE, GREETING, STOPWORDS, SYSTEM_NICK_CHANGE, THANKS, URL, WordTable, hash32, nickKey, stripEdges, stripFirstAddress } from './line-text.js';
 
 export { DIST_TIME_COUNT, DIST_TIME_FIRST, FEATURE_COUNT, FEATURE_NAMES } from './feature-names.js';
 export { contentWords, nickKey } from './line-text.js';
@@ -44,6 +44,8 @@ export interface LineInfo {
   /** 32-bit hashes of `words`, ascending, and the idf of each (for fast overlap by merging) */
   wordHash: Int32Array;
   wordIdf: Float64Array;
+  /** Two of `words` share a hash (rare): overlap is then counted by merging, as it always was. */
+  dupHash: boolean;
   /** nick keys mentioned anywhere (not the author) */
   mentions: string[];
   /** nick key addressed by the first word ("nick:" / "nick," / "nick ..."), if any */
@@ -116,6 +118,8 @@ export class FeatureStream {
   private pairIdx: Uint16Array;
   // scratch maps reused per line
   private readonly distBucket: Int32Array;
+  // The new line's words (hash -> idf), for the overlap with each candidate: a probe per candidate word.
+  private readonly wordTable = new WordTable();
 
   constructor(cfg: FeatureConfig, window?: number) {
     this.window = Math.max(1, Math.floor(window ?? cfg.window));
@@ -216,16 +220,22 @@ export class FeatureStream {
       weights,
       wordHash: new Int32Array(0),
       wordIdf: new Float64Array(0),
+      dupHash: false,
       mentions,
       addressee,
       candFeatures: [],
       parent: this.count,
       parentAuthor: '',
+      // Set later; present from the start so that every line has the same shape (monomorphic access).
+      newNick: undefined,
+      authorState: undefined,
+      vec: undefined,
     };
     if (words.length > 0) {
       const order = words.map((w, i) => [hash32(w), weights[i] as number] as const).sort((a, b) => a[0] - b[0]);
       info.wordHash = Int32Array.from(order, (o) => o[0]);
       info.wordIdf = Float64Array.from(order, (o) => o[1]);
+      for (let i = 1; i < order.length; i++) if (info.wordHash[i] === info.wordHash[i - 1]) info.dupHash = true;
     }
     if (system) {
       const m = SYSTEM_NICK_CHANGE.exec(text);
@@ -289,6 +299,10 @@ export class FeatureStream {
     const sHash = info.wordHash;
     const sIdf = info.wordIdf;
     const sn = sHash.length;
+    const table = sn > 0 && !info.dupHash;
+    if (table) this.wordTable.fill(sHash, sIdf);
+    const { keys, vals, stamps, stamp } = this.wordTable;
+    const mask = keys.length - 1;
     const sAddrLast = me && me.addressingAt >= n - this.window ? me.addressing : undefined;
     const sAddrByLast = me && me.addressedAt >= n - this.window ? me.addressedBy : undefined;
 
@@ -334,21 +348,39 @@ export class FeatureStream {
       const cHash = c.wordHash;
       const cn = cHash.length;
       if (sn > 0 && cn > 0) {
-        // both ascending: merge
-        let i = 0;
-        let j = 0;
-        while (i < sn && j < cn) {
-          const a = sHash[i] as number;
-          const b = cHash[j] as number;
-          if (a < b) i++;
-          else if (a > b) j++;
-          else {
-            const w = sIdf[i] as number;
-            shared++;
-            idfSum += w;
-            if (w >= this.idfUnknown) rare = true;
-            i++;
-            j++;
+        if (table && !c.dupHash) {
+          // The candidate's words ascending, each looked up: matches come in the merge's order (same sum).
+          for (let j = 0; j < cn; j++) {
+            const b = cHash[j] as number;
+            let slot = (b ^ (b >>> 15)) & mask;
+            while (stamps[slot] === stamp) {
+              if (keys[slot] === b) {
+                const w = vals[slot] as number;
+                shared++;
+                idfSum += w;
+                if (w >= this.idfUnknown) rare = true;
+                break;
+              }
+              slot = (slot + 1) & mask;
+            }
+          }
+        } else {
+          // both ascending: merge
+          let i = 0;
+          let j = 0;
+          while (i < sn && j < cn) {
+            const a = sHash[i] as number;
+            const b = cHash[j] as number;
+            if (a < b) i++;
+            else if (a > b) j++;
+            else {
+              const w = sIdf[i] as number;
+              shared++;
+              idfSum += w;
+              if (w >= this.idfUnknown) rare = true;
+              i++;
+              j++;
+            }
           }
         }
       }

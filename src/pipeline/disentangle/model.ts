@@ -138,19 +138,53 @@ export class Scorer {
       }
       const e = start[k + 1] as number;
       let sc = 0;
-      // Fused loops for the common cases (one or two more rows); the general case goes through h.
-      if (e - p0 === 2) {
+      // Fused loops by the number of further rows (the sums are added in the same order in every
+      // case: base, candidate, then each row; a ReLU unit below zero adds nothing).
+      const n = e - p0;
+      if (n === 1) {
+        for (let j = 0; j < H; j++) {
+          const v = (base[bo + j] as number) + (cv[j] as number);
+          sc += v > 0 ? v * (w2[j] as number) : 0;
+        }
+      } else if (n === 2) {
         const o1 = (idx[p0 + 1] as number) * H;
         for (let j = 0; j < H; j++) {
           const v = (base[bo + j] as number) + (cv[j] as number) + (w1[o1 + j] as number);
-          if (v > 0) sc += v * (w2[j] as number);
+          sc += v > 0 ? v * (w2[j] as number) : 0;
         }
-      } else if (e - p0 === 3) {
+      } else if (n === 3) {
         const o1 = (idx[p0 + 1] as number) * H;
         const o2 = (idx[p0 + 2] as number) * H;
         for (let j = 0; j < H; j++) {
           const v = (base[bo + j] as number) + (cv[j] as number) + (w1[o1 + j] as number) + (w1[o2 + j] as number);
-          if (v > 0) sc += v * (w2[j] as number);
+          sc += v > 0 ? v * (w2[j] as number) : 0;
+        }
+      } else if (n === 4) {
+        const o1 = (idx[p0 + 1] as number) * H;
+        const o2 = (idx[p0 + 2] as number) * H;
+        const o3 = (idx[p0 + 3] as number) * H;
+        for (let j = 0; j < H; j++) {
+          const v = (base[bo + j] as number) + (cv[j] as number) + (w1[o1 + j] as number) + (w1[o2 + j] as number) + (w1[o3 + j] as number);
+          sc += v > 0 ? v * (w2[j] as number) : 0;
+        }
+      } else if (n === 5) {
+        const o1 = (idx[p0 + 1] as number) * H;
+        const o2 = (idx[p0 + 2] as number) * H;
+        const o3 = (idx[p0 + 3] as number) * H;
+        const o4 = (idx[p0 + 4] as number) * H;
+        for (let j = 0; j < H; j++) {
+          const v = (base[bo + j] as number) + (cv[j] as number) + (w1[o1 + j] as number) + (w1[o2 + j] as number) + (w1[o3 + j] as number) + (w1[o4 + j] as number);
+          sc += v > 0 ? v * (w2[j] as number) : 0;
+        }
+      } else if (n === 6) {
+        const o1 = (idx[p0 + 1] as number) * H;
+        const o2 = (idx[p0 + 2] as number) * H;
+        const o3 = (idx[p0 + 3] as number) * H;
+        const o4 = (idx[p0 + 4] as number) * H;
+        const o5 = (idx[p0 + 5] as number) * H;
+        for (let j = 0; j < H; j++) {
+          const v = (base[bo + j] as number) + (cv[j] as number) + (w1[o1 + j] as number) + (w1[o2 + j] as number) + (w1[o3 + j] as number) + (w1[o4 + j] as number) + (w1[o5 + j] as number);
+          sc += v > 0 ? v * (w2[j] as number) : 0;
         }
       } else {
         for (let j = 0; j < H; j++) h[j] = (base[bo + j] as number) + (cv[j] as number);
@@ -160,7 +194,7 @@ export class Scorer {
         }
         for (let j = 0; j < H; j++) {
           const v = h[j] as number;
-          if (v > 0) sc += v * (w2[j] as number);
+          sc += v > 0 ? v * (w2[j] as number) : 0;
         }
       }
       if (sc > bestScore) {
