@@ -6,7 +6,30 @@
 // - src/store does not import pipeline logic (types are fine): the store applies plans, it does not
 //   make them (issue 19; the current violators are listed below until the stages are read/plan/apply).
 
-const IO_MODULES = ['node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:https', 'node:child_process', 'node:worker_threads', 'fs', 'net', 'http', 'https', 'child_process', 'worker_threads', 'kysely', 'pg', 'better-sqlite3', 'bullmq', 'ioredis', 'fastify', 'pino', 'nodemailer', 'imapflow'];
+const IO_MODULES = [
+  'node:fs',
+  'node:fs/promises',
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:child_process',
+  'node:worker_threads',
+  'fs',
+  'net',
+  'http',
+  'https',
+  'child_process',
+  'worker_threads',
+  'kysely',
+  'pg',
+  'better-sqlite3',
+  'bullmq',
+  'ioredis',
+  'fastify',
+  'pino',
+  'nodemailer',
+  'imapflow',
+];
 const DB_MODULES = ['kysely', 'pg', 'better-sqlite3'];
 
 export const PURE_CORE_MESSAGE = 'src/model and src/pipeline are the pure core: they import only src/model, src/pipeline and pure libraries (DESIGN.md), no I/O.';
@@ -18,7 +41,7 @@ export const STORE_PIPELINE_MESSAGE = 'src/store does not import pipeline logic:
 export const STORE_PIPELINE_VIOLATORS = ['src/store/curation.ts', 'src/store/feedback.ts', 'src/store/ingest.ts', 'src/store/people.ts'];
 
 const queryCalls = {
-  selector: "CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)$/]",
+  selector: 'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)$/]',
   message: SQL_MESSAGE,
 };
 
@@ -40,15 +63,21 @@ function pureCore(files, regexes) {
 
 /** Flat-config entries; each needs the TypeScript parser (given by the caller). */
 export const boundaries = [
-  pureCore(['src/pipeline/*.ts', 'src/model/*.ts'], [
-    // From src/pipeline/x.ts or src/model/x.ts: ../model/ and ../pipeline/ only.
-    '^\\.\\./(?!model/|pipeline/)',
-  ]),
-  pureCore(['src/pipeline/*/**/*.ts'], [
-    // From src/pipeline/sub/x.ts: ../ stays in the pipeline; ../../ reaches model/ and pipeline/ only.
-    '^\\.\\./\\.\\./(?!model/|pipeline/)',
-    '^(\\.\\./){3,}',
-  ]),
+  pureCore(
+    ['src/pipeline/*.ts', 'src/model/*.ts'],
+    [
+      // From src/pipeline/x.ts or src/model/x.ts: ../model/ and ../pipeline/ only.
+      '^\\.\\./(?!model/|pipeline/)',
+    ],
+  ),
+  pureCore(
+    ['src/pipeline/*/**/*.ts'],
+    [
+      // From src/pipeline/sub/x.ts: ../ stays in the pipeline; ../../ reaches model/ and pipeline/ only.
+      '^\\.\\./\\.\\./(?!model/|pipeline/)',
+      '^(\\.\\./){3,}',
+    ],
+  ),
   {
     files: ['connectors/**/*.ts'],
     ignores: ['**/*.test.ts', 'connectors/**/fixtures/**'],
@@ -57,7 +86,10 @@ export const boundaries = [
         'error',
         {
           paths: DB_MODULES.map((name) => ({ name, message: CONNECTOR_MESSAGE })),
-          patterns: [{ regex: '(^|/)src/(?!model/)', message: CONNECTOR_MESSAGE }, { regex: '^(\\.\\./){3,}', message: CONNECTOR_MESSAGE }],
+          patterns: [
+            { regex: '(^|/)src/(?!model/)', message: CONNECTOR_MESSAGE },
+            { regex: '^(\\.\\./){3,}', message: CONNECTOR_MESSAGE },
+          ],
         },
       ],
       'no-restricted-syntax': ['error', queryCalls],

@@ -7,7 +7,6 @@ import { NeedGrouper, type NeedDoc } from '../src/pipeline/grouping.js';
 import type { FeedbackKind } from '../src/model/index.js';
 import { rng } from './support.js';
 
-
 const SYL = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'qui', 'dor', 'lin', 'mar', 'sel', 'tor', 'ven', 'bal', 'cor', 'fen'];
 const KINDS: FeedbackKind[] = ['bug', 'feature', 'question', 'docs', 'praise', 'complaint'];
 
@@ -73,5 +72,7 @@ export async function run(_args: string[]): Promise<void> {
   console.log(`cluster.initial_100k_s: ${initialS.toFixed(2)}`);
   console.log(`cluster.incremental_5k_s: ${incS.toFixed(2)}`);
   console.log(`cluster.peak_rss_mb: ${Math.round(peak / 1048576)}`);
-  console.error(`# cluster: ${created} clusters after 105,000 items (8,000 generated needs); ${joined} of the new week's 5,000 joined existing clusters; CPU ${(cpu1.user / 1e6).toFixed(1)} s initial, ${((cpu2.user - cpu1.user) / 1e6).toFixed(1)} s incremental (wall times suffer when the machine is shared)`);
+  console.error(
+    `# cluster: ${created} clusters after 105,000 items (8,000 generated needs); ${joined} of the new week's 5,000 joined existing clusters; CPU ${(cpu1.user / 1e6).toFixed(1)} s initial, ${((cpu2.user - cpu1.user) / 1e6).toFixed(1)} s incremental (wall times suffer when the machine is shared)`,
+  );
 }

@@ -12,14 +12,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
-import {
-  contentKey,
-  CopyDetector,
-  createNearDupIndex,
-  MinHasher,
-  NearCopyDetector,
-  wordShingleHashes,
-} from '../src/pipeline/dedupe/index.js';
+import { contentKey, CopyDetector, createNearDupIndex, MinHasher, NearCopyDetector, wordShingleHashes } from '../src/pipeline/dedupe/index.js';
 
 const WEEK_MS = 7 * 86_400_000;
 const SPAN_MS = 12 * WEEK_MS;
@@ -171,7 +164,10 @@ class Generator {
   private readonly ringAt: Float64Array;
   private readonly ringSize = 1 << 17;
 
-  constructor(readonly n: number, seed: number) {
+  constructor(
+    readonly n: number,
+    seed: number,
+  ) {
     this.r = rng(seed);
     this.kind = new Uint8Array(n);
     this.source = new Int32Array(n).fill(-1);
@@ -364,7 +360,14 @@ export async function run(args: string[]): Promise<void> {
         const tg = performance.now();
         const batch = gen.next(BATCH);
         genMs += performance.now() - tg;
-        inflight.push({ batch, base, result: submit(seq++, batch.map((m) => m.text)) });
+        inflight.push({
+          batch,
+          base,
+          result: submit(
+            seq++,
+            batch.map((m) => m.text),
+          ),
+        });
         base += batch.length;
       }
       const head = inflight.shift()!;

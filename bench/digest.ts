@@ -35,7 +35,11 @@ function edition(n: number): EditionJson {
       at: iso(start + q * 3_600_000),
     })),
   }));
-  const section = (t: string): SectionEntry[] => clusters.filter((c) => c.trend === t).slice(0, 10).map((c) => ({ id: c.id, title: c.title, kind: c.kind, trend: c.trend, reporters: c.reporters, why: c.why, firstSeen: c.firstSeen, lastSeen: c.lastSeen }));
+  const section = (t: string): SectionEntry[] =>
+    clusters
+      .filter((c) => c.trend === t)
+      .slice(0, 10)
+      .map((c) => ({ id: c.id, title: c.title, kind: c.kind, trend: c.trend, reporters: c.reporters, why: c.why, firstSeen: c.firstSeen, lastSeen: c.lastSeen }));
   return {
     period: { start: iso(start), end: iso(start + 7 * 86_400_000) },
     clusters,

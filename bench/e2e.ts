@@ -52,10 +52,19 @@ const TOPICS = [
   'rate limit errors on the public api since tuesday',
   'thanks the new release fixed our crash',
 ];
-const CHATTER = 'the a to and of it for on with that this works fine thanks please help again after before since when why how does anyone know same here me too any update looking into it which version logs attached restart cleared cache tried'.split(' ');
+const CHATTER =
+  'the a to and of it for on with that this works fine thanks please help again after before since when why how does anyone know same here me too any update looking into it which version logs attached restart cleared cache tried'.split(
+    ' ',
+  );
 
 type Platform = 'slack' | 'discord' | 'element' | 'irc' | 'mail';
-const SHARE: Array<[Platform, number]> = [['slack', 0.3], ['discord', 0.2], ['element', 0.15], ['irc', 0.2], ['mail', 0.15]];
+const SHARE: Array<[Platform, number]> = [
+  ['slack', 0.3],
+  ['discord', 0.2],
+  ['element', 0.15],
+  ['irc', 0.2],
+  ['mail', 0.15],
+];
 
 interface GenMessage {
   n: number;
@@ -88,8 +97,10 @@ async function generate(dir: string, n: number, seed: number): Promise<string[]>
       const list = perChannel[channel]!;
       let text: string;
       const roll = r();
-      if (roll < 0.05 && recentCopies.length) text = pick(recentCopies); // exact copy (cross-post, bridge)
-      else if (roll < 0.35) text = `${pick(TOPICS)} ${words(3 + Math.floor(r() * 8))}`; // feedback-ish, near copies of each other
+      if (roll < 0.05 && recentCopies.length)
+        text = pick(recentCopies); // exact copy (cross-post, bridge)
+      else if (roll < 0.35)
+        text = `${pick(TOPICS)} ${words(3 + Math.floor(r() * 8))}`; // feedback-ish, near copies of each other
       else text = `${words(5 + Math.floor(r() * 14))} ${i.toString(36)}`;
       if (roll >= 0.05 && roll < 0.35 && r() < 0.2) {
         recentCopies.push(text);
@@ -98,7 +109,15 @@ async function generate(dir: string, n: number, seed: number): Promise<string[]>
       let parent: number | null = null;
       if (list.length && r() < (platform === 'irc' ? 0 : 0.6)) parent = Math.max(0, list.length - 1 - Math.floor(r() * 15));
       const root = parent === null ? null : (list[parent]!.parent ?? parent);
-      list.push({ n: i, at, author: Math.floor(r() * (platform === 'mail' ? 800 : 3000)), channel, text, parent: root, subject: platform === 'mail' ? (root === null ? text.split(' ').slice(0, 6).join(' ') : `Re: ${list[root]!.subject ?? ''}`) : null });
+      list.push({
+        n: i,
+        at,
+        author: Math.floor(r() * (platform === 'mail' ? 800 : 3000)),
+        channel,
+        text,
+        parent: root,
+        subject: platform === 'mail' ? (root === null ? text.split(' ').slice(0, 6).join(' ') : `Re: ${list[root]!.subject ?? ''}`) : null,
+      });
     }
     streams.set(platform, perChannel);
   }
@@ -141,11 +160,33 @@ async function generate(dir: string, n: number, seed: number): Promise<string[]>
   for (const [c, list] of streams.get('discord')!.entries()) {
     const file = join(dir, `Community - general - chan-${c} [${1300000000000000000n + BigInt(c)}].json`);
     const out = createWriteStream(file);
-    await write(out, JSON.stringify({ guild: { id: '1200000000000000001', name: 'Community' }, channel: { id: String(1300000000000000000n + BigInt(c)), type: 'GuildTextChat', category: 'general', name: `chan-${c}`, topic: null }, dateRange: { after: null, before: null }, exportedAt: iso(END) }).slice(0, -1) + ',"messages":[\n');
+    await write(
+      out,
+      JSON.stringify({
+        guild: { id: '1200000000000000001', name: 'Community' },
+        channel: { id: String(1300000000000000000n + BigInt(c)), type: 'GuildTextChat', category: 'general', name: `chan-${c}`, topic: null },
+        dateRange: { after: null, before: null },
+        exportedAt: iso(END),
+      }).slice(0, -1) + ',"messages":[\n',
+    );
     const id = (m: GenMessage) => String(1400000000000000000n + BigInt(m.n));
     for (let i = 0; i < list.length; i++) {
       const m = list[i]!;
-      const msg = { id: id(m), type: m.parent !== null ? 'Reply' : 'Default', timestamp: iso(m.at), timestampEdited: null, isPinned: false, content: m.text, author: { id: String(1500000000000000000n + BigInt(m.author)), name: `member${m.author}`, discriminator: '0000', nickname: null, isBot: false }, attachments: [], embeds: [], stickers: [], reactions: [], mentions: [], ...(m.parent !== null ? { reference: { messageId: id(list[m.parent]!), channelId: String(1300000000000000000n + BigInt(c)), guildId: '1200000000000000001' } } : {}) };
+      const msg = {
+        id: id(m),
+        type: m.parent !== null ? 'Reply' : 'Default',
+        timestamp: iso(m.at),
+        timestampEdited: null,
+        isPinned: false,
+        content: m.text,
+        author: { id: String(1500000000000000000n + BigInt(m.author)), name: `member${m.author}`, discriminator: '0000', nickname: null, isBot: false },
+        attachments: [],
+        embeds: [],
+        stickers: [],
+        reactions: [],
+        mentions: [],
+        ...(m.parent !== null ? { reference: { messageId: id(list[m.parent]!), channelId: String(1300000000000000000n + BigInt(c)), guildId: '1200000000000000001' } } : {}),
+      };
       await write(out, (i ? ',\n' : '') + JSON.stringify(msg));
     }
     await write(out, '\n]}\n');
@@ -164,7 +205,11 @@ async function generate(dir: string, n: number, seed: number): Promise<string[]>
       const m = list[i]!;
       const content: Record<string, unknown> = { msgtype: 'm.text', body: m.text };
       if (m.parent !== null) content['m.relates_to'] = { rel_type: 'm.thread', event_id: evId(list[m.parent]!), is_falling_back: true, 'm.in_reply_to': { event_id: evId(list[m.parent]!) } };
-      await write(out, (i ? ',\n' : '') + JSON.stringify({ type: 'm.room.message', sender: `@member${m.author}:example.org`, content, origin_server_ts: m.at, event_id: evId(m), room_id: `!room${c}:example.org`, unsigned: {} }));
+      await write(
+        out,
+        (i ? ',\n' : '') +
+          JSON.stringify({ type: 'm.room.message', sender: `@member${m.author}:example.org`, content, origin_server_ts: m.at, event_id: evId(m), room_id: `!room${c}:example.org`, unsigned: {} }),
+      );
     }
     await write(out, '\n]}\n');
     out.end();
@@ -190,7 +235,10 @@ async function generate(dir: string, n: number, seed: number): Promise<string[]>
     for (const m of list) {
       const d = new Date(m.at);
       const parent = m.parent !== null ? list[m.parent]! : null;
-      await write(out, `From member${m.author}@example.org ${d.toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, '$1 $3 $2 $5 $4')}\nFrom: Member ${m.author} <member${m.author}@example.org>\nTo: list-${c}@lists.example.org\nDate: ${d.toUTCString().replace('GMT', '+0000')}\nSubject: ${m.subject ?? ''}\nMessage-ID: ${mid(m)}\n${parent ? `In-Reply-To: ${mid(parent)}\nReferences: ${mid(parent)}\n` : ''}Content-Type: text/plain; charset=utf-8\n\n${m.text}\n\n`);
+      await write(
+        out,
+        `From member${m.author}@example.org ${d.toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, '$1 $3 $2 $5 $4')}\nFrom: Member ${m.author} <member${m.author}@example.org>\nTo: list-${c}@lists.example.org\nDate: ${d.toUTCString().replace('GMT', '+0000')}\nSubject: ${m.subject ?? ''}\nMessage-ID: ${mid(m)}\n${parent ? `In-Reply-To: ${mid(parent)}\nReferences: ${mid(parent)}\n` : ''}Content-Type: text/plain; charset=utf-8\n\n${m.text}\n\n`,
+      );
     }
     out.end();
     await once(out, 'finish');
@@ -412,9 +460,40 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   // Consistency after concurrent workers: every placement's item exists, every item's conversation
   // exists and every item is placed (each should print 0).
   const count = async (q: Promise<{ n: number | string | bigint }>) => Number((await q).n);
-  figure('e2e.bullmq.dangling_placements', await count(app.db.selectFrom('cluster_items as ci').leftJoin('feedback_items as f', 'f.id', 'ci.item_id').where('f.id', 'is', null).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()));
-  figure('e2e.bullmq.items_without_conversation', await count(app.db.selectFrom('feedback_items as f').leftJoin('conversations as c', 'c.id', 'f.conversation_id').where('c.id', 'is', null).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()));
-  figure('e2e.bullmq.unplaced_items', await count(app.db.selectFrom('feedback_items as f').leftJoin('cluster_items as ci', 'ci.item_id', 'f.id').where('ci.item_id', 'is', null).where('f.status', '!=', 'not_feedback').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()));
+  figure(
+    'e2e.bullmq.dangling_placements',
+    await count(
+      app.db
+        .selectFrom('cluster_items as ci')
+        .leftJoin('feedback_items as f', 'f.id', 'ci.item_id')
+        .where('f.id', 'is', null)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ),
+  );
+  figure(
+    'e2e.bullmq.items_without_conversation',
+    await count(
+      app.db
+        .selectFrom('feedback_items as f')
+        .leftJoin('conversations as c', 'c.id', 'f.conversation_id')
+        .where('c.id', 'is', null)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ),
+  );
+  figure(
+    'e2e.bullmq.unplaced_items',
+    await count(
+      app.db
+        .selectFrom('feedback_items as f')
+        .leftJoin('cluster_items as ci', 'ci.item_id', 'f.id')
+        .where('ci.item_id', 'is', null)
+        .where('f.status', '!=', 'not_feedback')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ),
+  );
   figure('e2e.bullmq.enqueue_s', enqueued);
   figure('e2e.bullmq.pipeline_s', pipeline);
   figure('e2e.bullmq.total_s', total);

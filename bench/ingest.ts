@@ -22,7 +22,10 @@ import { BullMqQueue } from '../src/queue/bullmq.js';
 import type { RawMessage } from '../src/model/index.js';
 import { arg, benchRedis, figure, peakRssMb, rng, workerCommand } from './support.js';
 
-const WORDS = 'the a to and of in is it for on with that this dashboard export login okta sso redirect loop upgrade version cli sdk python go retention billing page slow charged twice docs quickstart error crash timeout token config yaml helm chart metrics query panel alert webhook slack discord api rate limit works fine thanks please help broken again after before since when why how does anyone know'.split(' ');
+const WORDS =
+  'the a to and of in is it for on with that this dashboard export login okta sso redirect loop upgrade version cli sdk python go retention billing page slow charged twice docs quickstart error crash timeout token config yaml helm chart metrics query panel alert webhook slack discord api rate limit works fine thanks please help broken again after before since when why how does anyone know'.split(
+    ' ',
+  );
 
 function chatBatches(n: number, batch: number, seed: number): RawMessage[][] {
   const r = rng(seed);
@@ -41,7 +44,15 @@ function chatBatches(n: number, batch: number, seed: number): RawMessage[][] {
         roots.push(threadId);
       }
     }
-    cur.push({ externalId: `c${i}`, channel: `C${Math.floor(r() * 12)}`, author: { id: `U${Math.floor(r() * 2000)}`, name: `user${Math.floor(r() * 2000)}` }, text: words.join(' '), sentAt: t0 + i * 700, threadId, reactions: r() < 0.1 ? { '+1': 1 + Math.floor(r() * 3) } : undefined });
+    cur.push({
+      externalId: `c${i}`,
+      channel: `C${Math.floor(r() * 12)}`,
+      author: { id: `U${Math.floor(r() * 2000)}`, name: `user${Math.floor(r() * 2000)}` },
+      text: words.join(' '),
+      sentAt: t0 + i * 700,
+      threadId,
+      reactions: r() < 0.1 ? { '+1': 1 + Math.floor(r() * 3) } : undefined,
+    });
     if (cur.length === batch) {
       out.push(cur);
       cur = [];
@@ -55,7 +66,12 @@ function chatBatches(n: number, batch: number, seed: number): RawMessage[][] {
 function printStages(prefix: string, stages: Record<string, number>, messages: number, wallMs: number): void {
   const accounted = Object.values(stages).reduce((a, b) => a + b, 0);
   const all = { ...stages, other: Math.max(0, wallMs - accounted) };
-  figure(`${prefix}.stages`, Object.entries(all).map(([k, ms]) => `${k} ${((1000 * ms) / messages).toFixed(1)}us (${((100 * ms) / wallMs).toFixed(0)}%)`).join(', '));
+  figure(
+    `${prefix}.stages`,
+    Object.entries(all)
+      .map(([k, ms]) => `${k} ${((1000 * ms) / messages).toFixed(1)}us (${((100 * ms) / wallMs).toFixed(0)}%)`)
+      .join(', '),
+  );
   for (const [k, ms] of Object.entries(all)) figure(`${prefix}.us_per_msg.${k}`, (1000 * ms) / messages);
 }
 
@@ -101,7 +117,10 @@ async function chatBullMq(batches: RawMessage[][], profileDir: string | null): P
   const sourceId = await ensureSource(app.db, 'chat', 'slack', Date.now());
   const { cmd, args } = workerCommand('ingest');
   // --worker-prof DIR: the worker writes a CPU profile there (node --cpu-prof) when it stops.
-  const worker = spawn(cmd, profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`, ...args] : args, { env: { ...process.env, REDIS_URL: redis.url, GLEANER_DB: db, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const worker = spawn(cmd, profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`, ...args] : args, {
+    env: { ...process.env, REDIS_URL: redis.url, GLEANER_DB: db, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   let workerRssMb = 0;
   let workerCpuS = 0;
   const sampler = setInterval(() => {
@@ -167,7 +186,9 @@ async function writeMbox(path: string, n: number, seed: number): Promise<void> {
     const d = new Date(t0 + i * 60_000);
     const from = `user${Math.floor(r() * 3000)}@example${Math.floor(r() * 50)}.org`;
     const parent = i > 0 && r() < 0.6 ? Math.max(0, i - 1 - Math.floor(r() * 30)) : -1;
-    const body = Array.from({ length: 30 + Math.floor(r() * 120) }, () => WORDS[Math.floor(r() * WORDS.length)]!).join(' ').replace(/(.{1,72})(\s|$)/g, '$1\n');
+    const body = Array.from({ length: 30 + Math.floor(r() * 120) }, () => WORDS[Math.floor(r() * WORDS.length)]!)
+      .join(' ')
+      .replace(/(.{1,72})(\s|$)/g, '$1\n');
     const lines = [
       `From ${from}  ${asctime(d)}`,
       `From: User ${i} <${from}>`,
@@ -220,7 +241,8 @@ export async function run(args: string[]): Promise<void> {
     figure('ingest.chat.inprocess_import_msgs_per_s', imp.rate);
     figure('ingest.chat.inprocess_import_msgs_per_cpu_s', imp.cpuRate);
     figure('ingest.chat.inprocess_import_link_ahead', `${imp.linkAhead.taken} channel batches linked ahead, ${imp.linkAhead.missed} linked here`);
-    if (imp.stored.digest !== pull.stored.digest) throw new Error(`ingest bench: an import stored ${imp.stored.counts} digest ${imp.stored.digest}, a pull ${pull.stored.counts} digest ${pull.stored.digest}`);
+    if (imp.stored.digest !== pull.stored.digest)
+      throw new Error(`ingest bench: an import stored ${imp.stored.counts} digest ${imp.stored.digest}, a pull ${pull.stored.counts} digest ${pull.stored.digest}`);
   }
   if (arg(args, 'bullmq', 1)) {
     const profIdx = args.indexOf('--worker-prof');
@@ -229,7 +251,8 @@ export async function run(args: string[]): Promise<void> {
     if (bull.workerCpuS) figure('ingest.chat.bullmq_worker_msgs_per_cpu_s', chatN / bull.workerCpuS);
     figure('ingest.chat.bullmq_worker_peak_rss_mb', bull.workerRssMb);
     // Both paths store the same batches: what they stored must be the same.
-    if (bull.stored.digest !== pull.stored.digest) throw new Error(`ingest bench: BullMQ stored ${bull.stored.counts} digest ${bull.stored.digest}, in-process ${pull.stored.counts} digest ${pull.stored.digest}`);
+    if (bull.stored.digest !== pull.stored.digest)
+      throw new Error(`ingest bench: BullMQ stored ${bull.stored.counts} digest ${bull.stored.digest}, in-process ${pull.stored.counts} digest ${pull.stored.digest}`);
     figure('ingest.chat.bullmq_stored_same', 'yes');
   }
   if (mailN > 0) {

@@ -65,7 +65,15 @@ export function malformedEntry(location: string, what: string, issues: ReadonlyA
 }
 
 /** An importer for one kind of API dump: a `.json` file whose first key is `key`. */
-export function apiDumpImporter(spec: { format: string; platform: Platform; key: string; kind: string; read: (json: unknown, file: string) => DumpReading; normalize: (raw: unknown, ctx: NormalizeContext) => RawMessage | Skip; normalizerVersion: number }): Importer {
+export function apiDumpImporter(spec: {
+  format: string;
+  platform: Platform;
+  key: string;
+  kind: string;
+  read: (json: unknown, file: string) => DumpReading;
+  normalize: (raw: unknown, ctx: NormalizeContext) => RawMessage | Skip;
+  normalizerVersion: number;
+}): Importer {
   return {
     format: spec.format,
     platform: spec.platform,

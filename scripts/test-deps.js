@@ -50,7 +50,9 @@ const installLine = (pkgs) => `apt-get update && apt-get install -y --no-install
 export function ensureTestPackages(log = (line) => console.log(line)) {
   const missing = missingTestPackages();
   if (!missing.length) return null;
-  const why = TEST_PACKAGES.filter((p) => missing.includes(p.pkg)).map((p) => `  ${p.pkg}: ${p.why}`).join('\n');
+  const why = TEST_PACKAGES.filter((p) => missing.includes(p.pkg))
+    .map((p) => `  ${p.pkg}: ${p.why}`)
+    .join('\n');
   if (!isRoot() || !onPath('apt-get')) {
     const how = onPath('apt-get') ? `sudo sh -c '${installLine(missing)}'` : `(no apt-get here) install with your package manager: ${missing.join(' ')}`;
     return `The tests need Debian packages that are not installed:\n${why}\nInstall them, then run npm test again:\n  ${how}`;

@@ -8,7 +8,6 @@ import { issueToExample, ownSplitOf, readIssues, readOwnSet } from '../src/eval/
 import { SHIPPED_OWN_WEIGHT, SHIPPED_TRAIN_OPTIONS, trainClassifier, type TrainingExample } from '../src/pipeline/classify/index.js';
 import { modelsDir, packageRoot, sharedDir } from '../src/paths.js';
 
-
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   const v = i >= 0 ? process.argv[i + 1] : undefined;
@@ -22,10 +21,7 @@ const outPath = resolve(arg('--out', join(modelsDir(), 'classifier.json')));
 const t0 = performance.now();
 const issues = await readIssues(nlbsePath);
 const own = (await readOwnSet(ownPath)).filter((e) => ownSplitOf(e.text) === 'train');
-const examples: TrainingExample[] = [
-  ...issues.map(issueToExample),
-  ...own.map((e) => ({ text: e.text, label: e.label, weight: SHIPPED_OWN_WEIGHT })),
-];
+const examples: TrainingExample[] = [...issues.map(issueToExample), ...own.map((e) => ({ text: e.text, label: e.label, weight: SHIPPED_OWN_WEIGHT }))];
 const counts: Record<string, number> = {};
 for (const e of examples) counts[e.label] = (counts[e.label] ?? 0) + 1;
 console.log(`training on ${issues.length} NLBSE issues + ${own.length} own examples:`, counts);

@@ -342,9 +342,7 @@ function train(ts: TrainSet, rand: () => number): { w1: Float64Array; b1: Float6
         theta[i] = theta[i]! - (lr * (m1[i]! / bc1)) / (Math.sqrt(m2[i]! / bc2) + eps);
       }
     }
-    console.log(
-      `epoch ${epoch}: loss ${(loss / ts.instances).toFixed(4)}, train link accuracy ${((100 * correct) / ts.instances).toFixed(1)}%, ${((performance.now() - t0) / 1000).toFixed(1)}s`,
-    );
+    console.log(`epoch ${epoch}: loss ${(loss / ts.instances).toFixed(4)}, train link accuracy ${((100 * correct) / ts.instances).toFixed(1)}%, ${((performance.now() - t0) / 1000).toFixed(1)}s`);
   }
   return { w1: theta.slice(W1, W1 + D * H), b1: theta.slice(B1, B1 + H), w2: theta.slice(W2, W2 + H) };
 }
@@ -376,8 +374,7 @@ const model: DisentangleModel = {
   b1: Array.from(w.b1, round),
   w2: Array.from(w.w2, round),
   meta: {
-    description:
-      'Chat disentanglement: 1-hidden-layer ReLU MLP over binary (line, candidate parent) features, softmax over each line\'s candidates (the previous `window` lines and itself).',
+    description: "Chat disentanglement: 1-hidden-layer ReLU MLP over binary (line, candidate parent) features, softmax over each line's candidates (the previous `window` lines and itself).",
     trainedBy: 'scripts/train-threads.ts',
     data: `Ubuntu IRC disentanglement corpus, official train split (${SUBSET ? 'train-subset rule: i % 8 == 0 of the 153 sorted samples' : 'all 153 samples'}): ${files.length} logs, ${ts.instances} annotated lines. Kummerfeld et al., ACL 2019, doi:10.18653/v1/P19-1374; data CC-BY-4.0 (github.com/jkkummerfeld/irc-disentanglement, data/).`,
     trainDir: basename(trainDir),

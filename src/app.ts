@@ -98,4 +98,3 @@ export function startWorkers(app: App, queues: readonly QueueName[], concurrency
     );
   }
 }
-

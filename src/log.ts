@@ -10,11 +10,14 @@ const components = new Map<string, Logger>();
 function rootLogger(): Logger {
   // Until a config is read, the level the environment gives (through the config's one table).
   const early = (withEnv({}, process.env) as { log?: { level?: string } }).log?.level ?? 'info';
-  root ??= pino({
-    level: early,
-    base: { app: 'gleaner' },
-    redact: { paths: SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '***' },
-  }, pino.destination(2));
+  root ??= pino(
+    {
+      level: early,
+      base: { app: 'gleaner' },
+      redact: { paths: SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '***' },
+    },
+    pino.destination(2),
+  );
   return root;
 }
 

@@ -27,7 +27,9 @@ function timezone(ctx: StageContext): string {
 
 function nextAt(pattern: string, key: string, tz: string, after: number): number {
   try {
-    return CronExpressionParser.parse(pattern, { currentDate: new Date(after), tz }).next().getTime();
+    return CronExpressionParser.parse(pattern, { currentDate: new Date(after), tz })
+      .next()
+      .getTime();
   } catch (err: unknown) {
     throw new ConfigError(`outbound.${key} "${pattern}" is not a valid cron expression: ${(err as Error).message}`, { cause: err });
   }
@@ -58,12 +60,15 @@ export function startOutboundTimers(ctx: StageContext): { stop(): void } {
     const arm = () => {
       if (stopped) return;
       const at = nextAt(j.pattern, j.key, tz, ctx.now());
-      const t = setTimeout(() => {
-        timers.delete(t);
-        runOutboundJob(ctx, j.job)
-          .catch((err: unknown) => ctx.log.error({ job: j.job, err: (err as Error).message }, 'scheduled outbound job failed'))
-          .finally(arm);
-      }, Math.min(Math.max(0, at - ctx.now()), 2 ** 31 - 1));
+      const t = setTimeout(
+        () => {
+          timers.delete(t);
+          runOutboundJob(ctx, j.job)
+            .catch((err: unknown) => ctx.log.error({ job: j.job, err: (err as Error).message }, 'scheduled outbound job failed'))
+            .finally(arm);
+        },
+        Math.min(Math.max(0, at - ctx.now()), 2 ** 31 - 1),
+      );
       t.unref();
       timers.add(t);
     };

@@ -92,5 +92,7 @@ export async function run(args: string[]): Promise<void> {
   console.log(`clusters.gitbugs.size_p90: ${quantile(dist, 0.9)}`);
   console.log(`clusters.gitbugs.size_p99: ${quantile(dist, 0.99)}`);
   console.log(`clusters.gitbugs.size_max: ${dist[dist.length - 1] ?? 0}`);
-  console.error(`# clusters: ${docs.length} GitBugs Hadoop reports, ${present.length} gold pairs, ${same} together; ${coPairs} co-clustered pairs; threshold ${index.o.threshold}; ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.error(
+    `# clusters: ${docs.length} GitBugs Hadoop reports, ${present.length} gold pairs, ${same} together; ${coPairs} co-clustered pairs; threshold ${index.o.threshold}; ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

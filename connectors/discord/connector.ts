@@ -5,19 +5,10 @@ import { Routes } from 'discord-api-types/v10';
 import type { Connector, Gap, Page } from '../../src/model/index.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
 import type { DiscordConfig } from './config.js';
-import {
-  compareSnowflakes,
-  nextSnowflake,
-  parseDiscordCursor,
-  snowflakeToMs,
-  withChannel,
-  type ChannelState,
-  type DiscordCursor,
-} from './cursor.js';
+import { compareSnowflakes, nextSnowflake, parseDiscordCursor, snowflakeToMs, withChannel, type ChannelState, type DiscordCursor } from './cursor.js';
 import { ChannelDirectory, DiscordApi, TEXT_TYPES, FORUM_TYPES, THREAD_TYPES, DAY_MS, MEMBER_CACHE_MS, Aborted, ChannelAccessError, type ApiChannel, type ApiMessageLite } from './api.js';
 import { liveFromGateway } from './gateway.js';
 import { normalizeDiscordItem, type DiscordDeleteItem, type DiscordItem, type DiscordMessageItem } from './normalize.js';
-
 
 interface Run {
   cursor: DiscordCursor;
@@ -208,7 +199,14 @@ export class DiscordConnector implements Connector<DiscordCursor> {
   }
 
   private messageItem(ch: ApiChannel, m: ApiMessageLite, via: DiscordMessageItem['via']): DiscordMessageItem {
-    const item: DiscordMessageItem = { kind: 'discord.message', guildId: this.config.guildId, ...this.dir.placement(ch), names: { roles: this.dir.roles, channels: this.dir.channelNames() }, via, message: m };
+    const item: DiscordMessageItem = {
+      kind: 'discord.message',
+      guildId: this.config.guildId,
+      ...this.dir.placement(ch),
+      names: { roles: this.dir.roles, channels: this.dir.channelNames() },
+      via,
+      message: m,
+    };
     const id = m.author?.id;
     const known = typeof id === 'string' ? this.memberRoles.get(id) : undefined;
     if (known?.roles) item.authorRoles = known.roles;
@@ -239,7 +237,9 @@ export class DiscordConnector implements Connector<DiscordCursor> {
         if (!(err instanceof ChannelAccessError)) throw err;
         if (err.status === 403) {
           this.memberLookup = false;
-          this.deps.log('warn', 'Discord refused a guild member lookup: people read over REST carry no roles, so orgs by discordRoles cannot place them; set memberRoles: false to stop trying', { code: err.code });
+          this.deps.log('warn', 'Discord refused a guild member lookup: people read over REST carry no roles, so orgs by discordRoles cannot place them; set memberRoles: false to stop trying', {
+            code: err.code,
+          });
           return;
         }
         this.memberRoles.set(id, { roles: null, at: now }); // 10007 Unknown Member: left the server
@@ -288,7 +288,10 @@ export class DiscordConnector implements Connector<DiscordCursor> {
         const since = st.editsSeenUpTo ?? 0;
         let upTo = since;
         const sorted = [...seen].sort((a, b) => compareSnowflakes(a.id, b.id));
-        await this.lookUpRoles(sorted.filter((m) => (m.edited_timestamp ? Date.parse(m.edited_timestamp) : NaN) > since), signal);
+        await this.lookUpRoles(
+          sorted.filter((m) => (m.edited_timestamp ? Date.parse(m.edited_timestamp) : NaN) > since),
+          signal,
+        );
         for (const m of sorted) {
           const edited = m.edited_timestamp ? Date.parse(m.edited_timestamp) : NaN;
           if (edited > since) pending.push(this.messageItem(ch, m, 'recheck'));

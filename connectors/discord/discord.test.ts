@@ -90,7 +90,12 @@ describe('discord history over REST', () => {
     const forum = fake.addChannel('feature-requests', 15, { tags: ['feature', 'dashboard', 'cli'] });
 
     fake.post(support.id, { author: fake.human, content: '', type: 7 }); // join
-    const q = fake.post(support.id, { author: tomas, content: 'SSO with **Okta** loops back to `/login` after 2.4 <:sadlumen:111>', attachments: [{ filename: 'har.txt', size: 512, content_type: 'text/plain' }], reactions: { '👍': 2 } });
+    const q = fake.post(support.id, {
+      author: tomas,
+      content: 'SSO with **Okta** loops back to `/login` after 2.4 <:sadlumen:111>',
+      attachments: [{ filename: 'har.txt', size: 512, content_type: 'text/plain' }],
+      reactions: { '👍': 2 },
+    });
     const a = fake.post(support.id, { author: jonas, content: `<@${tomas.id}> can you send the logs? ping <@&${staff}> in <#${support.id}>`, replyTo: q.id });
     fake.post(support.id, { author: ci, content: 'nightly build #812 passed' });
     fake.post(support.id, { author: jonas, content: 'pinned', type: 6 });
@@ -131,7 +136,13 @@ describe('discord history over REST', () => {
     // Thread messages are filed under the parent channel, with the thread (= starter message id) as threadId.
     expect(byText(got.messages, 'here are the logs')).toMatchObject({ channel: support.id, threadId: thread.id, permalink: expect.stringContaining(`/${thread.id}/`) as unknown });
     // Forum posts: a conversation per post, its tags as labels (archived posts too).
-    expect(byText(got.messages, 'Please add PDF export for dashboards')).toMatchObject({ channel: forum.id, channelName: 'feature-requests', threadId: post.thread.id, externalId: post.thread.id, labels: ['feature', 'dashboard'] });
+    expect(byText(got.messages, 'Please add PDF export for dashboards')).toMatchObject({
+      channel: forum.id,
+      channelName: 'feature-requests',
+      threadId: post.thread.id,
+      externalId: post.thread.id,
+      labels: ['feature', 'dashboard'],
+    });
     expect(byText(got.messages, 'on the roadmap')).toMatchObject({ threadId: post.thread.id, labels: ['feature', 'dashboard'] });
     expect(byText(got.messages, 'dark mode for the CLI')).toMatchObject({ threadId: old.thread.id, labels: ['cli'] });
     // Every request carried the bot token; forum channels themselves are never asked for messages.
@@ -237,7 +248,7 @@ describe('discord history over REST', () => {
     expect(got.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/MESSAGE_CONTENT/), expect.stringMatching(/MESSAGE_CONTENT/)]);
   });
 
-  it("authors carry their guild roles (ids with names), looked up once per author; bots, webhooks and members who left carry none", async () => {
+  it('authors carry their guild roles (ids with names), looked up once per author; bots, webhooks and members who left carry none', async () => {
     fake = await FakeDiscord.start();
     const ch = fake.firstTextChannel();
     const acme = fake.addRole('Acme');
@@ -256,7 +267,10 @@ describe('discord history over REST', () => {
     const got = await pull(connectorFor(fake));
     expect(byText(got.messages, 'export fails').author.roles).toEqual([{ id: acme, name: 'Acme' }]);
     expect(byText(got.messages, 'still failing').author.roles).toEqual([{ id: acme, name: 'Acme' }]);
-    expect(byText(got.messages, 'looking into it').author.roles).toEqual([{ id: mod, name: 'Moderator' }, { id: acme, name: 'Acme' }]);
+    expect(byText(got.messages, 'looking into it').author.roles).toEqual([
+      { id: mod, name: 'Moderator' },
+      { id: acme, name: 'Acme' },
+    ]);
     expect(byText(got.messages, 'me too').author.roles).toBeUndefined();
     expect(byText(got.messages, 'build passed').author.roles).toBeUndefined();
     expect(byText(got.messages, 'relayed').author.roles).toBeUndefined();
@@ -289,7 +303,10 @@ class LiveReader {
   private readonly ac = new AbortController();
   readonly done: Promise<void>;
 
-  constructor(private readonly conn: DiscordConnector, since?: DiscordCursor) {
+  constructor(
+    private readonly conn: DiscordConnector,
+    since?: DiscordCursor,
+  ) {
     this.done = (async () => {
       try {
         for await (const page of conn.live(since, this.ac.signal)) {
@@ -463,7 +480,13 @@ describe('DiscordChatExporter importer', () => {
     expect(got.pages.flatMap((p) => p.quarantine)).toEqual([]);
     expect(got.messages).toHaveLength(10);
     expect(got.skipped.map((s) => s.reason).sort()).toEqual(['discord: empty message', 'discord: member joined']);
-    expect(got.messages[0]).toMatchObject({ externalId: '1519312655884750991', text: 'Bold italic underline', channel: '1519311538035490958', channelName: 'general', author: { id: '1000000000000000001', name: 'pieter', isBot: false } });
+    expect(got.messages[0]).toMatchObject({
+      externalId: '1519312655884750991',
+      text: 'Bold italic underline',
+      channel: '1519311538035490958',
+      channelName: 'general',
+      author: { id: '1000000000000000001', name: 'pieter', isBot: false },
+    });
     expect(got.messages[0]!.sentAt).toBe(Date.parse('2026-06-24T12:06:04.627Z'));
     const edited = got.messages.find((m) => m.externalId === '1519313051889963128')!;
     expect(edited.editedAt).toBe(Date.parse('2026-06-24T13:56:15.671Z'));
@@ -504,9 +527,13 @@ describe('DiscordChatExporter importer', () => {
 describe('discord normalizer', () => {
   it('turns Discord markdown and tokens into plain text', () => {
     const names = { users: { '1': 'ana_s' }, roles: { '2': 'staff' }, channels: { '3': 'support' } };
-    expect(discordMarkdownToText('**bold** *it* _it_ __u__ ~~s~~ ||sp|| `co*de*` <@1> <@!1> <@&2> <#3> <a:party_blob:9>', names)).toBe('bold it it u s sp co*de* @ana_s @ana_s @staff #support :party_blob:');
+    expect(discordMarkdownToText('**bold** *it* _it_ __u__ ~~s~~ ||sp|| `co*de*` <@1> <@!1> <@&2> <#3> <a:party_blob:9>', names)).toBe(
+      'bold it it u s sp co*de* @ana_s @ana_s @staff #support :party_blob:',
+    );
     expect(discordMarkdownToText('> quoted\n# Title\n-# small\n* item\n```ts\nconst a = 1;\n```')).toBe('quoted\nTitle\nsmall\n- item\nconst a = 1;');
-    expect(discordMarkdownToText('[docs](https://lumen.dev/docs) and <https://x.io/a_b_c> snake_case_name \\*not bold\\*')).toBe('docs (https://lumen.dev/docs) and https://x.io/a_b_c snake_case_name *not bold*');
+    expect(discordMarkdownToText('[docs](https://lumen.dev/docs) and <https://x.io/a_b_c> snake_case_name \\*not bold\\*')).toBe(
+      'docs (https://lumen.dev/docs) and https://x.io/a_b_c snake_case_name *not bold*',
+    );
     expect(discordMarkdownToText('<t:1700000000:R> </deploy:42>')).toBe('2023-11-14T22:13:20Z /deploy');
   });
 

@@ -46,11 +46,7 @@ export interface GatewayHost {
   takeRateLimitedMs(): number;
 }
 
-type LiveEvent =
-  | { kind: 'connected'; how: 'ready' | 'resumed' }
-  | { kind: 'closed'; code: number }
-  | { kind: 'dispatch'; t: string; d: unknown }
-  | { kind: 'fatal'; error: Error };
+type LiveEvent = { kind: 'connected'; how: 'ready' | 'resumed' } | { kind: 'closed'; code: number } | { kind: 'dispatch'; t: string; d: unknown } | { kind: 'fatal'; error: Error };
 
 /** Events from the manager, consumed in order by the generator. */
 class EventQueue<T> {
@@ -220,7 +216,8 @@ export async function* liveFromGateway(host: GatewayHost, since: DiscordCursor, 
         remember(m);
         if (t === 'MESSAGE_CREATE' && !stale) {
           const st = cursor.channels[m.channel_id];
-          if (st && compareSnowflakes(m.id, st.lastId) > 0) cursor = withChannel(cursor, m.channel_id, { ...st, lastId: m.id, recent: st.recent ? [m.id, ...st.recent].slice(0, config.recheck.messages) : st.recent });
+          if (st && compareSnowflakes(m.id, st.lastId) > 0)
+            cursor = withChannel(cursor, m.channel_id, { ...st, lastId: m.id, recent: st.recent ? [m.id, ...st.recent].slice(0, config.recheck.messages) : st.recent });
         }
         const item: DiscordMessageItem = { kind: 'discord.message', guildId: config.guildId, ...place, names: host.names(), via: 'gateway', message: d };
         return [item];

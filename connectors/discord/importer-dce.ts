@@ -37,7 +37,10 @@ export const dceMessageSchema = z.object({
   reactions: z.array(z.object({ emoji: z.object({ id: z.string().nullish(), name: z.string().nullish() }).passthrough(), count: z.number().int() }).passthrough()).default([]),
   mentions: z.array(dceUserSchema.passthrough()).default([]),
   reference: z.object({ type: z.string().nullish(), messageId: z.string().nullish(), channelId: z.string().nullish(), guildId: z.string().nullish() }).nullish(),
-  forwardedMessage: z.object({ content: z.string().default('') }).passthrough().nullish(),
+  forwardedMessage: z
+    .object({ content: z.string().default('') })
+    .passthrough()
+    .nullish(),
 });
 export type DceMessage = z.infer<typeof dceMessageSchema>;
 
@@ -116,7 +119,12 @@ export function normalizeDce(raw: unknown, ctx: NormalizeContext): RawMessage | 
   if (!text && m.forwardedMessage?.content) text = discordMarkdownToText(m.forwardedMessage.content);
   if (!text && m.embeds.length) {
     text = m.embeds
-      .map((e) => [e.title, e.description].filter((x): x is string => !!x).map((x) => discordMarkdownToText(x)).join('\n'))
+      .map((e) =>
+        [e.title, e.description]
+          .filter((x): x is string => !!x)
+          .map((x) => discordMarkdownToText(x))
+          .join('\n'),
+      )
       .filter(Boolean)
       .join('\n\n');
   }

@@ -149,9 +149,7 @@ const apiMessageSchema = z.object({
   timestamp: z.string(),
   edited_timestamp: z.string().nullish(),
   mentions: z.array(userSchema).default([]),
-  attachments: z
-    .array(z.object({ id: z.string(), filename: z.string(), content_type: z.string().nullish(), size: z.number().nullish(), url: z.string().nullish() }))
-    .default([]),
+  attachments: z.array(z.object({ id: z.string(), filename: z.string(), content_type: z.string().nullish(), size: z.number().nullish(), url: z.string().nullish() })).default([]),
   embeds: z.array(z.object({ title: z.string().nullish(), description: z.string().nullish(), url: z.string().nullish() }).passthrough()).default([]),
   reactions: z.array(z.object({ count: z.number().int(), emoji: z.object({ id: z.string().nullish(), name: z.string().nullish() }) })).optional(),
   message_reference: z.object({ type: z.number().int().optional(), message_id: z.string().optional(), channel_id: z.string().optional() }).optional(),
@@ -259,10 +257,19 @@ function normalizeMessage(item: DiscordMessageItem, ctx: NormalizeContext): RawM
   const names: TextNames = { users, roles: item.names?.roles, channels: item.names?.channels };
   let text = discordMarkdownToText(m.content, names);
   const forward = m.message_reference?.type === 1;
-  if (!text && m.message_snapshots?.length) text = m.message_snapshots.map((s) => discordMarkdownToText(s.message.content, names)).filter(Boolean).join('\n');
+  if (!text && m.message_snapshots?.length)
+    text = m.message_snapshots
+      .map((s) => discordMarkdownToText(s.message.content, names))
+      .filter(Boolean)
+      .join('\n');
   if (!text && m.embeds.length) {
     text = m.embeds
-      .map((e) => [e.title, e.description].filter((x): x is string => !!x).map((x) => discordMarkdownToText(x, names)).join('\n'))
+      .map((e) =>
+        [e.title, e.description]
+          .filter((x): x is string => !!x)
+          .map((x) => discordMarkdownToText(x, names))
+          .join('\n'),
+      )
       .filter(Boolean)
       .join('\n\n');
   }

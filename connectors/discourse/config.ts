@@ -15,7 +15,11 @@ export const discourseConfigSchema = z
      * Topics with a post in the last N hours are re-read on every pull, so edits, deletions, likes and
      * a newly accepted answer are seen (Discourse has no change feed). 0 turns it off.
      */
-    recheckHours: z.number().min(0).max(24 * 90).default(72),
+    recheckHours: z
+      .number()
+      .min(0)
+      .max(24 * 90)
+      .default(72),
     /** Topics watched at most (the most recently active first). */
     maxWatchedTopics: z.number().int().min(0).max(10_000).default(500),
     /** `live()`: seconds between polls of /posts.json. */

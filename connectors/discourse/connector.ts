@@ -59,7 +59,13 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
     const c = id == null ? undefined : categories.get(id);
     return c ? { id: c.id, name: c.name, slug: c.slug } : null;
   };
-  const itemOf = (p: DiscoursePost, info: TopicInfo): DiscourseItem => ({ kind: 'post', forum, post: p, topic: { id: info.id, title: info.title, slug: info.slug, tags: info.tags, acceptedPostNumber: info.acceptedPostNumber }, category: category(info.categoryId ?? p.category_id) });
+  const itemOf = (p: DiscoursePost, info: TopicInfo): DiscourseItem => ({
+    kind: 'post',
+    forum,
+    post: p,
+    topic: { id: info.id, title: info.title, slug: info.slug, tags: info.tags, acceptedPostNumber: info.acceptedPostNumber },
+    category: category(info.categoryId ?? p.category_id),
+  });
   const deletedItem = (topicId: number, postNumber: number, w: WatchedTopic): DiscourseItem => ({ kind: 'deleted', forum, topicId, postNumber, at: deps.now(), category: category(w.category) });
 
   async function loadCategories(signal: AbortSignal): Promise<{ byId: Map<number, Category>; allowed: Set<number> | null; gaps: Gap[] }> {
@@ -79,7 +85,13 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
     for (const slug of cfg.categories) {
       const c = [...byId.values()].find((x) => x.slug === slug);
       if (c) allowed.add(c.id);
-      else gaps.push({ channel: slug, from: 0, to: null, reason: `category ${slug} is not visible to ${cfg.apiKey ? `the API key (user ${cfg.apiUsername ?? 'system'})` : 'anonymous readers'}: private, or no such slug` });
+      else
+        gaps.push({
+          channel: slug,
+          from: 0,
+          to: null,
+          reason: `category ${slug} is not visible to ${cfg.apiKey ? `the API key (user ${cfg.apiUsername ?? 'system'})` : 'anonymous readers'}: private, or no such slug`,
+        });
     }
     return { byId, allowed, gaps };
   }
@@ -91,7 +103,10 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
     const have = new Set(posts.map((p) => (p as { id?: unknown }).id));
     const missing = (t.post_stream?.stream ?? []).filter((pid) => !have.has(pid));
     for (let i = 0; i < missing.length; i += POSTS_PER_REQUEST) {
-      const q = missing.slice(i, i + POSTS_PER_REQUEST).map((pid) => `post_ids[]=${pid}`).join('&');
+      const q = missing
+        .slice(i, i + POSTS_PER_REQUEST)
+        .map((pid) => `post_ids[]=${pid}`)
+        .join('&');
       const more = await http.get<{ post_stream?: { posts?: unknown[] } }>(`/t/${id}/posts.json?${q}`, signal);
       posts.push(...(more.post_stream?.posts ?? []));
     }
@@ -100,7 +115,14 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
       const r = discoursePostSchema.safeParse(p);
       if (r.success) good.push(r.data);
     }
-    const info: TopicInfo = { id, title: t.title ?? '', slug: t.slug ?? 'topic', tags: topicTags(t), acceptedPostNumber: t.accepted_answer?.post_number ?? good.find((p) => p.accepted_answer)?.post_number ?? null, categoryId: t.category_id ?? null };
+    const info: TopicInfo = {
+      id,
+      title: t.title ?? '',
+      slug: t.slug ?? 'topic',
+      tags: topicTags(t),
+      acceptedPostNumber: t.accepted_answer?.post_number ?? good.find((p) => p.accepted_answer)?.post_number ?? null,
+      categoryId: t.category_id ?? null,
+    };
     return { info, posts: good };
   }
 
@@ -115,7 +137,12 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
       categories = byId;
       if (gaps.length) yield { items: [], cursor: snapshot(), gaps, rateLimitedMs: http.takeRateLimited() };
       const wanted = (categoryId: number | null | undefined) => allowed === null || (categoryId != null && allowed.has(categoryId));
-      const topicGap = (id: number, err: DiscourseStatusError, categoryId: number | null | undefined): Gap => ({ channel: category(categoryId)?.slug ?? null, from: 0, to: null, reason: `topic ${id} cannot be read (HTTP ${err.status}${err.errorType ? `, ${err.errorType}` : ''}): a private category or a removed topic` });
+      const topicGap = (id: number, err: DiscourseStatusError, categoryId: number | null | undefined): Gap => ({
+        channel: category(categoryId)?.slug ?? null,
+        from: 0,
+        to: null,
+        reason: `topic ${id} cannot be read (HTTP ${err.status}${err.errorType ? `, ${err.errorType}` : ''}): a private category or a removed topic`,
+      });
       const remember = (p: DiscoursePost, info: TopicInfo) => {
         const at = Date.parse(p.created_at);
         const w = (cur.topics[String(info.id)] ??= { at, posts: {} });
@@ -200,12 +227,7 @@ export function createDiscourseConnector(cfg: DiscourseConfig, deps: ConnectorDe
    * One watched topic re-read: changed posts and deletions as items (updating `w`); `drop` when the
    * topic is gone (its posts handed out as deleted) or may no longer be read.
    */
-  async function recheckTopic(
-    id: number,
-    w: WatchedTopic,
-    known: { info: TopicInfo; posts: DiscoursePost[] } | 'gap' | undefined,
-    signal: AbortSignal,
-  ): Promise<{ items: unknown[]; drop: boolean }> {
+  async function recheckTopic(id: number, w: WatchedTopic, known: { info: TopicInfo; posts: DiscoursePost[] } | 'gap' | undefined, signal: AbortSignal): Promise<{ items: unknown[]; drop: boolean }> {
     let t = known;
     if (t === undefined) {
       try {

@@ -51,7 +51,13 @@ describe('discourse connector against the fake forum', () => {
   it('reads topics as conversations: reply edges, category and tags as labels, likes, the accepted answer, permalinks', async () => {
     fake = await FakeDiscourse.start({ pageSize: 3 });
     fake.addCategory({ id: 2, name: 'Support', slug: 'support' });
-    const { topic, first } = fake.addTopic({ title: 'CSV export drops the header row', category: 2, tags: ['export', 'bug'], by: 'ana', text: 'Exporting to <b>CSV</b> loses the header row since 2.3.' });
+    const { topic, first } = fake.addTopic({
+      title: 'CSV export drops the header row',
+      category: 2,
+      tags: ['export', 'bug'],
+      by: 'ana',
+      text: 'Exporting to <b>CSV</b> loses the header row since 2.3.',
+    });
     const r1 = fake.reply(topic.id, { by: 'ben', text: 'Same here on 2.3.1', replyTo: 1 });
     const r2 = fake.reply(topic.id, { by: 'cleo', text: 'Set <code>export.header: true</code> as a workaround.', replyTo: 1 });
     fake.like(first, 3);
@@ -59,7 +65,15 @@ describe('discourse connector against the fake forum', () => {
     const got = await pull(connect(fake));
     expect(got.messages.map((m) => m.externalId).sort()).toEqual([`${topic.id}/1`, `${topic.id}/2`, `${topic.id}/3`]);
     const root = got.messages.find((m) => m.externalId === `${topic.id}/1`)!;
-    expect(root).toMatchObject({ channel: 'support', channelName: 'Support', subject: 'CSV export drops the header row', threadId: null, replyTo: null, reactions: { like: 3 }, labels: ['Support', 'export', 'bug'] });
+    expect(root).toMatchObject({
+      channel: 'support',
+      channelName: 'Support',
+      subject: 'CSV export drops the header row',
+      threadId: null,
+      replyTo: null,
+      reactions: { like: 3 },
+      labels: ['Support', 'export', 'bug'],
+    });
     expect(root.text).toBe('Exporting to CSV loses the header row since 2.3.');
     expect(root.author).toMatchObject({ id: '127.0.0.1/ana', name: 'Ana' }); // discourse:<forum host>/<username>
     expect(root.permalink).toBe(`${fake.url}/t/${topic.slug}/${topic.id}/1`);
@@ -152,11 +166,17 @@ describe('discourse connector against the fake forum', () => {
     expect(fake.requests.some((r) => r.user === null)).toBe(true);
     await fake.stop();
     fake = await FakeDiscourse.start({ loginRequired: true });
-    const err = await pull(connect(fake, { apiKey: undefined, apiUsername: undefined })).then(() => null, (e: unknown) => e);
+    const err = await pull(connect(fake, { apiKey: undefined, apiUsername: undefined })).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConnectorError);
     expect((err as ConnectorError).kind).toBe('auth');
     expect((err as Error).message).toMatch(/set apiKey/);
-    const bad = await pull(connect(fake, { apiKey: 'wrong-secret-key-value' })).then(() => null, (e: unknown) => e);
+    const bad = await pull(connect(fake, { apiKey: 'wrong-secret-key-value' })).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((bad as ConnectorError).kind).toBe('auth');
     expect((bad as Error).message).not.toContain('wrong-secret-key-value');
   });
@@ -166,7 +186,15 @@ describe('discourse connector against the fake forum', () => {
     fake.addTopic({ title: 'Before live' });
     const sleeps: number[] = [];
     const ac = new AbortController();
-    const d: ConnectorDeps = { ...deps(), sleep: async (ms, signal) => { sleeps.push(ms); if (sleeps.length === 1) fake.addTopic({ title: 'During live' }); else ac.abort(); return !signal?.aborted; } };
+    const d: ConnectorDeps = {
+      ...deps(),
+      sleep: async (ms, signal) => {
+        sleeps.push(ms);
+        if (sleeps.length === 1) fake.addTopic({ title: 'During live' });
+        else ac.abort();
+        return !signal?.aborted;
+      },
+    };
     const conn = connect(fake, { pollIntervalSeconds: 30 }, d);
     const titles: string[] = [];
     for await (const page of conn.live!(undefined, ac.signal)) {
@@ -199,7 +227,8 @@ describe('discourse in the pipeline', () => {
       broken.addTopic({ title: 'Never read' });
       broken.revokeAuth();
       const app = await openApp({ db: join(mkdtempSync(join(tmpdir(), 'gl-discourse-')), 'g.db'), redisUrl: null, configObject: parseConfig(''), now });
-      const src = (name: string, f: FakeDiscourse) => ({ name, platform: 'discourse', enabled: true, url: f.url, apiKey: f.apiKey, apiUsername: 'ana', categories: ['feedback', 'staff'] }) as SourceConfig;
+      const src = (name: string, f: FakeDiscourse) =>
+        ({ name, platform: 'discourse', enabled: true, url: f.url, apiKey: f.apiKey, apiUsername: 'ana', categories: ['feedback', 'staff'] }) as SourceConfig;
       const [a, b] = [await pullSource(app, src('forum', good), new AbortController().signal), await pullSource(app, src('other-forum', broken), new AbortController().signal)];
       expect(a.error).toBeNull();
       expect(a.messages).toBe(3);
@@ -275,7 +304,23 @@ describe('discourse topics importer', () => {
   it('quarantines a malformed topic and a malformed post with their place, and reads the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gl-dc-'));
     const file = join(dir, 'topics.json');
-    writeFileSync(file, JSON.stringify({ discourse: 'https://forum.example.org', categories: [{ id: 1, name: 'Feedback', slug: 'feedback' }], topics: [{ id: 'x' }, { id: 5, title: 'Ok', slug: 'ok', category_id: 1, post_stream: { posts: [{ id: 1, topic_id: 5, post_number: 1, username: 'ana', created_at: '2026-01-02T03:04:05Z', cooked: '<p>hello</p>' }, { id: 2 }] } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        discourse: 'https://forum.example.org',
+        categories: [{ id: 1, name: 'Feedback', slug: 'feedback' }],
+        topics: [
+          { id: 'x' },
+          {
+            id: 5,
+            title: 'Ok',
+            slug: 'ok',
+            category_id: 1,
+            post_stream: { posts: [{ id: 1, topic_id: 5, post_number: 1, username: 'ana', created_at: '2026-01-02T03:04:05Z', cooked: '<p>hello</p>' }, { id: 2 }] },
+          },
+        ],
+      }),
+    );
     const pages: ImportPage[] = [];
     for await (const p of discourseTopicsImporter.read(file, { source: 'forum' })) pages.push(p);
     const q = pages.flatMap((p) => p.quarantine);

@@ -57,7 +57,7 @@ export class DiscourseHttp {
   /** GET `path` (with its query) as JSON. A 403/404/410 on it throws DiscourseStatusError for the caller to judge. */
   async get<T>(path: string, signal: AbortSignal): Promise<T> {
     let failures = 0;
-    for (let rateLimits = 0; ; ) {
+    for (let rateLimits = 0; ;) {
       if (signal.aborted) throw new Aborted();
       let res: Response;
       try {
@@ -82,7 +82,8 @@ export class DiscourseHttp {
         const header = Number(res.headers.get('retry-after'));
         const extra = Number(body.extras?.wait_seconds);
         const waitMs = Math.max(0, (Number.isFinite(header) && header > 0 ? header : Number.isFinite(extra) && extra > 0 ? extra : 1) * 1000);
-        if (++rateLimits > MAX_RATE_LIMIT_RETRIES) throw new ConnectorError('rate_limit', `the forum kept answering 429 to ${path.split('?')[0]}; try again later`, this.deps.source, { retryAfterMs: waitMs });
+        if (++rateLimits > MAX_RATE_LIMIT_RETRIES)
+          throw new ConnectorError('rate_limit', `the forum kept answering 429 to ${path.split('?')[0]}; try again later`, this.deps.source, { retryAfterMs: waitMs });
         this.deps.log('info', `rate limited on ${path.split('?')[0]}, waiting ${waitMs} ms`, { retryAfterMs: waitMs });
         this.rateLimitedMs += waitMs;
         if (!(await this.deps.sleep(waitMs, signal))) throw new Aborted();
@@ -106,7 +107,8 @@ export class DiscourseHttp {
   }
 
   private authMessage(status: number, errorType: string | null): string {
-    if (!this.cfg.apiKey) return `authentication needed: the forum refused anonymous access (HTTP ${status}${errorType ? `, ${errorType}` : ''}); it needs login: set apiKey (and apiUsername) for this source`;
+    if (!this.cfg.apiKey)
+      return `authentication needed: the forum refused anonymous access (HTTP ${status}${errorType ? `, ${errorType}` : ''}); it needs login: set apiKey (and apiUsername) for this source`;
     return `authentication failed: the forum refused the API key (HTTP ${status}${errorType ? `, ${errorType}` : ''}): check apiKey and apiUsername (the key may be revoked or scoped to another user)`;
   }
 

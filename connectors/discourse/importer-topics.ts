@@ -44,11 +44,25 @@ export function readDiscourseDump(json: unknown, file: string): DumpReading {
     const tags = topic.tags.map((x) => (typeof x === 'string' ? x : x.name));
     topic.post_stream.posts.forEach((p, pi) => {
       const categoryId = topic.category_id ?? discoursePostSchema.safeParse(p).data?.category_id ?? null;
-      const item: DiscourseItem = { kind: 'post', forum: top.data.discourse, post: p, topic: { id: topic.id, title: topic.title, slug: topic.slug, tags, acceptedPostNumber: accepted }, category: categoryId == null ? null : (cats.get(categoryId) ?? null) };
+      const item: DiscourseItem = {
+        kind: 'post',
+        forum: top.data.discourse,
+        post: p,
+        topic: { id: topic.id, title: topic.title, slug: topic.slug, tags, acceptedPostNumber: accepted },
+        category: categoryId == null ? null : (cats.get(categoryId) ?? null),
+      };
       items.push({ raw: item, location: `${file}:topics[${ti}].post_stream.posts[${pi}]` });
     });
   });
   return { items, quarantine };
 }
 
-export const discourseTopicsImporter: Importer = apiDumpImporter({ format: DISCOURSE_TOPICS_FORMAT, platform: 'discourse', key: 'discourse', kind: 'Discourse topics', read: readDiscourseDump, normalize: normalizeDiscourse, normalizerVersion: DISCOURSE_NORMALIZER_VERSION });
+export const discourseTopicsImporter: Importer = apiDumpImporter({
+  format: DISCOURSE_TOPICS_FORMAT,
+  platform: 'discourse',
+  key: 'discourse',
+  kind: 'Discourse topics',
+  read: readDiscourseDump,
+  normalize: normalizeDiscourse,
+  normalizerVersion: DISCOURSE_NORMALIZER_VERSION,
+});

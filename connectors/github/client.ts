@@ -80,7 +80,7 @@ export class GithubClient {
 
   /** Runs one API call; rate limits waited out, errors mapped. `what` names it in messages. */
   async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    for (let waits = 0; ; ) {
+    for (let waits = 0; ;) {
       if (this.signal.aborted) throw new Aborted();
       try {
         return await fn();
@@ -90,7 +90,10 @@ export class GithubClient {
         const waitMs = this.rateLimitWait(e);
         if (waitMs !== null) {
           if (++waits > MAX_RATE_LIMIT_RETRIES || waitMs > this.cfg.maxRateLimitWaitSeconds * 1000) {
-            throw new ConnectorError('rate_limit', `GitHub rate limit on ${what}: ${Math.ceil(waitMs / 1000)} s to wait; the next pull resumes from here`, this.deps.source, { retryAfterMs: waitMs, cause: err });
+            throw new ConnectorError('rate_limit', `GitHub rate limit on ${what}: ${Math.ceil(waitMs / 1000)} s to wait; the next pull resumes from here`, this.deps.source, {
+              retryAfterMs: waitMs,
+              cause: err,
+            });
           }
           this.deps.log('info', `rate limited on ${what}, waiting ${waitMs} ms`, { retryAfterMs: waitMs });
           this.rateLimitedMs += waitMs;
@@ -106,7 +109,9 @@ export class GithubClient {
     const h = e.response?.headers ?? {};
     const header = (k: string) => (h[k] === undefined ? undefined : String(h[k]));
     const retryAfter = Number(header('retry-after'));
-    const graphqlLimited = Array.isArray((e.response?.data as { errors?: Array<{ type?: string }> } | undefined)?.errors) && (e.response!.data as { errors: Array<{ type?: string }> }).errors.some((x) => x.type === 'RATE_LIMITED');
+    const graphqlLimited =
+      Array.isArray((e.response?.data as { errors?: Array<{ type?: string }> } | undefined)?.errors) &&
+      (e.response!.data as { errors: Array<{ type?: string }> }).errors.some((x) => x.type === 'RATE_LIMITED');
     const secondary = /secondary rate/i.test(e.message ?? '');
     const primary = header('x-ratelimit-remaining') === '0' || graphqlLimited;
     if (e.status !== 429 && !(e.status === 403 && (secondary || primary)) && !graphqlLimited) return null;
@@ -123,8 +128,12 @@ export class GithubClient {
     // GraphQL answers 200 with errors: a repository not there for this token is NOT_FOUND (or FORBIDDEN).
     const gqlErrors = (e as { errors?: Array<{ type?: string; message?: string }> }).errors;
     if (Array.isArray(gqlErrors) && gqlErrors.some((x) => x.type === 'NOT_FOUND' || x.type === 'FORBIDDEN')) return new RepoAccessError(404, gqlErrors.map((x) => x.message ?? x.type).join('; '));
-    if (Array.isArray(gqlErrors) && status === undefined) return new ConnectorError('bad_data', `${what}: GraphQL errors: ${gqlErrors.map((x) => x.message ?? x.type).join('; ')}`, this.deps.source, { cause });
-    if (status === 401) return new ConnectorError('auth', `authentication failed: GitHub refused the token (401) on ${what}; check token (expired, revoked, or an installation token past its hour)`, this.deps.source, { cause });
+    if (Array.isArray(gqlErrors) && status === undefined)
+      return new ConnectorError('bad_data', `${what}: GraphQL errors: ${gqlErrors.map((x) => x.message ?? x.type).join('; ')}`, this.deps.source, { cause });
+    if (status === 401)
+      return new ConnectorError('auth', `authentication failed: GitHub refused the token (401) on ${what}; check token (expired, revoked, or an installation token past its hour)`, this.deps.source, {
+        cause,
+      });
     if (status === 403 || status === 404 || status === 410) {
       return new RepoAccessError(status, `${what}: HTTP ${status}${status === 404 ? ' (no such repository, or the token cannot see it)' : status === 403 ? ' (the token lacks permission)' : ''}`);
     }

@@ -26,7 +26,11 @@ export const githubConfigSchema = z
      * Issues with activity in the last N hours have their comments listed again every pull (one request
      * per active issue), so a deleted comment is seen: GitHub has no deletion feed. 0: off.
      */
-    recheckHours: z.number().min(0).max(24 * 90).default(72),
+    recheckHours: z
+      .number()
+      .min(0)
+      .max(24 * 90)
+      .default(72),
     /**
      * Look up the public profile email of issue and comment authors (GET /users/{login}, once per login per
      * run), so a GitHub login links to a person with the same email elsewhere. Discussions' GraphQL answer

@@ -41,7 +41,8 @@ export function createGithubConnector(cfg: GithubConfig, deps: ConnectorDeps, op
           try {
             for await (const page of s.run()) yield { items: page.items, cursor: snapshot(), ...(page.gaps?.length ? { gaps: page.gaps } : {}), rateLimitedMs: client.takeRateLimited() };
           } catch (err: unknown) {
-            const access = err instanceof RepoAccessError ? err : (err as { status?: number }).status === 404 && !(err instanceof ConnectorError) ? new RepoAccessError(404, (err as Error).message) : null;
+            const access =
+              err instanceof RepoAccessError ? err : (err as { status?: number }).status === 404 && !(err instanceof ConnectorError) ? new RepoAccessError(404, (err as Error).message) : null;
             if (!access) throw err;
             // This repository's stream only: a gap; an unfinished discussions window is read again next time.
             if (s.kind === 'discussions') delete st.discussions.pending;

@@ -49,14 +49,25 @@ describe('github issues over REST', () => {
 
   it('reads issues and comments as threads with labels; pull requests and their comments are left out', async () => {
     fake = await FakeGithub.start();
-    const bug = fake.addIssue(REPO, { title: 'Tide tables off by one hour after DST', body: 'Since the switch to winter time <!-- template --> every tide is an hour late.', user: 'Marisol', labels: ['bug', 'area:tides'] });
+    const bug = fake.addIssue(REPO, {
+      title: 'Tide tables off by one hour after DST',
+      body: 'Since the switch to winter time <!-- template --> every tide is an hour late.',
+      user: 'Marisol',
+      labels: ['bug', 'area:tides'],
+    });
     const c1 = fake.comment(REPO, bug, { body: 'Confirmed on 0.9.2, the offset is applied twice.', user: 'keeper' });
     const pr = fake.addIssue(REPO, { title: 'Fix DST offset', pull: true });
     fake.comment(REPO, pr, { body: 'LGTM' });
     const got = await pull(connect(fake, { discussions: false }));
     expect(got.messages.map((m) => m.externalId)).toEqual([bug.node_id, c1.node_id]);
     const [issue, comment] = got.messages as [RawMessage, RawMessage];
-    expect(issue).toMatchObject({ channel: `${REPO}/issues`, subject: 'Tide tables off by one hour after DST', labels: ['bug', 'area:tides'], author: { id: 'marisol', name: 'Marisol' }, permalink: `https://github.com/${REPO}/issues/1` });
+    expect(issue).toMatchObject({
+      channel: `${REPO}/issues`,
+      subject: 'Tide tables off by one hour after DST',
+      labels: ['bug', 'area:tides'],
+      author: { id: 'marisol', name: 'Marisol' },
+      permalink: `https://github.com/${REPO}/issues/1`,
+    });
     expect(issue.text).toBe('Tide tables off by one hour after DST\n\nSince the switch to winter time  every tide is an hour late.');
     expect(comment).toMatchObject({ threadId: bug.node_id, replyTo: bug.node_id, subject: bug.title, author: { id: 'keeper' } });
     expect(got.skips.map((s) => s.reason)).toEqual(['github pull request (not read)', 'github pull request comment (not read)']);
@@ -73,7 +84,19 @@ describe('github issues over REST', () => {
     expect(votes.every((m) => m.replyTo === issue.node_id && m.threadId === issue.node_id && m.permalink === `https://github.com/${REPO}/issues/1`)).toBe(true);
     expect(first.messages.find((m) => m.externalId === issue.node_id)!.reactions).toEqual({ '+1': 2 });
     // The reporters stage, as it is: the raiser and the two 👍 as me-too.
-    const pm = (m: RawMessage, i: number): PriorityMessage => ({ messageId: i + 1, conversationId: 1, personId: i + 1, personName: m.author.id, org: null, segment: 'community', at: m.sentAt, text: m.text, channel: m.channel, platform: 'github', permalink: null });
+    const pm = (m: RawMessage, i: number): PriorityMessage => ({
+      messageId: i + 1,
+      conversationId: 1,
+      personId: i + 1,
+      personName: m.author.id,
+      org: null,
+      segment: 'community',
+      at: m.sentAt,
+      text: m.text,
+      channel: m.channel,
+      platform: 'github',
+      permalink: null,
+    });
     const msgs = first.messages.map(pm);
     const voiced = reporterVoicings([{ itemId: 1, reportMessageId: 1, messages: msgs }]);
     expect(voiced.map((v) => `${v.role}:${v.message.personName}`).sort()).toEqual(['me-too:bo', 'me-too:carla', 'raised:marisol']);
@@ -116,7 +139,12 @@ describe('github issues over REST', () => {
     fake.deleteComment(a2);
     fake.deleteIssue(b);
     const second = await pull(connect(fake, { discussions: false }), first.cursor);
-    expect(second.messages.filter((m) => m.deleted).map((m) => m.externalId).sort()).toEqual([a2.node_id, b.node_id, b1.node_id].sort());
+    expect(
+      second.messages
+        .filter((m) => m.deleted)
+        .map((m) => m.externalId)
+        .sort(),
+    ).toEqual([a2.node_id, b.node_id, b1.node_id].sort());
     expect(second.messages.filter((m) => !m.deleted)).toEqual([]);
     expect(second.messages.find((m) => m.externalId === a2.node_id)!.channel).toBe(`${REPO}/issues`);
     const third = await pull(connect(fake, { discussions: false }), second.cursor);
@@ -155,7 +183,10 @@ describe('github issues over REST', () => {
     expect(got.gaps.map((g) => g.channel)).toEqual(['driftwood/secret/issues', 'driftwood/secret/discussions']);
     expect(got.gaps[1]!.reason).toMatch(/Could not resolve to a Repository/);
     fake.revokeAuth();
-    const err = await pull(connect(fake)).then(() => null, (e: unknown) => e);
+    const err = await pull(connect(fake)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConnectorError);
     expect((err as ConnectorError).kind).toBe('auth');
     expect((err as Error).message).not.toContain(fake.token);
@@ -176,7 +207,15 @@ describe('github issues over REST', () => {
     fake.addIssue(REPO, { title: 'Before live' });
     const sleeps: number[] = [];
     const ac = new AbortController();
-    const d: ConnectorDeps = { ...deps, sleep: async (ms, signal) => { sleeps.push(ms); if (sleeps.length === 1) fake.addIssue(REPO, { title: 'During live' }); else ac.abort(); return !signal?.aborted; } };
+    const d: ConnectorDeps = {
+      ...deps,
+      sleep: async (ms, signal) => {
+        sleeps.push(ms);
+        if (sleeps.length === 1) fake.addIssue(REPO, { title: 'During live' });
+        else ac.abort();
+        return !signal?.aborted;
+      },
+    };
     const conn = connect(fake, { discussions: false, pollIntervalSeconds: 30 }, d);
     const titles: string[] = [];
     for await (const page of conn.live!(undefined, ac.signal)) for (const raw of page.items) titles.push((conn.normalize(raw, { source: 't' }) as RawMessage).subject ?? '');
@@ -224,7 +263,12 @@ describe('github discussions over GraphQL', () => {
     fake.deleteDiscussionComment(d, c);
     const gone = await pull(connect(fake, { issues: false, pageSize: 1 }), again.cursor);
     // A deleted comment takes its replies with it.
-    expect(gone.messages.filter((m) => m.deleted).map((m) => m.externalId).sort()).toEqual([c.id, r.id].sort());
+    expect(
+      gone.messages
+        .filter((m) => m.deleted)
+        .map((m) => m.externalId)
+        .sort(),
+    ).toEqual([c.id, r.id].sort());
   }, 60_000);
 });
 
@@ -237,7 +281,10 @@ describe('github discussions past the first page', () => {
     fake.setClock(Date.now() - 3 * 3600_000);
     const d = fake.addDiscussion(REPO, { title: 'Release 1.0 feedback thread', body: 'Tell us how 1.0 works for you.', author: 'marisol' });
     const comments = Array.from({ length: 230 }, (_, k) => fake.discussionComment(d, { body: `comment ${k}`, author: `user${k % 40}` }));
-    const replies = [...Array.from({ length: 150 }, (_, k) => fake.discussionComment(d, { body: `reply ${k} to the first`, author: `user${k % 30}`, replyTo: comments[0] })), ...Array.from({ length: 120 }, (_, k) => fake.discussionComment(d, { body: `reply ${k} to the 151st`, author: 'keeper', replyTo: comments[150] }))];
+    const replies = [
+      ...Array.from({ length: 150 }, (_, k) => fake.discussionComment(d, { body: `reply ${k} to the first`, author: `user${k % 30}`, replyTo: comments[0] })),
+      ...Array.from({ length: 120 }, (_, k) => fake.discussionComment(d, { body: `reply ${k} to the 151st`, author: 'keeper', replyTo: comments[150] })),
+    ];
     for (let k = 0; k < 150; k++) fake.thumbsUp(d, `fan${k}`);
     const small = fake.addDiscussion(REPO, { title: 'Small one', body: 'Just one comment here.' });
     const smallComment = fake.discussionComment(small, { body: 'Only comment' });
@@ -310,12 +357,17 @@ describe('github dump importer', () => {
     expect(kept.length).toBeGreaterThanOrEqual(10);
     expect(kept.some((m) => m.text === ME_TOO_TEXT)).toBe(true);
     expect(kept.some((m) => m.channel.endsWith('/discussions'))).toBe(true);
-    expect(msgs.filter(isSkip).map((s) => s.reason).sort()).toEqual(['github pull request (not read)', 'github pull request comment (not read)']);
+    expect(
+      msgs
+        .filter(isSkip)
+        .map((s) => s.reason)
+        .sort(),
+    ).toEqual(['github pull request (not read)', 'github pull request comment (not read)']);
   });
 });
 
 describe('github in the pipeline', () => {
-  it("a revoked token stops only its source; people entries link github: and discourse: identities, a profile email is kept; an edit updates and a deletion leaves the counts", async () => {
+  it('a revoked token stops only its source; people entries link github: and discourse: identities, a profile email is kept; an edit updates and a deletion leaves the counts', async () => {
     const good = await FakeGithub.start();
     const broken = await FakeGithub.start();
     const forum = await FakeDiscourse.start();
@@ -343,7 +395,14 @@ describe('github in the pipeline', () => {
       startWorkers(app, ['enrich']);
       await app.queue.idle({ queues: ['enrich'] });
       await runCluster(app.ctx, { itemIds: (await app.db.selectFrom('feedback_items').select('id').execute()).map((r) => r.id) });
-      const personOf = (kind: string, value: string) => app.db.selectFrom('identities as i').innerJoin('people as p', 'p.id', 'i.person_id').select(['i.person_id', 'p.display_name', 'i.email']).where('i.kind', '=', kind).where('i.value', '=', value).executeTakeFirstOrThrow();
+      const personOf = (kind: string, value: string) =>
+        app.db
+          .selectFrom('identities as i')
+          .innerJoin('people as p', 'p.id', 'i.person_id')
+          .select(['i.person_id', 'p.display_name', 'i.email'])
+          .where('i.kind', '=', kind)
+          .where('i.value', '=', value)
+          .executeTakeFirstOrThrow();
       const onGithub = await personOf('github', 'marisol');
       const onForum = await personOf('discourse', '127.0.0.1/marisol');
       expect(onGithub.person_id).toBe(onForum.person_id);

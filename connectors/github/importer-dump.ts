@@ -33,8 +33,18 @@ export function readGithubDump(json: unknown, file: string): DumpReading {
     }
     const { comments_list: comments, thumbs, ...issue } = raw as { comments_list?: unknown[]; thumbs?: unknown[] };
     items.push({ raw: { kind: 'issue', repo, issue }, location: where });
-    (comments ?? []).forEach((c, ci) => items.push({ raw: { kind: 'issue-comment', repo, issueNodeId: parsed.data.node_id, issueNumber: parsed.data.number, issueTitle: parsed.data.title, comment: c }, location: `${where}.comments_list[${ci}]` }));
-    (thumbs ?? []).forEach((login, ti) => items.push({ raw: { kind: 'metoo', repo, channel: 'issues', parentId: parsed.data.node_id, login: String(login), at: Date.parse(parsed.data.created_at), url: parsed.data.html_url ?? null }, location: `${where}.thumbs[${ti}]` }));
+    (comments ?? []).forEach((c, ci) =>
+      items.push({
+        raw: { kind: 'issue-comment', repo, issueNodeId: parsed.data.node_id, issueNumber: parsed.data.number, issueTitle: parsed.data.title, comment: c },
+        location: `${where}.comments_list[${ci}]`,
+      }),
+    );
+    (thumbs ?? []).forEach((login, ti) =>
+      items.push({
+        raw: { kind: 'metoo', repo, channel: 'issues', parentId: parsed.data.node_id, login: String(login), at: Date.parse(parsed.data.created_at), url: parsed.data.html_url ?? null },
+        location: `${where}.thumbs[${ti}]`,
+      }),
+    );
   });
   top.data.discussions.forEach((raw, di) => {
     const where = `${file}:discussions[${di}]`;
@@ -51,13 +61,27 @@ export function readGithubDump(json: unknown, file: string): DumpReading {
       const { replies, ...comment } = (c ?? {}) as { replies?: { nodes?: unknown[] } };
       items.push({ raw: { kind: 'discussion-comment', repo, discussionId: id, discussionTitle: title, replyTo: null, comment }, location: `${where}.comments.nodes[${ci}]` });
       const cid = gqlPostSchema.safeParse(comment).data?.id ?? null;
-      (replies?.nodes ?? []).forEach((r, ri) => items.push({ raw: { kind: 'discussion-comment', repo, discussionId: id, discussionTitle: title, replyTo: cid, comment: r }, location: `${where}.comments.nodes[${ci}].replies.nodes[${ri}]` }));
+      (replies?.nodes ?? []).forEach((r, ri) =>
+        items.push({ raw: { kind: 'discussion-comment', repo, discussionId: id, discussionTitle: title, replyTo: cid, comment: r }, location: `${where}.comments.nodes[${ci}].replies.nodes[${ri}]` }),
+      );
     });
     (reactions?.nodes ?? []).forEach((r, ri) => {
-      if (r?.user?.login) items.push({ raw: { kind: 'metoo', repo, channel: 'discussions', parentId: id, login: r.user.login, at: Date.parse(r.createdAt ?? parsed.data.createdAt), url: parsed.data.url ?? null }, location: `${where}.reactions.nodes[${ri}]` });
+      if (r?.user?.login)
+        items.push({
+          raw: { kind: 'metoo', repo, channel: 'discussions', parentId: id, login: r.user.login, at: Date.parse(r.createdAt ?? parsed.data.createdAt), url: parsed.data.url ?? null },
+          location: `${where}.reactions.nodes[${ri}]`,
+        });
     });
   });
   return { items, quarantine };
 }
 
-export const githubDumpImporter: Importer = apiDumpImporter({ format: GITHUB_DUMP_FORMAT, platform: 'github', key: 'github', kind: 'GitHub dump', read: readGithubDump, normalize: normalizeGithub, normalizerVersion: GITHUB_NORMALIZER_VERSION });
+export const githubDumpImporter: Importer = apiDumpImporter({
+  format: GITHUB_DUMP_FORMAT,
+  platform: 'github',
+  key: 'github',
+  kind: 'GitHub dump',
+  read: readGithubDump,
+  normalize: normalizeGithub,
+  normalizerVersion: GITHUB_NORMALIZER_VERSION,
+});

@@ -40,7 +40,15 @@ async function listPage<T>(client: GithubClient, what: string, route: string, pa
  * Reads one since-stream to its end, a page at a time: `onItems` gets the new entries of each page and the
  * stream state (updated in place) is what the page's cursor carries.
  */
-async function* readSince<T extends { node_id: string; updated_at: string }>(client: GithubClient, what: string, route: string, params: Record<string, unknown>, st: SinceStream, pageSize: number, configSince: string | undefined): AsyncGenerator<T[]> {
+async function* readSince<T extends { node_id: string; updated_at: string }>(
+  client: GithubClient,
+  what: string,
+  route: string,
+  params: Record<string, unknown>,
+  st: SinceStream,
+  pageSize: number,
+  configSince: string | undefined,
+): AsyncGenerator<T[]> {
   let page = 1;
   let requestSince = st.since ?? configSince ?? null;
   for (;;) {
@@ -142,7 +150,15 @@ export async function* pullIssues(client: GithubClient, repo: string, st: RepoSt
         if (i.success && i.data.pull_request !== undefined) continue;
         if (i.success) titles.set(number, (parent = { nodeId: i.data.node_id, title: i.data.title }));
       }
-      items.push({ kind: 'issue-comment', repo, issueNodeId: parent?.nodeId ?? `${repo}#${number}`, issueNumber: number, issueTitle: parent?.title ?? null, comment: raw, authorEmail: c.success ? await emailOf(c.data.user?.login) : null });
+      items.push({
+        kind: 'issue-comment',
+        repo,
+        issueNodeId: parent?.nodeId ?? `${repo}#${number}`,
+        issueNumber: number,
+        issueTitle: parent?.title ?? null,
+        comment: raw,
+        authorEmail: c.success ? await emailOf(c.data.user?.login) : null,
+      });
       if (c.success && parent) rememberComment(st, 'issue', parent.nodeId, number, c.data.node_id, Date.parse(c.data.updated_at));
     }
     yield { items };

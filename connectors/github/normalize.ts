@@ -139,7 +139,19 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
       if (i.pull_request !== undefined) return { skip: true, reason: 'github pull request (not read)' };
       const text = [i.title, markdownToText(i.body)].filter(Boolean).join('\n\n');
       const labels = i.labels.map((l) => (typeof l === 'string' ? l : l.name)).filter(Boolean);
-      return { externalId: i.node_id, ...channel('issues'), author: withEmail(ghostOr(i.user), item.authorEmail), text, cleanText: text, sentAt: ms(i.created_at, `issue #${i.number} created_at`), editedAt: null, subject: i.title, permalink: i.html_url ?? null, reactions: restReactions(i.reactions), labels: labels.length ? labels : undefined };
+      return {
+        externalId: i.node_id,
+        ...channel('issues'),
+        author: withEmail(ghostOr(i.user), item.authorEmail),
+        text,
+        cleanText: text,
+        sentAt: ms(i.created_at, `issue #${i.number} created_at`),
+        editedAt: null,
+        subject: i.title,
+        permalink: i.html_url ?? null,
+        reactions: restReactions(i.reactions),
+        labels: labels.length ? labels : undefined,
+      };
     }
     case 'issue-comment': {
       const p = restCommentSchema.safeParse(item.comment);
@@ -151,7 +163,20 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
       if (!text) return { skip: true, reason: 'github comment without text' };
       const created = ms(c.created_at, 'comment created_at');
       const updated = ms(c.updated_at, 'comment updated_at');
-      return { externalId: c.node_id, ...channel('issues'), author: withEmail(ghostOr(c.user), item.authorEmail), text, cleanText: text, sentAt: created, editedAt: updated > created ? updated : null, threadId: item.issueNodeId, replyTo: item.issueNodeId, subject: item.issueTitle, permalink: c.html_url ?? null, reactions: restReactions(c.reactions) };
+      return {
+        externalId: c.node_id,
+        ...channel('issues'),
+        author: withEmail(ghostOr(c.user), item.authorEmail),
+        text,
+        cleanText: text,
+        sentAt: created,
+        editedAt: updated > created ? updated : null,
+        threadId: item.issueNodeId,
+        replyTo: item.issueNodeId,
+        subject: item.issueTitle,
+        permalink: c.html_url ?? null,
+        reactions: restReactions(c.reactions),
+      };
     }
     case 'discussion': {
       const p = gqlPostSchema.safeParse(item.discussion);
@@ -159,7 +184,19 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
       const d = p.data;
       const text = [d.title, markdownToText(d.body)].filter(Boolean).join('\n\n');
       const labels = [...(d.category ? [d.category.name] : []), ...(d.labels?.nodes ?? []).flatMap((l) => (l ? [l.name] : []))];
-      return { externalId: d.id, ...channel('discussions'), author: ghostOr(d.author), text, cleanText: text, sentAt: ms(d.createdAt, `discussion ${d.id} createdAt`), editedAt: d.lastEditedAt ? ms(d.lastEditedAt, 'lastEditedAt') : null, subject: d.title ?? null, permalink: d.url ?? null, reactions: gqlReactions(d), labels: labels.length ? [...new Set(labels)] : undefined };
+      return {
+        externalId: d.id,
+        ...channel('discussions'),
+        author: ghostOr(d.author),
+        text,
+        cleanText: text,
+        sentAt: ms(d.createdAt, `discussion ${d.id} createdAt`),
+        editedAt: d.lastEditedAt ? ms(d.lastEditedAt, 'lastEditedAt') : null,
+        subject: d.title ?? null,
+        permalink: d.url ?? null,
+        reactions: gqlReactions(d),
+        labels: labels.length ? [...new Set(labels)] : undefined,
+      };
     }
     case 'discussion-comment': {
       const p = gqlPostSchema.safeParse(item.comment);
@@ -167,7 +204,21 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
       const c = p.data;
       const text = markdownToText(c.body);
       if (!text) return { skip: true, reason: 'github comment without text' };
-      return { externalId: c.id, ...channel('discussions'), author: ghostOr(c.author), text, cleanText: text, sentAt: ms(c.createdAt, `comment ${c.id} createdAt`), editedAt: c.lastEditedAt ? ms(c.lastEditedAt, 'lastEditedAt') : null, threadId: item.discussionId, replyTo: item.replyTo ?? item.discussionId, subject: item.discussionTitle, permalink: c.url ?? null, reactions: gqlReactions(c), labels: c.isAnswer ? ['accepted-answer'] : undefined };
+      return {
+        externalId: c.id,
+        ...channel('discussions'),
+        author: ghostOr(c.author),
+        text,
+        cleanText: text,
+        sentAt: ms(c.createdAt, `comment ${c.id} createdAt`),
+        editedAt: c.lastEditedAt ? ms(c.lastEditedAt, 'lastEditedAt') : null,
+        threadId: item.discussionId,
+        replyTo: item.replyTo ?? item.discussionId,
+        subject: item.discussionTitle,
+        permalink: c.url ?? null,
+        reactions: gqlReactions(c),
+        labels: c.isAnswer ? ['accepted-answer'] : undefined,
+      };
     }
     case 'deleted': {
       if (typeof item.nodeId !== 'string' || !item.nodeId) throw new Error('malformed GitHub deletion item');
@@ -176,7 +227,18 @@ export function normalizeGithub(raw: unknown, _ctx: NormalizeContext): RawMessag
     case 'metoo': {
       if (typeof item.login !== 'string' || !item.login || typeof item.parentId !== 'string') throw new Error('malformed GitHub reaction item');
       const login = item.login.toLowerCase();
-      return { externalId: `${item.parentId}/+1/${login}`, ...channel(item.channel), author: { id: login, name: item.login }, text: ME_TOO_TEXT, cleanText: ME_TOO_TEXT, sentAt: item.at, threadId: item.parentId, replyTo: item.parentId, permalink: typeof item.url === 'string' ? item.url : null, deleted: item.deleted || undefined };
+      return {
+        externalId: `${item.parentId}/+1/${login}`,
+        ...channel(item.channel),
+        author: { id: login, name: item.login },
+        text: ME_TOO_TEXT,
+        cleanText: ME_TOO_TEXT,
+        sentAt: item.at,
+        threadId: item.parentId,
+        replyTo: item.parentId,
+        permalink: typeof item.url === 'string' ? item.url : null,
+        deleted: item.deleted || undefined,
+      };
     }
     default:
       throw new Error(`unknown GitHub item kind ${JSON.stringify((item as { kind?: unknown }).kind)}`);

@@ -36,7 +36,9 @@ export async function* recheckIssues(client: GithubClient, repo: string, st: Rep
     if (r.kind !== 'issue') continue;
     let present: Set<string>;
     try {
-      const list = await client.call(`${repo} issue #${r.n} comments`, () => client.octokit.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo: name, issue_number: r.n, per_page: 100 }));
+      const list = await client.call(`${repo} issue #${r.n} comments`, () =>
+        client.octokit.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo: name, issue_number: r.n, per_page: 100 }),
+      );
       present = new Set((list as Array<{ node_id?: string }>).flatMap((c) => (typeof c.node_id === 'string' ? [c.node_id] : [])));
     } catch (err: unknown) {
       if (!(err instanceof RepoAccessError) || (err.status !== 404 && err.status !== 410)) throw err;

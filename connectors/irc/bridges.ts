@@ -39,7 +39,27 @@ const PUPPET_SUFFIX: Record<string, string> = { m: 'matrix', d: 'discord', t: 't
 const PUPPET = /^(.+?)\[([a-z])\]$/i;
 /** matrix-appservice-irc's default nick template `M-$DISPLAY`. */
 const MATRIX_DEFAULT_PUPPET = /^M-(.+)$/;
-const KNOWN_PROTOCOLS = new Set(['discord', 'slack', 'matrix', 'telegram', 'irc', 'mattermost', 'xmpp', 'zulip', 'whatsapp', 'rocketchat', 'msteams', 'gitter', 'api', 'sshchat', 'keybase', 'nctalk', 'steam', 'mumble', 'vk']);
+const KNOWN_PROTOCOLS = new Set([
+  'discord',
+  'slack',
+  'matrix',
+  'telegram',
+  'irc',
+  'mattermost',
+  'xmpp',
+  'zulip',
+  'whatsapp',
+  'rocketchat',
+  'msteams',
+  'gitter',
+  'api',
+  'sshchat',
+  'keybase',
+  'nctalk',
+  'steam',
+  'mumble',
+  'vk',
+]);
 /** Nicks that are bridge bots unless configured otherwise. */
 const DEFAULT_BRIDGE_BOT = /(?:bridge|relay|^matterbridge)/i;
 

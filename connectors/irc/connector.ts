@@ -11,7 +11,8 @@ import { EPOCH, STABLE_CONNECTION_MS, iso, IrcSession, Inbox } from './session.j
 
 export { throttleDelayMs } from './session.js';
 export type IrcCursorValue = IrcCursor;
-type LiveEvent = { t: 'lines'; lines: IrcLine[]; network: string } | { t: 'gap'; gap: Gap } | { t: 'up'; network: string; at: number } | { t: 'fatal'; error: ConnectorError } | { t: 'waited'; ms: number };
+type LiveEvent =
+  { t: 'lines'; lines: IrcLine[]; network: string } | { t: 'gap'; gap: Gap } | { t: 'up'; network: string; at: number } | { t: 'fatal'; error: ConnectorError } | { t: 'waited'; ms: number };
 
 export function createIrcConnector(cfg: IrcConfig, deps: ConnectorDeps): Connector<IrcCursor> {
   const multi = cfg.networks.length > 1;
@@ -56,7 +57,12 @@ export function createIrcConnector(cfg: IrcConfig, deps: ConnectorDeps): Connect
       if (reply.lines.length < limit) return;
       if (fresh.length === 0) {
         // A full page of lines we already have and no msgid to step past them: say so rather than loop.
-        yield { lines: [], cursor, waitedMs, gap: { channel: chanId(s.net, channel), from: st?.lastTime ?? 0, to: deps.now(), reason: `CHATHISTORY could not page past ${limit} messages sharing one timestamp` } };
+        yield {
+          lines: [],
+          cursor,
+          waitedMs,
+          gap: { channel: chanId(s.net, channel), from: st?.lastTime ?? 0, to: deps.now(), reason: `CHATHISTORY could not page past ${limit} messages sharing one timestamp` },
+        };
         return;
       }
     }
@@ -79,7 +85,8 @@ export function createIrcConnector(cfg: IrcConfig, deps: ConnectorDeps): Connect
             for (const channel of net.channels) {
               const st = cursor.channels[channelKey(net.name, channel)];
               const since = Math.max(st?.lastTime ?? -Infinity, cursor.connectedUntil[net.name] ?? -Infinity);
-              if (Number.isFinite(since) && since < now) gaps.push({ channel: chanId(net, channel), from: since, to: now, reason: `${net.name} offers no CHATHISTORY: messages while Gleaner was not listening cannot be fetched` });
+              if (Number.isFinite(since) && since < now)
+                gaps.push({ channel: chanId(net, channel), from: since, to: now, reason: `${net.name} offers no CHATHISTORY: messages while Gleaner was not listening cannot be fetched` });
             }
             cursor = withConnectedUntil(cursor, net.name, now);
             yield { items: [], cursor, gaps };

@@ -39,9 +39,7 @@ export function advance(cursor: IrcCursor, key: string, time: number, externalId
   let next: ChannelState;
   if (!prev || time > prev.lastTime) next = { lastTime: time, lastMsgid: msgid, idsAtLastTime: [externalId] };
   else if (time === prev.lastTime) {
-    next = prev.idsAtLastTime.includes(externalId)
-      ? prev
-      : { lastTime: time, lastMsgid: msgid ?? prev.lastMsgid, idsAtLastTime: [...prev.idsAtLastTime, externalId] };
+    next = prev.idsAtLastTime.includes(externalId) ? prev : { lastTime: time, lastMsgid: msgid ?? prev.lastMsgid, idsAtLastTime: [...prev.idsAtLastTime, externalId] };
   } else next = prev; // older than what we have: already covered
   return next === prev ? cursor : { ...cursor, channels: { ...cursor.channels, [key]: next } };
 }

@@ -3,15 +3,7 @@ import type { ConnectorDefinition, Importer } from '../types.js';
 import { ircConfigSchema, IRC_SECRET_KEYS, type IrcConfig } from './config.js';
 import { createIrcConnector } from './connector.js';
 import type { IrcCursor } from './cursor.js';
-import {
-  ircChannelDatedImporter,
-  ircHexchatImporter,
-  ircIrssiImporter,
-  ircLimnoriaImporter,
-  ircUbuntuImporter,
-  ircWeechatImporter,
-  ircZncImporter,
-} from './importer-logs.js';
+import { ircChannelDatedImporter, ircHexchatImporter, ircIrssiImporter, ircLimnoriaImporter, ircUbuntuImporter, ircWeechatImporter, ircZncImporter } from './importer-logs.js';
 
 export { createIrcConnector, throttleDelayMs } from './connector.js';
 export { ircConfigSchema, ircNetworkSchema, ircBridgeSchema, IRC_SECRET_KEYS, type IrcConfig, type IrcConfigInput, type IrcNetworkConfig } from './config.js';
@@ -36,15 +28,7 @@ export {
 } from './importer-logs.js';
 
 /** Their `detect`s pick the single best-fitting format, so they exclude each other and order does not matter. */
-export const ircImporters: Importer[] = [
-  ircUbuntuImporter,
-  ircChannelDatedImporter,
-  ircIrssiImporter,
-  ircWeechatImporter,
-  ircZncImporter,
-  ircLimnoriaImporter,
-  ircHexchatImporter,
-];
+export const ircImporters: Importer[] = [ircUbuntuImporter, ircChannelDatedImporter, ircIrssiImporter, ircWeechatImporter, ircZncImporter, ircLimnoriaImporter, ircHexchatImporter];
 
 export const ircDefinition: ConnectorDefinition<IrcConfig, IrcCursor> = {
   platform: 'irc',

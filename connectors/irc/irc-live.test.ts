@@ -48,8 +48,7 @@ function runLive(cfg: IrcConfigInput, since?: IrcCursor) {
       ended = true;
     }
   })();
-  const messages = (): RawMessage[] =>
-    pages.flatMap((p) => p.items.map((i) => connector.normalize(i, { source: 'libera' }))).filter((m): m is RawMessage => !isSkip(m as RawMessage));
+  const messages = (): RawMessage[] => pages.flatMap((p) => p.items.map((i) => connector.normalize(i, { source: 'libera' }))).filter((m): m is RawMessage => !isSkip(m as RawMessage));
   return {
     connector,
     logs,

@@ -192,7 +192,10 @@ describe('detect', () => {
     for (const [file, format] of cases) {
       const path = join(FIX, file);
       const head = readFileSync(path);
-      expect(ircImporters.filter((i) => i.detect(path, head)).map((i) => i.format), file).toEqual([format]);
+      expect(
+        ircImporters.filter((i) => i.detect(path, head)).map((i) => i.format),
+        file,
+      ).toEqual([format]);
     }
     const mail = Buffer.from('From alice@example.org Sun Nov 22 07:58:57 2026\nSubject: hi\n\nhello\n');
     expect(ircImporters.filter((i) => i.detect('x.mbox', mail))).toEqual([]);

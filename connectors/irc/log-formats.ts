@@ -322,7 +322,10 @@ export function channelFromPath(path: string): string | null {
   } catch {
     base = basename(path);
   }
-  const stem = base.replace(/\.gz$/i, '').replace(/\.(?:log|txt|weechatlog)$/i, '').replace(/\.raw$/i, '');
+  const stem = base
+    .replace(/\.gz$/i, '')
+    .replace(/\.(?:log|txt|weechatlog)$/i, '')
+    .replace(/\.raw$/i, '');
   const m = /[#&][^\s,/]*$/.exec(stem.replace(/[._-]?\d{4}-?\d\d-?\d\d(?:[._-].*)?$/, ''));
   if (m && m[0].length > 1) return m[0];
   const parent = basename(dirname(path));

@@ -155,7 +155,7 @@ class ImapSession {
     let lastUid = resumeUid(cursor, path, uidValidity);
     const known = cursor.mailboxes[path];
     let stateChanged = !known || known.uidValidity !== uidValidity;
-    const found = exists === 0 ? [] : ((await this.client.search({ uid: `${lastUid + 1}:*` }, { uid: true })) || []);
+    const found = exists === 0 ? [] : (await this.client.search({ uid: `${lastUid + 1}:*` }, { uid: true })) || [];
     const uids = [...new Set(found)].filter((u) => u > lastUid).sort((a, b) => a - b);
     for (let i = 0; i < uids.length; i += IMAP_PAGE_SIZE) {
       if (signal.aborted) return;
@@ -255,10 +255,14 @@ export function createMailConnector(input: MailConfigInput): Connector<MailCurso
         }
       });
       session.client.on('close', wake);
-      inner.signal.addEventListener('abort', () => {
-        wake();
-        void session.close();
-      }, { once: true });
+      inner.signal.addEventListener(
+        'abort',
+        () => {
+          wake();
+          void session.close();
+        },
+        { once: true },
+      );
       let mine = start;
       await session.connect();
       while (!inner.signal.aborted) {

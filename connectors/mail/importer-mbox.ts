@@ -24,9 +24,7 @@ const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
  */
 export const MBOX_FROM_LINE = new RegExp(`^From (.+?) +${DAY} ${MONTH} [ \\d]\\d \\d\\d:\\d\\d(?::\\d\\d)? .*\\d{4}`);
 /** Mailman 2 pipermail `.txt` separator: two spaces, address obfuscated as `user at host` or kept (5.2). */
-export const PIPERMAIL_FROM_LINE = new RegExp(
-  `^From (\\S+ at \\S+|\\S+@\\S+)  ${DAY} ${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}$`,
-);
+export const PIPERMAIL_FROM_LINE = new RegExp(`^From (\\S+ at \\S+|\\S+@\\S+)  ${DAY} ${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}$`);
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
@@ -34,7 +32,8 @@ const FROM_SPACE = Buffer.from('From ');
 const LF = 0x0a;
 const CR = 0x0d;
 /** Header names that make a non-matching `From ` line after a blank line look like a broken separator. */
-const HEADER_AFTER_FROM = /^(?:Return-Path|Received|From|Date|Message-ID|Subject|To|Cc|Delivered-To|X-[A-Za-z0-9-]+|MIME-Version|Content-Type|Reply-To|Sender|List-Id|In-Reply-To|References|Envelope-to|Status):[ \t]/i;
+const HEADER_AFTER_FROM =
+  /^(?:Return-Path|Received|From|Date|Message-ID|Subject|To|Cc|Delivered-To|X-[A-Za-z0-9-]+|MIME-Version|Content-Type|Reply-To|Sender|List-Id|In-Reply-To|References|Envelope-to|Status):[ \t]/i;
 const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+:/;
 
 export type MailFormat = 'mbox' | 'pipermail';
@@ -293,7 +292,9 @@ export async function isGzipFile(path: string): Promise<boolean> {
 
 /** The archive's base name without `.gz`, `.mbox`, `.txt`: the channel when nothing better is known. */
 export function archiveName(path: string): string {
-  return basename(path).replace(/\.gz$/i, '').replace(/\.(?:mbox|mbx|txt)$/i, '');
+  return basename(path)
+    .replace(/\.gz$/i, '')
+    .replace(/\.(?:mbox|mbx|txt)$/i, '');
 }
 
 interface OpenedStream {
@@ -338,7 +339,11 @@ async function readFirstLine(path: string, gz: boolean): Promise<string> {
     for await (const chunk of stream) {
       acc = Buffer.concat([acc, chunk]);
       const nl = acc.indexOf(LF);
-      if (nl !== -1 || acc.length > 4096) return acc.subarray(0, nl === -1 ? 4096 : nl).toString('utf8').replace(/\r$/, '');
+      if (nl !== -1 || acc.length > 4096)
+        return acc
+          .subarray(0, nl === -1 ? 4096 : nl)
+          .toString('utf8')
+          .replace(/\r$/, '');
     }
   } catch {
     // reported by the real read
@@ -413,7 +418,10 @@ export async function* readMailArchive(path: string, opts: ImportOptions, how: R
 /** First line of a (gunzipped) head, without its line ending. */
 export function headFirstLine(head: Buffer): string {
   const nl = head.indexOf(LF);
-  return head.subarray(0, nl === -1 ? Math.min(head.length, 4096) : nl).toString('utf8').replace(/\r$/, '');
+  return head
+    .subarray(0, nl === -1 ? Math.min(head.length, 4096) : nl)
+    .toString('utf8')
+    .replace(/\r$/, '');
 }
 
 export function looksLikePipermail(path: string, head: Buffer): boolean {

@@ -247,7 +247,9 @@ describe('normalize', () => {
     expect(extractNewText('Body.\n-- \nAlice\nhttps://alice.example\n')).toBe('Body.');
     expect(extractNewText('Body.\n--\nAlice\n')).toBe('Body.');
     expect(extractNewText('Body.\n\nSent from my iPhone\n')).toBe('Body.');
-    expect(extractNewText('Body.\n_______________________________________________\nWidgets mailing list\nWidgets at lists.example.org\nhttp://lists.example.org/mailman/listinfo/widgets\n')).toBe('Body.');
+    expect(extractNewText('Body.\n_______________________________________________\nWidgets mailing list\nWidgets at lists.example.org\nhttp://lists.example.org/mailman/listinfo/widgets\n')).toBe(
+      'Body.',
+    );
     expect(extractNewText('> q1\nanswer 1\n> q2\nanswer 2\n')).toBe('answer 1\nanswer 2');
     expect(extractNewText('He wrote: nothing special here.\nStill new.')).toBe('He wrote: nothing special here.\nStill new.');
   });
@@ -290,7 +292,11 @@ describe('bad input is quarantined with file and offset; the rest imports', () =
     writeFileSync(empty, '');
     const eml = join(tmp, 'single.eml');
     writeFileSync(eml, 'From: a@example.org\nSubject: not an mbox\n\nhello\n');
-    for (const [path, why] of [[bin, /NUL bytes/], [empty, /empty/], [eml, /no mbox From_ line/]] as const) {
+    for (const [path, why] of [
+      [bin, /NUL bytes/],
+      [empty, /empty/],
+      [eml, /no mbox From_ line/],
+    ] as const) {
       const r = await readAll(mboxImporter, path);
       expect(r.items).toEqual([]);
       expect(r.quarantine).toHaveLength(1);

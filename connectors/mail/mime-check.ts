@@ -13,8 +13,13 @@ export function decodeSource(bytes: Buffer): { text: string; encoding: 'utf8' | 
 }
 
 export function excerptOf(bytes: Buffer): string {
-  // eslint-disable-next-line no-control-regex
-  return bytes.toString('utf8').slice(0, EXCERPT_CHARS).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]/g, '.');
+  return (
+    bytes
+      .toString('utf8')
+      .slice(0, EXCERPT_CHARS)
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]/g, '.')
+  );
 }
 
 export function clip(s: string, n: number): string {

@@ -59,7 +59,10 @@ function headerValue(parsed: MailView, name: string): string | null {
   for (const h of parsed.headerLines) {
     if (h.key === name) {
       const idx = h.line.indexOf(':');
-      return h.line.slice(idx + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+      return h.line
+        .slice(idx + 1)
+        .replace(/\r?\n[ \t]+/g, ' ')
+        .trim();
     }
   }
   return null;
@@ -93,7 +96,10 @@ export function fromLineDate(fromLine: string | null): number | null {
 /** RFC 5322 date (with the usual junk: comments, missing zone, two-digit years); null when unreadable. */
 export function parseMailDate(value: string | null): number | null {
   if (!value) return null;
-  const cleaned = value.replace(/\([^)]*\)/g, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = value
+    .replace(/\([^)]*\)/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   for (const candidate of [cleaned, cleaned.replace(/^[A-Za-z]+,?\s*/, ''), cleaned.replace(/ ([A-Z]{3,5}|[+-]\d{4}) .*$/, ' $1')]) {
     const t = Date.parse(candidate);
     if (Number.isFinite(t) && t > 0) return t;
@@ -103,7 +109,8 @@ export function parseMailDate(value: string | null): number | null {
 
 // ---- bots ----
 
-const BOT_LOCAL_PART = /^(?:no-?reply|do-?not-?reply|noreply-[\w.-]+|mailer-daemon|postmaster|jira|git|gitbox|github|jenkins|hudson|buildbot|builds?|ci|notifications?|notify|bugzilla|bugs|sonar\w*|dependabot|renovate|travis|automation|robot|bot)$/i;
+const BOT_LOCAL_PART =
+  /^(?:no-?reply|do-?not-?reply|noreply-[\w.-]+|mailer-daemon|postmaster|jira|git|gitbox|github|jenkins|hudson|buildbot|builds?|ci|notifications?|notify|bugzilla|bugs|sonar\w*|dependabot|renovate|travis|automation|robot|bot)$/i;
 
 export function isAutomatedSender(address: string): boolean {
   const [local = '', domain = ''] = address.toLowerCase().split('@');
@@ -197,7 +204,10 @@ function cutIndex(lines: string[]): number {
     if (/^-{2,}\s*Original Message\s*-{2,}/i.test(line)) return i;
     const c = line.charCodeAt(0);
     if ((c === 0x5f /* _ */ || c === 0x2d) /* - */ && line.length >= 20) {
-      const following = lines.slice(i + 1, i + 5).map((l) => l.trim()).filter((l) => l !== '');
+      const following = lines
+        .slice(i + 1, i + 5)
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
       if (/^_{20,}$/.test(line) && following.some((l) => /^(?:From|De|Von|Sent|Envoyé|Gesendet):|mailing list|listinfo|\S+ at \S+\.\S+|@/i.test(l))) return i;
       if (/^-{20,}$/.test(line) && /^To unsubscribe, e-mail:/i.test(following[0] ?? '')) return i;
     }
@@ -239,7 +249,10 @@ export function extractNewText(text: string): string {
     }
     out.push(line.trimEnd());
   }
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 // ---- normalize ----
@@ -276,7 +289,10 @@ function listId(parsed: MailView): { id: string; name: string | null } | null {
     const bare = value.trim();
     return /^[\w.-]+$/.test(bare) ? { id: bare, name: null } : null;
   }
-  const name = (m[1] ?? '').trim().replace(/^"(.*)"$/, '$1').trim();
+  const name = (m[1] ?? '')
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .trim();
   return { id: (m[2] ?? '').trim(), name: name || null };
 }
 
@@ -296,7 +312,9 @@ function references(parsed: MailView): string[] {
 }
 
 function syntheticId(date: string | null, from: string, subject: string, body: string): string {
-  const hash = createHash('sha256').update(`${date ?? ''}\n${from}\n${subject}\n${body}`).digest('hex');
+  const hash = createHash('sha256')
+    .update(`${date ?? ''}\n${from}\n${subject}\n${body}`)
+    .digest('hex');
   return `gleaner-${hash.slice(0, 32)}`;
 }
 
@@ -364,10 +382,7 @@ export async function normalizeMailWith(raw: unknown, ctx: NormalizeContext, opt
     text = text.replace(/\r\n?/g, '\n');
     const scrub = stripScrubbedAttachments(text);
     text = scrub.text;
-    const attachments: Attachment[] = [
-      ...parsed.attachments.map((a) => ({ name: a.filename ?? 'unnamed', contentType: a.contentType ?? null, size: a.size ?? null })),
-      ...scrub.attachments,
-    ];
+    const attachments: Attachment[] = [...parsed.attachments.map((a) => ({ name: a.filename ?? 'unnamed', contentType: a.contentType ?? null, size: a.size ?? null })), ...scrub.attachments];
 
     const refs = references(parsed);
     const inReplyTo = headerValue(parsed, 'in-reply-to');

@@ -139,7 +139,9 @@ const cases: Case[] = [
   },
   {
     name: 'bare From address, bot sender, List-Id',
-    raw: mail(`From: jira@apache.org\nDate: Mon, 04 Mar 2024 10:15:02 +0100\nSubject: [jira] x\nList-Id: <dev.maven.apache.org>\nContent-Type: TEXT/PLAIN; CHARSET="US-ASCII"\nContent-Transfer-Encoding: 7BIT\n\nBody.\n`),
+    raw: mail(
+      `From: jira@apache.org\nDate: Mon, 04 Mar 2024 10:15:02 +0100\nSubject: [jira] x\nList-Id: <dev.maven.apache.org>\nContent-Type: TEXT/PLAIN; CHARSET="US-ASCII"\nContent-Transfer-Encoding: 7BIT\n\nBody.\n`,
+    ),
     fast: true,
     check: (m) => {
       expect(m.author).toMatchObject({ id: 'jira@apache.org', name: null, isBot: true });
@@ -157,13 +159,20 @@ const cases: Case[] = [
   { name: 'quoted-printable body', raw: mail(`${HEAD}Subject: qp\nContent-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9\n`), fast: false },
   {
     name: 'multipart',
-    raw: mail(`${HEAD}Subject: mp\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b1"\n\n--b1\nContent-Type: text/plain\n\nplain part\n--b1\nContent-Type: text/html\n\n<p>html part</p>\n--b1--\n`),
+    raw: mail(
+      `${HEAD}Subject: mp\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b1"\n\n--b1\nContent-Type: text/plain\n\nplain part\n--b1\nContent-Type: text/html\n\n<p>html part</p>\n--b1--\n`,
+    ),
     fast: false,
     check: (m) => expect(m.text).toBe('plain part'),
   },
   { name: 'latin-1 charset', raw: mail(`${HEAD}Subject: l1\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\u00e9\n`, 'latin1'), fast: false, check: (m) => expect(m.text).toBe('café\n') },
   { name: 'invalid UTF-8 bytes (latin-1 source)', raw: mail(`${HEAD}Subject: bad\n\ncaf\u00e9 \u00ff\n`, 'latin1'), fast: false },
-  { name: 'valid UTF-8 bytes in a latin-1 source', raw: mail(`${HEAD}Subject: ok\n\n${Buffer.from('café ✓\n', 'utf8').toString('latin1')}`, 'latin1'), fast: true, check: (m) => expect(m.text).toBe('café ✓\n') },
+  {
+    name: 'valid UTF-8 bytes in a latin-1 source',
+    raw: mail(`${HEAD}Subject: ok\n\n${Buffer.from('café ✓\n', 'utf8').toString('latin1')}`, 'latin1'),
+    fast: true,
+    check: (m) => expect(m.text).toBe('café ✓\n'),
+  },
   { name: 'lone surrogate in a UTF-8 source', raw: mail(`${HEAD}Subject: bad\n\nx \ud800 y\n`), fast: false },
   { name: 'format=flowed', raw: mail(`${HEAD}Subject: f\nContent-Type: text/plain; charset=utf-8; format=flowed\n\nsoft \nbreak\n`), fast: false },
   { name: 'Content-Disposition', raw: mail(`${HEAD}Subject: d\nContent-Disposition: attachment; filename=a.txt\n\nbody\n`), fast: false },

@@ -52,7 +52,7 @@ function parse(source: string, encoding: 'utf8' | 'latin1'): MailView | null {
   // mailsplit ends the header block at the first line that is exactly LF or CRLF.
   let headEnd = source.length;
   let bodyStart = source.length;
-  for (let pos = 0; pos < source.length; ) {
+  for (let pos = 0; pos < source.length;) {
     const nl = source.indexOf('\n', pos);
     if (nl < 0) break;
     if (nl === pos || (nl === pos + 1 && source.charCodeAt(pos) === 0x0d)) {

@@ -123,7 +123,7 @@ export class MatrixConnector implements Connector<MatrixCursor> {
         yield this.hs.page(items, cursor, takeGaps());
       }
       // Forwards from `end`: what arrived since the last run.
-      for (; syncFrom === undefined; ) {
+      for (; syncFrom === undefined;) {
         const fromToken: string | undefined = state.end;
         const res = await this.hs.messages(roomId, { dir: 'f', from: fromToken }, signal);
         const chunk = res.chunk ?? [];
@@ -275,7 +275,13 @@ export class MatrixConnector implements Connector<MatrixCursor> {
     for (let i = 0; i < MAX_RELATION_PAGES; i++) {
       let res: { chunk?: unknown[]; next_batch?: string };
       try {
-        res = await this.hs.get(`/rooms/${enc(roomId)}/relations/${enc(eventId)}/m.annotation`, { limit: 100, dir: 'b', ...(from ? { from } : {}) }, signal, `reading reactions of ${eventId}`, V1_PREFIX);
+        res = await this.hs.get(
+          `/rooms/${enc(roomId)}/relations/${enc(eventId)}/m.annotation`,
+          { limit: 100, dir: 'b', ...(from ? { from } : {}) },
+          signal,
+          `reading reactions of ${eventId}`,
+          V1_PREFIX,
+        );
       } catch (err: unknown) {
         if (err instanceof ConnectorError && (err.kind === 'permission' || err.kind === 'bad_data')) return {};
         throw err;

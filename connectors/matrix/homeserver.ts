@@ -57,7 +57,10 @@ export class MatrixHomeserver {
     private readonly config: MatrixConfig,
     private readonly deps: ConnectorDeps,
   ) {
-    const log = (level: 'debug' | 'warn' | 'error') => (...msg: unknown[]) => deps.log(level, `matrix-js-sdk: ${msg.map(String).join(' ')}`);
+    const log =
+      (level: 'debug' | 'warn' | 'error') =>
+      (...msg: unknown[]) =>
+        deps.log(level, `matrix-js-sdk: ${msg.map(String).join(' ')}`);
     const sdkLogger = {
       trace: log('debug'),
       debug: log('debug'),

@@ -82,7 +82,10 @@ function seedLumen(fake: FakeMatrixServer) {
   const inThread = fake.threadReply(room, sam, root, 'Seeing the same loop on 2.4.1 with Okta.');
   const reply = fake.reply(room, sam, root, 'Did you clear the session cookie?');
   const notice = fake.append(room, { type: 'm.room.message', sender: bot, content: { msgtype: 'm.notice', body: 'Build 2.4.1 passed' } });
-  const html = fake.send(room, mei, 'The **quickstart** still says `pip install lumen`', { format: 'org.matrix.custom.html', formatted_body: 'The <strong>quickstart</strong> still says <code>pip install lumen</code>' });
+  const html = fake.send(room, mei, 'The **quickstart** still says `pip install lumen`', {
+    format: 'org.matrix.custom.html',
+    formatted_body: 'The <strong>quickstart</strong> still says <code>pip install lumen</code>',
+  });
   const typo = fake.send(room, sam, 'Thanks evryone');
   fake.edit(room, sam, typo, 'Thanks everyone');
   const spam = fake.send(room, sam, 'oops, wrong room');
@@ -299,7 +302,10 @@ describe('matrix connector', () => {
     expect(got.rateLimitedMs).toBeGreaterThanOrEqual(1000);
     expect(got.byId.size).toBe(3);
     fake.revokeAuth();
-    const err = await pull(connect(fake, {}, logs)).then(() => null, (e: unknown) => e);
+    const err = await pull(connect(fake, {}, logs)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConnectorError);
     expect((err as ConnectorError).kind).toBe('auth');
     const everything = JSON.stringify(logs) + String((err as Error).message) + String(((err as Error).cause as Error | undefined)?.message);
@@ -323,7 +329,11 @@ describe('matrix normalize', () => {
     expect(stripReplyFallback('no quote here')).toBe('no quote here');
   });
   it("flags a bridge's puppet users as relays of the other network, and no one else", () => {
-    const item = (sender: string) => ({ kind: 'matrix', roomId: '!r:x', event: { type: 'm.room.message', sender, content: { msgtype: 'm.text', body: 'good morning all' }, origin_server_ts: 1, event_id: `$${sender}` } });
+    const item = (sender: string) => ({
+      kind: 'matrix',
+      roomId: '!r:x',
+      event: { type: 'm.room.message', sender, content: { msgtype: 'm.text', body: 'good morning all' }, origin_server_ts: 1, event_id: `$${sender}` },
+    });
     const relayOf = (sender: string) => {
       const m = normalizeMatrix(item(sender), { source: 'test' });
       return isSkip(m) ? 'skip' : (m.relay ?? null);
@@ -357,8 +367,17 @@ const exportDoc = {
     ev(0, 'm.room.member', '@rin:example.org', { membership: 'join', displayname: 'Rin' }, { state_key: '@rin:example.org' }),
     ev(1, 'm.room.member', '@kai:example.org', { membership: 'join', displayname: 'Kai' }, { state_key: '@kai:example.org' }),
     ev(2, 'm.room.message', '@rin:example.org', { msgtype: 'm.text', body: 'Does the exporter keep threads?' }),
-    ev(3, 'm.room.message', '@kai:example.org', { msgtype: 'm.text', body: 'It does, look', 'm.relates_to': { rel_type: 'm.thread', event_id: '$ev2', is_falling_back: true, 'm.in_reply_to': { event_id: '$ev2' } } }),
-    ev(4, 'm.room.message', '@kai:example.org', { msgtype: 'm.text', body: '* It does, look at the thread', 'm.new_content': { msgtype: 'm.text', body: 'It does, look at the thread' }, 'm.relates_to': { rel_type: 'm.replace', event_id: '$ev3' } }),
+    ev(3, 'm.room.message', '@kai:example.org', {
+      msgtype: 'm.text',
+      body: 'It does, look',
+      'm.relates_to': { rel_type: 'm.thread', event_id: '$ev2', is_falling_back: true, 'm.in_reply_to': { event_id: '$ev2' } },
+    }),
+    ev(4, 'm.room.message', '@kai:example.org', {
+      msgtype: 'm.text',
+      body: '* It does, look at the thread',
+      'm.new_content': { msgtype: 'm.text', body: 'It does, look at the thread' },
+      'm.relates_to': { rel_type: 'm.replace', event_id: '$ev3' },
+    }),
     ev(5, 'm.reaction', '@rin:example.org', { 'm.relates_to': { rel_type: 'm.annotation', event_id: '$ev3', key: '🙏' } }),
     { type: 'm.room.message', sender: '@kai:example.org', content: { body: 'no id or time' } },
     ev(7, 'm.room.message', '@rin:example.org', { msgtype: 'm.text', body: '> <@kai:example.org> It does, look\n\nnice', 'm.relates_to': { 'm.in_reply_to': { event_id: '$ev3' } } }),

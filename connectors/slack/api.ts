@@ -58,7 +58,6 @@ export class SlackCallError extends Error {
   }
 }
 
-
 /** A sliding-window budget: at most `perMinute` calls in any minute (fractions mean one per longer window). */
 class RequestBudget {
   private readonly stamps: number[] = [];
@@ -182,7 +181,8 @@ export class SlackApi {
         const e = err as { code?: string; retryAfter?: number; data?: { error?: string; needed?: string }; message?: string };
         if (e.code === 'slack_webapi_rate_limited_error') {
           const waitMs = Math.max(0, (e.retryAfter ?? 1) * 1000);
-          if (attempt >= MAX_RATE_LIMIT_RETRIES) throw new ConnectorError('rate_limit', `Slack kept answering 429 to ${method} (${attempt} times); try again later`, this.deps.source, { retryAfterMs: waitMs });
+          if (attempt >= MAX_RATE_LIMIT_RETRIES)
+            throw new ConnectorError('rate_limit', `Slack kept answering 429 to ${method} (${attempt} times); try again later`, this.deps.source, { retryAfterMs: waitMs });
           this.deps.log('info', `rate limited on ${method}, waiting ${waitMs} ms`, { method, retryAfterMs: waitMs });
           this.rateLimitedMs += waitMs;
           if (!(await this.deps.sleep(waitMs, signal))) throw new Aborted();
@@ -191,10 +191,17 @@ export class SlackApi {
         if (e.code === 'slack_webapi_platform_error') {
           const code = e.data?.error ?? 'unknown_error';
           if (appToken && (AUTH_ERRORS.has(code) || code === 'not_allowed_token_type' || code === 'invalid_token')) {
-            throw new ConnectorError('auth', `Slack refused the app token (${code}) on ${method}: appToken must be an app-level token (xapp-) with connections:write, and Socket Mode enabled for the app`, this.deps.source, { cause: new Error(`${method}: ${code}`) });
+            throw new ConnectorError(
+              'auth',
+              `Slack refused the app token (${code}) on ${method}: appToken must be an app-level token (xapp-) with connections:write, and Socket Mode enabled for the app`,
+              this.deps.source,
+              { cause: new Error(`${method}: ${code}`) },
+            );
           }
           if (AUTH_ERRORS.has(code)) {
-            throw new ConnectorError('auth', `Slack refused the token (${code}) on ${method}: check the token, or reinstall the app and update the secret`, this.deps.source, { cause: new Error(`${method}: ${code}`) });
+            throw new ConnectorError('auth', `Slack refused the token (${code}) on ${method}: check the token, or reinstall the app and update the secret`, this.deps.source, {
+              cause: new Error(`${method}: ${code}`),
+            });
           }
           throw new SlackCallError(method, code, e.data?.needed);
         }
@@ -220,7 +227,8 @@ export class SlackApi {
         cursor = res.response_metadata?.next_cursor || undefined;
       } while (cursor);
     } catch (err: unknown) {
-      if (err instanceof SlackCallError) throw new ConnectorError(err.slackCode === 'missing_scope' ? 'permission' : 'bad_data', `cannot list channels: ${err.message}`, this.deps.source, { cause: err });
+      if (err instanceof SlackCallError)
+        throw new ConnectorError(err.slackCode === 'missing_scope' ? 'permission' : 'bad_data', `cannot list channels: ${err.message}`, this.deps.source, { cause: err });
       throw err;
     }
     const include = new Set(this.cfg.includeChannels.map((n) => n.replace(/^#/, '')));
@@ -233,7 +241,8 @@ export class SlackApi {
     for (const name of include) {
       const c = all.find((x) => x.name === name || x.id === name);
       if (!c) gaps.push({ channel: name, from: sinceMs(this.cfg) ?? 0, to: null, reason: `channel_not_found: #${name} is not visible to this token (private, renamed or archived?)` });
-      else if (!member(c)) gaps.push({ channel: c.id, from: (c.created ?? now / 1000) * 1000, to: null, reason: `not_in_channel: the app is not a member of #${c.name ?? c.id}; invite it with /invite` });
+      else if (!member(c))
+        gaps.push({ channel: c.id, from: (c.created ?? now / 1000) * 1000, to: null, reason: `not_in_channel: the app is not a member of #${c.name ?? c.id}; invite it with /invite` });
     }
     return { channels, gaps };
   }
@@ -251,7 +260,10 @@ export class SlackApi {
         const res = await this.call<WebAPICallResult & { user?: SlackUser }>('users.info', { user: id });
         const u = res.user ?? {};
         const p = u.profile ?? {};
-        this.users.set(id, { ref: { name: p.display_name || p.real_name || u.name || id, email: p.email ?? null, isBot: u.is_bot === true || id === 'USLACKBOT', team: typeof u.team_id === 'string' ? u.team_id : null }, at: this.deps.now() });
+        this.users.set(id, {
+          ref: { name: p.display_name || p.real_name || u.name || id, email: p.email ?? null, isBot: u.is_bot === true || id === 'USLACKBOT', team: typeof u.team_id === 'string' ? u.team_id : null },
+          at: this.deps.now(),
+        });
       } catch (err: unknown) {
         if (!(err instanceof SlackCallError)) throw err;
         if (err.slackCode === 'missing_scope' || err.slackCode === 'not_allowed_token_type') {

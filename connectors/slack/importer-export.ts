@@ -183,7 +183,12 @@ export async function* readSlackExport(path: string, opts: ImportOptions, signal
         for (const u of list as ExportUser[]) {
           if (!u || typeof u.id !== 'string') continue;
           const p = u.profile ?? {};
-          users.set(u.id, { name: p.display_name || p.real_name || u.name || u.id, email: p.email ?? null, isBot: u.is_bot === true || u.id === 'USLACKBOT', team: typeof u.team_id === 'string' ? u.team_id : null });
+          users.set(u.id, {
+            name: p.display_name || p.real_name || u.name || u.id,
+            email: p.email ?? null,
+            isBot: u.is_bot === true || u.id === 'USLACKBOT',
+            team: typeof u.team_id === 'string' ? u.team_id : null,
+          });
         }
       } catch (err: unknown) {
         quarantine.push({ location: file, reason: `unreadable user list: ${(err as Error).message}`, excerpt: '' });

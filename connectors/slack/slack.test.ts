@@ -9,7 +9,18 @@ import { connectorContract } from '../../test/contract/connector-contract.js';
 import { FakeSlack } from '../../test/fakes/slack.js';
 import { isSkip, type Gap, type RawMessage, type Skip } from '../../src/model/index.js';
 import { abortableSleep, ConnectorError, type ConnectorDeps, type ImportPage } from '../types.js';
-import { createSlackConnector, mrkdwnToText, normalizeSlack, slackConfigSchema, slackDefinition, slackExportImporter, slackImporters, type SlackConfigInput, type SlackCursor, type SlackItem } from './index.js';
+import {
+  createSlackConnector,
+  mrkdwnToText,
+  normalizeSlack,
+  slackConfigSchema,
+  slackDefinition,
+  slackExportImporter,
+  slackImporters,
+  type SlackConfigInput,
+  type SlackCursor,
+  type SlackItem,
+} from './index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SAMPLE_ZIP = join(here, 'fixtures', 'slack-export-sample.zip');
@@ -130,7 +141,12 @@ describe('slack connector against the fake Web API', () => {
     expect(byText(second.messages, 'same here on 2.4.1')!.threadId).toBe(root.externalId);
     const history = fake.requests.slice(before).filter((r) => r.method === 'conversations.history' && r.params.channel === help);
     expect(history[0]!.params.oldest).toBe(parent); // exclusive: the parent is not read again
-    expect(fake.requests.slice(before).filter((r) => r.method === 'conversations.replies').map((r) => r.params.ts)).toContain(parent);
+    expect(
+      fake.requests
+        .slice(before)
+        .filter((r) => r.method === 'conversations.replies')
+        .map((r) => r.params.ts),
+    ).toContain(parent);
     // And nothing new the time after.
     const third = await pull(connect(fake, {}, clock.deps()), second.cursor);
     expect(third.messages).toEqual([]);
@@ -178,7 +194,13 @@ describe('slack connector against the fake Web API', () => {
     fake.post(help, { user: 'U01SAM', subtype: 'channel_join', text: '<@U01SAM> has joined the channel' });
     fake.post(help, { user: 'U01JONAS', subtype: 'channel_topic', text: 'set the channel topic: Ask for help' });
     fake.post(help, { user: 'U01JONAS', subtype: 'channel_purpose', text: 'set the channel purpose: help' });
-    fake.post(help, { subtype: 'bot_message', bot_id: 'B01CI', username: 'lumen-ci', text: '', attachments: [{ fallback: 'Build #812 passed', text: 'Build <https://ci.lumen.dev/812|#812> passed on main' }] });
+    fake.post(help, {
+      subtype: 'bot_message',
+      bot_id: 'B01CI',
+      username: 'lumen-ci',
+      text: '',
+      attachments: [{ fallback: 'Build #812 passed', text: 'Build <https://ci.lumen.dev/812|#812> passed on main' }],
+    });
     const p = fake.post(help, { user: 'U01PRIYA', text: 'Hey <@U01JONAS>, see <#C01GENERAL|general> and <https://docs.lumen.dev/sso|the SSO docs> &amp; *really* soon &lt;3' });
     const bc = fake.reply(help, p, { user: 'U01JONAS', text: 'Fixed in 2.4.2, see release notes', broadcast: true });
     fake.reply(help, p, { user: 'U01PRIYA', text: 'thanks!' });
@@ -195,7 +217,12 @@ describe('slack connector against the fake Web API', () => {
     expect(priya.author).toEqual({ id: 'U01PRIYA', name: 'Priya', email: 'priya@acme.io', isBot: false, team: 'T0TEST' });
     expect(priya.permalink).toBe(`https://gleaner-test.slack.com/archives/${help}/p${p.replace('.', '')}`);
     // One users.info per user per run, one auth.test for every permalink, no chat.getPermalink.
-    expect(fake.calls('users.info').map((r) => r.params.user).sort()).toEqual(['U01JONAS', 'U01PRIYA', 'U01SAM']);
+    expect(
+      fake
+        .calls('users.info')
+        .map((r) => r.params.user)
+        .sort(),
+    ).toEqual(['U01JONAS', 'U01PRIYA', 'U01SAM']);
     expect(fake.calls('auth.test')).toHaveLength(1);
     expect(fake.calls('chat.getPermalink')).toHaveLength(0);
     expect(fake.requests.every((r) => r.tokenVia === 'bearer')).toBe(true);
@@ -288,12 +315,19 @@ describe('slack connector against the fake Web API', () => {
     fake.post(general, { user: 'U01SAM', text: 'before' });
     const ac = new AbortController();
     const deps = clock.deps();
-    const conn = connect(fake, { includeChannels: ['general'], pollIntervalSeconds: 120 }, { ...deps, sleep: async (ms, s) => {
-      const ok = await deps.sleep(ms, s);
-      fake.post(general, { user: 'U01SAM', text: `after ${clock.slept.length}` });
-      if (clock.slept.length >= 3) ac.abort();
-      return ok;
-    } });
+    const conn = connect(
+      fake,
+      { includeChannels: ['general'], pollIntervalSeconds: 120 },
+      {
+        ...deps,
+        sleep: async (ms, s) => {
+          const ok = await deps.sleep(ms, s);
+          fake.post(general, { user: 'U01SAM', text: `after ${clock.slept.length}` });
+          if (clock.slept.length >= 3) ac.abort();
+          return ok;
+        },
+      },
+    );
     const texts: string[] = [];
     for await (const page of conn.live!(undefined, ac.signal)) {
       for (const raw of page.items) {
@@ -307,7 +341,14 @@ describe('slack connector against the fake Web API', () => {
 });
 
 describe('slack normalize', () => {
-  const item = (message: SlackItem['message'], users: SlackItem['users'] = {}): SlackItem => ({ kind: 'slack', channel: 'C1', channelName: 'help', message, users, workspaceUrl: 'https://lumen.slack.com/' });
+  const item = (message: SlackItem['message'], users: SlackItem['users'] = {}): SlackItem => ({
+    kind: 'slack',
+    channel: 'C1',
+    channelName: 'help',
+    message,
+    users,
+    workspaceUrl: 'https://lumen.slack.com/',
+  });
 
   it('mrkdwn to plain text', () => {
     const users = { U1: { name: 'Priya' } };
@@ -318,17 +359,44 @@ describe('slack normalize', () => {
   });
 
   it('message_changed updates the original, message_deleted marks it, tombstones are deleted roots', () => {
-    const changed = normalizeSlack(item({ type: 'message', subtype: 'message_changed', hidden: true, ts: '1760000100.000200', event_ts: '1760000100.000200', message: { type: 'message', user: 'U1', text: 'fixed typo', ts: '1760000000.000100', edited: { user: 'U1', ts: '1760000100.000000' } } }), { source: 's' }) as RawMessage;
+    const changed = normalizeSlack(
+      item({
+        type: 'message',
+        subtype: 'message_changed',
+        hidden: true,
+        ts: '1760000100.000200',
+        event_ts: '1760000100.000200',
+        message: { type: 'message', user: 'U1', text: 'fixed typo', ts: '1760000000.000100', edited: { user: 'U1', ts: '1760000100.000000' } },
+      }),
+      { source: 's' },
+    ) as RawMessage;
     expect(changed).toMatchObject({ externalId: 'C1/1760000000.000100', text: 'fixed typo', editedAt: 1760000100000, sentAt: 1760000000000 });
-    const deleted = normalizeSlack(item({ type: 'message', subtype: 'message_deleted', hidden: true, ts: '1760000200.000300', deleted_ts: '1760000000.000100', previous_message: { type: 'message', user: 'U1', text: 'old', ts: '1760000000.000100' } }), { source: 's' }) as RawMessage;
+    const deleted = normalizeSlack(
+      item({
+        type: 'message',
+        subtype: 'message_deleted',
+        hidden: true,
+        ts: '1760000200.000300',
+        deleted_ts: '1760000000.000100',
+        previous_message: { type: 'message', user: 'U1', text: 'old', ts: '1760000000.000100' },
+      }),
+      { source: 's' },
+    ) as RawMessage;
     expect(deleted).toMatchObject({ externalId: 'C1/1760000000.000100', deleted: true, text: '' });
-    const tomb = normalizeSlack(item({ type: 'message', subtype: 'tombstone', user: 'USLACKBOT', hidden: true, text: 'This message was deleted.', ts: '1760000000.000100', thread_ts: '1760000000.000100', reply_count: 2 }), { source: 's' }) as RawMessage;
+    const tomb = normalizeSlack(
+      item({ type: 'message', subtype: 'tombstone', user: 'USLACKBOT', hidden: true, text: 'This message was deleted.', ts: '1760000000.000100', thread_ts: '1760000000.000100', reply_count: 2 }),
+      { source: 's' },
+    ) as RawMessage;
     expect(tomb).toMatchObject({ externalId: 'C1/1760000000.000100', deleted: true, threadId: 'C1/1760000000.000100', replyTo: null });
-    expect(normalizeSlack(item({ type: 'message', subtype: 'channel_leave', user: 'U1', text: '<@U1> has left the channel', ts: '1760000000.000001' }), { source: 's' })).toEqual({ skip: true, reason: 'slack system line: channel_leave' });
+    expect(normalizeSlack(item({ type: 'message', subtype: 'channel_leave', user: 'U1', text: '<@U1> has left the channel', ts: '1760000000.000001' }), { source: 's' })).toEqual({
+      skip: true,
+      reason: 'slack system line: channel_leave',
+    });
   });
 
   it("a Slack Connect author's workspace: user_team first, then the profile, the export's user_profile.team, the message's team; odd values are absent", () => {
-    const team = (message: Partial<SlackItem['message']>, users: SlackItem['users'] = {}) => (normalizeSlack(item({ type: 'message', user: 'U1', text: 'hi', ts: '1760000000.000100', ...message }, users), { source: 's' }) as RawMessage).author.team;
+    const team = (message: Partial<SlackItem['message']>, users: SlackItem['users'] = {}) =>
+      (normalizeSlack(item({ type: 'message', user: 'U1', text: 'hi', ts: '1760000000.000100', ...message }, users), { source: 's' }) as RawMessage).author.team;
     expect(team({ user_team: 'T0ACME', source_team: 'T0ACME', team: 'T0ACME' }, { U1: { name: 'Bo', team: 'T0HOME' } })).toBe('T0ACME');
     expect(team({}, { U1: { name: 'Bo', team: 'T0HOME' } })).toBe('T0HOME');
     expect(team({ user_profile: { name: 'bo', team: 'T0EXPORT' }, team: 'T0MSG' })).toBe('T0EXPORT');
@@ -348,7 +416,16 @@ describe('slack normalize', () => {
   });
 
   it('files become attachments without their url tokens', () => {
-    const m = normalizeSlack(item({ type: 'message', user: 'U1', text: 'log attached', ts: '1760000000.000100', files: [{ name: 'auth.log', mimetype: 'text/plain', size: 120, url_private: 'https://files.slack.com/files-pri/T1-F1/auth.log?t=xoxe-secret' }] }), { source: 's' }) as RawMessage;
+    const m = normalizeSlack(
+      item({
+        type: 'message',
+        user: 'U1',
+        text: 'log attached',
+        ts: '1760000000.000100',
+        files: [{ name: 'auth.log', mimetype: 'text/plain', size: 120, url_private: 'https://files.slack.com/files-pri/T1-F1/auth.log?t=xoxe-secret' }],
+      }),
+      { source: 's' },
+    ) as RawMessage;
     expect(m.attachments).toEqual([{ name: 'auth.log', contentType: 'text/plain', size: 120, url: 'https://files.slack.com/files-pri/T1-F1/auth.log' }]);
   });
 });
@@ -391,7 +468,12 @@ describe('slack workspace export importer', () => {
     expect(got.messages.every((m) => m.permalink?.startsWith('https://mesos-magellan.slack.com/archives/C0J'))).toBe(true);
     expect(got.pages.at(-1)!.bytesRead).toBe(got.pages.at(-1)!.totalBytes);
     const first = got.messages[0]!;
-    expect(first).toMatchObject({ externalId: 'C0JGLMMNX/1452837352.000006', channel: 'C0JGLMMNX', text: '@abilinski: Created an issue for a setup.py so that it can be installed to a standard place', sentAt: 1452837352000 });
+    expect(first).toMatchObject({
+      externalId: 'C0JGLMMNX/1452837352.000006',
+      channel: 'C0JGLMMNX',
+      text: '@abilinski: Created an issue for a setup.py so that it can be installed to a standard place',
+      sentAt: 1452837352000,
+    });
     expect(got.messages.filter((m) => m.attachments?.length)).toHaveLength(3);
   });
 
@@ -403,7 +485,15 @@ describe('slack workspace export importer', () => {
       mkdirSync(join(dir, 'help'));
       writeFileSync(join(dir, 'help', '2026-10-12.json'), JSON.stringify([{ type: 'message', user: 'U1', text: 'first', ts: '1760259600.000100' }]));
       writeFileSync(join(dir, 'help', '2026-10-13.json'), '[{"type":"message","user":"U1","text":"cut off');
-      writeFileSync(join(dir, 'help', '2026-10-14.json'), JSON.stringify([{ type: 'message', user: 'U1', text: 'third', ts: '1760432400.000100' }, 'garbage', { type: 'message', text: 'no ts' }, { type: 'message', user: 'U1', text: 'fourth', ts: '1760432500.000100' }]));
+      writeFileSync(
+        join(dir, 'help', '2026-10-14.json'),
+        JSON.stringify([
+          { type: 'message', user: 'U1', text: 'third', ts: '1760432400.000100' },
+          'garbage',
+          { type: 'message', text: 'no ts' },
+          { type: 'message', user: 'U1', text: 'fourth', ts: '1760432500.000100' },
+        ]),
+      );
       const got = await importAll(dir);
       expect(got.messages.map((m) => m.text)).toEqual(['first', 'third', 'fourth']);
       expect(got.messages[0]!.author).toEqual({ id: 'U1', name: 'Priya Raman', email: 'priya@acme.io', isBot: false });

@@ -80,7 +80,8 @@ export function registerClusterCommands(program: Command): void {
           if (c.summary) printSafe(`  summary: ${c.summary}`);
           for (const i of c.items) {
             printSafe(`  item ${i.id} (${i.kind ?? '-'}):`);
-            for (const m of i.messages) printSafe(`    ${m.at.slice(0, 16).replace('T', ' ')} ${m.platform} ${m.channel} ${m.author}: ${m.text.replace(/\s+/g, ' ').slice(0, 100)}${m.permalink ? `  <${m.permalink}>` : ''}`);
+            for (const m of i.messages)
+              printSafe(`    ${m.at.slice(0, 16).replace('T', ' ')} ${m.platform} ${m.channel} ${m.author}: ${m.text.replace(/\s+/g, ' ').slice(0, 100)}${m.permalink ? `  <${m.permalink}>` : ''}`);
           }
         }
       } finally {

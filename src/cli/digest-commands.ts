@@ -126,11 +126,10 @@ function report(o: SendOutcome): string {
   }
 }
 
-
 export function registerDigestCommands(program: Command): void {
   const digest = program
     .command('digest')
-    .description('render the digest for a week (default: the week of the latest message); --preview a team\'s draft; --send the approved edition')
+    .description("render the digest for a week (default: the week of the latest message); --preview a team's draft; --send the approved edition")
     .option('--week <YYYY-Www>', 'ISO week')
     .option('--from <date>', 'start date (YYYY-MM-DD)')
     .option('--to <date>', 'end date, inclusive (YYYY-MM-DD)')
@@ -141,58 +140,62 @@ export function registerDigestCommands(program: Command): void {
     .option('--preview', "build (or rebuild) the team's draft for the week (default: the last complete week) and write it to files")
     .option('--send', 'send the approved edition (with digest.autoApprove: the current one); safe to run twice')
     .option('--public', "write the team's public edition for the week (no names, emails, customer orgs or private channels)")
-    .action(async (opts: { week?: string; from?: string; to?: string; format?: string; out?: string; top?: number; team?: string; preview?: boolean; send?: boolean; public?: boolean }, cmd: Command) => {
-      await withApp(cmd, async (app) => {
-        if (opts.public) {
-          for (const f of await writePublicEdition(app, opts)) console.log(f);
-          return;
-        }
-        if (opts.preview && opts.send) throw new Error('--preview and --send are separate steps: preview, approve, then send');
-        if (opts.preview) {
-          const team = teamByName(app.config, opts.team);
-          const period = editionWeek(app, opts.week);
-          const e = await prepareEdition(app.ctx, team, period);
-          const label = `${weekLabel(period)}-${team.name.replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
-          const files: Array<[string, string]> = [];
-          if (!opts.format || opts.format === 'html') files.push([`digest-${label}.html`, e.html]);
-          if (!opts.format || opts.format === 'text') files.push([`digest-${label}.txt`, e.text]);
-          if (!opts.format || opts.format === 'json') files.push([`digest-${label}.json`, JSON.stringify(JSON.parse(e.json), null, 2) + '\n']);
-          for (const f of writeFiles(opts.out, files)) console.log(f);
-          console.log(describe(e));
-          return;
-        }
-        if (opts.send) {
-          const period = editionWeek(app, opts.week);
-          const teams = opts.team ? [teamByName(app.config, opts.team)] : teamsOf(app.config);
-          for (const team of teams) {
-            let e = await editionFor(app.ctx, team.name, period);
-            if (app.config.digest.autoApprove && (!e || e.status === 'draft')) {
-              e = await prepareEdition(app.ctx, team, period);
-              e = await approveEdition(app.ctx, e.id, 'autoApprove', { send: false });
-            }
-            if (!e) {
-              console.log(`${team.name} ${weekLabel(period)}: no edition; build one with --preview (or gleaner digest run), then approve it`);
-              process.exitCode = 1;
-              continue;
-            }
-            const o = await sendHereOrHandOff(app.ctx, e.id);
-            console.log(o ? report(o) : `#${e.id} queued for sending on the digest queue`);
-            if (o && (o.status === 'failed' || o.status === 'unknown' || o.status === 'not-approved')) process.exitCode = 1;
+    .action(
+      async (opts: { week?: string; from?: string; to?: string; format?: string; out?: string; top?: number; team?: string; preview?: boolean; send?: boolean; public?: boolean }, cmd: Command) => {
+        await withApp(cmd, async (app) => {
+          if (opts.public) {
+            for (const f of await writePublicEdition(app, opts)) console.log(f);
+            return;
           }
-          return;
-        }
-        const latest = await latestMessageAt(app.db);
-        const period = periodFrom(opts, latest ?? Date.now());
-        if (latest === null) {
-          // An empty digest for this week, written without a word, looked like a quiet week.
-          console.error(`nothing has been imported into ${app.store.location} yet, so there is no digest to write. Import first: gleaner import <files or folders> (exports, mbox, archives), or gleaner pull for the sources in gleaner.yaml`);
-          process.exitCode = 1;
-          return;
-        }
-        const files = await writeDigestFiles(app, period, opts.out, opts.format, opts.top ?? app.config.digest.top);
-        for (const f of files) console.log(f);
-      });
-    });
+          if (opts.preview && opts.send) throw new Error('--preview and --send are separate steps: preview, approve, then send');
+          if (opts.preview) {
+            const team = teamByName(app.config, opts.team);
+            const period = editionWeek(app, opts.week);
+            const e = await prepareEdition(app.ctx, team, period);
+            const label = `${weekLabel(period)}-${team.name.replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
+            const files: Array<[string, string]> = [];
+            if (!opts.format || opts.format === 'html') files.push([`digest-${label}.html`, e.html]);
+            if (!opts.format || opts.format === 'text') files.push([`digest-${label}.txt`, e.text]);
+            if (!opts.format || opts.format === 'json') files.push([`digest-${label}.json`, JSON.stringify(JSON.parse(e.json), null, 2) + '\n']);
+            for (const f of writeFiles(opts.out, files)) console.log(f);
+            console.log(describe(e));
+            return;
+          }
+          if (opts.send) {
+            const period = editionWeek(app, opts.week);
+            const teams = opts.team ? [teamByName(app.config, opts.team)] : teamsOf(app.config);
+            for (const team of teams) {
+              let e = await editionFor(app.ctx, team.name, period);
+              if (app.config.digest.autoApprove && (!e || e.status === 'draft')) {
+                e = await prepareEdition(app.ctx, team, period);
+                e = await approveEdition(app.ctx, e.id, 'autoApprove', { send: false });
+              }
+              if (!e) {
+                console.log(`${team.name} ${weekLabel(period)}: no edition; build one with --preview (or gleaner digest run), then approve it`);
+                process.exitCode = 1;
+                continue;
+              }
+              const o = await sendHereOrHandOff(app.ctx, e.id);
+              console.log(o ? report(o) : `#${e.id} queued for sending on the digest queue`);
+              if (o && (o.status === 'failed' || o.status === 'unknown' || o.status === 'not-approved')) process.exitCode = 1;
+            }
+            return;
+          }
+          const latest = await latestMessageAt(app.db);
+          const period = periodFrom(opts, latest ?? Date.now());
+          if (latest === null) {
+            // An empty digest for this week, written without a word, looked like a quiet week.
+            console.error(
+              `nothing has been imported into ${app.store.location} yet, so there is no digest to write. Import first: gleaner import <files or folders> (exports, mbox, archives), or gleaner pull for the sources in gleaner.yaml`,
+            );
+            process.exitCode = 1;
+            return;
+          }
+          const files = await writeDigestFiles(app, period, opts.out, opts.format, opts.top ?? app.config.digest.top);
+          for (const f of files) console.log(f);
+        });
+      },
+    );
 
   digest
     .command('approve')
@@ -271,4 +274,3 @@ export function registerDigestCommands(program: Command): void {
       });
     });
 }
-

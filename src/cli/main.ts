@@ -93,7 +93,10 @@ async function runImport(app: App, paths: string[], opts: { format?: string; sou
 /** After reading: here, tagging and clustering of whatever is pending (this run's batches and any earlier run's); with workers and `wait`, until they are idle. */
 async function finish(runner: StageRunner, wait?: boolean): Promise<void> {
   const progress = new Progress();
-  await runner.finish({ wait, onProgress: (done, left) => progress.update('tagging and clustering', done.conversations + done.items, left.conversations + left.items, `${done.conversations} conversations, ${done.items} items`) });
+  await runner.finish({
+    wait,
+    onProgress: (done, left) => progress.update('tagging and clustering', done.conversations + done.items, left.conversations + left.items, `${done.conversations} conversations, ${done.items} items`),
+  });
   progress.done();
 }
 
@@ -187,7 +190,9 @@ program
       for (const cfg of selectSources(app, names)) {
         const r = await pullSource(app, cfg, ac.signal);
         const skipped = Object.values(r.skipped).reduce((a, b) => a + b, 0);
-        console.log(`${r.source}: ${r.pages} pages, ${r.messages} messages, ${skipped} skipped, ${r.quarantined} quarantined, ${r.gaps} gaps${r.rateLimitedMs ? `, waited ${Math.round(r.rateLimitedMs / 1000)} s on rate limits` : ''}`);
+        console.log(
+          `${r.source}: ${r.pages} pages, ${r.messages} messages, ${skipped} skipped, ${r.quarantined} quarantined, ${r.gaps} gaps${r.rateLimitedMs ? `, waited ${Math.round(r.rateLimitedMs / 1000)} s on rate limits` : ''}`,
+        );
         if (r.error) {
           failed++;
           console.error(`  error: ${r.error}`);
@@ -222,9 +227,13 @@ program
         // A full pass for unplaced items: explicit here, never on a run's fast path.
         const marked = await markUnfinishedWork(app.db, { conversations: opts.recheck === true });
         const before = await pendingWorkCounts(app.db);
-        console.log(`pending: ${before.conversations} conversations to tag, ${before.items} items to place${marked.items || marked.conversations ? ` (${marked.items} unplaced items and ${marked.conversations} conversations found by a full pass)` : ''}`);
+        console.log(
+          `pending: ${before.conversations} conversations to tag, ${before.items} items to place${marked.items || marked.conversations ? ` (${marked.items} unplaced items and ${marked.conversations} conversations found by a full pass)` : ''}`,
+        );
         const progress = new Progress();
-        const done = await finishPendingWork(app.ctx, (d, left) => progress.update('repair', d.conversations + d.items, left.conversations + left.items, `${d.conversations} conversations, ${d.items} items`));
+        const done = await finishPendingWork(app.ctx, (d, left) =>
+          progress.update('repair', d.conversations + d.items, left.conversations + left.items, `${d.conversations} conversations, ${d.items} items`),
+        );
         progress.done();
         const after = await pendingWorkCounts(app.db);
         console.log(`done: ${done.conversations} conversations tagged, ${done.items} items placed; still pending: ${after.conversations + after.items}`);
@@ -248,7 +257,15 @@ program
         feedbackItems: s.feedbackItems,
         clusters: s.clusters,
         quarantined: s.quarantined,
-        sources: s.sources.map((x) => ({ name: x.name, platform: x.platform, channels: x.channels, messages: x.messages, from: iso(x.from), to: iso(x.to), gaps: x.gaps.map((g) => ({ ...g, from: iso(g.from), to: iso(g.to) })) })),
+        sources: s.sources.map((x) => ({
+          name: x.name,
+          platform: x.platform,
+          channels: x.channels,
+          messages: x.messages,
+          from: iso(x.from),
+          to: iso(x.to),
+          gaps: x.gaps.map((g) => ({ ...g, from: iso(g.from), to: iso(g.to) })),
+        })),
       };
       if (opts.format === 'json') {
         console.log(jsonSafe(out));

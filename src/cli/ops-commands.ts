@@ -15,11 +15,13 @@ export function registerOpsCommands(program: Command): void {
   program
     .command('metrics')
     .description('serve Prometheus metrics (queue depths, job durations, messages per source, errors, last pull per source) on /metrics')
-    .addOption(new Option('--port <n>', 'port to listen on').default('9464').argParser((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port takes a port number, not ${v}`);
-      return String(n);
-    }))
+    .addOption(
+      new Option('--port <n>', 'port to listen on').default('9464').argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port takes a port number, not ${v}`);
+        return String(n);
+      }),
+    )
     .option('--host <host>', 'address to listen on (0.0.0.0 for a scraper on another machine)', '127.0.0.1')
     .action(async (opts: { port: string; host: string }) => {
       const g = program.opts<GlobalOpts>();
@@ -47,7 +49,9 @@ export function registerOpsCommands(program: Command): void {
         );
       });
       await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${opts.port} on ${opts.host} is in use; choose another with --port`, { cause: err }) : err));
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(err.code === 'EADDRINUSE' ? new Error(`port ${opts.port} on ${opts.host} is in use; choose another with --port`, { cause: err }) : err),
+        );
         server.listen(Number(opts.port), opts.host, resolve);
       });
       console.log(`Gleaner metrics on http://${opts.host}:${opts.port}/metrics (Ctrl-C stops it)`);

@@ -58,7 +58,16 @@ export async function writePublicEdition(app: App, opts: { team?: string; week?:
   const period = opts.week ? parseWeek(opts.week) : lastCompleteWeek(app.ctx.now());
   // The stored edition with its curation when there is one; else built now (not stored).
   const stored = await editionFor(app.ctx, team.name, period);
-  const e = stored ?? { id: 0, team: team.name, periodStart: period.start, periodEnd: period.end, json: JSON.stringify(await buildEdition(app.db, period, team, { segments: app.config.segments, archives: app.config.archives })), curation: null, approvedAt: null, createdAt: app.ctx.now() };
+  const e = stored ?? {
+    id: 0,
+    team: team.name,
+    periodStart: period.start,
+    periodEnd: period.end,
+    json: JSON.stringify(await buildEdition(app.db, period, team, { segments: app.config.segments, archives: app.config.archives })),
+    curation: null,
+    approvedAt: null,
+    createdAt: app.ctx.now(),
+  };
   const pub = await publicEditionOf(app.db, app.config, e);
   const dir = resolve(opts.out ?? 'digest');
   mkdirSync(dir, { recursive: true });
@@ -190,7 +199,8 @@ export function registerOutCommands(program: Command): void {
         }
         const rows = await listDigestPosts(app.db, opts.id);
         if (!rows.length) printSafe('no posts');
-        for (const r of rows) printSafe(`post ${r.id}: edition ${r.digestId} to ${r.source} ${r.channel} (${r.platform}) ${r.status}${r.externalId ? ` ${r.externalId}` : ''}${r.lastError ? ` (${r.lastError})` : ''}`);
+        for (const r of rows)
+          printSafe(`post ${r.id}: edition ${r.digestId} to ${r.source} ${r.channel} (${r.platform}) ${r.status}${r.externalId ? ` ${r.externalId}` : ''}${r.lastError ? ` (${r.lastError})` : ''}`);
       });
     });
 }

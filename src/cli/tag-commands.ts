@@ -36,7 +36,9 @@ function printItem(i: ListedItem): void {
   const when = new Date(i.at).toISOString().slice(0, 16).replace('T', ' ');
   const conf = i.kindConfidence === null ? '' : ` ${i.kindConfidence.toFixed(2)}`;
   printSafe(`#${i.id}  ${i.kind ?? '-'}${conf}  ${i.status}  ${i.channel}  ${when}`);
-  const text = terminalSafe(`${i.subject ? `${i.subject}: ` : ''}${i.text}`).replace(/\s+/g, ' ').trim();
+  const text = terminalSafe(`${i.subject ? `${i.subject}: ` : ''}${i.text}`)
+    .replace(/\s+/g, ' ')
+    .trim();
   printSafe(`  ${JSON.stringify(text.length > 160 ? `${text.slice(0, 159)}…` : text)}`);
   if (i.summary) printSafe(`  summary: ${i.summary}`);
   if (i.tags.length) printSafe(`  tags: ${i.tags.map(describeTag).join(', ')}`);
@@ -85,15 +87,19 @@ export function registerTagCommands(program: Command): void {
     .addOption(new Option('--format <format>').choices(['text', 'json']).default('text'))
     .action(async (opts: { untagged?: boolean; kind?: string; tag?: string; limit: number; format: string }) => {
       if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new Error('--limit takes a positive whole number');
-      await withApp(program, async (app) => {
-        const items = await listItems(app.db, { untagged: opts.untagged, kind: opts.kind, tag: opts.tag ? normalizeTag(opts.tag) : undefined, limit: opts.limit });
-        if (opts.format === 'json') {
-          console.log(jsonSafe(items));
-          return;
-        }
-        if (!items.length) console.log(opts.untagged ? 'nothing waits for a decision' : 'no items');
-        for (const i of items) printItem(i);
-      }, { mustExist: true });
+      await withApp(
+        program,
+        async (app) => {
+          const items = await listItems(app.db, { untagged: opts.untagged, kind: opts.kind, tag: opts.tag ? normalizeTag(opts.tag) : undefined, limit: opts.limit });
+          if (opts.format === 'json') {
+            console.log(jsonSafe(items));
+            return;
+          }
+          if (!items.length) console.log(opts.untagged ? 'nothing waits for a decision' : 'no items');
+          for (const i of items) printItem(i);
+        },
+        { mustExist: true },
+      );
     });
 
   program
@@ -109,8 +115,12 @@ export function registerTagCommands(program: Command): void {
         const t0 = performance.now();
         const r = await retrainFromDecisions(app.db, { humanWeight: opts.humanWeight, nlbsePath: resolve(opts.nlbse) });
         for (const n of r.notes) console.log(`note: ${n}`);
-        const byLabel = Object.entries(r.counts.humanByLabel).map(([l, n]) => `${l} ${n}`).join(', ');
-        console.log(`trained on ${r.counts.nlbse} NLBSE issues, ${r.counts.own} own examples, ${r.counts.human} human decisions${byLabel ? ` (${byLabel})` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        const byLabel = Object.entries(r.counts.humanByLabel)
+          .map(([l, n]) => `${l} ${n}`)
+          .join(', ');
+        console.log(
+          `trained on ${r.counts.nlbse} NLBSE issues, ${r.counts.own} own examples, ${r.counts.human} human decisions${byLabel ? ` (${byLabel})` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        );
         const before = loadClassifierModel();
         const own = ownSetPath();
         const b = new Map(await evalOwnSet(own, before));

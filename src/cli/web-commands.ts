@@ -59,7 +59,11 @@ export async function serveDemo(app: App, opts: { host?: string; port?: number }
   const host = opts.host ?? '127.0.0.1';
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, not ${String(opts.port)}`);
   const password = randomToken(12);
-  const name = (await userByName(app.db, 'demo')) ? `demo-${randomToken(3).toLowerCase().replace(/[^a-z0-9]/g, 'x')}` : 'demo';
+  const name = (await userByName(app.db, 'demo'))
+    ? `demo-${randomToken(3)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x')}`
+    : 'demo';
   await addUser(app.db, name, 'admin', password, Date.now());
   console.log(`\nDemo account (admin): user ${name}, password ${password}`);
   await serveWeb(app, { host, port });
@@ -68,7 +72,9 @@ export async function serveDemo(app: App, opts: { host?: string; port?: number }
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function promptHidden(question: string): Promise<string> {
@@ -113,7 +119,10 @@ export function portOption(v: string): number {
 }
 
 function trustProxyOption(v: string): string[] {
-  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const bad = list.filter((x) => !isTrustedProxy(x));
   if (!list.length || bad.length) throw new Error(`--trust-proxy takes proxy addresses or CIDR ranges separated by commas (e.g. 127.0.0.1,10.0.0.0/8), not ${JSON.stringify(bad[0] ?? v)}`);
   return list;
@@ -122,7 +131,8 @@ function trustProxyOption(v: string): string[] {
 /** A new password: from stdin with --password-stdin, else typed twice at a terminal. */
 async function newPassword(name: string, fromStdin: boolean | undefined): Promise<string> {
   if (fromStdin) return readStdin();
-  if (!process.stdin.isTTY) throw new Error(`there is no terminal to type the password of ${name} in; pipe it in with --password-stdin (e.g. \`printf '%s\\n' "$PASSWORD" | gleaner user ... --password-stdin\`)`);
+  if (!process.stdin.isTTY)
+    throw new Error(`there is no terminal to type the password of ${name} in; pipe it in with --password-stdin (e.g. \`printf '%s\\n' "$PASSWORD" | gleaner user ... --password-stdin\`)`);
   const password = await promptHidden(`Password for ${name}: `);
   const again = await promptHidden('Again: ');
   if (again !== password) throw new Error('the two passwords differ');

@@ -103,124 +103,152 @@ export function isTrustedProxy(s: string): boolean {
 // Every object is strict: an unknown key (`databse:`, a Slack source's `channels:`) is an error naming
 // its path with a suggestion, never silently ignored. Sources are checked against their platform's schema
 // for unknown keys in parseConfig; their other rules apply when the source is started.
-export const ConfigSchema = z.object({
-  /** The community's time zone (IANA name, e.g. Europe/Berlin): the default of digest.timezone. */
-  timezone: z.string().min(1).optional(),
-  /** SQLite file path (default ./gleaner.db) or a postgres:// URL. */
-  database: z.string().optional(),
-  /** Redis URL: when set, stages run as BullMQ jobs; otherwise in-process. */
-  redis: z.string().optional(),
-  queue: z
-    .object({
-      prefix: z.string().default('gleaner'),
-      attempts: z.number().int().min(1).default(5),
-      backoffMs: z.number().int().min(1).default(1000),
-      /** BullMQ's job lock (default BullMQ's 30 s): a worker that died leaves its job locked this long. */
-      lockDurationMs: z.number().int().min(1).optional(),
-      /** How often BullMQ looks for stalled jobs (default BullMQ's 30 s). */
-      stalledIntervalMs: z.number().int().min(1).optional(),
-      /** How long a command waits for Redis to answer at start before it gives up, naming the URL. */
-      connectTimeoutMs: z.number().int().min(1).default(10_000),
-      /** How often a worker queues again the work the store records as pending but no queue holds. */
-      pendingSweepMs: z.number().int().min(1).default(60_000),
-      /** Jobs a worker process (workers/) runs at once per queue. */
-      concurrency: z.number().int().min(1).default(1),
-      /**
-       * Ingest jobs a worker process takes ahead of the ones it stores: their chat lines are linked on a
-       * helper thread while the one before is stored (they are still stored one after another, in order).
-       * 0: one job at a time.
-       */
-      ingestAhead: z.number().int().min(0).max(8).default(1),
-    })
-    .strict()
-    .default({ prefix: 'gleaner', attempts: 5, backoffMs: 1000, connectTimeoutMs: 10_000, pendingSweepMs: 60_000, concurrency: 1, ingestAhead: 1 }),
-  store: z
-    .object({
-      /** PostgreSQL connection pool size. */
-      poolSize: z.number().int().min(1).default(10),
-      /** SQLite page cache per connection, in MB (SQLite's own is 2 MB: a big store's indexes thrash it). */
-      sqliteCacheMb: z.number().int().min(2).default(64),
-      /** Time every statement and print the costliest (by total time) to stderr at exit. */
-      queryStats: z.boolean().default(false),
-    })
-    .strict()
-    .default({ poolSize: 10, sqliteCacheMb: 64, queryStats: false }),
-  sources: z.array(SourceConfigSchema).default([]),
-  tags: z.array(TagRuleSchema).default([]),
-  digest: z
-    .object({
-      schedule: z.string().default('0 9 * * 1'),
-      timezone: z.string().optional(),
-      autoApprove: z.boolean().default(false),
-      top: z.number().int().min(1).max(200).default(10),
-      /** Recipients of the default edition (used when no `teams:` are configured). */
-      recipients: z.array(z.string()).default([]),
-    })
-    .strict()
-    .default({ schedule: '0 9 * * 1', autoApprove: false, top: 10, recipients: [] }),
-  web: z
-    .object({
-      baseUrl: z.string().default('http://127.0.0.1:8080'),
-      port: z.number().int().default(8080),
-      /** Reverse proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, or loopback/linklocal/uniquelocal); none by default. */
-      trustProxy: z.array(TrustedProxySchema).default([]),
-    })
-    .strict()
-    .default({ baseUrl: 'http://127.0.0.1:8080', port: 8080, trustProxy: [] }),
-  people: z.array(z.object({ name: z.string(), identities: z.array(z.string()).default([]), staff: z.boolean().optional(), org: z.string().optional() }).strict()).default([]),
-  orgs: z.array(OrgConfigSchema).default([]),
-  segments: z.record(z.string(), z.object({ weight: z.number().default(1) }).strict()).default({}),
-  /** Each team gets its own digest edition: the clusters matching its filter (any value within a key, every key). */
-  teams: z.array(z.object({ name: z.string().min(1), recipients: z.array(z.string()).default([]), filter: TeamFilterSchema.default({}), top: z.number().int().min(1).max(200).optional(), post: z.array(TeamPostSchema).default([]), public: z.boolean().default(false) }).strict()).default([]),
-  /** Closing the loop: replies to the threads of a resolved need (src/config/out.ts). */
-  loop: LoopConfigSchema,
-  smtp: z.object({ host: z.string(), port: z.number().int().default(587), secure: z.boolean().default(false), requireTLS: z.boolean().default(false), user: z.string().optional(), password: z.string().optional(), from: z.string().default('gleaner@localhost') }).strict().optional(),
-  /** Limits on export files (`gleaner import`). */
-  import: z
-    .object({
-      /** Largest decompressed size of one file in a zipped export (a Slack export's day file); larger ones are quarantined unread. */
-      maxEntryBytes: z.number().int().min(1).default(DEFAULT_MAX_ENTRY_BYTES),
-      /** Largest decompressed size of all the files of one export; the files past it are quarantined unread. */
-      maxTotalBytes: z.number().int().min(1).default(DEFAULT_MAX_TOTAL_BYTES),
-    })
-    .strict()
-    .default({ maxEntryBytes: DEFAULT_MAX_ENTRY_BYTES, maxTotalBytes: DEFAULT_MAX_TOTAL_BYTES }),
-  llm: LlmConfigSchema,
-  /** Web archives of mailing lists, for links from mail quotes that carry no Archived-At (see src/digest/archives.ts). */
-  archives: z.array(ArchiveConfigSchema).default([]),
-  /** Grouping feedback items by the need they voice (see src/pipeline/grouping.ts); the defaults are the tested ones. */
-  grouping: z
-    .object({
-      threshold: z.number().min(0).max(1).optional(),
-      windowDays: z.number().int().min(1).max(365).optional(),
-      /** Weight of the shipped thesaurus's concept tokens against a word (src/pipeline/concepts.ts); 0 turns them off. */
-      conceptWeight: z.number().min(0).max(4).optional(),
-      /** Optional, stronger need vectors from an OpenAI-compatible /v1/embeddings endpoint; off by default, never required. */
-      embeddings: z
-        .object({
-          enabled: z.boolean().default(false),
-          /** Up to and including /v1, e.g. http://127.0.0.1:8000/v1. */
-          baseUrl: z.string().url().default('http://127.0.0.1:8000/v1'),
-          model: z.string().min(1).default('local-embeddings'),
-          /** Secret: `${ENV_VAR}` or `apiKey_FILE`; many local servers need none. */
-          apiKey: z.string().optional(),
-          timeoutMs: z.number().int().min(100).default(10_000),
-          /** The embedding cosine at which two needs count as the same (maps onto the grouping threshold). */
-          sameNeed: z.number().min(0).max(1).default(0.8),
-        })
-        .strict()
-        .optional(),
-    })
-    .strict()
-    .optional(),
-  /** Issue trackers clusters are pushed to (src/trackers/), webhooks events are sent to (src/webhooks/), and their schedules. */
-  trackers: TrackersSchema,
-  webhooks: WebhooksSchema,
-  outbound: OutboundScheduleSchema,
-  log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
-}).strict();
+export const ConfigSchema = z
+  .object({
+    /** The community's time zone (IANA name, e.g. Europe/Berlin): the default of digest.timezone. */
+    timezone: z.string().min(1).optional(),
+    /** SQLite file path (default ./gleaner.db) or a postgres:// URL. */
+    database: z.string().optional(),
+    /** Redis URL: when set, stages run as BullMQ jobs; otherwise in-process. */
+    redis: z.string().optional(),
+    queue: z
+      .object({
+        prefix: z.string().default('gleaner'),
+        attempts: z.number().int().min(1).default(5),
+        backoffMs: z.number().int().min(1).default(1000),
+        /** BullMQ's job lock (default BullMQ's 30 s): a worker that died leaves its job locked this long. */
+        lockDurationMs: z.number().int().min(1).optional(),
+        /** How often BullMQ looks for stalled jobs (default BullMQ's 30 s). */
+        stalledIntervalMs: z.number().int().min(1).optional(),
+        /** How long a command waits for Redis to answer at start before it gives up, naming the URL. */
+        connectTimeoutMs: z.number().int().min(1).default(10_000),
+        /** How often a worker queues again the work the store records as pending but no queue holds. */
+        pendingSweepMs: z.number().int().min(1).default(60_000),
+        /** Jobs a worker process (workers/) runs at once per queue. */
+        concurrency: z.number().int().min(1).default(1),
+        /**
+         * Ingest jobs a worker process takes ahead of the ones it stores: their chat lines are linked on a
+         * helper thread while the one before is stored (they are still stored one after another, in order).
+         * 0: one job at a time.
+         */
+        ingestAhead: z.number().int().min(0).max(8).default(1),
+      })
+      .strict()
+      .default({ prefix: 'gleaner', attempts: 5, backoffMs: 1000, connectTimeoutMs: 10_000, pendingSweepMs: 60_000, concurrency: 1, ingestAhead: 1 }),
+    store: z
+      .object({
+        /** PostgreSQL connection pool size. */
+        poolSize: z.number().int().min(1).default(10),
+        /** SQLite page cache per connection, in MB (SQLite's own is 2 MB: a big store's indexes thrash it). */
+        sqliteCacheMb: z.number().int().min(2).default(64),
+        /** Time every statement and print the costliest (by total time) to stderr at exit. */
+        queryStats: z.boolean().default(false),
+      })
+      .strict()
+      .default({ poolSize: 10, sqliteCacheMb: 64, queryStats: false }),
+    sources: z.array(SourceConfigSchema).default([]),
+    tags: z.array(TagRuleSchema).default([]),
+    digest: z
+      .object({
+        schedule: z.string().default('0 9 * * 1'),
+        timezone: z.string().optional(),
+        autoApprove: z.boolean().default(false),
+        top: z.number().int().min(1).max(200).default(10),
+        /** Recipients of the default edition (used when no `teams:` are configured). */
+        recipients: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({ schedule: '0 9 * * 1', autoApprove: false, top: 10, recipients: [] }),
+    web: z
+      .object({
+        baseUrl: z.string().default('http://127.0.0.1:8080'),
+        port: z.number().int().default(8080),
+        /** Reverse proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, or loopback/linklocal/uniquelocal); none by default. */
+        trustProxy: z.array(TrustedProxySchema).default([]),
+      })
+      .strict()
+      .default({ baseUrl: 'http://127.0.0.1:8080', port: 8080, trustProxy: [] }),
+    people: z.array(z.object({ name: z.string(), identities: z.array(z.string()).default([]), staff: z.boolean().optional(), org: z.string().optional() }).strict()).default([]),
+    orgs: z.array(OrgConfigSchema).default([]),
+    segments: z.record(z.string(), z.object({ weight: z.number().default(1) }).strict()).default({}),
+    /** Each team gets its own digest edition: the clusters matching its filter (any value within a key, every key). */
+    teams: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            recipients: z.array(z.string()).default([]),
+            filter: TeamFilterSchema.default({}),
+            top: z.number().int().min(1).max(200).optional(),
+            post: z.array(TeamPostSchema).default([]),
+            public: z.boolean().default(false),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Closing the loop: replies to the threads of a resolved need (src/config/out.ts). */
+    loop: LoopConfigSchema,
+    smtp: z
+      .object({
+        host: z.string(),
+        port: z.number().int().default(587),
+        secure: z.boolean().default(false),
+        requireTLS: z.boolean().default(false),
+        user: z.string().optional(),
+        password: z.string().optional(),
+        from: z.string().default('gleaner@localhost'),
+      })
+      .strict()
+      .optional(),
+    /** Limits on export files (`gleaner import`). */
+    import: z
+      .object({
+        /** Largest decompressed size of one file in a zipped export (a Slack export's day file); larger ones are quarantined unread. */
+        maxEntryBytes: z.number().int().min(1).default(DEFAULT_MAX_ENTRY_BYTES),
+        /** Largest decompressed size of all the files of one export; the files past it are quarantined unread. */
+        maxTotalBytes: z.number().int().min(1).default(DEFAULT_MAX_TOTAL_BYTES),
+      })
+      .strict()
+      .default({ maxEntryBytes: DEFAULT_MAX_ENTRY_BYTES, maxTotalBytes: DEFAULT_MAX_TOTAL_BYTES }),
+    llm: LlmConfigSchema,
+    /** Web archives of mailing lists, for links from mail quotes that carry no Archived-At (see src/digest/archives.ts). */
+    archives: z.array(ArchiveConfigSchema).default([]),
+    /** Grouping feedback items by the need they voice (see src/pipeline/grouping.ts); the defaults are the tested ones. */
+    grouping: z
+      .object({
+        threshold: z.number().min(0).max(1).optional(),
+        windowDays: z.number().int().min(1).max(365).optional(),
+        /** Weight of the shipped thesaurus's concept tokens against a word (src/pipeline/concepts.ts); 0 turns them off. */
+        conceptWeight: z.number().min(0).max(4).optional(),
+        /** Optional, stronger need vectors from an OpenAI-compatible /v1/embeddings endpoint; off by default, never required. */
+        embeddings: z
+          .object({
+            enabled: z.boolean().default(false),
+            /** Up to and including /v1, e.g. http://127.0.0.1:8000/v1. */
+            baseUrl: z.string().url().default('http://127.0.0.1:8000/v1'),
+            model: z.string().min(1).default('local-embeddings'),
+            /** Secret: `${ENV_VAR}` or `apiKey_FILE`; many local servers need none. */
+            apiKey: z.string().optional(),
+            timeoutMs: z.number().int().min(100).default(10_000),
+            /** The embedding cosine at which two needs count as the same (maps onto the grouping threshold). */
+            sameNeed: z.number().min(0).max(1).default(0.8),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** Issue trackers clusters are pushed to (src/trackers/), webhooks events are sent to (src/webhooks/), and their schedules. */
+    trackers: TrackersSchema,
+    webhooks: WebhooksSchema,
+    outbound: OutboundScheduleSchema,
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
 export type Config = z.infer<typeof ConfigSchema>;
-
 
 /** Keys whose values are secrets wherever they appear. */
 export const SECRET_KEYS = ['password', 'token', 'botToken', 'appToken', 'accessToken', 'secret', 'apiKey', 'sasl_password', 'pass'];

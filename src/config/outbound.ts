@@ -43,11 +43,12 @@ export const TrackerConfigSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
-    if ((t.type === 'github' || t.type === 'gitlab') && !t.repo) ctx.addIssue({ code: 'custom', path: ['repo'], message: `a ${t.type} tracker needs repo (${t.type === 'github' ? 'owner/name' : 'group/project'})` });
+    if ((t.type === 'github' || t.type === 'gitlab') && !t.repo)
+      ctx.addIssue({ code: 'custom', path: ['repo'], message: `a ${t.type} tracker needs repo (${t.type === 'github' ? 'owner/name' : 'group/project'})` });
     if (t.type === 'github' && t.repo && !/^[^/\s]+\/[^/\s]+$/.test(t.repo)) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'a GitHub repo is owner/name' });
     if (t.type === 'jira' && !t.project) ctx.addIssue({ code: 'custom', path: ['project'], message: 'a jira tracker needs project (the project key, e.g. DRIFT)' });
     if (t.type === 'jira' && !t.baseUrl) ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'a jira tracker needs baseUrl (your site, e.g. https://driftwood.atlassian.net)' });
-    if (t.type === 'jira' && !t.user) ctx.addIssue({ code: 'custom', path: ['user'], message: 'a jira tracker needs user (the email of the API token\'s account)' });
+    if (t.type === 'jira' && !t.user) ctx.addIssue({ code: 'custom', path: ['user'], message: "a jira tracker needs user (the email of the API token's account)" });
     if (t.type === 'linear' && !t.team) ctx.addIssue({ code: 'custom', path: ['team'], message: 'a linear tracker needs team (the team key, e.g. ENG)' });
   });
 export type TrackerConfig = z.infer<typeof TrackerConfigSchema>;

@@ -29,7 +29,10 @@ export interface BuildDigestOptions {
 export async function buildDigest(db: Kysely<Database>, period: Period, opts: BuildDigestOptions): Promise<DigestJson> {
   const entries = await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false, archives: opts.archives });
   // Each entry's tracker issues and resolution (a regression is shown as one).
-  const outbound = await clusterOutbound(db, entries.map((e) => e.clusterId));
+  const outbound = await clusterOutbound(
+    db,
+    entries.map((e) => e.clusterId),
+  );
   const linked = entries.map((e) => {
     const o = outbound.get(e.clusterId);
     return o && (o.issues.length || o.resolution) ? { ...e, entry: { ...e.entry, issues: o.issues, resolution: o.resolution } } : e;
@@ -41,7 +44,10 @@ export async function buildDigest(db: Kysely<Database>, period: Period, opts: Bu
 /** Before clustering has run: the period's conversations ranked by distinct participants. */
 async function conversationFallback(db: Kysely<Database>, period: Period, top: number): Promise<DigestJson['clusters']> {
   const rows = await conversationsInPeriod(db, period);
-  const feedback = await feedbackFor(db, rows.map((r) => r.id));
+  const feedback = await feedbackFor(
+    db,
+    rows.map((r) => r.id),
+  );
   const convs = rows.map((r) => {
     const f = feedback.get(r.id);
     return { ...r, feedback: f ? { kind: f.kind as DigestJson['clusters'][number]['kind'], tags: f.tags } : null };

@@ -66,7 +66,14 @@ export async function slackPost(cfg: SlackConfig, p: SlackPost): Promise<Sent> {
   const client = new WebClient(cfg.token, { slackApiUrl: cfg.apiUrl, retryConfig: { retries: 0 } });
   let res: { ok?: boolean; ts?: string; channel?: string };
   try {
-    res = (await client.chat.postMessage({ channel: p.channel, text: p.text, ...(p.blocks ? { blocks: p.blocks as never } : {}), ...(p.threadTs ? { thread_ts: p.threadTs } : {}), unfurl_links: false, unfurl_media: false }));
+    res = await client.chat.postMessage({
+      channel: p.channel,
+      text: p.text,
+      ...(p.blocks ? { blocks: p.blocks as never } : {}),
+      ...(p.threadTs ? { thread_ts: p.threadTs } : {}),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
   } catch (err: unknown) {
     const e = err as SlackCodedError;
     if (e.code === 'slack_webapi_platform_error') throw new ChatSendError(`Slack refused chat.postMessage to ${p.channel}: ${e.data?.error ?? e.message}`, 'no', { cause: err });
@@ -113,7 +120,8 @@ export async function discordPost(cfg: DiscordConfig, p: DiscordPost): Promise<S
     return { id: m.id, link: `https://discord.com/channels/${cfg.guildId}/${m.channel_id ?? p.channelId}/${m.id}` };
   } catch (err: unknown) {
     if (err instanceof RateLimitError) throw new ChatSendError(`Discord rate-limited the post to channel ${p.channelId}`, 'no', { cause: err });
-    if ((err instanceof DiscordAPIError || err instanceof HTTPError) && err.status < 500) throw new ChatSendError(`Discord refused the post to channel ${p.channelId}: ${err.status} ${err.message}`, 'no', { cause: err });
+    if ((err instanceof DiscordAPIError || err instanceof HTTPError) && err.status < 500)
+      throw new ChatSendError(`Discord refused the post to channel ${p.channelId}: ${err.status} ${err.message}`, 'no', { cause: err });
     throw new ChatSendError(`the post to Discord channel ${p.channelId} got no clear answer: ${(err as Error).message}`, 'maybe', { cause: err });
   }
 }
@@ -139,7 +147,8 @@ export async function matrixPost(cfg: MatrixConfig, p: MatrixPost): Promise<Sent
     const r = await client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, p.content, { inhibitLogoutEmit: true });
     return { id: r.event_id, roomId, link: `https://matrix.to/#/${roomId}/${r.event_id}` };
   } catch (err: unknown) {
-    if (err instanceof MatrixError && err.httpStatus !== undefined && err.httpStatus < 500) throw new ChatSendError(`the homeserver refused the message to ${p.room}: ${err.httpStatus} ${err.errcode ?? ''} ${err.message}`, 'no', { cause: err });
+    if (err instanceof MatrixError && err.httpStatus !== undefined && err.httpStatus < 500)
+      throw new ChatSendError(`the homeserver refused the message to ${p.room}: ${err.httpStatus} ${err.errcode ?? ''} ${err.message}`, 'no', { cause: err });
     throw new ChatSendError(`the message to Matrix room ${p.room} got no clear answer: ${(err as Error).message}`, 'maybe', { cause: err });
   } finally {
     client.stopClient();

@@ -14,9 +14,6 @@ const CLUSTERS_PER_CHUNK = 200;
 /** Items whose messages are loaded together (a bigger cluster is loaded alone). */
 const ITEMS_PER_LOAD = 2000;
 
-
-
-
 /**
  * Entries of the given clusters for the period, a chunk of clusters at a time (in the order of `ids`;
  * clusters that no longer exist or where nothing was said before the period's end are left out).
@@ -42,7 +39,14 @@ export async function* clusterEntryChunks(db: Kysely<Database>, ids: readonly nu
     }
     if (group.length) groups.push(group);
     for (const g of groups) {
-      const allItems = new Map((await loadItems(db, g.flatMap((id) => members.get(id) ?? []))).map((i) => [i.itemId, i]));
+      const allItems = new Map(
+        (
+          await loadItems(
+            db,
+            g.flatMap((id) => members.get(id) ?? []),
+          )
+        ).map((i) => [i.itemId, i]),
+      );
       const out: ClusterEntry[] = [];
       for (const id of g) {
         const record = records.get(id);

@@ -81,7 +81,11 @@ export function discordMessage(p: PostInput): { content: string; embeds: Array<R
   let total = 0;
   for (const [i, e] of entries.slice(0, 10).entries()) {
     const title = clip(`${i + 1}. ${e.title}`, 256);
-    const parts = [e.why ? discordEscape(e.why) : null, e.note ? `*${discordEscape(e.note)}*` : null, e.quote ? `> ${discordEscape(e.quote.text)}${e.quote.url ? ` ([source](${e.quote.url}))` : ''}` : null].filter((x): x is string => x !== null);
+    const parts = [
+      e.why ? discordEscape(e.why) : null,
+      e.note ? `*${discordEscape(e.note)}*` : null,
+      e.quote ? `> ${discordEscape(e.quote.text)}${e.quote.url ? ` ([source](${e.quote.url}))` : ''}` : null,
+    ].filter((x): x is string => x !== null);
     const description = clip(parts.join('\n'), 1000);
     if (total + title.length + description.length > 5500) break;
     total += title.length + description.length;

@@ -42,7 +42,12 @@ async function inputFor(deps: PostDeps, e: EditionRow, row: DigestPostRow): Prom
   const input: PostInput = { json: e.json, curation: e.curation, team: e.team, periodStart: e.periodStart, periodEnd: e.periodEnd, archiveUrl: archiveUrl(deps.config, e.id) };
   if (!isPublicChannel(deps.config, row.source, { externalId: row.channel, name: row.channel })) return input;
   const pub = await publicEditionOf(deps.db, deps.config, e);
-  const entries = pub.entries.slice(0, 10).map((x) => ({ title: x.title, why: `${x.reporters} ${x.reporters === 1 ? 'person' : 'people'} this week${x.resolution ? ` · resolved: ${x.resolution.text}` : ''}`, note: null, quote: x.quotes[0] ? { text: x.quotes[0].text, url: x.quotes[0].url } : null }));
+  const entries = pub.entries.slice(0, 10).map((x) => ({
+    title: x.title,
+    why: `${x.reporters} ${x.reporters === 1 ? 'person' : 'people'} this week${x.resolution ? ` · resolved: ${x.resolution.text}` : ''}`,
+    note: null,
+    quote: x.quotes[0] ? { text: x.quotes[0].text, url: x.quotes[0].url } : null,
+  }));
   const published = deps.config.teams.some((t) => t.name === e.team && t.public);
   return { ...input, archiveUrl: published ? publicUrl(deps.config.web.baseUrl, e.id) : '', override: { entries, more: Math.max(0, pub.entries.length - entries.length) } };
 }
@@ -90,4 +95,3 @@ export async function postEdition(deps: PostDeps, editionId: number, opts: { for
   }
   return out;
 }
-

@@ -36,7 +36,11 @@ export function renderAtom(editions: readonly PublicEdition[], opts: { baseUrl: 
       return 'localhost';
     }
   })();
-  const updated = editions.map((e) => e.publishedAt).sort().at(-1) ?? new Date(opts.now).toISOString();
+  const updated =
+    editions
+      .map((e) => e.publishedAt)
+      .sort()
+      .at(-1) ?? new Date(opts.now).toISOString();
   const entries = editions.map((e) => {
     const url = publicUrl(opts.baseUrl, e.id);
     const summary = e.entries.map((x, i) => `${i + 1}. ${x.title} (${x.reporters} ${x.reporters === 1 ? 'person' : 'people'})`).join('\n');

@@ -98,10 +98,15 @@ async function publicScrubber(db: Kysely<Database>, config: Config): Promise<(te
   return scrubber(people, orgs);
 }
 
-const label = (q: QuoteCandidate) => `${q.platform} ${q.platform === 'mail' || (q.channelName ?? '').startsWith('#') ? (q.channelName ?? q.channelExternalId) : `#${q.channelName ?? q.channelExternalId}`}`;
+const label = (q: QuoteCandidate) =>
+  `${q.platform} ${q.platform === 'mail' || (q.channelName ?? '').startsWith('#') ? (q.channelName ?? q.channelExternalId) : `#${q.channelName ?? q.channelExternalId}`}`;
 
 /** The public edition of a stored (or built) edition, with the curator's decisions applied. */
-export async function publicEditionOf(db: Kysely<Database>, config: Config, e: Pick<EditionRow, 'id' | 'team' | 'periodStart' | 'periodEnd' | 'json' | 'curation' | 'approvedAt' | 'createdAt'>): Promise<PublicEdition> {
+export async function publicEditionOf(
+  db: Kysely<Database>,
+  config: Config,
+  e: Pick<EditionRow, 'id' | 'team' | 'periodStart' | 'periodEnd' | 'json' | 'curation' | 'approvedAt' | 'createdAt'>,
+): Promise<PublicEdition> {
   const json = JSON.parse(e.json) as EditionJson;
   const curated = applyCuration(json, e.curation ? parseCuration(e.curation) : EMPTY_CURATION);
   const scrub = await publicScrubber(db, config);

@@ -88,9 +88,7 @@ function viewModel(d: DigestJson, opts: RenderOptions) {
     extras = curated.edition;
     hiddenCount = curated.hiddenCount;
   }
-  const sections = extras
-    ? SECTION_LABELS.map(([key, label]) => ({ key, label, quiet: key === 'quiet', entries: extras.sections[key] })).filter((s) => s.entries.length > 0)
-    : [];
+  const sections = extras ? SECTION_LABELS.map(([key, label]) => ({ key, label, quiet: key === 'quiet', entries: extras.sections[key] })).filter((s) => s.entries.length > 0) : [];
   const activity = extras?.activity ?? [];
   const team = opts.team ?? (extras && extras.team !== 'default' ? extras.team : null);
   return {

@@ -56,7 +56,11 @@ export class DigestSendError extends GleanerError {
   }
 }
 
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'team';
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '') || 'team';
 const ascii = (s: string) => s.replace(/[^\x20-\x7e]/g, '').replace(/["\\<>]/g, '');
 
 /** The domain Gleaner's Message-IDs and List-Ids are under: the sender's, else the web address's. */
@@ -215,7 +219,10 @@ export async function sendEdition(deps: SendDeps, id: number): Promise<SendOutco
   try {
     conn = await connect(config);
   } catch (err: unknown) {
-    return fail(`SMTP connection to ${config.smtp?.host ?? '?'}:${config.smtp?.port ?? '?'} failed: ${smtpMessage(err)}`, !(err instanceof DigestSendError) && (err as SmtpError).permanent !== true && (err as SmtpError).code !== 'EAUTH');
+    return fail(
+      `SMTP connection to ${config.smtp?.host ?? '?'}:${config.smtp?.port ?? '?'} failed: ${smtpMessage(err)}`,
+      !(err instanceof DigestSendError) && (err as SmtpError).permanent !== true && (err as SmtpError).code !== 'EAUTH',
+    );
   }
   try {
     if (!(await markTransmitting(db, id, token, deps.now()))) {
@@ -237,7 +244,9 @@ export async function sendEdition(deps: SendDeps, id: number): Promise<SendOutco
     await recordSent(db, id, token, { now: deps.now(), messageId: message.messageId, response: info.response, note });
     log?.info({ edition: id, team: e.team, messageId: message.messageId, accepted: info.accepted.length }, 'digest sent');
     // The event is written after the outcome: a failure to queue it is logged, never a second send.
-    await digestEvent({ db, config, now: deps.now, log: log ?? logger('digest') }, 'digest.sent', e, { accepted: info.accepted.length }).catch((err: unknown) => log?.error({ edition: id, err: (err as Error).message }, 'could not queue the digest.sent webhook event'));
+    await digestEvent({ db, config, now: deps.now, log: log ?? logger('digest') }, 'digest.sent', e, { accepted: info.accepted.length }).catch((err: unknown) =>
+      log?.error({ edition: id, err: (err as Error).message }, 'could not queue the digest.sent webhook event'),
+    );
     return { status: 'sent', id, messageId: message.messageId, response: info.response };
   } finally {
     conn.quit();

@@ -44,15 +44,24 @@ export async function prepareEdition(ctx: DigestContext, team: Team, period: Per
   await risingInDigest(ctx, period, json.clusters);
   const body = JSON.stringify(json);
   const messageId = editionMessageId(ctx.config, team.name, period.start);
-  const { edition, created } = await applyDraft(ctx.db, { team: team.name, period, json: body, now: ctx.now() }, (e) => ({ ...renderEdition(ctx, { id: e.id, json: body, curation: e.curation }), messageId }));
-  if (edition.status === 'draft') ctx.log.info({ edition: edition.id, team: team.name, week: weekLabel(period), clusters: json.clusters.length }, created ? 'digest draft created' : 'digest draft rebuilt');
+  const { edition, created } = await applyDraft(ctx.db, { team: team.name, period, json: body, now: ctx.now() }, (e) => ({
+    ...renderEdition(ctx, { id: e.id, json: body, curation: e.curation }),
+    messageId,
+  }));
+  if (edition.status === 'draft')
+    ctx.log.info({ edition: edition.id, team: team.name, week: weekLabel(period), clusters: json.clusters.length }, created ? 'digest draft created' : 'digest draft rebuilt');
   return edition;
 }
 
 /** Drafts for every team (or one) for a period. */
 export async function prepareEditions(ctx: DigestContext, period: Period, teamName?: string): Promise<EditionRow[]> {
   const teams = teamsOf(ctx.config).filter((t) => teamName === undefined || t.name === teamName);
-  if (teamName !== undefined && !teams.length) throw new Error(`no team named ${teamName} in the config; teams: ${teamsOf(ctx.config).map((t) => t.name).join(', ')}`);
+  if (teamName !== undefined && !teams.length)
+    throw new Error(
+      `no team named ${teamName} in the config; teams: ${teamsOf(ctx.config)
+        .map((t) => t.name)
+        .join(', ')}`,
+    );
   const out: EditionRow[] = [];
   for (const t of teams) out.push(await prepareEdition(ctx, t, period));
   return out;
@@ -162,7 +171,11 @@ export async function runWeeklyDigest(ctx: DigestContext, opts: { period?: Perio
       continue;
     }
     const approved = await approveEdition(ctx, e.id, 'autoApprove', { send: !opts.sendNow && !opts.sendHereOrHandOff });
-    const outcome = opts.sendNow ? await sendWithRetry(ctx, e.id).finally(() => postEditionLogged(ctx, e.id)) : opts.sendHereOrHandOff ? ((await sendHereOrHandOff(ctx, e.id)) ?? undefined) : undefined;
+    const outcome = opts.sendNow
+      ? await sendWithRetry(ctx, e.id).finally(() => postEditionLogged(ctx, e.id))
+      : opts.sendHereOrHandOff
+        ? ((await sendHereOrHandOff(ctx, e.id)) ?? undefined)
+        : undefined;
     editions.push({ id: e.id, team: e.team, status: (await getEdition(ctx.db, e.id))?.status ?? approved.status, outcome });
   }
   return { period, editions };
@@ -187,7 +200,9 @@ export function scheduleTimezone(ctx: Pick<DigestContext, 'config'>): string {
 /** The next time the schedule fires after `after`. Throws a clear error for a bad cron expression. */
 export function nextRun(ctx: Pick<DigestContext, 'config'>, after: number): number {
   try {
-    return CronExpressionParser.parse(ctx.config.digest.schedule, { currentDate: new Date(after), tz: scheduleTimezone(ctx) }).next().getTime();
+    return CronExpressionParser.parse(ctx.config.digest.schedule, { currentDate: new Date(after), tz: scheduleTimezone(ctx) })
+      .next()
+      .getTime();
   } catch (err: unknown) {
     throw new Error(`digest.schedule "${ctx.config.digest.schedule}" (timezone ${scheduleTimezone(ctx)}) is not a valid cron expression: ${(err as Error).message}`, { cause: err });
   }

@@ -4,7 +4,10 @@
 import { InputError } from '../errors.js';
 
 export class CsvError extends InputError {
-  constructor(message: string, readonly line: number) {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
     super(`${message} (CSV line ${line})`);
     this.name = 'CsvError';
   }

@@ -54,9 +54,7 @@ export function reportsFromRecords(records: Array<Record<string, string>>): DupR
   for (const r of records) {
     const id = pick(r, ['Issue id', 'Issue ID', 'id', 'Id', 'ID', 'Bug ID']).trim();
     if (id === '') continue;
-    const extra = [pick(r, ['Component', 'Component/s', 'component']), pick(r, ['Product', 'product'])]
-      .filter((s) => s !== '')
-      .join(' ');
+    const extra = [pick(r, ['Component', 'Component/s', 'component']), pick(r, ['Product', 'product'])].filter((s) => s !== '').join(' ');
     const text = pick(r, ['Description', 'description', 'Body', 'body']);
     const report: DupReport = { id, title: pick(r, ['Summary', 'Title', 'summary', 'title']), text: extra ? `${extra}\n${text}` : text };
     const at = parseReportTime(pick(r, ['Created', 'created', 'Opened', 'creation_time']));

@@ -13,8 +13,7 @@ const DAY_MS = 86_400_000;
 
 const ASCII_LINE = /^\S+ (\d{4})-(\d{2})-(\d{2}) \[(\d{1,2}):(\d{2})(?::(\d{2}))?\]\s?(.*)$/;
 const TIMED_LINE = /^\[(\d{1,2}):(\d{2})(?::(\d{2}))?\]\s?(.*)$/;
-const SYSTEM_TEXT =
-  /^\S+ (\[[^\]]*\]\s+)?(has (joined|left|quit)|is now known as|entered the room|left the room|sets mode|was kicked|has changed the topic|changed the topic)/i;
+const SYSTEM_TEXT = /^\S+ (\[[^\]]*\]\s+)?(has (joined|left|quit)|is now known as|entered the room|left the room|sets mode|was kicked|has changed the topic|changed the topic)/i;
 const SERVICE_LINE = /^(Topic|Mode|ChanServ|NickServ|Notice|Netsplit)\b/i;
 
 /** Body of a line after its time stamp -> author, text, system. */

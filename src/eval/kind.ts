@@ -139,18 +139,19 @@ export function crossValidateIssues(issues: readonly Issue[], folds = 5, options
   const extra = prepareExamples(options.extra ?? [], cfg);
   const predicted: IssueKind[] = new Array<IssueKind>(issues.length).fill('bug');
   const groups = options.perRepo ? [...new Set(issues.map((i) => i.repo))].sort() : [undefined];
-  for (let f = 0; f < folds; f++) for (const repo of groups) {
-    const inGroup = (i: number): boolean => repo === undefined || issues[i]?.repo === repo;
-    const train = prepared.filter((_, i) => fold[i] !== f && inGroup(i)).concat(extra);
-    const rt = fitPrepared(train, cfg, options.train);
-    prepared.forEach((p, i) => {
-      if (fold[i] !== f || !inGroup(i)) return;
-      const probs = probabilities(rt, p.blocks);
-      const scores = Object.fromEntries(LABELS.map((l) => [l, 0])) as Record<Label, number>;
-      rt.labels.forEach((l, k) => (scores[l] = probs[k] ?? 0));
-      predicted[i] = issueKindOf(scores);
-    });
-  }
+  for (let f = 0; f < folds; f++)
+    for (const repo of groups) {
+      const inGroup = (i: number): boolean => repo === undefined || issues[i]?.repo === repo;
+      const train = prepared.filter((_, i) => fold[i] !== f && inGroup(i)).concat(extra);
+      const rt = fitPrepared(train, cfg, options.train);
+      prepared.forEach((p, i) => {
+        if (fold[i] !== f || !inGroup(i)) return;
+        const probs = probabilities(rt, p.blocks);
+        const scores = Object.fromEntries(LABELS.map((l) => [l, 0])) as Record<Label, number>;
+        rt.labels.forEach((l, k) => (scores[l] = probs[k] ?? 0));
+        predicted[i] = issueKindOf(scores);
+      });
+    }
   return repoMacroF1('kind.cv_macro_f1', issues, predicted);
 }
 
@@ -196,7 +197,13 @@ export async function evalOwnSet(jsonlPath: string, model: ClassifierModel = loa
   const out: Array<[string, number]> = [
     ['kind.own.n_test', test.length],
     ['kind.own.macro_f1', macroF1(gold, predicted, LABELS)],
-    ['feedback.own.f1', binaryF1(gold.map((g) => g !== 'none'), results.map((r) => r.isFeedback))],
+    [
+      'feedback.own.f1',
+      binaryF1(
+        gold.map((g) => g !== 'none'),
+        results.map((r) => r.isFeedback),
+      ),
+    ],
   ];
   for (const [label, s] of perLabelScores(gold, predicted, LABELS)) out.push([`kind.own.f1.${label}`, s.f1]);
   const sentiments: Sentiment[] = ['negative', 'neutral', 'positive'];
@@ -210,4 +217,3 @@ export async function evalOwnSet(jsonlPath: string, model: ClassifierModel = loa
   ]);
   return out;
 }
-

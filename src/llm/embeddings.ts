@@ -29,13 +29,22 @@ export async function embedTexts(endpoint: LlmEndpoint, texts: readonly string[]
  * Need vectors for these items, in batches of `batch`; on the first failure, none more are asked for
  * and the failure is returned beside what was embedded so far (grouping falls back per item).
  */
-export async function embedNeeds(endpoint: LlmEndpoint, docs: ReadonlyArray<{ itemId: number; need: string }>, batch = 64, fetchImpl: typeof fetch = fetch): Promise<{ vectors: Map<number, Float32Array>; error: LlmError | null }> {
+export async function embedNeeds(
+  endpoint: LlmEndpoint,
+  docs: ReadonlyArray<{ itemId: number; need: string }>,
+  batch = 64,
+  fetchImpl: typeof fetch = fetch,
+): Promise<{ vectors: Map<number, Float32Array>; error: LlmError | null }> {
   const vectors = new Map<number, Float32Array>();
   const todo = docs.filter((d) => d.need.trim() !== '');
   for (let i = 0; i < todo.length; i += batch) {
     const part = todo.slice(i, i + batch);
     try {
-      const v = await embedTexts(endpoint, part.map((d) => d.need), fetchImpl);
+      const v = await embedTexts(
+        endpoint,
+        part.map((d) => d.need),
+        fetchImpl,
+      );
       part.forEach((d, k) => vectors.set(d.itemId, v[k]!));
     } catch (err: unknown) {
       return { vectors, error: err instanceof LlmError ? err : new LlmError('network', String(err), { cause: err }) };

@@ -61,7 +61,12 @@ export function buildRequest(model: string, task: LlmTask, item: LlmItem, areas:
 const summaryField = z
   .string()
   .transform((s) => s.replace(/\s+/g, ' ').trim())
-  .pipe(z.string().min(1).max(MAX_SUMMARY_CHARS * 2));
+  .pipe(
+    z
+      .string()
+      .min(1)
+      .max(MAX_SUMMARY_CHARS * 2),
+  );
 
 export const classifyAnswerSchema = z.object({
   kind: z.enum(['bug', 'feature', 'question', 'docs', 'praise', 'complaint', 'none'] satisfies Array<FeedbackKind | 'none'>),

@@ -37,7 +37,20 @@ export async function onClusterResolved(ctx: LoopContext, clusterId: number): Pr
       skipped.push({ conversationId: t.conversationId, platform: t.platform, reason: target.skip });
       continue;
     }
-    if (await insertReplyDraft(ctx.db, { clusterId, conversationId: t.conversationId, sourceId: t.sourceId, platform: target.platform, target: JSON.stringify(target), text, status: auto ? 'approved' : 'draft', actor: auto ? 'autoApprove' : null, now: ctx.now() })) created++;
+    if (
+      await insertReplyDraft(ctx.db, {
+        clusterId,
+        conversationId: t.conversationId,
+        sourceId: t.sourceId,
+        platform: target.platform,
+        target: JSON.stringify(target),
+        text,
+        status: auto ? 'approved' : 'draft',
+        actor: auto ? 'autoApprove' : null,
+        now: ctx.now(),
+      })
+    )
+      created++;
   }
   ctx.log.info({ cluster: clusterId, created, skipped: skipped.length }, 'loop replies drafted');
   if (auto) for (const reply of await listReplies(ctx.db, { clusterId, status: ['approved'] })) await sendReply(ctx, reply.id);
@@ -52,7 +65,13 @@ export async function resolveCluster(ctx: LoopContext, clusterId: number, r: { b
   // The same resolution the tracker sync records: new reports after it show as a regression; webhooks hear of it.
   if (await recordResolution(ctx.db, clusterId, r.reference.trim(), url, ctx.now())) {
     const [rec] = await getClusters(ctx.db, [clusterId]);
-    await emitEvent(ctx, 'cluster.resolved', `${clusterId}:${ctx.now()}`, { cluster: { id: clusterId, title: rec?.title ?? null, url: clusterUrl(ctx.config, clusterId) }, issue: null, reference: r.reference.trim(), referenceUrl: url, by: r.by });
+    await emitEvent(ctx, 'cluster.resolved', `${clusterId}:${ctx.now()}`, {
+      cluster: { id: clusterId, title: rec?.title ?? null, url: clusterUrl(ctx.config, clusterId) },
+      issue: null,
+      reference: r.reference.trim(),
+      referenceUrl: url,
+      by: r.by,
+    });
   }
   return onClusterResolved(ctx, clusterId);
 }

@@ -57,6 +57,18 @@ export async function ircSay(config: Config, t: IrcReply, text: string): Promise
     });
     client.on('irc error', (e: { error?: string; reason?: string }) => fail(new ChatSendError(`IRC ${net.host}: ${e.error ?? ''} ${e.reason ?? ''}`.trim(), 'no')));
     client.on('close', () => fail(new ChatSendError(`IRC ${net.host}:${net.port} closed the connection before the line was said`, 'no')));
-    client.connect({ host: net.host, port: net.port, tls: net.tls, rejectUnauthorized: net.rejectUnauthorized, nick: net.nick, username: net.username ?? 'gleaner', gecos: net.gecos, account: net.sasl ? { account: net.sasl.account, password: net.sasl.password } : undefined, sasl_mechanism: 'PLAIN', auto_reconnect: false, version: null });
+    client.connect({
+      host: net.host,
+      port: net.port,
+      tls: net.tls,
+      rejectUnauthorized: net.rejectUnauthorized,
+      nick: net.nick,
+      username: net.username ?? 'gleaner',
+      gecos: net.gecos,
+      account: net.sasl ? { account: net.sasl.account, password: net.sasl.password } : undefined,
+      sasl_mechanism: 'PLAIN',
+      auto_reconnect: false,
+      version: null,
+    });
   });
 }

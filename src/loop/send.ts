@@ -47,7 +47,13 @@ function deliver(config: Config, id: number, t: ReplyTarget, text: string): Prom
   if (t.platform === 'matrix' && src.platform === 'matrix')
     return matrixPost(src.cfg, {
       room: t.roomId,
-      content: { msgtype: 'm.text', body: text, format: 'org.matrix.custom.html', formatted_body: htmlEscape(text).replace(/\n/g, '<br>'), 'm.relates_to': { 'm.in_reply_to': { event_id: t.eventId } } },
+      content: {
+        msgtype: 'm.text',
+        body: text,
+        format: 'org.matrix.custom.html',
+        formatted_body: htmlEscape(text).replace(/\n/g, '<br>'),
+        'm.relates_to': { 'm.in_reply_to': { event_id: t.eventId } },
+      },
       txnId: `gleaner-loop-${id}`,
     });
   throw new ChatSendError(`source ${t.source} is a ${src.platform} source now, but the reply was drafted for ${t.platform}`, 'no');

@@ -46,7 +46,14 @@ export function replyTarget(t: VoicedThread, loop: LoopConfig): ReplyTarget | { 
       const refs = [...t.refs.filter((r) => r.kind === 'reference'), ...t.refs.filter((r) => r.kind === 'reply')].map((r) => angle(stripKey(r.key)));
       const own = angle(t.messageExternalId);
       const subject = (t.subject ?? '').trim();
-      return { platform: 'mail', source: t.source, to, inReplyTo: own, references: [...refs.filter((r) => r !== own), own], subject: /^re:/i.test(subject) ? subject : `Re: ${subject || 'your report'}` };
+      return {
+        platform: 'mail',
+        source: t.source,
+        to,
+        inReplyTo: own,
+        references: [...refs.filter((r) => r !== own), own],
+        subject: /^re:/i.test(subject) ? subject : `Re: ${subject || 'your report'}`,
+      };
     }
     case 'irc': {
       // Without threads a reply is a line to the whole channel: only when `loop.irc` says so.

@@ -17,7 +17,15 @@ export interface StoreStats {
   feedbackItems: number;
   clusters: number;
   quarantined: number;
-  sources: Array<{ name: string; platform: string; channels: string[]; messages: number; from: number | null; to: number | null; gaps: Array<{ channel: string | null; from: number; to: number | null; reason: string }> }>;
+  sources: Array<{
+    name: string;
+    platform: string;
+    channels: string[];
+    messages: number;
+    from: number | null;
+    to: number | null;
+    gaps: Array<{ channel: string | null; from: number; to: number | null; reason: string }>;
+  }>;
 }
 
 export interface CoverageRecord {

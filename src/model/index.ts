@@ -264,4 +264,5 @@ export interface ClusterEvidence {
  * Puppet users of Matrix bridges: matrix-appservice-irc's `@<network>_<nick>:server` (`@libera_ana:libera.chat`),
  * and `@_discord_<id>`, `@_slack_<id>`, `@telegram_<id>` style puppets of other bridges.
  */
-export const MATRIX_PUPPET = /^@(?:_?(?:discord|slack|telegram|whatsapp|signal|irc|gitter|xmpp)_|(?:libera|liberachat|freenode|oftc|irc|ircnet|efnet|gimpnet|snoonet|hackint|rizon|quakenet|esper|undernet|dalnet|geekshed|mozilla)_)(.+?):[^:]+$/i;
+export const MATRIX_PUPPET =
+  /^@(?:_?(?:discord|slack|telegram|whatsapp|signal|irc|gitter|xmpp)_|(?:libera|liberachat|freenode|oftc|irc|ircnet|efnet|gimpnet|snoonet|hackint|rizon|quakenet|esper|undernet|dalnet|geekshed|mozilla)_)(.+?):[^:]+$/i;

@@ -33,13 +33,24 @@ function processMetrics(): Registry {
 async function appMetrics(app: MetricsSources): Promise<Registry> {
   const registers = [new Registry()];
   const counts = await Promise.all(QUEUE_NAMES.map(async (q) => [q, await app.queue.counts(q)] as const));
-  const jobs = new Gauge({ name: 'gleaner_queue_jobs', help: 'Jobs per queue and state (waiting, active, delayed: the depth; completed, failed: kept history).', labelNames: ['queue', 'state'], registers });
+  const jobs = new Gauge({
+    name: 'gleaner_queue_jobs',
+    help: 'Jobs per queue and state (waiting, active, delayed: the depth; completed, failed: kept history).',
+    labelNames: ['queue', 'state'],
+    registers,
+  });
   for (const [queue, c] of counts) for (const [state, n] of Object.entries(c)) jobs.set({ queue, state }, n);
   const failed = new Gauge({ name: 'gleaner_queue_failed_jobs', help: 'Jobs failed for good (all attempts spent or a bad payload), per queue.', labelNames: ['queue'], registers });
   for (const [queue, c] of counts) failed.set({ queue }, c.failed);
 
   if (app.queue.recentJobDurations) {
-    const durations = new Histogram({ name: 'gleaner_job_duration_seconds', help: 'Processing time of the most recent completed jobs (up to 200 per queue).', labelNames: ['queue'], buckets: JOB_DURATION_BUCKETS_S, registers });
+    const durations = new Histogram({
+      name: 'gleaner_job_duration_seconds',
+      help: 'Processing time of the most recent completed jobs (up to 200 per queue).',
+      labelNames: ['queue'],
+      buckets: JOB_DURATION_BUCKETS_S,
+      registers,
+    });
     for (const queue of QUEUE_NAMES) {
       const ms = await app.queue.recentJobDurations(queue, 200);
       durations.zero({ queue });
@@ -55,7 +66,9 @@ async function appMetrics(app: MetricsSources): Promise<Registry> {
   perSource('gleaner_source_messages', 'Messages stored per source.', (s) => s.messages);
   perSource('gleaner_source_quarantined', 'Items quarantined (could not be read or normalized) per source.', (s) => s.quarantined);
   perSource('gleaner_source_last_pull_timestamp_seconds', 'When the source was last pulled or imported (0: never).', (s) => (s.lastPullAt ?? 0) / 1000);
-  perSource('gleaner_source_last_pull_ok', '1 when the last pull ended without an error, 0 when it failed (see the source page for the error).', (s) => (s.lastPullAt !== null && s.lastError === null ? 1 : 0));
+  perSource('gleaner_source_last_pull_ok', '1 when the last pull ended without an error, 0 when it failed (see the source page for the error).', (s) =>
+    s.lastPullAt !== null && s.lastError === null ? 1 : 0,
+  );
   return registers[0]!;
 }
 

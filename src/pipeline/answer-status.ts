@@ -25,7 +25,11 @@ const ANSWERS: ReadonlyArray<{ label: string; re: RegExp; maintainer: boolean }>
   { label: 'fixed', re: /\bfix\b[^.;!?]{0,60}\b(?:ships|lands|is coming|goes out|will (?:ship|land|be (?:out|released))) (?:in|with|on|next)\b/i, maintainer: false },
   { label: 'known issue', re: /\b(?:a |this is a |it's a |it is a )?known (?:issue|bug|problem|limitation|regression)\b/i, maintainer: false },
   { label: 'confirmed', re: /^\s*(?:thanks,?\s*)?confirmed\b|\b(?:we|i) (?:can )?(?:confirm|reproduced?) (?:this|it|the)\b|\bwe can reproduce\b/im, maintainer: false },
-  { label: 'planned', re: /\b(?:we(?:'re| are) fixing|(?:is|are) being (?:added|fixed|worked on))\b|\b(?:on (?:our|the) roadmap|planned for (?:the )?(?:next|\d)|(?:we(?:'re| are)|team is) (?:actively )?working on (?:it|this|a fix)|tracked (?:in|as|at) (?:issue |ticket )?[#A-Z]?[\w-]*\d)\b/i, maintainer: false },
+  {
+    label: 'planned',
+    re: /\b(?:we(?:'re| are) fixing|(?:is|are) being (?:added|fixed|worked on))\b|\b(?:on (?:our|the) roadmap|planned for (?:the )?(?:next|\d)|(?:we(?:'re| are)|team is) (?:actively )?working on (?:it|this|a fix)|tracked (?:in|as|at) (?:issue |ticket )?[#A-Z]?[\w-]*\d)\b/i,
+    maintainer: false,
+  },
   { label: 'investigating', re: /\b(?:we(?:'re| are)|team is) (?:looking into|investigating) (?:it|this|the)\b/i, maintainer: false },
 ];
 

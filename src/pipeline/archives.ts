@@ -19,8 +19,14 @@ export const ArchiveConfigSchema = z
   .object({
     list: z.string().min(1),
     type: z.enum(ARCHIVE_TYPES).optional(),
-    base: z.string().regex(/^https?:\/\/\S+$/, 'base is an http(s) URL').optional(),
-    url: z.string().regex(/^https?:\/\/\S+$/, 'url is an http(s) URL template').optional(),
+    base: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'base is an http(s) URL')
+      .optional(),
+    url: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'url is an http(s) URL template')
+      .optional(),
   })
   .strict()
   .refine((a) => a.type !== undefined || a.url !== undefined, { message: 'an archive needs a type (ponymail, hyperkitty, pipermail, mail-archive) or a url template' });

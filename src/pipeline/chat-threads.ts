@@ -53,7 +53,10 @@ export function speakerKeyOf(author: { id: string; name?: string | null }): stri
   const puppet = MATRIX_PUPPET.exec(author.id);
   const local = /^@([^:]+):/.exec(author.id);
   const raw = puppet?.[1] ?? local?.[1] ?? author.name ?? author.id;
-  return raw.toLowerCase().replace(/\[[a-z]\]$/, '').trim();
+  return raw
+    .toLowerCase()
+    .replace(/\[[a-z]\]$/, '')
+    .trim();
 }
 
 // matrix-appservice-irc's reply templates, as IRC sees a Matrix reply: `nick: text` (short) and

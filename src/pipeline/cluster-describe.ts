@@ -27,7 +27,8 @@ function speaking<T extends { staffOnly?: boolean }>(items: readonly T[]): reado
 const GREETING = /^(?:(?:hi|hello|hey|hiya|morning|good (?:morning|afternoon|evening)|greetings|dear)(?:\s+(?:all|everyone|folks|team|there|guys|people|y'all|list|devs))?[,!.:;\s-]*)+/i;
 const LEAD_IN =
   /^(?:(?:same here|me too|\+1(?: for this)?|quick (?:one|question)|(?:a |one )?(?:different|another|small|related) question|feature request|bug report|question|request|idea|suggestion|fyi|ps|btw|so|ok(?:ay)?|well|also|update|edit|psa|heads up|just (?:a )?(?:fyi|wondering))\s*[:,!.-]\s*)+/i;
-const BOILERPLATE = /^(?:is (?:any|some)one else (?:seeing|having|getting|hitting) (?:this|that|the same)|does any(?:one|body) know|any ideas|can any(?:one|body) help|thanks(?: in advance)?|thank you|any eta for the fix|any update|anyone\?)/i;
+const BOILERPLATE =
+  /^(?:is (?:any|some)one else (?:seeing|having|getting|hitting) (?:this|that|the same)|does any(?:one|body) know|any ideas|can any(?:one|body) help|thanks(?: in advance)?|thank you|any eta for the fix|any update|anyone\?)/i;
 /** "jberg: ..." / "@priya, ...": the person addressed on IRC and chat. */
 const ADDRESSEE = /^@?([a-z][\w.\-[\]]{1,30})[:,]\s+(?=\S)/;
 const NOT_ADDRESSEE = /^(?:so|but|and|yes|no|ok|okay|well|also|hmm|sure|right|update|note|edit|ps)$/i;
@@ -39,7 +40,12 @@ export function cleanPhrase(s: string): string {
   t = t.replace(/\s+/g, ' ').trim();
   for (let i = 0; i < 3; i++) {
     const before = t;
-    t = t.replace(LIST_TAG, '').replace(GREETING, '').replace(LEAD_IN, '').replace(ADDRESSEE, (m, w: string) => (NOT_ADDRESSEE.test(w) ? m : '')).trim();
+    t = t
+      .replace(LIST_TAG, '')
+      .replace(GREETING, '')
+      .replace(LEAD_IN, '')
+      .replace(ADDRESSEE, (m, w: string) => (NOT_ADDRESSEE.test(w) ? m : ''))
+      .trim();
     if (t === before) break;
   }
   return t;
@@ -60,18 +66,22 @@ export function sentences(text: string): string[] {
 
 /** Phrases that could be a title: cleaned sentences, and their clauses on ":" / "," / " - ". */
 /** "Could we export dashboards as PDF?" -> "export dashboards as PDF": a request reads as its object. */
-const REQUEST = /^(?:could|can|would|will) (?:we|you|lumen|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
+const REQUEST =
+  /^(?:could|can|would|will) (?:we|you|lumen|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
 
 function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boolean; position: number }> {
   const out: Array<{ text: string; subject: boolean; position: number }> = [];
   const push = (raw: string, subject: boolean, position: number) => {
-    let t = cleanPhrase(raw).replace(/[\s.,;:!-]+$/u, '').replace(/\s*\?$/, '?');
+    let t = cleanPhrase(raw)
+      .replace(/[\s.,;:!-]+$/u, '')
+      .replace(/\s*\?$/, '?');
     if (REQUEST.test(t)) t = t.replace(REQUEST, '').replace(/\?$/, '');
     const n = words(t).length;
     // A subject names the need in few words ("Download links"); a sentence needs three to state one.
     // One word names a need only as an identifier ("mod_proxy_hcheck", "ProxyPass"), never "Question".
     if (n === 1 && !/[_.\d-]|\p{Ll}\p{Lu}/u.test(t)) return;
-    if (n >= (subject ? 1 : 3) && n <= 12 && !BOILERPLATE.test(t) && !META.test(t) && fitToShow(t) && !looksLikeCode(t) && !DATELINE.test(t) && /[\p{L}]{3}/u.test(t)) out.push({ text: t, subject, position });
+    if (n >= (subject ? 1 : 3) && n <= 12 && !BOILERPLATE.test(t) && !META.test(t) && fitToShow(t) && !looksLikeCode(t) && !DATELINE.test(t) && /[\p{L}]{3}/u.test(t))
+      out.push({ text: t, subject, position });
   };
   if (item.subject) push(cleanSubject(item.subject), true, 0);
   // A language model's summary, checked by the same rules, is the stronger candidate when there is one.
@@ -87,7 +97,8 @@ function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boo
 }
 
 /** Sentences about the thread rather than the need ("This deserves a separate thread", "See below"). */
-const META = /^(?:this|that|it) (?:topic|thread|question|discussion|issue) (?:deserves|needs|should|belongs)|\b(?:separate|new|own) (?:mail ?)?thread\b|^see (?:below|above|attached)|^(?:as|like) (?:i|we) (?:said|mentioned|wrote)|^(?:i|we) (?:have|had|'ve) (?:a|another|one)(?: \w+)? (?:question|problem|issue|query)s?[.!?]?$|^(?:i|we) (?:would like|want|wanted) to ask\b/i;
+const META =
+  /^(?:this|that|it) (?:topic|thread|question|discussion|issue) (?:deserves|needs|should|belongs)|\b(?:separate|new|own) (?:mail ?)?thread\b|^see (?:below|above|attached)|^(?:as|like) (?:i|we) (?:said|mentioned|wrote)|^(?:i|we) (?:have|had|'ve) (?:a|another|one)(?: \w+)? (?:question|problem|issue|query)s?[.!?]?$|^(?:i|we) (?:would like|want|wanted) to ask\b/i;
 /** A date, a time and a name: an attribution or a log line, never a title. */
 const DATELINE = /^\d{4}-\d{2}-\d{2}\b|^\w{3}, \d{1,2} \w{3} \d{4}/;
 
@@ -102,7 +113,10 @@ function lengthPrior(n: number): number {
 
 /** Capitalised, without trailing punctuation, at most 12 words. */
 function finishTitle(t: string): string {
-  const w = words(t).slice(0, 12).join(' ').replace(/[\s.,;:!-]+$/u, '');
+  const w = words(t)
+    .slice(0, 12)
+    .join(' ')
+    .replace(/[\s.,;:!-]+$/u, '');
   return capitalise(w);
 }
 

@@ -13,7 +13,15 @@ type FreshDocs = ReadonlyMap<number, ReadonlyArray<ClusterDoc & DescribeItem>>;
 /** What grouping compares of a stored item: its need text and what the thread's other people added. */
 export function needDoc(item: ItemForDoc): NeedDoc {
   const report = item.messages.find((m) => m.messageId === item.reportMessageId);
-  return { itemId: item.itemId, title: item.subject, need: needText(item), others: othersText(item), at: report?.at ?? item.messages[0]?.at ?? 0, kind: item.kind, kindGroups: item.kindGroups ?? null };
+  return {
+    itemId: item.itemId,
+    title: item.subject,
+    need: needText(item),
+    others: othersText(item),
+    at: report?.at ?? item.messages[0]?.at ?? 0,
+    kind: item.kind,
+    kindGroups: item.kindGroups ?? null,
+  };
 }
 
 export interface Placing {
@@ -118,7 +126,12 @@ export function planDescribeWork(members: ReadonlyMap<number, readonly number[]>
     const cutoff = first[first.length - 1] ?? 0;
     const prev = stored.get(clusterId);
     const last = described?.get(clusterId);
-    if (added?.length && prev?.firstSeen != null && prev.lastSeen != null && ((itemIds.length > DESCRIBE_ITEMS && added.every((d) => d.itemId > cutoff)) || (last !== undefined && itemIds.length >= REDESCRIBE_BELOW && itemIds.length < last * REDESCRIBE_GROWTH))) {
+    if (
+      added?.length &&
+      prev?.firstSeen != null &&
+      prev.lastSeen != null &&
+      ((itemIds.length > DESCRIBE_ITEMS && added.every((d) => d.itemId > cutoff)) || (last !== undefined && itemIds.length >= REDESCRIBE_BELOW && itemIds.length < last * REDESCRIBE_GROWTH))
+    ) {
       const ats = added.map((d) => d.at);
       seen.set(clusterId, { firstSeen: Math.min(prev.firstSeen, ...ats), lastSeen: Math.max(prev.lastSeen, ...ats) });
     } else {
@@ -135,7 +148,14 @@ export function planDescribeWork(members: ReadonlyMap<number, readonly number[]>
  * Title, summary, kind and first/last seen of the clusters described in full, from their items (the
  * fresh docs and those read), next to the clusters whose first/last seen only move.
  */
-export function planDescriptions(work: DescribeWork, read: readonly ItemForDoc[], members: ReadonlyMap<number, readonly number[]>, stored: ReadonlyMap<number, ClusterSeen>, fresh?: FreshDocs, index?: ClusterIndex | null): Map<number, ClusterDescription | ClusterSeen> {
+export function planDescriptions(
+  work: DescribeWork,
+  read: readonly ItemForDoc[],
+  members: ReadonlyMap<number, readonly number[]>,
+  stored: ReadonlyMap<number, ClusterSeen>,
+  fresh?: FreshDocs,
+  index?: ClusterIndex | null,
+): Map<number, ClusterDescription | ClusterSeen> {
   const out = new Map<number, ClusterDescription | ClusterSeen>(work.seen);
   const docs = new Map<number, ClusterDoc & DescribeItem>();
   for (const list of fresh?.values() ?? []) for (const d of list) docs.set(d.itemId, d);

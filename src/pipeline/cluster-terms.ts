@@ -71,7 +71,7 @@ export class TermStats {
   /** Cosine of two vectors under the current idf. */
   cosine(a: Vec, b: Vec): number {
     let dot = 0;
-    for (let i = 0, j = 0; i < a.terms.length && j < b.terms.length; ) {
+    for (let i = 0, j = 0; i < a.terms.length && j < b.terms.length;) {
       const x = a.terms[i]!;
       const y = b.terms[j]!;
       if (x < y) i++;

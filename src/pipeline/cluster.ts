@@ -387,11 +387,30 @@ export function itemDoc(item: ItemForDoc): ClusterDoc & DescribeItem {
   const person = (m: { segment: string }) => m.segment !== 'staff' && m.segment !== 'bot';
   const report = item.messages.find((m) => m.messageId === item.reportMessageId);
   const raiser = report && person(report) ? report.personId : item.messages.find(person)?.personId;
-  let chosen = raiser === undefined ? [] : item.messages.slice(0, 8).filter((m) => m.personId === raiser).slice(0, 3);
+  let chosen =
+    raiser === undefined
+      ? []
+      : item.messages
+          .slice(0, 8)
+          .filter((m) => m.personId === raiser)
+          .slice(0, 3);
   if (report && person(report) && !chosen.includes(report)) chosen = [...chosen, report];
   if (!chosen.length && report) chosen = [report];
   if (!chosen.length) chosen = item.messages.slice(0, 1);
-  const text = chosen.map((m) => m.text.replace(/<[^>\s]{1,32}>\s*"[^"]*"\s*(?:<-)?/g, ' ').trim()).filter(Boolean).join('\n');
+  const text = chosen
+    .map((m) => m.text.replace(/<[^>\s]{1,32}>\s*"[^"]*"\s*(?:<-)?/g, ' ').trim())
+    .filter(Boolean)
+    .join('\n');
   const at = report?.at ?? chosen[0]?.at ?? 0;
-  return { itemId: item.itemId, title: item.subject, subject: item.subject, text, at, kind: item.kind, staffOnly: raiser === undefined, llmSummary: item.llmSummary ?? null, tags: (item.tags ?? []).filter((t) => t.startsWith('area:')) };
+  return {
+    itemId: item.itemId,
+    title: item.subject,
+    subject: item.subject,
+    text,
+    at,
+    kind: item.kind,
+    staffOnly: raiser === undefined,
+    llmSummary: item.llmSummary ?? null,
+    tags: (item.tags ?? []).filter((t) => t.startsWith('area:')),
+  };
 }

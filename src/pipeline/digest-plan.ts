@@ -52,7 +52,10 @@ export function clusterEntry(record: ClusterRecord, allItems: readonly StoredIte
   const p = clusterPriority(items, period, { weights: segmentWeights(opts.segments) });
   const tagCounts = new Map<string, number>();
   for (const i of items) for (const t of i.tags) tagCounts.set(t, (tagCounts.get(t) ?? 0) + 1);
-  const tags = [...tagCounts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t).slice(0, 8);
+  const tags = [...tagCounts]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([t]) => t)
+    .slice(0, 8);
   // One quote per reporter, this period's first (each from their first message in it, in the order
   // they spoke), then those who voiced the need before: the need in each person's own words.
   const wantQuotes = opts.quotes ?? 3;
@@ -109,7 +112,13 @@ export function clusterEntry(record: ClusterRecord, allItems: readonly StoredIte
 
 /** Best first: score (the period's weighted reporters), then the period's reporters, then everyone to date, then the latest voicing, then the older cluster. */
 export function compareEntries(a: Pick<ClusterEntry, 'entry' | 'clusterId'>, b: Pick<ClusterEntry, 'entry' | 'clusterId'>): number {
-  return b.entry.score - a.entry.score || b.entry.reporters - a.entry.reporters || (b.entry.reportersToDate ?? 0) - (a.entry.reportersToDate ?? 0) || Date.parse(b.entry.lastSeen) - Date.parse(a.entry.lastSeen) || a.clusterId - b.clusterId;
+  return (
+    b.entry.score - a.entry.score ||
+    b.entry.reporters - a.entry.reporters ||
+    (b.entry.reportersToDate ?? 0) - (a.entry.reportersToDate ?? 0) ||
+    Date.parse(b.entry.lastSeen) - Date.parse(a.entry.lastSeen) ||
+    a.clusterId - b.clusterId
+  );
 }
 
 /** Puts an entry in its place among the best `top` so far (best first); one that does not make it is dropped. */

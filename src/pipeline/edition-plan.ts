@@ -10,7 +10,10 @@ const SECTION_MAX = 10;
 
 const norm = (s: string) => s.trim().toLowerCase();
 /** `slack #general`, `#general` and `general` name the same channel. */
-const channelKey = (s: string) => norm(s).replace(/^(slack|discord|matrix|irc|mail|discourse|github)\s+/, '').replace(/^#/, '');
+const channelKey = (s: string) =>
+  norm(s)
+    .replace(/^(slack|discord|matrix|irc|mail|discourse|github)\s+/, '')
+    .replace(/^#/, '');
 
 /** Every key of the filter must match (any of its values); an empty filter matches everything. */
 export function matchesFilter(c: DigestCluster, f: EditionFilter): boolean {
@@ -32,7 +35,11 @@ function sectionEntry(c: DigestCluster): SectionEntry {
 /** The edition of a team (its name, filter and how many clusters it shows) from the period's digest (`all`), the previous weeks' (`before`) and the coverage. */
 export function planEdition(all: DigestJson, before: DigestJson, cov: CoverageRecord, team: { name: string; filter: EditionFilter; top: number }): EditionJson {
   const matching = all.clusters.filter((c) => matchesFilter(c, team.filter));
-  const withTrend = (t: DigestCluster['trend']) => matching.filter((c) => c.trend === t).slice(0, SECTION_MAX).map(sectionEntry);
+  const withTrend = (t: DigestCluster['trend']) =>
+    matching
+      .filter((c) => c.trend === t)
+      .slice(0, SECTION_MAX)
+      .map(sectionEntry);
 
   // Quiet now: clusters someone voiced in the previous weeks and nobody in this one. Only clusters
   // (not the conversation stand-ins) have a history to compare with.
@@ -45,7 +52,11 @@ export function planEdition(all: DigestJson, before: DigestJson, cov: CoverageRe
 
   const iso = (t: number | null) => (t == null ? null : new Date(t).toISOString());
   const activity: ChannelActivity[] = cov.sources
-    .flatMap((s) => s.channels.filter((c) => c.messages > 0).map((c) => ({ source: s.name, platform: s.platform, channel: c.name, messages: c.messages, conversations: c.conversations, feedbackItems: c.feedbackItems, people: c.people })))
+    .flatMap((s) =>
+      s.channels
+        .filter((c) => c.messages > 0)
+        .map((c) => ({ source: s.name, platform: s.platform, channel: c.name, messages: c.messages, conversations: c.conversations, feedbackItems: c.feedbackItems, people: c.people })),
+    )
     .sort((a, b) => b.feedbackItems - a.feedbackItems || b.messages - a.messages || a.channel.localeCompare(b.channel));
   // A channel is covered when the store has read it up to (or past) the period; a channel whose last
   // message is older than the period's start was silent or not read: both are shown, not hidden.

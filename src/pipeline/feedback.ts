@@ -33,7 +33,10 @@ export interface CompiledRule {
 
 export function compileRules(rules: readonly TagRule[]): CompiledRule[] {
   return rules.map((r) => {
-    const words = r.keywords.map((k) => k.trim()).filter(Boolean).map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const words = r.keywords
+      .map((k) => k.trim())
+      .filter(Boolean)
+      .map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     let patterns: RegExp[];
     try {
       patterns = r.patterns.map((p) => new RegExp(p, 'iu'));
@@ -60,7 +63,8 @@ export function ruleTags(rules: readonly CompiledRule[], text: string, channel: 
 }
 
 /** Agreement with nothing of its own: it can add a reporter to a need, never raise one. */
-const AGREEMENT_ONLY = /^(?:\+\s?1|-\s?1|\+\s?0|same(?: here)?|me too|yes please|seconded|agreed|this|thanks?(?: you)?|thx|ty|congrats|congratulations|nice|cool|great|awesome|lgtm|\u{1F44D}|\u{1F389}|\u{2764}\u{FE0F}?)[\s!.,:;)(\p{Extended_Pictographic}]*$/iu;
+const AGREEMENT_ONLY =
+  /^(?:\+\s?1|-\s?1|\+\s?0|same(?: here)?|me too|yes please|seconded|agreed|this|thanks?(?: you)?|thx|ty|congrats|congratulations|nice|cool|great|awesome|lgtm|\u{1F44D}|\u{1F389}|\u{2764}\u{FE0F}?)[\s!.,:;)(\p{Extended_Pictographic}]*$/iu;
 
 /** Agreement with nothing of its own ("+1", "same here", "👍"): it adds a reporter, it states no need. */
 export function isAgreementOnly(text: string): boolean {
@@ -113,7 +117,8 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
   for (const m of candidates) {
     const c = classify(model, { title: title(m), text: m.text.slice(0, MAX_CHARS) });
     const lead = !(voteOf(m.text) !== null && m !== candidates[0]) || forced !== null;
-    const better = !best || (lead && c.isFeedback && !(best.lead && best.c.isFeedback)) || ((lead && c.isFeedback) === (best.lead && best.c.isFeedback) && c.feedbackConfidence > best.c.feedbackConfidence);
+    const better =
+      !best || (lead && c.isFeedback && !(best.lead && best.c.isFeedback)) || ((lead && c.isFeedback) === (best.lead && best.c.isFeedback) && c.feedbackConfidence > best.c.feedbackConfidence);
     if (better) best = { m, c, lead };
   }
   let { m, c } = best!;

@@ -49,10 +49,20 @@ export interface GroupingOptions {
   embeddingSameNeed?: number;
 }
 
-const DEFAULTS: Required<GroupingOptions> = { threshold: 0.1, wordWeight: DEFAULT_WORD_WEIGHT, conceptWeight: DEFAULT_CONCEPT_WEIGHT, kindPenalty: 0.5, windowDays: 28, candidates: 20, denseLimit: 200, sparseLimit: 3000, sampleSize: 12, embeddingSameNeed: 0.8 };
+const DEFAULTS: Required<GroupingOptions> = {
+  threshold: 0.1,
+  wordWeight: DEFAULT_WORD_WEIGHT,
+  conceptWeight: DEFAULT_CONCEPT_WEIGHT,
+  kindPenalty: 0.5,
+  windowDays: 28,
+  candidates: 20,
+  denseLimit: 200,
+  sparseLimit: 3000,
+  sampleSize: 12,
+  embeddingSameNeed: 0.8,
+};
 
 const DAY_MS = 86_400_000;
-
 
 /** Where an item is: its cluster (an id, or a provisional negative key) and whether a human put it there. */
 export interface Placement {
@@ -157,7 +167,10 @@ export class NeedGrouper {
     let n = 0;
     for (const x of v) n += x * x;
     n = Math.sqrt(n) || 1;
-    this.embeddings.set(itemId, v.map((x) => x / n));
+    this.embeddings.set(
+      itemId,
+      v.map((x) => x / n),
+    );
   }
 
   /** The pair's cosine: external vectors when both items have one (rescaled so embeddingSameNeed counts as threshold), else the shipped representation. */
@@ -273,11 +286,19 @@ export class NeedGrouper {
       const all = [...(this.members.get(c) ?? [])].filter((id) => isFixed(id) && this.items.has(id));
       if (!all.length) continue;
       let sample: number[];
-      if (dense) sample = all.map((id) => this.items.get(id)!).sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0)).slice(0, o.sampleSize).map((it) => it.doc.itemId);
+      if (dense)
+        sample = all
+          .map((id) => this.items.get(id)!)
+          .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0))
+          .slice(0, o.sampleSize)
+          .map((it) => it.doc.itemId);
       else sample = [...near].slice(0, o.sampleSize);
       if (!sample.length) continue;
       fixedMembers.set(c, sample);
-      fixedPinned.set(c, all.some((id) => this.placement.get(id)?.pinned));
+      fixedPinned.set(
+        c,
+        all.some((id) => this.placement.get(id)?.pinned),
+      );
     }
     // Nodes in canonical order (time, then text): the same items give the same result in any arrival order.
     const nodeItems = [...chosen, ...[...fixedMembers.values()].flat()];
@@ -350,16 +371,18 @@ export class NeedGrouper {
     const firstOf = (g: number) => groups[g]!.members[0]!;
     const push = (a: number, b: number, s: number) => {
       const v = avg(a, b, s);
-      if (v >= o.threshold && canMerge(a, b)) heap.push({ score: v, a, b, va: groups[a]!.version, vb: groups[b]!.version, tie: Math.min(firstOf(a), firstOf(b)) * n + Math.max(firstOf(a), firstOf(b)) });
+      if (v >= o.threshold && canMerge(a, b))
+        heap.push({ score: v, a, b, va: groups[a]!.version, vb: groups[b]!.version, tie: Math.min(firstOf(a), firstOf(b)) * n + Math.max(firstOf(a), firstOf(b)) });
     };
     for (const [a, m] of sums) for (const [b, s] of m) push(a, b, s);
     // Adjacency kept per group for the merge updates (built once from `sums`).
     const adj = new Map<number, Map<number, number>>();
     for (let g = 0; g < groups.length; g++) adj.set(g, new Map());
-    for (const [a, m] of sums) for (const [b, s] of m) {
-      adj.get(a)!.set(b, s);
-      adj.get(b)!.set(a, s);
-    }
+    for (const [a, m] of sums)
+      for (const [b, s] of m) {
+        adj.get(a)!.set(b, s);
+        adj.get(b)!.set(a, s);
+      }
     const mergeScore = new Map<number, number>();
     for (;;) {
       const top = heap.pop();

@@ -72,7 +72,14 @@ export function channelStreams(sourceId: number, fresh: readonly RawMessage[]): 
     let g = byChannel.get(m.channel);
     if (!g) byChannel.set(m.channel, (g = { channel: m.channel, idxs: [], lines: [] }));
     g.idxs.push(i);
-    g.lines.push({ key: ownKey(sourceId, m), channel: m.channel, author: m.author.name ?? m.author.id, text: m.cleanText ?? m.text, at: m.sentAt, threaded: Boolean(m.threadId || m.replyTo || m.references?.length) });
+    g.lines.push({
+      key: ownKey(sourceId, m),
+      channel: m.channel,
+      author: m.author.name ?? m.author.id,
+      text: m.cleanText ?? m.text,
+      at: m.sentAt,
+      threaded: Boolean(m.threadId || m.replyTo || m.references?.length),
+    });
   });
   return [...byChannel.values()].filter((g) => g.lines.some((l) => !l.threaded));
 }
@@ -186,7 +193,13 @@ export function isCopy(v: VersionPlan, c: CopyPlan, i: number): boolean {
   return c.byGlobalKey.has(v.keys[i]!) || c.copyOf.has(i);
 }
 
-export function planCopies(v: VersionPlan, originals: ReadonlyMap<string, number>, stored: readonly StoredCopy[], channelIds: ReadonlyMap<string, number>, identityIds: ReadonlyMap<string, number>): CopyPlan {
+export function planCopies(
+  v: VersionPlan,
+  originals: ReadonlyMap<string, number>,
+  stored: readonly StoredCopy[],
+  channelIds: ReadonlyMap<string, number>,
+  identityIds: ReadonlyMap<string, number>,
+): CopyPlan {
   // Entries are keyed by row (stored) or batch position (new): the same mail stored from several
   // archives shares one ref key, and those duplicates are already linked by their global key.
   const sharedRef = new Map<string, number>();
@@ -195,7 +208,8 @@ export function planCopies(v: VersionPlan, originals: ReadonlyMap<string, number
   const entries: CopyEntry[] = storedEntries.map((st) => ({ key: `s${st.id}`, copyKey: st.copyKey, channel: String(st.channelId), author: String(st.identityId), at: st.at, relay: st.relay }));
   v.fresh.forEach((m, i) => {
     const copyKey = v.copyKeys[i];
-    if (copyKey && !originals.has(v.keys[i]!)) entries.push({ key: `f${i}`, copyKey, channel: String(channelIds.get(m.channel)), author: String(identityIds.get(m.author.id)), at: m.sentAt, relay: Boolean(m.relay) });
+    if (copyKey && !originals.has(v.keys[i]!))
+      entries.push({ key: `f${i}`, copyKey, channel: String(channelIds.get(m.channel)), author: String(identityIds.get(m.author.id)), at: m.sentAt, relay: Boolean(m.relay) });
   });
   const resolved = resolveCopies(entries);
   const originalOf = (k: string): OriginalRef | undefined => {
@@ -258,7 +272,14 @@ export function threadLookups(v: VersionPlan, d: ThreadDraft): { refKeys: string
 // ---- rows ----
 
 /** `byRef`: the conversation of each stored message key; `bySubject`: of `${channelId}\u0000${subjectKey}` among recent ones. */
-export function planIngest(v: VersionPlan, c: CopyPlan, d: ThreadDraft, stored: { byRef: ReadonlyMap<string, number>; bySubject: ReadonlyMap<string, number> }, channelIds: ReadonlyMap<string, number>, identityIds: ReadonlyMap<string, number>): IngestPlan {
+export function planIngest(
+  v: VersionPlan,
+  c: CopyPlan,
+  d: ThreadDraft,
+  stored: { byRef: ReadonlyMap<string, number>; bySubject: ReadonlyMap<string, number> },
+  channelIds: ReadonlyMap<string, number>,
+  identityIds: ReadonlyMap<string, number>,
+): IngestPlan {
   const threaded = assignConversations(d.inputs, { convOfKey: stored.byRef, convOfSubject: stored.bySubject });
   const touched = new Set<number>();
   for (const u of v.updates) if (u.conversationId !== null) touched.add(u.conversationId);
@@ -280,7 +301,16 @@ export function planIngest(v: VersionPlan, c: CopyPlan, d: ThreadDraft, stored: 
   const conversations = threaded.fresh.map((f, j): NewConversation => {
     const root = v.fresh[f.firstInput]!;
     const st = stats[j]!;
-    return { channelId: f.channelId, rootKey: v.keys[f.firstInput]!, subject: root.subject ?? null, subjectKey: f.subjectKey, startedAt: st.n ? st.first : root.sentAt, lastAt: st.n ? st.last : root.sentAt, messageCount: st.n, participantCount: st.people.size };
+    return {
+      channelId: f.channelId,
+      rootKey: v.keys[f.firstInput]!,
+      subject: root.subject ?? null,
+      subjectKey: f.subjectKey,
+      startedAt: st.n ? st.first : root.sentAt,
+      lastAt: st.n ? st.last : root.sentAt,
+      messageCount: st.n,
+      participantCount: st.people.size,
+    };
   });
   const messages = v.fresh.map((m, i): NewMessage => {
     const key = v.keys[i]!;
@@ -303,7 +333,16 @@ export function planIngest(v: VersionPlan, c: CopyPlan, d: ThreadDraft, stored: 
   for (const [i, orig] of c.copyOf) if ('fresh' in orig) copyFixes.push([i, orig.fresh]);
   const fresh = v.fresh.length;
   const news = v.fresh.filter((_, i) => !isCopy(v, c, i)).length;
-  return { updates: v.updates, conversations, messages, copyFixes, repoint: c.repoint, refs: d.refs, touched, counts: { new: news, updated: v.updates.length, unchanged: v.unchanged, copies: fresh - news } };
+  return {
+    updates: v.updates,
+    conversations,
+    messages,
+    copyFixes,
+    repoint: c.repoint,
+    refs: d.refs,
+    touched,
+    counts: { new: news, updated: v.updates.length, unchanged: v.unchanged, copies: fresh - news },
+  };
 }
 
 /** Stored lines shown to the linker as context carry the text of their edit in this batch (the store applies it after). */

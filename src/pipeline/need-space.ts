@@ -57,7 +57,7 @@ function sortedPairs(m: Map<number, number>): [Int32Array, Float32Array] {
 
 function dot(ai: Int32Array, aw: Float32Array, bi: Int32Array, bw: Float32Array): number {
   let s = 0;
-  for (let i = 0, j = 0; i < ai.length && j < bi.length; ) {
+  for (let i = 0, j = 0; i < ai.length && j < bi.length;) {
     const x = ai[i]!;
     const y = bi[j]!;
     if (x < y) i++;

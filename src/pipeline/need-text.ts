@@ -10,12 +10,16 @@ const GREETING_LEAD = /^(?:(?:hi|hello|hey|hiya|greetings|morning|good (?:mornin
 /** A closing line after which only a signature follows. */
 const CLOSING = /^(?:thanks?(?: you)?(?: (?:in advance|a lot|again))?|many thanks|cheers|best(?: regards)?|regards|kind regards|br|thx|merci|obrigad[oa]|gracias|danke|sent from my .*)[,.!]?\s*$/i;
 const QUOTE_HEADER = /^(?:on .{4,120}wrote:|le .{4,120}a écrit\s*:|em .{4,120}escreveu:|am .{4,120}schrieb .{0,60}:|-{2,}\s*original message\s*-{2,}|from: .+)$/i;
-const STACK_LINE = /^\s*(?:at [\w$.<>]+\(.*\)|at [\w$./\\:-]+:\d+|File ".+", line \d+|Traceback \(most recent call last\)|\.\.\. \d+ more|Caused by: |[\w.$]+(?:Exception|Error)(?::|$)|#\d+ 0x[0-9a-f]+)/;
+const STACK_LINE =
+  /^\s*(?:at [\w$.<>]+\(.*\)|at [\w$./\\:-]+:\d+|File ".+", line \d+|Traceback \(most recent call last\)|\.\.\. \d+ more|Caused by: |[\w.$]+(?:Exception|Error)(?::|$)|#\d+ 0x[0-9a-f]+)/;
 const THANKS_SENTENCE = /^(?:thanks?(?: you)?(?: in advance)?|any ideas|any help (?:is )?appreciated|anyone\?|cheers)[.!?]*$/i;
 
 /** Paragraphs of a message with quoted mail, signatures, code and stack traces removed (lines of a paragraph joined). */
 function paragraphs(text: string): string[] {
-  const lines = text.replace(/\r\n?/g, '\n').replace(/```[\s\S]*?```/g, '\n\n').split('\n');
+  const lines = text
+    .replace(/\r\n?/g, '\n')
+    .replace(/```[\s\S]*?```/g, '\n\n')
+    .split('\n');
   const out: string[] = [];
   let cur: string[] = [];
   const flush = () => {
@@ -85,7 +89,13 @@ function isPerson(m: { segment: string }): boolean {
 export function needText(item: ItemForDoc): string {
   const report = item.messages.find((m) => m.messageId === item.reportMessageId);
   const raiser = report && isPerson(report) ? report.personId : item.messages.find(isPerson)?.personId;
-  let chosen = raiser === undefined ? [] : item.messages.slice(0, 8).filter((m) => m.personId === raiser).slice(0, 3);
+  let chosen =
+    raiser === undefined
+      ? []
+      : item.messages
+          .slice(0, 8)
+          .filter((m) => m.personId === raiser)
+          .slice(0, 3);
   if (report && isPerson(report) && !chosen.includes(report)) chosen = [report, ...chosen];
   if (!chosen.length) chosen = report ? [report] : item.messages.slice(0, 1);
   const parts: string[] = [];

@@ -7,7 +7,8 @@
 /** "> quoted", "| quoted", an IRC "<nick> quoted" line. */
 const QUOTED_LINE = /^\s*(?:>|\|\s)/;
 /** "On Tue, 3 Mar 2020 at 10:00, Jane <jane@x.org> wrote:" and its kin (also wrapped on one line). */
-const ATTRIBUTION = /^\s*(?:\d{4}-\d{2}-\d{2},? \d{1,2}:\d{2}.{0,120}:|\d{1,2}[./]\d{1,2}[./]\d{2,4},? \d{1,2}:\d{2}.{0,120}:|on .{4,200}(?:wrote|schrieb|a écrit|escribió|scrisse)\s*:?|.{1,120}\b(?:wrote|writes|schrieb|a écrit)\s*:|-{2,}\s*(?:original message|forwarded message|ursprüngliche nachricht)\s*-{2,}.*|(?:from|sent|to|cc|subject|date|von|gesendet|an|betreff):\s.*)\s*$/i;
+const ATTRIBUTION =
+  /^\s*(?:\d{4}-\d{2}-\d{2},? \d{1,2}:\d{2}.{0,120}:|\d{1,2}[./]\d{1,2}[./]\d{2,4},? \d{1,2}:\d{2}.{0,120}:|on .{4,200}(?:wrote|schrieb|a écrit|escribió|scrisse)\s*:?|.{1,120}\b(?:wrote|writes|schrieb|a écrit)\s*:|-{2,}\s*(?:original message|forwarded message|ursprüngliche nachricht)\s*-{2,}.*|(?:from|sent|to|cc|subject|date|von|gesendet|an|betreff):\s.*)\s*$/i;
 /** Lines that start a block nobody wrote for this thread: the signature and list footers. */
 const SIGNATURE_START = /^(?:-- ?|--|__+|-{5,}|sent from my .{1,40}|get outlook for .{1,40}|best regards,?|kind regards,?|regards,?|cheers,?|thanks,?|thank you,?|br,?|mit freundlichen grüßen,?)\s*$/i;
 /** A list footer or unsubscribe line (anywhere in a line). */
@@ -18,7 +19,8 @@ const PGP_HASH = /^Hash:\s*\S+\s*$/i;
 const PGP_BLOCK_START = /^-----BEGIN PGP (?:SIGNATURE|PUBLIC KEY BLOCK|MESSAGE)-----\s*$/;
 const PGP_BLOCK_END = /^-----END PGP (?:SIGNATURE|PUBLIC KEY BLOCK|MESSAGE)-----\s*$/;
 /** "(tel:+1 555 0100)", "tel: +49 ...", "Phone: ...", "Mobile: ...": contact details, never the need. */
-const PHONE = /(?<![\w.:-])(?:\+?1[\s.-])?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?![\w.:-])|\(\s*tel:[^)]*\)|<tel:[^>]*>|\btel:\s*\+?[\d\s()./-]{6,}\d|\b(?:phone|mobile|cell|fax|tel\.?)\s*:?\s*\+?\d[\d\s()./-]{6,}\d/gi;
+const PHONE =
+  /(?<![\w.:-])(?:\+?1[\s.-])?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?![\w.:-])|\(\s*tel:[^)]*\)|<tel:[^>]*>|\btel:\s*\+?[\d\s()./-]{6,}\d|\b(?:phone|mobile|cell|fax|tel\.?)\s*:?\s*\+?\d[\d\s()./-]{6,}\d/gi;
 /** Bare mail addresses in angle brackets ("<jane@x.org>") are not words of the need. */
 const ANGLE_ADDRESS = /<mailto:[^>]*>|<[\w.+-]+@[\w.-]+>/gi;
 
@@ -66,7 +68,12 @@ export function ownWords(text: string): string {
     if (QUOTED_LINE.test(unescaped)) continue;
     if (ATTRIBUTION.test(unescaped) && (nextIsQuote(lines, i) || /wrote\s*:?\s*$/i.test(unescaped))) continue;
     if (FOOTER_LINE.test(unescaped)) continue;
-    kept.push(unescaped.replace(PHONE, '').replace(ANGLE_ADDRESS, '').replace(/[ \t]+$/, ''));
+    kept.push(
+      unescaped
+        .replace(PHONE, '')
+        .replace(ANGLE_ADDRESS, '')
+        .replace(/[ \t]+$/, ''),
+    );
   }
   return joinWrapped(kept);
 }

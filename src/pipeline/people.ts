@@ -3,7 +3,26 @@
 // Links need clear evidence (the same email or Slack profile email; a `people:` entry in config), each
 // link records it, and a human's unmerge is never undone by an automatic rule.
 
-import { latestRule, parseOrgEvidence, parseOrgHints, orgHintsOf, segmentOf, isListHostAddress, type IdentityFact, type PersonEntry, type OrgEntry, type OrgHints, type OrgEvidence, type OrgFacts, type OrgRule, type StaffRule, type PersonOrgState, type StoredOrg, type MaintainerRule, type RoleMessage } from '../model/people.js';
+import {
+  latestRule,
+  parseOrgEvidence,
+  parseOrgHints,
+  orgHintsOf,
+  segmentOf,
+  isListHostAddress,
+  type IdentityFact,
+  type PersonEntry,
+  type OrgEntry,
+  type OrgHints,
+  type OrgEvidence,
+  type OrgFacts,
+  type OrgRule,
+  type StaffRule,
+  type PersonOrgState,
+  type StoredOrg,
+  type MaintainerRule,
+  type RoleMessage,
+} from '../model/people.js';
 import { ownWords, threadKindOf, voteOf } from './classify/community.js';
 export { latestRule, parseOrgHints, orgHintsOf, segmentOf, isListHostAddress };
 export type { PersonOrgState, StoredOrg, IdentityFact, PersonEntry, OrgEntry, OrgHints, OrgEvidence, OrgFacts, OrgRule, StaffRule, MaintainerRule, RoleMessage };
@@ -157,7 +176,6 @@ export function resolveOrg(facts: OrgFacts, orgs: readonly OrgEntry[]): OrgEvide
   return ev;
 }
 
-
 function wrapEvidence(previous: string | null, entry: Record<string, unknown>): string {
   if (previous == null) return JSON.stringify(entry);
   let prev: unknown = previous;
@@ -239,7 +257,13 @@ export function planOrgPlacements(
   const orgById = new Map(storedOrgs.map((o) => [o.id, o]));
   const configured = new Map(config.orgs.map((o) => [o.name, o]));
   // Stored orgs (domains as last applied) with this config's Slack teams and Discord roles.
-  const orgs: OrgEntry[] = storedOrgs.map((o) => ({ name: o.name, segment: o.segment, domains: o.domains, slackTeams: configured.get(o.name)?.slackTeams, discordRoles: configured.get(o.name)?.discordRoles }));
+  const orgs: OrgEntry[] = storedOrgs.map((o) => ({
+    name: o.name,
+    segment: o.segment,
+    domains: o.domains,
+    slackTeams: configured.get(o.name)?.slackTeams,
+    discordRoles: configured.get(o.name)?.discordRoles,
+  }));
   const entries = new Map(config.people.map((p) => [p.name, p]));
   const facts = new Map<number, { entry?: PersonEntry; emails: string[]; identities: Array<OrgFacts['identities'][number]>; maintainer?: OrgFacts['maintainer'] }>();
   for (const p of people) facts.set(p.id, { emails: [], identities: [], maintainer: maintainerEvidence(roles.get(p.id) ?? []) });
@@ -278,7 +302,13 @@ const REPLY_PREFIX = /^\s*(?:(?:re|aw|fwd?|wg|sv|tr|rif|r)\s*:\s*)+/i;
 const NON_BINDING = /\bnon[- ]?binding\b/i;
 // A vote anywhere on the first line of a reply ("Awesome! +1", "Looks good, +1"), not only leading it.
 const VOTE_ON_FIRST_LINE = /(?:^|[\s,.!:;(])[+-]\s?[01](?![\d.])/;
-const castsVote = (text: string): boolean => voteOf(text) !== null || VOTE_ON_FIRST_LINE.test(ownWords(text).split('\n').find((l) => l.trim()) ?? '');
+const castsVote = (text: string): boolean =>
+  voteOf(text) !== null ||
+  VOTE_ON_FIRST_LINE.test(
+    ownWords(text)
+      .split('\n')
+      .find((l) => l.trim()) ?? '',
+  );
 
 /**
  * Whether a person's messages show them to be one of the project's maintainers, by the structure a
@@ -304,7 +334,12 @@ export function maintainerEvidence(messages: readonly RoleMessage[]): { rule: Ma
   let first: RoleMessage | undefined;
   for (const m of messages) {
     if (!m.listId || !PROJECT_VOICE.test(ownWords(m.text).slice(0, 3000))) continue;
-    threads.add((m.subject ?? '').replace(/^(?:\s*(?:re|aw|fwd?|wg|sv)\s*:\s*)+/i, '').trim().toLowerCase());
+    threads.add(
+      (m.subject ?? '')
+        .replace(/^(?:\s*(?:re|aw|fwd?|wg|sv)\s*:\s*)+/i, '')
+        .trim()
+        .toLowerCase(),
+    );
     first ??= m;
   }
   if (first && threads.size >= 2) return { rule: 'project-voice', detail: { subject: first.subject ?? '' } };

@@ -218,7 +218,13 @@ export function clusterPriority(items: readonly PriorityItem[], period: Period, 
   for (const v of voicings) if (v.message.at >= period.start && !firstInPeriod.has(v.message.personId)) firstInPeriod.set(v.message.personId, v.message.at);
   const periodReporters = reporters
     .filter((r) => firstInPeriod.has(r.personId))
-    .map((r) => ({ ...r, messageIds: byPerson.get(r.personId)!.filter((v) => v.message.at >= period.start).map((v) => v.message.messageId) }))
+    .map((r) => ({
+      ...r,
+      messageIds: byPerson
+        .get(r.personId)!
+        .filter((v) => v.message.at >= period.start)
+        .map((v) => v.message.messageId),
+    }))
     .sort((a, b) => firstInPeriod.get(a.personId)! - firstInPeriod.get(b.personId)! || a.personId - b.personId);
   const periodSegments: Record<string, number> = {};
   for (const r of periodReporters) periodSegments[r.segment] = (periodSegments[r.segment] ?? 0) + 1;
@@ -251,7 +257,18 @@ export function clusterPriority(items: readonly PriorityItem[], period: Period, 
     `${base.map((b) => `${b.reporters} ${b.segment} x ${b.weight}`).join(' + ') || '0'} = ${score} this period; ` +
     `to date ${plural(reporters.length, 'reporter')} (weight ${round2(toDateTotal)}) in ${plural(channels.length, 'channel')}, ` +
     `${newReporters} new this period, last voiced ${plural(Math.floor(daysSinceLast), 'day')} before the period end`;
-  const explanation: ScoreExplanation = { formula, base, baseTotal: round2(baseTotal), channels: channels.length, spread: round2(spread), daysSinceLast: round2(daysSinceLast), recency: round2(recency), newReporters, velocity: round2(velocity), score };
+  const explanation: ScoreExplanation = {
+    formula,
+    base,
+    baseTotal: round2(baseTotal),
+    channels: channels.length,
+    spread: round2(spread),
+    daysSinceLast: round2(daysSinceLast),
+    recency: round2(recency),
+    newReporters,
+    velocity: round2(velocity),
+    score,
+  };
 
   const trendEv = trendOf(voicings, period, opts.trendWindows ?? 3);
   const reactions: Record<string, number> = {};
@@ -263,7 +280,16 @@ export function clusterPriority(items: readonly PriorityItem[], period: Period, 
     reporters,
     channels: [...chanMap.values()],
     segments: segEvidence,
-    messages: voicings.map((v) => ({ messageId: v.message.messageId, itemId: v.itemId, personId: v.message.personId, role: v.role, at: iso(v.message.at), channel: channelLabel(v.message), platform: v.message.platform, permalink: v.message.permalink })),
+    messages: voicings.map((v) => ({
+      messageId: v.message.messageId,
+      itemId: v.itemId,
+      personId: v.message.personId,
+      role: v.role,
+      at: iso(v.message.at),
+      channel: channelLabel(v.message),
+      platform: v.message.platform,
+      permalink: v.message.permalink,
+    })),
     reactions,
     score: explanation,
     trend: trendEv,
@@ -309,7 +335,14 @@ const SEGMENT_PLURAL: Record<string, string> = { customer: 'customers', partner:
 const SEGMENT_ONE: Record<string, string> = { customer: 'a customer', partner: 'a partner' };
 
 /** "5 people in 3 channels, 4 of them from customers (Acme, Globex); first seen 9 days ago, rising". */
-export function whySentence(x: { reporters: ReadonlyArray<{ segment: string }>; channels: number; segEvidence: ClusterEvidence['segments']; firstSeen: number | null; asOf: number; trend: Trend }): string {
+export function whySentence(x: {
+  reporters: ReadonlyArray<{ segment: string }>;
+  channels: number;
+  segEvidence: ClusterEvidence['segments'];
+  firstSeen: number | null;
+  asOf: number;
+  trend: Trend;
+}): string {
   const n = x.reporters.length;
   const head = `${n} ${n === 1 ? 'person' : 'people'} in ${x.channels} ${x.channels === 1 ? 'channel' : 'channels'}`;
   const segs = Object.entries(x.segEvidence)

@@ -62,7 +62,10 @@ export function createTagSuggester(examples: readonly HumanTaggedExample[], opti
   for (const e of examples) {
     const id = String(e.conversationId);
     if (tagsOf.has(id)) continue;
-    tagsOf.set(id, [...new Set(e.tags)].filter((t) => frequent.has(t)));
+    tagsOf.set(
+      id,
+      [...new Set(e.tags)].filter((t) => frequent.has(t)),
+    );
     allTagsOf.set(id, new Set(e.tags));
     index.add(id, { ...(e.title ? { title: e.title.slice(0, 300) } : {}), text: e.text.slice(0, maxChars) });
   }
@@ -73,7 +76,10 @@ export function createTagSuggester(examples: readonly HumanTaggedExample[], opti
       if (frequent.size === 0 || index.size() === 0) return [];
       const query = { ...(doc.title ? { title: doc.title.slice(0, 300) } : {}), text: doc.text.slice(0, maxChars) };
       const exclude = excludeConversationId === undefined ? undefined : String(excludeConversationId);
-      const hits = index.query(query, k + (exclude ? 1 : 0), exclude ? { exclude } : {}).filter((h) => h.id !== exclude).slice(0, k);
+      const hits = index
+        .query(query, k + (exclude ? 1 : 0), exclude ? { exclude } : {})
+        .filter((h) => h.id !== exclude)
+        .slice(0, k);
       // Weight by rank-normalised score: scores are comparable within one query only.
       const total = hits.reduce((s, h) => s + Math.max(0, h.score), 0);
       if (total <= 0) return [];

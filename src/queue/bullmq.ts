@@ -3,7 +3,23 @@
 // re-run adds nothing twice.
 import { Queue, Worker, UnrecoverableError, type Job } from 'bullmq';
 import { GleanerError } from '../errors.js';
-import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, QUEUE_NAMES, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type QueuePayloads, type Repeat, type RetryPolicy } from './port.js';
+import {
+  DEFAULT_RETRY,
+  type IdleOptions,
+  PermanentJobError,
+  QUEUE_NAMES,
+  safeJobId,
+  type AddOptions,
+  type FailedJob,
+  type JobHandler,
+  type JobQueue,
+  type ProcessOptions,
+  type QueueCounts,
+  type QueueName,
+  type QueuePayloads,
+  type Repeat,
+  type RetryPolicy,
+} from './port.js';
 
 export interface BullMqOptions {
   url: string;
@@ -56,7 +72,15 @@ export class BullMqQueue implements JobQueue {
     q.on('error', onError);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueueUnreachableError(`cannot reach Redis at ${redactRedisUrl(this.opts.url)} within ${Math.round(timeoutMs / 1000)} s${lastError ? ` (${lastError})` : ''}; check REDIS_URL (or redis: in gleaner.yaml) and that Redis is running, or unset it to run in-process`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new QueueUnreachableError(
+              `cannot reach Redis at ${redactRedisUrl(this.opts.url)} within ${Math.round(timeoutMs / 1000)} s${lastError ? ` (${lastError})` : ''}; check REDIS_URL (or redis: in gleaner.yaml) and that Redis is running, or unset it to run in-process`,
+            ),
+          ),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([q.waitUntilReady(), timeout]);
@@ -129,11 +153,15 @@ export class BullMqQueue implements JobQueue {
 
   /** A repeating job from a cron pattern in a time zone (BullMQ job scheduler); upserting the same id keeps one schedule. */
   async schedule<Q extends QueueName>(queue: Q, schedulerId: string, repeat: Repeat, template: { name: string; data: QueuePayloads[Q] }): Promise<void> {
-    await this.queue(queue).upsertJobScheduler(safeJobId(schedulerId), { pattern: repeat.pattern, tz: repeat.tz }, {
-      name: template.name,
-      data: template.data,
-      opts: { attempts: this.retry.attempts, backoff: { type: 'exponential', delay: this.retry.baseDelayMs }, removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 }, removeOnFail: false },
-    });
+    await this.queue(queue).upsertJobScheduler(
+      safeJobId(schedulerId),
+      { pattern: repeat.pattern, tz: repeat.tz },
+      {
+        name: template.name,
+        data: template.data,
+        opts: { attempts: this.retry.attempts, backoff: { type: 'exponential', delay: this.retry.baseDelayMs }, removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 }, removeOnFail: false },
+      },
+    );
   }
 
   async counts(queue: QueueName): Promise<QueueCounts> {

@@ -1,6 +1,21 @@
 // In-process JobQueue: jobs run in this process, in order per queue, with the same retry and
 // permanent-failure rules as BullMQ. For the embedded default (`gleaner demo`, no Redis).
-import { DEFAULT_RETRY, type IdleOptions, PermanentJobError, safeJobId, type AddOptions, type FailedJob, type JobHandler, type JobQueue, type ProcessOptions, type QueueCounts, type QueueName, type QueuePayloads, type Repeat, type RetryPolicy } from './port.js';
+import {
+  DEFAULT_RETRY,
+  type IdleOptions,
+  PermanentJobError,
+  safeJobId,
+  type AddOptions,
+  type FailedJob,
+  type JobHandler,
+  type JobQueue,
+  type ProcessOptions,
+  type QueueCounts,
+  type QueueName,
+  type QueuePayloads,
+  type Repeat,
+  type RetryPolicy,
+} from './port.js';
 import { CronExpressionParser } from 'cron-parser';
 
 interface Pending {
@@ -72,17 +87,23 @@ export class InProcessQueue implements JobQueue {
 
   /** A timer in this process: the job is added at each time the pattern names (its job id the scheduler's and the time). */
   async schedule<Q extends QueueName>(queue: Q, schedulerId: string, repeat: Repeat, template: { name: string; data: QueuePayloads[Q] }): Promise<void> {
-    const next = (after: number) => CronExpressionParser.parse(repeat.pattern, { currentDate: new Date(after), tz: repeat.tz }).next().getTime();
+    const next = (after: number) =>
+      CronExpressionParser.parse(repeat.pattern, { currentDate: new Date(after), tz: repeat.tz })
+        .next()
+        .getTime();
     next(Date.now()); // a bad pattern throws here, to the caller
     const arm = () => {
       if (this.closed) return;
       const at = next(Date.now());
       // setTimeout holds at most ~24.8 days; re-arm in steps until the time comes.
-      const t = setTimeout(() => {
-        if (Date.now() < at - 1000) return arm();
-        this.add(queue, template.name, template.data, { jobId: `${schedulerId}-${at}` }).catch(() => undefined);
-        arm();
-      }, Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1));
+      const t = setTimeout(
+        () => {
+          if (Date.now() < at - 1000) return arm();
+          this.add(queue, template.name, template.data, { jobId: `${schedulerId}-${at}` }).catch(() => undefined);
+          arm();
+        },
+        Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1),
+      );
       t.unref();
       this.schedules.set(schedulerId, t);
     };

@@ -99,7 +99,6 @@ export function detectImporter(path: string, format: string | undefined, list: I
   return list.find((i) => i.detect(path, head));
 }
 
-
 export async function importFiles(app: App, paths: string[], opts: ImportOptions = {}): Promise<ImportSummary> {
   const summary: ImportSummary = { files: 0, read: 0, new: 0, updated: 0, duplicates: 0, copies: 0, skipped: {}, quarantined: 0, enqueuedBatches: 0, errors: [] };
   const files = expandPaths(paths);

@@ -58,7 +58,11 @@ function errorText(app: App, cfg: SourceConfig, err: unknown): string {
 async function consume(app: App, cfg: SourceConfig, pages: AsyncIterable<Page<unknown>>, connector: Connector<unknown>, sourceId: number, result: SourceRunResult): Promise<void> {
   const runner = stageRunner(app);
   for await (const page of pages) {
-    const batch = await normalizeItems((raw, ctx) => connector.normalize(raw, ctx), page.items.map((raw, i) => ({ raw, location: `${cfg.name} page ${result.pages + 1} item ${i + 1}` })), { source: cfg.name });
+    const batch = await normalizeItems(
+      (raw, ctx) => connector.normalize(raw, ctx),
+      page.items.map((raw, i) => ({ raw, location: `${cfg.name} page ${result.pages + 1} item ${i + 1}` })),
+      { source: cfg.name },
+    );
     for (const [k, v] of Object.entries(batch.skipped)) result.skipped[k] = (result.skipped[k] ?? 0) + v;
     const payload: IngestPayload = {
       sourceId,

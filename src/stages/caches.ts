@@ -98,7 +98,8 @@ export class IngestHelpers {
       return await store();
     } finally {
       const next = this.waiters.shift();
-      if (next) next(); // the permit passes on
+      if (next)
+        next(); // the permit passes on
       else this.storing--;
     }
   }

@@ -150,7 +150,13 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
  * describing (pending, placed, not by this job). The job's items are marked done with the last write,
  * only then: a run that dies before it places (or describes) them again.
  */
-async function finish(ctx: StageContext, descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>, flagged: ReadonlySet<number>, placedNow: ReadonlySet<number>, itemIds: readonly number[]): Promise<void> {
+async function finish(
+  ctx: StageContext,
+  descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>,
+  flagged: ReadonlySet<number>,
+  placedNow: ReadonlySet<number>,
+  itemIds: readonly number[],
+): Promise<void> {
   const earlier = [...flagged].filter((id) => !placedNow.has(id));
   const clusterIds = earlier.length ? await clustersOfItems(ctx.db, earlier) : [];
   if (!clusterIds.length) return applyDescriptions(ctx.db, descriptions, ctx.now(), itemIds);
@@ -164,7 +170,12 @@ async function clusterIndex(ctx: StageContext): Promise<IndexState> {
   let statePromise = cache.index;
   if (!statePromise) {
     const g = ctx.config.grouping;
-    statePromise = buildIndex(ctx.db, { ...(g?.threshold !== undefined ? { threshold: g.threshold } : {}), ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}), ...(g?.conceptWeight !== undefined ? { conceptWeight: g.conceptWeight } : {}), ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}) });
+    statePromise = buildIndex(ctx.db, {
+      ...(g?.threshold !== undefined ? { threshold: g.threshold } : {}),
+      ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}),
+      ...(g?.conceptWeight !== undefined ? { conceptWeight: g.conceptWeight } : {}),
+      ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}),
+    });
     cache.index = statePromise;
   }
   try {
@@ -181,5 +192,6 @@ async function embed(ctx: StageContext, state: IndexState, docs: readonly NeedDo
   if (!emb?.enabled) return;
   const r = await embedNeeds({ baseUrl: emb.baseUrl, model: emb.model, timeoutMs: emb.timeoutMs, ...(emb.apiKey ? { apiKey: emb.apiKey } : {}) }, docs);
   for (const [id, v] of r.vectors) state.grouper.setEmbedding(id, v);
-  if (r.error) ctx.log.warn({ stage: 'cluster', code: r.error.code, embedded: r.vectors.size, items: docs.length }, `embeddings endpoint failed, the shipped need vectors are used: ${r.error.message}`);
+  if (r.error)
+    ctx.log.warn({ stage: 'cluster', code: r.error.code, embedded: r.vectors.size, items: docs.length }, `embeddings endpoint failed, the shipped need vectors are used: ${r.error.message}`);
 }

@@ -13,7 +13,6 @@ import { clearEnrichPending, enrichPendingOf } from '../store/pending.js';
 import { autoTag } from './tagging.js';
 import type { StageContext } from './context.js';
 
-
 function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string } {
   const cache = ctx.services.enrich;
   let r = cache.rules;
@@ -39,14 +38,19 @@ export async function runEnrich(ctx: StageContext, data: unknown, opts: { follow
   // Suggestions from human tags and the optional language model come on top of the classifier and rules.
   // Detection is pure CPU work: shared with the helper threads (the same model and rules there).
   const ids = parsed.data.conversationIds;
-  const detections = await ctx.services.detectPool().detect(
-    { modelVersion: model.version, rules: ctx.config.tags, rulesVersion: version, conversations: ids.map((id) => convs.get(id) ?? []) },
-    (messages) => detectFeedback(model, messages, rules, version),
-  );
+  const detections = await ctx.services
+    .detectPool()
+    .detect({ modelVersion: model.version, rules: ctx.config.tags, rulesVersion: version, conversations: ids.map((id) => convs.get(id) ?? []) }, (messages) =>
+      detectFeedback(model, messages, rules, version),
+    );
   const detected = new Map(ids.map((id, i) => [id, detections[i] ?? null]));
   const tagged = await autoTag(ctx, ids, convs, (id) => detected.get(id) ?? null);
   // One transaction for the batch: a commit per conversation cost more than the writes themselves.
-  const saved = await saveDetections(ctx.db, tagged.map(({ conversationId, detected, summary }) => ({ conversationId, detected, summary: summary ? { text: summary.text, version: summary.version } : null })), now);
+  const saved = await saveDetections(
+    ctx.db,
+    tagged.map(({ conversationId, detected, summary }) => ({ conversationId, detected, summary: summary ? { text: summary.text, version: summary.version } : null })),
+    now,
+  );
   for (const { conversationId } of tagged) {
     const itemId = saved.get(conversationId);
     if (itemId !== undefined && itemId !== null) items.push(itemId);

@@ -6,9 +6,33 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { RawMessage } from '../model/index.js';
 import type { IngestRefs } from '../model/ingest.js';
-import { ingestTransaction, readConversationsOfKeys, readConversationsOfSubjects, readCopyCandidates, readOriginals, readStoredVersions, readStreamTail, type IngestBatch, type IngestResult } from '../store/ingest.js';
+import {
+  ingestTransaction,
+  readConversationsOfKeys,
+  readConversationsOfSubjects,
+  readCopyCandidates,
+  readOriginals,
+  readStoredVersions,
+  readStreamTail,
+  type IngestBatch,
+  type IngestResult,
+} from '../store/ingest.js';
 import { applyIngest } from '../store/ingest-apply.js';
-import { authorsOf, channelStreams, channelsOf, copySlotsWanted, draftThreads, globalKeysOf, latestVersions, planCopies, planIngest, planVersions, threadLookups, withEdits, type VersionPlan } from '../pipeline/ingest-plan.js';
+import {
+  authorsOf,
+  channelStreams,
+  channelsOf,
+  copySlotsWanted,
+  draftThreads,
+  globalKeysOf,
+  latestVersions,
+  planCopies,
+  planIngest,
+  planVersions,
+  threadLookups,
+  withEdits,
+  type VersionPlan,
+} from '../pipeline/ingest-plan.js';
 import { THREAD_CONTEXT_LINES, type ChannelThreader, type StreamMessage } from '../pipeline/chat-threads.js';
 import { cooperativeYield, type Yielder } from '../yield.js';
 
@@ -79,7 +103,12 @@ export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now:
   const result = await ingestTransaction(db, sourceId, wanted, now, async (trx, refs) => {
     lap('ensure');
     const tick = cooperativeYield();
-    const stored = await readStoredVersions(trx, sourceId, msgs.map((m) => m.externalId), tick);
+    const stored = await readStoredVersions(
+      trx,
+      sourceId,
+      msgs.map((m) => m.externalId),
+      tick,
+    );
     lap('read');
     const versions = planVersions(sourceId, platform, clean.messages.length, msgs, stored);
     const globalKeys = globalKeysOf(versions);
@@ -95,7 +124,10 @@ export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now:
     const draft = draftThreads(sourceId, versions, refs.channelIds, replyOf, copies);
     const look = threadLookups(versions, draft);
     lap('plan');
-    const convs = { byRef: await readConversationsOfKeys(trx, look.refKeys), bySubject: look.subjectKeys.length ? await readConversationsOfSubjects(trx, look.subjectKeys, look.subjectsFrom) : new Map<string, number>() };
+    const convs = {
+      byRef: await readConversationsOfKeys(trx, look.refKeys),
+      bySubject: look.subjectKeys.length ? await readConversationsOfSubjects(trx, look.subjectKeys, look.subjectsFrom) : new Map<string, number>(),
+    };
     lap('read');
     const plan = planIngest(versions, copies, draft, convs, refs.channelIds, refs.identityIds);
     lap('plan');
@@ -119,7 +151,15 @@ export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now:
  * channel's main stream; thread replies live in their threads and are not part of it). Returns the
  * parent key of each linked new message, by position.
  */
-async function linkStreams(trx: Kysely<Database>, sourceId: number, v: VersionPlan, refs: IngestRefs, threader: ChannelThreader, ahead: IngestOptions['ahead'], tick: Yielder): Promise<Map<number, string>> {
+async function linkStreams(
+  trx: Kysely<Database>,
+  sourceId: number,
+  v: VersionPlan,
+  refs: IngestRefs,
+  threader: ChannelThreader,
+  ahead: IngestOptions['ahead'],
+  tick: Yielder,
+): Promise<Map<number, string>> {
   const replyOf = new Map<number, string>();
   for (const { channel, idxs, lines } of channelStreams(sourceId, v.fresh)) {
     await tick();
@@ -137,7 +177,9 @@ async function linkStreams(trx: Kysely<Database>, sourceId: number, v: VersionPl
     }
     const storedContext = async (): Promise<StreamMessage[]> =>
       withEdits(
-        (last.length ? await readStreamTail(trx, channelId, first, THREAD_CONTEXT_LINES) : []).reverse().map((r) => ({ key: r.key, channel: String(channelId), author: r.author, text: r.text, at: r.at, threaded: true })),
+        (last.length ? await readStreamTail(trx, channelId, first, THREAD_CONTEXT_LINES) : [])
+          .reverse()
+          .map((r) => ({ key: r.key, channel: String(channelId), author: r.author, text: r.text, at: r.at, threaded: true })),
         v,
         sourceId,
       );
@@ -165,7 +207,9 @@ function withoutNul(batch: IngestBatch): IngestBatch {
   return {
     ...batch,
     messages: batch.messages.map((m) =>
-      dirty(m) ? { ...m, text: nul(m.text), cleanText: nulOrNull(m.cleanText), subject: nulOrNull(m.subject), permalink: nulOrNull(m.permalink), author: { ...m.author, name: nulOrNull(m.author.name) } } : m,
+      dirty(m)
+        ? { ...m, text: nul(m.text), cleanText: nulOrNull(m.cleanText), subject: nulOrNull(m.subject), permalink: nulOrNull(m.permalink), author: { ...m.author, name: nulOrNull(m.author.name) } }
+        : m,
     ),
     raw: batch.raw?.map((r) => ({ ...r, payload: nul(r.payload) })),
     quarantine: batch.quarantine?.map((q) => ({ ...q, location: nul(q.location), reason: nul(q.reason), excerpt: nul(q.excerpt) })),

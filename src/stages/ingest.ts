@@ -28,7 +28,13 @@ export function prefetchIngest(ctx: StageContext, payload: IngestPayload): void 
  */
 export async function runIngest(ctx: StageContext, data: unknown, opts: { followUp?: boolean; inTurn?: number } = {}): Promise<IngestResult> {
   const parsed = IngestPayloadSchema.safeParse(data);
-  if (!parsed.success) throw new PermanentJobError(`ingest: bad payload: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new PermanentJobError(
+      `ingest: bad payload: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   const chat = parsed.data.platform !== 'mail';
   const helpers = ctx.services.ingest;
   const store = () => ingestBatch(ctx.db, parsed.data, ctx.now(), { threader: chat ? helpers.threader() : undefined, ahead: chat ? helpers.linkAhead(false) : undefined });

@@ -3,7 +3,20 @@
 // the links and placements are planned by pure functions (src/pipeline/people.ts).
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { markConversationsOfPeople, markVotersUnresolved, newestIdentityId, peopleTransaction, readIdentityFacts, readOrgs, readPeopleForOrgs, readRoleMessages, saveConfigOrgs, saveLinks, savePersonOrgs, type PeopleConfig } from '../store/people.js';
+import {
+  markConversationsOfPeople,
+  markVotersUnresolved,
+  newestIdentityId,
+  peopleTransaction,
+  readIdentityFacts,
+  readOrgs,
+  readPeopleForOrgs,
+  readRoleMessages,
+  saveConfigOrgs,
+  saveLinks,
+  savePersonOrgs,
+  type PeopleConfig,
+} from '../store/people.js';
 import type { StageContext } from './context.js';
 import { planLinkWrites, planOrgPlacements } from '../pipeline/people.js';
 
@@ -44,7 +57,10 @@ export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which
     const page = await readPeopleForOrgs(db, after, batchSize, which === 'unresolved');
     if (!page.people.length) return done;
     after = page.people.at(-1)!.id;
-    const roles = await readRoleMessages(db, page.people.map((p) => p.id));
+    const roles = await readRoleMessages(
+      db,
+      page.people.map((p) => p.id),
+    );
     const plan = planOrgPlacements(page.people, page.identities, orgs, cfg, roles);
     await savePersonOrgs(db, plan, now);
     const wasStaff = new Map(page.people.map((p) => [p.id, p.isStaff]));

@@ -21,7 +21,10 @@ export async function saveDetections(db: Kysely<Database>, list: readonly Detect
   return detectionTransaction(db, async (trx) => {
     const out = new Map<number, number | null>();
     for (const run of detectionRuns(list)) {
-      const existing = await readItemsOfConversations(trx, run.map((e) => e.conversationId));
+      const existing = await readItemsOfConversations(
+        trx,
+        run.map((e) => e.conversationId),
+      );
       const want = detectionReads(run, existing);
       const human = await readHumanTags(trx, want.humanTagsOf);
       const alive = await readLiveConversations(trx, want.aliveOf);

@@ -45,7 +45,13 @@ function statement(pg: boolean, table: string, columns: readonly string[], rows:
  * Inserts `rows` (values in the order of `columns`) in one statement; returns the `returning` columns
  * of the inserted rows. Values are bound as parameters, never spliced into the text.
  */
-export async function insertRows<R extends string = never>(db: Kysely<Database>, table: keyof Database, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, opts: InsertOptions<R> = {}): Promise<Array<Record<R, unknown>>> {
+export async function insertRows<R extends string = never>(
+  db: Kysely<Database>,
+  table: keyof Database,
+  columns: readonly string[],
+  rows: ReadonlyArray<readonly unknown[]>,
+  opts: InsertOptions<R> = {},
+): Promise<Array<Record<R, unknown>>> {
   if (!rows.length) return [];
   const params: unknown[] = new Array<unknown>(rows.length * columns.length);
   let k = 0;

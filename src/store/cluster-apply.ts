@@ -34,7 +34,10 @@ const CLUSTER_STATE_TRIGGERS = sql.raw('cluster_state_clusters, cluster_state_cl
 async function settleClusterState(trx: Kysely<Database>, before: string): Promise<string> {
   if (dbKind(trx) !== 'postgres') return clusterStateVersion(trx);
   await sql`SET CONSTRAINTS ${CLUSTER_STATE_TRIGGERS} IMMEDIATE`.execute(trx);
-  const r = await sql<{ version: number | null; bumped: string | null }>`SELECT (SELECT version FROM cluster_state WHERE id = 1) AS version, current_setting('gleaner.cluster_state_bumped', true) AS bumped`.execute(trx);
+  const r = await sql<{
+    version: number | null;
+    bumped: string | null;
+  }>`SELECT (SELECT version FROM cluster_state WHERE id = 1) AS version, current_setting('gleaner.cluster_state_bumped', true) AS bumped`.execute(trx);
   const { version, bumped } = r.rows[0] ?? { version: null, bumped: null };
   const after = String(version ?? 0);
   return Number(after) === Number(before) + (bumped === 'on' ? 1 : 0) ? after : before;
@@ -84,7 +87,15 @@ export async function applyPlacements(db: Kysely<Database>, plan: PlacementPlan,
     const assignments = proposed.filter((a) => alive.has(a.itemId));
     const skipped = new Set(wanted.filter((id) => !alive.has(id)));
     const ids = new Map<number, number>();
-    const existing = new Set((await trx.selectFrom('clusters').select('id').where('id', 'in', [...new Set(assignments.filter((a) => a.clusterKey > 0).map((a) => a.clusterKey)), -1]).execute()).map((r) => r.id));
+    const existing = new Set(
+      (
+        await trx
+          .selectFrom('clusters')
+          .select('id')
+          .where('id', 'in', [...new Set(assignments.filter((a) => a.clusterKey > 0).map((a) => a.clusterKey)), -1])
+          .execute()
+      ).map((r) => r.id),
+    );
     const rows: Array<{ cluster_id: number; item_id: number; pinned: number }> = [];
     if (dbKind(trx) === 'sqlite') {
       // New clusters in one statement: SQLite numbers the rows of one insert in order, in a
@@ -136,7 +147,10 @@ async function applyRegrouping(trx: Kysely<Database>, r: Regrouping, ids: Readon
   for (const m of r.merges) {
     const into = m.into < 0 ? ids.get(m.into) : m.into;
     if (into === undefined) continue;
-    await trx.insertInto('cluster_merges').values({ into_id: into, from_id: m.from, item_ids: JSON.stringify(m.items), score: m.score, actor: 'auto', created_at: now, undone_at: null }).execute();
+    await trx
+      .insertInto('cluster_merges')
+      .values({ into_id: into, from_id: m.from, item_ids: JSON.stringify(m.items), score: m.score, actor: 'auto', created_at: now, undone_at: null })
+      .execute();
     // A merged cluster that is left empty takes its tracker issues and resolution along.
     if (r.emptied.includes(m.from)) await moveTrackerLinks(trx, m.from, into);
   }
@@ -160,7 +174,12 @@ export async function applyDescriptions(db: Kysely<Database>, descriptions: Read
     // Fixed statements (a big batch describes thousands of clusters); a pinned title stays.
     for (const [id, d] of descriptions) {
       if (!('title' in d)) await runStatement(trx, 'update "clusters" set "first_seen" = ?, "last_seen" = ?, "updated_at" = ? where "id" = ?', [d.firstSeen, d.lastSeen, now, id]);
-      else await runStatement(trx, 'update "clusters" set "summary" = ?, "kind" = ?, "first_seen" = ?, "last_seen" = ?, "updated_at" = ?, "title" = case when "pinned_title" = 0 then ? else "title" end where "id" = ?', [d.summary, d.kind, d.firstSeen, d.lastSeen, now, d.title, id]);
+      else
+        await runStatement(
+          trx,
+          'update "clusters" set "summary" = ?, "kind" = ?, "first_seen" = ?, "last_seen" = ?, "updated_at" = ?, "title" = case when "pinned_title" = 0 then ? else "title" end where "id" = ?',
+          [d.summary, d.kind, d.firstSeen, d.lastSeen, now, d.title, id],
+        );
     }
     await clearClusterPending(trx, done);
   });

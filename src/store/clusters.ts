@@ -11,9 +11,6 @@ import { segmentOf } from '../model/people.js';
 import type { ItemForDoc } from '../model/records.js';
 import type { ClusterRecord, ClusterSeen, StoredItem } from '../model/cluster.js';
 
-
-
-
 type ItemHead = Omit<StoredItem, 'messages'>;
 
 /** The stored need-group probabilities; one-hot on the kind's group when none were stored or a human set the kind. */
@@ -35,9 +32,22 @@ async function* itemHeads(db: Kysely<Database>, itemIds: readonly number[]): Asy
       .where('f.status', '!=', 'not_feedback')
       .execute();
     if (!items.length) continue;
-    const tags = await itemTags(db, items.map((i) => i.id));
+    const tags = await itemTags(
+      db,
+      items.map((i) => i.id),
+    );
     const byConv = new Map<number, ItemHead>();
-    for (const i of items) byConv.set(i.conversation_id, { itemId: i.id, conversationId: i.conversation_id, reportMessageId: i.message_id, kind: (i.kind as FeedbackKind | null) ?? null, kindGroups: kindGroupsOf(i.status === 'confirmed' ? null : i.kind_groups, i.kind as FeedbackKind | null), subject: i.subject, tags: tags.get(i.id) ?? [], llmSummary: i.summary_version?.startsWith('llm:') ? i.summary : null });
+    for (const i of items)
+      byConv.set(i.conversation_id, {
+        itemId: i.id,
+        conversationId: i.conversation_id,
+        reportMessageId: i.message_id,
+        kind: (i.kind as FeedbackKind | null) ?? null,
+        kindGroups: kindGroupsOf(i.status === 'confirmed' ? null : i.kind_groups, i.kind as FeedbackKind | null),
+        subject: i.subject,
+        tags: tags.get(i.id) ?? [],
+        llmSummary: i.summary_version?.startsWith('llm:') ? i.summary : null,
+      });
     yield byConv;
   }
 }
@@ -99,7 +109,16 @@ function itemMessages(db: Kysely<Database>, conversationIds: number[]) {
     .orderBy('m.id');
 }
 
-function docMessage(r: { id: number; sent_at: number | bigint; clean_text: string; is_bot: number; identityBot: number; personId: number; is_staff: number; orgSegment: string | null }): ItemForDoc['messages'][number] {
+function docMessage(r: {
+  id: number;
+  sent_at: number | bigint;
+  clean_text: string;
+  is_bot: number;
+  identityBot: number;
+  personId: number;
+  is_staff: number;
+  orgSegment: string | null;
+}): ItemForDoc['messages'][number] {
   const isBot = r.is_bot === 1 || r.identityBot === 1;
   return { messageId: r.id, personId: r.personId, segment: segmentOf({ isBot, isStaff: r.is_staff === 1, orgSegment: r.orgSegment }), at: Number(r.sent_at), text: r.clean_text };
 }
@@ -121,12 +140,7 @@ export async function loadItemsForDocs(db: Kysely<Database>, itemIds: readonly n
 /** Which of these items still have no cluster (and are feedback). All unclustered items when `itemIds` is omitted. */
 export async function unclusteredItems(db: Kysely<Database>, itemIds?: readonly number[]): Promise<number[]> {
   const q = (ids?: number[]) => {
-    let b = db
-      .selectFrom('feedback_items as f')
-      .leftJoin('cluster_items as ci', 'ci.item_id', 'f.id')
-      .select('f.id')
-      .where('ci.item_id', 'is', null)
-      .where('f.status', '!=', 'not_feedback');
+    let b = db.selectFrom('feedback_items as f').leftJoin('cluster_items as ci', 'ci.item_id', 'f.id').select('f.id').where('ci.item_id', 'is', null).where('f.status', '!=', 'not_feedback');
     if (ids) b = b.where('f.id', 'in', ids);
     return b.orderBy('f.id').execute();
   };
@@ -154,7 +168,6 @@ export async function clusterStateVersion(db: Kysely<Database>): Promise<string>
   return String(r?.version ?? 0);
 }
 
-
 export interface AutoMerge {
   id: number;
   intoId: number;
@@ -170,7 +183,15 @@ export async function autoMerges(db: Kysely<Database>, intoId?: number): Promise
   let q = db.selectFrom('cluster_merges').selectAll().where('actor', '=', 'auto');
   if (intoId !== undefined) q = q.where('into_id', '=', intoId);
   const rows = await q.orderBy('id', 'desc').execute();
-  return rows.map((r) => ({ id: r.id, intoId: r.into_id, fromId: r.from_id, itemIds: JSON.parse(r.item_ids) as number[], score: r.score, at: Number(r.created_at), undoneAt: r.undone_at == null ? null : Number(r.undone_at) }));
+  return rows.map((r) => ({
+    id: r.id,
+    intoId: r.into_id,
+    fromId: r.from_id,
+    itemIds: JSON.parse(r.item_ids) as number[],
+    score: r.score,
+    at: Number(r.created_at),
+    undoneAt: r.undone_at == null ? null : Number(r.undone_at),
+  }));
 }
 
 /** The first `limit` item ids (lowest first) of each cluster: enough to tell whether it has more. */
@@ -179,7 +200,11 @@ export async function firstClusterMembers(db: Kysely<Database>, clusterIds: read
   for (const id of new Set(clusterIds)) {
     // A fixed statement: a batch touches thousands of clusters, and building each cost more than running it.
     const rows = await runStatement<{ item_id: number }>(db, 'select "item_id" from "cluster_items" where "cluster_id" = ? order by "item_id" limit ?', [id, limit]);
-    if (rows.length) out.set(id, rows.map((r) => Number(r.item_id)));
+    if (rows.length)
+      out.set(
+        id,
+        rows.map((r) => Number(r.item_id)),
+      );
   }
   return out;
 }
@@ -200,7 +225,6 @@ export async function clusterMembers(db: Kysely<Database>, clusterIds: readonly 
   return out;
 }
 
-
 /** Stored first/last seen of clusters. */
 export async function clusterSeen(db: Kysely<Database>, clusterIds: readonly number[]): Promise<Map<number, ClusterSeen>> {
   const out = new Map<number, ClusterSeen>();
@@ -210,7 +234,6 @@ export async function clusterSeen(db: Kysely<Database>, clusterIds: readonly num
   }
   return out;
 }
-
 
 export async function getClusters(db: Kysely<Database>, ids?: readonly number[]): Promise<ClusterRecord[]> {
   const map = (r: { id: number; title: string; pinned_title: number; summary: string | null; kind: string | null; first_seen: number | null; last_seen: number | null }): ClusterRecord => ({

@@ -71,7 +71,9 @@ export async function copyStore(source: Kysely<Database>, target: Kysely<Databas
         let last = Number.MIN_SAFE_INTEGER;
         let n = 0;
         for (;;) {
-          const rows = await sql<Record<string, unknown> & { __rowid: number }>`SELECT rowid AS __rowid, ${sql.join(t.columns.map((c) => sql.ref(c)))} FROM ${sql.table(t.name)} WHERE rowid > ${last} ORDER BY rowid LIMIT ${perInsert}`.execute(from);
+          const rows = await sql<
+            Record<string, unknown> & { __rowid: number }
+          >`SELECT rowid AS __rowid, ${sql.join(t.columns.map((c) => sql.ref(c)))} FROM ${sql.table(t.name)} WHERE rowid > ${last} ORDER BY rowid LIMIT ${perInsert}`.execute(from);
           if (!rows.rows.length) break;
           last = rows.rows[rows.rows.length - 1]!.__rowid;
           const values = rows.rows.map((r) => {
@@ -121,7 +123,10 @@ async function sqliteTablesInOrder(db: AnyDb): Promise<SourceTable[]> {
   for (const n of names) {
     const fks = (await sql<{ table: string }>`SELECT "table" FROM pragma_foreign_key_list(${n})`.execute(db)).rows;
     parents.set(n, new Set(fks.map((f) => f.table).filter((p) => p !== n)));
-    columns.set(n, (await sql<{ name: string }>`SELECT name FROM pragma_table_info(${n}) ORDER BY cid`.execute(db)).rows.map((c) => c.name));
+    columns.set(
+      n,
+      (await sql<{ name: string }>`SELECT name FROM pragma_table_info(${n}) ORDER BY cid`.execute(db)).rows.map((c) => c.name),
+    );
   }
   const ordered: SourceTable[] = [];
   const done = new Set<string>();
@@ -138,7 +143,9 @@ async function sqliteTablesInOrder(db: AnyDb): Promise<SourceTable[]> {
 
 /** table -> columns a value may be given for (generated columns, like the search vector, are left out). */
 async function postgresColumns(db: AnyDb): Promise<Map<string, Set<string>>> {
-  const rows = (await sql<{ table_name: string; column_name: string }>`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_generated = 'NEVER'`.execute(db)).rows;
+  const rows = (
+    await sql<{ table_name: string; column_name: string }>`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_generated = 'NEVER'`.execute(db)
+  ).rows;
   const out = new Map<string, Set<string>>();
   for (const r of rows) {
     const set = out.get(r.table_name) ?? new Set<string>();
@@ -153,13 +160,18 @@ async function hasRows(db: AnyDb, table: string): Promise<boolean> {
 }
 
 async function countRows(db: AnyDb, table: string): Promise<number> {
-  const r = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 /** Moves each identity column's sequence past the largest copied id, so new rows get fresh ids. */
 async function resetSequences(db: AnyDb): Promise<number> {
-  const ids = (await sql<{ table_name: string; column_name: string }>`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'`.execute(db)).rows;
+  const ids = (
+    await sql<{ table_name: string; column_name: string }>`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'`.execute(db)
+  ).rows;
   for (const { table_name: t, column_name: c } of ids) {
     await sql`SELECT setval(pg_get_serial_sequence(${t}, ${c}), coalesce((SELECT max(${sql.ref(c)}) FROM ${sql.table(t)}), 0) + 1, false)`.execute(db);
   }

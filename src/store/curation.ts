@@ -7,7 +7,6 @@ import { moveTrackerLinks } from './trackers.js';
 import { segmentOf } from '../model/people.js';
 import { InputError, NotFoundError } from '../errors.js';
 
-
 async function requireItem(db: Kysely<Database>, itemId: number): Promise<void> {
   const r = await db.selectFrom('feedback_items').select('id').where('id', '=', itemId).executeTakeFirst();
   if (!r) throw new NotFoundError(`feedback item ${itemId}`);
@@ -34,7 +33,12 @@ export async function addTag(db: Kysely<Database>, itemId: number, tag: string, 
       .values({ item_id: itemId, tag: t, provenance: 'human', confidence: null, version: null, actor, state: 'active', created_at: now })
       .onConflict((oc) => oc.columns(['item_id', 'tag', 'provenance']).doUpdateSet({ state: 'active', actor, created_at: now }))
       .execute();
-    if (t.startsWith('kind:')) await trx.updateTable('feedback_items').set({ kind: t.slice(5), status: 'confirmed', updated_at: now }).where('id', '=', itemId).execute();
+    if (t.startsWith('kind:'))
+      await trx
+        .updateTable('feedback_items')
+        .set({ kind: t.slice(5), status: 'confirmed', updated_at: now })
+        .where('id', '=', itemId)
+        .execute();
   });
 }
 
@@ -129,14 +133,41 @@ export async function untaggedItems(db: Kysely<Database>, limit = 50, offset = 0
   const items = await pendingItemsQuery(db, opts)
     .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
     .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
-    .select(['f.id', 'f.kind', 'f.kind_confidence', 'm.clean_text', 'ch.name as channel', 'ch.external_id as channelExternal', 'm.sent_at', 'm.subject as messageSubject', 'c.subject as conversationSubject', 'm.is_bot', 'i.is_bot as identityBot', 'p.id as personId', 'p.display_name', 'p.is_staff', 'o.name as org', 'o.segment as orgSegment'])
+    .select([
+      'f.id',
+      'f.kind',
+      'f.kind_confidence',
+      'm.clean_text',
+      'ch.name as channel',
+      'ch.external_id as channelExternal',
+      'm.sent_at',
+      'm.subject as messageSubject',
+      'c.subject as conversationSubject',
+      'm.is_bot',
+      'i.is_bot as identityBot',
+      'p.id as personId',
+      'p.display_name',
+      'p.is_staff',
+      'o.name as org',
+      'o.segment as orgSegment',
+    ])
     .orderBy('m.sent_at', 'desc')
     .orderBy('f.id', 'desc')
     .limit(limit)
     .offset(offset)
     .execute();
   if (!items.length) return [];
-  const tags = await db.selectFrom('tags').select(['item_id', 'tag', 'provenance', 'confidence']).where('item_id', 'in', items.map((i) => i.id)).where('state', '=', 'active').orderBy('tag').execute();
+  const tags = await db
+    .selectFrom('tags')
+    .select(['item_id', 'tag', 'provenance', 'confidence'])
+    .where(
+      'item_id',
+      'in',
+      items.map((i) => i.id),
+    )
+    .where('state', '=', 'active')
+    .orderBy('tag')
+    .execute();
   return items.map((i) => ({
     id: i.id,
     kind: i.kind,
@@ -209,7 +240,11 @@ export async function renameCluster(db: Kysely<Database>, clusterId: number, tit
   const t = title.replace(/\s+/g, ' ').trim();
   if (!t || t.length > 200) throw new InputError('a title has 1 to 200 characters');
   await requireCluster(db, clusterId);
-  await db.updateTable('clusters').set({ title: t, pinned_title: pin ? 1 : 0, updated_at: now }).where('id', '=', clusterId).execute();
+  await db
+    .updateTable('clusters')
+    .set({ title: t, pinned_title: pin ? 1 : 0, updated_at: now })
+    .where('id', '=', clusterId)
+    .execute();
 }
 
 /**
@@ -223,7 +258,14 @@ export async function undoAutoMerge(db: Kysely<Database>, mergeId: number, now: 
   if (!m) throw new NotFoundError(`merge ${mergeId}`);
   if (m.undone_at != null) throw new InputError(`merge ${mergeId} was undone already`);
   const items = JSON.parse(m.item_ids) as number[];
-  const still = (await db.selectFrom('cluster_items').select('item_id').where('cluster_id', '=', m.into_id).where('item_id', 'in', items.length ? items : [-1]).execute()).map((r) => r.item_id);
+  const still = (
+    await db
+      .selectFrom('cluster_items')
+      .select('item_id')
+      .where('cluster_id', '=', m.into_id)
+      .where('item_id', 'in', items.length ? items : [-1])
+      .execute()
+  ).map((r) => r.item_id);
   if (!still.length) throw new InputError(`none of the items merged by ${mergeId} is in cluster ${m.into_id} any more`);
   const id = await splitCluster(db, m.into_id, still, null, now);
   await db.updateTable('cluster_merges').set({ undone_at: now }).where('id', '=', mergeId).execute();

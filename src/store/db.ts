@@ -49,7 +49,6 @@ class StaticMigrations implements MigrationProvider {
   }
 }
 
-
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
 }
@@ -70,7 +69,9 @@ export interface OpenDbOptions {
 /** A read-only command pointed at a SQLite file that is not there. */
 export class MissingStoreError extends StoreError {
   constructor(readonly path: string) {
-    super(`no Gleaner store at ${path}: nothing has been imported there. Import first (gleaner --db ${path} import <files>), or point --db, GLEANER_DB or database: in gleaner.yaml at an existing store`);
+    super(
+      `no Gleaner store at ${path}: nothing has been imported there. Import first (gleaner --db ${path} import <files>), or point --db, GLEANER_DB or database: in gleaner.yaml at an existing store`,
+    );
     this.name = 'MissingStoreError';
   }
 }

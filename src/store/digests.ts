@@ -81,7 +81,11 @@ export async function listEditions(db: Db, opts: { team?: string; status?: Editi
   let q = db.selectFrom('digests').selectAll();
   if (opts.team) q = q.where('team', '=', opts.team);
   if (opts.status) q = q.where('status', '=', opts.status);
-  const rows = await q.orderBy('period_start', 'desc').orderBy('team').limit(opts.limit ?? 200).execute();
+  const rows = await q
+    .orderBy('period_start', 'desc')
+    .orderBy('team')
+    .limit(opts.limit ?? 200)
+    .execute();
   return rows.map((r) => {
     const { json: _j, html: _h, text: _t, ...rest } = toRow(r);
     return rest;
@@ -95,7 +99,22 @@ export async function listEditions(db: Db, opts: { team?: string; status?: Editi
 async function insertDraft(db: Db, d: { team: string; period: Period; json: string; now: number }): Promise<{ edition: EditionRow; created: boolean }> {
   const inserted = await db
     .insertInto('digests')
-    .values({ team: d.team, period_start: d.period.start, period_end: d.period.end, status: 'draft', json: d.json, html: '', text: '', curation: null, message_id: null, created_at: d.now, approved_at: null, approved_by: null, sent_at: null, updated_at: d.now })
+    .values({
+      team: d.team,
+      period_start: d.period.start,
+      period_end: d.period.end,
+      status: 'draft',
+      json: d.json,
+      html: '',
+      text: '',
+      curation: null,
+      message_id: null,
+      created_at: d.now,
+      approved_at: null,
+      approved_by: null,
+      sent_at: null,
+      updated_at: d.now,
+    })
     .onConflict((oc) => oc.columns(['team', 'period_start']).doNothing())
     .returning('id')
     .executeTakeFirst();
@@ -110,7 +129,11 @@ async function insertDraft(db: Db, d: { team: string; period: Period; json: stri
  * text and Message-ID for the row as it is stored (its id and curation). Returns the edition as it
  * stands after, and whether it was created.
  */
-export async function applyDraft(db: Db, d: { team: string; period: Period; json: string; now: number }, rendered: (e: EditionRow) => { html: string; text: string; messageId: string }): Promise<{ edition: EditionRow; created: boolean }> {
+export async function applyDraft(
+  db: Db,
+  d: { team: string; period: Period; json: string; now: number },
+  rendered: (e: EditionRow) => { html: string; text: string; messageId: string },
+): Promise<{ edition: EditionRow; created: boolean }> {
   return db.transaction().execute(async (trx) => {
     const { edition, created } = await insertDraft(trx, d);
     if (edition.status !== 'draft') return { edition, created };
@@ -164,7 +187,13 @@ export async function claimSend(db: Db, id: number, c: { token: string; now: num
 
 /** The claimed sender is about to hand the message to the server: from here a stop is ambiguous. */
 export async function markTransmitting(db: Db, id: number, token: string, now: number): Promise<boolean> {
-  const r = await db.updateTable('digests').set({ send_phase: 'transmitting', updated_at: now }).where('id', '=', id).where('claim_token', '=', token).where('status', '=', 'sending').executeTakeFirst();
+  const r = await db
+    .updateTable('digests')
+    .set({ send_phase: 'transmitting', updated_at: now })
+    .where('id', '=', id)
+    .where('claim_token', '=', token)
+    .where('status', '=', 'sending')
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
@@ -221,7 +250,10 @@ export async function resolveExpiredLeases(db: Db, now: number, ids?: number[]):
     const since = new Date(Number(e.lease_until)).toISOString();
     const ok =
       e.send_phase === 'transmitting'
-        ? await recordUnknown(db, e.id, token, { now, error: `the sender stopped while handing the message to the SMTP server (lease expired ${since}); it may have been delivered. Check a recipient's inbox, then run: gleaner digest resolve --id ${e.id} --as sent|unsent` })
+        ? await recordUnknown(db, e.id, token, {
+            now,
+            error: `the sender stopped while handing the message to the SMTP server (lease expired ${since}); it may have been delivered. Check a recipient's inbox, then run: gleaner digest resolve --id ${e.id} --as sent|unsent`,
+          })
         : await recordFailed(db, e.id, token, { now, error: `the sender stopped before contacting the SMTP server (lease expired ${since}); nothing was sent`, nextAttemptAt: null });
     if (ok) out.push({ id: e.id, status: e.send_phase === 'transmitting' ? 'unknown' : 'failed' });
   }
@@ -252,9 +284,11 @@ export async function editionsDue(db: Db, now: number): Promise<number[]> {
 // Coverage ----------------------------------------------------------------------------------------
 
 export async function recordSourceEvent(db: Db, e: { sourceId: number; kind: 'rate_limited' | 'pull_failed'; at: number; durationMs?: number | null; detail?: string | null }): Promise<void> {
-  await db.insertInto('source_events').values({ source_id: e.sourceId, kind: e.kind, at: e.at, duration_ms: e.durationMs ?? null, detail: e.detail ?? null }).execute();
+  await db
+    .insertInto('source_events')
+    .values({ source_id: e.sourceId, kind: e.kind, at: e.at, duration_ms: e.durationMs ?? null, detail: e.detail ?? null })
+    .execute();
 }
-
 
 /** What the store knows about coverage in a period, per source and channel. */
 export async function coverageFor(db: Db, period: Period): Promise<CoverageRecord> {

@@ -48,7 +48,20 @@ export async function applyDetections(trx: Kysely<Database>, plan: DetectionPlan
       trx,
       'feedback_items',
       ['conversation_id', 'message_id', 'kind', 'kind_confidence', 'kind_groups', 'sentiment', 'model_version', 'status', 'summary', 'summary_version', 'created_at', 'updated_at'],
-      part.map(({ conversationId, detected: d, summary }) => [conversationId, d.messageId, d.kind, d.kindConfidence, d.kindGroups?.join(',') ?? null, d.sentiment, d.modelVersion, 'auto', summary?.text ?? null, summary?.version ?? null, now, now]),
+      part.map(({ conversationId, detected: d, summary }) => [
+        conversationId,
+        d.messageId,
+        d.kind,
+        d.kindConfidence,
+        d.kindGroups?.join(',') ?? null,
+        d.sentiment,
+        d.modelVersion,
+        'auto',
+        summary?.text ?? null,
+        summary?.version ?? null,
+        now,
+        now,
+      ]),
       { returning: ['id', 'conversation_id'] },
     );
     // conversation_id is unique among items: the returned rows map back by it, whatever their order.
@@ -81,7 +94,17 @@ export async function applyDetections(trx: Kysely<Database>, plan: DetectionPlan
   return out;
 }
 
-const COLUMN_TYPES: Record<string, string> = { id: 'integer', message_id: 'integer', kind: 'text', kind_confidence: 'double precision', kind_groups: 'text', sentiment: 'text', model_version: 'text', summary: 'text', summary_version: 'text' };
+const COLUMN_TYPES: Record<string, string> = {
+  id: 'integer',
+  message_id: 'integer',
+  kind: 'text',
+  kind_confidence: 'double precision',
+  kind_groups: 'text',
+  sentiment: 'text',
+  model_version: 'text',
+  summary: 'text',
+  summary_version: 'text',
+};
 
 /**
  * Sets each row's values on its feedback item (and updated_at to now), a chunk of rows per statement:

@@ -19,7 +19,23 @@ export async function loadConversationMessages(db: Kysely<Database>, conversatio
     const part = conversationIds.slice(i, i + 400);
     const rows = await messagesWithAuthors(db)
       .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
-      .select(['m.id', 'm.conversation_id', 'm.clean_text', 'm.subject', 'ch.name as channel', 'ch.external_id as channelExternal', 'm.is_bot', 'i.is_bot as identityBot', 'i.kind as identityKind', 'i.value as identityValue', 'i.email as identityEmail', 'p.id as personId', 'p.is_staff', 'o.segment as orgSegment', 'm.labels'])
+      .select([
+        'm.id',
+        'm.conversation_id',
+        'm.clean_text',
+        'm.subject',
+        'ch.name as channel',
+        'ch.external_id as channelExternal',
+        'm.is_bot',
+        'i.is_bot as identityBot',
+        'i.kind as identityKind',
+        'i.value as identityValue',
+        'i.email as identityEmail',
+        'p.id as personId',
+        'p.is_staff',
+        'o.segment as orgSegment',
+        'm.labels',
+      ])
       .where('m.conversation_id', 'in', part)
       .where('m.copy_of', 'is', null)
       .where('m.deleted', '=', 0)
@@ -30,7 +46,15 @@ export async function loadConversationMessages(db: Kysely<Database>, conversatio
       const list = out.get(r.conversation_id!) ?? [];
       const email = r.identityEmail ?? (r.identityKind === 'email' ? r.identityValue : null);
       const isStaff = r.is_staff === 1 || r.orgSegment === 'staff' || (r.identityKind === 'email' && isListHostAddress(email, r.channelExternal));
-      list.push({ id: r.id, text: r.clean_text, subject: r.subject, channel: r.channel ?? '', isBot: r.is_bot === 1 || r.identityBot === 1, isStaff, labels: r.labels ? (JSON.parse(r.labels) as string[]) : [] });
+      list.push({
+        id: r.id,
+        text: r.clean_text,
+        subject: r.subject,
+        channel: r.channel ?? '',
+        isBot: r.is_bot === 1 || r.identityBot === 1,
+        isStaff,
+        labels: r.labels ? (JSON.parse(r.labels) as string[]) : [],
+      });
       out.set(r.conversation_id!, list);
     }
   }

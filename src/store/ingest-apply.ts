@@ -11,15 +11,61 @@ import type { RawMessage } from '../model/index.js';
 import type { IngestPlan } from '../model/ingest.js';
 import type { IngestBatch, IngestResult } from './ingest.js';
 
-const MESSAGE_COLUMNS = ['source_id', 'channel_id', 'external_id', 'ref_key', 'identity_id', 'text', 'clean_text', 'content_hash', 'sent_at', 'edited_at', 'deleted', 'is_bot', 'subject', 'permalink', 'reactions', 'attachments', 'labels', 'relay', 'copy_key', 'copy_slot', 'stream', 'copy_of', 'conversation_id', 'created_at', 'updated_at'] as const;
+const MESSAGE_COLUMNS = [
+  'source_id',
+  'channel_id',
+  'external_id',
+  'ref_key',
+  'identity_id',
+  'text',
+  'clean_text',
+  'content_hash',
+  'sent_at',
+  'edited_at',
+  'deleted',
+  'is_bot',
+  'subject',
+  'permalink',
+  'reactions',
+  'attachments',
+  'labels',
+  'relay',
+  'copy_key',
+  'copy_slot',
+  'stream',
+  'copy_of',
+  'conversation_id',
+  'created_at',
+  'updated_at',
+] as const;
 
-const CONVERSATION_COLUMNS = ['channel_id', 'root_message_id', 'root_key', 'subject', 'subject_key', 'started_at', 'last_at', 'message_count', 'participant_count', 'updated_at', 'enrich_pending'] as const;
+const CONVERSATION_COLUMNS = [
+  'channel_id',
+  'root_message_id',
+  'root_key',
+  'subject',
+  'subject_key',
+  'started_at',
+  'last_at',
+  'message_count',
+  'participant_count',
+  'updated_at',
+  'enrich_pending',
+] as const;
 
 /** Rows per multi-row insert. */
 const ROWS = 200;
 
 /** `msgs`: the batch's messages (last version of each), for the channels' time spans. */
-export async function applyIngest(trx: Kysely<Database>, batch: IngestBatch, msgs: readonly RawMessage[], channelIds: ReadonlyMap<string, number>, plan: IngestPlan, now: number, tick: Yielder): Promise<IngestResult> {
+export async function applyIngest(
+  trx: Kysely<Database>,
+  batch: IngestBatch,
+  msgs: readonly RawMessage[],
+  channelIds: ReadonlyMap<string, number>,
+  plan: IngestPlan,
+  now: number,
+  tick: Yielder,
+): Promise<IngestResult> {
   const { sourceId } = batch;
   const touched = new Set(plan.touched);
   for (const u of plan.updates) {
@@ -49,7 +95,13 @@ export async function applyIngest(trx: Kysely<Database>, batch: IngestBatch, msg
   for (let c = 0; c < plan.conversations.length; c += ROWS) {
     await tick();
     const part = plan.conversations.slice(c, c + ROWS);
-    const rows = await insertRows(trx, 'conversations', CONVERSATION_COLUMNS, part.map((f) => [f.channelId, null, f.rootKey, f.subject, f.subjectKey, f.startedAt, f.lastAt, f.messageCount, f.participantCount, now, 1]), { returning: ['id', 'root_key'] });
+    const rows = await insertRows(
+      trx,
+      'conversations',
+      CONVERSATION_COLUMNS,
+      part.map((f) => [f.channelId, null, f.rootKey, f.subject, f.subjectKey, f.startedAt, f.lastAt, f.messageCount, f.participantCount, now, 1]),
+      { returning: ['id', 'root_key'] },
+    );
     const idOfRoot = new Map(rows.map((r) => [r.root_key as string, Number(r.id)]));
     part.forEach((f, j) => (freshConvIds[c + j] = idOfRoot.get(f.rootKey)!));
   }
@@ -121,9 +173,20 @@ export async function applyIngest(trx: Kysely<Database>, batch: IngestBatch, msg
   // References, kept so that a parent arriving later can pull its replies into its conversation.
   const idOfFreshKey = new Map(plan.messages.map((r, i) => [r.key, insertedIds[i]!]));
   for (const part of chunks(plan.refs, 300)) {
-    await insertRows(trx, 'message_refs', ['message_id', 'ref_key', 'kind'], part.map((r) => [idOfFreshKey.get(plan.messages[r.fresh]!.key)!, r.refKey, r.kind]), { onConflict: 'on conflict do nothing' });
+    await insertRows(
+      trx,
+      'message_refs',
+      ['message_id', 'ref_key', 'kind'],
+      part.map((r) => [idOfFreshKey.get(plan.messages[r.fresh]!.key)!, r.refKey, r.kind]),
+      { onConflict: 'on conflict do nothing' },
+    );
   }
-  await pullInReplies(trx, plan.messages.map((r) => r.key), touched, tick);
+  await pullInReplies(
+    trx,
+    plan.messages.map((r) => r.key),
+    touched,
+    tick,
+  );
 
   await refreshConversations(trx, [...touched], now, tick);
   // Enrichment owed, recorded with the batch: a run that dies before enriching leaves it findable.
@@ -144,7 +207,8 @@ async function pullInReplies(trx: Kysely<Database>, keys: readonly string[], tou
     const childConv = new Map<number, number | null>();
     for (const ids of chunks([...new Set(refs.map((r) => r.message_id))])) {
       const li = inList(ids);
-      for (const m of await runStatement<{ id: number; conversation_id: number | null }>(trx, `select "id", "conversation_id" from "messages" where "id" in (${li.marks})`, li.values)) childConv.set(m.id, m.conversation_id);
+      for (const m of await runStatement<{ id: number; conversation_id: number | null }>(trx, `select "id", "conversation_id" from "messages" where "id" in (${li.marks})`, li.values))
+        childConv.set(m.id, m.conversation_id);
     }
     const parentConvs = new Map<string, Array<number | null>>();
     const lr = inList([...new Set(refs.map((r) => r.ref_key))]);
@@ -169,16 +233,26 @@ async function keepBatchRecords(trx: Kysely<Database>, batch: IngestBatch, now: 
     await trx
       .insertInto('raw_items')
       .values(part.map((r) => ({ source_id: sourceId, external_id: r.externalId, payload: r.payload, normalizer_version: batch.normalizerVersion, fetched_at: now })))
-      .onConflict((oc) => oc.columns(['source_id', 'external_id']).doUpdateSet((eb) => ({ payload: eb.ref('excluded.payload'), normalizer_version: eb.ref('excluded.normalizer_version'), fetched_at: eb.ref('excluded.fetched_at') })))
+      .onConflict((oc) =>
+        oc
+          .columns(['source_id', 'external_id'])
+          .doUpdateSet((eb) => ({ payload: eb.ref('excluded.payload'), normalizer_version: eb.ref('excluded.normalizer_version'), fetched_at: eb.ref('excluded.fetched_at') })),
+      )
       .execute();
   }
   let quarantined = 0;
   for (const q of batch.quarantine ?? []) {
-    await trx.insertInto('quarantine').values({ source_id: sourceId, location: q.location, reason: q.reason, excerpt: q.excerpt.slice(0, 2000), created_at: now }).execute();
+    await trx
+      .insertInto('quarantine')
+      .values({ source_id: sourceId, location: q.location, reason: q.reason, excerpt: q.excerpt.slice(0, 2000), created_at: now })
+      .execute();
     quarantined++;
   }
   for (const g of batch.gaps ?? []) {
-    await trx.insertInto('gaps').values({ source_id: sourceId, channel: g.channel ?? null, from_at: g.from, to_at: g.to ?? null, reason: g.reason, created_at: now }).execute();
+    await trx
+      .insertInto('gaps')
+      .values({ source_id: sourceId, channel: g.channel ?? null, from_at: g.from, to_at: g.to ?? null, reason: g.reason, created_at: now })
+      .execute();
   }
   const cursor = batch.cursor;
   if (cursor) {
@@ -201,7 +275,12 @@ async function keepBatchRecords(trx: Kysely<Database>, batch: IngestBatch, now: 
 async function mergeConversations(trx: Kysely<Database>, into: number, from: number): Promise<void> {
   await trx.deleteFrom('conversations').where('id', '=', from).execute();
   await trx.updateTable('messages').set({ conversation_id: into }).where('conversation_id', '=', from).execute();
-  await trx.updateTable('feedback_items').set({ conversation_id: into }).where('conversation_id', '=', from).where(({ not, exists, selectFrom }) => not(exists(selectFrom('feedback_items as f2').select('f2.id').where('f2.conversation_id', '=', into)))).execute();
+  await trx
+    .updateTable('feedback_items')
+    .set({ conversation_id: into })
+    .where('conversation_id', '=', from)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('feedback_items as f2').select('f2.id').where('f2.conversation_id', '=', into))))
+    .execute();
   const gone = (await trx.deleteFrom('feedback_items').where('conversation_id', '=', from).returning('id').execute()).map((r) => r.id);
   if (gone.length) {
     await trx.deleteFrom('cluster_items').where('item_id', 'in', gone).execute();
@@ -253,6 +332,10 @@ async function touchChannels(trx: Kysely<Database>, sourceId: number, msgs: read
   }
   // One fixed statement per channel: the span widened where it was set, taken as it is where not.
   for (const [ch, s] of span) {
-    await runStatement(trx, 'update "channels" set "first_at" = case when "first_at" is null or "first_at" > ? then ? else "first_at" end, "last_at" = case when "last_at" is null or "last_at" < ? then ? else "last_at" end where "id" = ? and "source_id" = ?', [s.first, s.first, s.last, s.last, ids.get(ch)!, sourceId]);
+    await runStatement(
+      trx,
+      'update "channels" set "first_at" = case when "first_at" is null or "first_at" > ? then ? else "first_at" end, "last_at" = case when "last_at" is null or "last_at" < ? then ? else "last_at" end where "id" = ? and "source_id" = ?',
+      [s.first, s.first, s.last, s.last, ids.get(ch)!, sourceId],
+    );
   }
 }

@@ -42,7 +42,13 @@ export interface IngestResult {
  * conflicting key waits for the other transaction to end). Both are idempotent: a batch that fails
  * after this leaves them for its retry.
  */
-export async function ingestTransaction<T>(db: Kysely<Database>, sourceId: number, wanted: { channels: ChannelWanted[]; authors: AuthorWanted[] }, now: number, work: (trx: Kysely<Database>, refs: IngestRefs) => Promise<T>): Promise<T> {
+export async function ingestTransaction<T>(
+  db: Kysely<Database>,
+  sourceId: number,
+  wanted: { channels: ChannelWanted[]; authors: AuthorWanted[] },
+  now: number,
+  work: (trx: Kysely<Database>, refs: IngestRefs) => Promise<T>,
+): Promise<T> {
   const ensure = async (trx: Kysely<Database>): Promise<IngestRefs> => ({
     channelIds: await ensureChannels(trx, sourceId, wanted.channels),
     identityIds: await ensureIdentities(trx, wanted.authors, now),
@@ -69,7 +75,9 @@ async function explainSqliteError(db: Kysely<Database>, err: unknown): Promise<u
   if ((err as { code?: unknown }).code !== 'SQLITE_FULL') return err;
   const list = await sql<{ file: string }>`pragma database_list`.execute(db).catch(() => null);
   const file = list?.rows[0]?.file || 'the SQLite database';
-  return new StoreError(`${file}: the disk is full (SQLite could not write): nothing of this batch was stored; free space on that disk (or move the database) and the batch is retried`, { cause: err });
+  return new StoreError(`${file}: the disk is full (SQLite could not write): nothing of this batch was stored; free space on that disk (or move the database) and the batch is retried`, {
+    cause: err,
+  });
 }
 
 /** What is already stored for these external ids of a source. */
@@ -83,7 +91,8 @@ export async function readStoredVersions(trx: Kysely<Database>, sourceId: number
       `select "id", "external_id", "content_hash", "conversation_id", "edited_at", "deleted" from "messages" where "source_id" = ? and "external_id" in (${l.marks})`,
       [sourceId, ...l.values],
     );
-    for (const r of rows) out.set(r.external_id, { id: r.id, contentHash: r.content_hash, conversationId: r.conversation_id, editedAt: r.edited_at === null ? null : Number(r.edited_at), deleted: Boolean(r.deleted) });
+    for (const r of rows)
+      out.set(r.external_id, { id: r.id, contentHash: r.content_hash, conversationId: r.conversation_id, editedAt: r.edited_at === null ? null : Number(r.edited_at), deleted: Boolean(r.deleted) });
   }
   return out;
 }
@@ -105,12 +114,33 @@ export async function readCopyCandidates(trx: Kysely<Database>, want: { slots: s
   if (!want) return out;
   for (const part of chunks(want.slots)) {
     const l = inList(part);
-    const rows = await runStatement<{ id: number; ref_key: string; channel_id: number; identity_id: number; sent_at: number | string; copy_key: string | null; copy_of: number | null; relay: string | null; conversation_id: number | null }>(
+    const rows = await runStatement<{
+      id: number;
+      ref_key: string;
+      channel_id: number;
+      identity_id: number;
+      sent_at: number | string;
+      copy_key: string | null;
+      copy_of: number | null;
+      relay: string | null;
+      conversation_id: number | null;
+    }>(
       trx,
       `select "id", "ref_key", "channel_id", "identity_id", "sent_at", "copy_key", "copy_of", "relay", "conversation_id" from "messages" where "copy_slot" in (${l.marks}) and "sent_at" >= ? and "sent_at" <= ?`,
       [...l.values, want.minAt, want.maxAt],
     );
-    for (const r of rows) out.push({ id: r.id, key: r.ref_key, copyKey: r.copy_key!, channelId: r.channel_id, identityId: r.identity_id, at: Number(r.sent_at), relay: r.relay !== null, copyOf: r.copy_of, conversationId: r.conversation_id });
+    for (const r of rows)
+      out.push({
+        id: r.id,
+        key: r.ref_key,
+        copyKey: r.copy_key!,
+        channelId: r.channel_id,
+        identityId: r.identity_id,
+        at: Number(r.sent_at),
+        relay: r.relay !== null,
+        copyOf: r.copy_of,
+        conversationId: r.conversation_id,
+      });
   }
   return out;
 }
@@ -131,7 +161,11 @@ export async function readConversationsOfKeys(trx: Kysely<Database>, refKeys: re
   const out = new Map<string, number>();
   for (const part of chunks([...refKeys])) {
     const l = inList(part);
-    const rows = await runStatement<{ ref_key: string; conversation_id: number | null }>(trx, `select "ref_key", "conversation_id" from "messages" where "ref_key" in (${l.marks}) and "conversation_id" is not null`, l.values);
+    const rows = await runStatement<{ ref_key: string; conversation_id: number | null }>(
+      trx,
+      `select "ref_key", "conversation_id" from "messages" where "ref_key" in (${l.marks}) and "conversation_id" is not null`,
+      l.values,
+    );
     for (const r of rows) out.set(r.ref_key, r.conversation_id!);
     // A thread key with no message of its own (the starter is not stored): the conversation of a stored message in that thread.
     const missing = part.filter((k) => !out.has(k));
@@ -182,7 +216,10 @@ async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels:
     .execute();
   for (const part of chunks(channels.map((c) => c.externalId))) {
     const l = inList(part);
-    const rows = await runStatement<{ id: number; external_id: string }>(trx, `select "id", "external_id" from "channels" where "source_id" = ? and "external_id" in (${l.marks})`, [sourceId, ...l.values]);
+    const rows = await runStatement<{ id: number; external_id: string }>(trx, `select "id", "external_id" from "channels" where "source_id" = ? and "external_id" in (${l.marks})`, [
+      sourceId,
+      ...l.values,
+    ]);
     for (const r of rows) out.set(r.external_id, r.id);
   }
   return out;
@@ -196,7 +233,11 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
     const values = authors.filter((w) => w.kind === kind).map((w) => w.value);
     for (const part of chunks(values)) {
       const l = inList(part);
-      const rows = await runStatement<{ id: number; kind: string; value: string; person_id: number; org_hints: string | null }>(trx, `select "id", "kind", "value", "person_id", "org_hints" from "identities" where "kind" = ? and "value" in (${l.marks})`, [kind, ...l.values]);
+      const rows = await runStatement<{ id: number; kind: string; value: string; person_id: number; org_hints: string | null }>(
+        trx,
+        `select "id", "kind", "value", "person_id", "org_hints" from "identities" where "kind" = ? and "value" in (${l.marks})`,
+        [kind, ...l.values],
+      );
       for (const r of rows) byKindValue.set(`${r.kind}\u0000${r.value}`, { id: r.id, personId: r.person_id, hints: r.org_hints });
     }
   }

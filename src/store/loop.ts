@@ -18,12 +18,23 @@ export interface ClusterResolution {
 export async function getResolution(db: Db, clusterId: number): Promise<ClusterResolution | null> {
   const r = await db.selectFrom('clusters').select(['id', 'title', 'resolved_at', 'resolved_by', 'resolution', 'resolution_url']).where('id', '=', clusterId).executeTakeFirst();
   if (!r) return null;
-  return { clusterId: r.id, title: r.title, resolvedAt: r.resolved_at == null ? null : Number(r.resolved_at), resolvedBy: r.resolved_by ?? null, resolution: r.resolution ?? null, url: r.resolution_url ?? null };
+  return {
+    clusterId: r.id,
+    title: r.title,
+    resolvedAt: r.resolved_at == null ? null : Number(r.resolved_at),
+    resolvedBy: r.resolved_by ?? null,
+    resolution: r.resolution ?? null,
+    url: r.resolution_url ?? null,
+  };
 }
 
 /** Marks a cluster resolved (again: the reference and link are replaced). False when there is no such cluster. */
 export async function setResolution(db: Db, clusterId: number, r: { by: string; reference: string; url: string | null; now: number }): Promise<boolean> {
-  const u = await db.updateTable('clusters').set({ resolved_at: r.now, resolved_by: r.by, resolution: r.reference, resolution_url: r.url, updated_at: r.now }).where('id', '=', clusterId).executeTakeFirst();
+  const u = await db
+    .updateTable('clusters')
+    .set({ resolved_at: r.now, resolved_by: r.by, resolution: r.reference, resolution_url: r.url, updated_at: r.now })
+    .where('id', '=', clusterId)
+    .executeTakeFirst();
   return Number(u.numUpdatedRows) === 1;
 }
 
@@ -57,7 +68,22 @@ export async function voicedThreads(db: Db, clusterId: number): Promise<VoicedTh
     .innerJoin('conversations as c', 'c.id', 'f.conversation_id')
     .innerJoin('identities as i', 'i.id', 'm.identity_id')
     .leftJoin('messages as root', 'root.id', 'c.root_message_id')
-    .select(['f.conversation_id as conversationId', 'm.id as messageId', 's.id as sourceId', 's.name as source', 's.platform as platform', 'ch.external_id as channelExternalId', 'ch.name as channelName', 'm.external_id as messageExternalId', 'm.permalink as permalink', 'm.subject as subject', 'm.sent_at as at', 'root.external_id as rootExternalId', 'c.subject as conversationSubject', 'i.display_name as authorName'])
+    .select([
+      'f.conversation_id as conversationId',
+      'm.id as messageId',
+      's.id as sourceId',
+      's.name as source',
+      's.platform as platform',
+      'ch.external_id as channelExternalId',
+      'ch.name as channelName',
+      'm.external_id as messageExternalId',
+      'm.permalink as permalink',
+      'm.subject as subject',
+      'm.sent_at as at',
+      'root.external_id as rootExternalId',
+      'c.subject as conversationSubject',
+      'i.display_name as authorName',
+    ])
     .where('ci.cluster_id', '=', clusterId)
     .where('f.status', '!=', 'not_feedback')
     .where('m.deleted', '=', 0)
@@ -68,7 +94,17 @@ export async function voicedThreads(db: Db, clusterId: number): Promise<VoicedTh
   const first = new Map<number, (typeof rows)[number]>();
   for (const r of rows) if (!first.has(r.conversationId)) first.set(r.conversationId, r);
   const picked = [...first.values()];
-  const refs = picked.length ? await db.selectFrom('message_refs').select(['message_id', 'kind', 'ref_key']).where('message_id', 'in', picked.map((r) => r.messageId)).execute() : [];
+  const refs = picked.length
+    ? await db
+        .selectFrom('message_refs')
+        .select(['message_id', 'kind', 'ref_key'])
+        .where(
+          'message_id',
+          'in',
+          picked.map((r) => r.messageId),
+        )
+        .execute()
+    : [];
   return picked.map((r) => ({
     conversationId: r.conversationId,
     sourceId: r.sourceId,
@@ -130,7 +166,10 @@ function toRow(r: Row): LoopReplyRow {
 }
 
 /** A draft per (cluster, conversation); an existing reply (any status) is left as it is. True when created. */
-export async function insertReplyDraft(db: Db, d: { clusterId: number; conversationId: number; sourceId: number; platform: string; target: string; text: string; status: 'draft' | 'approved'; actor: string | null; now: number }): Promise<boolean> {
+export async function insertReplyDraft(
+  db: Db,
+  d: { clusterId: number; conversationId: number; sourceId: number; platform: string; target: string; text: string; status: 'draft' | 'approved'; actor: string | null; now: number },
+): Promise<boolean> {
   const r = await db
     .insertInto('loop_replies')
     .values({

@@ -42,12 +42,24 @@ export async function recordOutboundSent(db: Db, table: OutboundTable, id: numbe
 }
 
 export async function recordOutboundFailed(db: Db, table: OutboundTable, id: number, token: string, o: { now: number; error: string }): Promise<boolean> {
-  const r = await db.updateTable(t(table)).set({ status: 'failed', last_error: o.error, phase: null, lease_until: null, updated_at: o.now }).where('id', '=', id).where('claim_token', '=', token).where('status', '=', 'sending').executeTakeFirst();
+  const r = await db
+    .updateTable(t(table))
+    .set({ status: 'failed', last_error: o.error, phase: null, lease_until: null, updated_at: o.now })
+    .where('id', '=', id)
+    .where('claim_token', '=', token)
+    .where('status', '=', 'sending')
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
 export async function recordOutboundUnknown(db: Db, table: OutboundTable, id: number, token: string, o: { now: number; error: string }): Promise<boolean> {
-  const r = await db.updateTable(t(table)).set({ status: 'unknown', last_error: o.error, phase: null, lease_until: null, updated_at: o.now }).where('id', '=', id).where('claim_token', '=', token).where('status', '=', 'sending').executeTakeFirst();
+  const r = await db
+    .updateTable(t(table))
+    .set({ status: 'unknown', last_error: o.error, phase: null, lease_until: null, updated_at: o.now })
+    .where('id', '=', id)
+    .where('claim_token', '=', token)
+    .where('status', '=', 'sending')
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
@@ -55,7 +67,13 @@ export async function recordOutboundUnknown(db: Db, table: OutboundTable, id: nu
  * Settles the claims whose sender stopped (lease run out). `repeatable(platform)` says whether a
  * platform makes sending the same request again harmless; such a transmitting claim is failed (retried).
  */
-export async function resolveExpiredOutbound(db: Db, table: OutboundTable, now: number, repeatable: (platform: string) => boolean, ids?: number[]): Promise<Array<{ id: number; status: 'failed' | 'unknown' }>> {
+export async function resolveExpiredOutbound(
+  db: Db,
+  table: OutboundTable,
+  now: number,
+  repeatable: (platform: string) => boolean,
+  ids?: number[],
+): Promise<Array<{ id: number; status: 'failed' | 'unknown' }>> {
   const expired = await db
     .selectFrom(t(table))
     .select(['id', 'phase', 'claim_token', 'lease_until', 'platform'])
@@ -69,8 +87,14 @@ export async function resolveExpiredOutbound(db: Db, table: OutboundTable, now: 
     const unknown = e.phase === 'transmitting' && !repeatable(e.platform);
     const token = e.claim_token ?? '';
     const ok = unknown
-      ? await recordOutboundUnknown(db, table, e.id, token, { now, error: `the sender stopped while the request to ${e.platform} was under way (lease expired ${since}); it may have arrived. Look at the channel, then settle it: sent or unsent` })
-      : await recordOutboundFailed(db, table, e.id, token, { now, error: `the sender stopped ${e.phase === 'transmitting' ? 'during the request (repeating it is harmless on this platform)' : 'before the request'} (lease expired ${since})` });
+      ? await recordOutboundUnknown(db, table, e.id, token, {
+          now,
+          error: `the sender stopped while the request to ${e.platform} was under way (lease expired ${since}); it may have arrived. Look at the channel, then settle it: sent or unsent`,
+        })
+      : await recordOutboundFailed(db, table, e.id, token, {
+          now,
+          error: `the sender stopped ${e.phase === 'transmitting' ? 'during the request (repeating it is harmless on this platform)' : 'before the request'} (lease expired ${since})`,
+        });
     if (ok) out.push({ id: e.id, status: unknown ? 'unknown' : 'failed' });
   }
   return out;
@@ -103,7 +127,21 @@ export interface DigestPostRow {
 export async function ensureDigestPost(db: Db, p: { digestId: number; source: string; channel: string; platform: string; now: number }): Promise<DigestPostRow> {
   await db
     .insertInto('digest_posts')
-    .values({ digest_id: p.digestId, source: p.source, channel: p.channel, platform: p.platform, status: 'pending', phase: null, claim_token: null, lease_until: null, last_error: null, external_id: null, posted_at: null, created_at: p.now, updated_at: p.now })
+    .values({
+      digest_id: p.digestId,
+      source: p.source,
+      channel: p.channel,
+      platform: p.platform,
+      status: 'pending',
+      phase: null,
+      claim_token: null,
+      lease_until: null,
+      last_error: null,
+      external_id: null,
+      posted_at: null,
+      created_at: p.now,
+      updated_at: p.now,
+    })
     .onConflict((oc) => oc.columns(['digest_id', 'source', 'channel']).doNothing())
     .execute();
   const r = await db.selectFrom('digest_posts').selectAll().where('digest_id', '=', p.digestId).where('source', '=', p.source).where('channel', '=', p.channel).executeTakeFirstOrThrow();
@@ -125,6 +163,28 @@ export async function listDigestPosts(db: Db, digestId?: number): Promise<Digest
   return rows.map(postRow);
 }
 
-function postRow(r: { id: number; digest_id: number; source: string; channel: string; platform: string; status: string; attempts: number | null; last_error: string | null; external_id: string | null; posted_at: number | null }): DigestPostRow {
-  return { id: r.id, digestId: r.digest_id, source: r.source, channel: r.channel, platform: r.platform, status: r.status, attempts: Number(r.attempts ?? 0), lastError: r.last_error, externalId: r.external_id, postedAt: r.posted_at == null ? null : Number(r.posted_at) };
+function postRow(r: {
+  id: number;
+  digest_id: number;
+  source: string;
+  channel: string;
+  platform: string;
+  status: string;
+  attempts: number | null;
+  last_error: string | null;
+  external_id: string | null;
+  posted_at: number | null;
+}): DigestPostRow {
+  return {
+    id: r.id,
+    digestId: r.digest_id,
+    source: r.source,
+    channel: r.channel,
+    platform: r.platform,
+    status: r.status,
+    attempts: Number(r.attempts ?? 0),
+    lastError: r.last_error,
+    externalId: r.external_id,
+    postedAt: r.posted_at == null ? null : Number(r.posted_at),
+  };
 }

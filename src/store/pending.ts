@@ -32,7 +32,14 @@ export async function clearEnrichPending(db: Kysely<Database>, seen: ReadonlyMap
 
 /** Up to `limit` conversations owed enrichment, by id after `afterId`. */
 export async function pendingConversations(db: Kysely<Database>, afterId: number, limit: number): Promise<number[]> {
-  const rows = await db.selectFrom('conversations').select('id').where(sql<boolean>`enrich_pending > 0`).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  const rows = await db
+    .selectFrom('conversations')
+    .select('id')
+    .where(sql<boolean>`enrich_pending > 0`)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.id);
 }
 
@@ -54,7 +61,13 @@ export async function pendingItems(db: Kysely<Database>, afterConversationId: nu
 
 /** Items the cluster stage has placed (or found placed, gone or set aside); run inside the caller's transaction. */
 export async function clearClusterPending(trx: Kysely<Database>, ids: readonly number[]): Promise<void> {
-  for (const part of chunks([...new Set(ids)].sort((a, b) => a - b))) await trx.updateTable('feedback_items').set({ cluster_pending: 0 }).where('id', 'in', part).where(sql<boolean>`cluster_pending = 1`).execute();
+  for (const part of chunks([...new Set(ids)].sort((a, b) => a - b)))
+    await trx
+      .updateTable('feedback_items')
+      .set({ cluster_pending: 0 })
+      .where('id', 'in', part)
+      .where(sql<boolean>`cluster_pending = 1`)
+      .execute();
 }
 
 export interface PendingCounts {
@@ -63,8 +76,16 @@ export interface PendingCounts {
 }
 
 export async function pendingWorkCounts(db: Kysely<Database>): Promise<PendingCounts> {
-  const c = await db.selectFrom('conversations').select((eb) => eb.fn.countAll<number>().as('n')).where(sql<boolean>`enrich_pending > 0`).executeTakeFirstOrThrow();
-  const i = await db.selectFrom('feedback_items').select((eb) => eb.fn.countAll<number>().as('n')).where(sql<boolean>`cluster_pending = 1`).executeTakeFirstOrThrow();
+  const c = await db
+    .selectFrom('conversations')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(sql<boolean>`enrich_pending > 0`)
+    .executeTakeFirstOrThrow();
+  const i = await db
+    .selectFrom('feedback_items')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(sql<boolean>`cluster_pending = 1`)
+    .executeTakeFirstOrThrow();
   return { conversations: Number(c.n), items: Number(i.n) };
 }
 
@@ -76,10 +97,16 @@ export async function pendingWorkCounts(db: Kysely<Database>): Promise<PendingCo
  */
 export async function markUnfinishedWork(db: Kysely<Database>, opts: { conversations: boolean }): Promise<PendingCounts> {
   return db.transaction().execute(async (trx) => {
-    const items = await sql`UPDATE feedback_items SET cluster_pending = 1 WHERE cluster_pending = 0 AND status <> 'not_feedback' AND NOT EXISTS (SELECT 1 FROM cluster_items ci WHERE ci.item_id = feedback_items.id)`.execute(trx);
+    const items =
+      await sql`UPDATE feedback_items SET cluster_pending = 1 WHERE cluster_pending = 0 AND status <> 'not_feedback' AND NOT EXISTS (SELECT 1 FROM cluster_items ci WHERE ci.item_id = feedback_items.id)`.execute(
+        trx,
+      );
     let conversations = 0;
     if (opts.conversations) {
-      const r = await sql`UPDATE conversations SET enrich_pending = enrich_pending + 1 WHERE enrich_pending = 0 AND NOT EXISTS (SELECT 1 FROM feedback_items f WHERE f.conversation_id = conversations.id)`.execute(trx);
+      const r =
+        await sql`UPDATE conversations SET enrich_pending = enrich_pending + 1 WHERE enrich_pending = 0 AND NOT EXISTS (SELECT 1 FROM feedback_items f WHERE f.conversation_id = conversations.id)`.execute(
+          trx,
+        );
       conversations = Number(r.numAffectedRows ?? 0);
     }
     return { conversations, items: Number(items.numAffectedRows ?? 0) };
@@ -90,7 +117,13 @@ export async function markUnfinishedWork(db: Kysely<Database>, opts: { conversat
 export async function stillClusterPending(db: Kysely<Database>, ids: readonly number[]): Promise<Set<number>> {
   const out = new Set<number>();
   for (const part of chunks([...new Set(ids)])) {
-    for (const r of await db.selectFrom('feedback_items').select('id').where('id', 'in', part).where(sql<boolean>`cluster_pending = 1`).execute()) out.add(r.id);
+    for (const r of await db
+      .selectFrom('feedback_items')
+      .select('id')
+      .where('id', 'in', part)
+      .where(sql<boolean>`cluster_pending = 1`)
+      .execute())
+      out.add(r.id);
   }
   return out;
 }

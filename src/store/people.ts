@@ -4,7 +4,18 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { chunks } from './db.js';
-import { parseOrgEvidence, parseOrgHints, type IdentityFact, type OrgEntry, type OrgEvidence, type OrgHints, type PersonEntry, type PersonOrgState, type RoleMessage, type StoredOrg } from '../model/people.js';
+import {
+  parseOrgEvidence,
+  parseOrgHints,
+  type IdentityFact,
+  type OrgEntry,
+  type OrgEvidence,
+  type OrgHints,
+  type PersonEntry,
+  type PersonOrgState,
+  type RoleMessage,
+  type StoredOrg,
+} from '../model/people.js';
 import { unmergeIdentity } from './web/people.js';
 
 export interface PeopleConfig {
@@ -56,7 +67,15 @@ export async function saveLinks(trx: Kysely<Database>, writes: ReadonlyArray<{ i
     .select('p.id')
     .where((eb) => eb.not(eb.exists(eb.selectFrom('identities as i').select('i.id').whereRef('i.person_id', '=', 'p.id'))))
     .execute();
-  if (emptied.length) await trx.deleteFrom('people').where('id', 'in', emptied.map((e) => e.id)).execute();
+  if (emptied.length)
+    await trx
+      .deleteFrom('people')
+      .where(
+        'id',
+        'in',
+        emptied.map((e) => e.id),
+      )
+      .execute();
   const people = await trx.selectFrom('people').select(['id', 'display_name']).execute();
   for (const p of people) {
     const name = names.get(p.id);
@@ -71,12 +90,26 @@ export async function readOrgs(db: Kysely<Database>): Promise<StoredOrg[]> {
 }
 
 /** A page of people by id after `after` (only those not resolved since they appeared or changed, with `unresolved`), with their identities. */
-export async function readPeopleForOrgs(db: Kysely<Database>, after: number, limit: number, unresolved: boolean): Promise<{ people: PersonOrgState[]; identities: Array<{ personId: number; kind: string; value: string; email: string | null; evidence: string | null; hints: string | null }> }> {
+export async function readPeopleForOrgs(
+  db: Kysely<Database>,
+  after: number,
+  limit: number,
+  unresolved: boolean,
+): Promise<{ people: PersonOrgState[]; identities: Array<{ personId: number; kind: string; value: string; email: string | null; evidence: string | null; hints: string | null }> }> {
   let q = db.selectFrom('people').select(['id', 'org_id', 'is_staff', 'org_evidence', 'org_resolved_at']).where('id', '>', after).orderBy('id').limit(limit);
   if (unresolved) q = q.where('org_resolved_at', 'is', null);
   const rows = await q.execute();
   if (!rows.length) return { people: [], identities: [] };
-  const ids = await db.selectFrom('identities').select(['person_id', 'kind', 'value', 'email', 'link_evidence', 'org_hints']).where('person_id', 'in', rows.map((p) => p.id)).orderBy('id').execute();
+  const ids = await db
+    .selectFrom('identities')
+    .select(['person_id', 'kind', 'value', 'email', 'link_evidence', 'org_hints'])
+    .where(
+      'person_id',
+      'in',
+      rows.map((p) => p.id),
+    )
+    .orderBy('id')
+    .execute();
   return {
     people: rows.map((p) => ({ id: p.id, orgId: p.org_id, isStaff: p.is_staff === 1, evidence: p.org_evidence, resolved: p.org_resolved_at !== null })),
     identities: ids.map((i) => ({ personId: i.person_id, kind: i.kind, value: i.value, email: i.email, evidence: i.link_evidence, hints: i.org_hints })),
@@ -85,7 +118,12 @@ export async function readPeopleForOrgs(db: Kysely<Database>, after: number, lim
 
 /** Records people's org, staff flag and the evidence, resolved at `now`. */
 export async function savePersonOrgs(db: Kysely<Database>, updates: ReadonlyArray<{ id: number; orgId: number | null; isStaff: boolean; evidence: string }>, now: number): Promise<void> {
-  for (const u of updates) await db.updateTable('people').set({ org_id: u.orgId, is_staff: u.isStaff ? 1 : 0, org_evidence: u.evidence, org_resolved_at: now }).where('id', '=', u.id).execute();
+  for (const u of updates)
+    await db
+      .updateTable('people')
+      .set({ org_id: u.orgId, is_staff: u.isStaff ? 1 : 0, org_evidence: u.evidence, org_resolved_at: now })
+      .where('id', '=', u.id)
+      .execute();
 }
 
 const VOTE_SUBJECT = sql<boolean>`(lower(m.subject) like '%[vote]%' or lower(m.subject) like '%[result]%')`;
@@ -181,7 +219,10 @@ export async function markConversationsOfPeople(db: Kysely<Database>, personIds:
     .where('idn.person_id', 'in', [...personIds])
     .where('m.conversation_id', 'is not', null)
     .execute();
-  const ids = convs.map((c) => c.conversation_id!).filter((id) => !skip.has(id)).sort((a, b) => a - b);
+  const ids = convs
+    .map((c) => c.conversation_id!)
+    .filter((id) => !skip.has(id))
+    .sort((a, b) => a - b);
   let n = 0;
   for (const part of chunks(ids)) {
     const r = await db
@@ -196,7 +237,10 @@ export async function markConversationsOfPeople(db: Kysely<Database>, personIds:
 
 /** The highest identity id (0 with none): identities only ever get new, higher ids. */
 export async function newestIdentityId(db: Kysely<Database>): Promise<number> {
-  const r = await db.selectFrom('identities').select((eb) => eb.fn.max<number>('id').as('m')).executeTakeFirst();
+  const r = await db
+    .selectFrom('identities')
+    .select((eb) => eb.fn.max<number>('id').as('m'))
+    .executeTakeFirst();
   return Number(r?.m ?? 0);
 }
 
@@ -222,7 +266,12 @@ export interface PersonIdentities {
 
 /** Every person with their identities (aliases) and org. */
 export async function listPeopleWithIdentities(db: Kysely<Database>): Promise<PersonIdentities[]> {
-  const people = await db.selectFrom('people as p').leftJoin('orgs as o', 'o.id', 'p.org_id').select(['p.id', 'p.display_name', 'p.is_staff', 'p.org_evidence', 'o.name as org', 'o.segment']).orderBy('p.id').execute();
+  const people = await db
+    .selectFrom('people as p')
+    .leftJoin('orgs as o', 'o.id', 'p.org_id')
+    .select(['p.id', 'p.display_name', 'p.is_staff', 'p.org_evidence', 'o.name as org', 'o.segment'])
+    .orderBy('p.id')
+    .execute();
   const ids = await db.selectFrom('identities').select(['id', 'kind', 'value', 'person_id', 'link_evidence', 'org_hints']).orderBy('id').execute();
   const byPerson = new Map<number, PersonIdentities['identities']>();
   for (const i of ids) {
@@ -230,5 +279,13 @@ export async function listPeopleWithIdentities(db: Kysely<Database>): Promise<Pe
     list.push({ id: i.id, kind: i.kind, value: i.value, evidence: i.link_evidence, orgHints: parseOrgHints(i.org_hints) });
     byPerson.set(i.person_id, list);
   }
-  return people.map((p) => ({ personId: p.id, name: p.display_name, org: p.org, segment: p.segment, isStaff: p.is_staff === 1, orgEvidence: parseOrgEvidence(p.org_evidence), identities: byPerson.get(p.id) ?? [] }));
+  return people.map((p) => ({
+    personId: p.id,
+    name: p.display_name,
+    org: p.org,
+    segment: p.segment,
+    isStaff: p.is_staff === 1,
+    orgEvidence: parseOrgEvidence(p.org_evidence),
+    identities: byPerson.get(p.id) ?? [],
+  }));
 }

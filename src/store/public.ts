@@ -23,7 +23,17 @@ export async function quoteCandidates(db: Db, messageIds: readonly number[]): Pr
   const rows = await messagesWithAuthors(db)
     .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
     .innerJoin('sources as s', 's.id', 'm.source_id')
-    .select(['m.id as messageId', 'm.clean_text as text', 'm.sent_at as at', 'm.permalink as permalink', 's.name as source', 's.platform as platform', 'ch.external_id as channelExternalId', 'ch.name as channelName', 'p.is_staff as isStaff'])
+    .select([
+      'm.id as messageId',
+      'm.clean_text as text',
+      'm.sent_at as at',
+      'm.permalink as permalink',
+      's.name as source',
+      's.platform as platform',
+      'ch.external_id as channelExternalId',
+      'ch.name as channelName',
+      'p.is_staff as isStaff',
+    ])
     .where('m.id', 'in', [...messageIds])
     .where('m.deleted', '=', 0)
     .where('m.is_bot', '=', 0)

@@ -49,7 +49,14 @@ export async function conversationsInPeriod(db: Kysely<Database>, period: Period
     .where('m.is_bot', '=', 0)
     .groupBy(['c.id', 'c.subject', 'ch.name', 'ch.external_id', 's.name', 's.platform', 'c.started_at', 'c.last_at'])
     .execute();
-  return rows.map((r) => ({ ...r, channel: r.channel ?? r.channelExternalId, startedAt: Number(r.startedAt), lastAt: Number(r.lastAt), messages: Number(r.messages), participants: Number(r.participants) }));
+  return rows.map((r) => ({
+    ...r,
+    channel: r.channel ?? r.channelExternalId,
+    startedAt: Number(r.startedAt),
+    lastAt: Number(r.lastAt),
+    messages: Number(r.messages),
+    participants: Number(r.participants),
+  }));
 }
 
 export interface QuoteRow {
@@ -85,7 +92,6 @@ export async function quotesFor(db: Kysely<Database>, conversationIds: number[],
   return out;
 }
 
-
 /** Counts exclude copies and deleted messages. With a period, only what happened in it. */
 export async function storeStats(db: Kysely<Database>, period?: Period): Promise<StoreStats> {
   const live = () => {
@@ -93,15 +99,39 @@ export async function storeStats(db: Kysely<Database>, period?: Period): Promise
     if (period) q = q.where('sent_at', '>=', period.start).where('sent_at', '<', period.end);
     return q;
   };
-  const messages = Number((await live().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const messages = Number(
+    (
+      await live()
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const conversations = Number(
-    (await live().select((eb) => eb.fn.count<number>('conversation_id').distinct().as('n')).executeTakeFirstOrThrow()).n,
+    (
+      await live()
+        .select((eb) => eb.fn.count<number>('conversation_id').distinct().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
   );
   let fi = db.selectFrom('feedback_items as f').innerJoin('conversations as c', 'c.id', 'f.conversation_id').where('f.status', '!=', 'not_feedback');
   if (period) fi = fi.where('c.last_at', '>=', period.start).where('c.started_at', '<', period.end);
   const feedbackItems = Number((await fi.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const clusters = Number((await db.selectFrom('clusters').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const quarantined = Number((await db.selectFrom('quarantine').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const clusters = Number(
+    (
+      await db
+        .selectFrom('clusters')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+  const quarantined = Number(
+    (
+      await db
+        .selectFrom('quarantine')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
   const sources = await db.selectFrom('sources').select(['id', 'name', 'platform']).orderBy('name').execute();
   const out: StoreStats['sources'] = [];
@@ -109,9 +139,7 @@ export async function storeStats(db: Kysely<Database>, period?: Period): Promise
     const channels = await db.selectFrom('channels').select(['name', 'external_id']).where('source_id', '=', s.id).orderBy('name').execute();
     let mq = db.selectFrom('messages').where('source_id', '=', s.id).where('copy_of', 'is', null).where('deleted', '=', 0);
     if (period) mq = mq.where('sent_at', '>=', period.start).where('sent_at', '<', period.end);
-    const agg = await mq
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('sent_at').as('from'), eb.fn.max<number>('sent_at').as('to')])
-      .executeTakeFirstOrThrow();
+    const agg = await mq.select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('sent_at').as('from'), eb.fn.max<number>('sent_at').as('to')]).executeTakeFirstOrThrow();
     const gaps = await db.selectFrom('gaps').select(['channel', 'from_at', 'to_at', 'reason']).where('source_id', '=', s.id).orderBy('from_at').execute();
     out.push({
       name: s.name,
@@ -127,7 +155,11 @@ export async function storeStats(db: Kysely<Database>, period?: Period): Promise
 }
 
 export async function latestMessageAt(db: Kysely<Database>): Promise<number | null> {
-  const r = await db.selectFrom('messages').select((eb) => eb.fn.max<number>('sent_at').as('t')).where('copy_of', 'is', null).executeTakeFirst();
+  const r = await db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.max<number>('sent_at').as('t'))
+    .where('copy_of', 'is', null)
+    .executeTakeFirst();
   return r?.t == null ? null : Number(r.t);
 }
 
@@ -142,7 +174,11 @@ export async function ensureSource(db: Kysely<Database>, name: string, platform:
 }
 
 export async function markSourcePulled(db: Kysely<Database>, sourceId: number, now: number, error: string | null): Promise<void> {
-  await db.updateTable('sources').set({ last_pull_at: now, last_error: error, status: error ? 'error' : 'ok' }).where('id', '=', sourceId).execute();
+  await db
+    .updateTable('sources')
+    .set({ last_pull_at: now, last_error: error, status: error ? 'error' : 'ok' })
+    .where('id', '=', sourceId)
+    .execute();
 }
 
 export async function getCheckpoint(db: Kysely<Database>, sourceId: number, key: string): Promise<string | null> {
@@ -159,11 +195,21 @@ export async function listQuarantine(db: Kysely<Database>, limit = 100): Promise
 export async function feedbackFor(db: Kysely<Database>, conversationIds: number[]): Promise<Map<number, { kind: string | null; tags: string[] }>> {
   const out = new Map<number, { kind: string | null; tags: string[] }>();
   if (!conversationIds.length) return out;
-  const items = await db.selectFrom('feedback_items').select(['id', 'conversation_id', 'kind', 'status']).where('conversation_id', 'in', conversationIds).where('status', '!=', 'not_feedback').execute();
+  const items = await db
+    .selectFrom('feedback_items')
+    .select(['id', 'conversation_id', 'kind', 'status'])
+    .where('conversation_id', 'in', conversationIds)
+    .where('status', '!=', 'not_feedback')
+    .execute();
   const byItem = new Map(items.map((i) => [i.id, i.conversation_id]));
   for (const i of items) out.set(i.conversation_id, { kind: i.kind, tags: [] });
   if (!items.length) return out;
-  const tags = await db.selectFrom('tags').select(['item_id', 'tag', 'provenance', 'state']).where('item_id', 'in', [...byItem.keys()]).orderBy('tag').execute();
+  const tags = await db
+    .selectFrom('tags')
+    .select(['item_id', 'tag', 'provenance', 'state'])
+    .where('item_id', 'in', [...byItem.keys()])
+    .orderBy('tag')
+    .execute();
   const removed = new Set(tags.filter((t) => t.provenance === 'human' && t.state === 'removed').map((t) => `${t.item_id}\u0000${t.tag}`));
   for (const t of tags) {
     if (t.state !== 'active' || removed.has(`${t.item_id}\u0000${t.tag}`) || t.tag.startsWith('kind:')) continue;

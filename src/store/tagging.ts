@@ -67,7 +67,11 @@ export async function listItems(db: Kysely<Database>, opts: ListItemsOptions = {
   const tags = await db
     .selectFrom('tags')
     .select(['item_id', 'tag', 'provenance', 'confidence', 'version', 'actor', 'state'])
-    .where('item_id', 'in', items.map((i) => i.id))
+    .where(
+      'item_id',
+      'in',
+      items.map((i) => i.id),
+    )
     .orderBy('tag')
     .orderBy('provenance')
     .execute();

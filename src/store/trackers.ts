@@ -70,7 +70,11 @@ export async function storeLinkIssue(db: Kysely<Database>, id: number, token: st
 
 /** Keeps what a tracker call failed with (shown on the cluster page and in `gleaner trackers`); lets go of the claim when `token` holds it. */
 export async function storeLinkError(db: Kysely<Database>, id: number, code: string, message: string, token?: string): Promise<void> {
-  await db.updateTable('tracker_links').set({ last_error: message.slice(0, 2000), last_error_code: code }).where('id', '=', id).execute();
+  await db
+    .updateTable('tracker_links')
+    .set({ last_error: message.slice(0, 2000), last_error_code: code })
+    .where('id', '=', id)
+    .execute();
   if (token) await db.updateTable('tracker_links').set({ claim_token: null, claim_until: null }).where('id', '=', id).where('claim_token', '=', token).execute();
 }
 
@@ -78,7 +82,12 @@ export async function storeLinkError(db: Kysely<Database>, id: number, code: str
 export async function linksOfClusters(db: Kysely<Database>, clusterIds: readonly number[]): Promise<Map<number, TrackerLink[]>> {
   const out = new Map<number, TrackerLink[]>();
   if (!clusterIds.length) return out;
-  const rows = await db.selectFrom('tracker_links').selectAll().where('cluster_id', 'in', [...clusterIds]).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('tracker_links')
+    .selectAll()
+    .where('cluster_id', 'in', [...clusterIds])
+    .orderBy('id')
+    .execute();
   for (const r of rows) {
     const l = toLink(r);
     if (!l.externalId && !l.lastError) continue;
@@ -127,11 +136,23 @@ export interface ClusterResolution {
 
 export async function resolutionsOf(db: Kysely<Database>, clusterIds: readonly number[]): Promise<Map<number, ClusterResolution>> {
   if (!clusterIds.length) return new Map();
-  const rows = await db.selectFrom('cluster_resolutions').selectAll().where('cluster_id', 'in', [...clusterIds]).execute();
+  const rows = await db
+    .selectFrom('cluster_resolutions')
+    .selectAll()
+    .where('cluster_id', 'in', [...clusterIds])
+    .execute();
   return new Map(
     rows.map((r) => [
       r.cluster_id,
-      { clusterId: r.cluster_id, status: r.status as ClusterResolution['status'], reference: r.reference, referenceUrl: r.reference_url, resolvedAt: r.resolved_at == null ? null : Number(r.resolved_at), regressedAt: r.regressed_at == null ? null : Number(r.regressed_at), regressionItems: Number(r.regression_items) },
+      {
+        clusterId: r.cluster_id,
+        status: r.status as ClusterResolution['status'],
+        reference: r.reference,
+        referenceUrl: r.reference_url,
+        resolvedAt: r.resolved_at == null ? null : Number(r.resolved_at),
+        regressedAt: r.regressed_at == null ? null : Number(r.regressed_at),
+        regressionItems: Number(r.regression_items),
+      },
     ]),
   );
 }
@@ -150,7 +171,12 @@ export async function resolveCluster(db: Kysely<Database>, clusterId: number, re
 
 /** The issue was reopened: the cluster is open again. False when it was not resolved. */
 export async function reopenCluster(db: Kysely<Database>, clusterId: number, now: number): Promise<boolean> {
-  const r = await db.updateTable('cluster_resolutions').set({ status: 'reopened', updated_at: now }).where('cluster_id', '=', clusterId).where('status', 'in', ['resolved', 'regressed']).executeTakeFirst();
+  const r = await db
+    .updateTable('cluster_resolutions')
+    .set({ status: 'reopened', updated_at: now })
+    .where('cluster_id', '=', clusterId)
+    .where('status', 'in', ['resolved', 'regressed'])
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 

@@ -89,16 +89,32 @@ export async function claimDueDeliveries(db: Kysely<Database>, now: number, leas
 }
 
 /** The outcome of one attempt: delivered, or tried again at `retryAt`, or (null) given up. */
-export async function recordAttempt(db: Kysely<Database>, id: number, outcome: { ok: true; status: number } | { ok: false; status: number | null; error: string; retryAt: number | null }, now: number): Promise<void> {
+export async function recordAttempt(
+  db: Kysely<Database>,
+  id: number,
+  outcome: { ok: true; status: number } | { ok: false; status: number | null; error: string; retryAt: number | null },
+  now: number,
+): Promise<void> {
   const row = await db.selectFrom('webhook_deliveries').select('attempts').where('id', '=', id).executeTakeFirstOrThrow();
   const attempts = Number(row.attempts) + 1;
   if (outcome.ok) {
-    await db.updateTable('webhook_deliveries').set({ status: 'delivered', attempts, response_status: outcome.status, last_error: null, delivered_at: now, lease_until: null }).where('id', '=', id).execute();
+    await db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'delivered', attempts, response_status: outcome.status, last_error: null, delivered_at: now, lease_until: null })
+      .where('id', '=', id)
+      .execute();
     return;
   }
   await db
     .updateTable('webhook_deliveries')
-    .set({ status: outcome.retryAt === null ? 'failed' : 'pending', attempts, response_status: outcome.status, last_error: outcome.error.slice(0, 2000), next_attempt_at: outcome.retryAt ?? now, lease_until: null })
+    .set({
+      status: outcome.retryAt === null ? 'failed' : 'pending',
+      attempts,
+      response_status: outcome.status,
+      last_error: outcome.error.slice(0, 2000),
+      next_attempt_at: outcome.retryAt ?? now,
+      lease_until: null,
+    })
     .where('id', '=', id)
     .execute();
 }
@@ -108,5 +124,10 @@ export async function listDeliveries(db: Kysely<Database>, opts: { webhook?: str
   let q = db.selectFrom('webhook_deliveries').selectAll();
   if (opts.webhook) q = q.where('webhook', '=', opts.webhook);
   if (opts.status) q = q.where('status', '=', opts.status);
-  return (await q.orderBy('id', 'desc').limit(opts.limit ?? 100).execute()).map(toDelivery);
+  return (
+    await q
+      .orderBy('id', 'desc')
+      .limit(opts.limit ?? 100)
+      .execute()
+  ).map(toDelivery);
 }

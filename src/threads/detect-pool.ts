@@ -20,7 +20,6 @@ export interface DetectJob {
   conversations: ReadonlyArray<readonly ConversationMessage[]>;
 }
 
-
 /** Conversations per message to a helper: big enough that a round trip is noise, small enough to share. */
 const CHUNK = 32;
 /** How long a helper may take to answer a chunk before it is taken for stuck. */

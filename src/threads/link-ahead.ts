@@ -65,7 +65,9 @@ export class LinkAhead {
 
   private helper(): RequestChannel<LinkRequest, AheadLinks[]> | null {
     if (this.worker || !this.usable) return this.worker;
-    this.worker = new RequestChannel(startHelperThread('link-worker'), 'link-ahead thread', (err) => this.fail(err instanceof ThreadCallError ? err.message : `link-ahead thread failed: ${err.message}`));
+    this.worker = new RequestChannel(startHelperThread('link-worker'), 'link-ahead thread', (err) =>
+      this.fail(err instanceof ThreadCallError ? err.message : `link-ahead thread failed: ${err.message}`),
+    );
     return this.worker;
   }
 
@@ -122,7 +124,11 @@ export class LinkAhead {
       p.settle(undefined);
       this.pending.delete(oldest);
     }
-    this.send(w, entries.map((p) => p.settle), { kind: 'link', modelVersion: disentangleModelVersion(), channels: entries.map((p) => ({ channel: p.channel, lines: p.lines })) });
+    this.send(
+      w,
+      entries.map((p) => p.settle),
+      { kind: 'link', modelVersion: disentangleModelVersion(), channels: entries.map((p) => ({ channel: p.channel, lines: p.lines })) },
+    );
   }
 
   /** Posts a request whose answer settles `settles` (one per linked batch, in order); none: no answer wanted. */
@@ -198,7 +204,11 @@ export class LinkAhead {
       this.pending.set(key, q);
       again.push(q);
     }
-    this.send(w, again.map((q) => q.settle), { kind: 'seed', modelVersion: disentangleModelVersion(), channel: ch, gen, context, lines, relink: again.map((q) => q.lines) });
+    this.send(
+      w,
+      again.map((q) => q.settle),
+      { kind: 'seed', modelVersion: disentangleModelVersion(), channel: ch, gen, context, lines, relink: again.map((q) => q.lines) },
+    );
   }
 
   async close(): Promise<void> {

@@ -9,9 +9,22 @@ import { detectThreads } from './detect-pool.js';
 import type { Worker } from 'node:worker_threads';
 import { helperThreadPath, startHelperThread, stopHelperThread } from './helper-thread.js';
 
-export type ParseRequest = { kind: 'start'; job: number; path: string; format: string; source: string; channel?: string; batchSize: number; ahead: number; maxEntryBytes?: number; maxTotalBytes?: number } | { kind: 'ack'; job: number } | { kind: 'stop'; job: number };
+export type ParseRequest =
+  | { kind: 'start'; job: number; path: string; format: string; source: string; channel?: string; batchSize: number; ahead: number; maxEntryBytes?: number; maxTotalBytes?: number }
+  | { kind: 'ack'; job: number }
+  | { kind: 'stop'; job: number };
 export type ParseBatch =
-  | { kind: 'batch'; job: number; messages: RawMessage[]; raw: Array<{ externalId: string; payload: string }>; quarantine: QuarantineEntry[]; skipped: Record<string, number>; read: number; bytesRead: number; totalBytes: number }
+  | {
+      kind: 'batch';
+      job: number;
+      messages: RawMessage[];
+      raw: Array<{ externalId: string; payload: string }>;
+      quarantine: QuarantineEntry[];
+      skipped: Record<string, number>;
+      read: number;
+      bytesRead: number;
+      totalBytes: number;
+    }
   | { kind: 'end'; job: number }
   | { kind: 'error'; job: number; message: string; thread?: boolean };
 
@@ -65,7 +78,11 @@ export class ParseAhead {
    * counts), parsed on a helper thread. A failure of the file (unreadable, the helper gone) is thrown
    * after the batches read before it, as reading on this thread would.
    */
-  async *parse(path: string, format: string, opts: { source: string; channel?: string; batchSize: number; maxEntryBytes?: number; maxTotalBytes?: number }): AsyncGenerator<Extract<ParseBatch, { kind: 'batch' }>> {
+  async *parse(
+    path: string,
+    format: string,
+    opts: { source: string; channel?: string; batchSize: number; maxEntryBytes?: number; maxTotalBytes?: number },
+  ): AsyncGenerator<Extract<ParseBatch, { kind: 'batch' }>> {
     // The kept thread; a second import running meanwhile gets its own.
     const shared = !this.busy;
     if (this.idleTimer) clearTimeout(this.idleTimer);
@@ -87,7 +104,18 @@ export class ParseAhead {
     worker.on('error', onError);
     worker.on('exit', onExit);
     worker.ref();
-    worker.postMessage({ kind: 'start', job, path, format, source: opts.source, channel: opts.channel, batchSize: opts.batchSize, ahead: AHEAD, maxEntryBytes: opts.maxEntryBytes, maxTotalBytes: opts.maxTotalBytes } satisfies ParseRequest);
+    worker.postMessage({
+      kind: 'start',
+      job,
+      path,
+      format,
+      source: opts.source,
+      channel: opts.channel,
+      batchSize: opts.batchSize,
+      ahead: AHEAD,
+      maxEntryBytes: opts.maxEntryBytes,
+      maxTotalBytes: opts.maxTotalBytes,
+    } satisfies ParseRequest);
     let started = false;
     let failed = false;
     try {

@@ -56,7 +56,17 @@ async function parse(req: Extract<ParseRequest, { kind: 'start' }>, job: Job): P
   const importer = importerFor(req.format);
   if (!importer) throw new Error(`unknown format ${req.format}`);
   const ctx = { source: req.source, channel: req.channel };
-  const empty = (bytesRead: number, totalBytes: number): Extract<ParseBatch, { kind: 'batch' }> => ({ kind: 'batch', job: job.id, messages: [], raw: [], quarantine: [], skipped: {}, read: 0, bytesRead, totalBytes });
+  const empty = (bytesRead: number, totalBytes: number): Extract<ParseBatch, { kind: 'batch' }> => ({
+    kind: 'batch',
+    job: job.id,
+    messages: [],
+    raw: [],
+    quarantine: [],
+    skipped: {},
+    read: 0,
+    bytesRead,
+    totalBytes,
+  });
   let batch = empty(0, 0);
   const flush = async () => {
     const b = batch;

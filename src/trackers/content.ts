@@ -31,14 +31,14 @@ export function issueContent(e: ClusterEntry, tracker: Pick<TrackerConfig, 'incl
   const ev = entry.evidence;
   const orgsOk = tracker.includeOrgs;
   const segEvidence = Object.fromEntries(Object.entries(ev?.segments ?? {}).map(([k, v]) => [k, { personIds: v.personIds, orgs: orgsOk ? v.orgs : [] }]));
-  const sentence = ev
-    ? whySentence({ reporters: ev.reporters, channels: ev.channels.length, segEvidence, firstSeen: e.record.firstSeen, asOf, trend: entry.trend ?? 'steady' })
-    : (entry.why ?? '');
+  const sentence = ev ? whySentence({ reporters: ev.reporters, channels: ev.channels.length, segEvidence, firstSeen: e.record.firstSeen, asOf, trend: entry.trend ?? 'steady' }) : (entry.why ?? '');
   const blocks: ContentBlock[] = [];
   blocks.push({ type: 'paragraph', runs: [{ text: sentence, strong: true }] });
   if (entry.summary) blocks.push({ type: 'paragraph', runs: [{ text: entry.summary }] });
   const segs = Object.entries(entry.segmentsToDate ?? entry.segments).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const who: Run[][] = [[{ text: `Reporters: ${entry.reportersToDate ?? entry.reporters} to date, ${entry.reporters} in the last 7 days; ${entry.mentions} ${entry.mentions === 1 ? 'mention' : 'mentions'}` }]];
+  const who: Run[][] = [
+    [{ text: `Reporters: ${entry.reportersToDate ?? entry.reporters} to date, ${entry.reporters} in the last 7 days; ${entry.mentions} ${entry.mentions === 1 ? 'mention' : 'mentions'}` }],
+  ];
   if (segs.length) who.push([{ text: `Segments: ${segs.map(([s, n]) => `${s} ${n}${orgsOk && ev?.segments[s]?.orgs.length ? ` (${ev.segments[s].orgs.join(', ')})` : ''}`).join(', ')}` }]);
   if (entry.channels.length) who.push([{ text: `Channels: ${entry.channels.join(', ')}` }]);
   blocks.push({ type: 'heading', text: 'Who raised it' }, { type: 'list', items: who });

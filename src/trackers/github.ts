@@ -18,10 +18,16 @@ export function githubTracker(cfg: TrackerConfig): TrackerClient {
       throw new TrackerError(cfg.name, statusOf(err), `${what} in ${owner}/${repo}: ${(err as Error).message}`, { cause: err });
     }
   };
-  const ref = (d: { number: number; html_url: string; state: string }): IssueRef => ({ externalId: String(d.number), key: `${owner}/${repo}#${d.number}`, url: d.html_url, state: d.state === 'closed' ? 'closed' : 'open' });
+  const ref = (d: { number: number; html_url: string; state: string }): IssueRef => ({
+    externalId: String(d.number),
+    key: `${owner}/${repo}#${d.number}`,
+    url: d.html_url,
+    state: d.state === 'closed' ? 'closed' : 'open',
+  });
   return {
     create: (c: IssueContent) => wrap('creating the issue', async () => ref((await octokit.rest.issues.create({ owner, repo, title: c.title, body: c.markdown })).data)),
-    update: (id: string, c: IssueContent) => wrap(`updating issue #${id}`, async () => ref((await octokit.rest.issues.update({ owner, repo, issue_number: Number(id), title: c.title, body: c.markdown })).data)),
+    update: (id: string, c: IssueContent) =>
+      wrap(`updating issue #${id}`, async () => ref((await octokit.rest.issues.update({ owner, repo, issue_number: Number(id), title: c.title, body: c.markdown })).data)),
     state: (id: string) =>
       wrap(`reading issue #${id}`, async (): Promise<IssueState> => {
         const issue = (await octokit.rest.issues.get({ owner, repo, issue_number: Number(id) })).data;

@@ -26,7 +26,8 @@ export function gitlabTracker(cfg: TrackerConfig): TrackerClient {
   const ref = (d: GitlabIssue): IssueRef => ({ externalId: String(d.iid), key: d.references?.full ?? `${project}#${d.iid}`, url: d.web_url, state: d.state === 'closed' ? 'closed' : 'open' });
   return {
     create: (c: IssueContent) => wrap('creating the issue', async () => ref((await api.Issues.create(project, c.title, { description: c.markdown })) as unknown as GitlabIssue)),
-    update: (id: string, c: IssueContent) => wrap(`updating issue #${id}`, async () => ref((await api.Issues.edit(project, Number(id), { title: c.title, description: c.markdown })) as unknown as GitlabIssue)),
+    update: (id: string, c: IssueContent) =>
+      wrap(`updating issue #${id}`, async () => ref((await api.Issues.edit(project, Number(id), { title: c.title, description: c.markdown })) as unknown as GitlabIssue)),
     state: (id: string) =>
       wrap(`reading issue #${id}`, async (): Promise<IssueState> => {
         const issue = (await api.Issues.show(Number(id), { projectId: project })) as unknown as GitlabIssue;

@@ -16,10 +16,12 @@ interface AdfNode {
 }
 
 const runs = (rs: Run[]): AdfNode[] =>
-  rs.filter((r) => r.text).map((r) => {
-    const marks = [...(r.href ? [{ type: 'link', attrs: { href: r.href } }] : []), ...(r.strong ? [{ type: 'strong' }] : [])];
-    return { type: 'text', text: r.text, ...(marks.length ? { marks } : {}) };
-  });
+  rs
+    .filter((r) => r.text)
+    .map((r) => {
+      const marks = [...(r.href ? [{ type: 'link', attrs: { href: r.href } }] : []), ...(r.strong ? [{ type: 'strong' }] : [])];
+      return { type: 'text', text: r.text, ...(marks.length ? { marks } : {}) };
+    });
 
 /** Atlassian Document Format of the content blocks. */
 export function toAdf(blocks: readonly ContentBlock[]): AdfNode {
@@ -51,7 +53,9 @@ export function jiraTracker(cfg: TrackerConfig): TrackerClient {
   const call = <T>(method: string, path: string, body?: unknown) => requestJson<T>(cfg.name, `${base}${path}`, { method, headers, body });
   return {
     async create(c: IssueContent): Promise<IssueRef> {
-      const r = await call<{ id: string; key: string }>('POST', '/rest/api/3/issue', { fields: { project: { key: cfg.project }, issuetype: { name: cfg.issueType }, summary: c.title.slice(0, 255), description: toAdf(c.blocks) } });
+      const r = await call<{ id: string; key: string }>('POST', '/rest/api/3/issue', {
+        fields: { project: { key: cfg.project }, issuetype: { name: cfg.issueType }, summary: c.title.slice(0, 255), description: toAdf(c.blocks) },
+      });
       return { externalId: r.key, key: r.key, url: browse(r.key), state: 'open' };
     },
     async update(key: string, c: IssueContent): Promise<IssueRef> {
@@ -64,7 +68,10 @@ export function jiraTracker(cfg: TrackerConfig): TrackerClient {
       const done = i.fields?.status?.statusCategory?.key === 'done';
       const ref = { externalId: i.key, key: i.key, url: browse(i.key), state: done ? ('closed' as const) : ('open' as const) };
       if (!done) return { ...ref, reference: null, referenceUrl: null };
-      const fix = (i.fields?.fixVersions ?? []).map((v) => v.name).filter(Boolean).join(', ');
+      const fix = (i.fields?.fixVersions ?? [])
+        .map((v) => v.name)
+        .filter(Boolean)
+        .join(', ');
       const how = i.fields?.resolution?.name ?? i.fields?.status?.name ?? 'Done';
       return { ...ref, reference: `${i.key} ${how}${fix ? ` in ${fix}` : ''}`, referenceUrl: ref.url };
     },

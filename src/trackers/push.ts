@@ -68,7 +68,12 @@ export async function pushCluster(ctx: TrackerContext, clusterId: number, tracke
     await sleep(POLL_MS);
     link = await claimLink(ctx.db, clusterId, cfg.name, token, ctx.now(), CLAIM_MS);
   }
-  const retry = { retries: cfg.retries, backoffMs: cfg.retryBackoffMs, sleep, onRetry: (n: number, status: number | null) => ctx.log.warn({ tracker: cfg.name, cluster: clusterId, attempt: n, status }, 'tracker call failed; trying again') };
+  const retry = {
+    retries: cfg.retries,
+    backoffMs: cfg.retryBackoffMs,
+    sleep,
+    onRetry: (n: number, status: number | null) => ctx.log.warn({ tracker: cfg.name, cluster: clusterId, attempt: n, status }, 'tracker call failed; trying again'),
+  };
   try {
     const existing = link.externalId;
     const ref = await withRetry(() => (existing ? client.update(existing, content) : client.create(content)), retry);

@@ -50,7 +50,12 @@ export async function syncTrackers(ctx: TrackerContext, opts: { tracker?: string
           // The loop's side: the cluster carries the resolution, and a reply is drafted per thread that voiced it.
           await setResolution(ctx.db, link.clusterId, { by: `tracker:${cfg.name}`, reference, url: s.referenceUrl ?? s.url, now });
           await onClusterResolved(ctx, link.clusterId);
-          await emitEvent(ctx, 'cluster.resolved', `${link.clusterId}:${now}`, { cluster: { id: link.clusterId, title: rec?.title ?? null, url: clusterUrl(ctx.config, link.clusterId) }, issue: { tracker: cfg.name, key: s.key, url: s.url }, reference, referenceUrl: s.referenceUrl });
+          await emitEvent(ctx, 'cluster.resolved', `${link.clusterId}:${now}`, {
+            cluster: { id: link.clusterId, title: rec?.title ?? null, url: clusterUrl(ctx.config, link.clusterId) },
+            issue: { tracker: cfg.name, key: s.key, url: s.url },
+            reference,
+            referenceUrl: s.referenceUrl,
+          });
         }
       } else if (s.state === 'open' && link.state === 'closed') {
         if (await reopenCluster(ctx.db, link.clusterId, now)) out.changes.push({ clusterId: link.clusterId, tracker: cfg.name, issue: s.key, change: 'reopened', reference: null });

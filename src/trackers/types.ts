@@ -37,7 +37,11 @@ export interface TrackerClient {
 export class TrackerError extends GleanerError {
   readonly status: number | null;
   constructor(tracker: string, status: number | null, message: string, options?: { cause?: unknown }) {
-    super(status === 401 || status === 403 ? 'tracker_auth' : 'tracker_failed', `tracker ${tracker}: ${status === 401 ? 'the token was refused (401)' : status === 403 ? 'permission denied (403)' : status ? `HTTP ${status}` : 'no answer'}: ${message}`, options);
+    super(
+      status === 401 || status === 403 ? 'tracker_auth' : 'tracker_failed',
+      `tracker ${tracker}: ${status === 401 ? 'the token was refused (401)' : status === 403 ? 'permission denied (403)' : status ? `HTTP ${status}` : 'no answer'}: ${message}`,
+      options,
+    );
     this.name = 'TrackerError';
     this.status = status;
   }

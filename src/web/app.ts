@@ -102,7 +102,8 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
     let message = 'Something went wrong on the server.';
     if (err instanceof GleanerError) status = httpStatus(err);
     else if (err instanceof ZodError) [status, message] = [400, `invalid input: ${err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`];
-    else if (err instanceof Error && typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as unknown as { statusCode: number }).statusCode < 500) status = (err as unknown as { statusCode: number }).statusCode; // Fastify's own (a body too large, bad JSON)
+    else if (err instanceof Error && typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as unknown as { statusCode: number }).statusCode < 500)
+      status = (err as unknown as { statusCode: number }).statusCode; // Fastify's own (a body too large, bad JSON)
     if (status < 500 && err instanceof Error && !(err instanceof ZodError)) message = err.message;
     if (status >= 500) app.log.error({ err, url: req.url }, 'web request failed');
     if (wantsJson(req)) return reply.code(status).send({ error: message });
@@ -156,7 +157,8 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
       if (unsafe && req.authVia === 'session' && !isQueuesPath(req.url)) {
         const body = req.body as Record<string, unknown> | undefined;
         const sent = (typeof req.headers['x-csrf-token'] === 'string' ? req.headers['x-csrf-token'] : undefined) ?? (body && typeof body._csrf === 'string' ? body._csrf : undefined);
-        if (!sent || !safeEqual(sent, req.session!.csrfToken)) throw new GleanerError('forbidden', 'The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.');
+        if (!sent || !safeEqual(sent, req.session!.csrfToken))
+          throw new GleanerError('forbidden', 'The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.');
       }
       if (config.role && !hasRole(req.user, config.role)) throw new GleanerError('forbidden', `This needs the ${config.role} role; you are ${req.user.role}.`);
     });
@@ -167,14 +169,23 @@ export function buildWebApp(app: App, opts: WebOptions = {}): FastifyInstance {
       // Own keys only: "constructor" or "__proto__" are not files (they reached Object.prototype: a 500).
       const type = Object.hasOwn(STATIC_FILES, file) ? STATIC_FILES[file] : undefined;
       if (!type) throw new NotFoundError({ message: `There is no static file ${JSON.stringify(file.slice(0, 100))}.` });
-      return reply.type(type).header('Cache-Control', 'public, max-age=300').send(readFileSync(join(staticDir, file)));
+      return reply
+        .type(type)
+        .header('Cache-Control', 'public, max-age=300')
+        .send(readFileSync(join(staticDir, file)));
     });
     // Browsers ask for /favicon.ico on every page; the layout names the SVG, this answers the old habit.
-    scope.get('/favicon.ico', { config: { public: true } }, async (_req, reply) => reply.type('image/svg+xml').header('Cache-Control', 'public, max-age=86400').send(readFileSync(join(staticDir, 'favicon.svg'))));
+    scope.get('/favicon.ico', { config: { public: true } }, async (_req, reply) =>
+      reply
+        .type('image/svg+xml')
+        .header('Cache-Control', 'public, max-age=86400')
+        .send(readFileSync(join(staticDir, 'favicon.svg'))),
+    );
     scope.get('/', async (_req, reply) => reply.redirect('/clusters', 303));
 
     // The routes, one Fastify plugin per subject; each runs under the hooks above.
-    for (const routes of [loginRoutes, clusterRoutes, inboxRoutes, peopleRoutes, sourceRoutes, digestRoutes, accountRoutes, apiRoutes, outboundRoutes, opsRoutes, loopRoutes, publicRoutes]) await scope.register(routes, { deps });
+    for (const routes of [loginRoutes, clusterRoutes, inboxRoutes, peopleRoutes, sourceRoutes, digestRoutes, accountRoutes, apiRoutes, outboundRoutes, opsRoutes, loopRoutes, publicRoutes])
+      await scope.register(routes, { deps });
   });
   return f;
 }

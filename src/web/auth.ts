@@ -4,7 +4,23 @@ import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type Scry
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { InputError } from '../errors.js';
-import { createApiToken, createSession, createUser, deleteSession, confirmLoginAttempt, deleteExpiredSessions, findSession, pruneLoginAttempts, reserveLoginAttempt, setUserPassword, touchSession, userByName, userForApiToken, type FailedLogins, type User } from '../store/web/accounts.js';
+import {
+  createApiToken,
+  createSession,
+  createUser,
+  deleteSession,
+  confirmLoginAttempt,
+  deleteExpiredSessions,
+  findSession,
+  pruneLoginAttempts,
+  reserveLoginAttempt,
+  setUserPassword,
+  touchSession,
+  userByName,
+  userForApiToken,
+  type FailedLogins,
+  type User,
+} from '../store/web/accounts.js';
 import { type Role } from '../store/web/tables.js';
 
 // scrypt N=2^15, r=8, p=1 (memory: 128 * N * r = 32 MiB per hash).
@@ -75,10 +91,7 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export type LoginResult =
-  | { ok: true; user: User; sessionId: string; expiresAt: number }
-  | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: 'rate_limited'; retryAfterS: number };
+export type LoginResult = { ok: true; user: User; sessionId: string; expiresAt: number } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'rate_limited'; retryAfterS: number };
 
 /**
  * When this login must wait, the time its limit frees up; null when it may go on. Per user name (from

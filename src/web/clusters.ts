@@ -127,7 +127,10 @@ function toRow(e: ClusterEntry): ClusterRow {
 
 const norm = (s: string) => s.trim().toLowerCase();
 /** `slack #general`, `#general` and `general` name the same channel (as in a team's digest filter). */
-const channelKey = (s: string) => norm(s).replace(/^(slack|discord|matrix|irc|mail|discourse|github)\s+/, '').replace(/^#/, '');
+const channelKey = (s: string) =>
+  norm(s)
+    .replace(/^(slack|discord|matrix|irc|mail|discourse|github)\s+/, '')
+    .replace(/^#/, '');
 
 /** The filters the figures decide: a reporter of the segment, a voicing in the channel or on the platform, the trend. */
 function passes(row: ClusterRow, evidence: ClusterEvidence | undefined, f: ClusterListFilter): boolean {
@@ -213,7 +216,26 @@ export async function clusterDetail(db: Kysely<Database>, clusterId: number, per
   for await (const chunk of clusterEntryChunks(db, [clusterId], period, { segments })) e ??= chunk[0];
   const row: ClusterRow = e
     ? toRow(e)
-    : { id: rec.id, title: rec.title, pinnedTitle: rec.pinnedTitle, kind: rec.kind, summary: rec.summary, tags: [], sentence: 'Nobody raised this before the end of the period.', reporters: [], reporterCount: 0, mentions: 0, channels: [], segments: {}, trend: null, score: 0, scoreExplanation: null, firstSeen: null, lastSeen: null, active: false };
+    : {
+        id: rec.id,
+        title: rec.title,
+        pinnedTitle: rec.pinnedTitle,
+        kind: rec.kind,
+        summary: rec.summary,
+        tags: [],
+        sentence: 'Nobody raised this before the end of the period.',
+        reporters: [],
+        reporterCount: 0,
+        mentions: 0,
+        channels: [],
+        segments: {},
+        trend: null,
+        score: 0,
+        scoreExplanation: null,
+        firstSeen: null,
+        lastSeen: null,
+        active: false,
+      };
   const evidence = webEvidence(e?.entry.evidence);
   return {
     ...row,

@@ -44,7 +44,7 @@ export const NOTICES: Record<string, string> = {
   user_added: 'The user was added.',
   role_changed: 'The role was changed.',
   password_changed: 'Your password was changed and every session of yours ended, this one too: log in with the new password.',
-  password_set: 'The password was set; that user\'s sessions and API tokens ended.',
+  password_set: "The password was set; that user's sessions and API tokens ended.",
   user_disabled: 'The user was disabled; their sessions and API tokens ended.',
   user_enabled: 'The user was enabled again (their old API tokens stay revoked).',
   user_removed: 'The user was removed.',

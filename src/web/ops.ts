@@ -14,7 +14,8 @@ export const QUEUES_PREFIX = '/admin/queues';
  * The dashboard is a React app with inline style attributes and a <base href>: it gets its own policy,
  * on its prefix only (still no inline or foreign script, no framing; its web fonts are not fetched).
  */
-export const QUEUES_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+export const QUEUES_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 export function isQueuesPath(url: string): boolean {
   const path = url.split('?')[0]!;
@@ -43,7 +44,8 @@ export default async function opsRoutes(f: FastifyInstance, { deps }: RouteOptio
   const { app } = deps;
   // Authentication is done by the app's hook (a bearer token is read here as under /api/); a session needs the admin role.
   f.get('/metrics', { config: { bearer: true } }, async (req, reply) => {
-    if (req.authVia === 'session' && !hasRole(req.user, 'admin')) return reply.code(403).type('text/plain; charset=utf-8').send(`/metrics needs an API token or an admin session; you are ${req.user!.role}.\n`);
+    if (req.authVia === 'session' && !hasRole(req.user, 'admin'))
+      return reply.code(403).type('text/plain; charset=utf-8').send(`/metrics needs an API token or an admin session; you are ${req.user!.role}.\n`);
     return reply.type(METRICS_CONTENT_TYPE).send(await renderMetrics(app));
   });
   await registerQueueDashboard(f, deps);
@@ -59,8 +61,13 @@ async function registerQueueDashboard(f: FastifyInstance, deps: WebDeps): Promis
   await f.register(async (admin) => {
     // Runs after the app's authentication hook: no session was already sent to the login page.
     admin.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!hasRole(req.user, 'admin')) return reply.code(403).type('text/plain; charset=utf-8').send(`The queue dashboard is for admins; you are ${req.user?.role ?? 'not logged in'}.\n`);
-      if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && !sameOrigin(req)) return reply.code(403).type('text/plain; charset=utf-8').send('Changes to the queues must come from the dashboard page of this site.\n');
+      if (!hasRole(req.user, 'admin'))
+        return reply
+          .code(403)
+          .type('text/plain; charset=utf-8')
+          .send(`The queue dashboard is for admins; you are ${req.user?.role ?? 'not logged in'}.\n`);
+      if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && !sameOrigin(req))
+        return reply.code(403).type('text/plain; charset=utf-8').send('Changes to the queues must come from the dashboard page of this site.\n');
     });
     admin.addHook('onSend', async (_req, reply, payload) => {
       reply.header('Content-Security-Policy', QUEUES_CSP);

@@ -70,7 +70,14 @@ export function timelineChart(points: Array<{ start: number; count: number }>, w
   const plotH = height - top - bottom;
   const bars = points.map((p, i) => {
     const h = Math.round((p.count / max) * plotH * 10) / 10;
-    return { x: Math.round((i * slot + (slot - barW) / 2) * 10) / 10, y: Math.round((top + plotH - h) * 10) / 10, width: Math.round(barW * 10) / 10, height: h, label: `week of ${iso(p.start).slice(0, 10)}`, count: p.count };
+    return {
+      x: Math.round((i * slot + (slot - barW) / 2) * 10) / 10,
+      y: Math.round((top + plotH - h) * 10) / 10,
+      width: Math.round(barW * 10) / 10,
+      height: h,
+      label: `week of ${iso(p.start).slice(0, 10)}`,
+      count: p.count,
+    };
   });
   const total = points.reduce((a, p) => a + p.count, 0);
   return {
@@ -103,7 +110,9 @@ function makeEnv(): typeof Handlebars {
   hb.registerHelper('not', (a: unknown) => !a);
   hb.registerHelper('percent', (x: unknown) => (typeof x === 'number' ? `${Math.round(x * 100)}%` : ''));
   hb.registerHelper('plural', (n: unknown, one: string, many: string) => `${String(n)} ${n === 1 ? one : many}`);
-  hb.registerHelper('join', (xs: unknown, sep: unknown) => (Array.isArray(xs) ? (xs as unknown[]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(typeof sep === 'string' ? sep : ', ') : ''));
+  hb.registerHelper('join', (xs: unknown, sep: unknown) =>
+    Array.isArray(xs) ? (xs as unknown[]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(typeof sep === 'string' ? sep : ', ') : '',
+  );
   hb.registerHelper('take', (xs: unknown, n: unknown) => (Array.isArray(xs) ? xs.slice(0, Number(n)) : []));
   hb.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
   hb.registerHelper('minus', (a: unknown, b: unknown) => Number(a) - Number(b));

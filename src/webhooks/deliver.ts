@@ -56,7 +56,13 @@ async function post(hook: WebhookConfig, d: WebhookDelivery): Promise<{ status: 
   try {
     const res = await fetch(hook.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'Gleaner-Webhook', 'x-gleaner-event': d.event, 'x-gleaner-delivery': d.deliveryId, 'x-gleaner-signature': signature(hook.secret, d.body) },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Gleaner-Webhook',
+        'x-gleaner-event': d.event,
+        'x-gleaner-delivery': d.deliveryId,
+        'x-gleaner-signature': signature(hook.secret, d.body),
+      },
       body: d.body,
       signal: AbortSignal.timeout(hook.timeoutMs),
       redirect: 'manual',
@@ -89,7 +95,8 @@ export async function deliverDue(ctx: WebhookContext, opts: { ids?: readonly num
       const retryAt = error === null || !hook || tries >= hook.maxAttempts ? null : now + hook.backoffMs * 2 ** (tries - 1);
       const safeError = error === null ? null : redactSecretValues(error, secrets);
       await recordAttempt(ctx.db, d.id, safeError === null ? { ok: true, status: status ?? 200 } : { ok: false, status, error: safeError, retryAt }, now);
-      if (safeError) ctx.log.warn({ webhook: d.webhook, event: d.event, delivery: d.deliveryId, tries, status }, `webhook delivery failed${retryAt ? ', tried again later' : ', given up'}: ${safeError}`);
+      if (safeError)
+        ctx.log.warn({ webhook: d.webhook, event: d.event, delivery: d.deliveryId, tries, status }, `webhook delivery failed${retryAt ? ', tried again later' : ', given up'}: ${safeError}`);
       out.push({ delivery: { ...d, attempts: tries }, ok: safeError === null, status, error: safeError, retryAt });
     }
     if (opts.ids || batch.length < (opts.limit ?? 50)) break;

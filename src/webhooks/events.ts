@@ -27,12 +27,25 @@ export async function risingInDigest(ctx: WebhookContext, period: Period, cluste
   for (const c of clusters) {
     if (c.trend !== 'rising' || !c.id.startsWith('cluster-')) continue;
     const id = Number(c.id.slice('cluster-'.length));
-    await emitEvent(ctx, 'cluster.rising', `${id}:${weekLabel(period)}`, { cluster: { id, title: c.title, kind: c.kind, url: clusterUrl(ctx, id) }, week: weekLabel(period), reporters: c.reporters, why: c.why });
+    await emitEvent(ctx, 'cluster.rising', `${id}:${weekLabel(period)}`, {
+      cluster: { id, title: c.title, kind: c.kind, url: clusterUrl(ctx, id) },
+      week: weekLabel(period),
+      reporters: c.reporters,
+      why: c.why,
+    });
   }
 }
 
 /** digest.approved / digest.sent for an edition. */
-export async function digestEvent(ctx: WebhookContext, event: 'digest.approved' | 'digest.sent', e: { id: number; team: string; periodStart: number; periodEnd: number }, extra: Record<string, unknown> = {}): Promise<void> {
+export async function digestEvent(
+  ctx: WebhookContext,
+  event: 'digest.approved' | 'digest.sent',
+  e: { id: number; team: string; periodStart: number; periodEnd: number },
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const base = ctx.config.web.baseUrl.replace(/\/+$/, '');
-  await emitEvent(ctx, event, String(e.id), { digest: { id: e.id, team: e.team, period: { start: new Date(e.periodStart).toISOString(), end: new Date(e.periodEnd).toISOString() }, url: `${base}/digests/${e.id}` }, ...extra });
+  await emitEvent(ctx, event, String(e.id), {
+    digest: { id: e.id, team: e.team, period: { start: new Date(e.periodStart).toISOString(), end: new Date(e.periodEnd).toISOString() }, url: `${base}/digests/${e.id}` },
+    ...extra,
+  });
 }

@@ -34,14 +34,26 @@ describe('a big cluster', () => {
     for (let b = 0; b < total; b += 65) {
       const messages: RawMessage[] = Array.from({ length: 65 }, (_, i) => {
         const n = b + i;
-        return { externalId: `m${n}`, channel: `C${n % 4}`, author: { id: `U${n}`, name: `user${n}` }, text: `The CSV export of a big table ${VARIANTS[n % VARIANTS.length]} every time`, sentAt: t0 + n * HOUR, threadId: `m${n}` };
+        return {
+          externalId: `m${n}`,
+          channel: `C${n % 4}`,
+          author: { id: `U${n}`, name: `user${n}` },
+          text: `The CSV export of a big table ${VARIANTS[n % VARIANTS.length]} every time`,
+          sentAt: t0 + n * HOUR,
+          threadId: `m${n}`,
+        };
       });
       await runIngest(app.ctx, { sourceId, platform: 'slack', messages, normalizerVersion: 1 });
       await app.queue.idle({ queues: ['enrich'] });
       const items = (await app.db.selectFrom('feedback_items').select('id').execute()).map((r) => r.id);
       await runCluster(app.ctx, { itemIds: items });
     }
-    const sizes = await app.db.selectFrom('cluster_items').select((eb) => ['cluster_id', eb.fn.countAll<number>().as('n')]).groupBy('cluster_id').orderBy('n', 'desc').execute();
+    const sizes = await app.db
+      .selectFrom('cluster_items')
+      .select((eb) => ['cluster_id', eb.fn.countAll<number>().as('n')])
+      .groupBy('cluster_id')
+      .orderBy('n', 'desc')
+      .execute();
     expect(Number(sizes[0]!.n)).toBeGreaterThan(200);
     const big = await app.db.selectFrom('clusters').selectAll().where('id', '=', sizes[0]!.cluster_id).executeTakeFirstOrThrow();
     const span = await app.db
@@ -62,14 +74,31 @@ describe('a big cluster', () => {
     startWorkers(app2, ['enrich']);
     const sourceId = await ensureSource(app2.db, 'community', 'slack', Date.now());
     const t0 = Date.UTC(2026, 8, 1);
-    const messages: RawMessage[] = Array.from({ length: 14 }, (_, n) => ({ externalId: `g${n}`, channel: 'C1', author: { id: `U${n}`, name: `user${n}` }, text: `The CSV export of a big table ${VARIANTS[n % VARIANTS.length]} every time`, sentAt: t0 + n * 3_600_000, threadId: `g${n}` }));
+    const messages: RawMessage[] = Array.from({ length: 14 }, (_, n) => ({
+      externalId: `g${n}`,
+      channel: 'C1',
+      author: { id: `U${n}`, name: `user${n}` },
+      text: `The CSV export of a big table ${VARIANTS[n % VARIANTS.length]} every time`,
+      sentAt: t0 + n * 3_600_000,
+      threadId: `g${n}`,
+    }));
     await runIngest(app2.ctx, { sourceId, platform: 'slack', messages, normalizerVersion: 1 });
     await app2.queue.idle({ queues: ['enrich'] });
     await runCluster(app2.ctx, { itemIds: (await app2.db.selectFrom('feedback_items').select('id').execute()).map((r) => r.id) });
-    const top = await app2.db.selectFrom('cluster_items').select((eb) => ['cluster_id', eb.fn.countAll<number>().as('n'), eb.fn.max<number>('item_id').as('newest')]).groupBy('cluster_id').orderBy('n', 'desc').executeTakeFirstOrThrow();
+    const top = await app2.db
+      .selectFrom('cluster_items')
+      .select((eb) => ['cluster_id', eb.fn.countAll<number>().as('n'), eb.fn.max<number>('item_id').as('newest')])
+      .groupBy('cluster_id')
+      .orderBy('n', 'desc')
+      .executeTakeFirstOrThrow();
     const size = Number(top.n);
     expect(size).toBeGreaterThanOrEqual(12);
-    const newest = await app2.db.selectFrom('feedback_items as f').innerJoin('messages as m', 'm.id', 'f.message_id').select(['f.id', 'm.sent_at']).where('f.id', '=', Number(top.newest)).executeTakeFirstOrThrow();
+    const newest = await app2.db
+      .selectFrom('feedback_items as f')
+      .innerJoin('messages as m', 'm.id', 'f.message_id')
+      .select(['f.id', 'm.sent_at'])
+      .where('f.id', '=', Number(top.newest))
+      .executeTakeFirstOrThrow();
     const fresh = new Map([[top.cluster_id, (await loadItemsForDocs(app2.db, [newest.id])).map(itemDoc)]]);
     // Described at this size a moment ago: one more item is not a reason to describe it again.
     const seenOnly = (await describeClusters(app2.db, null, [top.cluster_id], fresh, new Map([[top.cluster_id, size - 1]]))).get(top.cluster_id)!;

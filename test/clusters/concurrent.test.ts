@@ -24,10 +24,7 @@ const REPORTS = [
   'CSV export of dashboard tables crashes the page when the table has more than fifty rows',
   'The page crashes on CSV export from the dashboard if the table has more than fifty rows',
 ];
-const OTHER = [
-  'Please add dark mode to the settings page, the white background hurts at night',
-  'Could the mobile app support offline mode for reading saved articles on the train',
-];
+const OTHER = ['Please add dark mode to the settings page, the white background hurts at night', 'Could the mobile app support offline mode for reading saved articles on the train'];
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -45,7 +42,10 @@ async function openPair(kind: 'sqlite' | 'postgres'): Promise<[App, App]> {
   const now = () => Date.UTC(2026, 10, 16);
   const a = await openApp({ configObject: config, db: url, redisUrl: null, now });
   const b = await openApp({ configObject: config, db: url, redisUrl: null, now });
-  cleanups.push(() => a.close(), () => b.close());
+  cleanups.push(
+    () => a.close(),
+    () => b.close(),
+  );
   return [a, b];
 }
 

@@ -132,7 +132,14 @@ describe('grouping by the need', () => {
     const g = new NeedGrouper();
     g.add([...BACKGROUND, ...LOGIN_LOOP]);
     // A curator split the login loop: item 1 alone in cluster 50, items 2 and 3 in cluster 51, all pinned.
-    g.setPlacements(new Map<number, Placement>([...BACKGROUND.map((d, i): [number, Placement] => [d.itemId, { clusterId: 60 + i, pinned: false }]), [1, { clusterId: 50, pinned: true }], [2, { clusterId: 51, pinned: true }], [3, { clusterId: 51, pinned: true }]]));
+    g.setPlacements(
+      new Map<number, Placement>([
+        ...BACKGROUND.map((d, i): [number, Placement] => [d.itemId, { clusterId: 60 + i, pinned: false }]),
+        [1, { clusterId: 50, pinned: true }],
+        [2, { clusterId: 51, pinned: true }],
+        [3, { clusterId: 51, pinned: true }],
+      ]),
+    );
     const more = doc(4, 'Okta SAML login loop since 4.2, redirected to the login page again and again', 'bug', 3);
     g.add([more]);
     const plan = g.regroup([4]);
@@ -149,7 +156,14 @@ describe('grouping by the need', () => {
     const recent = [doc(3, '4.2: SAML login with Okta fails, it keeps redirecting back to the login page', 'bug')];
     g.add([...BACKGROUND, ...old, ...recent]);
     // The old cluster 70 (outside the window) and a cluster 71 the recent item started on its own.
-    g.setPlacements(new Map<number, Placement>([...BACKGROUND.map((d, i): [number, Placement] => [d.itemId, { clusterId: 80 + i, pinned: false }]), [1, { clusterId: 70, pinned: false }], [2, { clusterId: 70, pinned: false }], [3, { clusterId: 71, pinned: false }]]));
+    g.setPlacements(
+      new Map<number, Placement>([
+        ...BACKGROUND.map((d, i): [number, Placement] => [d.itemId, { clusterId: 80 + i, pinned: false }]),
+        [1, { clusterId: 70, pinned: false }],
+        [2, { clusterId: 70, pinned: false }],
+        [3, { clusterId: 71, pinned: false }],
+      ]),
+    );
     const fresh = doc(4, 'Okta login loop: we land back on the login page forever since 4.2', 'bug', 1);
     g.add([fresh]);
     const plan = g.regroup([4]);
@@ -182,7 +196,17 @@ describe('the need text', () => {
   });
 
   it('drops PGP armour and phone numbers: a signed mail is compared on what it asks', () => {
-    const signed = ['-----BEGIN PGP SIGNED MESSAGE-----', 'Hash: SHA256', '', 'Which proxy modules do I need to enable for WebSocket upgrades?', '', 'Call me at +1 415 555 0100 if easier.', '-----BEGIN PGP SIGNATURE-----', 'iQEzBAEBCAAdFiEE', '-----END PGP SIGNATURE-----'].join('\n');
+    const signed = [
+      '-----BEGIN PGP SIGNED MESSAGE-----',
+      'Hash: SHA256',
+      '',
+      'Which proxy modules do I need to enable for WebSocket upgrades?',
+      '',
+      'Call me at +1 415 555 0100 if easier.',
+      '-----BEGIN PGP SIGNATURE-----',
+      'iQEzBAEBCAAdFiEE',
+      '-----END PGP SIGNATURE-----',
+    ].join('\n');
     const s = needSentences(signed).join(' ');
     expect(s).toContain('Which proxy modules do I need to enable for WebSocket upgrades?');
     expect(s).not.toMatch(/PGP|SHA256|iQEz|555/);

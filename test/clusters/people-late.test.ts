@@ -57,12 +57,21 @@ describe('people config over a long-running cluster worker', () => {
     expect(first.display_name).toBe('Priya Raman');
 
     // Days later, on IRC, and by mail from two addresses of one mailbox owner.
-    await ingestAndCluster(app, 'irc', 'libera', [{ externalId: 'i1', channel: '#lumen', author: { id: 'libera/priya', name: 'priya' }, text: 'same here: CSV export of a big dashboard table crashes the page', sentAt: t0 + 86_400_000 }]);
+    await ingestAndCluster(app, 'irc', 'libera', [
+      { externalId: 'i1', channel: '#lumen', author: { id: 'libera/priya', name: 'priya' }, text: 'same here: CSV export of a big dashboard table crashes the page', sentAt: t0 + 86_400_000 },
+    ]);
     const irc = await personOf(app, 'irc', 'libera/priya');
     expect(irc.person_id).toBe(first.person_id);
 
     await ingestAndCluster(app, 'mail', 'users-list', [
-      { externalId: '<m1@acme.io>', channel: 'users', author: { id: 'ana@acme.io', name: 'Ana', email: 'ana@acme.io' }, text: 'Exporting a dashboard table with more than fifty rows to CSV crashes the page for us', sentAt: t0 + 2 * 86_400_000, subject: 'CSV export crash' },
+      {
+        externalId: '<m1@acme.io>',
+        channel: 'users',
+        author: { id: 'ana@acme.io', name: 'Ana', email: 'ana@acme.io' },
+        text: 'Exporting a dashboard table with more than fifty rows to CSV crashes the page for us',
+        sentAt: t0 + 2 * 86_400_000,
+        subject: 'CSV export crash',
+      },
     ]);
     const ana = await personOf(app, 'email', 'ana@acme.io');
     expect(ana.org).toBe('Acme'); // by the email domain, in the run that first saw her

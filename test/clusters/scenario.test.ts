@@ -125,7 +125,14 @@ describe('Lumen scenario: clusters, reporters, segments', () => {
   });
 
   it('six distinct clusters, and no expected item strays into another cluster', () => {
-    const keys = ['our Okta sign-in is stuck in a loop', 'export a dashboard as a PDF', 'it still says pip install lumen', 'how do I set data retention?', 'Been using the new lumen CLI', 'The billing page on Lumen Cloud'];
+    const keys = [
+      'our Okta sign-in is stuck in a loop',
+      'export a dashboard as a PDF',
+      'it still says pip install lumen',
+      'how do I set data retention?',
+      'Been using the new lumen CLI',
+      'The billing page on Lumen Cloud',
+    ];
     const six = keys.map((k) => holding(entries, k));
     expect(new Set(six.map((e) => e.clusterId)).size).toBe(6);
     const expectedItems = new Set(six.flatMap((e) => e.items.map((i) => i.itemId)));
@@ -201,7 +208,10 @@ describe('curation survives later runs', () => {
     expect(after.find((a) => a.item_id === moved)!.cluster_id).toBe(billing.clusterId);
     expect(after.find((a) => a.item_id === splitItem)!.cluster_id).toBe(newId);
     const titles = await app.db.selectFrom('clusters').select(['id', 'title']).where('id', 'in', [sso.clusterId, newId]).orderBy('id').execute();
-    expect(titles).toEqual([{ id: sso.clusterId, title: 'Okta SSO redirect loop after 2.4' }, { id: newId, title: 'Okta follow-ups' }]);
+    expect(titles).toEqual([
+      { id: sso.clusterId, title: 'Okta SSO redirect loop after 2.4' },
+      { id: newId, title: 'Okta follow-ups' },
+    ]);
     expect(await app.db.selectFrom('clusters').select('id').where('id', '=', retention.clusterId).executeTakeFirst()).toBeUndefined();
   });
 });

@@ -32,7 +32,12 @@ describe('title and summary', () => {
   });
 
   it('a request reads as its object', () => {
-    expect(clusterTitle([item(1, 'Could we export dashboards as PDF? Screenshots take ages.', null, 'feature'), item(2, 'It would be great to export dashboards as PDF for the weekly review.', null, 'feature')])).toMatch(/^Export dashboards as PDF/);
+    expect(
+      clusterTitle([
+        item(1, 'Could we export dashboards as PDF? Screenshots take ages.', null, 'feature'),
+        item(2, 'It would be great to export dashboards as PDF for the weekly review.', null, 'feature'),
+      ]),
+    ).toMatch(/^Export dashboards as PDF/);
   });
 
   it('the summary takes two or three sentences from different items', () => {
@@ -49,8 +54,19 @@ describe('title and summary', () => {
   });
 
   it('kind is the majority, ties to the earliest', () => {
-    expect(clusterKind([{ kind: 'bug', at: 2 }, { kind: 'question', at: 1 }, { kind: 'bug', at: 3 }])).toBe('bug');
-    expect(clusterKind([{ kind: 'bug', at: 2 }, { kind: 'question', at: 1 }])).toBe('question');
+    expect(
+      clusterKind([
+        { kind: 'bug', at: 2 },
+        { kind: 'question', at: 1 },
+        { kind: 'bug', at: 3 },
+      ]),
+    ).toBe('bug');
+    expect(
+      clusterKind([
+        { kind: 'bug', at: 2 },
+        { kind: 'question', at: 1 },
+      ]),
+    ).toBe('question');
   });
 });
 
@@ -97,9 +113,27 @@ describe('reporters and score', () => {
   it('one person on Slack and IRC counts once; a bridged copy counts once; staff never counts', () => {
     const text = 'Could we export dashboards as PDF? Screenshots take ages.';
     const items: PriorityItem[] = [
-      { itemId: 1, reportMessageId: 1, messages: [msg({ messageId: 1, personId: 7, at: T0 + DAY, text, org: 'Acme', segment: 'customer' }), msg({ messageId: 2, personId: 99, at: T0 + DAY + 60_000, text: 'Same here, on the roadmap?', segment: 'staff' })] },
-      { itemId: 2, reportMessageId: 3, messages: [msg({ messageId: 3, personId: 7, at: T0 + 2 * DAY, text: 'PDF export of dashboards please', platform: 'irc', channel: '#lumen', org: 'Acme', segment: 'customer' })] },
-      { itemId: 3, reportMessageId: 4, messages: [msg({ messageId: 4, personId: 8, at: T0 + 3 * DAY, text: 'Dashboards as PDF would help our weekly review a lot', platform: 'matrix', channel: 'Lumen' }), msg({ messageId: 5, personId: 9, at: T0 + 3 * DAY + 1000, text: 'Dashboards as PDF would help our weekly review a lot', platform: 'irc', channel: '#lumen' })] },
+      {
+        itemId: 1,
+        reportMessageId: 1,
+        messages: [
+          msg({ messageId: 1, personId: 7, at: T0 + DAY, text, org: 'Acme', segment: 'customer' }),
+          msg({ messageId: 2, personId: 99, at: T0 + DAY + 60_000, text: 'Same here, on the roadmap?', segment: 'staff' }),
+        ],
+      },
+      {
+        itemId: 2,
+        reportMessageId: 3,
+        messages: [msg({ messageId: 3, personId: 7, at: T0 + 2 * DAY, text: 'PDF export of dashboards please', platform: 'irc', channel: '#lumen', org: 'Acme', segment: 'customer' })],
+      },
+      {
+        itemId: 3,
+        reportMessageId: 4,
+        messages: [
+          msg({ messageId: 4, personId: 8, at: T0 + 3 * DAY, text: 'Dashboards as PDF would help our weekly review a lot', platform: 'matrix', channel: 'Lumen' }),
+          msg({ messageId: 5, personId: 9, at: T0 + 3 * DAY + 1000, text: 'Dashboards as PDF would help our weekly review a lot', platform: 'irc', channel: '#lumen' }),
+        ],
+      },
     ];
     const p = clusterPriority(items, W46, { weights: { customer: 3 } });
     expect(p.reporters.map((r) => r.personId)).toEqual([7, 8]);
@@ -126,7 +160,9 @@ describe('reporters and score', () => {
   it('the sentence', () => {
     const seg = { customer: { personIds: [1, 2, 3, 4], orgs: ['Acme', 'Globex'] }, community: { personIds: [5], orgs: [] } };
     const reporters = [1, 2, 3, 4, 5].map((id) => ({ segment: id === 5 ? 'community' : 'customer' }));
-    expect(whySentence({ reporters, channels: 3, segEvidence: seg, firstSeen: T0 - 9 * DAY, asOf: T0, trend: 'rising' })).toBe('5 people in 3 channels, 4 of them from customers (Acme, Globex); first seen 9 days ago, rising');
+    expect(whySentence({ reporters, channels: 3, segEvidence: seg, firstSeen: T0 - 9 * DAY, asOf: T0, trend: 'rising' })).toBe(
+      '5 people in 3 channels, 4 of them from customers (Acme, Globex); first seen 9 days ago, rising',
+    );
   });
 });
 

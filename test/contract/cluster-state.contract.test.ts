@@ -50,7 +50,21 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
   const items = async (n: number): Promise<number[]> => {
     const ids: number[] = [];
     for (let i = 0; i < n; i++, nextItem++) {
-      await store.db.insertInto('feedback_items').values({ id: nextItem, conversation_id: nextItem, message_id: nextItem, kind: 'bug', kind_confidence: 0.9, sentiment: null, status: 'auto', model_version: 't', created_at: T0, updated_at: T0 }).execute();
+      await store.db
+        .insertInto('feedback_items')
+        .values({
+          id: nextItem,
+          conversation_id: nextItem,
+          message_id: nextItem,
+          kind: 'bug',
+          kind_confidence: 0.9,
+          sentiment: null,
+          status: 'auto',
+          model_version: 't',
+          created_at: T0,
+          updated_at: T0,
+        })
+        .execute();
       ids.push(nextItem);
     }
     return ids;
@@ -83,7 +97,18 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
     expect(await moves(() => applyPlacements(store.db, { place: [{ itemId: b!, clusterKey: c1 }] }, T0))).toBe(false);
     // A new cluster alone (a human's split makes one, and moves and pins items into it).
     let c2 = 0;
-    expect(await moves(async () => (c2 = (await store.db.insertInto('clusters').values({ title: 'empty', pinned_title: 0, summary: null, kind: null, first_seen: null, last_seen: null, created_at: T0, updated_at: T0 }).returning('id').executeTakeFirstOrThrow()).id))).toBe(true);
+    expect(
+      await moves(
+        async () =>
+          (c2 = (
+            await store.db
+              .insertInto('clusters')
+              .values({ title: 'empty', pinned_title: 0, summary: null, kind: null, first_seen: null, last_seen: null, created_at: T0, updated_at: T0 })
+              .returning('id')
+              .executeTakeFirstOrThrow()
+          ).id),
+      ),
+    ).toBe(true);
     // A move: cluster_id updated (the human's move is an upsert on the item).
     expect(await moves(() => moveItem(store.db, b!, c2, T0 + 1))).toBe(true);
     expect(await moves(() => store.db.updateTable('cluster_items').set({ cluster_id: c1 }).where('item_id', '=', b!).execute())).toBe(true);
@@ -96,7 +121,14 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
     expect(await moves(() => renameCluster(store.db, c1, 'Okta login loop', true, T0 + 2))).toBe(false);
     expect(await moves(() => applyDescriptions(store.db, new Map([[c1, { title: 'x', summary: 'a summary', kind: 'bug', firstSeen: T0, lastSeen: T0 + 5 }]]), T0 + 3))).toBe(false);
     expect(await moves(() => applyDescriptions(store.db, new Map([[c1, { firstSeen: T0 - 5, lastSeen: T0 + 9 }]]), T0 + 4))).toBe(false);
-    expect(await moves(() => store.db.updateTable('clusters').set({ pinned_title: 0, updated_at: T0 + 5 }).execute())).toBe(false);
+    expect(
+      await moves(() =>
+        store.db
+          .updateTable('clusters')
+          .set({ pinned_title: 0, updated_at: T0 + 5 })
+          .execute(),
+      ),
+    ).toBe(false);
     // A human's split (a new cluster, items moved and pinned) and merge (items moved, a cluster deleted).
     await applyPlacements(store.db, { place: [{ itemId: c!, clusterKey: c1 }] }, T0);
     let c3 = 0;
@@ -127,7 +159,17 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
   it('applyPlacements returns the version the next read sees, and refuses a stale one', async () => {
     const [a, b, c] = await items(3);
     const v0 = await version();
-    const first = await applyPlacements(store.db, { place: [{ itemId: a!, clusterKey: -1 }, { itemId: b!, clusterKey: -1 }] }, T0, v0);
+    const first = await applyPlacements(
+      store.db,
+      {
+        place: [
+          { itemId: a!, clusterKey: -1 },
+          { itemId: b!, clusterKey: -1 },
+        ],
+      },
+      T0,
+      v0,
+    );
     expect(first.version).not.toBe(v0);
     expect(await version()).toBe(first.version);
     // Nothing to store (already placed): the version stays.
@@ -140,46 +182,51 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
   });
 
   // PostgreSQL only (concurrent writers; a copy into PostgreSQL): registered on that store alone, not skipped on SQLite.
-  if (kind === 'postgres') it('a placement removed by another transaction during applyPlacements is not taken as seen', async () => {
-    const [a, b] = await items(2);
-    const v0 = (await applyPlacements(store.db, { place: [{ itemId: a!, clusterKey: -1 }] }, T0)).version;
-    // Another transaction (as an enrich batch would) removes a's placement and holds b, which the
-    // cluster worker is about to place: the worker reads the version, waits for b, and the removal
-    // commits before the worker's own change.
-    const other = new pg.Client({ connectionString: impl.url() });
-    await other.connect();
-    try {
-      await other.query('BEGIN');
-      await other.query('DELETE FROM cluster_items WHERE item_id = $1', [a]);
-      await other.query('UPDATE feedback_items SET updated_at = updated_at + 1 WHERE id = $1', [b]);
-      const saving = applyPlacements(store.db, { place: [{ itemId: b!, clusterKey: -1 }] }, T0, v0);
-      await new Promise((r) => setTimeout(r, 300));
-      await other.query('COMMIT');
-      const saved = await saving;
-      // The worker's index does not hold the removal: the next resync must see a change.
-      expect(saved.version).not.toBe(await version());
-    } finally {
-      await other.end();
-    }
-  });
+  if (kind === 'postgres')
+    it('a placement removed by another transaction during applyPlacements is not taken as seen', async () => {
+      const [a, b] = await items(2);
+      const v0 = (await applyPlacements(store.db, { place: [{ itemId: a!, clusterKey: -1 }] }, T0)).version;
+      // Another transaction (as an enrich batch would) removes a's placement and holds b, which the
+      // cluster worker is about to place: the worker reads the version, waits for b, and the removal
+      // commits before the worker's own change.
+      const other = new pg.Client({ connectionString: impl.url() });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('DELETE FROM cluster_items WHERE item_id = $1', [a]);
+        await other.query('UPDATE feedback_items SET updated_at = updated_at + 1 WHERE id = $1', [b]);
+        const saving = applyPlacements(store.db, { place: [{ itemId: b!, clusterKey: -1 }] }, T0, v0);
+        await new Promise((r) => setTimeout(r, 300));
+        await other.query('COMMIT');
+        const saved = await saving;
+        // The worker's index does not hold the removal: the next resync must see a change.
+        expect(saved.version).not.toBe(await version());
+      } finally {
+        await other.end();
+      }
+    });
 
-  if (kind === 'postgres') it('a copy into PostgreSQL: the target counter does not make it "not empty", and moves with the copied clusters', async () => {
-    const src = await freshStore();
-    const target = await createTestDatabase(inject('pgUrl'));
-    const dst = await openDb(target.url);
-    try {
-      await src.db.insertInto('feedback_items').values({ id: 1, conversation_id: 1, message_id: 1, kind: 'bug', kind_confidence: 0.9, sentiment: null, status: 'auto', model_version: 't', created_at: T0, updated_at: T0 }).execute();
-      await applyPlacements(src.db, { place: [{ itemId: 1, clusterKey: -1 }] }, T0);
-      const before = await clusterStateVersion(dst.db);
-      const report = await copyStore(src.db, dst.db);
-      expect(report.tables.map((t) => t.table)).not.toContain('cluster_state');
-      expect(await dst.db.selectFrom('cluster_items').select(['cluster_id', 'item_id']).execute()).toEqual([{ cluster_id: 1, item_id: 1 }]);
-      expect(await dst.db.selectFrom('cluster_state').selectAll().execute()).toHaveLength(1);
-      expect(await clusterStateVersion(dst.db)).not.toBe(before);
-    } finally {
-      await dst.close();
-      await src.close();
-      await target.drop();
-    }
-  });
+  if (kind === 'postgres')
+    it('a copy into PostgreSQL: the target counter does not make it "not empty", and moves with the copied clusters', async () => {
+      const src = await freshStore();
+      const target = await createTestDatabase(inject('pgUrl'));
+      const dst = await openDb(target.url);
+      try {
+        await src.db
+          .insertInto('feedback_items')
+          .values({ id: 1, conversation_id: 1, message_id: 1, kind: 'bug', kind_confidence: 0.9, sentiment: null, status: 'auto', model_version: 't', created_at: T0, updated_at: T0 })
+          .execute();
+        await applyPlacements(src.db, { place: [{ itemId: 1, clusterKey: -1 }] }, T0);
+        const before = await clusterStateVersion(dst.db);
+        const report = await copyStore(src.db, dst.db);
+        expect(report.tables.map((t) => t.table)).not.toContain('cluster_state');
+        expect(await dst.db.selectFrom('cluster_items').select(['cluster_id', 'item_id']).execute()).toEqual([{ cluster_id: 1, item_id: 1 }]);
+        expect(await dst.db.selectFrom('cluster_state').selectAll().execute()).toHaveLength(1);
+        expect(await clusterStateVersion(dst.db)).not.toBe(before);
+      } finally {
+        await dst.close();
+        await src.close();
+        await target.drop();
+      }
+    });
 });

@@ -128,7 +128,10 @@ export function connectorContract(name: string, harness: ConnectorHarness): void
       under = await harness.start();
       await under.fake.addMessages(3);
       under.fake.revokeAuth();
-      const err = await collect(under.connector, undefined).then(() => null, (e: unknown) => e);
+      const err = await collect(under.connector, undefined).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ConnectorError);
       expect((err as ConnectorError).kind).toBe('auth');
       expect((err as ConnectorError).message).toMatch(/auth|token|credential|password/i);

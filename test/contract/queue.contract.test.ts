@@ -24,8 +24,8 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
     queue.process('ingest', async (job) => {
       seen.push(job.data);
     });
-    await queue.add('ingest', 'batch', ({ n: 1 } as never), { jobId: 'a' });
-    await queue.add('ingest', 'batch', ({ n: 2 } as never), { jobId: 'b' });
+    await queue.add('ingest', 'batch', { n: 1 } as never, { jobId: 'a' });
+    await queue.add('ingest', 'batch', { n: 2 } as never, { jobId: 'b' });
     await queue.idle({ timeoutMs: 10_000 });
     expect(seen).toEqual(expect.arrayContaining([{ n: 1 }, { n: 2 }]));
     expect(seen).toHaveLength(2);
@@ -60,7 +60,7 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
     const shown = queue.dashboardQueues();
     if (_name === 'bullmq') {
       expect(shown?.map((q) => q.name)).toEqual([...QUEUE_NAMES]);
-      await queue.add('enrich', 'batch', ({ n: 1 } as never), { jobId: 'dash' });
+      await queue.add('enrich', 'batch', { n: 1 } as never, { jobId: 'dash' });
       expect(await shown![1]!.getJobCounts('waiting')).toEqual({ waiting: 1 });
     } else {
       expect(shown).toBeNull();
@@ -73,10 +73,10 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
     queue.process('enrich', async () => {
       runs++;
     });
-    await queue.add('enrich', 'x', ({} as never), { jobId: 'same:id' });
-    await queue.add('enrich', 'x', ({} as never), { jobId: 'same:id' });
+    await queue.add('enrich', 'x', {} as never, { jobId: 'same:id' });
+    await queue.add('enrich', 'x', {} as never, { jobId: 'same:id' });
     await queue.idle({ timeoutMs: 10_000 });
-    await queue.add('enrich', 'x', ({} as never), { jobId: 'same:id' });
+    await queue.add('enrich', 'x', {} as never, { jobId: 'same:id' });
     await queue.idle({ timeoutMs: 10_000 });
     expect(runs).toBe(1);
   });
@@ -90,7 +90,7 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
       times.push(Date.now());
       if (job.attemptsMade < 2) throw new Error('transient');
     });
-    await queue.add('cluster', 'c', ({} as never), { jobId: 'retry-me' });
+    await queue.add('cluster', 'c', {} as never, { jobId: 'retry-me' });
     await queue.idle({ timeoutMs: 10_000 });
     expect(attempts).toEqual([0, 1, 2]);
     // exponential: the second wait is at least the base delay doubled
@@ -103,7 +103,7 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
     queue.process('digest', async () => {
       throw new Error('smtp refused');
     });
-    await queue.add('digest', 'd', ({ week: 'x' } as never), { jobId: 'always-fails' });
+    await queue.add('digest', 'd', { week: 'x' } as never, { jobId: 'always-fails' });
     await queue.idle({ timeoutMs: 10_000 });
     const failed = await queue.failed('digest');
     expect(failed).toHaveLength(1);
@@ -118,7 +118,7 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
       runs++;
       throw new PermanentJobError('ingest: bad payload: messages: expected array');
     });
-    await queue.add('ingest', 'bad', ({ messages: 'nope' } as never), { jobId: 'bad-payload' });
+    await queue.add('ingest', 'bad', { messages: 'nope' } as never, { jobId: 'bad-payload' });
     await queue.idle({ timeoutMs: 10_000 });
     expect(runs).toBe(1);
     const failed = await queue.failed('ingest');
@@ -136,7 +136,7 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
       await new Promise((r) => setTimeout(r, 300));
       finished = true;
     });
-    await queue.add('ingest', 'slow', ({} as never), { jobId: 'slow' });
+    await queue.add('ingest', 'slow', {} as never, { jobId: 'slow' });
     await running;
     await queue.close();
     expect(finished).toBe(true);
@@ -145,8 +145,8 @@ describe.each(implementations)('JobQueue contract: %s', (_name, make) => {
 
   it('counts what waits before a worker starts', async () => {
     queue = make();
-    await queue.add('enrich', 'e', ({} as never), { jobId: 'w1' });
-    await queue.add('enrich', 'e', ({} as never), { jobId: 'w2' });
+    await queue.add('enrich', 'e', {} as never, { jobId: 'w1' });
+    await queue.add('enrich', 'e', {} as never, { jobId: 'w2' });
     const c = await queue.counts('enrich');
     expect(c.waiting).toBe(2);
     expect(c.active).toBe(0);
@@ -192,7 +192,7 @@ describe('BullMQ global concurrency', () => {
       }
       // Let both workers register the limit before jobs arrive.
       await new Promise((r) => setTimeout(r, 300));
-      for (let i = 0; i < 6; i++) await producer.add('cluster', 'c', ({ i } as never), { jobId: `c${i}` });
+      for (let i = 0; i < 6; i++) await producer.add('cluster', 'c', { i } as never, { jobId: `c${i}` });
       await producer.idle({ timeoutMs: 20_000 });
       for (const w of workers) await w.close();
       await producer.obliterate();

@@ -32,8 +32,7 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
   const impl = make();
   let store: OpenedDb;
   let src: number;
-  const ingest = (b: Omit<IngestBatch, 'sourceId' | 'normalizerVersion'> & { sourceId?: number }, now = T0) =>
-    ingestBatch(store.db, { sourceId: src, normalizerVersion: 1, ...b }, now);
+  const ingest = (b: Omit<IngestBatch, 'sourceId' | 'normalizerVersion'> & { sourceId?: number }, now = T0) => ingestBatch(store.db, { sourceId: src, normalizerVersion: 1, ...b }, now);
   const conversationOf = async (externalId: string) =>
     (await store.db.selectFrom('messages').select('conversation_id').where('external_id', '=', externalId).executeTakeFirstOrThrow()).conversation_id;
 
@@ -132,7 +131,10 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       expect(await getCheckpoint(store.db, src, 'C1')).toBe('{"v":1,"ts":"1.2"}');
       expect(await store.db.selectFrom('quarantine').select(['location', 'reason']).execute()).toEqual([{ location: 'x.json:3', reason: 'not JSON' }]);
       // Re-reading the page moves the cursor and replaces the raw payload, adds no message.
-      const again = await ingest({ platform: 'slack', messages: [msg({ externalId: 'm1' })], raw: [{ externalId: 'm1', payload: '{"ts":"1.2","x":1}' }], cursor: { key: 'C1', value: '{"v":1,"ts":"1.3"}' } }, T0 + 1);
+      const again = await ingest(
+        { platform: 'slack', messages: [msg({ externalId: 'm1' })], raw: [{ externalId: 'm1', payload: '{"ts":"1.2","x":1}' }], cursor: { key: 'C1', value: '{"v":1,"ts":"1.3"}' } },
+        T0 + 1,
+      );
       expect(again.new).toBe(0);
       expect(await getCheckpoint(store.db, src, 'C1')).toBe('{"v":1,"ts":"1.3"}');
       expect(await store.db.selectFrom('raw_items').select(['payload', 'fetched_at']).execute()).toEqual([{ payload: '{"ts":"1.2","x":1}', fetched_at: T0 + 1 }]);
@@ -155,8 +157,13 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
     });
 
     it('stores text with NUL characters and odd Unicode the same way (NUL dropped)', async () => {
-      const text = 'nul\u0000here — ünïcødé 🚀 \\ %_ \'quote\'';
-      await ingest({ platform: 'slack', messages: [msg({ externalId: 'n', text, subject: 'a\u0000b' })], raw: [{ externalId: 'n', payload: 'raw\u0000bytes' }], quarantine: [{ location: 'f\u0000:1', reason: 'bad', excerpt: '\u0000x' }] });
+      const text = "nul\u0000here — ünïcødé 🚀 \\ %_ 'quote'";
+      await ingest({
+        platform: 'slack',
+        messages: [msg({ externalId: 'n', text, subject: 'a\u0000b' })],
+        raw: [{ externalId: 'n', payload: 'raw\u0000bytes' }],
+        quarantine: [{ location: 'f\u0000:1', reason: 'bad', excerpt: '\u0000x' }],
+      });
       const row = await store.db.selectFrom('messages').select(['text', 'clean_text', 'subject']).executeTakeFirstOrThrow();
       expect(row).toEqual({ text: text.replace('\u0000', ''), clean_text: text.replace('\u0000', ''), subject: 'ab' });
       expect((await store.db.selectFrom('raw_items').select('payload').executeTakeFirstOrThrow()).payload).toBe('rawbytes');
@@ -166,7 +173,14 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
 
     it('a batch of 3,000 messages in 40 threads is stored whole (chunked statements)', async () => {
       const messages = Array.from({ length: 3000 }, (_, i) =>
-        msg({ externalId: `big${i}`, channel: `c${i % 7}`, author: { id: `U${i % 97}`, name: `user ${i % 97}` }, text: `line ${i} about topic ${i % 40}`, sentAt: T0 + i * 1000, threadId: i % 75 === 0 ? null : `big${i - (i % 75)}` }),
+        msg({
+          externalId: `big${i}`,
+          channel: `c${i % 7}`,
+          author: { id: `U${i % 97}`, name: `user ${i % 97}` },
+          text: `line ${i} about topic ${i % 40}`,
+          sentAt: T0 + i * 1000,
+          threadId: i % 75 === 0 ? null : `big${i - (i % 75)}`,
+        }),
       );
       const r = await ingest({ platform: 'slack', messages });
       expect(r).toMatchObject({ new: 3000, copies: 0 });
@@ -215,12 +229,26 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       const model = loadDisentangleModel();
       const threader = new ChannelThreader(model);
       const line = (id: string, nick: string, text: string, s: number) => msg({ externalId: id, channel: '#lumen', author: { id: nick, name: nick }, text, sentAt: T0 + s * 1000 });
-      await ingestBatch(store.db, { sourceId: src, platform: 'irc', messages: [line('1', 'priya', 'anyone know why the okta login loops after upgrading to 2.4?', 0), line('2', 'sam', 'what is the best way to set retention to 30 days', 20)], normalizerVersion: 1 }, T0, { threader });
+      await ingestBatch(
+        store.db,
+        {
+          sourceId: src,
+          platform: 'irc',
+          messages: [line('1', 'priya', 'anyone know why the okta login loops after upgrading to 2.4?', 0), line('2', 'sam', 'what is the best way to set retention to 30 days', 20)],
+          normalizerVersion: 1,
+        },
+        T0,
+        { threader },
+      );
       const before = await conversationOf('1');
       // The same process continues the channel's stream; a fresh one (a restarted worker) reads it back.
-      await ingestBatch(store.db, { sourceId: src, platform: 'irc', messages: [line('3', 'jberg', 'priya: can you send the server logs from the login attempt?', 40)], normalizerVersion: 1 }, T0, { threader });
+      await ingestBatch(store.db, { sourceId: src, platform: 'irc', messages: [line('3', 'jberg', 'priya: can you send the server logs from the login attempt?', 40)], normalizerVersion: 1 }, T0, {
+        threader,
+      });
       expect(await conversationOf('3')).toBe(before);
-      await ingestBatch(store.db, { sourceId: src, platform: 'irc', messages: [line('4', 'priya', 'jberg: sure, sending them in a minute', 55)], normalizerVersion: 1 }, T0, { threader: new ChannelThreader(model) });
+      await ingestBatch(store.db, { sourceId: src, platform: 'irc', messages: [line('4', 'priya', 'jberg: sure, sending them in a minute', 55)], normalizerVersion: 1 }, T0, {
+        threader: new ChannelThreader(model),
+      });
       expect(await conversationOf('4')).toBe(before);
       expect(await conversationOf('2')).not.toBe(before);
     });
@@ -230,8 +258,28 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       const { ChannelThreader } = await import('../../src/pipeline/chat-threads.js');
       const threader = new ChannelThreader(loadDisentangleModel());
       const line = (id: string, nick: string, text: string, s: number) => msg({ externalId: id, channel: '#help', author: { id: nick, name: nick }, text, sentAt: T0 + s * 1000 });
-      await ingestBatch(store.db, { sourceId: src, platform: 'discord', messages: [line('a1', 'tessa', 'Since Monday our deploy jobs fail at the AWS login step: Not authorized to perform AssumeRoleWithWebIdentity', 0)], normalizerVersion: 1 }, T0, { threader });
-      await ingestBatch(store.db, { sourceId: src, platform: 'discord', messages: [line('a2', 'dkowal', 'same error on our side, all our deploys to Frankfurt are blocked', 900), line('a3', 'mo', 'how do I rotate an org secret without downtime?', 5000)], normalizerVersion: 1 }, T0, { threader });
+      await ingestBatch(
+        store.db,
+        {
+          sourceId: src,
+          platform: 'discord',
+          messages: [line('a1', 'tessa', 'Since Monday our deploy jobs fail at the AWS login step: Not authorized to perform AssumeRoleWithWebIdentity', 0)],
+          normalizerVersion: 1,
+        },
+        T0,
+        { threader },
+      );
+      await ingestBatch(
+        store.db,
+        {
+          sourceId: src,
+          platform: 'discord',
+          messages: [line('a2', 'dkowal', 'same error on our side, all our deploys to Frankfurt are blocked', 900), line('a3', 'mo', 'how do I rotate an org secret without downtime?', 5000)],
+          normalizerVersion: 1,
+        },
+        T0,
+        { threader },
+      );
       expect(await conversationOf('a2')).toBe(await conversationOf('a1'));
       expect(await conversationOf('a3')).not.toBe(await conversationOf('a1'));
     });
@@ -331,14 +379,29 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
     it('merges, splits, moves and renames clusters; every move is pinned', async () => {
       const { itemA, itemB } = await twoItems();
       const cluster = async (title: string) =>
-        (await store.db.insertInto('clusters').values({ title, pinned_title: 0, summary: null, kind: 'bug', first_seen: T0, last_seen: T0, created_at: T0, updated_at: T0 }).returning('id').executeTakeFirstOrThrow()).id;
+        (
+          await store.db
+            .insertInto('clusters')
+            .values({ title, pinned_title: 0, summary: null, kind: 'bug', first_seen: T0, last_seen: T0, created_at: T0, updated_at: T0 })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id;
       const c1 = await cluster('Okta login loop');
       const c2 = await cluster('Retention');
-      await store.db.insertInto('cluster_items').values([{ cluster_id: c1, item_id: itemA, pinned: 0 }, { cluster_id: c2, item_id: itemB, pinned: 0 }]).execute();
+      await store.db
+        .insertInto('cluster_items')
+        .values([
+          { cluster_id: c1, item_id: itemA, pinned: 0 },
+          { cluster_id: c2, item_id: itemB, pinned: 0 },
+        ])
+        .execute();
       const members = async () => store.db.selectFrom('cluster_items').select(['cluster_id', 'item_id', 'pinned']).orderBy('item_id').execute();
 
       await mergeClusters(store.db, c1, c2, T0 + 1);
-      expect(await members()).toEqual([{ cluster_id: c1, item_id: itemA, pinned: 1 }, { cluster_id: c1, item_id: itemB, pinned: 1 }]);
+      expect(await members()).toEqual([
+        { cluster_id: c1, item_id: itemA, pinned: 1 },
+        { cluster_id: c1, item_id: itemB, pinned: 1 },
+      ]);
       expect(await store.db.selectFrom('clusters').select('id').execute()).toEqual([{ id: c1 }]);
 
       const c3 = await splitCluster(store.db, c1, [itemB], null, T0 + 2);
@@ -347,9 +410,16 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       await expect(splitCluster(store.db, c1, [itemA], null, T0)).rejects.toThrow(/at least one item/);
 
       await moveItem(store.db, itemB, c1, T0 + 3);
-      expect(await members()).toEqual([{ cluster_id: c1, item_id: itemA, pinned: 1 }, { cluster_id: c1, item_id: itemB, pinned: 1 }]);
+      expect(await members()).toEqual([
+        { cluster_id: c1, item_id: itemA, pinned: 1 },
+        { cluster_id: c1, item_id: itemB, pinned: 1 },
+      ]);
       await renameCluster(store.db, c1, '  Okta   SSO loop ', true, T0 + 4);
-      expect(await store.db.selectFrom('clusters').select(['title', 'pinned_title', 'updated_at']).where('id', '=', c1).executeTakeFirstOrThrow()).toEqual({ title: 'Okta SSO loop', pinned_title: 1, updated_at: T0 + 4 });
+      expect(await store.db.selectFrom('clusters').select(['title', 'pinned_title', 'updated_at']).where('id', '=', c1).executeTakeFirstOrThrow()).toEqual({
+        title: 'Okta SSO loop',
+        pinned_title: 1,
+        updated_at: T0 + 4,
+      });
       await expect(mergeClusters(store.db, c1, 9999, T0)).rejects.toBeInstanceOf(NotFoundError);
 
       await markNotFeedback(store.db, itemB, 'devrel', T0 + 5);
@@ -369,7 +439,10 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
           msg({ externalId: 'w4', threadId: 'w1', text: '   ', sentAt: T0 + 3 * HOUR, author: { id: 'U2', name: 'Sam' } }),
           msg({ externalId: 'old', channel: 'help', text: 'Dark mode when?', sentAt: T0 - 10 * 24 * HOUR, author: { id: 'U3', name: 'Mei' } }),
         ],
-        quarantine: [{ location: 'a:1', reason: 'one', excerpt: 'x' }, { location: 'a:2', reason: 'two', excerpt: 'y' }],
+        quarantine: [
+          { location: 'a:1', reason: 'one', excerpt: 'x' },
+          { location: 'a:2', reason: 'two', excerpt: 'y' },
+        ],
       });
     }
     const period = { start: T0 - HOUR, end: T0 + 24 * HOUR };
@@ -378,7 +451,17 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       await week();
       const convs = await conversationsInPeriod(store.db, period);
       expect(convs).toHaveLength(1);
-      expect(convs[0]).toMatchObject({ subject: null, channel: 'general', channelExternalId: 'general', source: 'chat', platform: 'slack', startedAt: T0, lastAt: T0 + 3 * HOUR, messages: 3, participants: 2 });
+      expect(convs[0]).toMatchObject({
+        subject: null,
+        channel: 'general',
+        channelExternalId: 'general',
+        source: 'chat',
+        platform: 'slack',
+        startedAt: T0,
+        lastAt: T0 + 3 * HOUR,
+        messages: 3,
+        participants: 2,
+      });
       const quotes = await quotesFor(store.db, [convs[0]!.id], 5, period);
       expect(quotes.map((q) => [q.text, q.author, q.at])).toEqual([
         ['Exporting to CSV drops the header row', 'Priya', T0],
@@ -396,9 +479,16 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       const inPeriod = await storeStats(store.db, period);
       expect(inPeriod).toMatchObject({ messages: 4, conversations: 1 });
       expect(await latestMessageAt(store.db)).toBe(T0 + 3 * HOUR);
-      expect((await listQuarantine(store.db)).map((q) => [q.location, q.createdAt])).toEqual([['a:2', T0], ['a:1', T0]]);
+      expect((await listQuarantine(store.db)).map((q) => [q.location, q.createdAt])).toEqual([
+        ['a:2', T0],
+        ['a:1', T0],
+      ]);
       await markSourcePulled(store.db, src, T0 + 5, 'token expired');
-      expect(await store.db.selectFrom('sources').select(['status', 'last_pull_at', 'last_error']).executeTakeFirstOrThrow()).toEqual({ status: 'error', last_pull_at: T0 + 5, last_error: 'token expired' });
+      expect(await store.db.selectFrom('sources').select(['status', 'last_pull_at', 'last_error']).executeTakeFirstOrThrow()).toEqual({
+        status: 'error',
+        last_pull_at: T0 + 5,
+        last_error: 'token expired',
+      });
       await expect(ensureSource(store.db, 'chat', 'mail', T0)).rejects.toThrow(/is a slack source/);
     });
 

@@ -71,7 +71,21 @@ async function contrastIn(html: string, client: 'apple' | 'gmail', scheme: 'ligh
 
 /** A status and a curator's note on the first entry, so every kind of box is on the page. */
 function withEverything<T extends DigestJson>(d: T): T {
-  const clusters = d.clusters.map((c, i) => (i === 0 ? { ...c, status: { label: 'workaround', text: 'Export in pages of 5k rows until 4.2.1 ships.', author: 'Nadia', channel: 'slack #help', url: 'https://lumen.slack.com/archives/C01/p9', at: c.lastSeen } } : c));
+  const clusters = d.clusters.map((c, i) =>
+    i === 0
+      ? {
+          ...c,
+          status: {
+            label: 'workaround',
+            text: 'Export in pages of 5k rows until 4.2.1 ships.',
+            author: 'Nadia',
+            channel: 'slack #help',
+            url: 'https://lumen.slack.com/archives/C01/p9',
+            at: c.lastSeen,
+          },
+        }
+      : c,
+  );
   return { ...d, clusters, stats: { ...d.stats, listsWithoutArchive: ['dev.maven.apache.org'] } };
 }
 
@@ -85,7 +99,11 @@ describe('the digest in dark mode', () => {
     const firstId = edition.clusters[0]!.id;
     const renders = {
       plain: renderDigestHtml(plain),
-      team: renderDigestHtml(edition, { team: 'product', archiveUrl: 'https://gleaner.example.org/digests/1', curation: { hidden: [], order: [], titles: {}, notes: { [firstId]: 'Acme renews next month.' } } }),
+      team: renderDigestHtml(edition, {
+        team: 'product',
+        archiveUrl: 'https://gleaner.example.org/digests/1',
+        curation: { hidden: [], order: [], titles: {}, notes: { [firstId]: 'Acme renews next month.' } },
+      }),
     };
     expect(renders.team).toContain('Why this matters now');
     expect(renders.team).toContain('Status: workaround.');

@@ -24,7 +24,13 @@ afterAll(async () => {
 describe('digest schedule', () => {
   it('registers one BullMQ job scheduler with the cron and time zone, and sends through the digest queue', async () => {
     const prefix = `test-${randomUUID()}`;
-    const app = await openApp({ configObject: parseConfig(configYaml(smtp.port, TEAMS), {}), db: join(tempDir('gleaner-digest-'), 'gleaner.db'), redisUrl: inject('redisUrl'), queuePrefix: prefix, now: () => NOW });
+    const app = await openApp({
+      configObject: parseConfig(configYaml(smtp.port, TEAMS), {}),
+      db: join(tempDir('gleaner-digest-'), 'gleaner.db'),
+      redisUrl: inject('redisUrl'),
+      queuePrefix: prefix,
+      now: () => NOW,
+    });
     const raw = new Queue('digest', { connection: { url: inject('redisUrl') }, prefix });
     try {
       expect(app.queue).toBeInstanceOf(BullMqQueue);
@@ -52,7 +58,9 @@ describe('digest schedule', () => {
       await app.queue.idle({ queues: ['digest'], timeoutMs: 20_000 });
       expect(smtp.messages).toHaveLength(1);
     } finally {
-      await queue(app).obliterate().catch(() => undefined);
+      await queue(app)
+        .obliterate()
+        .catch(() => undefined);
       await raw.close();
       await app.close();
     }

@@ -137,13 +137,23 @@ export async function seed(db: Kysely<Database>): Promise<SeededClusters> {
   const help = await insert(db, 'channels', { source_id: slack, external_id: 'C01', name: '#help', first_at: t0 - 60 * DAY, last_at: t0 + 25 * DAY });
   const bugs = await insert(db, 'channels', { source_id: slack, external_id: 'C02', name: '#bugs', first_at: t0 - 60 * DAY, last_at: t0 + 25 * DAY });
   const list = await insert(db, 'channels', { source_id: mail, external_id: 'dev@lists.example.org', name: 'dev@lists.example.org', first_at: t0 - 60 * DAY, last_at: t0 + 25 * DAY });
-  await db.insertInto('gaps').values({ source_id: slack, channel: '#bugs', from_at: t0 + 22 * DAY, to_at: t0 + 23 * DAY, reason: 'history not available (free plan)', created_at: t0 }).execute();
-  await db.insertInto('source_events').values({ source_id: slack, kind: 'rate_limited', at: t0 + 22 * DAY, duration_ms: 42_000, detail: null }).execute();
-  await db.insertInto('source_events').values({ source_id: slack, kind: 'pull_failed', at: t0 + 26 * DAY, detail: 'invalid_auth: check the bot token' }).execute();
+  await db
+    .insertInto('gaps')
+    .values({ source_id: slack, channel: '#bugs', from_at: t0 + 22 * DAY, to_at: t0 + 23 * DAY, reason: 'history not available (free plan)', created_at: t0 })
+    .execute();
+  await db
+    .insertInto('source_events')
+    .values({ source_id: slack, kind: 'rate_limited', at: t0 + 22 * DAY, duration_ms: 42_000, detail: null })
+    .execute();
+  await db
+    .insertInto('source_events')
+    .values({ source_id: slack, kind: 'pull_failed', at: t0 + 26 * DAY, detail: 'invalid_auth: check the bot token' })
+    .execute();
 
   const person = async (name: string, org: number | null) => insert(db, 'people', { display_name: name, org_id: org, is_staff: 0, created_at: t0 });
   let idn = 0;
-  const ident = async (personId: number) => insert(db, 'identities', { kind: 'slack', value: `U${++idn}`, display_name: null, email: null, is_bot: 0, person_id: personId, link_evidence: null, created_at: t0 });
+  const ident = async (personId: number) =>
+    insert(db, 'identities', { kind: 'slack', value: `U${++idn}`, display_name: null, email: null, is_bot: 0, person_id: personId, link_evidence: null, created_at: t0 });
   const ada = await ident(await person('Ada', acme));
   const bob = await ident(await person('Bob', null));
   const cy = await ident(await person('Cy', null));
@@ -152,14 +162,58 @@ export async function seed(db: Kysely<Database>): Promise<SeededClusters> {
 
   let seq = 0;
   const item = async (channel: number, sourceId: number, who: number, text: string, at: number, kind: string, tags: string[], url?: string) => {
-    const conv = await insert(db, 'conversations', { channel_id: channel, root_message_id: null, subject: null, subject_key: null, started_at: at, last_at: at, message_count: 1, participant_count: 1, updated_at: at });
+    const conv = await insert(db, 'conversations', {
+      channel_id: channel,
+      root_message_id: null,
+      subject: null,
+      subject_key: null,
+      started_at: at,
+      last_at: at,
+      message_count: 1,
+      participant_count: 1,
+      updated_at: at,
+    });
     seq++;
     const msg = await insert(db, 'messages', {
-      source_id: sourceId, channel_id: channel, external_id: `e${seq}`, ref_key: `r${seq}`, identity_id: who, text, clean_text: text, content_hash: `h${seq}`, sent_at: at, edited_at: null, deleted: 0, is_bot: 0, subject: null,
-      permalink: url ?? `https://lumen.slack.com/archives/C01/p${seq}`, reactions: null, attachments: null, labels: null, relay: null, copy_of: null, conversation_id: conv, created_at: at, updated_at: at,
+      source_id: sourceId,
+      channel_id: channel,
+      external_id: `e${seq}`,
+      ref_key: `r${seq}`,
+      identity_id: who,
+      text,
+      clean_text: text,
+      content_hash: `h${seq}`,
+      sent_at: at,
+      edited_at: null,
+      deleted: 0,
+      is_bot: 0,
+      subject: null,
+      permalink: url ?? `https://lumen.slack.com/archives/C01/p${seq}`,
+      reactions: null,
+      attachments: null,
+      labels: null,
+      relay: null,
+      copy_of: null,
+      conversation_id: conv,
+      created_at: at,
+      updated_at: at,
     });
-    const id = await insert(db, 'feedback_items', { conversation_id: conv, message_id: msg, kind, kind_confidence: 0.9, sentiment: null, status: 'confirmed', model_version: 'test', created_at: at, updated_at: at });
-    for (const tag of tags) await db.insertInto('tags').values({ item_id: id, tag, provenance: tag.startsWith('area:') ? 'rule' : 'model', confidence: null, version: 'test', actor: null, state: 'active', created_at: at }).execute();
+    const id = await insert(db, 'feedback_items', {
+      conversation_id: conv,
+      message_id: msg,
+      kind,
+      kind_confidence: 0.9,
+      sentiment: null,
+      status: 'confirmed',
+      model_version: 'test',
+      created_at: at,
+      updated_at: at,
+    });
+    for (const tag of tags)
+      await db
+        .insertInto('tags')
+        .values({ item_id: id, tag, provenance: tag.startsWith('area:') ? 'rule' : 'model', confidence: null, version: 'test', actor: null, state: 'active', created_at: at })
+        .execute();
     return id;
   };
   const cluster = async (title: string, kind: string, items: number[]) => {

@@ -62,7 +62,13 @@ describe('the writer’s own words', () => {
   it('a summary from a signed, quoted, wrapped mail holds whole sentences and none of the noise', () => {
     const items: DescribeItem[] = [
       { itemId: 1, subject: 'Re: [users@httpd] ProxyPreserveHost ignored after upgrade', text: SIGNED_MAIL, at: T0, kind: 'bug' },
-      { itemId: 2, subject: null, text: 'Since 2.4.46 ProxyPreserveHost is ignored and the backend sees\nthe proxy host name instead of the client one.\n\n-- \nsent from a phone', at: T0 + 1, kind: 'bug' },
+      {
+        itemId: 2,
+        subject: null,
+        text: 'Since 2.4.46 ProxyPreserveHost is ignored and the backend sees\nthe proxy host name instead of the client one.\n\n-- \nsent from a phone',
+        at: T0 + 1,
+        kind: 'bug',
+      },
     ];
     const summary = clusterSummary(items)!;
     expect(summary).not.toMatch(/PGP|Hash:|tel:|unsubscribe|wrote:|Regards/);
@@ -72,7 +78,9 @@ describe('the writer’s own words', () => {
   });
 
   it('a short subject that names the need beats a sentence about the thread', () => {
-    const items: DescribeItem[] = [{ itemId: 1, subject: 'Re: Download links', text: 'This topic deserves a separate mailthread.\nThe download links on the site point to a mirror that is gone.', at: T0, kind: 'bug' }];
+    const items: DescribeItem[] = [
+      { itemId: 1, subject: 'Re: Download links', text: 'This topic deserves a separate mailthread.\nThe download links on the site point to a mirror that is gone.', at: T0, kind: 'bug' },
+    ];
     expect(clusterTitle(items)).toBe('Download links');
   });
 
@@ -134,7 +142,15 @@ describe('this week first', () => {
     expect(p.periodSegments).toEqual({ community: 1, customer: 1 });
     expect(p.segments).toEqual({ community: 2, customer: 1 });
 
-    const stored: StoredItem[] = items.map((i) => ({ itemId: i.itemId, conversationId: 1, reportMessageId: i.reportMessageId, kind: 'bug', subject: null, tags: [], messages: i.messages.map((m) => ({ ...m, subject: null })) }));
+    const stored: StoredItem[] = items.map((i) => ({
+      itemId: i.itemId,
+      conversationId: 1,
+      reportMessageId: i.reportMessageId,
+      kind: 'bug',
+      subject: null,
+      tags: [],
+      messages: i.messages.map((m) => ({ ...m, subject: null })),
+    }));
     const e = clusterEntry({ id: 7, title: 'Host header dropped', pinnedTitle: false, summary: null, kind: 'bug', firstSeen: null, lastSeen: null }, stored, W46)!;
     expect(e.entry.reporters).toBe(2);
     expect(e.entry.reportersToDate).toBe(3);
@@ -147,8 +163,26 @@ describe('this week first', () => {
 
   it('quotes people in their own words first: a bare "+1 👍" comes after them, even when it came first', () => {
     // A reaction turned into a "+1 👍" carries the report's own time (the API gives no time for a reaction).
-    const items: PriorityItem[] = [{ itemId: 1, reportMessageId: 2, messages: [msg(1, 1, T0 + DAY, '+1 👍'), msg(2, 2, T0 + DAY, 'Exemplars on histogram buckets would link a latency spike to its trace.'), msg(3, 3, T0 + 2 * DAY, '+1, exemplars would save us a manual search after every alert.')] }];
-    const stored: StoredItem[] = items.map((i) => ({ itemId: i.itemId, conversationId: 1, reportMessageId: i.reportMessageId, kind: 'feature', subject: null, tags: [], messages: i.messages.map((m) => ({ ...m, subject: null })) }));
+    const items: PriorityItem[] = [
+      {
+        itemId: 1,
+        reportMessageId: 2,
+        messages: [
+          msg(1, 1, T0 + DAY, '+1 👍'),
+          msg(2, 2, T0 + DAY, 'Exemplars on histogram buckets would link a latency spike to its trace.'),
+          msg(3, 3, T0 + 2 * DAY, '+1, exemplars would save us a manual search after every alert.'),
+        ],
+      },
+    ];
+    const stored: StoredItem[] = items.map((i) => ({
+      itemId: i.itemId,
+      conversationId: 1,
+      reportMessageId: i.reportMessageId,
+      kind: 'feature',
+      subject: null,
+      tags: [],
+      messages: i.messages.map((m) => ({ ...m, subject: null })),
+    }));
     const e = clusterEntry({ id: 8, title: 'Exemplars on histograms', pinnedTitle: false, summary: null, kind: 'feature', firstSeen: null, lastSeen: null }, stored, W46)!;
     expect(e.entry.reporters).toBe(3);
     expect(e.entry.quotes.map((q) => q.author)).toEqual(['P2', 'P3', 'P1']);
@@ -162,7 +196,11 @@ describe('status line', () => {
         reportMessageId: 1,
         messages: [
           msg(1, 1, T0 + DAY, 'Exports crash on reports over 10k rows.'),
-          msg(2, 9, T0 + 2 * DAY, 'Thanks for the report! This is a known issue. A fix is coming in 4.2.1; workaround: export in pages of 5k rows.', { segment: 'staff', personName: 'Nadia', permalink: 'https://chat.example.org/p/2' }),
+          msg(2, 9, T0 + 2 * DAY, 'Thanks for the report! This is a known issue. A fix is coming in 4.2.1; workaround: export in pages of 5k rows.', {
+            segment: 'staff',
+            personName: 'Nadia',
+            permalink: 'https://chat.example.org/p/2',
+          }),
           msg(3, 5, T0 + 3 * DAY, 'Did you try the workaround: restart it?'),
         ],
       },
@@ -179,13 +217,25 @@ describe('status line', () => {
   });
 
   it('a staff answer the detector took for the item’s report message still gives the status', () => {
-    const s = answerStatus([{ reportMessageId: 2, messages: [msg(1, 1, T0, 'Same here: SSO login loop on 2.4.1.'), msg(2, 9, T0 + 60_000, '2.4.2 gets tagged on Thursday with the fix. Workaround until then: set sameSite to lax and restart.', { segment: 'staff' })] }], W46)!;
+    const s = answerStatus(
+      [
+        {
+          reportMessageId: 2,
+          messages: [
+            msg(1, 1, T0, 'Same here: SSO login loop on 2.4.1.'),
+            msg(2, 9, T0 + 60_000, '2.4.2 gets tagged on Thursday with the fix. Workaround until then: set sameSite to lax and restart.', { segment: 'staff' }),
+          ],
+        },
+      ],
+      W46,
+    )!;
     expect(s.label).toBe('workaround');
     expect(s.text).toBe('Workaround until then: set sameSite to lax and restart.');
   });
 
   it('reads the usual staff answers: a fix shipping soon, confirmed, being fixed, looking into it', () => {
-    const one = (text: string) => answerStatus([{ reportMessageId: 1, messages: [msg(1, 1, T0, 'Cache restore misses since the image update.'), msg(2, 9, T0 + DAY, text, { segment: 'staff' })] }], W46);
+    const one = (text: string) =>
+      answerStatus([{ reportMessageId: 1, messages: [msg(1, 1, T0, 'Cache restore misses since the image update.'), msg(2, 9, T0 + DAY, text, { segment: 'staff' })] }], W46);
     expect(one('Yes. A fix that ignores the digest ships in 3.8.1 on Thursday.')?.label).toBe('fixed');
     expect(one('Thanks, confirmed. Masking only matches the literal value today; encoded variants are being added.')?.label).toBe('confirmed');
     expect(one('The pricing page is right. We are fixing the docs page, thanks for flagging it!')?.label).toBe('planned');
@@ -208,8 +258,12 @@ describe('links for mail quotes', () => {
     expect(quoteLink(m, [{ list: 'users.httpd.apache.org', type: 'ponymail' }])).toBe('https://lists.apache.org/thread.html/%3CCAHk-%3Dwi1%40mail.gmail.com%3E');
     expect(quoteLink(m, [{ list: 'users@httpd.apache.org', type: 'mail-archive' }])).toBe('https://www.mail-archive.com/search?l=mid&q=CAHk-%3Dwi1%40mail.gmail.com');
     expect(quoteLink(m, [{ list: 'users.httpd.apache.org', type: 'pipermail', base: 'https://mail.example.org' }])).toBe('https://mail.example.org/pipermail/users/2020-July/thread.html');
-    expect(quoteLink(m, [{ list: 'users.httpd.apache.org', type: 'hyperkitty', base: 'https://lists.example.org/archives' }])).toBe('https://lists.example.org/archives/list/users@httpd.apache.org/message/MEBFWF7KZZ4GFMNHBCKBV55VYNIGW3ZO/');
-    expect(quoteLink(m, [{ list: 'users.httpd.apache.org', url: 'https://x.example.org/{listName}/{yyyy}/{mm}?id={messageId}' }])).toBe('https://x.example.org/users/2020/07?id=CAHk-%3Dwi1%40mail.gmail.com');
+    expect(quoteLink(m, [{ list: 'users.httpd.apache.org', type: 'hyperkitty', base: 'https://lists.example.org/archives' }])).toBe(
+      'https://lists.example.org/archives/list/users@httpd.apache.org/message/MEBFWF7KZZ4GFMNHBCKBV55VYNIGW3ZO/',
+    );
+    expect(quoteLink(m, [{ list: 'users.httpd.apache.org', url: 'https://x.example.org/{listName}/{yyyy}/{mm}?id={messageId}' }])).toBe(
+      'https://x.example.org/users/2020/07?id=CAHk-%3Dwi1%40mail.gmail.com',
+    );
     expect(quoteLink(m, [{ list: 'dev.maven.apache.org', type: 'ponymail' }])).toBeNull();
     expect(quoteLink({ ...m, platform: 'slack' }, [{ list: 'users.httpd.apache.org', type: 'ponymail' }])).toBeNull();
     expect(hyperkittyHash('<CAHk-=wi1@mail.gmail.com>')).toBe('MEBFWF7KZZ4GFMNHBCKBV55VYNIGW3ZO');
@@ -219,7 +273,17 @@ describe('links for mail quotes', () => {
     const cfg = parseConfig('archives:\n  - { list: users.httpd.apache.org, type: ponymail }\n', {});
     expect(cfg.archives).toEqual([{ list: 'users.httpd.apache.org', type: 'ponymail' }]);
     expect(() => parseConfig('archives:\n  - { list: users.httpd.apache.org }\n', {})).toThrow(/type|url/);
-    const stored: StoredItem[] = [{ itemId: 1, conversationId: 1, reportMessageId: 1, kind: 'bug', subject: null, tags: [], messages: [{ ...msg(1, 1, T0 + DAY, 'The proxy drops the Host header.'), subject: null, externalId: 'abc@example.org', channelExternal: 'users.httpd.apache.org' }] }];
+    const stored: StoredItem[] = [
+      {
+        itemId: 1,
+        conversationId: 1,
+        reportMessageId: 1,
+        kind: 'bug',
+        subject: null,
+        tags: [],
+        messages: [{ ...msg(1, 1, T0 + DAY, 'The proxy drops the Host header.'), subject: null, externalId: 'abc@example.org', channelExternal: 'users.httpd.apache.org' }],
+      },
+    ];
     const e = clusterEntry({ id: 1, title: 't', pinnedTitle: false, summary: null, kind: 'bug', firstSeen: null, lastSeen: null }, stored, W46, { archives: cfg.archives })!;
     expect(e.entry.quotes[0]!.url).toBe('https://lists.apache.org/thread.html/%3Cabc%40example.org%3E');
     expect(e.unlinkedLists).toEqual([]);

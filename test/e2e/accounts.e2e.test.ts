@@ -59,7 +59,9 @@ describe('accounts and people in Chromium', () => {
     await page.getByRole('button', { name: `Merge Bob (person ${s.people.bob}) into Ada Lovelace` }).click();
     await page.waitForURL(/done=people_merged/);
     expect(await page.getByRole('status').textContent()).toContain('The people were merged');
-    expect(await page.locator('.evidence-text').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining(`Merged in on ${new Date().toISOString().slice(0, 10)} by curator from Bob (person ${s.people.bob}).`)]));
+    expect(await page.locator('.evidence-text').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining(`Merged in on ${new Date().toISOString().slice(0, 10)} by curator from Bob (person ${s.people.bob}).`)]),
+    );
     await ctx.close();
   }, 60_000);
 

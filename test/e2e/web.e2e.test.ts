@@ -50,11 +50,13 @@ async function a11yProblems(page: Page): Promise<string[]> {
     for (const el of Array.from(document.querySelectorAll('input, select, textarea'))) {
       const input = el as HTMLInputElement;
       if (input.type === 'hidden') continue;
-      const labelled = (input.id && document.querySelector(`label[for="${CSS.escape(input.id)}"]`)) || input.closest('label') || input.getAttribute('aria-label') || input.getAttribute('aria-labelledby');
+      const labelled =
+        (input.id && document.querySelector(`label[for="${CSS.escape(input.id)}"]`)) || input.closest('label') || input.getAttribute('aria-label') || input.getAttribute('aria-labelledby');
       if (!labelled) problems.push(`unlabelled ${input.tagName.toLowerCase()} name=${input.name}`);
     }
     for (const img of Array.from(document.querySelectorAll('img'))) if (!img.hasAttribute('alt')) problems.push(`img without alt: ${img.src}`);
-    for (const svg of Array.from(document.querySelectorAll('svg'))) if (!svg.getAttribute('aria-labelledby') && !svg.getAttribute('aria-label') && svg.getAttribute('aria-hidden') !== 'true') problems.push('svg without a text alternative');
+    for (const svg of Array.from(document.querySelectorAll('svg')))
+      if (!svg.getAttribute('aria-labelledby') && !svg.getAttribute('aria-label') && svg.getAttribute('aria-hidden') !== 'true') problems.push('svg without a text alternative');
     const levels = Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6')).map((h) => Number(h.tagName[1]));
     if (levels[0] !== 1) problems.push(`first heading is h${levels[0]}`);
     if (levels.filter((l) => l === 1).length !== 1) problems.push('not exactly one h1');
@@ -72,7 +74,13 @@ async function shoot(page: Page, name: string): Promise<void> {
 // WCAG relative luminance and contrast ratio.
 function luminance(hex: string): number {
   const h = hex.replace('#', '');
-  const full = h.length === 3 ? h.split('').map((c) => c + c).join('') : h;
+  const full =
+    h.length === 3
+      ? h
+          .split('')
+          .map((c) => c + c)
+          .join('')
+      : h;
   const [r, g, b] = [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)) as [number, number, number];
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
@@ -184,11 +192,13 @@ describe('web UI in Chromium', () => {
     const order: string[] = [];
     for (let i = 0; i < 8; i++) {
       await page.keyboard.press('Tab');
-      order.push(await page.evaluate((n) => {
-        const el = document.activeElement as HTMLElement;
-        el.setAttribute('data-tab', String(n));
-        return `${el.tagName}:${el.getAttribute('id') ?? el.textContent?.trim().slice(0, 20)}`;
-      }, i));
+      order.push(
+        await page.evaluate((n) => {
+          const el = document.activeElement as HTMLElement;
+          el.setAttribute('data-tab', String(n));
+          return `${el.tagName}:${el.getAttribute('id') ?? el.textContent?.trim().slice(0, 20)}`;
+        }, i),
+      );
     }
     // querySelectorAll returns document order: the Tab stops must come out as 0, 1, 2, ...
     const tabStops = await page.evaluate(() => Array.from(document.querySelectorAll('[data-tab]')).map((e) => Number(e.getAttribute('data-tab'))));
@@ -225,7 +235,13 @@ describe('web UI in Chromium', () => {
     const status = new Map(rows.map((r) => [r.id, r.status]));
     expect(ids.map((i) => status.get(i))).toEqual(['confirmed', 'confirmed', 'not_feedback']);
     const human = await s.app.db.selectFrom('tags').select(['item_id', 'tag', 'state']).where('provenance', '=', 'human').where('item_id', 'in', ids).execute();
-    expect(human).toEqual(expect.arrayContaining([{ item_id: ids[0], tag: firstSuggestion, state: 'removed' }, { item_id: ids[1], tag: 'area:billing', state: 'active' }, { item_id: ids[2], tag: 'not-feedback', state: 'active' }]));
+    expect(human).toEqual(
+      expect.arrayContaining([
+        { item_id: ids[0], tag: firstSuggestion, state: 'removed' },
+        { item_id: ids[1], tag: 'area:billing', state: 'active' },
+        { item_id: ids[2], tag: 'not-feedback', state: 'active' },
+      ]),
+    );
     await ctx.close();
   });
 

@@ -276,7 +276,14 @@ export class FakeDiscord implements FakeControl {
       mention_everyone: false,
       mentions: mentions.map((u) => ({ id: u.id, username: u.username, discriminator: '0', global_name: u.global_name ?? null, avatar: null })),
       mention_roles: [],
-      attachments: (o.attachments ?? []).map((a) => ({ id: this.newId(), filename: a.filename, size: a.size, content_type: a.content_type ?? null, url: `https://cdn.discordapp.com/attachments/${channelId}/${id}/${a.filename}`, proxy_url: `https://media.discordapp.net/attachments/${channelId}/${id}/${a.filename}` })),
+      attachments: (o.attachments ?? []).map((a) => ({
+        id: this.newId(),
+        filename: a.filename,
+        size: a.size,
+        content_type: a.content_type ?? null,
+        url: `https://cdn.discordapp.com/attachments/${channelId}/${id}/${a.filename}`,
+        proxy_url: `https://media.discordapp.net/attachments/${channelId}/${id}/${a.filename}`,
+      })),
       embeds: o.embeds ?? [],
       pinned: false,
       flags: 0,
@@ -332,7 +339,10 @@ export class FakeDiscord implements FakeControl {
   }
 
   /** A thread under a text channel (from a message: same id) or a forum post (with its first message). */
-  createThread(parentId: string, o: { name: string; fromMessage?: string; author?: FakeUser; content?: string; tags?: string[]; archived?: boolean }): { thread: FakeChannel; first: FakeMessage | null } {
+  createThread(
+    parentId: string,
+    o: { name: string; fromMessage?: string; author?: FakeUser; content?: string; tags?: string[]; archived?: boolean },
+  ): { thread: FakeChannel; first: FakeMessage | null } {
     const parent = this.channels.get(parentId);
     if (!parent) throw new Error(`fake discord: no channel ${parentId}`);
     const author = o.author ?? this.human;
@@ -485,12 +495,23 @@ export class FakeDiscord implements FakeControl {
       const rl = this.pending429.shift()!;
       const h: Record<string, string> = rl.global
         ? { 'Retry-After': String(Math.ceil(rl.seconds)), 'X-RateLimit-Global': 'true', 'X-RateLimit-Scope': 'global' }
-        : { ...headers, 'Retry-After': String(Math.ceil(rl.seconds)), 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset-After': rl.seconds.toFixed(3), 'X-RateLimit-Reset': ((Date.now() + rl.seconds * 1000) / 1000).toFixed(3), 'X-RateLimit-Scope': 'user' };
+        : {
+            ...headers,
+            'Retry-After': String(Math.ceil(rl.seconds)),
+            'X-RateLimit-Remaining': '0',
+            'X-RateLimit-Reset-After': rl.seconds.toFixed(3),
+            'X-RateLimit-Reset': ((Date.now() + rl.seconds * 1000) / 1000).toFixed(3),
+            'X-RateLimit-Scope': 'user',
+          };
       return reply(429, { message: 'You are being rate limited.', retry_after: rl.seconds, global: rl.global }, h);
     }
     if (exceeded) {
       const after = Number(headers['X-RateLimit-Reset-After']);
-      return reply(429, { message: 'You are being rate limited.', retry_after: after, global: false }, { ...headers, 'Retry-After': String(Math.max(1, Math.ceil(after))), 'X-RateLimit-Scope': 'user' });
+      return reply(
+        429,
+        { message: 'You are being rate limited.', retry_after: after, global: false },
+        { ...headers, 'Retry-After': String(Math.max(1, Math.ceil(after))), 'X-RateLimit-Scope': 'user' },
+      );
     }
     const out = this.route(route, query);
     reply(out.status, out.body, headers);
@@ -525,9 +546,7 @@ export class FakeDiscord implements FakeControl {
         return p.id === this.guild.id ? ok([{ id: this.guild.id, name: '@everyone', position: 0 }, ...this.roles]) : unknownGuild;
       case '/guilds/:id/threads/active': {
         if (p.id !== this.guild.id) return unknownGuild;
-        const threads = [...this.channels.values()]
-          .filter((c) => c.thread_metadata && !c.thread_metadata.archived && !this.forbidden.has(c.parent_id ?? ''))
-          .sort((a, b) => cmp(b.id, a.id));
+        const threads = [...this.channels.values()].filter((c) => c.thread_metadata && !c.thread_metadata.archived && !this.forbidden.has(c.parent_id ?? '')).sort((a, b) => cmp(b.id, a.id));
         return ok({ threads, members: [] });
       }
       case '/channels/:id': {
@@ -559,7 +578,10 @@ export class FakeDiscord implements FakeControl {
         let page: FakeMessage[];
         if (q.after !== undefined) page = list.filter((m) => cmp(m.id, q.after!) > 0).slice(0, limit);
         else if (q.around !== undefined) {
-          const i = Math.max(0, list.findIndex((m) => cmp(m.id, q.around!) >= 0));
+          const i = Math.max(
+            0,
+            list.findIndex((m) => cmp(m.id, q.around!) >= 0),
+          );
           page = list.slice(Math.max(0, i - Math.floor(limit / 2)), Math.max(0, i - Math.floor(limit / 2)) + limit);
         } else {
           const older = q.before !== undefined ? list.filter((m) => cmp(m.id, q.before!) < 0) : list;
@@ -674,7 +696,15 @@ export class FakeDiscord implements FakeControl {
           });
           if (session.intents & INTENT_GUILDS) {
             const all = [...this.channels.values()];
-            this.emit(session, 'GUILD_CREATE', { id: this.guild.id, name: this.guild.name, unavailable: false, channels: all.filter((c) => !c.thread_metadata), threads: all.filter((c) => c.thread_metadata && !c.thread_metadata.archived), roles: this.roles, member_count: this.users.size });
+            this.emit(session, 'GUILD_CREATE', {
+              id: this.guild.id,
+              name: this.guild.name,
+              unavailable: false,
+              channels: all.filter((c) => !c.thread_metadata),
+              threads: all.filter((c) => c.thread_metadata && !c.thread_metadata.archived),
+              roles: this.roles,
+              member_count: this.users.size,
+            });
           }
           break;
         }
@@ -741,7 +771,10 @@ export class FakeDiscord implements FakeControl {
   }
 }
 
-function reactionOf(name: string, count: number): { count: number; count_details: { burst: number; normal: number }; me: boolean; me_burst: boolean; emoji: { id: string | null; name: string }; burst_colors: string[] } {
+function reactionOf(
+  name: string,
+  count: number,
+): { count: number; count_details: { burst: number; normal: number }; me: boolean; me_burst: boolean; emoji: { id: string | null; name: string }; burst_colors: string[] } {
   const custom = /^:(\w+):(\d+)$/.exec(name);
   return { count, count_details: { burst: 0, normal: count }, me: false, me_burst: false, emoji: custom ? { id: custom[2]!, name: custom[1]! } : { id: null, name }, burst_colors: [] };
 }

@@ -104,7 +104,19 @@ export class FakeDiscourse implements FakeControl {
   }
 
   addTopic(t: { title: string; category?: number; tags?: string[]; by?: string; text?: string; at?: number }): { topic: FakeTopic; first: FakePost } {
-    const topic: FakeTopic = { id: this.nextTopicId++, title: t.title, slug: t.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'topic', category_id: t.category ?? 1, tags: t.tags ?? [], accepted: null, deleted: false };
+    const topic: FakeTopic = {
+      id: this.nextTopicId++,
+      title: t.title,
+      slug:
+        t.title
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .replace(/^-|-$/g, '') || 'topic',
+      category_id: t.category ?? 1,
+      tags: t.tags ?? [],
+      accepted: null,
+      deleted: false,
+    };
     this.topics.set(topic.id, topic);
     const first = this.reply(topic.id, { by: t.by ?? 'ana', text: t.text ?? t.title, at: t.at });
     return { topic, first };
@@ -113,7 +125,21 @@ export class FakeDiscourse implements FakeControl {
   reply(topicId: number, r: { by: string; text: string; replyTo?: number; at?: number }): FakePost {
     const at = new Date(r.at ?? this.now()).toISOString();
     const n = this.posts.filter((p) => p.topic_id === topicId).length + 1;
-    const post: FakePost = { id: this.nextPostId++, topic_id: topicId, post_number: n, username: r.by, name: r.by[0]!.toUpperCase() + r.by.slice(1), created_at: at, updated_at: at, cooked: `<p>${r.text}</p>`, post_type: 1, reply_to_post_number: r.replyTo ?? null, version: 1, likes: 0, deleted: false };
+    const post: FakePost = {
+      id: this.nextPostId++,
+      topic_id: topicId,
+      post_number: n,
+      username: r.by,
+      name: r.by[0]!.toUpperCase() + r.by.slice(1),
+      created_at: at,
+      updated_at: at,
+      cooked: `<p>${r.text}</p>`,
+      post_type: 1,
+      reply_to_post_number: r.replyTo ?? null,
+      version: 1,
+      likes: 0,
+      deleted: false,
+    };
     this.posts.push(post);
     return post;
   }
@@ -224,7 +250,16 @@ export class FakeDiscourse implements FakeControl {
     const fault = this.faults.findIndex((f) => f.match.test(path) && !waiting.has(f));
     if (fault >= 0) {
       const f = this.faults.splice(fault, 1)[0]!;
-      if (f.status === 429) return send(429, { errors: ['You’ve performed this action too many times. Please wait a few seconds before trying again.'], error_type: 'rate_limit', extras: { wait_seconds: f.retryAfter, time_left: `${f.retryAfter} seconds` } }, { 'retry-after': String(f.retryAfter) });
+      if (f.status === 429)
+        return send(
+          429,
+          {
+            errors: ['You’ve performed this action too many times. Please wait a few seconds before trying again.'],
+            error_type: 'rate_limit',
+            extras: { wait_seconds: f.retryAfter, time_left: `${f.retryAfter} seconds` },
+          },
+          { 'retry-after': String(f.retryAfter) },
+        );
       return send(f.status, { status: f.status, error: 'Internal Server Error' });
     }
     const who = this.user(req);
@@ -232,21 +267,43 @@ export class FakeDiscourse implements FakeControl {
     if (who.name === null && this.opts.loginRequired) return send(403, { errors: ['You need to be logged in to do that.'], error_type: 'not_logged_in' });
     const visible = (p: FakePost) => {
       const t = this.topics.get(p.topic_id);
-      return !!t && !t.deleted && !p.deleted && this.canSee(this.categories.find((c) => c.id === t.category_id), who.name);
+      return (
+        !!t &&
+        !t.deleted &&
+        !p.deleted &&
+        this.canSee(
+          this.categories.find((c) => c.id === t.category_id),
+          who.name,
+        )
+      );
     };
     if (path === '/categories.json') {
-      return send(200, { category_list: { can_create_category: false, categories: this.categories.filter((c) => this.canSee(c, who.name)).map((c) => ({ id: c.id, name: c.name, slug: c.slug, read_restricted: !!c.read_restricted, topic_count: 0 })) } });
+      return send(200, {
+        category_list: {
+          can_create_category: false,
+          categories: this.categories.filter((c) => this.canSee(c, who.name)).map((c) => ({ id: c.id, name: c.name, slug: c.slug, read_restricted: !!c.read_restricted, topic_count: 0 })),
+        },
+      });
     }
     if (path === '/posts.json') {
       const before = Number(url.searchParams.get('before') ?? Infinity);
-      const list = this.posts.filter((p) => visible(p) && p.id < before).sort((a, b) => b.id - a.id).slice(0, this.pageSize);
+      const list = this.posts
+        .filter((p) => visible(p) && p.id < before)
+        .sort((a, b) => b.id - a.id)
+        .slice(0, this.pageSize);
       return send(200, { latest_posts: list.map((p) => this.serialize(p)) });
     }
     let m = /^\/t\/(\d+)\.json$/.exec(path);
     if (m) {
       const t = this.topics.get(Number(m[1]));
       if (!t || t.deleted) return send(404, { errors: ['The requested URL or resource could not be found.'], error_type: 'not_found' });
-      if (!this.canSee(this.categories.find((c) => c.id === t.category_id), who.name)) return send(403, { errors: ['You are not permitted to view the requested resource.'], error_type: 'invalid_access' });
+      if (
+        !this.canSee(
+          this.categories.find((c) => c.id === t.category_id),
+          who.name,
+        )
+      )
+        return send(403, { errors: ['You are not permitted to view the requested resource.'], error_type: 'invalid_access' });
       const posts = this.posts.filter((p) => p.topic_id === t.id && !p.deleted).sort((a, b) => a.post_number - b.post_number);
       return send(200, {
         id: t.id,

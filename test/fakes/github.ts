@@ -140,7 +140,18 @@ export class FakeGithub implements FakeControl {
   addIssue(repo: string, i: { title: string; body?: string; user?: string; labels?: string[]; pull?: boolean }): FakeIssue {
     const r = this.repo(repo);
     const at = this.tick();
-    const issue: FakeIssue = { number: r.issues.length + 1, node_id: `I_${this.seq++}`, title: i.title, body: i.body ?? '', user: i.user ?? 'octocat', labels: i.labels ?? [], created_at: at, updated_at: at, isPull: i.pull ?? false, thumbs: [] };
+    const issue: FakeIssue = {
+      number: r.issues.length + 1,
+      node_id: `I_${this.seq++}`,
+      title: i.title,
+      body: i.body ?? '',
+      user: i.user ?? 'octocat',
+      labels: i.labels ?? [],
+      created_at: at,
+      updated_at: at,
+      isPull: i.pull ?? false,
+      thumbs: [],
+    };
     r.issues.push(issue);
     return issue;
   }
@@ -194,14 +205,39 @@ export class FakeGithub implements FakeControl {
   addDiscussion(repo: string, d: { title: string; body: string; author?: string; category?: string; labels?: string[] }): FakeDiscussion {
     const r = this.repo(repo);
     const at = this.tick();
-    const disc: FakeDiscussion = { id: `D_${this.seq++}`, number: r.discussions.length + 1, title: d.title, body: d.body, author: d.author ?? 'octocat', createdAt: at, updatedAt: at, lastEditedAt: null, upvoteCount: 0, replies: [], category: d.category ?? 'Ideas', labels: d.labels ?? [], answer: null, thumbs: [], comments: [] };
+    const disc: FakeDiscussion = {
+      id: `D_${this.seq++}`,
+      number: r.discussions.length + 1,
+      title: d.title,
+      body: d.body,
+      author: d.author ?? 'octocat',
+      createdAt: at,
+      updatedAt: at,
+      lastEditedAt: null,
+      upvoteCount: 0,
+      replies: [],
+      category: d.category ?? 'Ideas',
+      labels: d.labels ?? [],
+      answer: null,
+      thumbs: [],
+      comments: [],
+    };
     r.discussions.push(disc);
     return disc;
   }
 
   discussionComment(d: FakeDiscussion, c: { body: string; author?: string | null; replyTo?: FakePost }): FakePost {
     const at = this.tick();
-    const post: FakePost = { id: `DC_${this.seq++}`, body: c.body, author: c.author === undefined ? 'octocat' : c.author, createdAt: at, updatedAt: at, lastEditedAt: null, upvoteCount: 0, replies: [] };
+    const post: FakePost = {
+      id: `DC_${this.seq++}`,
+      body: c.body,
+      author: c.author === undefined ? 'octocat' : c.author,
+      createdAt: at,
+      updatedAt: at,
+      lastEditedAt: null,
+      upvoteCount: 0,
+      replies: [],
+    };
     (c.replyTo ? c.replyTo.replies : d.comments).push(post);
     d.updatedAt = at;
     return post;
@@ -293,11 +329,32 @@ export class FakeGithub implements FakeControl {
 
   private restComment(repo: string, c: FakeComment): Record<string, unknown> {
     const issue = this.repo(repo).issues[c.issue - 1]!;
-    return { id: c.id, node_id: c.node_id, body: c.body, user: { login: c.user, id: 2, type: 'User' }, created_at: c.created_at, updated_at: c.updated_at, html_url: `https://github.com/${repo}/${issue.isPull ? 'pull' : 'issues'}/${c.issue}#issuecomment-${c.id}`, issue_url: `${this.url}/repos/${repo}/issues/${c.issue}`, reactions: { total_count: 0, '+1': 0 } };
+    return {
+      id: c.id,
+      node_id: c.node_id,
+      body: c.body,
+      user: { login: c.user, id: 2, type: 'User' },
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+      html_url: `https://github.com/${repo}/${issue.isPull ? 'pull' : 'issues'}/${c.issue}#issuecomment-${c.id}`,
+      issue_url: `${this.url}/repos/${repo}/issues/${c.issue}`,
+      reactions: { total_count: 0, '+1': 0 },
+    };
   }
 
   private gqlPost(p: FakePost, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return { id: p.id, url: `https://github.com/discussions/${p.id}`, body: p.body, createdAt: p.createdAt, updatedAt: p.updatedAt, lastEditedAt: p.lastEditedAt, upvoteCount: p.upvoteCount, author: p.author ? { login: p.author, __typename: 'User', email: this.emails.get(p.author.toLowerCase()) ?? '', name: null } : null, reactionGroups: [], ...extra };
+    return {
+      id: p.id,
+      url: `https://github.com/discussions/${p.id}`,
+      body: p.body,
+      createdAt: p.createdAt,
+      updatedAt: p.updatedAt,
+      lastEditedAt: p.lastEditedAt,
+      upvoteCount: p.upvoteCount,
+      author: p.author ? { login: p.author, __typename: 'User', email: this.emails.get(p.author.toLowerCase()) ?? '', name: null } : null,
+      reactionGroups: [],
+      ...extra,
+    };
   }
 
   private thumbsPage(d: FakeDiscussion, first: number, after: string | null): Record<string, unknown> {
@@ -332,7 +389,15 @@ export class FakeGithub implements FakeControl {
     const reset = Math.floor(Date.now() / 1000) + 3600;
     const send = (status: number, data: unknown, headers: Record<string, string> = {}) => {
       this.requests.push({ method: req.method ?? 'GET', path: `${url.pathname}${url.search}`, status, ifNoneMatch: req.headers['if-none-match'] !== undefined });
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '4999', 'x-ratelimit-reset': String(reset), 'x-ratelimit-used': '1', 'x-ratelimit-resource': path === '/graphql' ? 'graphql' : 'core', ...headers });
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-remaining': '4999',
+        'x-ratelimit-reset': String(reset),
+        'x-ratelimit-used': '1',
+        'x-ratelimit-resource': path === '/graphql' ? 'graphql' : 'core',
+        ...headers,
+      });
       res.end(status === 304 ? undefined : JSON.stringify(data));
     };
     const auth = req.headers.authorization ?? '';
@@ -342,8 +407,20 @@ export class FakeGithub implements FakeControl {
       const f = this.faults.splice(fi, 1)[0]!;
       if (f.kind === '500') return send(500, { message: 'Server Error' });
       if (f.kind === '429') return send(429, { message: 'Too Many Requests' }, { 'retry-after': String(f.seconds) });
-      if (f.kind === 'secondary') return send(403, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' }, { 'retry-after': String(f.seconds) });
-      return send(403, { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((Date.now() + f.seconds * 1000) / 1000)) });
+      if (f.kind === 'secondary')
+        return send(
+          403,
+          {
+            message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+            documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+          },
+          { 'retry-after': String(f.seconds) },
+        );
+      return send(
+        403,
+        { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
+        { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((Date.now() + f.seconds * 1000) / 1000)) },
+      );
     }
     if (path === '/graphql' && req.method === 'POST') return this.graphql(body, send);
     const u = /^\/users\/([^/]+)$/.exec(path);
@@ -359,14 +436,27 @@ export class FakeGithub implements FakeControl {
       const issue = repo.issues[Number(m[2]) - 1];
       if (!issue) return send(404, { message: 'Not Found' });
       if (issue.deleted) return send(410, { message: 'This issue was deleted', documentation_url: 'https://docs.github.com/rest/issues/issues#get-an-issue' });
-      if (m[3] === 'comments') return send(200, repo.comments.filter((c) => c.issue === issue.number && !c.deleted).map((c) => this.restComment(repoName, c)));
-      if (m[3]) return send(200, issue.thumbs.filter(() => (url.searchParams.get('content') ?? '+1') === '+1').map((t, k) => ({ id: k + 1, node_id: `R_${k}`, user: { login: t.login, id: 3, type: 'User' }, content: '+1', created_at: t.at })));
+      if (m[3] === 'comments')
+        return send(
+          200,
+          repo.comments.filter((c) => c.issue === issue.number && !c.deleted).map((c) => this.restComment(repoName, c)),
+        );
+      if (m[3])
+        return send(
+          200,
+          issue.thumbs
+            .filter(() => (url.searchParams.get('content') ?? '+1') === '+1')
+            .map((t, k) => ({ id: k + 1, node_id: `R_${k}`, user: { login: t.login, id: 3, type: 'User' }, content: '+1', created_at: t.at })),
+        );
       return send(200, this.restIssue(repoName, issue));
     }
     const since = url.searchParams.get('since');
     const perPage = Number(url.searchParams.get('per_page') ?? 30);
     const page = Number(url.searchParams.get('page') ?? 1);
-    const all = m[2] === 'comments' ? repo.comments.filter((c) => !c.deleted && !repo.issues[c.issue - 1]!.deleted).map((c) => this.restComment(repoName, c)) : repo.issues.filter((i) => !i.deleted).map((i) => this.restIssue(repoName, i));
+    const all =
+      m[2] === 'comments'
+        ? repo.comments.filter((c) => !c.deleted && !repo.issues[c.issue - 1]!.deleted).map((c) => this.restComment(repoName, c))
+        : repo.issues.filter((i) => !i.deleted).map((i) => this.restIssue(repoName, i));
     const asc = url.searchParams.get('direction') === 'asc';
     const list = all.filter((x) => !since || String(x.updated_at) >= since).sort((a, b) => (asc ? 1 : -1) * (String(a.updated_at).localeCompare(String(b.updated_at)) || Number(a.id) - Number(b.id)));
     const out = list.slice((page - 1) * perPage, page * perPage);
@@ -385,7 +475,19 @@ export class FakeGithub implements FakeControl {
     if (!repo) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/issues/issues#create-an-issue' });
     const issue = number === null ? null : repo.issues[number - 1];
     if (number !== null && !issue) return send(404, { message: 'Not Found' });
-    if (events && method === 'GET') return send(200, (issue!.events ?? []).map((e) => ({ id: e.id, node_id: `E_${e.id}`, event: e.event, commit_id: e.commit_id, commit_url: e.commit_id ? `${this.url}/repos/${repoName}/commits/${e.commit_id}` : null, created_at: e.created_at, actor: { login: 'maintainer', id: 9, type: 'User' } })));
+    if (events && method === 'GET')
+      return send(
+        200,
+        (issue!.events ?? []).map((e) => ({
+          id: e.id,
+          node_id: `E_${e.id}`,
+          event: e.event,
+          commit_id: e.commit_id,
+          commit_url: e.commit_id ? `${this.url}/repos/${repoName}/commits/${e.commit_id}` : null,
+          created_at: e.created_at,
+          actor: { login: 'maintainer', id: 9, type: 'User' },
+        })),
+      );
     let input: { title?: unknown; body?: unknown; state?: unknown };
     try {
       input = JSON.parse(body || '{}') as typeof input;
@@ -422,7 +524,11 @@ export class FakeGithub implements FakeControl {
     if (!query.includes('discussions(')) return send(200, { errors: [{ message: 'unsupported query in the fake' }] });
     const name = `${v.owner}/${v.name}`;
     const repo = this.repos.get(name);
-    if (!repo) return send(200, { data: { repository: null }, errors: [{ type: 'NOT_FOUND', path: ['repository'], locations: [{ line: 2, column: 3 }], message: `Could not resolve to a Repository with the name '${name}'.` }] });
+    if (!repo)
+      return send(200, {
+        data: { repository: null },
+        errors: [{ type: 'NOT_FOUND', path: ['repository'], locations: [{ line: 2, column: 3 }], message: `Could not resolve to a Repository with the name '${name}'.` }],
+      });
     const sorted = [...repo.discussions].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || b.number - a.number);
     const start = v.after ? Number(Buffer.from(v.after, 'base64').toString('utf8').replace('cursor:', '')) : 0;
     const first = v.first ?? 10;
@@ -439,6 +545,13 @@ export class FakeGithub implements FakeControl {
       }),
     );
     const end = start + nodes.length;
-    send(200, { data: { repository: { hasDiscussionsEnabled: true, discussions: { pageInfo: { hasNextPage: end < sorted.length, endCursor: nodes.length ? Buffer.from(`cursor:${end}`).toString('base64') : v.after ?? null }, nodes } } } });
+    send(200, {
+      data: {
+        repository: {
+          hasDiscussionsEnabled: true,
+          discussions: { pageInfo: { hasNextPage: end < sorted.length, endCursor: nodes.length ? Buffer.from(`cursor:${end}`).toString('base64') : (v.after ?? null) }, nodes },
+        },
+      },
+    });
   }
 }

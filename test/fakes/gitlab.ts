@@ -85,13 +85,35 @@ export class FakeGitlab extends FakeTrackerServer {
     if (!m[2]) {
       if (req.method !== 'POST') return send(405, { message: '405 Method Not Allowed' });
       if (!input.title) return send(400, { error: 'title is missing' });
-      const issue: GitlabIssue = { id: 5000 + this.seq++, iid: project.issues.length + 1, project: name, title: input.title, description: input.description ?? '', state: 'opened', closedBy: [], created_at: now, updated_at: now, closed_at: null };
+      const issue: GitlabIssue = {
+        id: 5000 + this.seq++,
+        iid: project.issues.length + 1,
+        project: name,
+        title: input.title,
+        description: input.description ?? '',
+        state: 'opened',
+        closedBy: [],
+        created_at: now,
+        updated_at: now,
+        closed_at: null,
+      };
       project.issues.push(issue);
       return send(201, this.view(name, issue));
     }
     const issue = project.issues[Number(m[2]) - 1];
     if (!issue) return send(404, { message: '404 Not found' });
-    if (m[3]) return send(200, issue.closedBy.map((mr) => ({ id: 9000 + mr.iid, iid: mr.iid, title: `Fix #${issue.iid}`, state: 'merged', web_url: `https://gitlab.example.com/${name}/-/merge_requests/${mr.iid}`, references: { short: `!${mr.iid}`, full: `${name}!${mr.iid}` } })));
+    if (m[3])
+      return send(
+        200,
+        issue.closedBy.map((mr) => ({
+          id: 9000 + mr.iid,
+          iid: mr.iid,
+          title: `Fix #${issue.iid}`,
+          state: 'merged',
+          web_url: `https://gitlab.example.com/${name}/-/merge_requests/${mr.iid}`,
+          references: { short: `!${mr.iid}`, full: `${name}!${mr.iid}` },
+        })),
+      );
     if (req.method === 'GET') return send(200, this.view(name, issue));
     if (req.method === 'PUT') {
       if (input.title !== undefined) issue.title = input.title;

@@ -98,13 +98,22 @@ export class FakeJira extends FakeTrackerServer {
     if (!m) return send(404, { errorMessages: ['Not found'], errors: {} });
     const input = (body ? JSON.parse(body) : {}) as { fields?: { project?: { key?: string }; issuetype?: { name?: string }; summary?: string; description?: unknown } };
     const f = input.fields ?? {};
-    if (f.description !== undefined && !isAdf(f.description)) return send(400, { errorMessages: [], errors: { description: 'Operation value must be an Atlassian Document (see the Atlassian Document Format)' } });
+    if (f.description !== undefined && !isAdf(f.description))
+      return send(400, { errorMessages: [], errors: { description: 'Operation value must be an Atlassian Document (see the Atlassian Document Format)' } });
     if (!m[1]) {
       if (req.method !== 'POST') return send(405, { errorMessages: ['Method not allowed'] });
       const list = this.projects.get(f.project?.key ?? '');
       if (!list) return send(400, { errorMessages: [], errors: { project: 'valid project is required' } });
       if (!f.summary) return send(400, { errorMessages: [], errors: { summary: 'You must specify a summary of the issue.' } });
-      const issue: JiraIssue = { id: String(this.seq++), key: `${f.project!.key}-${list.length + 1}`, summary: f.summary, description: f.description ?? null, status: { name: 'To Do', category: 'new' }, resolution: null, fixVersions: [] };
+      const issue: JiraIssue = {
+        id: String(this.seq++),
+        key: `${f.project!.key}-${list.length + 1}`,
+        summary: f.summary,
+        description: f.description ?? null,
+        status: { name: 'To Do', category: 'new' },
+        resolution: null,
+        fixVersions: [],
+      };
       list.push(issue);
       return send(201, { id: issue.id, key: issue.key, self: `${this.url}/rest/api/3/issue/${issue.id}` });
     }

@@ -40,7 +40,14 @@ export class FakeLinear extends FakeTrackerServer {
   }
 
   protected unauthorized(send: Send): void {
-    send(400, { errors: [{ message: 'Authentication required, not authenticated', extensions: { type: 'authentication error', code: 'AUTHENTICATION_ERROR', userPresentableMessage: 'You need to authenticate to access this operation.' } }] });
+    send(400, {
+      errors: [
+        {
+          message: 'Authentication required, not authenticated',
+          extensions: { type: 'authentication error', code: 'AUTHENTICATION_ERROR', userPresentableMessage: 'You need to authenticate to access this operation.' },
+        },
+      ],
+    });
   }
 
   protected override isWrite(r: { body: string }): boolean {
@@ -48,7 +55,17 @@ export class FakeLinear extends FakeTrackerServer {
   }
 
   private view(i: LinearIssue): Record<string, unknown> {
-    return { id: i.id, identifier: i.identifier, url: `https://linear.app/driftwood/issue/${i.identifier}/${i.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40)}`, state: i.state, completedAt: i.state.type === 'completed' ? new Date().toISOString() : null, canceledAt: i.state.type === 'canceled' ? new Date().toISOString() : null };
+    return {
+      id: i.id,
+      identifier: i.identifier,
+      url: `https://linear.app/driftwood/issue/${i.identifier}/${i.title
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .slice(0, 40)}`,
+      state: i.state,
+      completedAt: i.state.type === 'completed' ? new Date().toISOString() : null,
+      canceledAt: i.state.type === 'canceled' ? new Date().toISOString() : null,
+    };
   }
 
   protected handle(req: IncomingMessage, url: URL, body: string, send: Send): void {
@@ -68,7 +85,14 @@ export class FakeLinear extends FakeTrackerServer {
       const entry = [...this.teams].find(([, t]) => t.id === input.teamId);
       if (!entry) return send(200, { data: null, errors: [{ message: 'Entity not found: Team', extensions: { code: 'INVALID_INPUT' } }] });
       const [key, team] = entry;
-      const issue: LinearIssue = { id: randomUUID(), identifier: `${key}-${team.issues.length + 1}`, teamKey: key, title: input.title, description: input.description ?? '', state: { name: 'Todo', type: 'unstarted' } };
+      const issue: LinearIssue = {
+        id: randomUUID(),
+        identifier: `${key}-${team.issues.length + 1}`,
+        teamKey: key,
+        title: input.title,
+        description: input.description ?? '',
+        state: { name: 'Todo', type: 'unstarted' },
+      };
       team.issues.push(issue);
       return send(200, { data: { issueCreate: { success: true, issue: this.view(issue) } } });
     }

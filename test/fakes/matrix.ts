@@ -222,7 +222,13 @@ export class FakeMatrixServer implements FakeControl {
     return this.append(roomId, {
       type: 'm.room.encrypted',
       sender,
-      content: { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg', device_id: 'RJYKSTBOIE', sender_key: 'IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA', session_id: 'X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ' },
+      content: {
+        algorithm: 'm.megolm.v1.aes-sha2',
+        ciphertext: 'AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg',
+        device_id: 'RJYKSTBOIE',
+        sender_key: 'IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA',
+        session_id: 'X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ',
+      },
     });
   }
 
@@ -388,7 +394,12 @@ export class FakeMatrixServer implements FakeControl {
       if (this.rateLimited(res)) return;
       return this.messages(res, room, query);
     }
-    if (what === 'state' && a === undefined) return json(res, 200, this.currentState(room).map((e) => this.serve(room, e)));
+    if (what === 'state' && a === undefined)
+      return json(
+        res,
+        200,
+        this.currentState(room).map((e) => this.serve(room, e)),
+      );
     if (what === 'state' && a !== undefined) {
       const ev = this.currentState(room).find((e) => e.type === a && e.state_key === (b ?? ''));
       if (!ev) throw new HttpFail(404, 'M_NOT_FOUND', 'Event not found.');
@@ -399,10 +410,16 @@ export class FakeMatrixServer implements FakeControl {
       if (!ev) throw new HttpFail(404, 'M_NOT_FOUND', 'Event not found.');
       return json(res, 200, this.serve(room, ev));
     }
-    if (what === 'members') return json(res, 200, { chunk: this.currentState(room).filter((e) => e.type === 'm.room.member').map((e) => this.serve(room, e)) });
+    if (what === 'members')
+      return json(res, 200, {
+        chunk: this.currentState(room)
+          .filter((e) => e.type === 'm.room.member')
+          .map((e) => this.serve(room, e)),
+      });
     if (what === 'joined_members') {
       const joined: Record<string, unknown> = {};
-      for (const e of this.currentState(room)) if (e.type === 'm.room.member' && e.content.membership === 'join') joined[e.state_key!] = { display_name: e.content.displayname ?? null, avatar_url: null };
+      for (const e of this.currentState(room))
+        if (e.type === 'm.room.member' && e.content.membership === 'join') joined[e.state_key!] = { display_name: e.content.displayname ?? null, avatar_url: null };
       return json(res, 200, { joined });
     }
     throw new HttpFail(404, 'M_UNRECOGNIZED', 'Unrecognized request');
@@ -441,7 +458,9 @@ export class FakeMatrixServer implements FakeControl {
     else if (last && dir === 'f') body.end = this.token('t', last.stream); // forwards: where to continue when more arrives
     if (filter.lazy_load_members) {
       const senders = new Set(chunk.map((s) => s.ev.sender));
-      body.state = this.currentState(room).filter((e) => e.type === 'm.room.member' && senders.has(e.state_key ?? '')).map((e) => this.serve(room, e));
+      body.state = this.currentState(room)
+        .filter((e) => e.type === 'm.room.member' && senders.has(e.state_key ?? ''))
+        .map((e) => this.serve(room, e));
     }
     json(res, 200, body);
   }
@@ -521,7 +540,7 @@ export class FakeMatrixServer implements FakeControl {
 
 function rel(ev: FakeEvent): { rel_type?: string; event_id?: string } | undefined {
   const r = ev.content['m.relates_to'];
-  return r && typeof r === 'object' ? (r) : undefined;
+  return r && typeof r === 'object' ? r : undefined;
 }
 
 export async function startFakeMatrix(opts: FakeMatrixOptions = {}): Promise<FakeMatrixServer> {

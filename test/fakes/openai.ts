@@ -43,7 +43,8 @@ export async function startFakeOpenAi(answer: (body: unknown) => unknown = () =>
         return;
       }
       const json = (status: number, value: unknown, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
-      const completion = (content: string) => json(200, { id: 'chatcmpl-fake', object: 'chat.completion', model: 'fake', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }] });
+      const completion = (content: string) =>
+        json(200, { id: 'chatcmpl-fake', object: 'chat.completion', model: 'fake', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }] });
       switch (fake.mode) {
         case '500':
           json(500, { error: { message: 'internal error', type: 'server_error' } });

@@ -348,7 +348,15 @@ export class FakeSlack implements FakeControl {
       JSON.stringify({
         envelope_id: env.envelope_id,
         type: 'events_api',
-        payload: { token: 'verification-token', team_id: 'T0TEST', api_app_id: 'A0FAKE', event: env.event, type: 'event_callback', event_id: `Ev${env.envelope_id}`, event_time: Math.floor(this.now() / 1000) },
+        payload: {
+          token: 'verification-token',
+          team_id: 'T0TEST',
+          api_app_id: 'A0FAKE',
+          event: env.event,
+          type: 'event_callback',
+          event_id: `Ev${env.envelope_id}`,
+          event_time: Math.floor(this.now() / 1000),
+        },
         accepts_response_payload: false,
         retry_attempt: 0,
         retry_reason: '',
@@ -492,7 +500,16 @@ export class FakeSlack implements FakeControl {
   private dispatch(method: string, p: Record<string, string>): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: `https://${this.domain}.slack.com/`, team: 'Gleaner Test', user: 'gleaner', team_id: 'T0TEST', user_id: 'U0GLEANER', bot_id: 'B0GLEANER', is_enterprise_install: false };
+        return {
+          ok: true,
+          url: `https://${this.domain}.slack.com/`,
+          team: 'Gleaner Test',
+          user: 'gleaner',
+          team_id: 'T0TEST',
+          user_id: 'U0GLEANER',
+          bot_id: 'B0GLEANER',
+          is_enterprise_install: false,
+        };
       case 'conversations.list':
         return this.conversationsList(p);
       case 'conversations.info': {
@@ -630,13 +647,30 @@ export class FakeSlack implements FakeControl {
     const replies = this.list(channel).filter((r) => r.thread_ts === m.ts && r.ts !== m.ts && !r.deleted);
     if (replies.length) {
       const users = [...new Set(replies.map((r) => r.user ?? r.bot_id ?? ''))];
-      Object.assign(out, { thread_ts: m.ts, reply_count: replies.length, reply_users_count: users.length, reply_users: users, latest_reply: replies[replies.length - 1]!.ts, is_locked: false, subscribed: false });
+      Object.assign(out, {
+        thread_ts: m.ts,
+        reply_count: replies.length,
+        reply_users_count: users.length,
+        reply_users: users,
+        latest_reply: replies[replies.length - 1]!.ts,
+        is_locked: false,
+        subscribed: false,
+      });
     }
     if (m.thread_ts && m.thread_ts !== m.ts) {
       const parent = this.list(channel).find((x) => x.ts === m.thread_ts);
       if (parent?.user) out.parent_user_id = parent.user;
     }
-    if (m.deleted) return { type: 'message', subtype: 'tombstone', user: 'USLACKBOT', hidden: true, text: 'This message was deleted.', ts: m.ts, ...(out.thread_ts ? { thread_ts: out.thread_ts, reply_count: out.reply_count, reply_users: out.reply_users, reply_users_count: out.reply_users_count, latest_reply: out.latest_reply } : {}) };
+    if (m.deleted)
+      return {
+        type: 'message',
+        subtype: 'tombstone',
+        user: 'USLACKBOT',
+        hidden: true,
+        text: 'This message was deleted.',
+        ts: m.ts,
+        ...(out.thread_ts ? { thread_ts: out.thread_ts, reply_count: out.reply_count, reply_users: out.reply_users, reply_users_count: out.reply_users_count, latest_reply: out.latest_reply } : {}),
+      };
     return out;
   }
 

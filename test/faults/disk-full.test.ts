@@ -28,7 +28,13 @@ afterAll(() => {
 });
 
 function batchOf(b: number, size: number): RawMessage[] {
-  return Array.from({ length: size }, (_, i) => ({ externalId: `b${b}m${i}`, channel: 'general', author: { id: `U${i % 13}` }, text: `batch ${b} message ${i} ${'words about the export page '.repeat(8)}`, sentAt: Date.UTC(2024, 0, 1) + (b * size + i) * 1000 }));
+  return Array.from({ length: size }, (_, i) => ({
+    externalId: `b${b}m${i}`,
+    channel: 'general',
+    author: { id: `U${i % 13}` },
+    text: `batch ${b} message ${i} ${'words about the export page '.repeat(8)}`,
+    sentAt: Date.UTC(2024, 0, 1) + (b * size + i) * 1000,
+  }));
 }
 
 describe('disk full for the SQLite file', () => {
@@ -36,7 +42,8 @@ describe('disk full for the SQLite file', () => {
     const file = join(dir, 'full.db');
     const store = await openDb(file);
     const filler = join(dir, 'filler');
-    if (mounted) writeFileSync(filler, Buffer.alloc(1024 * 1024)); // freed later
+    if (mounted)
+      writeFileSync(filler, Buffer.alloc(1024 * 1024)); // freed later
     else await sql`pragma max_page_count = 400`.execute(store.db);
     const sourceId = await ensureSource(store.db, 'chat', 'slack', Date.now());
 
@@ -58,7 +65,15 @@ describe('disk full for the SQLite file', () => {
     expect(message).toMatch(/disk is full/);
     expect(stored).toBeGreaterThan(0);
 
-    const count = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await store.db
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     expect(await count()).toBe(stored); // the failed batch left nothing behind
     const cursor = await store.db.selectFrom('checkpoints').select('cursor').executeTakeFirst();
     expect(cursor?.cursor).toBe(String(b - 1));

@@ -44,7 +44,8 @@ describe('a value nested 5,000 levels deep', () => {
     const dir = tempDir('gleaner-deep-');
     const slack = join(dir, 'slack');
     slackExportFolder(slack);
-    const ev = (n: number, extra = '') => `{"type":"m.room.message","event_id":"$e${n}","sender":"@priya:example.org","origin_server_ts":${(T0 + n * 60) * 1000},"room_id":"!r:example.org","content":{"msgtype":"m.text","body":"element ${n}"${extra}}}`;
+    const ev = (n: number, extra = '') =>
+      `{"type":"m.room.message","event_id":"$e${n}","sender":"@priya:example.org","origin_server_ts":${(T0 + n * 60) * 1000},"room_id":"!r:example.org","content":{"msgtype":"m.text","body":"element ${n}"${extra}}}`;
     const element = join(dir, 'room.json');
     writeFileSync(element, `{"room_name":"lumen","messages":[${ev(1)},${ev(2, `,"x":${DEEP}`)},${ev(3)}]}`);
     const dm = (n: number, extra = '') => `{"id":"${1000 + n}","type":"Default","timestamp":"2024-01-10T10:0${n}:00Z","content":"discord ${n}","author":{"id":"7","name":"sam","isBot":false}${extra}}`;
@@ -78,7 +79,14 @@ function slackBombZip(path: string, bombMiB: number, paddingMiB = 0): void {
     { name: 'users.json', data: JSON.stringify([{ id: 'U1', name: 'priya' }]) },
     { name: 'channels.json', data: JSON.stringify([{ id: 'C1', name: 'help' }]) },
     { name: 'help/2024-01-09.json', data: `[${slackMsg(1)}]` },
-    { name: 'help/2024-01-10.json', pieces: [{ bytes: Buffer.from('['), times: 1 }, { bytes: mib, times: bombMiB }, { bytes: Buffer.from(']'), times: 1 }] },
+    {
+      name: 'help/2024-01-10.json',
+      pieces: [
+        { bytes: Buffer.from('['), times: 1 },
+        { bytes: mib, times: bombMiB },
+        { bytes: Buffer.from(']'), times: 1 },
+      ],
+    },
     { name: 'help/2024-01-11.json', data: `[${slackMsg(2)}]` },
   ]);
 }
@@ -108,7 +116,15 @@ describe('a zip bomb in a Slack export', () => {
     writeZip(zip, [
       { name: 'users.json', data: JSON.stringify([{ id: 'U1', name: 'priya' }]) },
       { name: 'channels.json', data: JSON.stringify([{ id: 'C1', name: 'help' }]) },
-      { name: 'help/2024-01-10.json', pieces: [{ bytes: Buffer.from('['), times: 1 }, { bytes: mib, times: 300 }, { bytes: Buffer.from(']'), times: 1 }], declaredSize: 1000 },
+      {
+        name: 'help/2024-01-10.json',
+        pieces: [
+          { bytes: Buffer.from('['), times: 1 },
+          { bytes: mib, times: 300 },
+          { bytes: Buffer.from(']'), times: 1 },
+        ],
+        declaredSize: 1000,
+      },
       { name: 'help/2024-01-11.json', data: `[${slackMsg(2)}]` },
     ]);
     const a = await app();

@@ -22,7 +22,10 @@ afterAll(async () => {
 });
 
 /** Forwards to `target`; `fault(n, method)` may answer the n-th request itself. */
-async function faultyProxy(target: string, fault: (n: number, method: string) => { status: number; headers?: Record<string, string> } | null): Promise<{ url: string; faults: Record<number, number> }> {
+async function faultyProxy(
+  target: string,
+  fault: (n: number, method: string) => { status: number; headers?: Record<string, string> } | null,
+): Promise<{ url: string; faults: Record<number, number> }> {
   const t = new URL(target);
   const faults: Record<number, number> = {};
   let n = 0;
@@ -60,7 +63,15 @@ describe('platform answers 500s and 429s for a while', () => {
       else fake.reply(ch.id, `${t0 + (i - (i % 6)) * 60}.000100`, { user: `U${1 + (i % 2)}`, text: `answer ${i.toString(36)}`, ts });
     }
     // History calls 2-4: 500s; 6: 429 (Retry-After 1 s); 9-10: 500s; 12: 429; all others pass.
-    const plan = new Map<number, number>([[2, 500], [3, 500], [4, 500], [6, 429], [9, 500], [10, 500], [12, 429]]);
+    const plan = new Map<number, number>([
+      [2, 500],
+      [3, 500],
+      [4, 500],
+      [6, 429],
+      [9, 500],
+      [10, 500],
+      [12, 429],
+    ]);
     let historyCalls = 0;
     const { url, faults } = await faultyProxy(fake.url, (_n, method) => {
       if (!method.startsWith('conversations.')) return null;

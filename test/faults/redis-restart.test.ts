@@ -23,7 +23,11 @@ const redisDir = mkdtempSync(join(tmpdir(), 'gleaner-redis-restart-'));
 let redis: ChildProcess | null = null;
 
 function startRedis(port: number): ChildProcess {
-  const child = spawn(findBinary('redis-server', 'redis-server'), ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const child = spawn(
+    findBinary('redis-server', 'redis-server'),
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
   redis = child;
   return child;
 }
@@ -47,7 +51,15 @@ describe('Redis restarts during a run', () => {
     const queue = new BullMqQueue({ url, prefix, retry: { attempts: 10, baseDelayMs: 200 } });
     const env = { REDIS_URL: url, GLEANER_DB: dbPath, GLEANER_QUEUE_PREFIX: prefix };
     const started = [workers.start(env), workers.start(env)];
-    const count = async () => Number((await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await store.db
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     const t0 = Date.UTC(2024, 6, 1);
     for (let b = 0; b < BATCHES; b++) {
@@ -63,7 +75,14 @@ describe('Redis restarts during a run', () => {
       }
       const messages: RawMessage[] = Array.from({ length: PER_BATCH }, (_, i) => {
         const n = b * PER_BATCH + i;
-        return { externalId: `m${n}`, channel: `c${n % 3}`, author: { id: `U${n % 17}` }, text: `line ${n.toString(36)} about the ${['export', 'login', 'billing'][n % 3]} page`, sentAt: t0 + n * 1000, threadId: `m${n - (n % 5)}` };
+        return {
+          externalId: `m${n}`,
+          channel: `c${n % 3}`,
+          author: { id: `U${n % 17}` },
+          text: `line ${n.toString(36)} about the ${['export', 'login', 'billing'][n % 3]} page`,
+          sentAt: t0 + n * 1000,
+          threadId: `m${n - (n % 5)}`,
+        };
       });
       const payload: IngestPayload = { sourceId, platform: 'slack', messages, normalizerVersion: 1, cursor: { key: 'cursor', value: String(b) } };
       await queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
@@ -72,7 +91,10 @@ describe('Redis restarts during a run', () => {
     await until(async () => (await queue.counts('ingest')).completed === BATCHES, 150_000, `all batches (workers:\n${workers.stderr()})`, 200);
     expect(await queue.failed('ingest')).toEqual([]);
     expect(await count()).toBe(BATCHES * PER_BATCH);
-    const distinct = await store.db.selectFrom('messages').select((eb) => eb.fn.count<number>('external_id').distinct().as('n')).executeTakeFirstOrThrow();
+    const distinct = await store.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.count<number>('external_id').distinct().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(distinct.n)).toBe(BATCHES * PER_BATCH);
     const sizes = await store.db.selectFrom('conversations').select('message_count').execute();
     expect(sizes.filter((s) => s.message_count !== 5)).toEqual([]);

@@ -116,7 +116,26 @@ describe('an SMTP server refusing the login', () => {
     await app.close();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', "const { main } = await import('./src/cli/main.ts'); await main(process.argv);", 'gleaner', '-c', join(dir, 'gleaner.yaml'), '--db', join(dir, 'gleaner.db'), 'digest', 'approve', '--team', 'product', '--week', '2026-W48', '--by', 'carol'],
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        "const { main } = await import('./src/cli/main.ts'); await main(process.argv);",
+        'gleaner',
+        '-c',
+        join(dir, 'gleaner.yaml'),
+        '--db',
+        join(dir, 'gleaner.db'),
+        'digest',
+        'approve',
+        '--team',
+        'product',
+        '--week',
+        '2026-W48',
+        '--by',
+        'carol',
+      ],
       { cwd: ROOT, env: { ...process.env, GLEANER_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

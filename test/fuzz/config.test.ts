@@ -8,7 +8,15 @@ import { ConfigError } from '../../src/errors.js';
 import { FUZZ_RUNS } from './support.js';
 
 const hostile = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', '~', '${REDIS_URL}', '${}', '*anchor', '&a [*a]', '!!binary AAAA', '\u0000', 'env:NOPE', 'file:/nonexistent'));
-const sourceLike = fc.record({ name: fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/), hostile), platform: fc.oneof(fc.constantFrom('slack', 'discord', 'matrix', 'irc', 'mail'), hostile), token: fc.option(hostile, { nil: undefined }), channels: fc.option(fc.array(hostile, { maxLength: 3 }), { nil: undefined }) }, { requiredKeys: [] });
+const sourceLike = fc.record(
+  {
+    name: fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/), hostile),
+    platform: fc.oneof(fc.constantFrom('slack', 'discord', 'matrix', 'irc', 'mail'), hostile),
+    token: fc.option(hostile, { nil: undefined }),
+    channels: fc.option(fc.array(hostile, { maxLength: 3 }), { nil: undefined }),
+  },
+  { requiredKeys: [] },
+);
 const configLike = fc.record(
   {
     database: fc.option(hostile, { nil: undefined }),
@@ -21,7 +29,12 @@ const configLike = fc.record(
   },
   { requiredKeys: [] },
 );
-const text = fc.oneof({ arbitrary: configLike.map((c) => stringify(c)), weight: 3 }, { arbitrary: fc.jsonValue().map((v) => stringify(v)), weight: 1 }, { arbitrary: fc.string({ maxLength: 200 }), weight: 1 }, { arbitrary: fc.array(fc.constantFrom('a:', '  - b', ': :', '- [', '{', 'key: "unterminated', '\t', '? x', '<<: *x'), { maxLength: 8 }).map((l) => l.join('\n')), weight: 1 });
+const text = fc.oneof(
+  { arbitrary: configLike.map((c) => stringify(c)), weight: 3 },
+  { arbitrary: fc.jsonValue().map((v) => stringify(v)), weight: 1 },
+  { arbitrary: fc.string({ maxLength: 200 }), weight: 1 },
+  { arbitrary: fc.array(fc.constantFrom('a:', '  - b', ': :', '- [', '{', 'key: "unterminated', '\t', '? x', '<<: *x'), { maxLength: 8 }).map((l) => l.join('\n')), weight: 1 },
+);
 
 describe('config loader', () => {
   it('loads or fails with a ConfigError', () => {

@@ -27,7 +27,10 @@ const line = fc.oneof(
 describe('IRC log line parsers', () => {
   for (const format of IRC_LOG_FORMATS) {
     it(`${format}: any line parses or is rejected, never throws`, () => {
-      fc.assert(fc.property(line, (l) => void parseIrcLogLine(format, l)), { numRuns: FUZZ_RUNS * 3 });
+      fc.assert(
+        fc.property(line, (l) => void parseIrcLogLine(format, l)),
+        { numRuns: FUZZ_RUNS * 3 },
+      );
     });
   }
 });

@@ -28,9 +28,21 @@ describe.each(suiteDialects)('bulk statements on %s', (kind, make) => {
     const ids = made.map((r) => Number(r.id));
     expect(new Set(ids).size).toBe(3);
     // A conflicting name is skipped, the rest go in.
-    const again = await insertRows(store.db, 'sources', ['name', 'platform', 'created_at'], [['a', 'irc', 4], ['d', 'irc', 5]], { onConflict: 'on conflict do nothing', returning: ['name'] });
+    const again = await insertRows(
+      store.db,
+      'sources',
+      ['name', 'platform', 'created_at'],
+      [
+        ['a', 'irc', 4],
+        ['d', 'irc', 5],
+      ],
+      { onConflict: 'on conflict do nothing', returning: ['name'] },
+    );
     expect(again.map((r) => r.name)).toEqual(['d']);
-    const rows = await runStatement<{ name: string; created_at: number }>(store.db, 'select "name", "created_at" from "sources" where "created_at" >= ? and "name" <> ? order by "created_at"', [2, 'c']);
+    const rows = await runStatement<{ name: string; created_at: number }>(store.db, 'select "name", "created_at" from "sources" where "created_at" >= ? and "name" <> ? order by "created_at"', [
+      2,
+      'c',
+    ]);
     expect(rows.map((r) => [r.name, Number(r.created_at)])).toEqual([
       [hostile, 2],
       ['d', 5],

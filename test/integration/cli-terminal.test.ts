@@ -20,7 +20,11 @@ let config: string;
 
 async function gleaner(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-c', config, ...args], { cwd: ROOT, env: { ...process.env, GLEANER_LOG_LEVEL: 'warn', REDIS_URL: '' }, timeout: 120_000 });
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-c', config, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, GLEANER_LOG_LEVEL: 'warn', REDIS_URL: '' },
+      timeout: 120_000,
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (err: unknown) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

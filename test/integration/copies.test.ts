@@ -19,16 +19,43 @@ describe('bridged copies', () => {
     const irc = await ensureSource(store.db, 'irc', 'irc', T0);
     const matrix = await ensureSource(store.db, 'matrix', 'matrix', T0);
     const text = 'After upgrading to 2.4, signing in through Okta redirects back to the login page forever.';
-    await ingestBatch(store.db, { sourceId: irc, platform: 'irc', messages: [msg({ externalId: 'i1', channel: '#lumen', text, sentAt: T0 + 1000, author: { id: 'matrix:mei' }, relay: { bot: 'lumen-bridge', network: 'matrix' } })], normalizerVersion: 1 }, T0);
-    const relayCopyOfOther = await ingestBatch(store.db, { sourceId: irc, platform: 'irc', messages: [msg({ externalId: 'i2', channel: '#lumen', text: `<mei[m]> ${text}`, sentAt: T0 + 2000, author: { id: 'lumen-bridge' }, relay: { bot: 'lumen-bridge', network: 'matrix' } })], normalizerVersion: 1 }, T0);
+    await ingestBatch(
+      store.db,
+      {
+        sourceId: irc,
+        platform: 'irc',
+        messages: [msg({ externalId: 'i1', channel: '#lumen', text, sentAt: T0 + 1000, author: { id: 'matrix:mei' }, relay: { bot: 'lumen-bridge', network: 'matrix' } })],
+        normalizerVersion: 1,
+      },
+      T0,
+    );
+    const relayCopyOfOther = await ingestBatch(
+      store.db,
+      {
+        sourceId: irc,
+        platform: 'irc',
+        messages: [msg({ externalId: 'i2', channel: '#lumen', text: `<mei[m]> ${text}`, sentAt: T0 + 2000, author: { id: 'lumen-bridge' }, relay: { bot: 'lumen-bridge', network: 'matrix' } })],
+        normalizerVersion: 1,
+      },
+      T0,
+    );
     expect(relayCopyOfOther.copies).toBe(0); // the same room, another author: not folded
-    const r = await ingestBatch(store.db, { sourceId: matrix, platform: 'matrix', messages: [msg({ externalId: '$m1', channel: '!room', text, sentAt: T0, author: { id: '@mei:matrix.org' } })], normalizerVersion: 1 }, T0);
+    const r = await ingestBatch(
+      store.db,
+      { sourceId: matrix, platform: 'matrix', messages: [msg({ externalId: '$m1', channel: '!room', text, sentAt: T0, author: { id: '@mei:matrix.org' } })], normalizerVersion: 1 },
+      T0,
+    );
     expect(r).toMatchObject({ new: 1, copies: 0 });
     const rows = await store.db.selectFrom('messages').select(['external_id', 'id', 'copy_of']).orderBy('id').execute();
     const byExt = Object.fromEntries(rows.map((x) => [x.external_id, x]));
     expect(byExt.i1!.copy_of).toBe(byExt.$m1!.id);
     expect(byExt.$m1!.copy_of).toBeNull();
-    const conv = await store.db.selectFrom('conversations').innerJoin('messages', 'messages.conversation_id', 'conversations.id').select(['conversations.message_count']).where('messages.external_id', '=', 'i1').executeTakeFirstOrThrow();
+    const conv = await store.db
+      .selectFrom('conversations')
+      .innerJoin('messages', 'messages.conversation_id', 'conversations.id')
+      .select(['conversations.message_count'])
+      .where('messages.external_id', '=', 'i1')
+      .executeTakeFirstOrThrow();
     expect(byExt.i2!.copy_of).toBe(byExt.$m1!.id); // the prefixed relay form too
     expect(conv.message_count).toBe(0); // the relays no longer count in their IRC thread
     expect((await storeStats(store.db)).messages).toBe(1);
@@ -44,11 +71,18 @@ describe('bridged copies', () => {
         sourceId: matrix,
         platform: 'matrix',
         messages: [
-          msg({ externalId: '$p1', channel: '!room', text: 'good morning all', sentAt: T0 + 1000, author: { id: '@libera_velvet:libera.chat' }, relay: { bot: '@libera_velvet:libera.chat', network: 'irc' } }),
+          msg({
+            externalId: '$p1',
+            channel: '!room',
+            text: 'good morning all',
+            sentAt: T0 + 1000,
+            author: { id: '@libera_velvet:libera.chat' },
+            relay: { bot: '@libera_velvet:libera.chat', network: 'irc' },
+          }),
           msg({ externalId: '$r1', channel: '!room', text: 'no, still broken for me too', sentAt: T0 + 60_000, author: { id: '@tomek:matrix.org', name: 'Tomek Z' } }),
           msg({ externalId: '$o1', channel: '!room', text: 'good morning all', sentAt: T0 + 90_000, author: { id: '@ynez:matrix.org' } }),
         ],
-      normalizerVersion: 1,
+        normalizerVersion: 1,
       },
       T0,
     );
@@ -59,7 +93,14 @@ describe('bridged copies', () => {
         platform: 'irc',
         messages: [
           msg({ externalId: 'i1', channel: '#quarry', text: 'good morning all', sentAt: T0, author: { id: 'libera/velvet', name: 'velvet' } }),
-          msg({ externalId: 'i2', channel: '#quarry', text: 'velvet: no, still broken for me too', sentAt: T0 + 61_000, author: { id: 'matrix:tomek', name: 'tomek' }, relay: { bot: 'tomek[m]', network: 'matrix' } }),
+          msg({
+            externalId: 'i2',
+            channel: '#quarry',
+            text: 'velvet: no, still broken for me too',
+            sentAt: T0 + 61_000,
+            author: { id: 'matrix:tomek', name: 'tomek' },
+            relay: { bot: 'tomek[m]', network: 'matrix' },
+          }),
           msg({ externalId: 'i3', channel: '#quarry', text: 'good morning all', sentAt: T0 + 91_000, author: { id: 'matrix:ynez', name: 'ynez' }, relay: { bot: 'ynez[m]', network: 'matrix' } }),
         ],
         normalizerVersion: 1,

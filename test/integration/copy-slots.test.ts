@@ -26,7 +26,11 @@ describe.each(suiteDialects)('copy slots on %s', (_kind, makeStore) => {
     store = await suite.fresh();
     const slack = await ensureSource(store.db, 'slack', 'slack', T0);
     const discord = await ensureSource(store.db, 'discord', 'discord', T0);
-    await ingestBatch(store.db, { sourceId: slack, platform: 'slack', messages: [msg({ externalId: 's1', channel: 'C1', text: TEXT, sentAt: T0, author: { id: 'U1', name: 'ada' } })], normalizerVersion: 1 }, T0);
+    await ingestBatch(
+      store.db,
+      { sourceId: slack, platform: 'slack', messages: [msg({ externalId: 's1', channel: 'C1', text: TEXT, sentAt: T0, author: { id: 'U1', name: 'ada' } })], normalizerVersion: 1 },
+      T0,
+    );
     // 25 minutes later in another channel (11:15): a cross-post. 45 minutes later (11:35): said again.
     const r = await ingestBatch(
       store.db,

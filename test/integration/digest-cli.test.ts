@@ -14,7 +14,11 @@ async function gleaner(dir: string, ...args: string[]): Promise<{ code: number; 
   const config = join(dir, 'gleaner.yaml');
   writeFileSync(config, '');
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-c', config, '--db', join(dir, 'g.db'), ...args], { cwd: ROOT, env: { ...process.env, GLEANER_LOG_LEVEL: 'warn', REDIS_URL: '' }, timeout: 120_000 });
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-c', config, '--db', join(dir, 'g.db'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, GLEANER_LOG_LEVEL: 'warn', REDIS_URL: '' },
+      timeout: 120_000,
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (err: unknown) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

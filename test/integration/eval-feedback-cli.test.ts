@@ -16,12 +16,39 @@ interface Mail {
 }
 
 const MAILS: Mail[] = [
-  { id: 'crash-1', from: 'Ann User <ann@users.example.org>', subject: 'Exporter crashes with NullPointerException on empty project', body: 'Since upgrading to 2.4 the exporter crashes with a NullPointerException whenever the project has no modules.\nStack trace:\njava.lang.NullPointerException at org.example.Exporter.run(Exporter.java:42)\nThis is a regression, 2.3 worked fine.' },
-  { id: 'crash-2', from: 'Max Maintainer <max@project.example.org>', subject: 'Re: Exporter crashes with NullPointerException on empty project', body: 'Thanks for the report, could you open a ticket with the full log?', replyTo: 'crash-1' },
-  { id: 'crash-3', from: 'Bob Other <bob@corp.example.com>', subject: 'Re: Exporter crashes with NullPointerException on empty project', body: 'Same here, we hit this too on our CI since 2.4, the exporter crashes on every project without modules.', replyTo: 'crash-1' },
-  { id: 'vote-1', from: 'Max Maintainer <max@project.example.org>', subject: '[VOTE] Release Example Exporter 2.5', body: 'Hi,\nI staged the release candidate for 2.5. The vote is open for 72 hours.\n[ ] +1 release it\n[ ] -1 do not release' },
+  {
+    id: 'crash-1',
+    from: 'Ann User <ann@users.example.org>',
+    subject: 'Exporter crashes with NullPointerException on empty project',
+    body: 'Since upgrading to 2.4 the exporter crashes with a NullPointerException whenever the project has no modules.\nStack trace:\njava.lang.NullPointerException at org.example.Exporter.run(Exporter.java:42)\nThis is a regression, 2.3 worked fine.',
+  },
+  {
+    id: 'crash-2',
+    from: 'Max Maintainer <max@project.example.org>',
+    subject: 'Re: Exporter crashes with NullPointerException on empty project',
+    body: 'Thanks for the report, could you open a ticket with the full log?',
+    replyTo: 'crash-1',
+  },
+  {
+    id: 'crash-3',
+    from: 'Bob Other <bob@corp.example.com>',
+    subject: 'Re: Exporter crashes with NullPointerException on empty project',
+    body: 'Same here, we hit this too on our CI since 2.4, the exporter crashes on every project without modules.',
+    replyTo: 'crash-1',
+  },
+  {
+    id: 'vote-1',
+    from: 'Max Maintainer <max@project.example.org>',
+    subject: '[VOTE] Release Example Exporter 2.5',
+    body: 'Hi,\nI staged the release candidate for 2.5. The vote is open for 72 hours.\n[ ] +1 release it\n[ ] -1 do not release',
+  },
   { id: 'vote-2', from: 'Eve Committer <eve@project.example.org>', subject: 'Re: [VOTE] Release Example Exporter 2.5', body: '+1', replyTo: 'vote-1' },
-  { id: 'ask-1', from: 'Carl Newcomer <carl@mail.example.net>', subject: 'How do I configure the output folder?', body: 'Is it possible to write the export into a different folder than target/? I could not find an option for it in the documentation.' },
+  {
+    id: 'ask-1',
+    from: 'Carl Newcomer <carl@mail.example.net>',
+    subject: 'How do I configure the output folder?',
+    body: 'Is it possible to write the export into a different folder than target/? I could not find an option for it in the documentation.',
+  },
 ];
 
 /** An mbox of the mails, a minute apart. */
@@ -30,7 +57,14 @@ function writeArchive(dir: string): string {
   const text = MAILS.map((m, i) => {
     const at = new Date(base + i * 60_000);
     const [wd, dd, mon, yyyy, hms] = at.toUTCString().split(' ');
-    const headers = [`From ${m.from.replace(/.*<|>.*/g, '')} ${wd!.slice(0, 3)} ${mon} ${dd} ${hms} ${yyyy}`, `From: ${m.from}`, 'To: users@lists.example.org', `Subject: ${m.subject}`, `Date: ${at.toUTCString()}`, `Message-ID: <${m.id}@example.org>`];
+    const headers = [
+      `From ${m.from.replace(/.*<|>.*/g, '')} ${wd!.slice(0, 3)} ${mon} ${dd} ${hms} ${yyyy}`,
+      `From: ${m.from}`,
+      'To: users@lists.example.org',
+      `Subject: ${m.subject}`,
+      `Date: ${at.toUTCString()}`,
+      `Message-ID: <${m.id}@example.org>`,
+    ];
     if (m.replyTo) headers.push(`In-Reply-To: <${m.replyTo}@example.org>`, `References: <${m.replyTo}@example.org>`);
     return `${headers.join('\n')}\n\n${m.body}\n\n`;
   }).join('');

@@ -21,7 +21,18 @@ afterEach(async () => {
 });
 
 const mail = (externalId: string, from: string, subject: string, text: string, minutes: number, replyTo: string | null = null) =>
-  msg({ externalId, globalKey: externalId, channel: LIST, author: { id: from, email: from, name: from.split('@')[0] }, subject, text, cleanText: text, sentAt: T0 + minutes * 60_000, replyTo, references: replyTo ? [replyTo] : [] });
+  msg({
+    externalId,
+    globalKey: externalId,
+    channel: LIST,
+    author: { id: from, email: from, name: from.split('@')[0] },
+    subject,
+    text,
+    cleanText: text,
+    sentAt: T0 + minutes * 60_000,
+    replyTo,
+    references: replyTo ? [replyTo] : [],
+  });
 
 describe('project roles from the list itself', () => {
   it('a release manager, a binding voter and a list-domain sender are staff; a user is not', async () => {
@@ -45,11 +56,21 @@ describe('project roles from the list itself', () => {
     );
     const convs = await store.db.selectFrom('conversations').select(['id', 'subject']).execute();
     // Without the roles resolved, the maintainers' own posts would be taken for feedback.
-    const plain = await loadConversationMessages(store.db, convs.map((c) => c.id));
+    const plain = await loadConversationMessages(
+      store.db,
+      convs.map((c) => c.id),
+    );
     await resolveOrgs(store.db, { people: [], orgs: [] }, 'all', T0);
-    const loaded = await loadConversationMessages(store.db, convs.map((c) => c.id));
+    const loaded = await loadConversationMessages(
+      store.db,
+      convs.map((c) => c.id),
+    );
     const staffBySubject = new Map<string, boolean[]>();
-    for (const c of convs) staffBySubject.set(c.subject ?? '', (loaded.get(c.id) ?? []).map((m) => m.isStaff ?? false));
+    for (const c of convs)
+      staffBySubject.set(
+        c.subject ?? '',
+        (loaded.get(c.id) ?? []).map((m) => m.isStaff ?? false),
+      );
     expect(staffBySubject.get('[VOTE] Release Foo 1.2.0')).toEqual([true, true, false]);
     expect(staffBySubject.get('Next steps for Foo 2.0')).toEqual([true]);
     expect(staffBySubject.get('Jenkins UX')).toEqual([true]);
@@ -81,7 +102,15 @@ describe('a role shown later', () => {
       const convOf = async (externalId: string) => (await app.db.selectFrom('messages').select('conversation_id').where('external_id', '=', externalId).executeTakeFirstOrThrow()).conversation_id!;
       const itemOf = async (conversationId: number) => app.db.selectFrom('feedback_items').select('id').where('conversation_id', '=', conversationId).executeTakeFirst();
       // A committer writing from a personal address proposes work: read alone, it looks like a feature request.
-      await ingest([mail('p1@x', 'committer@home.example', 'Parallel resolver', 'I would like to add a parallel dependency resolver so that large builds download artifacts faster; it would be great to have it in 2.0.', 0)]);
+      await ingest([
+        mail(
+          'p1@x',
+          'committer@home.example',
+          'Parallel resolver',
+          'I would like to add a parallel dependency resolver so that large builds download artifacts faster; it would be great to have it in 2.0.',
+          0,
+        ),
+      ]);
       const proposal = await convOf('p1@x');
       await runEnrich(app.ctx, { conversationIds: [proposal] }, { followUp: false });
       expect(await itemOf(proposal)).toBeDefined();

@@ -23,7 +23,11 @@ function gleaner(db: string, ...args: string[]): ReturnType<typeof gleanerWith> 
   return gleanerWith({ REDIS_URL: '' }, db, ...args);
 }
 
-function gleanerWith(env: Record<string, string>, db: string, ...args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> } {
+function gleanerWith(
+  env: Record<string, string>,
+  db: string,
+  ...args: string[]
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-c', config, '--db', db, ...args], {
     cwd: ROOT,
     env: { ...process.env, GLEANER_LOG_LEVEL: 'warn', ...env },
@@ -68,10 +72,16 @@ function fingerprint(path: string): Fingerprint {
   const db = new SQLite(path, { readonly: true });
   try {
     const n = (q: string) => Number((db.prepare(q).get() as { n: number }).n);
-    const rows = db.prepare('SELECT ci.cluster_id AS c, m.external_id AS e FROM cluster_items ci JOIN feedback_items f ON f.id = ci.item_id JOIN messages m ON m.id = f.message_id').all() as Array<{ c: number; e: string }>;
+    const rows = db.prepare('SELECT ci.cluster_id AS c, m.external_id AS e FROM cluster_items ci JOIN feedback_items f ON f.id = ci.item_id JOIN messages m ON m.id = f.message_id').all() as Array<{
+      c: number;
+      e: string;
+    }>;
     const byCluster = new Map<number, string[]>();
     for (const r of rows) byCluster.set(r.c, [...(byCluster.get(r.c) ?? []), r.e]);
-    const partition = [...byCluster.values()].map((xs) => xs.sort().join(',')).sort().join('\n');
+    const partition = [...byCluster.values()]
+      .map((xs) => xs.sort().join(','))
+      .sort()
+      .join('\n');
     return {
       messages: n('SELECT count(*) AS n FROM messages'),
       conversations: n('SELECT count(*) AS n FROM conversations'),
@@ -162,7 +172,7 @@ describe('an interrupted in-process import', () => {
     }, 300_000);
   }
 
-  it('killed while tagging, then `gleaner repair`: the store equals a clean import\'s', async () => {
+  it("killed while tagging, then `gleaner repair`: the store equals a clean import's", async () => {
     const db = join(dir, 'repaired.db');
     const first = gleaner(db, 'import', mbox);
     await killWhen(first.child, first.done, () => peek(db, 'SELECT count(*) AS n FROM feedback_items') > 0, 'tagging');
@@ -191,7 +201,13 @@ describe('an interrupted in-process import', () => {
     const f = fingerprint(db);
     // Tagging is per conversation: the same items and tags. Clustering ran in the jobs' order, not the
     // store's, so the clusters may be cut differently; every item is placed.
-    expect({ messages: f.messages, conversations: f.conversations, items: f.items, tags: f.tags, pending: f.pending }).toEqual({ messages: clean.messages, conversations: clean.conversations, items: clean.items, tags: clean.tags, pending: 0 });
+    expect({ messages: f.messages, conversations: f.conversations, items: f.items, tags: f.tags, pending: f.pending }).toEqual({
+      messages: clean.messages,
+      conversations: clean.conversations,
+      items: clean.items,
+      tags: clean.tags,
+      pending: 0,
+    });
     expect(f.placements).toBe(f.items);
   }, 300_000);
 });

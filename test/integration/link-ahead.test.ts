@@ -12,12 +12,18 @@ import { tempDir } from '../support/factories.js';
 
 const T0 = Date.UTC(2026, 9, 5, 9);
 const NICKS = ['priya', 'sam', 'jberg', 'mo', 'lena', 'okafor', 'tess', 'ruiz'];
-const TOPICS = ['the okta login loops after the upgrade', 'csv export does nothing on big dashboards', 'helm chart fails on kubernetes 1.30', 'retention resets to seven days', 'webhook retries flood the channel'];
+const TOPICS = [
+  'the okta login loops after the upgrade',
+  'csv export does nothing on big dashboards',
+  'helm chart fails on kubernetes 1.30',
+  'retention resets to seven days',
+  'webhook retries flood the channel',
+];
 
 /** An IRC channel's lines: questions, answers addressed by nick, follow-ups; deterministic. */
 function channelLines(n: number, channel: string, seed: number): RawMessage[] {
   let s = seed;
-  const r = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const r = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const out: RawMessage[] = [];
   let at = T0;
   for (let i = 0; i < n; i++) {

@@ -16,7 +16,11 @@ const run = promisify(execFile);
 
 async function gleaner(dir: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-c', join(dir, 'gleaner.yaml'), '--db', join(dir, 'g.db'), ...args], { cwd: ROOT, env: { ...process.env, GLEANER_LOG_LEVEL: 'silent', REDIS_URL: '' }, timeout: 120_000 });
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-c', join(dir, 'gleaner.yaml'), '--db', join(dir, 'g.db'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, GLEANER_LOG_LEVEL: 'silent', REDIS_URL: '' },
+      timeout: 120_000,
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e: unknown) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -48,12 +52,15 @@ it('push prints the URL, trackers shows a refused token coded, webhooks test and
   const dir = tempDir('gleaner-outcli-');
   const tokenFile = join(dir, 'gh-token');
   writeFileSync(tokenFile, `${gh.token}\n`);
-  const yaml = configYaml(1, `
+  const yaml = configYaml(
+    1,
+    `
 trackers:
   - { name: gh, type: github, baseUrl: "${gh.url}", repo: driftwood/driftwood, token_FILE: "${tokenFile}", retries: 0 }
 webhooks:
   - { name: bot, url: "${hookUrl}", secret: "whsec-cli-test-secret", events: [cluster.resolved] }
-`);
+`,
+  );
   writeFileSync(join(dir, 'gleaner.yaml'), yaml);
   const app = await appWith(yaml, { dbPath: join(dir, 'g.db') });
   const c = await seed(app.db);

@@ -59,7 +59,12 @@ describe('parsing ahead on a helper thread', () => {
 
   it('hands over hostile and broken lines as parsing here does (quarantined with their place)', async () => {
     const file = join(tempDir(), 'irc.#lumen.weechatlog');
-    const lines = ['2026-10-05 09:00:00\tpriya\tanyone know why the login loops?', 'not a log line at all', `2026-10-05 09:00:05\tsam\t<script>alert(1)</script> ${'x'.repeat(5000)}`, '2026-10-05 09:00:09\tjberg\tpriya: send the logs'];
+    const lines = [
+      '2026-10-05 09:00:00\tpriya\tanyone know why the login loops?',
+      'not a log line at all',
+      `2026-10-05 09:00:05\tsam\t<script>alert(1)</script> ${'x'.repeat(5000)}`,
+      '2026-10-05 09:00:09\tjberg\tpriya: send the logs',
+    ];
     writeFileSync(file, lines.join('\n') + '\n');
     const expected = await here(file, 2);
     expect(await ahead(file, 2)).toEqual(expected);

@@ -100,7 +100,9 @@ webhooks:
     try {
       const { agent } = await loginAs(web, 'viewer', 'viewer-password-1');
       const page = await web.inject({ method: 'GET', url: `/clusters/${clusterId}`, cookies: agent.cookies });
-      expect(page.body).toMatch(/<span class="badge regression">regression<\/span> Reported again after it was resolved \(<a href="https:\/\/github.com\/driftwood\/driftwood\/commit\/0123456789abcdef">driftwood\/driftwood@0123456<\/a>\)/);
+      expect(page.body).toMatch(
+        /<span class="badge regression">regression<\/span> Reported again after it was resolved \(<a href="https:\/\/github.com\/driftwood\/driftwood\/commit\/0123456789abcdef">driftwood\/driftwood@0123456<\/a>\)/,
+      );
       // A viewer sees the link but no push button.
       expect(page.body).toContain('Tracked in <a class="issue-link"');
       expect(page.body).not.toContain('/push"');

@@ -67,7 +67,17 @@ async function referenceSaveDetectionIn(trx: Kysely<Database>, conversationId: n
   } else {
     const row = await trx
       .insertInto('feedback_items')
-      .values({ conversation_id: conversationId, message_id: d.messageId, kind: d.kind, kind_confidence: d.kindConfidence, sentiment: d.sentiment, status: 'auto', model_version: d.modelVersion, created_at: now, updated_at: now })
+      .values({
+        conversation_id: conversationId,
+        message_id: d.messageId,
+        kind: d.kind,
+        kind_confidence: d.kindConfidence,
+        sentiment: d.sentiment,
+        status: 'auto',
+        model_version: d.modelVersion,
+        created_at: now,
+        updated_at: now,
+      })
       .returning(['id'])
       .executeTakeFirstOrThrow();
     id = row.id;
@@ -96,7 +106,17 @@ const rule = (tag: string, version = 'r1'): AutoTag => ({ tag, provenance: 'rule
 const model = (tag: string, confidence = 0.6): AutoTag => ({ tag, provenance: 'model', confidence, version: 'm1' });
 
 function detection(messageId: number, over: Partial<DetectedFeedback> = {}): DetectedFeedback {
-  return { messageId, isFeedback: true, kind: 'bug', kindConfidence: 0.8731, feedbackConfidence: 0.9, sentiment: 'negative', modelVersion: 'test-1', tags: [rule('area:auth'), model('okta')], ...over };
+  return {
+    messageId,
+    isFeedback: true,
+    kind: 'bug',
+    kindConfidence: 0.8731,
+    feedbackConfidence: 0.9,
+    sentiment: 'negative',
+    modelVersion: 'test-1',
+    tags: [rule('area:auth'), model('okta')],
+    ...over,
+  };
 }
 
 interface Store {
@@ -138,7 +158,12 @@ describe.each(suiteDialects)('saveDetections on %s', (kind, make) => {
   afterAll(() => dialect.afterAll());
 
   /** Seeds a fresh store, sets it up, saves the batch with `save`; returns what it returned and every written row. */
-  async function runWith(save: Save, n: number, setup: (s: Store) => Promise<void>, batch: (s: Store) => DetectionToSave[]): Promise<{ result: Map<number, number | null>; rows: unknown; store: Store }> {
+  async function runWith(
+    save: Save,
+    n: number,
+    setup: (s: Store) => Promise<void>,
+    batch: (s: Store) => DetectionToSave[],
+  ): Promise<{ result: Map<number, number | null>; rows: unknown; store: Store }> {
     const opened = await dialect.fresh();
     expect(opened.kind).toBe(kind);
     const store = await seed(opened, n);
@@ -149,7 +174,8 @@ describe.each(suiteDialects)('saveDetections on %s', (kind, make) => {
 
   /** The mixed batch: every path of the save, and conversations listed twice. */
   async function mixedSetup(s: Store): Promise<void> {
-    const item = async (k: number, over: Partial<DetectedFeedback> = {}) => (await referenceSaveDetections(s.db, [{ conversationId: s.conv(k).id, detected: detection(s.conv(k).msg, over) }], T0)).get(s.conv(k).id)!;
+    const item = async (k: number, over: Partial<DetectedFeedback> = {}) =>
+      (await referenceSaveDetections(s.db, [{ conversationId: s.conv(k).id, detected: detection(s.conv(k).msg, over) }], T0)).get(s.conv(k).id)!;
     await item(0); // 0: automatic, re-detected with other tags
     const confirmedWithRemoval = await item(1); // 1: confirmed, a human removed 'okta'
     await confirmItem(s.db, confirmedWithRemoval, 'devrel', T0 + 1);
@@ -164,7 +190,10 @@ describe.each(suiteDialects)('saveDetections on %s', (kind, make) => {
     await item(11); // 11: automatic, then not feedback, then feedback again in the same batch
     await removeTag(s.db, await item(12), 'okta', 'devrel', T0 + 7); // 12: automatic, a human removed 'okta'
     await s.db.insertInto('clusters').values({ title: 'c', pinned_title: 0, summary: null, kind: null, first_seen: null, last_seen: null, created_at: T0, updated_at: T0 }).execute();
-    await s.db.insertInto('cluster_items').values([placed, humanTagged].map((item_id) => ({ cluster_id: 1, item_id, pinned: 0 }))).execute();
+    await s.db
+      .insertInto('cluster_items')
+      .values([placed, humanTagged].map((item_id) => ({ cluster_id: 1, item_id, pinned: 0 })))
+      .execute();
   }
 
   function mixedBatch(s: Store): DetectionToSave[] {
@@ -172,7 +201,10 @@ describe.each(suiteDialects)('saveDetections on %s', (kind, make) => {
     const m = (k: number) => s.conv(k).msg;
     return [
       { conversationId: c(7), detected: detection(m(7), { tags: [rule('area:cli'), rule('area:cli'), model('windows', 0.7)] }), summary: { text: 'CLI breaks on Windows', version: 's1' } },
-      { conversationId: c(0), detected: detection(m(0), { kind: 'complaint', kindConfidence: 0.51, sentiment: 'neutral', modelVersion: 'test-2', tags: [rule('area:sso', 'r2'), model('okta', 0.9)] }) },
+      {
+        conversationId: c(0),
+        detected: detection(m(0), { kind: 'complaint', kindConfidence: 0.51, sentiment: 'neutral', modelVersion: 'test-2', tags: [rule('area:sso', 'r2'), model('okta', 0.9)] }),
+      },
       { conversationId: c(1), detected: detection(m(1), { kind: 'question', tags: [model('okta'), rule('area:billing')] }), summary: { text: 'confirmed one', version: 's1' } },
       { conversationId: c(2), detected: detection(m(2), { isFeedback: false, tags: [rule('area:docs')] }) },
       { conversationId: c(3), detected: detection(m(3)), summary: { text: 'never stored', version: 's1' } },
@@ -202,7 +234,8 @@ describe.each(suiteDialects)('saveDetections on %s', (kind, make) => {
     // And what that means, spelt out.
     const { db, conv } = got.store;
     const itemOf = async (k: number) => db.selectFrom('feedback_items').selectAll().where('conversation_id', '=', conv(k).id).executeTakeFirst();
-    const tagsOf = async (id: number) => (await db.selectFrom('tags').select(['tag', 'provenance', 'state']).where('item_id', '=', id).orderBy('tag').orderBy('provenance').execute()).map((t) => `${t.tag}/${t.provenance}/${t.state}`);
+    const tagsOf = async (id: number) =>
+      (await db.selectFrom('tags').select(['tag', 'provenance', 'state']).where('item_id', '=', id).orderBy('tag').orderBy('provenance').execute()).map((t) => `${t.tag}/${t.provenance}/${t.state}`);
     const r = got.result;
     expect(await itemOf(0)).toMatchObject({ kind: 'complaint', kind_confidence: 0.51, sentiment: 'neutral', model_version: 'test-2', status: 'auto', updated_at: T0 + 100 });
     expect(await tagsOf(r.get(conv(0).id)!)).toEqual(['area:sso/rule/active', 'okta/model/active']);

@@ -41,15 +41,59 @@ async function fixture(path: string): Promise<void> {
     },
     T0,
   );
-  await ingestBatch(db, { sourceId: list, platform: 'mail', normalizerVersion: 1, messages: [msg({ externalId: 'a@b', globalKey: 'a@b', subject: 'Build fails', text: 'The build fails on Windows', author: { id: 'priya@acme.io', email: 'priya@acme.io' } })] }, T0);
+  await ingestBatch(
+    db,
+    {
+      sourceId: list,
+      platform: 'mail',
+      normalizerVersion: 1,
+      messages: [msg({ externalId: 'a@b', globalKey: 'a@b', subject: 'Build fails', text: 'The build fails on Windows', author: { id: 'priya@acme.io', email: 'priya@acme.io' } })],
+    },
+    T0,
+  );
   const conv = r.conversationIds[0]!;
   const m1 = await db.selectFrom('messages').select('id').where('external_id', '=', 'c1').executeTakeFirstOrThrow();
-  const item = (await saveDetection(db, conv, { messageId: m1.id, isFeedback: true, kind: 'bug', kindConfidence: 0.8731, feedbackConfidence: 0.9, sentiment: 'negative', modelVersion: 't', tags: [{ tag: 'area:auth', provenance: 'rule', confidence: null, version: '1' }] }, T0))!;
+  const item = (await saveDetection(
+    db,
+    conv,
+    {
+      messageId: m1.id,
+      isFeedback: true,
+      kind: 'bug',
+      kindConfidence: 0.8731,
+      feedbackConfidence: 0.9,
+      sentiment: 'negative',
+      modelVersion: 't',
+      tags: [{ tag: 'area:auth', provenance: 'rule', confidence: null, version: '1' }],
+    },
+    T0,
+  ))!;
   await addTag(db, item, 'okta', 'devrel', T0);
-  const c = await db.insertInto('clusters').values({ title: 'Okta login loop', pinned_title: 0, summary: null, kind: 'bug', first_seen: T0, last_seen: T0, created_at: T0, updated_at: T0 }).returning('id').executeTakeFirstOrThrow();
+  const c = await db
+    .insertInto('clusters')
+    .values({ title: 'Okta login loop', pinned_title: 0, summary: null, kind: 'bug', first_seen: T0, last_seen: T0, created_at: T0, updated_at: T0 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   await db.insertInto('cluster_items').values({ cluster_id: c.id, item_id: item, pinned: 0 }).execute();
   await db.insertInto('orgs').values({ name: 'Acme', segment: 'customer', domains: '["acme.io"]' }).execute();
-  await db.insertInto('digests').values({ team: 'eng', period_start: T0, period_end: T0 + 7 * 86_400_000, status: 'sent', json: '{}', html: '<p/>', text: '', curation: null, message_id: '<d@x>', created_at: T0, approved_at: T0, approved_by: 'devrel', sent_at: T0 }).execute();
+  await db
+    .insertInto('digests')
+    .values({
+      team: 'eng',
+      period_start: T0,
+      period_end: T0 + 7 * 86_400_000,
+      status: 'sent',
+      json: '{}',
+      html: '<p/>',
+      text: '',
+      curation: null,
+      message_id: '<d@x>',
+      created_at: T0,
+      approved_at: T0,
+      approved_by: 'devrel',
+      sent_at: T0,
+    })
+    .execute();
   await createUser(db, 'devrel', 'admin', 'hash', T0);
   await setSetting(db, 'digest.note', 'hello');
   await syncSearchIndex(db);
@@ -108,7 +152,25 @@ describe('gleaner migrate: SQLite -> PostgreSQL', () => {
     const dst = await openDb(target.url);
     open.push(src, dst);
     expect(dst.kind).toBe('postgres');
-    for (const table of ['sources', 'channels', 'raw_items', 'people', 'identities', 'orgs', 'conversations', 'messages', 'message_refs', 'feedback_items', 'tags', 'clusters', 'cluster_items', 'digests', 'checkpoints', 'gaps', 'quarantine'] as const) {
+    for (const table of [
+      'sources',
+      'channels',
+      'raw_items',
+      'people',
+      'identities',
+      'orgs',
+      'conversations',
+      'messages',
+      'message_refs',
+      'feedback_items',
+      'tags',
+      'clusters',
+      'cluster_items',
+      'digests',
+      'checkpoints',
+      'gaps',
+      'quarantine',
+    ] as const) {
       const a = await src.db.selectFrom(table).selectAll().execute();
       const b = await dst.db.selectFrom(table).selectAll().execute();
       // The same columns (PostgreSQL's messages also hold the generated search vector), the same values.

@@ -291,7 +291,14 @@ describe('sync', () => {
       jira.transition(j1.key, 'To Do');
       lin.setState(l1.key, 'Todo', 'unstarted');
       const back = await syncTrackers(app.ctx);
-      expect(back.changes.map((x) => [x.clusterId, x.change]).sort()).toEqual([[c.csv, 'reopened'], [c.dark, 'reopened'], [c.sso, 'reopened'], [c.docs, 'reopened']].sort());
+      expect(back.changes.map((x) => [x.clusterId, x.change]).sort()).toEqual(
+        [
+          [c.csv, 'reopened'],
+          [c.dark, 'reopened'],
+          [c.sso, 'reopened'],
+          [c.docs, 'reopened'],
+        ].sort(),
+      );
       expect((await clusterOutbound(app.db, [c.csv])).get(c.csv)!.resolution?.status).toBe('reopened');
     } finally {
       await app.close();

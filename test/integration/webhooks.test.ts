@@ -48,7 +48,12 @@ class Receiver {
         const raw = Buffer.concat(chunks);
         const want = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`);
         const sent = Buffer.from(String(req.headers['x-gleaner-signature'] ?? ''));
-        this.got.push({ event: String(req.headers['x-gleaner-event']), delivery: String(req.headers['x-gleaner-delivery']), signatureOk: sent.length === want.length && timingSafeEqual(sent, want), body: JSON.parse(raw.toString('utf8')) as Received['body'] });
+        this.got.push({
+          event: String(req.headers['x-gleaner-event']),
+          delivery: String(req.headers['x-gleaner-delivery']),
+          signatureOk: sent.length === want.length && timingSafeEqual(sent, want),
+          body: JSON.parse(raw.toString('utf8')) as Received['body'],
+        });
         res.writeHead(204).end();
       });
     });

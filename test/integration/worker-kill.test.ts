@@ -49,13 +49,28 @@ describe('worker killed mid-batch', () => {
       const messages: RawMessage[] = [];
       for (let i = 0; i < PER_BATCH; i++) {
         const n = b * PER_BATCH + i;
-        messages.push({ externalId: `m${n}`, channel: `c${n % 7}`, author: { id: `U${n % 311}` }, text: `message number ${n} about the dashboard export`, sentAt: t0 + n * 1000, threadId: `m${n - (n % 5)}` }); // a thread root names itself, as Slack does
+        messages.push({
+          externalId: `m${n}`,
+          channel: `c${n % 7}`,
+          author: { id: `U${n % 311}` },
+          text: `message number ${n} about the dashboard export`,
+          sentAt: t0 + n * 1000,
+          threadId: `m${n - (n % 5)}`,
+        }); // a thread root names itself, as Slack does
       }
       const payload: IngestPayload = { sourceId, platform: 'slack', messages, normalizerVersion: 1, cursor: { key: 'cursor', value: String(b) } };
       await queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
     }
     const env = { REDIS_URL: inject('redisUrl'), GLEANER_DB: dbPath, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOCK_DURATION_MS: '1500', GLEANER_STALLED_INTERVAL_MS: '500' };
-    const count = async () => Number((await setup.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await setup.db
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     const first = startWorker(env);
     // Kill it while a batch is being processed, after at least one batch has been committed.
@@ -67,13 +82,20 @@ describe('worker killed mid-batch', () => {
     expect(afterKill).toBeLessThan(BATCHES * PER_BATCH);
 
     startWorker(env);
-    await until(async () => {
-      const c = await queue.counts('ingest');
-      return c.completed === BATCHES;
-    }, 240_000, 'all batches after the restart');
+    await until(
+      async () => {
+        const c = await queue.counts('ingest');
+        return c.completed === BATCHES;
+      },
+      240_000,
+      'all batches after the restart',
+    );
 
     expect(await count()).toBe(BATCHES * PER_BATCH);
-    const distinct = await setup.db.selectFrom('messages').select((eb) => eb.fn.count<number>('external_id').distinct().as('n')).executeTakeFirstOrThrow();
+    const distinct = await setup.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.count<number>('external_id').distinct().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(distinct.n)).toBe(BATCHES * PER_BATCH);
     expect(await queue.failed('ingest')).toEqual([]);
     // Threads survived the kill: every thread root has its four replies.

@@ -16,7 +16,12 @@ describe('metrics', () => {
     const bad = await ensureSource(app.db, 'list', 'mail', Date.now());
     await markSourcePulled(app.db, ok, Date.UTC(2024, 0, 2), null);
     await markSourcePulled(app.db, bad, Date.UTC(2024, 0, 2), 'imap: auth failed');
-    const payload: IngestPayload = { sourceId: ok, platform: 'slack', messages: [1, 2, 3].map((i) => ({ externalId: `m${i}`, channel: 'general', author: { id: 'U1' }, text: `hello "quoted" ${i}`, sentAt: Date.UTC(2024, 0, 1, 0, i) })), normalizerVersion: 1 };
+    const payload: IngestPayload = {
+      sourceId: ok,
+      platform: 'slack',
+      messages: [1, 2, 3].map((i) => ({ externalId: `m${i}`, channel: 'general', author: { id: 'U1' }, text: `hello "quoted" ${i}`, sentAt: Date.UTC(2024, 0, 1, 0, i) })),
+      normalizerVersion: 1,
+    };
     await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
     startWorkers(app, ['ingest']);
     await app.queue.idle({ queues: ['ingest'], timeoutMs: 60_000 });

@@ -64,8 +64,16 @@ loop: { irc: ${loopIrc} }
   expect(summary.errors).toEqual([]);
   const db = app.db;
   const m = await db.selectFrom('messages').select(['id', 'conversation_id']).where('text', 'like', '%crashes%').executeTakeFirstOrThrow();
-  const c = await db.insertInto('clusters').values({ title: 'CSV export crashes', pinned_title: 0, summary: null, kind: 'bug', first_seen: null, last_seen: null, created_at: 0, updated_at: 0 }).returning('id').executeTakeFirstOrThrow();
-  const item = await db.insertInto('feedback_items').values({ conversation_id: m.conversation_id!, message_id: m.id, kind: 'bug', kind_confidence: 0.9, sentiment: null, status: 'confirmed', model_version: 'test', created_at: 0, updated_at: 0 }).returning('id').executeTakeFirstOrThrow();
+  const c = await db
+    .insertInto('clusters')
+    .values({ title: 'CSV export crashes', pinned_title: 0, summary: null, kind: 'bug', first_seen: null, last_seen: null, created_at: 0, updated_at: 0 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const item = await db
+    .insertInto('feedback_items')
+    .values({ conversation_id: m.conversation_id!, message_id: m.id, kind: 'bug', kind_confidence: 0.9, sentiment: null, status: 'confirmed', model_version: 'test', created_at: 0, updated_at: 0 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   await db.insertInto('cluster_items').values({ cluster_id: c.id, item_id: item.id, pinned: 0 }).execute();
   return { app, clusterId: c.id };
 }

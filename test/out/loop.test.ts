@@ -82,10 +82,18 @@ loop:
   const convs = new Map<number, number>();
   for (const r of roots) if (r.conversation_id !== null && !convs.has(r.conversation_id)) convs.set(r.conversation_id, r.id);
   expect(convs.size).toBe(4);
-  const cluster = await db.insertInto('clusters').values({ title: 'CSV export crashes on big reports', pinned_title: 0, summary: null, kind: 'bug', first_seen: null, last_seen: null, created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+  const cluster = await db
+    .insertInto('clusters')
+    .values({ title: 'CSV export crashes on big reports', pinned_title: 0, summary: null, kind: 'bug', first_seen: null, last_seen: null, created_at: now, updated_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   clusterId = cluster.id;
   for (const [conv, msg] of convs) {
-    const item = await db.insertInto('feedback_items').values({ conversation_id: conv, message_id: msg, kind: 'bug', kind_confidence: 0.9, sentiment: null, status: 'confirmed', model_version: 'test', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+    const item = await db
+      .insertInto('feedback_items')
+      .values({ conversation_id: conv, message_id: msg, kind: 'bug', kind_confidence: 0.9, sentiment: null, status: 'confirmed', model_version: 'test', created_at: now, updated_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     await db.insertInto('cluster_items').values({ cluster_id: clusterId, item_id: item.id, pinned: 0 }).execute();
   }
 }, 60_000);
@@ -159,8 +167,19 @@ describe('closing the loop', () => {
   it('a reply lands in the right thread once across a crash between claim and send, and one after the send', async () => {
     // The Slack and Matrix items moved to another cluster, resolved later: new drafts for those threads.
     const db = app.db;
-    const items = await db.selectFrom('cluster_items as ci').innerJoin('feedback_items as f', 'f.id', 'ci.item_id').innerJoin('messages as m', 'm.id', 'f.message_id').innerJoin('sources as s', 's.id', 'm.source_id').select(['f.id as id', 's.platform as platform']).where('ci.cluster_id', '=', clusterId).execute();
-    const other = await db.insertInto('clusters').values({ title: 'Export regression', pinned_title: 0, summary: null, kind: 'bug', first_seen: null, last_seen: null, created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+    const items = await db
+      .selectFrom('cluster_items as ci')
+      .innerJoin('feedback_items as f', 'f.id', 'ci.item_id')
+      .innerJoin('messages as m', 'm.id', 'f.message_id')
+      .innerJoin('sources as s', 's.id', 'm.source_id')
+      .select(['f.id as id', 's.platform as platform'])
+      .where('ci.cluster_id', '=', clusterId)
+      .execute();
+    const other = await db
+      .insertInto('clusters')
+      .values({ title: 'Export regression', pinned_title: 0, summary: null, kind: 'bug', first_seen: null, last_seen: null, created_at: now, updated_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     for (const i of items.filter((x) => x.platform === 'slack' || x.platform === 'matrix')) await db.updateTable('cluster_items').set({ cluster_id: other.id }).where('item_id', '=', i.id).execute();
     const d = await resolveCluster(app.ctx, other.id, { by: 'carol', reference: '4.2.2' });
     const slackReply = d.replies.find((r) => r.platform === 'slack')!;

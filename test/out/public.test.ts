@@ -55,8 +55,17 @@ beforeAll(async () => {
   const docs = await prepareEdition(app.ctx, teamByName(config, 'docs-and-support'), W46);
   await approveEdition(app.ctx, docs.id, 'carol', { send: false });
   privateTeamId = docs.id;
-  const stored = (await app.db.selectFrom('digests').selectAll().where('id', '=', editionId).executeTakeFirstOrThrow());
-  pub = await publicEditionOf(app.db, config, { id: stored.id, team: stored.team, periodStart: Number(stored.period_start), periodEnd: Number(stored.period_end), json: stored.json, curation: stored.curation, approvedAt: Number(stored.approved_at), createdAt: Number(stored.created_at) });
+  const stored = await app.db.selectFrom('digests').selectAll().where('id', '=', editionId).executeTakeFirstOrThrow();
+  pub = await publicEditionOf(app.db, config, {
+    id: stored.id,
+    team: stored.team,
+    periodStart: Number(stored.period_start),
+    periodEnd: Number(stored.period_end),
+    json: stored.json,
+    curation: stored.curation,
+    approvedAt: Number(stored.approved_at),
+    createdAt: Number(stored.created_at),
+  });
   html = renderPublicHtml(pub, { baseUrl: 'https://gleaner.example.org' });
   atom = renderAtom([pub], { baseUrl: 'https://gleaner.example.org', now: Date.UTC(2026, 10, 16) });
   web = buildWebApp(app);

@@ -33,7 +33,14 @@ describe('long CPU stage under a short lock', () => {
     events.on('stalled', ({ jobId }) => stalled.push(jobId));
     await events.waitUntilReady();
 
-    const env = { REDIS_URL: inject('redisUrl'), GLEANER_DB: dbPath, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOCK_DURATION_MS: String(LOCK_MS), GLEANER_STALLED_INTERVAL_MS: '500', GLEANER_INGEST_AHEAD: '0' };
+    const env = {
+      REDIS_URL: inject('redisUrl'),
+      GLEANER_DB: dbPath,
+      GLEANER_QUEUE_PREFIX: prefix,
+      GLEANER_LOCK_DURATION_MS: String(LOCK_MS),
+      GLEANER_STALLED_INTERVAL_MS: '500',
+      GLEANER_INGEST_AHEAD: '0',
+    };
     workers.start(env);
     workers.start(env);
 
@@ -49,10 +56,15 @@ describe('long CPU stage under a short lock', () => {
     const payload: IngestPayload = { sourceId, platform: 'irc', messages, normalizerVersion: 1, cursor: { key: 'cursor', value: 'end' } };
     await queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
 
-    await until(async () => {
-      const c = await queue.counts('ingest');
-      return c.completed + c.failed === 1;
-    }, 150_000, `the long batch (worker output:\n${workers.stderr()})`, 100);
+    await until(
+      async () => {
+        const c = await queue.counts('ingest');
+        return c.completed + c.failed === 1;
+      },
+      150_000,
+      `the long batch (worker output:\n${workers.stderr()})`,
+      100,
+    );
 
     const q = new Queue('ingest', { connection: { url: inject('redisUrl') }, prefix });
     const job = await q.getJob(ingestJobId(payload));
@@ -63,7 +75,10 @@ describe('long CPU stage under a short lock', () => {
     expect(job!.attemptsMade).toBe(1);
     expect(job!.stalledCounter).toBe(0);
     expect(await queue.failed('ingest')).toEqual([]);
-    const n = await store.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const n = await store.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(MESSAGES);
 
     await q.close();

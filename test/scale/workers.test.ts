@@ -27,7 +27,14 @@ const DIGITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', '
 const spelled = (source: number, n: number) => [...`${source}${n}`].map((d) => DIGITS[Number(d)]).join(' ');
 
 function original(source: number, n: number): RawMessage {
-  return { externalId: `s${source}m${n}`, channel: `c${n % 5}`, author: { id: `U${n % 97}`, name: `user${n % 97}` }, text: `original ${spelled(source, n)} export`, sentAt: T0 + n * 1000, threadId: `s${source}m${n - (n % 4)}` };
+  return {
+    externalId: `s${source}m${n}`,
+    channel: `c${n % 5}`,
+    author: { id: `U${n % 97}`, name: `user${n % 97}` },
+    text: `original ${spelled(source, n)} export`,
+    sentAt: T0 + n * 1000,
+    threadId: `s${source}m${n - (n % 4)}`,
+  };
 }
 
 function edited(source: number, n: number): RawMessage {

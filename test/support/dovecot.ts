@@ -31,9 +31,7 @@ export async function startDovecot(): Promise<RunningDovecot> {
   const me = userInfo();
   const root = me.uid === 0;
   // As root Dovecot drops to its own users (created by the Debian package); otherwise everything runs as us.
-  const accounts = root
-    ? 'default_internal_user = dovecot\ndefault_login_user = dovenull\n'
-    : `default_internal_user = ${me.username}\ndefault_login_user = ${me.username}\n`;
+  const accounts = root ? 'default_internal_user = dovecot\ndefault_login_user = dovenull\n' : `default_internal_user = ${me.username}\ndefault_login_user = ${me.username}\n`;
   const userdbArgs = root ? `uid=nobody gid=nogroup home=${home}/%u` : `uid=${me.uid} gid=${me.gid} home=${home}/%u`;
   const conf = `protocols = imap
 listen = 127.0.0.1

@@ -4,8 +4,42 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-const AREAS = ['the dashboard export', 'okta sso login', 'the python sdk', 'the helm chart', 'webhook retries', 'billing invoices', 'the cli upgrade', 'alert rules', 'query editor', 'slack notifications', 'api rate limits', 'the go client', 'csv import', 'pdf reports', 'audit log', 'password reset', 'team invites', 'dark mode', 'metrics retention', 'search filters', 'mobile app', 'two factor auth', 'data residency', 'usage quotas'];
-const SYMPTOMS = ['crashes with a timeout error', 'fails after the upgrade to 2.4', 'is broken again since yesterday', 'returns a 500 error', 'hangs forever and never finishes', 'charges us twice', 'loses the settings after a restart', 'shows the wrong timezone'];
+const AREAS = [
+  'the dashboard export',
+  'okta sso login',
+  'the python sdk',
+  'the helm chart',
+  'webhook retries',
+  'billing invoices',
+  'the cli upgrade',
+  'alert rules',
+  'query editor',
+  'slack notifications',
+  'api rate limits',
+  'the go client',
+  'csv import',
+  'pdf reports',
+  'audit log',
+  'password reset',
+  'team invites',
+  'dark mode',
+  'metrics retention',
+  'search filters',
+  'mobile app',
+  'two factor auth',
+  'data residency',
+  'usage quotas',
+];
+const SYMPTOMS = [
+  'crashes with a timeout error',
+  'fails after the upgrade to 2.4',
+  'is broken again since yesterday',
+  'returns a 500 error',
+  'hangs forever and never finishes',
+  'charges us twice',
+  'loses the settings after a restart',
+  'shows the wrong timezone',
+];
 const WISHES = ['please add support for', 'it would be great to have', 'feature request: allow', 'could you add an option for'];
 const EXTRAS = ['scheduled runs', 'per-team permissions', 'a dark theme', 'bulk editing', 'saml groups', 'custom fields'];
 const SOCIAL = ['Meetup in Berlin next month', 'Welcome to our new members', 'Slides from the community call', 'Office hours on Thursday', 'Conference talk recordings are online'];

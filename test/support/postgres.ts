@@ -47,7 +47,24 @@ export async function startPostgres(): Promise<StartingPostgres> {
   let log = '';
   const boot = async (): Promise<void> => {
     await run(initdb, ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], user);
-    const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
+    const args = [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    ];
     child = spawn(postgres, args, { stdio: ['ignore', 'ignore', 'pipe'], ...user });
     child.stderr?.on('data', (d: Buffer) => {
       if (log.length < 20_000) log += d.toString();

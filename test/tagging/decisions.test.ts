@@ -40,7 +40,11 @@ describe('human decisions', () => {
     await runEnrich(app.ctx, { conversationIds: before.map((i) => i.conversationId) });
     await app.queue.idle({ timeoutMs: 60_000 });
     const after = await listItems(app.db);
-    const active = (i: ListedItem) => i.tags.filter((x) => x.state === 'active').map((x) => `${x.tag}/${x.provenance}`).sort();
+    const active = (i: ListedItem) =>
+      i.tags
+        .filter((x) => x.state === 'active')
+        .map((x) => `${x.tag}/${x.provenance}`)
+        .sort();
 
     const login2 = bySubject(after, 'Login loop with Okta SSO');
     expect(active(login2)).not.toContain('area:auth/rule');

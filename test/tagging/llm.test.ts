@@ -89,19 +89,23 @@ describe('optional language model', () => {
     ['garbage', (low) => Math.min(low, 3), 'invalid_answer'],
     ['bad-json-content', (low) => Math.min(low, 3), 'invalid_answer'],
     ['off-schema', (low) => Math.min(low, 3), 'invalid_answer'],
-  ])('falls back to the classifier when the endpoint answers %s', async (mode, expected, code) => {
-    fake.requests.length = 0;
-    logLines.length = 0;
-    fake.mode = mode;
-    t.app.ctx.config.llm = llm();
-    const before = kindsNow(await listItems(t.app.db, { limit: 100 }));
-    const items = await enrichAll();
-    expect(kindsNow(items)).toEqual(before);
-    expect(items.flatMap((i) => i.tags).some((x) => x.version?.startsWith('llm:'))).toBe(false);
-    expect(fake.requests).toHaveLength(expected(lowIds().length));
-    expect(logLines).toContainEqual(expect.objectContaining({ level: 40, code, llm: 'tiny-test', msg: 'language model failed; keeping the classifier answer' }));
-    expect(JSON.stringify(logLines)).not.toContain('sk-test-key');
-  }, 60_000);
+  ])(
+    'falls back to the classifier when the endpoint answers %s',
+    async (mode, expected, code) => {
+      fake.requests.length = 0;
+      logLines.length = 0;
+      fake.mode = mode;
+      t.app.ctx.config.llm = llm();
+      const before = kindsNow(await listItems(t.app.db, { limit: 100 }));
+      const items = await enrichAll();
+      expect(kindsNow(items)).toEqual(before);
+      expect(items.flatMap((i) => i.tags).some((x) => x.version?.startsWith('llm:'))).toBe(false);
+      expect(fake.requests).toHaveLength(expected(lowIds().length));
+      expect(logLines).toContainEqual(expect.objectContaining({ level: 40, code, llm: 'tiny-test', msg: 'language model failed; keeping the classifier answer' }));
+      expect(JSON.stringify(logLines)).not.toContain('sk-test-key');
+    },
+    60_000,
+  );
 
   it('sends only low-confidence items, exactly their subject and report text, and applies the answers', async () => {
     fake.requests.length = 0;
@@ -124,7 +128,9 @@ describe('optional language model', () => {
     }
     // What the user message holds, spelled out once.
     const first = baseline.get(low[0]!)!;
-    const user = JSON.parse((fake.requests.find((r) => JSON.stringify(r.body).includes(JSON.stringify(first.text).slice(1, -1)))!.body as { messages: Array<{ content: string }> }).messages[1]!.content) as Record<string, unknown>;
+    const user = JSON.parse(
+      (fake.requests.find((r) => JSON.stringify(r.body).includes(JSON.stringify(first.text).slice(1, -1)))!.body as { messages: Array<{ content: string }> }).messages[1]!.content,
+    ) as Record<string, unknown>;
     expect(Object.keys(user).sort()).toEqual(['areas', 'task', 'text', ...(first.subject ? ['subject'] : [])].sort());
     expect(user).toMatchObject({ areas: AREAS, text: first.text });
 

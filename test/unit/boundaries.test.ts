@@ -27,18 +27,25 @@ describe('lint boundaries', () => {
       ['src/pipeline/dedupe/violation.ts', "import { logger } from '../../log.js';\n"],
       ['src/model/violation.ts', "import type { Config } from '../config/index.js';\n"],
       ['src/pipeline/violation.ts', "import { Kysely } from 'kysely';\n"],
-    ] as const) expect(await messages(file, code), `${file}: ${code}`).toEqual([PURE_CORE_MESSAGE]);
+    ] as const)
+      expect(await messages(file, code), `${file}: ${code}`).toEqual([PURE_CORE_MESSAGE]);
     for (const [file, code] of [
       ['src/pipeline/allowed.ts', "import { z } from 'zod';\nimport type { RawMessage } from '../model/index.js';\nimport { ownWords } from './own-words.js';\n"],
       ['src/pipeline/dedupe/allowed.ts', "import { sha } from '../hash.js';\nimport { x } from '../../model/index.js';\nimport { createHash } from 'node:crypto';\n"],
-    ] as const) expect(await messages(file, code), `${file}: ${code}`).toEqual([]);
+    ] as const)
+      expect(await messages(file, code), `${file}: ${code}`).toEqual([]);
   });
 
   it('connectors import only src/model and their shared helpers, and build no queries', async () => {
     expect(await messages('connectors/slack/violation.ts', "import { openApp } from '../../src/app.js';\n")).toEqual([CONNECTOR_MESSAGE]);
     expect(await messages('connectors/slack/violation.ts', "import Database from 'better-sqlite3';\n")).toEqual([CONNECTOR_MESSAGE]);
     expect(await messages('connectors/slack/violation.ts', "export const q = (db: any) => db.selectFrom('messages');\n")).toEqual([SQL_MESSAGE]);
-    expect(await messages('connectors/slack/allowed.ts', "import type { RawMessage } from '../../src/model/index.js';\nimport { ConnectorError } from '../types.js';\nimport { WebClient } from '@slack/web-api';\n")).toEqual([]);
+    expect(
+      await messages(
+        'connectors/slack/allowed.ts',
+        "import type { RawMessage } from '../../src/model/index.js';\nimport { ConnectorError } from '../types.js';\nimport { WebClient } from '@slack/web-api';\n",
+      ),
+    ).toEqual([]);
   });
 
   it('SQL only in src/store: no database client and no query builder calls elsewhere', async () => {

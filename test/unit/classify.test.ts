@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv, parseCsvRecords, repoMacroF1, stratifiedFolds, ownSplitOf, type Issue, type IssueKind } from '../../src/eval/kind.js';
 import { loadClassifierModel } from '../../src/models/classifier.js';
-import {
-  binaryF1,
-  classify,
-  macroF1,
-  parseClassifierModel,
-  perLabelScores,
-  sentimentOf,
-  trainClassifier,
-  type TrainingExample,
-} from '../../src/pipeline/classify/index.js';
+import { binaryF1, classify, macroF1, parseClassifierModel, perLabelScores, sentimentOf, trainClassifier, type TrainingExample } from '../../src/pipeline/classify/index.js';
 import { normalizeText } from '../../src/pipeline/classify/text.js';
 
 describe('parseCsv', () => {

@@ -33,13 +33,27 @@ describe('cluster describe plan', () => {
       [4, [doc(1000 + DESCRIBE_READ, T0 + 7 * DAY)]],
       [5, [doc(2150, T0 + 7 * DAY)]],
     ]);
-    const work = planDescribeWork(members, stored, fresh, new Map([[2, 11], [3, 9]]));
+    const work = planDescribeWork(
+      members,
+      stored,
+      fresh,
+      new Map([
+        [2, 11],
+        [3, 9],
+      ]),
+    );
     expect([...work.seen.keys()].sort()).toEqual([2, 4]);
     expect(work.seen.get(2)).toEqual({ firstSeen: T0 - DAY, lastSeen: T0 + 5 * DAY });
     expect(work.seen.get(4)).toEqual({ firstSeen: T0, lastSeen: T0 + 7 * DAY });
     expect([...work.full.keys()].sort()).toEqual([1, 3, 5]);
     expect(work.full.get(5)).toEqual(ids(2001, 2200));
-    expect(work.sizes).toEqual(new Map([[1, 5], [3, 12], [5, DESCRIBE_READ]]));
+    expect(work.sizes).toEqual(
+      new Map([
+        [1, 5],
+        [3, 12],
+        [5, DESCRIBE_READ],
+      ]),
+    );
     // The fresh items' docs are at hand: not read again.
     expect(work.missing).not.toContain(5);
     expect(work.missing).not.toContain(212);
@@ -53,7 +67,11 @@ describe('cluster describe plan', () => {
     const work = planDescribeWork(members, stored);
     expect(work.seen.size).toBe(0);
     expect(work.missing).toEqual([1, 2, 3]);
-    const read = [item(1, 'The CSV export drops the last column', T0), item(2, 'CSV export drops the last column for me too', T0 + DAY), item(3, 'Our CSV export drops the last column since 2.4', T0 + 2 * DAY)];
+    const read = [
+      item(1, 'The CSV export drops the last column', T0),
+      item(2, 'CSV export drops the last column for me too', T0 + DAY),
+      item(3, 'Our CSV export drops the last column since 2.4', T0 + 2 * DAY),
+    ];
     const out = planDescriptions(work, read, members, stored).get(7)!;
     expect('title' in out && out.title.toLowerCase()).toContain('csv export');
     expect(out).toMatchObject({ kind: 'bug', firstSeen: T0, lastSeen: T0 + 2 * DAY });
@@ -63,7 +81,11 @@ describe('cluster describe plan', () => {
 describe('cluster placement plan', () => {
   it('places new items with the need texts to store; the same need goes to one new cluster', () => {
     const grouper = new NeedGrouper();
-    const items = [item(1, 'The CSV export drops the last column of every table', T0), item(2, 'CSV export drops the last column of the table', T0 + DAY, 2), item(3, 'Dark mode makes the sidebar unreadable', T0 + 2 * DAY, 3)];
+    const items = [
+      item(1, 'The CSV export drops the last column of every table', T0),
+      item(2, 'CSV export drops the last column of the table', T0 + DAY, 2),
+      item(3, 'Dark mode makes the sidebar unreadable', T0 + 2 * DAY, 3),
+    ];
     const docs = items.map(needDoc);
     grouper.add(docs);
     const placing = planPlacement(grouper, docs);

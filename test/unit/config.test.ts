@@ -8,8 +8,16 @@ import { tempDir } from '../support/factories.js';
 import { definitions } from '../../connectors/index.js';
 
 describe('config', () => {
-  it('the sample config in the repo loads, and each source passes its connector\'s own schema', () => {
-    const env = { GLEANER_IMAP_PASSWORD: 's3cret', GLEANER_SLACK_TOKEN: 'xoxb-1', GLEANER_DISCORD_TOKEN: 'd', GLEANER_MATRIX_TOKEN: 'm', GLEANER_IRC_PASSWORD: 'i', GLEANER_DISCOURSE_API_KEY: 'k', GLEANER_GITHUB_TOKEN: 'g' };
+  it("the sample config in the repo loads, and each source passes its connector's own schema", () => {
+    const env = {
+      GLEANER_IMAP_PASSWORD: 's3cret',
+      GLEANER_SLACK_TOKEN: 'xoxb-1',
+      GLEANER_DISCORD_TOKEN: 'd',
+      GLEANER_MATRIX_TOKEN: 'm',
+      GLEANER_IRC_PASSWORD: 'i',
+      GLEANER_DISCOURSE_API_KEY: 'k',
+      GLEANER_GITHUB_TOKEN: 'g',
+    };
     const { config } = loadConfig(join(import.meta.dirname, '..', '..', 'gleaner.example.yaml'), env);
     expect(config.sources[0]).toMatchObject({ name: 'lumen-users', platform: 'mail', password: 's3cret' });
     expect(config.sources.map((s) => s.platform)).toEqual(['mail', 'slack', 'discord', 'matrix', 'irc', 'discourse', 'github']);
@@ -56,8 +64,12 @@ describe('config', () => {
     };
     // A typo made a stray ./gleaner.db; a Slack source with `channels:` read every channel.
     expect(err('databse: /var/lib/gleaner/g.db\n')).toMatch(/^ {2}databse: unknown key; did you mean database\?$/m);
-    expect(err('sources:\n  - name: s\n    platform: slack\n    token: xoxb-1\n    channels: [general]\n')).toMatch(/^ {2}sources\.0\.channels: unknown key; did you mean includeChannels or excludeChannels\?$/m);
-    expect(err('sources:\n  - name: i\n    platform: irc\n    networks: [{name: n, host: h, nick: x, channels: ["#a"], sasl: {acount: a, password: p}}]\n')).toMatch(/sources\.0\.networks\.0\.sasl\.acount: unknown key; did you mean account\?/);
+    expect(err('sources:\n  - name: s\n    platform: slack\n    token: xoxb-1\n    channels: [general]\n')).toMatch(
+      /^ {2}sources\.0\.channels: unknown key; did you mean includeChannels or excludeChannels\?$/m,
+    );
+    expect(err('sources:\n  - name: i\n    platform: irc\n    networks: [{name: n, host: h, nick: x, channels: ["#a"], sasl: {acount: a, password: p}}]\n')).toMatch(
+      /sources\.0\.networks\.0\.sasl\.acount: unknown key; did you mean account\?/,
+    );
     const several = err('digest: {topp: 3}\nteams: [{name: a, filters: {}}]\nsegments: {customer: {wieght: 2}}\nsmtp: {host: h, pasword: x}\n');
     expect(several).toMatch(/^ {2}digest\.topp: unknown key; did you mean top\?$/m);
     expect(several).toMatch(/^ {2}teams\.0\.filters: unknown key; did you mean filter\?$/m);
@@ -67,10 +79,13 @@ describe('config', () => {
     // The keys every source has, and `*_FILE` secrets, are still accepted.
     const dir = tempDir();
     writeFileSync(join(dir, 'token'), 'xoxb-2');
-    expect(parseConfig(`sources:\n  - name: s\n    platform: slack\n    enabled: false\n    token_FILE: ${join(dir, 'token')}\n    includeChannels: [general]\n`, {}).sources[0]).toMatchObject({ token: 'xoxb-2', includeChannels: ['general'] });
+    expect(parseConfig(`sources:\n  - name: s\n    platform: slack\n    enabled: false\n    token_FILE: ${join(dir, 'token')}\n    includeChannels: [general]\n`, {}).sources[0]).toMatchObject({
+      token: 'xoxb-2',
+      includeChannels: ['general'],
+    });
   });
 
-  it('the shipped configs load: examples/, docker/, the scenario config, the README\'s snippets', () => {
+  it("the shipped configs load: examples/, docker/, the scenario config, the README's snippets", () => {
     // Every variable a file names is set; the ones that set config keys themselves are not.
     const knobs = new Set(ENV_KNOBS.map((k) => k.name));
     const env = new Proxy({}, { get: (_t, k) => (typeof k === 'string' && !knobs.has(k) ? `x-${k.toLowerCase()}` : undefined) }) as NodeJS.ProcessEnv;
@@ -88,7 +103,17 @@ describe('config', () => {
 
   it('environment variables set their config keys, over the file (smtp ones only where the file has none)', () => {
     const yaml = 'database: ./file.db\nqueue: { prefix: file }\nsmtp: { host: mail.example, user: fileuser }\nlog: { level: warn }\n';
-    const env = { GLEANER_DB: 'postgres://env/db', GLEANER_QUEUE_PREFIX: 'env', GLEANER_LOCK_DURATION_MS: '5000', GLEANER_DB_POOL: '3', GLEANER_QUERY_STATS: '1', GLEANER_LOG_LEVEL: 'silent', GLEANER_SMTP_USER: 'envuser', GLEANER_SMTP_PASSWORD: 'envpass', GLEANER_CONCURRENCY: '4' };
+    const env = {
+      GLEANER_DB: 'postgres://env/db',
+      GLEANER_QUEUE_PREFIX: 'env',
+      GLEANER_LOCK_DURATION_MS: '5000',
+      GLEANER_DB_POOL: '3',
+      GLEANER_QUERY_STATS: '1',
+      GLEANER_LOG_LEVEL: 'silent',
+      GLEANER_SMTP_USER: 'envuser',
+      GLEANER_SMTP_PASSWORD: 'envpass',
+      GLEANER_CONCURRENCY: '4',
+    };
     const c = parseConfig(yaml, env);
     expect(c.database).toBe('postgres://env/db');
     expect(c.queue).toMatchObject({ prefix: 'env', lockDurationMs: 5000, attempts: 5, concurrency: 4 });

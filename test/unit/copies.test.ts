@@ -39,7 +39,9 @@ describe('copy resolution', () => {
   it("matrix-appservice-irc's reply templates are not part of what was said", () => {
     expect(withoutReplyTemplate('velvet: no, still broken for me too')).toBe('no, still broken for me too');
     expect(withoutReplyTemplate('<margaux[m]> "Bonjour, nos secrets apparaissen..." <- Thanks, confirmed.')).toBe('Thanks, confirmed.');
-    expect(copyKeyOf('<oskar[m]> "Bonjour, nos secrets apparaissen..." <- Thanks, confirmed. Masking only matches the literal value today.')).toBe(copyKeyOf('Thanks, confirmed. Masking only matches the literal value today.'));
+    expect(copyKeyOf('<oskar[m]> "Bonjour, nos secrets apparaissen..." <- Thanks, confirmed. Masking only matches the literal value today.')).toBe(
+      copyKeyOf('Thanks, confirmed. Masking only matches the literal value today.'),
+    );
   });
   it('a greeting or a brb line answers no earlier line', () => {
     const model = loadDisentangleModel();
@@ -52,7 +54,15 @@ describe('copy resolution', () => {
 describe('a copy belongs to its original conversation', () => {
   it("a reply to a relayed line lands in the original's conversation, on either side of the bridge", async () => {
     const { assignConversations } = await import('../../src/pipeline/thread.js');
-    const t = (key: string, channelId: number, sentAt: number, over: Record<string, unknown> = {}) => ({ key, refs: [] as Array<{ key: string; kind: 'reply' }>, channelId, subjectKey: null, isReplySubject: false, sentAt, ...over });
+    const t = (key: string, channelId: number, sentAt: number, over: Record<string, unknown> = {}) => ({
+      key,
+      refs: [] as Array<{ key: string; kind: 'reply' }>,
+      channelId,
+      subjectKey: null,
+      isReplySubject: false,
+      sentAt,
+      ...over,
+    });
     // IRC (channel 1): the report, stored earlier in conversation 99. Matrix (channel 2): its relay and a reply to the relay.
     const inputs = [t('mx-relay', 2, 1000, { original: { conversation: 99 } }), t('mx-reply', 2, 2000, { refs: [{ key: 'mx-relay', kind: 'reply' }] })];
     const r = assignConversations(inputs, { convOfKey: new Map(), convOfSubject: new Map() });
@@ -63,7 +73,10 @@ describe('a copy belongs to its original conversation', () => {
     const r2 = assignConversations(both, { convOfKey: new Map(), convOfSubject: new Map() });
     expect(r2.assign).toEqual([{ fresh: 0 }, { fresh: 0 }, { fresh: 0 }]);
     // Without the link the relay would start a conversation of its own in its channel.
-    const plain = assignConversations([t('irc-report', 1, 1000), t('mx-relay2', 2, 1500), t('mx-reply2', 2, 2000, { refs: [{ key: 'mx-relay2', kind: 'reply' }] })], { convOfKey: new Map(), convOfSubject: new Map() });
+    const plain = assignConversations([t('irc-report', 1, 1000), t('mx-relay2', 2, 1500), t('mx-reply2', 2, 2000, { refs: [{ key: 'mx-relay2', kind: 'reply' }] })], {
+      convOfKey: new Map(),
+      convOfSubject: new Map(),
+    });
     expect(plain.assign).toEqual([{ fresh: 0 }, { fresh: 1 }, { fresh: 1 }]);
   });
 });

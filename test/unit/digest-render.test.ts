@@ -26,7 +26,14 @@ const hostile: DigestJson = {
       ],
     },
   ],
-  stats: { messages: 10, conversations: 2, feedbackItems: 0, sources: [{ name: 'slack', from: '2024-01-08T00:00:00.000Z', to: '2024-01-12T00:00:00.000Z', gaps: [{ channel: '#private', from: '2024-01-08T00:00:00.000Z', to: null, reason: 'missing access' }] }] },
+  stats: {
+    messages: 10,
+    conversations: 2,
+    feedbackItems: 0,
+    sources: [
+      { name: 'slack', from: '2024-01-08T00:00:00.000Z', to: '2024-01-12T00:00:00.000Z', gaps: [{ channel: '#private', from: '2024-01-08T00:00:00.000Z', to: null, reason: 'missing access' }] },
+    ],
+  },
 };
 
 describe('digest rendering', () => {

@@ -1,25 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  Disentangler,
-  FEATURE_NAMES,
-  conversationsFromParents,
-  disentangle,
-  parseDisentangleModel,
-  type ChatLine,
-} from '../../src/pipeline/disentangle/index.js';
+import { Disentangler, FEATURE_NAMES, conversationsFromParents, disentangle, parseDisentangleModel, type ChatLine } from '../../src/pipeline/disentangle/index.js';
 import { FeatureStream } from '../../src/pipeline/disentangle/features.js';
 import { loadDisentangleModel } from '../../src/models/disentangle.js';
 import { IRC_BASE_DATE_MS, parseAnnotation, parseIrcLog } from '../../src/eval/irc-log.js';
-import {
-  clustersFromLinks,
-  conversationScores,
-  linkScores,
-  maxWeightMatching,
-  scoreThreads,
-  threadFile,
-} from '../../src/eval/threads.js';
+import { clustersFromLinks, conversationScores, linkScores, maxWeightMatching, scoreThreads, threadFile } from '../../src/eval/threads.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'disentangle');
 const sampleLog = readFileSync(join(fixtures, 'ubuntu-2004-11-15_03.sample.raw.txt'), 'utf8');
@@ -27,8 +13,7 @@ const sampleAnnotation = readFileSync(join(fixtures, 'ubuntu-2004-11-15_03.sampl
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 1, 12);
-const line = (author: string, text: string, minute: number, system?: boolean): ChatLine =>
-  system ? { author, text, at: T0 + minute * MIN, system } : { author, text, at: T0 + minute * MIN };
+const line = (author: string, text: string, minute: number, system?: boolean): ChatLine => (system ? { author, text, at: T0 + minute * MIN, system } : { author, text, at: T0 + minute * MIN });
 
 describe('thread metrics', () => {
   it('link precision / recall / F over (line, parent) pairs, several gold parents allowed', () => {
@@ -120,16 +105,7 @@ describe('thread metrics', () => {
   it('scoreThreads returns the documented names in order', () => {
     const gold = parseAnnotation('0 0 -\n0 1 -\n2 2 -\n');
     const names = scoreThreads([{ name: 'x', gold, auto: gold }]).map(([n]) => n);
-    expect(names).toEqual([
-      'threads.vi',
-      'threads.one_to_one',
-      'threads.exact_p',
-      'threads.exact_r',
-      'threads.exact_f',
-      'threads.link_p',
-      'threads.link_r',
-      'threads.link_f',
-    ]);
+    expect(names).toEqual(['threads.vi', 'threads.one_to_one', 'threads.exact_p', 'threads.exact_r', 'threads.exact_f', 'threads.link_p', 'threads.link_r', 'threads.link_f']);
     expect(scoreThreads([{ name: 'x', gold, auto: gold }]).every(([, v]) => v === 100)).toBe(true);
   });
 });
@@ -154,10 +130,7 @@ describe('IRC log parsing', () => {
     const l = parseIrcLog('[23:59] <a> x\n[00:01] <b> y\n');
     expect(l[0]?.at).toBe(IRC_BASE_DATE_MS + (23 * 60 + 59) * MIN);
     expect((l[1]?.at ?? 0) - (l[0]?.at ?? 0)).toBe(2 * MIN);
-    const a = parseIrcLog(
-      'rust 2018-05-29 [21:20:37] <talchas> but I don\'t know that I\'d bother \n' +
-        'mediawiki 2019-02-18 [04:19:44] * bd808 offers Azxiana a soothing beverage  \n',
-    );
+    const a = parseIrcLog("rust 2018-05-29 [21:20:37] <talchas> but I don't know that I'd bother \n" + 'mediawiki 2019-02-18 [04:19:44] * bd808 offers Azxiana a soothing beverage  \n');
     expect(a[0]).toEqual({ author: 'talchas', text: "but I don't know that I'd bother", at: Date.UTC(2018, 4, 29, 21, 20, 37) });
     expect(a[1]).toMatchObject({ author: 'bd808', text: '/me offers Azxiana a soothing beverage' });
   });

@@ -10,7 +10,24 @@ const T0 = Date.UTC(2026, 10, 16);
 const iso = (t: number) => new Date(t).toISOString();
 
 function cluster(id: number, over: Partial<DigestCluster> = {}): DigestCluster {
-  return { id: `cluster-${id}`, title: `need ${id}`, kind: 'bug', tags: [], reporters: 2, mentions: 3, segments: { community: 2 }, channels: ['slack #general'], trend: 'new', firstSeen: iso(T0), lastSeen: iso(T0 + 1000), score: 2, why: null, summary: null, quotes: [], ...over };
+  return {
+    id: `cluster-${id}`,
+    title: `need ${id}`,
+    kind: 'bug',
+    tags: [],
+    reporters: 2,
+    mentions: 3,
+    segments: { community: 2 },
+    channels: ['slack #general'],
+    trend: 'new',
+    firstSeen: iso(T0),
+    lastSeen: iso(T0 + 1000),
+    score: 2,
+    why: null,
+    summary: null,
+    quotes: [],
+    ...over,
+  };
 }
 function digest(clusters: DigestCluster[]): DigestJson {
   return { period: { start: iso(T0), end: iso(T0 + 7 * 86_400_000) }, clusters, stats: { messages: 10, conversations: 4, feedbackItems: 3, sources: [], listsWithoutArchive: [] } };
@@ -38,7 +55,12 @@ const coverage: CoverageRecord = {
 
 describe('edition plan', () => {
   it("keeps the team's clusters, sorts them into sections, finds the quiet ones and reports coverage", () => {
-    const all = digest([cluster(1, { trend: 'rising', tags: ['area:sso'] }), cluster(2, { kind: 'feature', tags: ['area:sso'] }), cluster(3, { trend: 'new', tags: ['area:sso'] }), cluster(4, { tags: ['area:csv'] })]);
+    const all = digest([
+      cluster(1, { trend: 'rising', tags: ['area:sso'] }),
+      cluster(2, { kind: 'feature', tags: ['area:sso'] }),
+      cluster(3, { trend: 'new', tags: ['area:sso'] }),
+      cluster(4, { tags: ['area:csv'] }),
+    ]);
     const before = digest([cluster(1), cluster(5, { tags: ['area:sso'], lastSeen: iso(T0 - 5000) }), cluster(6, { tags: ['area:sso'], lastSeen: iso(T0 - 1000) }), cluster(7, { tags: ['area:csv'] })]);
     const e = planEdition(all, before, coverage, { name: 'identity', filter: { area: ['sso'], kind: ['bug'] }, top: 1 });
     expect(e.clusters.map((c) => c.id)).toEqual(['cluster-1']);
@@ -60,7 +82,14 @@ describe('edition plan', () => {
 
 describe('best entries', () => {
   it('keeps the best `top` in order, whatever order they come in', () => {
-    const entry = (id: number, score: number, reporters = 1): ClusterEntry => ({ entry: cluster(id, { score, reporters }), clusterId: id, items: [], active: true, record: { id, title: '', pinnedTitle: false, summary: null, kind: null, firstSeen: null, lastSeen: null }, unlinkedLists: [] });
+    const entry = (id: number, score: number, reporters = 1): ClusterEntry => ({
+      entry: cluster(id, { score, reporters }),
+      clusterId: id,
+      items: [],
+      active: true,
+      record: { id, title: '', pinnedTitle: false, summary: null, kind: null, firstSeen: null, lastSeen: null },
+      unlinkedLists: [],
+    });
     const out: ClusterEntry[] = [];
     for (const e of [entry(1, 1), entry(2, 5), entry(3, 3, 2), entry(4, 3, 1), entry(5, 0.5), entry(6, 5)]) keepBest(out, e, 3);
     expect(out.map((e) => e.clusterId)).toEqual([2, 6, 3]);

@@ -1,7 +1,18 @@
 // The figures of `gleaner eval feedback` on a tiny hand-made labelled set with exact expected numbers,
 // the label file's checks, and the join of labels to stored messages (Message-ID, Slack channel/ts, copies).
 import { describe, expect, it } from 'vitest';
-import { archiveKey, archivesFor, feedbackLines, feedbackReport, joinLabels, parseLabels, scoreFeedback, type CountedMessage, type LabelledMessage, type MessageLabel } from '../../src/eval/feedback.js';
+import {
+  archiveKey,
+  archivesFor,
+  feedbackLines,
+  feedbackReport,
+  joinLabels,
+  parseLabels,
+  scoreFeedback,
+  type CountedMessage,
+  type LabelledMessage,
+  type MessageLabel,
+} from '../../src/eval/feedback.js';
 import type { MessageKeyRow } from '../../src/store/message-keys.js';
 
 const HEADER = 'archive,id,channel,feedback,kind,role,need,excerpt\n';
@@ -51,7 +62,11 @@ describe('scoreFeedback', () => {
   it('is 0 where there is nothing to divide by, and prints the figures in the documented order', () => {
     const s = scoreFeedback([lm(label('m1', false), 1, 10, 100)], []);
     expect([s.precision, s.recall, s.purity, s.needSplit, s.needsSplitShare]).toEqual([0, 0, 0, 0, 0]);
-    expect(feedbackLines(s).slice(0, 5).map(([n]) => n)).toEqual(['feedback.precision', 'feedback.recall', 'clusters.purity', 'clusters.need_split', 'clusters.needs_split_share']);
+    expect(
+      feedbackLines(s)
+        .slice(0, 5)
+        .map(([n]) => n),
+    ).toEqual(['feedback.precision', 'feedback.recall', 'clusters.purity', 'clusters.need_split', 'clusters.needs_split_share']);
   });
 });
 

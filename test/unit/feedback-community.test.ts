@@ -17,7 +17,10 @@ const msg = (text: string, over: Partial<ConversationMessage> = {}): Conversatio
 
 describe('threads that are not reports', () => {
   const vote = (extra: ConversationMessage[] = []) => [
-    msg('Hi all,\n\nplease vote on releasing foo-runner 3.8.0 from tag v3.8.0-rc1.\nThis vote will remain open for at least 72 hours.\n\n[ ] +1 release it\n[ ] 0 no opinion\n[ ] -1 do not release, because...\n\nRuth\n', { subject: '[VOTE] Release foo-runner 3.8.0', channel: 'dev', isStaff: true }),
+    msg(
+      'Hi all,\n\nplease vote on releasing foo-runner 3.8.0 from tag v3.8.0-rc1.\nThis vote will remain open for at least 72 hours.\n\n[ ] +1 release it\n[ ] 0 no opinion\n[ ] -1 do not release, because...\n\nRuth\n',
+      { subject: '[VOTE] Release foo-runner 3.8.0', channel: 'dev', isStaff: true },
+    ),
     msg('+1 (binding). Built from source on Debian and ran the integration suite.\n\nOskar\n', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev', isStaff: true }),
     msg('+1 (non-binding), tested the arm64 binary on an Ampere box.\n\nJerome\n', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' }),
     msg('+1 (non-binding), signatures and checksums look good.\n', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' }),
@@ -30,7 +33,10 @@ describe('threads that are not reports', () => {
   });
 
   it('a -1 that reports a concrete failure is a bug of its own, raised by its author', () => {
-    const minus = msg('-1 (non-binding)\n\nThe staged version still fails with a basic module setup:\n\n[ERROR] Failed to execute goal: module-info.class not found\n', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' });
+    const minus = msg('-1 (non-binding)\n\nThe staged version still fails with a basic module setup:\n\n[ERROR] Failed to execute goal: module-info.class not found\n', {
+      subject: 'Re: [VOTE] Release foo-runner 3.8.0',
+      channel: 'dev',
+    });
     const d = detect(vote([minus]));
     expect(d).toMatchObject({ isFeedback: true, kind: 'bug', messageId: minus.id });
     // A -1 without a failure is an opinion on the release, not a report.
@@ -43,7 +49,9 @@ describe('threads that are not reports', () => {
     const staffNote = msg('That failure is a known JDK issue, the build fails the same way on the last release.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev', isStaff: true });
     expect(detect(vote([staffNote]))?.isFeedback).toBe(false);
     // A vote with a caveat stays a vote.
-    expect(detect(vote([msg('+1 (non-binding), though the site build fails on my Windows box, not a blocker.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' })]))?.isFeedback).toBe(false);
+    expect(detect(vote([msg('+1 (non-binding), though the site build fails on my Windows box, not a blocker.', { subject: 'Re: [VOTE] Release foo-runner 3.8.0', channel: 'dev' })]))?.isFeedback).toBe(
+      false,
+    );
   });
 
   it('the +1 votes in that thread are not reporters of the -1 bug', () => {
@@ -69,7 +77,10 @@ describe('threads that are not reports', () => {
   });
 
   it('a staff announcement is not feedback, and thanks or +1 on it raise nothing', () => {
-    const ann = msg('Hello everyone,\n\nfoo-runner 3.8.0 is available. Highlights of this release: arm64 binaries and faster uploads.\n', { subject: '[ANN] foo-runner 3.8.0 released', isStaff: true });
+    const ann = msg('Hello everyone,\n\nfoo-runner 3.8.0 is available. Highlights of this release: arm64 binaries and faster uploads.\n', {
+      subject: '[ANN] foo-runner 3.8.0 released',
+      isStaff: true,
+    });
     expect(detect([ann])?.isFeedback).toBe(false);
     expect(detect([ann, msg('+1', { subject: 'Re: [ANN] foo-runner 3.8.0 released' }), msg('Thanks!', { subject: 'Re: [ANN] foo-runner 3.8.0 released' })])?.isFeedback).toBe(false);
     // A chat post by staff, without any tag, raises nothing either.
@@ -94,7 +105,9 @@ describe('threads that are not reports', () => {
     expect(isGreeting('brb, making pierogi for dinner')).toBe(true);
     expect(isGreeting('hi, the login page returns a 500 since the update')).toBe(false);
     expect(isBarePaste('Traceback (most recent call last):\n  File "/usr/bin/foo", line 5, in <module>\n    main()\nfoo.DistributionNotFound: The foo distribution was not found')).toBe(true);
-    expect(isBarePaste('The importer dies on every run since 2.1:\nTraceback (most recent call last):\n  File "/usr/bin/foo", line 5\nKeyError: x\nIt worked fine on 2.0, any idea what changed?')).toBe(false);
+    expect(
+      isBarePaste('The importer dies on every run since 2.1:\nTraceback (most recent call last):\n  File "/usr/bin/foo", line 5\nKeyError: x\nIt worked fine on 2.0, any idea what changed?'),
+    ).toBe(false);
     for (const [text, subject] of [
       ['Please take me off this mailing list.', 'Remove me please'],
       ['Welcome to the May edition of The Foo Digest. In this edition: new runners, faster caches.', 'The Foo Digest, May 2026'],
@@ -144,7 +157,12 @@ describe('threads that are not reports', () => {
     expect(maintainerEvidence([plans])).toBeNull();
     expect(maintainerEvidence([onList('Upgrade?', 'Should we upgrade to 4.0 now or wait for 4.0.1?'), onList('Re: Upgrade?', 'Thanks, we will wait then.')])).toBeNull();
     // In chat (no list) the words alone never make a maintainer.
-    expect(maintainerEvidence([{ ...plans, listId: null }, { ...resolver, listId: null }])).toBeNull();
+    expect(
+      maintainerEvidence([
+        { ...plans, listId: null },
+        { ...resolver, listId: null },
+      ]),
+    ).toBeNull();
   });
 });
 
@@ -157,7 +175,11 @@ describe('me-too counts only on a need', () => {
 
   it('"+1" as a Discord reply and on a mail list counts its author as a reporter', () => {
     for (const platform of ['discord', 'mail', 'slack', 'matrix', 'irc']) {
-      const item: PriorityItem = { itemId: 1, reportMessageId: 1, messages: [report(platform), pm(2, 2, 'bo', '+1', { platform }), pm(3, 3, 'cy', 'same at Acme, every export is empty', { platform })] };
+      const item: PriorityItem = {
+        itemId: 1,
+        reportMessageId: 1,
+        messages: [report(platform), pm(2, 2, 'bo', '+1', { platform }), pm(3, 3, 'cy', 'same at Acme, every export is empty', { platform })],
+      };
       expect(reporterVoicings([item]).map((v) => [v.message.personName, v.role])).toEqual([
         ['ana', 'raised'],
         ['bo', 'me-too'],
@@ -167,15 +189,36 @@ describe('me-too counts only on a need', () => {
   });
 
   it('the forms of agreement, in English and four other languages', () => {
-    for (const t of ['same here', 'me too on Android', 'yes please', 'seconded, would save us hours', 'ynez: same for our self-managed install', 'no, still broken for me too', 'Aqui também: o cache nunca é restaurado', 'moi aussi, depuis lundi', 'bei uns auch seit dem Update', 'a mí también me pasa']) {
+    for (const t of [
+      'same here',
+      'me too on Android',
+      'yes please',
+      'seconded, would save us hours',
+      'ynez: same for our self-managed install',
+      'no, still broken for me too',
+      'Aqui também: o cache nunca é restaurado',
+      'moi aussi, depuis lundi',
+      'bei uns auch seit dem Update',
+      'a mí también me pasa',
+    ]) {
       expect(voicesNeed(t), t).toBe(true);
     }
     for (const t of ['thanks, that worked', 'try wrapping the line in single quotes', 'the key is the same on both runs']) expect(voicesNeed(t), t).toBe(false);
   });
 
   it('asking again keeps a need alive: a bump by the raiser or anyone is a voicing at its time', () => {
-    for (const t of ['Hi all,\n\nchecking in on this again: we now have 30 packages and every commit builds all of them.', 'Following up on this, is there a plan?', 'ping on this', 'still broken for us after the weekend', 'five days later we still get a miss on every restore', 'is it fixed yet? still rebuilding everything here', 'still very interested in this']) expect(voicesNeed(t), t).toBe(true);
-    for (const t of ['I checked the logs again, nothing new', 'it is still early here', 'following the steps in the guide now', 'still, thanks for the quick answer']) expect(voicesNeed(t), t).toBe(false);
+    for (const t of [
+      'Hi all,\n\nchecking in on this again: we now have 30 packages and every commit builds all of them.',
+      'Following up on this, is there a plan?',
+      'ping on this',
+      'still broken for us after the weekend',
+      'five days later we still get a miss on every restore',
+      'is it fixed yet? still rebuilding everything here',
+      'still very interested in this',
+    ])
+      expect(voicesNeed(t), t).toBe(true);
+    for (const t of ['I checked the logs again, nothing new', 'it is still early here', 'following the steps in the guide now', 'still, thanks for the quick answer'])
+      expect(voicesNeed(t), t).toBe(false);
   });
 
   it('staff agreeing is never a reporter', () => {

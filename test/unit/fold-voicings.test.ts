@@ -47,7 +47,19 @@ describe('folding voicings', () => {
     fc.assert(
       fc.property(fc.array(voicing, { maxLength: 60 }), (raw) => {
         const vs: Voicing[] = raw.map((r) => {
-          const message: PriorityMessage = { messageId: r.messageId, conversationId: r.conversationId, personId: r.personId, personName: `p${r.personId}`, org: null, segment: 'community', at: r.minute * 60_000, text: r.text, channel: 'general', platform: 'slack', permalink: null };
+          const message: PriorityMessage = {
+            messageId: r.messageId,
+            conversationId: r.conversationId,
+            personId: r.personId,
+            personName: `p${r.personId}`,
+            org: null,
+            segment: 'community',
+            at: r.minute * 60_000,
+            text: r.text,
+            channel: 'general',
+            platform: 'slack',
+            permalink: null,
+          };
           return { itemId: r.itemId, role: r.role, message };
         });
         expect(foldCopies(vs)).toEqual(pairwise(vs));

@@ -35,9 +35,18 @@ describe('in-list padding', () => {
       const db = store.db as unknown as import('kysely').Kysely<{ t: { id: number; v: string } }>;
       for (const n of [1, 8, 9, 15, 16, 17, 100, 255, 256, 257, 400, 513, 700]) {
         const ids = Array.from({ length: n }, (_, i) => 700 - i * (n > 350 ? 1 : 2));
-        const rows = await db.selectFrom('t').select(['id', 'v']).where('id', 'in', ids).where('v', 'not in', ['v699', ...Array.from({ length: 10 }, (_, i) => `nope${i}`)]).orderBy('id').execute();
+        const rows = await db
+          .selectFrom('t')
+          .select(['id', 'v'])
+          .where('id', 'in', ids)
+          .where('v', 'not in', ['v699', ...Array.from({ length: 10 }, (_, i) => `nope${i}`)])
+          .orderBy('id')
+          .execute();
         const want = [...new Set(ids)].filter((id) => id >= 1 && id !== 699).sort((a, b) => a - b);
-        expect(rows.map((r) => r.id), `n=${n}`).toEqual(want);
+        expect(
+          rows.map((r) => r.id),
+          `n=${n}`,
+        ).toEqual(want);
         expect(rows.every((r) => r.v === `v${r.id}`)).toBe(true);
       }
     });

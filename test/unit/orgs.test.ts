@@ -26,8 +26,16 @@ describe('resolveOrg', () => {
   });
 
   it('a Discord member is placed by a role id or a role name (any case)', () => {
-    expect(resolveOrg(facts({ identities: [discord('300000000000000001', [{ id: '400000000000000009' }])] }), ORGS)).toMatchObject({ rule: 'discord-role', org: 'Globex', detail: { role: '400000000000000009' } });
-    expect(resolveOrg(facts({ identities: [discord('300000000000000001', [{ id: '5', name: 'acme' }])] }), ORGS)).toMatchObject({ rule: 'discord-role', org: 'Acme', detail: { identity: 'discord:300000000000000001', role: 'acme (5)' } });
+    expect(resolveOrg(facts({ identities: [discord('300000000000000001', [{ id: '400000000000000009' }])] }), ORGS)).toMatchObject({
+      rule: 'discord-role',
+      org: 'Globex',
+      detail: { role: '400000000000000009' },
+    });
+    expect(resolveOrg(facts({ identities: [discord('300000000000000001', [{ id: '5', name: 'acme' }])] }), ORGS)).toMatchObject({
+      rule: 'discord-role',
+      org: 'Acme',
+      detail: { identity: 'discord:300000000000000001', role: 'acme (5)' },
+    });
     // A role held on another platform's identity means nothing: hints are read per platform.
     expect(resolveOrg(facts({ identities: [{ kind: 'matrix', value: '@a:x', hints: { roles: [{ id: '5', name: 'Acme' }], team: 'T0ACME' } }] }), ORGS).rule).toBeNull();
   });

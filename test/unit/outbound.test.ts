@@ -17,14 +17,21 @@ trackers:
   - { name: c, type: linear, token: t1234567 }
   - { name: d, type: github, repo: nope, token: t1234567 }
 `;
-    expect(() => parseConfig(bad, {})).toThrow(/trackers\.0\.repo: a github tracker needs repo[\s\S]*trackers\.1\.user: a jira tracker needs user[\s\S]*trackers\.2\.team: a linear tracker needs team[\s\S]*trackers\.3\.repo: a GitHub repo is owner\/name/);
-    expect(() => parseConfig('trackers:\n  - { name: a, type: gitlab, repo: g/p, token: t1234567 }\n  - { name: a, type: github, repo: o/r, token: t1234567 }\n', {})).toThrow(/two trackers are named a/);
+    expect(() => parseConfig(bad, {})).toThrow(
+      /trackers\.0\.repo: a github tracker needs repo[\s\S]*trackers\.1\.user: a jira tracker needs user[\s\S]*trackers\.2\.team: a linear tracker needs team[\s\S]*trackers\.3\.repo: a GitHub repo is owner\/name/,
+    );
+    expect(() => parseConfig('trackers:\n  - { name: a, type: gitlab, repo: g/p, token: t1234567 }\n  - { name: a, type: github, repo: o/r, token: t1234567 }\n', {})).toThrow(
+      /two trackers are named a/,
+    );
     expect(() => parseConfig('webhooks:\n  - { name: w, url: "https://x.example/h", secret: s3cr3t-value, events: [cluster.exploded] }\n', {})).toThrow(/webhooks\.0\.events\.0/);
     expect(() => parseConfig('trackers:\n  - { name: a, type: asana, token: t1234567 }\n', {})).toThrow(/trackers\.0\.type/);
   });
 
   it('tokens and secrets come from the environment or files and are redacted', () => {
-    const c = parseConfig('trackers:\n  - { name: gh, type: github, repo: o/r, token: "${GH}" }\nwebhooks:\n  - { name: w, url: "https://x.example/h", secret: "${WH}", events: [digest.sent] }\n', { GH: 'ghp_secret_token_value', WH: 'webhook-secret-value' });
+    const c = parseConfig('trackers:\n  - { name: gh, type: github, repo: o/r, token: "${GH}" }\nwebhooks:\n  - { name: w, url: "https://x.example/h", secret: "${WH}", events: [digest.sent] }\n', {
+      GH: 'ghp_secret_token_value',
+      WH: 'webhook-secret-value',
+    });
     expect(c.trackers[0]).toMatchObject({ token: 'ghp_secret_token_value', includeOrgs: false, retries: 3 });
     expect(c.outbound).toEqual({ syncSchedule: '0 * * * *', deliverSchedule: '* * * * *' });
     const shown = JSON.stringify(redact(c));

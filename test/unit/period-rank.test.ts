@@ -30,9 +30,25 @@ describe('threading', () => {
   it('prefers the direct parent, then the nearest reference', () => {
     const r = assignConversations(
       [
-        { key: 'c', refs: [{ key: 'x', kind: 'reference' }, { key: 'b', kind: 'reference' }], channelId: 1, subjectKey: null, isReplySubject: false, sentAt: 3 },
+        {
+          key: 'c',
+          refs: [
+            { key: 'x', kind: 'reference' },
+            { key: 'b', kind: 'reference' },
+          ],
+          channelId: 1,
+          subjectKey: null,
+          isReplySubject: false,
+          sentAt: 3,
+        },
       ],
-      { convOfKey: new Map([['x', 10], ['b', 20]]), convOfSubject: new Map() },
+      {
+        convOfKey: new Map([
+          ['x', 10],
+          ['b', 20],
+        ]),
+        convOfSubject: new Map(),
+      },
     );
     expect(r.assign[0]).toEqual({ existing: 20 });
   });

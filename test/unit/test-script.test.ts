@@ -47,7 +47,13 @@ describe('scripts/test.js', () => {
     expect(r.stderr).toContain('  redis-server: Redis for the queue tests');
     // PostgreSQL, Dovecot, ngircd and Chromium are found at their Debian paths too, whatever the PATH.
     const pg = [14, 15, 16, 17].some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`) && existsSync(`/usr/lib/postgresql/${v}/bin/postgres`));
-    const missing = ['redis-server', ...(pg ? [] : ['postgresql']), ...(existsSync('/usr/sbin/dovecot') ? [] : ['dovecot-imapd']), ...(existsSync('/usr/sbin/ngircd') ? [] : ['ngircd']), ...(existsSync('/usr/bin/chromium') ? [] : ['chromium'])];
+    const missing = [
+      'redis-server',
+      ...(pg ? [] : ['postgresql']),
+      ...(existsSync('/usr/sbin/dovecot') ? [] : ['dovecot-imapd']),
+      ...(existsSync('/usr/sbin/ngircd') ? [] : ['ngircd']),
+      ...(existsSync('/usr/bin/chromium') ? [] : ['chromium']),
+    ];
     expect(r.stderr).toContain(`  sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}'`);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('tests: not run (missing Debian packages)');
     expect(r.status).toBe(1);

@@ -59,14 +59,27 @@ describe.each(suiteDialects)('accounts: %s', (_kind, make) => {
     await removeUser(store.db, u.id);
     expect(await sessionFor(store.db, a.session, NOW)).toBeNull();
     expect(await w().selectFrom('users').select('name').execute()).toEqual([{ name: 'root' }]);
-    for (const change of [() => setUserRole(store.db, admin.id, 'viewer'), () => setUserDisabled(store.db, admin.id, true, NOW), () => removeUser(store.db, admin.id)]) await expect(change()).rejects.toThrow(/it would leave no enabled admin/);
+    for (const change of [() => setUserRole(store.db, admin.id, 'viewer'), () => setUserDisabled(store.db, admin.id, true, NOW), () => removeUser(store.db, admin.id)])
+      await expect(change()).rejects.toThrow(/it would leave no enabled admin/);
     expect(await w().selectFrom('users').select(['role', 'disabled_at']).execute()).toEqual([{ role: 'admin', disabled_at: null }]);
   });
 
   it('prunes expired sessions and login attempts past the trail', async () => {
     const u = await addUser(store.db, 'p', 'viewer', PW, NOW);
-    await w().insertInto('sessions').values([{ id_hash: 'old', user_id: u.id, csrf_token: 'x', created_at: NOW - 9e6, last_seen_at: NOW - 9e6, expires_at: NOW - 1 }, { id_hash: 'live', user_id: u.id, csrf_token: 'x', created_at: NOW, last_seen_at: NOW, expires_at: NOW + 1000 }]).execute();
-    await w().insertInto('login_attempts').values([{ ip: 'a', username: 'p', at: NOW - LOGIN_TRAIL_MS - 1, ok: 0 }, { ip: 'a', username: 'p', at: NOW - 1000, ok: 0 }]).execute();
+    await w()
+      .insertInto('sessions')
+      .values([
+        { id_hash: 'old', user_id: u.id, csrf_token: 'x', created_at: NOW - 9e6, last_seen_at: NOW - 9e6, expires_at: NOW - 1 },
+        { id_hash: 'live', user_id: u.id, csrf_token: 'x', created_at: NOW, last_seen_at: NOW, expires_at: NOW + 1000 },
+      ])
+      .execute();
+    await w()
+      .insertInto('login_attempts')
+      .values([
+        { ip: 'a', username: 'p', at: NOW - LOGIN_TRAIL_MS - 1, ok: 0 },
+        { ip: 'a', username: 'p', at: NOW - 1000, ok: 0 },
+      ])
+      .execute();
     expect(await pruneAuthRecords(store.db, NOW)).toEqual({ sessions: 1, loginAttempts: 1 });
     expect(await w().selectFrom('sessions').select('id_hash').execute()).toEqual([{ id_hash: 'live' }]);
   });

@@ -57,10 +57,18 @@ describe('login rate limits', { timeout: 240_000 }, () => {
     try {
       const base = `http://127.0.0.1:${(live.server.address() as { port: number }).port}`;
       const page = await fetch(`${base}/login`);
-      const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const cookie = page.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
       const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
       const attempt = (password: string, username = 'burst') =>
-        fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username, password, _csrf: csrf, next: '/clusters' }).toString() }).then((r) => r.status);
+        fetch(`${base}/login`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ username, password, _csrf: csrf, next: '/clusters' }).toString(),
+        }).then((r) => r.status);
       // 40 wrong guesses at once: only the per-user limit's worth are checked, all the others are refused.
       const guesses = await Promise.all(Array.from({ length: 40 }, (_, i) => attempt(`wrong-guess-${i}`)));
       expect(guesses.filter((x) => x === 401)).toHaveLength(LOGIN_MAX_FAILS_PER_USER);
@@ -114,7 +122,8 @@ describe('login rate limits', { timeout: 240_000 }, () => {
     try {
       // The proxy: 127.0.0.1 for the trusting app; for the other one an address of its own (the tests share 127.0.0.1).
       const attack = async (app: FastifyInstance, victim: string, proxy: string) => {
-        for (const n of [victim, ...[1, 2, 3, 4].map((i) => `${victim}-spray-${i}`)]) for (let i = 0; i < 4; i++) expect((await loginAs(app, n, 'nope-nope-nope', { ip: proxy, forwardedFor: '203.0.113.7' })).res.statusCode).toBe(401);
+        for (const n of [victim, ...[1, 2, 3, 4].map((i) => `${victim}-spray-${i}`)])
+          for (let i = 0; i < 4; i++) expect((await loginAs(app, n, 'nope-nope-nope', { ip: proxy, forwardedFor: '203.0.113.7' })).res.statusCode).toBe(401);
       };
       await attack(trusting, 'proxied', '127.0.0.1');
       const ips = await wdb().selectFrom('login_attempts').select('ip').distinct().where('username', '=', 'proxied').execute();
@@ -168,7 +177,8 @@ describe('account management on the web', { timeout: 60_000 }, () => {
   it('guessing the current password on the password form is limited like a login', async () => {
     await addUser(s.app.db, 'erin', 'viewer', PW, Date.now());
     const e = await agent('erin', PW, '10.4.0.1');
-    for (let i = 0; i < LOGIN_MAX_FAILS_PER_USER; i++) expect((await post(web, e, '/account/password', { current: `guess-${i}-xxxx`, password: 'new-password-22', confirm: 'new-password-22' })).statusCode).toBe(400);
+    for (let i = 0; i < LOGIN_MAX_FAILS_PER_USER; i++)
+      expect((await post(web, e, '/account/password', { current: `guess-${i}-xxxx`, password: 'new-password-22', confirm: 'new-password-22' })).statusCode).toBe(400);
     const r = await post(web, e, '/account/password', { current: PW, password: 'new-password-22', confirm: 'new-password-22' });
     expect(r.statusCode).toBe(429);
     expect(r.body).toContain('Too many wrong passwords');
@@ -224,7 +234,11 @@ describe('account management on the web', { timeout: 60_000 }, () => {
     const me = (await userByName(s.app.db, 'admin'))!;
     await addUser(s.app.db, 'admin-off', 'admin', PW, Date.now());
     expect((await post(web, admin, `/admin/users/${(await userByName(s.app.db, 'admin-off'))!.id}/disable`)).statusCode).toBe(303); // a disabled admin does not count
-    for (const [url, body] of [[`/admin/users/${me.id}/role`, { role: 'curator' }], [`/admin/users/${me.id}/disable`, {}], [`/admin/users/${me.id}/remove`, { confirm: '1' }]] as const) {
+    for (const [url, body] of [
+      [`/admin/users/${me.id}/role`, { role: 'curator' }],
+      [`/admin/users/${me.id}/disable`, {}],
+      [`/admin/users/${me.id}/remove`, { confirm: '1' }],
+    ] as const) {
       const r = await post(web, admin, url, body);
       expect(r.statusCode, url).toBe(400);
       expect(r.body, url).toContain('it would leave no enabled admin');
@@ -245,12 +259,28 @@ describe('pruning', () => {
     const uid = (await userByName(s.app.db, 'viewer'))!.id;
     const now = Date.now();
     const expired = (id: string) => ({ id_hash: sha256(id), user_id: uid, csrf_token: 'x', created_at: now - 3 * 86_400_000, last_seen_at: now - 2 * 86_400_000, expires_at: now - 86_400_000 });
-    await wdb().insertInto('sessions').values([expired('old-1'), { ...expired('live-1'), expires_at: now + 3600_000 }]).execute();
-    await wdb().insertInto('login_attempts').values([{ ip: '10.8.0.1', username: 'pruned', at: now - LOGIN_TRAIL_MS - 1000, ok: 0 }, { ip: '10.8.0.1', username: 'kept', at: now - 86_400_000, ok: 0 }]).execute();
+    await wdb()
+      .insertInto('sessions')
+      .values([expired('old-1'), { ...expired('live-1'), expires_at: now + 3600_000 }])
+      .execute();
+    await wdb()
+      .insertInto('login_attempts')
+      .values([
+        { ip: '10.8.0.1', username: 'pruned', at: now - LOGIN_TRAIL_MS - 1000, ok: 0 },
+        { ip: '10.8.0.1', username: 'kept', at: now - 86_400_000, ok: 0 },
+      ])
+      .execute();
     const pruning = buildWebApp(s.app, { pruneIntervalMs: 100 });
     await pruning.ready();
     try {
-      const sessions = async () => (await wdb().selectFrom('sessions').select('id_hash').where('id_hash', 'in', [sha256('old-1'), sha256('live-1'), sha256('old-2')]).execute()).map((r) => r.id_hash);
+      const sessions = async () =>
+        (
+          await wdb()
+            .selectFrom('sessions')
+            .select('id_hash')
+            .where('id_hash', 'in', [sha256('old-1'), sha256('live-1'), sha256('old-2')])
+            .execute()
+        ).map((r) => r.id_hash);
       expect(await sessions()).toEqual([sha256('live-1')]);
       const users = (await wdb().selectFrom('login_attempts').select('username').where('ip', '=', '10.8.0.1').execute()).map((r) => r.username);
       expect(users).toEqual(['kept']);
@@ -270,7 +300,10 @@ const root = join(import.meta.dirname, '..', '..');
 /** `tsx src/cli/run.ts ...args` in its own process, `input` on its stdin (a pipe: no terminal). */
 function cli(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'run.ts'), ...args], { env: { ...process.env, GLEANER_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'run.ts'), ...args], {
+      env: { ...process.env, GLEANER_LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -337,7 +370,11 @@ describe('gleaner user and token', () => {
     expect((await inProcess(['user', 'remove', 'carol'])).err).toContain('no user named carol');
     // The admins: demote all but one, then the last one is kept.
     for (const u of await wdb().selectFrom('users').select('name').where('role', '=', 'admin').where('name', '!=', 'admin').execute()) await inProcess(['user', 'role', u.name, 'viewer']);
-    for (const args of [['user', 'role', 'admin', 'viewer'], ['user', 'disable', 'admin'], ['user', 'remove', 'admin']]) {
+    for (const args of [
+      ['user', 'role', 'admin', 'viewer'],
+      ['user', 'disable', 'admin'],
+      ['user', 'remove', 'admin'],
+    ]) {
       const r = await inProcess(args);
       expect(r.code, args.join(' ')).not.toBe(0);
       expect(r.err, args.join(' ')).toContain('it would leave no enabled admin');

@@ -44,6 +44,7 @@ export async function loginAs(web: FastifyInstance, name: string, password: stri
 }
 
 export const get = (web: FastifyInstance, a: Agent | null, url: string) => web.inject({ method: 'GET', url, cookies: a?.cookies ?? {} });
-export const post = (web: FastifyInstance, a: Agent, url: string, payload: Record<string, unknown> = {}) => web.inject({ method: 'POST', url, cookies: a.cookies, payload: { _csrf: a.csrf, ...payload } });
+export const post = (web: FastifyInstance, a: Agent, url: string, payload: Record<string, unknown> = {}) =>
+  web.inject({ method: 'POST', url, cookies: a.cookies, payload: { _csrf: a.csrf, ...payload } });
 export const postJson = (web: FastifyInstance, a: Agent, url: string, body: unknown) =>
   web.inject({ method: 'POST', url, cookies: a.cookies, headers: { 'content-type': 'application/json', 'x-csrf-token': a.csrf }, payload: typeof body === 'string' ? body : JSON.stringify(body) });

@@ -15,10 +15,10 @@ const serverErrors: unknown[] = [];
 beforeAll(async () => {
   s = await seededApp();
   const error = s.app.log.error.bind(s.app.log);
-  s.app.log.error = ((...args: Parameters<typeof error>) => {
+  s.app.log.error = (...args: Parameters<typeof error>) => {
     serverErrors.push(args[0]);
     error(...args);
-  });
+  };
   web = buildWebApp(s.app);
   await web.ready();
   const r = await loginAs(web, 'admin', PASSWORDS.admin);

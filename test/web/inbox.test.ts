@@ -28,8 +28,16 @@ beforeAll(async () => {
   const [staffItem, mailItem] = s.items.inbox;
   const cleo = await db.selectFrom('identities').select('id').where('value', '=', 'U03CLEO').executeTakeFirstOrThrow();
   const msgOf = async (item: number) => (await db.selectFrom('feedback_items').select('message_id').where('id', '=', item).executeTakeFirstOrThrow()).message_id;
-  await db.updateTable('messages').set({ identity_id: cleo.id }).where('id', '=', await msgOf(staffItem!)).execute();
-  await db.updateTable('messages').set({ clean_text: LONG_MAIL, subject: 'Re: [dev] Search ignores accents' }).where('id', '=', await msgOf(mailItem!)).execute();
+  await db
+    .updateTable('messages')
+    .set({ identity_id: cleo.id })
+    .where('id', '=', await msgOf(staffItem!))
+    .execute();
+  await db
+    .updateTable('messages')
+    .set({ clean_text: LONG_MAIL, subject: 'Re: [dev] Search ignores accents' })
+    .where('id', '=', await msgOf(mailItem!))
+    .execute();
 }, 60_000);
 afterAll(async () => {
   await s?.app.close();

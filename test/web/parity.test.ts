@@ -67,7 +67,10 @@ describe('web and digest agree', () => {
       const list = await api<{ clusters: ApiRow[]; total: number; period: { start: string; end: string } }>(`/api/clusters?week=${week}&sort=score`);
       expect(list.period).toMatchObject({ start: digest.period.start, end: digest.period.end });
       // The same clusters, in the same order (best score first).
-      expect(list.clusters.map((c) => `cluster-${c.id}`), week).toEqual(digest.clusters.map((c) => c.id));
+      expect(
+        list.clusters.map((c) => `cluster-${c.id}`),
+        week,
+      ).toEqual(digest.clusters.map((c) => c.id));
       expect(list.total).toBe(digest.clusters.length);
       const page = (await web.inject({ method: 'GET', url: `/clusters?week=${week}`, cookies: {} })).statusCode;
       expect(page).toBe(303); // pages need a session; the HTML is checked below with one
@@ -127,7 +130,21 @@ describe('web and digest agree', () => {
     // The digest page links each cluster of an edition to the web page for the edition's week.
     const row = await s.app.db
       .insertInto('digests')
-      .values({ team: 'parity', period_start: period.start, period_end: period.end, status: 'draft', json: JSON.stringify(digest), html: '<p>x</p>', text: 'x', curation: null, message_id: null, created_at: period.end, approved_at: null, approved_by: null, sent_at: null })
+      .values({
+        team: 'parity',
+        period_start: period.start,
+        period_end: period.end,
+        status: 'draft',
+        json: JSON.stringify(digest),
+        html: '<p>x</p>',
+        text: 'x',
+        curation: null,
+        message_id: null,
+        created_at: period.end,
+        approved_at: null,
+        approved_by: null,
+        sent_at: null,
+      })
       .returning(['id'])
       .executeTakeFirstOrThrow();
     const dpage = (await web.inject({ method: 'GET', url: `/digests/${row.id}`, cookies })).body;

@@ -35,7 +35,11 @@ describe('the person page', () => {
   it("shows an identity's first message as its first seen, not the import date", async () => {
     const ada = (await personDetail(s.app.db, s.people.ada))!;
     const slack = ada.identities.find((i) => i.value === 'U01ADA')!;
-    const first = await s.app.db.selectFrom('messages').select((eb) => eb.fn.min<number>('sent_at').as('t')).where('identity_id', '=', slack.id).executeTakeFirstOrThrow();
+    const first = await s.app.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.min<number>('sent_at').as('t'))
+      .where('identity_id', '=', slack.id)
+      .executeTakeFirstOrThrow();
     expect(slack.firstMessageAt).toBe(Number(first.t));
     expect(ymd(Number(first.t))).not.toBe(ymd(slack.createdAt)); // the seed imports before the messages were sent
     const body = (await get(web, curator, `/people/${s.people.ada}`)).body;
@@ -50,13 +54,33 @@ describe('the person page', () => {
     expect(body).toContain(`Linked on ${ymd(BASE)} because it has the same email address (ada@acme.com) as another identity of this person (rule same-email).`);
     expect(body).not.toContain('&quot;rule&quot;');
     expect(body).not.toMatch(/\b\d{13}\b/);
-    expect(evidenceSentences(JSON.stringify({ rule: 'manual-unmerge', actor: 'cur', at: Date.UTC(2026, 11, 1), fromPerson: 4, previous: { rule: 'manual-merge', actor: 'ann', at: Date.UTC(2026, 10, 20), fromPerson: 7, fromName: 'Bo', previous: { rule: 'config', entry: 'email:x@y.z', person: 'Bo B', at: Date.UTC(2026, 10, 3) } } }), 0)).toEqual([
+    expect(
+      evidenceSentences(
+        JSON.stringify({
+          rule: 'manual-unmerge',
+          actor: 'cur',
+          at: Date.UTC(2026, 11, 1),
+          fromPerson: 4,
+          previous: {
+            rule: 'manual-merge',
+            actor: 'ann',
+            at: Date.UTC(2026, 10, 20),
+            fromPerson: 7,
+            fromName: 'Bo',
+            previous: { rule: 'config', entry: 'email:x@y.z', person: 'Bo B', at: Date.UTC(2026, 10, 3) },
+          },
+        }),
+        0,
+      ),
+    ).toEqual([
       'Split off on 2026-12-01 by cur from person 4 into a person of its own.',
       'Merged in on 2026-11-20 by ann from Bo (person 7).',
       'Linked on 2026-11-03 by the people: entry "Bo B" in the config (it lists email:x@y.z).',
     ]);
     expect(evidenceSentences('not json', 0)).toEqual(['not json']);
-    expect(evidenceSentences(JSON.stringify({ rule: 'same-slack-profile-email', email: 'a@b.c' }), Date.UTC(2026, 0, 5))).toEqual(['Linked on 2026-01-05 because its Slack profile email (a@b.c) is the email of another identity of this person (rule same-slack-profile-email).']);
+    expect(evidenceSentences(JSON.stringify({ rule: 'same-slack-profile-email', email: 'a@b.c' }), Date.UTC(2026, 0, 5))).toEqual([
+      'Linked on 2026-01-05 because its Slack profile email (a@b.c) is the email of another identity of this person (rule same-slack-profile-email).',
+    ]);
   });
 
   it('finds the person to merge in by name, merges them, and records the merge as a sentence', async () => {

@@ -40,19 +40,38 @@ async function insert<T extends keyof Database>(db: Kysely<Database>, table: T, 
 /** `queue`: run the app on BullMQ (a Redis URL and a key prefix of the test's own) instead of in-process. */
 export async function seededApp(now: () => number = () => BASE + 30 * DAY, queue?: { redisUrl: string; prefix: string }): Promise<Seeded> {
   const dir = tempDir('gleaner-web-');
-  const app = await openApp({ configObject: parseConfig('segments:\n  customer: { weight: 3 }\n', {}), db: join(dir, 'gleaner.db'), redisUrl: queue?.redisUrl ?? null, queuePrefix: queue?.prefix, now });
+  const app = await openApp({
+    configObject: parseConfig('segments:\n  customer: { weight: 3 }\n', {}),
+    db: join(dir, 'gleaner.db'),
+    redisUrl: queue?.redisUrl ?? null,
+    queuePrefix: queue?.prefix,
+    now,
+  });
   const db = app.db;
   const t0 = BASE;
 
   const acme = await insert(db, 'orgs', { name: 'Acme Corp', segment: 'customer', domains: '["acme.com"]' });
   const oss = await insert(db, 'orgs', { name: 'OSS Foundation', segment: 'partner', domains: '[]' });
-  const slack = await insert(db, 'sources', { name: 'lumen-slack', platform: 'slack', status: 'error', last_pull_at: t0 + 20 * DAY, last_error: 'Slack said invalid_auth <b>check the token</b>', created_at: t0 });
+  const slack = await insert(db, 'sources', {
+    name: 'lumen-slack',
+    platform: 'slack',
+    status: 'error',
+    last_pull_at: t0 + 20 * DAY,
+    last_error: 'Slack said invalid_auth <b>check the token</b>',
+    created_at: t0,
+  });
   const mail = await insert(db, 'sources', { name: 'dev-list', platform: 'mail', status: 'ok', last_pull_at: null, last_error: null, created_at: t0 });
   const help = await insert(db, 'channels', { source_id: slack, external_id: 'C01', name: '#help', first_at: t0, last_at: t0 + 25 * DAY });
   const bugs = await insert(db, 'channels', { source_id: slack, external_id: 'C02', name: '#bugs', first_at: t0, last_at: t0 + 25 * DAY });
   const list = await insert(db, 'channels', { source_id: mail, external_id: 'dev@lists.example.org', name: 'dev@lists.example.org', first_at: t0, last_at: t0 + 25 * DAY });
-  await db.insertInto('checkpoints').values({ source_id: slack, key: 'C01', cursor: '{"v":1,"ts":"1762074000.000100","ids":["x"]}', updated_at: t0 + 20 * DAY }).execute();
-  await db.insertInto('gaps').values({ source_id: slack, channel: '#bugs', from_at: t0 + 3 * DAY, to_at: t0 + 4 * DAY, reason: 'history not available (free plan)', created_at: t0 }).execute();
+  await db
+    .insertInto('checkpoints')
+    .values({ source_id: slack, key: 'C01', cursor: '{"v":1,"ts":"1762074000.000100","ids":["x"]}', updated_at: t0 + 20 * DAY })
+    .execute();
+  await db
+    .insertInto('gaps')
+    .values({ source_id: slack, channel: '#bugs', from_at: t0 + 3 * DAY, to_at: t0 + 4 * DAY, reason: 'history not available (free plan)', created_at: t0 })
+    .execute();
   await db.insertInto('quarantine').values({ source_id: mail, location: 'dev.mbox:1234', reason: 'truncated MIME part', excerpt: '<script>alert(1)</script>From: x', created_at: t0 }).execute();
 
   const person = async (name: string, org: number | null, staff = 0) => insert(db, 'people', { display_name: name, org_id: org, is_staff: staff, created_at: t0 });
@@ -72,7 +91,17 @@ export async function seededApp(now: () => number = () => BASE + 30 * DAY, queue
 
   let seq = 0;
   const conversation = async (channel: number, sourceId: number, subject: string | null, msgs: Array<{ who: number; text: string; at: number; url?: string | null }>) => {
-    const conv = await insert(db, 'conversations', { channel_id: channel, root_message_id: null, subject, subject_key: null, started_at: msgs[0]!.at, last_at: msgs[msgs.length - 1]!.at, message_count: msgs.length, participant_count: new Set(msgs.map((m) => m.who)).size, updated_at: t0 });
+    const conv = await insert(db, 'conversations', {
+      channel_id: channel,
+      root_message_id: null,
+      subject,
+      subject_key: null,
+      started_at: msgs[0]!.at,
+      last_at: msgs[msgs.length - 1]!.at,
+      message_count: msgs.length,
+      participant_count: new Set(msgs.map((m) => m.who)).size,
+      updated_at: t0,
+    });
     const ids: number[] = [];
     for (const m of msgs) {
       seq++;
@@ -106,8 +135,19 @@ export async function seededApp(now: () => number = () => BASE + 30 * DAY, queue
     return { conv, first: ids[0]! };
   };
   const item = async (c: { conv: number; first: number }, kind: string, status: string, tags: Array<[string, string, number | null]>) => {
-    const id = await insert(db, 'feedback_items', { conversation_id: c.conv, message_id: c.first, kind, kind_confidence: 0.81, sentiment: null, status, model_version: 'test', created_at: t0, updated_at: t0 });
-    for (const [tag, provenance, confidence] of tags) await db.insertInto('tags').values({ item_id: id, tag, provenance, confidence, version: 'test', actor: null, state: 'active', created_at: t0 }).execute();
+    const id = await insert(db, 'feedback_items', {
+      conversation_id: c.conv,
+      message_id: c.first,
+      kind,
+      kind_confidence: 0.81,
+      sentiment: null,
+      status,
+      model_version: 'test',
+      created_at: t0,
+      updated_at: t0,
+    });
+    for (const [tag, provenance, confidence] of tags)
+      await db.insertInto('tags').values({ item_id: id, tag, provenance, confidence, version: 'test', actor: null, state: 'active', created_at: t0 }).execute();
     return id;
   };
   const cluster = async (title: string, kind: string, itemIds: number[]) => {
@@ -120,7 +160,9 @@ export async function seededApp(now: () => number = () => BASE + 30 * DAY, queue
     { who: adaSlack, text: 'Export to CSV crashes with a stack trace when the report has more than 10k rows', at: t0 + 1 * DAY },
     { who: cleoSlack, text: 'Thanks, we are looking into the CSV export.', at: t0 + 1 * DAY + 3600_000 },
   ]);
-  const c2 = await conversation(list, mail, 'Re: CSV export broken', [{ who: bobMail, text: 'The CSV export fails for me too, since the last release.', at: t0 + 8 * DAY, url: 'https://lists.example.org/archives/dev/2026-November/000123.html' }]);
+  const c2 = await conversation(list, mail, 'Re: CSV export broken', [
+    { who: bobMail, text: 'The CSV export fails for me too, since the last release.', at: t0 + 8 * DAY, url: 'https://lists.example.org/archives/dev/2026-November/000123.html' },
+  ]);
   const c3 = await conversation(bugs, slack, null, [{ who: danSlack, text: 'csv export: crash on large reports', at: t0 + 22 * DAY }]);
   const c4 = await conversation(help, slack, null, [{ who: adaSlack, text: 'Could we get a dark mode for the dashboard?', at: t0 + 2 * DAY }]);
   const c5 = await conversation(help, slack, null, [{ who: cleoSlack, text: 'Dark mode would help the night shift', at: t0 + 23 * DAY }]);
@@ -130,12 +172,24 @@ export async function seededApp(now: () => number = () => BASE + 30 * DAY, queue
   ]);
   const c7 = await conversation(bugs, slack, null, [{ who: malSlack, text: `Login slow: ${HUGE_LINE}`, at: t0 + 24 * DAY + 120_000 }]);
 
-  const i1 = await item(c1, 'bug', 'confirmed', [['kind:bug', 'model', 0.9], ['area:export', 'rule', null]]);
-  const i2 = await item(c2, 'bug', 'confirmed', [['kind:bug', 'model', 0.8], ['area:export', 'rule', null]]);
+  const i1 = await item(c1, 'bug', 'confirmed', [
+    ['kind:bug', 'model', 0.9],
+    ['area:export', 'rule', null],
+  ]);
+  const i2 = await item(c2, 'bug', 'confirmed', [
+    ['kind:bug', 'model', 0.8],
+    ['area:export', 'rule', null],
+  ]);
   const i3 = await item(c3, 'bug', 'confirmed', [['kind:bug', 'model', 0.7]]);
-  const i4 = await item(c4, 'feature', 'confirmed', [['kind:feature', 'model', 0.88], ['area:ui', 'rule', null]]);
+  const i4 = await item(c4, 'feature', 'confirmed', [
+    ['kind:feature', 'model', 0.88],
+    ['area:ui', 'rule', null],
+  ]);
   const i5 = await item(c5, 'feature', 'confirmed', [['kind:feature', 'model', 0.6]]);
-  const i6 = await item(c6, 'bug', 'auto', [['kind:bug', 'model', 0.55], ['area:auth', 'rule', null]]);
+  const i6 = await item(c6, 'bug', 'auto', [
+    ['kind:bug', 'model', 0.55],
+    ['area:auth', 'rule', null],
+  ]);
   const i7 = await item(c7, 'bug', 'confirmed', [['kind:bug', 'model', 0.5]]);
   const csv = await cluster('CSV export crashes on large reports', 'bug', [i1, i2, i3]);
   const dark = await cluster('Dark mode for the dashboard', 'feature', [i4, i5]);
@@ -143,15 +197,59 @@ export async function seededApp(now: () => number = () => BASE + 30 * DAY, queue
 
   // Unclustered items waiting in the tag inbox.
   const inbox: number[] = [];
-  const texts = ['The search box ignores accents', 'Docs: the install page has a broken link', 'Is there an API for exports?', 'Please add SSO with Okta', 'Upload fails with 413 on 20 MB files', 'Love the new charts!'];
+  const texts = [
+    'The search box ignores accents',
+    'Docs: the install page has a broken link',
+    'Is there an API for exports?',
+    'Please add SSO with Okta',
+    'Upload fails with 413 on 20 MB files',
+    'Love the new charts!',
+  ];
   for (let k = 0; k < texts.length; k++) {
     const c = await conversation(help, slack, null, [{ who: k % 2 ? bobMail : danSlack, text: texts[k]!, at: t0 + (10 + k) * DAY }]);
-    inbox.push(await item(c, k === 1 ? 'docs' : 'feature', 'auto', [[`kind:${k === 1 ? 'docs' : 'feature'}`, 'model', 0.6 + k / 20], ['area:search', 'rule', null]]));
+    inbox.push(
+      await item(c, k === 1 ? 'docs' : 'feature', 'auto', [
+        [`kind:${k === 1 ? 'docs' : 'feature'}`, 'model', 0.6 + k / 20],
+        ['area:search', 'rule', null],
+      ]),
+    );
   }
 
   const draftHtml = `<html><body><h1>Weekly digest</h1><p>CSV export crashes</p><script>parent.__pwned = 5</script><img src=x onerror="parent.__pwned=6"></body></html>`;
-  const draft = await insert(db, 'digests', { team: 'product', period_start: t0 + 21 * DAY, period_end: t0 + 28 * DAY, status: 'draft', json: JSON.stringify({ period: { start: new Date(t0 + 21 * DAY).toISOString(), end: new Date(t0 + 28 * DAY).toISOString() }, clusters: [], stats: { messages: 0, conversations: 0, feedbackItems: 0, sources: [] } }), html: draftHtml, text: 'Weekly digest\nCSV export crashes', curation: null, message_id: null, created_at: t0 + 28 * DAY, approved_at: null, approved_by: null, sent_at: null });
-  const sent = await insert(db, 'digests', { team: 'product', period_start: t0 + 14 * DAY, period_end: t0 + 21 * DAY, status: 'sent', json: '{"clusters":[]}', html: '<p>Last week</p>', text: 'Last week', curation: null, message_id: '<x@y>', created_at: t0 + 21 * DAY, approved_at: t0 + 21 * DAY, approved_by: 'admin', sent_at: t0 + 21 * DAY + 3600_000 });
+  const draft = await insert(db, 'digests', {
+    team: 'product',
+    period_start: t0 + 21 * DAY,
+    period_end: t0 + 28 * DAY,
+    status: 'draft',
+    json: JSON.stringify({
+      period: { start: new Date(t0 + 21 * DAY).toISOString(), end: new Date(t0 + 28 * DAY).toISOString() },
+      clusters: [],
+      stats: { messages: 0, conversations: 0, feedbackItems: 0, sources: [] },
+    }),
+    html: draftHtml,
+    text: 'Weekly digest\nCSV export crashes',
+    curation: null,
+    message_id: null,
+    created_at: t0 + 28 * DAY,
+    approved_at: null,
+    approved_by: null,
+    sent_at: null,
+  });
+  const sent = await insert(db, 'digests', {
+    team: 'product',
+    period_start: t0 + 14 * DAY,
+    period_end: t0 + 21 * DAY,
+    status: 'sent',
+    json: '{"clusters":[]}',
+    html: '<p>Last week</p>',
+    text: 'Last week',
+    curation: null,
+    message_id: '<x@y>',
+    created_at: t0 + 21 * DAY,
+    approved_at: t0 + 21 * DAY,
+    approved_by: 'admin',
+    sent_at: t0 + 21 * DAY + 3600_000,
+  });
 
   await addUser(db, 'admin', 'admin', PASSWORDS.admin, t0);
   await addUser(db, 'curator', 'curator', PASSWORDS.curator, t0);

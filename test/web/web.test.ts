@@ -48,7 +48,7 @@ async function loginAs(name: string, password?: string, ip = '10.0.0.1'): Promis
   let csrf = '';
   if (res.statusCode === 303 && cookies.gleaner_session) {
     const me = await web.inject({ method: 'GET', url: '/api/me', cookies });
-    csrf = (me.json<{ csrf: string }>()).csrf;
+    csrf = me.json<{ csrf: string }>().csrf;
   }
   return { res, agent: { cookies, csrf } };
 }
@@ -60,7 +60,8 @@ async function agentFor(name: keyof typeof PASSWORDS): Promise<Agent> {
 }
 
 const get = (a: Agent | null, url: string) => web.inject({ method: 'GET', url, cookies: a?.cookies ?? {} });
-const post = (a: Agent, url: string, payload: Record<string, unknown> = {}, withCsrf = true) => web.inject({ method: 'POST', url, cookies: a.cookies, payload: withCsrf ? { _csrf: a.csrf, ...payload } : payload });
+const post = (a: Agent, url: string, payload: Record<string, unknown> = {}, withCsrf = true) =>
+  web.inject({ method: 'POST', url, cookies: a.cookies, payload: withCsrf ? { _csrf: a.csrf, ...payload } : payload });
 const postJson = (a: Agent, url: string, body: unknown, withCsrf = true) =>
   web.inject({ method: 'POST', url, cookies: a.cookies, headers: { 'content-type': 'application/json', ...(withCsrf ? { 'x-csrf-token': a.csrf } : {}) }, payload: JSON.stringify(body) });
 
@@ -202,7 +203,8 @@ describe('CSRF and roles', () => {
 
   it('lets a viewer browse but not tag, curate or approve', async () => {
     const v = await agentFor('viewer');
-    for (const url of ['/clusters', `/clusters/${s.clusters.csv}`, `/items/${s.items.csv[0]}`, '/people', `/people/${s.people.ada}`, '/digests', `/digests/${s.digests.draft}`, '/account']) expect((await get(v, url)).statusCode, url).toBe(200);
+    for (const url of ['/clusters', `/clusters/${s.clusters.csv}`, `/items/${s.items.csv[0]}`, '/people', `/people/${s.people.ada}`, '/digests', `/digests/${s.digests.draft}`, '/account'])
+      expect((await get(v, url)).statusCode, url).toBe(200);
     expect((await get(v, '/inbox')).statusCode).toBe(403);
     expect((await get(v, '/sources')).statusCode).toBe(403);
     expect((await get(v, '/admin/users')).statusCode).toBe(403);
@@ -244,9 +246,14 @@ describe('API tokens', () => {
     const auth = { authorization: `Bearer ${token}` };
     const list = await web.inject({ method: 'GET', url: '/api/clusters', headers: auth });
     expect(list.statusCode).toBe(200);
-    expect((list.json<{ clusters: unknown[] }>()).clusters.length).toBeGreaterThan(0);
+    expect(list.json<{ clusters: unknown[] }>().clusters.length).toBeGreaterThan(0);
     // No cookie, so no CSRF token is needed; the curator role allows tagging.
-    const tag = await web.inject({ method: 'POST', url: `/api/items/${s.items.inbox[5]}/tags`, headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ tag: 'via-token' }) });
+    const tag = await web.inject({
+      method: 'POST',
+      url: `/api/items/${s.items.inbox[5]}/tags`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ tag: 'via-token' }),
+    });
     expect(tag.statusCode).toBe(200);
     // Tokens are for the API only.
     expect((await web.inject({ method: 'GET', url: '/clusters', headers: auth })).statusCode).toBe(303);
@@ -306,7 +313,25 @@ describe('hostile community text', () => {
 describe('pages', () => {
   it('every page renders for an admin', async () => {
     const a = await agentFor('admin');
-    const urls = ['/clusters', '/clusters?sort=recent', '/clusters?kind=bug&period=7', '/clusters?q=csv', `/clusters/${s.clusters.csv}`, `/items/${s.items.csv[0]}`, '/inbox', '/people', '/people?q=ada', `/people/${s.people.ada}`, '/sources', '/digests', `/digests/${s.digests.draft}`, `/digests/${s.digests.sent}`, `/digests/${s.digests.draft}/text`, '/account', '/admin/users'];
+    const urls = [
+      '/clusters',
+      '/clusters?sort=recent',
+      '/clusters?kind=bug&period=7',
+      '/clusters?q=csv',
+      `/clusters/${s.clusters.csv}`,
+      `/items/${s.items.csv[0]}`,
+      '/inbox',
+      '/people',
+      '/people?q=ada',
+      `/people/${s.people.ada}`,
+      '/sources',
+      '/digests',
+      `/digests/${s.digests.draft}`,
+      `/digests/${s.digests.sent}`,
+      `/digests/${s.digests.draft}/text`,
+      '/account',
+      '/admin/users',
+    ];
     for (const url of urls) {
       const r = await get(a, url);
       expect(r.statusCode, url).toBe(200);
@@ -319,7 +344,7 @@ describe('pages', () => {
 
   it('filters, searches and sorts clusters', async () => {
     const a = await agentFor('viewer');
-    const titles = async (qs: string) => ((await get(a, `/api/clusters?${qs}`)).json<{ clusters: Array<{ title: string; reporterCount: number; trend: string | null }> }>()).clusters.map((c) => c.title);
+    const titles = async (qs: string) => (await get(a, `/api/clusters?${qs}`)).json<{ clusters: Array<{ title: string; reporterCount: number; trend: string | null }> }>().clusters.map((c) => c.title);
     expect(await titles('')).toHaveLength(3);
     expect(await titles('q=csv')).toEqual(['CSV export crashes on large reports']);
     expect(await titles('q=night+shift')).toEqual(['Dark mode, everywhere']);
@@ -336,13 +361,17 @@ describe('pages', () => {
     expect(await titles('period=7')).not.toContain('Nothing');
     const recent = await titles('sort=recent');
     expect(recent[0]).toBe('Login is slow');
-    const csv = ((await get(a, `/api/clusters/${s.clusters.csv}`)).json<{ reporterCount: number; sentence: string; segments: Record<string, number>; timeline: unknown[] }>());
+    const csv = (await get(a, `/api/clusters/${s.clusters.csv}`)).json<{ reporterCount: number; sentence: string; segments: Record<string, number>; timeline: unknown[] }>();
     expect(csv.reporterCount).toBe(3);
     expect(csv.segments).toEqual({ customer: 1, community: 1, partner: 1 });
     expect(csv.sentence).toBe('3 people in 3 channels, 1 of them from customers (Acme Corp) and 1 of them from partners (OSS Foundation); first seen 23 days ago, steady');
     expect(csv.timeline.length).toBe(4);
     // Search keeps up with edits.
-    await s.app.db.updateTable('messages').set({ clean_text: 'Zanzibar export explodes', updated_at: clock + 1 }).where('conversation_id', '=', (await s.app.db.selectFrom('feedback_items').select('conversation_id').where('id', '=', s.items.csv[2]!).executeTakeFirstOrThrow()).conversation_id).execute();
+    await s.app.db
+      .updateTable('messages')
+      .set({ clean_text: 'Zanzibar export explodes', updated_at: clock + 1 })
+      .where('conversation_id', '=', (await s.app.db.selectFrom('feedback_items').select('conversation_id').where('id', '=', s.items.csv[2]!).executeTakeFirstOrThrow()).conversation_id)
+      .execute();
     expect(await titles('q=zanzib')).toEqual(['CSV export crashes on large reports']);
     expect(ftsQuery('a "b" OR c*')).toBe('"a"* "b"* "OR"* "c"*');
   });
@@ -402,7 +431,7 @@ describe('pages', () => {
 describe('tag inbox and items', () => {
   it('accepts, rejects, adds, marks not-feedback and bulk-decides through the API', async () => {
     const c = await agentFor('curator');
-    const pending = async () => ((await get(c, '/api/items?status=pending')).json<{ total: number; items: Array<{ id: number }> }>());
+    const pending = async () => (await get(c, '/api/items?status=pending')).json<{ total: number; items: Array<{ id: number }> }>();
     const before = await pending();
     const [i0, i1, i2, i3] = s.items.inbox;
     expect(before.items.map((x) => x.id)).toContain(i0);
@@ -454,7 +483,19 @@ describe('sources and digests', () => {
   it('shows status, last pull, cursor, coverage, gaps, errors and quarantine', async () => {
     const a = await agentFor('admin');
     const body = (await get(a, '/sources')).body;
-    for (const s of ['lumen-slack', 'dev-list', 'status-error', 'invalid_auth &lt;b&gt;check the token&lt;/b&gt;', '1762074000.000100', 'history not available (free plan)', 'truncated MIME part', '&lt;script&gt;alert(1)&lt;/script&gt;', '#help', '2026-11-27 09:00 UTC']) expect(body, s).toContain(s);
+    for (const s of [
+      'lumen-slack',
+      'dev-list',
+      'status-error',
+      'invalid_auth &lt;b&gt;check the token&lt;/b&gt;',
+      '1762074000.000100',
+      'history not available (free plan)',
+      'truncated MIME part',
+      '&lt;script&gt;alert(1)&lt;/script&gt;',
+      '#help',
+      '2026-11-27 09:00 UTC',
+    ])
+      expect(body, s).toContain(s);
   });
 
   it('approves a draft once, as the curator', async () => {
@@ -479,14 +520,60 @@ describe('digest curation form', () => {
     const json = JSON.stringify({
       period: { start: '2026-11-09T00:00:00.000Z', end: '2026-11-16T00:00:00.000Z' },
       clusters: [
-        { id: 'cluster-1', title: 'SSO login loop', kind: 'bug', tags: [], reporters: 3, mentions: 4, segments: {}, channels: ['#help'], trend: 'rising', firstSeen: '2026-11-09T00:00:00.000Z', lastSeen: '2026-11-10T00:00:00.000Z', score: 5, why: '3 people', summary: null, quotes: [] },
-        { id: 'cluster-2', title: 'PDF export', kind: 'feature', tags: [], reporters: 2, mentions: 2, segments: {}, channels: ['#ideas'], trend: 'new', firstSeen: '2026-11-09T00:00:00.000Z', lastSeen: '2026-11-10T00:00:00.000Z', score: 3, why: '2 people', summary: null, quotes: [] },
+        {
+          id: 'cluster-1',
+          title: 'SSO login loop',
+          kind: 'bug',
+          tags: [],
+          reporters: 3,
+          mentions: 4,
+          segments: {},
+          channels: ['#help'],
+          trend: 'rising',
+          firstSeen: '2026-11-09T00:00:00.000Z',
+          lastSeen: '2026-11-10T00:00:00.000Z',
+          score: 5,
+          why: '3 people',
+          summary: null,
+          quotes: [],
+        },
+        {
+          id: 'cluster-2',
+          title: 'PDF export',
+          kind: 'feature',
+          tags: [],
+          reporters: 2,
+          mentions: 2,
+          segments: {},
+          channels: ['#ideas'],
+          trend: 'new',
+          firstSeen: '2026-11-09T00:00:00.000Z',
+          lastSeen: '2026-11-10T00:00:00.000Z',
+          score: 3,
+          why: '2 people',
+          summary: null,
+          quotes: [],
+        },
       ],
       stats: { messages: 6, conversations: 2, feedbackItems: 2, sources: [] },
     });
     const row = await s.app.db
       .insertInto('digests')
-      .values({ team: 'curation-test', period_start: Date.parse('2026-11-09T00:00:00Z'), period_end: Date.parse('2026-11-16T00:00:00Z'), status: 'draft', json, html: '<p>draft</p>', text: 'draft', curation: null, message_id: null, created_at: clock, approved_at: null, approved_by: null, sent_at: null })
+      .values({
+        team: 'curation-test',
+        period_start: Date.parse('2026-11-09T00:00:00Z'),
+        period_end: Date.parse('2026-11-16T00:00:00Z'),
+        status: 'draft',
+        json,
+        html: '<p>draft</p>',
+        text: 'draft',
+        curation: null,
+        message_id: null,
+        created_at: clock,
+        approved_at: null,
+        approved_by: null,
+        sent_at: null,
+      })
       .returning(['id'])
       .executeTakeFirstOrThrow();
     const c = await agentFor('curator');

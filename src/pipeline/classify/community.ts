@@ -16,20 +16,26 @@ const VOTE_TAG = /\[(?:vote|voting|result|results|cancel(?:led)?|lazy(?: consens
 const ANNOUNCE_TAG = /\[(?:ann|announce|announcement|release|released|news)\]|^\s*(?:ann|announce)\s*:/i;
 const RELEASED_SUBJECT = /\bv?\d+(?:\.\d+)+\S*\b.*\b(?:released|is (?:now )?(?:out|available)|are (?:now )?available)\s*[.!]?\s*$/i;
 // Build servers and CI: "Build failed in Jenkins: ...", "Jenkins build is back to normal", "[CI] ...".
-const CI_SUBJECT = /\b(?:jenkins|hudson|buildbot|travis(?:-ci)?|teamcity|bamboo|circleci|github actions)\b.*\b(?:build|job|run)\b|\bbuild (?:failed|fixed|succeeded|unstable|is back to normal|became unstable|still failing)\b|^\s*\[(?:ci|jenkins|build)\]/i;
+const CI_SUBJECT =
+  /\b(?:jenkins|hudson|buildbot|travis(?:-ci)?|teamcity|bamboo|circleci|github actions)\b.*\b(?:build|job|run)\b|\bbuild (?:failed|fixed|succeeded|unstable|is back to normal|became unstable|still failing)\b|^\s*\[(?:ci|jenkins|build)\]/i;
 // Tracker and code-host notifications: "[jira] [Commented] (KEY-1) ...", "[GitHub] foo pull request #12",
 // "[owner/repo] Title (#12)", commit mails.
-const NOTIFICATION_SUBJECT = /^\s*(?:re:\s*)?\[(?:jira|github|gitbox|bugzilla|issues?|commits?|git|svn|pr)\]|^\s*\[[\w.-]+\/[\w.-]+\]\s|^\s*(?:svn|git) commit:|\b(?:commented|opened|closed|merged|reopened) (?:on )?(?:a )?(?:new )?(?:pull request|issue)\b/i;
+const NOTIFICATION_SUBJECT =
+  /^\s*(?:re:\s*)?\[(?:jira|github|gitbox|bugzilla|issues?|commits?|git|svn|pr)\]|^\s*\[[\w.-]+\/[\w.-]+\]\s|^\s*(?:svn|git) commit:|\b(?:commented|opened|closed|merged|reopened) (?:on )?(?:a )?(?:new )?(?:pull request|issue)\b/i;
 const NEWSLETTER_SUBJECT = /\bnewsletter\b|\b(?:weekly|monthly|quarterly) (?:digest|update|roundup|news)\b/i;
 // "JDK 10 b29 Early Access is available", "Announcing foo 0.1.2", "2.0 beta 3 now available".
 const AVAILABLE_SUBJECT = /\b(?:early access|preview|nightly|snapshot|beta|release candidate|rc\d*)\b.*\b(?:is|are) (?:now )?available\b|^\s*(?:\[[^\]]*\]\s*)*announc(?:ing|es?|ement)\b/i;
-const NEWSLETTER_BODY = /\bwelcome to (?:the|this|our) [\w\s]{0,30}?\b(?:edition|issue|newsletter)\b|\bview (?:this (?:e-?mail|message) )?in (?:your|a) (?:web )?browser\b|\byou (?:are )?receiv(?:e|ing) this (?:e-?mail|newsletter|message) because\b|\bin this (?:edition|issue)\b/i;
+const NEWSLETTER_BODY =
+  /\bwelcome to (?:the|this|our) [\w\s]{0,30}?\b(?:edition|issue|newsletter)\b|\bview (?:this (?:e-?mail|message) )?in (?:your|a) (?:web )?browser\b|\byou (?:are )?receiv(?:e|ing) this (?:e-?mail|newsletter|message) because\b|\bin this (?:edition|issue)\b/i;
 // Out-of-office subjects and bodies in the languages a community list meets most.
-const OOO_SUBJECT = /^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response|antwort)|autoreply|abwesenheit(?:snotiz)?|abwesend|r[ée]ponse automatique|absence|respuesta autom[áa]tica|fuera de la oficina|resposta autom[áa]tica|ausente|fora do escrit[óo]rio|on (?:annual )?leave|vacation reply)\b/i;
-const OOO_BODY = /\b(?:i am|i'm|i will be) (?:currently )?(?:out of (?:the )?office|away|on (?:annual |parental )?leave|on vacation|on holiday)\b|\bout of (?:the )?office (?:until|till|from)\b|\blimited access to (?:e-?mail|my e-?mail)\b|\bfora do escrit[óo]rio\b|\bacesso limitado\b|\bfuera de la oficina\b|\bacceso limitado\b|\babsent(?:e)? du bureau\b|\bacc[èe]s limit[ée]\b|\bnicht im b[üu]ro\b|\babwesend\b/i;
+const OOO_SUBJECT =
+  /^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response|antwort)|autoreply|abwesenheit(?:snotiz)?|abwesend|r[ée]ponse automatique|absence|respuesta autom[áa]tica|fuera de la oficina|resposta autom[áa]tica|ausente|fora do escrit[óo]rio|on (?:annual )?leave|vacation reply)\b/i;
+const OOO_BODY =
+  /\b(?:i am|i'm|i will be) (?:currently )?(?:out of (?:the )?office|away|on (?:annual |parental )?leave|on vacation|on holiday)\b|\bout of (?:the )?office (?:until|till|from)\b|\blimited access to (?:e-?mail|my e-?mail)\b|\bfora do escrit[óo]rio\b|\bacesso limitado\b|\bfuera de la oficina\b|\bacceso limitado\b|\babsent(?:e)? du bureau\b|\bacc[èe]s limit[ée]\b|\bnicht im b[üu]ro\b|\babwesend\b/i;
 // "unsubscribe", "remove me from this list", "take me off this mailing list" (and the same asked in German,
 // Spanish, French, Portuguese).
-const UNSUBSCRIBE = /\bunsubscribe\b|\b(?:remove|delete|take) me (?:off|from)\b|\bremove me please\b|\b(?:abmelden|austragen)\b|\bdarme de baja\b|\bd[ée]sabonner\b|\bd[ée]sinscri(?:re|vez)\b|\bdescadastr|\bremover da lista\b/i;
+const UNSUBSCRIBE =
+  /\bunsubscribe\b|\b(?:remove|delete|take) me (?:off|from)\b|\bremove me please\b|\b(?:abmelden|austragen)\b|\bdarme de baja\b|\bd[ée]sabonner\b|\bd[ée]sinscri(?:re|vez)\b|\bdescadastr|\bremover da lista\b/i;
 
 /** The kind of a thread its (first) subject gives, or null for an ordinary thread. */
 export function threadKindOf(subject: string | null | undefined): ThreadKind | null {
@@ -61,13 +67,18 @@ export function ownWords(text: string): string {
 // A vote: "+1", "+1 (binding)", "-1 (non-binding)", "+0", "-0", "0" on a line of its own or leading it.
 const VOTE_LINE = /^\s*(?:\[\s*x\s*\]\s*)?([+-]\s?[01]|0)(?![\d.])\s*(?:\(\s*(?:non-?)?binding\s*\))?/im;
 // A concrete failure: what a -1 that reports a bug says.
-const FAILURE = /\b(?:fail(?:s|ed|ing|ure)?|errors?|exceptions?|broken|breaks|crash(?:es|ed)?|regression|does(?:n't| not) (?:work|build|compile|start|run)|(?:can't|cannot|could not|couldn't|unable to) (?:build|compile|run|start|resolve|find|load|install)|NPE|NullPointerException|stack ?trace|not (?:signed|found)|mismatch)\b/i;
+const FAILURE =
+  /\b(?:fail(?:s|ed|ing|ure)?|errors?|exceptions?|broken|breaks|crash(?:es|ed)?|regression|does(?:n't| not) (?:work|build|compile|start|run)|(?:can't|cannot|could not|couldn't|unable to) (?:build|compile|run|start|resolve|find|load|install)|NPE|NullPointerException|stack ?trace|not (?:signed|found)|mismatch)\b/i;
 
 /** "+1" / "-1" / "0" when the message is a vote (its own words start with one), else null. */
 export function voteOf(text: string): '+1' | '-1' | '0' | null {
   const own = ownWords(text);
   // The vote leads the message, after at most a greeting line.
-  const head = own.split('\n').filter((l) => l.trim()).slice(0, 2).join('\n');
+  const head = own
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, 2)
+    .join('\n');
   const m = VOTE_LINE.exec(head);
   if (!m) return null;
   const v = m[1]!.replace(/\s/g, '');
@@ -85,7 +96,8 @@ export function isFailingVote(text: string): boolean {
 }
 
 // A greeting or sign-off with nothing else in it: "good morning all", "gm everyone", "brb", "cheers".
-const GREETING = /^(?:(?:good )?(?:morning|afternoon|evening|night)|gm|gn|hi|hello|hey|hiya|yo|howdy|hallo|moin|guten (?:morgen|tag|abend)|buongiorno|bonjour|bonsoir|salut|hola|buenos d[íi]as|buenas(?: tardes| noches)?|ol[áa]|bom dia|boa (?:tarde|noite)|servus|cheers|bye|ciao|brb|afk|gtg|back|re|o\/|\\o|thanks?(?: you)?|thx|ty|tschüss|à plus|até logo|hasta luego)\b[\s,!.:;-]*(?:(?:all|everyone|everybody|folks|people|team|guys|y'all|friends|again|alle|zusammen|à tous|todos|pessoal|a todos)\b[\s,!.:;-]*)?/iu;
+const GREETING =
+  /^(?:(?:good )?(?:morning|afternoon|evening|night)|gm|gn|hi|hello|hey|hiya|yo|howdy|hallo|moin|guten (?:morgen|tag|abend)|buongiorno|bonjour|bonsoir|salut|hola|buenos d[íi]as|buenas(?: tardes| noches)?|ol[áa]|bom dia|boa (?:tarde|noite)|servus|cheers|bye|ciao|brb|afk|gtg|back|re|o\/|\\o|thanks?(?: you)?|thx|ty|tschüss|à plus|até logo|hasta luego)\b[\s,!.:;-]*(?:(?:all|everyone|everybody|folks|people|team|guys|y'all|friends|again|alle|zusammen|à tous|todos|pessoal|a todos)\b[\s,!.:;-]*)?/iu;
 
 // Stepping away from the room: "brb, making dinner", "afk for an hour", "gtg, cheers".
 const AWAY = /^(?:brb|afk|gtg|g2g|bbl|bbiab|back in \d+|off to bed|heading out|signing off|logging off)\b/i;
@@ -123,7 +135,8 @@ export function agreesWithPrevious(text: string): boolean {
 
 // Lines that are not prose: log lines, JSON/code, shell prompts, stack frames and error lines, indented
 // code, tables of numbers.
-const CODE_LINE = /^\s*(?:[{}[\]()<>]|["'][^"']*["']\s*:|[\w.-]+@[\w.-]+[:\s~]|\$ |# |>>> |at\s+\S+\(|File "|Traceback\b|Caused by:|Exception in thread\b|[\w.]*(?:Error|Exception|NotFound|Failure|Fault)(?::|$)|[a-z_]\w*(?:\.\w+)+:\s|[A-Z]\d{4}\s+\d\d:\d\d|\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\[\d|[\w.]+\s*[=:]\s*\S+[,;]?\s*$|\S+\.(?:py|js|ts|java|cpp|c|go|rs|rb|sh|xml|json|yml|yaml):\d+)|^\s{2,}\S|[(){}[\];=*]{2,}|\w\([^)\s]*\)\s*$/;
+const CODE_LINE =
+  /^\s*(?:[{}[\]()<>]|["'][^"']*["']\s*:|[\w.-]+@[\w.-]+[:\s~]|\$ |# |>>> |at\s+\S+\(|File "|Traceback\b|Caused by:|Exception in thread\b|[\w.]*(?:Error|Exception|NotFound|Failure|Fault)(?::|$)|[a-z_]\w*(?:\.\w+)+:\s|[A-Z]\d{4}\s+\d\d:\d\d|\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\[\d|[\w.]+\s*[=:]\s*\S+[,;]?\s*$|\S+\.(?:py|js|ts|java|cpp|c|go|rs|rb|sh|xml|json|yml|yaml):\d+)|^\s{2,}\S|[(){}[\];=*]{2,}|\w\([^)\s]*\)\s*$/;
 
 /**
  * A paste with (almost) no prose of its own: a log, a stack trace, a JSON document, a shell session, a
@@ -133,7 +146,10 @@ const CODE_LINE = /^\s*(?:[{}[\]()<>]|["'][^"']*["']\s*:|[\w.-]+@[\w.-]+[:\s~]|\
 export function isBarePaste(text: string, minProse = 6): boolean {
   const own = ownWords(text);
   if (/^\s*<?https?:\/\/\S+>?\s*$/.test(own)) return true;
-  const lines = own.replace(/```[\s\S]*?(?:```|$)/g, '\n').split('\n').filter((l) => l.trim());
+  const lines = own
+    .replace(/```[\s\S]*?(?:```|$)/g, '\n')
+    .split('\n')
+    .filter((l) => l.trim());
   const total = own.split('\n').filter((l) => l.trim()).length;
   if (total < 3) return false;
   let prose = 0;

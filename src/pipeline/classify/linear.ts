@@ -148,14 +148,7 @@ export function softmaxInPlace(z: Float64Array, n: number): void {
  * SGD on the weighted multinomial log loss with L2, W kept as scale * V so the decay step is
  * O(1) (Bottou's trick). Deterministic: the visiting order comes from the seeded PRNG only.
  */
-export function trainSoftmax(
-  xs: SparseVec[],
-  ys: Int32Array,
-  sampleWeights: Float64Array,
-  classes: number,
-  features: number,
-  opts: SgdOptions,
-): LinearWeights {
+export function trainSoftmax(xs: SparseVec[], ys: Int32Array, sampleWeights: Float64Array, classes: number, features: number, opts: SgdOptions): LinearWeights {
   const C = classes;
   const v = new Float64Array(features * C);
   const bias = new Float64Array(C);
@@ -252,14 +245,7 @@ function nbRatios(xs: SparseVec[], ys: Int32Array, classes: number, features: nu
  * One-vs-rest L2-regularised squared-hinge SVMs by dual coordinate descent (Hsieh et al. 2008,
  * as in liblinear), a constant 1 feature standing in for the bias. Deterministic.
  */
-export function trainOvrSvm(
-  xs: SparseVec[],
-  ys: Int32Array,
-  sampleWeights: Float64Array,
-  classes: number,
-  features: number,
-  opts: SvmOptions,
-): LinearWeights {
+export function trainOvrSvm(xs: SparseVec[], ys: Int32Array, sampleWeights: Float64Array, classes: number, features: number, opts: SvmOptions): LinearWeights {
   const C = classes;
   const weights = new Float32Array(features * C);
   const bias = new Float64Array(C);

@@ -140,4 +140,3 @@ export function encodeModel(rt: RuntimeModel, meta?: Record<string, unknown>): C
   };
   return model;
 }
-

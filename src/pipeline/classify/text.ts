@@ -152,7 +152,12 @@ function shapeBlock(title: string, body: string, bodyTokens: string[], mask: num
   if (!title) add(c, fnv1a('s|no_title') & mask);
   // Whole headings and checklist lines: issue and mail templates differ by kind.
   for (const m of body.matchAll(/^\s{0,3}(#{1,6}\s+.+|[-*]\s+\[[ xX]\].+|\*\*[^*\n]{3,60}\*\*)\s*$/gm)) {
-    const phrase = (m[1] ?? '').toLowerCase().replace(/[^\p{L}\p{N} ]+/gu, ' ').replace(/\s+/g, ' ').trim().slice(0, 80);
+    const phrase = (m[1] ?? '')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} ]+/gu, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 80);
     if (phrase) add(c, fnv1a('h|' + phrase) & mask);
   }
   return c;

@@ -38,9 +38,18 @@ export class MinHasher {
     // Four permutations per pass over the shingles: four minima in registers, a quarter of the loads.
     let i = 0;
     for (; i + 4 <= p; i += 4) {
-      const a0 = mul[i]! | 0, a1 = mul[i + 1]! | 0, a2 = mul[i + 2]! | 0, a3 = mul[i + 3]! | 0;
-      const b0 = xor[i]! | 0, b1 = xor[i + 1]! | 0, b2 = xor[i + 2]! | 0, b3 = xor[i + 3]! | 0;
-      let m0 = 0x7fffffff, m1 = 0x7fffffff, m2 = 0x7fffffff, m3 = 0x7fffffff;
+      const a0 = mul[i]! | 0,
+        a1 = mul[i + 1]! | 0,
+        a2 = mul[i + 2]! | 0,
+        a3 = mul[i + 3]! | 0;
+      const b0 = xor[i]! | 0,
+        b1 = xor[i + 1]! | 0,
+        b2 = xor[i + 2]! | 0,
+        b3 = xor[i + 3]! | 0;
+      let m0 = 0x7fffffff,
+        m1 = 0x7fffffff,
+        m2 = 0x7fffffff,
+        m3 = 0x7fffffff;
       for (let j = 0; j < count; j++) {
         const x = hs[j]!;
         const v0 = Math.imul(x ^ b0, a0) ^ 0x80000000;

@@ -182,13 +182,7 @@ class Bm25fIndex implements NearDupIndex {
     return (w * (o.k1 + 1)) / (o.k1 + w);
   }
 
-  private rank(
-    qWeights: Map<number, number>,
-    exhaustive: boolean,
-    pool: number,
-    excluded: number,
-    words: string[],
-  ): Array<{ doc: number; score: number }> {
+  private rank(qWeights: Map<number, number>, exhaustive: boolean, pool: number, excluded: number, words: string[]): Array<{ doc: number; score: number }> {
     const n = this.ids.length;
     const avgTitle = Math.max(1e-9, this.sumTitle / n);
     const avgText = Math.max(1e-9, this.sumText / n);
@@ -313,7 +307,7 @@ class Bm25fIndex implements NearDupIndex {
       const terms = this.fwdTerms[d]!;
       const tfs = this.fwdTfs[d]!;
       let dot = 0;
-      for (let i = 0, j = 0; i < qTerms.length && j < terms.length; ) {
+      for (let i = 0, j = 0; i < qTerms.length && j < terms.length;) {
         const a = qTerms[i]!;
         const b = terms[j]!;
         if (a < b) i++;
@@ -439,11 +433,7 @@ function lowerBound(a: Int32Array, x: number): number {
 }
 
 /** Weighted reciprocal-rank fusion. */
-function fuse(
-  rankings: Array<Array<{ doc: number; score: number }>>,
-  weights: number[],
-  k: number,
-): Array<{ doc: number; score: number }> {
+function fuse(rankings: Array<Array<{ doc: number; score: number }>>, weights: number[], k: number): Array<{ doc: number; score: number }> {
   const score = new Map<number, number>();
   rankings.forEach((ranking, j) => {
     const w = weights[j] ?? 1;

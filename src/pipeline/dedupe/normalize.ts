@@ -81,7 +81,6 @@ export function contentKey(text: string, opts: ContentKeyOptions = {}): string {
 }
 
 // Common formatting tags only, so that an IRC-style `<nick>` is not mistaken for markup.
-const HTML_TAG =
-  /<\/?(?:a|b|i|u|s|em|strong|code|pre|br|p|div|span|blockquote|ul|ol|li|h[1-6]|del|strike|img|font|mx-reply|hr|table|tr|td|th)(?:\s[^<>]*)?\/?>/gi;
+const HTML_TAG = /<\/?(?:a|b|i|u|s|em|strong|code|pre|br|p|div|span|blockquote|ul|ol|li|h[1-6]|del|strike|img|font|mx-reply|hr|table|tr|td|th)(?:\s[^<>]*)?\/?>/gi;
 
 const ASCII = /^[\p{ASCII}]*$/u;

@@ -39,8 +39,7 @@ function buildNames(): string[] {
   // The distance x time cross comes first in every pair's list (the scorer caches it per line).
   for (const d of bucketNames('dist', DIST_BOUNDS)) for (const t of bucketNames('time_s', TIME_BOUNDS_S)) n.push(`p.${d},${t}`);
   for (const r of bucketNames('c_author_rank', RANK_BOUNDS))
-    for (const a of bucketNames('s_author_between', BETWEEN_BOUNDS))
-      for (const b of bucketNames('c_author_between_to_s', BETWEEN_BOUNDS)) n.push(`p.${r},${a},${b}`);
+    for (const a of bucketNames('s_author_between', BETWEEN_BOUNDS)) for (const b of bucketNames('c_author_between_to_s', BETWEEN_BOUNDS)) n.push(`p.${r},${a},${b}`);
   n.push('p.same_author', 'p.s_addresses_c', 'p.s_mentions_c', 'p.c_addresses_s', 'p.c_mentions_s');
   n.push('p.c_author_last_addressed_s', 'p.s_author_last_addressed_c', 'p.c_is_last_line_to_s', 'p.c_is_last_line_from_s_to_c');
   n.push('p.c_author_is_prev_speaker', 'p.same_addressee');
@@ -54,7 +53,6 @@ function buildNames(): string[] {
 export const FEATURE_NAMES: readonly string[] = buildNames();
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 const INDEX = new Map(FEATURE_NAMES.map((n, i) => [n, i]));
-
 
 function fi(name: string): number {
   const i = INDEX.get(name);

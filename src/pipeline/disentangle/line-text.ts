@@ -10,7 +10,7 @@ export const STOPWORDS = new Set(
     'i me my you your he she it its we our they them their this that these those there here what which who ' +
     'whom how why when where do does did done doing have has had having not no yes can could will would should ' +
     'shall may might must just also too very really only all any some more most other such than into about up ' +
-    'out over again once off own same s t don dont im ive its it\'s i\'m don\'t can\'t cant you\'re thats that\'s ' +
+    "out over again once off own same s t don dont im ive its it's i'm don't can't cant you're thats that's " +
     'get got go going one now know think like want need use using try well oh ok okay yeah yep lol hmm hm u ur'
   ).split(/\s+/),
 );

@@ -40,9 +40,7 @@ export function parseDisentangleModel(json: unknown): DisentangleModel {
   }
   const m = r.data;
   if (m.features.length !== FEATURE_COUNT || m.features.some((f, i) => f !== FEATURE_NAMES[i])) {
-    throw new Error(
-      `invalid disentanglement model: trained with a different feature set (${m.features.length} features, this code has ${FEATURE_COUNT}); retrain it with scripts/train-threads.ts`,
-    );
+    throw new Error(`invalid disentanglement model: trained with a different feature set (${m.features.length} features, this code has ${FEATURE_COUNT}); retrain it with scripts/train-threads.ts`);
   }
   const h = m.config.hidden;
   if (m.w1.length !== FEATURE_COUNT * h) throw new Error(`invalid disentanglement model: w1 has ${m.w1.length} weights, expected ${FEATURE_COUNT * h}`);

@@ -10,7 +10,10 @@ export const m0003: Migration = {
     // The root message's key, so new conversations can be inserted in bulk before their messages.
     await db.schema.alterTable('conversations').addColumn('root_key', 'text').execute();
     // Whether a message is part of its channel's main stream (thread replies live in their threads).
-    await db.schema.alterTable('messages').addColumn('stream', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+    await db.schema
+      .alterTable('messages')
+      .addColumn('stream', 'integer', (c) => c.notNull().defaultTo(1))
+      .execute();
     await db.schema.createIndex('messages_channel_stream_time').on('messages').columns(['channel_id', 'stream', 'sent_at']).execute();
   },
 };

@@ -8,7 +8,10 @@ export const m0005: Migration = {
     await db.schema.alterTable('digests').addColumn('send_phase', 'text').execute();
     await db.schema.alterTable('digests').addColumn('lease_until', 'bigint').execute();
     await db.schema.alterTable('digests').addColumn('claim_token', 'text').execute();
-    await db.schema.alterTable('digests').addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable('digests')
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
     await db.schema.alterTable('digests').addColumn('last_error', 'text').execute();
     await db.schema.alterTable('digests').addColumn('next_attempt_at', 'bigint').execute();
     await db.schema.alterTable('digests').addColumn('recipients', 'text').execute();

@@ -75,7 +75,12 @@ async function userRow(db: Db, userId: number): Promise<{ id: number; name: stri
 
 /** Refuses a change that would leave no enabled admin: nobody could manage the accounts any more. */
 async function keepAnAdmin(db: Db, what: string): Promise<void> {
-  const r = await w(db).selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('disabled_at', 'is', null).executeTakeFirstOrThrow();
+  const r = await w(db)
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('role', '=', 'admin')
+    .where('disabled_at', 'is', null)
+    .executeTakeFirstOrThrow();
   if (Number(r.n) === 0) throw new InputError(`cannot ${what}: it would leave no enabled admin (make another user admin first)`);
 }
 
@@ -100,7 +105,11 @@ export async function setUserRole(db: Db, userId: number, role: Role): Promise<v
 export async function setUserDisabled(db: Db, userId: number, disabled: boolean, now: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const u = await userRow(trx, userId);
-    await w(trx).updateTable('users').set({ disabled_at: disabled ? (u.disabled_at ?? now) : null }).where('id', '=', userId).execute();
+    await w(trx)
+      .updateTable('users')
+      .set({ disabled_at: disabled ? (u.disabled_at ?? now) : null })
+      .where('id', '=', userId)
+      .execute();
     if (disabled) {
       await endUserAccess(trx, userId, now);
       await keepAnAdmin(trx, `disable ${u.name}`);
@@ -175,7 +184,11 @@ export async function deleteExpiredSessions(db: Db, now: number): Promise<number
 // API tokens --------------------------------------------------------------------------------------
 
 export async function createApiToken(db: Db, userId: number, name: string, tokenHash: string, now: number): Promise<number> {
-  const r = await w(db).insertInto('api_tokens').values({ user_id: userId, name, token_hash: tokenHash, created_at: now, last_used_at: null, revoked_at: null }).returning(['id']).executeTakeFirstOrThrow();
+  const r = await w(db)
+    .insertInto('api_tokens')
+    .values({ user_id: userId, name, token_hash: tokenHash, created_at: now, last_used_at: null, revoked_at: null })
+    .returning(['id'])
+    .executeTakeFirstOrThrow();
   return r.id;
 }
 
@@ -225,7 +238,15 @@ export async function listAllApiTokens(db: Db): Promise<ApiTokenRow[]> {
     .orderBy('u.name')
     .orderBy('t.id')
     .execute();
-  return rows.map((r) => ({ id: r.id, userId: r.user_id, userName: r.user_name, name: r.name, createdAt: Number(r.created_at), lastUsedAt: r.last_used_at == null ? null : Number(r.last_used_at), revoked: r.revoked_at != null }));
+  return rows.map((r) => ({
+    id: r.id,
+    userId: r.user_id,
+    userName: r.user_name,
+    name: r.name,
+    createdAt: Number(r.created_at),
+    lastUsedAt: r.last_used_at == null ? null : Number(r.last_used_at),
+    revoked: r.revoked_at != null,
+  }));
 }
 
 // Login attempts ----------------------------------------------------------------------------------
@@ -283,12 +304,23 @@ export async function failedLogins(db: Db, ip: string, username: string, since: 
  * reservation (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL), so parallel
  * logins cannot all pass the check before any of them is recorded.
  */
-export async function reserveLoginAttempt(db: Db, ip: string, username: string, now: number, since: number, allow: (c: FailedLogins) => boolean): Promise<{ attemptId: number | null; counts: FailedLogins }> {
+export async function reserveLoginAttempt(
+  db: Db,
+  ip: string,
+  username: string,
+  now: number,
+  since: number,
+  allow: (c: FailedLogins) => boolean,
+): Promise<{ attemptId: number | null; counts: FailedLogins }> {
   return db.transaction().execute(async (trx) => {
     if (!isSqlite(db)) await sql`SELECT pg_advisory_xact_lock(hashtext('gleaner.login_attempts'))`.execute(trx);
     const counts = await failedLogins(trx, ip, username, since);
     if (!allow(counts)) return { attemptId: null, counts };
-    const r = await w(trx).insertInto('login_attempts').values({ ip, username: username.slice(0, 200), at: now, ok: 0 }).returning('id').executeTakeFirstOrThrow();
+    const r = await w(trx)
+      .insertInto('login_attempts')
+      .values({ ip, username: username.slice(0, 200), at: now, ok: 0 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     return { attemptId: r.id, counts };
   });
 }

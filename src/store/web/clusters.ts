@@ -62,7 +62,20 @@ export async function conversationsForItems(db: Db, itemIds: number[]): Promise<
       .orderBy('m.id')
       .limit(MESSAGES_PER_CONVERSATION + 1)
       .execute();
-    const total = msgs.length > MESSAGES_PER_CONVERSATION ? Number((await db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('conversation_id', '=', i.conversation_id).where('copy_of', 'is', null).where('deleted', '=', 0).executeTakeFirstOrThrow()).n) : msgs.length;
+    const total =
+      msgs.length > MESSAGES_PER_CONVERSATION
+        ? Number(
+            (
+              await db
+                .selectFrom('messages')
+                .select((eb) => eb.fn.countAll<number>().as('n'))
+                .where('conversation_id', '=', i.conversation_id)
+                .where('copy_of', 'is', null)
+                .where('deleted', '=', 0)
+                .executeTakeFirstOrThrow()
+            ).n,
+          )
+        : msgs.length;
     out.push({
       id: i.conversation_id,
       itemId: i.id,
@@ -74,7 +87,9 @@ export async function conversationsForItems(db: Db, itemIds: number[]): Promise<
       status: i.status,
       pinned: i.pinned === 1,
       tags: tags.filter((t) => t.item_id === i.id).map((t) => ({ tag: t.tag, provenance: t.provenance, confidence: t.confidence, state: t.state })),
-      messages: msgs.slice(0, MESSAGES_PER_CONVERSATION).map((m) => ({ id: m.id, author: m.display_name, personId: m.person_id, text: m.clean_text || m.text, at: Number(m.sent_at), url: m.permalink, isBot: m.is_bot === 1 })),
+      messages: msgs
+        .slice(0, MESSAGES_PER_CONVERSATION)
+        .map((m) => ({ id: m.id, author: m.display_name, personId: m.person_id, text: m.clean_text || m.text, at: Number(m.sent_at), url: m.permalink, isBot: m.is_bot === 1 })),
       moreMessages: Math.max(0, total - MESSAGES_PER_CONVERSATION),
     });
   }
@@ -123,7 +138,10 @@ export async function clusterCandidates(db: Db, f: ClusterCandidateFilter): Prom
   }
   if (f.q) {
     const convs = await searchConversations(db, f.q);
-    const like = `%${f.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = `%${f.q
+      .trim()
+      .toLowerCase()
+      .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) =>
       eb.or([
         ...(convs.length ? [eb.exists(items(eb).where('fi.conversation_id', 'in', convs))] : []),
@@ -155,7 +173,10 @@ export async function clusterRecordView(db: Db, clusterId: number): Promise<Clus
     .where('ci.cluster_id', '=', clusterId)
     .where('fi.status', '!=', 'not_feedback')
     .execute();
-  const conversations = await conversationsForItems(db, members.map((m) => m.item_id));
+  const conversations = await conversationsForItems(
+    db,
+    members.map((m) => m.item_id),
+  );
   const tagCount = new Map<string, number>();
   for (const conv of conversations) for (const t of new Set(conv.tags.filter((x) => x.state === 'active' && x.tag !== 'not-feedback').map((x) => x.tag))) tagCount.set(t, (tagCount.get(t) ?? 0) + 1);
   return {

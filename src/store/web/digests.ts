@@ -15,9 +15,29 @@ export interface DigestRow {
   sentAt: number | null;
 }
 
-function toDigestRow(r: { id: number; team: string; period_start: number; period_end: number; status: string; created_at: number; approved_at: number | null; approved_by: string | null; sent_at: number | null }): DigestRow {
+function toDigestRow(r: {
+  id: number;
+  team: string;
+  period_start: number;
+  period_end: number;
+  status: string;
+  created_at: number;
+  approved_at: number | null;
+  approved_by: string | null;
+  sent_at: number | null;
+}): DigestRow {
   const n = (x: number | null) => (x == null ? null : Number(x));
-  return { id: r.id, team: r.team, periodStart: Number(r.period_start), periodEnd: Number(r.period_end), status: r.status, createdAt: Number(r.created_at), approvedAt: n(r.approved_at), approvedBy: r.approved_by, sentAt: n(r.sent_at) };
+  return {
+    id: r.id,
+    team: r.team,
+    periodStart: Number(r.period_start),
+    periodEnd: Number(r.period_end),
+    status: r.status,
+    createdAt: Number(r.created_at),
+    approvedAt: n(r.approved_at),
+    approvedBy: r.approved_by,
+    sentAt: n(r.sent_at),
+  };
 }
 
 const DIGEST_COLUMNS = ['id', 'team', 'period_start', 'period_end', 'status', 'created_at', 'approved_at', 'approved_by', 'sent_at'] as const;

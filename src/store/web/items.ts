@@ -61,7 +61,10 @@ export function segmentOf(f: { isStaff: boolean; segment: string | null }): stri
 
 /** When the latest message was sent (now when there is none): the web's periods end there. */
 export async function latestAt(db: Db): Promise<number> {
-  const r = await db.selectFrom('messages').select((eb) => eb.fn.max<number>('sent_at').as('t')).executeTakeFirst();
+  const r = await db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.max<number>('sent_at').as('t'))
+    .executeTakeFirst();
   return r?.t == null ? Date.now() : Number(r.t);
 }
 
@@ -69,7 +72,21 @@ export async function latestAt(db: Db): Promise<number> {
 async function itemFacts(db: Db, where: { clusterIds?: number[]; itemIds?: number[]; clustered: boolean }): Promise<ItemFact[]> {
   let q = itemsInContext(db)
     .leftJoin('cluster_items as ci', 'ci.item_id', 'f.id')
-    .select(['ci.cluster_id', 'f.id', 'f.conversation_id', 'f.kind', 'm.sent_at', 'p.id as person_id', 'p.display_name', 'p.is_staff', 'o.name as org', 'o.segment', 'ch.name as channel', 'ch.external_id', 's.platform']);
+    .select([
+      'ci.cluster_id',
+      'f.id',
+      'f.conversation_id',
+      'f.kind',
+      'm.sent_at',
+      'p.id as person_id',
+      'p.display_name',
+      'p.is_staff',
+      'o.name as org',
+      'o.segment',
+      'ch.name as channel',
+      'ch.external_id',
+      's.platform',
+    ]);
   if (where.clustered) q = q.where('ci.cluster_id', 'is not', null);
   if (where.clusterIds) q = where.clusterIds.length ? q.where('ci.cluster_id', 'in', where.clusterIds) : q.where(sql<boolean>`1 = 0`);
   if (where.itemIds) q = where.itemIds.length ? q.where('f.id', 'in', where.itemIds) : q.where(sql<boolean>`1 = 0`);
@@ -144,7 +161,10 @@ function sortRows<T extends { score: number; lastSeen: number | null; id: number
 }
 
 export async function clusterCount(db: Db): Promise<number> {
-  const r = await db.selectFrom('clusters').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('clusters')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -182,7 +202,10 @@ export async function listItems(db: Db, f: ListFilter, weights: Record<string, n
   if (periodStart != null) iq = iq.where('c.last_at', '>=', periodStart);
   let items = await iq.execute();
   if (matchItems) items = items.filter((i) => matchItems.has(i.id));
-  const participants = await conversationParticipants(db, items.map((i) => i.conversation_id));
+  const participants = await conversationParticipants(
+    db,
+    items.map((i) => i.conversation_id),
+  );
   const facts = await itemFacts(db, { clustered: false, itemIds: items.map((i) => i.id) });
   const factById = new Map(facts.map((x) => [x.itemId, x]));
   const out: ItemRow[] = [];
@@ -203,7 +226,13 @@ export async function listItems(db: Db, f: ListFilter, weights: Record<string, n
       title: itemTitle(i.subject, i.clean_text),
       kind: i.kind,
       status: i.status,
-      sentence: `${plural(reporters.length, 'person', 'people')}${Object.keys(segments).length ? ` (${Object.entries(segments).map(([s, n]) => `${n} ${s}`).join(', ')})` : ''} in ${plural(Number(i.message_count), 'message', 'messages')}${channels.length ? ` in ${channels.join(', ')}` : ''}, ${ymd(firstSeen)}${ymd(firstSeen) === ymd(lastSeen) ? '' : ` to ${ymd(lastSeen)}`}.`,
+      sentence: `${plural(reporters.length, 'person', 'people')}${
+        Object.keys(segments).length
+          ? ` (${Object.entries(segments)
+              .map(([s, n]) => `${n} ${s}`)
+              .join(', ')})`
+          : ''
+      } in ${plural(Number(i.message_count), 'message', 'messages')}${channels.length ? ` in ${channels.join(', ')}` : ''}, ${ymd(firstSeen)}${ymd(firstSeen) === ymd(lastSeen) ? '' : ` to ${ymd(lastSeen)}`}.`,
       reporters,
       reporterCount: reporters.length,
       mentions: 1,
@@ -224,7 +253,13 @@ export async function listItems(db: Db, f: ListFilter, weights: Record<string, n
 
 export function itemTitle(subject: string | null, text: string): string {
   const s = subject?.replace(/^\s*((re|fwd?|aw)\s*:\s*)+/i, '').trim();
-  const base = s || text.replace(/\s+/g, ' ').trim().split(/(?<=[.!?])\s/)[0] || '(untitled)';
+  const base =
+    s ||
+    text
+      .replace(/\s+/g, ' ')
+      .trim()
+      .split(/(?<=[.!?])\s/)[0] ||
+    '(untitled)';
   return base.length > 120 ? `${base.slice(0, 119)}…` : base;
 }
 
@@ -242,7 +277,8 @@ async function conversationParticipants(db: Db, conversationIds: number[]): Prom
       .execute();
     for (const r of rows) {
       const list = out.get(r.conversation_id!) ?? [];
-      if (!list.some((x) => x.personId === r.id)) list.push({ personId: r.id, name: r.display_name, org: r.org ?? null, segment: segmentOf({ isStaff: r.is_staff === 1, segment: r.segment ?? null }) });
+      if (!list.some((x) => x.personId === r.id))
+        list.push({ personId: r.id, name: r.display_name, org: r.org ?? null, segment: segmentOf({ isStaff: r.is_staff === 1, segment: r.segment ?? null }) });
       out.set(r.conversation_id!, list);
     }
   }

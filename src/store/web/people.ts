@@ -19,11 +19,20 @@ export interface PersonRow {
 export async function listPeople(db: Db, q: string | undefined, limit = 100, offset = 0): Promise<{ rows: PersonRow[]; total: number }> {
   let base = db.selectFrom('people as p');
   if (q?.trim()) {
-    const like = `%${q.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = `%${q
+      .trim()
+      .toLowerCase()
+      .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     base = base.where((eb) =>
       eb.or([
         eb(sql<string>`lower(p.display_name)`, 'like', sql<string>`${like} escape '\\'`),
-        eb.exists(eb.selectFrom('identities as i').select('i.id').whereRef('i.person_id', '=', 'p.id').where(sql<boolean>`lower(i.value) like ${like} escape '\\'`)),
+        eb.exists(
+          eb
+            .selectFrom('identities as i')
+            .select('i.id')
+            .whereRef('i.person_id', '=', 'p.id')
+            .where(sql<boolean>`lower(i.value) like ${like} escape '\\'`),
+        ),
       ]),
     );
   }
@@ -36,8 +45,18 @@ export async function listPeople(db: Db, q: string | undefined, limit = 100, off
       'p.is_staff',
       'o.name as org',
       'o.segment',
-      eb.selectFrom('identities as i').select((e) => e.fn.countAll<number>().as('n')).whereRef('i.person_id', '=', 'p.id').as('identities'),
-      eb.selectFrom('messages as m').innerJoin('identities as i2', 'i2.id', 'm.identity_id').select((e) => e.fn.countAll<number>().as('n')).whereRef('i2.person_id', '=', 'p.id').where('m.copy_of', 'is', null).as('messages'),
+      eb
+        .selectFrom('identities as i')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .whereRef('i.person_id', '=', 'p.id')
+        .as('identities'),
+      eb
+        .selectFrom('messages as m')
+        .innerJoin('identities as i2', 'i2.id', 'm.identity_id')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .whereRef('i2.person_id', '=', 'p.id')
+        .where('m.copy_of', 'is', null)
+        .as('messages'),
     ])
     .orderBy('p.display_name')
     .orderBy('p.id')
@@ -46,7 +65,14 @@ export async function listPeople(db: Db, q: string | undefined, limit = 100, off
     .execute();
   return {
     total,
-    rows: rows.map((r) => ({ id: r.id, name: r.display_name, org: r.org ?? null, segment: segmentOf({ isStaff: r.is_staff === 1, segment: r.segment ?? null }), identities: Number(r.identities ?? 0), messages: Number(r.messages ?? 0) })),
+    rows: rows.map((r) => ({
+      id: r.id,
+      name: r.display_name,
+      org: r.org ?? null,
+      segment: segmentOf({ isStaff: r.is_staff === 1, segment: r.segment ?? null }),
+      identities: Number(r.identities ?? 0),
+      messages: Number(r.messages ?? 0),
+    })),
   };
 }
 
@@ -56,19 +82,38 @@ export interface PersonDetail {
   isStaff: boolean;
   org: { id: number; name: string; segment: string } | null;
   /** `createdAt`: when the identity was stored (the import); `firstMessageAt`: its earliest message, null when none is kept. */
-  identities: Array<{ id: number; kind: string; value: string; displayName: string | null; email: string | null; isBot: boolean; evidence: string | null; createdAt: number; firstMessageAt: number | null }>;
+  identities: Array<{
+    id: number;
+    kind: string;
+    value: string;
+    displayName: string | null;
+    email: string | null;
+    isBot: boolean;
+    evidence: string | null;
+    createdAt: number;
+    firstMessageAt: number | null;
+  }>;
   messages: Array<MessageView & { channel: string; conversationId: number | null }>;
 }
 
 export async function personDetail(db: Db, personId: number, messageLimit = 50): Promise<PersonDetail | null> {
-  const p = await db.selectFrom('people as p').leftJoin('orgs as o', 'o.id', 'p.org_id').select(['p.id', 'p.display_name', 'p.is_staff', 'o.id as org_id', 'o.name as org', 'o.segment']).where('p.id', '=', personId).executeTakeFirst();
+  const p = await db
+    .selectFrom('people as p')
+    .leftJoin('orgs as o', 'o.id', 'p.org_id')
+    .select(['p.id', 'p.display_name', 'p.is_staff', 'o.id as org_id', 'o.name as org', 'o.segment'])
+    .where('p.id', '=', personId)
+    .executeTakeFirst();
   if (!p) return null;
   const ids = await db.selectFrom('identities').selectAll().where('person_id', '=', personId).orderBy('id').execute();
   const firsts = ids.length
     ? await db
         .selectFrom('messages')
         .select((eb) => ['identity_id', eb.fn.min<number>('sent_at').as('first')])
-        .where('identity_id', 'in', ids.map((i) => i.id))
+        .where(
+          'identity_id',
+          'in',
+          ids.map((i) => i.id),
+        )
         .groupBy('identity_id')
         .execute()
     : [];
@@ -89,8 +134,28 @@ export async function personDetail(db: Db, personId: number, messageLimit = 50):
     name: p.display_name,
     isStaff: p.is_staff === 1,
     org: p.org_id != null ? { id: p.org_id, name: p.org!, segment: p.segment! } : null,
-    identities: ids.map((i) => ({ id: i.id, kind: i.kind, value: i.value, displayName: i.display_name, email: i.email, isBot: i.is_bot === 1, evidence: i.link_evidence, createdAt: Number(i.created_at), firstMessageAt: firstOf.get(i.id) ?? null })),
-    messages: msgs.map((m) => ({ id: m.id, author: p.display_name, personId, text: m.clean_text || m.text, at: Number(m.sent_at), url: m.permalink, isBot: m.is_bot === 1, channel: m.channel ?? m.external_id, conversationId: m.conversation_id })),
+    identities: ids.map((i) => ({
+      id: i.id,
+      kind: i.kind,
+      value: i.value,
+      displayName: i.display_name,
+      email: i.email,
+      isBot: i.is_bot === 1,
+      evidence: i.link_evidence,
+      createdAt: Number(i.created_at),
+      firstMessageAt: firstOf.get(i.id) ?? null,
+    })),
+    messages: msgs.map((m) => ({
+      id: m.id,
+      author: p.display_name,
+      personId,
+      text: m.clean_text || m.text,
+      at: Number(m.sent_at),
+      url: m.permalink,
+      isBot: m.is_bot === 1,
+      channel: m.channel ?? m.external_id,
+      conversationId: m.conversation_id,
+    })),
   };
 }
 
@@ -136,9 +201,17 @@ export async function unmergeIdentity(db: Db, identityId: number, actor: string,
   return db.transaction().execute(async (trx) => {
     const i = await trx.selectFrom('identities').selectAll().where('id', '=', identityId).executeTakeFirst();
     if (!i) throw new NotFoundError(`identity ${identityId}`);
-    const siblings = await trx.selectFrom('identities').select((eb) => eb.fn.countAll<number>().as('n')).where('person_id', '=', i.person_id).executeTakeFirstOrThrow();
+    const siblings = await trx
+      .selectFrom('identities')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('person_id', '=', i.person_id)
+      .executeTakeFirstOrThrow();
     if (Number(siblings.n) < 2) throw new InputError(`identity ${identityId} is the only identity of person ${i.person_id}; there is nothing to unmerge`);
-    const p = await trx.insertInto('people').values({ display_name: i.display_name || i.value, org_id: null, is_staff: 0, created_at: now }).returning(['id']).executeTakeFirstOrThrow();
+    const p = await trx
+      .insertInto('people')
+      .values({ display_name: i.display_name || i.value, org_id: null, is_staff: 0, created_at: now })
+      .returning(['id'])
+      .executeTakeFirstOrThrow();
     await trx
       .updateTable('identities')
       .set({ person_id: p.id, link_evidence: wrapEvidence(i.link_evidence, { rule: 'manual-unmerge', actor, at: now, fromPerson: i.person_id }) })

@@ -33,7 +33,11 @@ export async function syncSearchIndex(db: Db): Promise<number> {
     await db.transaction().execute(async (trx) => {
       for (const r of rows) {
         await w(trx).deleteFrom('message_search').where('rowid', '=', r.id).execute();
-        if (!r.deleted && r.copy_of == null) await w(trx).insertInto('message_search').values({ rowid: r.id, text: r.clean_text.slice(0, SEARCH_TEXT_CHARS) }).execute();
+        if (!r.deleted && r.copy_of == null)
+          await w(trx)
+            .insertInto('message_search')
+            .values({ rowid: r.id, text: r.clean_text.slice(0, SEARCH_TEXT_CHARS) })
+            .execute();
       }
       await setSetting(trx, SEARCH_WATERMARK, `${u}:${id}`);
     });
@@ -65,11 +69,17 @@ export async function searchConversations(db: Db, q: string, limit = 5000): Prom
     await syncSearchIndex(db);
     const expr = ftsQuery(text);
     if (!expr) return [];
-    const rows = await sql<{ conversation_id: number | null }>`SELECT DISTINCT m.conversation_id FROM message_search s JOIN messages m ON m.id = s.rowid WHERE message_search MATCH ${expr} AND m.conversation_id IS NOT NULL LIMIT ${limit}`.execute(db);
+    const rows = await sql<{
+      conversation_id: number | null;
+    }>`SELECT DISTINCT m.conversation_id FROM message_search s JOIN messages m ON m.id = s.rowid WHERE message_search MATCH ${expr} AND m.conversation_id IS NOT NULL LIMIT ${limit}`.execute(db);
     return rows.rows.map((r) => r.conversation_id!).filter((x) => x != null);
   }
   const query = tsQuery(text);
   if (!query) return [];
-  const rows = await sql<{ conversation_id: number }>`SELECT DISTINCT conversation_id FROM messages WHERE search_vector @@ to_tsquery('simple', ${query}) AND deleted = 0 AND copy_of IS NULL AND conversation_id IS NOT NULL LIMIT ${limit}`.execute(db);
+  const rows = await sql<{
+    conversation_id: number;
+  }>`SELECT DISTINCT conversation_id FROM messages WHERE search_vector @@ to_tsquery('simple', ${query}) AND deleted = 0 AND copy_of IS NULL AND conversation_id IS NOT NULL LIMIT ${limit}`.execute(
+    db,
+  );
   return rows.rows.map((r) => r.conversation_id);
 }

@@ -30,9 +30,17 @@ export default async function apiRoutes(fastify: FastifyInstance, { deps }: Rout
     const q = req.query;
     const p = await resolvePeriod(app.db, q.period, q.week);
     const r = await listClusters(app.db, toClusterFilter(q), p, app.config.segments);
-    const outbound = await clusterOutbound(app.db, r.rows.map((c) => c.id));
+    const outbound = await clusterOutbound(
+      app.db,
+      r.rows.map((c) => c.id),
+    );
     // The period is the one the figures are computed for (end exclusive), as in the digest's JSON.
-    return { total: r.total, page: q.page, period: { start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), week: p.week, onlyActive: p.onlyActive }, clusters: r.rows.map((c) => ({ ...c, issues: outbound.get(c.id)?.issues ?? [], resolution: outbound.get(c.id)?.resolution ?? null })) };
+    return {
+      total: r.total,
+      page: q.page,
+      period: { start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), week: p.week, onlyActive: p.onlyActive },
+      clusters: r.rows.map((c) => ({ ...c, issues: outbound.get(c.id)?.issues ?? [], resolution: outbound.get(c.id)?.resolution ?? null })),
+    };
   });
 
   f.get('/api/clusters/:id', { schema: { params: idParam, querystring: PeriodQuery } }, async (req) => {
@@ -45,16 +53,31 @@ export default async function apiRoutes(fastify: FastifyInstance, { deps }: Rout
     return { ...c, issues: o.issues, resolution: o.resolution, trackerErrors: o.errors };
   });
 
-  f.get('/api/items', { schema: { querystring: z.object({ status: z.enum(['pending', 'all']).default('all'), limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0), show: z.enum(['all', 'people']).default('people') }).passthrough() } }, async (req) => {
-    const q = req.query;
-    if (q.status === 'pending') {
-      const staffAndBots = q.show === 'all';
-      return { total: await pendingInboxCount(app.db, { staffAndBots }), items: (await untaggedItems(app.db, q.limit, q.offset, { staffAndBots })).map(inboxView) };
-    }
-    const lq = ListQuery.parse(req.query);
-    const r = await listItems(app.db, { ...toFilter(lq), limit: q.limit, offset: q.offset }, deps.weights);
-    return { total: r.total, items: r.rows, haveClusters: (await clusterCount(app.db)) > 0 };
-  });
+  f.get(
+    '/api/items',
+    {
+      schema: {
+        querystring: z
+          .object({
+            status: z.enum(['pending', 'all']).default('all'),
+            limit: z.coerce.number().int().min(1).max(200).default(50),
+            offset: z.coerce.number().int().min(0).default(0),
+            show: z.enum(['all', 'people']).default('people'),
+          })
+          .passthrough(),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      if (q.status === 'pending') {
+        const staffAndBots = q.show === 'all';
+        return { total: await pendingInboxCount(app.db, { staffAndBots }), items: (await untaggedItems(app.db, q.limit, q.offset, { staffAndBots })).map(inboxView) };
+      }
+      const lq = ListQuery.parse(req.query);
+      const r = await listItems(app.db, { ...toFilter(lq), limit: q.limit, offset: q.offset }, deps.weights);
+      return { total: r.total, items: r.rows, haveClusters: (await clusterCount(app.db)) > 0 };
+    },
+  );
 
   f.get('/api/items/:id', { schema: { params: idParam } }, async (req) => {
     const { id } = req.params;

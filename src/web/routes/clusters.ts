@@ -25,7 +25,10 @@ export const ListQuery = z.object({
   channel: optionalText(200),
   platform: optionalText(50),
   segment: optionalText(100),
-  trend: z.enum(['', 'new', 'rising', 'steady', 'falling', 'resurfaced']).optional().transform((v) => v || undefined),
+  trend: z
+    .enum(['', 'new', 'rising', 'steady', 'falling', 'resurfaced'])
+    .optional()
+    .transform((v) => v || undefined),
   period: z.enum(['7', '30', '90', '365', 'all']).default('all'),
   /** An ISO week (the digest's period), e.g. 2026-W47; wins over `period`. */
   week: z
@@ -52,7 +55,19 @@ export type ListQuery = z.infer<typeof ListQuery>;
 export const PeriodQuery = ListQuery.pick({ period: true, week: true });
 
 export function toClusterFilter(q: ListQuery): ClusterListFilter {
-  return { kind: q.kind, tag: q.tag, area: q.area, channel: q.channel, platform: q.platform, segment: q.segment, trend: q.trend, q: q.q, sort: q.sort, limit: PAGE_SIZE, offset: (q.page - 1) * PAGE_SIZE };
+  return {
+    kind: q.kind,
+    tag: q.tag,
+    area: q.area,
+    channel: q.channel,
+    platform: q.platform,
+    segment: q.segment,
+    trend: q.trend,
+    q: q.q,
+    sort: q.sort,
+    limit: PAGE_SIZE,
+    offset: (q.page - 1) * PAGE_SIZE,
+  };
 }
 
 /** `?period=..&week=..` for links that keep the period (to a cluster and back). */
@@ -61,7 +76,20 @@ export function periodQs(p: WebPeriod, q: { period: string }): string {
 }
 
 export function toFilter(q: ListQuery): ListFilter {
-  return { kind: q.kind, tag: q.tag, area: q.area, channel: q.channel, platform: q.platform, segment: q.segment, trend: q.trend, periodDays: PERIODS[q.period] ?? null, q: q.q, sort: q.sort, limit: PAGE_SIZE, offset: (q.page - 1) * PAGE_SIZE };
+  return {
+    kind: q.kind,
+    tag: q.tag,
+    area: q.area,
+    channel: q.channel,
+    platform: q.platform,
+    segment: q.segment,
+    trend: q.trend,
+    periodDays: PERIODS[q.period] ?? null,
+    q: q.q,
+    sort: q.sort,
+    limit: PAGE_SIZE,
+    offset: (q.page - 1) * PAGE_SIZE,
+  };
 }
 
 function pageLink(q: ListQuery, page: number): string {
@@ -127,7 +155,23 @@ export default async function clusterRoutes(fastify: FastifyInstance, { deps }: 
     const outbound = (await clusterOutbound(app.db, [id])).get(id)!;
     const trackers = app.config.trackers.map((t) => ({ name: t.name, type: t.type, linked: outbound.issues.some((i) => i.tracker === t.name) }));
     const loop = await loopView(app.db, id);
-    return sendPage(reply, 'cluster', pageData(req, 'clusters', c.title, { c, outbound, trackers, period, backQs: periodQs(period, pq), chart: timelineChart(c.timeline), others, merges, loop, notice: notice(req.query), back: `/clusters/${id}` }));
+    return sendPage(
+      reply,
+      'cluster',
+      pageData(req, 'clusters', c.title, {
+        c,
+        outbound,
+        trackers,
+        period,
+        backQs: periodQs(period, pq),
+        chart: timelineChart(c.timeline),
+        others,
+        merges,
+        loop,
+        notice: notice(req.query),
+        back: `/clusters/${id}`,
+      }),
+    );
   });
 
   f.post('/clusters/:id/rename', { ...curator, schema: { params: idParam, body: z.object({ title: z.string().max(1000), pin: checkbox }) } }, async (req, reply) => {
@@ -160,14 +204,18 @@ export default async function clusterRoutes(fastify: FastifyInstance, { deps }: 
     return reply.redirect(`/clusters/${newId}?done=split`, 303);
   });
 
-  f.post('/clusters/:id/merges/:merge/undo', { ...curator, schema: { params: z.object({ id: z.coerce.number().int().positive(), merge: z.coerce.number().int().positive() }) } }, async (req, reply) => {
-    const { id, merge } = req.params;
-    const m = (await autoMerges(app.db, id)).find((x) => x.id === merge);
-    if (!m) throw new NotFoundError({ message: `There is no automatic merge ${merge} into cluster ${id}.` });
-    if (m.undoneAt !== null) throw new InputError(`The automatic merge ${merge} was undone already.`);
-    const newId = await undoAutoMerge(app.db, merge, deps.now());
-    return reply.redirect(`/clusters/${newId}?done=merge_undone`, 303);
-  });
+  f.post(
+    '/clusters/:id/merges/:merge/undo',
+    { ...curator, schema: { params: z.object({ id: z.coerce.number().int().positive(), merge: z.coerce.number().int().positive() }) } },
+    async (req, reply) => {
+      const { id, merge } = req.params;
+      const m = (await autoMerges(app.db, id)).find((x) => x.id === merge);
+      if (!m) throw new NotFoundError({ message: `There is no automatic merge ${merge} into cluster ${id}.` });
+      if (m.undoneAt !== null) throw new InputError(`The automatic merge ${merge} was undone already.`);
+      const newId = await undoAutoMerge(app.db, merge, deps.now());
+      return reply.redirect(`/clusters/${newId}?done=merge_undone`, 303);
+    },
+  );
 
   f.post('/items/:id/move', { ...curator, schema: { params: idParam, body: z.object({ to: z.coerce.number().int().positive(), next: z.string().max(2000).optional() }) } }, async (req, reply) => {
     const { id } = req.params;

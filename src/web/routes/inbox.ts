@@ -54,7 +54,11 @@ export default async function inboxRoutes(fastify: FastifyInstance, { deps }: Ro
 
   f.get('/inbox', curator, async (req, reply) => {
     // Staff's and bots' items are rarely feedback: left out unless asked for (?show=all).
-    const all = z.object({ show: z.enum(['all', 'people']).default('people') }).passthrough().parse(req.query).show === 'all';
+    const all =
+      z
+        .object({ show: z.enum(['all', 'people']).default('people') })
+        .passthrough()
+        .parse(req.query).show === 'all';
     const items = (await untaggedItems(app.db, INBOX_PAGE, 0, { staffAndBots: all })).map(inboxView);
     const pending = await pendingInboxCount(app.db, { staffAndBots: all });
     const hidden = all ? 0 : (await pendingInboxCount(app.db, { staffAndBots: true })) - pending;

@@ -8,8 +8,15 @@ import { pushCluster } from '../../trackers/push.js';
 import { listDeliveries } from '../../store/webhooks.js';
 
 const DeliveriesQuery = z.object({
-  webhook: z.string().max(200).optional().transform((v) => v || undefined),
-  status: z.enum(['', 'pending', 'delivered', 'failed']).optional().transform((v) => v || undefined),
+  webhook: z
+    .string()
+    .max(200)
+    .optional()
+    .transform((v) => v || undefined),
+  status: z
+    .enum(['', 'pending', 'delivered', 'failed'])
+    .optional()
+    .transform((v) => v || undefined),
 });
 
 /** A Fastify plugin: registered by src/web/app.ts inside the authenticated scope. */

@@ -19,7 +19,11 @@ export default async function peopleRoutes(fastify: FastifyInstance, { deps }: R
     const { rows, total } = await listPeople(app.db, q.q, 100, (q.page - 1) * 100);
     const pages = Math.max(1, Math.ceil(total / 100));
     const link = (p: number) => `/people?${new URLSearchParams({ ...(q.q ? { q: q.q } : {}), page: String(p) }).toString()}`;
-    return sendPage(reply, 'people', pageData(req, 'people', 'People', { rows, total, q: q.q ?? '', page: q.page, pages, prev: q.page > 1 ? link(q.page - 1) : null, next: q.page < pages ? link(q.page + 1) : null }));
+    return sendPage(
+      reply,
+      'people',
+      pageData(req, 'people', 'People', { rows, total, q: q.q ?? '', page: q.page, pages, prev: q.page > 1 ? link(q.page - 1) : null, next: q.page < pages ? link(q.page + 1) : null }),
+    );
   });
 
   f.get('/people/:id', { schema: { params: idParam, querystring: z.object({ merge_q: optionalText(200) }).passthrough() } }, async (req, reply) => {
@@ -30,7 +34,11 @@ export default async function peopleRoutes(fastify: FastifyInstance, { deps }: R
     const identities = p.identities.map((i) => ({ ...i, firstSeen: i.firstMessageAt ?? i.createdAt, hasMessages: i.firstMessageAt != null, evidenceText: evidenceSentences(i.evidence, i.createdAt) }));
     // Merging: the person to merge in is found by name (or identity), not typed as a number.
     const candidates = q.merge_q && hasRole(req.user, 'curator') ? (await listPeople(app.db, q.merge_q, 21)).rows.filter((c) => c.id !== id).slice(0, 20) : null;
-    return sendPage(reply, 'person', pageData(req, 'people', p.name, { p: { ...p, identities }, multiple: p.identities.length > 1, mergeQ: q.merge_q ?? '', searched: candidates != null, candidates, notice: notice(req.query) }));
+    return sendPage(
+      reply,
+      'person',
+      pageData(req, 'people', p.name, { p: { ...p, identities }, multiple: p.identities.length > 1, mergeQ: q.merge_q ?? '', searched: candidates != null, candidates, notice: notice(req.query) }),
+    );
   });
 
   f.post('/people/:id/merge', { ...curator, schema: { params: idParam, body: z.object({ from: z.coerce.number().int().positive() }) } }, async (req, reply) => {

@@ -9,7 +9,12 @@ export default async function sourceRoutes(f: FastifyInstance, { deps }: RouteOp
   f.get('/sources', { config: { role: 'admin' } }, async (req, reply) => {
     const { sources, unattributedQuarantine } = await listSources(deps.app.db);
     const sums = await trackerSummaries(deps.app.db);
-    const trackers = deps.app.config.trackers.map((t) => ({ name: t.name, type: t.type, target: t.repo ?? t.project ?? t.team ?? '', ...(sums.get(t.name) ?? { links: 0, open: 0, closed: 0, lastError: null, lastErrorCode: null }) }));
+    const trackers = deps.app.config.trackers.map((t) => ({
+      name: t.name,
+      type: t.type,
+      target: t.repo ?? t.project ?? t.team ?? '',
+      ...(sums.get(t.name) ?? { links: 0, open: 0, closed: 0, lastError: null, lastErrorCode: null }),
+    }));
     return sendPage(reply, 'sources', pageData(req, 'sources', 'Sources', { sources, unattributedQuarantine, trackers }));
   });
 }
