@@ -37,8 +37,8 @@ export const CONNECTOR_MESSAGE = 'connectors import only src/model and their sha
 export const SQL_MESSAGE = 'SQL only in src/store: query the database through a store module (DESIGN.md).';
 export const STORE_PIPELINE_MESSAGE = 'src/store does not import pipeline logic: a pure function in src/pipeline makes the plan, the store applies it (issue 19). Type imports are allowed.';
 
-/** Store modules that still import pipeline values. TODO(issue 19): empty this list as the stages become read → plan → apply. */
-export const STORE_PIPELINE_VIOLATORS = ['src/store/curation.ts', 'src/store/feedback.ts', 'src/store/ingest.ts', 'src/store/people.ts'];
+/** Store modules allowed to import pipeline values: none (every stage reads, plans in src/pipeline, and applies). */
+export const STORE_PIPELINE_VIOLATORS = [];
 
 const queryCalls = {
   selector: 'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)$/]',

@@ -76,20 +76,7 @@ export function periodQs(p: WebPeriod, q: { period: string }): string {
 }
 
 export function toFilter(q: ListQuery): ListFilter {
-  return {
-    kind: q.kind,
-    tag: q.tag,
-    area: q.area,
-    channel: q.channel,
-    platform: q.platform,
-    segment: q.segment,
-    trend: q.trend,
-    periodDays: PERIODS[q.period] ?? null,
-    q: q.q,
-    sort: q.sort,
-    limit: PAGE_SIZE,
-    offset: (q.page - 1) * PAGE_SIZE,
-  };
+  return { ...toClusterFilter(q), periodDays: PERIODS[q.period] ?? null };
 }
 
 function pageLink(q: ListQuery, page: number): string {
