@@ -158,13 +158,15 @@ export async function readRoleMessages(db: Kysely<Database>, personIds: readonly
     .where('idn.kind', '=', 'email')
     .execute();
   for (const l of lists) add(l.person_id, { subject: null, text: '', email: l.email ?? l.value, listId: l.external_id });
-  // What they wrote on lists (the first ROLE_MAIL_TEXTS mails each, their start): whether they speak for the project.
+  // The threads they started on lists (the first ROLE_MAIL_TEXTS each, their start): whether they speak for the project.
   const seen = new Map<number, number>();
   for (const part of chunks([...personIds])) {
     const mails = await db
       .selectFrom('messages as m')
       .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
       .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
+      // Only the threads they started: proposals and status reports open threads (and a person's replies are many more rows).
+      .innerJoin('conversations as c', 'c.root_message_id', 'm.id')
       .select(['idn.person_id', 'm.subject', sql<string>`substr(m.clean_text, 1, 3000)`.as('text'), 'ch.external_id'])
       .where('idn.person_id', 'in', part)
       .where('idn.kind', '=', 'email')
