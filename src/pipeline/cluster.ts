@@ -7,6 +7,7 @@ import { Centroid, TermStats, type Vec } from './cluster-terms.js';
 import type { DescribeItem } from './cluster-describe.js';
 import type { FeedbackKind } from '../model/index.js';
 import type { ItemForDoc } from '../model/records.js';
+import { isPerson, raiserMessages } from './need-text.js';
 
 export type { ItemForDoc };
 export { cleanPhrase, clusterKind, clusterSummary, clusterTitle, textScorer } from './cluster-describe.js';
@@ -384,17 +385,9 @@ export class ClusterIndex {
 }
 
 export function itemDoc(item: ItemForDoc): ClusterDoc & DescribeItem {
-  const person = (m: { segment: string }) => m.segment !== 'staff' && m.segment !== 'bot';
-  const report = item.messages.find((m) => m.messageId === item.reportMessageId);
-  const raiser = report && person(report) ? report.personId : item.messages.find(person)?.personId;
-  let chosen =
-    raiser === undefined
-      ? []
-      : item.messages
-          .slice(0, 8)
-          .filter((m) => m.personId === raiser)
-          .slice(0, 3);
-  if (report && person(report) && !chosen.includes(report)) chosen = [...chosen, report];
+  const { report, raiser, raised } = raiserMessages(item);
+  let chosen = raised;
+  if (report && isPerson(report) && !chosen.includes(report)) chosen = [...chosen, report];
   if (!chosen.length && report) chosen = [report];
   if (!chosen.length) chosen = item.messages.slice(0, 1);
   const text = chosen

@@ -2,7 +2,7 @@
 // greetings, quoted mail, signatures, stack traces, code blocks, thanks and the staff's answers.
 // Clustering compares items on this text (plus what other non-staff people added in the thread),
 // and `gleaner items --format json` shows it as `needText`. Pure.
-import type { ItemForDoc } from './cluster.js';
+import type { ItemForDoc } from '../model/records.js';
 import { ownWords } from './own-words.js';
 
 const GREETING_LINE = /^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|morning|hallo|hola|bonjour|salut|ol[aá]|oi|bom dia)\b[^.!?\n]{0,40}[,!:]?\s*$/iu;
@@ -77,7 +77,27 @@ const LIST_TAG = /^\s*(?:(?:re|fwd?|aw|sv|tr)\s*:\s*|\[[^\]]{1,40}\]\s*)+/i;
 /** An IRC quote of another line ("<nick> "text" <-"). */
 const IRC_QUOTE = /<[^>\s]{1,32}>\s*"[^"]*"\s*(?:<-)?/g;
 
-function isPerson(m: { segment: string }): boolean {
+/**
+ * The item's report and what its raiser said first (up to 3 of the conversation's first 8 messages):
+ * the raiser is the report's author when a person wrote it, else the first person in the thread.
+ */
+export function raiserMessages<M extends ItemForDoc['messages'][number]>(item: {
+  reportMessageId: number;
+  messages: readonly M[];
+}): { report: M | undefined; raiser: number | undefined; raised: M[] } {
+  const report = item.messages.find((m) => m.messageId === item.reportMessageId);
+  const raiser = report && isPerson(report) ? report.personId : item.messages.find(isPerson)?.personId;
+  const raised =
+    raiser === undefined
+      ? []
+      : item.messages
+          .slice(0, 8)
+          .filter((m) => m.personId === raiser)
+          .slice(0, 3);
+  return { report, raiser, raised };
+}
+
+export function isPerson(m: { segment: string }): boolean {
   return m.segment !== 'staff' && m.segment !== 'bot';
 }
 
@@ -87,15 +107,8 @@ function isPerson(m: { segment: string }): boolean {
  * Staff and bots only when nobody else wrote.
  */
 export function needText(item: ItemForDoc): string {
-  const report = item.messages.find((m) => m.messageId === item.reportMessageId);
-  const raiser = report && isPerson(report) ? report.personId : item.messages.find(isPerson)?.personId;
-  let chosen =
-    raiser === undefined
-      ? []
-      : item.messages
-          .slice(0, 8)
-          .filter((m) => m.personId === raiser)
-          .slice(0, 3);
+  const { report, raised } = raiserMessages(item);
+  let chosen = raised;
   if (report && isPerson(report) && !chosen.includes(report)) chosen = [report, ...chosen];
   if (!chosen.length) chosen = report ? [report] : item.messages.slice(0, 1);
   const parts: string[] = [];
@@ -120,8 +133,7 @@ export function needText(item: ItemForDoc): string {
  * grouping, weighed less than the need text by being shorter (at most MAX_NEED_CHARS / 2).
  */
 export function othersText(item: ItemForDoc): string {
-  const report = item.messages.find((m) => m.messageId === item.reportMessageId);
-  const raiser = report && isPerson(report) ? report.personId : item.messages.find(isPerson)?.personId;
+  const { raiser } = raiserMessages(item);
   let text = '';
   for (const m of item.messages.slice(0, 12)) {
     if (!isPerson(m) || m.personId === raiser) continue;
