@@ -38,6 +38,9 @@ interface SlackUser {
   deleted?: boolean;
   is_bot?: boolean;
   team_id?: string;
+  is_admin?: boolean;
+  is_owner?: boolean;
+  is_primary_owner?: boolean;
   profile?: { display_name?: string; real_name?: string; email?: string };
 }
 
@@ -261,7 +264,13 @@ export class SlackApi {
         const u = res.user ?? {};
         const p = u.profile ?? {};
         this.users.set(id, {
-          ref: { name: p.display_name || p.real_name || u.name || id, email: p.email ?? null, isBot: u.is_bot === true || id === 'USLACKBOT', team: typeof u.team_id === 'string' ? u.team_id : null },
+          ref: {
+            name: p.display_name || p.real_name || u.name || id,
+            email: p.email ?? null,
+            isBot: u.is_bot === true || id === 'USLACKBOT',
+            team: typeof u.team_id === 'string' ? u.team_id : null,
+            admin: u.is_admin === true || u.is_owner === true || u.is_primary_owner === true,
+          },
           at: this.deps.now(),
         });
       } catch (err: unknown) {

@@ -116,6 +116,9 @@ interface ExportUser {
   name?: string;
   is_bot?: boolean;
   team_id?: string;
+  is_admin?: boolean;
+  is_owner?: boolean;
+  is_primary_owner?: boolean;
   profile?: { display_name?: string; real_name?: string; email?: string };
 }
 
@@ -188,6 +191,7 @@ export async function* readSlackExport(path: string, opts: ImportOptions, signal
             email: p.email ?? null,
             isBot: u.is_bot === true || u.id === 'USLACKBOT',
             team: typeof u.team_id === 'string' ? u.team_id : null,
+            admin: u.is_admin === true || u.is_owner === true || u.is_primary_owner === true,
           });
         }
       } catch (err: unknown) {

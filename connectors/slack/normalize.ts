@@ -5,7 +5,7 @@ import type { Attachment, NormalizeContext, RawMessage, Skip } from '../../src/m
 import { isTs, tsToMs } from './cursor.js';
 
 /** Bump when the output of `normalizeSlack` changes, so stored raw items are re-normalized. */
-export const SLACK_NORMALIZER_VERSION = 2;
+export const SLACK_NORMALIZER_VERSION = 3;
 
 /** A user as the item carries it: the fields normalize needs, resolved when the item was read. */
 export interface SlackUserRef {
@@ -14,6 +14,8 @@ export interface SlackUserRef {
   isBot?: boolean;
   /** The user's workspace (`team_id` of users.info / users.json): another company's for a Slack Connect guest. */
   team?: string | null;
+  /** `is_admin`, `is_owner` or `is_primary_owner` on the user: the workspace's own team. */
+  admin?: boolean;
 }
 
 /** What the connector and the export importer put in `Page.items` / `ImportItem.raw`. */
@@ -180,6 +182,7 @@ function buildMessage(item: SlackItem, m: SlackMessage, deleted: boolean): RawMe
   };
   const team = isBot ? null : authorTeam(m, ref);
   if (team) out.author.team = team;
+  if (!isBot && ref?.admin === true) out.author.admin = true;
   if (deleted) out.deleted = true;
   if (reactions) out.reactions = reactions;
   if (attachments.length) out.attachments = attachments;

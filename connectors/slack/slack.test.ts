@@ -465,6 +465,9 @@ describe('slack workspace export importer', () => {
     expect(new Set(got.messages.map((m) => m.externalId)).size).toBe(147);
     const humans = new Set(got.messages.filter((m) => !m.author.isBot).map((m) => m.author.name));
     expect(humans).toEqual(new Set(['hamza', 'abilinski', 'doubledeez', 'heroeshannibal']));
+    // users.json marks hamza as the workspace's admin and owner: his lines say so, nobody else's.
+    const admins = new Set(got.messages.filter((m) => m.author.admin).map((m) => m.author.name));
+    expect(admins).toEqual(new Set(['hamza']));
     expect(got.messages.every((m) => m.permalink?.startsWith('https://mesos-magellan.slack.com/archives/C0J'))).toBe(true);
     expect(got.pages.at(-1)!.bytesRead).toBe(got.pages.at(-1)!.totalBytes);
     const first = got.messages[0]!;

@@ -14,6 +14,8 @@ export const AuthorSchema = z.object({
   team: z.string().nullish(),
   /** Discord: the author's roles in the guild (ids, with names where known); an empty list = no roles. */
   roles: z.array(z.object({ id: z.string(), name: z.string().nullish() })).optional(),
+  /** Slack: the author is an admin or owner of the workspace (users.json / users.info `is_admin`, `is_owner`). */
+  admin: z.boolean().optional(),
 });
 export type Author = z.infer<typeof AuthorSchema>;
 

@@ -34,6 +34,8 @@ export interface OrgHints {
   team?: string;
   /** Discord: the author's guild roles, ids with names where known. */
   roles?: Array<{ id: string; name?: string | null }>;
+  /** Slack: the author administers or owns the workspace (the community's own team runs it). */
+  admin?: boolean;
 }
 
 export interface OrgEvidence {
@@ -64,7 +66,7 @@ export interface OrgFacts {
 export type OrgRule = 'people-config' | 'email-domain' | 'slack-team' | 'discord-role' | 'kept';
 
 /** Which rule made a person staff (`kept`: a human's decision no rule made). */
-export type StaffRule = 'people-config' | 'org-segment' | 'slack-team' | 'discord-role' | MaintainerRule | 'kept';
+export type StaffRule = 'people-config' | 'org-segment' | 'slack-team' | 'discord-role' | 'workspace-admin' | MaintainerRule | 'kept';
 /** How a list's own structure shows a maintainer (see maintainerEvidence in src/pipeline/people.ts). */
 export type MaintainerRule = 'list-host' | 'vote-caller' | 'binding-vote' | 'project-voice';
 
@@ -108,7 +110,7 @@ export function parseOrgHints(text: string | null | undefined): OrgHints | null 
 /** Canonical hints (team trimmed, roles deduplicated and sorted by id), or null when the platform said nothing. */
 export function orgHintsOf(v: unknown): OrgHints | null {
   if (!v || typeof v !== 'object') return null;
-  const o = v as { team?: unknown; roles?: unknown };
+  const o = v as { team?: unknown; roles?: unknown; admin?: unknown };
   const out: OrgHints = {};
   if (typeof o.team === 'string' && o.team.trim()) out.team = o.team.trim();
   if (Array.isArray(o.roles)) {
@@ -122,7 +124,8 @@ export function orgHintsOf(v: unknown): OrgHints | null {
     // An empty list is news too: the member holds no roles (any more).
     out.roles = [...roles.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
-  return out.team !== undefined || out.roles !== undefined ? out : null;
+  if (o.admin === true) out.admin = true;
+  return out.team !== undefined || out.roles !== undefined || out.admin ? out : null;
 }
 
 /** The segment a person counts in: bots and staff first, then their org's segment, else community. */

@@ -95,7 +95,7 @@ export function channelsOf(msgs: readonly RawMessage[]): ChannelWanted[] {
 export function authorsOf(platform: string, msgs: readonly RawMessage[]): AuthorWanted[] {
   const latest = new Map<string, { at: number; hints: string }>();
   for (const m of msgs) {
-    const h = orgHintsOf({ team: m.author.team, roles: m.author.roles });
+    const h = orgHintsOf({ team: m.author.team, roles: m.author.roles, admin: m.author.admin });
     if (!h) continue;
     const prev = latest.get(m.author.id);
     if (!prev || m.sentAt >= prev.at) latest.set(m.author.id, { at: m.sentAt, hints: JSON.stringify(h) });

@@ -150,7 +150,9 @@ function platformMatches(identities: OrgFacts['identities'], orgs: readonly OrgE
  * entry's `org:` first, then an email domain (`domains:`), then a Slack workspace (`slackTeams:`), then a
  * Discord role (`discordRoles:`); none is `community`. Staff: the entry's `staff:` when it says so
  * (true or false), else an org with segment `staff` that any of these rules matches, so a member
- * holding a staff role never counts as a reporter even when their email domain is a customer's.
+ * holding a staff role never counts as a reporter even when their email domain is a customer's; else a
+ * workspace admin or owner (the team that runs the community's Slack); else what their messages show of a
+ * maintainer (maintainerEvidence).
  */
 export function resolveOrg(facts: OrgFacts, orgs: readonly OrgEntry[]): OrgEvidence {
   const byName = new Map(orgs.map((o) => [o.name, o]));
@@ -169,7 +171,9 @@ export function resolveOrg(facts: OrgFacts, orgs: readonly OrgEntry[]): OrgEvide
     if (ev.org && byName.get(ev.org)?.segment === 'staff') ev.staff = { rule: 'org-segment', org: ev.org };
     else {
       const m = platform.find((x) => x.org.segment === 'staff');
+      const admin = facts.identities.find((i) => i.hints?.admin === true);
       if (m) ev.staff = { rule: m.rule, org: m.org.name, detail: m.detail };
+      else if (admin) ev.staff = { rule: 'workspace-admin', detail: { identity: `${admin.kind}:${admin.value}` } };
       else if (facts.maintainer) ev.staff = { rule: facts.maintainer.rule, detail: facts.maintainer.detail };
     }
   }

@@ -117,6 +117,27 @@ describe('threads that are not reports', () => {
     }
   });
 
+  it('a shared file, program output and data without a word asking anything are pastes; a report around a paste is not', () => {
+    expect(messageNoiseOf('@dana uploaded a file: 10 cities (https://example.slack.com/files/U1/F1/10_cities.js)', null)).toBe('paste');
+    const output =
+      'Starting executor\nExecutor registered\nRunning task 13\n{"uid":"13","data":{"a":[1,2],"b":[3,4]}}\nUsing distance matrix\nRunning task 14\n{"uid":"14","data":{"a":[5,6],"b":[7,8]}}\nRunning subproblem with the following parameters: (\'13_0\', ProblemClass(module=\'problem\'), 10.0)';
+    expect(isBarePaste(output)).toBe(true);
+    expect(isBarePaste(`${output}\nWhy does it stop after the first subproblem?`)).toBe(false);
+    expect(isBarePaste(`I get this on every run since 2.1:\n${output}`)).toBe(false);
+    expect(isBarePaste('The upload fails for big files.\nIt worked in 4.1.\nAny idea?')).toBe(false);
+  });
+
+  it("a contribution (the author's own pull request or patch) and a thanks that closes a problem raise nothing", () => {
+    const pr = 'Hi devs,\n\nI implemented the missing bits of module support in the compiler plugin.\nSee https://github.com/example/plugins/pull/139\n\nCheers, Chris';
+    expect(messageNoiseOf(pr, 'GitHub PR 139 - module support')).toBe('contribution');
+    expect(detect([msg(pr, { subject: 'GitHub PR 139 - module support' })])?.isFeedback).toBe(false);
+    // A failure told around a pull request is still a report.
+    expect(messageNoiseOf('I implemented the upload on top of PR #12 but it fails with a 500 on every file over 1 MB.', null)).toBeNull();
+    expect(messageNoiseOf('Hello,\n\nThanks, actually turned out to be a firewall issue.\n\nThanks a lot.\nDave.', 'Re: virtual hosts')).toBe('resolved');
+    expect(messageNoiseOf('Thanks, but it still fails after the restart.', null)).toBeNull();
+    expect(messageNoiseOf('Thanks! Is there a way to make it work without a restart?', null)).toBeNull();
+  });
+
   it('votes are read from the start of the message', () => {
     expect(voteOf('+1 (binding)')).toBe('+1');
     expect(voteOf('Hi,\n-1 (non-binding)\nfails on Windows')).toBe('-1');

@@ -52,6 +52,15 @@ describe('resolveOrg', () => {
     expect(resolveOrg(facts({ identities: [discord('3', [{ id: '9', name: 'Acme' }]), slack('U0BOB', 'T0GLOBEX')] }), ORGS)).toMatchObject({ rule: 'slack-team', org: 'Globex' });
   });
 
+  it("a Slack workspace's admin or owner is staff (the team that runs the community), unless the people: entry says otherwise", () => {
+    const admin = facts({ identities: [{ kind: 'slack', value: 'U0HAMZA', hints: orgHintsOf({ admin: true }) }] });
+    expect(resolveOrg(admin, ORGS).staff).toEqual({ rule: 'workspace-admin', detail: { identity: 'slack:U0HAMZA' } });
+    expect(resolveOrg({ ...admin, entry: { name: 'Hamza', staff: false } }, ORGS).staff).toBeUndefined();
+    expect(resolveOrg(facts({ identities: [{ kind: 'slack', value: 'U0ANA', hints: orgHintsOf({ admin: false, team: 'T0OTHER' }) }] }), ORGS).staff).toBeUndefined();
+    expect(parseOrgHints('{"admin":true}')).toEqual({ admin: true });
+    expect(parseOrgHints('{"admin":"yes"}')).toBeNull();
+  });
+
   it('a staff role makes the member staff even when their email says customer; the entry can say otherwise', () => {
     const mod = facts({ emails: ['mia@acme.io'], identities: [discord('300000000000000007', [{ id: '8', name: 'Moderator' }])] });
     const ev = resolveOrg(mod, ORGS);

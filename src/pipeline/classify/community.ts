@@ -8,7 +8,7 @@
 export type ThreadKind = 'vote' | 'announcement' | 'ci' | 'notification' | 'newsletter' | 'out-of-office' | 'unsubscribe';
 
 /** Why one message is not feedback whatever the classifier says. */
-export type NoiseReason = ThreadKind | 'bot' | 'staff' | 'greeting' | 'paste';
+export type NoiseReason = ThreadKind | 'bot' | 'staff' | 'greeting' | 'paste' | 'contribution' | 'resolved';
 
 // `[VOTE]`, `[RESULT][VOTE]`, `[CANCEL][VOTE]`, `[LAZY] ...`: ASF-style release and proposal votes.
 const VOTE_TAG = /\[(?:vote|voting|result|results|cancel(?:led)?|lazy(?: consensus)?)\]/i;
@@ -145,21 +145,71 @@ const CODE_LINE =
  */
 export function isBarePaste(text: string, minProse = 6): boolean {
   const own = ownWords(text);
-  if (/^\s*<?https?:\/\/\S+>?\s*$/.test(own)) return true;
+  if (/^\s*<?https?:\/\/\S+>?\s*$/.test(own) || FILE_SHARED.test(own)) return true;
+  const allLines = own.split('\n').filter((l) => l.trim());
   const lines = own
     .replace(/```[\s\S]*?(?:```|$)/g, '\n')
     .split('\n')
     .filter((l) => l.trim());
-  const total = own.split('\n').filter((l) => l.trim()).length;
-  if (total < 3) return false;
+  if (allLines.length < 3) return false;
   let prose = 0;
+  let asks = false;
   for (const l of lines) {
     if (CODE_LINE.test(l)) continue;
     const letters = (l.match(/\p{L}/gu) ?? []).length;
     if (letters < l.replace(/\s/g, '').length * 0.6) continue;
     prose += words(l);
+    // Quoted strings and bracketed arguments are the program's words, not the author's.
+    if (ASKS_OR_REPORTS.test(l.replace(/(['"`])[^'"`]*\1/g, ' ').replace(/\([^()]*\)/g, ' '))) asks = true;
   }
-  return prose < minProse;
+  // Prose lines that neither ask, nor say what is wrong, nor speak of the author: program output.
+  return prose < minProse || (!asks && allLines.length - lines.length + countCode(lines) >= 2);
+}
+
+/** Lines that are code or data (not prose). */
+function countCode(lines: readonly string[]): number {
+  let n = 0;
+  for (const l of lines) if (CODE_LINE.test(l) || (l.match(/\p{L}/gu) ?? []).length < l.replace(/\s/g, '').length * 0.6) n++;
+  return n;
+}
+
+// A file shared with nothing said: "@dana uploaded a file: cities (https://...)" (Slack's old notice).
+const FILE_SHARED = /^\s*@?[\w.-]+ (?:uploaded|shared) (?:a file|an image|a snippet|a post)\b[^\n]*$/i;
+// What a person's own prose does around a paste: asks, says what is wrong, or speaks of themselves.
+const ASKS_OR_REPORTS =
+  /\?|\b(?:i|i'm|i've|me|my|we|we're|our|us|you|please|help|how|why|what|when|can't|cannot|could|would|should|need|want|wish|issue|problem|bug|error|fail\w*|broken|crash\w*|doesn't|does not|won't|isn't|not work\w*|unable|expected|instead|wrong|getting|get|got|seeing|see)\b/i;
+
+// A contribution: the author says they did the work ("I implemented ...", "we opened a PR") and points at
+// the pull or merge request or patch that carries it. Project work, not a report of a need.
+const DID_WORK = /\b(?:i|we)(?:'ve| have| just)? (?:just )?(?:implemented|submitted|opened|created|pushed|prepared|raised|sent|added|fixed|wrote)\b/i;
+const CHANGE_REF = /\/pull\/\d+|\/merge_requests\/\d+|\/pull-requests\/\d+|\b(?:PR|pull request|merge request|MR)\s*#?\d+|\bpatch (?:attached|is attached)\b/i;
+
+/** The author presents their own change (a pull request, a patch): a contribution, not feedback. */
+export function isContribution(text: string): boolean {
+  const own = ownWords(text);
+  return (
+    DID_WORK.test(own) &&
+    CHANGE_REF.test(own) &&
+    !FAILURE.test(
+      own
+        .replace(CHANGE_REF, ' ')
+        .split('\n')
+        .slice(0, 3)
+        .join(' ')
+        .replace(/\b(?:fix(?:es|ed)?|fixing)\b[^.\n]*/gi, ' '),
+    )
+  );
+}
+
+// "Thanks, turned out to be a firewall issue", "solved it, thank you", "never mind, works now".
+const THANKS = /\b(?:thanks|thank you|thx|ty|cheers|danke|merci|gracias|obrigad[oa])\b/i;
+const SOLVED =
+  /\b(?:turned out|turns out|solved|resolved|sorted(?: it)?(?: out)?|figured (?:it )?out|(?:fixed|working|works) now|(?:it|that) (?:works|worked|did it|did the trick|fixed it)|my (?:bad|mistake)|never ?mind|nvm|problem (?:is )?gone|all good now)\b/i;
+
+/** A short note that the author's problem is solved, with thanks: closes a need, raises none. */
+export function isResolvedThanks(text: string): boolean {
+  const own = ownWords(text);
+  return words(own) <= 50 && !own.includes('?') && THANKS.test(own) && SOLVED.test(own) && !/\b(?:but|still|however|except)\b/i.test(own);
 }
 
 /** Why a message is noise by its own text (whatever thread it is in), or null. */
@@ -171,5 +221,7 @@ export function messageNoiseOf(text: string, subject: string | null | undefined)
   if (NEWSLETTER_BODY.test(own.slice(0, 2000))) return 'newsletter';
   if (isGreeting(own)) return 'greeting';
   if (isBarePaste(text)) return 'paste';
+  if (isContribution(text)) return 'contribution';
+  if (isResolvedThanks(text)) return 'resolved';
   return null;
 }
