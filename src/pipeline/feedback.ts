@@ -71,6 +71,8 @@ export function isAgreementOnly(text: string): boolean {
   return AGREEMENT_ONLY.test(ownWords(text));
 }
 
+const REPLY_SUBJECT = /^\s*(?:re|aw|sv|antw|vs|rif|r|wg|odp)\s*(?:\[\d+\])?\s*:/i;
+
 /** Threads whose starter is not a report: only a reply that itself reports something can raise an item there. */
 const STRUCTURAL: ReadonlySet<ThreadKind> = new Set(['announcement', 'ci', 'notification', 'newsletter']);
 
@@ -93,7 +95,9 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
     if (m.isStaff) return false;
     if (messageNoiseOf(m.text, m.subject) !== null) return false;
     if (isAgreementOnly(m.text)) return false;
-    if (thread !== null && STRUCTURAL.has(thread) && m === starter) return false;
+    // The notification or announcement itself raises nothing; a reply to it ("Re:") whose original is not
+    // stored here is a person answering it, and may.
+    if (thread !== null && STRUCTURAL.has(thread) && m === starter && !REPLY_SUBJECT.test(m.subject ?? '')) return false;
     return true;
   };
   let candidates: ConversationMessage[];

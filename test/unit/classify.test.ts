@@ -136,6 +136,23 @@ describe('the shipped model', () => {
     expect(r.kindConfidence).toBe(0);
   });
 
+  it('calls a text feedback when that is likelier than not, even when no single kind beats none', () => {
+    // The feedback mass is split over question, feature and praise; 'none' is the single likeliest label.
+    const text =
+      "I was actually going to ask on the list eventually. Tried using it with -B to no success a few days ago.\n\nI've also had no luck finding where this option is documented on the site.\nThe only place to look was in the tracker and the PR, but those mostly have the syntax that's not actually what was implemented.";
+    const r = kindOf(text);
+    const top = Math.max(
+      ...Object.entries(r.scores)
+        .filter(([k]) => k !== 'none')
+        .map(([, v]) => v),
+    );
+    expect(r.scores.none).toBeGreaterThan(top);
+    expect(r.scores.none).toBeLessThan(0.5);
+    expect(r.isFeedback).toBe(true);
+    expect(r.kind).not.toBeNull();
+    for (const t of ['good morning all', 'the CLI crashes when I run deploy', 'lunch anyone?']) expect(kindOf(t).isFeedback).toBe(kindOf(t).scores.none < 0.5);
+  });
+
   it('returns probabilities that sum to 1 and consistent confidences', () => {
     const r = kindOf('the CLI crashes when I run deploy');
     const sum = Object.values(r.scores).reduce((a, b) => a + b, 0);

@@ -138,6 +138,20 @@ describe('threads that are not reports', () => {
     expect(messageNoiseOf('Thanks! Is there a way to make it work without a restart?', null)).toBeNull();
   });
 
+  it('a reply to a tracker notification whose original is not stored may raise a need; the notification itself never does', () => {
+    const subject = 'Re: [jira] (SUREFIRE-1424) javax.transaction.TransactionManager not visible with Java9';
+    const reply = msg(
+      'Is there a way to disable this hack?\n\nI am trying to build a project which defines its own version of classes in the javax.rmi.CORBA package, and having --add-modules java.se.ee on the command line means that those classes are not found during unit tests.',
+      { subject, channel: 'dev' },
+    );
+    expect(detect([reply])?.isFeedback).toBe(true);
+    const notification = msg('Robert Scholte commented on SUREFIRE-1424:\n\nThe add-modules flag fails the build for projects that define their own javax classes.', {
+      subject: subject.slice(4),
+      channel: 'dev',
+    });
+    expect(detect([notification])?.isFeedback).toBe(false);
+  });
+
   it('votes are read from the start of the message', () => {
     expect(voteOf('+1 (binding)')).toBe('+1');
     expect(voteOf('Hi,\n-1 (non-binding)\nfails on Windows')).toBe('-1');

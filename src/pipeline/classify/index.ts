@@ -41,8 +41,8 @@ function scoresOf(model: ClassifierModel, blocks: Blocks): Record<Label, number>
 }
 
 /**
- * Classifies one message (a chat line, a mail body with its subject as title, an issue). The kind
- * is the most probable label; it is feedback when that label is not 'none'.
+ * Classifies one message (a chat line, a mail body with its subject as title, an issue). It is
+ * feedback when P(none) < 0.5; its kind is then the most probable feedback label.
  */
 export function classify(model: ClassifierModel, input: { title?: string; text: string }): Classification {
   const blocks = extractBlocks(input, runtimeOf(model).features);
@@ -50,8 +50,9 @@ export function classify(model: ClassifierModel, input: { title?: string; text: 
   const feedbackConfidence = 1 - scores.none;
   let kind: FeedbackKind = 'bug';
   for (const k of FEEDBACK_KINDS) if (scores[k] > scores[kind]) kind = k;
-  // Feedback when some kind beats 'none', so isFeedback and kind always agree with the argmax.
-  const isFeedback = scores[kind] > scores.none;
+  // Feedback when that is likelier than not (P(none) < 0.5): the kinds share the feedback mass, so a
+  // report split between bug, question and feature is still a report when no single kind beats 'none'.
+  const isFeedback = scores.none < 0.5;
   const s = blocks.sentiment;
   return {
     isFeedback,
