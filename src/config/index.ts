@@ -220,6 +220,8 @@ export const ConfigSchema = z
         windowDays: z.number().int().min(1).max(365).optional(),
         /** Weight of the shipped thesaurus's concept tokens against a word (src/pipeline/concepts.ts); 0 turns them off. */
         conceptWeight: z.number().min(0).max(4).optional(),
+        /** Need texts longer than this (characters) need a higher similarity, by the square of the length ratio, up to 3x; 0 turns it off. */
+        lengthPivot: z.number().int().min(0).max(100000).optional(),
         /** Optional, stronger need vectors from an OpenAI-compatible /v1/embeddings endpoint; off by default, never required. */
         embeddings: z
           .object({

@@ -47,6 +47,14 @@ export interface GroupingOptions {
   sampleSize?: number;
   /** The cosine of two external need vectors (embeddings endpoint) that counts as `threshold` (default 0.8). */
   embeddingSameNeed?: number;
+  /**
+   * Need texts longer than this many characters (the shorter of the pair) need a higher cosine, by the
+   * square of the length ratio, up to three times the threshold: long texts (mails, issues) share more
+   * topic words without voicing the same need (default 300; 0 = off).
+   */
+  lengthPivot?: number;
+  /** Two groups of several members each merge only when their average link is at least this share of the looser group's own cohesion (default 0.5; 0 = off). */
+  cohesionShare?: number;
 }
 
 const DEFAULTS: Required<GroupingOptions> = {
@@ -55,6 +63,8 @@ const DEFAULTS: Required<GroupingOptions> = {
   conceptWeight: DEFAULT_CONCEPT_WEIGHT,
   kindPenalty: 0.5,
   windowDays: 28,
+  lengthPivot: 300,
+  cohesionShare: 0.5,
   candidates: 20,
   denseLimit: 200,
   sparseLimit: 3000,
@@ -232,7 +242,15 @@ export class NeedGrouper {
     if (!ia || !ib) return 0;
     let s = this.pairCosine(a, b, this.vector(a, exact), this.vector(b, exact));
     if (!needKindsCompatible(ia.doc.kind, ib.doc.kind)) s *= kindFactor(this.o.kindPenalty, ia.doc.kindGroups, ib.doc.kindGroups);
-    return s;
+    return s * this.lengthFactor(ia.doc, ib.doc);
+  }
+
+  /** 1 for short need texts; (pivot / length)² (down to 1/3) when the shorter of the two is longer than lengthPivot. */
+  private lengthFactor(a: NeedDoc, b: NeedDoc): number {
+    const pivot = this.o.lengthPivot;
+    if (!(pivot > 0)) return 1;
+    const len = Math.min(a.need.length + (a.title?.length ?? 0), b.need.length + (b.title?.length ?? 0));
+    return len <= pivot ? 1 : 1 / Math.min((len / pivot) ** 2, 3);
   }
 
   /**
@@ -307,26 +325,29 @@ export class NeedGrouper {
     const index = new Map(order.map((it, i) => [it.doc.itemId, i]));
     // Initial groups: one per movable item; one per fixed cluster.
     const groupOf = new Int32Array(n);
-    const groups: Array<{ members: number[]; fixed: number | null; pinned: boolean; alive: boolean; version: number }> = [];
+    const groups: Array<{ members: number[]; fixed: number | null; pinned: boolean; alive: boolean; version: number; inner: number }> = [];
     const fixedGroup = new Map<number, number>();
     for (let i = 0; i < n; i++) {
       const id = order[i]!.doc.itemId;
       if (chosenSet.has(id)) {
         groupOf[i] = groups.length;
-        groups.push({ members: [i], fixed: null, pinned: false, alive: true, version: 0 });
+        groups.push({ members: [i], fixed: null, pinned: false, alive: true, version: 0, inner: 0 });
       }
     }
     for (const [c, members] of fixedMembers) {
       const g = groups.length;
       fixedGroup.set(c, g);
       const pinned = fixedPinned.get(c) ?? false;
-      groups.push({ members: members.map((id) => index.get(id)!).sort((a, b) => a - b), fixed: c, pinned, alive: true, version: 0 });
+      groups.push({ members: members.map((id) => index.get(id)!).sort((a, b) => a - b), fixed: c, pinned, alive: true, version: 0, inner: 0 });
       for (const m of members) groupOf[index.get(m)!] = g;
     }
     // Pair sums between groups.
     const sums = new Map<number, Map<number, number>>();
     const addSum = (a: number, b: number, s: number) => {
-      if (a === b) return;
+      if (a === b) {
+        groups[a]!.inner += s;
+        return;
+      }
       const [x, y] = a < b ? [a, b] : [b, a];
       let m = sums.get(x);
       if (!m) sums.set(x, (m = new Map()));
@@ -338,14 +359,15 @@ export class NeedGrouper {
       const vecs = ids.map((id) => this.vector(id, true));
       const groupKind = ids.map((id) => NEED_KIND_OF(this.items.get(id)!.doc.kind));
       const kindGroups = ids.map((id) => this.items.get(id)!.doc.kindGroups);
+      const docs = ids.map((id) => this.items.get(id)!.doc);
       for (let i = 0; i < n; i++) {
         const vi = vecs[i]!;
         for (let j = i + 1; j < n; j++) {
-          if (groupOf[i] === groupOf[j]) continue;
           let sim = this.embeddings.size ? this.pairCosine(ids[i]!, ids[j]!, vi, vecs[j]!) : NeedSpace.cosine(vi, vecs[j]!);
           const ki = groupKind[i]!;
           const kj = groupKind[j]!;
           if (ki >= 0 && kj >= 0 && ki !== kj) sim *= kindFactor(o.kindPenalty, kindGroups[i], kindGroups[j]);
+          sim *= this.lengthFactor(docs[i]!, docs[j]!);
           addSum(groupOf[i]!, groupOf[j]!, sim);
         }
       }
@@ -353,7 +375,7 @@ export class NeedGrouper {
       for (let i = 0; i < n; i++) {
         for (const [nb, sim] of this.items.get(ids[i]!)!.near) {
           const j = index.get(nb);
-          if (j === undefined || j <= i || groupOf[i] === groupOf[j]) continue;
+          if (j === undefined || j <= i) continue;
           addSum(groupOf[i]!, groupOf[j]!, sim);
         }
       }
@@ -369,9 +391,22 @@ export class NeedGrouper {
       return true;
     };
     const firstOf = (g: number) => groups[g]!.members[0]!;
+    // A group's cohesion: the average similarity of its members' pairs (null for one member).
+    const cohesion = (g: number): number | null => {
+      const k = groups[g]!.members.length;
+      return k > 1 ? groups[g]!.inner / ((k * (k - 1)) / 2) : null;
+    };
+    // Two tight groups that are only loosely alike voice two needs: the link between them must be at
+    // least a share (cohesionShare) of the looser group's own cohesion.
+    const cohesive = (a: number, b: number, v: number) => {
+      const ca = cohesion(a);
+      const cb = cohesion(b);
+      if (ca === null || cb === null) return true;
+      return v >= o.cohesionShare * Math.min(ca, cb);
+    };
     const push = (a: number, b: number, s: number) => {
       const v = avg(a, b, s);
-      if (v >= o.threshold && canMerge(a, b))
+      if (v >= o.threshold && canMerge(a, b) && cohesive(a, b, v))
         heap.push({ score: v, a, b, va: groups[a]!.version, vb: groups[b]!.version, tie: Math.min(firstOf(a), firstOf(b)) * n + Math.max(firstOf(a), firstOf(b)) });
     };
     for (const [a, m] of sums) for (const [b, s] of m) push(a, b, s);
@@ -395,6 +430,7 @@ export class NeedGrouper {
       const [keep, gone] = gb.fixed !== null ? [top.b, top.a] : [top.a, top.b];
       const gk = groups[keep]!;
       const gg = groups[gone]!;
+      gk.inner += gg.inner + (adj.get(keep)!.get(gone) ?? 0);
       gk.members = [...gk.members, ...gg.members].sort((x, y) => x - y);
       gk.pinned ||= gg.pinned;
       gk.version++;

@@ -174,6 +174,7 @@ async function clusterIndex(ctx: StageContext): Promise<IndexState> {
       ...(g?.threshold !== undefined ? { threshold: g.threshold } : {}),
       ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}),
       ...(g?.conceptWeight !== undefined ? { conceptWeight: g.conceptWeight } : {}),
+      ...(g?.lengthPivot !== undefined ? { lengthPivot: g.lengthPivot } : {}),
       ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}),
     });
     cache.index = statePromise;

@@ -118,6 +118,71 @@ describe('grouping by the need', () => {
     expect(kindFactor(0.5, null, [1, 0, 0, 0])).toBe(0.5);
   });
 
+  it('asks more of long need texts: the shorter one past lengthPivot scales the cosine by (pivot / length)², at most 3x', () => {
+    // Two mails on one web server that ask different things, sharing its vocabulary.
+    const longA = doc(
+      51,
+      'Failure to start the web server after a certificate update. I updated two virtual hosts with new certificates this morning, restarted the service and it failed to come up again. The status output says the process exited with code 1 and the error log only shows a line about the key file not being readable. I checked the paths twice and they match the configuration. Which owner and file permissions does the server expect for the private key, and is there a way to get a clearer error message?',
+      'question',
+    );
+    const longB = doc(
+      52,
+      'Send all plain HTTP traffic on the web server to HTTPS. We have about forty virtual hosts on one server and want each request on port 80 to go to the same path on port 443 without repeating a rewrite block per site. Is there one global setting for that, or a common pattern with included files? TLS is already working for every site; we just want the redirect written once instead of forty times and kept in one place for the whole team.',
+      'question',
+      1,
+    );
+    const short = doc(53, 'server fails to start after the certificate update', 'question', 1);
+    const docs = [...BACKGROUND, longA, longB, short];
+    const on = new NeedGrouper();
+    const off = new NeedGrouper({ lengthPivot: 0 });
+    on.add(docs);
+    off.add(docs);
+    const len = Math.min(longA.need.length, longB.need.length);
+    expect(len).toBeGreaterThan(300);
+    expect(on.similarity(51, 52)).toBeCloseTo(off.similarity(51, 52) * Math.max(1 / 3, (300 / len) ** 2), 6);
+    // A short line against a long mail is judged as before: the shorter text decides.
+    expect(on.similarity(51, 53)).toBeCloseTo(off.similarity(51, 53), 6);
+    const together = (g: NeedGrouper) => {
+      const plan = g.regroup([...BACKGROUND, longA, longB].map((d) => d.itemId));
+      return plan.place.get(51) === plan.place.get(52);
+    };
+    const pairOnly = (o: ConstructorParameters<typeof NeedGrouper>[0]) => {
+      const g = new NeedGrouper(o);
+      g.add([...BACKGROUND, longA, longB]);
+      return g;
+    };
+    expect(together(pairOnly({ lengthPivot: 0 }))).toBe(true);
+    expect(together(pairOnly({}))).toBe(false);
+  });
+
+  it('keeps two tight groups apart when their link is weak next to their own cohesion', () => {
+    const gcp: NeedDoc[] = [
+      doc(61, 'docs request: a worked example of workload identity federation with Google Cloud for the deploy step', 'docs'),
+      doc(62, 'The federation guide does not say which audience to use for Google Cloud workload identity, please document it', 'docs', 1),
+      doc(63, 'The federation docs only show the other cloud; for Google Cloud workload identity I had to guess the audience', 'docs', 2),
+    ];
+    const matrix: NeedDoc[] = [
+      doc(64, 'the docs page for the build matrix uses include at the top level but the config check rejects it', 'docs'),
+      doc(65, 'The build matrix documentation example with exclude no longer passes the config check', 'docs', 1),
+      doc(66, 'docs for build matrix include and exclude are wrong, copy the example and the config check rejects it', 'docs', 2),
+    ];
+    const all = [...BACKGROUND, ...gcp, ...matrix];
+    const ids = [61, 62, 63, 64, 65, 66];
+    const clustersAt = (o: ConstructorParameters<typeof NeedGrouper>[0]) => {
+      const g = new NeedGrouper(o);
+      g.add(all);
+      const plan = g.regroup(all.map((d) => d.itemId));
+      return new Set(ids.map((id) => plan.place.get(id))).size;
+    };
+    // At a threshold low enough for the two groups' loose link, only the cohesion rule keeps them apart.
+    expect(clustersAt({ threshold: 0.04, cohesionShare: 0 })).toBe(1);
+    expect(clustersAt({ threshold: 0.04 })).toBe(2);
+    expect(partition(groupAll(all), ids)).toEqual([
+      [61, 62, 63],
+      [64, 65, 66],
+    ]);
+  });
+
   it('gives the same partition whatever order and batches the items arrive in', () => {
     const docs = [...BACKGROUND, ...LOGIN_LOOP, doc(21, 'collector leaks memory, RSS keeps growing', 'bug', 3), doc(22, 'memory growth in the collector until OOM', 'bug', 4)];
     const ids = docs.map((d) => d.itemId);
