@@ -81,7 +81,8 @@ export function withoutReplyTemplate(text: string): string {
  */
 export function copyKeyOf(text: string, speaker?: { id: string; name?: string | null } | null): string | null {
   const k = contentKey(withoutReplyTemplate(text), { stripBridgePrefix: false });
-  if (k.length >= 20 && k.split(' ').length >= 3) return hash64(k);
+  // Three words or more: the key's words are one space apart.
+  if (k.length >= 20 && k.indexOf(' ', k.indexOf(' ') + 1) > 0) return hash64(k);
   const who = speaker ? speakerKeyOf(speaker) : '';
   if (!who || !k) return null;
   return hash64(`\u0001${who}\u0001${k}`);
@@ -189,7 +190,7 @@ export class ChannelThreader {
     if (context !== null || !st) {
       st = { d: new Disentangler(this.model), keys: [], times: [], authors: [], base: 0, lastKey: '', lastAt: -Infinity };
       const first = batch[0]?.at ?? 0;
-      for (const c of context ?? []) if (c.at >= first - THREAD_MAX_GAP_MS) this.push(st, c);
+      for (const c of context ?? []) if (c.at >= first - THREAD_MAX_GAP_MS) this.push(st, c, false);
     }
     this.states.delete(channel);
     this.states.set(channel, st);
@@ -197,7 +198,8 @@ export class ChannelThreader {
     const out = new Map<number, string>();
     batch.forEach((m, i) => {
       const own = st.base + st.keys.length;
-      const parent = this.push(st, m);
+      // A line threaded already is context for the others: its own parent is not asked for.
+      const parent = this.push(st, m, !m.threaded);
       const j = parent - st.base;
       // A greeting, a sign-off or "brb" is said to the room: it answers no earlier line.
       if (!m.threaded && parent !== own && j >= 0 && !isGreeting(m.text) && j < st.keys.length - 1 && m.at - st.times[j]! <= THREAD_MAX_GAP_MS) out.set(i, st.keys[j]!);
@@ -214,8 +216,13 @@ export class ChannelThreader {
     return out;
   }
 
-  private push(st: ChannelState, m: StreamMessage): number {
-    const parent = st.d.push({ author: m.author, text: m.text, at: m.at });
+  /** Adds a line to the channel's state; returns its parent's push index when `link` (else its own). */
+  private push(st: ChannelState, m: StreamMessage, link: boolean): number {
+    const line = { author: m.author, text: m.text, at: m.at };
+    const own = st.base + st.keys.length;
+    let parent = own;
+    if (link) parent = st.d.push(line);
+    else st.d.observe(line);
     st.keys.push(m.key);
     st.times.push(m.at);
     st.authors.push(m.author);

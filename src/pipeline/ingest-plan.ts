@@ -12,7 +12,7 @@ import type { AuthorWanted, ChannelWanted, IngestPlan, MessageUpdate, NewConvers
 import { contentHash } from './hash.js';
 import { orgHintsOf } from './people.js';
 import { assignConversations, subjectKey, type ThreadInput } from './thread.js';
-import { COPY_WINDOW_MS, copyKeyOf, copySlotOf, copySlotsAround, inChannelStream, resolveCopies, type CopyEntry, type StreamMessage } from './chat-threads.js';
+import { COPY_SLOT_MS, COPY_WINDOW_MS, copyKeyOf, copySlotOf, copySlotsAround, inChannelStream, resolveCopies, type CopyEntry, type StreamMessage } from './chat-threads.js';
 
 /** How far back a mail reply's subject may find its conversation. */
 export const SUBJECT_WINDOW_MS = 60 * 24 * 3600 * 1000;
@@ -170,11 +170,26 @@ export function globalKeysOf(v: VersionPlan): string[] {
   return v.fresh.flatMap((m, i) => (m.globalKey ? [v.keys[i]!] : []));
 }
 
-/** The copy slots to look stored messages up by (around each new message), and the time span. */
+/**
+ * The copy slots to look stored messages up by (around each new message), and the time span. The
+ * lookup takes only messages sent within the span, so a slot of an hour outside it (the hour after a
+ * message when the batch ends well before it) is not asked for: it could only answer rows left out.
+ */
 export function copySlotsWanted(v: VersionPlan): { slots: string[]; minAt: number; maxAt: number } | null {
-  const slots = [...new Set(v.fresh.flatMap((m, i) => (v.copyKeys[i] ? copySlotsAround(v.copyKeys[i], m.sentAt) : [])))];
-  if (!slots.length) return null;
-  return { slots, minAt: v.fresh[0]!.sentAt - COPY_WINDOW_MS, maxAt: v.fresh[v.fresh.length - 1]!.sentAt + COPY_WINDOW_MS };
+  if (!v.fresh.length) return null;
+  const minAt = v.fresh[0]!.sentAt - COPY_WINDOW_MS;
+  const maxAt = v.fresh[v.fresh.length - 1]!.sentAt + COPY_WINDOW_MS;
+  const inSpan = (slot: string) => {
+    const hour = Number(slot.slice(0, slot.indexOf(':')));
+    return hour >= Math.trunc(minAt / COPY_SLOT_MS) && hour <= Math.trunc(maxAt / COPY_SLOT_MS);
+  };
+  const slots = new Set<string>();
+  v.fresh.forEach((m, i) => {
+    const copyKey = v.copyKeys[i];
+    if (copyKey) for (const slot of copySlotsAround(copyKey, m.sentAt)) if (inSpan(slot)) slots.add(slot);
+  });
+  if (!slots.size) return null;
+  return { slots: [...slots], minAt, maxAt };
 }
 
 // ---- copies ----

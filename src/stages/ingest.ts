@@ -22,11 +22,17 @@ export function prefetchIngest(ctx: StageContext, payload: IngestPayload): void 
   ctx.services.ingest.linkAhead(true)?.prefetch(payload.sourceId, channelStreams(payload.sourceId, batchInTimeOrder(payload.messages)));
 }
 
+/** Below this many messages a batch's lines are linked here: a round trip to the helper costs more. */
+const AHEAD_MIN_MESSAGES = 16;
+
 /**
  * `followUp: false`: the touched conversations are left to finishPendingWork (src/runner/pending.ts),
  * which an in-process import runs after storing; the batch records them as pending either way.
+ * A batch's chat lines are linked on the helper thread while this one reads what the store holds
+ * (unless `linkAhead: false`, or the batch is small, or links made ahead seldom stand here); a batch
+ * handed over earlier (prefetchIngest) is not handed over again.
  */
-export async function runIngest(ctx: StageContext, data: unknown, opts: { followUp?: boolean; inTurn?: number } = {}): Promise<IngestResult> {
+export async function runIngest(ctx: StageContext, data: unknown, opts: { followUp?: boolean; inTurn?: number; linkAhead?: boolean } = {}): Promise<IngestResult> {
   const parsed = IngestPayloadSchema.safeParse(data);
   if (!parsed.success)
     throw new PermanentJobError(
@@ -38,14 +44,11 @@ export async function runIngest(ctx: StageContext, data: unknown, opts: { follow
   const chat = parsed.data.platform !== 'mail';
   const helpers = ctx.services.ingest;
   const store = () => ingestBatch(ctx.db, parsed.data, ctx.now(), { threader: chat ? helpers.threader() : undefined, ahead: chat ? helpers.linkAhead(false) : undefined });
-  let result: IngestResult;
-  if (opts.inTurn === undefined) result = await store();
-  else {
-    // A worker taking jobs ahead: this job's lines are linked on the helper thread while the jobs
-    // before it are stored (at most `inTurn` stored at once in this process, in the order taken).
-    if (helpers.aheadWorthIt()) prefetchIngest(ctx, parsed.data);
-    result = await helpers.inTurn(opts.inTurn, store);
-  }
+  // A worker taking jobs ahead: this job's lines are linked on the helper thread while the jobs before
+  // it are stored (at most `inTurn` stored at once in this process, in the order taken). Otherwise
+  // while this batch's own reads run.
+  if (chat && opts.linkAhead !== false && parsed.data.messages.length >= AHEAD_MIN_MESSAGES && helpers.aheadWorthIt()) prefetchIngest(ctx, parsed.data);
+  const result = opts.inTurn === undefined ? await store() : await helpers.inTurn(opts.inTurn, store);
   if (result.conversationIds.length && opts.followUp !== false) {
     await ctx.queue.add('enrich', 'enrich', { conversationIds: result.conversationIds }, { jobId: `enrich-${contentHash(...result.conversationIds, parsed.data.sourceId, ingestJobId(parsed.data))}` });
   }

@@ -107,6 +107,7 @@ export async function applyIngest(
   }
 
   // The messages with their conversation and (when stored) their original, in time order.
+  const convOf = (r: IngestPlan['messages'][number]) => ('existing' in r.conversation ? r.conversation.existing : freshConvIds[r.conversation.fresh]!);
   const insertedIds: number[] = [];
   for (let c = 0; c < plan.messages.length; c += ROWS) {
     await tick();
@@ -138,7 +139,7 @@ export async function applyIngest(
         r.copySlot,
         r.stream ? 1 : 0,
         r.copyOf,
-        'existing' in r.conversation ? r.conversation.existing : freshConvIds[r.conversation.fresh]!,
+        convOf({ m, ...r }),
         now,
         now,
       ]),
@@ -181,11 +182,19 @@ export async function applyIngest(
       { onConflict: 'on conflict do nothing' },
     );
   }
+  // What the batch just stored: a reference between two of its messages in one conversation needs no lookup.
+  const batchConv = { ofId: new Map<number, number>(), ofKey: new Map<string, number>() };
+  plan.messages.forEach((r, i) => {
+    batchConv.ofId.set(insertedIds[i]!, convOf(r));
+    // A source's own key names this message only (a global key may name stored copies too).
+    if (!r.m.globalKey) batchConv.ofKey.set(r.key, convOf(r));
+  });
   await pullInReplies(
     trx,
     plan.messages.map((r) => r.key),
     touched,
     tick,
+    batchConv,
   );
 
   await refreshConversations(trx, [...touched], now, tick);
@@ -196,13 +205,26 @@ export async function applyIngest(
   return { ...plan.counts, quarantined, conversationIds: [...new Set([...touched, ...freshIds])].sort((a, b) => a - b) };
 }
 
-/** Replies stored before their parent arrived (`keys`: the batch's new messages): their conversations merge into the parent's. */
-async function pullInReplies(trx: Kysely<Database>, keys: readonly string[], touched: Set<number>, tick: Yielder): Promise<void> {
+/**
+ * Replies stored before their parent arrived (`keys`: the batch's new messages): their conversations
+ * merge into the parent's. `batch`: the conversation of each message the batch stored (by id, and by
+ * key where the key names that message only), valid until a merge here.
+ */
+async function pullInReplies(
+  trx: Kysely<Database>,
+  keys: readonly string[],
+  touched: Set<number>,
+  tick: Yielder,
+  batch: { ofId: ReadonlyMap<number, number>; ofKey: ReadonlyMap<string, number> },
+): Promise<void> {
+  let merged = false;
   for (const part of chunks([...keys])) {
     await tick();
     // Three indexed lookups rather than one join: PostgreSQL planned the join as scans of messages.
     const l = inList(part);
-    const refs = await runStatement<{ message_id: number; ref_key: string }>(trx, `select "message_id", "ref_key" from "message_refs" where "ref_key" in (${l.marks})`, l.values);
+    const found = await runStatement<{ message_id: number; ref_key: string }>(trx, `select "message_id", "ref_key" from "message_refs" where "ref_key" in (${l.marks})`, l.values);
+    // A reply stored with its parent in this batch, in the parent's conversation: nothing to merge.
+    const refs = merged ? found : found.filter((r) => batch.ofId.get(r.message_id) === undefined || batch.ofId.get(r.message_id) !== batch.ofKey.get(r.ref_key));
     if (!refs.length) continue;
     const childConv = new Map<number, number | null>();
     for (const ids of chunks([...new Set(refs.map((r) => r.message_id))])) {
@@ -219,6 +241,7 @@ async function pullInReplies(trx: Kysely<Database>, keys: readonly string[], tou
     for (const o of orphans) {
       if (o.childConv === null || o.parentConv === null || o.childConv === o.parentConv) continue;
       await mergeConversations(trx, o.parentConv, o.childConv);
+      merged = true;
       touched.delete(o.childConv);
       touched.add(o.parentConv);
     }

@@ -3,7 +3,8 @@
 // stores the current one: it hands the next batch's channel streams to a helper thread (prefetch),
 // which links them while this thread stores; when the store reaches that batch it takes the links
 // for each channel if they continue from what the store holds (src/pipeline/link-ahead.ts says when),
-// and otherwise links here as before and seeds the helper with the store's lines.
+// and otherwise links here as before and seeds the helper with the store's lines. A pull's batch (one
+// at a time) is handed over as it arrives: the helper links it while this thread reads the store.
 //
 // The helper is one thread (the links of a channel depend on its order). It is used when detection
 // helpers are (GLEANER_THREADS > 0) and its file is there; a helper that fails or does not answer is
@@ -35,6 +36,12 @@ interface Pending {
   lines: StreamMessage[];
   settle: (a: AheadLinks | undefined) => void;
   result: Promise<AheadLinks | undefined>;
+}
+
+function sameLines(a: readonly StreamMessage[], b: readonly StreamMessage[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.key !== b[i]!.key || a[i]!.text !== b[i]!.text) return false;
+  return true;
 }
 
 function deferred(channel: string, lines: StreamMessage[]): Pending {
@@ -110,15 +117,20 @@ export class LinkAhead {
     const w = this.helper();
     if (!w) return;
     this.rest();
-    const entries = streams.map((st) => {
+    const entries: Pending[] = [];
+    for (const st of streams) {
       const key = keyOf(sourceId, st.channel, st.lines[0]!.key);
-      this.pending.get(key)?.settle(undefined);
+      const had = this.pending.get(key);
+      // Handed over already (a batch taken ahead is handed over again when it is stored): kept.
+      if (had && sameLines(had.lines, st.lines)) continue;
+      had?.settle(undefined);
       this.pending.delete(key);
       const p = deferred(channelOf(sourceId, st.channel), st.lines);
       this.pending.set(key, p);
       this.seen.add(p.channel);
-      return p;
-    });
+      entries.push(p);
+    }
+    if (!entries.length) return;
     while (this.pending.size > MAX_PENDING) {
       const [oldest, p] = this.pending.entries().next().value!;
       p.settle(undefined);

@@ -62,17 +62,22 @@ async function open(path: string): Promise<{ app: App; sourceId: number }> {
   return { app, sourceId: await ensureSource(app.db, 'irc', 'irc', T0) };
 }
 
-/** Stores the batches, each one step behind its successor's prefetch when `ahead`. */
+/** Stores the batches, each one step behind its successor's prefetch when `ahead`; linked on this thread only when not. */
 async function store(app: App, sourceId: number, parts: RawMessage[][], ahead: boolean): Promise<void> {
   const payload = (messages: RawMessage[]): IngestPayload => ({ sourceId, platform: 'irc', messages, normalizerVersion: 1 });
   let behind: IngestPayload | null = null;
   for (const part of parts) {
     const p = payload(part);
     if (ahead) prefetchIngest(app.ctx, p);
-    if (behind) await runIngest(app.ctx, behind);
+    if (behind) await runIngest(app.ctx, behind, { linkAhead: ahead });
     behind = p;
   }
-  if (behind) await runIngest(app.ctx, behind);
+  if (behind) await runIngest(app.ctx, behind, { linkAhead: ahead });
+}
+
+/** Stores the batches one at a time, as a connector's pull hands them over (nothing handed over before). */
+async function pull(app: App, sourceId: number, parts: RawMessage[][]): Promise<void> {
+  for (const messages of parts) await runIngest(app.ctx, { sourceId, platform: 'irc', messages, normalizerVersion: 1 } satisfies IngestPayload);
 }
 
 /** Conversations as sorted lists of external ids (independent of row ids). */
@@ -96,6 +101,20 @@ describe('linking chat lines ahead on a helper thread', () => {
     const stats = ahead.app.services.ingest.linkAheadStats();
     expect(stats.missed).toBe(0);
     expect(stats.taken).toBeGreaterThanOrEqual(batches(60).length);
+    expect(here.app.services.ingest.linkAheadStats().taken).toBe(0);
+  });
+
+  it("links a pull's batches on the helper while the store reads them, exactly as linking here does", async () => {
+    const here = await open(join(tempDir(), 'here.db'));
+    await store(here.app, here.sourceId, batches(60, 0, 100), false);
+    await store(here.app, here.sourceId, batches(60, 100, 400), false);
+    const pulled = await open(join(tempDir(), 'pull.db'));
+    // Resumed: the store holds the channels' start (linked here), the helper is seeded, then used.
+    await store(pulled.app, pulled.sourceId, batches(60, 0, 100), false);
+    await pull(pulled.app, pulled.sourceId, batches(60, 100, 400));
+    expect(await threads(pulled.app)).toEqual(await threads(here.app));
+    const stats = pulled.app.services.ingest.linkAheadStats();
+    expect(stats.taken).toBeGreaterThan(stats.missed);
     expect(here.app.services.ingest.linkAheadStats().taken).toBe(0);
   });
 
@@ -126,7 +145,8 @@ describe('linking chat lines ahead on a helper thread', () => {
     const ahead = await open(join(tempDir(), 'ahead.db'));
     const parts = batches(60);
     // Half of the third batch is stored before the import runs: the helper linked lines the store will not add.
-    for (const s of [here, ahead]) await runIngest(s.app.ctx, { sourceId: s.sourceId, platform: 'irc', messages: parts[2]!.slice(0, 30), normalizerVersion: 1 } satisfies IngestPayload);
+    for (const s of [here, ahead])
+      await runIngest(s.app.ctx, { sourceId: s.sourceId, platform: 'irc', messages: parts[2]!.slice(0, 30), normalizerVersion: 1 } satisfies IngestPayload, { linkAhead: false });
     await store(here.app, here.sourceId, parts, false);
     await store(ahead.app, ahead.sourceId, parts, true);
     expect(await threads(ahead.app)).toEqual(await threads(here.app));

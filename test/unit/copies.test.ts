@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { COPY_WINDOW_MS, copyKeyOf, linkUnthreaded, resolveCopies, speakerKeyOf, withoutReplyTemplate, type CopyEntry } from '../../src/pipeline/chat-threads.js';
+import { COPY_SLOT_MS, COPY_WINDOW_MS, copyKeyOf, copySlotOf, linkUnthreaded, resolveCopies, speakerKeyOf, withoutReplyTemplate, type CopyEntry } from '../../src/pipeline/chat-threads.js';
 import { loadDisentangleModel } from '../../src/models/disentangle.js';
+import { copySlotsWanted, planVersions } from '../../src/pipeline/ingest-plan.js';
+import type { RawMessage } from '../../src/model/index.js';
 
 const e = (key: string, at: number, over: Partial<CopyEntry> = {}): CopyEntry => ({ key, copyKey: 'k', channel: 'c1', author: 'a', at, relay: false, ...over });
 
@@ -78,5 +80,21 @@ describe('a copy belongs to its original conversation', () => {
       convOfSubject: new Map(),
     });
     expect(plain.assign).toEqual([{ fresh: 0 }, { fresh: 1 }, { fresh: 1 }]);
+  });
+});
+
+describe('copy slots asked for', () => {
+  const msg = (id: string, sentAt: number): RawMessage => ({ externalId: id, channel: 'c1', author: { id: 'a', name: 'a' }, text: 'after upgrading to 2.4 the login loops again', sentAt });
+  const H = COPY_SLOT_MS;
+  it('asks only for the hours the lookup span reaches: every slot a stored copy within it can be in', () => {
+    // One message early in hour 10: the span (30 minutes either side) reaches hour 9, not hour 11.
+    const v = planVersions(1, 'slack', 1, [msg('x', 10 * H + 60_000)], new Map());
+    const want = copySlotsWanted(v)!;
+    const key = v.copyKeys[0]!;
+    expect(want.slots.sort()).toEqual([copySlotOf(key, 9 * H), copySlotOf(key, 10 * H)].sort());
+    expect(want.minAt).toBe(10 * H + 60_000 - COPY_WINDOW_MS);
+    // A batch reaching into the next hour asks for it too.
+    const wide = copySlotsWanted(planVersions(1, 'slack', 2, [msg('x', 10 * H + 60_000), msg('y', 10 * H + 45 * 60_000)], new Map()))!;
+    expect(wide.slots).toContain(copySlotOf(key, 11 * H));
   });
 });

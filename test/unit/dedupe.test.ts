@@ -48,6 +48,10 @@ describe('contentKey', () => {
     expect(hash64('the export button is broken')).toMatch(/^[0-9a-f]{16}$/);
     expect(hash64('abc')).toBe(hash64('abc'));
     expect(hash64('abc')).not.toBe(hash64('abd'));
+    // Stored keys: the two halves are hash32 and hash32b, as they always were (pinned values).
+    expect(hash64('the export button is broken')).toBe('7ea100fccd500ddf');
+    expect(hash64('')).toBe('ab3e7c0bebb6c228');
+    expect(hash64('ünïcödé 日本語 😀')).toBe('fe6f68885b57ce95');
   });
 });
 

@@ -203,6 +203,19 @@ describe('model', () => {
     expect(batch.every((p, i) => p <= i && p >= Math.max(0, i - model.config.window))).toBe(true);
   });
 
+  it('a line observed (its parent not asked for) leaves the same state as one pushed: later parents are the same', () => {
+    const model = loadDisentangleModel();
+    const lines = parseIrcLog(sampleLog);
+    const pushed = disentangle(lines, model);
+    const d = new Disentangler(model);
+    // Every third line is context only (as a line threaded already is).
+    const mixed = lines.map((l, i) => (i % 3 === 1 ? (d.observe(l), null) : d.push(l)));
+    const asked = pushed.map((p, i) => (i % 3 === 1 ? null : p));
+    expect(mixed).toEqual(asked);
+    // Not trivially so: the lines asked for do link to earlier lines, observed ones among them.
+    expect(asked.filter((p, i) => p !== null && p !== i && p % 3 === 1).length).toBeGreaterThan(5);
+  });
+
   it('a bounded window: a small window never links further back', () => {
     const model = loadDisentangleModel();
     const lines = parseIrcLog(sampleLog);

@@ -36,7 +36,27 @@ export function hash32b(s: string, seed = 0x9747b28c, start = 0, end = s.length)
 
 /** A 64-bit hash of a string as 16 hex characters (two independent 32-bit halves). */
 export function hash64(s: string): string {
-  return hash32(s).toString(16).padStart(8, '0') + hash32b(s).toString(16).padStart(8, '0');
+  // hash32 and hash32b in one pass over the string.
+  let h1 = 0x811c9dc5 >>> 0;
+  let h2 = 0x9747b28c >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 ^= c;
+    h1 = Math.imul(h1, 0x01000193);
+    let k = Math.imul(c, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h2 ^= Math.imul(k, 0x1b873593);
+    h2 = (h2 << 13) | (h2 >>> 19);
+    h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+  }
+  return (
+    fmix32(h1 ^ s.length)
+      .toString(16)
+      .padStart(8, '0') +
+    fmix32(h2 ^ s.length)
+      .toString(16)
+      .padStart(8, '0')
+  );
 }
 
 /** Mixes two 32-bit values into one (order-sensitive); used for word shingles and LSH band keys. */

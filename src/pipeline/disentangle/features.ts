@@ -399,9 +399,23 @@ export class FeatureStream {
     return { info, src, cands, pairStart: start, pairIdx: out };
   }
 
+  /**
+   * Adds a line whose parent is not wanted (context, or a line threaded already) to the window: what
+   * extract then commit do for the lines after it, without its candidates' features. A line's chosen
+   * parent is no feature of later lines.
+   */
+  observe(line: ChatLine): void {
+    const authorKey = nickKey(line.author);
+    if (!this.nicks.has(authorKey)) this.rememberNick(authorKey);
+    this.add(this.analyze(line).info, this.count);
+  }
+
   /** Add the extracted line to the window, with the parent (push index) chosen for it. */
   commit(x: Extraction, parent: number): void {
-    const info = x.info;
+    this.add(x.info, parent);
+  }
+
+  private add(info: LineInfo, parent: number): void {
     const n = this.count;
     info.parent = parent >= 0 && parent <= n ? parent : n;
     info.parentAuthor = '';

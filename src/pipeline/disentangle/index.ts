@@ -37,6 +37,11 @@ export class Disentangler {
     return this.stream.length;
   }
 
+  /** Adds a line whose parent is not wanted (context, a line threaded already): the same state as push, without scoring it. */
+  observe(line: ChatLine): void {
+    this.stream.observe(line);
+  }
+
   push(line: ChatLine): number {
     const x = this.stream.extract(line);
     const parent = this.scorer.choose(x);
