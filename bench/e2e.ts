@@ -6,12 +6,14 @@
 // through Redis with two worker processes (on PostgreSQL when --pg or GLEANER_BENCH_PG is given).
 // Prints wall and CPU seconds per stage: the machine is shared, CPU seconds compare across runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql, type Kysely } from 'kysely';
 import { openApp, type App } from '../src/app.js';
+import type { Database } from '../src/store/schema.js';
 import { parseConfig } from '../src/config/index.js';
 import { IMPORT_BATCH, detectImporter, expandPaths, importFiles } from '../src/runner/import.js';
 import { ensureSource, markSourcePulled } from '../src/store/queries.js';
@@ -306,12 +308,79 @@ class RecordingQueue implements JobQueue {
   async close(): Promise<void> {}
 }
 
+let digestText = '';
+
 async function digestOf(app: App): Promise<number> {
   const period = { start: END - WEEK_MS, end: END };
   const json = await buildDigest(app.db, period, { top: app.config.digest.top, segments: app.config.segments });
   renderDigestHtml(json);
-  renderDigestText(json);
+  digestText = renderDigestText(json);
   return json.clusters.length;
+}
+
+/**
+ * Content digests of what the tag and cluster stages stored and of the digest's text: a change meant to
+ * make a stage cheaper must leave them equal (sha256, first 16 hex digits). Items are named by their
+ * message and clusters by their members: the tag stage saves overlapping batches, so item ids (and
+ * the cluster ids that follow them) may be given in another order from run to run.
+ */
+export async function contentDigests(db: Kysely<Database>, digest: string): Promise<Record<string, string>> {
+  const sha = () => createHash('sha256');
+  const line = (h: ReturnType<typeof sha>, name: string, row: unknown[]) => {
+    const text = JSON.stringify(row) + '\n';
+    h.update(text);
+    if (process.env.GLEANER_BENCH_DUMP) appendFileSync(`${process.env.GLEANER_BENCH_DUMP}.${name}`, text);
+  };
+  const tag = sha();
+  const items = await sql<Record<string, unknown>>`select message_id, conversation_id, kind, kind_confidence, kind_groups, sentiment, status from feedback_items order by message_id`.execute(db);
+  for (const r of items.rows) line(tag, 'items', Object.values(r));
+  const tags = await sql<
+    Record<string, unknown>
+  >`select f.message_id, t.tag, t.provenance, t.confidence, t.version, t.state from tags t join feedback_items f on f.id = t.item_id order by f.message_id, t.tag, t.provenance`.execute(db);
+  for (const r of tags.rows) line(tag, 'tags', Object.values(r));
+  const people = await sql<Record<string, unknown>>`select id, org_id, is_staff, org_evidence from people order by id`.execute(db);
+  for (const r of people.rows) line(tag, 'people', Object.values(r));
+  const clusters = sha();
+  const members = new Map<number, number[]>();
+  const placed = await sql<{
+    cluster_id: number;
+    message_id: number;
+    pinned: number;
+  }>`select ci.cluster_id, f.message_id, ci.pinned from cluster_items ci join feedback_items f on f.id = ci.item_id order by f.message_id`.execute(db);
+  for (const r of placed.rows) {
+    const list = members.get(r.cluster_id) ?? [];
+    list.push(r.pinned ? -r.message_id : r.message_id);
+    members.set(r.cluster_id, list);
+  }
+  const described = await sql<{
+    id: number;
+    title: string;
+    summary: string | null;
+    kind: string | null;
+    first_seen: number | null;
+    last_seen: number | null;
+  }>`select id, title, summary, kind, first_seen, last_seen from clusters`.execute(db);
+  const rows = described.rows.filter((c) => members.has(c.id)).map((c) => [members.get(c.id)!, c.title, c.summary, c.kind, c.first_seen, c.last_seen] as const);
+  rows.sort((x, y) => Math.abs(x[0][0]!) - Math.abs(y[0][0]!));
+  for (const r of rows) line(clusters, 'clusters', [...r]);
+  const merges = await sql<{ item_ids: string; score: number }>`select item_ids, score from cluster_merges order by id`.execute(db);
+  const messageOf = new Map((await sql<{ id: number; message_id: number }>`select id, message_id from feedback_items`.execute(db)).rows.map((r) => [r.id, r.message_id]));
+  const mergeRows = merges.rows.map((m) => [(JSON.parse(m.item_ids) as number[]).map((id) => messageOf.get(id) ?? -1).sort((x, y) => x - y), m.score] as const);
+  mergeRows.sort((x, y) => (x[0][0] ?? 0) - (y[0][0] ?? 0) || x[1] - y[1]);
+  for (const r of mergeRows) line(clusters, 'merges', [...r]);
+  const needs = await sql<Record<string, unknown>>`select message_id, need_text from feedback_items order by message_id`.execute(db);
+  for (const r of needs.rows) line(clusters, 'needs', Object.values(r));
+  if (process.env.GLEANER_BENCH_DUMP) appendFileSync(`${process.env.GLEANER_BENCH_DUMP}.digest`, digest);
+  return { tag: tag.digest('hex').slice(0, 16), clusters: clusters.digest('hex').slice(0, 16), digest: sha().update(digest).digest('hex').slice(0, 16) };
+}
+
+/** With GLEANER_BENCH_KEEP, a copy of the store between stages (to run one stage again on the same input). */
+async function keep(app: App, name: string): Promise<void> {
+  const dir = process.env.GLEANER_BENCH_KEEP;
+  if (!dir || dir === '1') return;
+  mkdirSync(dir, { recursive: true });
+  rmSync(join(dir, `${name}.db`), { force: true });
+  await sql`vacuum into ${join(dir, `${name}.db`)}`.execute(app.db);
 }
 
 async function inProcess(paths: string[], dbPath: string, n: number): Promise<void> {
@@ -389,6 +458,7 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
   // Tagging: feedback detection, kind and tags per touched conversation. The next batch is started
   // before this one is awaited (as the queue's concurrency lets it): its conversations load and go to
   // the helper thread while this thread saves the batch before.
+  await keep(app, 'ingested');
   const convIds = [...rec.conversations].sort((a, b) => a - b);
   await clock.time('tag', async () => {
     let ahead: Promise<unknown> | null = null;
@@ -401,8 +471,12 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     await ahead;
   });
   progress(`tagged ${convIds.length} conversations`);
-  // Clustering: near-dup candidates and cluster assignment, in time order of the items.
-  const itemIds = [...rec.items].sort((a, b) => a - b);
+  await keep(app, 'tagged');
+  // Clustering: near-dup candidates and cluster assignment, in the order the tag stage was given the
+  // conversations (item ids follow the order the overlapping batches were saved in, which may vary).
+  const convOf = new Map((await sql<{ id: number; conversation_id: number }>`select id, conversation_id from feedback_items`.execute(app.db)).rows.map((r) => [r.id, r.conversation_id]));
+  const itemIds = [...rec.items].sort((a, b) => (convOf.get(a) ?? 0) - (convOf.get(b) ?? 0) || a - b);
+  convOf.clear();
   for (let i = 0; i < itemIds.length; i += 1000) await clock.time('cluster', () => runCluster(ctx, { itemIds: itemIds.slice(i, i + 1000) }));
   progress(`clustered ${itemIds.length} items`);
   const clusters = await clock.time('digest', () => digestOf(app));
@@ -424,6 +498,8 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
     figure(`e2e.stage.${name}_end_rss_mb`, clock.end.get(name)?.rss ?? 0);
     figure(`e2e.stage.${name}_end_heap_mb`, clock.end.get(name)?.heap ?? 0);
   }
+  // After the memory figures: reading the tables back is not part of the run.
+  for (const [name, h] of Object.entries(await contentDigests(app.db, digestText))) figure(`e2e.content.${name}_sha`, h);
   await app.close();
 }
 

@@ -88,9 +88,14 @@ export class TermStats {
   }
 
   norm(v: Vec): number {
+    return this.normOf(v.terms, v.weights, 0, v.terms.length);
+  }
+
+  /** The norm of the vector stored at `from`..`to` of `terms` and `weights`. */
+  normOf(terms: Int32Array, weights: Float32Array, from: number, to: number): number {
     let s = 0;
-    for (let i = 0; i < v.terms.length; i++) {
-      const w = v.weights[i]! * this.idf(v.terms[i]!);
+    for (let i = from; i < to; i++) {
+      const w = weights[i]! * this.idf(terms[i]!);
       s += w * w;
     }
     return Math.sqrt(s) || 1;

@@ -74,7 +74,10 @@ export class CandidateIndex {
   /** Per term id: interleaved slot, weight (log tf) of every item that has it, oldest first. */
   private readonly postings: number[][] = [];
   private readonly slotItem: number[] = [];
-  private readonly slotVec: Vec[] = [];
+  /** Every slot's vector, one after the other (slot s at vecStart[s]..vecStart[s + 1]): a norm refresh reads them. */
+  private vecTerms = new Int32Array(4096);
+  private vecWeights = new Float32Array(4096);
+  private vecStart = new Int32Array(1025);
   private readonly slotOf = new Map<number, number>();
   /** Each item's TF-IDF norm under the idf of when it was last computed (all refreshed as the collection grows by a tenth). */
   private norms = new Float64Array(1024);
@@ -91,7 +94,6 @@ export class CandidateIndex {
     if (this.slotOf.has(itemId)) return;
     const slot = this.slotItem.length;
     this.slotItem.push(itemId);
-    this.slotVec.push(v);
     this.slotOf.set(itemId, slot);
     if (slot >= this.acc.length) {
       const size = this.acc.length * 2;
@@ -102,7 +104,24 @@ export class CandidateIndex {
       };
       this.acc = grow(this.acc);
       this.norms = grow(this.norms);
+      const start = new Int32Array(size + 1);
+      start.set(this.vecStart);
+      this.vecStart = start;
     }
+    const at = this.vecStart[slot]!;
+    const end = at + v.terms.length;
+    if (end > this.vecTerms.length) {
+      const size = Math.max(this.vecTerms.length * 2, end);
+      const terms = new Int32Array(size);
+      terms.set(this.vecTerms);
+      this.vecTerms = terms;
+      const weights = new Float32Array(size);
+      weights.set(this.vecWeights);
+      this.vecWeights = weights;
+    }
+    this.vecTerms.set(v.terms, at);
+    this.vecWeights.set(v.weights, at);
+    this.vecStart[slot + 1] = end;
     this.norms[slot] = this.stats.norm(v);
     for (let i = 0; i < v.terms.length; i++) {
       const t = v.terms[i]!;
@@ -120,7 +139,8 @@ export class CandidateIndex {
   private refreshNorms(): void {
     const docs = this.stats.docs;
     if (this.normsAtDocs > 0 && docs <= this.normsAtDocs * 1.1) return;
-    for (let slot = 0; slot < this.slotVec.length; slot++) this.norms[slot] = this.stats.norm(this.slotVec[slot]!);
+    const start = this.vecStart;
+    for (let slot = 0; slot < this.slotItem.length; slot++) this.norms[slot] = this.stats.normOf(this.vecTerms, this.vecWeights, start[slot]!, start[slot + 1]!);
     this.normsAtDocs = docs;
   }
 

@@ -10,6 +10,7 @@ import { CandidateIndex } from './cluster.js';
 import { TermStats } from './cluster-terms.js';
 import { DEFAULT_CONCEPT_WEIGHT, DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type Tf } from './need-space.js';
 import { MergeHeap } from './merge-heap.js';
+import { EdgeLists, Slab, type EdgeList } from './arena.js';
 import type { FeedbackKind } from '../model/index.js';
 
 export interface NeedDoc {
@@ -92,12 +93,41 @@ export interface RegroupPlan {
   dense: boolean;
 }
 
+/**
+ * What the index keeps of an item: what placing compares, not its texts (but the need, which orders
+ * items of the same time). Frequencies and the cached vector live in shared slabs, neighbours in one
+ * edge store (arena.ts): a few small objects per item, whatever the size of the collection.
+ */
 interface Item {
-  doc: NeedDoc;
+  itemId: number;
+  at: number;
+  need: string;
+  /** Characters of the title and need text (lengthFactor). */
+  len: number;
+  kind: FeedbackKind | null;
+  kindGroups: readonly number[] | null | undefined;
   tf: Tf;
-  key: string;
+  /** The vector under the idf of when `vecDocs` documents were counted (recomputed in place). */
+  vec: NeedVector | null;
+  vecDocs: number;
   /** Neighbours from the duplicate index, both directions, with their similarity when found (the idf drifts slowly). */
-  near: Map<number, number>;
+  near: EdgeList;
+}
+
+/** Canonical order: time, then the need text (as the string `time padded to 15 digits, NUL, need` sorts). */
+function keyCompare(a: Item, b: Item): number {
+  if (a.at !== b.at) {
+    if (plainTime(a.at) && plainTime(b.at)) return a.at < b.at ? -1 : 1;
+    const ka = `${String(a.at).padStart(15, '0')}\u0000${a.need}`;
+    const kb = `${String(b.at).padStart(15, '0')}\u0000${b.need}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  }
+  return a.need < b.need ? -1 : a.need > b.need ? 1 : 0;
+}
+
+/** A time whose padded decimal string sorts as the number does. */
+function plainTime(at: number): boolean {
+  return Number.isSafeInteger(at) && at >= 0 && at < 1e15;
 }
 
 /**
@@ -117,7 +147,8 @@ export class NeedGrouper {
   /** Item ids by day of `at`: the window is read from the days it covers. */
   private readonly byDay = new Map<number, number[]>();
   private newest = 0;
-  private vecCache = new Map<number, { v: NeedVector; docs: number }>();
+  private readonly slab = new Slab();
+  private readonly edges = new EdgeLists();
   /** External need vectors (embeddings endpoint), unit length; used for a pair when both items have one. */
   private readonly embeddings = new Map<number, Float32Array>();
 
@@ -201,15 +232,27 @@ export class NeedGrouper {
       if (this.items.has(doc.itemId)) continue;
       const parts = [{ text: `${doc.title ?? ''}\n${doc.need}`, weight: 1 }];
       if (doc.others) parts.push({ text: doc.others, weight: 0.5 });
-      const tf = this.space.tf(parts);
-      this.space.count(tf);
-      const item: Item = { doc, tf, key: `${String(doc.at).padStart(15, '0')}\u0000${doc.need}`, near: new Map() };
+      const fresh = this.space.tf(parts);
+      this.space.count(fresh);
+      const slab = this.slab;
+      const tf: Tf = { words: slab.copyInt32(fresh.words), wordTf: slab.copyFloat32(fresh.wordTf), chars: slab.copyInt32(fresh.chars), charTf: slab.copyFloat32(fresh.charTf) };
+      const item: Item = {
+        itemId: doc.itemId,
+        at: doc.at,
+        need: doc.need,
+        len: doc.need.length + (doc.title?.length ?? 0),
+        kind: doc.kind,
+        kindGroups: doc.kindGroups,
+        tf,
+        vec: null,
+        vecDocs: 0,
+        near: EdgeLists.empty(),
+      };
       const terms = this.termStats.add(this.termStats.terms(doc.title, `${doc.need}\n${doc.others ?? ''}`));
+      const near: Item[] = [];
       for (const other of this.dup.query(terms, this.o.candidates, doc.itemId)) {
         const it = this.items.get(other);
-        if (!it) continue;
-        item.near.set(other, 0);
-        it.near.set(doc.itemId, 0);
+        if (it) near.push(it);
       }
       this.dup.add(doc.itemId, terms);
       this.items.set(doc.itemId, item);
@@ -217,22 +260,23 @@ export class NeedGrouper {
       const list = this.byDay.get(day);
       if (list) list.push(doc.itemId);
       else this.byDay.set(day, [doc.itemId]);
-      for (const n of item.near.keys()) {
-        const sim = this.similarity(doc.itemId, n, false);
-        item.near.set(n, sim);
-        this.items.get(n)!.near.set(doc.itemId, sim);
+      for (const it of near) {
+        const sim = this.itemSimilarity(item, it, false);
+        this.edges.push(item.near, it.itemId, sim);
+        this.edges.push(it.near, doc.itemId, sim);
       }
       if (doc.at > this.newest) this.newest = doc.at;
     }
   }
 
-  private vector(itemId: number, exact: boolean): NeedVector {
-    const c = this.vecCache.get(itemId);
+  private vector(it: Item, exact: boolean): NeedVector {
     const docs = this.space.docs;
-    if (c && (c.docs === docs || (!exact && docs <= c.docs * 1.5 + 50))) return c.v;
-    const v = this.space.vector(this.items.get(itemId)!.tf);
-    this.vecCache.set(itemId, { v, docs });
-    return v;
+    if (it.vec && (it.vecDocs === docs || (!exact && docs <= it.vecDocs * 1.5 + 50))) return it.vec;
+    const { tf } = it;
+    it.vec ??= { words: tf.words, wordW: this.slab.float32(tf.words.length), chars: tf.chars, charW: this.slab.float32(tf.chars.length) };
+    this.space.vectorInto(tf, it.vec);
+    it.vecDocs = docs;
+    return it.vec;
   }
 
   /** Similarity of two items: the cosine, lowered when their kinds cannot be the same need. */
@@ -240,16 +284,20 @@ export class NeedGrouper {
     const ia = this.items.get(a);
     const ib = this.items.get(b);
     if (!ia || !ib) return 0;
-    let s = this.pairCosine(a, b, this.vector(a, exact), this.vector(b, exact));
-    if (!needKindsCompatible(ia.doc.kind, ib.doc.kind)) s *= kindFactor(this.o.kindPenalty, ia.doc.kindGroups, ib.doc.kindGroups);
-    return s * this.lengthFactor(ia.doc, ib.doc);
+    return this.itemSimilarity(ia, ib, exact);
+  }
+
+  private itemSimilarity(ia: Item, ib: Item, exact: boolean): number {
+    let s = this.pairCosine(ia.itemId, ib.itemId, this.vector(ia, exact), this.vector(ib, exact));
+    if (!needKindsCompatible(ia.kind, ib.kind)) s *= kindFactor(this.o.kindPenalty, ia.kindGroups, ib.kindGroups);
+    return s * this.lengthFactor(ia, ib);
   }
 
   /** 1 for short need texts; (pivot / length)² (down to 1/3) when the shorter of the two is longer than lengthPivot. */
-  private lengthFactor(a: NeedDoc, b: NeedDoc): number {
+  private lengthFactor(a: Item, b: Item): number {
     const pivot = this.o.lengthPivot;
     if (!(pivot > 0)) return 1;
-    const len = Math.min(a.need.length + (a.title?.length ?? 0), b.need.length + (b.title?.length ?? 0));
+    const len = Math.min(a.len, b.len);
     return len <= pivot ? 1 : 1 / Math.min((len / pivot) ** 2, 3);
   }
 
@@ -267,7 +315,7 @@ export class NeedGrouper {
       if (!it) return false;
       if (freshSet.has(id)) return true;
       const p = this.placement.get(id);
-      return p !== undefined && !p.pinned && it.doc.at >= since;
+      return p !== undefined && !p.pinned && it.at >= since;
     };
     // The window's movable items, read by day.
     const windowItems: number[] = [...freshSet];
@@ -293,10 +341,10 @@ export class NeedGrouper {
     for (const id of chosen) {
       const cur = this.placement.get(id);
       if (cur) want(cur.clusterId, null);
-      for (const n of this.items.get(id)!.near.keys()) {
+      this.edges.forEach(this.items.get(id)!.near, (n) => {
         const p = this.placement.get(n);
         if (p && isFixed(n)) want(p.clusterId, n);
-      }
+      });
     }
     const fixedMembers = new Map<number, number[]>();
     const fixedPinned = new Map<number, boolean>();
@@ -307,9 +355,9 @@ export class NeedGrouper {
       if (dense)
         sample = all
           .map((id) => this.items.get(id)!)
-          .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0))
+          .sort((a, b) => keyCompare(b, a))
           .slice(0, o.sampleSize)
-          .map((it) => it.doc.itemId);
+          .map((it) => it.itemId);
       else sample = [...near].slice(0, o.sampleSize);
       if (!sample.length) continue;
       fixedMembers.set(c, sample);
@@ -320,15 +368,15 @@ export class NeedGrouper {
     }
     // Nodes in canonical order (time, then text): the same items give the same result in any arrival order.
     const nodeItems = [...chosen, ...[...fixedMembers.values()].flat()];
-    const order = nodeItems.map((id) => this.items.get(id)!).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.doc.itemId - b.doc.itemId));
+    const order = nodeItems.map((id) => this.items.get(id)!).sort((a, b) => keyCompare(a, b) || a.itemId - b.itemId);
     const n = order.length;
-    const index = new Map(order.map((it, i) => [it.doc.itemId, i]));
+    const index = new Map(order.map((it, i) => [it.itemId, i]));
     // Initial groups: one per movable item; one per fixed cluster.
     const groupOf = new Int32Array(n);
     const groups: Array<{ members: number[]; fixed: number | null; pinned: boolean; alive: boolean; version: number; inner: number }> = [];
     const fixedGroup = new Map<number, number>();
     for (let i = 0; i < n; i++) {
-      const id = order[i]!.doc.itemId;
+      const id = order[i]!.itemId;
       if (chosenSet.has(id)) {
         groupOf[i] = groups.length;
         groups.push({ members: [i], fixed: null, pinned: false, alive: true, version: 0, inner: 0 });
@@ -353,13 +401,12 @@ export class NeedGrouper {
       if (!m) sums.set(x, (m = new Map()));
       m.set(y, (m.get(y) ?? 0) + s);
     };
-    const ids = order.map((it) => it.doc.itemId);
+    const ids = order.map((it) => it.itemId);
     if (dense) {
       // Exact, under the current idf: the same items give the same similarities whatever came first.
-      const vecs = ids.map((id) => this.vector(id, true));
-      const groupKind = ids.map((id) => NEED_KIND_OF(this.items.get(id)!.doc.kind));
-      const kindGroups = ids.map((id) => this.items.get(id)!.doc.kindGroups);
-      const docs = ids.map((id) => this.items.get(id)!.doc);
+      const vecs = order.map((it) => this.vector(it, true));
+      const groupKind = order.map((it) => NEED_KIND_OF(it.kind));
+      const kindGroups = order.map((it) => it.kindGroups);
       for (let i = 0; i < n; i++) {
         const vi = vecs[i]!;
         for (let j = i + 1; j < n; j++) {
@@ -367,17 +414,17 @@ export class NeedGrouper {
           const ki = groupKind[i]!;
           const kj = groupKind[j]!;
           if (ki >= 0 && kj >= 0 && ki !== kj) sim *= kindFactor(o.kindPenalty, kindGroups[i], kindGroups[j]);
-          sim *= this.lengthFactor(docs[i]!, docs[j]!);
+          sim *= this.lengthFactor(order[i]!, order[j]!);
           addSum(groupOf[i]!, groupOf[j]!, sim);
         }
       }
     } else {
       for (let i = 0; i < n; i++) {
-        for (const [nb, sim] of this.items.get(ids[i]!)!.near) {
+        this.edges.forEach(order[i]!.near, (nb, sim) => {
           const j = index.get(nb);
-          if (j === undefined || j <= i) continue;
+          if (j === undefined || j <= i) return;
           addSum(groupOf[i]!, groupOf[j]!, sim);
-        }
+        });
       }
     }
     // Average linkage with a heap of candidate merges (stale entries skipped by version).

@@ -146,8 +146,12 @@ export class NeedSpace {
 
   /** The item's vector under the current idf: each part L2-normalised, scaled by the square root of its weight. */
   vector(tf: Tf): NeedVector {
-    const part = (ids: Int32Array, tfs: Float32Array, df: Int32Array, scale: number) => {
-      const w = new Float32Array(ids.length);
+    return this.vectorInto(tf, { words: tf.words, wordW: new Float32Array(tf.words.length), chars: tf.chars, charW: new Float32Array(tf.chars.length) });
+  }
+
+  /** {@link vector}, written into `out`'s weights (as long as the frequencies' ids): a cached vector recomputed in place. */
+  vectorInto(tf: Tf, out: NeedVector): NeedVector {
+    const part = (ids: Int32Array, tfs: Float32Array, df: Int32Array, scale: number, w: Float32Array) => {
       let n = 0;
       for (let i = 0; i < ids.length; i++) {
         const x = tfs[i]! * this.idf(df[ids[i]!] ?? 0);
@@ -156,9 +160,10 @@ export class NeedSpace {
       }
       const k = n > 0 ? Math.sqrt(scale) / Math.sqrt(n) : 0;
       for (let i = 0; i < w.length; i++) w[i]! *= k;
-      return w;
     };
-    return { words: tf.words, wordW: part(tf.words, tf.wordTf, this.wordDf, this.wordWeight), chars: tf.chars, charW: part(tf.chars, tf.charTf, this.charDf, 1 - this.wordWeight) };
+    part(tf.words, tf.wordTf, this.wordDf, this.wordWeight, out.wordW);
+    part(tf.chars, tf.charTf, this.charDf, 1 - this.wordWeight, out.charW);
+    return out;
   }
 
   static cosine(a: NeedVector, b: NeedVector): number {

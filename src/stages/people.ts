@@ -12,6 +12,7 @@ import {
   readOrgs,
   readPeopleForOrgs,
   readRoleMessages,
+  readVoters,
   saveConfigOrgs,
   saveLinks,
   savePersonOrgs,
@@ -53,13 +54,16 @@ export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which
   const orgs = await readOrgs(db);
   let done = 0;
   let after = 0;
+  let voters: Set<number> | undefined;
   for (;;) {
     const page = await readPeopleForOrgs(db, after, batchSize, which === 'unresolved');
     if (!page.people.length) return done;
     after = page.people.at(-1)!.id;
+    voters ??= await readVoters(db);
     const roles = await readRoleMessages(
       db,
       page.people.map((p) => p.id),
+      voters,
     );
     const plan = planOrgPlacements(page.people, page.identities, orgs, cfg, roles);
     await savePersonOrgs(db, plan, now);

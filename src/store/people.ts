@@ -135,32 +135,58 @@ const VOTE_SUBJECT = sql<boolean>`(lower(m.subject) like '%[vote]%' or lower(m.s
 /** Mails per person read for their role (see maintainerEvidence): enough to see a maintainer's habits. */
 const ROLE_MAIL_TEXTS = 200;
 
-export async function readRoleMessages(db: Kysely<Database>, personIds: readonly number[]): Promise<Map<number, RoleMessage[]>> {
+/**
+ * The people who wrote a vote-thread mail (one pass over the messages): a resolution reads the votes of
+ * these only, rather than passing over every message again for each page of people.
+ */
+export async function readVoters(db: Kysely<Database>): Promise<Set<number>> {
+  const rows = await db.selectFrom('messages as m').innerJoin('identities as idn', 'idn.id', 'm.identity_id').select('idn.person_id').distinct().where(VOTE_SUBJECT).execute();
+  return new Set(rows.map((r) => r.person_id));
+}
+
+/**
+ * `voters` (readVoters, read before): only their vote mails are looked for. The list and mail reads are
+ * only for the people with an email identity (what they select): each of these reads passes over the
+ * messages, so a page of chat-only people costs none.
+ */
+export async function readRoleMessages(db: Kysely<Database>, personIds: readonly number[], voters?: ReadonlySet<number>): Promise<Map<number, RoleMessage[]>> {
   const out = new Map<number, RoleMessage[]>();
   if (!personIds.length) return out;
   const add = (personId: number, m: RoleMessage) => out.set(personId, [...(out.get(personId) ?? []), m]);
-  const votes = await db
-    .selectFrom('messages as m')
-    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-    .select(['idn.person_id', 'm.subject', 'm.clean_text'])
-    .where('idn.person_id', 'in', [...personIds])
-    .where(VOTE_SUBJECT)
-    .orderBy('m.sent_at')
-    .execute();
+  const votePeople = voters ? personIds.filter((id) => voters.has(id)) : [...personIds];
+  const votes = !votePeople.length
+    ? []
+    : await db
+        .selectFrom('messages as m')
+        .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+        .select(['idn.person_id', 'm.subject', 'm.clean_text'])
+        .where('idn.person_id', 'in', votePeople)
+        .where(VOTE_SUBJECT)
+        .orderBy('m.sent_at')
+        .execute();
   for (const v of votes) add(v.person_id, { subject: v.subject, text: v.clean_text, email: null, listId: null });
+  const emailPeople: number[] = [];
+  for (const part of chunks([...personIds])) {
+    const rows = await db.selectFrom('identities').select('person_id').distinct().where('person_id', 'in', part).where('kind', '=', 'email').execute();
+    for (const r of rows) emailPeople.push(r.person_id);
+  }
+  if (!emailPeople.length) return out;
+  const mailers = new Set(emailPeople);
+  // In the caller's order (the reads below are per chunk of it).
+  const withEmail = personIds.filter((id) => mailers.has(id));
   const lists = await db
     .selectFrom('messages as m')
     .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
     .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
     .select(['idn.person_id', 'idn.value', 'idn.email', 'ch.external_id'])
     .distinct()
-    .where('idn.person_id', 'in', [...personIds])
+    .where('idn.person_id', 'in', withEmail)
     .where('idn.kind', '=', 'email')
     .execute();
   for (const l of lists) add(l.person_id, { subject: null, text: '', email: l.email ?? l.value, listId: l.external_id });
   // The threads they started on lists (the first ROLE_MAIL_TEXTS each, their start): whether they speak for the project.
   const seen = new Map<number, number>();
-  for (const part of chunks([...personIds])) {
+  for (const part of chunks(withEmail)) {
     const mails = await db
       .selectFrom('messages as m')
       .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
