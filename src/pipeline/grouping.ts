@@ -301,6 +301,23 @@ export class NeedGrouper {
     return len <= pivot ? 1 : 1 / Math.min((len / pivot) ** 2, 3);
   }
 
+  /** The item's most similar candidate neighbour when that one's most similar is the item too, at the threshold or above. */
+  private mutualBest(itemId: number): { id: number; sim: number } | undefined {
+    const best = this.bestNear(itemId);
+    if (!best || best.sim < this.o.threshold) return undefined;
+    return this.bestNear(best.id)?.id === itemId ? best : undefined;
+  }
+
+  private bestNear(itemId: number): { id: number; sim: number } | undefined {
+    let best: { id: number; sim: number } | undefined;
+    const it = this.items.get(itemId);
+    if (it)
+      this.edges.forEach(it.near, (id, sim) => {
+        if (!best || sim > best.sim || (sim === best.sim && id < best.id)) best = { id, sim };
+      });
+    return best;
+  }
+
   /**
    * Re-groups the items no human placed within the window (and `fresh`, the items to place now) by
    * average linkage; clusters holding pinned or older items take part as fixed groups (their newest
@@ -332,18 +349,21 @@ export class NeedGrouper {
     const isFixed = (id: number) => !chosenSet.has(id);
     // Fixed groups: the clusters of the chosen items' neighbours and of the chosen items themselves,
     // without the chosen items; their newest members (dense) or the neighbours in them (sparse) stand for them.
-    const wanted = new Map<number, Set<number>>();
-    const want = (c: number, id: number | null) => {
+    // Per wanted cluster, its members that are a chosen item's neighbours, with the best similarity
+    // found (a chosen item's mutual best neighbour first: see mutualBest).
+    const wanted = new Map<number, Map<number, number>>();
+    const want = (c: number, id: number | null, evidence = 0) => {
       let set = wanted.get(c);
-      if (!set) wanted.set(c, (set = new Set()));
-      if (id !== null) set.add(id);
+      if (!set) wanted.set(c, (set = new Map()));
+      if (id !== null) set.set(id, Math.max(set.get(id) ?? 0, evidence));
     };
     for (const id of chosen) {
       const cur = this.placement.get(id);
       if (cur) want(cur.clusterId, null);
-      this.edges.forEach(this.items.get(id)!.near, (n) => {
+      const mutual = this.mutualBest(id)?.id;
+      this.edges.forEach(this.items.get(id)!.near, (n, sim) => {
         const p = this.placement.get(n);
-        if (p && isFixed(n)) want(p.clusterId, n);
+        if (p && isFixed(n)) want(p.clusterId, n, n === mutual ? Infinity : sim);
       });
     }
     const fixedMembers = new Map<number, number[]>();
@@ -352,13 +372,25 @@ export class NeedGrouper {
       const all = [...(this.members.get(c) ?? [])].filter((id) => isFixed(id) && this.items.has(id));
       if (!all.length) continue;
       let sample: number[];
-      if (dense)
-        sample = all
-          .map((id) => this.items.get(id)!)
-          .sort((a, b) => keyCompare(b, a))
-          .slice(0, o.sampleSize)
-          .map((it) => it.itemId);
-      else sample = [...near].slice(0, o.sampleSize);
+      // Dense: the members a chosen item found as neighbours (the evidence: a duplicate filed months
+      // after the cluster's newest members), then its newest members, up to sampleSize.
+      if (dense) {
+        const evidence = [...near]
+          .filter(([, e]) => e === Infinity)
+          .map(([id]) => id)
+          .sort((a, b) => a - b)
+          .slice(0, o.sampleSize);
+        const taken = new Set(evidence);
+        sample = [
+          ...evidence,
+          ...all
+            .filter((id) => !taken.has(id))
+            .map((id) => this.items.get(id)!)
+            .sort((a, b) => keyCompare(b, a))
+            .slice(0, o.sampleSize - evidence.length)
+            .map((it) => it.itemId),
+        ];
+      } else sample = [...near.keys()].slice(0, o.sampleSize);
       if (!sample.length) continue;
       fixedMembers.set(c, sample);
       fixedPinned.set(
@@ -388,6 +420,29 @@ export class NeedGrouper {
       const pinned = fixedPinned.get(c) ?? false;
       groups.push({ members: members.map((id) => index.get(id)!).sort((a, b) => a - b), fixed: c, pinned, alive: true, version: 0, inner: 0 });
       for (const m of members) groupOf[index.get(m)!] = g;
+    }
+    // Mutual best neighbours: two items each of which is the other's most similar item (among the
+    // duplicate index's candidates), at the same-need threshold, start in one group whatever the rest
+    // of their clusters: rank evidence, as a report is to its duplicate filed months later. A chosen
+    // item so joins an older cluster; two fixed clusters still stay apart.
+    const mergeScore = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const id = order[i]!.itemId;
+      if (!chosenSet.has(id)) continue;
+      const best = this.mutualBest(id);
+      const j = best === undefined ? undefined : index.get(best.id);
+      if (j === undefined || groupOf[i] === groupOf[j]) continue;
+      const gi = groupOf[i]!;
+      const gj = groupOf[j]!;
+      if (groups[gi]!.fixed !== null && groups[gj]!.fixed !== null) continue;
+      const [keep, gone] = groups[gi]!.fixed !== null ? [gi, gj] : [gj, gi];
+      const gk = groups[keep]!;
+      const gg = groups[gone]!;
+      for (const m of gg.members) groupOf[m] = keep;
+      gk.members = [...gk.members, ...gg.members].sort((x, y) => x - y);
+      gg.members = [];
+      gg.alive = false;
+      if (gk.fixed !== null) mergeScore.set(keep, Math.max(mergeScore.get(keep) ?? 0, best!.sim));
     }
     // Pair sums between groups.
     const sums = new Map<number, Map<number, number>>();
@@ -465,7 +520,6 @@ export class NeedGrouper {
         adj.get(a)!.set(b, s);
         adj.get(b)!.set(a, s);
       }
-    const mergeScore = new Map<number, number>();
     for (;;) {
       const top = heap.pop();
       if (!top) break;

@@ -239,6 +239,48 @@ describe('grouping by the need', () => {
   });
 });
 
+describe('rank evidence: mutual best neighbours', () => {
+  /** Reports about unrelated things, newer than the original they are clustered with. */
+  const OTHERS = [
+    'The billing page throws a 500 error when I open the invoices tab.',
+    'Could you add a dark theme to the dashboard? My eyes hurt at night.',
+    'How long are build artifacts kept before they expire?',
+    'The Python SDK quickstart still says pip install acme, the package was renamed.',
+    'Webhooks to Jira stopped firing last week.',
+    'Please support exporting reports to Excel.',
+    'Love the new CLI, init set up our stack in two minutes.',
+    'The audit log misses entries for deleted projects.',
+    'Keyboard shortcuts do not work in the editor on Firefox.',
+    'Emails from the scheduler arrive twice every morning.',
+    'The mobile app forgets the selected workspace after a restart.',
+    'Pagination on the members list skips the last page.',
+    'Uploading avatars larger than two megabytes silently fails.',
+  ];
+
+  it('puts a duplicate filed months later into the original cluster, though the newest members are about other things', () => {
+    const g = new NeedGrouper();
+    const original = doc(1, 'Upgrade snakeyaml to 2.0 to fix CVE-2022-1471 in the yaml parser.', 'bug', -120);
+    const others = OTHERS.map((t, i) => doc(10 + i, t, 'bug', -110 + i));
+    g.add([original, ...others]);
+    // An old cluster (outside the window) whose newest members are not about snakeyaml.
+    g.setPlacements(new Map<number, Placement>([original, ...others].map((d): [number, Placement] => [d.itemId, { clusterId: 40, pinned: false }])));
+    const duplicate = doc(2, 'snakeyaml dependency: upgrade to v2.0 for CVE-2022-1471', 'bug');
+    g.add([duplicate]);
+    expect(g.similarity(1, 2)).toBeGreaterThan(0.3);
+    expect(g.regroup([2]).place.get(2)).toBe(40);
+  });
+
+  it('does not pull an item into a cluster whose member is not its mutual best neighbour', () => {
+    const g = new NeedGrouper();
+    const others = OTHERS.map((t, i) => doc(10 + i, t, 'bug', -110 + i));
+    g.add(others);
+    g.setPlacements(new Map<number, Placement>(others.map((d): [number, Placement] => [d.itemId, { clusterId: 40, pinned: false }])));
+    g.add([doc(2, 'snakeyaml dependency: upgrade to v2.0 for CVE-2022-1471', 'bug')]);
+    for (const o of others) expect(g.similarity(2, o.itemId)).toBeLessThan(0.1);
+    expect(g.regroup([2]).place.get(2)).toBeLessThan(0);
+  });
+});
+
 describe('the need text', () => {
   it('keeps the sentences that state the need, not greetings, quotes, signatures or stack traces', () => {
     const mail = [
