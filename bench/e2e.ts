@@ -1,4 +1,4 @@
-// npm run bench -- e2e [--n 1000000] [--skip-bullmq] [--pg postgres://...]
+// npm run bench -- e2e [--n 1000000] [--skip-bullmq] [--skip-inprocess] [--pg postgres://...]
 // A community of N messages over 12 weeks, written as the platforms' export files (Slack export folder,
 // DiscordChatExporter JSON, Element JSON, WeeChat IRC logs, mbox), then the whole pipeline: import
 // (parse + normalize, then ingest: store, threading, copy folding), tagging (enrich), clustering
@@ -23,6 +23,7 @@ import { buildDigest } from '../src/digest/build.js';
 import { renderDigestHtml, renderDigestText } from '../src/digest/render.js';
 import { isSkip, type RawMessage } from '../src/model/index.js';
 import type { JobQueue, QueueCounts } from '../src/queue/port.js';
+import type { BullMqQueue } from '../src/queue/bullmq.js';
 import type { StageContext } from '../src/stages/context.js';
 import { arg, benchRedis, figure, peakRssMb, rng, workerCommand } from './support.js';
 
@@ -494,6 +495,26 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
         .executeTakeFirstOrThrow(),
     ),
   );
+  // Where the workers' time went, per queue, from each job's own account (src/app.ts): jobs, the items
+  // they carried, the statements they sent to the store (a round trip each on PostgreSQL) and the
+  // processing time summed over jobs (jobs of a queue overlap across workers).
+  for (const q of ['ingest', 'enrich', 'cluster'] as const) {
+    const jobs = await (app.queue as BullMqQueue).completedJobs(q, 100_000);
+    let items = 0;
+    let queries = 0;
+    let ms = 0;
+    for (const j of jobs) {
+      const r = j.result as { items?: number; queries?: number } | null;
+      items += r?.items ?? 0;
+      queries += r?.queries ?? 0;
+      ms += j.ms;
+    }
+    figure(`e2e.bullmq.${q}.jobs`, jobs.length);
+    figure(`e2e.bullmq.${q}.items`, items);
+    figure(`e2e.bullmq.${q}.queries`, queries);
+    figure(`e2e.bullmq.${q}.queries_per_item`, items ? queries / items : 0);
+    figure(`e2e.bullmq.${q}.job_s`, ms / 1000);
+  }
   figure('e2e.bullmq.enqueue_s', enqueued);
   figure('e2e.bullmq.pipeline_s', pipeline);
   figure('e2e.bullmq.total_s', total);
@@ -516,7 +537,8 @@ export async function run(args: string[]): Promise<void> {
     const paths = await generate(join(dir, 'exports'), n, 42);
     figure('e2e.n', n);
     figure('e2e.generate_s', Number(process.hrtime.bigint() - g0) / 1e9);
-    await inProcess(paths, join(dir, 'inprocess.db'), n);
+    // --skip-inprocess: only the queued run (for looking into it; the ratio needs both).
+    if (!args.includes('--skip-inprocess')) await inProcess(paths, join(dir, 'inprocess.db'), n);
     if (!args.includes('--skip-bullmq')) {
       const pgAt = args.indexOf('--pg');
       const pg = pgAt >= 0 ? args[pgAt + 1] : process.env.GLEANER_BENCH_PG;
