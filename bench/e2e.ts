@@ -7,7 +7,7 @@
 // Prints wall and CPU seconds per stage: the machine is shared, CPU seconds compare across runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -307,6 +307,15 @@ class RecordingQueue implements JobQueue {
   async close(): Promise<void> {}
 }
 
+/** People's placement after a run (staff, placed in an org): both paths should agree. */
+async function peoplePlacement(app: App): Promise<{ people: number; staff: number; placed: number }> {
+  const r = await app.db
+    .selectFrom('people')
+    .select((eb) => [eb.fn.countAll<number>().as('people'), eb.fn.sum<number>('is_staff').as('staff'), eb.fn.count<number>('org_id').as('placed')])
+    .executeTakeFirstOrThrow();
+  return { people: Number(r.people), staff: Number(r.staff ?? 0), placed: Number(r.placed) };
+}
+
 async function digestOf(app: App): Promise<number> {
   const period = { start: END - WEEK_MS, end: END };
   const json = await buildDigest(app.db, period, { top: app.config.digest.top, segments: app.config.segments });
@@ -414,6 +423,10 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
   figure('e2e.conversations', convIds.length);
   figure('e2e.feedback_items', itemIds.length);
   figure('e2e.digest_clusters', clusters);
+  const people = await peoplePlacement(app);
+  figure('e2e.people', people.people);
+  figure('e2e.people_staff', people.staff);
+  figure('e2e.people_in_org', people.placed);
   figure('e2e.total_s', total);
   figure('e2e.msgs_per_s', n / total);
   figure('e2e.peak_rss_mb', peakRssMb());
@@ -449,6 +462,7 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   const total = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(c0);
   clearInterval(sample);
+  const workerCpu = workers.reduce((sum, w) => sum + cpuSeconds(w.pid), 0);
   for (const w of workers) if (w.pid) peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, peakRssMb(w.pid)));
   const failed = (await Promise.all((['ingest', 'enrich', 'cluster'] as const).map((q) => app.queue.failed(q)))).flat();
 
@@ -458,6 +472,10 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   figure('e2e.bullmq.failed_jobs', failed.length);
   for (const f of failed.slice(0, 3)) figure('e2e.bullmq.failed_reason', `${f.id}: ${f.reason.slice(0, 300)}`);
   figure('e2e.bullmq.digest_clusters', clusters);
+  const people = await peoplePlacement(app);
+  figure('e2e.bullmq.people', people.people);
+  figure('e2e.bullmq.people_staff', people.staff);
+  figure('e2e.bullmq.people_in_org', people.placed);
   // Consistency after concurrent workers: every placement's item exists, every item's conversation
   // exists and every item is placed (each should print 0).
   const count = async (q: Promise<{ n: number | string | bigint }>) => Number((await q).n);
@@ -520,6 +538,8 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   figure('e2e.bullmq.total_s', total);
   figure('e2e.bullmq.msgs_per_s', n / total);
   figure('e2e.bullmq.producer_cpu_s', (cpu.user + cpu.system) / 1e6);
+  // The workers' CPU (PostgreSQL's is not counted: in-process, SQLite's work is in e2e.stage.*_cpu_s).
+  figure('e2e.bullmq.worker_cpu_s', workerCpu);
   figure('e2e.bullmq.producer_peak_rss_mb', peakRssMb());
   figure('e2e.bullmq.worker_peak_rss_mb', Math.max(0, ...peaks.values()));
 
@@ -547,5 +567,15 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     if (process.env.GLEANER_BENCH_KEEP) process.stderr.write(`# kept ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
   }
 }
