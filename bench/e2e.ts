@@ -453,6 +453,7 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
     for (const w of workers) if (w.pid) peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, peakRssMb(w.pid)));
   }, 1000);
   const t0 = process.hrtime.bigint();
+  const startedAt = Date.now();
   const c0 = process.cpuUsage();
   const summary = await importFiles(app, paths);
   const enqueued = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -516,22 +517,40 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   // Where the workers' time went, per queue, from each job's own account (src/app.ts): jobs, the items
   // they carried, the statements they sent to the store (a round trip each on PostgreSQL) and the
   // processing time summed over jobs (jobs of a queue overlap across workers).
+  // On PostgreSQL the same figures are printed as e2e.pg.* too (the issue's name for this run), with
+  // each stage's span: from the start of its first job to the end of its last, from the producer's start.
+  const pg = dbUrl.startsWith('postgres');
   for (const q of ['ingest', 'enrich', 'cluster'] as const) {
     const jobs = await (app.queue as BullMqQueue).completedJobs(q, 100_000);
     let items = 0;
     let queries = 0;
     let ms = 0;
+    let first = Infinity;
+    let last = 0;
     for (const j of jobs) {
       const r = j.result as { items?: number; queries?: number } | null;
       items += r?.items ?? 0;
       queries += r?.queries ?? 0;
       ms += j.ms;
+      if (j.startedAt) first = Math.min(first, j.startedAt);
+      last = Math.max(last, j.finishedAt);
     }
     figure(`e2e.bullmq.${q}.jobs`, jobs.length);
     figure(`e2e.bullmq.${q}.items`, items);
     figure(`e2e.bullmq.${q}.queries`, queries);
     figure(`e2e.bullmq.${q}.queries_per_item`, items ? queries / items : 0);
     figure(`e2e.bullmq.${q}.job_s`, ms / 1000);
+    if (pg && jobs.length) {
+      figure(`e2e.pg.stage.${q}_from_s`, (first - startedAt) / 1000);
+      figure(`e2e.pg.stage.${q}_to_s`, (last - startedAt) / 1000);
+      figure(`e2e.pg.stage.${q}_job_s`, ms / 1000);
+      figure(`e2e.pg.stage.${q}_queries_per_item`, items ? queries / items : 0);
+    }
+  }
+  if (pg) {
+    figure('e2e.pg.total_s', total);
+    figure('e2e.pg.msgs_per_s', n / total);
+    figure('e2e.pg.failed_jobs', failed.length);
   }
   figure('e2e.bullmq.enqueue_s', enqueued);
   figure('e2e.bullmq.pipeline_s', pipeline);
