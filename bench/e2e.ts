@@ -1,4 +1,4 @@
-// npm run bench -- e2e [--n 1000000] [--skip-bullmq] [--pg postgres://...]
+// npm run bench -- e2e [--n 1000000] [--skip-bullmq] [--skip-inprocess] [--pg postgres://...]
 // A community of N messages over 12 weeks, written as the platforms' export files (Slack export folder,
 // DiscordChatExporter JSON, Element JSON, WeeChat IRC logs, mbox), then the whole pipeline: import
 // (parse + normalize, then ingest: store, threading, copy folding), tagging (enrich), clustering
@@ -7,7 +7,7 @@
 // Prints wall and CPU seconds per stage: the machine is shared, CPU seconds compare across runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { buildDigest } from '../src/digest/build.js';
 import { renderDigestHtml, renderDigestText } from '../src/digest/render.js';
 import { isSkip, type RawMessage } from '../src/model/index.js';
 import type { JobQueue, QueueCounts } from '../src/queue/port.js';
+import type { BullMqQueue } from '../src/queue/bullmq.js';
 import type { StageContext } from '../src/stages/context.js';
 import { arg, benchRedis, figure, peakRssMb, rng, workerCommand } from './support.js';
 
@@ -310,6 +311,15 @@ class RecordingQueue implements JobQueue {
 
 let digestText = '';
 
+/** People's placement after a run (staff, placed in an org): both paths should agree. */
+async function peoplePlacement(app: App): Promise<{ people: number; staff: number; placed: number }> {
+  const r = await app.db
+    .selectFrom('people')
+    .select((eb) => [eb.fn.countAll<number>().as('people'), eb.fn.sum<number>('is_staff').as('staff'), eb.fn.count<number>('org_id').as('placed')])
+    .executeTakeFirstOrThrow();
+  return { people: Number(r.people), staff: Number(r.staff ?? 0), placed: Number(r.placed) };
+}
+
 async function digestOf(app: App): Promise<number> {
   const period = { start: END - WEEK_MS, end: END };
   const json = await buildDigest(app.db, period, { top: app.config.digest.top, segments: app.config.segments });
@@ -487,6 +497,10 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
   figure('e2e.conversations', convIds.length);
   figure('e2e.feedback_items', itemIds.length);
   figure('e2e.digest_clusters', clusters);
+  const people = await peoplePlacement(app);
+  figure('e2e.people', people.people);
+  figure('e2e.people_staff', people.staff);
+  figure('e2e.people_in_org', people.placed);
   figure('e2e.total_s', total);
   figure('e2e.msgs_per_s', n / total);
   figure('e2e.peak_rss_mb', peakRssMb());
@@ -515,6 +529,7 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
     for (const w of workers) if (w.pid) peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, peakRssMb(w.pid)));
   }, 1000);
   const t0 = process.hrtime.bigint();
+  const startedAt = Date.now();
   const c0 = process.cpuUsage();
   const summary = await importFiles(app, paths);
   const enqueued = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -524,6 +539,7 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   const total = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(c0);
   clearInterval(sample);
+  const workerCpu = workers.reduce((sum, w) => sum + cpuSeconds(w.pid), 0);
   for (const w of workers) if (w.pid) peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, peakRssMb(w.pid)));
   const failed = (await Promise.all((['ingest', 'enrich', 'cluster'] as const).map((q) => app.queue.failed(q)))).flat();
 
@@ -533,6 +549,10 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   figure('e2e.bullmq.failed_jobs', failed.length);
   for (const f of failed.slice(0, 3)) figure('e2e.bullmq.failed_reason', `${f.id}: ${f.reason.slice(0, 300)}`);
   figure('e2e.bullmq.digest_clusters', clusters);
+  const people = await peoplePlacement(app);
+  figure('e2e.bullmq.people', people.people);
+  figure('e2e.bullmq.people_staff', people.staff);
+  figure('e2e.bullmq.people_in_org', people.placed);
   // Consistency after concurrent workers: every placement's item exists, every item's conversation
   // exists and every item is placed (each should print 0).
   const count = async (q: Promise<{ n: number | string | bigint }>) => Number((await q).n);
@@ -570,11 +590,51 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
         .executeTakeFirstOrThrow(),
     ),
   );
+  // Where the workers' time went, per queue, from each job's own account (src/app.ts): jobs, the items
+  // they carried, the statements they sent to the store (a round trip each on PostgreSQL) and the
+  // processing time summed over jobs (jobs of a queue overlap across workers).
+  // On PostgreSQL the same figures are printed as e2e.pg.* too (the issue's name for this run), with
+  // each stage's span: from the start of its first job to the end of its last, from the producer's start.
+  const pg = dbUrl.startsWith('postgres');
+  for (const q of ['ingest', 'enrich', 'cluster'] as const) {
+    const jobs = await (app.queue as BullMqQueue).completedJobs(q, 100_000);
+    let items = 0;
+    let queries = 0;
+    let ms = 0;
+    let first = Infinity;
+    let last = 0;
+    for (const j of jobs) {
+      const r = j.result as { items?: number; queries?: number } | null;
+      items += r?.items ?? 0;
+      queries += r?.queries ?? 0;
+      ms += j.ms;
+      if (j.startedAt) first = Math.min(first, j.startedAt);
+      last = Math.max(last, j.finishedAt);
+    }
+    figure(`e2e.bullmq.${q}.jobs`, jobs.length);
+    figure(`e2e.bullmq.${q}.items`, items);
+    figure(`e2e.bullmq.${q}.queries`, queries);
+    figure(`e2e.bullmq.${q}.queries_per_item`, items ? queries / items : 0);
+    figure(`e2e.bullmq.${q}.job_s`, ms / 1000);
+    if (pg && jobs.length) {
+      figure(`e2e.pg.stage.${q}_from_s`, (first - startedAt) / 1000);
+      figure(`e2e.pg.stage.${q}_to_s`, (last - startedAt) / 1000);
+      figure(`e2e.pg.stage.${q}_job_s`, ms / 1000);
+      figure(`e2e.pg.stage.${q}_queries_per_item`, items ? queries / items : 0);
+    }
+  }
+  if (pg) {
+    figure('e2e.pg.total_s', total);
+    figure('e2e.pg.msgs_per_s', n / total);
+    figure('e2e.pg.failed_jobs', failed.length);
+  }
   figure('e2e.bullmq.enqueue_s', enqueued);
   figure('e2e.bullmq.pipeline_s', pipeline);
   figure('e2e.bullmq.total_s', total);
   figure('e2e.bullmq.msgs_per_s', n / total);
   figure('e2e.bullmq.producer_cpu_s', (cpu.user + cpu.system) / 1e6);
+  // The workers' CPU (PostgreSQL's is not counted: in-process, SQLite's work is in e2e.stage.*_cpu_s).
+  figure('e2e.bullmq.worker_cpu_s', workerCpu);
   figure('e2e.bullmq.producer_peak_rss_mb', peakRssMb());
   figure('e2e.bullmq.worker_peak_rss_mb', Math.max(0, ...peaks.values()));
 
@@ -592,7 +652,8 @@ export async function run(args: string[]): Promise<void> {
     const paths = await generate(join(dir, 'exports'), n, 42);
     figure('e2e.n', n);
     figure('e2e.generate_s', Number(process.hrtime.bigint() - g0) / 1e9);
-    await inProcess(paths, join(dir, 'inprocess.db'), n);
+    // --skip-inprocess: only the queued run (for looking into it; the ratio needs both).
+    if (!args.includes('--skip-inprocess')) await inProcess(paths, join(dir, 'inprocess.db'), n);
     if (!args.includes('--skip-bullmq')) {
       const pgAt = args.indexOf('--pg');
       const pg = pgAt >= 0 ? args[pgAt + 1] : process.env.GLEANER_BENCH_PG;
@@ -601,5 +662,15 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     if (process.env.GLEANER_BENCH_KEEP) process.stderr.write(`# kept ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
   }
 }

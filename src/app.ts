@@ -11,6 +11,7 @@ import { registeredStages } from './stages/index.js';
 import { Services } from './services.js';
 import { boundHeapGrowth } from './heap.js';
 import { runIngest } from './stages/ingest.js';
+import { QueryCounter } from './store/query-count.js';
 
 export interface App {
   config: Config;
@@ -87,14 +88,30 @@ export function startWorkers(app: App, queues: readonly QueueName[], concurrency
     // Clustering places items in order against the state every worker shares: one cluster job at a
     // time across all workers (two at once would mostly redo each other's work after a conflict).
     // An ingest job's result is where its time went (the queue keeps it: the dashboard and the bench show it).
+    // Every job's result also says how many statements it sent to the store for how many items (see
+    // src/store/query-count.ts).
     app.queue.process(
       q,
       async (job) => {
-        if (q !== 'ingest') return void (await handler(app.ctx, job.data));
-        const r = await runIngest(app.ctx, job.data, ahead > 0 ? { inTurn: concurrency } : {});
-        return { stageMs: r.stageMs };
+        const counter = new QueryCounter();
+        const ctx: StageContext = { ...app.ctx, db: app.ctx.db.withPlugin(counter) };
+        const items = jobItems(job.data);
+        if (q !== 'ingest') {
+          await handler(ctx, job.data);
+          return { queries: counter.queries, items };
+        }
+        const r = await runIngest(ctx, job.data, ahead > 0 ? { inTurn: concurrency } : {});
+        return { stageMs: r.stageMs, queries: counter.queries, items };
       },
       q === 'cluster' ? { concurrency: 1, globalConcurrency: 1 } : { concurrency: q === 'ingest' ? concurrency + ahead : concurrency },
     );
   }
+}
+
+/** What a job works on, counted: an ingest's messages, an enrich's conversations, a cluster job's items. */
+function jobItems(data: unknown): number {
+  if (typeof data !== 'object' || data === null) return 0;
+  const d = data as { messages?: unknown; conversationIds?: unknown; itemIds?: unknown };
+  for (const xs of [d.messages, d.conversationIds, d.itemIds]) if (Array.isArray(xs)) return xs.length;
+  return 0;
 }

@@ -185,10 +185,15 @@ export class BullMqQueue implements JobQueue {
     return this.queue(queue).getWorkersCount();
   }
 
-  /** The most recent completed jobs still kept: processing time (ms) and result. */
-  async completedJobs(queue: QueueName, count: number): Promise<Array<{ ms: number; result: unknown }>> {
+  /** The most recent completed jobs still kept: processing time (ms), when it began and ended (epoch ms, 0 unknown) and result. */
+  async completedJobs(queue: QueueName, count: number): Promise<Array<{ ms: number; startedAt: number; finishedAt: number; result: unknown }>> {
     const jobs = await this.queue(queue).getCompleted(0, count - 1);
-    return jobs.map((j) => ({ ms: j.finishedOn && j.processedOn ? j.finishedOn - j.processedOn : 0, result: j.returnvalue as unknown }));
+    return jobs.map((j) => ({
+      ms: j.finishedOn && j.processedOn ? j.finishedOn - j.processedOn : 0,
+      startedAt: j.processedOn ?? 0,
+      finishedAt: j.finishedOn ?? 0,
+      result: j.returnvalue as unknown,
+    }));
   }
 
   async failed(queue: QueueName): Promise<FailedJob[]> {

@@ -34,12 +34,20 @@ export interface ApplyPeopleResult {
  * emails' domains when config names none; staff from an org whose segment is `staff`. Running it
  * again changes nothing. Identities a human merged or unmerged stay where the human put them.
  */
-export async function applyPeopleConfig(db: Kysely<Database>, cfg: PeopleConfig, now: number, staffChanged?: (personIds: number[]) => void): Promise<ApplyPeopleResult> {
+export async function applyPeopleConfig(
+  db: Kysely<Database>,
+  cfg: PeopleConfig,
+  now: number,
+  staffChanged?: (personIds: number[]) => void,
+  opts: { onlyNewIdentities?: boolean } = {},
+): Promise<ApplyPeopleResult> {
   return peopleTransaction(db, async (trx) => {
     await saveConfigOrgs(trx, cfg);
     const plan = planLinkWrites(await readIdentityFacts(trx), cfg.people, now);
     await saveLinks(trx, plan.writes, new Map([...plan.configured].map(([id, p]) => [id, p.name])));
-    await resolveOrgs(trx, cfg, 'all', now, undefined, staffChanged);
+    // Applied again only because identities appeared (`onlyNewIdentities`): everyone is placed again
+    // only when one was linked; new people are unresolved and placed by the caller's next pass.
+    if (!opts.onlyNewIdentities || plan.writes.length) await resolveOrgs(trx, cfg, 'all', now, undefined, staffChanged);
     return { orgs: cfg.orgs.length, linked: plan.linked, unmatched: plan.unmatched };
   });
 }
@@ -90,8 +98,13 @@ export async function resolvePeople(ctx: StageContext, stage: string, conversati
   await markVotersUnresolved(db, conversationIds);
   const changed: number[] = [];
   const newest = await newestIdentityId(db);
-  if (done.get(ctx.config) !== newest) {
-    const r = await applyPeopleConfig(db, cfg, ctx.now(), (ids) => changed.push(...ids));
+  const applied = done.get(ctx.config);
+  if (applied !== newest) {
+    // Once per config in a process everyone is placed; after that, when only identities appeared
+    // (with workers: at nearly every job while an import runs), the config's links are applied
+    // again and everyone placed again only if one was linked: placing everyone read every person's
+    // messages at every job, while an import's new people are placed by the pass below anyway.
+    const r = await applyPeopleConfig(db, cfg, ctx.now(), (ids) => changed.push(...ids), { onlyNewIdentities: applied !== undefined });
     if (r.unmatched.length) ctx.log.debug({ stage, unmatched: r.unmatched }, 'config identities not seen yet');
     done.set(ctx.config, newest);
   }

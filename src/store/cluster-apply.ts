@@ -75,7 +75,7 @@ export async function applyPlacements(db: Kysely<Database>, plan: PlacementPlan,
     await lockClusterWrites(trx);
     const found = await clusterStateVersion(trx);
     if (expectedVersion !== undefined && found !== expectedVersion) throw new ClusterStateConflict(expectedVersion, found);
-    for (const [id, text] of plan.needTexts ?? []) await runStatement(trx, 'update "feedback_items" set "need_text" = ? where "id" = ?', [text, id]);
+    await saveNeedTexts(trx, plan.needTexts);
     // Only items that still exist are placed; on PostgreSQL they are held (FOR SHARE) until commit, so
     // an enrich or ingest removing one meanwhile waits and then removes the placement with it.
     const wanted = [...new Set(proposed.map((a) => a.itemId))];
@@ -111,6 +111,21 @@ export async function applyPlacements(db: Kysely<Database>, plan: PlacementPlan,
         );
         const madeIds = made.map((r) => Number(r.id)).sort((a, b) => a - b);
         part.forEach((key, i) => ids.set(key, madeIds[i]!));
+      }
+    }
+    if (dbKind(trx) === 'postgres') {
+      // New clusters in one statement, their ids taken from the sequence first (in key order).
+      const keys = [...new Set(assignments.filter((a) => a.clusterKey <= 0).map((a) => a.clusterKey))];
+      if (keys.length) {
+        const made = (await runStatement<{ id: number }>(trx, "select nextval(pg_get_serial_sequence('clusters', 'id'))::integer as \"id\" from generate_series(1, ?::integer)", [keys.length]))
+          .map((r) => Number(r.id))
+          .sort((a, b) => a - b);
+        await runStatement(
+          trx,
+          'insert into "clusters" ("id", "title", "pinned_title", "summary", "kind", "first_seen", "last_seen", "created_at", "updated_at") select "v"."id", \'(new cluster)\', 0, null, null, null, null, ?, ? from unnest(?::integer[]) as "v"("id")',
+          [now, now, made],
+        );
+        keys.forEach((key, i) => ids.set(key, made[i]!));
       }
     }
     for (const a of assignments) {
@@ -171,6 +186,11 @@ async function applyRegrouping(trx: Kysely<Database>, r: Regrouping, ids: Readon
 export async function applyDescriptions(db: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>, now: number, done: readonly number[] = []): Promise<void> {
   if (!descriptions.size && !done.length) return;
   await db.transaction().execute(async (trx) => {
+    if (dbKind(trx) === 'postgres') {
+      await describePg(trx, descriptions, now);
+      await clearClusterPending(trx, done);
+      return;
+    }
     // Fixed statements (a big batch describes thousands of clusters); a pinned title stays.
     for (const [id, d] of descriptions) {
       if (!('title' in d)) await runStatement(trx, 'update "clusters" set "first_seen" = ?, "last_seen" = ?, "updated_at" = ? where "id" = ?', [d.firstSeen, d.lastSeen, now, id]);
@@ -183,4 +203,41 @@ export async function applyDescriptions(db: Kysely<Database>, descriptions: Read
     }
     await clearClusterPending(trx, done);
   });
+}
+
+/** The items' need texts: one statement per chunk on PostgreSQL (unnest), a fixed statement per item on SQLite. */
+async function saveNeedTexts(trx: Kysely<Database>, needTexts: ReadonlyMap<number, string> | undefined): Promise<void> {
+  if (!needTexts?.size) return;
+  if (dbKind(trx) === 'postgres') {
+    const sorted = [...needTexts].sort((a, b) => a[0] - b[0]);
+    for (const part of chunks(sorted, 5000)) {
+      await runStatement(trx, 'update "feedback_items" set "need_text" = "v"."text" from unnest(?::integer[], ?::text[]) as "v"("id", "text") where "feedback_items"."id" = "v"."id"', [
+        part.map(([id]) => id),
+        part.map(([, text]) => text),
+      ]);
+    }
+    return;
+  }
+  for (const [id, text] of needTexts) await runStatement(trx, 'update "feedback_items" set "need_text" = ? where "id" = ?', [text, id]);
+}
+
+/** PostgreSQL: descriptions in two statements per chunk (unnest), as applyDescriptions writes them one by one on SQLite. */
+async function describePg(trx: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>, now: number): Promise<void> {
+  const sorted = [...descriptions].sort((a, b) => a[0] - b[0]);
+  const seen = sorted.filter(([, d]) => !('title' in d));
+  const full = sorted.flatMap(([id, d]) => ('title' in d ? [[id, d] as const] : []));
+  for (const part of chunks(seen, 5000)) {
+    await runStatement(
+      trx,
+      'update "clusters" set "first_seen" = "v"."first_seen", "last_seen" = "v"."last_seen", "updated_at" = ? from unnest(?::integer[], ?::bigint[], ?::bigint[]) as "v"("id", "first_seen", "last_seen") where "clusters"."id" = "v"."id"',
+      [now, part.map(([id]) => id), part.map(([, d]) => d.firstSeen), part.map(([, d]) => d.lastSeen)],
+    );
+  }
+  for (const part of chunks(full, 5000)) {
+    await runStatement(
+      trx,
+      'update "clusters" set "summary" = "v"."summary", "kind" = "v"."kind", "first_seen" = "v"."first_seen", "last_seen" = "v"."last_seen", "updated_at" = ?, "title" = case when "clusters"."pinned_title" = 0 then "v"."title" else "clusters"."title" end from unnest(?::integer[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[]) as "v"("id", "summary", "kind", "first_seen", "last_seen", "title") where "clusters"."id" = "v"."id"',
+      [now, part.map(([id]) => id), part.map(([, d]) => d.summary), part.map(([, d]) => d.kind), part.map(([, d]) => d.firstSeen), part.map(([, d]) => d.lastSeen), part.map(([, d]) => d.title)],
+    );
+  }
 }

@@ -241,6 +241,8 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
       for (const r of rows) byKindValue.set(`${r.kind}\u0000${r.value}`, { id: r.id, personId: r.person_id, hints: r.org_hints });
     }
   }
+  const pg = dbKind(trx) === 'postgres';
+  const fresh = new Map<string, AuthorWanted>();
   for (const w of authors) {
     const k = `${w.kind}\u0000${w.value}`;
     const known = byKindValue.get(k);
@@ -251,6 +253,11 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
       await trx.updateTable('identities').set({ org_hints: h }).where('id', '=', known.id).execute();
       await trx.updateTable('people').set({ org_resolved_at: null }).where('id', '=', known.personId).execute();
       known.hints = h;
+    }
+    if (id === undefined && pg) {
+      // PostgreSQL: the batch's new authors are made together, below (a few statements, not three a new author).
+      if (!fresh.has(k)) fresh.set(k, w);
+      continue;
     }
     if (id === undefined) {
       // The same email seen on another platform is clear evidence of the same person.
@@ -293,5 +300,108 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
     }
     out.set(w.authorId, id);
   }
+  if (fresh.size) {
+    await createIdentitiesPg(trx, [...fresh.values()], now, byKindValue);
+    for (const w of authors) if (!out.has(w.authorId)) out.set(w.authorId, byKindValue.get(`${w.kind}\u0000${w.value}`)!.id);
+  }
   return out;
+}
+
+/**
+ * PostgreSQL: a batch's new authors (one each, in batch order) get their identities and people in a
+ * few statements, whatever their number: as ensureIdentities does one by one on SQLite. An author
+ * whose email another identity has (stored, or an earlier new author of the batch) joins that person,
+ * with the evidence; else a person of their own, its id taken from the sequence first. An author
+ * another worker stored meanwhile takes theirs, and the people made for such authors go again.
+ */
+async function createIdentitiesPg(
+  trx: Kysely<Database>,
+  wanted: readonly AuthorWanted[],
+  now: number,
+  byKindValue: Map<string, { id: number; personId: number; hints: string | null }>,
+): Promise<void> {
+  const emails = [...new Set(wanted.flatMap((w) => (w.email ? [w.email] : [])))];
+  const storedPersonOfEmail = new Map<string, number>();
+  if (emails.length) {
+    const rows = await runStatement<{ email: string; person_id: number }>(
+      trx,
+      'select distinct on ("email") "email", "person_id" from "identities" where "email" = any(?::text[]) order by "email", "id"',
+      [emails],
+    );
+    for (const r of rows) storedPersonOfEmail.set(r.email, r.person_id);
+  }
+  // Who joins whom: a stored person (by id), or the new person of an earlier author of this batch (by position).
+  const plans: Array<{ w: AuthorWanted; person: { id: number } | { fresh: number }; evidence: string | null }> = [];
+  const freshOfEmail = new Map<string, number>();
+  const newPeople: AuthorWanted[] = [];
+  for (const w of wanted) {
+    const evidence = w.email ? JSON.stringify({ rule: 'same-email', email: w.email }) : null;
+    const stored = w.email ? storedPersonOfEmail.get(w.email) : undefined;
+    const earlier = w.email ? freshOfEmail.get(w.email) : undefined;
+    if (stored !== undefined) plans.push({ w, person: { id: stored }, evidence });
+    else if (earlier !== undefined) plans.push({ w, person: { fresh: earlier }, evidence });
+    else {
+      if (w.email) freshOfEmail.set(w.email, newPeople.length);
+      plans.push({ w, person: { fresh: newPeople.length }, evidence: null });
+      newPeople.push(w);
+    }
+  }
+  let personIds: number[] = [];
+  if (newPeople.length) {
+    personIds = (await runStatement<{ id: number }>(trx, "select nextval(pg_get_serial_sequence('people', 'id'))::integer as \"id\" from generate_series(1, ?::integer)", [newPeople.length]))
+      .map((r) => Number(r.id))
+      .sort((a, b) => a - b);
+    await runStatement(
+      trx,
+      'insert into "people" ("id", "display_name", "org_id", "is_staff", "created_at") select "v"."id", "v"."name", null, 0, ? from unnest(?::integer[], ?::text[]) as "v"("id", "name")',
+      [now, personIds, newPeople.map((w) => w.name || w.value)],
+    );
+  }
+  const personOf = (p: (typeof plans)[number]) => ('id' in p.person ? p.person.id : personIds[p.person.fresh]!);
+  const inserted = await runStatement<{ id: number; kind: string; value: string }>(
+    trx,
+    'insert into "identities" ("kind", "value", "display_name", "email", "is_bot", "person_id", "link_evidence", "created_at", "org_hints") select "v"."kind", "v"."value", "v"."name", "v"."email", "v"."is_bot", "v"."person_id", "v"."evidence", ?, "v"."hints" from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::integer[], ?::integer[], ?::text[], ?::text[]) with ordinality as "v"("kind", "value", "name", "email", "is_bot", "person_id", "evidence", "hints", "n") order by "v"."n" on conflict ("kind", "value") do nothing returning "id", "kind", "value"',
+    [
+      now,
+      plans.map((p) => p.w.kind),
+      plans.map((p) => p.w.value),
+      plans.map((p) => p.w.name),
+      plans.map((p) => p.w.email),
+      plans.map((p) => (p.w.isBot ? 1 : 0)),
+      plans.map(personOf),
+      plans.map((p) => p.evidence),
+      plans.map((p) => p.w.hints),
+    ],
+  );
+  const made = new Map(inserted.map((r) => [`${r.kind}\u0000${r.value}`, Number(r.id)]));
+  const usedPeople = new Set<number>();
+  const theirs: Array<(typeof plans)[number]> = [];
+  for (const p of plans) {
+    const k = `${p.w.kind}\u0000${p.w.value}`;
+    const id = made.get(k);
+    if (id === undefined) theirs.push(p);
+    else {
+      usedPeople.add(personOf(p));
+      byKindValue.set(k, { id, personId: personOf(p), hints: p.w.hints });
+    }
+  }
+  // A new identity may place its stored person (joined by the same email) elsewhere: resolve again.
+  const rejoined = [...new Set(plans.filter((p) => 'id' in p.person && made.has(`${p.w.kind}\u0000${p.w.value}`)).map(personOf))];
+  if (rejoined.length) await runStatement(trx, 'update "people" set "org_resolved_at" = null where "id" = any(?::integer[])', [rejoined]);
+  if (!theirs.length) return;
+  // Another worker stored these authors meanwhile (concurrent batches): use theirs.
+  const unused = personIds.filter((id) => !usedPeople.has(id));
+  if (unused.length) await runStatement(trx, 'delete from "people" where "id" = any(?::integer[])', [unused]);
+  const rows = await runStatement<{ id: number; kind: string; value: string; person_id: number }>(
+    trx,
+    'select "i"."id", "i"."kind", "i"."value", "i"."person_id" from "identities" as "i" inner join unnest(?::text[], ?::text[]) as "v"("kind", "value") on "i"."kind" = "v"."kind" and "i"."value" = "v"."value"',
+    [theirs.map((p) => p.w.kind), theirs.map((p) => p.w.value)],
+  );
+  const found = new Map(rows.map((r) => [`${r.kind}\u0000${r.value}`, r]));
+  for (const p of theirs) {
+    const k = `${p.w.kind}\u0000${p.w.value}`;
+    const r = found.get(k);
+    if (!r) throw new StoreError(`identity ${p.w.kind} ${p.w.value}: neither stored here nor found stored by another worker`);
+    byKindValue.set(k, { id: r.id, personId: r.person_id, hints: p.w.hints });
+  }
 }

@@ -3,7 +3,8 @@
 // (`identities.link_evidence`, the latest decision outermost, earlier ones under `previous`).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { chunks } from './db.js';
+import { chunks, dbKind } from './db.js';
+import { runStatement } from './bulk.js';
 import {
   parseOrgEvidence,
   parseOrgHints,
@@ -118,6 +119,20 @@ export async function readPeopleForOrgs(
 
 /** Records people's org, staff flag and the evidence, resolved at `now`. */
 export async function savePersonOrgs(db: Kysely<Database>, updates: ReadonlyArray<{ id: number; orgId: number | null; isStaff: boolean; evidence: string }>, now: number): Promise<void> {
+  if (dbKind(db) === 'postgres') {
+    // One statement a page (a round trip each on PostgreSQL; a worker resolves the people every
+    // concurrent ingest adds), the rows in id order: two workers resolving the same people lock them
+    // in the same order.
+    const sorted = [...updates].sort((a, b) => a.id - b.id);
+    for (const part of chunks(sorted, 2000)) {
+      await runStatement(
+        db,
+        'update "people" set "org_id" = "v"."org_id", "is_staff" = "v"."is_staff", "org_evidence" = "v"."evidence", "org_resolved_at" = ? from unnest(?::integer[], ?::integer[], ?::integer[], ?::text[]) as "v"("id", "org_id", "is_staff", "evidence") where "people"."id" = "v"."id"',
+        [now, part.map((u) => u.id), part.map((u) => u.orgId), part.map((u) => (u.isStaff ? 1 : 0)), part.map((u) => u.evidence)],
+      );
+    }
+    return;
+  }
   for (const u of updates)
     await db
       .updateTable('people')

@@ -12,6 +12,8 @@ import { searchConversations } from '../../src/store/web/search.js';
 import type { DbKind, OpenedDb } from '../../src/store/db.js';
 import type { DetectedFeedback } from '../../src/pipeline/feedback.js';
 import { freshStore, msg } from '../support/factories.js';
+import { applyPeopleConfig } from '../../src/stages/people.js';
+import { listPeopleWithIdentities } from '../../src/store/people.js';
 import { postgresSuiteStore, type SuiteStore } from '../support/stores.js';
 
 const T0 = Date.UTC(2024, 0, 10, 12, 0, 0);
@@ -169,6 +171,51 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       expect((await store.db.selectFrom('raw_items').select('payload').executeTakeFirstOrThrow()).payload).toBe('rawbytes');
       // Unchanged on re-read (the hash is of the stored text).
       expect(await ingest({ platform: 'slack', messages: [msg({ externalId: 'n', text, subject: 'a\u0000b' })] })).toMatchObject({ unchanged: 1 });
+    });
+
+    it('new authors: one person per email, whether the other identity is stored or new in the same batch; orgs placed by domain', async () => {
+      const list = await ensureSource(store.db, 'list', 'mail', T0);
+      await ingest({ platform: 'slack', messages: [msg({ externalId: 's1', author: { id: 'U1', name: 'Ada', email: 'ada@acme.io' } })] });
+      await ingest({
+        sourceId: list,
+        platform: 'mail',
+        messages: [
+          msg({ externalId: 'm1@x', globalKey: 'm1@x', author: { id: 'ada@acme.io', name: 'Ada L', email: 'ada@acme.io' } }),
+          msg({ externalId: 'm2@x', globalKey: 'm2@x', author: { id: 'bo@else.org', name: 'Bo', email: 'bo@else.org' } }),
+        ],
+      });
+      await ingest({
+        platform: 'slack',
+        messages: [
+          msg({ externalId: 's2', author: { id: 'U2', name: 'Bo', email: 'bo@else.org' } }),
+          msg({ externalId: 's3', author: { id: 'U3', name: 'Cy', email: 'cy@acme.io' } }),
+          msg({ externalId: 's4', author: { id: 'U4', name: 'Cy too', email: 'cy@acme.io' } }),
+          msg({ externalId: 's5', author: { id: 'U5', name: 'Di' } }),
+        ],
+      });
+      const ids = await store.db.selectFrom('identities').select(['value', 'person_id', 'link_evidence']).orderBy('id').execute();
+      const personOf = new Map(ids.map((i) => [i.value, i.person_id]));
+      expect(ids.map((i) => i.value)).toEqual(['U1', 'ada@acme.io', 'bo@else.org', 'U2', 'U3', 'U4', 'U5']);
+      expect(personOf.get('ada@acme.io')).toBe(personOf.get('U1'));
+      expect(personOf.get('U2')).toBe(personOf.get('bo@else.org'));
+      expect(personOf.get('U4')).toBe(personOf.get('U3'));
+      expect(new Set(personOf.values()).size).toBe(4);
+      expect((await store.db.selectFrom('people').select('id').execute()).length).toBe(4);
+      const evidence = new Map(ids.map((i) => [i.value, i.link_evidence]));
+      for (const joined of ['ada@acme.io', 'U2', 'U4']) expect(JSON.parse(evidence.get(joined)!)).toMatchObject({ rule: 'same-email' });
+      for (const own of ['U1', 'bo@else.org', 'U3', 'U5']) expect(evidence.get(own)).toBeNull();
+
+      const orgs = [{ name: 'Acme', segment: 'customer', domains: ['acme.io'] }];
+      await applyPeopleConfig(store.db, { people: [], orgs }, T0);
+      const placed = async () =>
+        (await listPeopleWithIdentities(store.db))
+          .map((p) => ({ who: p.identities.map((i) => i.value).join(','), org: p.org, staff: p.isStaff, resolved: p.orgEvidence !== null }))
+          .sort((a, b) => a.who.localeCompare(b.who));
+      const first = await placed();
+      expect(first.filter((p) => p.org === 'Acme').map((p) => p.who)).toEqual(['U1,ada@acme.io', 'U3,U4']);
+      expect(first.every((p) => !p.staff && p.resolved)).toBe(true);
+      await applyPeopleConfig(store.db, { people: [], orgs }, T0 + 1);
+      expect(await placed()).toEqual(first);
     });
 
     it('a batch of 3,000 messages in 40 threads is stored whole (chunked statements)', async () => {
