@@ -54,7 +54,7 @@ export function assignConversations(inputs: readonly ThreadInput[], ctx: ThreadC
   for (const i of order) {
     const m = inputs[i]!;
     // References are oldest-first; the nearest ancestor is the most reliable link.
-    const refs = [...m.refs].map((r, pos) => ({ ...r, pos })).sort((a, b) => REF_ORDER[a.kind] - REF_ORDER[b.kind] || b.pos - a.pos);
+    const refs = m.refs.length < 2 ? m.refs : [...m.refs].map((r, pos) => ({ ...r, pos })).sort((a, b) => REF_ORDER[a.kind] - REF_ORDER[b.kind] || b.pos - a.pos);
     let conv: ConversationRef | undefined = m.original ? ('key' in m.original ? resolve(m.original.key) : { existing: m.original.conversation }) : undefined;
     for (const r of conv ? [] : refs) {
       if (r.key === m.key) continue;

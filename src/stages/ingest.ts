@@ -19,11 +19,14 @@ export function ingestJobId(p: IngestPayload): string {
  */
 export function prefetchIngest(ctx: StageContext, payload: IngestPayload): void {
   if (payload.platform === 'mail') return;
+  handedOver.add(payload);
   ctx.services.ingest.linkAhead(true)?.prefetch(payload.sourceId, channelStreams(payload.sourceId, batchInTimeOrder(payload.messages)));
 }
 
 /** Below this many messages a batch's lines are linked here: a round trip to the helper costs more. */
 const AHEAD_MIN_MESSAGES = 16;
+/** Payloads whose lines prefetchIngest handed over already (an import's next batch). */
+const handedOver = new WeakSet<object>();
 
 /**
  * `followUp: false`: the touched conversations are left to finishPendingWork (src/runner/pending.ts),
@@ -47,7 +50,8 @@ export async function runIngest(ctx: StageContext, data: unknown, opts: { follow
   // A worker taking jobs ahead: this job's lines are linked on the helper thread while the jobs before
   // it are stored (at most `inTurn` stored at once in this process, in the order taken). Otherwise
   // while this batch's own reads run.
-  if (chat && opts.linkAhead !== false && parsed.data.messages.length >= AHEAD_MIN_MESSAGES && helpers.aheadWorthIt()) prefetchIngest(ctx, parsed.data);
+  const handed = typeof data === 'object' && data !== null && handedOver.has(data);
+  if (chat && !handed && opts.linkAhead !== false && parsed.data.messages.length >= AHEAD_MIN_MESSAGES && helpers.aheadWorthIt()) prefetchIngest(ctx, parsed.data);
   const result = opts.inTurn === undefined ? await store() : await helpers.inTurn(opts.inTurn, store);
   if (result.conversationIds.length && opts.followUp !== false) {
     await ctx.queue.add('enrich', 'enrich', { conversationIds: result.conversationIds }, { jobId: `enrich-${contentHash(...result.conversationIds, parsed.data.sourceId, ingestJobId(parsed.data))}` });
