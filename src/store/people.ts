@@ -6,6 +6,7 @@ import type { Database } from './schema.js';
 import { chunks, dbKind } from './db.js';
 import { runStatement } from './bulk.js';
 import {
+  isListHostAddress,
   parseOrgEvidence,
   parseOrgHints,
   type IdentityFact,
@@ -225,24 +226,45 @@ export async function readRoleMessages(db: Kysely<Database>, personIds: readonly
 }
 
 /**
- * People who wrote in a vote thread among these conversations and are not staff yet: marked unresolved,
- * so the next resolution reads their role again (a vote may show a maintainer). Returns how many.
+ * People whose messages in these conversations carry a sign of a maintainer and who are not staff yet:
+ * marked unresolved, so the next resolution reads their role again (see maintainerEvidence). The signs:
+ * a mail in a vote thread (calling or casting a vote), an address at the host of the list it was sent
+ * to, and a list thread they started (a second one speaking for the project shows a maintainer). Only
+ * these authors are read again: placing everyone at every job read every person's messages. Returns how
+ * many.
  */
-export async function markVotersUnresolved(db: Kysely<Database>, conversationIds: readonly number[]): Promise<number> {
+export async function markRoleSignalsUnresolved(db: Kysely<Database>, conversationIds: readonly number[]): Promise<number> {
   if (!conversationIds.length) return 0;
   // Two statements, not an UPDATE over a subquery: PostgreSQL planned that one before the first
   // ANALYZE of a fresh store (tables "empty") as a nested scan of messages per person, which ran for
   // minutes once they were not; looked up first, the people are updated by their primary key.
-  const voters = await db
-    .selectFrom('messages as m')
-    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-    .select('idn.person_id')
-    .distinct()
-    .where('m.conversation_id', 'in', [...conversationIds])
-    .where(VOTE_SUBJECT)
-    .execute();
+  const people = new Set<number>();
+  for (const part of chunks([...conversationIds])) {
+    const rows = await db
+      .selectFrom('messages as m')
+      .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+      .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+      .leftJoin('channels as ch', 'ch.id', 'm.channel_id')
+      .select([
+        'idn.person_id',
+        'idn.kind',
+        'idn.value',
+        'idn.email',
+        'ch.external_id',
+        sql<number>`case when ${VOTE_SUBJECT} then 1 else 0 end`.as('vote'),
+        sql<number>`case when c.root_message_id = m.id then 1 else 0 end`.as('starts'),
+      ])
+      .distinct()
+      .where('m.conversation_id', 'in', part)
+      .execute();
+    for (const r of rows) {
+      const email = r.kind === 'email' ? (r.email ?? r.value) : r.email;
+      const signal = Number(r.vote) === 1 || (r.kind === 'email' && !!r.external_id && Number(r.starts) === 1) || isListHostAddress(email, r.external_id);
+      if (signal) people.add(r.person_id);
+    }
+  }
   let n = 0;
-  for (const part of chunks(voters.map((v) => v.person_id))) {
+  for (const part of chunks([...people].sort((a, b) => a - b))) {
     const r = await db.updateTable('people').set({ org_resolved_at: null }).where('is_staff', '=', 0).where('org_resolved_at', 'is not', null).where('id', 'in', part).executeTakeFirst();
     n += Number(r.numUpdatedRows ?? 0);
   }
@@ -252,7 +274,7 @@ export async function markVotersUnresolved(db: Kysely<Database>, conversationIds
 /** The conversations these people wrote in, other than `except`, are marked for detection again. */
 export async function markConversationsOfPeople(db: Kysely<Database>, personIds: readonly number[], except: readonly number[]): Promise<number> {
   if (!personIds.length) return 0;
-  // Looked up first, then updated by primary key (see markVotersUnresolved: no plan over a subquery).
+  // Looked up first, then updated by primary key (see markRoleSignalsUnresolved: no plan over a subquery).
   const skip = new Set(except);
   const convs = await db
     .selectFrom('messages as m')
