@@ -6,7 +6,6 @@ import type { Database } from './schema.js';
 import { chunks, dbKind } from './db.js';
 import { runStatement } from './bulk.js';
 import {
-  isListHostAddress,
   parseOrgEvidence,
   parseOrgHints,
   type IdentityFact,
@@ -16,6 +15,7 @@ import {
   type PersonEntry,
   type PersonOrgState,
   type RoleMessage,
+  type RoleSignal,
   type StoredOrg,
 } from '../model/people.js';
 import { unmergeIdentity } from './web/people.js';
@@ -226,23 +226,17 @@ export async function readRoleMessages(db: Kysely<Database>, personIds: readonly
 }
 
 /**
- * People whose messages in these conversations carry a sign of a maintainer and who are not staff yet:
- * marked unresolved, so the next resolution reads their role again (see maintainerEvidence). The signs:
- * a mail in a vote thread (calling or casting a vote), an address at the host of the list it was sent
- * to, and a list thread they started (a second one speaking for the project shows a maintainer). Only
- * these authors are read again: placing everyone at every job read every person's messages. Returns how
- * many.
+ * What the authors of these conversations' messages show of a role, for the people not staff yet (see
+ * roleSignalPeople): per author and list, whether they wrote in a vote thread, their address, and the
+ * start of each list thread there they started. One read of the job's conversations, chunked.
  */
-export async function markRoleSignalsUnresolved(db: Kysely<Database>, conversationIds: readonly number[]): Promise<number> {
-  if (!conversationIds.length) return 0;
-  // Two statements, not an UPDATE over a subquery: PostgreSQL planned that one before the first
-  // ANALYZE of a fresh store (tables "empty") as a nested scan of messages per person, which ran for
-  // minutes once they were not; looked up first, the people are updated by their primary key.
-  const people = new Set<number>();
+export async function readRoleSignals(db: Kysely<Database>, conversationIds: readonly number[]): Promise<RoleSignal[]> {
+  const out: RoleSignal[] = [];
   for (const part of chunks([...conversationIds])) {
     const rows = await db
       .selectFrom('messages as m')
       .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+      .innerJoin('people as p', 'p.id', 'idn.person_id')
       .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
       .leftJoin('channels as ch', 'ch.id', 'm.channel_id')
       .select([
@@ -252,19 +246,33 @@ export async function markRoleSignalsUnresolved(db: Kysely<Database>, conversati
         'idn.email',
         'ch.external_id',
         sql<number>`case when ${VOTE_SUBJECT} then 1 else 0 end`.as('vote'),
-        sql<number>`case when c.root_message_id = m.id then 1 else 0 end`.as('starts'),
+        sql<string | null>`case when c.root_message_id = m.id and idn.kind = 'email' then substr(m.clean_text, 1, 3000) end`.as('start'),
       ])
       .distinct()
       .where('m.conversation_id', 'in', part)
+      .where('p.is_staff', '=', 0)
+      .where('p.org_resolved_at', 'is not', null)
       .execute();
-    for (const r of rows) {
-      const email = r.kind === 'email' ? (r.email ?? r.value) : r.email;
-      const signal = Number(r.vote) === 1 || (r.kind === 'email' && !!r.external_id && Number(r.starts) === 1) || isListHostAddress(email, r.external_id);
-      if (signal) people.add(r.person_id);
-    }
+    for (const r of rows)
+      out.push({
+        personId: r.person_id,
+        email: r.kind === 'email' ? (r.email ?? r.value) : r.email,
+        listId: r.external_id,
+        vote: Number(r.vote) === 1,
+        threadStart: r.start,
+      });
   }
+  return out;
+}
+
+/**
+ * These people, if not staff and resolved, marked unresolved: the next resolution reads their role
+ * again. By primary key, in chunks (no UPDATE over a subquery: PostgreSQL planned that one before the
+ * first ANALYZE of a fresh store as a nested scan of messages per person). Returns how many.
+ */
+export async function markPeopleUnresolved(db: Kysely<Database>, personIds: readonly number[]): Promise<number> {
   let n = 0;
-  for (const part of chunks([...people].sort((a, b) => a - b))) {
+  for (const part of chunks([...new Set(personIds)].sort((a, b) => a - b))) {
     const r = await db.updateTable('people').set({ org_resolved_at: null }).where('is_staff', '=', 0).where('org_resolved_at', 'is not', null).where('id', 'in', part).executeTakeFirst();
     n += Number(r.numUpdatedRows ?? 0);
   }
@@ -274,7 +282,7 @@ export async function markRoleSignalsUnresolved(db: Kysely<Database>, conversati
 /** The conversations these people wrote in, other than `except`, are marked for detection again. */
 export async function markConversationsOfPeople(db: Kysely<Database>, personIds: readonly number[], except: readonly number[]): Promise<number> {
   if (!personIds.length) return 0;
-  // Looked up first, then updated by primary key (see markRoleSignalsUnresolved: no plan over a subquery).
+  // Looked up first, then updated by primary key (see markPeopleUnresolved: no plan over a subquery).
   const skip = new Set(except);
   const convs = await db
     .selectFrom('messages as m')
