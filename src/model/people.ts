@@ -71,6 +71,16 @@ export type StaffRule = 'people-config' | 'org-segment' | 'slack-team' | 'discor
 export type MaintainerRule = 'list-host' | 'vote-caller' | 'binding-vote' | 'project-voice';
 
 /** One message of a person as the maintainer rules read it. */
+/** One author's sign in a job's conversations (readRoleSignals): a vote-thread mail, their address on a list, a list thread they started. */
+export interface RoleSignal {
+  personId: number;
+  email: string | null;
+  listId: string | null;
+  vote: boolean;
+  /** The start of a list thread they started (its first 3,000 characters), else null. */
+  threadStart: string | null;
+}
+
 export interface RoleMessage {
   /** The message's own subject (mail), null in chat. */
   subject: string | null;

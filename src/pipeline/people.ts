@@ -22,10 +22,11 @@ import {
   type StoredOrg,
   type MaintainerRule,
   type RoleMessage,
+  type RoleSignal,
 } from '../model/people.js';
 import { ownWords, threadKindOf, voteOf } from './classify/community.js';
 export { latestRule, parseOrgHints, orgHintsOf, segmentOf, isListHostAddress };
-export type { PersonOrgState, StoredOrg, IdentityFact, PersonEntry, OrgEntry, OrgHints, OrgEvidence, OrgFacts, OrgRule, StaffRule, MaintainerRule, RoleMessage };
+export type { PersonOrgState, StoredOrg, IdentityFact, PersonEntry, OrgEntry, OrgHints, OrgEvidence, OrgFacts, OrgRule, StaffRule, MaintainerRule, RoleMessage, RoleSignal };
 
 export interface IdentityRef {
   kind: string;
@@ -337,7 +338,7 @@ export function maintainerEvidence(messages: readonly RoleMessage[]): { rule: Ma
   const threads = new Set<string>();
   let first: RoleMessage | undefined;
   for (const m of messages) {
-    if (!m.listId || !PROJECT_VOICE.test(ownWords(m.text).slice(0, 3000))) continue;
+    if (!m.listId || !speaksForProject(m.text)) continue;
     threads.add(
       (m.subject ?? '')
         .replace(/^(?:\s*(?:re|aw|fwd?|wg|sv)\s*:\s*)+/i, '')
@@ -368,3 +369,20 @@ const PROJECT_VOICE = new RegExp(
   ].join('|'),
   'i',
 );
+
+/** Whether a mail's own words speak for the project's course (see PROJECT_VOICE). Pure. */
+export function speaksForProject(text: string): boolean {
+  return PROJECT_VOICE.test(ownWords(text).slice(0, 3000));
+}
+
+/**
+ * The people whose new messages could change maintainerEvidence's answer, so they are placed again: a
+ * vote-thread mail (calling or casting a vote), an address at the host of the list, or a list thread they
+ * started that speaks for the project (a second one shows a maintainer). A plain question they start
+ * changes nothing, so it costs no new placement. Pure.
+ */
+export function roleSignalPeople(signals: readonly RoleSignal[]): number[] {
+  const out = new Set<number>();
+  for (const s of signals) if (s.vote || isListHostAddress(s.email, s.listId) || (s.listId && s.threadStart !== null && speaksForProject(s.threadStart))) out.add(s.personId);
+  return [...out];
+}

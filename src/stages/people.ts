@@ -5,12 +5,13 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import {
   markConversationsOfPeople,
-  markVotersUnresolved,
+  markPeopleUnresolved,
   newestIdentityId,
   peopleTransaction,
   readIdentityFacts,
   readOrgs,
   readPeopleForOrgs,
+  readRoleSignals,
   readRoleMessages,
   readVoters,
   saveConfigOrgs,
@@ -19,7 +20,7 @@ import {
   type PeopleConfig,
 } from '../store/people.js';
 import type { StageContext } from './context.js';
-import { planLinkWrites, planOrgPlacements } from '../pipeline/people.js';
+import { planLinkWrites, planOrgPlacements, roleSignalPeople } from '../pipeline/people.js';
 
 export interface ApplyPeopleResult {
   orgs: number;
@@ -86,8 +87,10 @@ export async function resolveOrgs(db: Kysely<Database>, cfg: PeopleConfig, which
  * People before a stage reads them: the config applied again whenever identities appeared since (a
  * `people:` entry whose identity is first seen now links in this run), and the org and staff flag of
  * everyone not resolved yet, so that detection, counting and the digest see one answer to "is this
- * person staff?". `conversationIds`: the conversations the stage is about to read; their vote-thread
- * authors are read again, and when someone's staff flag changes, the other conversations they wrote in
+ * person staff?". `conversationIds`: the conversations the stage is about to read; their authors whose
+ * messages there show a maintainer's sign (a vote, a list-host address, a list
+ * thread they started speaking for the project: roleSignalPeople) are
+ * read again, and when someone's staff flag changes, the other conversations they wrote in
  * are marked for detection again (a vote seen today shows a maintainer whose older threads were taken
  * for a user's).
  */
@@ -95,7 +98,7 @@ export async function resolvePeople(ctx: StageContext, stage: string, conversati
   const { db } = ctx;
   const cfg = { people: ctx.config.people, orgs: ctx.config.orgs };
   const done = ctx.services.cluster.peopleApplied;
-  await markVotersUnresolved(db, conversationIds);
+  if (conversationIds.length) await markPeopleUnresolved(db, roleSignalPeople(await readRoleSignals(db, conversationIds)));
   const changed: number[] = [];
   const newest = await newestIdentityId(db);
   const applied = done.get(ctx.config);

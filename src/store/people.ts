@@ -15,6 +15,7 @@ import {
   type PersonEntry,
   type PersonOrgState,
   type RoleMessage,
+  type RoleSignal,
   type StoredOrg,
 } from '../model/people.js';
 import { unmergeIdentity } from './web/people.js';
@@ -225,24 +226,53 @@ export async function readRoleMessages(db: Kysely<Database>, personIds: readonly
 }
 
 /**
- * People who wrote in a vote thread among these conversations and are not staff yet: marked unresolved,
- * so the next resolution reads their role again (a vote may show a maintainer). Returns how many.
+ * What the authors of these conversations' messages show of a role, for the people not staff yet (see
+ * roleSignalPeople): per author and list, whether they wrote in a vote thread, their address, and the
+ * start of each list thread there they started. One read of the job's conversations, chunked.
  */
-export async function markVotersUnresolved(db: Kysely<Database>, conversationIds: readonly number[]): Promise<number> {
-  if (!conversationIds.length) return 0;
-  // Two statements, not an UPDATE over a subquery: PostgreSQL planned that one before the first
-  // ANALYZE of a fresh store (tables "empty") as a nested scan of messages per person, which ran for
-  // minutes once they were not; looked up first, the people are updated by their primary key.
-  const voters = await db
-    .selectFrom('messages as m')
-    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-    .select('idn.person_id')
-    .distinct()
-    .where('m.conversation_id', 'in', [...conversationIds])
-    .where(VOTE_SUBJECT)
-    .execute();
+export async function readRoleSignals(db: Kysely<Database>, conversationIds: readonly number[]): Promise<RoleSignal[]> {
+  const out: RoleSignal[] = [];
+  for (const part of chunks([...conversationIds])) {
+    const rows = await db
+      .selectFrom('messages as m')
+      .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+      .innerJoin('people as p', 'p.id', 'idn.person_id')
+      .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+      .leftJoin('channels as ch', 'ch.id', 'm.channel_id')
+      .select([
+        'idn.person_id',
+        'idn.kind',
+        'idn.value',
+        'idn.email',
+        'ch.external_id',
+        sql<number>`case when ${VOTE_SUBJECT} then 1 else 0 end`.as('vote'),
+        sql<string | null>`case when c.root_message_id = m.id and idn.kind = 'email' then substr(m.clean_text, 1, 3000) end`.as('start'),
+      ])
+      .distinct()
+      .where('m.conversation_id', 'in', part)
+      .where('p.is_staff', '=', 0)
+      .where('p.org_resolved_at', 'is not', null)
+      .execute();
+    for (const r of rows)
+      out.push({
+        personId: r.person_id,
+        email: r.kind === 'email' ? (r.email ?? r.value) : r.email,
+        listId: r.external_id,
+        vote: Number(r.vote) === 1,
+        threadStart: r.start,
+      });
+  }
+  return out;
+}
+
+/**
+ * These people, if not staff and resolved, marked unresolved: the next resolution reads their role
+ * again. By primary key, in chunks (no UPDATE over a subquery: PostgreSQL planned that one before the
+ * first ANALYZE of a fresh store as a nested scan of messages per person). Returns how many.
+ */
+export async function markPeopleUnresolved(db: Kysely<Database>, personIds: readonly number[]): Promise<number> {
   let n = 0;
-  for (const part of chunks(voters.map((v) => v.person_id))) {
+  for (const part of chunks([...new Set(personIds)].sort((a, b) => a - b))) {
     const r = await db.updateTable('people').set({ org_resolved_at: null }).where('is_staff', '=', 0).where('org_resolved_at', 'is not', null).where('id', 'in', part).executeTakeFirst();
     n += Number(r.numUpdatedRows ?? 0);
   }
@@ -252,7 +282,7 @@ export async function markVotersUnresolved(db: Kysely<Database>, conversationIds
 /** The conversations these people wrote in, other than `except`, are marked for detection again. */
 export async function markConversationsOfPeople(db: Kysely<Database>, personIds: readonly number[], except: readonly number[]): Promise<number> {
   if (!personIds.length) return 0;
-  // Looked up first, then updated by primary key (see markVotersUnresolved: no plan over a subquery).
+  // Looked up first, then updated by primary key (see markPeopleUnresolved: no plan over a subquery).
   const skip = new Set(except);
   const convs = await db
     .selectFrom('messages as m')

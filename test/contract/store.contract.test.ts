@@ -13,7 +13,8 @@ import type { DbKind, OpenedDb } from '../../src/store/db.js';
 import type { DetectedFeedback } from '../../src/pipeline/feedback.js';
 import { freshStore, msg } from '../support/factories.js';
 import { applyPeopleConfig } from '../../src/stages/people.js';
-import { listPeopleWithIdentities } from '../../src/store/people.js';
+import { listPeopleWithIdentities, markPeopleUnresolved, readRoleSignals } from '../../src/store/people.js';
+import { roleSignalPeople } from '../../src/pipeline/people.js';
 import { postgresSuiteStore, type SuiteStore } from '../support/stores.js';
 
 const T0 = Date.UTC(2024, 0, 10, 12, 0, 0);
@@ -216,6 +217,67 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       expect(first.every((p) => !p.staff && p.resolved)).toBe(true);
       await applyPeopleConfig(store.db, { people: [], orgs }, T0 + 1);
       expect(await placed()).toEqual(first);
+    });
+
+    it('placed people whose new messages show a maintainer sign are unresolved again, and only they', async () => {
+      const list = await ensureSource(store.db, 'list', 'mail', T0);
+      const mail = (externalId: string, from: string, channel: string, subject: string, text: string, minutes: number, replyTo: string | null = null) =>
+        msg({
+          externalId,
+          globalKey: externalId,
+          channel,
+          author: { id: from, email: from, name: from.split('@')[0] },
+          subject,
+          text,
+          cleanText: text,
+          sentAt: T0 + minutes * 60_000,
+          replyTo,
+          references: replyTo ? [replyTo] : [],
+        });
+      const OTHER = 'users.other.example';
+      const DEV = 'dev.foo.example.org';
+      // Everyone first writes a reply on another host's list (no sign), and is placed: nobody is staff.
+      const who = ['ann@a.example', 'bob@b.example', 'cat@c.example', 'dan@d.example', 'fred@example.org', 'gus@g.example'];
+      await ingest({
+        sourceId: list,
+        platform: 'mail',
+        messages: [mail('o0@x', 'xav@x.example', OTHER, 'Hello', 'Hi all', 0), ...who.map((w, i) => mail(`o${i + 1}@x`, w, OTHER, 'Re: Hello', `Hi from ${w}`, i + 1, 'o0@x'))],
+      });
+      await ingest({ platform: 'slack', messages: [msg({ externalId: 's1', author: { id: 'U9', name: 'Yo' } }), msg({ externalId: 's2', author: { id: 'U5', name: 'Eve' }, replyTo: 's1' })] });
+      await applyPeopleConfig(store.db, { people: [], orgs: [] }, T0);
+      expect((await store.db.selectFrom('people').select('id').where('is_staff', '=', 1).execute()).length).toBe(0);
+      expect((await store.db.selectFrom('people').select('id').where('org_resolved_at', 'is', null).execute()).length).toBe(0);
+      // Later: Ann starts a thread speaking for the project, Bob replies to it, Gus starts one asking a
+      // question, Dan calls a vote and Cat votes, Fred (at the list's host) replies on the host's list;
+      // Eve starts a chat thread (no list: no sign).
+      await ingest({
+        sourceId: list,
+        platform: 'mail',
+        messages: [
+          mail('q1@x', 'ann@a.example', DEV, 'Java 7', 'I propose we drop Java 7 support in 2.0.', 100),
+          mail('g1@x', 'gus@g.example', DEV, 'Build fails', 'Why does the build fail on Windows?', 100),
+          mail('q2@x', 'bob@b.example', DEV, 'Re: Java 7', 'Fine with me.', 101, 'q1@x'),
+          mail('q3@x', 'fred@example.org', DEV, 'Re: Build fails', 'Fixed in trunk.', 102, 'g1@x'),
+          mail('v1@x', 'dan@d.example', DEV, '[VOTE] Release Foo 1.0', 'Please vote.', 103),
+          mail('v2@x', 'cat@c.example', DEV, 'Re: [VOTE] Release Foo 1.0', '+1', 104, 'v1@x'),
+        ],
+      });
+      await ingest({ platform: 'slack', messages: [msg({ externalId: 's3', author: { id: 'U5', name: 'Eve' }, text: 'Is the build broken?' })] });
+      const convs = [await conversationOf('q1@x'), await conversationOf('g1@x'), await conversationOf('v1@x'), await conversationOf('s3')].map((c) => c!);
+      const mark = async (ids: number[]) => markPeopleUnresolved(store.db, roleSignalPeople(await readRoleSignals(store.db, ids)));
+      expect(await mark(convs)).toBe(4);
+      const unresolved = await store.db
+        .selectFrom('people as p')
+        .innerJoin('identities as i', 'i.person_id', 'p.id')
+        .select('i.value')
+        .where('p.org_resolved_at', 'is', null)
+        .orderBy('i.value')
+        .execute();
+      expect(unresolved.map((u) => u.value)).toEqual(['ann@a.example', 'cat@c.example', 'dan@d.example', 'fred@example.org']);
+      // Marked already: not read as signs again, nothing more to write.
+      expect(await readRoleSignals(store.db, convs)).toEqual(expect.not.arrayContaining([expect.objectContaining({ email: 'ann@a.example' })]));
+      expect(await mark(convs)).toBe(0);
+      expect(await mark([])).toBe(0);
     });
 
     it('a batch of 3,000 messages in 40 threads is stored whole (chunked statements)', async () => {

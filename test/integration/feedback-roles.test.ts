@@ -138,3 +138,74 @@ describe('a role shown later', () => {
     }
   });
 });
+
+// The same process enriching job after job (as a worker or `listen` does): once placed, a person is
+// placed again only when their new messages in a job carry a role signal, and then their earlier
+// threads are detected again.
+describe('a role shown in a later batch, one process', () => {
+  const question = (from: string) =>
+    mail('q1@x', from, 'Parallel resolver', 'How can I get a parallel dependency resolver so that large builds download artifacts faster? It would be great to have it in 2.0.', 0);
+  const cases: Array<{ name: string; rule: string; first: (from: string) => ReturnType<typeof mail>[]; later: (from: string) => ReturnType<typeof mail>[] }> = [
+    {
+      name: 'they call a [VOTE]',
+      rule: 'vote-caller',
+      first: (from) => [question(from)],
+      later: (from) => [mail('v1@x', from, '[VOTE] Release Foo 1.3.0', 'Please vote on releasing Foo 1.3.0. The vote is open for 72 hours.', 3000)],
+    },
+    {
+      name: 'they cast a binding vote',
+      rule: 'binding-vote',
+      first: (from) => [question(from)],
+      later: (from) => [
+        mail('v1@x', 'rm@home2.example', '[VOTE] Release Foo 1.3.0', 'Please vote on releasing Foo 1.3.0.', 3000),
+        mail('v2@x', from, 'Re: [VOTE] Release Foo 1.3.0', '+1 (binding)', 3010, 'v1@x'),
+      ],
+    },
+    {
+      name: 'a second thread they start speaks for the project',
+      rule: 'project-voice',
+      first: (from) => [
+        mail(
+          'q1@x',
+          from,
+          'Parallel resolver',
+          'I would like a parallel dependency resolver so that large builds download artifacts faster. I propose we ship it in 2.0, it would be great to have.',
+          0,
+        ),
+      ],
+      later: (from) => [mail('s1@x', from, 'Foo 2.0 progress', 'Here is the current status of 2.0: the new resolver is in, the docs still need work before the release.', 3000)],
+    },
+  ];
+  it.each(cases)('$name: staff after the later batch, and the earlier thread is no item', async ({ rule, first, later }) => {
+    const { openApp } = await import('../../src/app.js');
+    const { runEnrich } = await import('../../src/stages/enrich.js');
+    const { tempDir } = await import('../support/factories.js');
+    const app = await openApp({ db: `${tempDir()}/roles-later.db`, redisUrl: null });
+    const who = 'lead@home.example';
+    try {
+      const src = await ensureSource(app.db, 'mail', 'mail', T0);
+      const convIds = async () => (await app.db.selectFrom('conversations').select('id').where('enrich_pending', '>', 0).orderBy('id').execute()).map((c) => c.id);
+      const round = async (messages: ReturnType<typeof mail>[]) => {
+        await ingestBatch(app.db, { sourceId: src, platform: 'mail', messages, normalizerVersion: 1 }, T0);
+        await runEnrich(app.ctx, { conversationIds: await convIds() }, { followUp: false });
+      };
+      const person = async () =>
+        app.db.selectFrom('people as p').innerJoin('identities as i', 'i.person_id', 'p.id').select(['p.is_staff', 'p.org_evidence']).where('i.value', '=', who).executeTakeFirstOrThrow();
+      await round(first(who));
+      const earlier = (await app.db.selectFrom('messages').select('conversation_id').where('external_id', '=', 'q1@x').executeTakeFirstOrThrow()).conversation_id!;
+      expect(await app.db.selectFrom('feedback_items').select('id').where('conversation_id', '=', earlier).executeTakeFirst()).toBeDefined();
+      expect((await person()).is_staff).toBe(0);
+      await round(later(who));
+      const p = await person();
+      expect(p.is_staff).toBe(1);
+      expect(JSON.parse(p.org_evidence!).staff.rule).toBe(rule);
+      // The earlier thread is pending again; the next job (as the queue's next enrich) detects it again.
+      const pending = await convIds();
+      expect(pending).toContain(earlier);
+      await runEnrich(app.ctx, { conversationIds: pending }, { followUp: false });
+      expect(await app.db.selectFrom('feedback_items').select('id').where('conversation_id', '=', earlier).executeTakeFirst()).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
