@@ -99,7 +99,8 @@ const mentions = (text: string, word: string) => new RegExp(`(?<![\\p{L}\\p{N}_]
 
 describe('public edition', () => {
   it('has entries and quotes from public channels only', () => {
-    expect(pub.entries.length).toBeGreaterThan(2);
+    // The Okta login loop and the billing page (chatter such as "we saw something like that on Slack too" is not an entry).
+    expect(pub.entries.length).toBeGreaterThanOrEqual(2);
     const quotes = pub.entries.flatMap((e) => e.quotes);
     expect(quotes.length).toBeGreaterThan(2);
     expect(quotes.every((q) => /^(slack|discord|irc) /.test(q.channel))).toBe(true);
