@@ -222,6 +222,8 @@ export const ConfigSchema = z
         conceptWeight: z.number().min(0).max(4).optional(),
         /** Need texts longer than this (characters) need a higher similarity, by the square of the length ratio, up to 3x; 0 turns it off. */
         lengthPivot: z.number().int().min(0).max(100000).optional(),
+        /** Multiplier on the similarity of two questions (default 0.8; 1 turns it off). */
+        questionFactor: z.number().min(0).max(1).optional(),
         /** Optional, stronger need vectors from an OpenAI-compatible /v1/embeddings endpoint; off by default, never required. */
         embeddings: z
           .object({

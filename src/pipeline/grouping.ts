@@ -54,6 +54,12 @@ export interface GroupingOptions {
    * topic words without voicing the same need (default 300; 0 = off).
    */
   lengthPivot?: number;
+  /**
+   * Multiplier on the similarity of two questions (default 0.8): a question is one person's situation,
+   * and two are one need only when they ask the same thing, while reports of one bug or wishes for one
+   * feature recur in other words. 1 turns it off.
+   */
+  questionFactor?: number;
   /** Two groups of several members each merge only when their average link is at least this share of the looser group's own cohesion (default 0.5; 0 = off). */
   cohesionShare?: number;
 }
@@ -66,6 +72,7 @@ const DEFAULTS: Required<GroupingOptions> = {
   windowDays: 28,
   lengthPivot: 300,
   cohesionShare: 0.5,
+  questionFactor: 0.8,
   candidates: 20,
   denseLimit: 200,
   sparseLimit: 3000,
@@ -290,7 +297,12 @@ export class NeedGrouper {
   private itemSimilarity(ia: Item, ib: Item, exact: boolean): number {
     let s = this.pairCosine(ia.itemId, ib.itemId, this.vector(ia, exact), this.vector(ib, exact));
     if (!needKindsCompatible(ia.kind, ib.kind)) s *= kindFactor(this.o.kindPenalty, ia.kindGroups, ib.kindGroups);
-    return s * this.lengthFactor(ia, ib);
+    return s * this.lengthFactor(ia, ib) * this.questionPair(ia, ib);
+  }
+
+  /** questionFactor for a pair of questions, else 1. */
+  private questionPair(a: Item, b: Item): number {
+    return a.kind === 'question' && b.kind === 'question' ? this.o.questionFactor : 1;
   }
 
   /** 1 for short need texts; (pivot / length)² (down to 1/3) when the shorter of the two is longer than lengthPivot. */
@@ -469,7 +481,7 @@ export class NeedGrouper {
           const ki = groupKind[i]!;
           const kj = groupKind[j]!;
           if (ki >= 0 && kj >= 0 && ki !== kj) sim *= kindFactor(o.kindPenalty, kindGroups[i], kindGroups[j]);
-          sim *= this.lengthFactor(order[i]!, order[j]!);
+          sim *= this.lengthFactor(order[i]!, order[j]!) * this.questionPair(order[i]!, order[j]!);
           addSum(groupOf[i]!, groupOf[j]!, sim);
         }
       }

@@ -175,6 +175,7 @@ async function clusterIndex(ctx: StageContext): Promise<IndexState> {
       ...(g?.windowDays !== undefined ? { windowDays: g.windowDays } : {}),
       ...(g?.conceptWeight !== undefined ? { conceptWeight: g.conceptWeight } : {}),
       ...(g?.lengthPivot !== undefined ? { lengthPivot: g.lengthPivot } : {}),
+      ...(g?.questionFactor !== undefined ? { questionFactor: g.questionFactor } : {}),
       ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}),
     });
     cache.index = statePromise;

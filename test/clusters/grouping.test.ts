@@ -155,6 +155,24 @@ describe('grouping by the need', () => {
     expect(together(pairOnly({}))).toBe(false);
   });
 
+  it('asks more of two questions than of two reports: questionFactor on a pair of questions only', () => {
+    const docs = [
+      ...BACKGROUND,
+      doc(71, 'How do I make the proxy balancer keep sessions sticky when a member restarts?', 'question'),
+      doc(72, 'How do I make the proxy balancer check the health of each member?', 'question', 1),
+      doc(73, 'The proxy balancer drops sticky sessions when a member restarts.', 'bug'),
+      doc(74, 'The proxy balancer stops checking the health of each member after a reload.', 'bug', 1),
+    ];
+    const on = new NeedGrouper();
+    const off = new NeedGrouper({ questionFactor: 1 });
+    on.add(docs);
+    off.add(docs);
+    expect(on.similarity(71, 72)).toBeGreaterThan(0);
+    expect(on.similarity(71, 72)).toBeCloseTo(off.similarity(71, 72) * 0.8, 6);
+    expect(on.similarity(73, 74)).toBeCloseTo(off.similarity(73, 74), 6);
+    expect(on.similarity(71, 73)).toBeCloseTo(off.similarity(71, 73), 6);
+  });
+
   it('keeps two tight groups apart when their link is weak next to their own cohesion', () => {
     const gcp: NeedDoc[] = [
       doc(61, 'docs request: a worked example of workload identity federation with Google Cloud for the deploy step', 'docs'),
