@@ -2,7 +2,7 @@
 // the automatic tags (model kind, config rules for product areas, platform labels). Pure: the model,
 // the rules and the conversation come in; the item and its tags go out.
 import { classify, FEEDBACK_KINDS, type ClassifierModel, type Classification } from './classify/index.js';
-import { isFailingVote, messageNoiseOf, ownWords, reportsFailure, threadKindOf, voteOf, type ThreadKind } from './classify/community.js';
+import { agreementRest, agreesWithPrevious, isFailingVote, messageNoiseOf, ownWords, reportsFailure, threadKindOf, voteOf, type ThreadKind } from './classify/community.js';
 import { detectLanguage } from './classify/language.js';
 import { NEED_GROUPS, NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
 import type { AutoTag, ConversationMessage, DetectedFeedback } from '../model/records.js';
@@ -95,6 +95,10 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
     if (m.isStaff) return false;
     if (messageNoiseOf(m.text, m.subject) !== null) return false;
     if (isAgreementOnly(m.text)) return false;
+    // "We saw something like that too" agrees with something said before it (in this conversation, or a
+    // relayed copy of it) and names no need of its own: it raises nothing. "Same here: the SSO login
+    // loops on 2.4" restates the need and may.
+    if (agreesWithPrevious(m.text) && !classify(model, { text: agreementRest(m.text) }).isFeedback) return false;
     // The notification or announcement itself raises nothing; a reply to it ("Re:") whose original is not
     // stored here is a person answering it, and may.
     if (thread !== null && STRUCTURAL.has(thread) && m === starter && !REPLY_SUBJECT.test(m.subject ?? '')) return false;

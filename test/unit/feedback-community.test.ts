@@ -3,7 +3,7 @@
 // never as a vote; a report in another language is kept with its language.
 import { describe, expect, it } from 'vitest';
 import { detectFeedback, LANGUAGE_REVIEW_TAG, type ConversationMessage } from '../../src/pipeline/feedback.js';
-import { isBarePaste, isFailingVote, isGreeting, messageNoiseOf, threadKindOf, voteOf } from '../../src/pipeline/classify/community.js';
+import { agreementRest, agreesWithPrevious, isBarePaste, isFailingVote, isGreeting, messageNoiseOf, threadKindOf, voteOf } from '../../src/pipeline/classify/community.js';
 import { detectLanguage } from '../../src/pipeline/classify/language.js';
 import { reporterVoicings, voicesNeed, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { isListHostAddress, maintainerEvidence, type RoleMessage } from '../../src/pipeline/people.js';
@@ -221,6 +221,17 @@ describe('me-too counts only on a need', () => {
         ['cy', 'me-too'],
       ]);
     }
+  });
+
+  it('an agreement that names no need raises nothing; one that restates the need may', () => {
+    const relayedBefore = msg('we saw something like that on Slack too, jberg has the details there', { channel: '#lumen' });
+    expect(agreesWithPrevious(relayedBefore.text)).toBe(true);
+    expect(agreementRest(relayedBefore.text)).toBe('jberg has the details there');
+    expect(detect([relayedBefore])?.isFeedback).toBe(false);
+    const restated = msg('Same here: SSO login loop with Okta on 2.4.1, we land back on the login page after the Okta redirect. Any ETA for the fix?', { channel: 'help' });
+    expect(detect([restated])?.isFeedback).toBe(true);
+    for (const t of ['we are seeing this too', "I've had the same thing as well", 'we ran into something similar to that on our cluster too']) expect(agreesWithPrevious(t)).toBe(true);
+    expect(agreesWithPrevious('we see lots of errors in the logs')).toBe(false);
   });
 
   it('the forms of agreement, in English and four other languages', () => {

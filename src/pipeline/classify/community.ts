@@ -117,12 +117,17 @@ export function isGreeting(text: string): boolean {
 const AGREES_WITH_PREVIOUS = new RegExp(
   [
     String.raw`^(?:\+\s?1|same(?:\s+(?:here|issue|problem|error|bug|thing|for (?:us|me)|on our side|over here))?|me too|ditto|seconded|yes,? (?:this|same))(?=$|[\s,.!:;)])|^this\s*[!.]*$`,
-    String.raw`^(?:we|i)(?:'re| are|'m| am)? (?:also |too )?(?:see|seeing|have|having|hit|hitting|get|getting|experiencing|running into) (?:this|that|it|the same)[^.!?
-]{0,30}(?:too|as well)`,
+    String.raw`^(?:we|i)(?:'re| are|'m| am|'ve| have)? (?:also |too )?(?:see|seeing|saw|seen|have|having|had|hit|hitting|get|getting|got|experiencing|experienced|running into|ran into) (?:this|that|it|the same(?: thing)?|something (?:like|similar to) (?:this|that|it))\b[^.!?\n]{0,30}\b(?:too|as well)\b`,
     String.raw`^(?:ich auch|wir auch|bei (?:uns|mir) auch|gleiches problem|yo tambi[ée]n|a m[íi] tambi[ée]n|mismo problema|aqu[íi] tambi[ée]n|aqui tamb[ée]m|eu tamb[ée]m|comigo tamb[ée]m|mesmo problema|moi aussi|nous aussi|pareil|m[êe]me probl[èe]me|chez nous aussi)(?=$|[\s,.!:;])`,
   ].join('|'),
   'iu',
 );
+
+/** What an agreeing line says after its agreement ("same here: the login loops" -> "the login loops"). */
+export function agreementRest(text: string): string {
+  const t = ownWords(text).trim();
+  return t.replace(AGREES_WITH_PREVIOUS, '').replace(/^[\s,.!:;)-]+/, '');
+}
 
 /**
  * A chat line whose first words agree with something said just before ("same error on our side", "+1",
