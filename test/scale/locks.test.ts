@@ -15,7 +15,7 @@ import { tempDir } from '../support/factories.js';
 import { WorkerProcesses, until } from '../support/workers.js';
 
 const LOCK_MS = 3000;
-const MESSAGES = 48_000;
+const MESSAGES = 96_000;
 const WORDS = 'export button login okta redirect loop upgrade helm chart metrics panel alert webhook retention billing slow crash timeout token config'.split(' ');
 
 const workers = new WorkerProcesses();
