@@ -76,6 +76,20 @@ export class MissingStoreError extends StoreError {
   }
 }
 
+/** Runs `f`, again after a short pause while it fails with SQLITE_BUSY, for up to `ms`. */
+function retryBusy<T>(f: () => T, ms: number): T {
+  const deadline = Date.now() + ms;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return f();
+    } catch (err: unknown) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      Atomics.wait(pause, 0, 0, 25 + Math.floor(Math.random() * 50));
+    }
+  }
+}
+
 /** `url`: a SQLite file path (or `sqlite:PATH`, or `:memory:`), or a `postgres://` URL. */
 export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<OpenedDb> {
   if (isPostgresUrl(url)) return openPostgres(url, opts);
@@ -87,7 +101,9 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Ope
     sqlite = new SQLite(path);
     // First: another process creating the same new file holds locks that the next pragmas wait on.
     sqlite.pragma('busy_timeout = 10000');
-    sqlite.pragma('journal_mode = WAL');
+    // Switching a new file to WAL can fail with SQLITE_BUSY at once, without the busy handler, while
+    // another process is creating the same file's WAL: try again for a while.
+    retryBusy(() => sqlite.pragma('journal_mode = WAL'), 15_000);
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 10000');
