@@ -3,6 +3,7 @@
 // Prints cluster.initial_100k_s (100,000 items clustered from nothing), cluster.incremental_5k_s
 // (a new week of 5,000 joining the 100,000) and cluster.peak_rss_mb. The pure stage is timed (the
 // in-memory index the cluster worker keeps); the store round-trips are the ingest bench's business.
+import { loadWordNeighbours } from '../src/models/word-neighbours.js';
 import { NeedGrouper, type NeedDoc } from '../src/pipeline/grouping.js';
 import type { FeedbackKind } from '../src/model/index.js';
 import { rng } from './support.js';
@@ -43,7 +44,7 @@ export async function run(_args: string[]): Promise<void> {
   const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
   const initial = generate(Number(process.env.N ?? 100_000), 8_000, 1, Date.UTC(2026, 0, 1));
   const week = generate(5_000, 8_000, 2, Date.UTC(2026, 2, 1));
-  const index = new NeedGrouper();
+  const index = new NeedGrouper({ wordModel: loadWordNeighbours() });
   let created = 0;
   /** Adds a batch, re-groups, and stores the plan as the stage would (new clusters numbered here). */
   const step = (batch: NeedDoc[]) => {

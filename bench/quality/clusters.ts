@@ -5,6 +5,7 @@
 //                                       (pairs within one connected component of the gold pair graph)
 //   clusters.gitbugs.clusters, .singletons, .size_p50/_p90/_p99/_max: the cluster size distribution,
 // so a high pair rate bought by collapsing unrelated reports shows.
+import { loadWordNeighbours } from '../../src/models/word-neighbours.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsvRecords } from '../../src/eval/csv.js';
@@ -43,7 +44,9 @@ export async function run(args: string[]): Promise<void> {
   const docs: NeedDoc[] = reports
     .map((r) => ({ itemId: Number(r['Issue id']), title: r.Summary ?? '', need: (r.Description ?? '').slice(0, 600), at: jiraTime(r.Created ?? ''), kind: 'bug' as const }))
     .sort((a, b) => a.at - b.at || a.itemId - b.itemId);
-  const index = new NeedGrouper(threshold !== undefined ? { threshold } : {});
+  // The shipped word model, as the cluster stage uses it (--no-word-model: without).
+  const wordModel = args.includes('--no-word-model') ? null : loadWordNeighbours();
+  const index = new NeedGrouper({ wordModel, ...(threshold !== undefined ? { threshold } : {}) });
   let next = 1;
   // Batches of 100, as enrich hands items to the cluster stage; each batch re-grouped with the window.
   for (let i = 0; i < docs.length; i += 100) {

@@ -224,6 +224,8 @@ export const ConfigSchema = z
         lengthPivot: z.number().int().min(0).max(100000).optional(),
         /** Multiplier on the similarity of two questions (default 0.8; 1 turns it off). */
         questionFactor: z.number().min(0).max(1).optional(),
+        /** Weight of the shipped word model's nearest words against a word itself (models/word-neighbours.json); 0 turns them off. */
+        neighbourWeight: z.number().min(0).max(2).optional(),
         /** Optional, stronger need vectors from an OpenAI-compatible /v1/embeddings endpoint; off by default, never required. */
         embeddings: z
           .object({

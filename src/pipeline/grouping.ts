@@ -12,6 +12,7 @@ import { DEFAULT_CONCEPT_WEIGHT, DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, k
 import { MergeHeap } from './merge-heap.js';
 import { EdgeLists, Slab, type EdgeList } from './arena.js';
 import type { FeedbackKind } from '../model/index.js';
+import type { WordNeighbours } from './word-neighbours.js';
 
 export interface NeedDoc {
   itemId: number;
@@ -30,7 +31,7 @@ export interface NeedDoc {
 export interface GroupingOptions {
   /** Average cosine (0..1) two groups need to be merged (default 0.1). */
   threshold?: number;
-  /** Weight of the word part; the character part has the rest (default 0.3). */
+  /** Weight of the word part; the character part has the rest (default 0.5 with a word model, which gives the word part the paraphrases; 0.3 without). */
   wordWeight?: number;
   /** Weight of a concept token (concepts.ts) against a word, in the word part (default 1; 0 turns concepts off). */
   conceptWeight?: number;
@@ -60,6 +61,17 @@ export interface GroupingOptions {
    * feature recur in other words. 1 turns it off.
    */
   questionFactor?: number;
+  /**
+   * The shipped word model's nearest words (word-neighbours.ts), added to each need's word part so
+   * paraphrases meet; null = off (the default here: the cluster stage passes the shipped model).
+   */
+  wordModel?: WordNeighbours | null;
+  /** A nearest word's share of its cosine against the word itself (default 1). */
+  neighbourWeight?: number;
+  /** Nearest words at this cosine or above (default 0.65). */
+  neighbourMinSim?: number;
+  /** At most this many nearest words per word (default 3). */
+  neighbourCount?: number;
   /** Two groups of several members each merge only when their average link is at least this share of the looser group's own cohesion (default 0.5; 0 = off). */
   cohesionShare?: number;
 }
@@ -78,7 +90,14 @@ const DEFAULTS: Required<GroupingOptions> = {
   sparseLimit: 3000,
   sampleSize: 12,
   embeddingSameNeed: 0.8,
+  wordModel: null,
+  neighbourWeight: 1,
+  neighbourMinSim: 0.65,
+  neighbourCount: 3,
 };
+
+/** The word part's weight when a word model adds nearest words to it. */
+const MODEL_WORD_WEIGHT = 0.5;
 
 const DAY_MS = 86_400_000;
 
@@ -160,8 +179,9 @@ export class NeedGrouper {
   private readonly embeddings = new Map<number, Float32Array>();
 
   constructor(opts: GroupingOptions = {}) {
-    this.o = { ...DEFAULTS, ...opts };
-    this.space = new NeedSpace(this.o.wordWeight, this.o.conceptWeight);
+    this.o = { ...DEFAULTS, ...(opts.wordModel ? { wordWeight: MODEL_WORD_WEIGHT } : {}), ...opts };
+    const o = this.o;
+    this.space = new NeedSpace(o.wordWeight, o.conceptWeight, o.wordModel ? { model: o.wordModel, weight: o.neighbourWeight, minSim: o.neighbourMinSim, count: o.neighbourCount } : null);
     // No time prior: a need raised again months later is the same need.
     this.dup = new CandidateIndex(this.termStats, 24, 1000);
   }

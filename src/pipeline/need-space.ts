@@ -3,6 +3,7 @@
 import { tokenizeReport } from './dedupe/index.js';
 import { hash32 } from './dedupe/hash.js';
 import { conceptsOf } from './concepts.js';
+import type { WordNeighbours } from './word-neighbours.js';
 import { NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
 
 /**
@@ -77,6 +78,17 @@ export const DEFAULT_CONCEPT_WEIGHT = 1;
 /** The share of the word part in a need vector (the rest is character n-grams). */
 export const DEFAULT_WORD_WEIGHT = 0.3;
 
+/** How a need's words' nearest words (word-neighbours.ts) enter its word part. */
+export interface NeighbourOptions {
+  model: WordNeighbours;
+  /** A neighbour counts as this share of its cosine against an occurrence of the word itself. */
+  weight: number;
+  /** Only neighbours at this cosine or above. */
+  minSim: number;
+  /** At most this many neighbours per word. */
+  count: number;
+}
+
 /** Word and character n-gram frequencies over a growing collection; vectors under the current idf. */
 export class NeedSpace {
   private readonly wordIds = new Map<string, number>();
@@ -87,6 +99,7 @@ export class NeedSpace {
   constructor(
     private readonly wordWeight = DEFAULT_WORD_WEIGHT,
     private readonly conceptWeight = DEFAULT_CONCEPT_WEIGHT,
+    private readonly neighbours: NeighbourOptions | null = null,
   ) {}
 
   /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
@@ -105,6 +118,7 @@ export class NeedSpace {
         }
         w.set(id, (w.get(id) ?? 0) + (word.charCodeAt(0) === 1 ? weight * this.conceptWeight : weight));
       }
+      if (this.neighbours) this.addNeighbours(t.words, weight, w);
       // Character 3-5-grams within each stemmed word, padded with spaces at both ends.
       for (const word of t.words) {
         const p = ` ${word} `;
@@ -124,6 +138,31 @@ export class NeedSpace {
     const [words, wordTf] = sortedPairs(fix(w));
     const [chars, charTf] = sortedPairs(fix(c));
     return { words, wordTf, chars, charTf };
+  }
+
+  /**
+   * The words' nearest words, each once with its best share, below the words themselves: "freezes
+   * Firefox" meets "hangs chrome" on "freeze" and "chrome". Words of the text itself are not added again.
+   */
+  private addNeighbours(words: readonly string[], weight: number, w: Map<number, number>): void {
+    const { model, minSim, count } = this.neighbours!;
+    const own = new Set(words);
+    const add = new Map<string, number>();
+    for (const word of own) {
+      let k = 0;
+      for (const [n, sim] of model.of(word)) {
+        if (sim < minSim || k++ >= count) break;
+        if (!own.has(n)) add.set(n, Math.max(add.get(n) ?? 0, sim));
+      }
+    }
+    for (const [n, sim] of add) {
+      let id = this.wordIds.get(n);
+      if (id === undefined) {
+        id = this.wordIds.size;
+        this.wordIds.set(n, id);
+      }
+      w.set(id, (w.get(id) ?? 0) + weight * this.neighbours!.weight * sim);
+    }
   }
 
   /** Counts a document in the frequencies. */

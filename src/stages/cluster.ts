@@ -11,6 +11,7 @@ import { ClusterPayloadSchema } from '../model/jobs.js';
 import type { ClusterDescription, ClusterSeen } from '../model/cluster.js';
 import { PermanentJobError } from '../queue/port.js';
 import type { ClusterIndex, ClusterDoc, DescribeItem } from '../pipeline/cluster.js';
+import { loadWordNeighbours } from '../models/word-neighbours.js';
 import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from '../pipeline/grouping.js';
 import { DESCRIBE_READ, needDoc, planDescribeWork, planDescriptions, placedOutcome, planPlacement, type Placed } from '../pipeline/cluster-plan.js';
 import { embedNeeds } from '../llm/embeddings.js';
@@ -176,6 +177,8 @@ async function clusterIndex(ctx: StageContext): Promise<IndexState> {
       ...(g?.conceptWeight !== undefined ? { conceptWeight: g.conceptWeight } : {}),
       ...(g?.lengthPivot !== undefined ? { lengthPivot: g.lengthPivot } : {}),
       ...(g?.questionFactor !== undefined ? { questionFactor: g.questionFactor } : {}),
+      ...(g?.neighbourWeight !== undefined ? { neighbourWeight: g.neighbourWeight } : {}),
+      wordModel: g?.neighbourWeight === 0 ? null : loadWordNeighbours(),
       ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}),
     });
     cache.index = statePromise;

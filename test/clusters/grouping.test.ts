@@ -6,6 +6,8 @@ import { NeedGrouper, type NeedDoc, type Placement, type RegroupPlan } from '../
 import { needSentences, needText } from '../../src/pipeline/need-text.js';
 import { kindFactor } from '../../src/pipeline/need-space.js';
 import { conceptsOf } from '../../src/pipeline/concepts.js';
+import { loadWordNeighbours } from '../../src/models/word-neighbours.js';
+import { parseWordNeighbourModel } from '../../src/pipeline/word-neighbours.js';
 import type { FeedbackKind } from '../../src/model/index.js';
 
 const DAY = 86_400_000;
@@ -101,6 +103,33 @@ describe('grouping by the need', () => {
     expect(conceptsOf('the web log view locks up on anything over a few megabytes')).toEqual(['hang', 'large']);
     expect(conceptsOf('nos secrets apparaissent en clair dans les logs')).toEqual(['credential', 'exposed']);
     expect(conceptsOf('a plan for the charm of arms')).toEqual([]);
+  });
+
+  it('brings together reports in other words through the shipped word model, and keeps a hard negative apart', () => {
+    // No concept of the thesaurus joins these: the word model's nearest words do (trained on public
+    // support chat and bug reports: "mozilla" near "firefox", "upgrade" near "update").
+    const docs = [
+      ...BACKGROUND,
+      doc(61, 'Charts are laggy in mozilla since the upgrade.', 'bug'),
+      doc(62, 'the graph view is slow in firefox after the update', 'bug', 1),
+      doc(63, 'Please add an export of the charts to CSV.', 'feature', 2),
+    ];
+    const model = loadWordNeighbours();
+    expect(model.of('mozilla').map(([w]) => w)).toContain('firefox');
+    const on = new NeedGrouper({ wordModel: model });
+    const off = new NeedGrouper({ wordModel: null, wordWeight: 0.5 });
+    on.add(docs);
+    off.add(docs);
+    expect(on.similarity(61, 62)).toBeGreaterThan(off.similarity(61, 62) + 0.02);
+    const plan = on.regroup(docs.map((d) => d.itemId));
+    expect(plan.place.get(61)).toBe(plan.place.get(62));
+    const apart = off.regroup(docs.map((d) => d.itemId));
+    expect(apart.place.get(61)).not.toBe(apart.place.get(62));
+    // A request on the same page is another need.
+    expect(plan.place.get(63)).not.toBe(plan.place.get(61));
+    // A broken model file is an error that names what is wrong, not a silent fallback.
+    expect(() => parseWordNeighbourModel({ format: 'x' })).toThrow(/format/);
+    expect(() => parseWordNeighbourModel({ format: 'gleaner-word-neighbours/1', neighbours: { a: 3 } })).toThrow(/"a"/);
   });
 
   it('keeps a pair apart by kind only as far as the kinds are sure', () => {
