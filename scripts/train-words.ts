@@ -1,13 +1,16 @@
 // Trains the word-neighbour model grouping uses to see paraphrases ("hangs chrome" / "freezes Firefox",
 // "ssh into the runner" / "web terminal") and writes models/word-neighbours.json.
-//   npx tsx scripts/train-words.ts [--dims N] [--window N] [--min-count N] [--neighbours N] [--min-sim X] [--out path]
+//   npx tsx scripts/train-words.ts [--dims N] [--window N] [--min-count N] [--skip-top N] [--neighbours N] [--min-sim X] [--out path]
 // Data (both CC BY 4.0, attribution in the model file and the README):
 //   - the Ubuntu IRC disentanglement corpus (Kummerfeld et al. 2019; Gouravajhala et al. 2023): people
 //     telling a support channel what breaks, in their own words;
 //   - GitBugs (Patil 2025), the Apache Hadoop JIRA reports of the visible split: bug reports' words.
 // Method: word co-occurrence counts in a small window over the same stemmed words grouping compares
 // (tokenizeReport), positive PMI with smoothed context counts, a randomized truncated SVD, and for each
-// word its nearest words by cosine. Deterministic: seeded PRNG, files in sorted order.
+// word its nearest words by cosine. The talk around a need (greetings, thanks, praise and blame words,
+// hedges, "anyone", "problem": TALK below) is left out of the model, as keys and as neighbours:
+// linking "great" to "good" or "thanks" to "ok" would make any two messages alike (two thank-you
+// notes about different features). Deterministic: seeded PRNG, files in sorted order.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +32,19 @@ const WINDOW = opt('window', 4);
 const MIN_COUNT = opt('min-count', 12);
 const NEIGHBOURS = opt('neighbours', 8);
 const MIN_SIM = opt('min-sim', 0.45);
+const SKIP_TOP = opt('skip-top', 0);
+/** General conversational words, not topics (stemmed as grouping stems them). */
+const TALK = new Set(
+  `ok okay thank thanks thx ty thanx cheers hi hello hey yes yeah yep nope sorry please lol oh ah wow hmm
+  well good great nice cool fine awesome fantastic amazing excellent perfect bad better best worse worst
+  love like hate happy glad sad annoying terrible horrible work works worked working doesn didn isn won
+  need want think know guess maybe probably sure idea help anyone anybody someone somebody question
+  problem issue thing stuff something anything everything nothing way really actually pretty quite just
+  still already even also bit lot much many people guy guys team folks seem seems tried try trying
+  get got getting make made look looks say said tell told mean means`
+    .split(/\s+/)
+    .flatMap((w) => tokenizeReport(w).words),
+);
 const outAt = argv.indexOf('--out');
 const OUT = outAt >= 0 ? argv[outAt + 1]! : join(modelsDir(), 'word-neighbours.json');
 const t0 = performance.now();
@@ -116,6 +132,8 @@ for (const s of sentences) {
   }
 }
 log(`vocabulary ${V} words (count >= ${MIN_COUNT}), ${cooc.size} co-occurring pairs`);
+for (const w of ['slow', 'crash', 'freez', 'hang', 'chrome', 'firefox', 'browser', 'ssh', 'termin', 'password', 'login', 'queue', 'memory', 'log', 'error', 'fail', 'build'])
+  console.log(`  rank of ${w}: ${idOf.get(w) ?? '-'}`);
 
 // PPMI with context counts smoothed by ^0.75 (Levy, Goldberg & Dagan 2015), as CSR rows.
 const rowSum = new Float64Array(V);
@@ -267,14 +285,15 @@ function jacobiEigen(m: Float64Array, n: number): { values: Float64Array; vector
 // nearest words
 
 const neighbours: Record<string, Array<[string, number]>> = {};
+const talk = vocab.map((w) => TALK.has(w));
 const best = new Float32Array(NEIGHBOURS);
 const bestId = new Int32Array(NEIGHBOURS);
 for (let i = 0; i < V; i++) {
   best.fill(-1);
   bestId.fill(-1);
   const vi = i * DIMS;
-  for (let j = 0; j < V; j++) {
-    if (j === i) continue;
+  for (let j = SKIP_TOP; j < V; j++) {
+    if (j === i || talk[j]) continue;
     const vj = j * DIMS;
     let d = 0;
     for (let k = 0; k < DIMS; k++) d += vec[vi + k]! * vec[vj + k]!;
@@ -288,6 +307,7 @@ for (let i = 0; i < V; i++) {
     best[p] = d;
     bestId[p] = j;
   }
+  if (i < SKIP_TOP || TALK.has(vocab[i]!)) continue;
   const list: Array<[string, number]> = [];
   for (let p = 0; p < NEIGHBOURS; p++) if (bestId[p]! >= 0 && best[p]! >= MIN_SIM) list.push([vocab[bestId[p]!]!, Math.round(best[p]! * 100) / 100]);
   if (list.length) neighbours[vocab[i]!] = list;
@@ -300,7 +320,7 @@ const model: WordNeighbourModel = {
   format: WORD_MODEL_FORMAT,
   about:
     'Nearest words by PPMI-SVD word vectors (scripts/train-words.ts). Trained on the Ubuntu IRC disentanglement corpus (Kummerfeld et al., ACL 2019; Gouravajhala et al., ALTA 2023; CC BY 4.0) and the GitBugs Apache Hadoop reports (Patil, arXiv:2504.09651, 2025; CC BY 4.0).',
-  settings: { dims: DIMS, window: WINDOW, minCount: MIN_COUNT, neighbours: NEIGHBOURS, minSim: MIN_SIM, sentences: sentences.length, vocabulary: V },
+  settings: { dims: DIMS, window: WINDOW, minCount: MIN_COUNT, skipTop: SKIP_TOP, neighbours: NEIGHBOURS, minSim: MIN_SIM, sentences: sentences.length, vocabulary: V },
   neighbours,
 };
 await writeFile(OUT, JSON.stringify(model) + '\n');
