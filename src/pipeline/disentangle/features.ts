@@ -60,8 +60,10 @@ export interface LineInfo {
   newNick?: string;
   /** the author's state in the stream (set on commit) */
   authorState?: AuthorState;
-  /** cached first-layer pre-activation of candFeatures, owned by the scorer */
+  /** cached first-layer pre-activation of candFeatures, owned by the scorer (shared by lines with the same candFeatures) */
   vec?: Float64Array;
+  /** the scorer's number for `vec` (-1: not set yet) */
+  vecId: number;
 }
 
 interface AuthorState {
@@ -242,6 +244,7 @@ export class FeatureStream {
       newNick: undefined,
       authorState: undefined,
       vec: undefined,
+      vecId: -1,
     };
     if (words.length > 0) {
       // Positions sorted by hash (a stable sort: words sharing a hash keep their order), then filled in
