@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { chunks, dbKind, StoreError } from './db.js';
-import { inList, runStatement } from './bulk.js';
+import { inList, insertRows, runStatement } from './bulk.js';
 import type { QuarantineEntry, RawMessage, Gap } from '../model/index.js';
 import type { AuthorWanted, ChannelWanted, IngestRefs, StoredCopy, StoredStreamLine, StoredVersion } from '../model/ingest.js';
 import type { Yielder } from '../yield.js';
@@ -170,15 +170,12 @@ export async function readConversationsOfKeys(trx: Kysely<Database>, refKeys: re
     // A thread key with no message of its own (the starter is not stored): the conversation of a stored message in that thread.
     const missing = part.filter((k) => !out.has(k));
     if (!missing.length) continue;
-    const inThread = await trx
-      .selectFrom('message_refs as r')
-      .innerJoin('messages as m', 'm.id', 'r.message_id')
-      .select(['r.ref_key', 'm.conversation_id'])
-      .where('r.ref_key', 'in', missing)
-      .where('r.kind', '=', 'thread')
-      .where('m.conversation_id', 'is not', null)
-      .orderBy('m.id')
-      .execute();
+    const lm = inList(missing);
+    const inThread = await runStatement<{ ref_key: string; conversation_id: number | null }>(
+      trx,
+      `select "r"."ref_key", "m"."conversation_id" from "message_refs" as "r" inner join "messages" as "m" on "m"."id" = "r"."message_id" where "r"."ref_key" in (${lm.marks}) and "r"."kind" = ? and "m"."conversation_id" is not null order by "m"."id"`,
+      [...lm.values, 'thread'],
+    );
     for (const r of inThread) if (!out.has(r.ref_key)) out.set(r.ref_key, r.conversation_id!);
   }
   return out;
@@ -209,11 +206,15 @@ export async function readConversationsOfSubjects(trx: Kysely<Database>, subject
 async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels: readonly ChannelWanted[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (!channels.length) return out;
-  await trx
-    .insertInto('channels')
-    .values(channels.map((c) => ({ source_id: sourceId, external_id: c.externalId, name: c.name ?? c.externalId, first_at: null, last_at: null })))
-    .onConflict((oc) => oc.columns(['source_id', 'external_id']).doNothing())
-    .execute();
+  for (const part of chunks(channels, 200)) {
+    await insertRows(
+      trx,
+      'channels',
+      ['source_id', 'external_id', 'name', 'first_at', 'last_at'],
+      part.map((c) => [sourceId, c.externalId, c.name ?? c.externalId, null, null]),
+      { onConflict: 'on conflict ("source_id", "external_id") do nothing' },
+    );
+  }
   for (const part of chunks(channels.map((c) => c.externalId))) {
     const l = inList(part);
     const rows = await runStatement<{ id: number; external_id: string }>(trx, `select "id", "external_id" from "channels" where "source_id" = ? and "external_id" in (${l.marks})`, [
