@@ -183,19 +183,23 @@ export class FeatureStream {
     let text = line.text;
     const action = text.startsWith('/me ');
     if (action) text = text.slice(4);
-    const toks = text.split(/\s+/).filter((t) => t.length > 0);
+    // Split on whitespace runs; only the first and last piece can be empty (leading, trailing space).
+    const toks = text.split(/\s+/);
+    if (toks.length && toks[toks.length - 1] === '') toks.pop();
+    if (toks.length && toks[0] === '') toks.shift();
     const mentions: string[] = [];
     let addressee: string | undefined;
     const words: string[] = [];
     const weights: number[] = [];
-    const seen = new Set<string>();
     if (!system) {
       for (let i = 0; i < toks.length; i++) {
         const raw = toks[i] as string;
-        const strong = /[:,]$/.test(raw) || raw.startsWith('@');
+        const end = raw.charCodeAt(raw.length - 1);
+        const addressing = end === 58 || end === 44; // "nick:" or "nick,"
+        const strong = addressing || raw.startsWith('@');
         let nick = this.nickFor(raw, i === 0 || strong);
         if (nick === author) nick = undefined;
-        if (i === 0 && nick === undefined && /[:,]$/.test(raw)) {
+        if (i === 0 && nick === undefined && addressing) {
           const p = this.prefixNick(stripEdges(nickKey(raw)), author);
           if (p !== undefined) nick = p;
         }
@@ -205,8 +209,7 @@ export class FeatureStream {
           continue;
         }
         const w = stripEdges(raw.toLowerCase());
-        if (w.length < 2 || STOPWORDS.has(w) || seen.has(w) || !/[a-z0-9]/.test(w)) continue;
-        seen.add(w);
+        if (w.length < 2 || STOPWORDS.has(w) || words.includes(w) || !/[a-z0-9]/.test(w)) continue;
         words.push(w);
         weights.push(this.idf.get(w) ?? this.idfUnknown);
       }
