@@ -156,11 +156,12 @@ export class FeatureStream {
     return v !== undefined && v < 7;
   }
 
-  /** Known nick for a raw token, or undefined. `strong` tokens (addressing form) may be common words. */
-  private nickFor(raw: string, strong: boolean): string | undefined {
-    const key = nickKey(raw);
+  /**
+   * Known nick for a token (`key`: its nick key; `stripped`: that without edge punctuation), or
+   * undefined. `strong` tokens (addressing form) may be common words.
+   */
+  private nickFor(key: string, stripped: string, strong: boolean): string | undefined {
     if (this.nicks.has(key)) return strong || !this.isCommonWord(key) ? key : undefined;
-    const stripped = stripEdges(key);
     if (stripped.length > 0 && stripped !== key && this.nicks.has(stripped)) {
       return strong || !this.isCommonWord(stripped) ? stripped : undefined;
     }
@@ -197,10 +198,13 @@ export class FeatureStream {
         const end = raw.charCodeAt(raw.length - 1);
         const addressing = end === 58 || end === 44; // "nick:" or "nick,"
         const strong = addressing || raw.startsWith('@');
-        let nick = this.nickFor(raw, i === 0 || strong);
+        // Lower-cased and stripped once: the nick lookups and the content word are the same text.
+        const key = nickKey(raw);
+        const stripped = stripEdges(key);
+        let nick = this.nickFor(key, stripped, i === 0 || strong);
         if (nick === author) nick = undefined;
         if (i === 0 && nick === undefined && addressing) {
-          const p = this.prefixNick(stripEdges(nickKey(raw)), author);
+          const p = this.prefixNick(stripped, author);
           if (p !== undefined) nick = p;
         }
         if (nick !== undefined) {
@@ -208,7 +212,7 @@ export class FeatureStream {
           if (!mentions.includes(nick)) mentions.push(nick);
           continue;
         }
-        const w = stripEdges(raw.toLowerCase());
+        const w = stripped;
         if (w.length < 2 || STOPWORDS.has(w) || words.includes(w) || !/[a-z0-9]/.test(w)) continue;
         words.push(w);
         weights.push(this.idf.get(w) ?? this.idfUnknown);
