@@ -275,6 +275,13 @@ export function draftThreads(sourceId: number, v: VersionPlan, channelIds: Reado
   return { inputs, refs };
 }
 
+/** The keys the new messages refer to themselves (replies, threads, references): threadLookups' refKeys before any inferred link. */
+export function nativeRefKeys(sourceId: number, v: VersionPlan): string[] {
+  const keys = new Set<string>();
+  for (const m of v.fresh) for (const r of refsOf(sourceId, m)) keys.add(r.key);
+  return [...keys];
+}
+
 /** The keys whose stored conversation the threads need, and the subjects (with the oldest time) to look up. */
 export function threadLookups(v: VersionPlan, d: ThreadDraft): { refKeys: string[]; subjectKeys: string[]; subjectsFrom: number } {
   return {

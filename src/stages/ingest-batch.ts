@@ -26,6 +26,7 @@ import {
   draftThreads,
   globalKeysOf,
   latestVersions,
+  nativeRefKeys,
   planCopies,
   planIngest,
   planVersions,
@@ -118,14 +119,22 @@ export async function ingestBatch(db: Kysely<Database>, batch: IngestBatch, now:
     const candidates = await readCopyCandidates(trx, slots);
     lap('read');
     const copies = planCopies(versions, originals, candidates, refs.channelIds, refs.identityIds);
+    const nativeKeys = nativeRefKeys(sourceId, versions);
     lap('plan');
+    // The conversations of the batch's own references do not depend on the links inferred for its chat
+    // lines: read while the helper thread links them (a pull's batch), the rest once they are known.
+    const byRef = await readConversationsOfKeys(trx, nativeKeys);
+    lap('read');
     const replyOf = opts.threader && platform !== 'mail' ? await linkStreams(trx, sourceId, versions, refs, opts.threader, opts.ahead, tick) : new Map<number, string>();
     lap('link');
     const draft = draftThreads(sourceId, versions, refs.channelIds, replyOf, copies);
     const look = threadLookups(versions, draft);
+    const asked = new Set(nativeKeys);
+    const inferredKeys = look.refKeys.filter((k) => !asked.has(k));
     lap('plan');
+    if (inferredKeys.length) for (const [k, conv] of await readConversationsOfKeys(trx, inferredKeys)) byRef.set(k, conv);
     const convs = {
-      byRef: await readConversationsOfKeys(trx, look.refKeys),
+      byRef,
       bySubject: look.subjectKeys.length ? await readConversationsOfSubjects(trx, look.subjectKeys, look.subjectsFrom) : new Map<string, number>(),
     };
     lap('read');

@@ -164,11 +164,12 @@ export async function applyIngest(
   }
   const freshIds = freshConvIds.filter((id) => id !== undefined);
   for (const part of chunks(freshIds)) {
-    await trx
-      .updateTable('conversations')
-      .set((eb) => ({ root_message_id: eb.selectFrom('messages').select('messages.id').whereRef('messages.ref_key', '=', 'conversations.root_key').limit(1) }))
-      .where('id', 'in', part)
-      .execute();
+    const l = inList(part);
+    await runStatement(
+      trx,
+      `update "conversations" set "root_message_id" = (select "messages"."id" from "messages" where "messages"."ref_key" = "conversations"."root_key" limit 1) where "id" in (${l.marks})`,
+      l.values,
+    );
   }
 
   // References, kept so that a parent arriving later can pull its replies into its conversation.
@@ -313,12 +314,10 @@ async function mergeConversations(trx: Kysely<Database>, into: number, from: num
 
 /** Conversations whose messages changed: their feedback is detected again (see migration 0010). */
 export async function markEnrichPending(trx: Kysely<Database>, ids: readonly number[]): Promise<void> {
+  // A fixed statement (built once, not per batch); the padded list repeats its last id, which is updated once.
   for (const part of chunks([...ids].sort((a, b) => a - b))) {
-    await trx
-      .updateTable('conversations')
-      .set((eb) => ({ enrich_pending: eb('enrich_pending', '+', 1) }))
-      .where('id', 'in', part)
-      .execute();
+    const l = inList(part);
+    await runStatement(trx, `update "conversations" set "enrich_pending" = "enrich_pending" + 1 where "id" in (${l.marks})`, l.values);
   }
 }
 

@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { chunks, dbKind, StoreError } from './db.js';
-import { inList, runStatement } from './bulk.js';
+import { inList, insertRows, runStatement } from './bulk.js';
 import type { QuarantineEntry, RawMessage, Gap } from '../model/index.js';
 import type { AuthorWanted, ChannelWanted, IngestRefs, StoredCopy, StoredStreamLine, StoredVersion } from '../model/ingest.js';
 import type { Yielder } from '../yield.js';
@@ -170,15 +170,12 @@ export async function readConversationsOfKeys(trx: Kysely<Database>, refKeys: re
     // A thread key with no message of its own (the starter is not stored): the conversation of a stored message in that thread.
     const missing = part.filter((k) => !out.has(k));
     if (!missing.length) continue;
-    const inThread = await trx
-      .selectFrom('message_refs as r')
-      .innerJoin('messages as m', 'm.id', 'r.message_id')
-      .select(['r.ref_key', 'm.conversation_id'])
-      .where('r.ref_key', 'in', missing)
-      .where('r.kind', '=', 'thread')
-      .where('m.conversation_id', 'is not', null)
-      .orderBy('m.id')
-      .execute();
+    const lm = inList(missing);
+    const inThread = await runStatement<{ ref_key: string; conversation_id: number | null }>(
+      trx,
+      `select "r"."ref_key", "m"."conversation_id" from "message_refs" as "r" inner join "messages" as "m" on "m"."id" = "r"."message_id" where "r"."ref_key" in (${lm.marks}) and "r"."kind" = ? and "m"."conversation_id" is not null order by "m"."id"`,
+      [...lm.values, 'thread'],
+    );
     for (const r of inThread) if (!out.has(r.ref_key)) out.set(r.ref_key, r.conversation_id!);
   }
   return out;
@@ -209,11 +206,15 @@ export async function readConversationsOfSubjects(trx: Kysely<Database>, subject
 async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels: readonly ChannelWanted[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (!channels.length) return out;
-  await trx
-    .insertInto('channels')
-    .values(channels.map((c) => ({ source_id: sourceId, external_id: c.externalId, name: c.name ?? c.externalId, first_at: null, last_at: null })))
-    .onConflict((oc) => oc.columns(['source_id', 'external_id']).doNothing())
-    .execute();
+  for (const part of chunks(channels, 200)) {
+    await insertRows(
+      trx,
+      'channels',
+      ['source_id', 'external_id', 'name', 'first_at', 'last_at'],
+      part.map((c) => [sourceId, c.externalId, c.name ?? c.externalId, null, null]),
+      { onConflict: 'on conflict ("source_id", "external_id") do nothing' },
+    );
+  }
   for (const part of chunks(channels.map((c) => c.externalId))) {
     const l = inList(part);
     const rows = await runStatement<{ id: number; external_id: string }>(trx, `select "id", "external_id" from "channels" where "source_id" = ? and "external_id" in (${l.marks})`, [
@@ -224,6 +225,9 @@ async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels:
   }
   return out;
 }
+
+const PERSON_COLUMNS = ['display_name', 'org_id', 'is_staff', 'created_at'] as const;
+const IDENTITY_COLUMNS = ['kind', 'value', 'display_name', 'email', 'is_bot', 'person_id', 'link_evidence', 'created_at', 'org_hints'] as const;
 
 /** author id -> identity id; new authors get an identity and a person (joined by the same email when one is known). */
 async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorWanted[], now: number): Promise<Map<string, number>> {
@@ -250,8 +254,8 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
     const h = w.hints;
     if (known && h !== null && h !== known.hints) {
       // The platform says something new (a role given or taken): the person's org is resolved again.
-      await trx.updateTable('identities').set({ org_hints: h }).where('id', '=', known.id).execute();
-      await trx.updateTable('people').set({ org_resolved_at: null }).where('id', '=', known.personId).execute();
+      await runStatement(trx, 'update "identities" set "org_hints" = ? where "id" = ?', [h, known.id]);
+      await runStatement(trx, 'update "people" set "org_resolved_at" = null where "id" = ?', [known.personId]);
       known.hints = h;
     }
     if (id === undefined && pg) {
@@ -260,11 +264,13 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
       continue;
     }
     if (id === undefined) {
+      // Three statements a new author (SQLite): fixed ones, not built per author (an import of a store's
+      // first messages meets thousands of new authors).
       // The same email seen on another platform is clear evidence of the same person.
       let personId: number | undefined;
       let evidence: string | null = null;
       if (w.email) {
-        const other = await trx.selectFrom('identities').select(['person_id']).where('email', '=', w.email).executeTakeFirst();
+        const [other] = await runStatement<{ person_id: number }>(trx, 'select "person_id" from "identities" where "email" = ?', [w.email]);
         if (other) {
           personId = other.person_id;
           evidence = JSON.stringify({ rule: 'same-email', email: w.email });
@@ -272,19 +278,14 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
       }
       let newPerson: number | undefined;
       if (personId === undefined) {
-        const p = await trx
-          .insertInto('people')
-          .values({ display_name: w.name || w.value, org_id: null, is_staff: 0, created_at: now })
-          .returning(['id'])
-          .executeTakeFirstOrThrow();
-        personId = newPerson = p.id;
+        const [p] = await insertRows(trx, 'people', PERSON_COLUMNS, [[w.name || w.value, null, 0, now]], { returning: ['id'] });
+        if (!p) throw new StoreError(`person for ${w.kind} ${w.value}: the insert returned no id`);
+        personId = newPerson = Number(p.id);
       }
-      const row = await trx
-        .insertInto('identities')
-        .values({ kind: w.kind, value: w.value, display_name: w.name, email: w.email, is_bot: w.isBot ? 1 : 0, person_id: personId, link_evidence: evidence, created_at: now, org_hints: h })
-        .onConflict((oc) => oc.columns(['kind', 'value']).doNothing())
-        .returning(['id'])
-        .executeTakeFirst();
+      const [row] = await insertRows(trx, 'identities', IDENTITY_COLUMNS, [[w.kind, w.value, w.name, w.email, w.isBot ? 1 : 0, personId, evidence, now, h]], {
+        onConflict: 'on conflict ("kind", "value") do nothing',
+        returning: ['id'],
+      });
       if (!row) {
         // Another worker stored this author meanwhile (PostgreSQL, concurrent batches): use theirs.
         if (newPerson !== undefined) await trx.deleteFrom('people').where('id', '=', newPerson).execute();
@@ -293,10 +294,10 @@ async function ensureIdentities(trx: Kysely<Database>, authors: readonly AuthorW
         out.set(w.authorId, theirs.id);
         continue;
       }
-      id = row.id;
+      id = Number(row.id);
       byKindValue.set(k, { id, personId, hints: h });
       // A new identity may place its person (joined by the same email) elsewhere: resolve again.
-      if (evidence) await trx.updateTable('people').set({ org_resolved_at: null }).where('id', '=', personId).execute();
+      if (evidence) await runStatement(trx, 'update "people" set "org_resolved_at" = null where "id" = ?', [personId]);
     }
     out.set(w.authorId, id);
   }

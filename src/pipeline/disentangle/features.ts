@@ -4,7 +4,7 @@
 // line/candidate pair is a short list of feature indices into FEATURE_NAMES.
 
 import { AGO_BOUNDS, BETWEEN_BOUNDS, COUNT_BOUNDS, DIST_BOUNDS, F, GAP_BOUNDS_S, IDF_BOUNDS, JACCARD_BOUNDS, LEN_BOUNDS, OVERLAP_BOUNDS, RANK_BOUNDS, TIME_BOUNDS_S, bucket } from './feature-names.js';
-import { ACK, CODE, GREETING, STOPWORDS, SYSTEM_NICK_CHANGE, THANKS, URL, WordTable, hash32, nickKey, stripEdges, stripFirstAddress } from './line-text.js';
+import { ACK, CODE, GREETING, STOPWORDS, SYSTEM_NICK_CHANGE, THANKS, URL, hash32, nickKey, stripEdges, stripFirstAddress } from './line-text.js';
 
 export { DIST_TIME_COUNT, DIST_TIME_FIRST, FEATURE_COUNT, FEATURE_NAMES } from './feature-names.js';
 export { contentWords, nickKey } from './line-text.js';
@@ -60,8 +60,10 @@ export interface LineInfo {
   newNick?: string;
   /** the author's state in the stream (set on commit) */
   authorState?: AuthorState;
-  /** cached first-layer pre-activation of candFeatures, owned by the scorer */
+  /** cached first-layer pre-activation of candFeatures, owned by the scorer (shared by lines with the same candFeatures) */
   vec?: Float64Array;
+  /** the scorer's number for `vec` (-1: not set yet) */
+  vecId: number;
 }
 
 interface AuthorState {
@@ -118,8 +120,16 @@ export class FeatureStream {
   private pairIdx: Uint16Array;
   // scratch maps reused per line
   private readonly distBucket: Int32Array;
-  // The new line's words (hash -> idf), for the overlap with each candidate: a probe per candidate word.
-  private readonly wordTable = new WordTable();
+  // The window's lines by word hash (ascending line indices; lines whose words share a hash are left
+  // out): the new line's words walk these lists, so the overlap with every candidate costs a step per
+  // shared word rather than a probe per candidate word. Per distance: shared words, their summed idf
+  // (added in ascending hash order, as the merge adds them), whether one was rare; stamped per line.
+  private readonly postings = new Map<number, number[]>();
+  private readonly ovStamp: Int32Array;
+  private readonly ovShared: Int32Array;
+  private readonly ovIdf: Float64Array;
+  private readonly ovRare: Uint8Array;
+  private ovLine = 0;
 
   constructor(cfg: FeatureConfig, window?: number) {
     this.window = Math.max(1, Math.floor(window ?? cfg.window));
@@ -129,6 +139,10 @@ export class FeatureStream {
     this.pairStart = new Int32Array(this.window + 1);
     this.distBucket = Int32Array.from({ length: this.window + 1 }, (_, d) => bucket(d, DIST_BOUNDS));
     this.pairIdx = new Uint16Array(this.window * 48);
+    this.ovStamp = new Int32Array(this.window + 1);
+    this.ovShared = new Int32Array(this.window + 1);
+    this.ovIdf = new Float64Array(this.window + 1);
+    this.ovRare = new Uint8Array(this.window + 1);
   }
 
   /** Lines pushed so far. */
@@ -142,11 +156,12 @@ export class FeatureStream {
     return v !== undefined && v < 7;
   }
 
-  /** Known nick for a raw token, or undefined. `strong` tokens (addressing form) may be common words. */
-  private nickFor(raw: string, strong: boolean): string | undefined {
-    const key = nickKey(raw);
+  /**
+   * Known nick for a token (`key`: its nick key; `stripped`: that without edge punctuation), or
+   * undefined. `strong` tokens (addressing form) may be common words.
+   */
+  private nickFor(key: string, stripped: string, strong: boolean): string | undefined {
     if (this.nicks.has(key)) return strong || !this.isCommonWord(key) ? key : undefined;
-    const stripped = stripEdges(key);
     if (stripped.length > 0 && stripped !== key && this.nicks.has(stripped)) {
       return strong || !this.isCommonWord(stripped) ? stripped : undefined;
     }
@@ -169,20 +184,27 @@ export class FeatureStream {
     let text = line.text;
     const action = text.startsWith('/me ');
     if (action) text = text.slice(4);
-    const toks = text.split(/\s+/).filter((t) => t.length > 0);
+    // Split on whitespace runs; only the first and last piece can be empty (leading, trailing space).
+    const toks = text.split(/\s+/);
+    if (toks.length && toks[toks.length - 1] === '') toks.pop();
+    if (toks.length && toks[0] === '') toks.shift();
     const mentions: string[] = [];
     let addressee: string | undefined;
     const words: string[] = [];
     const weights: number[] = [];
-    const seen = new Set<string>();
     if (!system) {
       for (let i = 0; i < toks.length; i++) {
         const raw = toks[i] as string;
-        const strong = /[:,]$/.test(raw) || raw.startsWith('@');
-        let nick = this.nickFor(raw, i === 0 || strong);
+        const end = raw.charCodeAt(raw.length - 1);
+        const addressing = end === 58 || end === 44; // "nick:" or "nick,"
+        const strong = addressing || raw.startsWith('@');
+        // Lower-cased and stripped once: the nick lookups and the content word are the same text.
+        const key = nickKey(raw);
+        const stripped = stripEdges(key);
+        let nick = this.nickFor(key, stripped, i === 0 || strong);
         if (nick === author) nick = undefined;
-        if (i === 0 && nick === undefined && /[:,]$/.test(raw)) {
-          const p = this.prefixNick(stripEdges(nickKey(raw)), author);
+        if (i === 0 && nick === undefined && addressing) {
+          const p = this.prefixNick(stripped, author);
           if (p !== undefined) nick = p;
         }
         if (nick !== undefined) {
@@ -190,9 +212,8 @@ export class FeatureStream {
           if (!mentions.includes(nick)) mentions.push(nick);
           continue;
         }
-        const w = stripEdges(raw.toLowerCase());
-        if (w.length < 2 || STOPWORDS.has(w) || seen.has(w) || !/[a-z0-9]/.test(w)) continue;
-        seen.add(w);
+        const w = stripped;
+        if (w.length < 2 || STOPWORDS.has(w) || words.includes(w) || !/[a-z0-9]/.test(w)) continue;
         words.push(w);
         weights.push(this.idf.get(w) ?? this.idfUnknown);
       }
@@ -230,12 +251,27 @@ export class FeatureStream {
       newNick: undefined,
       authorState: undefined,
       vec: undefined,
+      vecId: -1,
     };
     if (words.length > 0) {
-      const order = words.map((w, i) => [hash32(w), weights[i] as number] as const).sort((a, b) => a[0] - b[0]);
-      info.wordHash = Int32Array.from(order, (o) => o[0]);
-      info.wordIdf = Float64Array.from(order, (o) => o[1]);
-      for (let i = 1; i < order.length; i++) if (info.wordHash[i] === info.wordHash[i - 1]) info.dupHash = true;
+      // Positions sorted by hash (a stable sort: words sharing a hash keep their order), then filled in
+      // by loops: TypedArray.from with a mapping function cost a fifth of this method.
+      const nw = words.length;
+      const hashes = new Int32Array(nw);
+      for (let i = 0; i < nw; i++) hashes[i] = hash32(words[i] as string);
+      const order = new Array<number>(nw);
+      for (let i = 0; i < nw; i++) order[i] = i;
+      order.sort((a, b) => (hashes[a] as number) - (hashes[b] as number));
+      const wordHash = new Int32Array(nw);
+      const wordIdf = new Float64Array(nw);
+      for (let i = 0; i < nw; i++) {
+        const o = order[i] as number;
+        wordHash[i] = hashes[o] as number;
+        wordIdf[i] = weights[o] as number;
+        if (i > 0 && wordHash[i] === wordHash[i - 1]) info.dupHash = true;
+      }
+      info.wordHash = wordHash;
+      info.wordIdf = wordIdf;
     }
     if (system) {
       const m = SYSTEM_NICK_CHANGE.exec(text);
@@ -299,10 +335,33 @@ export class FeatureStream {
     const sHash = info.wordHash;
     const sIdf = info.wordIdf;
     const sn = sHash.length;
-    const table = sn > 0 && !info.dupHash;
-    if (table) this.wordTable.fill(sHash, sIdf);
-    const { keys, vals, stamps, stamp } = this.wordTable;
-    const mask = keys.length - 1;
+    const posted = sn > 0 && !info.dupHash;
+    const ovStamp = this.ovStamp;
+    const stamp = (this.ovLine = (this.ovLine + 1) | 0 || 1);
+    if (posted) {
+      const ovShared = this.ovShared;
+      const ovIdf = this.ovIdf;
+      const ovRare = this.ovRare;
+      for (let i = 0; i < sn; i++) {
+        const list = this.postings.get(sHash[i] as number);
+        if (list === undefined) continue;
+        const w = sIdf[i] as number;
+        const isRare = w >= this.idfUnknown ? 1 : 0;
+        for (let q = 0; q < list.length; q++) {
+          const d = n - (list[q] as number);
+          if (ovStamp[d] !== stamp) {
+            ovStamp[d] = stamp;
+            ovShared[d] = 1;
+            ovIdf[d] = 0 + w;
+            ovRare[d] = isRare;
+          } else {
+            ovShared[d] = (ovShared[d] as number) + 1;
+            ovIdf[d] = (ovIdf[d] as number) + w;
+            ovRare[d] = (ovRare[d] as number) | isRare;
+          }
+        }
+      }
+    }
     const sAddrLast = me && me.addressingAt >= n - this.window ? me.addressing : undefined;
     const sAddrByLast = me && me.addressedAt >= n - this.window ? me.addressedBy : undefined;
 
@@ -348,21 +407,12 @@ export class FeatureStream {
       const cHash = c.wordHash;
       const cn = cHash.length;
       if (sn > 0 && cn > 0) {
-        if (table && !c.dupHash) {
-          // The candidate's words ascending, each looked up: matches come in the merge's order (same sum).
-          for (let j = 0; j < cn; j++) {
-            const b = cHash[j] as number;
-            let slot = (b ^ (b >>> 15)) & mask;
-            while (stamps[slot] === stamp) {
-              if (keys[slot] === b) {
-                const w = vals[slot] as number;
-                shared++;
-                idfSum += w;
-                if (w >= this.idfUnknown) rare = true;
-                break;
-              }
-              slot = (slot + 1) & mask;
-            }
+        if (posted && !c.dupHash) {
+          const d = n - c.index;
+          if (ovStamp[d] === stamp) {
+            shared = this.ovShared[d] as number;
+            idfSum = this.ovIdf[d] as number;
+            rare = this.ovRare[d] === 1;
           }
         } else {
           // both ascending: merge
@@ -427,8 +477,26 @@ export class FeatureStream {
     if (evicted) {
       const a = this.authors.get(evicted.author);
       if (a) a.count--;
+      // The oldest line of the window: first in each of its words' lists.
+      if (!evicted.dupHash) {
+        for (let i = 0; i < evicted.wordHash.length; i++) {
+          const h = evicted.wordHash[i] as number;
+          const list = this.postings.get(h);
+          if (list === undefined) continue;
+          list.shift();
+          if (!list.length) this.postings.delete(h);
+        }
+      }
     }
     this.ring[n % this.window] = info;
+    if (!info.dupHash) {
+      for (let i = 0; i < info.wordHash.length; i++) {
+        const h = info.wordHash[i] as number;
+        const list = this.postings.get(h);
+        if (list === undefined) this.postings.set(h, [n]);
+        else list.push(n);
+      }
+    }
     this.count = n + 1;
 
     const a = this.authorState(info.author);

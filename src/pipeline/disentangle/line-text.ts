@@ -57,35 +57,3 @@ export function contentWords(text: string): string[] {
   }
   return [...out];
 }
-
-/**
- * A line's word hashes in an open-addressing table (hash -> idf), looked up by linear probing from
- * `(h ^ (h >>> 15)) & (size - 1)`. Stamped per fill: nothing to clear between lines.
- */
-export class WordTable {
-  keys = new Int32Array(64);
-  vals = new Float64Array(64);
-  stamps = new Int32Array(64);
-  stamp = 0;
-
-  fill(hashes: Int32Array, idf: Float64Array): void {
-    if (this.keys.length < hashes.length * 2) {
-      let size = this.keys.length;
-      while (size < hashes.length * 2) size *= 2;
-      this.keys = new Int32Array(size);
-      this.vals = new Float64Array(size);
-      this.stamps = new Int32Array(size);
-      this.stamp = 0;
-    }
-    const stamp = (this.stamp = (this.stamp + 1) | 0 || 1);
-    const mask = this.keys.length - 1;
-    for (let i = 0; i < hashes.length; i++) {
-      const h = hashes[i] as number;
-      let slot = (h ^ (h >>> 15)) & mask;
-      while (this.stamps[slot] === stamp) slot = (slot + 1) & mask;
-      this.stamps[slot] = stamp;
-      this.keys[slot] = h;
-      this.vals[slot] = idf[i] as number;
-    }
-  }
-}

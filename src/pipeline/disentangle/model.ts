@@ -53,6 +53,9 @@ export function featureConfig(m: DisentangleModel): FeatureConfig {
   return { window: m.config.window, idf: m.config.idf, idfUnknown: m.config.idfUnknown };
 }
 
+/** Distinct candidate feature sets whose vectors are shared (a line's features take one of a few thousand). */
+const MAX_SHARED_VECS = 4096;
+
 /** The model's weights in typed arrays, for scoring. */
 export class Scorer {
   readonly hidden: number;
@@ -77,21 +80,74 @@ export class Scorer {
     this.baseStamp = new Int32Array(DIST_TIME_COUNT);
   }
 
+  /** Candidate vectors by their features (`candFeatures` joined): lines with the same features share one, and its number. */
+  private readonly vecs = new Map<string, { vec: Float64Array; id: number }>();
+  private nextVecId = 0;
+  /** Per line: the candidates scored so far by their inputs (vector number, pair features), to skip repeats. */
+  private seenStamp = new Int32Array(256);
+  private seenCand = new Int32Array(256);
+  private seenLine = 0;
+
   static of(m: DisentangleModel): Scorer {
     return new Scorer(m.w1, m.b1, m.w2);
   }
 
   private candVec(c: LineInfo): Float64Array {
-    if (c.vec && c.vec.length === this.hidden) return c.vec;
-    const H = this.hidden;
-    const v = new Float64Array(H);
-    const w1 = this.w1;
-    for (const f of c.candFeatures) {
-      const o = f * H;
-      for (let j = 0; j < H; j++) v[j] = (v[j] as number) + (w1[o + j] as number);
+    if (c.vec && c.vecId >= 0 && c.vec.length === this.hidden) return c.vec;
+    const key = c.candFeatures.join(',');
+    let e = this.vecs.get(key);
+    if (!e) {
+      const H = this.hidden;
+      const v = new Float64Array(H);
+      const w1 = this.w1;
+      for (const f of c.candFeatures) {
+        const o = f * H;
+        for (let j = 0; j < H; j++) v[j] = (v[j] as number) + (w1[o + j] as number);
+      }
+      e = { vec: v, id: this.nextVecId++ };
+      // Bounded: past this many feature sets, a line's vector is its own (with a number of its own).
+      if (this.vecs.size < MAX_SHARED_VECS) this.vecs.set(key, e);
     }
-    c.vec = v;
-    return v;
+    c.vec = e.vec;
+    c.vecId = e.id;
+    return e.vec;
+  }
+
+  /**
+   * Whether candidate k of `x` has the same inputs as one scored before it for this line (the same
+   * candidate vector and pair features): its score would be the same sum, bit for bit, and a tie goes
+   * to the newer candidate, scored first. Otherwise it is recorded. Older candidates often repeat one
+   * another (the same distance and time buckets, no words shared): a quarter of the ingest bench's.
+   */
+  private repeats(x: Extraction, k: number, vecId: number): boolean {
+    const idx = x.pairIdx;
+    const p0 = x.pairStart[k] as number;
+    const e = x.pairStart[k + 1] as number;
+    let hsh = Math.imul(vecId + 1, 0x9e3779b1);
+    for (let p = p0; p < e; p++) hsh = Math.imul(hsh ^ (idx[p] as number), 0x85ebca6b);
+    hsh ^= hsh >>> 15;
+    const mask = this.seenStamp.length - 1;
+    const stamp = this.seenLine;
+    let slot = hsh & mask;
+    while (this.seenStamp[slot] === stamp) {
+      const q = this.seenCand[slot] as number;
+      const c = x.cands[q] as LineInfo;
+      const q0 = x.pairStart[q] as number;
+      if (c.vecId === vecId && (x.pairStart[q + 1] as number) - q0 === e - p0) {
+        let same = true;
+        for (let i = 0; i < e - p0; i++) {
+          if (idx[q0 + i] !== idx[p0 + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return true;
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.seenStamp[slot] = stamp;
+    this.seenCand[slot] = k;
+    return false;
   }
 
   /**
@@ -122,9 +178,18 @@ export class Scorer {
     const base = this.base;
     const stamps = this.baseStamp;
     const stamp = (this.stamp = (this.stamp + 1) | 0);
+    if (this.seenStamp.length < 2 * x.cands.length) {
+      let size = this.seenStamp.length;
+      while (size < 2 * x.cands.length) size *= 2;
+      this.seenStamp = new Int32Array(size);
+      this.seenCand = new Int32Array(size);
+      this.seenLine = 0;
+    }
+    this.seenLine = (this.seenLine + 1) | 0 || 1;
     for (let k = 0; k < x.cands.length; k++) {
       const c = x.cands[k] as LineInfo;
       const cv = this.candVec(c);
+      if (this.repeats(x, k, c.vecId)) continue;
       const p0 = start[k] as number;
       // the first pair feature is the distance x time cross: source + that row, cached per line
       const dt = (idx[p0] as number) - DIST_TIME_FIRST;
