@@ -66,7 +66,7 @@ export interface GroupingOptions {
    * paraphrases meet; null = off (the default here: the cluster stage passes the shipped model).
    */
   wordModel?: WordNeighbours | null;
-  /** A nearest word's share of its cosine against the word itself (default 1). */
+  /** A nearest word's share of its cosine against the word itself (default 0.75). */
   neighbourWeight?: number;
   /** Nearest words at this cosine or above (default 0.65). */
   neighbourMinSim?: number;
@@ -91,7 +91,7 @@ const DEFAULTS: Required<GroupingOptions> = {
   sampleSize: 12,
   embeddingSameNeed: 0.8,
   wordModel: null,
-  neighbourWeight: 1,
+  neighbourWeight: 0.75,
   neighbourMinSim: 0.65,
   neighbourCount: 3,
 };
