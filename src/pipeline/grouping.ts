@@ -119,6 +119,9 @@ interface Item {
   vecDocs: number;
   /** Neighbours from the duplicate index, both directions, with their similarity when found (the idf drifts slowly). */
   near: EdgeList;
+  /** The most similar of `near` (ties to the lower id; NaN sim when none): kept as edges are appended, as a walk over them finds it. */
+  bestId: number;
+  bestSim: number;
 }
 
 /** Canonical order: time, then the need text (as the string `time padded to 15 digits, NUL, need` sorts). */
@@ -151,6 +154,8 @@ export class NeedGrouper {
   private placement = new Map<number, Placement>();
   /** Items per cluster (as `placement` has them). */
   private members = new Map<number, Set<number>>();
+  /** Pinned items per cluster, for the clusters that hold any. */
+  private pinnedIn = new Map<number, number>();
   /** Item ids by day of `at`: the window is read from the days it covers. */
   private readonly byDay = new Map<number, number[]>();
   private newest = 0;
@@ -182,6 +187,7 @@ export class NeedGrouper {
   setPlacements(p: ReadonlyMap<number, Placement>): void {
     this.placement = new Map();
     this.members = new Map();
+    this.pinnedIn = new Map();
     for (const [id, x] of p) this.place(id, x);
   }
 
@@ -191,7 +197,13 @@ export class NeedGrouper {
       const m = this.members.get(prev.clusterId);
       m?.delete(itemId);
       if (m && !m.size) this.members.delete(prev.clusterId);
+      if (prev.pinned) {
+        const left = (this.pinnedIn.get(prev.clusterId) ?? 1) - 1;
+        if (left > 0) this.pinnedIn.set(prev.clusterId, left);
+        else this.pinnedIn.delete(prev.clusterId);
+      }
     }
+    if (p.pinned) this.pinnedIn.set(p.clusterId, (this.pinnedIn.get(p.clusterId) ?? 0) + 1);
     this.placement.set(itemId, p);
     let m = this.members.get(p.clusterId);
     if (!m) this.members.set(p.clusterId, (m = new Set()));
@@ -254,6 +266,8 @@ export class NeedGrouper {
         vec: null,
         vecDocs: 0,
         near: EdgeLists.empty(),
+        bestId: 0,
+        bestSim: NaN,
       };
       const terms = this.termStats.add(this.termStats.terms(doc.title, `${doc.need}\n${doc.others ?? ''}`));
       const near: Item[] = [];
@@ -269,8 +283,8 @@ export class NeedGrouper {
       else this.byDay.set(day, [doc.itemId]);
       for (const it of near) {
         const sim = this.itemSimilarity(item, it, false);
-        this.edges.push(item.near, it.itemId, sim);
-        this.edges.push(it.near, doc.itemId, sim);
+        this.link(item, it.itemId, sim);
+        this.link(it, doc.itemId, sim);
       }
       if (doc.at > this.newest) this.newest = doc.at;
     }
@@ -321,13 +335,18 @@ export class NeedGrouper {
   }
 
   private bestNear(itemId: number): { id: number; sim: number } | undefined {
-    let best: { id: number; sim: number } | undefined;
     const it = this.items.get(itemId);
-    if (it)
-      this.edges.forEach(it.near, (id, sim) => {
-        if (!best || sim > best.sim || (sim === best.sim && id < best.id)) best = { id, sim };
-      });
-    return best;
+    return it && it.near.head >= 0 ? { id: it.bestId, sim: it.bestSim } : undefined;
+  }
+
+  /** Appends a neighbour to an item's list and keeps its best (the first edge, then a higher sim or the same sim and a lower id). */
+  private link(it: Item, to: number, sim: number): void {
+    const first = it.near.head < 0;
+    this.edges.push(it.near, to, sim);
+    if (first || sim > it.bestSim || (sim === it.bestSim && to < it.bestId)) {
+      it.bestId = to;
+      it.bestSim = sim;
+    }
   }
 
   /**
@@ -380,13 +399,18 @@ export class NeedGrouper {
     }
     const fixedMembers = new Map<number, number[]>();
     const fixedPinned = new Map<number, boolean>();
+    // The fixed members of a cluster (not chosen, known here).
+    const fixedOf = (c: number) => [...(this.members.get(c) ?? [])].filter((id) => isFixed(id) && this.items.has(id));
     for (const [c, near] of wanted) {
-      const all = [...(this.members.get(c) ?? [])].filter((id) => isFixed(id) && this.items.has(id));
-      if (!all.length) continue;
+      // Sparse: the neighbours found are fixed members themselves (edges join known items), so a
+      // cluster without them has no sample; a big cluster's members are only walked when it holds a pinned one.
+      if (!dense && !near.size) continue;
+      const all = dense || this.pinnedIn.has(c) ? fixedOf(c) : null;
+      if (all && !all.length) continue;
       let sample: number[];
       // Dense: the members a chosen item found as neighbours (the evidence: a duplicate filed months
       // after the cluster's newest members), then its newest members, up to sampleSize.
-      if (dense) {
+      if (dense && all) {
         const evidence = [...near]
           .filter(([, e]) => e === Infinity)
           .map(([id]) => id)
@@ -405,10 +429,7 @@ export class NeedGrouper {
       } else sample = [...near.keys()].slice(0, o.sampleSize);
       if (!sample.length) continue;
       fixedMembers.set(c, sample);
-      fixedPinned.set(
-        c,
-        all.some((id) => this.placement.get(id)?.pinned),
-      );
+      fixedPinned.set(c, all?.some((id) => this.placement.get(id)?.pinned) ?? false);
     }
     // Nodes in canonical order (time, then text): the same items give the same result in any arrival order.
     const nodeItems = [...chosen, ...[...fixedMembers.values()].flat()];
