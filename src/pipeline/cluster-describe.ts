@@ -70,14 +70,14 @@ const REQUEST =
   /^(?:could|can|would|will) (?:we|you|lumen|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
 
 /**
- * Results of pure functions of an item's texts, kept across describe calls: a cluster is described
- * again as it grows, from mostly the same items, and their phrases were cut and cleaned each time.
+ * Results of pure functions of texts, kept across describe calls: a cluster is described again as it
+ * grows, from mostly the same items, and their phrases were cut, cleaned and tokenized each time.
  * Emptied when full (bounded memory).
  */
-class TextMemo<V> {
-  private readonly m = new Map<string, V>();
+class Memo<K, V> {
+  private readonly m = new Map<K, V>();
   constructor(private readonly max: number) {}
-  get(key: string, make: () => V): V {
+  get(key: K, make: () => V): V {
     let v = this.m.get(key);
     if (v === undefined) {
       if (this.m.size >= this.max) this.m.clear();
@@ -88,12 +88,30 @@ class TextMemo<V> {
   }
 }
 
+/**
+ * Per item id, what was cut from its texts, with the texts it was cut from: used again only while
+ * they are the same (comparing strings is cheaper than hashing a long one as a key).
+ */
+class ItemMemo<V> {
+  private readonly m = new Map<number, { subject: string | null; llm: string | null; text: string; v: V }>();
+  constructor(private readonly max: number) {}
+  get(item: DescribeItem, make: () => V): V {
+    const subject = item.subject ?? null;
+    const llm = item.llmSummary ?? null;
+    const e = this.m.get(item.itemId);
+    if (e && e.subject === subject && e.llm === llm && e.text === item.text) return e.v;
+    if (!e && this.m.size >= this.max) this.m.clear();
+    const v = make();
+    this.m.set(item.itemId, { subject, llm, text: item.text, v });
+    return v;
+  }
+}
+
 type TitleCandidate = Readonly<{ text: string; subject: boolean; position: number }>;
-const titleMemo = new TextMemo<readonly TitleCandidate[]>(20_000);
-const memoKey = (item: DescribeItem) => `${item.subject ?? ''}\u0000${item.llmSummary ?? ''}\u0000${item.text}`;
+const titleMemo = new ItemMemo<readonly TitleCandidate[]>(20_000);
 
 function titleCandidates(item: DescribeItem): readonly TitleCandidate[] {
-  return titleMemo.get(memoKey(item), () => cutTitleCandidates(item));
+  return titleMemo.get(item, () => cutTitleCandidates(item));
 }
 
 function cutTitleCandidates(item: DescribeItem): TitleCandidate[] {
@@ -154,14 +172,17 @@ export interface TextScorer {
   similarity(a: string, b: string): number;
 }
 
-const termMemo = new TextMemo<ReadonlyMap<string, number>>(100_000);
+/** Terms of phrases (short texts; an item's whole text is tokenized again, as hashing it as a key cost about as much). */
+const termMemo = new Memo<string, ReadonlyMap<string, number>>(20_000);
+const MEMO_CHARS = 300;
 
 /** A scorer over a set of texts: TF-IDF from the given term stats (or the texts themselves). */
 export function textScorer(texts: readonly string[], stats?: TermStats): TextScorer {
   const local = stats ?? new TermStats();
   // Titles and summaries score the same texts and phrases many times, and the next describe call of
   // a growing cluster the same again: each is tokenized once (terms are a function of the text alone).
-  const termsOf = (t: string) => termMemo.get(t, () => local.terms(null, t));
+  const termsOf = (t: string) => (t.length <= MEMO_CHARS ? termMemo.get(t, () => local.terms(null, t)) : (longMemo.get(t) ?? longMemo.set(t, local.terms(null, t)).get(t)!));
+  const longMemo = new Map<string, ReadonlyMap<string, number>>();
   if (!stats) for (const t of texts) local.add(termsOf(t));
   const vecMemo = new Map<string, Vec>();
   const vec = (t: string) => {
@@ -213,10 +234,10 @@ export function clusterTitle(items: readonly DescribeItem[], scorer?: TextScorer
 
 /** A summary sentence an item offers: shown as `text`, scored on `scored`, its centrality times `factor`. */
 type SummaryPhrase = Readonly<{ text: string; scored: string; factor: number }>;
-const summaryMemo = new TextMemo<readonly SummaryPhrase[]>(20_000);
+const summaryMemo = new ItemMemo<readonly SummaryPhrase[]>(20_000);
 
 function summaryPhrases(item: DescribeItem): readonly SummaryPhrase[] {
-  return summaryMemo.get(memoKey(item), () => {
+  return summaryMemo.get(item, () => {
     // A language model's summary of the item, when it passes the same checks, speaks for the item.
     const llm = item.llmSummary ? cleanPhrase(item.llmSummary) : '';
     if (llm && fitToShow(llm) && words(llm).length >= 3) return [{ text: /[.!?]$/.test(llm) ? llm : `${llm}.`, scored: llm, factor: 1.15 }];

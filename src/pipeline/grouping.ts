@@ -283,8 +283,11 @@ export class NeedGrouper {
       else this.byDay.set(day, [doc.itemId]);
       for (const it of near) {
         const sim = this.itemSimilarity(item, it, false);
-        this.link(item, it.itemId, sim);
-        this.link(it, doc.itemId, sim);
+        const firstOfItem = item.near.head < 0;
+        const firstOfIt = it.near.head < 0;
+        this.edges.pushPair(item.near, it.itemId, it.near, doc.itemId, sim);
+        this.noteBest(item, it.itemId, sim, firstOfItem);
+        this.noteBest(it, doc.itemId, sim, firstOfIt);
       }
       if (doc.at > this.newest) this.newest = doc.at;
     }
@@ -339,10 +342,8 @@ export class NeedGrouper {
     return it && it.near.head >= 0 ? { id: it.bestId, sim: it.bestSim } : undefined;
   }
 
-  /** Appends a neighbour to an item's list and keeps its best (the first edge, then a higher sim or the same sim and a lower id). */
-  private link(it: Item, to: number, sim: number): void {
-    const first = it.near.head < 0;
-    this.edges.push(it.near, to, sim);
+  /** Keeps an item's best neighbour as one is appended to its list: the first, then a higher sim or the same sim and a lower id. */
+  private noteBest(it: Item, to: number, sim: number, first: boolean): void {
     if (first || sim > it.bestSim || (sim === it.bestSim && to < it.bestId)) {
       it.bestId = to;
       it.bestSim = sim;
