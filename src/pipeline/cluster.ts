@@ -71,8 +71,13 @@ export interface Assignment {
  * capped: its rarer terms find an old item that is really about the same thing.
  */
 export class CandidateIndex {
-  /** Per term id: interleaved slot, weight (log tf) of every item that has it, oldest first. */
+  /**
+   * Per term id: interleaved slot, weight (log tf) of the items that have it, oldest first: the newest
+   * maxPostings at least (a query walks no further back), older ones dropped in batches.
+   */
   private readonly postings: number[][] = [];
+  /** Per term id: how many items have it (what its postings held before the old ones were dropped). */
+  private dfs = new Int32Array(1024);
   private readonly slotItem: number[] = [];
   /** Every slot's vector, one after the other (slot s at vecStart[s]..vecStart[s + 1]): a norm refresh reads them. */
   private vecTerms = new Int32Array(4096);
@@ -132,6 +137,13 @@ export class CandidateIndex {
         p = this.postings[t]!;
       }
       p.push(slot, v.weights[i]!);
+      if (t >= this.dfs.length) {
+        const grown = new Int32Array(Math.max(this.dfs.length * 2, t + 1));
+        grown.set(this.dfs);
+        this.dfs = grown;
+      }
+      this.dfs[t]!++;
+      if (p.length >= 4 * this.maxPostings && this.maxPostings > 0) p.splice(0, p.length - 2 * this.maxPostings);
     }
   }
 
@@ -152,8 +164,7 @@ export class CandidateIndex {
     const order: Array<{ t: number; w: number }> = [];
     for (let i = 0; i < n; i++) {
       const t = v.terms[i]!;
-      const p = this.postings[t];
-      if (!p?.length) continue;
+      if (!(this.dfs[t]! > 0)) continue;
       const idf = this.stats.idf(t);
       order.push({ t, w: v.weights[i]! * idf * idf });
     }
@@ -168,7 +179,7 @@ export class CandidateIndex {
     for (let i = 0; i < limit; i++) {
       const { t, w } = order[i]!;
       const p = this.postings[t]!;
-      if (i >= 3 && p.length > maxDf) continue;
+      if (i >= 3 && 2 * this.dfs[t]! > maxDf) continue;
       const from = Math.max(0, p.length - 2 * this.maxPostings);
       for (let j = from; j < p.length; j += 2) {
         const slot = p[j]!;
