@@ -105,7 +105,7 @@ export interface RegroupPlan {
  * items of the same time). Frequencies and the cached vector live in shared slabs, neighbours in one
  * edge store (arena.ts): a few small objects per item, whatever the size of the collection.
  */
-interface Item {
+interface Item extends EdgeList {
   itemId: number;
   at: number;
   need: string;
@@ -113,13 +113,16 @@ interface Item {
   len: number;
   kind: FeedbackKind | null;
   kindGroups: readonly number[] | null | undefined;
-  tf: Tf;
+  /** Word and character n-gram ids of the frequencies (NeedSpace.tf), and their tf one after the other (one view less per item). */
+  words: Int32Array;
+  chars: Int32Array;
+  tfs: Float32Array;
   /** The vector under the idf of when `vecDocs` documents were counted (recomputed in place). */
   vec: NeedVector | null;
   vecDocs: number;
-  /** Neighbours from the duplicate index, both directions, with their similarity when found (the idf drifts slowly). */
-  near: EdgeList;
-  /** The most similar of `near` (ties to the lower id; NaN sim when none): kept as edges are appended, as a walk over them finds it. */
+  // EdgeList head and tail: the neighbours from the duplicate index, both directions, with their
+  // similarity when found (the idf drifts slowly).
+  /** The most similar neighbour (ties to the lower id; NaN sim when none): kept as edges are appended, as a walk over them finds it. */
   bestId: number;
   bestSim: number;
 }
@@ -254,7 +257,9 @@ export class NeedGrouper {
       const fresh = this.space.tf(parts);
       this.space.count(fresh);
       const slab = this.slab;
-      const tf: Tf = { words: slab.copyInt32(fresh.words), wordTf: slab.copyFloat32(fresh.wordTf), chars: slab.copyInt32(fresh.chars), charTf: slab.copyFloat32(fresh.charTf) };
+      const tfs = slab.float32(fresh.wordTf.length + fresh.charTf.length);
+      tfs.set(fresh.wordTf);
+      tfs.set(fresh.charTf, fresh.wordTf.length);
       const item: Item = {
         itemId: doc.itemId,
         at: doc.at,
@@ -262,10 +267,13 @@ export class NeedGrouper {
         len: doc.need.length + (doc.title?.length ?? 0),
         kind: doc.kind,
         kindGroups: doc.kindGroups,
-        tf,
+        words: slab.copyInt32(fresh.words),
+        chars: slab.copyInt32(fresh.chars),
+        tfs,
         vec: null,
         vecDocs: 0,
-        near: EdgeLists.empty(),
+        head: -1,
+        tail: -1,
         bestId: 0,
         bestSim: NaN,
       };
@@ -283,9 +291,9 @@ export class NeedGrouper {
       else this.byDay.set(day, [doc.itemId]);
       for (const it of near) {
         const sim = this.itemSimilarity(item, it, false);
-        const firstOfItem = item.near.head < 0;
-        const firstOfIt = it.near.head < 0;
-        this.edges.pushPair(item.near, it.itemId, it.near, doc.itemId, sim);
+        const firstOfItem = item.head < 0;
+        const firstOfIt = it.head < 0;
+        this.edges.pushPair(item, it.itemId, it, doc.itemId, sim);
         this.noteBest(item, it.itemId, sim, firstOfItem);
         this.noteBest(it, doc.itemId, sim, firstOfIt);
       }
@@ -296,8 +304,9 @@ export class NeedGrouper {
   private vector(it: Item, exact: boolean): NeedVector {
     const docs = this.space.docs;
     if (it.vec && (it.vecDocs === docs || (!exact && docs <= it.vecDocs * 1.5 + 50))) return it.vec;
-    const { tf } = it;
-    it.vec ??= { words: tf.words, wordW: this.slab.float32(tf.words.length), chars: tf.chars, charW: this.slab.float32(tf.chars.length) };
+    const { words, chars, tfs } = it;
+    it.vec ??= { words, wordW: this.slab.float32(words.length), chars, charW: this.slab.float32(chars.length) };
+    const tf: Tf = { words, wordTf: tfs.subarray(0, words.length), chars, charTf: tfs.subarray(words.length) };
     this.space.vectorInto(tf, it.vec);
     it.vecDocs = docs;
     return it.vec;
@@ -339,7 +348,7 @@ export class NeedGrouper {
 
   private bestNear(itemId: number): { id: number; sim: number } | undefined {
     const it = this.items.get(itemId);
-    return it && it.near.head >= 0 ? { id: it.bestId, sim: it.bestSim } : undefined;
+    return it && it.head >= 0 ? { id: it.bestId, sim: it.bestSim } : undefined;
   }
 
   /** Keeps an item's best neighbour as one is appended to its list: the first, then a higher sim or the same sim and a lower id. */
@@ -393,7 +402,7 @@ export class NeedGrouper {
       const cur = this.placement.get(id);
       if (cur) want(cur.clusterId, null);
       const mutual = this.mutualBest(id)?.id;
-      this.edges.forEach(this.items.get(id)!.near, (n, sim) => {
+      this.edges.forEach(this.items.get(id)!, (n, sim) => {
         const p = this.placement.get(n);
         if (p && isFixed(n)) want(p.clusterId, n, n === mutual ? Infinity : sim);
       });
@@ -509,7 +518,7 @@ export class NeedGrouper {
       }
     } else {
       for (let i = 0; i < n; i++) {
-        this.edges.forEach(order[i]!.near, (nb, sim) => {
+        this.edges.forEach(order[i]!, (nb, sim) => {
           const j = index.get(nb);
           if (j === undefined || j <= i) return;
           addSum(groupOf[i]!, groupOf[j]!, sim);
