@@ -56,44 +56,56 @@ export interface EdgeList {
   tail: number;
 }
 
+/** Edges per page: pages are added as edges are, never copied (no doubling: no spare half and no peak of old and new arrays). */
+const PAGE_BITS = 16;
+const PAGE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE - 1;
+
 /**
- * Append-only lists of (neighbour id, similarity) edges, all in three growable typed arrays, each list
- * walked in the order its edges were appended (as a Map's insertion order).
+ * Append-only lists of (neighbour id, similarity) edges, in fixed-size typed-array pages, each list
+ * walked in the order its edges were appended (as a Map's insertion order). Edges come in pairs, the
+ * two directions of one link, which share one similarity.
  */
 export class EdgeLists {
-  private to = new Int32Array(1024);
-  private sim = new Float64Array(1024);
-  private next = new Int32Array(1024);
+  private readonly to: Int32Array[] = [];
+  private readonly next: Int32Array[] = [];
+  /** One per pair (edge e's is at e >> 1). */
+  private readonly sim: Float64Array[] = [];
   private n = 0;
 
   static empty(): EdgeList {
     return { head: -1, tail: -1 };
   }
 
-  push(list: EdgeList, to: number, sim: number): void {
-    if (this.n === this.to.length) {
-      const size = this.n * 2;
-      const to = new Int32Array(size);
-      to.set(this.to);
-      this.to = to;
-      const sim = new Float64Array(size);
-      sim.set(this.sim);
-      this.sim = sim;
-      const next = new Int32Array(size);
-      next.set(this.next);
-      this.next = next;
+  /** Appends `b` to list `a` and `a` to list `b`, both with `sim`. */
+  pushPair(a: EdgeList, aTo: number, b: EdgeList, bTo: number, sim: number): void {
+    const e = this.n;
+    if ((e & PAGE_MASK) === 0) {
+      this.to.push(new Int32Array(PAGE));
+      this.next.push(new Int32Array(PAGE));
+      this.sim.push(new Float64Array(PAGE >> 1));
     }
-    const e = this.n++;
-    this.to[e] = to;
-    this.sim[e] = sim;
-    this.next[e] = -1;
-    if (list.tail >= 0) this.next[list.tail] = e;
+    this.sim[e >> PAGE_BITS]![(e & PAGE_MASK) >> 1] = sim;
+    this.append(a, e, aTo);
+    this.append(b, e + 1, bTo);
+    this.n += 2;
+  }
+
+  private append(list: EdgeList, e: number, to: number): void {
+    this.to[e >> PAGE_BITS]![e & PAGE_MASK] = to;
+    this.next[e >> PAGE_BITS]![e & PAGE_MASK] = -1;
+    if (list.tail >= 0) this.next[list.tail >> PAGE_BITS]![list.tail & PAGE_MASK] = e;
     else list.head = e;
     list.tail = e;
   }
 
   forEach(list: EdgeList, f: (to: number, sim: number) => void): void {
-    for (let e = list.head; e >= 0; e = this.next[e]!) f(this.to[e]!, this.sim[e]!);
+    for (let e = list.head; e >= 0;) {
+      const page = e >> PAGE_BITS;
+      const at = e & PAGE_MASK;
+      f(this.to[page]![at]!, this.sim[page]![at >> 1]!);
+      e = this.next[page]![at]!;
+    }
   }
 
   /** Edges stored, over all lists. */

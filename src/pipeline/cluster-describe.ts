@@ -69,8 +69,53 @@ export function sentences(text: string): string[] {
 const REQUEST =
   /^(?:could|can|would|will) (?:we|you|lumen|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
 
-function titleCandidates(item: DescribeItem): Array<{ text: string; subject: boolean; position: number }> {
-  const out: Array<{ text: string; subject: boolean; position: number }> = [];
+/**
+ * Results of pure functions of texts, kept across describe calls: a cluster is described again as it
+ * grows, from mostly the same items, and their phrases were cut, cleaned and tokenized each time.
+ * Emptied when full (bounded memory).
+ */
+class Memo<K, V> {
+  private readonly m = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(key: K, make: () => V): V {
+    let v = this.m.get(key);
+    if (v === undefined) {
+      if (this.m.size >= this.max) this.m.clear();
+      v = make();
+      this.m.set(key, v);
+    }
+    return v;
+  }
+}
+
+/**
+ * Per item id, what was cut from its texts, with the texts it was cut from: used again only while
+ * they are the same (comparing strings is cheaper than hashing a long one as a key).
+ */
+class ItemMemo<V> {
+  private readonly m = new Map<number, { subject: string | null; llm: string | null; text: string; v: V }>();
+  constructor(private readonly max: number) {}
+  get(item: DescribeItem, make: () => V): V {
+    const subject = item.subject ?? null;
+    const llm = item.llmSummary ?? null;
+    const e = this.m.get(item.itemId);
+    if (e && e.subject === subject && e.llm === llm && e.text === item.text) return e.v;
+    if (!e && this.m.size >= this.max) this.m.clear();
+    const v = make();
+    this.m.set(item.itemId, { subject, llm, text: item.text, v });
+    return v;
+  }
+}
+
+type TitleCandidate = Readonly<{ text: string; subject: boolean; position: number }>;
+const titleMemo = new ItemMemo<readonly TitleCandidate[]>(20_000);
+
+function titleCandidates(item: DescribeItem): readonly TitleCandidate[] {
+  return titleMemo.get(item, () => cutTitleCandidates(item));
+}
+
+function cutTitleCandidates(item: DescribeItem): TitleCandidate[] {
+  const out: TitleCandidate[] = [];
   const push = (raw: string, subject: boolean, position: number) => {
     let t = cleanPhrase(raw)
       .replace(/[\s.,;:!-]+$/u, '')
@@ -127,16 +172,17 @@ export interface TextScorer {
   similarity(a: string, b: string): number;
 }
 
+/** Terms of phrases (short texts; an item's whole text is tokenized again, as hashing it as a key cost about as much). */
+const termMemo = new Memo<string, ReadonlyMap<string, number>>(20_000);
+const MEMO_CHARS = 300;
+
 /** A scorer over a set of texts: TF-IDF from the given term stats (or the texts themselves). */
 export function textScorer(texts: readonly string[], stats?: TermStats): TextScorer {
   const local = stats ?? new TermStats();
-  // Titles and summaries score the same texts and phrases many times: each is tokenized once here.
-  const termMemo = new Map<string, Map<string, number>>();
-  const termsOf = (t: string) => {
-    let tf = termMemo.get(t);
-    if (!tf) termMemo.set(t, (tf = local.terms(null, t)));
-    return tf;
-  };
+  // Titles and summaries score the same texts and phrases many times, and the next describe call of
+  // a growing cluster the same again: each is tokenized once (terms are a function of the text alone).
+  const termsOf = (t: string) => (t.length <= MEMO_CHARS ? termMemo.get(t, () => local.terms(null, t)) : (longMemo.get(t) ?? longMemo.set(t, local.terms(null, t)).get(t)!));
+  const longMemo = new Map<string, ReadonlyMap<string, number>>();
   if (!stats) for (const t of texts) local.add(termsOf(t));
   const vecMemo = new Map<string, Vec>();
   const vec = (t: string) => {
@@ -186,6 +232,29 @@ export function clusterTitle(items: readonly DescribeItem[], scorer?: TextScorer
   return finishTitle(fallback || '(untitled)');
 }
 
+/** A summary sentence an item offers: shown as `text`, scored on `scored`, its centrality times `factor`. */
+type SummaryPhrase = Readonly<{ text: string; scored: string; factor: number }>;
+const summaryMemo = new ItemMemo<readonly SummaryPhrase[]>(20_000);
+
+function summaryPhrases(item: DescribeItem): readonly SummaryPhrase[] {
+  return summaryMemo.get(item, () => {
+    // A language model's summary of the item, when it passes the same checks, speaks for the item.
+    const llm = item.llmSummary ? cleanPhrase(item.llmSummary) : '';
+    if (llm && fitToShow(llm) && words(llm).length >= 3) return [{ text: /[.!?]$/.test(llm) ? llm : `${llm}.`, scored: llm, factor: 1.15 }];
+    const out: SummaryPhrase[] = [];
+    sentences(ownWords(item.text))
+      .slice(0, 8)
+      .forEach((raw, i) => {
+        const t = cleanPhrase(raw);
+        const n = words(t).length;
+        // A sentence ending in ":" introduces a list or code that is not there: it says nothing alone.
+        if (n < 4 || t.length > 300 || /:$/.test(t) || BOILERPLATE.test(t) || META.test(t) || !fitToShow(t) || looksLikeCode(t) || DATELINE.test(t)) return;
+        out.push({ text: /[.!?]$/.test(t) ? t : `${t}.`, scored: t, factor: i === 0 ? 1 : 0.85 });
+      });
+    return out;
+  });
+}
+
 /**
  * Two or three sentences from different items: the most central first, then by maximal marginal
  * relevance (central, unlike what is already chosen). Extractive: the reporters' own words.
@@ -195,23 +264,7 @@ export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScor
   const s = scorer ?? textScorer(items.map((i) => `${i.subject ?? ''}\n${i.text}`));
   const cands: Array<{ item: number; text: string; rel: number; order: number }> = [];
   let order = 0;
-  for (const item of items.slice(0, 60)) {
-    // A language model's summary of the item, when it passes the same checks, speaks for the item.
-    const llm = item.llmSummary ? cleanPhrase(item.llmSummary) : '';
-    if (llm && fitToShow(llm) && words(llm).length >= 3) {
-      cands.push({ item: item.itemId, text: /[.!?]$/.test(llm) ? llm : `${llm}.`, rel: s.centrality(llm) * 1.15, order: order++ });
-      continue;
-    }
-    sentences(ownWords(item.text))
-      .slice(0, 8)
-      .forEach((raw, i) => {
-        const t = cleanPhrase(raw);
-        const n = words(t).length;
-        // A sentence ending in ":" introduces a list or code that is not there: it says nothing alone.
-        if (n < 4 || t.length > 300 || /:$/.test(t) || BOILERPLATE.test(t) || META.test(t) || !fitToShow(t) || looksLikeCode(t) || DATELINE.test(t)) return;
-        cands.push({ item: item.itemId, text: /[.!?]$/.test(t) ? t : `${t}.`, rel: s.centrality(t) * (i === 0 ? 1 : 0.85), order: order++ });
-      });
-  }
+  for (const item of items.slice(0, 60)) for (const p of summaryPhrases(item)) cands.push({ item: item.itemId, text: p.text, rel: s.centrality(p.scored) * p.factor, order: order++ });
   if (!cands.length) return null;
   const want = Math.min(max, Math.max(2, new Set(cands.map((c) => c.item)).size));
   const chosen: typeof cands = [];

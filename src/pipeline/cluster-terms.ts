@@ -11,6 +11,8 @@ export interface Vec {
 export class TermStats {
   private readonly ids = new Map<string, number>();
   private df: Int32Array = new Int32Array(1024);
+  /** Scratch for `vector`: a term's weight by id while the ids are sorted. */
+  private parked = new Float64Array(1024);
   docs = 0;
 
   /** Terms of a text: stemmed words and identifiers (see tokenizeReport). */
@@ -31,13 +33,15 @@ export class TermStats {
   }
 
   /** Adds a document's terms to the frequencies and returns its vector. */
-  add(tf: Map<string, number>): Vec {
+  add(tf: ReadonlyMap<string, number>): Vec {
     this.docs++;
     return this.vector(tf, true);
   }
 
-  vector(tf: Map<string, number>, count = false): Vec {
-    const pairs: Array<[number, number]> = [];
+  vector(tf: ReadonlyMap<string, number>, count = false): Vec {
+    // Ids sorted as numbers, each one's weight parked by id meanwhile (ids are unique): no pair objects.
+    const ids = new Int32Array(tf.size);
+    let n = 0;
     for (const [term, f] of tf) {
       let id = this.ids.get(term);
       if (id === undefined) {
@@ -51,10 +55,18 @@ export class TermStats {
         }
       }
       if (count) this.df[id]!++;
-      pairs.push([id, 1 + Math.log(f)]);
+      if (id >= this.parked.length) {
+        const grown = new Float64Array(Math.max(this.parked.length * 2, id + 1));
+        grown.set(this.parked);
+        this.parked = grown;
+      }
+      this.parked[id] = 1 + Math.log(f);
+      ids[n++] = id;
     }
-    pairs.sort((a, b) => a[0] - b[0]);
-    return { terms: Int32Array.from(pairs, (p) => p[0]), weights: Float32Array.from(pairs, (p) => p[1]) };
+    const terms = n === ids.length ? ids.sort() : ids.slice(0, n).sort();
+    const weights = new Float32Array(n);
+    for (let i = 0; i < n; i++) weights[i] = this.parked[terms[i]!]!;
+    return { terms, weights };
   }
 
   /** Takes a counted document back out of the frequencies (its placement was not stored). */

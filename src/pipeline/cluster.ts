@@ -63,6 +63,9 @@ export interface Assignment {
   matchedItem: number | null;
 }
 
+/** Terms per page of CandidateIndex's stored vectors (4 MB of each). */
+const VEC_PAGE = 1 << 20;
+
 /**
  * Candidates for a new item: an inverted index over the items' TF-IDF vectors (the same vocabulary and
  * weights the decision uses). A query walks the postings of its most telling terms (highest weight x
@@ -71,13 +74,24 @@ export interface Assignment {
  * capped: its rarer terms find an old item that is really about the same thing.
  */
 export class CandidateIndex {
-  /** Per term id: interleaved slot, weight (log tf) of every item that has it, oldest first. */
+  /**
+   * Per term id: interleaved slot, weight (log tf) of the items that have it, oldest first: the newest
+   * maxPostings at least (a query walks no further back), older ones dropped in batches.
+   */
   private readonly postings: number[][] = [];
+  /** Per term id: how many items have it (what its postings held before the old ones were dropped). */
+  private dfs = new Int32Array(1024);
   private readonly slotItem: number[] = [];
-  /** Every slot's vector, one after the other (slot s at vecStart[s]..vecStart[s + 1]): a norm refresh reads them. */
-  private vecTerms = new Int32Array(4096);
-  private vecWeights = new Float32Array(4096);
-  private vecStart = new Int32Array(1025);
+  /**
+   * Every slot's vector, for a norm refresh: slot s at vecOff[s] (vecLen[s] long) in page vecPage[s].
+   * Pages are added as vectors are, never copied (no doubling: no spare half, no peak of old and new).
+   */
+  private readonly termPages: Int32Array[] = [];
+  private readonly weightPages: Float32Array[] = [];
+  private pageUsed = VEC_PAGE;
+  private vecPage = new Int32Array(1024);
+  private vecOff = new Int32Array(1024);
+  private vecLen = new Int32Array(1024);
   private readonly slotOf = new Map<number, number>();
   /** Each item's TF-IDF norm under the idf of when it was last computed (all refreshed as the collection grows by a tenth). */
   private norms = new Float64Array(1024);
@@ -104,24 +118,29 @@ export class CandidateIndex {
       };
       this.acc = grow(this.acc);
       this.norms = grow(this.norms);
-      const start = new Int32Array(size + 1);
-      start.set(this.vecStart);
-      this.vecStart = start;
+      const growInt = (a: Int32Array) => {
+        const b = new Int32Array(size);
+        b.set(a);
+        return b;
+      };
+      this.vecPage = growInt(this.vecPage);
+      this.vecOff = growInt(this.vecOff);
+      this.vecLen = growInt(this.vecLen);
     }
-    const at = this.vecStart[slot]!;
-    const end = at + v.terms.length;
-    if (end > this.vecTerms.length) {
-      const size = Math.max(this.vecTerms.length * 2, end);
-      const terms = new Int32Array(size);
-      terms.set(this.vecTerms);
-      this.vecTerms = terms;
-      const weights = new Float32Array(size);
-      weights.set(this.vecWeights);
-      this.vecWeights = weights;
+    const n = v.terms.length;
+    if (this.pageUsed + n > (this.termPages[this.termPages.length - 1]?.length ?? 0)) {
+      const size = Math.max(VEC_PAGE, n);
+      this.termPages.push(new Int32Array(size));
+      this.weightPages.push(new Float32Array(size));
+      this.pageUsed = 0;
     }
-    this.vecTerms.set(v.terms, at);
-    this.vecWeights.set(v.weights, at);
-    this.vecStart[slot + 1] = end;
+    const page = this.termPages.length - 1;
+    this.termPages[page]!.set(v.terms, this.pageUsed);
+    this.weightPages[page]!.set(v.weights, this.pageUsed);
+    this.vecPage[slot] = page;
+    this.vecOff[slot] = this.pageUsed;
+    this.vecLen[slot] = n;
+    this.pageUsed += n;
     this.norms[slot] = this.stats.norm(v);
     for (let i = 0; i < v.terms.length; i++) {
       const t = v.terms[i]!;
@@ -132,6 +151,13 @@ export class CandidateIndex {
         p = this.postings[t]!;
       }
       p.push(slot, v.weights[i]!);
+      if (t >= this.dfs.length) {
+        const grown = new Int32Array(Math.max(this.dfs.length * 2, t + 1));
+        grown.set(this.dfs);
+        this.dfs = grown;
+      }
+      this.dfs[t]!++;
+      if (p.length >= 4 * this.maxPostings && this.maxPostings > 0) p.splice(0, p.length - 2 * this.maxPostings);
     }
   }
 
@@ -139,8 +165,11 @@ export class CandidateIndex {
   private refreshNorms(): void {
     const docs = this.stats.docs;
     if (this.normsAtDocs > 0 && docs <= this.normsAtDocs * 1.1) return;
-    const start = this.vecStart;
-    for (let slot = 0; slot < this.slotItem.length; slot++) this.norms[slot] = this.stats.normOf(this.vecTerms, this.vecWeights, start[slot]!, start[slot + 1]!);
+    for (let slot = 0; slot < this.slotItem.length; slot++) {
+      const page = this.vecPage[slot]!;
+      const off = this.vecOff[slot]!;
+      this.norms[slot] = this.stats.normOf(this.termPages[page]!, this.weightPages[page]!, off, off + this.vecLen[slot]!);
+    }
     this.normsAtDocs = docs;
   }
 
@@ -152,8 +181,7 @@ export class CandidateIndex {
     const order: Array<{ t: number; w: number }> = [];
     for (let i = 0; i < n; i++) {
       const t = v.terms[i]!;
-      const p = this.postings[t];
-      if (!p?.length) continue;
+      if (!(this.dfs[t]! > 0)) continue;
       const idf = this.stats.idf(t);
       order.push({ t, w: v.weights[i]! * idf * idf });
     }
@@ -168,7 +196,7 @@ export class CandidateIndex {
     for (let i = 0; i < limit; i++) {
       const { t, w } = order[i]!;
       const p = this.postings[t]!;
-      if (i >= 3 && p.length > maxDf) continue;
+      if (i >= 3 && 2 * this.dfs[t]! > maxDf) continue;
       const from = Math.max(0, p.length - 2 * this.maxPostings);
       for (let j = from; j < p.length; j += 2) {
         const slot = p[j]!;

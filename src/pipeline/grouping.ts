@@ -124,7 +124,7 @@ export interface RegroupPlan {
  * items of the same time). Frequencies and the cached vector live in shared slabs, neighbours in one
  * edge store (arena.ts): a few small objects per item, whatever the size of the collection.
  */
-interface Item {
+interface Item extends EdgeList {
   itemId: number;
   at: number;
   need: string;
@@ -132,12 +132,18 @@ interface Item {
   len: number;
   kind: FeedbackKind | null;
   kindGroups: readonly number[] | null | undefined;
-  tf: Tf;
+  /** Word and character n-gram ids of the frequencies (NeedSpace.tf), and their tf one after the other (one view less per item). */
+  words: Int32Array;
+  chars: Int32Array;
+  tfs: Float32Array;
   /** The vector under the idf of when `vecDocs` documents were counted (recomputed in place). */
   vec: NeedVector | null;
   vecDocs: number;
-  /** Neighbours from the duplicate index, both directions, with their similarity when found (the idf drifts slowly). */
-  near: EdgeList;
+  // EdgeList head and tail: the neighbours from the duplicate index, both directions, with their
+  // similarity when found (the idf drifts slowly).
+  /** The most similar neighbour (ties to the lower id; NaN sim when none): kept as edges are appended, as a walk over them finds it. */
+  bestId: number;
+  bestSim: number;
 }
 
 /** Canonical order: time, then the need text (as the string `time padded to 15 digits, NUL, need` sorts). */
@@ -170,6 +176,8 @@ export class NeedGrouper {
   private placement = new Map<number, Placement>();
   /** Items per cluster (as `placement` has them). */
   private members = new Map<number, Set<number>>();
+  /** Pinned items per cluster, for the clusters that hold any. */
+  private pinnedIn = new Map<number, number>();
   /** Item ids by day of `at`: the window is read from the days it covers. */
   private readonly byDay = new Map<number, number[]>();
   private newest = 0;
@@ -202,6 +210,7 @@ export class NeedGrouper {
   setPlacements(p: ReadonlyMap<number, Placement>): void {
     this.placement = new Map();
     this.members = new Map();
+    this.pinnedIn = new Map();
     for (const [id, x] of p) this.place(id, x);
   }
 
@@ -211,7 +220,13 @@ export class NeedGrouper {
       const m = this.members.get(prev.clusterId);
       m?.delete(itemId);
       if (m && !m.size) this.members.delete(prev.clusterId);
+      if (prev.pinned) {
+        const left = (this.pinnedIn.get(prev.clusterId) ?? 1) - 1;
+        if (left > 0) this.pinnedIn.set(prev.clusterId, left);
+        else this.pinnedIn.delete(prev.clusterId);
+      }
     }
+    if (p.pinned) this.pinnedIn.set(p.clusterId, (this.pinnedIn.get(p.clusterId) ?? 0) + 1);
     this.placement.set(itemId, p);
     let m = this.members.get(p.clusterId);
     if (!m) this.members.set(p.clusterId, (m = new Set()));
@@ -262,7 +277,9 @@ export class NeedGrouper {
       const fresh = this.space.tf(parts);
       this.space.count(fresh);
       const slab = this.slab;
-      const tf: Tf = { words: slab.copyInt32(fresh.words), wordTf: slab.copyFloat32(fresh.wordTf), chars: slab.copyInt32(fresh.chars), charTf: slab.copyFloat32(fresh.charTf) };
+      const tfs = slab.float32(fresh.wordTf.length + fresh.charTf.length);
+      tfs.set(fresh.wordTf);
+      tfs.set(fresh.charTf, fresh.wordTf.length);
       const item: Item = {
         itemId: doc.itemId,
         at: doc.at,
@@ -270,10 +287,15 @@ export class NeedGrouper {
         len: doc.need.length + (doc.title?.length ?? 0),
         kind: doc.kind,
         kindGroups: doc.kindGroups,
-        tf,
+        words: slab.copyInt32(fresh.words),
+        chars: slab.copyInt32(fresh.chars),
+        tfs,
         vec: null,
         vecDocs: 0,
-        near: EdgeLists.empty(),
+        head: -1,
+        tail: -1,
+        bestId: 0,
+        bestSim: NaN,
       };
       const terms = this.termStats.add(this.termStats.terms(doc.title, `${doc.need}\n${doc.others ?? ''}`));
       const near: Item[] = [];
@@ -289,8 +311,11 @@ export class NeedGrouper {
       else this.byDay.set(day, [doc.itemId]);
       for (const it of near) {
         const sim = this.itemSimilarity(item, it, false);
-        this.edges.push(item.near, it.itemId, sim);
-        this.edges.push(it.near, doc.itemId, sim);
+        const firstOfItem = item.head < 0;
+        const firstOfIt = it.head < 0;
+        this.edges.pushPair(item, it.itemId, it, doc.itemId, sim);
+        this.noteBest(item, it.itemId, sim, firstOfItem);
+        this.noteBest(it, doc.itemId, sim, firstOfIt);
       }
       if (doc.at > this.newest) this.newest = doc.at;
     }
@@ -299,8 +324,9 @@ export class NeedGrouper {
   private vector(it: Item, exact: boolean): NeedVector {
     const docs = this.space.docs;
     if (it.vec && (it.vecDocs === docs || (!exact && docs <= it.vecDocs * 1.5 + 50))) return it.vec;
-    const { tf } = it;
-    it.vec ??= { words: tf.words, wordW: this.slab.float32(tf.words.length), chars: tf.chars, charW: this.slab.float32(tf.chars.length) };
+    const { words, chars, tfs } = it;
+    it.vec ??= { words, wordW: this.slab.float32(words.length), chars, charW: this.slab.float32(chars.length) };
+    const tf: Tf = { words, wordTf: tfs.subarray(0, words.length), chars, charTf: tfs.subarray(words.length) };
     this.space.vectorInto(tf, it.vec);
     it.vecDocs = docs;
     return it.vec;
@@ -341,13 +367,16 @@ export class NeedGrouper {
   }
 
   private bestNear(itemId: number): { id: number; sim: number } | undefined {
-    let best: { id: number; sim: number } | undefined;
     const it = this.items.get(itemId);
-    if (it)
-      this.edges.forEach(it.near, (id, sim) => {
-        if (!best || sim > best.sim || (sim === best.sim && id < best.id)) best = { id, sim };
-      });
-    return best;
+    return it && it.head >= 0 ? { id: it.bestId, sim: it.bestSim } : undefined;
+  }
+
+  /** Keeps an item's best neighbour as one is appended to its list: the first, then a higher sim or the same sim and a lower id. */
+  private noteBest(it: Item, to: number, sim: number, first: boolean): void {
+    if (first || sim > it.bestSim || (sim === it.bestSim && to < it.bestId)) {
+      it.bestId = to;
+      it.bestSim = sim;
+    }
   }
 
   /**
@@ -393,20 +422,25 @@ export class NeedGrouper {
       const cur = this.placement.get(id);
       if (cur) want(cur.clusterId, null);
       const mutual = this.mutualBest(id)?.id;
-      this.edges.forEach(this.items.get(id)!.near, (n, sim) => {
+      this.edges.forEach(this.items.get(id)!, (n, sim) => {
         const p = this.placement.get(n);
         if (p && isFixed(n)) want(p.clusterId, n, n === mutual ? Infinity : sim);
       });
     }
     const fixedMembers = new Map<number, number[]>();
     const fixedPinned = new Map<number, boolean>();
+    // The fixed members of a cluster (not chosen, known here).
+    const fixedOf = (c: number) => [...(this.members.get(c) ?? [])].filter((id) => isFixed(id) && this.items.has(id));
     for (const [c, near] of wanted) {
-      const all = [...(this.members.get(c) ?? [])].filter((id) => isFixed(id) && this.items.has(id));
-      if (!all.length) continue;
+      // Sparse: the neighbours found are fixed members themselves (edges join known items), so a
+      // cluster without them has no sample; a big cluster's members are only walked when it holds a pinned one.
+      if (!dense && !near.size) continue;
+      const all = dense || this.pinnedIn.has(c) ? fixedOf(c) : null;
+      if (all && !all.length) continue;
       let sample: number[];
       // Dense: the members a chosen item found as neighbours (the evidence: a duplicate filed months
       // after the cluster's newest members), then its newest members, up to sampleSize.
-      if (dense) {
+      if (dense && all) {
         const evidence = [...near]
           .filter(([, e]) => e === Infinity)
           .map(([id]) => id)
@@ -425,10 +459,7 @@ export class NeedGrouper {
       } else sample = [...near.keys()].slice(0, o.sampleSize);
       if (!sample.length) continue;
       fixedMembers.set(c, sample);
-      fixedPinned.set(
-        c,
-        all.some((id) => this.placement.get(id)?.pinned),
-      );
+      fixedPinned.set(c, all?.some((id) => this.placement.get(id)?.pinned) ?? false);
     }
     // Nodes in canonical order (time, then text): the same items give the same result in any arrival order.
     const nodeItems = [...chosen, ...[...fixedMembers.values()].flat()];
@@ -507,7 +538,7 @@ export class NeedGrouper {
       }
     } else {
       for (let i = 0; i < n; i++) {
-        this.edges.forEach(order[i]!.near, (nb, sim) => {
+        this.edges.forEach(order[i]!, (nb, sim) => {
           const j = index.get(nb);
           if (j === undefined || j <= i) return;
           addSum(groupOf[i]!, groupOf[j]!, sim);

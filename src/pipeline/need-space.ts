@@ -49,12 +49,65 @@ export interface NeedVector {
   charW: Float32Array;
 }
 
-function sortedPairs(m: Map<number, number>): [Int32Array, Float32Array] {
-  const ids = Int32Array.from(m.keys()).sort();
-  const w = new Float32Array(ids.length);
-  for (let i = 0; i < ids.length; i++) w[i] = 1 + Math.log(m.get(ids[i]!)!);
-  return [ids, w];
+/**
+ * Weighted occurrence counts by id for one text at a time, in flat arrays indexed by id (a Map per
+ * text and part was most of the cost of `tf` and of the garbage it left): sums in the order added, as
+ * a Map's would be. Module-level scratch: `tf` is synchronous.
+ */
+class DenseCounts {
+  private acc = new Float64Array(0);
+  private stamp = new Int32Array(0);
+  private round = 0;
+  private ids = new Int32Array(256);
+  private n = 0;
+
+  begin(): void {
+    this.n = 0;
+    if (++this.round === 0x7fffffff) {
+      this.stamp.fill(0);
+      this.round = 1;
+    }
+  }
+
+  add(id: number, v: number): void {
+    if (id >= this.acc.length) this.grow(id + 1);
+    if (this.stamp[id] !== this.round) {
+      this.stamp[id] = this.round;
+      this.acc[id] = 0;
+      if (this.n === this.ids.length) {
+        const ids = new Int32Array(this.n * 2);
+        ids.set(this.ids);
+        this.ids = ids;
+      }
+      this.ids[this.n++] = id;
+    }
+    this.acc[id]! += v;
+  }
+
+  /** The ids in order with 1 + log of their sublinear tf: weighted occurrences of at least one as 1 + log(tf), below one as exp(tf - 1). */
+  sortedPairs(): [Int32Array, Float32Array] {
+    const ids = this.ids.slice(0, this.n).sort();
+    const w = new Float32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const v = this.acc[ids[i]!]!;
+      w[i] = 1 + Math.log(v < 1 ? Math.exp(v - 1) : v);
+    }
+    return [ids, w];
+  }
+
+  private grow(size: number): void {
+    const n = Math.max(size, this.acc.length * 2, 1024);
+    const acc = new Float64Array(n);
+    acc.set(this.acc);
+    this.acc = acc;
+    const stamp = new Int32Array(n);
+    stamp.set(this.stamp);
+    this.stamp = stamp;
+  }
 }
+
+const wordCounts = new DenseCounts();
+const charCounts = new DenseCounts();
 
 function dot(ai: Int32Array, aw: Float32Array, bi: Int32Array, bw: Float32Array): number {
   let s = 0;
@@ -104,8 +157,10 @@ export class NeedSpace {
 
   /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
   tf(parts: ReadonlyArray<{ text: string; weight: number }>): Tf {
-    const w = new Map<number, number>();
-    const c = new Map<number, number>();
+    const w = wordCounts;
+    const c = charCounts;
+    w.begin();
+    c.begin();
     for (const { text, weight } of parts) {
       const t = tokenizeReport(text.slice(0, 2000));
       // Concept tokens (concepts.ts): "freezes" and "locks up" meet on one token, as words of their own.
@@ -116,7 +171,7 @@ export class NeedSpace {
           id = this.wordIds.size;
           this.wordIds.set(word, id);
         }
-        w.set(id, (w.get(id) ?? 0) + (word.charCodeAt(0) === 1 ? weight * this.conceptWeight : weight));
+        w.add(id, word.charCodeAt(0) === 1 ? weight * this.conceptWeight : weight);
       }
       if (this.neighbours) this.addNeighbours(t.words, weight, w);
       // Character 3-5-grams within each stemmed word, padded with spaces at both ends.
@@ -125,18 +180,13 @@ export class NeedSpace {
         for (let n = 3; n <= 5; n++) {
           for (let i = 0; i + n <= p.length; i++) {
             const h = hash32(p, n, i, i + n) & CHAR_MASK;
-            c.set(h, (c.get(h) ?? 0) + weight);
+            c.add(h, weight);
           }
         }
       }
     }
-    // Sublinear tf on counts of at least one occurrence: 1 + log(tf), weighted occurrences below 1 kept as they are.
-    const fix = (m: Map<number, number>) => {
-      for (const [k, v] of m) m.set(k, v < 1 ? Math.exp(v - 1) : v);
-      return m;
-    };
-    const [words, wordTf] = sortedPairs(fix(w));
-    const [chars, charTf] = sortedPairs(fix(c));
+    const [words, wordTf] = w.sortedPairs();
+    const [chars, charTf] = c.sortedPairs();
     return { words, wordTf, chars, charTf };
   }
 
