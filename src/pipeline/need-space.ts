@@ -194,7 +194,7 @@ export class NeedSpace {
    * The words' nearest words, each once with its best share, below the words themselves: "freezes
    * Firefox" meets "hangs chrome" on "freeze" and "chrome". Words of the text itself are not added again.
    */
-  private addNeighbours(words: readonly string[], weight: number, w: Map<number, number>): void {
+  private addNeighbours(words: readonly string[], weight: number, w: DenseCounts): void {
     const { model, minSim, count } = this.neighbours!;
     const own = new Set(words);
     const add = new Map<string, number>();
@@ -211,7 +211,7 @@ export class NeedSpace {
         id = this.wordIds.size;
         this.wordIds.set(n, id);
       }
-      w.set(id, (w.get(id) ?? 0) + weight * this.neighbours!.weight * sim);
+      w.add(id, weight * this.neighbours!.weight * sim);
     }
   }
 
