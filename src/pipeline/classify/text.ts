@@ -49,31 +49,37 @@ function looksLikeStack(s: string): boolean {
   return STACK_LINE.some((re) => re.test(s));
 }
 
-/** Lower-cased text with markup folded into marker words. */
+/**
+ * Lower-cased text with markup folded into marker words. A rule runs only when the text holds the
+ * character or word every match of it needs: most chat lines have no markup, and these passes were
+ * a good part of classifying one.
+ */
 export function normalizeText(raw: string): string {
-  let s = raw.replace(/\r\n?/g, '\n');
+  let s = raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw;
   // Fenced code: keep a marker, and a second one when it holds a trace or an error.
-  s = s.replace(/```[\s\S]*?(```|$)/g, (block) => (looksLikeStack(block) ? ' zzcode zzstack \n' : ' zzcode \n'));
+  if (s.includes('```')) s = s.replace(/```[\s\S]*?(```|$)/g, (block) => (looksLikeStack(block) ? ' zzcode zzstack \n' : ' zzcode \n'));
   // Stack frames and log lines outside fences.
-  s = s.replace(/^\s*at\s+\S+.*:\d+(:\d+)?\)?\s*$/gm, ' zzstack ');
-  s = s.replace(/^\s*File "[^"]+", line \d+.*$/gm, ' zzstack ');
-  s = s.replace(/Traceback \(most recent call last\):?/g, ' zzstack ');
-  s = s.replace(/<!--[\s\S]*?-->/g, ' '); // issue-template comments
-  s = s.replace(/!\[[^\]]*\]\([^)]*\)/g, ' zzimage ');
-  s = s.replace(/\[([^\]]*)\]\((https?:\/\/[^)]*)\)/g, ' $1 zzurl ');
-  s = s.replace(/https?:\/\/\S+/g, ' zzurl ');
-  s = s.replace(/`[^`\n]+`/g, ' zzinline ');
-  s = s.replace(/^\s{0,3}#{1,6}\s+/gm, ' zzhead ');
-  s = s.replace(/^\s*[-*+]\s+\[[ xX]\]\s*/gm, ' zzcheck ');
+  if (s.includes(':')) s = s.replace(/^\s*at\s+\S+.*:\d+(:\d+)?\)?\s*$/gm, ' zzstack ');
+  if (s.includes('File "')) s = s.replace(/^\s*File "[^"]+", line \d+.*$/gm, ' zzstack ');
+  if (s.includes('Traceback')) s = s.replace(/Traceback \(most recent call last\):?/g, ' zzstack ');
+  if (s.includes('<!--')) s = s.replace(/<!--[\s\S]*?-->/g, ' '); // issue-template comments
+  if (s.includes('](')) {
+    s = s.replace(/!\[[^\]]*\]\([^)]*\)/g, ' zzimage ');
+    s = s.replace(/\[([^\]]*)\]\((https?:\/\/[^)]*)\)/g, ' $1 zzurl ');
+  }
+  if (s.includes('://')) s = s.replace(/https?:\/\/\S+/g, ' zzurl ');
+  if (s.includes('`')) s = s.replace(/`[^`\n]+`/g, ' zzinline ');
+  if (s.includes('#')) s = s.replace(/^\s{0,3}#{1,6}\s+/gm, ' zzhead ');
+  if (s.includes('[')) s = s.replace(/^\s*[-*+]\s+\[[ xX]\]\s*/gm, ' zzcheck ');
   s = s.replace(/^\s*(\d+[.)]|[-*+])\s+/gm, ' zzitem ');
-  s = s.replace(/\b\w+(Error|Exception)\b/g, ' zzerrname $& ');
-  s = s.replace(/(?:[~.]?\/[\w.-]+){2,}\/?/g, ' zzpath ');
-  s = s.replace(/\bv?\d+(\.\d+){1,3}([-+.][\w.]+)?\b/g, ' zzver ');
-  s = s.replace(/\b0x[0-9a-f]+\b/gi, ' zzhex ');
+  if (s.includes('Error') || s.includes('Exception')) s = s.replace(/\b\w+(Error|Exception)\b/g, ' zzerrname $& ');
+  if (s.includes('/')) s = s.replace(/(?:[~.]?\/[\w.-]+){2,}\/?/g, ' zzpath ');
+  if (s.includes('.')) s = s.replace(/\bv?\d+(\.\d+){1,3}([-+.][\w.]+)?\b/g, ' zzver ');
+  if (s.includes('0x') || s.includes('0X')) s = s.replace(/\b0x[0-9a-f]+\b/gi, ' zzhex ');
   s = s.replace(/\b\d+\b/g, ' zznum ');
-  s = s.replace(/:[a-z0-9_+-]+:/g, (m) => ` emo_${m.slice(1, -1)} `); // :tada: style
-  s = s.replace(/\?/g, ' zzq ');
-  s = s.replace(/!/g, ' zzbang ');
+  if (s.includes(':')) s = s.replace(/:[a-z0-9_+-]+:/g, (m) => ` emo_${m.slice(1, -1)} `); // :tada: style
+  if (s.includes('?')) s = s.replace(/\?/g, ' zzq ');
+  if (s.includes('!')) s = s.replace(/!/g, ' zzbang ');
   return s.toLowerCase();
 }
 
@@ -181,8 +187,9 @@ export function extractBlocks(input: { title?: string; text: string }, cfg: Feat
   const mask = cfg.hashBits >= 32 ? 0xffffffff : (1 << cfg.hashBits) - 1;
   const rawBody = input.text.length > cfg.bodyMaxChars ? input.text.slice(0, cfg.bodyMaxChars) : input.text;
   const rawTitle = input.title?.trim() ? input.title : (rawBody.split('\n').find((l) => l.trim()) ?? '').slice(0, 200);
-  const titleTokens = tokenize(normalizeText(rawTitle));
   const bodyTokens = tokenize(normalizeText(rawBody));
+  // A one-line chat message is its own stand-in title: its tokens are the body's.
+  const titleTokens = rawTitle === rawBody ? bodyTokens : tokenize(normalizeText(rawTitle));
   const title = wordBlock(titleTokens, 't|', mask);
   const body = wordBlock(bodyTokens, 'b|', mask);
   // Without a real title the stand-in is the body's first line: its n-grams are in the body already.
