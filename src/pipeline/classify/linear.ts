@@ -62,8 +62,9 @@ export function vectorize(blocks: Blocks, vocab: Vocabulary, cfg: FeatureConfig)
     if (weight === 0) return;
     const start = idx.length;
     let norm = 0;
-    for (const [id, n] of counts) {
-      const j = vocab.column.get(id);
+    for (let k = 0; k < counts.ids.length; k++) {
+      const n = counts.counts[k]!;
+      const j = vocab.column.get(counts.ids[k]!);
       if (j < 0) continue;
       const v = (1 + Math.log(n)) * (vocab.idf[j] ?? 1);
       idx.push(j);
@@ -115,10 +116,11 @@ function addBlock(m: LinearWeights, counts: Counts, weight: number, vocab: Vocab
   const { column, idf } = vocab;
   let n = 0;
   let norm = 0;
-  for (const [id, k] of counts) {
-    const j = column.get(id);
+  const { ids, counts: tf } = counts;
+  for (let k = 0; k < ids.length; k++) {
+    const j = column.get(ids[k]!);
     if (j < 0) continue;
-    const v = (1 + Math.log(k)) * (idf[j] ?? 1);
+    const v = (1 + Math.log(tf[k]!)) * (idf[j] ?? 1);
     cols[n] = j;
     vals[n++] = v;
     norm += v * v;
@@ -138,7 +140,7 @@ function addBlock(m: LinearWeights, counts: Counts, weight: number, vocab: Vocab
 /** Every hashed id a document uses, once. */
 export function documentIds(blocks: Blocks): Set<number> {
   const s = new Set<number>();
-  for (const c of [blocks.title, blocks.body, blocks.chars, blocks.titleChars, blocks.shape]) for (const id of c.keys()) s.add(id);
+  for (const c of [blocks.title, blocks.body, blocks.chars, blocks.titleChars, blocks.shape]) for (const id of c.ids) s.add(id);
   return s;
 }
 

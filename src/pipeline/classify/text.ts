@@ -106,29 +106,72 @@ export function fnv1a(s: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-/** Raw term counts of one block, keyed by hashed feature id. */
-export type Counts = Map<number, number>;
+/**
+ * Raw term counts of one block, keyed by hashed feature id: the distinct ids in the order they were
+ * first counted (the order the vector's values are summed in) and their counts. A small open-addressing
+ * table on plain arrays: a Map per block cost more than hashing the n-grams.
+ */
+export class Counts {
+  readonly ids: number[] = [];
+  readonly counts: number[] = [];
+  /** Index + 1 into ids per slot; 0: empty. */
+  private slots: number[] = new Array<number>(32).fill(0);
+  private mask = 31;
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  add(id: number): void {
+    for (let s = (id ^ (id >>> 13)) & this.mask; ; s = (s + 1) & this.mask) {
+      const at = this.slots[s]!;
+      if (at === 0) break;
+      if (this.ids[at - 1] === id) {
+        this.counts[at - 1]!++;
+        return;
+      }
+    }
+    this.ids.push(id);
+    this.counts.push(1);
+    if (this.ids.length * 2 > this.mask) this.rehash();
+    else this.place(this.ids.length - 1);
+  }
+
+  private place(k: number): void {
+    const id = this.ids[k]!;
+    let s = (id ^ (id >>> 13)) & this.mask;
+    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+    this.slots[s] = k + 1;
+  }
+
+  private rehash(): void {
+    this.mask = this.mask * 2 + 1;
+    this.slots = new Array<number>(this.mask + 1).fill(0);
+    for (let k = 0; k < this.ids.length; k++) this.place(k);
+  }
+}
 
 function add(counts: Counts, id: number): void {
-  counts.set(id, (counts.get(id) ?? 0) + 1);
+  counts.add(id);
 }
 
 function wordBlock(tokens: string[], ns: string, mask: number): Counts {
-  const c: Counts = new Map();
+  const c = new Counts();
   // FNV-1a streams: fnv1a(b, fnv1a(a)) === fnv1a(a + b), so no strings are concatenated here.
   const seed = fnv1a(ns);
   let prev = fnv1a('<s> ', seed);
   for (const t of tokens) {
-    add(c, fnv1a(t, seed) & mask);
+    const h = fnv1a(t, seed);
+    add(c, h & mask);
     add(c, fnv1a(t, prev) & mask);
-    prev = fnv1a(' ', fnv1a(t, seed));
+    prev = fnv1a(' ', h);
   }
   if (tokens.length) add(c, fnv1a('</s>', prev) & mask);
   return c;
 }
 
 function charBlock(tokens: string[], cfg: FeatureConfig, mask: number, ns = 'c|'): Counts {
-  const c: Counts = new Map();
+  const c = new Counts();
   const seed = fnv1a(ns);
   for (const t of tokens) {
     if (t.startsWith('zz') || t.startsWith('emo_')) continue;
@@ -149,7 +192,7 @@ function charBlock(tokens: string[], cfg: FeatureConfig, mask: number, ns = 'c|'
 
 /** Length buckets and a few shape cues that words alone miss. */
 function shapeBlock(title: string, body: string, bodyTokens: string[], mask: number): Counts {
-  const c: Counts = new Map();
+  const c = new Counts();
   const n = bodyTokens.length;
   const bucket = n < 4 ? 'xs' : n < 12 ? 's' : n < 40 ? 'm' : n < 150 ? 'l' : 'xl';
   add(c, fnv1a('s|len_' + bucket) & mask);
@@ -202,6 +245,6 @@ export function extractBlocks(input: { title?: string; text: string }, cfg: Feat
     add(shape, fnv1a('s|sent_' + b) & mask);
     if (b === 'pos2' || b === 'neg2') add(shape, fnv1a('s|sent_' + b.slice(0, 3)) & mask);
   }
-  const titleChars = cfg.titleCharWeight > 0 ? charBlock(titleTokens, cfg, mask, 'ct|') : new Map<number, number>();
+  const titleChars = cfg.titleCharWeight > 0 ? charBlock(titleTokens, cfg, mask, 'ct|') : new Counts();
   return { title, body, chars, titleChars, shape, sentiment };
 }
