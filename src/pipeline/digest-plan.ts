@@ -6,7 +6,7 @@
 import type { DigestCluster, DigestJson, DigestQuote } from '../model/index.js';
 import type { ClusterRecord, StoredItem } from '../model/cluster.js';
 import type { StoreStats } from '../model/digest.js';
-import { clusterPriority, channelLabel } from './priority.js';
+import { clusterPriority, channelLabel, DEFAULT_SEGMENT_WEIGHTS } from './priority.js';
 import { sentenceExcerpt } from './own-words.js';
 import { isAgreementOnly } from './feedback.js';
 import { quoteLink, type ArchiveConfig } from './archives.js';
@@ -42,6 +42,19 @@ export function segmentWeights(segments: ClusterEntryOptions['segments']): Recor
   const weights: Record<string, number> = {};
   for (const [k, v] of Object.entries(segments ?? {})) weights[k] = v.weight;
   return weights;
+}
+
+/**
+ * At least the score of a cluster whose period reporters are among `authors` (distinct people by their
+ * org's segment, null for none): the score sums the segment weight of each reporter of the period
+ * (clusterPriority: the org's segment, else community; 1 for a segment without a weight). The margin
+ * covers the score's rounding.
+ */
+export function scoreBound(authors: ReadonlyArray<{ segment: string | null; people: number }>, segments: ClusterEntryOptions['segments']): number {
+  const weights: Record<string, number> = { ...DEFAULT_SEGMENT_WEIGHTS, ...segmentWeights(segments) };
+  let bound = 0.01;
+  for (const a of authors) if (a.segment !== 'staff') bound += a.people * Math.max(0, weights[a.segment ?? 'community'] ?? 1);
+  return bound;
 }
 
 /** One cluster's digest entry from its record and items (only what was said before the period ends counts). Null when nothing was. */

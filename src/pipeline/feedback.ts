@@ -115,7 +115,13 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
   } else if (thread === 'out-of-office' || thread === 'unsubscribe') {
     candidates = [];
   } else {
-    candidates = human.filter(mayRaise).slice(0, CANDIDATES);
+    // The first few that may raise one: a long thread's later messages are not looked at.
+    candidates = [];
+    for (const m of human) {
+      if (!mayRaise(m)) continue;
+      candidates.push(m);
+      if (candidates.length === CANDIDATES) break;
+    }
   }
   if (!candidates.length) return notFeedback(model, human[0]!);
 

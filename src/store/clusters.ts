@@ -287,6 +287,35 @@ export async function clustersWithActivity(db: Kysely<Database>, from: number, t
   return rows.map((r) => r.cluster_id);
 }
 
+/**
+ * Per cluster with any message in [from, to): how many distinct people, neither staff nor writing as a
+ * bot, wrote one then in its items' conversations, by their org's segment (null: none). Whoever voiced
+ * its need in the period is among them: a bound on the period's reporters.
+ */
+export async function periodAuthors(db: Kysely<Database>, from: number, to: number): Promise<Map<number, Array<{ segment: string | null; people: number }>>> {
+  const rows = await messagesWithAuthors(db)
+    .innerJoin('feedback_items as f', 'f.conversation_id', 'm.conversation_id')
+    .innerJoin('cluster_items as ci', 'ci.item_id', 'f.id')
+    .select((eb) => ['ci.cluster_id', 'o.segment', eb.fn.count<number>('p.id').distinct().as('n')])
+    .where('m.sent_at', '>=', from)
+    .where('m.sent_at', '<', to)
+    .where('m.copy_of', 'is', null)
+    .where('m.deleted', '=', 0)
+    .where('m.is_bot', '=', 0)
+    .where('i.is_bot', '=', 0)
+    .where('p.is_staff', '=', 0)
+    .where('f.status', '!=', 'not_feedback')
+    .groupBy(['ci.cluster_id', 'o.segment'])
+    .execute();
+  const out = new Map<number, Array<{ segment: string | null; people: number }>>();
+  for (const r of rows) {
+    const list = out.get(r.cluster_id) ?? [];
+    list.push({ segment: r.segment, people: Number(r.n) });
+    out.set(r.cluster_id, list);
+  }
+  return out;
+}
+
 /** Active tags per item (human removals applied, `kind:` tags left out). */
 export async function itemTags(db: Kysely<Database>, itemIds: readonly number[]): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();

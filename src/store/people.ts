@@ -228,7 +228,8 @@ export async function readRoleMessages(db: Kysely<Database>, personIds: readonly
 /**
  * What the authors of these conversations' messages show of a role, for the people not staff yet (see
  * roleSignalPeople): per author and list, whether they wrote in a vote thread, their address, and the
- * start of each list thread there they started. One read of the job's conversations, chunked.
+ * start of each list thread there they started. One read of the job's conversations, chunked; only the
+ * messages of authors with an address, and vote-thread mails (most chat lines show no sign).
  */
 export async function readRoleSignals(db: Kysely<Database>, conversationIds: readonly number[]): Promise<RoleSignal[]> {
   const out: RoleSignal[] = [];
@@ -252,6 +253,8 @@ export async function readRoleSignals(db: Kysely<Database>, conversationIds: rea
       .where('m.conversation_id', 'in', part)
       .where('p.is_staff', '=', 0)
       .where('p.org_resolved_at', 'is not', null)
+      // Every sign needs an address or a vote thread: an author of chat lines without an email shows none.
+      .where((eb) => eb.or([eb('idn.email', 'is not', null), eb('idn.kind', '=', 'email'), VOTE_SUBJECT]))
       .execute();
     for (const r of rows)
       out.push({

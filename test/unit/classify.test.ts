@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv, parseCsvRecords, repoMacroF1, stratifiedFolds, ownSplitOf, type Issue, type IssueKind } from '../../src/eval/kind.js';
 import { loadClassifierModel } from '../../src/models/classifier.js';
 import { binaryF1, classify, macroF1, parseClassifierModel, perLabelScores, sentimentOf, trainClassifier, type TrainingExample } from '../../src/pipeline/classify/index.js';
-import { normalizeText } from '../../src/pipeline/classify/text.js';
+import { extractBlocks, normalizeText } from '../../src/pipeline/classify/text.js';
+import { predictBlocksInto, predictInto, vectorize } from '../../src/pipeline/classify/linear.js';
+import { runtimeOf } from '../../src/pipeline/classify/model.js';
 
 describe('parseCsv', () => {
   it('reads quoted fields holding commas, newlines and doubled quotes', () => {
@@ -161,6 +163,27 @@ describe('the shipped model', () => {
     expect(r.kindConfidence).toBeGreaterThan(0);
     expect(r.kindConfidence).toBeLessThanOrEqual(1);
     expect(r.modelVersion).toBe(model.version);
+  });
+
+  it('scores a message as the vector built from it would, to the last bit', () => {
+    const rt = runtimeOf(model);
+    const texts = [
+      'the CLI crashes when I run deploy',
+      'Subject line\n\nA body with `code`, a link https://example.org/x and a trace:\n```\nTypeError: x is undefined\n    at f (a.js:1:2)\n```\nany idea?',
+      '+1',
+      '',
+      'x'.repeat(5000),
+    ];
+    for (const text of texts) {
+      for (const input of [{ text }, { title: 'Export fails on big dashboards', text }]) {
+        const blocks = extractBlocks(input, rt.features);
+        const viaVector = new Float64Array(rt.labels.length);
+        predictInto(rt.linear, vectorize(blocks, rt.vocab, rt.features), viaVector);
+        const direct = new Float64Array(rt.labels.length);
+        predictBlocksInto(rt.linear, blocks, rt.vocab, rt.features, direct);
+        expect([...direct]).toEqual([...viaVector]);
+      }
+    }
   });
 
   it('survives a round trip through JSON and gives the same scores', () => {

@@ -55,6 +55,8 @@ const words = (s: string) => s.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w
 
 /** The text without quoted lines, a signature and its sign-off: what the author wrote themselves. */
 export function ownWords(text: string): string {
+  // One line (most chat messages): nothing quoted, no signature under it.
+  if (!text.includes('\n')) return /^-- ?$/.test(text) || /^\s*>/.test(text) ? '' : text.trim();
   const lines: string[] = [];
   for (const line of text.split('\n')) {
     if (/^-- ?$/.test(line)) break;

@@ -46,7 +46,11 @@ export function detectLanguage(text: string, minWords = 4): DetectedLanguage {
     .slice(0, 3000);
   const tokens = t.match(/[\p{L}']+/gu) ?? [];
   if (tokens.length < minWords) return { lang: 'und', confidence: 0 };
-  const stops = LANGUAGES.map((l) => tokens.filter((w) => STOP[l].has(w)).length);
+  const stops = LANGUAGES.map(() => 0);
+  for (const w of tokens) for (let i = 0; i < LANGUAGES.length; i++) if (STOP[LANGUAGES[i]!].has(w)) stops[i]!++;
+  // The winner needs two of its function words (below): without a language that has them, the
+  // letters need not be counted.
+  if (!stops.some((n) => n >= 2)) return { lang: 'und', confidence: 0 };
   const scores = LANGUAGES.map((l, i) => stops[i]! + (t.match(MARKS[l]) ?? []).length * (l === 'en' || l === 'nl' || l === 'de' ? 0.5 : 2));
   const total = scores.reduce((a, b) => a + b, 0);
   let best = 0;

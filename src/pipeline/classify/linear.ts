@@ -62,8 +62,9 @@ export function vectorize(blocks: Blocks, vocab: Vocabulary, cfg: FeatureConfig)
     if (weight === 0) return;
     const start = idx.length;
     let norm = 0;
-    for (const [id, n] of counts) {
-      const j = vocab.column.get(id);
+    for (let k = 0; k < counts.ids.length; k++) {
+      const n = counts.counts[k]!;
+      const j = vocab.column.get(counts.ids[k]!);
       if (j < 0) continue;
       const v = (1 + Math.log(n)) * (vocab.idf[j] ?? 1);
       idx.push(j);
@@ -82,10 +83,64 @@ export function vectorize(blocks: Blocks, vocab: Vocabulary, cfg: FeatureConfig)
   return { idx: Int32Array.from(idx), val: Float32Array.from(val) };
 }
 
+// Scratch for predictBlocksInto, grown as needed: a typed array allocated per block cost more than the
+// arithmetic (its memory lives outside the heap). Nothing is kept in it between calls.
+let scratchCols = new Int32Array(1024);
+let scratchVals = new Float64Array(1024);
+
+/**
+ * Softmax probabilities of a document's blocks, written into `out`: predictInto(m, vectorize(...)) without
+ * building the vector, the same sums in the same order (each value rounded to float32, as the vector
+ * holds it), so the result is identical. Inference runs this once per message a conversation offers.
+ */
+export function predictBlocksInto(m: LinearWeights, blocks: Blocks, vocab: Vocabulary, cfg: FeatureConfig, out: Float64Array): void {
+  const C = m.classes;
+  for (let c = 0; c < C; c++) out[c] = m.bias[c] ?? 0;
+  addBlock(m, blocks.title, cfg.titleWeight, vocab, out);
+  addBlock(m, blocks.body, cfg.bodyWeight, vocab, out);
+  addBlock(m, blocks.chars, cfg.charWeight, vocab, out);
+  addBlock(m, blocks.titleChars, cfg.titleCharWeight, vocab, out);
+  addBlock(m, blocks.shape, cfg.shapeWeight, vocab, out);
+  softmaxInPlace(out, C);
+}
+
+/** One block's share of the margins: its tf-idf values L2-normalised and weighted, times the weights. */
+function addBlock(m: LinearWeights, counts: Counts, weight: number, vocab: Vocabulary, out: Float64Array): void {
+  if (weight === 0 || counts.size === 0) return;
+  if (scratchCols.length < counts.size) {
+    scratchCols = new Int32Array(counts.size * 2);
+    scratchVals = new Float64Array(counts.size * 2);
+  }
+  const cols = scratchCols;
+  const vals = scratchVals;
+  const { column, idf } = vocab;
+  let n = 0;
+  let norm = 0;
+  const { ids, counts: tf } = counts;
+  for (let k = 0; k < ids.length; k++) {
+    const j = column.get(ids[k]!);
+    if (j < 0) continue;
+    const v = (1 + Math.log(tf[k]!)) * (idf[j] ?? 1);
+    cols[n] = j;
+    vals[n++] = v;
+    norm += v * v;
+  }
+  // vectorize leaves such a block's values unscaled: all zero, they add nothing.
+  if (norm === 0) return;
+  const scale = weight / Math.sqrt(norm);
+  const C = m.classes;
+  const w = m.weights;
+  for (let i = 0; i < n; i++) {
+    const base = cols[i]! * C;
+    const v = Math.fround(vals[i]! * scale);
+    for (let c = 0; c < C; c++) out[c] = out[c]! + v * w[base + c]!;
+  }
+}
+
 /** Every hashed id a document uses, once. */
 export function documentIds(blocks: Blocks): Set<number> {
   const s = new Set<number>();
-  for (const c of [blocks.title, blocks.body, blocks.chars, blocks.titleChars, blocks.shape]) for (const id of c.keys()) s.add(id);
+  for (const c of [blocks.title, blocks.body, blocks.chars, blocks.titleChars, blocks.shape]) for (const id of c.ids) s.add(id);
   return s;
 }
 

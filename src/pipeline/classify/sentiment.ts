@@ -307,32 +307,47 @@ const DOWNTONERS: Record<string, number> = { bit: 0.6, slightly: 0.6, kinda: 0.7
 const SIGN_OFF = /\n\s*(thanks|thank you|many thanks|cheers|best|regards|kind regards|best regards|thx)[,.!]?\s*(\n[^\n]{0,40}){0,2}\s*$/i;
 const WORD = /[\p{L}\p{N}_']+|[.!?;]/gu;
 
+// Whether any of the sarcasm patterns, or any of the phrases, occurs at all: a text in which none does
+// (most of them) skips the passes one by one. When no phrase matches the text, no pass changes it, so
+// none of them would have matched.
+const ANY_SARCASM = new RegExp(SARCASM.map((re) => `(?:${re.source})`).join('|'));
+const ANY_PHRASE = new RegExp(PHRASES.map(([re]) => `(?:${re.source})`).join('|'));
+// Every emoji and :shortcode: above has a character outside ASCII or a colon.
+const MAY_HAVE_EMOJI = /[:\u0080-\uffff]/;
+
 /** Sentiment of a text: a label and a score in -1..1 (tanh of the summed evidence). */
 export function sentimentOf(text: string): { sentiment: Sentiment; score: number } {
-  let s = text.replace(/```[\s\S]*?(```|$)/g, ' ').replace(/https?:\/\/\S+/g, ' ');
+  let s = text;
+  if (s.includes('```')) s = s.replace(/```[\s\S]*?(```|$)/g, ' ');
+  if (s.includes('://')) s = s.replace(/https?:\/\/\S+/g, ' ');
   let signOff = 0;
-  if (SIGN_OFF.test(s)) {
+  if (s.includes('\n') && SIGN_OFF.test(s)) {
     s = s.replace(SIGN_OFF, ' ');
     signOff = 0.3;
   }
-  s = s.replace(/^\s*subject:.*$/im, (m) => m.replace(/\b(re|fwd?):/gi, ''));
-  let lower = s.toLowerCase().replace(/[’‘]/g, "'");
+  if (/subject:/i.test(s)) s = s.replace(/^\s*subject:.*$/im, (m) => m.replace(/\b(re|fwd?):/gi, ''));
+  let lower = s.toLowerCase();
+  if (lower.includes('’') || lower.includes('‘')) lower = lower.replace(/[’‘]/g, "'");
   let total = signOff;
-  for (const re of SARCASM) if (re.test(lower)) total -= 3;
-  for (const [re, w] of PHRASES) {
-    lower = lower.replace(re, () => {
-      total += w;
-      return ' ';
-    });
+  if (ANY_SARCASM.test(lower)) for (const re of SARCASM) if (re.test(lower)) total -= 3;
+  if (ANY_PHRASE.test(lower)) {
+    for (const [re, w] of PHRASES) {
+      lower = lower.replace(re, () => {
+        total += w;
+        return ' ';
+      });
+    }
   }
-  total += (lower.match(POSITIVE_EMOJI)?.length ?? 0) * 1.5;
-  total -= (lower.match(NEGATIVE_EMOJI)?.length ?? 0) * 2;
-  total -= (lower.match(MIXED_EMOJI)?.length ?? 0) * 1.5;
+  if (MAY_HAVE_EMOJI.test(lower)) {
+    total += (lower.match(POSITIVE_EMOJI)?.length ?? 0) * 1.5;
+    total -= (lower.match(NEGATIVE_EMOJI)?.length ?? 0) * 2;
+    total -= (lower.match(MIXED_EMOJI)?.length ?? 0) * 1.5;
+  }
   const words = lower.match(WORD) ?? [];
   let negateLeft = 0;
   let boost = 1;
   for (const raw of words) {
-    const w = raw.replace(/^'+|'+$/g, '');
+    const w = raw.startsWith("'") || raw.endsWith("'") ? raw.replace(/^'+|'+$/g, '') : raw;
     if (w === '' || w === '.' || w === '!' || w === '?' || w === ';') {
       negateLeft = 0;
       boost = 1;
@@ -362,7 +377,8 @@ export function sentimentOf(text: string): { sentiment: Sentiment; score: number
     if (negateLeft > 0) negateLeft--;
     boost = 1;
   }
-  const bangs = (s.match(/!/g)?.length ?? 0) >= 2 ? 1.2 : 1;
+  const bang = s.indexOf('!');
+  const bangs = bang >= 0 && s.includes('!', bang + 1) ? 1.2 : 1;
   total *= bangs;
   const score = Math.tanh(total / 3);
   const sentiment: Sentiment = total >= 1 ? 'positive' : total <= -1 ? 'negative' : 'neutral';

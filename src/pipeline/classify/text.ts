@@ -49,31 +49,37 @@ function looksLikeStack(s: string): boolean {
   return STACK_LINE.some((re) => re.test(s));
 }
 
-/** Lower-cased text with markup folded into marker words. */
+/**
+ * Lower-cased text with markup folded into marker words. A rule runs only when the text holds the
+ * character or word every match of it needs: most chat lines have no markup, and these passes were
+ * a good part of classifying one.
+ */
 export function normalizeText(raw: string): string {
-  let s = raw.replace(/\r\n?/g, '\n');
+  let s = raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw;
   // Fenced code: keep a marker, and a second one when it holds a trace or an error.
-  s = s.replace(/```[\s\S]*?(```|$)/g, (block) => (looksLikeStack(block) ? ' zzcode zzstack \n' : ' zzcode \n'));
+  if (s.includes('```')) s = s.replace(/```[\s\S]*?(```|$)/g, (block) => (looksLikeStack(block) ? ' zzcode zzstack \n' : ' zzcode \n'));
   // Stack frames and log lines outside fences.
-  s = s.replace(/^\s*at\s+\S+.*:\d+(:\d+)?\)?\s*$/gm, ' zzstack ');
-  s = s.replace(/^\s*File "[^"]+", line \d+.*$/gm, ' zzstack ');
-  s = s.replace(/Traceback \(most recent call last\):?/g, ' zzstack ');
-  s = s.replace(/<!--[\s\S]*?-->/g, ' '); // issue-template comments
-  s = s.replace(/!\[[^\]]*\]\([^)]*\)/g, ' zzimage ');
-  s = s.replace(/\[([^\]]*)\]\((https?:\/\/[^)]*)\)/g, ' $1 zzurl ');
-  s = s.replace(/https?:\/\/\S+/g, ' zzurl ');
-  s = s.replace(/`[^`\n]+`/g, ' zzinline ');
-  s = s.replace(/^\s{0,3}#{1,6}\s+/gm, ' zzhead ');
-  s = s.replace(/^\s*[-*+]\s+\[[ xX]\]\s*/gm, ' zzcheck ');
+  if (s.includes(':')) s = s.replace(/^\s*at\s+\S+.*:\d+(:\d+)?\)?\s*$/gm, ' zzstack ');
+  if (s.includes('File "')) s = s.replace(/^\s*File "[^"]+", line \d+.*$/gm, ' zzstack ');
+  if (s.includes('Traceback')) s = s.replace(/Traceback \(most recent call last\):?/g, ' zzstack ');
+  if (s.includes('<!--')) s = s.replace(/<!--[\s\S]*?-->/g, ' '); // issue-template comments
+  if (s.includes('](')) {
+    s = s.replace(/!\[[^\]]*\]\([^)]*\)/g, ' zzimage ');
+    s = s.replace(/\[([^\]]*)\]\((https?:\/\/[^)]*)\)/g, ' $1 zzurl ');
+  }
+  if (s.includes('://')) s = s.replace(/https?:\/\/\S+/g, ' zzurl ');
+  if (s.includes('`')) s = s.replace(/`[^`\n]+`/g, ' zzinline ');
+  if (s.includes('#')) s = s.replace(/^\s{0,3}#{1,6}\s+/gm, ' zzhead ');
+  if (s.includes('[')) s = s.replace(/^\s*[-*+]\s+\[[ xX]\]\s*/gm, ' zzcheck ');
   s = s.replace(/^\s*(\d+[.)]|[-*+])\s+/gm, ' zzitem ');
-  s = s.replace(/\b\w+(Error|Exception)\b/g, ' zzerrname $& ');
-  s = s.replace(/(?:[~.]?\/[\w.-]+){2,}\/?/g, ' zzpath ');
-  s = s.replace(/\bv?\d+(\.\d+){1,3}([-+.][\w.]+)?\b/g, ' zzver ');
-  s = s.replace(/\b0x[0-9a-f]+\b/gi, ' zzhex ');
+  if (s.includes('Error') || s.includes('Exception')) s = s.replace(/\b\w+(Error|Exception)\b/g, ' zzerrname $& ');
+  if (s.includes('/')) s = s.replace(/(?:[~.]?\/[\w.-]+){2,}\/?/g, ' zzpath ');
+  if (s.includes('.')) s = s.replace(/\bv?\d+(\.\d+){1,3}([-+.][\w.]+)?\b/g, ' zzver ');
+  if (s.includes('0x') || s.includes('0X')) s = s.replace(/\b0x[0-9a-f]+\b/gi, ' zzhex ');
   s = s.replace(/\b\d+\b/g, ' zznum ');
-  s = s.replace(/:[a-z0-9_+-]+:/g, (m) => ` emo_${m.slice(1, -1)} `); // :tada: style
-  s = s.replace(/\?/g, ' zzq ');
-  s = s.replace(/!/g, ' zzbang ');
+  if (s.includes(':')) s = s.replace(/:[a-z0-9_+-]+:/g, (m) => ` emo_${m.slice(1, -1)} `); // :tada: style
+  if (s.includes('?')) s = s.replace(/\?/g, ' zzq ');
+  if (s.includes('!')) s = s.replace(/!/g, ' zzbang ');
   return s.toLowerCase();
 }
 
@@ -100,29 +106,72 @@ export function fnv1a(s: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-/** Raw term counts of one block, keyed by hashed feature id. */
-export type Counts = Map<number, number>;
+/**
+ * Raw term counts of one block, keyed by hashed feature id: the distinct ids in the order they were
+ * first counted (the order the vector's values are summed in) and their counts. A small open-addressing
+ * table on plain arrays: a Map per block cost more than hashing the n-grams.
+ */
+export class Counts {
+  readonly ids: number[] = [];
+  readonly counts: number[] = [];
+  /** Index + 1 into ids per slot; 0: empty. */
+  private slots: number[] = new Array<number>(32).fill(0);
+  private mask = 31;
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  add(id: number): void {
+    for (let s = (id ^ (id >>> 13)) & this.mask; ; s = (s + 1) & this.mask) {
+      const at = this.slots[s]!;
+      if (at === 0) break;
+      if (this.ids[at - 1] === id) {
+        this.counts[at - 1]!++;
+        return;
+      }
+    }
+    this.ids.push(id);
+    this.counts.push(1);
+    if (this.ids.length * 2 > this.mask) this.rehash();
+    else this.place(this.ids.length - 1);
+  }
+
+  private place(k: number): void {
+    const id = this.ids[k]!;
+    let s = (id ^ (id >>> 13)) & this.mask;
+    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+    this.slots[s] = k + 1;
+  }
+
+  private rehash(): void {
+    this.mask = this.mask * 2 + 1;
+    this.slots = new Array<number>(this.mask + 1).fill(0);
+    for (let k = 0; k < this.ids.length; k++) this.place(k);
+  }
+}
 
 function add(counts: Counts, id: number): void {
-  counts.set(id, (counts.get(id) ?? 0) + 1);
+  counts.add(id);
 }
 
 function wordBlock(tokens: string[], ns: string, mask: number): Counts {
-  const c: Counts = new Map();
+  const c = new Counts();
   // FNV-1a streams: fnv1a(b, fnv1a(a)) === fnv1a(a + b), so no strings are concatenated here.
   const seed = fnv1a(ns);
   let prev = fnv1a('<s> ', seed);
   for (const t of tokens) {
-    add(c, fnv1a(t, seed) & mask);
+    const h = fnv1a(t, seed);
+    add(c, h & mask);
     add(c, fnv1a(t, prev) & mask);
-    prev = fnv1a(' ', fnv1a(t, seed));
+    prev = fnv1a(' ', h);
   }
   if (tokens.length) add(c, fnv1a('</s>', prev) & mask);
   return c;
 }
 
 function charBlock(tokens: string[], cfg: FeatureConfig, mask: number, ns = 'c|'): Counts {
-  const c: Counts = new Map();
+  const c = new Counts();
   const seed = fnv1a(ns);
   for (const t of tokens) {
     if (t.startsWith('zz') || t.startsWith('emo_')) continue;
@@ -143,7 +192,7 @@ function charBlock(tokens: string[], cfg: FeatureConfig, mask: number, ns = 'c|'
 
 /** Length buckets and a few shape cues that words alone miss. */
 function shapeBlock(title: string, body: string, bodyTokens: string[], mask: number): Counts {
-  const c: Counts = new Map();
+  const c = new Counts();
   const n = bodyTokens.length;
   const bucket = n < 4 ? 'xs' : n < 12 ? 's' : n < 40 ? 'm' : n < 150 ? 'l' : 'xl';
   add(c, fnv1a('s|len_' + bucket) & mask);
@@ -181,8 +230,9 @@ export function extractBlocks(input: { title?: string; text: string }, cfg: Feat
   const mask = cfg.hashBits >= 32 ? 0xffffffff : (1 << cfg.hashBits) - 1;
   const rawBody = input.text.length > cfg.bodyMaxChars ? input.text.slice(0, cfg.bodyMaxChars) : input.text;
   const rawTitle = input.title?.trim() ? input.title : (rawBody.split('\n').find((l) => l.trim()) ?? '').slice(0, 200);
-  const titleTokens = tokenize(normalizeText(rawTitle));
   const bodyTokens = tokenize(normalizeText(rawBody));
+  // A one-line chat message is its own stand-in title: its tokens are the body's.
+  const titleTokens = rawTitle === rawBody ? bodyTokens : tokenize(normalizeText(rawTitle));
   const title = wordBlock(titleTokens, 't|', mask);
   const body = wordBlock(bodyTokens, 'b|', mask);
   // Without a real title the stand-in is the body's first line: its n-grams are in the body already.
@@ -195,6 +245,6 @@ export function extractBlocks(input: { title?: string; text: string }, cfg: Feat
     add(shape, fnv1a('s|sent_' + b) & mask);
     if (b === 'pos2' || b === 'neg2') add(shape, fnv1a('s|sent_' + b.slice(0, 3)) & mask);
   }
-  const titleChars = cfg.titleCharWeight > 0 ? charBlock(titleTokens, cfg, mask, 'ct|') : new Map<number, number>();
+  const titleChars = cfg.titleCharWeight > 0 ? charBlock(titleTokens, cfg, mask, 'ct|') : new Counts();
   return { title, body, chars, titleChars, shape, sentiment };
 }

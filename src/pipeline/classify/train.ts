@@ -1,6 +1,6 @@
 // Training: hashed blocks -> vocabulary (min df) -> TF-IDF -> softmax regression -> prune by
 // weight -> retrain on the kept columns (so vector norms match inference) -> quantise. Pure, seeded.
-import { documentIds, IdIndex, predictInto, trainOvrSvm, trainSoftmax, vectorize, type LinearWeights, type SparseVec, type Vocabulary } from './linear.js';
+import { documentIds, IdIndex, predictBlocksInto, trainOvrSvm, trainSoftmax, vectorize, type LinearWeights, type SparseVec, type Vocabulary } from './linear.js';
 import { encodeModel, LABELS, type ClassifierModel, type Label, type RuntimeModel } from './model.js';
 import { DEFAULT_FEATURE_CONFIG, extractBlocks, type Blocks, type FeatureConfig } from './text.js';
 
@@ -154,6 +154,6 @@ export function trainClassifier(examples: readonly TrainingExample[], options: T
 /** Label probabilities in `rt.labels` order. */
 export function probabilities(rt: RuntimeModel, blocks: Blocks): Float64Array {
   const out = new Float64Array(rt.labels.length);
-  predictInto(rt.linear, vectorize(blocks, rt.vocab, rt.features), out);
+  predictBlocksInto(rt.linear, blocks, rt.vocab, rt.features, out);
   return out;
 }
