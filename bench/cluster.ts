@@ -39,12 +39,13 @@ function generate(n: number, topics: number, seed: number, startAt: number): Nee
   return out;
 }
 
-export async function run(_args: string[]): Promise<void> {
+export async function run(args: string[]): Promise<void> {
   let peak = process.memoryUsage().rss;
   const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
   const initial = generate(Number(process.env.N ?? 100_000), 8_000, 1, Date.UTC(2026, 0, 1));
   const week = generate(5_000, 8_000, 2, Date.UTC(2026, 2, 1));
-  const index = new NeedGrouper({ wordModel: loadWordNeighbours() });
+  // The shipped word model, as the cluster stage uses it (--no-word-model: without).
+  const index = new NeedGrouper({ wordModel: args.includes('--no-word-model') ? null : loadWordNeighbours() });
   let created = 0;
   /** Adds a batch, re-groups, and stores the plan as the stage would (new clusters numbered here). */
   const step = (batch: NeedDoc[]) => {
