@@ -1,6 +1,6 @@
 // Trains the word-neighbour model grouping uses to see paraphrases ("hangs chrome" / "freezes Firefox",
 // "ssh into the runner" / "web terminal") and writes models/word-neighbours.json.
-//   npx tsx scripts/train-words.ts [--dims N] [--window N] [--min-count N] [--skip-top N] [--neighbours N] [--min-sim X] [--out path]
+//   npx tsx scripts/train-words.ts [--dims N] [--window N] [--min-count N] [--neighbours N] [--min-sim X] [--out path]
 // Data (both CC BY 4.0, attribution in the model file and the README):
 //   - the Ubuntu IRC disentanglement corpus (Kummerfeld et al. 2019; Gouravajhala et al. 2023): people
 //     telling a support channel what breaks, in their own words;
@@ -32,7 +32,6 @@ const WINDOW = opt('window', 4);
 const MIN_COUNT = opt('min-count', 12);
 const NEIGHBOURS = opt('neighbours', 8);
 const MIN_SIM = opt('min-sim', 0.45);
-const SKIP_TOP = opt('skip-top', 0);
 /** General conversational words, not topics (stemmed as grouping stems them). */
 const TALK = new Set(
   `ok okay thank thanks thx ty thanx cheers hi hello hey yes yeah yep nope sorry please lol oh ah wow hmm
@@ -132,8 +131,6 @@ for (const s of sentences) {
   }
 }
 log(`vocabulary ${V} words (count >= ${MIN_COUNT}), ${cooc.size} co-occurring pairs`);
-for (const w of ['slow', 'crash', 'freez', 'hang', 'chrome', 'firefox', 'browser', 'ssh', 'termin', 'password', 'login', 'queue', 'memory', 'log', 'error', 'fail', 'build'])
-  console.log(`  rank of ${w}: ${idOf.get(w) ?? '-'}`);
 
 // PPMI with context counts smoothed by ^0.75 (Levy, Goldberg & Dagan 2015), as CSR rows.
 const rowSum = new Float64Array(V);
@@ -292,7 +289,7 @@ for (let i = 0; i < V; i++) {
   best.fill(-1);
   bestId.fill(-1);
   const vi = i * DIMS;
-  for (let j = SKIP_TOP; j < V; j++) {
+  for (let j = 0; j < V; j++) {
     if (j === i || talk[j]) continue;
     const vj = j * DIMS;
     let d = 0;
@@ -307,7 +304,7 @@ for (let i = 0; i < V; i++) {
     best[p] = d;
     bestId[p] = j;
   }
-  if (i < SKIP_TOP || TALK.has(vocab[i]!)) continue;
+  if (TALK.has(vocab[i]!)) continue;
   const list: Array<[string, number]> = [];
   for (let p = 0; p < NEIGHBOURS; p++) if (bestId[p]! >= 0 && best[p]! >= MIN_SIM) list.push([vocab[bestId[p]!]!, Math.round(best[p]! * 100) / 100]);
   if (list.length) neighbours[vocab[i]!] = list;
@@ -320,7 +317,7 @@ const model: WordNeighbourModel = {
   format: WORD_MODEL_FORMAT,
   about:
     'Nearest words by PPMI-SVD word vectors (scripts/train-words.ts). Trained on the Ubuntu IRC disentanglement corpus (Kummerfeld et al., ACL 2019; Gouravajhala et al., ALTA 2023; CC BY 4.0) and the GitBugs Apache Hadoop reports (Patil, arXiv:2504.09651, 2025; CC BY 4.0).',
-  settings: { dims: DIMS, window: WINDOW, minCount: MIN_COUNT, skipTop: SKIP_TOP, neighbours: NEIGHBOURS, minSim: MIN_SIM, sentences: sentences.length, vocabulary: V },
+  settings: { dims: DIMS, window: WINDOW, minCount: MIN_COUNT, neighbours: NEIGHBOURS, minSim: MIN_SIM, sentences: sentences.length, vocabulary: V },
   neighbours,
 };
 await writeFile(OUT, JSON.stringify(model) + '\n');

@@ -1,9 +1,10 @@
 // Loads the classifier weights once per process: models/classifier.local.json (retrained from human
 // decisions by `gleaner train`) when present, else the shipped models/classifier.json.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseClassifierModel, type ClassifierModel } from '../pipeline/classify/index.js';
 import { modelsDir } from '../paths.js';
+import { readModelFile } from './model-file.js';
 
 let cached: ClassifierModel | undefined;
 
@@ -18,18 +19,6 @@ export const classifierModelPath = (): string => {
 };
 
 export function loadClassifierModel(): ClassifierModel {
-  if (cached) return cached;
-  const path = classifierModelPath();
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err: unknown) {
-    throw new Error(`cannot read the classifier model at ${path}; run \`npx tsx scripts/train-classifier.ts\` to rebuild it`, { cause: err });
-  }
-  try {
-    cached = parseClassifierModel(json);
-  } catch (err: unknown) {
-    throw new Error(`${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  cached ??= readModelFile(classifierModelPath(), 'classifier model', parseClassifierModel, 'npx tsx scripts/train-classifier.ts').model;
   return cached;
 }

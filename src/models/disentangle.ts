@@ -1,9 +1,9 @@
 // The shipped chat-disentanglement model (models/disentangle.json), loaded and validated once.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelsDir } from '../paths.js';
 import { parseDisentangleModel, type DisentangleModel } from '../pipeline/disentangle/index.js';
+import { readModelFile } from './model-file.js';
 
 let cached: DisentangleModel | undefined;
 let version: string | undefined;
@@ -14,20 +14,9 @@ export function disentangleModelPath(): string {
 
 export function loadDisentangleModel(): DisentangleModel {
   if (cached) return cached;
-  const path = disentangleModelPath();
-  let json: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    version = createHash('sha256').update(text).digest('hex').slice(0, 16);
-    json = JSON.parse(text);
-  } catch (err: unknown) {
-    throw new Error(`cannot read the disentanglement model ${path}`, { cause: err });
-  }
-  try {
-    cached = parseDisentangleModel(json);
-  } catch (err: unknown) {
-    throw new Error(`${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  const { model, text } = readModelFile(disentangleModelPath(), 'disentanglement model', parseDisentangleModel, 'npx tsx scripts/train-threads.ts');
+  version = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  cached = model;
   return cached;
 }
 
