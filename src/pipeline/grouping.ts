@@ -157,6 +157,15 @@ function keyCompare(a: Item, b: Item): number {
   return a.need < b.need ? -1 : a.need > b.need ? 1 : 0;
 }
 
+/**
+ * A flat copy of a string that refers to nothing else: a need text is built from slices of its
+ * messages (whole mails, stack traces), and an index that lives as long as the process must not keep
+ * those alive through it.
+ */
+function detached(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
+}
+
 /** A time whose padded decimal string sorts as the number does. */
 function plainTime(at: number): boolean {
   return Number.isSafeInteger(at) && at >= 0 && at < 1e15;
@@ -283,7 +292,7 @@ export class NeedGrouper {
       const item: Item = {
         itemId: doc.itemId,
         at: doc.at,
-        need: doc.need,
+        need: detached(doc.need),
         len: doc.need.length + (doc.title?.length ?? 0),
         kind: doc.kind,
         kindGroups: doc.kindGroups,
