@@ -1,6 +1,7 @@
 // Grouping feedback items by the need they voice. An item is represented by its need text (see
-// need-text.ts) plus what other non-staff people added in its thread, as 0.3 word + 0.7 character
-// 3-5-gram TF-IDF (sublinear tf, stemmed words). Placement is batch average-linkage at a cosine
+// need-text.ts), its subject line weighed 1.5 times, plus what other non-staff people added in its
+// thread, as 0.3 word + 0.7 character 3-5-gram TF-IDF (sublinear tf, stemmed words; 0.5 word with
+// the shipped word model's nearest words). Placement is batch average-linkage at a cosine
 // threshold over the recent items that no human placed, so the result does not depend on the order
 // the items arrived in; older clusters and every cluster a human touched take part as fixed groups
 // (a new week's group joins an older cluster it voices the same need as: a recorded merge). Candidate
@@ -72,6 +73,12 @@ export interface GroupingOptions {
   neighbourMinSim?: number;
   /** At most this many nearest words per word (default 3). */
   neighbourCount?: number;
+  /**
+   * Weight of the subject line's (mail subject, issue or forum title) words and n-grams against the
+   * need text's (default 1.5): the reporter's own one-line statement of the need, where the body also
+   * holds logs, context and steps.
+   */
+  titleWeight?: number;
   /** Two groups of several members each merge only when their average link is at least this share of the looser group's own cohesion (default 0.5; 0 = off). */
   cohesionShare?: number;
 }
@@ -94,6 +101,7 @@ const DEFAULTS: Required<GroupingOptions> = {
   neighbourWeight: 0.75,
   neighbourMinSim: 0.65,
   neighbourCount: 3,
+  titleWeight: 1.5,
 };
 
 /** The word part's weight when a word model adds nearest words to it. */
@@ -281,7 +289,14 @@ export class NeedGrouper {
   add(docs: readonly NeedDoc[]): void {
     for (const doc of docs) {
       if (this.items.has(doc.itemId)) continue;
-      const parts = [{ text: `${doc.title ?? ''}\n${doc.need}`, weight: 1 }];
+      // The subject line is the reporter's own one-line statement of the need: its words count more.
+      const title = doc.title?.trim();
+      const parts = title
+        ? [
+            { text: title, weight: this.o.titleWeight },
+            { text: doc.need, weight: 1 },
+          ]
+        : [{ text: doc.need, weight: 1 }];
       if (doc.others) parts.push({ text: doc.others, weight: 0.5 });
       const fresh = this.space.tf(parts);
       this.space.count(fresh);

@@ -177,6 +177,7 @@ async function clusterIndex(ctx: StageContext): Promise<IndexState> {
       ...(g?.conceptWeight !== undefined ? { conceptWeight: g.conceptWeight } : {}),
       ...(g?.lengthPivot !== undefined ? { lengthPivot: g.lengthPivot } : {}),
       ...(g?.questionFactor !== undefined ? { questionFactor: g.questionFactor } : {}),
+      ...(g?.titleWeight !== undefined ? { titleWeight: g.titleWeight } : {}),
       ...(g?.neighbourWeight !== undefined ? { neighbourWeight: g.neighbourWeight } : {}),
       wordModel: g?.neighbourWeight === 0 ? null : loadWordNeighbours(),
       ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}),

@@ -202,6 +202,37 @@ describe('grouping by the need', () => {
     expect(on.similarity(71, 73)).toBeCloseTo(off.similarity(71, 73), 6);
   });
 
+  it('weighs the subject line above the body: titleWeight on the words of the title only', () => {
+    const withTitle = (itemId: number, title: string | null, need: string, day = 0): NeedDoc => ({ ...doc(itemId, need, 'bug', day), title });
+    const docs = [
+      ...BACKGROUND,
+      // The same need in both subjects; the bodies tell two different stories around it.
+      withTitle(
+        81,
+        'Scheduled backups skip the attachments folder',
+        'We run the nightly job on three hosts with the default retention. After restoring last week the uploaded files were missing, the database itself came back fine.',
+      ),
+      withTitle(82, 'Backup does not include attachments', 'Since moving to the new storage driver our restore test fails: tickets are there but every uploaded file returns 404.', 3),
+      // The same texts with the subject as the body's first line.
+      doc(
+        83,
+        'Scheduled backups skip the attachments folder\nWe run the nightly job on three hosts with the default retention. After restoring last week the uploaded files were missing, the database itself came back fine.',
+        'bug',
+      ),
+      doc(84, 'Backup does not include attachments\nSince moving to the new storage driver our restore test fails: tickets are there but every uploaded file returns 404.', 'bug', 3),
+    ];
+    const on = new NeedGrouper();
+    const off = new NeedGrouper({ titleWeight: 1 });
+    on.add(docs);
+    off.add(docs);
+    expect(on.o.titleWeight).toBe(1.5);
+    // Shared subject words count more with the default weight...
+    expect(on.similarity(81, 82)).toBeGreaterThan(off.similarity(81, 82) * 1.1);
+    // ...and only when they are a subject: the same words in the body count once.
+    expect(on.similarity(83, 84)).toBeCloseTo(off.similarity(83, 84), 6);
+    expect(on.similarity(81, 82)).toBeGreaterThan(on.similarity(83, 84) * 1.1);
+  });
+
   it('keeps two tight groups apart when their link is weak next to their own cohesion', () => {
     const gcp: NeedDoc[] = [
       doc(61, 'docs request: a worked example of workload identity federation with Google Cloud for the deploy step', 'docs'),
