@@ -2,6 +2,7 @@
 // report is the query, every other report in the corpus is ranked, and we look for the partner.
 import { readFile } from 'node:fs/promises';
 import { createNearDupIndex, type NearDupOptions } from '../pipeline/dedupe/index.js';
+import { loadWordNeighbours } from '../models/word-neighbours.js';
 import { parseCsvRecords } from './csv.js';
 
 export interface DupReport {
@@ -104,10 +105,13 @@ export function evaluateDupRetrieval(reports: DupReport[], pairs: Array<[string,
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-/** Reads a reports CSV and a pairs CSV (paths) and returns the dups.* metrics, 3 decimals. */
-export async function evalDups(reportsCsv: string, pairsCsv: string): Promise<Array<[string, number]>> {
+/**
+ * Reads a reports CSV and a pairs CSV (paths) and returns the dups.* metrics, 3 decimals. The index's
+ * need ranker gets the shipped word model (models/word-neighbours.json) unless `opts` says otherwise.
+ */
+export async function evalDups(reportsCsv: string, pairsCsv: string, opts: NearDupOptions = {}): Promise<Array<[string, number]>> {
   const [reportsText, pairsText] = await Promise.all([readFile(reportsCsv, 'utf8'), readFile(pairsCsv, 'utf8')]);
-  const m = evaluateDupRetrieval(reportsFromRecords(parseCsvRecords(reportsText)), pairsFromRecords(parseCsvRecords(pairsText)));
+  const m = evaluateDupRetrieval(reportsFromRecords(parseCsvRecords(reportsText)), pairsFromRecords(parseCsvRecords(pairsText)), { wordModel: loadWordNeighbours(), ...opts });
   return [
     ['dups.recall@1', round3(m.recallAt1)],
     ['dups.recall@5', round3(m.recallAt5)],

@@ -9,7 +9,18 @@
 // all-pairs. Pure: no I/O; ids and time come from the caller.
 import { CandidateIndex } from './cluster.js';
 import { TermStats } from './cluster-terms.js';
-import { DEFAULT_CONCEPT_WEIGHT, DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type Tf } from './need-space.js';
+import {
+  DEFAULT_CONCEPT_WEIGHT,
+  DEFAULT_NEIGHBOURS,
+  DEFAULT_WORD_WEIGHT,
+  MODEL_WORD_WEIGHT,
+  NEED_KIND_OF,
+  NeedSpace,
+  kindFactor,
+  needKindsCompatible,
+  type NeedVector,
+  type Tf,
+} from './need-space.js';
 import { MergeHeap } from './merge-heap.js';
 import { EdgeLists, Slab, type EdgeList } from './arena.js';
 import type { FeedbackKind } from '../model/index.js';
@@ -98,14 +109,11 @@ const DEFAULTS: Required<GroupingOptions> = {
   sampleSize: 12,
   embeddingSameNeed: 0.8,
   wordModel: null,
-  neighbourWeight: 0.75,
-  neighbourMinSim: 0.65,
-  neighbourCount: 3,
+  neighbourWeight: DEFAULT_NEIGHBOURS.weight,
+  neighbourMinSim: DEFAULT_NEIGHBOURS.minSim,
+  neighbourCount: DEFAULT_NEIGHBOURS.count,
   titleWeight: 1.5,
 };
-
-/** The word part's weight when a word model adds nearest words to it. */
-const MODEL_WORD_WEIGHT = 0.5;
 
 const DAY_MS = 86_400_000;
 

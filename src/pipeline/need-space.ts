@@ -1,6 +1,6 @@
 // The need space grouping compares in: word and character 3-5-gram frequencies, TF-IDF vectors under
 // the current idf, and which kinds can voice the same need. Pure: no I/O. Split out of grouping.ts.
-import { tokenizeReport } from './dedupe/index.js';
+import { tokenizeReport } from './dedupe/tokenize.js';
 import { hash32 } from './dedupe/hash.js';
 import { conceptsOf } from './concepts.js';
 import type { WordNeighbours } from './word-neighbours.js';
@@ -131,6 +131,9 @@ export const DEFAULT_CONCEPT_WEIGHT = 1;
 /** The share of the word part in a need vector (the rest is character n-grams). */
 export const DEFAULT_WORD_WEIGHT = 0.3;
 
+/** The share of the word part when a word model adds nearest words to it, which gives the word part the paraphrases. */
+export const MODEL_WORD_WEIGHT = 0.5;
+
 /** How a need's words' nearest words (word-neighbours.ts) enter its word part. */
 export interface NeighbourOptions {
   model: WordNeighbours;
@@ -141,6 +144,9 @@ export interface NeighbourOptions {
   /** At most this many neighbours per word. */
   count: number;
 }
+
+/** The default share, cosine floor and number of a word's nearest words in its need's word part. */
+export const DEFAULT_NEIGHBOURS: Omit<NeighbourOptions, 'model'> = { weight: 0.75, minSim: 0.65, count: 3 };
 
 /** Word and character n-gram frequencies over a growing collection; vectors under the current idf. */
 export class NeedSpace {

@@ -111,10 +111,21 @@ export function needText(item: ItemForDoc): string {
   let chosen = raised;
   if (report && isPerson(report) && !chosen.includes(report)) chosen = [report, ...chosen];
   if (!chosen.length) chosen = report ? [report] : item.messages.slice(0, 1);
+  return needTextOf(
+    item.subject,
+    chosen.map((m) => m.text),
+  );
+}
+
+/**
+ * The need text of a subject and the texts its raiser wrote: the subject (list tags off) and the texts'
+ * need sentences, each once, at most MAX_NEED_CHARS. A tracker's report is a title and one text.
+ */
+export function needTextOf(subject: string | null | undefined, texts: readonly string[]): string {
   const parts: string[] = [];
-  const subject = item.subject?.replace(LIST_TAG, '').trim();
-  if (subject) parts.push(subject);
-  for (const m of chosen) parts.push(...needSentences(m.text.replace(IRC_QUOTE, ' ')));
+  const s = subject?.replace(LIST_TAG, '').trim();
+  if (s) parts.push(s);
+  for (const t of texts) parts.push(...needSentences(t.replace(IRC_QUOTE, ' ')));
   const seen = new Set<string>();
   let text = '';
   for (const p of parts) {

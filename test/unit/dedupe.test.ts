@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, parseCsvRecords, CsvError } from '../../src/eval/csv.js';
 import { evalDups } from '../../src/eval/dups.js';
+import { loadWordNeighbours } from '../../src/models/word-neighbours.js';
 import {
   contentKey,
   CopyDetector,
@@ -189,6 +190,28 @@ describe('NearDupIndex', () => {
       expect(top.length).toBeLessThanOrEqual(5);
       for (let i = 1; i < top.length; i++) expect(top[i - 1]!.score).toBeGreaterThanOrEqual(top[i]!.score);
     }
+  });
+
+  it('ranks first the report whose need text meets the query in character n-grams, over one that shares words only in a stack trace', () => {
+    // The distractor shares "autosave" and "draft" with the query, but only inside a stack trace; the
+    // partner shares "draft" in its stack trace too, and its prose ("Auto-save", "saving",
+    // "overwrites") meets the query's ("autosave", "writing") in no whole word, only in 3-5-grams.
+    const docs: Array<[string, string]> = [
+      ['Startup crash', 'The service crashes on start.\n  at com.example.AutosaveDraft.restore(AutosaveDraft.java:42)'],
+      ['Auto-save wipes my page', 'Auto saving overwrites the page with an empty one.\n  at com.example.DraftStore.save(DraftStore.java:42)'],
+      ['Dark mode for the settings page', 'The settings page is very bright at night.'],
+      ['Export to PDF cuts tables', 'Wide tables are cut off at the right edge in the PDF.'],
+      ['Login with SSO fails', 'SAML login returns an invalid audience error.'],
+    ];
+    const query = { title: 'Autosave loses the draft', text: 'With autosave on, the editor loses the draft I was writing.' };
+    const top = (opts: Parameters<typeof createNearDupIndex>[0]) => {
+      const index = createNearDupIndex(opts);
+      docs.forEach(([title, text], i) => index.add(`d${i}`, { title, text }));
+      return index.query(query, 2).map((r) => r.id);
+    };
+    expect(top({ needRankWeight: 0 })).toEqual(['d0', 'd1']);
+    expect(top({})).toEqual(['d1', 'd0']);
+    expect(top({ wordModel: loadWordNeighbours() })).toEqual(['d1', 'd0']);
   });
 
   it('excludes the query document when asked', () => {

@@ -1,5 +1,6 @@
 // The knobs of the "reported before?" index (BM25F, candidates, fusion, LSH) and their defaults.
 // Split out of neardup.ts.
+import type { WordNeighbours } from '../word-neighbours.js';
 
 export interface NearDupOptions {
   /** BM25 saturation (default 1.2). */
@@ -38,6 +39,16 @@ export interface NearDupOptions {
    */
   titleRankWeight?: number;
   cosineRankWeight?: number;
+  /**
+   * Fusion weight of the need ranker (default 1.25, the middle of the flat 1-1.5 region on the visible
+   * GitBugs split; 0 = off): grouping's need-space cosine (need-space.ts) of the two reports' need
+   * texts (need-text.ts: title and need sentences, without code fences and stack-trace lines), over
+   * stemmed words, their nearest words in `wordModel`, and character 3-5-grams, which meet
+   * inflections, identifiers and compounds the word rankers miss.
+   */
+  needRankWeight?: number;
+  /** The shipped word model (word-neighbours.ts) for the need ranker (default null: words and character n-grams only). */
+  wordModel?: WordNeighbours | null;
   /** LSH layout over MinHash of the word set (bands x rows permutations). */
   lshBands?: number;
   lshRows?: number;
@@ -69,6 +80,8 @@ export const NEARDUP_DEFAULTS: Required<NearDupOptions> = {
   rrfK: 60,
   titleRankWeight: 0,
   cosineRankWeight: 2,
+  needRankWeight: 1.25,
+  wordModel: null,
   lshBands: 16,
   lshRows: 4,
   recencyBoost: 1,

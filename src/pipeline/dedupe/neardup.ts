@@ -5,13 +5,18 @@
 // the documents added so far. Candidates come from two places: MinHash/LSH (near-verbatim copies,
 // cheap at any size) and an inverted index over the query's rarest terms (everything else). The
 // union is scored exactly from a forward index, then optionally re-ranked with one round of
-// pseudo-relevance feedback fused with the first ranking by reciprocal rank.
+// pseudo-relevance feedback fused with the first ranking by reciprocal rank. Extra rankers re-order
+// that pool, fused by reciprocal rank: a TF-IDF cosine over the same terms, and the need ranker,
+// grouping's need-space cosine of the reports' need texts (without code fences and stack-trace lines;
+// words, the word model's nearest words, character 3-5-grams).
 
 import { hash32 } from './hash.js';
 import { LshIndex } from './lsh.js';
 import { MinHasher } from './minhash.js';
 import { tokenizeReport } from './tokenize.js';
 import { NEARDUP_DEFAULTS, type NearDupOptions } from './neardup-options.js';
+import { needTextOf } from '../need-text.js';
+import { DEFAULT_CONCEPT_WEIGHT, DEFAULT_NEIGHBOURS, DEFAULT_WORD_WEIGHT, MODEL_WORD_WEIGHT, NeedSpace, type NeedVector, type Tf } from '../need-space.js';
 
 export type { NearDupOptions } from './neardup-options.js';
 
@@ -70,12 +75,21 @@ class Bm25fIndex implements NearDupIndex {
   private readonly sigBuf: Uint32Array;
   private acc = new Float64Array(1024);
   private queryAt = NaN;
+  // The need space (need-space.ts) of the need ranker: per doc its frequencies and its vector, cached
+  // with the collection size it was computed at (recomputed once the collection has grown by a tenth).
+  private readonly space: NeedSpace | null;
+  private readonly needTfs: Tf[] = [];
+  private readonly needVec: Array<NeedVector | undefined> = [];
+  private readonly needAtN: number[] = [];
 
   constructor(opts: NearDupOptions) {
     this.o = { ...NEARDUP_DEFAULTS, ...opts };
     this.lsh = new LshIndex({ bands: this.o.lshBands, rows: this.o.lshRows, capacity: this.o.capacity });
     this.hasher = new MinHasher(this.o.lshBands * this.o.lshRows);
     this.sigBuf = new Uint32Array(this.hasher.numPerm);
+    // Grouping's need space with grouping's defaults (grouping.ts).
+    const model = this.o.wordModel;
+    this.space = this.o.needRankWeight > 0 ? new NeedSpace(model ? MODEL_WORD_WEIGHT : DEFAULT_WORD_WEIGHT, DEFAULT_CONCEPT_WEIGHT, model ? { model, ...DEFAULT_NEIGHBOURS } : null) : null;
   }
 
   size(): number {
@@ -105,6 +119,13 @@ class Bm25fIndex implements NearDupIndex {
     this.sumTitle += titleLen;
     this.sumText += textLen;
     this.lsh.insert(this.signature(words));
+    if (this.space) {
+      const ntf = this.needTf(doc);
+      this.space.count(ntf);
+      this.needTfs.push(ntf);
+      this.needVec.push(undefined);
+      this.needAtN.push(0);
+    }
     if (this.acc.length < this.ids.length) {
       const grown = new Float64Array(this.acc.length * 2);
       this.acc = grown;
@@ -126,7 +147,7 @@ class Bm25fIndex implements NearDupIndex {
       const second = this.rank(expanded, exhaustive, pool, excluded, q.words);
       ranked = fuse([ranked, second], [1, 1], this.o.rrfK);
     }
-    if (this.o.titleRankWeight > 0 || this.o.cosineRankWeight > 0) {
+    if (this.o.titleRankWeight > 0 || this.o.cosineRankWeight > 0 || this.space) {
       // The extra rankers re-order the pool the first ranking found (all of it when exhaustive).
       const docs = exhaustive ? ranked : ranked.slice(0, pool);
       const lists = [ranked];
@@ -138,6 +159,10 @@ class Bm25fIndex implements NearDupIndex {
       if (this.o.cosineRankWeight > 0) {
         lists.push(this.cosineRank(q.tf, docs));
         weights.push(this.o.cosineRankWeight);
+      }
+      if (this.space) {
+        lists.push(this.needRank(doc, docs));
+        weights.push(this.o.needRankWeight);
       }
       ranked = fuse(lists, weights, this.o.rrfK);
     }
@@ -324,6 +349,32 @@ class Bm25fIndex implements NearDupIndex {
       }
     }
     return out.sort((a, b) => b.score - a.score || a.doc - b.doc);
+  }
+
+  /** The need space's cosine (need-space.ts: words, their model neighbours, character 3-5-grams). */
+  private needRank(doc: NearDupDoc, docs: Array<{ doc: number }>): Array<{ doc: number; score: number }> {
+    const space = this.space!;
+    const q = space.vector(this.needTf(doc));
+    const n = this.ids.length;
+    const out: Array<{ doc: number; score: number }> = [];
+    for (const { doc: d } of docs) {
+      let v = this.needVec[d];
+      const at = this.needAtN[d]!;
+      if (v === undefined || n > at * 1.1) {
+        const tf = this.needTfs[d]!;
+        v = v ? space.vectorInto(tf, v) : space.vector(tf);
+        this.needVec[d] = v;
+        this.needAtN[d] = n;
+      }
+      const score = NeedSpace.cosine(q, v);
+      if (score > 0) out.push({ doc: d, score: score * (this.o.recencyBoost > 0 ? this.prior(d) : 1) });
+    }
+    return out.sort((a, b) => b.score - a.score || a.doc - b.doc);
+  }
+
+  /** The need space's frequencies of a doc's need text (need-text.ts: title and need sentences, as grouping compares). */
+  private needTf(doc: NearDupDoc): Tf {
+    return this.space!.tf([{ text: needTextOf(doc.title, [doc.text]), weight: 1 }]);
   }
 
   private cosineWeight(packed: number, t: number): number {
