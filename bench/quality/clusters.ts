@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseCsvRecords } from '../../src/eval/csv.js';
 import { sharedDir } from '../../src/paths.js';
 import { NeedGrouper, type NeedDoc } from '../../src/pipeline/grouping.js';
+import { needTextOf } from '../../src/pipeline/need-text.js';
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 
@@ -40,9 +41,10 @@ export async function run(args: string[]): Promise<void> {
   const reports = parseCsvRecords(readFileSync(reportsFile, 'utf8'));
   const pairs = parseCsvRecords(readFileSync(pairsFile, 'utf8')).map((p) => [Number(p['Issue id']), Number(p['Duplicate id'])] as const);
   // The Resolution column gives duplicates away: it is not used.
-  // The report's summary and the start of its description stand for the need (the cluster stage's need text is at most 600 characters).
+  // The need text as the cluster stage builds it (needTextOf): the summary, then the description's
+  // sentences that state the need (no stack traces, logs or quotes), at most 600 characters.
   const docs: NeedDoc[] = reports
-    .map((r) => ({ itemId: Number(r['Issue id']), title: r.Summary ?? '', need: (r.Description ?? '').slice(0, 600), at: jiraTime(r.Created ?? ''), kind: 'bug' as const }))
+    .map((r) => ({ itemId: Number(r['Issue id']), title: r.Summary ?? '', need: needTextOf(r.Summary, [r.Description ?? '']), at: jiraTime(r.Created ?? ''), kind: 'bug' as const }))
     .sort((a, b) => a.at - b.at || a.itemId - b.itemId);
   // The shipped word model, as the cluster stage uses it (--no-word-model: without).
   const wordModel = args.includes('--no-word-model') ? null : loadWordNeighbours();

@@ -1,5 +1,5 @@
 // Grouping feedback items by the need they voice. An item is represented by its need text (see
-// need-text.ts), its subject line weighed 1.5 times, plus what other non-staff people added in its
+// need-text.ts: the subject, then the sentences that state the need), the subject weighed 1.5 times, plus what other non-staff people added in its
 // thread, as 0.3 word + 0.7 character 3-5-gram TF-IDF (sublinear tf, stemmed words; 0.5 word with
 // the shipped word model's nearest words). Placement is batch average-linkage at a cosine
 // threshold over the recent items that no human placed, so the result does not depend on the order
@@ -28,9 +28,9 @@ import type { WordNeighbours } from './word-neighbours.js';
 
 export interface NeedDoc {
   itemId: number;
-  /** The subject (mail, forum title) when there is one. */
+  /** The subject (mail, issue or forum title) when there is one: counted titleWeight more. */
   title?: string | null;
-  /** The need's own text. */
+  /** The need's own text: the subject, then the sentences that state the need (needTextOf). */
   need: string;
   /** What other (non-staff) people added in the thread; compared with less weight. */
   others?: string;
@@ -85,9 +85,9 @@ export interface GroupingOptions {
   /** At most this many nearest words per word (default 3). */
   neighbourCount?: number;
   /**
-   * Weight of the subject line's (mail subject, issue or forum title) words and n-grams against the
-   * need text's (default 1.5): the reporter's own one-line statement of the need, where the body also
-   * holds logs, context and steps.
+   * Extra weight of the subject line (mail subject, issue or forum title), on top of the need text,
+   * which starts with it (needTextOf): the reporter's own one-line statement of the need, where the
+   * body also holds logs, context and steps (default 0.5: the subject's words count 1.5 times; 0 = once).
    */
   titleWeight?: number;
   /** Two groups of several members each merge only when their average link is at least this share of the looser group's own cohesion (default 0.5; 0 = off). */
@@ -112,7 +112,7 @@ const DEFAULTS: Required<GroupingOptions> = {
   neighbourWeight: DEFAULT_NEIGHBOURS.weight,
   neighbourMinSim: DEFAULT_NEIGHBOURS.minSim,
   neighbourCount: DEFAULT_NEIGHBOURS.count,
-  titleWeight: 1.5,
+  titleWeight: 0.5,
 };
 
 const DAY_MS = 86_400_000;
@@ -299,12 +299,13 @@ export class NeedGrouper {
       if (this.items.has(doc.itemId)) continue;
       // The subject line is the reporter's own one-line statement of the need: its words count more.
       const title = doc.title?.trim();
-      const parts = title
-        ? [
-            { text: title, weight: this.o.titleWeight },
-            { text: doc.need, weight: 1 },
-          ]
-        : [{ text: doc.need, weight: 1 }];
+      const parts =
+        title && this.o.titleWeight > 0
+          ? [
+              { text: title, weight: this.o.titleWeight },
+              { text: doc.need, weight: 1 },
+            ]
+          : [{ text: doc.need, weight: 1 }];
       if (doc.others) parts.push({ text: doc.others, weight: 0.5 });
       const fresh = this.space.tf(parts);
       this.space.count(fresh);
