@@ -222,7 +222,7 @@ export const ConfigSchema = z
         conceptWeight: z.number().min(0).max(4).optional(),
         /** Need texts longer than this (characters) need a higher similarity, by the square of the length ratio, up to 3x; 0 turns it off. */
         lengthPivot: z.number().int().min(0).max(100000).optional(),
-        /** Extra weight of the subject line (mail subject, issue or forum title) on top of the need text, which starts with it (default 0.5: its words count 1.5 times; 0 = once). */
+        /** Extra weight of the subject line (mail subject, issue or forum title) on top of the need text, which starts with it (default 0.75: its words count 1.75 times; 0 = once). */
         titleWeight: z.number().min(0).max(4).optional(),
         /** Multiplier on the similarity of two questions (default 0.8; 1 turns it off). */
         questionFactor: z.number().min(0).max(1).optional(),

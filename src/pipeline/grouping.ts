@@ -1,9 +1,9 @@
 // Grouping feedback items by the need they voice. An item is represented by its need text (see
-// need-text.ts: the subject, then the sentences that state the need), the subject weighed 1.5 times, plus what other non-staff people added in its
-// thread, as 0.3 word + 0.7 character 3-5-gram TF-IDF (sublinear tf, stemmed words; 0.5 word with
-// the shipped word model's nearest words). Placement is batch average-linkage at a cosine
-// threshold over the recent items that no human placed, so the result does not depend on the order
-// the items arrived in; older clusters and every cluster a human touched take part as fixed groups
+// need-text.ts: the subject, then the sentences that state the need; the subject weighed 1.75 times)
+// plus what other non-staff people added in its thread, as 0.3 word + 0.7 character 3-5-gram TF-IDF
+// (sublinear tf, stemmed words; 0.5 word with the shipped word model's nearest words). Placement is
+// batch average-linkage at a cosine threshold over the recent items that no human placed, so the
+// result does not depend on the order the items arrived in; older clusters and every cluster a human touched take part as fixed groups
 // (a new week's group joins an older cluster it voices the same need as: a recorded merge). Candidate
 // neighbours come from the duplicate index (BM25F, see dedupe/neardup.ts); a small window is compared
 // all-pairs. Pure: no I/O; ids and time come from the caller.
@@ -87,7 +87,7 @@ export interface GroupingOptions {
   /**
    * Extra weight of the subject line (mail subject, issue or forum title), on top of the need text,
    * which starts with it (needTextOf): the reporter's own one-line statement of the need, where the
-   * body also holds logs, context and steps (default 0.5: the subject's words count 1.5 times; 0 = once).
+   * body also holds logs, context and steps (default 0.75: the subject's words count 1.75 times; 0 = once).
    */
   titleWeight?: number;
   /** Two groups of several members each merge only when their average link is at least this share of the looser group's own cohesion (default 0.5; 0 = off). */
@@ -112,7 +112,7 @@ const DEFAULTS: Required<GroupingOptions> = {
   neighbourWeight: DEFAULT_NEIGHBOURS.weight,
   neighbourMinSim: DEFAULT_NEIGHBOURS.minSim,
   neighbourCount: DEFAULT_NEIGHBOURS.count,
-  titleWeight: 0.5,
+  titleWeight: 0.75,
 };
 
 const DAY_MS = 86_400_000;

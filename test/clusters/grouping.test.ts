@@ -223,7 +223,7 @@ describe('grouping by the need', () => {
     const once = new NeedGrouper({ titleWeight: 0 });
     on.add(docs);
     once.add(docs);
-    expect(on.o.titleWeight).toBe(0.5);
+    expect(on.o.titleWeight).toBe(0.75);
     // Shared subject words count more with the default weight than once...
     expect(on.similarity(81, 82)).toBeGreaterThan(once.similarity(81, 82) * 1.1);
     // ...and shared body words count less, next to subjects that share nothing.
