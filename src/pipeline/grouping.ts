@@ -8,7 +8,8 @@
 // all-pairs. Pure: no I/O; ids and time come from the caller.
 import { CandidateIndex } from './cluster.js';
 import { TermStats } from './cluster-terms.js';
-import { DEFAULT_CONCEPT_WEIGHT, DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type Tf } from './need-space.js';
+import { CosineFrom, DEFAULT_CONCEPT_WEIGHT, DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type Tf, type TfPart } from './need-space.js';
+import { tokenizeReport, type ReportTerms } from './dedupe/index.js';
 import { MergeHeap } from './merge-heap.js';
 import { EdgeLists, Slab, type EdgeList } from './arena.js';
 import type { FeedbackKind } from '../model/index.js';
@@ -166,6 +167,11 @@ function detached(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');
 }
 
+/** Two texts' tokens one after the other: the tokens of the texts joined by a line break. */
+function joinTerms(a: ReportTerms, b: ReportTerms): ReportTerms {
+  return { words: a.words.concat(b.words), extras: a.extras.concat(b.extras) };
+}
+
 /** A time whose padded decimal string sorts as the number does. */
 function plainTime(at: number): boolean {
   return Number.isSafeInteger(at) && at >= 0 && at < 1e15;
@@ -194,6 +200,8 @@ export class NeedGrouper {
   private readonly edges = new EdgeLists();
   /** External need vectors (embeddings endpoint), unit length; used for a pair when both items have one. */
   private readonly embeddings = new Map<number, Float32Array>();
+  /** One item's vector against many (the new item against its candidates; each against the rest in a dense window). */
+  private readonly from = new CosineFrom();
 
   constructor(opts: GroupingOptions = {}) {
     this.o = { ...DEFAULTS, ...(opts.wordModel ? { wordWeight: MODEL_WORD_WEIGHT } : {}), ...opts };
@@ -266,7 +274,7 @@ export class NeedGrouper {
   }
 
   /** The pair's cosine: external vectors when both items have one (rescaled so embeddingSameNeed counts as threshold), else the shipped representation. */
-  private pairCosine(a: number, b: number, va: NeedVector, vb: NeedVector): number {
+  private pairCosine(a: number, b: number, va: NeedVector, vb: NeedVector, from?: CosineFrom): number {
     const ea = this.embeddings.get(a);
     const eb = ea && this.embeddings.get(b);
     if (ea && eb && ea.length === eb.length) {
@@ -274,15 +282,23 @@ export class NeedGrouper {
       for (let i = 0; i < ea.length; i++) d += ea[i]! * eb[i]!;
       return Math.max(0, d) * (this.o.threshold / this.o.embeddingSameNeed);
     }
-    return NeedSpace.cosine(va, vb);
+    return from ? from.cosine(vb) : NeedSpace.cosine(va, vb);
   }
 
   /** Adds items (counted in the frequencies, indexed for candidates); items already known are skipped. */
   add(docs: readonly NeedDoc[]): void {
     for (const doc of docs) {
       if (this.items.has(doc.itemId)) continue;
-      const parts = [{ text: `${doc.title ?? ''}\n${doc.need}`, weight: 1 }];
-      if (doc.others) parts.push({ text: doc.others, weight: 0.5 });
+      // The title, the need and the others' text are tokenised once for both the need space and the
+      // candidate index: a text's tokens are its lines' tokens one after the other (no token spans a
+      // line break), but for the need space's first 2,000 characters of a part, cut anew when longer.
+      const title = doc.title ?? '';
+      const titleTerms = tokenizeReport(title);
+      const needTerms = tokenizeReport(doc.need);
+      const othersTerms = doc.others ? tokenizeReport(doc.others) : null;
+      const text = `${title}\n${doc.need}`;
+      const parts: TfPart[] = [{ text, weight: 1, ...(text.length <= 2000 ? { terms: joinTerms(titleTerms, needTerms) } : {}) }];
+      if (doc.others) parts.push({ text: doc.others, weight: 0.5, ...(doc.others.length <= 2000 ? { terms: othersTerms! } : {}) });
       const fresh = this.space.tf(parts);
       this.space.count(fresh);
       const slab = this.slab;
@@ -306,7 +322,7 @@ export class NeedGrouper {
         bestId: 0,
         bestSim: NaN,
       };
-      const terms = this.termStats.add(this.termStats.terms(doc.title, `${doc.need}\n${doc.others ?? ''}`));
+      const terms = this.termStats.add(this.termStats.termsOf(doc.title ? titleTerms : null, othersTerms ? joinTerms(needTerms, othersTerms) : needTerms));
       const near: Item[] = [];
       for (const other of this.dup.query(terms, this.o.candidates, doc.itemId)) {
         const it = this.items.get(other);
@@ -318,14 +334,17 @@ export class NeedGrouper {
       const list = this.byDay.get(day);
       if (list) list.push(doc.itemId);
       else this.byDay.set(day, [doc.itemId]);
+      // The new item's vector is held against its candidates' (the counts do not change meanwhile).
+      if (near.length) this.from.hold(this.vector(item, false));
       for (const it of near) {
-        const sim = this.itemSimilarity(item, it, false);
+        const sim = this.itemSimilarity(item, it, false, this.from);
         const firstOfItem = item.head < 0;
         const firstOfIt = it.head < 0;
         this.edges.pushPair(item, it.itemId, it, doc.itemId, sim);
         this.noteBest(item, it.itemId, sim, firstOfItem);
         this.noteBest(it, doc.itemId, sim, firstOfIt);
       }
+      this.from.release();
       if (doc.at > this.newest) this.newest = doc.at;
     }
   }
@@ -349,8 +368,9 @@ export class NeedGrouper {
     return this.itemSimilarity(ia, ib, exact);
   }
 
-  private itemSimilarity(ia: Item, ib: Item, exact: boolean): number {
-    let s = this.pairCosine(ia.itemId, ib.itemId, this.vector(ia, exact), this.vector(ib, exact));
+  /** `from`, when given, holds the vector of `ia` (as `vector` gives it now). */
+  private itemSimilarity(ia: Item, ib: Item, exact: boolean, from?: CosineFrom): number {
+    let s = this.pairCosine(ia.itemId, ib.itemId, this.vector(ia, exact), this.vector(ib, exact), from);
     if (!needKindsCompatible(ia.kind, ib.kind)) s *= kindFactor(this.o.kindPenalty, ia.kindGroups, ib.kindGroups);
     return s * this.lengthFactor(ia, ib) * this.questionPair(ia, ib);
   }
@@ -534,10 +554,12 @@ export class NeedGrouper {
       const vecs = order.map((it) => this.vector(it, true));
       const groupKind = order.map((it) => NEED_KIND_OF(it.kind));
       const kindGroups = order.map((it) => it.kindGroups);
+      const from = this.from;
       for (let i = 0; i < n; i++) {
         const vi = vecs[i]!;
+        from.hold(vi);
         for (let j = i + 1; j < n; j++) {
-          let sim = this.embeddings.size ? this.pairCosine(ids[i]!, ids[j]!, vi, vecs[j]!) : NeedSpace.cosine(vi, vecs[j]!);
+          let sim = this.embeddings.size ? this.pairCosine(ids[i]!, ids[j]!, vi, vecs[j]!, from) : from.cosine(vecs[j]!);
           const ki = groupKind[i]!;
           const kj = groupKind[j]!;
           if (ki >= 0 && kj >= 0 && ki !== kj) sim *= kindFactor(o.kindPenalty, kindGroups[i], kindGroups[j]);
@@ -545,6 +567,7 @@ export class NeedGrouper {
           addSum(groupOf[i]!, groupOf[j]!, sim);
         }
       }
+      from.release();
     } else {
       for (let i = 0; i < n; i++) {
         this.edges.forEach(order[i]!, (nb, sim) => {
