@@ -8,7 +8,7 @@
 // all-pairs. Pure: no I/O; ids and time come from the caller.
 import { CandidateIndex } from './cluster.js';
 import { TermStats } from './cluster-terms.js';
-import { CosineFrom, DEFAULT_CONCEPT_WEIGHT, DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type Tf, type TfPart } from './need-space.js';
+import { CosineFrom, DEFAULT_CONCEPT_WEIGHT, DEFAULT_WORD_WEIGHT, NEED_KIND_OF, NeedSpace, kindFactor, needKindsCompatible, type NeedVector, type TfPart } from './need-space.js';
 import { tokenizeReport, type ReportTerms } from './dedupe/index.js';
 import { MergeHeap } from './merge-heap.js';
 import { EdgeLists, Slab, type EdgeList } from './arena.js';
@@ -125,7 +125,7 @@ export interface RegroupPlan {
  * items of the same time). Frequencies and the cached vector live in shared slabs, neighbours in one
  * edge store (arena.ts): a few small objects per item, whatever the size of the collection.
  */
-interface Item extends EdgeList {
+interface Item extends EdgeList, NeedVector {
   itemId: number;
   at: number;
   need: string;
@@ -133,12 +133,9 @@ interface Item extends EdgeList {
   len: number;
   kind: FeedbackKind | null;
   kindGroups: readonly number[] | null | undefined;
-  /** Word and character n-gram ids of the frequencies (NeedSpace.tf), and their tf one after the other (one view less per item). */
-  words: Int32Array;
-  chars: Int32Array;
-  tfs: Float32Array;
-  /** The vector under the idf of when `vecDocs` documents were counted (recomputed in place). */
-  vec: NeedVector | null;
+  // NeedVector: word then character n-gram ids of the frequencies (NeedSpace.tf) in `ids`; in `w`
+  // their tf, then (from `off`, = ids.length) the vector under the idf of when `vecDocs` documents
+  // were counted (-1: not yet), recomputed in place. Two views per item, whatever the parts.
   vecDocs: number;
   // EdgeList head and tail: the neighbours from the duplicate index, both directions, with their
   // similarity when found (the idf drifts slowly).
@@ -172,6 +169,19 @@ function joinTerms(a: ReportTerms, b: ReportTerms): ReportTerms {
   return { words: a.words.concat(b.words), extras: a.extras.concat(b.extras) };
 }
 
+/** A placement as one number: the cluster id doubled, plus one when a human put the item there. */
+function placementCode(p: Placement): number {
+  return p.clusterId * 2 + (p.pinned ? 1 : 0);
+}
+
+function codePinned(code: number): boolean {
+  return code % 2 !== 0;
+}
+
+function codeCluster(code: number): number {
+  return (code - (codePinned(code) ? 1 : 0)) / 2;
+}
+
 /** A time whose padded decimal string sorts as the number does. */
 function plainTime(at: number): boolean {
   return Number.isSafeInteger(at) && at >= 0 && at < 1e15;
@@ -188,7 +198,8 @@ export class NeedGrouper {
   /** Candidate neighbours: the word TF-IDF inverted index the duplicate lookups of the cluster index use (capped postings). */
   private readonly termStats = new TermStats();
   private readonly dup: CandidateIndex;
-  private placement = new Map<number, Placement>();
+  /** Item -> its placement, as one number (placementCode): a Map of small integers holds no object per item. */
+  private placement = new Map<number, number>();
   /** Items per cluster (as `placement` has them). */
   private members = new Map<number, Set<number>>();
   /** Pinned items per cluster, for the clusters that hold any. */
@@ -220,7 +231,13 @@ export class NeedGrouper {
   }
 
   clusterOf(itemId: number): number | undefined {
-    return this.placement.get(itemId)?.clusterId;
+    const code = this.placement.get(itemId);
+    return code === undefined ? undefined : codeCluster(code);
+  }
+
+  private pinned(itemId: number): boolean {
+    const code = this.placement.get(itemId);
+    return code !== undefined && codePinned(code);
   }
 
   /** The store's placements (all of them): replaces what this index believed. */
@@ -232,8 +249,9 @@ export class NeedGrouper {
   }
 
   place(itemId: number, p: Placement): void {
-    const prev = this.placement.get(itemId);
-    if (prev) {
+    const prevCode = this.placement.get(itemId);
+    if (prevCode !== undefined) {
+      const prev = { clusterId: codeCluster(prevCode), pinned: codePinned(prevCode) };
       const m = this.members.get(prev.clusterId);
       m?.delete(itemId);
       if (m && !m.size) this.members.delete(prev.clusterId);
@@ -244,7 +262,7 @@ export class NeedGrouper {
       }
     }
     if (p.pinned) this.pinnedIn.set(p.clusterId, (this.pinnedIn.get(p.clusterId) ?? 0) + 1);
-    this.placement.set(itemId, p);
+    this.placement.set(itemId, placementCode(p));
     let m = this.members.get(p.clusterId);
     if (!m) this.members.set(p.clusterId, (m = new Set()));
     m.add(itemId);
@@ -302,9 +320,14 @@ export class NeedGrouper {
       const fresh = this.space.tf(parts);
       this.space.count(fresh);
       const slab = this.slab;
-      const tfs = slab.float32(fresh.wordTf.length + fresh.charTf.length);
-      tfs.set(fresh.wordTf);
-      tfs.set(fresh.charTf, fresh.wordTf.length);
+      const nWords = fresh.words.length;
+      const n = nWords + fresh.chars.length;
+      const ids = slab.int32(n);
+      ids.set(fresh.words);
+      ids.set(fresh.chars, nWords);
+      const w = slab.float32(2 * n);
+      w.set(fresh.wordTf);
+      w.set(fresh.charTf, nWords);
       const item: Item = {
         itemId: doc.itemId,
         at: doc.at,
@@ -312,11 +335,11 @@ export class NeedGrouper {
         len: doc.need.length + (doc.title?.length ?? 0),
         kind: doc.kind,
         kindGroups: doc.kindGroups,
-        words: slab.copyInt32(fresh.words),
-        chars: slab.copyInt32(fresh.chars),
-        tfs,
-        vec: null,
-        vecDocs: 0,
+        ids,
+        nWords,
+        w,
+        off: n,
+        vecDocs: -1,
         head: -1,
         tail: -1,
         bestId: 0,
@@ -351,13 +374,10 @@ export class NeedGrouper {
 
   private vector(it: Item, exact: boolean): NeedVector {
     const docs = this.space.docs;
-    if (it.vec && (it.vecDocs === docs || (!exact && docs <= it.vecDocs * 1.5 + 50))) return it.vec;
-    const { words, chars, tfs } = it;
-    it.vec ??= { words, wordW: this.slab.float32(words.length), chars, charW: this.slab.float32(chars.length) };
-    const tf: Tf = { words, wordTf: tfs.subarray(0, words.length), chars, charTf: tfs.subarray(words.length) };
-    this.space.vectorInto(tf, it.vec);
+    if (it.vecDocs >= 0 && (it.vecDocs === docs || (!exact && docs <= it.vecDocs * 1.5 + 50))) return it;
+    this.space.vectorFrom(it, 0);
     it.vecDocs = docs;
-    return it.vec;
+    return it;
   }
 
   /** Similarity of two items: the cosine, lowered when their kinds cannot be the same need. */
@@ -421,8 +441,8 @@ export class NeedGrouper {
       const it = this.items.get(id);
       if (!it) return false;
       if (freshSet.has(id)) return true;
-      const p = this.placement.get(id);
-      return p !== undefined && !p.pinned && it.at >= since;
+      const code = this.placement.get(id);
+      return code !== undefined && !codePinned(code) && it.at >= since;
     };
     // The window's movable items, read by day.
     const windowItems: number[] = [...freshSet];
@@ -448,12 +468,12 @@ export class NeedGrouper {
       if (id !== null) set.set(id, Math.max(set.get(id) ?? 0, evidence));
     };
     for (const id of chosen) {
-      const cur = this.placement.get(id);
-      if (cur) want(cur.clusterId, null);
+      const cur = this.clusterOf(id);
+      if (cur !== undefined) want(cur, null);
       const mutual = this.mutualBest(id)?.id;
       this.edges.forEach(this.items.get(id)!, (n, sim) => {
-        const p = this.placement.get(n);
-        if (p && isFixed(n)) want(p.clusterId, n, n === mutual ? Infinity : sim);
+        const c = this.clusterOf(n);
+        if (c !== undefined && isFixed(n)) want(c, n, n === mutual ? Infinity : sim);
       });
     }
     const fixedMembers = new Map<number, number[]>();
@@ -488,7 +508,7 @@ export class NeedGrouper {
       } else sample = [...near.keys()].slice(0, o.sampleSize);
       if (!sample.length) continue;
       fixedMembers.set(c, sample);
-      fixedPinned.set(c, all?.some((id) => this.placement.get(id)?.pinned) ?? false);
+      fixedPinned.set(c, all?.some((id) => this.pinned(id)) ?? false);
     }
     // Nodes in canonical order (time, then text): the same items give the same result in any arrival order.
     const nodeItems = [...chosen, ...[...fixedMembers.values()].flat()];
@@ -658,7 +678,7 @@ export class NeedGrouper {
     for (const g of free) {
       const votes = new Map<number, number>();
       for (const i of g.members) {
-        const c = this.placement.get(ids[i]!)?.clusterId;
+        const c = this.clusterOf(ids[i]!);
         if (c !== undefined && !claimed.has(c)) votes.set(c, (votes.get(c) ?? 0) + 1);
       }
       const best = [...votes].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0];
@@ -670,7 +690,7 @@ export class NeedGrouper {
     // The clusters the chosen items are in now: those a re-grouping can empty.
     const before = new Map<number, Set<number>>();
     for (const id of chosen) {
-      const c = this.placement.get(id)?.clusterId;
+      const c = this.clusterOf(id);
       if (c !== undefined && !before.has(c)) before.set(c, this.members.get(c) ?? new Set());
     }
     const moved = new Map<number, number>();
@@ -679,7 +699,7 @@ export class NeedGrouper {
       for (const i of g.members) {
         const id = ids[i]!;
         if (!chosenSet.has(id)) continue;
-        if (this.placement.get(id)?.clusterId !== c) {
+        if (this.clusterOf(id) !== c) {
           place.set(id, c);
           moved.set(id, c);
         }

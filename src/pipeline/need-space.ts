@@ -42,11 +42,18 @@ export interface Tf {
   charTf: Float32Array;
 }
 
+/**
+ * A need vector: word ids then character n-gram ids, each part ascending, with their weights at an
+ * offset of one shared array (the grouping index keeps an item's frequencies and vector in one array
+ * and the item itself is the vector: no view or object per part and item).
+ */
 export interface NeedVector {
-  words: Int32Array;
-  wordW: Float32Array;
-  chars: Int32Array;
-  charW: Float32Array;
+  ids: Int32Array;
+  /** How many of `ids` (the first) are words. */
+  nWords: number;
+  /** The weight of ids[i] is w[off + i]. */
+  w: Float32Array;
+  off: number;
 }
 
 /**
@@ -109,15 +116,22 @@ class DenseCounts {
 const wordCounts = new DenseCounts();
 const charCounts = new DenseCounts();
 
-function dot(ai: Int32Array, aw: Float32Array, bi: Int32Array, bw: Float32Array): number {
+/** The dot product of two vectors' parts: `a`'s ids [af, at) against `b`'s [bf, bt). */
+function dot(a: NeedVector, af: number, at: number, b: NeedVector, bf: number, bt: number): number {
+  const ai = a.ids;
+  const bi = b.ids;
+  const aw = a.w;
+  const bw = b.w;
+  const ao = a.off;
+  const bo = b.off;
   let s = 0;
-  for (let i = 0, j = 0; i < ai.length && j < bi.length;) {
+  for (let i = af, j = bf; i < at && j < bt;) {
     const x = ai[i]!;
     const y = bi[j]!;
     if (x < y) i++;
     else if (x > y) j++;
     else {
-      s += aw[i]! * bw[j]!;
+      s += aw[ao + i]! * bw[bo + j]!;
       i++;
       j++;
     }
@@ -139,33 +153,38 @@ export class CosineFrom {
   /** Holds `v` (its ids as they are now; its weights must not change until {@link release}). */
   hold(v: NeedVector): void {
     this.release();
-    const last = v.words.length ? v.words[v.words.length - 1]! : 0;
+    const { ids, nWords, w, off } = v;
+    const last = nWords ? ids[nWords - 1]! : 0;
     if (last >= this.words.length) this.words = new Float32Array(Math.max(last + 1, this.words.length * 2));
-    for (let i = 0; i < v.words.length; i++) this.words[v.words[i]!] = v.wordW[i]!;
-    for (let i = 0; i < v.chars.length; i++) this.chars[v.chars[i]!] = v.charW[i]!;
+    const words = this.words;
+    const chars = this.chars;
+    for (let i = 0; i < nWords; i++) words[ids[i]!] = w[off + i]!;
+    for (let i = nWords; i < ids.length; i++) chars[ids[i]!] = w[off + i]!;
     this.held = v;
   }
 
   release(): void {
     const v = this.held;
     if (!v) return;
-    for (let i = 0; i < v.words.length; i++) this.words[v.words[i]!] = 0;
-    for (let i = 0; i < v.chars.length; i++) this.chars[v.chars[i]!] = 0;
+    const { ids, nWords } = v;
+    for (let i = 0; i < nWords; i++) this.words[ids[i]!] = 0;
+    for (let i = nWords; i < ids.length; i++) this.chars[ids[i]!] = 0;
     this.held = null;
   }
 
   /** The held vector's cosine with `b`. */
   cosine(b: NeedVector): number {
+    const { ids, nWords, w, off } = b;
     const words = this.words;
     const n = words.length;
     let sw = 0;
-    for (let j = 0; j < b.words.length; j++) {
-      const id = b.words[j]!;
-      if (id < n) sw += words[id]! * b.wordW[j]!;
+    for (let j = 0; j < nWords; j++) {
+      const id = ids[j]!;
+      if (id < n) sw += words[id]! * w[off + j]!;
     }
     const chars = this.chars;
     let sc = 0;
-    for (let j = 0; j < b.chars.length; j++) sc += chars[b.chars[j]!]! * b.charW[j]!;
+    for (let j = nWords; j < ids.length; j++) sc += chars[ids[j]!]! * w[off + j]!;
     return sw + sc;
   }
 }
@@ -399,27 +418,37 @@ export class NeedSpace {
 
   /** The item's vector under the current idf: each part L2-normalised, scaled by the square root of its weight. */
   vector(tf: Tf): NeedVector {
-    return this.vectorInto(tf, { words: tf.words, wordW: new Float32Array(tf.words.length), chars: tf.chars, charW: new Float32Array(tf.chars.length) });
+    const nWords = tf.words.length;
+    const n = nWords + tf.chars.length;
+    const ids = new Int32Array(n);
+    ids.set(tf.words);
+    ids.set(tf.chars, nWords);
+    const w = new Float32Array(2 * n);
+    w.set(tf.wordTf);
+    w.set(tf.charTf, nWords);
+    const v = { ids, nWords, w, off: n };
+    this.vectorFrom(v, 0);
+    return v;
   }
 
-  /** {@link vector}, written into `out`'s weights (as long as the frequencies' ids): a cached vector recomputed in place. */
-  vectorInto(tf: Tf, out: NeedVector): NeedVector {
-    const part = (ids: Int32Array, tfs: Float32Array, df: Int32Array, scale: number, w: Float32Array) => {
+  /** {@link vector} in place: `v`'s weights (at v.off) from its frequencies at `tfOff` of the same array (as long as its ids). */
+  vectorFrom(v: NeedVector, tfOff: number): void {
+    const { ids, nWords, w, off } = v;
+    const part = (from: number, to: number, df: Int32Array, scale: number) => {
       let n = 0;
-      for (let i = 0; i < ids.length; i++) {
-        const x = tfs[i]! * this.idf(df[ids[i]!] ?? 0);
-        w[i] = x;
+      for (let i = from; i < to; i++) {
+        const x = w[tfOff + i]! * this.idf(df[ids[i]!] ?? 0);
+        w[off + i] = x;
         n += x * x;
       }
       const k = n > 0 ? Math.sqrt(scale) / Math.sqrt(n) : 0;
-      for (let i = 0; i < w.length; i++) w[i]! *= k;
+      for (let i = from; i < to; i++) w[off + i]! *= k;
     };
-    part(tf.words, tf.wordTf, this.wordDf, this.wordWeight, out.wordW);
-    part(tf.chars, tf.charTf, this.charDf, 1 - this.wordWeight, out.charW);
-    return out;
+    part(0, nWords, this.wordDf, this.wordWeight);
+    part(nWords, ids.length, this.charDf, 1 - this.wordWeight);
   }
 
   static cosine(a: NeedVector, b: NeedVector): number {
-    return dot(a.words, a.wordW, b.words, b.wordW) + dot(a.chars, a.charW, b.chars, b.charW);
+    return dot(a, 0, a.nWords, b, 0, b.nWords) + dot(a, a.nWords, a.ids.length, b, b.nWords, b.ids.length);
   }
 }
