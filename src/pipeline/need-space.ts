@@ -114,7 +114,62 @@ class DenseCounts {
 }
 
 const wordCounts = new DenseCounts();
-const charCounts = new DenseCounts();
+/**
+ * Character n-gram counts for one text at a time: each occurrence noted as (id, part), sorted, and
+ * summed by id in part order (every occurrence in a part has the part's weight): the sums
+ * {@link DenseCounts} makes in the order added, without its arrays over the whole 2^20 ids (12 MB,
+ * and a cache miss or two per occurrence).
+ */
+class GramCounts {
+  private keys = new Float64Array(1024);
+  private n = 0;
+  private weights: number[] = [];
+
+  begin(): void {
+    this.n = 0;
+    this.weights = [];
+  }
+
+  /** Starts a part whose occurrences count `weight` each. */
+  part(weight: number): void {
+    this.weights.push(weight);
+  }
+
+  add(id: number): void {
+    if (this.n === this.keys.length) {
+      const keys = new Float64Array(this.n * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    // id < 2^20, part < 2^32: exact in a double, and sorting orders by id, then part.
+    this.keys[this.n++] = id * PART_SPAN + (this.weights.length - 1);
+  }
+
+  /** As {@link DenseCounts.sortedPairs}. */
+  sortedPairs(): [Int32Array, Float32Array] {
+    const keys = this.keys.subarray(0, this.n).sort();
+    let distinct = 0;
+    for (let i = 0, prev = -1; i < keys.length; i++) {
+      const id = Math.floor(keys[i]! / PART_SPAN);
+      if (id !== prev) distinct++;
+      prev = id;
+    }
+    const ids = new Int32Array(distinct);
+    const w = new Float32Array(distinct);
+    const weights = this.weights;
+    for (let i = 0, k = 0; i < keys.length; k++) {
+      const id = Math.floor(keys[i]! / PART_SPAN);
+      let v = 0;
+      for (; i < keys.length && Math.floor(keys[i]! / PART_SPAN) === id; i++) v += weights[keys[i]! % PART_SPAN]!;
+      ids[k] = id;
+      w[k] = 1 + Math.log(v < 1 ? Math.exp(v - 1) : v);
+    }
+    return [ids, w];
+  }
+}
+
+const PART_SPAN = 2 ** 32;
+const charCounts = new GramCounts();
 
 /** The dot product of two vectors' parts: `a`'s ids [af, at) against `b`'s [bf, bt). */
 function dot(a: NeedVector, af: number, at: number, b: NeedVector, bf: number, bt: number): number {
@@ -264,6 +319,7 @@ export class NeedSpace {
     w.begin();
     c.begin();
     for (const { text, weight, terms } of parts) {
+      c.part(weight);
       const t = terms ?? tokenizeReport(text.slice(0, 2000));
       const words = t.words;
       if (words.length > this.partIds.length) this.partIds = new Int32Array(Math.max(words.length, this.partIds.length * 2));
@@ -278,7 +334,7 @@ export class NeedSpace {
       if (this.conceptWeight > 0) for (const k of conceptsOf(text.slice(0, 2000))) w.add(this.wordId(`\u0001${k}`), weight * this.conceptWeight);
       if (this.neighbours) this.addNeighbours(words, weight, w);
       // Character 3-5-grams within each stemmed word, padded with spaces at both ends.
-      for (let i = 0; i < words.length; i++) this.addGrams(partIds[i]!, words[i]!, weight, c);
+      for (let i = 0; i < words.length; i++) this.addGrams(partIds[i]!, words[i]!, c);
     }
     const [words, wordTf] = w.sortedPairs();
     const [chars, charTf] = c.sortedPairs();
@@ -286,7 +342,7 @@ export class NeedSpace {
   }
 
   /** Adds the word's character n-gram ids (memoised by word id while the pool lasts). */
-  private addGrams(id: number, word: string, weight: number, c: DenseCounts): void {
+  private addGrams(id: number, word: string, c: GramCounts): void {
     if (id >= this.gramAt.length) {
       const grown = new Int32Array(Math.max(this.gramAt.length * 2, id + 1));
       grown.set(this.gramAt);
@@ -299,7 +355,7 @@ export class NeedSpace {
       const count = Math.max(0, p.length - 2) + Math.max(0, p.length - 3) + Math.max(0, p.length - 4);
       if (count + 1 > GRAM_POOL) {
         // Longer than the whole memo (the tokenizer keeps words short): counted as it comes.
-        for (let n = 3; n <= 5; n++) for (let i = 0; i + n <= p.length; i++) c.add(hash32(p, n, i, i + n) & CHAR_MASK, weight);
+        for (let n = 3; n <= 5; n++) for (let i = 0; i + n <= p.length; i++) c.add(hash32(p, n, i, i + n) & CHAR_MASK);
         return;
       }
       if (this.gramUsed + count + 1 > GRAM_POOL) {
@@ -314,7 +370,7 @@ export class NeedSpace {
       this.gramAt[id] = at + 1;
     }
     const end = at + 1 + pool[at]!;
-    for (let j = at + 1; j < end; j++) c.add(pool[j]!, weight);
+    for (let j = at + 1; j < end; j++) c.add(pool[j]!);
   }
 
   /**
