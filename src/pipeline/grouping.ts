@@ -169,6 +169,28 @@ function joinTerms(a: ReportTerms, b: ReportTerms): ReportTerms {
   return { words: a.words.concat(b.words), extras: a.extras.concat(b.extras) };
 }
 
+/** Bits of {@link nodeFilter}: 2^16 (8 KB), a few percent of them set by a re-grouping's nodes. */
+const FILTER_BITS = 16;
+
+function filterBit(id: number): number {
+  return Math.imul(id | 0, 0x9e3779b1) >>> (32 - FILTER_BITS);
+}
+
+/** A bit set over hashed ids that holds every one of `ids` (and, rarely, another). */
+function nodeFilter(ids: readonly number[]): Int32Array {
+  const bits = new Int32Array(1 << (FILTER_BITS - 5));
+  for (const id of ids) {
+    const b = filterBit(id);
+    bits[b >>> 5]! |= 1 << (b & 31);
+  }
+  return bits;
+}
+
+function maybeNode(bits: Int32Array, id: number): boolean {
+  const b = filterBit(id);
+  return (bits[b >>> 5]! & (1 << (b & 31))) !== 0;
+}
+
 /** A placement as one number: the cluster id doubled, plus one when a human put the item there. */
 function placementCode(p: Placement): number {
   return p.clusterId * 2 + (p.pinned ? 1 : 0);
@@ -589,12 +611,18 @@ export class NeedGrouper {
       }
       from.release();
     } else {
+      // A fixed member's list holds every later item that found it (thousands for a common need),
+      // mostly outside this re-grouping: a bit per hashed id says "maybe a node" before the lookup.
+      const maybe = nodeFilter(ids);
+      const edges = this.edges;
       for (let i = 0; i < n; i++) {
-        this.edges.forEach(order[i]!, (nb, sim) => {
+        for (let e = edges.first(order[i]!); e >= 0; e = edges.next(e)) {
+          const nb = edges.to(e);
+          if (!maybeNode(maybe, nb)) continue;
           const j = index.get(nb);
-          if (j === undefined || j <= i) return;
-          addSum(groupOf[i]!, groupOf[j]!, sim);
-        });
+          if (j === undefined || j <= i) continue;
+          addSum(groupOf[i]!, groupOf[j]!, edges.sim(e));
+        }
       }
     }
     // Average linkage with a heap of candidate merges (stale entries skipped by version).
