@@ -114,43 +114,52 @@ class DenseCounts {
 }
 
 const wordCounts = new DenseCounts();
+/** Occurrence counts of character n-gram ids, a part at a time (every occurrence counts its part's weight). */
+interface PartCounts {
+  begin(parts: number): void;
+  part(weight: number): void;
+  add(id: number): void;
+  sortedPairs(): [Int32Array, Float32Array];
+}
+
 /**
- * Character n-gram counts for one text at a time: each occurrence noted as (id, part), sorted, and
- * summed by id in part order (every occurrence in a part has the part's weight): the sums
- * {@link DenseCounts} makes in the order added, without its arrays over the whole 2^20 ids (12 MB,
- * and a cache miss or two per occurrence).
+ * Character n-gram counts for one text at a time: each occurrence noted as one integer (id, then
+ * part, in its low bits), sorted, and summed by id in part order: the sums {@link DenseCounts} makes
+ * in the order added, without its arrays over all 2^20 ids (12 MB, and a cache miss or two per
+ * occurrence). Up to 2^11 parts (ids are below 2^20).
  */
-class GramCounts {
-  private keys = new Float64Array(1024);
+class GramCounts implements PartCounts {
+  private keys = new Int32Array(1024);
   private n = 0;
   private weights: number[] = [];
+  private bits = 0;
 
-  begin(): void {
+  begin(parts: number): void {
     this.n = 0;
-    this.weights = [];
+    this.weights.length = 0;
+    this.bits = parts > 1 ? 32 - Math.clz32(parts - 1) : 0;
   }
 
-  /** Starts a part whose occurrences count `weight` each. */
   part(weight: number): void {
     this.weights.push(weight);
   }
 
   add(id: number): void {
     if (this.n === this.keys.length) {
-      const keys = new Float64Array(this.n * 2);
+      const keys = new Int32Array(this.n * 2);
       keys.set(this.keys);
       this.keys = keys;
     }
-    // id < 2^20, part < 2^32: exact in a double, and sorting orders by id, then part.
-    this.keys[this.n++] = id * PART_SPAN + (this.weights.length - 1);
+    this.keys[this.n++] = (id << this.bits) | (this.weights.length - 1);
   }
 
-  /** As {@link DenseCounts.sortedPairs}. */
   sortedPairs(): [Int32Array, Float32Array] {
     const keys = this.keys.subarray(0, this.n).sort();
+    const bits = this.bits;
+    const mask = (1 << bits) - 1;
     let distinct = 0;
     for (let i = 0, prev = -1; i < keys.length; i++) {
-      const id = Math.floor(keys[i]! / PART_SPAN);
+      const id = keys[i]! >>> bits;
       if (id !== prev) distinct++;
       prev = id;
     }
@@ -158,9 +167,9 @@ class GramCounts {
     const w = new Float32Array(distinct);
     const weights = this.weights;
     for (let i = 0, k = 0; i < keys.length; k++) {
-      const id = Math.floor(keys[i]! / PART_SPAN);
+      const id = keys[i]! >>> bits;
       let v = 0;
-      for (; i < keys.length && Math.floor(keys[i]! / PART_SPAN) === id; i++) v += weights[keys[i]! % PART_SPAN]!;
+      for (; i < keys.length && keys[i]! >>> bits === id; i++) v += weights[keys[i]! & mask]!;
       ids[k] = id;
       w[k] = 1 + Math.log(v < 1 ? Math.exp(v - 1) : v);
     }
@@ -168,7 +177,31 @@ class GramCounts {
   }
 }
 
-const PART_SPAN = 2 ** 32;
+/** Past GramCounts' parts: the counts by id as they come. */
+class DenseGramCounts implements PartCounts {
+  private readonly counts = new DenseCounts();
+  private weight = 0;
+
+  begin(): void {
+    this.counts.begin();
+  }
+
+  part(weight: number): void {
+    this.weight = weight;
+  }
+
+  add(id: number): void {
+    this.counts.add(id, this.weight);
+  }
+
+  sortedPairs(): [Int32Array, Float32Array] {
+    return this.counts.sortedPairs();
+  }
+}
+
+/** Parts GramCounts can tell apart. */
+const SORTED_PARTS = 1 << 11;
+let denseGramCounts: DenseGramCounts | null = null;
 const charCounts = new GramCounts();
 
 /** The dot product of two vectors' parts: `a`'s ids [af, at) against `b`'s [bf, bt). */
@@ -315,9 +348,9 @@ export class NeedSpace {
   /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
   tf(parts: ReadonlyArray<TfPart>): Tf {
     const w = wordCounts;
-    const c = charCounts;
+    const c: PartCounts = parts.length <= SORTED_PARTS ? charCounts : (denseGramCounts ??= new DenseGramCounts());
     w.begin();
-    c.begin();
+    c.begin(parts.length);
     for (const { text, weight, terms } of parts) {
       c.part(weight);
       const t = terms ?? tokenizeReport(text.slice(0, 2000));
@@ -342,7 +375,7 @@ export class NeedSpace {
   }
 
   /** Adds the word's character n-gram ids (memoised by word id while the pool lasts). */
-  private addGrams(id: number, word: string, c: GramCounts): void {
+  private addGrams(id: number, word: string, c: PartCounts): void {
     if (id >= this.gramAt.length) {
       const grown = new Int32Array(Math.max(this.gramAt.length * 2, id + 1));
       grown.set(this.gramAt);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { NeedGrouper, type NeedDoc, type Placement, type RegroupPlan } from '../../src/pipeline/grouping.js';
 import { needSentences, needText } from '../../src/pipeline/need-text.js';
 import { CosineFrom, NeedSpace, kindFactor } from '../../src/pipeline/need-space.js';
-import { tokenizeReport } from '../../src/pipeline/dedupe/index.js';
+import { hash32, tokenizeReport } from '../../src/pipeline/dedupe/index.js';
 import { conceptsOf } from '../../src/pipeline/concepts.js';
 import { loadWordNeighbours } from '../../src/models/word-neighbours.js';
 import { parseWordNeighbourModel } from '../../src/pipeline/word-neighbours.js';
@@ -417,6 +417,27 @@ describe('the need space', () => {
       expect(b.tf([{ text, weight: 1, terms: joined }])).toEqual(a.tf([{ text, weight: 1 }]));
       a.count(fa);
       b.count(fb);
+    }
+  });
+
+  it('counts character 3-5-grams by id over parts of several weights, however many parts', () => {
+    /** The plain reading: every n-gram of every word of every part, summed by id in the order met. */
+    const expected = (parts: ReadonlyArray<{ text: string; weight: number }>) => {
+      const sums = new Map<number, number>();
+      for (const { text, weight } of parts)
+        for (const word of tokenizeReport(text.slice(0, 2000)).words) {
+          const p = ` ${word} `;
+          for (let n = 3; n <= 5; n++) for (let i = 0; i + n <= p.length; i++) sums.set(hash32(p, n, i, i + n) & 0xfffff, (sums.get(hash32(p, n, i, i + n) & 0xfffff) ?? 0) + weight);
+        }
+      const ids = [...sums.keys()].sort((a, b) => a - b);
+      return { ids, tf: [...Float32Array.from(ids, (id) => 1 + Math.log(sums.get(id)! < 1 ? Math.exp(sums.get(id)! - 1) : sums.get(id)!))] };
+    };
+    const space = new NeedSpace();
+    for (const parts of [TEXTS.slice(0, 3).map((text, i) => ({ text, weight: [1, 0.5, 0.3][i]! })), Array.from({ length: 2100 }, (_, i) => ({ text: TEXTS[i % 5]!, weight: 1 / (1 + (i % 7)) }))]) {
+      const tf = space.tf(parts);
+      const want = expected(parts);
+      expect([...tf.chars]).toEqual(want.ids);
+      expect([...tf.charTf]).toEqual(want.tf);
     }
   });
 
