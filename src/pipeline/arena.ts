@@ -67,10 +67,10 @@ const PAGE_MASK = PAGE - 1;
  * two directions of one link, which share one similarity.
  */
 export class EdgeLists {
-  private readonly to: Int32Array[] = [];
-  private readonly next: Int32Array[] = [];
+  private readonly toPages: Int32Array[] = [];
+  private readonly nextPages: Int32Array[] = [];
   /** One per pair (edge e's is at e >> 1). */
-  private readonly sim: Float64Array[] = [];
+  private readonly simPages: Float64Array[] = [];
   private n = 0;
 
   static empty(): EdgeList {
@@ -81,20 +81,20 @@ export class EdgeLists {
   pushPair(a: EdgeList, aTo: number, b: EdgeList, bTo: number, sim: number): void {
     const e = this.n;
     if ((e & PAGE_MASK) === 0) {
-      this.to.push(new Int32Array(PAGE));
-      this.next.push(new Int32Array(PAGE));
-      this.sim.push(new Float64Array(PAGE >> 1));
+      this.toPages.push(new Int32Array(PAGE));
+      this.nextPages.push(new Int32Array(PAGE));
+      this.simPages.push(new Float64Array(PAGE >> 1));
     }
-    this.sim[e >> PAGE_BITS]![(e & PAGE_MASK) >> 1] = sim;
+    this.simPages[e >> PAGE_BITS]![(e & PAGE_MASK) >> 1] = sim;
     this.append(a, e, aTo);
     this.append(b, e + 1, bTo);
     this.n += 2;
   }
 
   private append(list: EdgeList, e: number, to: number): void {
-    this.to[e >> PAGE_BITS]![e & PAGE_MASK] = to;
-    this.next[e >> PAGE_BITS]![e & PAGE_MASK] = -1;
-    if (list.tail >= 0) this.next[list.tail >> PAGE_BITS]![list.tail & PAGE_MASK] = e;
+    this.toPages[e >> PAGE_BITS]![e & PAGE_MASK] = to;
+    this.nextPages[e >> PAGE_BITS]![e & PAGE_MASK] = -1;
+    if (list.tail >= 0) this.nextPages[list.tail >> PAGE_BITS]![list.tail & PAGE_MASK] = e;
     else list.head = e;
     list.tail = e;
   }
@@ -103,9 +103,28 @@ export class EdgeLists {
     for (let e = list.head; e >= 0;) {
       const page = e >> PAGE_BITS;
       const at = e & PAGE_MASK;
-      f(this.to[page]![at]!, this.sim[page]![at >> 1]!);
-      e = this.next[page]![at]!;
+      f(this.toPages[page]![at]!, this.simPages[page]![at >> 1]!);
+      e = this.nextPages[page]![at]!;
     }
+  }
+
+  /** A list's first edge (-1 when empty); then {@link next} until -1. A walk without a callback per edge. */
+  first(list: EdgeList): number {
+    return list.head;
+  }
+
+  next(e: number): number {
+    return this.nextPages[e >> PAGE_BITS]![e & PAGE_MASK]!;
+  }
+
+  /** The neighbour an edge leads to. */
+  to(e: number): number {
+    return this.toPages[e >> PAGE_BITS]![e & PAGE_MASK]!;
+  }
+
+  /** An edge's similarity. */
+  sim(e: number): number {
+    return this.simPages[e >> PAGE_BITS]![(e & PAGE_MASK) >> 1]!;
   }
 
   /** Edges stored, over all lists. */

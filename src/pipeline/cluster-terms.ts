@@ -1,6 +1,6 @@
 // The term vocabulary and vectors clustering compares: document frequencies, log-tf vectors, cluster centroids.
 // Pure: no I/O. Split out of cluster.ts.
-import { tokenizeReport } from './dedupe/index.js';
+import { tokenizeReport, type ReportTerms } from './dedupe/index.js';
 
 export interface Vec {
   terms: Int32Array;
@@ -17,15 +17,18 @@ export class TermStats {
 
   /** Terms of a text: stemmed words and identifiers (see tokenizeReport). */
   terms(title: string | null | undefined, text: string, maxTerms = 300, tags: readonly string[] = []): Map<string, number> {
+    return this.termsOf(title ? tokenizeReport(title) : null, tokenizeReport(text), maxTerms, tags);
+  }
+
+  /** {@link terms} of a title's and a text's tokens (tokenizeReport), when the caller has them at hand. */
+  termsOf(title: ReportTerms | null, body: ReportTerms, maxTerms = 300, tags: readonly string[] = []): Map<string, number> {
     const tf = new Map<string, number>();
     const put = (t: string, w: number) => tf.set(t, (tf.get(t) ?? 0) + w);
     for (const t of tags) put('@' + t, 2);
     if (title) {
-      const tt = tokenizeReport(title);
-      for (const w of tt.words) put(w, 2);
-      for (const x of tt.extras) put('#' + x, 2);
+      for (const w of title.words) put(w, 2);
+      for (const x of title.extras) put('#' + x, 2);
     }
-    const body = tokenizeReport(text);
     const n = Math.min(body.words.length, maxTerms);
     for (let i = 0; i < n; i++) put(body.words[i]!, 1);
     for (let i = 0; i < Math.min(body.extras.length, maxTerms); i++) put('#' + body.extras[i]!, 1);

@@ -10,6 +10,7 @@
 import { CandidateIndex } from './cluster.js';
 import { TermStats } from './cluster-terms.js';
 import {
+  CosineFrom,
   DEFAULT_CONCEPT_WEIGHT,
   DEFAULT_NEIGHBOURS,
   DEFAULT_WORD_WEIGHT,
@@ -19,8 +20,9 @@ import {
   kindFactor,
   needKindsCompatible,
   type NeedVector,
-  type Tf,
+  type TfPart,
 } from './need-space.js';
+import { tokenizeReport, type ReportTerms } from './dedupe/tokenize.js';
 import { MergeHeap } from './merge-heap.js';
 import { EdgeLists, Slab, type EdgeList } from './arena.js';
 import type { FeedbackKind } from '../model/index.js';
@@ -140,7 +142,7 @@ export interface RegroupPlan {
  * items of the same time). Frequencies and the cached vector live in shared slabs, neighbours in one
  * edge store (arena.ts): a few small objects per item, whatever the size of the collection.
  */
-interface Item extends EdgeList {
+interface Item extends EdgeList, NeedVector {
   itemId: number;
   at: number;
   need: string;
@@ -148,12 +150,9 @@ interface Item extends EdgeList {
   len: number;
   kind: FeedbackKind | null;
   kindGroups: readonly number[] | null | undefined;
-  /** Word and character n-gram ids of the frequencies (NeedSpace.tf), and their tf one after the other (one view less per item). */
-  words: Int32Array;
-  chars: Int32Array;
-  tfs: Float32Array;
-  /** The vector under the idf of when `vecDocs` documents were counted (recomputed in place). */
-  vec: NeedVector | null;
+  // NeedVector: word then character n-gram ids of the frequencies (NeedSpace.tf) in `ids`; in `w`
+  // their tf, then (from `off`, = ids.length) the vector under the idf of when `vecDocs` documents
+  // were counted (-1: not yet), recomputed in place. Two views per item, whatever the parts.
   vecDocs: number;
   // EdgeList head and tail: the neighbours from the duplicate index, both directions, with their
   // similarity when found (the idf drifts slowly).
@@ -182,6 +181,46 @@ function detached(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');
 }
 
+/** Two texts' tokens one after the other: the tokens of the texts joined by a line break. */
+function joinTerms(a: ReportTerms, b: ReportTerms): ReportTerms {
+  return { words: a.words.concat(b.words), extras: a.extras.concat(b.extras) };
+}
+
+/** Bits of {@link nodeFilter}: 2^16 (8 KB), a few percent of them set by a re-grouping's nodes. */
+const FILTER_BITS = 16;
+
+function filterBit(id: number): number {
+  return Math.imul(id | 0, 0x9e3779b1) >>> (32 - FILTER_BITS);
+}
+
+/** A bit set over hashed ids that holds every one of `ids` (and, rarely, another). */
+function nodeFilter(ids: readonly number[]): Int32Array {
+  const bits = new Int32Array(1 << (FILTER_BITS - 5));
+  for (const id of ids) {
+    const b = filterBit(id);
+    bits[b >>> 5]! |= 1 << (b & 31);
+  }
+  return bits;
+}
+
+function maybeNode(bits: Int32Array, id: number): boolean {
+  const b = filterBit(id);
+  return (bits[b >>> 5]! & (1 << (b & 31))) !== 0;
+}
+
+/** A placement as one number: the cluster id doubled, plus one when a human put the item there. */
+function placementCode(p: Placement): number {
+  return p.clusterId * 2 + (p.pinned ? 1 : 0);
+}
+
+function codePinned(code: number): boolean {
+  return code % 2 !== 0;
+}
+
+function codeCluster(code: number): number {
+  return (code - (codePinned(code) ? 1 : 0)) / 2;
+}
+
 /** A time whose padded decimal string sorts as the number does. */
 function plainTime(at: number): boolean {
   return Number.isSafeInteger(at) && at >= 0 && at < 1e15;
@@ -198,7 +237,8 @@ export class NeedGrouper {
   /** Candidate neighbours: the word TF-IDF inverted index the duplicate lookups of the cluster index use (capped postings). */
   private readonly termStats = new TermStats();
   private readonly dup: CandidateIndex;
-  private placement = new Map<number, Placement>();
+  /** Item -> its placement, as one number (placementCode): a Map of small integers holds no object per item. */
+  private placement = new Map<number, number>();
   /** Items per cluster (as `placement` has them). */
   private members = new Map<number, Set<number>>();
   /** Pinned items per cluster, for the clusters that hold any. */
@@ -210,6 +250,8 @@ export class NeedGrouper {
   private readonly edges = new EdgeLists();
   /** External need vectors (embeddings endpoint), unit length; used for a pair when both items have one. */
   private readonly embeddings = new Map<number, Float32Array>();
+  /** One item's vector against many (the new item against its candidates; each against the rest in a dense window). */
+  private readonly from = new CosineFrom();
 
   constructor(opts: GroupingOptions = {}) {
     this.o = { ...DEFAULTS, ...(opts.wordModel ? { wordWeight: MODEL_WORD_WEIGHT } : {}), ...opts };
@@ -228,7 +270,13 @@ export class NeedGrouper {
   }
 
   clusterOf(itemId: number): number | undefined {
-    return this.placement.get(itemId)?.clusterId;
+    const code = this.placement.get(itemId);
+    return code === undefined ? undefined : codeCluster(code);
+  }
+
+  private pinned(itemId: number): boolean {
+    const code = this.placement.get(itemId);
+    return code !== undefined && codePinned(code);
   }
 
   /** The store's placements (all of them): replaces what this index believed. */
@@ -240,8 +288,9 @@ export class NeedGrouper {
   }
 
   place(itemId: number, p: Placement): void {
-    const prev = this.placement.get(itemId);
-    if (prev) {
+    const prevCode = this.placement.get(itemId);
+    if (prevCode !== undefined) {
+      const prev = { clusterId: codeCluster(prevCode), pinned: codePinned(prevCode) };
       const m = this.members.get(prev.clusterId);
       m?.delete(itemId);
       if (m && !m.size) this.members.delete(prev.clusterId);
@@ -252,7 +301,7 @@ export class NeedGrouper {
       }
     }
     if (p.pinned) this.pinnedIn.set(p.clusterId, (this.pinnedIn.get(p.clusterId) ?? 0) + 1);
-    this.placement.set(itemId, p);
+    this.placement.set(itemId, placementCode(p));
     let m = this.members.get(p.clusterId);
     if (!m) this.members.set(p.clusterId, (m = new Set()));
     m.add(itemId);
@@ -282,7 +331,7 @@ export class NeedGrouper {
   }
 
   /** The pair's cosine: external vectors when both items have one (rescaled so embeddingSameNeed counts as threshold), else the shipped representation. */
-  private pairCosine(a: number, b: number, va: NeedVector, vb: NeedVector): number {
+  private pairCosine(a: number, b: number, va: NeedVector, vb: NeedVector, from?: CosineFrom): number {
     const ea = this.embeddings.get(a);
     const eb = ea && this.embeddings.get(b);
     if (ea && eb && ea.length === eb.length) {
@@ -290,29 +339,36 @@ export class NeedGrouper {
       for (let i = 0; i < ea.length; i++) d += ea[i]! * eb[i]!;
       return Math.max(0, d) * (this.o.threshold / this.o.embeddingSameNeed);
     }
-    return NeedSpace.cosine(va, vb);
+    return from ? from.cosine(vb) : NeedSpace.cosine(va, vb);
   }
 
   /** Adds items (counted in the frequencies, indexed for candidates); items already known are skipped. */
   add(docs: readonly NeedDoc[]): void {
     for (const doc of docs) {
       if (this.items.has(doc.itemId)) continue;
+      // The title, the need and the others' text are tokenised once for both the need space and the
+      // candidate index (the need space cuts a part at 2,000 characters and tokenises it anew when longer).
       // The subject line is the reporter's own one-line statement of the need: its words count more.
-      const title = doc.title?.trim();
-      const parts =
-        title && this.o.titleWeight > 0
-          ? [
-              { text: title, weight: this.o.titleWeight },
-              { text: doc.need, weight: 1 },
-            ]
-          : [{ text: doc.need, weight: 1 }];
-      if (doc.others) parts.push({ text: doc.others, weight: 0.5 });
+      const title = doc.title?.trim() ?? '';
+      const titleTerms = tokenizeReport(doc.title ?? '');
+      const needTerms = tokenizeReport(doc.need);
+      const othersTerms = doc.others ? tokenizeReport(doc.others) : null;
+      const part = (text: string, weight: number, terms: ReportTerms): TfPart => ({ text, weight, ...(text.length <= 2000 ? { terms } : {}) });
+      const parts: TfPart[] = [];
+      if (title && this.o.titleWeight > 0) parts.push(part(title, this.o.titleWeight, titleTerms));
+      parts.push(part(doc.need, 1, needTerms));
+      if (doc.others) parts.push(part(doc.others, 0.5, othersTerms!));
       const fresh = this.space.tf(parts);
       this.space.count(fresh);
       const slab = this.slab;
-      const tfs = slab.float32(fresh.wordTf.length + fresh.charTf.length);
-      tfs.set(fresh.wordTf);
-      tfs.set(fresh.charTf, fresh.wordTf.length);
+      const nWords = fresh.words.length;
+      const n = nWords + fresh.chars.length;
+      const ids = slab.int32(n);
+      ids.set(fresh.words);
+      ids.set(fresh.chars, nWords);
+      const w = slab.float32(2 * n);
+      w.set(fresh.wordTf);
+      w.set(fresh.charTf, nWords);
       const item: Item = {
         itemId: doc.itemId,
         at: doc.at,
@@ -320,17 +376,17 @@ export class NeedGrouper {
         len: doc.need.length + (doc.title?.length ?? 0),
         kind: doc.kind,
         kindGroups: doc.kindGroups,
-        words: slab.copyInt32(fresh.words),
-        chars: slab.copyInt32(fresh.chars),
-        tfs,
-        vec: null,
-        vecDocs: 0,
+        ids,
+        nWords,
+        w,
+        off: n,
+        vecDocs: -1,
         head: -1,
         tail: -1,
         bestId: 0,
         bestSim: NaN,
       };
-      const terms = this.termStats.add(this.termStats.terms(doc.title, `${doc.need}\n${doc.others ?? ''}`));
+      const terms = this.termStats.add(this.termStats.termsOf(doc.title ? titleTerms : null, othersTerms ? joinTerms(needTerms, othersTerms) : needTerms));
       const near: Item[] = [];
       for (const other of this.dup.query(terms, this.o.candidates, doc.itemId)) {
         const it = this.items.get(other);
@@ -342,27 +398,27 @@ export class NeedGrouper {
       const list = this.byDay.get(day);
       if (list) list.push(doc.itemId);
       else this.byDay.set(day, [doc.itemId]);
+      // The new item's vector is held against its candidates' (the counts do not change meanwhile).
+      if (near.length) this.from.hold(this.vector(item, false));
       for (const it of near) {
-        const sim = this.itemSimilarity(item, it, false);
+        const sim = this.itemSimilarity(item, it, false, this.from);
         const firstOfItem = item.head < 0;
         const firstOfIt = it.head < 0;
         this.edges.pushPair(item, it.itemId, it, doc.itemId, sim);
         this.noteBest(item, it.itemId, sim, firstOfItem);
         this.noteBest(it, doc.itemId, sim, firstOfIt);
       }
+      this.from.release();
       if (doc.at > this.newest) this.newest = doc.at;
     }
   }
 
   private vector(it: Item, exact: boolean): NeedVector {
     const docs = this.space.docs;
-    if (it.vec && (it.vecDocs === docs || (!exact && docs <= it.vecDocs * 1.5 + 50))) return it.vec;
-    const { words, chars, tfs } = it;
-    it.vec ??= { words, wordW: this.slab.float32(words.length), chars, charW: this.slab.float32(chars.length) };
-    const tf: Tf = { words, wordTf: tfs.subarray(0, words.length), chars, charTf: tfs.subarray(words.length) };
-    this.space.vectorInto(tf, it.vec);
+    if (it.vecDocs >= 0 && (it.vecDocs === docs || (!exact && docs <= it.vecDocs * 1.5 + 50))) return it;
+    this.space.vectorFrom(it, 0);
     it.vecDocs = docs;
-    return it.vec;
+    return it;
   }
 
   /** Similarity of two items: the cosine, lowered when their kinds cannot be the same need. */
@@ -373,8 +429,9 @@ export class NeedGrouper {
     return this.itemSimilarity(ia, ib, exact);
   }
 
-  private itemSimilarity(ia: Item, ib: Item, exact: boolean): number {
-    let s = this.pairCosine(ia.itemId, ib.itemId, this.vector(ia, exact), this.vector(ib, exact));
+  /** `from`, when given, holds the vector of `ia` (as `vector` gives it now). */
+  private itemSimilarity(ia: Item, ib: Item, exact: boolean, from?: CosineFrom): number {
+    let s = this.pairCosine(ia.itemId, ib.itemId, this.vector(ia, exact), this.vector(ib, exact), from);
     if (!needKindsCompatible(ia.kind, ib.kind)) s *= kindFactor(this.o.kindPenalty, ia.kindGroups, ib.kindGroups);
     return s * this.lengthFactor(ia, ib) * this.questionPair(ia, ib);
   }
@@ -425,8 +482,8 @@ export class NeedGrouper {
       const it = this.items.get(id);
       if (!it) return false;
       if (freshSet.has(id)) return true;
-      const p = this.placement.get(id);
-      return p !== undefined && !p.pinned && it.at >= since;
+      const code = this.placement.get(id);
+      return code !== undefined && !codePinned(code) && it.at >= since;
     };
     // The window's movable items, read by day.
     const windowItems: number[] = [...freshSet];
@@ -452,12 +509,12 @@ export class NeedGrouper {
       if (id !== null) set.set(id, Math.max(set.get(id) ?? 0, evidence));
     };
     for (const id of chosen) {
-      const cur = this.placement.get(id);
-      if (cur) want(cur.clusterId, null);
+      const cur = this.clusterOf(id);
+      if (cur !== undefined) want(cur, null);
       const mutual = this.mutualBest(id)?.id;
       this.edges.forEach(this.items.get(id)!, (n, sim) => {
-        const p = this.placement.get(n);
-        if (p && isFixed(n)) want(p.clusterId, n, n === mutual ? Infinity : sim);
+        const c = this.clusterOf(n);
+        if (c !== undefined && isFixed(n)) want(c, n, n === mutual ? Infinity : sim);
       });
     }
     const fixedMembers = new Map<number, number[]>();
@@ -492,7 +549,7 @@ export class NeedGrouper {
       } else sample = [...near.keys()].slice(0, o.sampleSize);
       if (!sample.length) continue;
       fixedMembers.set(c, sample);
-      fixedPinned.set(c, all?.some((id) => this.placement.get(id)?.pinned) ?? false);
+      fixedPinned.set(c, all?.some((id) => this.pinned(id)) ?? false);
     }
     // Nodes in canonical order (time, then text): the same items give the same result in any arrival order.
     const nodeItems = [...chosen, ...[...fixedMembers.values()].flat()];
@@ -558,10 +615,12 @@ export class NeedGrouper {
       const vecs = order.map((it) => this.vector(it, true));
       const groupKind = order.map((it) => NEED_KIND_OF(it.kind));
       const kindGroups = order.map((it) => it.kindGroups);
+      const from = this.from;
       for (let i = 0; i < n; i++) {
         const vi = vecs[i]!;
+        from.hold(vi);
         for (let j = i + 1; j < n; j++) {
-          let sim = this.embeddings.size ? this.pairCosine(ids[i]!, ids[j]!, vi, vecs[j]!) : NeedSpace.cosine(vi, vecs[j]!);
+          let sim = this.embeddings.size ? this.pairCosine(ids[i]!, ids[j]!, vi, vecs[j]!, from) : from.cosine(vecs[j]!);
           const ki = groupKind[i]!;
           const kj = groupKind[j]!;
           if (ki >= 0 && kj >= 0 && ki !== kj) sim *= kindFactor(o.kindPenalty, kindGroups[i], kindGroups[j]);
@@ -569,13 +628,20 @@ export class NeedGrouper {
           addSum(groupOf[i]!, groupOf[j]!, sim);
         }
       }
+      from.release();
     } else {
+      // A fixed member's list holds every later item that found it (thousands for a common need),
+      // mostly outside this re-grouping: a bit per hashed id says "maybe a node" before the lookup.
+      const maybe = nodeFilter(ids);
+      const edges = this.edges;
       for (let i = 0; i < n; i++) {
-        this.edges.forEach(order[i]!, (nb, sim) => {
+        for (let e = edges.first(order[i]!); e >= 0; e = edges.next(e)) {
+          const nb = edges.to(e);
+          if (!maybeNode(maybe, nb)) continue;
           const j = index.get(nb);
-          if (j === undefined || j <= i) return;
-          addSum(groupOf[i]!, groupOf[j]!, sim);
-        });
+          if (j === undefined || j <= i) continue;
+          addSum(groupOf[i]!, groupOf[j]!, edges.sim(e));
+        }
       }
     }
     // Average linkage with a heap of candidate merges (stale entries skipped by version).
@@ -659,7 +725,7 @@ export class NeedGrouper {
     for (const g of free) {
       const votes = new Map<number, number>();
       for (const i of g.members) {
-        const c = this.placement.get(ids[i]!)?.clusterId;
+        const c = this.clusterOf(ids[i]!);
         if (c !== undefined && !claimed.has(c)) votes.set(c, (votes.get(c) ?? 0) + 1);
       }
       const best = [...votes].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0];
@@ -671,7 +737,7 @@ export class NeedGrouper {
     // The clusters the chosen items are in now: those a re-grouping can empty.
     const before = new Map<number, Set<number>>();
     for (const id of chosen) {
-      const c = this.placement.get(id)?.clusterId;
+      const c = this.clusterOf(id);
       if (c !== undefined && !before.has(c)) before.set(c, this.members.get(c) ?? new Set());
     }
     const moved = new Map<number, number>();
@@ -680,7 +746,7 @@ export class NeedGrouper {
       for (const i of g.members) {
         const id = ids[i]!;
         if (!chosenSet.has(id)) continue;
-        if (this.placement.get(id)?.clusterId !== c) {
+        if (this.clusterOf(id) !== c) {
           place.set(id, c);
           moved.set(id, c);
         }

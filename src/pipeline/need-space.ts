@@ -1,6 +1,6 @@
 // The need space grouping compares in: word and character 3-5-gram frequencies, TF-IDF vectors under
 // the current idf, and which kinds can voice the same need. Pure: no I/O. Split out of grouping.ts.
-import { tokenizeReport } from './dedupe/tokenize.js';
+import { tokenizeReport, type ReportTerms } from './dedupe/tokenize.js';
 import { hash32 } from './dedupe/hash.js';
 import { conceptsOf } from './concepts.js';
 import type { WordNeighbours } from './word-neighbours.js';
@@ -42,11 +42,18 @@ export interface Tf {
   charTf: Float32Array;
 }
 
+/**
+ * A need vector: word ids then character n-gram ids, each part ascending, with their weights at an
+ * offset of one shared array (the grouping index keeps an item's frequencies and vector in one array
+ * and the item itself is the vector: no view or object per part and item).
+ */
 export interface NeedVector {
-  words: Int32Array;
-  wordW: Float32Array;
-  chars: Int32Array;
-  charW: Float32Array;
+  ids: Int32Array;
+  /** How many of `ids` (the first) are words. */
+  nWords: number;
+  /** The weight of ids[i] is w[off + i]. */
+  w: Float32Array;
+  off: number;
 }
 
 /**
@@ -107,22 +114,167 @@ class DenseCounts {
 }
 
 const wordCounts = new DenseCounts();
-const charCounts = new DenseCounts();
+/** Occurrence counts of character n-gram ids, a part at a time (every occurrence counts its part's weight). */
+interface PartCounts {
+  begin(parts: number): void;
+  part(weight: number): void;
+  add(id: number): void;
+  sortedPairs(): [Int32Array, Float32Array];
+}
 
-function dot(ai: Int32Array, aw: Float32Array, bi: Int32Array, bw: Float32Array): number {
+/**
+ * Character n-gram counts for one text at a time: each occurrence noted as one integer (id, then
+ * part, in its low bits), sorted, and summed by id in part order: the sums {@link DenseCounts} makes
+ * in the order added, without its arrays over all 2^20 ids (12 MB, and a cache miss or two per
+ * occurrence). Up to 2^11 parts (ids are below 2^20).
+ */
+class GramCounts implements PartCounts {
+  private keys = new Int32Array(1024);
+  private n = 0;
+  private weights: number[] = [];
+  private bits = 0;
+
+  begin(parts: number): void {
+    this.n = 0;
+    this.weights.length = 0;
+    this.bits = parts > 1 ? 32 - Math.clz32(parts - 1) : 0;
+  }
+
+  part(weight: number): void {
+    this.weights.push(weight);
+  }
+
+  add(id: number): void {
+    if (this.n === this.keys.length) {
+      const keys = new Int32Array(this.n * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    this.keys[this.n++] = (id << this.bits) | (this.weights.length - 1);
+  }
+
+  sortedPairs(): [Int32Array, Float32Array] {
+    const keys = this.keys.subarray(0, this.n).sort();
+    const bits = this.bits;
+    const mask = (1 << bits) - 1;
+    let distinct = 0;
+    for (let i = 0, prev = -1; i < keys.length; i++) {
+      const id = keys[i]! >>> bits;
+      if (id !== prev) distinct++;
+      prev = id;
+    }
+    const ids = new Int32Array(distinct);
+    const w = new Float32Array(distinct);
+    const weights = this.weights;
+    for (let i = 0, k = 0; i < keys.length; k++) {
+      const id = keys[i]! >>> bits;
+      let v = 0;
+      for (; i < keys.length && keys[i]! >>> bits === id; i++) v += weights[keys[i]! & mask]!;
+      ids[k] = id;
+      w[k] = 1 + Math.log(v < 1 ? Math.exp(v - 1) : v);
+    }
+    return [ids, w];
+  }
+}
+
+/** Past GramCounts' parts: the counts by id as they come. */
+class DenseGramCounts implements PartCounts {
+  private readonly counts = new DenseCounts();
+  private weight = 0;
+
+  begin(): void {
+    this.counts.begin();
+  }
+
+  part(weight: number): void {
+    this.weight = weight;
+  }
+
+  add(id: number): void {
+    this.counts.add(id, this.weight);
+  }
+
+  sortedPairs(): [Int32Array, Float32Array] {
+    return this.counts.sortedPairs();
+  }
+}
+
+/** Parts GramCounts can tell apart. */
+const SORTED_PARTS = 1 << 11;
+let denseGramCounts: DenseGramCounts | null = null;
+const charCounts = new GramCounts();
+
+/** The dot product of two vectors' parts: `a`'s ids [af, at) against `b`'s [bf, bt). */
+function dot(a: NeedVector, af: number, at: number, b: NeedVector, bf: number, bt: number): number {
+  const ai = a.ids;
+  const bi = b.ids;
+  const aw = a.w;
+  const bw = b.w;
+  const ao = a.off;
+  const bo = b.off;
   let s = 0;
-  for (let i = 0, j = 0; i < ai.length && j < bi.length;) {
+  for (let i = af, j = bf; i < at && j < bt;) {
     const x = ai[i]!;
     const y = bi[j]!;
     if (x < y) i++;
     else if (x > y) j++;
     else {
-      s += aw[i]! * bw[j]!;
+      s += aw[ao + i]! * bw[bo + j]!;
       i++;
       j++;
     }
   }
   return s;
+}
+
+/**
+ * Cosines of one need vector against many ({@link NeedSpace.cosine} of the held one and each): the
+ * held vector's weights spread by id once, the other's read through them (a merge of the two sorted id
+ * lists per pair was most of placing's time). The same products summed in the same order (ascending
+ * id; zero for ids the held vector lacks): the same result to the bit.
+ */
+export class CosineFrom {
+  private words = new Float32Array(1024);
+  private readonly chars = new Float32Array(1 << CHAR_BITS);
+  private held: NeedVector | null = null;
+
+  /** Holds `v` (its ids as they are now; its weights must not change until {@link release}). */
+  hold(v: NeedVector): void {
+    this.release();
+    const { ids, nWords, w, off } = v;
+    const last = nWords ? ids[nWords - 1]! : 0;
+    if (last >= this.words.length) this.words = new Float32Array(Math.max(last + 1, this.words.length * 2));
+    const words = this.words;
+    const chars = this.chars;
+    for (let i = 0; i < nWords; i++) words[ids[i]!] = w[off + i]!;
+    for (let i = nWords; i < ids.length; i++) chars[ids[i]!] = w[off + i]!;
+    this.held = v;
+  }
+
+  release(): void {
+    const v = this.held;
+    if (!v) return;
+    const { ids, nWords } = v;
+    for (let i = 0; i < nWords; i++) this.words[ids[i]!] = 0;
+    for (let i = nWords; i < ids.length; i++) this.chars[ids[i]!] = 0;
+    this.held = null;
+  }
+
+  /** The held vector's cosine with `b`. */
+  cosine(b: NeedVector): number {
+    const { ids, nWords, w, off } = b;
+    const words = this.words;
+    const n = words.length;
+    let sw = 0;
+    for (let j = 0; j < nWords; j++) {
+      const id = ids[j]!;
+      if (id < n) sw += words[id]! * w[off + j]!;
+    }
+    const chars = this.chars;
+    let sc = 0;
+    for (let j = nWords; j < ids.length; j++) sc += chars[ids[j]!]! * w[off + j]!;
+    return sw + sc;
+  }
 }
 
 /** How much a concept token (concepts.ts) counts against a word in the word part. */
@@ -148,12 +300,41 @@ export interface NeighbourOptions {
 /** The default share, cosine floor and number of a word's nearest words in its need's word part. */
 export const DEFAULT_NEIGHBOURS: Omit<NeighbourOptions, 'model'> = { weight: 0.75, minSim: 0.65, count: 3 };
 
+/** A part of a need's text for {@link NeedSpace.tf}: `terms`, when given, are tokenizeReport of its first 2,000 characters (the caller had them at hand). */
+export interface TfPart {
+  text: string;
+  weight: number;
+  terms?: ReportTerms;
+}
+
+/** Document frequencies whose idf is memoised per count of documents. */
+const IDF_MEMO = 4096;
+
+/** Ints in the character n-gram memo (1 MB): cleared whole when full. */
+const GRAM_POOL = 1 << 18;
+
 /** Word and character n-gram frequencies over a growing collection; vectors under the current idf. */
 export class NeedSpace {
   private readonly wordIds = new Map<string, number>();
   private wordDf = new Int32Array(1024);
   private readonly charDf = new Int32Array(1 << CHAR_BITS);
   docs = 0;
+  /** Per word id: 1 + where its character n-gram ids start in `gramPool` (0: not at hand). A word's n-grams are a function of the word: memoised while the pool lasts. */
+  private gramAt = new Int32Array(1024);
+  private readonly gramPool = new Int32Array(GRAM_POOL);
+  private gramUsed = 0;
+  /** Per word id: 1 + where its nearest words (ids, count first) start in `nbIds`/`nbSims` (0: not looked up yet). The model is fixed: looked up once per word. */
+  private nbAt = new Int32Array(0);
+  private nbIds = new Int32Array(0);
+  private nbSims = new Float64Array(0);
+  private nbUsed = 0;
+  /** Scratch: the word ids of the part being counted; which ids are the part's own words (stamped). */
+  private partIds = new Int32Array(256);
+  private ownStamp = new Int32Array(0);
+  private ownRound = 0;
+  /** idf by document frequency (below IDF_MEMO), valid while `idfAt` holds 1 + the current count of documents. */
+  private readonly idfMemo = new Float64Array(IDF_MEMO);
+  private readonly idfAt = new Float64Array(IDF_MEMO);
 
   constructor(
     private readonly wordWeight = DEFAULT_WORD_WEIGHT,
@@ -161,64 +342,146 @@ export class NeedSpace {
     private readonly neighbours: NeighbourOptions | null = null,
   ) {}
 
+  private wordId(word: string): number {
+    let id = this.wordIds.get(word);
+    if (id === undefined) {
+      id = this.wordIds.size;
+      this.wordIds.set(word, id);
+    }
+    return id;
+  }
+
   /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
-  tf(parts: ReadonlyArray<{ text: string; weight: number }>): Tf {
+  tf(parts: ReadonlyArray<TfPart>): Tf {
     const w = wordCounts;
-    const c = charCounts;
+    const c: PartCounts = parts.length <= SORTED_PARTS ? charCounts : (denseGramCounts ??= new DenseGramCounts());
     w.begin();
-    c.begin();
-    for (const { text, weight } of parts) {
-      const t = tokenizeReport(text.slice(0, 2000));
+    c.begin(parts.length);
+    for (const { text, weight, terms } of parts) {
+      c.part(weight);
+      const t = terms ?? tokenizeReport(text.slice(0, 2000));
+      const words = t.words;
+      if (words.length > this.partIds.length) this.partIds = new Int32Array(Math.max(words.length, this.partIds.length * 2));
+      const partIds = this.partIds;
+      for (let i = 0; i < words.length; i++) {
+        const id = this.wordId(words[i]!);
+        partIds[i] = id;
+        w.add(id, weight);
+      }
+      for (const x of t.extras) w.add(this.wordId(x), weight);
       // Concept tokens (concepts.ts): "freezes" and "locks up" meet on one token, as words of their own.
-      const concepts = this.conceptWeight > 0 ? conceptsOf(text.slice(0, 2000)).map((c) => `\u0001${c}`) : [];
-      for (const word of [...t.words, ...t.extras, ...concepts]) {
-        let id = this.wordIds.get(word);
-        if (id === undefined) {
-          id = this.wordIds.size;
-          this.wordIds.set(word, id);
-        }
-        w.add(id, word.charCodeAt(0) === 1 ? weight * this.conceptWeight : weight);
-      }
-      if (this.neighbours) this.addNeighbours(t.words, weight, w);
+      if (this.conceptWeight > 0) for (const k of conceptsOf(text.slice(0, 2000))) w.add(this.wordId(`\u0001${k}`), weight * this.conceptWeight);
+      if (this.neighbours) this.addNeighbours(words, weight, w);
       // Character 3-5-grams within each stemmed word, padded with spaces at both ends.
-      for (const word of t.words) {
-        const p = ` ${word} `;
-        for (let n = 3; n <= 5; n++) {
-          for (let i = 0; i + n <= p.length; i++) {
-            const h = hash32(p, n, i, i + n) & CHAR_MASK;
-            c.add(h, weight);
-          }
-        }
-      }
+      for (let i = 0; i < words.length; i++) this.addGrams(partIds[i]!, words[i]!, c);
     }
     const [words, wordTf] = w.sortedPairs();
     const [chars, charTf] = c.sortedPairs();
     return { words, wordTf, chars, charTf };
   }
 
+  /** Adds the word's character n-gram ids (memoised by word id while the pool lasts). */
+  private addGrams(id: number, word: string, c: PartCounts): void {
+    if (id >= this.gramAt.length) {
+      const grown = new Int32Array(Math.max(this.gramAt.length * 2, id + 1));
+      grown.set(this.gramAt);
+      this.gramAt = grown;
+    }
+    const pool = this.gramPool;
+    let at = this.gramAt[id]! - 1;
+    if (at < 0) {
+      const p = ` ${word} `;
+      const count = Math.max(0, p.length - 2) + Math.max(0, p.length - 3) + Math.max(0, p.length - 4);
+      if (count + 1 > GRAM_POOL) {
+        // Longer than the whole memo (the tokenizer keeps words short): counted as it comes.
+        for (let n = 3; n <= 5; n++) for (let i = 0; i + n <= p.length; i++) c.add(hash32(p, n, i, i + n) & CHAR_MASK);
+        return;
+      }
+      if (this.gramUsed + count + 1 > GRAM_POOL) {
+        this.gramAt.fill(0);
+        this.gramUsed = 0;
+      }
+      at = this.gramUsed;
+      let k = at;
+      pool[k++] = count;
+      for (let n = 3; n <= 5; n++) for (let i = 0; i + n <= p.length; i++) pool[k++] = hash32(p, n, i, i + n) & CHAR_MASK;
+      this.gramUsed = k;
+      this.gramAt[id] = at + 1;
+    }
+    const end = at + 1 + pool[at]!;
+    for (let j = at + 1; j < end; j++) c.add(pool[j]!);
+  }
+
   /**
    * The words' nearest words, each once with its best share, below the words themselves: "freezes
-   * Firefox" meets "hangs chrome" on "freeze" and "chrome". Words of the text itself are not added again.
+   * Firefox" meets "hangs chrome" on "freeze" and "chrome". Words of the text itself are not added
+   * again. The words' ids are in `partIds`.
    */
   private addNeighbours(words: readonly string[], weight: number, w: DenseCounts): void {
+    const partIds = this.partIds;
+    const n = words.length;
+    if (this.ownStamp.length < this.wordIds.size) {
+      const grown = new Int32Array(Math.max(this.wordIds.size, this.ownStamp.length * 2, 1024));
+      grown.set(this.ownStamp);
+      this.ownStamp = grown;
+    }
+    if (++this.ownRound === 0x7fffffff) {
+      this.ownStamp.fill(0);
+      this.ownRound = 1;
+    }
+    const own = this.ownStamp;
+    const round = this.ownRound;
+    for (let i = 0; i < n; i++) own[partIds[i]!] = round;
+    const add = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const id = partIds[i]!;
+      // Each word once, in the order of its first occurrence.
+      if (own[id] !== round) continue;
+      own[id] = -round;
+      const at = this.nearest(id, words[i]!);
+      const end = at + 1 + this.nbIds[at]!;
+      for (let j = at + 1; j < end; j++) {
+        const nb = this.nbIds[j]!;
+        const sim = this.nbSims[j]!;
+        if (nb >= own.length || (own[nb] !== round && own[nb] !== -round)) add.set(nb, Math.max(add.get(nb) ?? 0, sim));
+      }
+    }
+    for (const [id, sim] of add) w.add(id, weight * this.neighbours!.weight * sim);
+  }
+
+  /** Where a word's nearest words (at minSim or above, at most count; their ids given in the order met) start in `nbIds` (their count first). */
+  private nearest(id: number, word: string): number {
+    if (id >= this.nbAt.length) {
+      const grown = new Int32Array(Math.max(this.nbAt.length * 2, id + 1, 1024));
+      grown.set(this.nbAt);
+      this.nbAt = grown;
+    }
+    const known = this.nbAt[id]!;
+    if (known > 0) return known - 1;
     const { model, minSim, count } = this.neighbours!;
-    const own = new Set(words);
-    const add = new Map<string, number>();
-    for (const word of own) {
-      let k = 0;
-      for (const [n, sim] of model.of(word)) {
-        if (sim < minSim || k++ >= count) break;
-        if (!own.has(n)) add.set(n, Math.max(add.get(n) ?? 0, sim));
-      }
+    const list: Array<readonly [string, number]> = [];
+    for (const nb of model.of(word)) {
+      if (nb[1] < minSim || list.length >= count) break;
+      list.push(nb);
     }
-    for (const [n, sim] of add) {
-      let id = this.wordIds.get(n);
-      if (id === undefined) {
-        id = this.wordIds.size;
-        this.wordIds.set(n, id);
-      }
-      w.add(id, weight * this.neighbours!.weight * sim);
+    if (this.nbUsed + list.length + 1 > this.nbIds.length) {
+      const size = Math.max(this.nbIds.length * 2, this.nbUsed + list.length + 1, 1024);
+      const ids = new Int32Array(size);
+      ids.set(this.nbIds);
+      this.nbIds = ids;
+      const sims = new Float64Array(size);
+      sims.set(this.nbSims);
+      this.nbSims = sims;
     }
+    const at = this.nbUsed;
+    this.nbIds[at] = list.length;
+    for (let j = 0; j < list.length; j++) {
+      this.nbIds[at + 1 + j] = this.wordId(list[j]![0]);
+      this.nbSims[at + 1 + j] = list[j]![1];
+    }
+    this.nbUsed = at + 1 + list.length;
+    this.nbAt[id] = at + 1;
+    return at;
   }
 
   /** Counts a document in the frequencies. */
@@ -236,32 +499,51 @@ export class NeedSpace {
   }
 
   private idf(df: number): number {
+    // Memoised for the smaller document frequencies under the current count (vectors are mostly
+    // computed a few at a time under one count: the logarithm was much of their cost).
+    if (df >= 0 && df < IDF_MEMO) {
+      if (this.idfAt[df] === this.docs + 1) return this.idfMemo[df]!;
+      const v = Math.log((1 + this.docs) / (1 + df)) + 1;
+      this.idfMemo[df] = v;
+      this.idfAt[df] = this.docs + 1;
+      return v;
+    }
     return Math.log((1 + this.docs) / (1 + df)) + 1;
   }
 
   /** The item's vector under the current idf: each part L2-normalised, scaled by the square root of its weight. */
   vector(tf: Tf): NeedVector {
-    return this.vectorInto(tf, { words: tf.words, wordW: new Float32Array(tf.words.length), chars: tf.chars, charW: new Float32Array(tf.chars.length) });
+    const nWords = tf.words.length;
+    const n = nWords + tf.chars.length;
+    const ids = new Int32Array(n);
+    ids.set(tf.words);
+    ids.set(tf.chars, nWords);
+    const w = new Float32Array(2 * n);
+    w.set(tf.wordTf);
+    w.set(tf.charTf, nWords);
+    const v = { ids, nWords, w, off: n };
+    this.vectorFrom(v, 0);
+    return v;
   }
 
-  /** {@link vector}, written into `out`'s weights (as long as the frequencies' ids): a cached vector recomputed in place. */
-  vectorInto(tf: Tf, out: NeedVector): NeedVector {
-    const part = (ids: Int32Array, tfs: Float32Array, df: Int32Array, scale: number, w: Float32Array) => {
+  /** {@link vector} in place: `v`'s weights (at v.off) from its frequencies at `tfOff` of the same array (as long as its ids). */
+  vectorFrom(v: NeedVector, tfOff: number): void {
+    const { ids, nWords, w, off } = v;
+    const part = (from: number, to: number, df: Int32Array, scale: number) => {
       let n = 0;
-      for (let i = 0; i < ids.length; i++) {
-        const x = tfs[i]! * this.idf(df[ids[i]!] ?? 0);
-        w[i] = x;
+      for (let i = from; i < to; i++) {
+        const x = w[tfOff + i]! * this.idf(df[ids[i]!] ?? 0);
+        w[off + i] = x;
         n += x * x;
       }
       const k = n > 0 ? Math.sqrt(scale) / Math.sqrt(n) : 0;
-      for (let i = 0; i < w.length; i++) w[i]! *= k;
+      for (let i = from; i < to; i++) w[off + i]! *= k;
     };
-    part(tf.words, tf.wordTf, this.wordDf, this.wordWeight, out.wordW);
-    part(tf.chars, tf.charTf, this.charDf, 1 - this.wordWeight, out.charW);
-    return out;
+    part(0, nWords, this.wordDf, this.wordWeight);
+    part(nWords, ids.length, this.charDf, 1 - this.wordWeight);
   }
 
   static cosine(a: NeedVector, b: NeedVector): number {
-    return dot(a.words, a.wordW, b.words, b.wordW) + dot(a.chars, a.charW, b.chars, b.charW);
+    return dot(a, 0, a.nWords, b, 0, b.nWords) + dot(a, a.nWords, a.ids.length, b, b.nWords, b.ids.length);
   }
 }

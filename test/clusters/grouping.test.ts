@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { NeedGrouper, type NeedDoc, type Placement, type RegroupPlan } from '../../src/pipeline/grouping.js';
 import { needSentences, needText, needTextOf } from '../../src/pipeline/need-text.js';
-import { kindFactor } from '../../src/pipeline/need-space.js';
+import { CosineFrom, NeedSpace, kindFactor } from '../../src/pipeline/need-space.js';
+import { hash32, tokenizeReport } from '../../src/pipeline/dedupe/index.js';
 import { conceptsOf } from '../../src/pipeline/concepts.js';
 import { loadWordNeighbours } from '../../src/models/word-neighbours.js';
 import { parseWordNeighbourModel } from '../../src/pipeline/word-neighbours.js';
@@ -406,5 +407,86 @@ describe('the need text', () => {
       ],
     });
     expect(text).toBe('Cache never restored\nthe cache is never restored on the new image.');
+  });
+});
+
+describe('the need space', () => {
+  const TEXTS = [
+    'Okta SSO login loops forever after the upgrade to 4.2, FileUtils.unTar fails too',
+    'The login keeps redirecting back to the login page; it freezes and hangs in Firefox',
+    'Could you add a dark theme to the dashboard? My eyes hurt at night.',
+    'Memory of the collector keeps growing until the pod gets OOM killed (java.lang.OutOfMemoryError)',
+    'Webhooks to Jira stopped firing after the upgrade to 4.2.',
+    '',
+  ];
+
+  it("gives the same frequencies from a text's tokens as from the text, and from the tokens of its lines one after the other", () => {
+    const model = loadWordNeighbours();
+    const a = new NeedSpace(0.5, 1, { model, weight: 0.75, minSim: 0.65, count: 3 });
+    const b = new NeedSpace(0.5, 1, { model, weight: 0.75, minSim: 0.65, count: 3 });
+    for (let i = 0; i < TEXTS.length; i++) {
+      const title = TEXTS[(i + 1) % TEXTS.length]!;
+      const text = `${title}\n${TEXTS[i]!}`;
+      const t1 = tokenizeReport(title);
+      const t2 = tokenizeReport(TEXTS[i]!);
+      const joined = { words: [...t1.words, ...t2.words], extras: [...t1.extras, ...t2.extras] };
+      expect(joined).toEqual(tokenizeReport(text));
+      const others = TEXTS[(i + 2) % TEXTS.length]!;
+      const fa = a.tf([
+        { text, weight: 1 },
+        { text: others, weight: 0.5 },
+      ]);
+      const fb = b.tf([
+        { text, weight: 1, terms: joined },
+        { text: others, weight: 0.5, terms: tokenizeReport(others) },
+      ]);
+      expect(fb).toEqual(fa);
+      // Again, with the n-grams and nearest words memoised by now.
+      expect(b.tf([{ text, weight: 1, terms: joined }])).toEqual(a.tf([{ text, weight: 1 }]));
+      a.count(fa);
+      b.count(fb);
+    }
+  });
+
+  it('counts character 3-5-grams by id over parts of several weights, however many parts', () => {
+    /** The plain reading: every n-gram of every word of every part, summed by id in the order met. */
+    const expected = (parts: ReadonlyArray<{ text: string; weight: number }>) => {
+      const sums = new Map<number, number>();
+      for (const { text, weight } of parts)
+        for (const word of tokenizeReport(text.slice(0, 2000)).words) {
+          const p = ` ${word} `;
+          for (let n = 3; n <= 5; n++) for (let i = 0; i + n <= p.length; i++) sums.set(hash32(p, n, i, i + n) & 0xfffff, (sums.get(hash32(p, n, i, i + n) & 0xfffff) ?? 0) + weight);
+        }
+      const ids = [...sums.keys()].sort((a, b) => a - b);
+      return { ids, tf: [...Float32Array.from(ids, (id) => 1 + Math.log(sums.get(id)! < 1 ? Math.exp(sums.get(id)! - 1) : sums.get(id)!))] };
+    };
+    const space = new NeedSpace();
+    for (const parts of [TEXTS.slice(0, 3).map((text, i) => ({ text, weight: [1, 0.5, 0.3][i]! })), Array.from({ length: 2100 }, (_, i) => ({ text: TEXTS[i % 5]!, weight: 1 / (1 + (i % 7)) }))]) {
+      const tf = space.tf(parts);
+      const want = expected(parts);
+      expect([...tf.chars]).toEqual(want.ids);
+      expect([...tf.charTf]).toEqual(want.tf);
+    }
+  });
+
+  it('gives the cosine of one held vector against many to the bit', () => {
+    const space = new NeedSpace(0.5, 1, { model: loadWordNeighbours(), weight: 0.75, minSim: 0.65, count: 3 });
+    const tfs = TEXTS.map((t) => space.tf([{ text: t, weight: 1 }]));
+    for (const tf of tfs) space.count(tf);
+    const vecs = tfs.map((tf) => space.vector(tf));
+    const from = new CosineFrom();
+    let some = 0;
+    for (const a of vecs) {
+      from.hold(a);
+      for (const b of vecs) {
+        expect(from.cosine(b)).toBe(NeedSpace.cosine(a, b));
+        if (a !== b && from.cosine(b) > 0) some++;
+      }
+    }
+    from.release();
+    expect(some).toBeGreaterThan(0);
+    // Released: nothing held, nothing left behind.
+    from.hold(vecs[5]!);
+    expect(from.cosine(vecs[0]!)).toBe(0);
   });
 });

@@ -361,8 +361,9 @@ class Bm25fIndex implements NearDupIndex {
       let v = this.needVec[d];
       const at = this.needAtN[d]!;
       if (v === undefined || n > at * 1.1) {
-        const tf = this.needTfs[d]!;
-        v = v ? space.vectorInto(tf, v) : space.vector(tf);
+        // A vector keeps its frequencies ahead of its weights (need-space.ts): recomputed in place.
+        if (v) space.vectorFrom(v, 0);
+        else v = space.vector(this.needTfs[d]!);
         this.needVec[d] = v;
         this.needAtN[d] = n;
       }
