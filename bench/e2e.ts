@@ -523,7 +523,9 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
   const app = await openApp({ db: dbUrl, redisUrl: redis.url, queuePrefix: prefix, configObject: parseConfig('') });
   const env = { ...process.env, REDIS_URL: redis.url, GLEANER_DB: dbUrl, GLEANER_QUEUE_PREFIX: prefix, GLEANER_LOG_LEVEL: 'warn', GLEANER_DB_POOL: '4' };
   const { cmd, args } = workerCommand('all');
-  const workers: ChildProcess[] = [0, 1].map(() => spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  // GLEANER_BENCH_WORKER_FLAGS: node flags for the workers (e.g. --cpu-prof --cpu-prof-dir=...; NODE_OPTIONS refuses some).
+  const flags = (process.env.GLEANER_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
+  const workers: ChildProcess[] = [0, 1].map(() => spawn(cmd, [...flags, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
   const peaks = new Map<number, number>();
   const sample = setInterval(() => {
     for (const w of workers) if (w.pid) peaks.set(w.pid, Math.max(peaks.get(w.pid) ?? 0, peakRssMb(w.pid)));

@@ -9,6 +9,7 @@ import {
   newestIdentityId,
   peopleTransaction,
   readIdentityFacts,
+  readIdentityFactsSharingEmail,
   readOrgs,
   readPeopleForOrgs,
   readRoleSignals,
@@ -44,7 +45,9 @@ export async function applyPeopleConfig(
 ): Promise<ApplyPeopleResult> {
   return peopleTransaction(db, async (trx) => {
     await saveConfigOrgs(trx, cfg);
-    const plan = planLinkWrites(await readIdentityFacts(trx), cfg.people, now);
+    // Without `people:` entries only identities sharing an email with another person's can be linked.
+    const facts = cfg.people.length ? await readIdentityFacts(trx) : await readIdentityFactsSharingEmail(trx);
+    const plan = planLinkWrites(facts, cfg.people, now);
     await saveLinks(trx, plan.writes, new Map([...plan.configured].map(([id, p]) => [id, p.name])));
     // Applied again only because identities appeared (`onlyNewIdentities`): everyone is placed again
     // only when one was linked; new people are unresolved and placed by the caller's next pass.

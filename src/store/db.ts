@@ -31,6 +31,7 @@ export { StoreError };
 import { migrations } from './migrations/index.js';
 import { logger } from '../log.js';
 import { BackgroundCheckpointer } from '../threads/checkpointer.js';
+import { PlannerStats } from './planner-stats.js';
 
 export type DbKind = 'sqlite' | 'postgres';
 
@@ -64,6 +65,8 @@ export interface OpenDbOptions {
   migrate?: boolean;
   /** A SQLite store must exist already (read-only commands): no folder or empty store is made. */
   mustExist?: boolean;
+  /** PostgreSQL: analyze the tables this process's writes changed much (see planner-stats.ts); default true. */
+  analyzeAsItGrows?: boolean;
 }
 
 /** A read-only command pointed at a SQLite file that is not there. */
@@ -329,7 +332,21 @@ async function openPostgres(url: string, opts: OpenDbOptions): Promise<OpenedDb>
     await pool.end().catch(() => undefined);
     throw new StoreError(`cannot connect to PostgreSQL at ${location}: ${(err as Error).message}; check the URL, that the server is running and that the database exists`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new StorePostgresDialect({ pool }), ...queryStatsLog(opts.queryStats) });
+  // A write noted by the log hook: the tables it changed are analyzed when due (planner-stats.ts).
+  let planner: PlannerStats | null = null;
+  const stats = queryStatsLog(opts.queryStats).log;
+  const noteWrites = opts.analyzeAsItGrows !== false;
+  const db = new Kysely<Database>({
+    dialect: new StorePostgresDialect({ pool }),
+    ...(stats || noteWrites
+      ? {
+          log: (event: LogEvent) => {
+            stats?.(event);
+            if (planner && WRITE_STATEMENT.test(event.query.sql)) planner.wrote();
+          },
+        }
+      : {}),
+  });
   if (opts.migrate !== false) {
     // A session dropped by the server while migrating (failover, an admin's pg_terminate_backend, a
     // restart) is retried: a worker starting during an outage waits it out instead of exiting.
@@ -348,8 +365,21 @@ async function openPostgres(url: string, opts: OpenDbOptions): Promise<OpenedDb>
       }
     }
   }
-  return { db, kind: 'postgres', location, checkpoints: () => ({ running: false, full: 0 }), close: () => db.destroy() };
+  if (noteWrites) planner = new PlannerStats(db, (message) => log.warn({ db: location }, message));
+  return {
+    db,
+    kind: 'postgres',
+    location,
+    checkpoints: () => ({ running: false, full: 0 }),
+    close: async () => {
+      await planner?.close();
+      await db.destroy();
+    },
+  };
 }
+
+/** Statements that change rows (what makes a table's statistics go stale). */
+const WRITE_STATEMENT = /^\s*(insert|update|delete)\b/i;
 
 const MIGRATE_ATTEMPTS = 6;
 /** Connection-level failures worth a retry: the server went away, not a bad statement or schema. */

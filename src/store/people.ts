@@ -60,28 +60,59 @@ export async function readIdentityFacts(trx: Kysely<Database>): Promise<Identity
   return rows.map((r) => ({ id: r.id, kind: r.kind, value: r.value, email: r.email, personId: r.person_id, evidence: r.link_evidence }));
 }
 
-/** Identities moved to their person with the evidence; people left without identities removed; configured names given. */
+/**
+ * The identities an email link can move when no `people:` entry is configured: those whose email (lower-
+ * cased as planLinks does) identities of another person share. planLinkWrites given these plans the same
+ * writes as given every identity (an email within one person links nothing). Workers apply the config
+ * again at nearly every job while an import adds authors: reading every identity each time cost more
+ * than the job's own reads.
+ */
+export async function readIdentityFactsSharingEmail(trx: Kysely<Database>): Promise<IdentityFact[]> {
+  const rows = await trx.selectFrom('identities').select(['id', 'email', 'person_id']).where('email', 'is not', null).execute();
+  const peopleOf = new Map<string, Set<number>>();
+  for (const r of rows) {
+    const e = r.email?.toLowerCase();
+    if (!e) continue;
+    const set = peopleOf.get(e) ?? new Set<number>();
+    set.add(r.person_id);
+    peopleOf.set(e, set);
+  }
+  const ids = rows.filter((r) => (peopleOf.get(r.email?.toLowerCase() ?? '')?.size ?? 0) > 1).map((r) => r.id);
+  const out: IdentityFact[] = [];
+  for (const part of chunks(ids)) {
+    const facts = await trx.selectFrom('identities').select(['id', 'kind', 'value', 'email', 'person_id', 'link_evidence']).where('id', 'in', part).orderBy('id').execute();
+    for (const r of facts) out.push({ id: r.id, kind: r.kind, value: r.value, email: r.email, personId: r.person_id, evidence: r.link_evidence });
+  }
+  return out;
+}
+
+/** Identities moved to their person with the evidence; people these moves left without identities removed; configured names given. */
 export async function saveLinks(trx: Kysely<Database>, writes: ReadonlyArray<{ id: number; personId: number; evidence: string }>, names: ReadonlyMap<number, string>): Promise<void> {
   for (const w of writes) await trx.updateTable('identities').set({ person_id: w.personId, link_evidence: w.evidence }).where('id', '=', w.id).execute();
-  // People left without identities were folded into another: remove them.
-  const emptied = await trx
-    .selectFrom('people as p')
-    .select('p.id')
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('identities as i').select('i.id').whereRef('i.person_id', '=', 'p.id'))))
-    .execute();
-  if (emptied.length)
-    await trx
-      .deleteFrom('people')
-      .where(
-        'id',
-        'in',
-        emptied.map((e) => e.id),
-      )
+  // People left without identities were folded into another: remove them (none without a move).
+  if (writes.length) {
+    const emptied = await trx
+      .selectFrom('people as p')
+      .select('p.id')
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('identities as i').select('i.id').whereRef('i.person_id', '=', 'p.id'))))
       .execute();
-  const people = await trx.selectFrom('people').select(['id', 'display_name']).execute();
-  for (const p of people) {
-    const name = names.get(p.id);
-    if (name !== undefined && name !== p.display_name) await trx.updateTable('people').set({ display_name: name }).where('id', '=', p.id).execute();
+    if (emptied.length)
+      await trx
+        .deleteFrom('people')
+        .where(
+          'id',
+          'in',
+          emptied.map((e) => e.id),
+        )
+        .execute();
+  }
+  // Only the configured people's names are read (every person's were, at every application).
+  for (const part of chunks([...names.keys()].sort((a, b) => a - b))) {
+    const people = await trx.selectFrom('people').select(['id', 'display_name']).where('id', 'in', part).execute();
+    for (const p of people) {
+      const name = names.get(p.id);
+      if (name !== undefined && name !== p.display_name) await trx.updateTable('people').set({ display_name: name }).where('id', '=', p.id).execute();
+    }
   }
 }
 

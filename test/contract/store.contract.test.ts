@@ -219,6 +219,36 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       expect(await placed()).toEqual(first);
     });
 
+    it('applying the config links identities of two people that share an email (as two workers storing new authors at once leave them), and removes the person left empty', async () => {
+      // Two workers storing the same new address in concurrent batches each make a person for it.
+      const person = async (name: string) =>
+        (await store.db.insertInto('people').values({ display_name: name, org_id: null, is_staff: 0, created_at: T0 }).returning('id').executeTakeFirstOrThrow()).id;
+      const identity = async (value: string, email: string, personId: number) =>
+        store.db.insertInto('identities').values({ kind: 'slack', value, display_name: value, email, is_bot: 0, person_id: personId, link_evidence: null, created_at: T0, org_hints: null }).execute();
+      await identity('U1', 'Ada@Acme.io', await person('Ada'));
+      await identity('U2', 'ada@acme.io', await person('Ada L'));
+      await identity('U3', 'bo@else.org', await person('Bo'));
+      const personOf = async () => new Map((await store.db.selectFrom('identities').select(['value', 'person_id']).execute()).map((i) => [i.value, i.person_id]));
+      const before = await personOf();
+      expect(before.get('U1')).not.toBe(before.get('U2'));
+      expect((await store.db.selectFrom('people').select('id').execute()).length).toBe(3);
+
+      await applyPeopleConfig(store.db, { people: [], orgs: [] }, T0);
+      const after = await personOf();
+      expect(after.get('U2')).toBe(after.get('U1'));
+      expect(after.get('U3')).toBe(before.get('U3'));
+      expect((await store.db.selectFrom('people').select('id').orderBy('id').execute()).map((p) => p.id)).toEqual([...new Set(after.values())].sort((a, b) => a - b));
+      const moved = await store.db
+        .selectFrom('identities')
+        .select('link_evidence')
+        .where('value', '=', after.get('U1') === before.get('U1') ? 'U2' : 'U1')
+        .executeTakeFirstOrThrow();
+      expect(JSON.parse(moved.link_evidence!)).toMatchObject({ rule: 'same-slack-profile-email', email: 'ada@acme.io' });
+      // Again: nothing left to link, nothing written.
+      await applyPeopleConfig(store.db, { people: [], orgs: [] }, T0 + 1);
+      expect(await personOf()).toEqual(after);
+    });
+
     it('placed people whose new messages show a maintainer sign are unresolved again, and only they', async () => {
       const list = await ensureSource(store.db, 'list', 'mail', T0);
       const mail = (externalId: string, from: string, channel: string, subject: string, text: string, minutes: number, replyTo: string | null = null) =>
