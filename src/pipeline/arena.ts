@@ -2,6 +2,15 @@
 // million items' frequencies paid for a backing store per small typed array (several per item) and for
 // a Map per item's neighbours; here they are cut from large shared buffers. Pure: no I/O.
 
+type Growable = Int32Array | Float32Array | Float64Array;
+
+/** A copy of `a` in a new array of the same type, `size` long (at least as long as `a`): growing a flat store. */
+export function grown<T extends Growable>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a);
+  return b;
+}
+
 /** Elements per slab (4 MB of 32-bit values). */
 const SLAB = 1 << 20;
 

@@ -1,6 +1,7 @@
 // The term vocabulary and vectors clustering compares: document frequencies, log-tf vectors, cluster centroids.
 // Pure: no I/O. Split out of cluster.ts.
 import { tokenizeReport, type ReportTerms } from './dedupe/index.js';
+import { grown } from './arena.js';
 
 export interface Vec {
   terms: Int32Array;
@@ -51,18 +52,10 @@ export class TermStats {
         if (!count) continue;
         id = this.ids.size;
         this.ids.set(term, id);
-        if (id >= this.df.length) {
-          const grown = new Int32Array(this.df.length * 2);
-          grown.set(this.df);
-          this.df = grown;
-        }
+        if (id >= this.df.length) this.df = grown(this.df, this.df.length * 2);
       }
       if (count) this.df[id]!++;
-      if (id >= this.parked.length) {
-        const grown = new Float64Array(Math.max(this.parked.length * 2, id + 1));
-        grown.set(this.parked);
-        this.parked = grown;
-      }
+      if (id >= this.parked.length) this.parked = grown(this.parked, Math.max(this.parked.length * 2, id + 1));
       this.parked[id] = 1 + Math.log(f);
       ids[n++] = id;
     }

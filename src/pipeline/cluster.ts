@@ -8,6 +8,7 @@ import type { DescribeItem } from './cluster-describe.js';
 import type { FeedbackKind } from '../model/index.js';
 import type { ItemForDoc } from '../model/records.js';
 import { isPerson, raiserMessages } from './need-text.js';
+import { grown } from './arena.js';
 
 export type { ItemForDoc };
 export { cleanPhrase, clusterKind, clusterSummary, clusterTitle, textScorer } from './cluster-describe.js';
@@ -111,21 +112,11 @@ export class CandidateIndex {
     this.slotOf.set(itemId, slot);
     if (slot >= this.acc.length) {
       const size = this.acc.length * 2;
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(size);
-        b.set(a);
-        return b;
-      };
-      this.acc = grow(this.acc);
-      this.norms = grow(this.norms);
-      const growInt = (a: Int32Array) => {
-        const b = new Int32Array(size);
-        b.set(a);
-        return b;
-      };
-      this.vecPage = growInt(this.vecPage);
-      this.vecOff = growInt(this.vecOff);
-      this.vecLen = growInt(this.vecLen);
+      this.acc = grown(this.acc, size);
+      this.norms = grown(this.norms, size);
+      this.vecPage = grown(this.vecPage, size);
+      this.vecOff = grown(this.vecOff, size);
+      this.vecLen = grown(this.vecLen, size);
     }
     const n = v.terms.length;
     if (this.pageUsed + n > (this.termPages[this.termPages.length - 1]?.length ?? 0)) {
@@ -151,11 +142,7 @@ export class CandidateIndex {
         p = this.postings[t]!;
       }
       p.push(slot, v.weights[i]!);
-      if (t >= this.dfs.length) {
-        const grown = new Int32Array(Math.max(this.dfs.length * 2, t + 1));
-        grown.set(this.dfs);
-        this.dfs = grown;
-      }
+      if (t >= this.dfs.length) this.dfs = grown(this.dfs, Math.max(this.dfs.length * 2, t + 1));
       this.dfs[t]!++;
       if (p.length >= 4 * this.maxPostings && this.maxPostings > 0) p.splice(0, p.length - 2 * this.maxPostings);
     }

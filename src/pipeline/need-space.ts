@@ -5,6 +5,7 @@ import { hash32 } from './dedupe/hash.js';
 import { conceptsOf } from './concepts.js';
 import type { WordNeighbours } from './word-neighbours.js';
 import { NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
+import { grown } from './arena.js';
 
 /**
  * Kinds that can voice the same need (NEED_GROUP_OF): a bug and a complaint about it; a question and
@@ -81,11 +82,7 @@ class DenseCounts {
     if (this.stamp[id] !== this.round) {
       this.stamp[id] = this.round;
       this.acc[id] = 0;
-      if (this.n === this.ids.length) {
-        const ids = new Int32Array(this.n * 2);
-        ids.set(this.ids);
-        this.ids = ids;
-      }
+      if (this.n === this.ids.length) this.ids = grown(this.ids, this.n * 2);
       this.ids[this.n++] = id;
     }
     this.acc[id]! += v;
@@ -104,12 +101,8 @@ class DenseCounts {
 
   private grow(size: number): void {
     const n = Math.max(size, this.acc.length * 2, 1024);
-    const acc = new Float64Array(n);
-    acc.set(this.acc);
-    this.acc = acc;
-    const stamp = new Int32Array(n);
-    stamp.set(this.stamp);
-    this.stamp = stamp;
+    this.acc = grown(this.acc, n);
+    this.stamp = grown(this.stamp, n);
   }
 }
 
@@ -145,11 +138,7 @@ class GramCounts implements PartCounts {
   }
 
   add(id: number): void {
-    if (this.n === this.keys.length) {
-      const keys = new Int32Array(this.n * 2);
-      keys.set(this.keys);
-      this.keys = keys;
-    }
+    if (this.n === this.keys.length) this.keys = grown(this.keys, this.n * 2);
     this.keys[this.n++] = (id << this.bits) | (this.weights.length - 1);
   }
 
@@ -382,11 +371,7 @@ export class NeedSpace {
 
   /** Adds the word's character n-gram ids (memoised by word id while the pool lasts). */
   private addGrams(id: number, word: string, c: PartCounts): void {
-    if (id >= this.gramAt.length) {
-      const grown = new Int32Array(Math.max(this.gramAt.length * 2, id + 1));
-      grown.set(this.gramAt);
-      this.gramAt = grown;
-    }
+    if (id >= this.gramAt.length) this.gramAt = grown(this.gramAt, Math.max(this.gramAt.length * 2, id + 1));
     const pool = this.gramPool;
     let at = this.gramAt[id]! - 1;
     if (at < 0) {
@@ -420,11 +405,7 @@ export class NeedSpace {
   private addNeighbours(words: readonly string[], weight: number, w: DenseCounts): void {
     const partIds = this.partIds;
     const n = words.length;
-    if (this.ownStamp.length < this.wordIds.size) {
-      const grown = new Int32Array(Math.max(this.wordIds.size, this.ownStamp.length * 2, 1024));
-      grown.set(this.ownStamp);
-      this.ownStamp = grown;
-    }
+    if (this.ownStamp.length < this.wordIds.size) this.ownStamp = grown(this.ownStamp, Math.max(this.wordIds.size, this.ownStamp.length * 2, 1024));
     if (++this.ownRound === 0x7fffffff) {
       this.ownStamp.fill(0);
       this.ownRound = 1;
@@ -451,11 +432,7 @@ export class NeedSpace {
 
   /** Where a word's nearest words (at minSim or above, at most count; their ids given in the order met) start in `nbIds` (their count first). */
   private nearest(id: number, word: string): number {
-    if (id >= this.nbAt.length) {
-      const grown = new Int32Array(Math.max(this.nbAt.length * 2, id + 1, 1024));
-      grown.set(this.nbAt);
-      this.nbAt = grown;
-    }
+    if (id >= this.nbAt.length) this.nbAt = grown(this.nbAt, Math.max(this.nbAt.length * 2, id + 1, 1024));
     const known = this.nbAt[id]!;
     if (known > 0) return known - 1;
     const { model, minSim, count } = this.neighbours!;
@@ -466,12 +443,8 @@ export class NeedSpace {
     }
     if (this.nbUsed + list.length + 1 > this.nbIds.length) {
       const size = Math.max(this.nbIds.length * 2, this.nbUsed + list.length + 1, 1024);
-      const ids = new Int32Array(size);
-      ids.set(this.nbIds);
-      this.nbIds = ids;
-      const sims = new Float64Array(size);
-      sims.set(this.nbSims);
-      this.nbSims = sims;
+      this.nbIds = grown(this.nbIds, size);
+      this.nbSims = grown(this.nbSims, size);
     }
     const at = this.nbUsed;
     this.nbIds[at] = list.length;
@@ -488,11 +461,7 @@ export class NeedSpace {
   count(tf: Tf, sign = 1): void {
     this.docs += sign;
     for (const id of tf.words) {
-      if (id >= this.wordDf.length) {
-        const grown = new Int32Array(Math.max(this.wordDf.length * 2, id + 1));
-        grown.set(this.wordDf);
-        this.wordDf = grown;
-      }
+      if (id >= this.wordDf.length) this.wordDf = grown(this.wordDf, Math.max(this.wordDf.length * 2, id + 1));
       this.wordDf[id]! += sign;
     }
     for (const id of tf.chars) this.charDf[id]! += sign;
