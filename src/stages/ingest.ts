@@ -1,7 +1,7 @@
 // Ingest shell: validate the payload, store the batch in one transaction (messages, raw items,
 // cursor, quarantine), then hand the touched conversations to enrich.
 import { IngestPayloadSchema, type IngestPayload } from '../model/jobs.js';
-import { ingestBatch, type IngestResult } from './ingest-batch.js';
+import { ingestBatch, MAX_TRANSACTION_MESSAGES, type IngestResult } from './ingest-batch.js';
 import { batchInTimeOrder, channelStreams } from '../pipeline/ingest-plan.js';
 import { PermanentJobError } from '../queue/port.js';
 import { contentHash } from '../pipeline/hash.js';
@@ -18,7 +18,8 @@ export function ingestJobId(p: IngestPayload): string {
  * thread meanwhile (see link-ahead.ts). Optional: runIngest links whatever was not linked ahead.
  */
 export function prefetchIngest(ctx: StageContext, payload: IngestPayload): void {
-  if (payload.platform === 'mail') return;
+  // A batch stored in parts is linked part by part here: lines linked ahead as one stream would not match a part.
+  if (payload.platform === 'mail' || payload.messages.length > MAX_TRANSACTION_MESSAGES) return;
   handedOver.add(payload);
   ctx.services.ingest.linkAhead(true)?.prefetch(payload.sourceId, channelStreams(payload.sourceId, batchInTimeOrder(payload.messages)));
 }
