@@ -64,8 +64,10 @@ export function answerStatus(items: readonly StatusItem[], period: Period, archi
     // The reporter's own words are not an answer; a staff message the detector took for the report still is.
     const report = item.messages.find((m) => m.messageId === item.reportMessageId);
     const reporter = report && report.segment !== 'staff' && report.segment !== 'bot' ? report.personId : undefined;
+    // What was said before the report (the announcement a reply answers) cannot answer it.
+    const since = report?.at ?? -Infinity;
     for (const m of item.messages) {
-      if (m.at >= period.end || m.segment === 'bot' || m.personId === reporter) continue;
+      if (m.at >= period.end || m.at < since || m.segment === 'bot' || m.personId === reporter) continue;
       const staff = m.segment === 'staff';
       for (let rank = 0; rank < ANSWERS.length; rank++) {
         const a = ANSWERS[rank]!;

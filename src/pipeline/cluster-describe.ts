@@ -33,6 +33,8 @@ const BOILERPLATE =
 const ADDRESSEE = /^@?([a-z][\w.\-[\]]{1,30})[:,]\s+(?=\S)/;
 const NOT_ADDRESSEE = /^(?:so|but|and|yes|no|ok|okay|well|also|hmm|sure|right|update|note|edit|ps)$/i;
 const LIST_TAG = /^\s*(?:(?:re|fwd?|aw|sv)\s*:\s*|\[[^\]]{1,40}\]\s*)+/i;
+/** A list item's number or bullet: "1) ", "2. ", "- ", "* ". */
+const LIST_MARK = /^(?:\(?\d{1,2}[.)]|[-*•])\s+/;
 
 /** Strips greetings, list tags, reply prefixes and lead-ins ("Feature request:", "quick one:") off a phrase. */
 export function cleanPhrase(s: string): string {
@@ -42,6 +44,7 @@ export function cleanPhrase(s: string): string {
     const before = t;
     t = t
       .replace(LIST_TAG, '')
+      .replace(LIST_MARK, '')
       .replace(GREETING, '')
       .replace(LEAD_IN, '')
       .replace(ADDRESSEE, (m, w: string) => (NOT_ADDRESSEE.test(w) ? m : ''))
@@ -134,12 +137,25 @@ function cutTitleCandidates(item: DescribeItem): TitleCandidate[] {
   sentences(ownWords(item.text))
     .slice(0, 6)
     .forEach((s, i) => {
-      push(s, false, i);
+      if (!CONTINUES.test(cleanPhrase(s))) push(s, false, i);
       const parts = s.split(/:\s+|,\s+|\s+-\s+|;\s+|\s+\((?=\w)/);
-      if (parts.length > 1) for (const p of parts) push(p.replace(/\)$/, ''), false, i);
+      if (parts.length > 1)
+        parts.forEach((p, k) => {
+          // A clause cut off its sentence must still stand alone: not the condition of a question cut
+          // off ("When I set X to 500, does ..."), not a continuation ("..., or specific zip files").
+          const t = cleanPhrase(p);
+          if (k === 0 ? !CONDITION.test(t) : !CONTINUES.test(t) && !REFERS_BACK.test(t)) push(p.replace(/\)$/, ''), false, i);
+        });
     });
   return out;
 }
+
+/** A phrase that continues what came before it ("Or a zip", "But then ..."): it states nothing alone. */
+const CONTINUES = /^(?:or|and|but|so|then|which|whereas|nor|plus|except)\b/i;
+/** A clause whose subject is what the sentence's first part named ("..., that should only be used for X"). */
+const REFERS_BACK = /^(?:that|this|it|they|these|those|who|where|which|maybe|perhaps|though|because|since|as|if|when|unless|until|while)\b/i;
+/** A subordinate clause: the condition of a statement or question that follows it. */
+const CONDITION = /^(?:when|whenever|if|because|since|although|though|while|unless|until|once|after|before|as soon as|even if|whether)\b/i;
 
 /** Sentences about the thread rather than the need ("This deserves a separate thread", "See below"). */
 const META =

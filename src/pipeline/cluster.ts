@@ -7,7 +7,7 @@ import { Centroid, TermStats, type Vec } from './cluster-terms.js';
 import type { DescribeItem } from './cluster-describe.js';
 import type { FeedbackKind } from '../model/index.js';
 import type { ItemForDoc } from '../model/records.js';
-import { isPerson, raiserMessages } from './need-text.js';
+import { isPerson, needSubject, raiserMessages } from './need-text.js';
 import { grown } from './arena.js';
 
 export type { ItemForDoc };
@@ -430,10 +430,11 @@ export function itemDoc(item: ItemForDoc): ClusterDoc & DescribeItem {
     .filter(Boolean)
     .join('\n');
   const at = report?.at ?? chosen[0]?.at ?? 0;
+  const subject = needSubject(item);
   return {
     itemId: item.itemId,
-    title: item.subject,
-    subject: item.subject,
+    title: subject,
+    subject,
     text,
     at,
     kind: item.kind,

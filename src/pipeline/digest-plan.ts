@@ -59,8 +59,11 @@ export function scoreBound(authors: ReadonlyArray<{ segment: string | null; peop
 
 /** One cluster's digest entry from its record and items (only what was said before the period ends counts). Null when nothing was. */
 export function clusterEntry(record: ClusterRecord, allItems: readonly StoredItem[], period: Period, opts: ClusterEntryOptions = {}): ClusterEntry | null {
+  // An item counts once its report was made: a thread started in the period whose need was raised in
+  // a later reply (an announcement answered next week) has nothing to report yet.
+  const reported = allItems.filter((i) => (i.messages.find((m) => m.messageId === i.reportMessageId)?.at ?? -Infinity) < period.end);
   // Copied only when something was said after the period (usually nothing: the digest is of the last week).
-  const items = allItems.map((i) => (i.messages.every((m) => m.at < period.end) ? i : { ...i, messages: i.messages.filter((m) => m.at < period.end) })).filter((i) => i.messages.length > 0);
+  const items = reported.map((i) => (i.messages.every((m) => m.at < period.end) ? i : { ...i, messages: i.messages.filter((m) => m.at < period.end) })).filter((i) => i.messages.length > 0);
   if (!items.length) return null;
   const p = clusterPriority(items, period, { weights: segmentWeights(opts.segments) });
   const tagCounts = new Map<string, number>();

@@ -4,6 +4,7 @@
 // and `gleaner items --format json` shows it as `needText`. Pure.
 import type { ItemForDoc } from '../model/records.js';
 import { ownWords } from './own-words.js';
+import { isStructuralThread, threadKindOf } from './classify/community.js';
 
 const GREETING_LINE = /^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|morning|hallo|hola|bonjour|salut|ol[aá]|oi|bom dia)\b[^.!?\n]{0,40}[,!:]?\s*$/iu;
 const GREETING_LEAD = /^(?:(?:hi|hello|hey|hiya|greetings|morning|good (?:morning|afternoon|evening))(?:\s+(?:all|everyone|folks|team|there|guys|people|y'all|list))?[,!.:;\s-]+)/i;
@@ -99,6 +100,14 @@ export function raiserMessages<M extends ItemForDoc['messages'][number]>(item: {
 
 export function isPerson(m: { segment: string }): boolean {
   return m.segment !== 'staff' && m.segment !== 'bot';
+}
+
+/**
+ * The subject that names the item's need: none in an announcement, CI, tracker or newsletter thread,
+ * whose subject names what was announced or built, while the need is raised in a reply to it.
+ */
+export function needSubject(item: Pick<ItemForDoc, 'subject'>): string | null {
+  return item.subject && !isStructuralThread(threadKindOf(item.subject)) ? item.subject : null;
 }
 
 /**

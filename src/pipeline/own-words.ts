@@ -182,6 +182,8 @@ export function looksLikeCode(s: string): boolean {
   if (/^(?:curl|wget|sudo|apt(?:-get)?|yum|dnf|mvn|gradle|git|npm|docker|kubectl|openssl|apachectl|httpd|systemctl|\$|#|<\/?[A-Za-z])\s?/.test(t) && !/^#\d/.test(t)) return true;
   if (/\[(?:pid|client|tid)\b|\[[\w_]+:(?:error|warn|emerg|notice|info|debug|crit)\]|\bAH\d{5}\b|\b\d{1,2}:\d{2}:\d{2}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b|%\{|\$\{/.test(t)) return true;
   if ((t.match(/\s\|\s/g) ?? []).length >= 2) return true;
+  // A source position (main.c(1186,57), Foo.java:42), a Windows path, a compiler's coded warning (warning C4244).
+  if (/\b[\w-]+\.(?:c|h|cc|cpp|hpp|java|py|js|ts|go|rs|rb|php|cs|kt|scala|swift)(?:\(\d+(?:,\d+)?\)?|:\d+)|\w\\\w|\b(?:warning|error) [A-Z]{1,3}\d{3,5}\b/.test(t)) return true;
   // Config tags (<IfModule ...>), log timestamps ([Fri Jul 17 ...), calls (foo()), URLs spaced out, flags (-all +TLSv1.2).
   if (/<\/?[A-Z]\w*(?:\s[^>]*)?>|\[\w{3} \w{3} \d{1,2}\b|\w\s?\(\)|\b\w+:\s?\/\/\s|\w+=\S/.test(t)) return true;
   if ((t.match(/(?:^|\s)[+-]{1,2}[A-Za-z]\w*/g) ?? []).length >= 2) return true;

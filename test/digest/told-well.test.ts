@@ -3,7 +3,7 @@
 // line from staff's answer, and links for mail quotes through the list's archive.
 import { describe, expect, it } from 'vitest';
 import { cleanSubject, fitToShow, ownWords, sentenceExcerpt } from '../../src/pipeline/own-words.js';
-import { clusterSummary, clusterTitle, type DescribeItem } from '../../src/pipeline/cluster.js';
+import { clusterSummary, clusterTitle, itemDoc, type DescribeItem } from '../../src/pipeline/cluster.js';
 import { clusterPriority, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { hyperkittyHash, quoteLink } from '../../src/pipeline/archives.js';
 import { answerStatus } from '../../src/pipeline/answer-status.js';
@@ -84,6 +84,39 @@ describe('the writer’s own words', () => {
     expect(clusterTitle(items)).toBe('Download links');
   });
 
+  it('a clause cut off its sentence stands alone or is no title: no condition, no continuation, no back-reference', () => {
+    const one = (subject: string | null, text: string) => clusterTitle([{ itemId: 1, subject, text, at: T0, kind: 'feature' }]);
+    // "When I set ServerLimit to 500" is the question's condition, not the question.
+    expect(one('[users@httpd] About ServerLimit', 'Hello\nWhen I set ServerLimit to 500, does that include all TCP connection states? I mean are all these counted?')).toBe('About ServerLimit');
+    // "..., or specific zip or tar.gz" continues its list item; "1) " is the item's number.
+    expect(one(null, "1) Packaging type generic 'archive', or specific zip or tar.gz - maybe a user property to enable zip")).toBe("Packaging type generic 'archive'");
+    // "..., that should only be used for X": "that" is what the first half named.
+    const items: DescribeItem[] = [
+      { itemId: 1, subject: 'Better incremental build in default distro?', text: 'Any plan to integrate an incremental module builder in the maven distribution?', at: T0, kind: 'feature' },
+      { itemId: 2, subject: 'Reactor safe/rally points', text: 'It should not be the MavenProject, that should only be used for building *that* project.', at: T0, kind: 'feature' },
+    ];
+    expect(clusterTitle(items)).not.toMatch(/^That should/);
+    // A compiler's warning line is output, not words: the sentence about the build is the title.
+    expect(one(null, "Build with vcxproj and tested on Windows VS16.\nmod_websocket.c(1186,57): warning C4244: 'function': conversion from 'apr_int64_t' to 'apr_size_t', possible loss of data")).toBe(
+      'Build with vcxproj and tested on Windows VS16',
+    );
+  });
+
+  it('in a reply to an announcement the need is the reply’s: the announcement’s subject is no title', () => {
+    const doc = itemDoc({
+      itemId: 1,
+      kind: 'bug',
+      subject: 'JDK 10 b29 Early Access is available on jdk.java.net',
+      reportMessageId: 2,
+      messages: [
+        { messageId: 1, personId: 4, segment: 'community', text: 'JDK 10 Early Access build 29 is available at jdk.java.net.', at: T0 },
+        { messageId: 2, personId: 1, segment: 'community', text: 'Looks like Surefire is the first casualty: it fails with a NullPointerException on JDK 10.', at: T0 + DAY },
+      ],
+    });
+    expect(doc.subject).toBeNull();
+    expect(clusterTitle([doc])).toBe('Looks like Surefire is the first casualty');
+  });
+
   it('cleans subjects of reply prefixes, list tags and ticket noise', () => {
     expect(cleanSubject('Re: AW: [users@httpd] mod_proxy drops Host header')).toBe('mod_proxy drops Host header');
     expect(cleanSubject('[jira] [Created] (MNG-6789) Maven ignores mirrorOf')).toBe('Maven ignores mirrorOf');
@@ -159,6 +192,25 @@ describe('this week first', () => {
     expect(e.entry.quotes.map((q) => q.author)).toEqual(['P3', 'P2', 'P1']);
     expect(Date.parse(e.entry.quotes[0]!.at)).toBeGreaterThanOrEqual(W46.start);
     expect(e.unlinkedLists).toEqual(['users.httpd.apache.org']);
+  });
+
+  it('an item whose need was raised after the period (a reply to an announcement made in it) is not in the period’s entry', () => {
+    const stored = (reportAt: number): StoredItem => ({
+      itemId: 1,
+      conversationId: 1,
+      reportMessageId: 2,
+      kind: 'bug',
+      subject: '[users@httpd] Announcing mod_websocket v0.1.2',
+      tags: [],
+      messages: [
+        { ...msg(1, 4, T0 + DAY, 'I am happy to announce version 0.1.2 of mod_websocket.'), subject: '[users@httpd] Announcing mod_websocket v0.1.2' },
+        { ...msg(2, 1, reportAt, 'With Windows 64 the echo module does not load.'), subject: 'Re: [users@httpd] Announcing mod_websocket v0.1.2' },
+      ],
+    });
+    const record = { id: 7, title: 'Echo module does not load', pinnedTitle: false, summary: null, kind: 'bug' as const, firstSeen: null, lastSeen: null };
+    expect(clusterEntry(record, [stored(W46.end + 4 * DAY)], W46)).toBeNull();
+    const e = clusterEntry(record, [stored(T0 + 2 * DAY)], W46)!;
+    expect(e.entry.quotes.map((q) => q.author)).toEqual(['P1']);
   });
 
   it('quotes people in their own words first: a bare "+1 👍" comes after them, even when it came first', () => {
@@ -241,6 +293,14 @@ describe('status line', () => {
     expect(one('The pricing page is right. We are fixing the docs page, thanks for flagging it!')?.label).toBe('planned');
     expect(one('Hi Priscilla, thanks, we are looking into it.')).toMatchObject({ label: 'investigating', text: 'thanks, we are looking into it.' });
     expect(one('Thanks for the kind words!')).toBeNull();
+  });
+
+  it('what was said before the report (the announcement a reply answers) is no answer to it', () => {
+    const announcement = msg(1, 4, T0, 'I am happy to announce version 0.1.2. One major bug has been fixed, and a new build system was contributed.');
+    const report = msg(2, 1, T0 + DAY, 'With Windows 64 the echo module does not load: could not find initialization function.');
+    expect(answerStatus([{ reportMessageId: 2, messages: [announcement, report] }], W46)).toBeNull();
+    // The same words after the report answer it.
+    expect(answerStatus([{ reportMessageId: 2, messages: [report, { ...announcement, at: T0 + 2 * DAY }] }], W46)?.label).toBe('fixed');
   });
 
   it('a maintainer on a community list saying it is fixed gives the status', () => {

@@ -51,6 +51,14 @@ export function threadKindOf(subject: string | null | undefined): ThreadKind | n
   return null;
 }
 
+/** Threads whose starter is not a report (an announcement, a CI or tracker notification, a newsletter): a reply in one can be. */
+const STRUCTURAL: ReadonlySet<ThreadKind> = new Set(['announcement', 'ci', 'notification', 'newsletter']);
+
+/** Whether a thread of this kind only carries feedback in its replies. */
+export function isStructuralThread(kind: ThreadKind | null): boolean {
+  return kind !== null && STRUCTURAL.has(kind);
+}
+
 const words = (s: string) => s.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length;
 
 /** The text without quoted lines, a signature and its sign-off: what the author wrote themselves. */
