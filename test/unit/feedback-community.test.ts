@@ -138,6 +138,17 @@ describe('threads that are not reports', () => {
     expect(messageNoiseOf('Thanks! Is there a way to make it work without a restart?', null)).toBeNull();
   });
 
+  it('a reply that only advises whoever asked is an answer: it raises nothing, even with its question not stored', () => {
+    const advice = 'Try the following link for basic info on using CGI with Apache httpd:\n- http://httpd.apache.org/docs/trunk/howto/cgi.html';
+    expect(messageNoiseOf(advice, 'Re: [users@httpd] Received 404 not found error on existing CGI script')).toBe('answer');
+    expect(detect([msg(advice, { subject: 'Re: [users@httpd] Received 404 not found error on existing CGI script' })])?.isFeedback).toBe(false);
+    expect(messageNoiseOf('You can set ProxyPreserveHost On in the vhost; have a look at the mod_proxy docs.', 'Re: Host header')).toBe('answer');
+    // The asker following up, a question back, or advice in a new thread (a tip, not a reply) are not answers.
+    expect(messageNoiseOf('Try as I might, I still get the 404 after moving the script to cgi-bin.', 'Re: 404 on CGI script')).toBeNull();
+    expect(messageNoiseOf('Check the error log: what does it say about the script?', 'Re: 404 on CGI script')).toBeNull();
+    expect(messageNoiseOf('Try the following link for basic info on using CGI with Apache httpd.', 'CGI tips')).toBeNull();
+  });
+
   it('a reply to a tracker notification whose original is not stored may raise a need; the notification itself never does', () => {
     const subject = 'Re: [jira] (SUREFIRE-1424) javax.transaction.TransactionManager not visible with Java9';
     const reply = msg(

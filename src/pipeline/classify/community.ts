@@ -8,7 +8,7 @@
 export type ThreadKind = 'vote' | 'announcement' | 'ci' | 'notification' | 'newsletter' | 'out-of-office' | 'unsubscribe';
 
 /** Why one message is not feedback whatever the classifier says. */
-export type NoiseReason = ThreadKind | 'bot' | 'staff' | 'greeting' | 'paste' | 'contribution' | 'resolved';
+export type NoiseReason = ThreadKind | 'bot' | 'staff' | 'greeting' | 'paste' | 'contribution' | 'resolved' | 'answer';
 
 // `[VOTE]`, `[RESULT][VOTE]`, `[CANCEL][VOTE]`, `[LAZY] ...`: ASF-style release and proposal votes.
 const VOTE_TAG = /\[(?:vote|voting|result|results|cancel(?:led)?|lazy(?: consensus)?)\]/i;
@@ -227,6 +227,19 @@ export function isResolvedThanks(text: string): boolean {
   return words(own) <= 50 && !own.includes('?') && THANKS.test(own) && SOLVED.test(own) && !/\b(?:but|still|however|except)\b/i.test(own);
 }
 
+// Advice to someone else: "Try the following link ...", "Have a look at mod_remoteip", "You can set ...".
+const ADVICE_LEAD =
+  /^(?:(?:maybe|perhaps|i think|i'd|i would|so|ok(?:ay)?|well|yes|no)[,\s]+)?(?:try|have a look|take a look|look at|see|check|read|make sure|you (?:can|could|need to|have to|might|may want to|will need to|probably want to)|the (?:docs?|documentation|manual) (?:says?|explains?|covers?))\b/i;
+/** The writer's own trouble: a reply that states it is a report (or a follow-up), not advice. */
+const OWN_TROUBLE = /\b(?:i|we)(?:'m|'ve| am| have| had| get| got| see| saw| tried| still| can't| cannot| need| want)\b|\b(?:my|our)\b/i;
+
+/** A reply that gives advice to whoever asked, asking and reporting nothing of its own: an answer. */
+export function isAnswer(text: string, subject: string | null | undefined): boolean {
+  if (!subject || !/^\s*(?:re|aw|sv|antw|vs|rif|r|wg|odp)\s*(?:\[\d+\])?\s*:/i.test(subject)) return false;
+  const own = ownWords(text).trim();
+  return ADVICE_LEAD.test(own) && !own.includes('?') && !OWN_TROUBLE.test(own);
+}
+
 /** Why a message is noise by its own text (whatever thread it is in), or null. */
 export function messageNoiseOf(text: string, subject: string | null | undefined): NoiseReason | null {
   const own = ownWords(text);
@@ -238,5 +251,6 @@ export function messageNoiseOf(text: string, subject: string | null | undefined)
   if (isBarePaste(text)) return 'paste';
   if (isContribution(text)) return 'contribution';
   if (isResolvedThanks(text)) return 'resolved';
+  if (isAnswer(text, subject)) return 'answer';
   return null;
 }
