@@ -6,6 +6,8 @@
 //                               voicing the cluster's most common need
 //   clusters.need_split         mean over needs (attributed anywhere) of the number of clusters they fall in
 //   clusters.needs_split_share  share of those needs found in more than one cluster
+//   feedback.kind_accuracy      of the counted messages labelled feedback, the share whose cluster shows
+//                               the labelled kind (bug, feature, question, docs, praise, complaint)
 // then counts, and with several archives the four main figures per archive (archive.<name>.*).
 // A cluster *counts* the messages the digest counts (clusterPriority's reporters, each person once per
 // cluster); a message is *attributed* to a cluster when the cluster counts it or counts its author from
@@ -87,12 +89,13 @@ export interface LabelledMessage {
   personId: number | null;
 }
 
-/** A message a cluster counts, with its conversation and author. */
+/** A message a cluster counts, with its conversation and author, and the kind the cluster shows. */
 export interface CountedMessage {
   clusterId: number;
   messageId: number;
   conversationId: number;
   personId: number;
+  kind?: string | null;
 }
 
 export interface FeedbackScores {
@@ -101,6 +104,7 @@ export interface FeedbackScores {
   purity: number;
   needSplit: number;
   needsSplitShare: number;
+  kindAccuracy: number;
   labelled: number;
   labelledFeedback: number;
   notInStore: number;
@@ -119,7 +123,13 @@ export function scoreFeedback(labelled: readonly LabelledMessage[], counted: rea
   const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
   // A stored message may carry several labels (a copy's label stands for its original): feedback when any says so.
   const feedbackOf = new Map<number, boolean>();
-  for (const l of labelled) if (l.messageId !== null) feedbackOf.set(l.messageId, (feedbackOf.get(l.messageId) ?? false) || l.label.feedback);
+  // The kinds it is labelled with (as feedback).
+  const kindsOf = new Map<number, Set<string>>();
+  for (const l of labelled) {
+    if (l.messageId === null) continue;
+    feedbackOf.set(l.messageId, (feedbackOf.get(l.messageId) ?? false) || l.label.feedback);
+    if (l.label.feedback) kindsOf.set(l.messageId, (kindsOf.get(l.messageId) ?? new Set()).add(l.label.kind));
+  }
   const countedIds = new Set(counted.map((c) => c.messageId));
   let countedLabelled = 0;
   let countedFeedback = 0;
@@ -128,6 +138,15 @@ export function scoreFeedback(labelled: readonly LabelledMessage[], counted: rea
     if (fb === undefined) continue;
     countedLabelled++;
     if (fb) countedFeedback++;
+  }
+  // Kind: each counted feedback message once per cluster counting it, right when the cluster's kind is one it is labelled with.
+  let kindJudged = 0;
+  let kindRight = 0;
+  for (const c of counted) {
+    const kinds = kindsOf.get(c.messageId);
+    if (!kinds || c.kind === undefined) continue;
+    kindJudged++;
+    if (c.kind !== null && kinds.has(c.kind)) kindRight++;
   }
   // Attribution: cluster -> counted message ids and (conversation, person) pairs.
   const byCluster = new Map<number, { ids: Set<number>; voices: Set<string> }>();
@@ -176,6 +195,7 @@ export function scoreFeedback(labelled: readonly LabelledMessage[], counted: rea
       spreads.length,
     ),
     needsSplitShare: ratio(spreads.filter((n) => n > 1).length, spreads.length),
+    kindAccuracy: ratio(kindRight, kindJudged),
     labelled: labelled.length,
     labelledFeedback: feedback.length,
     notInStore: labelled.filter((l) => l.messageId === null).length,
@@ -195,6 +215,7 @@ export function feedbackLines(s: FeedbackScores): Array<[string, number]> {
     ['clusters.purity', s.purity],
     ['clusters.need_split', s.needSplit],
     ['clusters.needs_split_share', s.needsSplitShare],
+    ['feedback.kind_accuracy', s.kindAccuracy],
     ['feedback.labelled', s.labelled],
     ['feedback.labelled_feedback', s.labelledFeedback],
     ['feedback.labels_not_in_store', s.notInStore],
@@ -230,6 +251,7 @@ export async function countedMessages(db: Kysely<Database>): Promise<CountedMess
     db,
     clusters.map((c) => c.id),
   );
+  const kindOf = new Map(clusters.map((c) => [c.id, c.kind]));
   const out: CountedMessage[] = [];
   for (const [clusterId, itemIds] of members) {
     const items = await loadItems(db, itemIds);
@@ -238,7 +260,7 @@ export async function countedMessages(db: Kysely<Database>): Promise<CountedMess
     for (const r of clusterPriority(items, ALL_TIME).reporters) {
       for (const id of r.messageIds) {
         const m = messages.get(id);
-        if (m) out.push({ clusterId, messageId: id, conversationId: m.conversationId, personId: m.personId });
+        if (m) out.push({ clusterId, messageId: id, conversationId: m.conversationId, personId: m.personId, kind: kindOf.get(clusterId) ?? null });
       }
     }
   }

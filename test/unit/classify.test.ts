@@ -114,6 +114,15 @@ describe('the shipped model', () => {
     expect(r.kind).toBe('question');
   });
 
+  it('asking how to do something with what exists is a question, also when the model leans to a request', () => {
+    // "I would like to keep doing that ... Does that still work?": the model says feature (0.60 against 0.31).
+    const text = 'In version 2.2 I could protect single files with a simple access file listing the users. In 2.4 I would like to keep doing that for my reports folder. Does that still work?';
+    expect(kindOf(text).kind).toBe('question');
+    // Asking for a change stays a request; so does asking whether one is planned, or reporting a failure.
+    expect(kindOf('We would like to build our images natively for arm64. Are hosted ARM runners planned?').kind).toBe('feature');
+    expect(kindOf('In 2.4 I would like to keep per-file access lists. Could you please add an option for them?').kind).toBe('feature');
+  });
+
   it('recognises a docs problem', () => {
     const r = kindOf('the docs page for webhooks is wrong and out of date, it still shows the old payload format');
     expect(r.kind).toBe('docs');

@@ -53,6 +53,18 @@ describe('scoreFeedback', () => {
     expect(s).toMatchObject({ labelled: 8, labelledFeedback: 6, notInStore: 1, counted: 6, countedLabelled: 5, countedUnlabelled: 1, clusters: 3, needs: 3 });
   });
 
+  it('kind accuracy: of the counted feedback messages, those whose cluster shows the labelled kind', () => {
+    // All feedback labels say bug. Cluster 1 shows bug (m1, m3, m4 right), cluster 3 question (m8 wrong); m5 is not feedback.
+    const kinds: Record<number, string> = { 1: 'bug', 2: 'feature', 3: 'question' };
+    const s = scoreFeedback(
+      labelled,
+      counted.map((x) => ({ ...x, kind: kinds[x.clusterId]! })),
+    );
+    expect(s.kindAccuracy).toBeCloseTo(3 / 4, 12);
+    // Without the clusters' kinds nothing is judged.
+    expect(scoreFeedback(labelled, counted).kindAccuracy).toBe(0);
+  });
+
   it('does not credit another person of the same conversation, nor the same person in another conversation', () => {
     const more = [...labelled, lm(label('m10', true, 'x'), 10, 10, 999), lm(label('m11', true, 'x'), 11, 99, 100)];
     const s = scoreFeedback(more, counted);

@@ -3,6 +3,7 @@ import { FEEDBACK_KINDS, runtimeOf, type ClassifierModel, type FeedbackKind, typ
 import type { Sentiment } from './sentiment.js';
 import { extractBlocks, type Blocks } from './text.js';
 import { probabilities } from './train.js';
+import { reportsFailure } from './community.js';
 
 export type { ClassifierModel, FeedbackKind, Label } from './model.js';
 export { FEEDBACK_KINDS, LABELS, MODEL_FORMAT, parseClassifierModel } from './model.js';
@@ -41,6 +42,24 @@ function scoresOf(model: ClassifierModel, blocks: Blocks): Record<Label, number>
 }
 
 /**
+ * A request the model reads as a feature while a question is nearly as likely (at least this share of
+ * it) and the text asks how to do something with what exists: a question. The model learnt "I want
+ * to ..." as a request, and support lists are full of "I want to set up X, how?".
+ */
+const HOW_TO_SHARE = 0.5;
+/** Asking how to do something with what exists ("how do I", "is it possible to", "can I", "I want to know"). */
+const HOW_TO =
+  /\bhow (?:do|can|could|should|would|to|does)\b|\bcan i\b|\bi(?:'d| would)? (?:want|like|need) to (?:know|understand|ask)\b|\b(?:any|some) (?:ideas?|advice|suggestions?|hints?|pointers?)\b|\bdoes any(?:one|body) know\b|\bwhat am i (?:doing )?(?:missing|wrong)\b|\bwhat (?:is|are) the (?:best|right|correct|recommended)\b|\?/i;
+/** Asking for the product to change: a feature request whatever its form. */
+const CHANGE_ASK =
+  /\bplease (?:add|support|implement|consider|make|allow)\b|\bfeature request\b|\bwould be (?:nice|great|useful|good|awesome|helpful)\b|\bit would help\b|\badd(?:ing)? (?:an? |the )?(?:option|setting|flag|support|way)\b|\bsupport for\b|\b(?:could|can|would) you (?:please )?(?:add|support|implement|make|allow|consider)\b|\bwish\b|\b(?:should|must) (?:support|allow|have|offer|provide)\b|\broadmap\b|\bplan(?:s|ned)?\b|\bany (?:news|update|eta)\b/i;
+
+function asksHowTo(text: string): boolean {
+  const t = text.slice(0, 2000);
+  return HOW_TO.test(t) && !CHANGE_ASK.test(t) && !reportsFailure(t);
+}
+
+/**
  * Classifies one message (a chat line, a mail body with its subject as title, an issue). It is
  * feedback when P(none) < 0.5; its kind is then the most probable feedback label.
  */
@@ -50,6 +69,7 @@ export function classify(model: ClassifierModel, input: { title?: string; text: 
   const feedbackConfidence = 1 - scores.none;
   let kind: FeedbackKind = 'bug';
   for (const k of FEEDBACK_KINDS) if (scores[k] > scores[kind]) kind = k;
+  if (kind === 'feature' && scores.question >= HOW_TO_SHARE * scores.feature && asksHowTo(input.text)) kind = 'question';
   // Feedback when that is likelier than not (P(none) < 0.5): the kinds share the feedback mass, so a
   // report split between bug, question and feature is still a report when no single kind beats 'none'.
   const isFeedback = scores.none < 0.5;
