@@ -119,6 +119,9 @@ describe('threads that are not reports', () => {
 
   it('a shared file, program output and data without a word asking anything are pastes; a report around a paste is not', () => {
     expect(messageNoiseOf('@dana uploaded a file: 10 cities (https://example.slack.com/files/U1/F1/10_cities.js)', null)).toBe('paste');
+    // A link said to someone is a link: it asks and reports nothing.
+    expect(messageNoiseOf('@hamza: https://example.org/free-world-cities-database', null)).toBe('paste');
+    expect(messageNoiseOf('@hamza: https://example.org/cities is down again, the import fails', null)).toBeNull();
     const output =
       'Starting executor\nExecutor registered\nRunning task 13\n{"uid":"13","data":{"a":[1,2],"b":[3,4]}}\nUsing distance matrix\nRunning task 14\n{"uid":"14","data":{"a":[5,6],"b":[7,8]}}\nRunning subproblem with the following parameters: (\'13_0\', ProblemClass(module=\'problem\'), 10.0)';
     expect(isBarePaste(output)).toBe(true);

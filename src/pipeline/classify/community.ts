@@ -160,7 +160,8 @@ const CODE_LINE =
  */
 export function isBarePaste(text: string, minProse = 6): boolean {
   const own = ownWords(text);
-  if (/^\s*<?https?:\/\/\S+>?\s*$/.test(own) || FILE_SHARED.test(own)) return true;
+  // A bare link, also one said to someone ("@hamza: https://...").
+  if (/^\s*(?:@?[\w.\-[\]|]{1,32}[:,]\s+)?<?https?:\/\/\S+>?\s*$/.test(own) || FILE_SHARED.test(own)) return true;
   const allLines = own.split('\n').filter((l) => l.trim());
   const lines = own
     .replace(/```[\s\S]*?(?:```|$)/g, '\n')
