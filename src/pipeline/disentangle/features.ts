@@ -261,7 +261,17 @@ export class FeatureStream {
       for (let i = 0; i < nw; i++) hashes[i] = hash32(words[i] as string);
       const order = new Array<number>(nw);
       for (let i = 0; i < nw; i++) order[i] = i;
-      order.sort((a, b) => (hashes[a] as number) - (hashes[b] as number));
+      if (nw > 32) order.sort((a, b) => (hashes[a] as number) - (hashes[b] as number));
+      else {
+        // A line's few words: an insertion sort, stable as Array.prototype.sort is (the same order).
+        for (let i = 1; i < nw; i++) {
+          const o = order[i] as number;
+          const h = hashes[o] as number;
+          let j = i - 1;
+          for (; j >= 0 && (hashes[order[j] as number] as number) > h; j--) order[j + 1] = order[j] as number;
+          order[j + 1] = o;
+        }
+      }
       const wordHash = new Int32Array(nw);
       const wordIdf = new Float64Array(nw);
       for (let i = 0; i < nw; i++) {
