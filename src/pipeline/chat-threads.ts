@@ -1,7 +1,7 @@
 // Copies and threads for chat streams, before storage. Pure: the shell passes the batch and the
 // recent lines the store holds; this returns which new messages are copies of which, and which
 // unthreaded lines reply to which earlier line.
-import { contentKey, hash64, stripBridgePrefix } from './dedupe/index.js';
+import { contentKey, contentKeyHash, hash64, stripBridgePrefix } from './dedupe/index.js';
 import { Disentangler, type DisentangleModel } from './disentangle/index.js';
 import { agreesWithPrevious, isGreeting } from './classify/community.js';
 import { MATRIX_PUPPET } from '../model/index.js';
@@ -38,10 +38,15 @@ export function copySlotOf(copyKey: string, at: number): string {
 
 /**
  * The slots a message's copies and their runs' first messages are in: its hour and the hours either
- * side, so at least an hour each way (COPY_WINDOW_MS is half that).
+ * side, so at least an hour each way (COPY_WINDOW_MS is half that). `hours`: only those of these hours.
  */
-export function copySlotsAround(copyKey: string, at: number): string[] {
-  return [at - COPY_SLOT_MS, at, at + COPY_SLOT_MS].map((t) => copySlotOf(copyKey, t));
+export function copySlotsAround(copyKey: string, at: number, hours?: { from: number; to: number }): string[] {
+  const out: string[] = [];
+  for (const t of [at - COPY_SLOT_MS, at, at + COPY_SLOT_MS]) {
+    const hour = Math.trunc(t / COPY_SLOT_MS);
+    if (!hours || (hour >= hours.from && hour <= hours.to)) out.push(copySlotOf(copyKey, t));
+  }
+  return out;
 }
 
 /**
@@ -80,12 +85,13 @@ export function withoutReplyTemplate(text: string): string {
  * few words from two people are two.
  */
 export function copyKeyOf(text: string, speaker?: { id: string; name?: string | null } | null): string | null {
-  const k = contentKey(withoutReplyTemplate(text), { stripBridgePrefix: false });
+  const t = withoutReplyTemplate(text);
+  const long = contentKeyHash(t, { stripBridgePrefix: false });
   // Three words or more: the key's words are one space apart.
-  if (k.length >= 20 && k.indexOf(' ', k.indexOf(' ') + 1) > 0) return hash64(k);
+  if (long.length >= 20 && long.spaces >= 2) return long.hash;
   const who = speaker ? speakerKeyOf(speaker) : '';
-  if (!who || !k) return null;
-  return hash64(`\u0001${who}\u0001${k}`);
+  if (!who || !long.length) return null;
+  return hash64(`\u0001${who}\u0001${contentKey(t, { stripBridgePrefix: false })}`);
 }
 
 export interface CopyEntry {

@@ -1,3 +1,5 @@
+import { hex64 } from './dedupe/hash.js';
+
 // Fast non-cryptographic 64-bit content hash (two FNV-1a 32-bit lanes), as 16 hex characters.
 export function contentHash(...parts: Array<string | number | null | undefined>): string {
   let h1 = 0x811c9dc5;
@@ -12,5 +14,5 @@ export function contentHash(...parts: Array<string | number | null | undefined>)
     h1 = Math.imul(h1 ^ 0x1f, 0x01000193);
     h2 = Math.imul(h2 ^ 0x1f, 0x5bd1e995);
   }
-  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+  return hex64(h1, h2);
 }

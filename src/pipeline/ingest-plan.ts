@@ -125,6 +125,8 @@ export interface VersionPlan {
   keys: string[];
   hashes: string[];
   copyKeys: Array<string | null>;
+  /** The references each new message makes itself (replies, threads, references), by position. */
+  refs: Array<Array<{ key: string; kind: RefKind }>>;
   updates: MessageUpdate[];
   /** Earlier versions in the batch and versions the store already holds (or holds newer). */
   unchanged: number;
@@ -160,6 +162,7 @@ export function planVersions(sourceId: number, platform: string, batchSize: numb
     keys: fresh.map((m) => ownKey(sourceId, m)),
     hashes: fresh.map((m) => hashOf.get(m)!),
     copyKeys: fresh.map((m) => (platform === 'mail' ? copyKeyOf(m.cleanText ?? m.text) : copyKeyOf(m.cleanText ?? m.text, m.author))),
+    refs: fresh.map((m) => refsOf(sourceId, m)),
     updates,
     unchanged,
   };
@@ -179,14 +182,11 @@ export function copySlotsWanted(v: VersionPlan): { slots: string[]; minAt: numbe
   if (!v.fresh.length) return null;
   const minAt = v.fresh[0]!.sentAt - COPY_WINDOW_MS;
   const maxAt = v.fresh[v.fresh.length - 1]!.sentAt + COPY_WINDOW_MS;
-  const inSpan = (slot: string) => {
-    const hour = Number(slot.slice(0, slot.indexOf(':')));
-    return hour >= Math.trunc(minAt / COPY_SLOT_MS) && hour <= Math.trunc(maxAt / COPY_SLOT_MS);
-  };
+  const hours = { from: Math.trunc(minAt / COPY_SLOT_MS), to: Math.trunc(maxAt / COPY_SLOT_MS) };
   const slots = new Set<string>();
   v.fresh.forEach((m, i) => {
     const copyKey = v.copyKeys[i];
-    if (copyKey) for (const slot of copySlotsAround(copyKey, m.sentAt)) if (inSpan(slot)) slots.add(slot);
+    if (copyKey) for (const slot of copySlotsAround(copyKey, m.sentAt, hours)) slots.add(slot);
   });
   if (!slots.size) return null;
   return { slots: [...slots], minAt, maxAt };
@@ -258,12 +258,11 @@ export interface ThreadDraft {
 }
 
 /** `replyOf`: the earlier line each unthreaded chat line answers (by position), as the shell linked them. */
-export function draftThreads(sourceId: number, v: VersionPlan, channelIds: ReadonlyMap<string, number>, replyOf: ReadonlyMap<number, string>, copies?: CopyPlan): ThreadDraft {
+export function draftThreads(v: VersionPlan, channelIds: ReadonlyMap<string, number>, replyOf: ReadonlyMap<number, string>, copies?: CopyPlan): ThreadDraft {
   const refs: ThreadDraft['refs'] = [];
   const inputs = v.fresh.map((m, i): ThreadInput => {
-    const own = refsOf(sourceId, m);
     const inferred = replyOf.get(i);
-    if (inferred) own.push({ key: inferred, kind: 'reply' });
+    const own = inferred ? [...v.refs[i]!, { key: inferred, kind: 'reply' as const }] : v.refs[i]!;
     for (const r of own) refs.push({ fresh: i, refKey: r.key, kind: r.kind });
     const subj = subjectKey(m.subject);
     const orig = copies?.copyOf.get(i);
@@ -276,9 +275,9 @@ export function draftThreads(sourceId: number, v: VersionPlan, channelIds: Reado
 }
 
 /** The keys the new messages refer to themselves (replies, threads, references): threadLookups' refKeys before any inferred link. */
-export function nativeRefKeys(sourceId: number, v: VersionPlan): string[] {
+export function nativeRefKeys(v: VersionPlan): string[] {
   const keys = new Set<string>();
-  for (const m of v.fresh) for (const r of refsOf(sourceId, m)) keys.add(r.key);
+  for (const own of v.refs) for (const r of own) keys.add(r.key);
   return [...keys];
 }
 

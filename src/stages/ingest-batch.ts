@@ -158,7 +158,7 @@ async function ingestOne(db: Kysely<Database>, batch: IngestBatch, now: number, 
     const candidates = await readCopyCandidates(trx, slots);
     lap('read');
     const copies = planCopies(versions, originals, candidates, refs.channelIds, refs.identityIds);
-    const nativeKeys = nativeRefKeys(sourceId, versions);
+    const nativeKeys = nativeRefKeys(versions);
     lap('plan');
     // The conversations of the batch's own references do not depend on the links inferred for its chat
     // lines: read while the helper thread links them (a pull's batch), the rest once they are known.
@@ -166,7 +166,7 @@ async function ingestOne(db: Kysely<Database>, batch: IngestBatch, now: number, 
     lap('read');
     const replyOf = opts.threader && platform !== 'mail' ? await linkStreams(trx, sourceId, versions, refs, opts.threader, opts.ahead, tick) : new Map<number, string>();
     lap('link');
-    const draft = draftThreads(sourceId, versions, refs.channelIds, replyOf, copies);
+    const draft = draftThreads(versions, refs.channelIds, replyOf, copies);
     const look = threadLookups(versions, draft);
     const asked = new Set(nativeKeys);
     const inferredKeys = look.refKeys.filter((k) => !asked.has(k));

@@ -3,9 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, parseCsvRecords, CsvError } from '../../src/eval/csv.js';
 import { evalDups } from '../../src/eval/dups.js';
+import { contentHash } from '../../src/pipeline/hash.js';
 import { loadWordNeighbours } from '../../src/models/word-neighbours.js';
 import {
   contentKey,
+  contentKeyHash,
   CopyDetector,
   createNearDupIndex,
   estimateJaccard,
@@ -53,6 +55,32 @@ describe('contentKey', () => {
     expect(hash64('the export button is broken')).toBe('7ea100fccd500ddf');
     expect(hash64('')).toBe('ab3e7c0bebb6c228');
     expect(hash64('ünïcödé 日本語 😀')).toBe('fe6f68885b57ce95');
+  });
+
+  it('contentHash keeps the values stored as messages.content_hash (pinned)', () => {
+    expect(contentHash('the export button is broken', 'the export button is broken', null, 0, undefined, 'null', null, 'alice')).toBe('cdb8fb56653aba91');
+    expect(contentHash()).toBe('811c9dc55ad1e806');
+    expect(contentHash('ünïcödé 日本語 😀', 42)).toBe('4835c3fc9ce5e780');
+  });
+
+  it('contentKeyHash is hash64 of the key, with its length and spaces, ASCII or not', () => {
+    const texts = [
+      '  The Export   button\tis BROKEN!!\n',
+      '[irc] <alice> search is slow since v2.3',
+      '<@U024BE7LH> the *export* fails, see <https://example.com/x?utm_source=slack|the log>',
+      'see [the docs](https://www.example.com/a?id=3&fbclid=1#top) :tada: @bob',
+      '<b>bold</b> and <div class="x">markup</div>',
+      '...!!!',
+      '',
+      'ünïcödé Ｆｕｌｌ ﬁle 日本語 😀',
+      'A1-b2_c3',
+    ];
+    for (const t of texts) {
+      for (const opts of [{}, { stripBridgePrefix: false }]) {
+        const k = contentKey(t, opts);
+        expect(contentKeyHash(t, opts)).toEqual({ hash: hash64(k), length: k.length, spaces: k ? k.split(' ').length - 1 : 0 });
+      }
+    }
   });
 });
 

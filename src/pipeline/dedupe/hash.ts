@@ -34,29 +34,64 @@ export function hash32b(s: string, seed = 0x9747b28c, start = 0, end = s.length)
   return fmix32(h ^ (end - start));
 }
 
-/** A 64-bit hash of a string as 16 hex characters (two independent 32-bit halves). */
-export function hash64(s: string): string {
-  // hash32 and hash32b in one pass over the string.
-  let h1 = 0x811c9dc5 >>> 0;
-  let h2 = 0x9747b28c >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 ^= c;
-    h1 = Math.imul(h1, 0x01000193);
+/**
+ * hash64 of a text fed one UTF-16 code unit at a time, for a text that is produced as it is read
+ * rather than built first (the normalised key of every new message is hashed this way).
+ */
+export class Hash64Stream {
+  private h1 = 0x811c9dc5 >>> 0;
+  private h2 = 0x9747b28c >>> 0;
+  length = 0;
+
+  add(c: number): void {
+    this.h1 = Math.imul(this.h1 ^ c, 0x01000193);
     let k = Math.imul(c, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
-    h2 ^= Math.imul(k, 0x1b873593);
-    h2 = (h2 << 13) | (h2 >>> 19);
-    h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+    const h2 = this.h2 ^ Math.imul(k, 0x1b873593);
+    this.h2 = (Math.imul((h2 << 13) | (h2 >>> 19), 5) + 0xe6546b64) | 0;
+    this.length++;
   }
-  return (
-    fmix32(h1 ^ s.length)
-      .toString(16)
-      .padStart(8, '0') +
-    fmix32(h2 ^ s.length)
-      .toString(16)
-      .padStart(8, '0')
+
+  /** 16 hex characters, as hash64 of the text fed. */
+  digest(): string {
+    return hex64(fmix32(this.h1 ^ this.length), fmix32(this.h2 ^ this.length));
+  }
+}
+
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/**
+ * Two 32-bit values as 16 lower-case hex characters, each zero-padded to 8: what
+ * `toString(16).padStart(8, '0')` of each gives, in a tenth of the time (toString's radix path
+ * was two of the five microseconds the ingest plan spent on a message).
+ */
+export function hex64(hi: number, lo: number): string {
+  const h = HEX;
+  return String.fromCharCode(
+    h[hi >>> 28]!,
+    h[(hi >>> 24) & 15]!,
+    h[(hi >>> 20) & 15]!,
+    h[(hi >>> 16) & 15]!,
+    h[(hi >>> 12) & 15]!,
+    h[(hi >>> 8) & 15]!,
+    h[(hi >>> 4) & 15]!,
+    h[hi & 15]!,
+    h[lo >>> 28]!,
+    h[(lo >>> 24) & 15]!,
+    h[(lo >>> 20) & 15]!,
+    h[(lo >>> 16) & 15]!,
+    h[(lo >>> 12) & 15]!,
+    h[(lo >>> 8) & 15]!,
+    h[(lo >>> 4) & 15]!,
+    h[lo & 15]!,
   );
+}
+
+/** A 64-bit hash of a string as 16 hex characters (hash32's and hash32b's lanes in one pass). */
+export function hash64(s: string): string {
+  const h = new Hash64Stream();
+  for (let i = 0; i < s.length; i++) h.add(s.charCodeAt(i));
+  return h.digest();
 }
 
 /** Mixes two 32-bit values into one (order-sensitive); used for word shingles and LSH band keys. */

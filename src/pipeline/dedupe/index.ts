@@ -1,5 +1,5 @@
 // Copies and near-duplicates: pure functions and in-memory indexes, no I/O.
-export { contentKey, stripBridgePrefix, type ContentKeyOptions } from './normalize.js';
+export { contentKey, contentKeyHash, stripBridgePrefix, type ContentKeyOptions } from './normalize.js';
 export { hash32, hash32b, hash64, fmix32, combine32 } from './hash.js';
 export { CopyDetector, type CopyCandidate, type CopyDetectorOptions } from './copy.js';
 export { MinHasher, estimateJaccard, wordShingleHashes, DEFAULT_NUM_PERM } from './minhash.js';

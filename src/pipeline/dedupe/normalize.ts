@@ -2,6 +2,8 @@
 // same thing, whatever the bridge, client or platform did to the markup around it. Quoted reply
 // text and signatures are the caller's to remove (the threading stage knows where they are).
 
+import { Hash64Stream, hash64 } from './hash.js';
+
 export interface ContentKeyOptions {
   /** Remove a leading bridge prefix such as `[irc] <nick> `, `<nick> ` or `[nick] ` (default true). */
   stripBridgePrefix?: boolean;
@@ -56,6 +58,43 @@ function normaliseUrl(url: string): string {
  */
 export function contentKey(text: string, opts: ContentKeyOptions = {}): string {
   const ascii = ASCII.test(text);
+  const t = rewritten(text, ascii, opts).toLowerCase();
+  // Everything that is not a letter, a digit or a mark is separation; collapse it.
+  return ascii ? t.replace(/[^a-z0-9]+/g, ' ').trim() : t.replace(/[^\p{L}\p{N}\p{M}]+/gu, ' ').trim();
+}
+
+/**
+ * hash64 of contentKey(text, opts), with the key's length and its number of spaces (words - 1). An
+ * ASCII text (most chat lines) is hashed as its key is read off it, without building the key: the
+ * copy key of every new message is such a hash, and the key itself was a tenth of ingest's garbage.
+ */
+export function contentKeyHash(text: string, opts: ContentKeyOptions = {}): { hash: string; length: number; spaces: number } {
+  if (!ASCII.test(text)) {
+    const k = contentKey(text, opts);
+    return { hash: hash64(k), length: k.length, spaces: k.split(' ').length - 1 };
+  }
+  const t = rewritten(text, true, opts);
+  const h = new Hash64Stream();
+  let spaces = 0;
+  let gap = false;
+  for (let i = 0; i < t.length; i++) {
+    let c = t.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32; // toLowerCase, on ASCII
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+      // A run of anything else between two letters or digits is one space; none at either end (trim).
+      if (gap) {
+        h.add(32);
+        spaces++;
+        gap = false;
+      }
+      h.add(c);
+    } else if (h.length > 0) gap = true;
+  }
+  return { hash: h.digest(), length: h.length, spaces };
+}
+
+/** contentKey's rewrites of markup, links, mentions and shortcodes (and the bridge prefix), before case folding. */
+function rewritten(text: string, ascii: boolean, opts: ContentKeyOptions): string {
   let t = ascii ? text : text.normalize('NFKC');
   if (opts.stripBridgePrefix !== false) t = stripBridgePrefix(t);
   // Each rewrite only runs when its trigger character is present: most chat lines have none.
@@ -75,9 +114,7 @@ export function contentKey(text: string, opts: ContentKeyOptions = {}): string {
   // @mentions and :emoji_shortcodes:
   if (t.includes('@')) t = t.replace(/(^|[\s(])@[\w.-]+/gu, '$1 ');
   if (t.includes(':')) t = t.replace(/:[a-z0-9_+-]{2,32}:/g, ' ');
-  t = t.toLowerCase();
-  // Everything that is not a letter, a digit or a mark is separation; collapse it.
-  return ascii ? t.replace(/[^a-z0-9]+/g, ' ').trim() : t.replace(/[^\p{L}\p{N}\p{M}]+/gu, ' ').trim();
+  return t;
 }
 
 // Common formatting tags only, so that an IRC-style `<nick>` is not mistaken for markup.

@@ -261,7 +261,17 @@ export class FeatureStream {
       for (let i = 0; i < nw; i++) hashes[i] = hash32(words[i] as string);
       const order = new Array<number>(nw);
       for (let i = 0; i < nw; i++) order[i] = i;
-      order.sort((a, b) => (hashes[a] as number) - (hashes[b] as number));
+      if (nw > 32) order.sort((a, b) => (hashes[a] as number) - (hashes[b] as number));
+      else {
+        // A line's few words: an insertion sort, stable as Array.prototype.sort is (the same order).
+        for (let i = 1; i < nw; i++) {
+          const o = order[i] as number;
+          const h = hashes[o] as number;
+          let j = i - 1;
+          for (; j >= 0 && (hashes[order[j] as number] as number) > h; j--) order[j + 1] = order[j] as number;
+          order[j + 1] = o;
+        }
+      }
       const wordHash = new Int32Array(nw);
       const wordIdf = new Float64Array(nw);
       for (let i = 0; i < nw; i++) {
@@ -382,14 +392,16 @@ export class FeatureStream {
       const r = ++as.rank;
       const nb = BETWEEN_BOUNDS.length + 1;
       out[p++] = F.rankBetween + (bucket(r, RANK_BOUNDS) * nb + bucket(sBetween, BETWEEN_BOUNDS)) * nb + bucket(cToSBetween, BETWEEN_BOUNDS);
-      if (!c.system && !info.system && !same) {
+      // Most lines mention no one: the lookup is made once per candidate, and only when there are names.
+      const cMentionsS = c.mentions.length > 0 && c.mentions.includes(info.author);
+      if (!info.system && !same) {
         if (info.addressee === c.author) out[p++] = F.sAddressesC;
-        if (info.addressee !== c.author && info.mentions.includes(c.author)) out[p++] = F.sMentionsC;
+        else if (info.mentions.length > 0 && info.mentions.includes(c.author)) out[p++] = F.sMentionsC;
         if (c.addressee === info.author) out[p++] = F.cAddressesS;
-        if (c.addressee !== info.author && c.mentions.includes(info.author)) out[p++] = F.cMentionsS;
+        else if (cMentionsS) out[p++] = F.cMentionsS;
         if (sAddrByLast === c.author) out[p++] = F.cAuthorLastAddressedS;
         if (sAddrLast === c.author) out[p++] = F.sAuthorLastAddressedC;
-        if (!seenLastToS && c.mentions.includes(info.author)) {
+        if (!seenLastToS && cMentionsS) {
           out[p++] = F.cIsLastLineToS;
           seenLastToS = true;
         }
@@ -443,7 +455,7 @@ export class FeatureStream {
       }
 
       if (same) sBetween++;
-      if (c.mentions.includes(info.author)) cToSBetween++;
+      if (cMentionsS) cToSBetween++;
     }
     start[m] = p;
     return { info, src, cands, pairStart: start, pairIdx: out };

@@ -27,7 +27,11 @@ export function nickKey(nick: string): string {
 }
 
 const EDGE_PUNCT = /^[("'[{<@]+|[)"'\]}>:,.;!?]+$/g;
+const LEADING = new Set([...'("\'[{<@'].map((c) => c.charCodeAt(0)));
+const TRAILING = new Set([...')"\']}>:,.;!?'].map((c) => c.charCodeAt(0)));
 export function stripEdges(tok: string): string {
+  // Most tokens have neither: the pattern runs only when an end character is one it strips.
+  if (!tok.length || (!LEADING.has(tok.charCodeAt(0)) && !TRAILING.has(tok.charCodeAt(tok.length - 1)))) return tok;
   return tok.replace(EDGE_PUNCT, '');
 }
 
