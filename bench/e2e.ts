@@ -473,7 +473,8 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
   await clock.time('tag', async () => {
     let ahead: Promise<unknown> | null = null;
     for (let i = 0; i < convIds.length; i += BATCH) {
-      const run = runEnrich(ctx, { conversationIds: convIds.slice(i, i + BATCH) });
+      // Saved in order (as finishPendingWork does): item ids, which break ties in grouping, do not depend on timing.
+      const run = runEnrich(ctx, { conversationIds: convIds.slice(i, i + BATCH) }, { after: ahead?.catch(() => undefined) });
       run.catch(() => undefined); // awaited below, in order
       if (ahead) await ahead;
       ahead = run;
@@ -483,7 +484,7 @@ async function inProcess(paths: string[], dbPath: string, n: number): Promise<vo
   progress(`tagged ${convIds.length} conversations`);
   await keep(app, 'tagged');
   // Clustering: near-dup candidates and cluster assignment, in the order the tag stage was given the
-  // conversations (item ids follow the order the overlapping batches were saved in, which may vary).
+  // conversations.
   const convOf = new Map((await sql<{ id: number; conversation_id: number }>`select id, conversation_id from feedback_items`.execute(app.db)).rows.map((r) => [r.id, r.conversation_id]));
   const itemIds = [...rec.items].sort((a, b) => (convOf.get(a) ?? 0) - (convOf.get(b) ?? 0) || a - b);
   convOf.clear();

@@ -42,7 +42,7 @@ export async function finishPendingWork(ctx: StageContext, onProgress?: (done: P
       const ids = await pendingConversations(ctx.db, after, PENDING_ENRICH_CHUNK);
       if (!ids.length) break;
       after = ids[ids.length - 1]!;
-      const run = runEnrich(ctx, { conversationIds: ids }, { followUp: false });
+      const run = runEnrich(ctx, { conversationIds: ids }, { followUp: false, after: ahead?.catch(() => undefined) });
       run.catch(() => undefined); // awaited below, in order
       if (ahead) await ahead;
       ahead = run.then(() => {

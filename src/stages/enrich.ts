@@ -24,7 +24,12 @@ function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string }
 }
 
 /** `followUp: false`: the new items are left to finishPendingWork (they are pending from their insert). */
-export async function runEnrich(ctx: StageContext, data: unknown, opts: { followUp?: boolean } = {}): Promise<{ items: number[] }> {
+/**
+ * `after`: the batch before this one, when they run overlapped (finishPendingWork): this one saves its
+ * items only once that one is done, so item ids follow the batches' order whatever finished its
+ * detection first (ids break ties in grouping: the same store gives the same clusters).
+ */
+export async function runEnrich(ctx: StageContext, data: unknown, opts: { followUp?: boolean; after?: Promise<unknown> | null } = {}): Promise<{ items: number[] }> {
   const parsed = EnrichPayloadSchema.safeParse(data);
   if (!parsed.success) throw new PermanentJobError(`enrich: bad payload: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const model = loadClassifierModel();
@@ -45,6 +50,7 @@ export async function runEnrich(ctx: StageContext, data: unknown, opts: { follow
     );
   const detected = new Map(ids.map((id, i) => [id, detections[i] ?? null]));
   const tagged = await autoTag(ctx, ids, convs, (id) => detected.get(id) ?? null);
+  if (opts.after) await opts.after;
   // One transaction for the batch: a commit per conversation cost more than the writes themselves.
   const saved = await saveDetections(
     ctx.db,
