@@ -70,7 +70,7 @@ const REQUEST =
   /^(?:could|can|would|will) (?:we|you|lumen|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
 
 /**
- * A map of at most 2 x `max` entries that keeps those used lately: when `max` were set since the
+ * A map of at most `max` entries that keeps those used lately: when half of that were set since the
  * last time, the older half goes, and an entry read from it moves to the newer half. (Emptying the
  * whole map when full dropped the entries of the clusters being described again: two of every three
  * misses were of keys it had held before.)
@@ -87,7 +87,7 @@ class Generations<K, V> {
     return old;
   }
   set(key: K, v: V): void {
-    if (this.now.size >= this.max) {
+    if (this.now.size >= this.max / 2) {
       this.before = this.now;
       this.now = new Map();
     }
