@@ -131,6 +131,11 @@ export class EdgeLists {
     return this.toPages[e >> PAGE_BITS]![e & PAGE_MASK]!;
   }
 
+  /** Whether `e` went to pushPair's `a` list (the edge appended to `b`'s is then e + 1). */
+  static isFirstOfPair(e: number): boolean {
+    return (e & 1) === 0;
+  }
+
   /** An edge's similarity. */
   sim(e: number): number {
     return this.simPages[e >> PAGE_BITS]![(e & PAGE_MASK) >> 1]!;

@@ -73,20 +73,43 @@ const REQUEST =
   /^(?:could|can|would|will) (?:we|you|lumen|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
 
 /**
+ * A map of at most `max` entries that keeps those used lately: when half of that were set since the
+ * last time, the older half goes, and an entry read from it moves to the newer half. (Emptying the
+ * whole map when full dropped the entries of the clusters being described again: two of every three
+ * misses were of keys it had held before.)
+ */
+class Generations<K, V> {
+  private now = new Map<K, V>();
+  private before = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(key: K): V | undefined {
+    const v = this.now.get(key);
+    if (v !== undefined) return v;
+    const old = this.before.get(key);
+    if (old !== undefined) this.set(key, old);
+    return old;
+  }
+  set(key: K, v: V): void {
+    if (this.now.size >= this.max / 2) {
+      this.before = this.now;
+      this.now = new Map();
+    }
+    this.now.set(key, v);
+  }
+}
+
+/**
  * Results of pure functions of texts, kept across describe calls: a cluster is described again as it
  * grows, from mostly the same items, and their phrases were cut, cleaned and tokenized each time.
- * Emptied when full (bounded memory).
  */
 class Memo<K, V> {
-  private readonly m = new Map<K, V>();
-  constructor(private readonly max: number) {}
+  private readonly m: Generations<K, V>;
+  constructor(max: number) {
+    this.m = new Generations(max);
+  }
   get(key: K, make: () => V): V {
     let v = this.m.get(key);
-    if (v === undefined) {
-      if (this.m.size >= this.max) this.m.clear();
-      v = make();
-      this.m.set(key, v);
-    }
+    if (v === undefined) this.m.set(key, (v = make()));
     return v;
   }
 }
@@ -96,14 +119,15 @@ class Memo<K, V> {
  * they are the same (comparing strings is cheaper than hashing a long one as a key).
  */
 class ItemMemo<V> {
-  private readonly m = new Map<number, { subject: string | null; llm: string | null; text: string; v: V }>();
-  constructor(private readonly max: number) {}
+  private readonly m: Generations<number, { subject: string | null; llm: string | null; text: string; v: V }>;
+  constructor(max: number) {
+    this.m = new Generations(max);
+  }
   get(item: DescribeItem, make: () => V): V {
     const subject = item.subject ?? null;
     const llm = item.llmSummary ?? null;
     const e = this.m.get(item.itemId);
     if (e && e.subject === subject && e.llm === llm && e.text === item.text) return e.v;
-    if (!e && this.m.size >= this.max) this.m.clear();
     const v = make();
     this.m.set(item.itemId, { subject, llm, text: item.text, v });
     return v;
@@ -200,30 +224,44 @@ export function textScorer(texts: readonly string[], stats?: TermStats): TextSco
   const termsOf = (t: string) => (t.length <= MEMO_CHARS ? termMemo.get(t, () => local.terms(null, t)) : (longMemo.get(t) ?? longMemo.set(t, local.terms(null, t)).get(t)!));
   const longMemo = new Map<string, ReadonlyMap<string, number>>();
   if (!stats) for (const t of texts) local.add(termsOf(t));
-  const vecMemo = new Map<string, Vec>();
+  // Each text's vector, and its norm once a cosine needs it: a phrase is scored against every text,
+  // and the texts' norms were most of that (the same numbers as TermStats.cosine: the stats do not
+  // change while the scorer is used).
+  const vecMemo = new Map<string, { v: Vec; norm: number }>();
   const vec = (t: string) => {
-    let v = vecMemo.get(t);
-    if (!v) vecMemo.set(t, (v = local.vector(termsOf(t))));
-    return v;
+    let e = vecMemo.get(t);
+    if (!e) vecMemo.set(t, (e = { v: local.vector(termsOf(t)), norm: -1 }));
+    return e;
+  };
+  const norm = (e: { v: Vec; norm: number }) => (e.norm >= 0 ? e.norm : (e.norm = local.norm(e.v)));
+  const cosine = (a: { v: Vec; norm: number }, b: { v: Vec; norm: number }) => {
+    const dot = local.dot(a.v, b.v);
+    return dot === 0 ? 0 : dot / (norm(a) * norm(b));
   };
   const docs = texts.slice(0, 60).map(vec);
   // In how many of the texts each term occurs.
   const share = new Map<string, number>();
   for (const t of texts.slice(0, 60)) for (const term of termsOf(t).keys()) share.set(term, (share.get(term) ?? 0) + 1);
   const termShare = (t: string) => {
-    const terms = [...termsOf(t).keys()].filter((x) => !x.startsWith('#'));
-    if (!terms.length) return 0;
-    return terms.reduce((a, x) => a + (share.get(x) ?? 0), 0) / terms.length / Math.max(1, docs.length);
+    let n = 0;
+    let sum = 0;
+    for (const x of termsOf(t).keys()) {
+      if (x.startsWith('#')) continue;
+      n++;
+      sum += share.get(x) ?? 0;
+    }
+    if (!n) return 0;
+    return sum / n / Math.max(1, docs.length);
   };
   // Mean similarity to every text: a phrase that speaks for all the items, not the words one long item repeats.
   const centrality = (t: string) => {
     const v = vec(t);
-    if (!docs.length || !v.terms.length) return 0;
+    if (!docs.length || !v.v.terms.length) return 0;
     let s = 0;
-    for (const d of docs) s += local.cosine(v, d);
+    for (const d of docs) s += cosine(v, d);
     return 0.5 * termShare(t) + 0.5 * (s / docs.length);
   };
-  return { centrality, similarity: (a, b) => local.cosine(vec(a), vec(b)) };
+  return { centrality, similarity: (a, b) => cosine(vec(a), vec(b)) };
 }
 
 /**
@@ -282,15 +320,22 @@ export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScor
   let order = 0;
   for (const item of items.slice(0, 60)) for (const p of summaryPhrases(item)) cands.push({ item: item.itemId, text: p.text, rel: s.centrality(p.scored) * p.factor, order: order++ });
   if (!cands.length) return null;
-  const want = Math.min(max, Math.max(2, new Set(cands.map((c) => c.item)).size));
+  const offering = new Set(cands.map((c) => c.item)).size;
+  const want = Math.min(max, Math.max(2, offering));
   const chosen: typeof cands = [];
   const usedItems = new Set<number>();
+  // Per candidate, its highest similarity to the chosen ones, and how many of them that covers:
+  // brought up to date as it is needed, each pair compared once.
+  const redOf = cands.map(() => 0);
+  const covered = cands.map(() => 0);
   while (chosen.length < want) {
     let best: { c: (typeof cands)[number]; score: number } | null = null;
-    for (const c of cands) {
+    for (let k = 0; k < cands.length; k++) {
+      const c = cands[k]!;
       if (chosen.includes(c)) continue;
-      if (usedItems.has(c.item) && usedItems.size < new Set(cands.map((x) => x.item)).size) continue;
-      const red = chosen.length ? Math.max(...chosen.map((x) => s.similarity(x.text, c.text))) : 0;
+      if (usedItems.has(c.item) && usedItems.size < offering) continue;
+      for (; covered[k]! < chosen.length; covered[k]!++) redOf[k] = Math.max(redOf[k]!, s.similarity(chosen[covered[k]!]!.text, c.text));
+      const red = redOf[k]!;
       if (red > 0.8) continue;
       const score = 0.7 * c.rel - 0.3 * red;
       if (!best || score > best.score + 1e-9) best = { c, score };

@@ -11,9 +11,11 @@ export interface Vec {
 /** A term vocabulary with document frequencies, shared by item vectors, centroids, titles and summaries. */
 export class TermStats {
   private readonly ids = new Map<string, number>();
-  private df: Int32Array = new Int32Array(1024);
+  // Small at first, grown as terms come: a cluster's description makes stats of its few texts (tens of
+  // thousands of them per big batch: zeroing 12 KB for each was needless).
+  private df: Int32Array = new Int32Array(64);
   /** Scratch for `vector`: a term's weight by id while the ids are sorted. */
-  private parked = new Float64Array(1024);
+  private parked = new Float64Array(64);
   docs = 0;
 
   /** Terms of a text: stemmed words and identifiers (see tokenizeReport). */
@@ -78,6 +80,13 @@ export class TermStats {
 
   /** Cosine of two vectors under the current idf. */
   cosine(a: Vec, b: Vec): number {
+    const dot = this.dot(a, b);
+    if (dot === 0) return 0;
+    return dot / (this.norm(a) * this.norm(b));
+  }
+
+  /** The dot product of two vectors under the current idf ({@link cosine} before the norms). */
+  dot(a: Vec, b: Vec): number {
     let dot = 0;
     for (let i = 0, j = 0; i < a.terms.length && j < b.terms.length;) {
       const x = a.terms[i]!;
@@ -91,8 +100,7 @@ export class TermStats {
         j++;
       }
     }
-    if (dot === 0) return 0;
-    return dot / (this.norm(a) * this.norm(b));
+    return dot;
   }
 
   norm(v: Vec): number {

@@ -186,28 +186,6 @@ function joinTerms(a: ReportTerms, b: ReportTerms): ReportTerms {
   return { words: a.words.concat(b.words), extras: a.extras.concat(b.extras) };
 }
 
-/** Bits of {@link nodeFilter}: 2^16 (8 KB), a few percent of them set by a re-grouping's nodes. */
-const FILTER_BITS = 16;
-
-function filterBit(id: number): number {
-  return Math.imul(id | 0, 0x9e3779b1) >>> (32 - FILTER_BITS);
-}
-
-/** A bit set over hashed ids that holds every one of `ids` (and, rarely, another). */
-function nodeFilter(ids: readonly number[]): Int32Array {
-  const bits = new Int32Array(1 << (FILTER_BITS - 5));
-  for (const id of ids) {
-    const b = filterBit(id);
-    bits[b >>> 5]! |= 1 << (b & 31);
-  }
-  return bits;
-}
-
-function maybeNode(bits: Int32Array, id: number): boolean {
-  const b = filterBit(id);
-  return (bits[b >>> 5]! & (1 << (b & 31))) !== 0;
-}
-
 /** A placement as one number: the cluster id doubled, plus one when a human put the item there. */
 function placementCode(p: Placement): number {
   return p.clusterId * 2 + (p.pinned ? 1 : 0);
@@ -630,18 +608,26 @@ export class NeedGrouper {
       }
       from.release();
     } else {
-      // A fixed member's list holds every later item that found it (thousands for a common need),
-      // mostly outside this re-grouping: a bit per hashed id says "maybe a node" before the lookup.
-      const maybe = nodeFilter(ids);
+      // Each node's links to later nodes, in the order its list holds them. A fixed member's list
+      // holds every later item that found it (thousands for a common need, as many more as the
+      // index grows), mostly outside this re-grouping; but a link between two items is also among
+      // the first edges of the newer one's list, those it found when it was added (first of their
+      // pairs, the older one's edge next to it): walking only those finds every link between nodes.
       const edges = this.edges;
-      for (let i = 0; i < n; i++) {
-        for (let e = edges.first(order[i]!); e >= 0; e = edges.next(e)) {
-          const nb = edges.to(e);
-          if (!maybeNode(maybe, nb)) continue;
-          const j = index.get(nb);
-          if (j === undefined || j <= i) continue;
-          addSum(groupOf[i]!, groupOf[j]!, edges.sim(e));
+      const later: number[][] = order.map(() => []);
+      for (let y = 0; y < n; y++) {
+        for (let e = edges.first(order[y]!); e >= 0 && EdgeLists.isFirstOfPair(e); e = edges.next(e)) {
+          const x = index.get(edges.to(e));
+          if (x === undefined) continue;
+          if (y < x) later[y]!.push(e, x);
+          else later[x]!.push(e + 1, y);
         }
+      }
+      for (let i = 0; i < n; i++) {
+        const l = later[i]!;
+        // Edge ids grow along a list: by id is the list's order.
+        const at = Array.from({ length: l.length / 2 }, (_, k) => 2 * k).sort((a, b) => l[a]! - l[b]!);
+        for (const k of at) addSum(groupOf[i]!, groupOf[l[k + 1]!]!, edges.sim(l[k]!));
       }
     }
     // Average linkage with a heap of candidate merges (stale entries skipped by version).

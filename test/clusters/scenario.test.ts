@@ -19,6 +19,7 @@ import { applyPeopleConfig } from '../../src/stages/people.js';
 import { tempDir } from '../support/factories.js';
 import { loadItems, loadItemsForDocs } from '../../src/store/clusters.js';
 import { itemDoc } from '../../src/pipeline/cluster.js';
+import { needDoc } from '../../src/pipeline/cluster-plan.js';
 
 const ALL = parseRange('2026-10-05', '2026-11-15');
 const W46 = parseWeek('2026-W46');
@@ -120,8 +121,13 @@ describe('Lumen scenario: clusters, reporters, segments', () => {
     const loaded = await loadItems(app.db, ids);
     // Staff never raise an item, but their answers inside feedback threads are read with it.
     expect(loaded.some((i) => i.messages.some((m) => m.segment === 'staff'))).toBe(true);
-    const full = loaded.map(itemDoc);
-    expect((await loadItemsForDocs(app.db, ids)).map(itemDoc)).toEqual(full);
+    // Tags are left out of the lean read: placing (needDoc) and describing (DescribeItem) do not read them.
+    expect(loaded.some((i) => i.tags.some((t) => t.startsWith('area:')))).toBe(true);
+    const withoutTags = (docs: ReturnType<typeof itemDoc>[]) => docs.map(({ tags: _tags, ...rest }) => rest);
+    const lean = (await loadItemsForDocs(app.db, ids)).map(itemDoc);
+    expect(lean.every((d) => d.tags?.length === 0)).toBe(true);
+    expect(withoutTags(lean)).toEqual(withoutTags(loaded.map(itemDoc)));
+    expect((await loadItemsForDocs(app.db, ids)).map(needDoc)).toEqual(loaded.map(needDoc));
   });
 
   it('six distinct clusters, and no expected item strays into another cluster', () => {
