@@ -606,10 +606,13 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
     let ms = 0;
     let first = Infinity;
     let last = 0;
+    // An ingest job's own account of its time (ms per part of the store's transaction, see ingestBatch).
+    const parts = new Map<string, number>();
     for (const j of jobs) {
-      const r = j.result as { items?: number; queries?: number } | null;
+      const r = j.result as { items?: number; queries?: number; stageMs?: Record<string, number> } | null;
       items += r?.items ?? 0;
       queries += r?.queries ?? 0;
+      for (const [k, v] of Object.entries(r?.stageMs ?? {})) parts.set(k, (parts.get(k) ?? 0) + v);
       ms += j.ms;
       if (j.startedAt) first = Math.min(first, j.startedAt);
       last = Math.max(last, j.finishedAt);
@@ -619,6 +622,7 @@ async function throughBullMq(paths: string[], dbUrl: string, n: number): Promise
     figure(`e2e.bullmq.${q}.queries`, queries);
     figure(`e2e.bullmq.${q}.queries_per_item`, items ? queries / items : 0);
     figure(`e2e.bullmq.${q}.job_s`, ms / 1000);
+    for (const [k, v] of parts) figure(`e2e.bullmq.${q}.${k}_s`, v / 1000);
     if (pg && jobs.length) {
       figure(`e2e.pg.stage.${q}_from_s`, (first - startedAt) / 1000);
       figure(`e2e.pg.stage.${q}_to_s`, (last - startedAt) / 1000);

@@ -17,7 +17,7 @@ import { DESCRIBE_READ, needDoc, planDescribeWork, planDescriptions, placedOutco
 import { embedNeeds } from '../llm/embeddings.js';
 import { clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, unclusteredItems, clusterSeen } from '../store/clusters.js';
 import { applyDescriptions, applyPlacements, ClusterStateConflict, type PlacementResult } from '../store/cluster-apply.js';
-import { clustersOfItems, stillClusterPending } from '../store/pending.js';
+import { clustersOfItems, pendingItems, stillClusterPending } from '../store/pending.js';
 import { resolvePeople } from './people.js';
 import type { Database } from '../store/schema.js';
 import type { ClusterIndexState } from './caches.js';
@@ -81,13 +81,28 @@ export async function describeClusters(
   return planDescriptions(work, await loadItemsForDocs(db, work.missing), members, stored, fresh, index);
 }
 
-export async function runCluster(ctx: StageContext, data: unknown): Promise<{ assigned: number; created: number }> {
+/**
+ * `takePending`: the job also places the items still pending placement (those of the cluster jobs queued
+ * behind it, oldest conversations first), up to this many items in all. Queued cluster jobs run one at
+ * a time across workers, each carrying one enrich batch's items: a backlog of them cost a job's fixed
+ * reads, regrouping and describing each, and the jobs found done later end after a few reads.
+ */
+export async function runCluster(ctx: StageContext, data: unknown, opts: { takePending?: number } = {}): Promise<{ assigned: number; created: number }> {
   const parsed = ClusterPayloadSchema.safeParse(data);
   if (!parsed.success) throw new PermanentJobError(`cluster: bad payload: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const cache = ctx.services.cluster;
-  const run = cache.lock.catch(() => undefined).then(() => clusterItems(ctx, parsed.data.itemIds));
+  const { itemIds } = parsed.data;
+  const run = cache.lock.catch(() => undefined).then(async () => clusterItems(ctx, opts.takePending ? await withPending(ctx.db, itemIds, opts.takePending) : itemIds));
   cache.lock = run;
   return run;
+}
+
+/** `itemIds` and then the first pending items not among them, up to `upTo` in all. */
+async function withPending(db: Kysely<Database>, itemIds: readonly number[], upTo: number): Promise<number[]> {
+  if (itemIds.length >= upTo) return [...itemIds];
+  const own = new Set(itemIds);
+  const more = (await pendingItems(db, 0, upTo)).map((i) => i.id).filter((id) => !own.has(id));
+  return [...itemIds, ...more.slice(0, upTo - itemIds.length)];
 }
 
 async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ assigned: number; created: number }> {

@@ -9,6 +9,9 @@ import { runDigest } from './digest.js';
 
 export type StageShell = (ctx: StageContext, data: unknown) => Promise<unknown>;
 
+/** Items a queued cluster job places at most, its own and those pending behind it (as many as a repair's call). */
+const CLUSTER_JOB_ITEMS = 1000;
+
 export function registeredStages(): Partial<Record<QueueName, StageShell>> {
-  return { ingest: runIngest, enrich: runEnrich, cluster: runCluster, digest: runDigest };
+  return { ingest: runIngest, enrich: runEnrich, cluster: (ctx, data) => runCluster(ctx, data, { takePending: CLUSTER_JOB_ITEMS }), digest: runDigest };
 }

@@ -2,6 +2,7 @@
 // its own for this file). Ingest (idempotence, edits, deletes, copies, threading, quarantine and
 // cursor in one transaction, rollback), feedback detection, curation, stats and search behave the same.
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { CompiledQuery, sql } from 'kysely';
 import { ingestBatch, type IngestBatch } from '../../src/stages/ingest-batch.js';
 import { conversationsInPeriod, ensureSource, feedbackFor, getCheckpoint, latestMessageAt, listQuarantine, markSourcePulled, quotesFor, storeStats } from '../../src/store/queries.js';
 import { loadConversationMessages } from '../../src/store/feedback.js';
@@ -13,7 +14,7 @@ import type { DbKind, OpenedDb } from '../../src/store/db.js';
 import type { DetectedFeedback } from '../../src/pipeline/feedback.js';
 import { freshStore, msg } from '../support/factories.js';
 import { applyPeopleConfig } from '../../src/stages/people.js';
-import { listPeopleWithIdentities, markPeopleUnresolved, readRoleSignals } from '../../src/store/people.js';
+import { listPeopleWithIdentities, markPeopleUnresolved, readRoleSignals, readVoters, votersQuery } from '../../src/store/people.js';
 import { roleSignalPeople } from '../../src/pipeline/people.js';
 import { postgresSuiteStore, type SuiteStore } from '../support/stores.js';
 
@@ -308,6 +309,34 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       expect(await readRoleSignals(store.db, convs)).toEqual(expect.not.arrayContaining([expect.objectContaining({ email: 'ann@a.example' })]));
       expect(await mark(convs)).toBe(0);
       expect(await mark([])).toBe(0);
+    });
+
+    it('who voted is read off the vote-subject index, not by passing over every message', async () => {
+      const list = await ensureSource(store.db, 'list', 'mail', T0);
+      const mail = (externalId: string, from: string, subject: string, minutes: number) =>
+        msg({ externalId, globalKey: externalId, channel: 'dev.foo.example.org', author: { id: from, email: from, name: from }, subject, text: 'text', sentAt: T0 + minutes * 60_000 });
+      await ingest({
+        sourceId: list,
+        platform: 'mail',
+        messages: [
+          mail('v1@x', 'dan@d.example', '[VOTE] Release Foo 1.0', 1),
+          mail('v2@x', 'cat@c.example', 'Re: [vote] Release Foo 1.0', 2),
+          mail('r1@x', 'ann@a.example', '[RESULT] Release Foo 1.0', 3),
+          mail('n1@x', 'gus@g.example', 'Build fails', 4),
+        ],
+      });
+      const personOf = async (email: string) => (await store.db.selectFrom('identities').select('person_id').where('value', '=', email).executeTakeFirstOrThrow()).person_id;
+      expect([...(await readVoters(store.db))].sort((a, b) => a - b)).toEqual((await Promise.all(['dan@d.example', 'cat@c.example', 'ann@a.example'].map(personOf))).sort((a, b) => a - b));
+      const q = votersQuery(store.db).compile();
+      const plan =
+        kind === 'sqlite'
+          ? (await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]))).rows.map((r) => r.detail)
+          : // A handful of rows: PostgreSQL would scan them all anyway; without that choice the plan shows whether the index can serve the query.
+            await store.db.transaction().execute(async (trx) => {
+              await sql`set local enable_seqscan = off`.execute(trx);
+              return (await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]))).rows.map((r) => r['QUERY PLAN']);
+            });
+      expect(plan.join('\n')).toContain('messages_vote_subject');
     });
 
     it('a batch of 3,000 messages in 40 threads is stored whole (chunked statements)', async () => {

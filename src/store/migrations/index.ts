@@ -15,6 +15,7 @@ import { m0011 } from './0011-need-text.js';
 import { m0012 } from './0012-kind-groups.js';
 import { m0013 } from './0013-trackers-webhooks.js';
 import { m0014 } from './0014-out-loop.js';
+import { m0015 } from './0015-vote-subject.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0012_kind_groups': m0012,
   '0013_trackers_webhooks': m0013,
   '0014_out_loop': m0014,
+  '0015_vote_subject': m0015,
 };
