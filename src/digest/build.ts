@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { DigestJson } from '../model/index.js';
 import { conversationsInPeriod, feedbackFor, quotesFor, storeStats } from '../store/queries.js';
+import { pendingWorkCounts } from '../store/pending.js';
 import { rankConversations } from '../pipeline/rank.js';
 import type { Period } from '../pipeline/period.js';
 import { clusterEntries } from './clusters.js';
@@ -23,8 +24,8 @@ export interface BuildDigestOptions {
  * The digest JSON for a period, read -> plan: the single entry point for the CLI, the web preview and
  * the digest scheduler. The clusters' entries are read and planned a chunk at a time (clusters.ts), the
  * store's counts read, and src/pipeline/digest-plan.ts puts the digest together. `clusters[]` are the clusters someone voiced a need in during the period (see
- * src/digest/clusters.ts and README "Priority"), best score first; when no cluster exists yet (the
- * cluster stage has not run), conversations ranked by participants stand in.
+ * src/digest/clusters.ts and README "Priority"), best score first; when there is none while tagging or
+ * clustering is unfinished (the stages have not run), conversations ranked by participants stand in.
  */
 export async function buildDigest(db: Kysely<Database>, period: Period, opts: BuildDigestOptions): Promise<DigestJson> {
   const entries = await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false, archives: opts.archives });
@@ -37,7 +38,13 @@ export async function buildDigest(db: Kysely<Database>, period: Period, opts: Bu
     const o = outbound.get(e.clusterId);
     return o && (o.issues.length || o.resolution) ? { ...e, entry: { ...e.entry, issues: o.issues, resolution: o.resolution } } : e;
   });
-  const fallback = entries.length ? [] : await conversationFallback(db, period, opts.top);
+  // Only while tagging or clustering is unfinished: once done, a week without feedback says so, not
+  // which conversations were busiest ("+1" and small talk).
+  const unfinished = async () => {
+    const left = await pendingWorkCounts(db);
+    return left.conversations > 0 || left.items > 0;
+  };
+  const fallback = entries.length || !(await unfinished()) ? [] : await conversationFallback(db, period, opts.top);
   return planDigest(period, linked, fallback, await storeStats(db, period));
 }
 

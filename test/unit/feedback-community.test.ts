@@ -119,6 +119,10 @@ describe('threads that are not reports', () => {
 
   it('a shared file, program output and data without a word asking anything are pastes; a report around a paste is not', () => {
     expect(messageNoiseOf('@dana uploaded a file: 10 cities (https://example.slack.com/files/U1/F1/10_cities.js)', null)).toBe('paste');
+    // Words that name nothing cannot tell a need; a short report names its thing.
+    expect(messageNoiseOf('so....what now then?', null)).toBe('chatter');
+    expect(messageNoiseOf('export is broken again', null)).toBeNull();
+    expect(messageNoiseOf('¿Y ahora qué?', null)).toBeNull();
     // A link said to someone is a link: it asks and reports nothing.
     expect(messageNoiseOf('@hamza: https://example.org/free-world-cities-database', null)).toBe('paste');
     expect(messageNoiseOf('@hamza: https://example.org/cities is down again, the import fails', null)).toBeNull();

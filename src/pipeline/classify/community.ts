@@ -4,11 +4,13 @@
 // prose. Pure: subjects and texts in, a verdict with its reason out. The rules read the structure a
 // channel gives (subject tags, the shape of a vote) before the words, and name no product.
 
+import { isStopword } from '../dedupe/tokenize.js';
+
 /** What a thread is, from its first subject: a thread of one of these kinds is not a report by itself. */
 export type ThreadKind = 'vote' | 'announcement' | 'ci' | 'notification' | 'newsletter' | 'out-of-office' | 'unsubscribe';
 
 /** Why one message is not feedback whatever the classifier says. */
-export type NoiseReason = ThreadKind | 'bot' | 'staff' | 'greeting' | 'paste' | 'contribution' | 'resolved' | 'answer';
+export type NoiseReason = ThreadKind | 'bot' | 'staff' | 'greeting' | 'paste' | 'contribution' | 'resolved' | 'answer' | 'chatter';
 
 // `[VOTE]`, `[RESULT][VOTE]`, `[CANCEL][VOTE]`, `[LAZY] ...`: ASF-style release and proposal votes.
 const VOTE_TAG = /\[(?:vote|voting|result|results|cancel(?:led)?|lazy(?: consensus)?)\]/i;
@@ -241,6 +243,15 @@ export function isAnswer(text: string, subject: string | null | undefined): bool
   return ADVICE_LEAD.test(own) && !own.includes('?') && !OWN_TROUBLE.test(own);
 }
 
+/** Words that name nothing ("so... what now then?", "and why?"): no need can be told in them alone. */
+export function namesNothing(text: string): boolean {
+  const ws = ownWords(text)
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+  return ws.length > 0 && ws.every(isStopword);
+}
+
 /** Why a message is noise by its own text (whatever thread it is in), or null. */
 export function messageNoiseOf(text: string, subject: string | null | undefined): NoiseReason | null {
   const own = ownWords(text);
@@ -253,5 +264,6 @@ export function messageNoiseOf(text: string, subject: string | null | undefined)
   if (isContribution(text)) return 'contribution';
   if (isResolvedThanks(text)) return 'resolved';
   if (isAnswer(text, subject)) return 'answer';
+  if (namesNothing(text)) return 'chatter';
   return null;
 }
