@@ -40,11 +40,8 @@ export async function buildDigest(db: Kysely<Database>, period: Period, opts: Bu
   });
   // Only while tagging or clustering is unfinished: once done, a week without feedback says so, not
   // which conversations were busiest ("+1" and small talk).
-  const unfinished = async () => {
-    const left = await pendingWorkCounts(db);
-    return left.conversations > 0 || left.items > 0;
-  };
-  const fallback = entries.length || !(await unfinished()) ? [] : await conversationFallback(db, period, opts.top);
+  const left = entries.length ? null : await pendingWorkCounts(db);
+  const fallback = left && (left.conversations > 0 || left.items > 0) ? await conversationFallback(db, period, opts.top) : [];
   return planDigest(period, linked, fallback, await storeStats(db, period));
 }
 

@@ -2,7 +2,7 @@
 // the automatic tags (model kind, config rules for product areas, platform labels). Pure: the model,
 // the rules and the conversation come in; the item and its tags go out.
 import { classify, FEEDBACK_KINDS, type ClassifierModel, type Classification } from './classify/index.js';
-import { agreementRest, agreesWithPrevious, isFailingVote, isStructuralThread, messageNoiseOf, ownWords, reportsFailure, threadKindOf, voteOf } from './classify/community.js';
+import { agreementRest, agreesWithPrevious, isFailingVote, isReplySubject, isStructuralThread, messageNoiseOf, ownWords, reportsFailure, threadKindOf, voteOf } from './classify/community.js';
 import { detectLanguage } from './classify/language.js';
 import { NEED_GROUPS, NEED_GROUP_OF, type FeedbackKind } from '../model/index.js';
 import type { AutoTag, ConversationMessage, DetectedFeedback } from '../model/records.js';
@@ -71,8 +71,6 @@ export function isAgreementOnly(text: string): boolean {
   return AGREEMENT_ONLY.test(ownWords(text));
 }
 
-const REPLY_SUBJECT = /^\s*(?:re|aw|sv|antw|vs|rif|r|wg|odp)\s*(?:\[\d+\])?\s*:/i;
-
 /**
  * The feedback a conversation carries. The report is the first message, among the first few that may
  * raise a need, that the classifier finds most likely to be feedback. Who may raise a need: not a bot,
@@ -98,7 +96,7 @@ export function detectFeedback(model: ClassifierModel, messages: readonly Conver
     if (agreesWithPrevious(m.text) && !classify(model, { text: agreementRest(m.text) }).isFeedback) return false;
     // The notification or announcement itself raises nothing; a reply to it ("Re:") whose original is not
     // stored here is a person answering it, and may.
-    if (isStructuralThread(thread) && m === starter && !REPLY_SUBJECT.test(m.subject ?? '')) return false;
+    if (isStructuralThread(thread) && m === starter && !isReplySubject(m.subject)) return false;
     return true;
   };
   let candidates: ConversationMessage[];

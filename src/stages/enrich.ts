@@ -23,8 +23,8 @@ function rulesFor(ctx: StageContext): { rules: CompiledRule[]; version: string }
   return r;
 }
 
-/** `followUp: false`: the new items are left to finishPendingWork (they are pending from their insert). */
 /**
+ * `followUp: false`: the new items are left to finishPendingWork (they are pending from their insert).
  * `after`: the batch before this one, when they run overlapped (finishPendingWork): this one saves its
  * items only once that one is done, so item ids follow the batches' order whatever finished its
  * detection first (ids break ties in grouping: the same store gives the same clusters).

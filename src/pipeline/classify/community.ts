@@ -236,16 +236,22 @@ const ADVICE_LEAD =
 /** The writer's own trouble: a reply that states it is a report (or a follow-up), not advice. */
 const OWN_TROUBLE = /\b(?:i|we)(?:'m|'ve| am| have| had| get| got| see| saw| tried| still| can't| cannot| need| want)\b|\b(?:my|our)\b/i;
 
-/** A reply that gives advice to whoever asked, asking and reporting nothing of its own: an answer. */
-export function isAnswer(text: string, subject: string | null | undefined): boolean {
-  if (!subject || !/^\s*(?:re|aw|sv|antw|vs|rif|r|wg|odp)\s*(?:\[\d+\])?\s*:/i.test(subject)) return false;
-  const own = ownWords(text).trim();
-  return ADVICE_LEAD.test(own) && !own.includes('?') && !OWN_TROUBLE.test(own);
+const REPLY_SUBJECT = /^\s*(?:re|aw|sv|antw|vs|rif|r|wg|odp)\s*(?:\[\d+\])?\s*:/i;
+
+/** A reply's subject ("Re: ...", "AW: ...", "Odp: ..."). */
+export function isReplySubject(subject: string | null | undefined): boolean {
+  return REPLY_SUBJECT.test(subject ?? '');
 }
 
-/** Words that name nothing ("so... what now then?", "and why?"): no need can be told in them alone. */
-export function namesNothing(text: string): boolean {
-  const ws = ownWords(text)
+/** A reply that gives advice to whoever asked, asking and reporting nothing of its own (`own`: its own words): an answer. */
+function isAnswer(own: string, subject: string | null | undefined): boolean {
+  const t = own.trim();
+  return isReplySubject(subject) && ADVICE_LEAD.test(t) && !t.includes('?') && !OWN_TROUBLE.test(t);
+}
+
+/** Own words that name nothing ("so... what now then?", "and why?"): no need can be told in them alone. */
+function namesNothing(own: string): boolean {
+  const ws = own
     .toLowerCase()
     .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean);
@@ -263,7 +269,7 @@ export function messageNoiseOf(text: string, subject: string | null | undefined)
   if (isBarePaste(text)) return 'paste';
   if (isContribution(text)) return 'contribution';
   if (isResolvedThanks(text)) return 'resolved';
-  if (isAnswer(text, subject)) return 'answer';
-  if (namesNothing(text)) return 'chatter';
+  if (isAnswer(own, subject)) return 'answer';
+  if (namesNothing(own)) return 'chatter';
   return null;
 }

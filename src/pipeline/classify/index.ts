@@ -47,7 +47,7 @@ function scoresOf(model: ClassifierModel, blocks: Blocks): Record<Label, number>
  * to ..." as a request, and support lists are full of "I want to set up X, how?".
  */
 const HOW_TO_SHARE = 0.5;
-/** Asking how to do something with what exists ("how do I", "is it possible to", "can I", "I want to know"). */
+/** Asking how to do something with what exists ("how do I", "can I", "I want to know", "any ideas", a question mark). */
 const HOW_TO =
   /\bhow (?:do|can|could|should|would|to|does)\b|\bcan i\b|\bi(?:'d| would)? (?:want|like|need) to (?:know|understand|ask)\b|\b(?:any|some) (?:ideas?|advice|suggestions?|hints?|pointers?)\b|\bdoes any(?:one|body) know\b|\bwhat am i (?:doing )?(?:missing|wrong)\b|\bwhat (?:is|are) the (?:best|right|correct|recommended)\b|\?/i;
 /** Asking for the product to change: a feature request whatever its form. */
