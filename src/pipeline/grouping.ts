@@ -94,6 +94,14 @@ export interface GroupingOptions {
   titleWeight?: number;
   /** Two groups of several members each merge only when their average link is at least this share of the looser group's own cohesion (default 0.5; 0 = off). */
   cohesionShare?: number;
+  /**
+   * An older item (outside the re-grouping, placed by no human) whose most similar neighbour is in a
+   * group formed now, tied to it by a candidate link, moves into that group when its average
+   * similarity there is at least the threshold and this many times its average to the rest of its own
+   * cluster: a report filed first into a broad cluster joins the cluster its need gets later
+   * (default 1.5; 0 = off).
+   */
+  refitFactor?: number;
 }
 
 const DEFAULTS: Required<GroupingOptions> = {
@@ -104,6 +112,7 @@ const DEFAULTS: Required<GroupingOptions> = {
   windowDays: 28,
   lengthPivot: 300,
   cohesionShare: 0.5,
+  refitFactor: 1.5,
   questionFactor: 0.8,
   candidates: 20,
   denseLimit: 200,
@@ -118,6 +127,8 @@ const DEFAULTS: Required<GroupingOptions> = {
 };
 
 const DAY_MS = 86_400_000;
+/** An item leaves only a cluster this small, compared with all its other members; a bigger one is an established need. */
+const REFIT_MAX_CLUSTER = 48;
 
 /** Where an item is: its cluster (an id, or a provisional negative key) and whether a human put it there. */
 export interface Placement {
@@ -448,6 +459,71 @@ export class NeedGrouper {
   }
 
   /**
+   * Older items that fit a group of this re-grouping clearly better than their own cluster (see
+   * refitFactor): item -> the group's cluster (or provisional key). Candidates are the fixed, unpinned
+   * neighbours of the group's new members, linked at the threshold, whose most similar neighbour is in
+   * the group and whose cluster keeps other members; each is compared with
+   * the group's members and with all other members of its own cluster (of at most REFIT_MAX_CLUSTER).
+   */
+  private refits(
+    finalGroups: ReadonlyArray<{ members: number[]; fixed: number | null }>,
+    target: ReadonlyMap<unknown, number>,
+    order: readonly Item[],
+    chosen: ReadonlySet<number>,
+  ): Map<number, number> {
+    const o = this.o;
+    const best = new Map<number, { to: number; score: number }>();
+    const avgTo = (it: Item, others: Iterable<Item>): number => {
+      let sum = 0;
+      let k = 0;
+      for (const x of others) {
+        if (x.itemId === it.itemId) continue;
+        sum += this.itemSimilarity(it, x, true);
+        k++;
+      }
+      return k ? sum / k : NaN;
+    };
+    for (const g of finalGroups) {
+      const to = target.get(g)!;
+      const members = g.members.map((i) => order[i]!);
+      const fresh = members.filter((it) => chosen.has(it.itemId));
+      if (!fresh.length) continue;
+      const memberIds = new Set(members.map((it) => it.itemId));
+      const seen = new Set<number>();
+      for (const it of fresh) {
+        this.edges.forEach(it, (n, sim) => {
+          // Only a link at the same-need threshold ties an older item to the group.
+          if (!(sim >= o.threshold) || seen.has(n) || memberIds.has(n) || chosen.has(n)) return;
+          seen.add(n);
+          const code = this.placement.get(n);
+          if (code === undefined || codePinned(code) || codeCluster(code) === to) return;
+          const own = this.members.get(codeCluster(code));
+          if (!own || own.size < 2 || own.size > REFIT_MAX_CLUSTER) return;
+          const x = this.items.get(n)!;
+          // Rank evidence from the older item's side: its most similar neighbour is in the group.
+          if (x.head < 0 || !memberIds.has(x.bestId)) return;
+          const toGroup = avgTo(x, members);
+          if (!(toGroup >= o.threshold) || toGroup <= (best.get(n)?.score ?? 0)) return;
+          const rest: Item[] = [];
+          for (const id of own) if (id !== n && this.items.has(id)) rest.push(this.items.get(id)!);
+          const toOwn = avgTo(x, rest);
+          if (toGroup >= o.refitFactor * (Number.isNaN(toOwn) ? 0 : toOwn)) best.set(n, { to, score: toGroup });
+        });
+      }
+    }
+    // A cluster keeps at least one member that neither moves here nor is re-grouped now.
+    const out = new Map<number, number>();
+    for (const [id, b] of best) {
+      const c = this.clusterOf(id)!;
+      const own = this.members.get(c)!;
+      let stays = 0;
+      for (const m of own) if (!best.has(m) && !chosen.has(m)) stays++;
+      if (stays > 0) out.set(id, b.to);
+    }
+    return out;
+  }
+
+  /**
    * Re-groups the items no human placed within the window (and `fresh`, the items to place now) by
    * average linkage; clusters holding pinned or older items take part as fixed groups (their newest
    * members stand for them). Returns what changes.
@@ -720,6 +796,7 @@ export class NeedGrouper {
         target.set(g, best[0]);
       } else target.set(g, provisional--);
     }
+    const refits = o.refitFactor > 0 ? this.refits(finalGroups, target, order, chosenSet) : new Map<number, number>();
     // The clusters the chosen items are in now: those a re-grouping can empty.
     const before = new Map<number, Set<number>>();
     for (const id of chosen) {
@@ -737,6 +814,10 @@ export class NeedGrouper {
           moved.set(id, c);
         }
       }
+    }
+    for (const [id, c] of refits) {
+      place.set(id, c);
+      moved.set(id, c);
     }
     // Clusters that lose every item.
     const emptied: number[] = [];

@@ -357,6 +357,51 @@ describe('rank evidence: mutual best neighbours', () => {
   });
 });
 
+describe('refit: an older report joins the cluster its need gets later', () => {
+  const OTHERS = [
+    'The billing page throws a 500 error when I open the invoices tab.',
+    'How long are build artifacts kept before they expire?',
+    'Webhooks to Jira stopped firing last week.',
+    'Emails from the scheduler arrive twice every morning.',
+    'Uploading avatars larger than two megabytes silently fails.',
+  ];
+  const original = doc(1, 'Upgrade netty to 4.1.86 to fix the CVE in the http codec.', 'bug', -120);
+  const others = OTHERS.map((t, i) => doc(10 + i, t, 'bug', -110 + i));
+  // Two later reports closer to each other than either is to the original: neither is its mutual best.
+  const later = [doc(2, 'Bump netty to 4.1.89.Final: the http codec CVE is still open in 4.1.86', 'bug'), doc(3, 'Bump netty to 4.1.89.Final, the http codec CVE is still open', 'bug')];
+
+  function grouper(opts: { refitFactor?: number; pinned?: boolean } = {}): NeedGrouper {
+    const g = new NeedGrouper(opts.refitFactor !== undefined ? { refitFactor: opts.refitFactor } : {});
+    g.add([original, ...others]);
+    // A broad old cluster (outside the window) the original was filed into.
+    g.setPlacements(new Map<number, Placement>([original, ...others].map((d): [number, Placement] => [d.itemId, { clusterId: 40, pinned: d.itemId === 1 && !!opts.pinned }])));
+    g.add(later);
+    return g;
+  }
+
+  it('moves an older report out of a broad cluster into the new cluster of its own need', () => {
+    const g = grouper();
+    for (const o of others) expect(g.similarity(1, o.itemId)).toBeLessThan(0.05);
+    expect(g.similarity(1, 2)).toBeGreaterThan(0.1);
+    expect(g.similarity(2, 3)).toBeGreaterThan(Math.max(g.similarity(1, 2), g.similarity(1, 3)));
+    const plan = g.regroup([2, 3]);
+    const key = plan.place.get(2)!;
+    expect(key).toBeLessThan(0);
+    expect(plan.place.get(3)).toBe(key);
+    expect(plan.place.get(1)).toBe(key);
+    // Cluster 40 keeps its other members: it is not emptied.
+    expect(plan.emptied).toEqual([]);
+  });
+
+  it('leaves it where it is when refit is off, or when a human placed it', () => {
+    for (const g of [grouper({ refitFactor: 0 }), grouper({ pinned: true })]) {
+      const plan = g.regroup([2, 3]);
+      expect(plan.place.get(2)).toBeLessThan(0);
+      expect(plan.place.has(1)).toBe(false);
+    }
+  });
+});
+
 describe('the need text', () => {
   it('keeps the sentences that state the need, not greetings, quotes, signatures or stack traces', () => {
     const mail = [
