@@ -156,7 +156,7 @@ export async function applyIngest(
   );
 
   // Enrichment owed, recorded with the batch: a run that dies before enriching leaves it findable.
-  if (pg) await refreshConversationsPg(trx, [...touched], now, { enrichPending: true });
+  if (pg) await refreshAndMarkPendingPg(trx, [...touched], now);
   else {
     await refreshConversations(trx, [...touched], now, tick);
     await markEnrichPending(trx, [...touched]);
@@ -492,17 +492,17 @@ export async function refreshConversations(trx: Kysely<Database>, ids: number[],
 }
 
 /**
- * PostgreSQL: refreshConversations in one statement whatever the number of conversations, each row
- * written once: recounted, its time span kept when nothing counts any more, and (`enrichPending`)
- * marked as owing enrichment, as markEnrichPending does.
+ * PostgreSQL: refreshConversations and markEnrichPending in one statement whatever the number of
+ * conversations, each row written once: recounted (its time span kept when nothing counts any more)
+ * and marked as owing enrichment.
  */
-export async function refreshConversationsPg(trx: Kysely<Database>, ids: readonly number[], now: number, opts: { enrichPending: boolean }): Promise<void> {
+async function refreshAndMarkPendingPg(trx: Kysely<Database>, ids: readonly number[], now: number): Promise<void> {
   if (!ids.length) return;
   const sorted = [...ids].sort((a, b) => a - b);
   await runStatement(
     trx,
-    `update "conversations" set "message_count" = coalesce("s"."n", 0), "participant_count" = coalesce("s"."people", 0), "started_at" = coalesce("s"."first", "conversations"."started_at"), "last_at" = coalesce("s"."last", "conversations"."last_at"), "updated_at" = ?, "enrich_pending" = "conversations"."enrich_pending" + ? from unnest(?::integer[]) as "t"("id") left join (select "conversation_id" as "cid", count(*) as "n", count(distinct "identity_id") as "people", min("sent_at") as "first", max("sent_at") as "last" from "messages" where "conversation_id" = any(?::integer[]) and "copy_of" is null and "deleted" = 0 group by "conversation_id") as "s" on "s"."cid" = "t"."id" where "conversations"."id" = "t"."id"`,
-    [now, opts.enrichPending ? 1 : 0, sorted, sorted],
+    `update "conversations" set "message_count" = coalesce("s"."n", 0), "participant_count" = coalesce("s"."people", 0), "started_at" = coalesce("s"."first", "conversations"."started_at"), "last_at" = coalesce("s"."last", "conversations"."last_at"), "updated_at" = ?, "enrich_pending" = "conversations"."enrich_pending" + 1 from unnest(?::integer[]) as "t"("id") left join (select "conversation_id" as "cid", count(*) as "n", count(distinct "identity_id") as "people", min("sent_at") as "first", max("sent_at") as "last" from "messages" where "conversation_id" = any(?::integer[]) and "copy_of" is null and "deleted" = 0 group by "conversation_id") as "s" on "s"."cid" = "t"."id" where "conversations"."id" = "t"."id"`,
+    [now, sorted, sorted],
   );
 }
 
