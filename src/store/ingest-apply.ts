@@ -4,8 +4,8 @@
 // pending enrichment recorded, then raw items, quarantine, gaps and the cursor.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { chunks } from './db.js';
-import { inList, insertRows, runStatement } from './bulk.js';
+import { chunks, dbKind } from './db.js';
+import { inList, insertRows, insertUnnest, runStatement, type PgType } from './bulk.js';
 import type { Yielder } from '../yield.js';
 import type { RawMessage } from '../model/index.js';
 import type { IngestPlan } from '../model/ingest.js';
@@ -90,70 +90,20 @@ export async function applyIngest(
       .execute();
   }
 
-  // New conversations, with their counts as planned.
-  const freshConvIds = new Array<number>(plan.conversations.length);
-  for (let c = 0; c < plan.conversations.length; c += ROWS) {
-    await tick();
-    const part = plan.conversations.slice(c, c + ROWS);
-    const rows = await insertRows(
-      trx,
-      'conversations',
-      CONVERSATION_COLUMNS,
-      part.map((f) => [f.channelId, null, f.rootKey, f.subject, f.subjectKey, f.startedAt, f.lastAt, f.messageCount, f.participantCount, now, 1]),
-      { returning: ['id', 'root_key'] },
-    );
-    const idOfRoot = new Map(rows.map((r) => [r.root_key as string, Number(r.id)]));
-    part.forEach((f, j) => (freshConvIds[c + j] = idOfRoot.get(f.rootKey)!));
-  }
-
-  // The messages with their conversation and (when stored) their original, in time order.
+  // New conversations with their counts as planned, and the messages with their conversation and
+  // (when stored) their original, in time order.
+  const pg = dbKind(trx) === 'postgres';
+  const { conversations: freshConvIds, messages: insertedIds } = pg ? await insertFreshPg(trx, sourceId, plan, now) : await insertFresh(trx, sourceId, plan, now, tick);
   const convOf = (r: IngestPlan['messages'][number]) => ('existing' in r.conversation ? r.conversation.existing : freshConvIds[r.conversation.fresh]!);
-  const insertedIds: number[] = [];
-  for (let c = 0; c < plan.messages.length; c += ROWS) {
-    await tick();
-    const part = plan.messages.slice(c, c + ROWS);
-    const rows = await insertRows(
-      trx,
-      'messages',
-      MESSAGE_COLUMNS,
-      part.map((r) => [
-        sourceId,
-        r.channelId,
-        r.m.externalId,
-        r.key,
-        r.identityId,
-        r.m.text,
-        r.m.cleanText ?? r.m.text,
-        r.hash,
-        r.m.sentAt,
-        r.m.editedAt ?? null,
-        r.m.deleted ? 1 : 0,
-        r.m.author.isBot ? 1 : 0,
-        r.m.subject ?? null,
-        r.m.permalink ?? null,
-        r.m.reactions && Object.keys(r.m.reactions).length ? JSON.stringify(r.m.reactions) : null,
-        r.m.attachments?.length ? JSON.stringify(r.m.attachments) : null,
-        r.m.labels?.length ? JSON.stringify(r.m.labels) : null,
-        r.m.relay ? JSON.stringify(r.m.relay) : null,
-        r.copyKey,
-        r.copySlot,
-        r.stream ? 1 : 0,
-        r.copyOf,
-        convOf(r),
-        now,
-        now,
-      ]),
-      { returning: ['id', 'ref_key'] },
-    );
-    const idOfKey = new Map(rows.map((r) => [r.ref_key as string, Number(r.id)]));
-    part.forEach((r) => insertedIds.push(idOfKey.get(r.key)!));
-  }
 
-  // Copies whose original is new in this batch: its id is known only now. Stored messages whose
-  // standing changed (a relay stored before its original) are re-pointed, their threads recounted.
-  for (const [i, orig] of plan.copyFixes) {
-    const id = insertedIds[orig];
-    if (id !== undefined && id !== insertedIds[i]) await trx.updateTable('messages').set({ copy_of: id }).where('id', '=', insertedIds[i]!).execute();
+  // Copies whose original is new in this batch: its id is known only now (PostgreSQL: set with the
+  // insert, the ids taken first). Stored messages whose standing changed (a relay stored before its
+  // original) are re-pointed, their threads recounted.
+  if (!pg) {
+    for (const [i, orig] of plan.copyFixes) {
+      const id = insertedIds[orig];
+      if (id !== undefined && id !== insertedIds[i]) await trx.updateTable('messages').set({ copy_of: id }).where('id', '=', insertedIds[i]!).execute();
+    }
   }
   for (const st of plan.repoint) {
     const want = 'id' in st.to ? st.to.id : insertedIds[st.to.fresh]!;
@@ -163,26 +113,33 @@ export async function applyIngest(
     if (st.conversationId !== null) touched.add(st.conversationId);
   }
   const freshIds = freshConvIds.filter((id) => id !== undefined);
-  for (const part of chunks(freshIds)) {
-    const l = inList(part);
-    await runStatement(
-      trx,
-      `update "conversations" set "root_message_id" = (select "messages"."id" from "messages" where "messages"."ref_key" = "conversations"."root_key" limit 1) where "id" in (${l.marks})`,
-      l.values,
-    );
+  if (!pg) {
+    for (const part of chunks(freshIds)) {
+      const l = inList(part);
+      await runStatement(
+        trx,
+        `update "conversations" set "root_message_id" = (select "messages"."id" from "messages" where "messages"."ref_key" = "conversations"."root_key" limit 1) where "id" in (${l.marks})`,
+        l.values,
+      );
+    }
   }
 
   // References, kept so that a parent arriving later can pull its replies into its conversation.
   const idOfFreshKey = new Map(plan.messages.map((r, i) => [r.key, insertedIds[i]!]));
-  for (const part of chunks(plan.refs, 300)) {
-    await insertRows(
+  const refRows = plan.refs.map((r) => [idOfFreshKey.get(plan.messages[r.fresh]!.key)!, r.refKey, r.kind] as const);
+  if (pg)
+    await insertUnnest(
       trx,
       'message_refs',
-      ['message_id', 'ref_key', 'kind'],
-      part.map((r) => [idOfFreshKey.get(plan.messages[r.fresh]!.key)!, r.refKey, r.kind]),
+      [
+        ['message_id', 'integer'],
+        ['ref_key', 'text'],
+        ['kind', 'text'],
+      ],
+      refRows,
       { onConflict: 'on conflict do nothing' },
     );
-  }
+  else for (const part of chunks(refRows, 300)) await insertRows(trx, 'message_refs', ['message_id', 'ref_key', 'kind'], part, { onConflict: 'on conflict do nothing' });
   // What the batch just stored: a reference between two of its messages in one conversation needs no lookup.
   const batchConv = { ofId: new Map<number, number>(), ofKey: new Map<string, number>() };
   plan.messages.forEach((r, i) => {
@@ -198,12 +155,158 @@ export async function applyIngest(
     batchConv,
   );
 
-  await refreshConversations(trx, [...touched], now, tick);
   // Enrichment owed, recorded with the batch: a run that dies before enriching leaves it findable.
-  await markEnrichPending(trx, [...touched]);
+  if (pg) await refreshAndMarkPendingPg(trx, [...touched], now);
+  else {
+    await refreshConversations(trx, [...touched], now, tick);
+    await markEnrichPending(trx, [...touched]);
+  }
   await touchChannels(trx, sourceId, msgs, channelIds);
   const quarantined = await keepBatchRecords(trx, batch, now, tick);
   return { ...plan.counts, quarantined, conversationIds: [...new Set([...touched, ...freshIds])].sort((a, b) => a - b) };
+}
+
+/** A new message's row, in the order of MESSAGE_COLUMNS. */
+function messageRow(sourceId: number, r: IngestPlan['messages'][number], copyOf: number | null, conversationId: number, now: number): unknown[] {
+  return [
+    sourceId,
+    r.channelId,
+    r.m.externalId,
+    r.key,
+    r.identityId,
+    r.m.text,
+    r.m.cleanText ?? r.m.text,
+    r.hash,
+    r.m.sentAt,
+    r.m.editedAt ?? null,
+    r.m.deleted ? 1 : 0,
+    r.m.author.isBot ? 1 : 0,
+    r.m.subject ?? null,
+    r.m.permalink ?? null,
+    r.m.reactions && Object.keys(r.m.reactions).length ? JSON.stringify(r.m.reactions) : null,
+    r.m.attachments?.length ? JSON.stringify(r.m.attachments) : null,
+    r.m.labels?.length ? JSON.stringify(r.m.labels) : null,
+    r.m.relay ? JSON.stringify(r.m.relay) : null,
+    r.copyKey,
+    r.copySlot,
+    r.stream ? 1 : 0,
+    copyOf,
+    conversationId,
+    now,
+    now,
+  ];
+}
+
+/** SQLite: the batch's new conversations, then its messages, in multi-row inserts; their ids by position. */
+async function insertFresh(trx: Kysely<Database>, sourceId: number, plan: IngestPlan, now: number, tick: Yielder): Promise<{ conversations: number[]; messages: number[] }> {
+  const freshConvIds = new Array<number>(plan.conversations.length);
+  for (let c = 0; c < plan.conversations.length; c += ROWS) {
+    await tick();
+    const part = plan.conversations.slice(c, c + ROWS);
+    const rows = await insertRows(
+      trx,
+      'conversations',
+      CONVERSATION_COLUMNS,
+      part.map((f) => [f.channelId, null, f.rootKey, f.subject, f.subjectKey, f.startedAt, f.lastAt, f.messageCount, f.participantCount, now, 1]),
+      { returning: ['id', 'root_key'] },
+    );
+    const idOfRoot = new Map(rows.map((r) => [r.root_key as string, Number(r.id)]));
+    part.forEach((f, j) => (freshConvIds[c + j] = idOfRoot.get(f.rootKey)!));
+  }
+  const convOf = (r: IngestPlan['messages'][number]) => ('existing' in r.conversation ? r.conversation.existing : freshConvIds[r.conversation.fresh]!);
+  const insertedIds: number[] = [];
+  for (let c = 0; c < plan.messages.length; c += ROWS) {
+    await tick();
+    const part = plan.messages.slice(c, c + ROWS);
+    const rows = await insertRows(
+      trx,
+      'messages',
+      MESSAGE_COLUMNS,
+      part.map((r) => messageRow(sourceId, r, r.copyOf, convOf(r), now)),
+      { returning: ['id', 'ref_key'] },
+    );
+    const idOfKey = new Map(rows.map((r) => [r.ref_key as string, Number(r.id)]));
+    part.forEach((r) => insertedIds.push(idOfKey.get(r.key)!));
+  }
+  return { conversations: freshConvIds, messages: insertedIds };
+}
+
+const MESSAGE_TYPES: Record<(typeof MESSAGE_COLUMNS)[number], PgType> = {
+  source_id: 'integer',
+  channel_id: 'integer',
+  external_id: 'text',
+  ref_key: 'text',
+  identity_id: 'integer',
+  text: 'text',
+  clean_text: 'text',
+  content_hash: 'text',
+  sent_at: 'bigint',
+  edited_at: 'bigint',
+  deleted: 'integer',
+  is_bot: 'integer',
+  subject: 'text',
+  permalink: 'text',
+  reactions: 'text',
+  attachments: 'text',
+  labels: 'text',
+  relay: 'text',
+  copy_key: 'text',
+  copy_slot: 'text',
+  stream: 'integer',
+  copy_of: 'integer',
+  conversation_id: 'integer',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+};
+const MESSAGE_COLUMNS_PG: ReadonlyArray<readonly [string, PgType]> = [['id', 'integer'], ...MESSAGE_COLUMNS.map((c) => [c, MESSAGE_TYPES[c]] as const)];
+
+/**
+ * PostgreSQL: the batch's new conversations and messages, each row written once. Their ids are taken
+ * from the sequences first (in plan order, as the inserts would have numbered them), so a conversation
+ * is inserted with its root message (a stored message of its root key if there is one, as the
+ * lookup by key after the insert found; else its first new message) and a copy with its new original:
+ * no update of either afterwards. Two statements of arrays (unnest), whatever the batch's size.
+ */
+async function insertFreshPg(trx: Kysely<Database>, sourceId: number, plan: IngestPlan, now: number): Promise<{ conversations: number[]; messages: number[] }> {
+  const [ids] = await runStatement<{ c: number[]; m: number[] }>(
+    trx,
+    `select array(select nextval(pg_get_serial_sequence('conversations', 'id'))::integer from generate_series(1, ?::integer)) as "c", array(select nextval(pg_get_serial_sequence('messages', 'id'))::integer from generate_series(1, ?::integer)) as "m"`,
+    [plan.conversations.length, plan.messages.length],
+  );
+  const convIds = ids!.c.map(Number).sort((a, b) => a - b);
+  const msgIds = ids!.m.map(Number).sort((a, b) => a - b);
+  const key = new Map<string, number>();
+  plan.messages.forEach((r, i) => {
+    if (!key.has(r.key)) key.set(r.key, msgIds[i]!);
+  });
+  if (plan.conversations.length) {
+    await runStatement(
+      trx,
+      'insert into "conversations" ("id", "channel_id", "root_message_id", "root_key", "subject", "subject_key", "started_at", "last_at", "message_count", "participant_count", "updated_at", "enrich_pending") select "v"."id", "v"."channel_id", coalesce((select "m"."id" from "messages" as "m" where "m"."ref_key" = "v"."root_key" limit 1), "v"."root_id"), "v"."root_key", "v"."subject", "v"."subject_key", "v"."started_at", "v"."last_at", "v"."message_count", "v"."participant_count", ?, 1 from unnest(?::integer[], ?::integer[], ?::integer[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::integer[], ?::integer[]) with ordinality as "v"("id", "channel_id", "root_id", "root_key", "subject", "subject_key", "started_at", "last_at", "message_count", "participant_count", "n") order by "v"."n"',
+      [
+        now,
+        convIds,
+        plan.conversations.map((f) => f.channelId),
+        plan.conversations.map((f) => key.get(f.rootKey) ?? null),
+        plan.conversations.map((f) => f.rootKey),
+        plan.conversations.map((f) => f.subject),
+        plan.conversations.map((f) => f.subjectKey),
+        plan.conversations.map((f) => f.startedAt),
+        plan.conversations.map((f) => f.lastAt),
+        plan.conversations.map((f) => f.messageCount),
+        plan.conversations.map((f) => f.participantCount),
+      ],
+    );
+  }
+  const copyOf = plan.messages.map((r) => r.copyOf);
+  for (const [i, orig] of plan.copyFixes) if (orig !== i && msgIds[orig] !== undefined) copyOf[i] = msgIds[orig]!;
+  await insertUnnest(
+    trx,
+    'messages',
+    MESSAGE_COLUMNS_PG,
+    plan.messages.map((r, i) => [msgIds[i]!, ...messageRow(sourceId, r, copyOf[i] ?? null, 'existing' in r.conversation ? r.conversation.existing : convIds[r.conversation.fresh]!, now)]),
+  );
+  return { conversations: convIds, messages: msgIds };
 }
 
 /**
@@ -218,6 +321,7 @@ async function pullInReplies(
   tick: Yielder,
   batch: { ofId: ReadonlyMap<number, number>; ofKey: ReadonlyMap<string, number> },
 ): Promise<void> {
+  if (dbKind(trx) === 'postgres') return pullInRepliesPg(trx, keys, touched, tick);
   let merged = false;
   for (const part of chunks([...keys])) {
     await tick();
@@ -249,10 +353,55 @@ async function pullInReplies(
   }
 }
 
+/**
+ * PostgreSQL: pullInReplies with one statement a chunk that returns only what merges (a reference to a
+ * new message from a message in another conversation), not every reference with two lookups more:
+ * nearly every batch finds none. The same pairs, merged in the same way.
+ */
+async function pullInRepliesPg(trx: Kysely<Database>, keys: readonly string[], touched: Set<number>, tick: Yielder): Promise<void> {
+  for (const part of chunks([...new Set(keys)])) {
+    await tick();
+    // Each key probed on the index of references (the subquery's OFFSET 0 keeps it a probe): given the
+    // whole list, PostgreSQL scanned every reference (a thread root's key has many).
+    const orphans = await runStatement<{ message_id: number; ref_key: string; parent_id: number; child: number; parent: number }>(
+      trx,
+      'select "r"."message_id", "r"."ref_key", "p"."id" as "parent_id", "c"."conversation_id" as "child", "p"."conversation_id" as "parent" from unnest(?::text[]) as "k"("key") cross join lateral (select "message_id", "ref_key" from "message_refs" where "ref_key" = "k"."key" offset 0) as "r" inner join "messages" as "c" on "c"."id" = "r"."message_id" inner join "messages" as "p" on "p"."ref_key" = "r"."ref_key" where "c"."conversation_id" <> "p"."conversation_id"',
+      [part],
+    );
+    orphans.sort((a, b) => a.message_id - b.message_id || (a.ref_key < b.ref_key ? -1 : a.ref_key > b.ref_key ? 1 : 0) || a.parent_id - b.parent_id);
+    for (const o of orphans) {
+      if (o.child === o.parent) continue;
+      await mergeConversations(trx, o.parent, o.child);
+      touched.delete(o.child);
+      touched.add(o.parent);
+    }
+  }
+}
+
 /** Raw items, quarantine entries, gaps and the cursor of a batch; returns how many entries were quarantined. */
 async function keepBatchRecords(trx: Kysely<Database>, batch: IngestBatch, now: number, tick: Yielder): Promise<number> {
   const { sourceId } = batch;
-  for (const part of chunks(batch.raw ?? [], 200)) {
+  if (dbKind(trx) === 'postgres' && batch.raw?.length) {
+    // One statement; a payload given twice is stored once, as its last copy (what consecutive upserts leave).
+    const last = new Map(batch.raw.map((r) => [r.externalId, r.payload]));
+    await insertUnnest(
+      trx,
+      'raw_items',
+      [
+        ['source_id', 'integer'],
+        ['external_id', 'text'],
+        ['payload', 'text'],
+        ['normalizer_version', 'integer'],
+        ['fetched_at', 'bigint'],
+      ],
+      [...last].map(([externalId, payload]) => [sourceId, externalId, payload, batch.normalizerVersion, now]),
+      {
+        onConflict:
+          'on conflict ("source_id", "external_id") do update set "payload" = "excluded"."payload", "normalizer_version" = "excluded"."normalizer_version", "fetched_at" = "excluded"."fetched_at"',
+      },
+    );
+  }
+  for (const part of dbKind(trx) === 'postgres' ? [] : chunks(batch.raw ?? [], 200)) {
     await tick();
     await trx
       .insertInto('raw_items')
@@ -340,6 +489,21 @@ export async function refreshConversations(trx: Kysely<Database>, ids: number[],
       [now, ...l.values],
     );
   }
+}
+
+/**
+ * PostgreSQL: refreshConversations and markEnrichPending in one statement whatever the number of
+ * conversations, each row written once: recounted (its time span kept when nothing counts any more)
+ * and marked as owing enrichment.
+ */
+async function refreshAndMarkPendingPg(trx: Kysely<Database>, ids: readonly number[], now: number): Promise<void> {
+  if (!ids.length) return;
+  const sorted = [...ids].sort((a, b) => a - b);
+  await runStatement(
+    trx,
+    `update "conversations" set "message_count" = coalesce("s"."n", 0), "participant_count" = coalesce("s"."people", 0), "started_at" = coalesce("s"."first", "conversations"."started_at"), "last_at" = coalesce("s"."last", "conversations"."last_at"), "updated_at" = ?, "enrich_pending" = "conversations"."enrich_pending" + 1 from unnest(?::integer[]) as "t"("id") left join (select "conversation_id" as "cid", count(*) as "n", count(distinct "identity_id") as "people", min("sent_at") as "first", max("sent_at") as "last" from "messages" where "conversation_id" = any(?::integer[]) and "copy_of" is null and "deleted" = 0 group by "conversation_id") as "s" on "s"."cid" = "t"."id" where "conversations"."id" = "t"."id"`,
+    [now, sorted, sorted],
+  );
 }
 
 async function touchChannels(trx: Kysely<Database>, sourceId: number, msgs: readonly RawMessage[], ids: ReadonlyMap<string, number>): Promise<void> {

@@ -206,7 +206,12 @@ export async function readConversationsOfSubjects(trx: Kysely<Database>, subject
 async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels: readonly ChannelWanted[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (!channels.length) return out;
-  for (const part of chunks(channels, 200)) {
+  // PostgreSQL: the stored ones read first, only new ones inserted. An insert of a stored channel's key
+  // waits for any open transaction that updated that channel (another worker's batch, see touchChannels)
+  // to end, to learn whether the key is still taken.
+  const wanted = dbKind(trx) === 'postgres' ? await readChannels(trx, sourceId, channels, out) : channels;
+  if (!wanted.length) return out;
+  for (const part of chunks(wanted, 200)) {
     await insertRows(
       trx,
       'channels',
@@ -215,6 +220,12 @@ async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels:
       { onConflict: 'on conflict ("source_id", "external_id") do nothing' },
     );
   }
+  await readChannels(trx, sourceId, wanted, out);
+  return out;
+}
+
+/** Adds the stored ids of these channels to `out`; returns those not stored. */
+async function readChannels(trx: Kysely<Database>, sourceId: number, channels: readonly ChannelWanted[], out: Map<string, number>): Promise<ChannelWanted[]> {
   for (const part of chunks(channels.map((c) => c.externalId))) {
     const l = inList(part);
     const rows = await runStatement<{ id: number; external_id: string }>(trx, `select "id", "external_id" from "channels" where "source_id" = ? and "external_id" in (${l.marks})`, [
@@ -223,7 +234,7 @@ async function ensureChannels(trx: Kysely<Database>, sourceId: number, channels:
     ]);
     for (const r of rows) out.set(r.external_id, r.id);
   }
-  return out;
+  return channels.filter((c) => !out.has(c.externalId));
 }
 
 const PERSON_COLUMNS = ['display_name', 'org_id', 'is_staff', 'created_at'] as const;
