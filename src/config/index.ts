@@ -224,6 +224,8 @@ export const ConfigSchema = z
         lengthPivot: z.number().int().min(0).max(100000).optional(),
         /** Extra weight of the subject line (mail subject, issue or forum title) on top of the need text, which starts with it (default 0.75: its words count 1.75 times; 0 = once). */
         titleWeight: z.number().min(0).max(4).optional(),
+        /** An older report moves into a later group holding its most similar report when it fits there this many times better than in its own cluster (default 1.5; 0 turns it off). */
+        refitFactor: z.number().min(0).max(10).optional(),
         /** Multiplier on the similarity of two questions (default 0.8; 1 turns it off). */
         questionFactor: z.number().min(0).max(1).optional(),
         /** Weight of the shipped word model's nearest words against a word itself (models/word-neighbours.json); 0 turns them off. */

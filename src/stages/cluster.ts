@@ -193,6 +193,7 @@ async function clusterIndex(ctx: StageContext): Promise<IndexState> {
       ...(g?.lengthPivot !== undefined ? { lengthPivot: g.lengthPivot } : {}),
       ...(g?.questionFactor !== undefined ? { questionFactor: g.questionFactor } : {}),
       ...(g?.titleWeight !== undefined ? { titleWeight: g.titleWeight } : {}),
+      ...(g?.refitFactor !== undefined ? { refitFactor: g.refitFactor } : {}),
       ...(g?.neighbourWeight !== undefined ? { neighbourWeight: g.neighbourWeight } : {}),
       wordModel: g?.neighbourWeight === 0 ? null : loadWordNeighbours(),
       ...(g?.embeddings ? { embeddingSameNeed: g.embeddings.sameNeed } : {}),
