@@ -305,7 +305,8 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
     sources.forEach((src: unknown, n) => {
       if (!src || typeof src !== 'object') return;
       const { name: _name, platform, enabled: _enabled, public: _public, ...own } = src as Record<string, unknown>;
-      const schema = typeof platform === 'string' ? SOURCE_SCHEMAS[platform as SourceConfig['platform']] : undefined;
+      // Own keys only: a platform named "__proto__" or "constructor" is no schema (the error above says so).
+      const schema = typeof platform === 'string' && Object.hasOwn(SOURCE_SCHEMAS, platform) ? SOURCE_SCHEMAS[platform as SourceConfig['platform']] : undefined;
       if (!schema) return;
       const r = schema.safeParse(own);
       if (r.success) return;

@@ -49,6 +49,8 @@ describe('config', () => {
     expect(() => parseConfig('sources:\n  - name: s\n    platform: telegram\n')).toThrow(/sources\.0\.platform/);
     expect(() => parseConfig('redis: ${NOPE}', {})).toThrow(/NOPE is not set/);
     expect(() => parseConfig('sources: [ {name: a, platform: mail}, {name: a, platform: irc} ]')).toThrow(ConfigError);
+    // A platform that names an Object property is an unknown platform, not a crash (found by the config fuzz test).
+    for (const platform of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect(() => parseConfig(`sources:\n  - platform: ${platform}\n`), platform).toThrow(ConfigError);
     expect(() => parseConfig('{{not yaml')).toThrow(/not valid YAML/);
   });
 
