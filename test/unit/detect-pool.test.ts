@@ -32,6 +32,18 @@ const conversations: ConversationMessage[][] = Array.from({ length: 400 }, (_, i
   })),
 );
 
+/**
+ * Detects the test conversations until `done` (up to 40 calls): a helper that starts slowly may take no
+ * chunk of a call, this thread doing them all. Every call's result is checked.
+ */
+async function detectUntil(pool: DetectPool, modelVersion: string, done: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 40 && !done(); attempt++) {
+    const got = await pool.detect({ modelVersion, rules: RULES, rulesVersion: 'rules-test', conversations }, here);
+    expect(got).toEqual(conversations.map(here));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('detection shared with helper threads', () => {
   const pools: DetectPool[] = [];
   afterAll(async () => {
@@ -72,11 +84,7 @@ describe('detection shared with helper threads', () => {
     const pool = new DetectPool(1, (m) => errors.push(m));
     pools.push(pool);
     // Called again until the helper took a chunk (one that starts slowly may take none of a call).
-    for (let attempt = 0; attempt < 40 && !errors.some((e) => /another model|not-the-model/.test(e)); attempt++) {
-      const got = await pool.detect({ modelVersion: 'not-the-model', rules: RULES, rulesVersion: 'rules-test', conversations }, here);
-      expect(got).toEqual(conversations.map(here));
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await detectUntil(pool, 'not-the-model', () => errors.some((e) => /another model|not-the-model/.test(e)));
     expect(errors.join('\n')).toMatch(/another model|not-the-model/);
   });
 
@@ -87,11 +95,7 @@ describe('detection shared with helper threads', () => {
     // one was taken, every call's result checked.
     const pool = new DetectPool(1, (m) => errors.push(m), 1);
     pools.push(pool);
-    for (let attempt = 0; attempt < 40 && !errors.some((e) => /no answer/.test(e)); attempt++) {
-      const got = await pool.detect({ modelVersion: model.version, rules: RULES, rulesVersion: 'rules-test', conversations }, here);
-      expect(got).toEqual(conversations.map(here));
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await detectUntil(pool, model.version, () => errors.some((e) => /no answer/.test(e)));
     expect(errors.join('\n')).toMatch(/no answer in 1 ms/);
   });
 
