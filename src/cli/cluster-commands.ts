@@ -6,6 +6,7 @@ import { clusterEntries } from '../digest/clusters.js';
 import { parseRange, parseWeek, weekContaining, weekLabel, type Period } from '../pipeline/period.js';
 import { latestMessageAt } from '../store/queries.js';
 import { jsonSafe, printSafe } from './terminal.js';
+import { describeOwedClusters } from '../stages/describe.js';
 
 interface GlobalOpts {
   config?: string;
@@ -44,6 +45,7 @@ export function registerClusterCommands(program: Command): void {
       const app = await openApp({ config: g.config, db: g.db, redisUrl: null, mustExist: true });
       try {
         const period = periodOf(opts, await latestMessageAt(app.db));
+        await describeOwedClusters(app.db, app.ctx.now);
         const entries = await clusterEntries(app.db, period, { segments: app.config.segments, top: opts.top, archives: app.config.archives });
         const clusters = entries.map(({ entry, items }) => ({
           ...entry,

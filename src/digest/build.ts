@@ -10,6 +10,7 @@ import { clusterEntries } from './clusters.js';
 import type { ArchiveConfig } from '../pipeline/archives.js';
 import { planDigest } from '../pipeline/digest-plan.js';
 import { clusterOutbound } from '../trackers/links.js';
+import { describeOwedClusters } from '../stages/describe.js';
 
 export interface BuildDigestOptions {
   /** At most this many clusters, best score first. */
@@ -18,6 +19,8 @@ export interface BuildDigestOptions {
   segments?: Record<string, { weight: number }>;
   /** Mail archives per list (config `archives:`), for quotes without an Archived-At. */
   archives?: readonly ArchiveConfig[];
+  /** The clock for the descriptions settled first (default Date.now). */
+  now?: () => number;
 }
 
 /**
@@ -28,6 +31,8 @@ export interface BuildDigestOptions {
  * clustering is unfinished (the stages have not run), conversations ranked by participants stand in.
  */
 export async function buildDigest(db: Kysely<Database>, period: Period, opts: BuildDigestOptions): Promise<DigestJson> {
+  // Clusters a backlog left owing their description (src/stages/describe.ts) are described first.
+  await describeOwedClusters(db, opts.now ?? Date.now);
   const entries = await clusterEntries(db, period, { top: opts.top, segments: opts.segments, withItems: false, archives: opts.archives });
   // Each entry's tracker issues and resolution (a regression is shown as one).
   const outbound = await clusterOutbound(

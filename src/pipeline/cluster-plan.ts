@@ -145,6 +145,21 @@ export function planDescribeWork(members: ReadonlyMap<number, readonly number[]>
 }
 
 /**
+ * The work without the clusters `later` picks among those to describe in full: they are described
+ * once a backlog is placed (the caller records them as owing a description). Returns the work left
+ * and the clusters postponed.
+ */
+export function postponeDescribing(work: DescribeWork, later: (clusterId: number) => boolean, fresh?: FreshDocs): { work: DescribeWork; postponed: number[] } {
+  const postponed = [...work.full.keys()].filter(later);
+  if (!postponed.length) return { work, postponed };
+  const full = new Map([...work.full].filter(([c]) => !later(c)));
+  const sizes = new Map([...work.sizes].filter(([c]) => full.has(c)));
+  const known = new Set<number>();
+  for (const list of fresh?.values() ?? []) for (const d of list) known.add(d.itemId);
+  return { work: { seen: work.seen, full, sizes, missing: [...full.values()].flat().filter((id) => !known.has(id)) }, postponed };
+}
+
+/**
  * Title, summary, kind and first/last seen of the clusters described in full, from their items (the
  * fresh docs and those read), next to the clusters whose first/last seen only move.
  */

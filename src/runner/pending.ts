@@ -5,6 +5,7 @@
 import type { StageContext } from '../stages/context.js';
 import { runEnrich } from '../stages/enrich.js';
 import { runCluster } from '../stages/cluster.js';
+import { describeOwedClusters } from '../stages/describe.js';
 import { contentHash } from '../pipeline/hash.js';
 import { enrichPendingOf, pendingConversations, pendingItems, pendingWorkCounts, type PendingCounts } from '../store/pending.js';
 import type { QueueName } from '../queue/port.js';
@@ -31,7 +32,11 @@ export async function finishPendingWork(ctx: StageContext, onProgress?: (done: P
   const done: PendingDone = { conversations: 0, items: 0 };
   for (let pass = 1; ; pass++) {
     let left = await pendingWorkCounts(ctx.db);
-    if (!left.conversations && !left.items) return done;
+    if (!left.conversations && !left.items) {
+      // Descriptions a stopped run left owing (the last placing batch describes them otherwise).
+      await describeOwedClusters(ctx.db, ctx.now, ctx.services.cluster.describedAt);
+      return done;
+    }
     if (pass > MAX_PASSES) {
       ctx.log.warn({ stage: 'pending', left }, 'work still pending after several passes (another process is writing?); the next run takes it up');
       return done;
@@ -104,7 +109,13 @@ export async function sweepPendingWhenIdle(ctx: StageContext): Promise<PendingDo
     if (c.waiting + c.active + c.delayed > 0) return null;
   }
   const left = await pendingWorkCounts(ctx.db);
-  if (!left.conversations && !left.items) return { conversations: 0, items: 0 };
+  if (!left.conversations && !left.items) {
+    // Nothing left to place: descriptions still owed (batches of two workers each saw the other's
+    // items pending and postponed) are settled here.
+    const described = await describeOwedClusters(ctx.db, ctx.now, ctx.services.cluster.describedAt);
+    if (described) ctx.log.info({ stage: 'cluster', described }, 'described the clusters a backlog left owing');
+    return { conversations: 0, items: 0 };
+  }
   const queued = await enqueuePendingWork(ctx);
   ctx.log.info({ stage: 'pending', ...queued }, 'queued work an earlier run left pending');
   return queued;

@@ -3,21 +3,25 @@
 // (built from the store on first use, re-synced when a human or another worker changed the clusters)
 // and the pure src/pipeline/cluster-plan.ts decide the placements, merges and emptied clusters, and
 // src/store/cluster-apply.ts writes them in one transaction if the clusters did not change meanwhile
-// (else placed again). Describing: the touched clusters' first members are read, the plan gives their
-// title, summary, kind and first/last seen, and one transaction writes them and marks the job done.
-// Pinned items and pinned titles are never touched.
+// (else placed again). Describing (src/stages/describe.ts): the touched clusters' first members are
+// read, the plan gives their title, summary, kind and first/last seen, and one transaction writes them
+// and marks the job done; while other items wait to be placed, only new clusters are described and the
+// others are recorded as owing it, described once the backlog is placed. Pinned items and pinned titles
+// are never touched.
 import type { Kysely } from 'kysely';
 import { ClusterPayloadSchema } from '../model/jobs.js';
 import type { ClusterDescription, ClusterSeen } from '../model/cluster.js';
+
+export { describeClusters } from './describe.js';
 import { PermanentJobError } from '../queue/port.js';
-import type { ClusterIndex, ClusterDoc, DescribeItem } from '../pipeline/cluster.js';
 import { loadWordNeighbours } from '../models/word-neighbours.js';
 import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from '../pipeline/grouping.js';
-import { DESCRIBE_READ, needDoc, planDescribeWork, planDescriptions, placedOutcome, planPlacement, type Placed } from '../pipeline/cluster-plan.js';
+import { needDoc, placedOutcome, planPlacement, type Placed } from '../pipeline/cluster-plan.js';
 import { embedNeeds } from '../llm/embeddings.js';
-import { clusterStateVersion, firstClusterMembers, loadAssignments, loadItemsForDocs, unclusteredItems, clusterSeen } from '../store/clusters.js';
+import { clusterStateVersion, loadAssignments, loadItemsForDocs, unclusteredItems } from '../store/clusters.js';
 import { applyDescriptions, applyPlacements, ClusterStateConflict, type PlacementResult } from '../store/cluster-apply.js';
-import { clustersOfItems, pendingItems, stillClusterPending } from '../store/pending.js';
+import { clustersOfItems, otherItemsPending, pendingItems, stillClusterPending } from '../store/pending.js';
+import { describeClusters, describeOwedClusters } from './describe.js';
 import { resolvePeople } from './people.js';
 import type { Database } from '../store/schema.js';
 import type { ClusterIndexState } from './caches.js';
@@ -59,29 +63,6 @@ async function resync(db: Kysely<Database>, state: IndexState): Promise<void> {
 }
 
 /**
- * Title, summary, kind and first/last seen of clusters, from their items: read (their first members and
- * stored first/last seen, then the items not at hand) -> plan (src/pipeline/cluster-plan.ts). With
- * `fresh` (the items just placed, per cluster) a cluster that only gained items may keep its
- * description and only move its first/last seen; `described` (cluster -> size when this process last
- * described it) is brought up to date.
- */
-export async function describeClusters(
-  db: Kysely<Database>,
-  index: ClusterIndex | null,
-  clusterIds: readonly number[],
-  fresh?: ReadonlyMap<number, ReadonlyArray<ClusterDoc & DescribeItem>>,
-  described?: Map<number, number>,
-): Promise<Map<number, ClusterDescription | ClusterSeen>> {
-  const members = await firstClusterMembers(db, clusterIds, DESCRIBE_READ);
-  const stored = await clusterSeen(db, [...members.keys()]);
-  const work = planDescribeWork(members, stored, fresh, described);
-  for (const [clusterId, size] of work.sizes) described?.set(clusterId, size);
-  // Every described cluster's items in one load (a query per cluster cost more than describing it),
-  // but for the items just placed: their docs are at hand (a new cluster's are all there).
-  return planDescriptions(work, await loadItemsForDocs(db, work.missing), members, stored, fresh, index);
-}
-
-/**
  * `takePending`: the job also places the items still pending placement (those of the cluster jobs queued
  * behind it, oldest conversations first), up to this many items in all. Queued cluster jobs run one at
  * a time across workers, each carrying one enrich batch's items: a backlog of them cost a job's fixed
@@ -119,6 +100,7 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     const todo = await unclusteredItems(db, itemIds);
     if (!todo.length) {
       await finish(ctx, new Map(), flagged, new Set(), itemIds);
+      if (!(await otherItemsPending(db, itemIds))) await describeOwedClusters(db, ctx.now, cache.describedAt);
       return { assigned: 0, created: 0 };
     }
     const items = await loadItemsForDocs(db, todo);
@@ -148,22 +130,28 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
     const { merges } = placing.regroup;
     if (merges.length) ctx.log.info({ stage: 'cluster', merges: merges.map((m) => ({ from: m.from, into: m.into, score: Number(m.score.toFixed(3)) })) }, 'clusters voicing the same need merged');
     // Describe: a cluster that only gained new items may keep its description (see describeClusters);
-    // one that lost or gained moved items is described again.
+    // one that lost or gained moved items is described again. While other items wait to be placed (a
+    // backlog), those are recorded as owing a description and described once when it is placed: a
+    // cluster touched by many batches was described after each. New clusters are described now.
     const fresh = new Map([...placed.fresh].filter(([c]) => !placed.changed.has(c)));
-    const descriptions = await describeClusters(db, null, [...placed.touched], fresh, cache.describedAt);
+    const backlog = await otherItemsPending(db, itemIds);
+    const made = new Set(saved.ids.values());
+    const postponed: number[] = [];
+    const descriptions = await describeClusters(db, null, [...placed.touched], fresh, cache.describedAt, backlog ? { pick: (c) => !made.has(c), postponed } : undefined);
     const assigned = todo.length - saved.skipped.size;
     const created = saved.ids.size;
-    // Regressions (new reports in a resolved cluster) and cluster.created webhook events.
-    await afterPlacement(ctx, [...saved.ids.values()], new Map([...placed.fresh].map(([c, list]) => [c, list.map((d) => d.at)])));
-    await finish(ctx, descriptions, flagged, new Set(todo), itemIds);
+    await finish(ctx, descriptions, flagged, new Set(todo), itemIds, postponed);
+    if (!backlog) await describeOwedClusters(db, ctx.now, cache.describedAt);
+    // Regressions (new reports in a resolved cluster) and cluster.created webhook events (described by now).
+    await afterPlacement(ctx, [...made], new Map([...placed.fresh].map(([c, list]) => [c, list.map((d) => d.at)])));
     ctx.log.debug({ stage: 'cluster', assigned, created }, 'clustered');
     return { assigned, created };
   }
 }
 
 /**
- * Applies this run's descriptions; then describes the clusters of items a stopped run placed without
- * describing (pending, placed, not by this job). The job's items are marked done with the last write,
+ * Applies this run's descriptions and records the clusters whose describing it postponed; then
+ * describes the clusters of items a stopped run placed without describing (pending, placed, not by this job). The job's items are marked done with the last write,
  * only then: a run that dies before it places (or describes) them again.
  */
 async function finish(
@@ -172,11 +160,12 @@ async function finish(
   flagged: ReadonlySet<number>,
   placedNow: ReadonlySet<number>,
   itemIds: readonly number[],
+  postponed: readonly number[] = [],
 ): Promise<void> {
   const earlier = [...flagged].filter((id) => !placedNow.has(id));
   const clusterIds = earlier.length ? await clustersOfItems(ctx.db, earlier) : [];
-  if (!clusterIds.length) return applyDescriptions(ctx.db, descriptions, ctx.now(), itemIds);
-  await applyDescriptions(ctx.db, descriptions, ctx.now());
+  if (!clusterIds.length) return applyDescriptions(ctx.db, descriptions, ctx.now(), itemIds, { postpone: postponed });
+  await applyDescriptions(ctx.db, descriptions, ctx.now(), [], { postpone: postponed });
   await applyDescriptions(ctx.db, await describeClusters(ctx.db, null, clusterIds), ctx.now(), itemIds);
 }
 

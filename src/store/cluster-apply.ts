@@ -178,31 +178,77 @@ async function applyRegrouping(trx: Kysely<Database>, r: Regrouping, ids: Readon
   }
 }
 
+/** Descriptions owed, as applyDescriptions records and settles them (migration 0016). */
+export interface OwedDescriptions {
+  /** Clusters whose describing this batch postponed: their count moves by one. */
+  postpone?: readonly number[];
+  /** Clusters just described from what they owed (the count read): cleared unless it moved meanwhile. */
+  settled?: ReadonlyArray<{ id: number; owed: number }>;
+}
+
 /**
- * Writes descriptions (or only first/last seen, when that is all that changed) in one transaction; a
- * pinned title stays as the human left it. With `done`, those items are no longer pending for the
- * cluster stage (in the same transaction: a run that dies before places or describes them again).
+ * Writes descriptions in one transaction, a pinned title never rewritten; with it, the items `done`
+ * are marked placed and the descriptions owed are recorded and settled (OwedDescriptions).
  */
-export async function applyDescriptions(db: Kysely<Database>, descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>, now: number, done: readonly number[] = []): Promise<void> {
-  if (!descriptions.size && !done.length) return;
+export async function applyDescriptions(
+  db: Kysely<Database>,
+  descriptions: ReadonlyMap<number, ClusterDescription | ClusterSeen>,
+  now: number,
+  done: readonly number[] = [],
+  owed: OwedDescriptions = {},
+): Promise<void> {
+  if (!descriptions.size && !done.length && !owed.postpone?.length && !owed.settled?.length) return;
   await db.transaction().execute(async (trx) => {
-    if (dbKind(trx) === 'postgres') {
-      await describePg(trx, descriptions, now);
-      await clearClusterPending(trx, done);
-      return;
+    if (dbKind(trx) === 'postgres') await describePg(trx, descriptions, now);
+    else {
+      // Fixed statements (a big batch describes thousands of clusters); a pinned title stays.
+      for (const [id, d] of descriptions) {
+        if (!('title' in d)) await runStatement(trx, 'update "clusters" set "first_seen" = ?, "last_seen" = ?, "updated_at" = ? where "id" = ?', [d.firstSeen, d.lastSeen, now, id]);
+        else
+          await runStatement(
+            trx,
+            'update "clusters" set "summary" = ?, "kind" = ?, "first_seen" = ?, "last_seen" = ?, "updated_at" = ?, "title" = case when "pinned_title" = 0 then ? else "title" end where "id" = ?',
+            [d.summary, d.kind, d.firstSeen, d.lastSeen, now, d.title, id],
+          );
+      }
     }
-    // Fixed statements (a big batch describes thousands of clusters); a pinned title stays.
-    for (const [id, d] of descriptions) {
-      if (!('title' in d)) await runStatement(trx, 'update "clusters" set "first_seen" = ?, "last_seen" = ?, "updated_at" = ? where "id" = ?', [d.firstSeen, d.lastSeen, now, id]);
-      else
-        await runStatement(
-          trx,
-          'update "clusters" set "summary" = ?, "kind" = ?, "first_seen" = ?, "last_seen" = ?, "updated_at" = ?, "title" = case when "pinned_title" = 0 then ? else "title" end where "id" = ?',
-          [d.summary, d.kind, d.firstSeen, d.lastSeen, now, d.title, id],
-        );
-    }
+    await settleOwed(trx, owed);
     await clearClusterPending(trx, done);
   });
+}
+
+async function settleOwed(trx: Kysely<Database>, owed: OwedDescriptions): Promise<void> {
+  for (const part of chunks([...new Set(owed.postpone ?? [])].sort((a, b) => a - b)))
+    await trx
+      .updateTable('clusters')
+      .set({ describe_pending: sql<number>`describe_pending + 1` })
+      .where('id', 'in', part)
+      .execute();
+  const settled = [...(owed.settled ?? [])].sort((a, b) => a.id - b.id);
+  if (!settled.length) return;
+  if (dbKind(trx) === 'postgres') {
+    for (const part of chunks(settled, 5000))
+      await runStatement(
+        trx,
+        'update "clusters" set "describe_pending" = 0 from unnest(?::integer[], ?::integer[]) as "v"("id", "owed") where "clusters"."id" = "v"."id" and "clusters"."describe_pending" = "v"."owed"',
+        [part.map((o) => o.id), part.map((o) => o.owed)],
+      );
+    return;
+  }
+  for (const o of settled) await runStatement(trx, 'update "clusters" set "describe_pending" = 0 where "id" = ? and "describe_pending" = ?', [o.id, o.owed]);
+}
+
+/** Up to `limit` clusters after `afterId` that owe a description, lowest ids first, with the count owed. */
+export async function clustersOwingDescription(db: Kysely<Database>, afterId: number, limit: number): Promise<Array<{ id: number; owed: number }>> {
+  const rows = await db
+    .selectFrom('clusters')
+    .select(['id', 'describe_pending'])
+    .where(sql<boolean>`describe_pending > 0`)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ id: r.id, owed: Number(r.describe_pending) }));
 }
 
 /** The items' need texts: one statement per chunk on PostgreSQL (unnest), a fixed statement per item on SQLite. */

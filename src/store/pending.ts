@@ -134,3 +134,18 @@ export async function clustersOfItems(db: Kysely<Database>, itemIds: readonly nu
   for (const part of chunks([...itemIds])) for (const r of await db.selectFrom('cluster_items').select('cluster_id').where('item_id', 'in', part).execute()) out.add(r.cluster_id);
   return [...out].sort((a, b) => a - b);
 }
+
+/**
+ * Whether items other than `itemIds` are waiting to be placed: a backlog the cluster stage places
+ * before it describes the clusters it touched (any pending rows, read through the partial index).
+ */
+export async function otherItemsPending(db: Kysely<Database>, itemIds: readonly number[]): Promise<boolean> {
+  const own = new Set(itemIds);
+  const rows = await db
+    .selectFrom('feedback_items')
+    .select('id')
+    .where(sql<boolean>`cluster_pending = 1`)
+    .limit(own.size + 1)
+    .execute();
+  return rows.some((r) => !own.has(r.id));
+}

@@ -161,6 +161,8 @@ export interface ClustersTable {
   resolved_by?: string | null;
   resolution?: string | null;
   resolution_url?: string | null;
+  /** Descriptions owed (migration 0016): moved by each batch that postponed describing the cluster, cleared by the describer. */
+  describe_pending: Generated<number>;
 }
 export interface ClusterItemsTable {
   cluster_id: number;

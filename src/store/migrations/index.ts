@@ -16,6 +16,7 @@ import { m0012 } from './0012-kind-groups.js';
 import { m0013 } from './0013-trackers-webhooks.js';
 import { m0014 } from './0014-out-loop.js';
 import { m0015 } from './0015-vote-subject.js';
+import { m0016 } from './0016-describe-pending.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '0013_trackers_webhooks': m0013,
   '0014_out_loop': m0014,
   '0015_vote_subject': m0015,
+  '0016_describe_pending': m0016,
 };
