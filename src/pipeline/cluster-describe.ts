@@ -2,6 +2,7 @@
 import { capitalise, cleanSubject, fitToShow, looksLikeCode, ownWords } from './own-words.js';
 import type { FeedbackKind } from '../model/index.js';
 import { TermStats, type Vec } from './cluster-terms.js';
+import { grown } from './arena.js';
 
 // Title, summary, kind --------------------------------------------------------------------------------
 
@@ -134,7 +135,8 @@ class ItemMemo<V> {
   }
 }
 
-type TitleCandidate = Readonly<{ text: string; subject: boolean; position: number }>;
+/** A phrase that could be a title, with its number of words. */
+type TitleCandidate = Readonly<{ text: string; words: number; subject: boolean; position: number }>;
 const titleMemo = new ItemMemo<readonly TitleCandidate[]>(20_000);
 
 function titleCandidates(item: DescribeItem): readonly TitleCandidate[] {
@@ -153,7 +155,7 @@ function cutTitleCandidates(item: DescribeItem): TitleCandidate[] {
     // One word names a need only as an identifier ("mod_proxy_hcheck", "ProxyPass"), never "Question".
     if (n === 1 && !/[_.\d-]|\p{Ll}\p{Lu}/u.test(t)) return;
     if (n >= (subject ? 1 : 3) && n <= 12 && !BOILERPLATE.test(t) && !META.test(t) && fitToShow(t) && !looksLikeCode(t) && !DATELINE.test(t) && /[\p{L}]{3}/u.test(t))
-      out.push({ text: t, subject, position });
+      out.push({ text: t, words: n, subject, position });
   };
   if (item.subject) push(cleanSubject(item.subject), true, 0);
   // A language model's summary, checked by the same rules, is the stronger candidate when there is one.
@@ -212,56 +214,126 @@ export interface TextScorer {
   similarity(a: string, b: string): number;
 }
 
-/** Terms of phrases (short texts; an item's whole text is tokenized again, as hashing it as a key cost about as much). */
+/** Terms of phrases and short texts (a long text is tokenized again, as hashing it as a key cost about as much). */
 const termMemo = new Memo<string, ReadonlyMap<string, number>>(20_000);
 const MEMO_CHARS = 300;
+/** Tokenizes for the memos (TermStats.terms reads nothing of the stats). */
+const tokens = new TermStats();
 
-/** A scorer over a set of texts: TF-IDF from the given term stats (or the texts themselves). */
-export function textScorer(texts: readonly string[], stats?: TermStats): TextScorer {
+function textTerms(t: string): ReadonlyMap<string, number> {
+  return t.length <= MEMO_CHARS ? termMemo.get(t, () => tokens.terms(null, t)) : tokens.terms(null, t);
+}
+
+const MAX_DOCS = 60;
+
+/**
+ * A scorer over the items' texts (subject, a line break, text): TF-IDF from the given term stats (or
+ * the texts themselves).
+ */
+export function itemScorer(items: readonly DescribeItem[], stats?: TermStats): TextScorer {
+  // An item's text is often short enough to be kept with the phrases' terms; keeping every item's terms
+  // (per item, like its title candidates) cost 60 MB or more for 20,000 items, for a few hundred ms.
+  const texts = items.map((i) => textTerms(`${i.subject ?? ''}\n${i.text}`));
   const local = stats ?? new TermStats();
-  // Titles and summaries score the same texts and phrases many times, and the next describe call of
-  // a growing cluster the same again: each is tokenized once (terms are a function of the text alone).
-  const termsOf = (t: string) => (t.length <= MEMO_CHARS ? termMemo.get(t, () => local.terms(null, t)) : (longMemo.get(t) ?? longMemo.set(t, local.terms(null, t)).get(t)!));
-  const longMemo = new Map<string, ReadonlyMap<string, number>>();
-  if (!stats) for (const t of texts) local.add(termsOf(t));
-  // Each text's vector, and its norm once a cosine needs it: a phrase is scored against every text,
-  // and the texts' norms were most of that (the same numbers as TermStats.cosine: the stats do not
-  // change while the scorer is used).
+  if (!stats) for (const tf of texts) local.count(tf);
+  const docTerms = texts.slice(0, MAX_DOCS);
+  const docs = docTerms.map((tf) => local.vector(tf));
+  const n = docs.length;
+  // Each id's idf (the stats do not change while the scorer is used): the texts' own stats have few
+  // ids; shared stats are asked as needed.
+  const idfs = stats ? null : new Float64Array(local.size);
+  if (idfs) for (let id = 0; id < idfs.length; id++) idfs[id] = local.idf(id);
+  const idf = idfs ? (id: number) => idfs[id]! : (id: number) => local.idf(id);
+  const docNorms = docs.map((d) => local.norm(d));
+  // Per term id, the texts that have it and its weight there (texts in order): a phrase is scored
+  // against every text through its own few terms, not by walking each text's terms. Each text's dot
+  // product adds the same terms in the same (id) order as TermStats.dot, so the sums are the same.
+  let bound = 0;
+  for (const d of docs) for (let i = 0; i < d.terms.length; i++) bound = Math.max(bound, d.terms[i]! + 1);
+  const start = new Int32Array(bound + 1);
+  for (const d of docs) for (let i = 0; i < d.terms.length; i++) start[d.terms[i]! + 1]!++;
+  for (let id = 0; id < bound; id++) start[id + 1]! += start[id]!;
+  const postDoc = new Int32Array(start[bound]!);
+  const postWeight = new Float32Array(start[bound]!);
+  const cursor = start.slice(0, bound);
+  docs.forEach((d, j) => {
+    for (let i = 0; i < d.terms.length; i++) {
+      const p = cursor[d.terms[i]!]!++;
+      postDoc[p] = j;
+      postWeight[p] = d.weights[i]!;
+    }
+  });
+  // In how many of the texts each term occurs: by id when every term of the texts has one (the
+  // texts' own stats), by term otherwise.
+  const shareById = stats ? null : new Int32Array(bound);
+  if (shareById) for (const d of docs) for (let i = 0; i < d.terms.length; i++) shareById[d.terms[i]!]!++;
+  const shareByTerm = new Map<string, number>();
+  if (!shareById) for (const tf of docTerms) for (const term of tf.keys()) shareByTerm.set(term, (shareByTerm.get(term) ?? 0) + 1);
+  // Scratch for a phrase's vector (ids ascending, weights as TermStats.vector makes them) and its dot products.
+  let ids = new Int32Array(64);
+  let weights = new Float64Array(64);
+  const dots = new Float64Array(n);
+  // Mean similarity to every text: a phrase that speaks for all the items, not the words one long item
+  // repeats; and the share of the texts its words occur in.
+  const centrality = (t: string) => {
+    if (!n) return 0;
+    let k = 0;
+    let words = 0;
+    let shared = 0;
+    for (const [term, f] of textTerms(t)) {
+      const id = local.idOf(term);
+      if (!term.startsWith('#')) {
+        words++;
+        shared += shareById ? (id !== undefined && id < bound ? shareById[id]! : 0) : (shareByTerm.get(term) ?? 0);
+      }
+      if (id === undefined) continue;
+      if (k === ids.length) {
+        ids = grown(ids, k * 2);
+        weights = grown(weights, k * 2);
+      }
+      const w = Math.fround(1 + Math.log(f));
+      let at = k++;
+      for (; at > 0 && ids[at - 1]! > id; at--) {
+        ids[at] = ids[at - 1]!;
+        weights[at] = weights[at - 1]!;
+      }
+      ids[at] = id;
+      weights[at] = w;
+    }
+    if (!k) return 0;
+    let sq = 0;
+    for (let i = 0; i < k; i++) {
+      const w = weights[i]! * idf(ids[i]!);
+      sq += w * w;
+    }
+    const norm = Math.sqrt(sq) || 1;
+    dots.fill(0);
+    for (let i = 0; i < k; i++) {
+      const id = ids[i]!;
+      if (id >= bound) continue;
+      const w = idf(id);
+      const a = weights[i]!;
+      for (let p = start[id]!, end = start[id + 1]!; p < end; p++) dots[postDoc[p]!]! += a * postWeight[p]! * w * w;
+    }
+    let s = 0;
+    for (let j = 0; j < n; j++) s += dots[j] === 0 ? 0 : dots[j]! / (norm * docNorms[j]!);
+    return 0.5 * (words ? shared / words / Math.max(1, n) : 0) + 0.5 * (s / n);
+  };
+  // Each compared text's vector, and its norm once a cosine needs it (the same numbers as TermStats.cosine).
   const vecMemo = new Map<string, { v: Vec; norm: number }>();
   const vec = (t: string) => {
     let e = vecMemo.get(t);
-    if (!e) vecMemo.set(t, (e = { v: local.vector(termsOf(t)), norm: -1 }));
+    if (!e) vecMemo.set(t, (e = { v: local.vector(textTerms(t)), norm: -1 }));
     return e;
   };
   const norm = (e: { v: Vec; norm: number }) => (e.norm >= 0 ? e.norm : (e.norm = local.norm(e.v)));
-  const cosine = (a: { v: Vec; norm: number }, b: { v: Vec; norm: number }) => {
-    const dot = local.dot(a.v, b.v);
-    return dot === 0 ? 0 : dot / (norm(a) * norm(b));
+  const similarity = (a: string, b: string) => {
+    const x = vec(a);
+    const y = vec(b);
+    const dot = local.dot(x.v, y.v);
+    return dot === 0 ? 0 : dot / (norm(x) * norm(y));
   };
-  const docs = texts.slice(0, 60).map(vec);
-  // In how many of the texts each term occurs.
-  const share = new Map<string, number>();
-  for (const t of texts.slice(0, 60)) for (const term of termsOf(t).keys()) share.set(term, (share.get(term) ?? 0) + 1);
-  const termShare = (t: string) => {
-    let n = 0;
-    let sum = 0;
-    for (const x of termsOf(t).keys()) {
-      if (x.startsWith('#')) continue;
-      n++;
-      sum += share.get(x) ?? 0;
-    }
-    if (!n) return 0;
-    return sum / n / Math.max(1, docs.length);
-  };
-  // Mean similarity to every text: a phrase that speaks for all the items, not the words one long item repeats.
-  const centrality = (t: string) => {
-    const v = vec(t);
-    if (!docs.length || !v.v.terms.length) return 0;
-    let s = 0;
-    for (const d of docs) s += cosine(v, d);
-    return 0.5 * termShare(t) + 0.5 * (s / docs.length);
-  };
-  return { centrality, similarity: (a, b) => cosine(vec(a), vec(b)) };
+  return { centrality, similarity };
 }
 
 /**
@@ -271,12 +343,11 @@ export function textScorer(texts: readonly string[], stats?: TermStats): TextSco
 export function clusterTitle(items: readonly DescribeItem[], scorer?: TextScorer): string {
   if (!items.length) return '(untitled)';
   items = speaking(items);
-  const s = scorer ?? textScorer(items.map((i) => `${i.subject ?? ''}\n${i.text}`));
+  const s = scorer ?? itemScorer(items);
   let best: { text: string; score: number } | null = null;
   for (const item of items.slice(0, 60)) {
     for (const c of titleCandidates(item)) {
-      const n = words(c.text).length;
-      const score = (s.centrality(c.text) + (c.subject ? 0.1 : 0)) * lengthPrior(n) * (c.text.endsWith('?') ? 0.9 : 1) * (c.position === 0 ? 1 : 0.85);
+      const score = (s.centrality(c.text) + (c.subject ? 0.1 : 0)) * lengthPrior(c.words) * (c.text.endsWith('?') ? 0.9 : 1) * (c.position === 0 ? 1 : 0.85);
       if (!best || score > best.score + 1e-9) best = { text: c.text, score };
     }
   }
@@ -315,10 +386,11 @@ function summaryPhrases(item: DescribeItem): readonly SummaryPhrase[] {
  */
 export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScorer, max = 3): string | null {
   items = speaking(items);
-  const s = scorer ?? textScorer(items.map((i) => `${i.subject ?? ''}\n${i.text}`));
-  const cands: Array<{ item: number; text: string; rel: number; order: number }> = [];
+  const s = scorer ?? itemScorer(items);
+  const cands: Array<{ item: number; text: string; scored: string; rel: number; order: number }> = [];
   let order = 0;
-  for (const item of items.slice(0, 60)) for (const p of summaryPhrases(item)) cands.push({ item: item.itemId, text: p.text, rel: s.centrality(p.scored) * p.factor, order: order++ });
+  for (const item of items.slice(0, 60))
+    for (const p of summaryPhrases(item)) cands.push({ item: item.itemId, text: p.text, scored: p.scored, rel: s.centrality(p.scored) * p.factor, order: order++ });
   if (!cands.length) return null;
   const offering = new Set(cands.map((c) => c.item)).size;
   const want = Math.min(max, Math.max(2, offering));
@@ -334,7 +406,9 @@ export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScor
       const c = cands[k]!;
       if (chosen.includes(c)) continue;
       if (usedItems.has(c.item) && usedItems.size < offering) continue;
-      for (; covered[k]! < chosen.length; covered[k]!++) redOf[k] = Math.max(redOf[k]!, s.similarity(chosen[covered[k]!]!.text, c.text));
+      // Compared on the scored phrases: a shown text only adds a full stop, which no term takes in
+      // (tokenizeReport's words never end in "."), and the scored ones' terms were cut for centrality.
+      for (; covered[k]! < chosen.length; covered[k]!++) redOf[k] = Math.max(redOf[k]!, s.similarity(chosen[covered[k]!]!.scored, c.scored));
       const red = redOf[k]!;
       if (red > 0.8) continue;
       const score = 0.7 * c.rel - 0.3 * red;

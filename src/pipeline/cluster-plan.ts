@@ -2,7 +2,7 @@
 // items go to which cluster (new clusters under negative keys), which clusters are merged or emptied,
 // which clusters are described again and how. The store applies each plan in one transaction
 // (src/store/cluster-apply.ts); the shell is src/stages/cluster.ts.
-import { type ClusterDoc, type ClusterIndex, type DescribeItem, clusterKind, clusterSummary, clusterTitle, itemDoc, textScorer } from './cluster.js';
+import { type ClusterDoc, type ClusterIndex, type DescribeItem, clusterKind, clusterSummary, clusterTitle, itemDoc, itemScorer } from './cluster.js';
 import type { NeedDoc, NeedGrouper, RegroupPlan } from './grouping.js';
 import { needText, othersText } from './need-text.js';
 import type { ItemForDoc } from '../model/records.js';
@@ -178,8 +178,7 @@ export function planDescriptions(
   for (const [clusterId, itemIds] of work.full) {
     const items = itemIds.flatMap((id) => (docs.has(id) ? [docs.get(id)!] : [])).sort((a, b) => a.at - b.at);
     if (!items.length) continue;
-    const texts = items.map((i) => `${i.subject ?? ''}\n${i.text}`);
-    const scorer = textScorer(texts, index?.stats);
+    const scorer = itemScorer(items, index?.stats);
     // Past DESCRIBE_ITEMS items, the stored first/last seen and the new items cover the rest.
     const ats = [...items.map((i) => i.at), ...(fresh?.get(clusterId) ?? []).map((d) => d.at)];
     const prev = members.get(clusterId)!.length > DESCRIBE_ITEMS ? stored.get(clusterId) : undefined;

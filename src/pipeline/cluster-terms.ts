@@ -44,6 +44,30 @@ export class TermStats {
     return this.vector(tf, true);
   }
 
+  /** {@link add} without making the vector (the same ids and frequencies). */
+  count(tf: ReadonlyMap<string, number>): void {
+    this.docs++;
+    for (const term of tf.keys()) {
+      let id = this.ids.get(term);
+      if (id === undefined) {
+        id = this.ids.size;
+        this.ids.set(term, id);
+        if (id >= this.df.length) this.df = grown(this.df, this.df.length * 2);
+      }
+      this.df[id]!++;
+    }
+  }
+
+  /** The id of a term, if it has one. */
+  idOf(term: string): number | undefined {
+    return this.ids.get(term);
+  }
+
+  /** How many terms have ids (ids run from 0 to this, less one). */
+  get size(): number {
+    return this.ids.size;
+  }
+
   vector(tf: ReadonlyMap<string, number>, count = false): Vec {
     // Ids sorted as numbers, each one's weight parked by id meanwhile (ids are unique): no pair objects.
     const ids = new Int32Array(tf.size);

@@ -11,7 +11,7 @@ import { isPerson, needSubject, raiserMessages } from './need-text.js';
 import { grown } from './arena.js';
 
 export type { ItemForDoc };
-export { cleanPhrase, clusterKind, clusterSummary, clusterTitle, textScorer } from './cluster-describe.js';
+export { cleanPhrase, clusterKind, clusterSummary, clusterTitle, itemScorer } from './cluster-describe.js';
 export type { DescribeItem } from './cluster-describe.js';
 
 export interface ClusterDoc {

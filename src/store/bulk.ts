@@ -82,6 +82,33 @@ export function inList<T>(values: readonly T[]): { marks: string; values: T[] } 
   return { marks, values: padded };
 }
 
+const rowMarks = new Map<string, string>();
+
+/**
+ * SQLite: the `(?, ?), (?, ?), ...` of a `values` list of `rows` (each `width` values) for runStatement,
+ * padded to a power of two rows (at least 8) by repeating the last row: a few statement texts serve
+ * every length. For an `update ... from (values ...)` the repeated row sets the same values again.
+ */
+export function valuesList(rows: ReadonlyArray<readonly unknown[]>, width: number): { marks: string; values: unknown[] } {
+  if (!rows.length) throw new Error('valuesList: no rows (values () is not SQL)');
+  let size = 8;
+  while (size < rows.length) size *= 2;
+  const key = `${size}x${width}`;
+  let marks = rowMarks.get(key);
+  if (marks === undefined) {
+    const row = `(${'?, '.repeat(width - 1)}?)`;
+    marks = `${row}, `.repeat(size - 1) + row;
+    rowMarks.set(key, marks);
+  }
+  const values = new Array<unknown>(size * width);
+  for (let r = 0; r < size; r++) {
+    const row = rows[Math.min(r, rows.length - 1)]!;
+    if (row.length !== width) throw new Error(`valuesList: a row of ${row.length} values for ${width} columns`);
+    for (let c = 0; c < width; c++) values[r * width + c] = row[c];
+  }
+  return { marks, values };
+}
+
 const pgTexts = new Map<string, string>();
 const MAX_PG_TEXTS = 500;
 

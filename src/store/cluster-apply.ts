@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import { chunks, dbKind } from './db.js';
 import { GleanerError } from '../errors.js';
-import { insertRows, runStatement } from './bulk.js';
+import { insertRows, runStatement, valuesList } from './bulk.js';
 import type { Database } from './schema.js';
 import { clusterStateVersion } from './clusters.js';
 import { clearClusterPending } from './pending.js';
@@ -201,15 +201,28 @@ export async function applyDescriptions(
   await db.transaction().execute(async (trx) => {
     if (dbKind(trx) === 'postgres') await describePg(trx, descriptions, now);
     else {
-      // Fixed statements (a big batch describes thousands of clusters); a pinned title stays.
+      // A statement per chunk of each shape (a big batch describes thousands of clusters); a pinned title stays.
+      const seen: unknown[][] = [];
+      const full: unknown[][] = [];
       for (const [id, d] of descriptions) {
-        if (!('title' in d)) await runStatement(trx, 'update "clusters" set "first_seen" = ?, "last_seen" = ?, "updated_at" = ? where "id" = ?', [d.firstSeen, d.lastSeen, now, id]);
-        else
-          await runStatement(
-            trx,
-            'update "clusters" set "summary" = ?, "kind" = ?, "first_seen" = ?, "last_seen" = ?, "updated_at" = ?, "title" = case when "pinned_title" = 0 then ? else "title" end where "id" = ?',
-            [d.summary, d.kind, d.firstSeen, d.lastSeen, now, d.title, id],
-          );
+        if (!('title' in d)) seen.push([id, d.firstSeen, d.lastSeen]);
+        else full.push([id, d.summary, d.kind, d.firstSeen, d.lastSeen, d.title]);
+      }
+      for (const part of chunks(seen, 1000)) {
+        const v = valuesList(part, 3);
+        await runStatement(
+          trx,
+          `update "clusters" set "first_seen" = "v"."column2", "last_seen" = "v"."column3", "updated_at" = ? from (values ${v.marks}) as "v" where "clusters"."id" = "v"."column1"`,
+          [now, ...v.values],
+        );
+      }
+      for (const part of chunks(full, 1000)) {
+        const v = valuesList(part, 6);
+        await runStatement(
+          trx,
+          `update "clusters" set "summary" = "v"."column2", "kind" = "v"."column3", "first_seen" = "v"."column4", "last_seen" = "v"."column5", "updated_at" = ?, "title" = case when "clusters"."pinned_title" = 0 then "v"."column6" else "clusters"."title" end from (values ${v.marks}) as "v" where "clusters"."id" = "v"."column1"`,
+          [now, ...v.values],
+        );
       }
     }
     await settleOwed(trx, owed);
@@ -235,7 +248,17 @@ async function settleOwed(trx: Kysely<Database>, owed: OwedDescriptions): Promis
       );
     return;
   }
-  for (const o of settled) await runStatement(trx, 'update "clusters" set "describe_pending" = 0 where "id" = ? and "describe_pending" = ?', [o.id, o.owed]);
+  for (const part of chunks(settled, 1000)) {
+    const v = valuesList(
+      part.map((o) => [o.id, o.owed]),
+      2,
+    );
+    await runStatement(
+      trx,
+      `update "clusters" set "describe_pending" = 0 from (values ${v.marks}) as "v" where "clusters"."id" = "v"."column1" and "clusters"."describe_pending" = "v"."column2"`,
+      v.values,
+    );
+  }
 }
 
 /** Up to `limit` clusters after `afterId` that owe a description, lowest ids first, with the count owed. */
@@ -251,7 +274,7 @@ export async function clustersOwingDescription(db: Kysely<Database>, afterId: nu
   return rows.map((r) => ({ id: r.id, owed: Number(r.describe_pending) }));
 }
 
-/** The items' need texts: one statement per chunk on PostgreSQL (unnest), a fixed statement per item on SQLite. */
+/** The items' need texts: one statement per chunk (unnest on PostgreSQL, a values list on SQLite). */
 async function saveNeedTexts(trx: Kysely<Database>, needTexts: ReadonlyMap<number, string> | undefined): Promise<void> {
   if (!needTexts?.size) return;
   if (dbKind(trx) === 'postgres') {
@@ -264,7 +287,10 @@ async function saveNeedTexts(trx: Kysely<Database>, needTexts: ReadonlyMap<numbe
     }
     return;
   }
-  for (const [id, text] of needTexts) await runStatement(trx, 'update "feedback_items" set "need_text" = ? where "id" = ?', [text, id]);
+  for (const part of chunks([...needTexts], 1000)) {
+    const v = valuesList(part, 2);
+    await runStatement(trx, `update "feedback_items" set "need_text" = "v"."column2" from (values ${v.marks}) as "v" where "feedback_items"."id" = "v"."column1"`, v.values);
+  }
 }
 
 /** PostgreSQL: descriptions in two statements per chunk (unnest), as applyDescriptions writes them one by one on SQLite. */

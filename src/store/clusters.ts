@@ -222,14 +222,18 @@ export async function firstClusterMembers(db: Kysely<Database>, clusterIds: read
     for (const list of out.values()) list.sort((a, b) => a - b);
     return new Map([...new Set(clusterIds)].flatMap((id) => (out.has(id) ? [[id, out.get(id)!] as const] : [])));
   }
-  for (const id of new Set(clusterIds)) {
-    // A fixed statement: a batch touches thousands of clusters, and building each cost more than running it.
-    const rows = await runStatement<{ item_id: number }>(db, 'select "item_id" from "cluster_items" where "cluster_id" = ? order by "item_id" limit ?', [id, limit]);
-    if (rows.length)
-      out.set(
-        id,
-        rows.map((r) => Number(r.item_id)),
-      );
+  // One fixed statement per chunk (a batch touches thousands of clusters, and a statement each was most
+  // of their reading): each cluster's first items through the (cluster_id, item_id) index, as a JSON array.
+  for (const part of chunks([...new Set(clusterIds)], 500)) {
+    const rows = await runStatement<{ cluster_id: number; items: string }>(
+      db,
+      'select "c"."value" as "cluster_id", (select json_group_array("x"."item_id") from (select "item_id" from "cluster_items" where "cluster_id" = "c"."value" order by "item_id" limit ?) as "x") as "items" from json_each(?) as "c"',
+      [limit, JSON.stringify(part)],
+    );
+    for (const r of rows) {
+      const ids = (JSON.parse(r.items) as number[]).sort((a, b) => a - b);
+      if (ids.length) out.set(Number(r.cluster_id), ids);
+    }
   }
   return out;
 }

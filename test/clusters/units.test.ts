@@ -1,6 +1,7 @@
 // Pure parts of clustering: titles, summaries, assignment, reporters, score, trend, the sentence, identity links.
 import { describe, expect, it } from 'vitest';
-import { ClusterIndex, cleanPhrase, clusterKind, clusterSummary, clusterTitle, type DescribeItem } from '../../src/pipeline/cluster.js';
+import { ClusterIndex, cleanPhrase, clusterKind, clusterSummary, clusterTitle, itemScorer, type DescribeItem } from '../../src/pipeline/cluster.js';
+import { TermStats } from '../../src/pipeline/cluster-terms.js';
 import { clusterPriority, trendOf, voicesNeed, whySentence, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { parseIdentityRef, planLinks, segmentOf } from '../../src/pipeline/people.js';
 
@@ -51,6 +52,49 @@ describe('title and summary', () => {
     expect(sentences.length).toBeLessThanOrEqual(3);
     expect(summary).toContain('Okta');
     expect(summary).not.toContain('Thanks');
+  });
+
+  it("scores a phrase by the same numbers as cosines against every text under the texts' own stats", () => {
+    const items = [
+      item(1, 'The export to PDF fails on 3.8.2 with a timeout. It worked on 3.8.1.', 'Export to PDF times out'),
+      item(2, 'Exporting a dashboard as PDF times out after 30 seconds; CSV export works fine.', null),
+      item(3, 'PDF export of big dashboards never finishes (ExportService logs a timeout).', 'Re: [users] PDF export'),
+      item(4, 'Unrelated: the login page is slow on Android. Slow, slow, slow login on every Android phone.', null),
+      item(5, 'Timeout, timeout and again a timeout when exporting PDF reports; the export queue grows and the PDF never arrives.', 'PDF report export queue'),
+    ];
+    // Every sentence and every pair of neighbouring words of the items, and a few phrases of no item.
+    const phrases = ['login page slow', 'nothing in common here', 'ExportService timeout on 3.8.2'];
+    for (const i of items)
+      for (const sentence of i.text.split(/(?<=[.;])\s+/)) {
+        phrases.push(sentence);
+        const w = sentence.split(' ');
+        for (let k = 0; k + 1 < w.length; k++) phrases.push(`${w[k]} ${w[k + 1]}`);
+      }
+    // The plain computation: each text's vector, a cosine against each, the share of texts with each word.
+    const stats = new TermStats();
+    const texts = items.map((i) => stats.terms(null, `${i.subject ?? ''}\n${i.text}`));
+    for (const tf of texts) stats.add(tf);
+    const docs = texts.map((tf) => stats.vector(tf));
+    const expected = (t: string) => {
+      const tf = stats.terms(null, t);
+      const v = stats.vector(tf);
+      if (!v.terms.length) return 0;
+      let s = 0;
+      for (const d of docs) s += stats.cosine(v, d);
+      const words = [...tf.keys()].filter((x) => !x.startsWith('#'));
+      const share = words.length ? words.reduce((n, x) => n + texts.filter((d) => d.has(x)).length, 0) / words.length / docs.length : 0;
+      return 0.5 * share + 0.5 * (s / docs.length);
+    };
+    const scorer = itemScorer(items);
+    for (const t of phrases) expect(scorer.centrality(t)).toBe(expected(t));
+    expect(scorer.centrality('export to PDF times out')).toBeGreaterThan(scorer.centrality('login page slow'));
+    expect(scorer.similarity(phrases[0]!, phrases[1]!)).toBe(stats.cosine(stats.vector(stats.terms(null, phrases[0]!)), stats.vector(stats.terms(null, phrases[1]!))));
+  });
+
+  it('a full stop added to a sentence adds no term (summary sentences are compared on the phrase scored)', () => {
+    const stats = new TermStats();
+    for (const t of ['The export fails on v3.8.2', 'see foo.bar', 'Crash in ExportService', 'a.b.c', 'ends with a number 42', 'élan vital', '$HOME/bin', 'x'])
+      expect([...stats.terms(null, `${t}.`)]).toEqual([...stats.terms(null, t)]);
   });
 
   it('kind is the majority, ties to the earliest', () => {

@@ -4,7 +4,7 @@
 // applyPlacements returns is the one the next read sees, unless someone else changed a placement meanwhile.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { clusterStateVersion } from '../../src/store/clusters.js';
+import { clusterStateVersion, firstClusterMembers } from '../../src/store/clusters.js';
 import { applyDescriptions, applyPlacements } from '../../src/store/cluster-apply.js';
 import { markNotFeedback, mergeClusters, moveItem, renameCluster, splitCluster } from '../../src/store/curation.js';
 import { copyStore } from '../../src/store/copy.js';
@@ -229,4 +229,51 @@ describe.each(implementations)('cluster state version: %s', (kind, make) => {
         await target.drop();
       }
     });
+
+  it('writes need texts and descriptions and reads first members a chunk at a time, as one row at a time did', async () => {
+    // Eleven new clusters of one item each, and three more items into the first one; every item's need text.
+    const solo = await items(11);
+    const more = await items(3);
+    const needTexts = new Map([...solo, ...more].map((id) => [id, `need of ${id}: "quoted" \u00e9 \ud83d\ude00`]));
+    const { ids } = await applyPlacements(store.db, { place: solo.map((itemId, i) => ({ itemId, clusterKey: -1 - i })), needTexts: new Map(solo.map((id) => [id, needTexts.get(id)!])) }, T0);
+    const clusters = solo.map((_, i) => ids.get(-1 - i)!);
+    const first = clusters[0]!;
+    await applyPlacements(store.db, { place: more.map((itemId) => ({ itemId, clusterKey: first })), needTexts: new Map(more.map((id) => [id, needTexts.get(id)!])) }, T0);
+    const stored = await store.db
+      .selectFrom('feedback_items')
+      .select(['id', 'need_text'])
+      .where('id', 'in', [...needTexts.keys()])
+      .execute();
+    expect(new Map(stored.map((r) => [r.id, r.need_text]))).toEqual(needTexts);
+
+    // The first members: lowest ids first, at most `limit`, in the order asked; a cluster with none is left out.
+    const members = await firstClusterMembers(store.db, [clusters[2]!, 999_999, first, clusters[2]!], 3);
+    expect([...members]).toEqual([
+      [clusters[2], [solo[2]]],
+      [first, [solo[0], more[0], more[1]]],
+    ]);
+
+    // Nine described (one with a pinned title), two with only their first/last seen moved.
+    await renameCluster(store.db, clusters[1]!, 'Pinned by a human', true, T0 + 1);
+    const described = new Map<number, { title: string; summary: string | null; kind: 'bug' | null; firstSeen: number; lastSeen: number } | { firstSeen: number; lastSeen: number }>();
+    clusters.slice(0, 9).forEach((c, i) => described.set(c, { title: `Title ${i}`, summary: i % 2 ? null : `Summary ${i}.`, kind: i % 3 ? 'bug' : null, firstSeen: T0 + i, lastSeen: T0 + 100 + i }));
+    clusters.slice(9).forEach((c, i) => described.set(c, { firstSeen: T0 - 1 - i, lastSeen: T0 + 200 + i }));
+    await applyDescriptions(store.db, described, T0 + 7);
+    const rows = await store.db.selectFrom('clusters').select(['id', 'title', 'summary', 'kind', 'first_seen', 'last_seen', 'updated_at']).where('id', 'in', clusters).orderBy('id').execute();
+    expect(rows.map((r) => ({ ...r, first_seen: Number(r.first_seen), last_seen: Number(r.last_seen), updated_at: Number(r.updated_at) }))).toEqual(
+      clusters.map((id, i) => {
+        const d = described.get(id)!;
+        const full = 'title' in d;
+        return {
+          id,
+          title: i === 1 ? 'Pinned by a human' : full ? d.title : '(new cluster)',
+          summary: full ? d.summary : null,
+          kind: full ? d.kind : null,
+          first_seen: d.firstSeen,
+          last_seen: d.lastSeen,
+          updated_at: T0 + 7,
+        };
+      }),
+    );
+  });
 });
