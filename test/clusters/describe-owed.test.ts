@@ -12,6 +12,7 @@ import { runCluster } from '../../src/stages/cluster.js';
 import { pendingItems } from '../../src/store/pending.js';
 import { applyDescriptions } from '../../src/store/cluster-apply.js';
 import { buildDigest } from '../../src/digest/build.js';
+import { sweepPendingWhenIdle } from '../../src/runner/pending.js';
 import { tempDir } from '../support/factories.js';
 
 let app: App | undefined;
@@ -73,5 +74,13 @@ describe('descriptions owed while a backlog is placed', () => {
     expect((await row(csv)).describe_pending).toBe(2);
     await applyDescriptions(db, new Map(), 0, [], { settled: [{ id: csv, owed: 2 }] });
     expect((await row(csv)).describe_pending).toBe(0);
+
+    // A worker's idle sweep settles what two workers' batches left owing (each saw the other's items pending).
+    startWorkers(app, ['cluster']); // the queued cluster jobs find their items placed
+    await app.queue.idle();
+    const title = (await row(csv)).title;
+    await db.updateTable('clusters').set({ title: 'stale', describe_pending: 1 }).where('id', '=', csv).execute();
+    await sweepPendingWhenIdle(app.ctx);
+    expect(await row(csv)).toMatchObject({ title, describe_pending: 0 });
   }, 120_000);
 });
