@@ -62,7 +62,10 @@ export interface ReportTerms {
 export function tokenizeReport(text: string, camelAsWords = true): ReportTerms {
   const words: string[] = [];
   const extras: string[] = [];
-  for (const m of text.matchAll(COMPOUND)) {
+  // The matches matchAll would give, from the one compiled expression (matchAll copies it per call;
+  // a compound is never empty, so there is no empty match to step past).
+  COMPOUND.lastIndex = 0;
+  for (let m = COMPOUND.exec(text); m !== null; m = COMPOUND.exec(text)) {
     const raw = m[0];
     // Most compounds are one plain word: split only when there is something to split on.
     const joined = hasJoiner(raw);
@@ -95,6 +98,7 @@ export function tokenizeReport(text: string, camelAsWords = true): ReportTerms {
       }
     }
   }
+  COMPOUND.lastIndex = 0;
   return { words, extras };
 }
 
