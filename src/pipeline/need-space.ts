@@ -107,22 +107,15 @@ class DenseCounts {
 }
 
 const wordCounts = new DenseCounts();
-/** Occurrence counts of character n-gram ids, a part at a time (every occurrence counts its part's weight). */
-interface PartCounts {
-  begin(parts: number): void;
-  part(weight: number): void;
-  add(id: number): void;
-  sortedPairs(): [Int32Array, Float32Array];
-}
-
 /**
- * Character n-gram counts for one text at a time: each occurrence summed into its id's entry of a
+ * Character n-gram counts for one text at a time, a part at a time (every occurrence counts its
+ * part's weight, any number of parts): each occurrence summed into its id's entry of a
  * small open-addressing table (sized to the text, not to all 2^20 ids: {@link DenseCounts}' arrays
  * over them were 12 MB and a cache miss or two per occurrence), then only the distinct ids sorted.
  * Parts come one after the other, so an id's sum is its parts' weights added in part order: the sums
  * {@link DenseCounts} makes in the order added.
  */
-class GramCounts implements PartCounts {
+class GramCounts {
   /** Per table entry: 1 + the id (0: empty), and where its sum is in `sums`. */
   private keys = new Int32Array(1024);
   private at = new Int32Array(1024);
@@ -202,31 +195,6 @@ class GramCounts implements PartCounts {
   }
 }
 
-/** Past GramCounts' parts: the counts by id as they come. */
-class DenseGramCounts implements PartCounts {
-  private readonly counts = new DenseCounts();
-  private weight = 0;
-
-  begin(): void {
-    this.counts.begin();
-  }
-
-  part(weight: number): void {
-    this.weight = weight;
-  }
-
-  add(id: number): void {
-    this.counts.add(id, this.weight);
-  }
-
-  sortedPairs(): [Int32Array, Float32Array] {
-    return this.counts.sortedPairs();
-  }
-}
-
-/** Parts GramCounts can tell apart. */
-const SORTED_PARTS = 1 << 11;
-let denseGramCounts: DenseGramCounts | null = null;
 const charCounts = new GramCounts();
 
 /** The dot product of two vectors' parts: `a`'s ids [af, at) against `b`'s [bf, bt). */
@@ -379,9 +347,9 @@ export class NeedSpace {
   /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
   tf(parts: ReadonlyArray<TfPart>): Tf {
     const w = wordCounts;
-    const c: PartCounts = parts.length <= SORTED_PARTS ? charCounts : (denseGramCounts ??= new DenseGramCounts());
+    const c = charCounts;
     w.begin();
-    c.begin(parts.length);
+    c.begin();
     for (const { text, weight, terms } of parts) {
       c.part(weight);
       const t = terms ?? tokenizeReport(text.slice(0, 2000));
@@ -406,7 +374,7 @@ export class NeedSpace {
   }
 
   /** Adds the word's character n-gram ids (memoised by word id while the pool lasts). */
-  private addGrams(id: number, word: string, c: PartCounts): void {
+  private addGrams(id: number, word: string, c: GramCounts): void {
     if (id >= this.gramAt.length) this.gramAt = grown(this.gramAt, Math.max(this.gramAt.length * 2, id + 1));
     const pool = this.gramPool;
     let at = this.gramAt[id]! - 1;
