@@ -16,6 +16,12 @@ export class TermStats {
   private df: Int32Array = new Int32Array(64);
   /** Scratch for `vector`: a term's weight by id while the ids are sorted. */
   private parked = new Float64Array(64);
+  /** Scratch for `addTermsOf`: which ids the document has (stamped), their summed occurrences, and the ids in the order met. */
+  private stamp = new Int32Array(0);
+  private round = 0;
+  private sums = new Float64Array(0);
+  private metIds = new Int32Array(0);
+  private met = 0;
   docs = 0;
 
   /** Terms of a text: stemmed words and identifiers (see tokenizeReport). */
@@ -36,6 +42,54 @@ export class TermStats {
     for (let i = 0; i < n; i++) put(body.words[i]!, 1);
     for (let i = 0; i < Math.min(body.extras.length, maxTerms); i++) put('#' + body.extras[i]!, 1);
     return tf;
+  }
+
+  /**
+   * {@link add} of {@link termsOf}(title, body's tokens then more's, maxTerms), without the Map of
+   * terms between them: the same new ids (in the order the terms are first met), counts and weights.
+   */
+  addTermsOf(title: ReportTerms | null, body: ReportTerms, more: ReportTerms | null, maxTerms = 300): Vec {
+    this.docs++;
+    if (++this.round === 0x7fffffff) {
+      this.stamp.fill(0);
+      this.round = 1;
+    }
+    this.met = 0;
+    if (title) {
+      for (const w of title.words) this.meet(w, 2);
+      for (const x of title.extras) this.meet('#' + x, 2);
+    }
+    const words = Math.min(body.words.length + (more?.words.length ?? 0), maxTerms);
+    for (let i = 0; i < words; i++) this.meet(i < body.words.length ? body.words[i]! : more!.words[i - body.words.length]!, 1);
+    const extras = Math.min(body.extras.length + (more?.extras.length ?? 0), maxTerms);
+    for (let i = 0; i < extras; i++) this.meet('#' + (i < body.extras.length ? body.extras[i]! : more!.extras[i - body.extras.length]!), 1);
+    const n = this.met;
+    const terms = this.metIds.slice(0, n).sort();
+    const weights = new Float32Array(n);
+    for (let i = 0; i < n; i++) weights[i] = 1 + Math.log(this.sums[terms[i]!]!);
+    return { terms, weights };
+  }
+
+  /** A term of the document {@link addTermsOf} counts: its id (new ones numbered as met), counted once, its occurrences summed. */
+  private meet(term: string, w: number): void {
+    let id = this.ids.get(term);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(term, id);
+      if (id >= this.df.length) this.df = grown(this.df, this.df.length * 2);
+    }
+    if (id >= this.stamp.length) {
+      const size = Math.max(this.stamp.length * 2, id + 1, 1024);
+      this.stamp = grown(this.stamp, size);
+      this.sums = grown(this.sums, size);
+    }
+    if (this.stamp[id] !== this.round) {
+      this.stamp[id] = this.round;
+      this.sums[id] = 0 + w;
+      this.df[id]!++;
+      if (this.met === this.metIds.length) this.metIds = grown(this.metIds, Math.max(this.met * 2, 256));
+      this.metIds[this.met++] = id;
+    } else this.sums[id]! += w;
   }
 
   /** Adds a document's terms to the frequencies and returns its vector. */

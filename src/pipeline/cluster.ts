@@ -94,10 +94,17 @@ export class CandidateIndex {
   private vecOff = new Int32Array(1024);
   private vecLen = new Int32Array(1024);
   private readonly slotOf = new Map<number, number>();
-  /** Each item's TF-IDF norm under the idf of when it was last computed (all refreshed as the collection grows by a tenth). */
-  private norms = new Float64Array(1024);
+  /**
+   * Per slot, side by side: a query's partial dot product (zero between queries), then the item's
+   * TF-IDF norm under the idf of when it was last computed (all refreshed as the collection grows by a
+   * tenth). A query reads a reached slot's norm from the cache line its sum is in.
+   */
+  private accNorms = new Float64Array(2048);
   private normsAtDocs = 0;
-  private acc = new Float64Array(1024);
+  /** Query scratch: the slots a query reached (one per slot), its most telling terms and their weights. */
+  private touched = new Int32Array(0);
+  private topTerms = new Int32Array(0);
+  private topWeights = new Float64Array(0);
 
   constructor(
     private readonly stats: TermStats,
@@ -110,10 +117,9 @@ export class CandidateIndex {
     const slot = this.slotItem.length;
     this.slotItem.push(itemId);
     this.slotOf.set(itemId, slot);
-    if (slot >= this.acc.length) {
-      const size = this.acc.length * 2;
-      this.acc = grown(this.acc, size);
-      this.norms = grown(this.norms, size);
+    if (slot >= this.vecPage.length) {
+      const size = this.vecPage.length * 2;
+      this.accNorms = grown(this.accNorms, 2 * size);
       this.vecPage = grown(this.vecPage, size);
       this.vecOff = grown(this.vecOff, size);
       this.vecLen = grown(this.vecLen, size);
@@ -132,7 +138,7 @@ export class CandidateIndex {
     this.vecOff[slot] = this.pageUsed;
     this.vecLen[slot] = n;
     this.pageUsed += n;
-    this.norms[slot] = this.stats.norm(v);
+    this.accNorms[2 * slot + 1] = this.stats.norm(v);
     for (let i = 0; i < v.terms.length; i++) {
       const t = v.terms[i]!;
       let p = this.postings[t];
@@ -155,7 +161,7 @@ export class CandidateIndex {
     for (let slot = 0; slot < this.slotItem.length; slot++) {
       const page = this.vecPage[slot]!;
       const off = this.vecOff[slot]!;
-      this.norms[slot] = this.stats.normOf(this.termPages[page]!, this.weightPages[page]!, off, off + this.vecLen[slot]!);
+      this.accNorms[2 * slot + 1] = this.stats.normOf(this.termPages[page]!, this.weightPages[page]!, off, off + this.vecLen[slot]!);
     }
     this.normsAtDocs = docs;
   }
@@ -165,42 +171,65 @@ export class CandidateIndex {
     const n = v.terms.length;
     if (n === 0 || this.slotItem.length === 0) return [];
     this.refreshNorms();
-    const order: Array<{ t: number; w: number }> = [];
+    // The most telling terms (weight x idf², then the lower id: terms are unique, so one order),
+    // kept sorted as they come in scratch arrays: only the first maxQueryTerms are walked.
+    const limit = Math.min(n, this.maxQueryTerms);
+    if (limit <= 0) return [];
+    if (limit > this.topTerms.length) {
+      this.topTerms = new Int32Array(limit);
+      this.topWeights = new Float64Array(limit);
+    }
+    const topTerms = this.topTerms;
+    const topWeights = this.topWeights;
+    let top = 0;
     for (let i = 0; i < n; i++) {
       const t = v.terms[i]!;
       if (!(this.dfs[t]! > 0)) continue;
       const idf = this.stats.idf(t);
-      order.push({ t, w: v.weights[i]! * idf * idf });
+      const w = v.weights[i]! * idf * idf;
+      let at = top;
+      if (at === limit) {
+        const lw = topWeights[limit - 1]!;
+        if (w < lw || (w === lw && t > topTerms[limit - 1]!)) continue;
+        at--;
+      } else top++;
+      while (at > 0 && (topWeights[at - 1]! < w || (topWeights[at - 1] === w && topTerms[at - 1]! > t))) {
+        topWeights[at] = topWeights[at - 1]!;
+        topTerms[at] = topTerms[at - 1]!;
+        at--;
+      }
+      topWeights[at] = w;
+      topTerms[at] = t;
     }
-    order.sort((a, b) => b.w - a.w || a.t - b.t);
-    const acc = this.acc;
-    const touched: number[] = [];
-    const limit = Math.min(order.length, this.maxQueryTerms);
+    const acc = this.accNorms;
+    if (this.touched.length < this.vecPage.length) this.touched = new Int32Array(this.vecPage.length);
+    const touched = this.touched;
+    let nTouched = 0;
     // Terms in more than 2% of the items say little and their postings are long: skipped, except
     // that the three most telling terms are always walked (a query of common words still finds some).
     // Every list is walked newest first and capped at maxPostings, so a query costs the same at any size.
     const maxDf = Math.max(64, 0.02 * this.slotItem.length) * 2;
-    for (let i = 0; i < limit; i++) {
-      const { t, w } = order[i]!;
-      const p = this.postings[t]!;
+    for (let i = 0; i < top; i++) {
+      const t = topTerms[i]!;
       if (i >= 3 && 2 * this.dfs[t]! > maxDf) continue;
+      const w = topWeights[i]!;
+      const p = this.postings[t]!;
       const from = Math.max(0, p.length - 2 * this.maxPostings);
       for (let j = from; j < p.length; j += 2) {
         const slot = p[j]!;
-        if (acc[slot] === 0) touched.push(slot);
-        acc[slot]! += w * p[j + 1]!;
+        if (acc[2 * slot] === 0) touched[nTouched++] = slot;
+        acc[2 * slot]! += w * p[j + 1]!;
       }
     }
     // The best k by partial dot / norm: a small sorted list, replaced from the bottom.
-    const norms = this.norms;
     const bestSlots: number[] = [];
     const bestScores: number[] = [];
     const excludedSlot = this.slotOf.get(exclude) ?? -1;
     let floor = -1;
-    for (let x = 0; x < touched.length; x++) {
+    for (let x = 0; x < nTouched; x++) {
       const slot = touched[x]!;
-      const score = acc[slot]! / (norms[slot]! || 1);
-      acc[slot] = 0;
+      const score = acc[2 * slot]! / (acc[2 * slot + 1]! || 1);
+      acc[2 * slot] = 0;
       if (score <= floor || slot === excludedSlot) continue;
       let at = bestSlots.length;
       if (at === k) at--;

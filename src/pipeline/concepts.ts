@@ -75,18 +75,33 @@ function compile(): Compiled {
   return { re: new RegExp(`(?<![\\p{L}\\p{N}])(?:${parts.join('|')})(?![\\p{L}\\p{N}])`, 'giu'), groups };
 }
 
+/** The index after `i` by code points (a surrogate pair is one step), as a unicode expression moves past an empty match. */
+function advance(s: string, i: number): number {
+  if (i + 1 >= s.length) return i + 1;
+  const c = s.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdbff) return i + 1;
+  const d = s.charCodeAt(i + 1);
+  return d >= 0xdc00 && d <= 0xdfff ? i + 2 : i + 1;
+}
+
 /** The concepts a text mentions, each once, in the order they first appear. */
 export function conceptsOf(text: string): string[] {
   const c = (compiled ??= compile());
-  const seen = new Set<string>();
-  c.re.lastIndex = 0;
-  for (const m of text.toLowerCase().matchAll(c.re)) {
+  const seen: string[] = [];
+  const re = c.re;
+  const lower = text.toLowerCase();
+  // The matches matchAll would give, from the one compiled expression (matchAll copies it per call).
+  re.lastIndex = 0;
+  for (let m = re.exec(lower); m !== null; m = re.exec(lower)) {
+    if (m[0] === '') re.lastIndex = advance(lower, re.lastIndex);
     for (let g = 1; g < m.length; g++) {
       if (m[g] !== undefined) {
-        seen.add(c.groups[g - 1]!);
+        const concept = c.groups[g - 1]!;
+        if (!seen.includes(concept)) seen.push(concept);
         break;
       }
     }
   }
-  return [...seen];
+  re.lastIndex = 0;
+  return seen;
 }

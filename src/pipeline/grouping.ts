@@ -194,11 +194,6 @@ function detached(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');
 }
 
-/** Two texts' tokens one after the other: the tokens of the texts joined by a line break. */
-function joinTerms(a: ReportTerms, b: ReportTerms): ReportTerms {
-  return { words: a.words.concat(b.words), extras: a.extras.concat(b.extras) };
-}
-
 /** A placement as one number: the cluster id doubled, plus one when a human put the item there. */
 function placementCode(p: Placement): number {
   return p.clusterId * 2 + (p.pinned ? 1 : 0);
@@ -377,7 +372,7 @@ export class NeedGrouper {
         bestId: 0,
         bestSim: NaN,
       };
-      const terms = this.termStats.add(this.termStats.termsOf(doc.title ? titleTerms : null, othersTerms ? joinTerms(needTerms, othersTerms) : needTerms));
+      const terms = this.termStats.addTermsOf(doc.title ? titleTerms : null, needTerms, othersTerms);
       const near: Item[] = [];
       for (const other of this.dup.query(terms, this.o.candidates, doc.itemId)) {
         const it = this.items.get(other);

@@ -107,72 +107,30 @@ class DenseCounts {
 }
 
 const wordCounts = new DenseCounts();
-/** Occurrence counts of character n-gram ids, a part at a time (every occurrence counts its part's weight). */
-interface PartCounts {
-  begin(parts: number): void;
-  part(weight: number): void;
-  add(id: number): void;
-  sortedPairs(): [Int32Array, Float32Array];
-}
-
 /**
- * Character n-gram counts for one text at a time: each occurrence noted as one integer (id, then
- * part, in its low bits), sorted, and summed by id in part order: the sums {@link DenseCounts} makes
- * in the order added, without its arrays over all 2^20 ids (12 MB, and a cache miss or two per
- * occurrence). Up to 2^11 parts (ids are below 2^20).
+ * Character n-gram counts for one text at a time, a part at a time (every occurrence counts its
+ * part's weight, any number of parts): each occurrence summed into its id's entry of a
+ * small open-addressing table (sized to the text, not to all 2^20 ids: {@link DenseCounts}' arrays
+ * over them were 12 MB and a cache miss or two per occurrence), then only the distinct ids sorted.
+ * Parts come one after the other, so an id's sum is its parts' weights added in part order: the sums
+ * {@link DenseCounts} makes in the order added.
  */
-class GramCounts implements PartCounts {
+class GramCounts {
+  /** Per table entry: 1 + the id (0: empty), and where its sum is in `sums`. */
   private keys = new Int32Array(1024);
+  private at = new Int32Array(1024);
+  private mask = 1023;
+  /** The distinct ids in the order first met, their sums, and their table entries. */
+  private ids = new Int32Array(512);
+  private sums = new Float64Array(512);
+  private pos = new Int32Array(512);
   private n = 0;
-  private weights: number[] = [];
-  private bits = 0;
-
-  begin(parts: number): void {
-    this.n = 0;
-    this.weights.length = 0;
-    this.bits = parts > 1 ? 32 - Math.clz32(parts - 1) : 0;
-  }
-
-  part(weight: number): void {
-    this.weights.push(weight);
-  }
-
-  add(id: number): void {
-    if (this.n === this.keys.length) this.keys = grown(this.keys, this.n * 2);
-    this.keys[this.n++] = (id << this.bits) | (this.weights.length - 1);
-  }
-
-  sortedPairs(): [Int32Array, Float32Array] {
-    const keys = this.keys.subarray(0, this.n).sort();
-    const bits = this.bits;
-    const mask = (1 << bits) - 1;
-    let distinct = 0;
-    for (let i = 0, prev = -1; i < keys.length; i++) {
-      const id = keys[i]! >>> bits;
-      if (id !== prev) distinct++;
-      prev = id;
-    }
-    const ids = new Int32Array(distinct);
-    const w = new Float32Array(distinct);
-    const weights = this.weights;
-    for (let i = 0, k = 0; i < keys.length; k++) {
-      const id = keys[i]! >>> bits;
-      let v = 0;
-      for (; i < keys.length && keys[i]! >>> bits === id; i++) v += weights[keys[i]! & mask]!;
-      ids[k] = id;
-      w[k] = 1 + Math.log(v < 1 ? Math.exp(v - 1) : v);
-    }
-    return [ids, w];
-  }
-}
-
-/** Past GramCounts' parts: the counts by id as they come. */
-class DenseGramCounts implements PartCounts {
-  private readonly counts = new DenseCounts();
   private weight = 0;
 
   begin(): void {
-    this.counts.begin();
+    // Only the entries this text used are cleared.
+    for (let i = 0; i < this.n; i++) this.keys[this.pos[i]!] = 0;
+    this.n = 0;
   }
 
   part(weight: number): void {
@@ -180,17 +138,63 @@ class DenseGramCounts implements PartCounts {
   }
 
   add(id: number): void {
-    this.counts.add(id, this.weight);
+    const keys = this.keys;
+    const mask = this.mask;
+    let h = Math.imul(id, 0x9e3779b1) & mask;
+    for (;;) {
+      const k = keys[h]!;
+      if (k === id + 1) {
+        this.sums[this.at[h]!]! += this.weight;
+        return;
+      }
+      if (k === 0) break;
+      h = (h + 1) & mask;
+    }
+    if (this.n === this.ids.length) {
+      this.ids = grown(this.ids, this.n * 2);
+      this.sums = grown(this.sums, this.n * 2);
+      this.pos = grown(this.pos, this.n * 2);
+    }
+    const i = this.n++;
+    this.ids[i] = id;
+    this.sums[i] = 0;
+    this.sums[i] += this.weight;
+    keys[h] = id + 1;
+    this.at[h] = i;
+    this.pos[i] = h;
+    // At most half full: probes stay short.
+    if (2 * this.n > mask) this.rehash(2 * (mask + 1));
   }
 
   sortedPairs(): [Int32Array, Float32Array] {
-    return this.counts.sortedPairs();
+    const ids = this.ids.slice(0, this.n).sort();
+    const w = new Float32Array(ids.length);
+    const keys = this.keys;
+    const mask = this.mask;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      let h = Math.imul(id, 0x9e3779b1) & mask;
+      while (keys[h] !== id + 1) h = (h + 1) & mask;
+      const v = this.sums[this.at[h]!]!;
+      w[k] = 1 + Math.log(v < 1 ? Math.exp(v - 1) : v);
+    }
+    return [ids, w];
+  }
+
+  private rehash(size: number): void {
+    this.keys = new Int32Array(size);
+    this.at = new Int32Array(size);
+    this.mask = size - 1;
+    for (let i = 0; i < this.n; i++) {
+      let h = Math.imul(this.ids[i]!, 0x9e3779b1) & this.mask;
+      while (this.keys[h] !== 0) h = (h + 1) & this.mask;
+      this.keys[h] = this.ids[i]! + 1;
+      this.at[h] = i;
+      this.pos[i] = h;
+    }
   }
 }
 
-/** Parts GramCounts can tell apart. */
-const SORTED_PARTS = 1 << 11;
-let denseGramCounts: DenseGramCounts | null = null;
 const charCounts = new GramCounts();
 
 /** The dot product of two vectors' parts: `a`'s ids [af, at) against `b`'s [bf, bt). */
@@ -343,9 +347,9 @@ export class NeedSpace {
   /** Term frequencies of a text; `weight` scales them (the thread's other voices count less). */
   tf(parts: ReadonlyArray<TfPart>): Tf {
     const w = wordCounts;
-    const c: PartCounts = parts.length <= SORTED_PARTS ? charCounts : (denseGramCounts ??= new DenseGramCounts());
+    const c = charCounts;
     w.begin();
-    c.begin(parts.length);
+    c.begin();
     for (const { text, weight, terms } of parts) {
       c.part(weight);
       const t = terms ?? tokenizeReport(text.slice(0, 2000));
@@ -370,7 +374,7 @@ export class NeedSpace {
   }
 
   /** Adds the word's character n-gram ids (memoised by word id while the pool lasts). */
-  private addGrams(id: number, word: string, c: PartCounts): void {
+  private addGrams(id: number, word: string, c: GramCounts): void {
     if (id >= this.gramAt.length) this.gramAt = grown(this.gramAt, Math.max(this.gramAt.length * 2, id + 1));
     const pool = this.gramPool;
     let at = this.gramAt[id]! - 1;

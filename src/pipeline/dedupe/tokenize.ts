@@ -62,15 +62,21 @@ export interface ReportTerms {
 export function tokenizeReport(text: string, camelAsWords = true): ReportTerms {
   const words: string[] = [];
   const extras: string[] = [];
-  for (const m of text.matchAll(COMPOUND)) {
+  // The matches matchAll would give, from the one compiled expression (matchAll copies it per call;
+  // a compound is never empty, so there is no empty match to step past).
+  COMPOUND.lastIndex = 0;
+  for (let m = COMPOUND.exec(text); m !== null; m = COMPOUND.exec(text)) {
     const raw = m[0];
-    const parts = raw.split(PART_SPLIT);
+    // Most compounds are one plain word: split only when there is something to split on.
+    const joined = hasJoiner(raw);
+    const parts = joined ? raw.split(PART_SPLIT) : [raw];
     if (parts.length > 1 && parts.length <= 3 && raw.length <= 48) {
       const whole = raw.toLowerCase();
       if (!/^[\d.:/-]+$/.test(whole)) extras.push(whole);
     }
-    // Versions: 3.8.2 also yields v3.8, so "3.8.2" and "3.8.3" share a term.
-    const version = VERSION.exec(raw);
+    // Versions: 3.8.2 also yields v3.8, so "3.8.2" and "3.8.3" share a term. A version starts with a
+    // digit or a v and holds a dot: other compounds are not tried.
+    const version = joined && maybeVersion(raw) ? VERSION.exec(raw) : null;
     if (version) {
       extras.push('v' + version[1]!);
       if (version[2]) extras.push('v' + version[1]! + version[2]);
@@ -92,7 +98,24 @@ export function tokenizeReport(text: string, camelAsWords = true): ReportTerms {
       }
     }
   }
+  COMPOUND.lastIndex = 0;
   return { words, extras };
+}
+
+/** Whether a compound holds a character PART_SPLIT splits on. */
+function hasJoiner(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    // . # - : / $ _
+    if (c === 46 || c === 35 || c === 45 || c === 58 || c === 47 || c === 36 || c === 95) return true;
+  }
+  return false;
+}
+
+/** Whether VERSION can match: a digit or a v first (after which it needs a digit), and a dot somewhere. */
+function maybeVersion(raw: string): boolean {
+  const c = raw.charCodeAt(0);
+  return ((c >= 48 && c <= 57) || c === 118 || c === 86) && raw.includes('.');
 }
 
 /** Single characters, long digit runs (timestamps, ids, addresses) and hex blobs carry no topic. */
