@@ -11,8 +11,6 @@
 import type { Kysely } from 'kysely';
 import { ClusterPayloadSchema } from '../model/jobs.js';
 import type { ClusterDescription, ClusterSeen } from '../model/cluster.js';
-
-export { describeClusters } from './describe.js';
 import { PermanentJobError } from '../queue/port.js';
 import { loadWordNeighbours } from '../models/word-neighbours.js';
 import { NeedGrouper, type GroupingOptions, type NeedDoc, type Placement } from '../pipeline/grouping.js';
@@ -28,6 +26,8 @@ import type { ClusterIndexState } from './caches.js';
 import type { StageContext } from './context.js';
 import { cooperativeYield } from '../yield.js';
 import { afterPlacement } from '../webhooks/events.js';
+
+export { describeClusters } from './describe.js';
 
 type IndexState = ClusterIndexState;
 
@@ -151,8 +151,9 @@ async function clusterItems(ctx: StageContext, itemIds: number[]): Promise<{ ass
 
 /**
  * Applies this run's descriptions and records the clusters whose describing it postponed; then
- * describes the clusters of items a stopped run placed without describing (pending, placed, not by this job). The job's items are marked done with the last write,
- * only then: a run that dies before it places (or describes) them again.
+ * describes the clusters of items a stopped run placed without describing (pending, placed, not by
+ * this job). The job's items are marked done with the last write, only then: a run that dies before it
+ * places (or describes) them again.
  */
 async function finish(
   ctx: StageContext,
