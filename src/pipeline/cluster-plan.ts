@@ -108,18 +108,28 @@ export interface DescribeWork {
   sizes: Map<number, number>;
   /** Item ids to read for describing (not among the fresh docs). */
   missing: number[];
+  /** Clusters to describe in full that `later` picked: described once a backlog is placed. */
+  postponed: number[];
 }
 
 /**
  * Which clusters are described from their items, and which only move their first/last seen. With
  * `fresh` (the items just placed, per cluster): a cluster whose first DESCRIBE_ITEMS items did not
  * change keeps its title, summary and kind, and so does one that grew by less than a quarter since it
- * was last described (`described`: cluster -> size then).
+ * was last described (`described`: cluster -> size then). A cluster to describe in full that `later`
+ * picks is postponed instead (the caller records it as owing a description).
  */
-export function planDescribeWork(members: ReadonlyMap<number, readonly number[]>, stored: ReadonlyMap<number, ClusterSeen>, fresh?: FreshDocs, described?: ReadonlyMap<number, number>): DescribeWork {
+export function planDescribeWork(
+  members: ReadonlyMap<number, readonly number[]>,
+  stored: ReadonlyMap<number, ClusterSeen>,
+  fresh?: FreshDocs,
+  described?: ReadonlyMap<number, number>,
+  later?: (clusterId: number) => boolean,
+): DescribeWork {
   const seen = new Map<number, ClusterSeen>();
   const full = new Map<number, number[]>();
   const sizes = new Map<number, number>();
+  const postponed: number[] = [];
   for (const [clusterId, itemIds] of members) {
     const added = fresh?.get(clusterId);
     const first = itemIds.slice(0, DESCRIBE_ITEMS);
@@ -134,29 +144,15 @@ export function planDescribeWork(members: ReadonlyMap<number, readonly number[]>
     ) {
       const ats = added.map((d) => d.at);
       seen.set(clusterId, { firstSeen: Math.min(prev.firstSeen, ...ats), lastSeen: Math.max(prev.lastSeen, ...ats) });
-    } else {
+    } else if (later?.(clusterId)) postponed.push(clusterId);
+    else {
       full.set(clusterId, first);
       sizes.set(clusterId, itemIds.length);
     }
   }
   const known = new Set<number>();
   for (const list of fresh?.values() ?? []) for (const d of list) known.add(d.itemId);
-  return { seen, full, sizes, missing: [...full.values()].flat().filter((id) => !known.has(id)) };
-}
-
-/**
- * The work without the clusters `later` picks among those to describe in full: they are described
- * once a backlog is placed (the caller records them as owing a description). Returns the work left
- * and the clusters postponed.
- */
-export function postponeDescribing(work: DescribeWork, later: (clusterId: number) => boolean, fresh?: FreshDocs): { work: DescribeWork; postponed: number[] } {
-  const postponed = [...work.full.keys()].filter(later);
-  if (!postponed.length) return { work, postponed };
-  const full = new Map([...work.full].filter(([c]) => !later(c)));
-  const sizes = new Map([...work.sizes].filter(([c]) => full.has(c)));
-  const known = new Set<number>();
-  for (const list of fresh?.values() ?? []) for (const d of list) known.add(d.itemId);
-  return { work: { seen: work.seen, full, sizes, missing: [...full.values()].flat().filter((id) => !known.has(id)) }, postponed };
+  return { seen, full, sizes, missing: [...full.values()].flat().filter((id) => !known.has(id)), postponed };
 }
 
 /**

@@ -72,12 +72,7 @@ export class TermStats {
 
   /** A term of the document {@link addTermsOf} counts: its id (new ones numbered as met), counted once, its occurrences summed. */
   private meet(term: string, w: number): void {
-    let id = this.ids.get(term);
-    if (id === undefined) {
-      id = this.ids.size;
-      this.ids.set(term, id);
-      if (id >= this.df.length) this.df = grown(this.df, this.df.length * 2);
-    }
+    const id = this.idFor(term);
     if (id >= this.stamp.length) {
       const size = Math.max(this.stamp.length * 2, id + 1, 1024);
       this.stamp = grown(this.stamp, size);
@@ -101,15 +96,18 @@ export class TermStats {
   /** {@link add} without making the vector (the same ids and frequencies). */
   count(tf: ReadonlyMap<string, number>): void {
     this.docs++;
-    for (const term of tf.keys()) {
-      let id = this.ids.get(term);
-      if (id === undefined) {
-        id = this.ids.size;
-        this.ids.set(term, id);
-        if (id >= this.df.length) this.df = grown(this.df, this.df.length * 2);
-      }
-      this.df[id]!++;
+    for (const term of tf.keys()) this.df[this.idFor(term)]!++;
+  }
+
+  /** A term's id, a new one (the next number, its frequency slot made) when it has none yet. */
+  private idFor(term: string): number {
+    let id = this.ids.get(term);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(term, id);
+      if (id >= this.df.length) this.df = grown(this.df, this.df.length * 2);
     }
+    return id;
   }
 
   /** The id of a term, if it has one. */
@@ -127,13 +125,8 @@ export class TermStats {
     const ids = new Int32Array(tf.size);
     let n = 0;
     for (const [term, f] of tf) {
-      let id = this.ids.get(term);
-      if (id === undefined) {
-        if (!count) continue;
-        id = this.ids.size;
-        this.ids.set(term, id);
-        if (id >= this.df.length) this.df = grown(this.df, this.df.length * 2);
-      }
+      const id = count ? this.idFor(term) : this.ids.get(term);
+      if (id === undefined) continue;
       if (count) this.df[id]!++;
       if (id >= this.parked.length) this.parked = grown(this.parked, Math.max(this.parked.length * 2, id + 1));
       this.parked[id] = 1 + Math.log(f);

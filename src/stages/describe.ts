@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { ClusterDescription, ClusterSeen } from '../model/cluster.js';
 import type { ClusterDoc, ClusterIndex, DescribeItem } from '../pipeline/cluster.js';
-import { DESCRIBE_READ, planDescribeWork, planDescriptions, postponeDescribing } from '../pipeline/cluster-plan.js';
+import { DESCRIBE_READ, planDescribeWork, planDescriptions } from '../pipeline/cluster-plan.js';
 import { clusterSeen, firstClusterMembers, loadItemsForDocs } from '../store/clusters.js';
 import { applyDescriptions, clustersOwingDescription } from '../store/cluster-apply.js';
 import type { Database } from '../store/schema.js';
@@ -32,12 +32,8 @@ export async function describeClusters(
 ): Promise<Map<number, ClusterDescription | ClusterSeen>> {
   const members = await firstClusterMembers(db, clusterIds, DESCRIBE_READ);
   const stored = await clusterSeen(db, [...members.keys()]);
-  let work = planDescribeWork(members, stored, fresh, described);
-  if (later) {
-    const p = postponeDescribing(work, later.pick, fresh);
-    work = p.work;
-    later.postponed.push(...p.postponed);
-  }
+  const work = planDescribeWork(members, stored, fresh, described, later?.pick);
+  later?.postponed.push(...work.postponed);
   for (const [clusterId, size] of work.sizes) described?.set(clusterId, size);
   // Every described cluster's items in one load (a query per cluster cost more than describing it),
   // but for the items just placed: their docs are at hand (a new cluster's are all there).

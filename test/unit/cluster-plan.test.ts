@@ -61,6 +61,22 @@ describe('cluster describe plan', () => {
     expect(work.missing).toHaveLength(4 + 11 + 199);
   });
 
+  it('postpones the clusters to describe in full that the caller picks; their items are not read', () => {
+    const members = new Map([
+      [7, [1, 2, 3]],
+      [8, [4, 5]],
+    ]);
+    const stored = new Map([
+      [7, { firstSeen: T0, lastSeen: T0 }],
+      [8, { firstSeen: T0, lastSeen: T0 }],
+    ]);
+    const work = planDescribeWork(members, stored, undefined, undefined, (c) => c === 8);
+    expect(work.postponed).toEqual([8]);
+    expect([...work.full.keys()]).toEqual([7]);
+    expect([...work.sizes.keys()]).toEqual([7]);
+    expect(work.missing).toEqual([1, 2, 3]);
+  });
+
   it('without fresh items every cluster is described, and the title comes from its items', () => {
     const members = new Map([[7, [1, 2, 3]]]);
     const stored = new Map([[7, { firstSeen: null, lastSeen: null }]]);
