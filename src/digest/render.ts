@@ -8,6 +8,7 @@ import Handlebars from 'handlebars';
 import type { DigestJson } from '../model/index.js';
 import { templatesDir } from '../paths.js';
 import { weekLabel } from '../pipeline/period.js';
+import { whoSentence } from '../pipeline/priority.js';
 import { applyCuration, EMPTY_CURATION, type CuratedCluster, type Curation } from './curation.js';
 import { isEditionJson, type EditionExtras } from '../model/digest.js';
 
@@ -113,6 +114,9 @@ function viewModel(d: DigestJson, opts: RenderOptions) {
       rank: i + 1,
       // "3 people this week, 9 in total": the total only when it says more than the week's count.
       toDate: c.reportersToDate !== undefined && c.reportersToDate !== c.reporters ? c.reportersToDate : null,
+      // Under the header (people, channels, dates, trend), the one part of `why` it does not say: who
+      // they are beyond the community. Without the evidence (an older digest's JSON), `why` whole.
+      who: c.evidence ? whoSentence(c.reportersToDate ?? c.reporters, c.evidence.segments) : c.why,
       status: c.status ? { ...c.status, link: safeUrl(c.status.url) } : null,
       quotes: c.quotes.map((q) => ({ ...q, link: safeUrl(q.url) })),
       issues: (c.issues ?? []).map((x) => ({ ...x, link: safeUrl(x.url) })),

@@ -334,6 +334,15 @@ export function trendOf(voicings: readonly Voicing[], period: Period, windows = 
 const SEGMENT_PLURAL: Record<string, string> = { customer: 'customers', partner: 'partners' };
 const SEGMENT_ONE: Record<string, string> = { customer: 'a customer', partner: 'a partner' };
 
+/** The segments other than the community, most people first. */
+function segmentsBySize(segEvidence: ClusterEvidence['segments']): Array<[string, { personIds: number[]; orgs: string[] }]> {
+  return Object.entries(segEvidence)
+    .filter(([s]) => s !== 'community')
+    .sort((a, b) => b[1].personIds.length - a[1].personIds.length || a[0].localeCompare(b[0]));
+}
+
+const orgsOf = (e: { orgs: string[] }) => (e.orgs.length ? ` (${e.orgs.join(', ')})` : '');
+
 /** "5 people in 3 channels, 4 of them from customers (Acme, Globex); first seen 9 days ago, rising". */
 export function whySentence(x: {
   reporters: ReadonlyArray<{ segment: string }>;
@@ -345,14 +354,10 @@ export function whySentence(x: {
 }): string {
   const n = x.reporters.length;
   const head = `${n} ${n === 1 ? 'person' : 'people'} in ${x.channels} ${x.channels === 1 ? 'channel' : 'channels'}`;
-  const segs = Object.entries(x.segEvidence)
-    .filter(([s]) => s !== 'community')
-    .sort((a, b) => b[1].personIds.length - a[1].personIds.length || a[0].localeCompare(b[0]));
-  const parts = segs.map(([s, e]) => {
+  const parts = segmentsBySize(x.segEvidence).map(([s, e]) => {
     const k = e.personIds.length;
-    const orgs = e.orgs.length ? ` (${e.orgs.join(', ')})` : '';
-    if (n === 1) return `from ${SEGMENT_ONE[s] ?? s}${orgs}`;
-    return `${k === n ? (n === 2 ? 'both' : 'all') : k} of them from ${SEGMENT_PLURAL[s] ?? `${s}s`}${orgs}`;
+    if (n === 1) return `from ${SEGMENT_ONE[s] ?? s}${orgsOf(e)}`;
+    return `${k === n ? (n === 2 ? 'both' : 'all') : k} of them from ${SEGMENT_PLURAL[s] ?? `${s}s`}${orgsOf(e)}`;
   });
   const seg = parts.length ? `, ${parts.join(' and ')}` : '';
   let when = '';
@@ -361,4 +366,24 @@ export function whySentence(x: {
     when = `; first seen ${days === 0 ? 'today' : `${days} day${days === 1 ? '' : 's'} ago`}`;
   }
   return `${head}${seg}${when}, ${x.trend}`;
+}
+
+/**
+ * Who the people are, beyond the community, as a line of its own under a digest entry whose header
+ * already gives the people, channels, dates and trend: "From a customer (Initech).", "3 of the 5 from
+ * customers (Acme, Globex); 1 of the 5 from a partner (OSS Foundation)."; null when everyone is community.
+ */
+export function whoSentence(reporters: number, segEvidence: ClusterEvidence['segments']): string | null {
+  const n = Math.max(reporters, 0);
+  const parts = segmentsBySize(segEvidence).map(([s, e]) => {
+    const k = e.personIds.length;
+    const one = `${SEGMENT_ONE[s] ?? s}${orgsOf(e)}`;
+    const many = `${SEGMENT_PLURAL[s] ?? `${s}s`}${orgsOf(e)}`;
+    if (n <= 1) return `from ${one}`;
+    if (k >= n) return `${n === 2 ? 'both' : `all ${n}`} from ${many}`;
+    return k === 1 ? `1 of the ${n} from ${one}` : `${k} of the ${n} from ${many}`;
+  });
+  if (!parts.length) return null;
+  const line = parts.join('; ');
+  return `${line.charAt(0).toUpperCase()}${line.slice(1)}.`;
 }

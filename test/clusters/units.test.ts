@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterIndex, cleanPhrase, clusterKind, clusterSummary, clusterTitle, itemScorer, type DescribeItem } from '../../src/pipeline/cluster.js';
 import { TermStats } from '../../src/pipeline/cluster-terms.js';
-import { clusterPriority, trendOf, voicesNeed, whySentence, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
+import { clusterPriority, trendOf, voicesNeed, whoSentence, whySentence, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { parseIdentityRef, planLinks, segmentOf } from '../../src/pipeline/people.js';
 
 const DAY = 86_400_000;
@@ -207,6 +207,15 @@ describe('reporters and score', () => {
     expect(whySentence({ reporters, channels: 3, segEvidence: seg, firstSeen: T0 - 9 * DAY, asOf: T0, trend: 'rising' })).toBe(
       '5 people in 3 channels, 4 of them from customers (Acme, Globex); first seen 9 days ago, rising',
     );
+  });
+
+  it('who they are, for under a header that gives the rest', () => {
+    const seg = { customer: { personIds: [1, 2, 3], orgs: ['Acme', 'Globex'] }, partner: { personIds: [4], orgs: ['OSS Foundation'] }, community: { personIds: [5], orgs: [] } };
+    expect(whoSentence(5, seg)).toBe('3 of the 5 from customers (Acme, Globex); 1 of the 5 from a partner (OSS Foundation).');
+    expect(whoSentence(1, { customer: { personIds: [1], orgs: ['Initech'] } })).toBe('From a customer (Initech).');
+    expect(whoSentence(2, { customer: { personIds: [1, 2], orgs: ['Acme'] } })).toBe('Both from customers (Acme).');
+    expect(whoSentence(3, { customer: { personIds: [1, 2, 3], orgs: [] } })).toBe('All 3 from customers.');
+    expect(whoSentence(4, { community: { personIds: [1, 2, 3, 4], orgs: [] } })).toBeNull();
   });
 });
 

@@ -390,4 +390,25 @@ describe('rendered', () => {
     expect(text).toContain('Status: fixed. "Fixed in <i>2.4.47</i>."');
     expect(text).toContain('Quotes from dev.maven.apache.org have no web link');
   });
+  it('says under the header only who the people are: the header already gives how many, where, since when and the trend', () => {
+    const evidence = (segments: Record<string, { personIds: number[]; orgs: string[] }>) =>
+      ({ reporters: [], channels: [], segments, messages: [], reactions: {}, score: {}, trend: {} }) as unknown as NonNullable<DigestJson['clusters'][number]['evidence']>;
+    const why = '5 people in 1 channel, 2 of them from customers (Acme, Globex); first seen 27 days ago, rising';
+    const withSegments: DigestJson = {
+      ...d,
+      clusters: [{ ...d.clusters[0]!, why, evidence: evidence({ community: { personIds: [3, 4, 5], orgs: [] }, customer: { personIds: [1, 2], orgs: ['Acme', 'Globex'] } }) }],
+    };
+    for (const out of [renderDigestText(withSegments), renderDigestHtml(withSegments)]) {
+      expect(out).toContain('2 of the 5 from customers (Acme, Globex).');
+      expect(out).not.toContain('5 people in 1 channel');
+    }
+    // Everyone from the community: nothing to add under the header.
+    const community: DigestJson = { ...d, clusters: [{ ...d.clusters[0]!, why, evidence: evidence({ community: { personIds: [1, 2, 3, 4, 5], orgs: [] } }) }] };
+    const text = renderDigestText(community);
+    expect(text).not.toContain('5 people in 1 channel');
+    expect(text).toMatch(/first seen 2026-10-20, last 2026-11-12 · rising\n {3}Status: fixed/);
+    // A digest written before the evidence was kept still shows its sentence.
+    const old: DigestJson = { ...d, clusters: [{ ...d.clusters[0]!, why }] };
+    expect(renderDigestText(old)).toContain(why);
+  });
 });
