@@ -1,6 +1,6 @@
 // A cluster's title, summary and kind, extracted from its items' words. Pure: no I/O. Split out of cluster.ts.
 import { capitalise, cleanSubject, fitToShow, looksLikeCode, ownWords } from './own-words.js';
-import type { FeedbackKind } from '../model/index.js';
+import { NEED_GROUP_OF, NEED_GROUPS, type FeedbackKind } from '../model/index.js';
 import { TermStats, type Vec } from './cluster-terms.js';
 import { grown } from './arena.js';
 
@@ -13,6 +13,8 @@ export interface DescribeItem {
   text: string;
   at: number;
   kind: FeedbackKind | null;
+  /** The classifier's need-group probabilities (problem, request, question, praise); one-hot when a person set the kind. */
+  kindGroups?: readonly number[] | null;
   /** Only staff (or bots) wrote in this item: its words describe an answer, not the need. */
   staffOnly?: boolean;
   /** A language model's one-line summary of the item (`llm:` version), when one was written. */
@@ -421,8 +423,34 @@ export function clusterSummary(items: readonly DescribeItem[], scorer?: TextScor
   return chosen.map((c) => capitalise(c.text)).join(' ');
 }
 
-/** The majority kind of the items; ties go to the kind seen first. */
-export function clusterKind(items: ReadonlyArray<Pick<DescribeItem, 'kind' | 'at'>>): FeedbackKind | null {
+/**
+ * The cluster's kind: the kind most of its items have, when more than half of them have it. When
+ * they disagree with no majority (four reports of one outage read as feature, question, feature and
+ * bug), the items' need-group probabilities are summed (an item without them counts one-hot on its
+ * kind's group) and the likeliest group decides: the kind is the commonest among the items in it
+ * (ties to the kind seen first), or, when no item's own kind is in it, the commonest of all.
+ */
+export function clusterKind(items: ReadonlyArray<Pick<DescribeItem, 'kind' | 'at' | 'kindGroups'>>): FeedbackKind | null {
+  const commonest = majorityKind(items);
+  const kinded = items.filter((i) => i.kind);
+  if (!commonest || 2 * kinded.filter((i) => i.kind === commonest).length > kinded.length) return commonest;
+  const mass = NEED_GROUPS.map(() => 0);
+  const first = NEED_GROUPS.map(() => Infinity);
+  for (const i of items) {
+    if (!i.kind) continue;
+    const p = i.kindGroups && i.kindGroups.length === NEED_GROUPS.length ? i.kindGroups : null;
+    for (let g = 0; g < mass.length; g++) mass[g]! += p ? p[g]! : g === NEED_GROUP_OF[i.kind] ? 1 : 0;
+    const g = NEED_GROUP_OF[i.kind];
+    first[g] = Math.min(first[g]!, i.at);
+  }
+  let best = -1;
+  for (let g = 0; g < mass.length; g++) if (mass[g]! > 0 && (best < 0 || mass[g]! > mass[best]! || (mass[g] === mass[best] && first[g]! < first[best]!))) best = g;
+  const inGroup = items.filter((i) => i.kind && NEED_GROUP_OF[i.kind] === best);
+  return majorityKind(inGroup.length ? inGroup : items);
+}
+
+/** The commonest kind of the items; ties go to the kind seen first. */
+function majorityKind(items: ReadonlyArray<Pick<DescribeItem, 'kind' | 'at'>>): FeedbackKind | null {
   const counts = new Map<FeedbackKind, { n: number; first: number }>();
   for (const i of items) {
     if (!i.kind) continue;

@@ -467,6 +467,7 @@ export function itemDoc(item: ItemForDoc): ClusterDoc & DescribeItem {
     text,
     at,
     kind: item.kind,
+    kindGroups: item.kindGroups ?? null,
     staffOnly: raiser === undefined,
     llmSummary: item.llmSummary ?? null,
     tags: (item.tags ?? []).filter((t) => t.startsWith('area:')),

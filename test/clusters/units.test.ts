@@ -112,6 +112,28 @@ describe('title and summary', () => {
       ]),
     ).toBe('question');
   });
+
+  it('kind without a majority: the need group the items voice together decides', () => {
+    // Four reports of one outage, each a coin toss between kinds: two read as feature, one question, one bug.
+    const outage = [
+      { kind: 'feature' as const, at: 1, kindGroups: [0.3, 0.32, 0.34, 0.04] },
+      { kind: 'question' as const, at: 2, kindGroups: [0.32, 0.07, 0.61, 0.0] },
+      { kind: 'feature' as const, at: 3, kindGroups: [0.08, 0.53, 0.28, 0.11] },
+      { kind: 'bug' as const, at: 4, kindGroups: [0.65, 0.22, 0.11, 0.02] },
+    ];
+    expect(clusterKind(outage)).toBe('bug');
+    // A majority stands, however the probabilities lean.
+    expect(clusterKind([...outage.slice(0, 3), { kind: 'feature' as const, at: 5, kindGroups: [0.3, 0.35, 0.35, 0] }])).toBe('feature');
+    // Without probabilities, as before: the earliest of the tied kinds.
+    expect(clusterKind(outage.map(({ kind, at }) => ({ kind, at })))).toBe('feature');
+    // The winning group holds no item's own kind: the commonest kind of all.
+    expect(
+      clusterKind([
+        { kind: 'feature', at: 1, kindGroups: [0.1, 0.45, 0.45, 0] },
+        { kind: 'bug', at: 2, kindGroups: [0.45, 0.1, 0.45, 0] },
+      ]),
+    ).toBe('feature');
+  });
 });
 
 describe('assignment', () => {
