@@ -73,7 +73,7 @@ export function sentences(text: string): string[] {
 /** Phrases that could be a title: cleaned sentences, and their clauses on ":" / "," / " - ". */
 /** "Could we export dashboards as PDF?" -> "export dashboards as PDF": a request reads as its object. */
 const REQUEST =
-  /^(?:could|can|would|will) (?:we|you|lumen|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
+  /^(?:could|can|would|will) (?:we|you|it|i)(?: please)?(?: be able to)? (?=\p{L})|^(?:is (?:it|there a way) (?:possible )?to|would it be possible to|it would be (?:great|nice|useful|awesome) (?:to|if (?:we|you) could)|i(?:'d| would) (?:like|love) to|we(?:'d| would) (?:like|love) to|please) (?=\p{L})/iu;
 
 /**
  * A map of at most `max` entries that keeps those used lately: when half of that were set since the
