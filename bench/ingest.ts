@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { openApp } from '../src/app.js';
 import { parseConfig } from '../src/config/index.js';
 import { ensureSource } from '../src/store/queries.js';
-import { runIngest, ingestJobId, type IngestPayload } from '../src/stages/ingest.js';
+import { ingestJobId, type IngestPayload } from '../src/stages/ingest.js';
 import { ingestStageTimes, stageMsSince } from '../src/stages/ingest-batch.js';
 import { storedDigest, type StoredDigest } from './stored.js';
 import { importFiles } from '../src/runner/import.js';
@@ -77,8 +77,9 @@ function printStages(prefix: string, stages: Record<string, number>, messages: n
 
 /**
  * `import`: as `gleaner import` stores a file (src/runner/stage-runner.ts): each batch stored one step
- * behind, the next one's chat lines linked on a helper thread meanwhile. `pull`: one batch at a time, as
- * a connector's pull hands them over (its chat lines linked on the helper while this thread reads).
+ * behind, the next one's chat lines linked on a helper thread meanwhile. `pull`: batch by batch, as
+ * a connector's pull hands them over to src/runner/pull.ts (stored in turn: each while the next one is
+ * read, its chat lines linked on the helper while the one before is stored).
  */
 async function chatInProcess(
   batches: RawMessage[][],
@@ -98,7 +99,9 @@ async function chatInProcess(
     for (const messages of batches) await sink.put({ sourceId, platform: 'slack', messages, normalizerVersion: 1 });
     await sink.end();
   } else {
-    for (const messages of batches) await runIngest(app.ctx, { sourceId, platform: 'slack', messages, normalizerVersion: 1 } satisfies IngestPayload);
+    const turns = stageRunner(app).turns();
+    for (const messages of batches) await turns.put({ sourceId, platform: 'slack', messages, normalizerVersion: 1 } satisfies IngestPayload);
+    await turns.end();
   }
   const s = Number(process.hrtime.bigint() - t) / 1e9;
   // This thread's CPU (with a link-ahead helper: the helper's too, it is a thread of this process).

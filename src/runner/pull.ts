@@ -9,7 +9,7 @@ import { redact, redactSecretValues, secretValues } from '../config/index.js';
 import type { Connector, Page } from '../model/index.js';
 import { ensureSource, getCheckpoint, markSourcePulled } from '../store/queries.js';
 import type { IngestPayload } from '../stages/ingest.js';
-import { stageRunner } from './stage-runner.js';
+import { stageRunner, type PageTurns } from './stage-runner.js';
 import { normalizeItems } from './batch.js';
 import { recordSourceEvent } from '../store/digests.js';
 
@@ -56,7 +56,28 @@ function errorText(app: App, cfg: SourceConfig, err: unknown): string {
 }
 
 async function consume(app: App, cfg: SourceConfig, pages: AsyncIterable<Page<unknown>>, connector: Connector<unknown>, sourceId: number, result: SourceRunResult): Promise<void> {
-  const runner = stageRunner(app);
+  // Each page is stored while the next is fetched and normalized (in-process, its chat lines linked
+  // on a helper thread meanwhile); a page is stored before the one after it, with its cursor.
+  const turns = stageRunner(app).turns();
+  try {
+    await consumeInTurn(app, cfg, pages, connector, sourceId, result, turns);
+  } catch (err: unknown) {
+    // The page already read is stored all the same: the next pull goes on after it.
+    await turns.end().catch((e: unknown) => app.ctx.log.warn({ source: cfg.name, err: e instanceof Error ? e.message : String(e) }, 'storing a page failed'));
+    throw err;
+  }
+  await turns.end();
+}
+
+async function consumeInTurn(
+  app: App,
+  cfg: SourceConfig,
+  pages: AsyncIterable<Page<unknown>>,
+  connector: Connector<unknown>,
+  sourceId: number,
+  result: SourceRunResult,
+  turns: PageTurns,
+): Promise<void> {
   for await (const page of pages) {
     const batch = await normalizeItems(
       (raw, ctx) => connector.normalize(raw, ctx),
@@ -80,7 +101,7 @@ async function consume(app: App, cfg: SourceConfig, pages: AsyncIterable<Page<un
     result.gaps += page.gaps?.length ?? 0;
     result.rateLimitedMs += page.rateLimitedMs ?? 0;
     if (page.rateLimitedMs) await recordSourceEvent(app.db, { sourceId, kind: 'rate_limited', at: app.ctx.now(), durationMs: page.rateLimitedMs });
-    await runner.ingest(payload);
+    await turns.put(payload);
   }
 }
 

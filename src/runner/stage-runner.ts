@@ -25,6 +25,17 @@ export interface BatchCounts {
   enqueuedBatches: number;
 }
 
+/**
+ * Where a source's pages go as a pull reads them: each is stored (or queued) while the caller reads
+ * the next one, and `put` first waits for the page before it (its error, if any, is thrown there):
+ * pages are stored in order, one at a time, as soon as they come, none held back.
+ */
+export interface PageTurns {
+  put(payload: IngestPayload): Promise<void>;
+  /** The last page put is stored; throws its error. */
+  end(): Promise<void>;
+}
+
 /** Where an import hands its batches, in order. */
 export interface BatchSink {
   readonly batchSize: number;
@@ -42,6 +53,8 @@ export interface StageRunner {
   begin(): Promise<void>;
   /** One batch from a source: stored now, or queued. */
   ingest(payload: IngestPayload): Promise<IngestResult | null>;
+  /** A pull's pages, stored in turn (see PageTurns). */
+  turns(): PageTurns;
   /** A sink for an import's batches; `followUp: false` leaves stored batches' conversations to `finish`. */
   sink(counts: BatchCounts, opts: { followUp?: boolean }): BatchSink;
   /** After reading: here, the tagging and clustering left pending; with workers and `wait`, until they are idle. */
@@ -67,6 +80,28 @@ function hereRunner(app: App): StageRunner {
     here: true,
     begin: async () => {},
     ingest: (payload) => runIngest(app.ctx, payload),
+    turns: () => {
+      // The page being stored, as its error or null (caught at once: a rejection is not left unhandled
+      // while the caller reads the next page).
+      let storing: Promise<unknown> = Promise.resolve(null);
+      const settle = async () => {
+        const err = await storing;
+        storing = Promise.resolve(null);
+        if (err) throw err;
+      };
+      return {
+        put: async (payload) => {
+          // Its chat lines are linked on a helper thread while the page before is stored here.
+          prefetchIngest(app.ctx, payload);
+          await settle();
+          storing = runIngest(app.ctx, payload).then(
+            () => null,
+            (err: unknown) => err ?? new Error('ingest failed'),
+          );
+        },
+        end: settle,
+      };
+    },
     sink: (counts, opts) => {
       // A batch is stored one step behind: the next batch's chat lines are linked on a helper thread
       // (prefetchIngest) while this thread stores the one before.
@@ -106,6 +141,12 @@ function workersRunner(app: App): StageRunner {
       await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
       return null;
     },
+    turns: () => ({
+      put: async (payload) => {
+        await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
+      },
+      end: async () => {},
+    }),
     sink: (counts) => ({
       batchSize: IMPORT_BATCH.queued,
       parseAhead: false,

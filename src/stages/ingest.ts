@@ -20,8 +20,15 @@ export function ingestJobId(p: IngestPayload): string {
 export function prefetchIngest(ctx: StageContext, payload: IngestPayload): void {
   // A batch stored in parts is linked part by part here: lines linked ahead as one stream would not match a part.
   if (payload.platform === 'mail' || payload.messages.length > MAX_TRANSACTION_MESSAGES) return;
+  let streams: ReturnType<typeof channelStreams>;
+  try {
+    streams = channelStreams(payload.sourceId, batchInTimeOrder(payload.messages));
+  } catch {
+    // Not a valid batch (not checked yet): nothing is linked ahead; runIngest says what is wrong with it.
+    return;
+  }
   handedOver.add(payload);
-  ctx.services.ingest.linkAhead(true)?.prefetch(payload.sourceId, channelStreams(payload.sourceId, batchInTimeOrder(payload.messages)));
+  ctx.services.ingest.linkAhead(true)?.prefetch(payload.sourceId, streams);
 }
 
 /** Below this many messages a batch's lines are linked here: a round trip to the helper costs more. */

@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { ensureSource } from '../../src/store/queries.js';
 import { prefetchIngest, runIngest, type IngestPayload } from '../../src/stages/ingest.js';
 import type { RawMessage } from '../../src/model/index.js';
+import { stageRunner } from '../../src/runner/stage-runner.js';
 import { tempDir } from '../support/factories.js';
 
 const T0 = Date.UTC(2026, 9, 5, 9);
@@ -75,9 +76,11 @@ async function store(app: App, sourceId: number, parts: RawMessage[][], ahead: b
   if (behind) await runIngest(app.ctx, behind, { linkAhead: ahead });
 }
 
-/** Stores the batches one at a time, as a connector's pull hands them over (nothing handed over before). */
+/** Stores the batches as a connector's pull hands them over (src/runner/pull.ts): in turn, each while the next one comes. */
 async function pull(app: App, sourceId: number, parts: RawMessage[][]): Promise<void> {
-  for (const messages of parts) await runIngest(app.ctx, { sourceId, platform: 'irc', messages, normalizerVersion: 1 } satisfies IngestPayload);
+  const turns = stageRunner(app).turns();
+  for (const messages of parts) await turns.put({ sourceId, platform: 'irc', messages, normalizerVersion: 1 } satisfies IngestPayload);
+  await turns.end();
 }
 
 /** Conversations as sorted lists of external ids (independent of row ids). */
@@ -151,5 +154,19 @@ describe('linking chat lines ahead on a helper thread', () => {
     await store(ahead.app, ahead.sourceId, parts, true);
     expect(await threads(ahead.app)).toEqual(await threads(here.app));
     expect(ahead.app.services.ingest.linkAheadStats().missed).toBeGreaterThan(0);
+  });
+
+  it("a pull's page that fails to store stops the pull there, after the pages before it are stored", async () => {
+    const { app, sourceId } = await open(join(tempDir(), 'turns.db'));
+    const parts = batches(60, 0, 100);
+    const turns = stageRunner(app).turns();
+    await turns.put({ sourceId, platform: 'irc', messages: parts[0]!, normalizerVersion: 1 });
+    await turns.put({ sourceId, platform: 'irc', messages: parts[1]!, normalizerVersion: 1 });
+    // Not a valid page: storing it fails while the caller goes on to the next page.
+    await turns.put({ sourceId, platform: 'irc', messages: [{ text: 'no id, no author' }], normalizerVersion: 1 } as unknown as IngestPayload);
+    await expect(turns.put({ sourceId, platform: 'irc', messages: parts[2]!, normalizerVersion: 1 })).rejects.toThrow(/payload/);
+    await turns.end();
+    const stored = await app.db.selectFrom('messages').select('external_id').execute();
+    expect(stored.map((r) => r.external_id).sort()).toEqual([...parts[0]!, ...parts[1]!].map((m) => m.externalId).sort());
   });
 });
