@@ -83,7 +83,7 @@ function hereRunner(app: App): StageRunner {
     turns: () => {
       // The page being stored, as its error or null (caught at once: a rejection is not left unhandled
       // while the caller reads the next page).
-      let storing: Promise<unknown> = Promise.resolve(null);
+      let storing: Promise<Error | null> = Promise.resolve(null);
       const settle = async () => {
         const err = await storing;
         storing = Promise.resolve(null);
@@ -96,7 +96,7 @@ function hereRunner(app: App): StageRunner {
           await settle();
           storing = runIngest(app.ctx, payload).then(
             () => null,
-            (err: unknown) => err ?? new Error('ingest failed'),
+            (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
           );
         },
         end: settle,
