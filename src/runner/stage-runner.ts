@@ -51,8 +51,6 @@ export interface StageRunner {
   readonly here: boolean;
   /** Before a command reads sources or files. */
   begin(): Promise<void>;
-  /** One batch from a source: stored now, or queued. */
-  ingest(payload: IngestPayload): Promise<IngestResult | null>;
   /** A pull's pages, stored in turn (see PageTurns). */
   turns(): PageTurns;
   /** A sink for an import's batches; `followUp: false` leaves stored batches' conversations to `finish`. */
@@ -79,7 +77,6 @@ function hereRunner(app: App): StageRunner {
   return {
     here: true,
     begin: async () => {},
-    ingest: (payload) => runIngest(app.ctx, payload),
     turns: () => {
       // The page being stored, as its error or null (caught at once: a rejection is not left unhandled
       // while the caller reads the next page).
@@ -136,10 +133,6 @@ function workersRunner(app: App): StageRunner {
     // With Redis and nothing queued, work an earlier run left pending is queued again first.
     begin: async () => {
       await sweepPendingWhenIdle(app.ctx);
-    },
-    ingest: async (payload) => {
-      await app.queue.add('ingest', 'ingest', payload, { jobId: ingestJobId(payload) });
-      return null;
     },
     turns: () => ({
       put: async (payload) => {
