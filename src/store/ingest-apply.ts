@@ -369,12 +369,65 @@ async function pullInRepliesPg(trx: Kysely<Database>, keys: readonly string[], t
       [part],
     );
     orphans.sort((a, b) => a.message_id - b.message_id || (a.ref_key < b.ref_key ? -1 : a.ref_key > b.ref_key ? 1 : 0) || a.parent_id - b.parent_id);
-    for (const o of orphans) {
-      if (o.child === o.parent) continue;
-      await mergeConversations(trx, o.parent, o.child);
-      touched.delete(o.child);
-      touched.add(o.parent);
+    const pairs = orphans.filter((o) => o.child !== o.parent).map((o) => ({ into: o.parent, from: o.child }));
+    if (!pairs.length) continue;
+    await mergeConversationsPg(trx, pairs);
+    for (const p of pairs) {
+      touched.delete(p.from);
+      touched.add(p.into);
     }
+  }
+}
+
+/**
+ * PostgreSQL: mergeConversations for each pair in turn, as a few statements whatever the number of
+ * pairs (it was four or more statements a pair, a round trip each, with the rows locked meanwhile).
+ * The end state is the sequence's: where each conversation's messages end up and which items move or
+ * go is worked out here from the items the conversations have, then written once. The same order as
+ * mergeConversations: conversation rows first (read after, the items include those of an enrich that
+ * held a row), items before their placements and tags.
+ */
+async function mergeConversationsPg(trx: Kysely<Database>, pairs: ReadonlyArray<{ into: number; from: number }>): Promise<void> {
+  const froms = [...new Set(pairs.map((p) => p.from))].sort((a, b) => a - b);
+  await runStatement(trx, 'delete from "conversations" where "id" = any(?::integer[])', [froms]);
+  const involved = [...new Set(pairs.flatMap((p) => [p.into, p.from]))].sort((a, b) => a - b);
+  const items = await runStatement<{ id: number; conversation_id: number }>(trx, 'select "id", "conversation_id" from "feedback_items" where "conversation_id" = any(?::integer[])', [involved]);
+  // Where each conversation's messages are (by the conversation they were in), and each conversation's item.
+  const label = new Map<number, number>(involved.map((c) => [c, c]));
+  const itemAt = new Map<number, number>(items.map((r) => [r.conversation_id, r.id]));
+  const gone: number[] = [];
+  for (const { into, from } of pairs) {
+    for (const [c, at] of label) if (at === from) label.set(c, into);
+    const it = itemAt.get(from);
+    if (it === undefined) continue;
+    itemAt.delete(from);
+    if (itemAt.has(into)) gone.push(it);
+    else itemAt.set(into, it);
+  }
+  const startOf = new Map(items.map((r) => [r.id, r.conversation_id]));
+  const moved = [...itemAt].filter(([conv, id]) => startOf.get(id) !== conv);
+  // One UPDATE checks the unique conversation_id row by row: an item moving to where another item
+  // still is (possible only when a merge goes into a conversation merged away before) is done in turn.
+  const leaving = new Set(moved.map(([, id]) => startOf.get(id)!));
+  if (moved.some(([conv]) => leaving.has(conv))) {
+    for (const { into, from } of pairs) await mergeConversations(trx, into, from);
+    return;
+  }
+  const relabel = [...label].filter(([c, at]) => c !== at);
+  if (relabel.length)
+    await runStatement(trx, 'update "messages" set "conversation_id" = "v"."to" from unnest(?::integer[], ?::integer[]) as "v"("from", "to") where "messages"."conversation_id" = "v"."from"', [
+      relabel.map(([c]) => c),
+      relabel.map(([, at]) => at),
+    ]);
+  if (gone.length) await runStatement(trx, 'delete from "feedback_items" where "id" = any(?::integer[])', [gone]);
+  if (moved.length)
+    await runStatement(trx, 'update "feedback_items" set "conversation_id" = "v"."conv" from unnest(?::integer[], ?::integer[]) as "v"("id", "conv") where "feedback_items"."id" = "v"."id"', [
+      moved.map(([, id]) => id),
+      moved.map(([conv]) => conv),
+    ]);
+  if (gone.length) {
+    await runStatement(trx, 'delete from "cluster_items" where "item_id" = any(?::integer[])', [gone]);
+    await runStatement(trx, 'delete from "tags" where "item_id" = any(?::integer[])', [gone]);
   }
 }
 

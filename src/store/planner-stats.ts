@@ -19,14 +19,21 @@ const CHECK_MS = 5_000;
 /** autovacuum_analyze_threshold (PostgreSQL's default) and the share of a table's rows changed (see above). */
 const ANALYZE_THRESHOLD = 50;
 const ANALYZE_SCALE = 1;
+/**
+ * Tables no statement plans from statistics: raw_items is only ever written, one upsert a batch whose
+ * conflict target is its unique key (it was analyzed as often as messages, a sample of 30,000 raw
+ * payloads each time, for nothing). Autovacuum still analyzes them on its own schedule.
+ */
+const NEVER_PLANNED = ['raw_items'];
 /** "GLAN": the advisory lock that keeps two processes from analyzing the same tables at once. */
 const ANALYZE_LOCK_KEY = 0x474c414e;
 
-/** Tables with more rows changed since their last ANALYZE than ANALYZE_THRESHOLD + ANALYZE_SCALE of their rows. */
+/** Tables with more rows changed since their last ANALYZE than ANALYZE_THRESHOLD + ANALYZE_SCALE of their rows (but NEVER_PLANNED). */
 export async function tablesToAnalyze(db: Kysely<Database>): Promise<string[]> {
   const r = await sql<{ relname: string }>`
     select s.relname from pg_stat_user_tables s join pg_class c on c.oid = s.relid
     where s.schemaname = current_schema() and s.n_mod_since_analyze > ${ANALYZE_THRESHOLD} + ${ANALYZE_SCALE} * greatest(c.reltuples, 0)
+      and s.relname <> all(${NEVER_PLANNED}::text[])
     order by s.relname`.execute(db);
   return r.rows.map((x) => x.relname);
 }

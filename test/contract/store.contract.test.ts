@@ -103,6 +103,47 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
       expect(conv[0]!.root_message_id).toBe(rootRow.id);
     });
 
+    it('replies stored before their parent bring their feedback along: the first item moves, a second goes with its tags and placement', async () => {
+      const detected = (messageId: number, tag: string): DetectedFeedback => ({
+        messageId,
+        isFeedback: true,
+        kind: 'bug',
+        kindConfidence: 0.8,
+        feedbackConfidence: 0.9,
+        sentiment: 'negative',
+        modelVersion: 'test-1',
+        tags: [{ tag, provenance: 'rule', confidence: null, version: 'r1' }],
+      });
+      const stored = async (e: string) => store.db.selectFrom('messages').select(['id', 'conversation_id']).where('external_id', '=', e).executeTakeFirstOrThrow();
+      await ingest({ platform: 'slack', messages: [msg({ externalId: 'r1', replyTo: 'root', text: 'export fails', sentAt: T0 + 60_000, author: { id: 'U2' } })] });
+      await ingest({ platform: 'slack', messages: [msg({ externalId: 'r2', replyTo: 'root', text: 'export fails here too', sentAt: T0 + 120_000, author: { id: 'U3' } })] });
+      const [r1, r2] = [await stored('r1'), await stored('r2')];
+      expect(r2.conversation_id).not.toBe(r1.conversation_id);
+      const item1 = (await saveDetection(store.db, r1.conversation_id!, detected(r1.id, 'area:one'), T0))!;
+      const item2 = (await saveDetection(store.db, r2.conversation_id!, detected(r2.id, 'area:two'), T0))!;
+      const cluster = await store.db
+        .insertInto('clusters')
+        .values({ title: 'Exports', pinned_title: 0, summary: null, kind: 'bug', first_seen: T0, last_seen: T0, created_at: T0, updated_at: T0 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await store.db
+        .insertInto('cluster_items')
+        .values([
+          { cluster_id: cluster.id, item_id: item1, pinned: 0 },
+          { cluster_id: cluster.id, item_id: item2, pinned: 0 },
+        ])
+        .execute();
+      const r = await ingest({ platform: 'slack', messages: [msg({ externalId: 'root', text: 'exports?', sentAt: T0 })] }, T0 + 1);
+      const c = await conversationOf('root');
+      expect([await conversationOf('r1'), await conversationOf('r2')]).toEqual([c, c]);
+      expect(r.conversationIds).toEqual([c]);
+      expect(await store.db.selectFrom('conversations').select(['id', 'message_count']).execute()).toEqual([{ id: c, message_count: 3 }]);
+      // The first reply's item moved into the parent's conversation; the second's went, with its tags and placement.
+      expect(await store.db.selectFrom('feedback_items').select(['id', 'conversation_id']).execute()).toEqual([{ id: item1, conversation_id: c }]);
+      expect(await store.db.selectFrom('tags').select(['item_id', 'tag']).execute()).toEqual([{ item_id: item1, tag: 'area:one' }]);
+      expect(await store.db.selectFrom('cluster_items').select(['cluster_id', 'item_id']).execute()).toEqual([{ cluster_id: cluster.id, item_id: item1 }]);
+    });
+
     it('keeps a thread whose first message is not stored as one conversation, across batches', async () => {
       // A forum post's thread exported alone: every message names the thread, none of them is its starter.
       const t = (id: string, s: number, user: string) => msg({ externalId: id, threadId: 'thread-9', sentAt: T0 + s * 60_000, author: { id: user } });

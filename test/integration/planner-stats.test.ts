@@ -72,6 +72,21 @@ describe('planner statistics of a PostgreSQL store', () => {
     ).toContain('people');
   });
 
+  it('a table only ever written (raw_items) is never analyzed by the store, however much it changed', async () => {
+    await sql`insert into sources (name, platform, status, created_at) values ('s', 'slack', 'ok', 0)`.execute(store.db);
+    await sql`insert into raw_items (source_id, external_id, payload, normalizer_version, fetched_at) select (select max(id) from sources), 'e' || g, '{}', 1, 0 from generate_series(1, 3000) g`.execute(
+      store.db,
+    );
+    // Due by the rule (3,000 rows changed, far past 50 + the rows it had), once the statistics show it.
+    const changed = await until(
+      async () => Number((await sql<{ n: string | null }>`select n_mod_since_analyze as n from pg_stat_user_tables where relname = 'raw_items'`.execute(store.db)).rows[0]?.n ?? 0),
+      (n) => n >= 3000,
+    );
+    expect(changed).toBeGreaterThanOrEqual(3000);
+    expect(await tablesToAnalyze(store.db)).not.toContain('raw_items');
+    expect(await analyzeChangedTables(store.db)).not.toContain('raw_items');
+  });
+
   it('two processes at it at once: one analyzes, the other skips, neither fails', async () => {
     await addPeople(2000);
     await until(

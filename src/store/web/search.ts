@@ -1,5 +1,5 @@
-// Message search: each database's own full-text search (an FTS5 table on SQLite, a generated tsvector
-// column on PostgreSQL), kept in step by syncSearchIndex.
+// Message search: each database's own full-text search (an FTS5 table on SQLite, kept in step by
+// syncSearchIndex; a GIN index on the messages' tsvector on PostgreSQL, migration 0017).
 import { sql } from 'kysely';
 import { getSetting, setSetting } from './accounts.js';
 import { isSqlite, w, type Db } from './tables.js';
@@ -61,7 +61,7 @@ export function tsQuery(q: string): string | null {
   return words.map((x) => `'${x.toLowerCase()}':*`).join(' & ');
 }
 
-/** Conversation ids with a message matching the query (FTS5 on SQLite; the tsvector column and its GIN index on PostgreSQL). */
+/** Conversation ids with a message matching the query (FTS5 on SQLite; the GIN index on the tsvector of the text on PostgreSQL: the same expression as the index). */
 export async function searchConversations(db: Db, q: string, limit = 5000): Promise<number[]> {
   const text = q.trim();
   if (!text) return [];
@@ -78,7 +78,7 @@ export async function searchConversations(db: Db, q: string, limit = 5000): Prom
   if (!query) return [];
   const rows = await sql<{
     conversation_id: number;
-  }>`SELECT DISTINCT conversation_id FROM messages WHERE search_vector @@ to_tsquery('simple', ${query}) AND deleted = 0 AND copy_of IS NULL AND conversation_id IS NOT NULL LIMIT ${limit}`.execute(
+  }>`SELECT DISTINCT conversation_id FROM messages WHERE to_tsvector('simple', left(clean_text, 20000)) @@ to_tsquery('simple', ${query}) AND deleted = 0 AND copy_of IS NULL AND conversation_id IS NOT NULL LIMIT ${limit}`.execute(
     db,
   );
   return rows.rows.map((r) => r.conversation_id);
