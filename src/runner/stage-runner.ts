@@ -73,53 +73,44 @@ function add(counts: BatchCounts, r: IngestResult): void {
   counts.quarantined += r.quarantined;
 }
 
+/**
+ * Batches stored in turn on this thread (PageTurns): each one's chat lines are handed to the helper
+ * thread when it is put, while the one before is stored here; then it is stored while the caller reads
+ * the next. The batch being stored is held as its error or null, caught at once, so a rejection is not
+ * left unhandled while the caller reads.
+ */
+function inTurn(app: App, store: (p: IngestPayload) => Promise<unknown>): PageTurns {
+  let storing: Promise<Error | null> = Promise.resolve(null);
+  const settle = async () => {
+    const err = await storing;
+    storing = Promise.resolve(null);
+    if (err) throw err;
+  };
+  return {
+    put: async (payload) => {
+      prefetchIngest(app.ctx, payload);
+      await settle();
+      storing = store(payload).then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      );
+    },
+    end: settle,
+  };
+}
+
 function hereRunner(app: App): StageRunner {
   return {
     here: true,
     begin: async () => {},
-    turns: () => {
-      // The page being stored, as its error or null (caught at once: a rejection is not left unhandled
-      // while the caller reads the next page).
-      let storing: Promise<Error | null> = Promise.resolve(null);
-      const settle = async () => {
-        const err = await storing;
-        storing = Promise.resolve(null);
-        if (err) throw err;
-      };
-      return {
-        put: async (payload) => {
-          // Its chat lines are linked on a helper thread while the page before is stored here.
-          prefetchIngest(app.ctx, payload);
-          await settle();
-          storing = runIngest(app.ctx, payload).then(
-            () => null,
-            (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-          );
-        },
-        end: settle,
-      };
-    },
-    sink: (counts, opts) => {
-      // A batch is stored one step behind: the next batch's chat lines are linked on a helper thread
-      // (prefetchIngest) while this thread stores the one before.
-      let behind: IngestPayload | null = null;
-      const store = async (p: IngestPayload) => add(counts, await runIngest(app.ctx, p, { followUp: opts.followUp }));
-      return {
-        batchSize: IMPORT_BATCH.inprocess,
-        parseAhead: true,
-        put: async (payload) => {
-          prefetchIngest(app.ctx, payload);
-          const prev = behind;
-          behind = payload;
-          if (prev) await store(prev);
-        },
-        end: async () => {
-          const prev = behind;
-          behind = null;
-          if (prev) await store(prev);
-        },
-      };
-    },
+    turns: () => inTurn(app, (p) => runIngest(app.ctx, p)),
+    // An import's batches go the same way: each stored while the next is read, its chat lines linked
+    // on a helper thread meanwhile.
+    sink: (counts, opts) => ({
+      batchSize: IMPORT_BATCH.inprocess,
+      parseAhead: true,
+      ...inTurn(app, async (p) => add(counts, await runIngest(app.ctx, p, { followUp: opts.followUp }))),
+    }),
     finish: async (opts = {}) => {
       await finishPendingWork(app.ctx, opts.onProgress);
     },
