@@ -480,12 +480,33 @@ export class NeedGrouper {
       }
       return k ? sum / k : NaN;
     };
+    // Whether the item's average similarity to `others` is under `limit` (stops once it cannot be).
+    const below = (it: Item, others: readonly Item[], limit: number): boolean => {
+      let sum = 0;
+      const need = limit * others.length;
+      for (const x of others) if ((sum += this.itemSimilarity(it, x, true)) >= need) return false;
+      return others.length > 0;
+    };
     for (const g of finalGroups) {
       const to = target.get(g)!;
       const members = g.members.map((i) => order[i]!);
       const fresh = members.filter((it) => chosen.has(it.itemId));
       if (!fresh.length) continue;
       const memberIds = new Set(members.map((it) => it.itemId));
+      // An older cluster stands in the re-grouping for its newest members only: an item is held
+      // against all of it (as against its own), so a broad cluster's recent sample does not look tighter than it is.
+      let whole: Item[] | null = null;
+      const wholeGroup = (): Item[] => {
+        if (whole) return whole;
+        whole = [...members];
+        if (g.fixed !== null) {
+          const rest = [...(this.members.get(g.fixed) ?? [])].filter((id) => !memberIds.has(id) && this.items.has(id)).sort((a, b) => a - b);
+          // A big cluster by an even spread of its members over its life.
+          const step = Math.max(1, rest.length / REFIT_MAX_CLUSTER);
+          for (let k = 0; k < rest.length; k += step) whole.push(this.items.get(rest[Math.floor(k)]!)!);
+        }
+        return whole;
+      };
       const seen = new Set<number>();
       for (const it of fresh) {
         this.edges.forEach(it, (n, sim) => {
@@ -497,12 +518,14 @@ export class NeedGrouper {
           const own = this.members.get(codeCluster(code));
           if (!own || own.size < 2 || own.size > REFIT_MAX_CLUSTER) return;
           const x = this.items.get(n)!;
-          // Rank evidence from the older item's side: its most similar neighbour is in the group.
-          if (x.head < 0 || !memberIds.has(x.bestId)) return;
-          const toGroup = avgTo(x, members);
-          if (!(toGroup >= o.threshold) || toGroup <= (best.get(n)?.score ?? 0)) return;
+          // Rank evidence from the older item's side: its most similar neighbour is in the group; or
+          // it no longer fits its own cluster as average linkage would admit it (below the threshold).
+          if (x.head < 0) return;
           const rest: Item[] = [];
           for (const id of own) if (id !== n && this.items.has(id)) rest.push(this.items.get(id)!);
+          if (!memberIds.has(x.bestId) && !below(x, rest, o.threshold)) return;
+          const toGroup = avgTo(x, wholeGroup());
+          if (!(toGroup >= o.threshold) || toGroup <= (best.get(n)?.score ?? 0)) return;
           const toOwn = avgTo(x, rest);
           if (toGroup >= o.refitFactor * (Number.isNaN(toOwn) ? 0 : toOwn)) best.set(n, { to, score: toGroup });
         });

@@ -394,6 +394,42 @@ describe('refit: an older report joins the cluster its need gets later', () => {
     expect(plan.emptied).toEqual([]);
   });
 
+  // The original's most similar report is in its own broad cluster (another upgrade for a CVE), so there
+  // is no rank evidence for the new group; but on average it fits its cluster below the threshold.
+  function broad(siblings: string[]): NeedGrouper {
+    const g = new NeedGrouper({});
+    const sibs = siblings.map((t, i) => doc(20 + i, t, 'bug', -125 + i));
+    const old = [...sibs, original, ...others.slice(0, 4)];
+    g.add(old);
+    g.setPlacements(new Map<number, Placement>(old.map((d): [number, Placement] => [d.itemId, { clusterId: 40, pinned: false }])));
+    g.add([doc(2, 'Our scanner flags netty 4.1.89.Final, please bump netty once more.', 'bug'), doc(3, 'The scanner flags netty 4.1.89.Final again: bump netty once more please.', 'bug')]);
+    return g;
+  }
+  const avgTo = (g: NeedGrouper, id: number, ids: number[]) => ids.reduce((s, x) => s + g.similarity(id, x), 0) / ids.length;
+
+  it('moves an older report that no longer fits its own cluster, without rank evidence', () => {
+    const g = broad(['Upgrade jackson-databind to 2.13.4 to fix the CVE in the json codec.']);
+    const best = (g as unknown as { bestNear(id: number): { id: number } | undefined }).bestNear(1);
+    expect(best?.id).toBe(20);
+    expect(avgTo(g, 1, [20, 10, 11, 12, 13])).toBeLessThan(0.1);
+    expect(avgTo(g, 1, [2, 3])).toBeGreaterThan(1.5 * avgTo(g, 1, [20, 10, 11, 12, 13]));
+    const plan = g.regroup([2, 3]);
+    expect(plan.place.get(1)).toBe(plan.place.get(2));
+    expect(plan.place.get(2)).toBeLessThan(0);
+  });
+
+  it('leaves it in a cluster it fits at the threshold, without rank evidence', () => {
+    const g = broad([
+      'Upgrade jackson-databind to 2.13.4 to fix the CVE in the json codec.',
+      'Upgrade guava to 32.0 to fix the CVE in the cache codec.',
+      'Upgrade snakeyaml to 2.0 to fix the CVE in the yaml codec.',
+    ]);
+    expect(avgTo(g, 1, [20, 21, 22, 10, 11, 12, 13])).toBeGreaterThanOrEqual(0.1);
+    const plan = g.regroup([2, 3]);
+    expect(plan.place.get(2)).toBeLessThan(0);
+    expect(plan.place.has(1)).toBe(false);
+  });
+
   it('leaves it where it is when refit is off, or when a human placed it', () => {
     for (const g of [grouper({ refitFactor: 0 }), grouper({ pinned: true })]) {
       const plan = g.regroup([2, 3]);
