@@ -197,6 +197,34 @@ export async function readVoters(db: Kysely<Database>): Promise<Set<number>> {
   return new Set(rows.map((r) => r.person_id));
 }
 
+/** Per person with an address, the lists they mailed (one row per address and list). Mails have a subject: the messages_subject_author index holds them by author (chat lines have none). */
+export function mailListsQuery(db: Kysely<Database>, personIds: readonly number[]) {
+  return db
+    .selectFrom('messages as m')
+    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+    .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
+    .select(['idn.person_id', 'idn.value', 'idn.email', 'ch.external_id'])
+    .distinct()
+    .where('idn.person_id', 'in', [...personIds])
+    .where('idn.kind', '=', 'email')
+    .where('m.subject', 'is not', null);
+}
+
+/** The list threads these people started, oldest first: only the threads they started (proposals and status reports open threads, and a person's replies are many more rows). */
+export function startedThreadsQuery(db: Kysely<Database>, personIds: readonly number[]) {
+  return db
+    .selectFrom('messages as m')
+    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
+    .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
+    .innerJoin('conversations as c', (j) => j.onRef('c.id', '=', 'm.conversation_id').onRef('c.root_message_id', '=', 'm.id'))
+    .select(['idn.person_id', 'm.subject', sql<string>`substr(m.clean_text, 1, 3000)`.as('text'), 'ch.external_id'])
+    .where('idn.person_id', 'in', [...personIds])
+    .where('idn.kind', '=', 'email')
+    .where('m.subject', 'is not', null)
+    .where('m.copy_of', 'is', null)
+    .orderBy('m.sent_at');
+}
+
 /**
  * `voters` (readVoters, read before): only their vote mails are looked for. The list and mail reads are
  * only for the people with an email identity (what they select): each of these reads passes over the
@@ -227,31 +255,12 @@ export async function readRoleMessages(db: Kysely<Database>, personIds: readonly
   const mailers = new Set(emailPeople);
   // In the caller's order (the reads below are per chunk of it).
   const withEmail = personIds.filter((id) => mailers.has(id));
-  const lists = await db
-    .selectFrom('messages as m')
-    .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-    .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
-    .select(['idn.person_id', 'idn.value', 'idn.email', 'ch.external_id'])
-    .distinct()
-    .where('idn.person_id', 'in', withEmail)
-    .where('idn.kind', '=', 'email')
-    .execute();
+  const lists = await mailListsQuery(db, withEmail).execute();
   for (const l of lists) add(l.person_id, { subject: null, text: '', email: l.email ?? l.value, listId: l.external_id });
   // The threads they started on lists (the first ROLE_MAIL_TEXTS each, their start): whether they speak for the project.
   const seen = new Map<number, number>();
   for (const part of chunks(withEmail)) {
-    const mails = await db
-      .selectFrom('messages as m')
-      .innerJoin('identities as idn', 'idn.id', 'm.identity_id')
-      .innerJoin('channels as ch', 'ch.id', 'm.channel_id')
-      // Only the threads they started: proposals and status reports open threads (and a person's replies are many more rows).
-      .innerJoin('conversations as c', 'c.root_message_id', 'm.id')
-      .select(['idn.person_id', 'm.subject', sql<string>`substr(m.clean_text, 1, 3000)`.as('text'), 'ch.external_id'])
-      .where('idn.person_id', 'in', part)
-      .where('idn.kind', '=', 'email')
-      .where('m.copy_of', 'is', null)
-      .orderBy('m.sent_at')
-      .execute();
+    const mails = await startedThreadsQuery(db, part).execute();
     for (const r of mails) {
       const n = seen.get(r.person_id) ?? 0;
       if (n >= ROLE_MAIL_TEXTS) continue;

@@ -14,7 +14,7 @@ import type { DbKind, OpenedDb } from '../../src/store/db.js';
 import type { DetectedFeedback } from '../../src/pipeline/feedback.js';
 import { freshStore, msg } from '../support/factories.js';
 import { applyPeopleConfig } from '../../src/stages/people.js';
-import { listPeopleWithIdentities, markPeopleUnresolved, readRoleSignals, readVoters, votersQuery } from '../../src/store/people.js';
+import { listPeopleWithIdentities, mailListsQuery, markPeopleUnresolved, readRoleMessages, readRoleSignals, readVoters, startedThreadsQuery, votersQuery } from '../../src/store/people.js';
 import { roleSignalPeople } from '../../src/pipeline/people.js';
 import { postgresSuiteStore, type SuiteStore } from '../support/stores.js';
 
@@ -378,6 +378,39 @@ describe.each(implementations)('store contract: %s', (kind, make) => {
               return (await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]))).rows.map((r) => r['QUERY PLAN']);
             });
       expect(plan.join('\n')).toContain('messages_vote_subject');
+    });
+
+    it("a person's lists and started threads are read off the mail-author index, not by passing over every message", async () => {
+      const list = await ensureSource(store.db, 'list', 'mail', T0);
+      const chat = await ensureSource(store.db, 'chat', 'slack', T0);
+      const mail = (externalId: string, subject: string, minutes: number, inReplyTo?: string) =>
+        msg({
+          externalId,
+          globalKey: externalId,
+          channel: 'dev.foo.example.org',
+          author: { id: 'eve@e.example', email: 'eve@e.example', name: 'Eve' },
+          subject,
+          text: `mail ${externalId}`,
+          sentAt: T0 + minutes * 60_000,
+          ...(inReplyTo ? { replyTo: inReplyTo } : {}),
+        });
+      await ingest({ sourceId: list, platform: 'mail', messages: [mail('s1@x', 'Status report', 1), mail('s2@x', 'Re: Build fails', 3, 'b1@x'), mail('b1@x', 'Build fails', 2)] });
+      await ingest({ sourceId: chat, platform: 'slack', messages: [msg({ externalId: 'c1', channel: 'general', author: { id: 'U1', name: 'u1' }, text: 'a chat line', sentAt: T0 })] });
+      const eve = (await store.db.selectFrom('identities').select('person_id').where('value', '=', 'eve@e.example').executeTakeFirstOrThrow()).person_id;
+      const roles = (await readRoleMessages(store.db, [eve])).get(eve) ?? [];
+      expect(roles.filter((r) => r.listId !== null && r.email === 'eve@e.example').map((r) => r.listId)).toEqual(['dev.foo.example.org']);
+      // The threads she started, not her reply.
+      expect(roles.filter((r) => r.subject !== null).map((r) => r.subject)).toEqual(['Status report', 'Build fails']);
+      for (const q of [mailListsQuery(store.db, [eve]).compile(), startedThreadsQuery(store.db, [eve]).compile()]) {
+        const plan =
+          kind === 'sqlite'
+            ? (await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]))).rows.map((r) => r.detail)
+            : await store.db.transaction().execute(async (trx) => {
+                await sql`set local enable_seqscan = off`.execute(trx);
+                return (await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]))).rows.map((r) => r['QUERY PLAN']);
+              });
+        expect(plan.join('\n')).toContain('messages_subject_author');
+      }
     });
 
     it('a batch of 3,000 messages in 40 threads is stored whole (chunked statements)', async () => {

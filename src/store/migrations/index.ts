@@ -18,6 +18,7 @@ import { m0014 } from './0014-out-loop.js';
 import { m0015 } from './0015-vote-subject.js';
 import { m0016 } from './0016-describe-pending.js';
 import { m0017 } from './0017-pg-search-index.js';
+import { m0018 } from './0018-messages-identity.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '0015_vote_subject': m0015,
   '0016_describe_pending': m0016,
   '0017_pg_search_index': m0017,
+  '0018_messages_identity': m0018,
 };
