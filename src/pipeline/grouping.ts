@@ -236,6 +236,8 @@ export class NeedGrouper {
   private readonly edges = new EdgeLists();
   /** External need vectors (embeddings endpoint), unit length; used for a pair when both items have one. */
   private readonly embeddings = new Map<number, Float32Array>();
+  /** Per older item, whether it fitted its own cluster below the threshold when last screened (fitsOwnBelow). */
+  private readonly ownFit = new Map<number, { cluster: number; size: number; docs: number; below: boolean }>();
   /** One item's vector against many (the new item against its candidates; each against the rest in a dense window). */
   private readonly from = new CosineFrom();
 
@@ -456,6 +458,20 @@ export class NeedGrouper {
   }
 
   /**
+   * Whether an item fits its own cluster below the threshold (`screen`), remembered while it stays in a
+   * cluster of the same size and the collection grows by less than half: an older item is linked to new
+   * ones batch after batch, and its cluster seldom changes meanwhile.
+   */
+  private fitsOwnBelow(it: Item, cluster: number, size: number, screen: () => boolean): boolean {
+    const docs = this.space.docs;
+    const known = this.ownFit.get(it.itemId);
+    if (known && known.cluster === cluster && known.size === size && docs <= known.docs * 1.5 + 50) return known.below;
+    const below = screen();
+    this.ownFit.set(it.itemId, { cluster, size, docs, below });
+    return below;
+  }
+
+  /**
    * Older items that fit a group of this re-grouping clearly better than their own cluster (see
    * refitFactor): item -> the group's cluster (or provisional key). Candidates are the fixed, unpinned
    * neighbours of the group's new members, linked at the threshold, whose most similar neighbour is in
@@ -481,11 +497,31 @@ export class NeedGrouper {
       return k ? sum / k : NaN;
     };
     // Whether the item's average similarity to `others` is under `limit` (stops once it cannot be).
+    // A screen, on the vectors at hand (recomputed only as the collection grows by half: exact vectors
+    // would be built again for every member at every batch); the move itself is decided on exact ones.
     const below = (it: Item, others: readonly Item[], limit: number): boolean => {
+      if (!others.length) return false;
       let sum = 0;
       const need = limit * others.length;
-      for (const x of others) if ((sum += this.itemSimilarity(it, x, true)) >= need) return false;
-      return others.length > 0;
+      const from = this.from;
+      from.hold(this.vector(it, false));
+      try {
+        for (const x of others) if ((sum += this.itemSimilarity(it, x, false, from)) >= need) return false;
+      } finally {
+        from.release();
+      }
+      return true;
+    };
+    const roughAvg = (it: Item, others: readonly Item[]): number => {
+      let sum = 0;
+      const from = this.from;
+      from.hold(this.vector(it, false));
+      try {
+        for (const x of others) sum += this.itemSimilarity(it, x, false, from);
+      } finally {
+        from.release();
+      }
+      return others.length ? sum / others.length : 0;
     };
     for (const g of finalGroups) {
       const to = target.get(g)!;
@@ -521,9 +557,17 @@ export class NeedGrouper {
           // Rank evidence from the older item's side: its most similar neighbour is in the group; or
           // it no longer fits its own cluster as average linkage would admit it (below the threshold).
           if (x.head < 0) return;
-          const rest: Item[] = [];
-          for (const id of own) if (id !== n && this.items.has(id)) rest.push(this.items.get(id)!);
-          if (!memberIds.has(x.bestId) && !below(x, rest, o.threshold)) return;
+          const restOf = (): Item[] => {
+            const rest: Item[] = [];
+            for (const id of own) if (id !== n && this.items.has(id)) rest.push(this.items.get(id)!);
+            return rest;
+          };
+          if (!memberIds.has(x.bestId)) {
+            if (!this.fitsOwnBelow(x, codeCluster(code), own.size, () => below(x, restOf(), o.threshold))) return;
+            // Screened on the vectors at hand too before the exact averages.
+            if (!(roughAvg(x, wholeGroup()) >= o.threshold)) return;
+          }
+          const rest = restOf();
           const toGroup = avgTo(x, wholeGroup());
           if (!(toGroup >= o.threshold) || toGroup <= (best.get(n)?.score ?? 0)) return;
           const toOwn = avgTo(x, rest);
