@@ -18,7 +18,13 @@
   function say(text) {
     if (status) status.textContent = text;
   }
-  function setPending(delta) {
+  // Decisions made on this page: a refill's total counts only those made before it was read, and an
+  // item decided while it was read is not listed again.
+  var decided = 0;
+  var gone = {};
+  function setPending(delta, id) {
+    decided++;
+    if (id) gone[id] = true;
     if (!pendingEl) return;
     var n = Math.max(0, (parseInt(pendingEl.textContent, 10) || 0) + delta);
     pendingEl.textContent = String(n);
@@ -65,7 +71,7 @@
     var i = all.indexOf(el);
     var next = all[i + 1] || all[i - 1] || null;
     el.remove();
-    setPending(-1);
+    setPending(-1, el.getAttribute('data-id'));
     say(message);
     if (next) focusItem(next);
     else current = null;
@@ -291,6 +297,7 @@
     var all = items();
     if (loading || all.length >= 10) return;
     loading = true;
+    var decidedBefore = decided;
     api('GET', '/api/items?status=pending&limit=50&offset=0')
       .then(
         function (data) {
@@ -300,11 +307,12 @@
           });
           var added = 0;
           (data.items || []).forEach(function (item) {
-            if (have[String(item.id)]) return;
+            if (have[String(item.id)] || gone[String(item.id)]) return;
             list.appendChild(renderItem(item));
             added++;
           });
-          if (pendingEl && typeof data.total === 'number') pendingEl.textContent = String(data.total);
+          // A decision made while this was read may be missing from its total: the page's own count stands then.
+          if (pendingEl && typeof data.total === 'number' && decided === decidedBefore) pendingEl.textContent = String(data.total);
           var empty = document.getElementById('inbox-empty');
           if (empty && items().length) empty.remove();
           if (!items().length && !document.getElementById('inbox-empty')) {
@@ -368,7 +376,7 @@
             if (el) {
               if (el === current) current = null;
               el.remove();
-              setPending(-1);
+              setPending(-1, el.getAttribute('data-id'));
             }
           });
           say((action === 'confirm' ? 'Accepted ' : 'Marked not feedback: ') + ids.length + ' items');
