@@ -4,7 +4,7 @@
 //   clusters.gitbugs.pair_precision     share of co-clustered report pairs that are gold duplicates
 //                                       (pairs within one connected component of the gold pair graph)
 //   clusters.gitbugs.clusters, .singletons, .size_p50/_p90/_p99/_max: the cluster size distribution,
-// so a high pair rate bought by collapsing unrelated reports shows.
+// so a high pair rate bought by collapsing unrelated reports shows. `--apart` prints the pairs kept apart and why.
 import { loadWordNeighbours } from '../../src/models/word-neighbours.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -97,6 +97,34 @@ export async function run(args: string[]): Promise<void> {
   console.log(`clusters.gitbugs.size_p90: ${quantile(dist, 0.9)}`);
   console.log(`clusters.gitbugs.size_p99: ${quantile(dist, 0.99)}`);
   console.log(`clusters.gitbugs.size_max: ${dist[dist.length - 1] ?? 0}`);
+  // --apart: each gold pair kept apart (once per pair), with what kept it apart: the pair's similarity,
+  // each report's cluster and size, its most similar candidate, and its average similarity to the rest
+  // of its own cluster and to the other report's cluster.
+  if (args.includes('--apart')) {
+    const byId = new Map(docs.map((d) => [d.itemId, d]));
+    const avgTo = (x: number, members: number[]) => {
+      const others = members.filter((y) => y !== x);
+      return others.length ? others.reduce((sum, y) => sum + index.similarity(x, y), 0) / others.length : NaN;
+    };
+    const shown = new Set<string>();
+    for (const [a, b] of present) {
+      const key = [a, b].sort((x, y) => x - y).join('-');
+      if (clusterOf(a) === clusterOf(b) || shown.has(key)) continue;
+      shown.add(key);
+      console.log(`# apart: similarity ${index.similarity(a, b).toFixed(3)}`);
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const own = sizes.get(clusterOf(x)!)!;
+        const other = sizes.get(clusterOf(y)!)!;
+        const best = index.nearest(x);
+        console.log(
+          `#   ${x} (cluster ${clusterOf(x)}, ${own.length} report${own.length === 1 ? '' : 's'}) ${new Date(byId.get(x)!.at).toISOString().slice(0, 10)} "${byId.get(x)!.title?.slice(0, 90)}": own ${avgTo(x, own).toFixed(3)}, other ${avgTo(x, other).toFixed(3)}, nearest ${best ? `${best.id} at ${best.sim.toFixed(3)}` : 'none'}`,
+        );
+      }
+    }
+  }
   console.error(
     `# clusters: ${docs.length} GitBugs Hadoop reports, ${present.length} gold pairs, ${same} together; ${coPairs} co-clustered pairs; threshold ${index.o.threshold}; ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );

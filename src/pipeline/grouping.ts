@@ -444,6 +444,11 @@ export class NeedGrouper {
     return this.bestNear(best.id)?.id === itemId ? best : undefined;
   }
 
+  /** The item's most similar candidate neighbour as found when items were added (for diagnostics). */
+  nearest(itemId: number): { id: number; sim: number } | undefined {
+    return this.bestNear(itemId);
+  }
+
   private bestNear(itemId: number): { id: number; sim: number } | undefined {
     const it = this.items.get(itemId);
     return it && it.head >= 0 ? { id: it.bestId, sim: it.bestSim } : undefined;
