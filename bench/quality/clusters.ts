@@ -118,7 +118,7 @@ export async function run(args: string[]): Promise<void> {
       ] as const) {
         const own = sizes.get(clusterOf(x)!)!;
         const other = sizes.get(clusterOf(y)!)!;
-        const best = index.nearest(x);
+        const best = index.bestNear(x);
         console.log(
           `#   ${x} (cluster ${clusterOf(x)}, ${own.length} report${own.length === 1 ? '' : 's'}) ${new Date(byId.get(x)!.at).toISOString().slice(0, 10)} "${byId.get(x)!.title?.slice(0, 90)}": own ${avgTo(x, own).toFixed(3)}, other ${avgTo(x, other).toFixed(3)}, nearest ${best ? `${best.id} at ${best.sim.toFixed(3)}` : 'none'}`,
         );

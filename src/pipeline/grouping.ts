@@ -444,12 +444,8 @@ export class NeedGrouper {
     return this.bestNear(best.id)?.id === itemId ? best : undefined;
   }
 
-  /** The item's most similar candidate neighbour as found when items were added (for diagnostics). */
-  nearest(itemId: number): { id: number; sim: number } | undefined {
-    return this.bestNear(itemId);
-  }
-
-  private bestNear(itemId: number): { id: number; sim: number } | undefined {
+  /** The item's most similar candidate neighbour as found when items were added. */
+  bestNear(itemId: number): { id: number; sim: number } | undefined {
     const it = this.items.get(itemId);
     return it && it.head >= 0 ? { id: it.bestId, sim: it.bestSim } : undefined;
   }
@@ -501,32 +497,21 @@ export class NeedGrouper {
       }
       return k ? sum / k : NaN;
     };
-    // Whether the item's average similarity to `others` is under `limit` (stops once it cannot be).
-    // A screen, on the vectors at hand (recomputed only as the collection grows by half: exact vectors
-    // would be built again for every member at every batch); the move itself is decided on exact ones.
-    const below = (it: Item, others: readonly Item[], limit: number): boolean => {
-      if (!others.length) return false;
+    // The average similarity to `others` on the vectors at hand (recomputed only as the collection grows
+    // by half: exact vectors would be built again for every member at every batch), a screen before the
+    // exact averages decide. It stops once the average cannot be under `stopAt` (returning at least that).
+    const roughAvg = (it: Item, others: readonly Item[], stopAt = Infinity): number => {
+      if (!others.length) return NaN;
       let sum = 0;
-      const need = limit * others.length;
+      const stop = stopAt * others.length;
       const from = this.from;
       from.hold(this.vector(it, false));
       try {
-        for (const x of others) if ((sum += this.itemSimilarity(it, x, false, from)) >= need) return false;
+        for (const x of others) if ((sum += this.itemSimilarity(it, x, false, from)) >= stop) break;
       } finally {
         from.release();
       }
-      return true;
-    };
-    const roughAvg = (it: Item, others: readonly Item[]): number => {
-      let sum = 0;
-      const from = this.from;
-      from.hold(this.vector(it, false));
-      try {
-        for (const x of others) sum += this.itemSimilarity(it, x, false, from);
-      } finally {
-        from.release();
-      }
-      return others.length ? sum / others.length : 0;
+      return sum / others.length;
     };
     for (const g of finalGroups) {
       const to = target.get(g)!;
@@ -562,20 +547,15 @@ export class NeedGrouper {
           // Rank evidence from the older item's side: its most similar neighbour is in the group; or
           // it no longer fits its own cluster as average linkage would admit it (below the threshold).
           if (x.head < 0) return;
-          const restOf = (): Item[] => {
-            const rest: Item[] = [];
-            for (const id of own) if (id !== n && this.items.has(id)) rest.push(this.items.get(id)!);
-            return rest;
-          };
+          let rest: Item[] | null = null;
+          const restOf = (): Item[] => (rest ??= [...own].filter((id) => id !== n && this.items.has(id)).map((id) => this.items.get(id)!));
           if (!memberIds.has(x.bestId)) {
-            if (!this.fitsOwnBelow(x, codeCluster(code), own.size, () => below(x, restOf(), o.threshold))) return;
-            // Screened on the vectors at hand too before the exact averages.
+            if (!this.fitsOwnBelow(x, codeCluster(code), own.size, () => roughAvg(x, restOf(), o.threshold) < o.threshold)) return;
             if (!(roughAvg(x, wholeGroup()) >= o.threshold)) return;
           }
-          const rest = restOf();
           const toGroup = avgTo(x, wholeGroup());
           if (!(toGroup >= o.threshold) || toGroup <= (best.get(n)?.score ?? 0)) return;
-          const toOwn = avgTo(x, rest);
+          const toOwn = avgTo(x, restOf());
           if (toGroup >= o.refitFactor * (Number.isNaN(toOwn) ? 0 : toOwn)) best.set(n, { to, score: toGroup });
         });
       }

@@ -409,8 +409,7 @@ describe('refit: an older report joins the cluster its need gets later', () => {
 
   it('moves an older report that no longer fits its own cluster, without rank evidence', () => {
     const g = broad(['Upgrade jackson-databind to 2.13.4 to fix the CVE in the json codec.']);
-    const best = (g as unknown as { bestNear(id: number): { id: number } | undefined }).bestNear(1);
-    expect(best?.id).toBe(20);
+    expect(g.bestNear(1)?.id).toBe(20);
     expect(avgTo(g, 1, [20, 10, 11, 12, 13])).toBeLessThan(0.1);
     expect(avgTo(g, 1, [2, 3])).toBeGreaterThan(1.5 * avgTo(g, 1, [20, 10, 11, 12, 13]));
     const plan = g.regroup([2, 3]);
