@@ -487,27 +487,18 @@ export class NeedGrouper {
   ): Map<number, number> {
     const o = this.o;
     const best = new Map<number, { to: number; score: number }>();
-    const avgTo = (it: Item, others: Iterable<Item>): number => {
-      let sum = 0;
-      let k = 0;
-      for (const x of others) {
-        if (x.itemId === it.itemId) continue;
-        sum += this.itemSimilarity(it, x, true);
-        k++;
-      }
-      return k ? sum / k : NaN;
-    };
-    // The average similarity to `others` on the vectors at hand (recomputed only as the collection grows
-    // by half: exact vectors would be built again for every member at every batch), a screen before the
-    // exact averages decide. It stops once the average cannot be under `stopAt` (returning at least that).
-    const roughAvg = (it: Item, others: readonly Item[], stopAt = Infinity): number => {
+    // The average similarity to `others` (which never hold `it`): on exact vectors, or as a screen on
+    // the vectors at hand (recomputed only as the collection grows by half: exact vectors are built
+    // again for every member at every batch). It stops once the average cannot be under `stopAt`
+    // (returning at least that).
+    const avg = (it: Item, others: readonly Item[], exact: boolean, stopAt = Infinity): number => {
       if (!others.length) return NaN;
       let sum = 0;
       const stop = stopAt * others.length;
       const from = this.from;
-      from.hold(this.vector(it, false));
+      from.hold(this.vector(it, exact));
       try {
-        for (const x of others) if ((sum += this.itemSimilarity(it, x, false, from)) >= stop) break;
+        for (const x of others) if ((sum += this.itemSimilarity(it, x, exact, from)) >= stop) break;
       } finally {
         from.release();
       }
@@ -550,12 +541,12 @@ export class NeedGrouper {
           let rest: Item[] | null = null;
           const restOf = (): Item[] => (rest ??= [...own].filter((id) => id !== n && this.items.has(id)).map((id) => this.items.get(id)!));
           if (!memberIds.has(x.bestId)) {
-            if (!this.fitsOwnBelow(x, codeCluster(code), own.size, () => roughAvg(x, restOf(), o.threshold) < o.threshold)) return;
-            if (!(roughAvg(x, wholeGroup()) >= o.threshold)) return;
+            if (!this.fitsOwnBelow(x, codeCluster(code), own.size, () => avg(x, restOf(), false, o.threshold) < o.threshold)) return;
+            if (!(avg(x, wholeGroup(), false) >= o.threshold)) return;
           }
-          const toGroup = avgTo(x, wholeGroup());
+          const toGroup = avg(x, wholeGroup(), true);
           if (!(toGroup >= o.threshold) || toGroup <= (best.get(n)?.score ?? 0)) return;
-          const toOwn = avgTo(x, restOf());
+          const toOwn = avg(x, restOf(), true);
           if (toGroup >= o.refitFactor * (Number.isNaN(toOwn) ? 0 : toOwn)) best.set(n, { to, score: toGroup });
         });
       }
