@@ -113,7 +113,8 @@ function joinWrapped(lines: readonly string[]): string {
       continue;
     }
     if (!cur) cur = l;
-    else if (BLOCK_LINE.test(l) || ENDS_SENTENCE.test(cur) || BLOCK_LINE.test(cur)) cur += `\n${l}`;
+    // A list item, a code line or a program's output record starts a line of its own (and ends the one before).
+    else if (BLOCK_LINE.test(l) || ENDS_SENTENCE.test(cur) || BLOCK_LINE.test(cur) || isLabelValue(l) || isLabelValue(cur.slice(cur.lastIndexOf('\n') + 1))) cur += `\n${l}`;
     else cur += ` ${l.trim()}`;
   }
   flush();
@@ -182,15 +183,33 @@ export function looksLikeCode(s: string): boolean {
   if (/^(?:curl|wget|sudo|apt(?:-get)?|yum|dnf|mvn|gradle|git|npm|docker|kubectl|openssl|apachectl|httpd|systemctl|\$|#|<\/?[A-Za-z])\s?/.test(t) && !/^#\d/.test(t)) return true;
   if (/\[(?:pid|client|tid)\b|\[[\w_]+:(?:error|warn|emerg|notice|info|debug|crit)\]|\bAH\d{5}\b|\b\d{1,2}:\d{2}:\d{2}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b|%\{|\$\{/.test(t)) return true;
   if ((t.match(/\s\|\s/g) ?? []).length >= 2) return true;
+  if (isLabelValue(t)) return true;
   // A source position (main.c(1186,57), Foo.java:42), a Windows path, a compiler's coded warning (warning C4244).
   if (/\b[\w-]+\.(?:c|h|cc|cpp|hpp|java|py|js|ts|go|rs|rb|php|cs|kt|scala|swift)(?:\(\d+(?:,\d+)?\)?|:\d+)|\w\\\w|\b(?:warning|error) [A-Z]{1,3}\d{3,5}\b/.test(t)) return true;
   // Config tags (<IfModule ...>), log timestamps ([Fri Jul 17 ...), calls (foo()), URLs spaced out, flags (-all +TLSv1.2).
   if (/<\/?[A-Z]\w*(?:\s[^>]*)?>|\[\w{3} \w{3} \d{1,2}\b|\w\s?\(\)|\b\w+:\s?\/\/\s|\w+=\S/.test(t)) return true;
-  if ((t.match(/(?:^|\s)[+-]{1,2}[A-Za-z]\w*/g) ?? []).length >= 2) return true;
+  // Flags (-all +TLSv1.2), unless in a sentence a person wrote about them ("apache2 -V" and "apache2 -l" show that ...).
+  if ((t.match(/(?:^|\s)[+-]{1,2}[A-Za-z]\w*/g) ?? []).length >= 2 && lowerWords(t) < 5) return true;
   const urls = (t.match(/\b(?:https?|ftp):\/\/\S+/gi) ?? []).join('').length;
   if (urls > t.length * 0.4) return true;
   const symbols = (t.replace(/\b(?:https?|ftp):\/\/\S+/gi, '').match(/[{}<>=|\\;$#%[\]]/g) ?? []).length;
   return symbols / t.length > 0.06;
+}
+
+/**
+ * A program's "Label: value" line (Server version: Apache/2.4.29, Architecture: 64-bit): a label of at
+ * most four words, then a short value with a number and at most one lower-case word, and no sentence's end.
+ * A record of output, not a sentence a person wrote ("Update: still failing on 3.2" is one).
+ */
+function isLabelValue(line: string): boolean {
+  const t = line.trim();
+  const kv = /^[\p{L}][\p{L}'’]*(?: [\p{L}][\p{L}'’]*){0,3}:\s+(\S.{0,60})$/u.exec(t);
+  return kv !== null && /\d/.test(kv[1]!) && !/[.!?]$/.test(t) && lowerWords(kv[1]!) <= 1;
+}
+
+/** Words of three or more lower-case letters: a sentence's words, where a config line or a program's output has names and numbers. */
+function lowerWords(s: string): number {
+  return (s.match(/(?<![\p{L}\d])\p{Ll}{3,}(?![\p{L}\d])/gu) ?? []).length;
 }
 
 /** Capitalises a phrase's first letter unless its first word is an identifier (mod_ssl, https://, jdk.java.net, -Dfoo). */

@@ -4,6 +4,7 @@ import { ClusterIndex, cleanPhrase, clusterKind, clusterSummary, clusterTitle, i
 import { TermStats } from '../../src/pipeline/cluster-terms.js';
 import { clusterPriority, trendOf, voicesNeed, whoSentence, whySentence, type PriorityItem, type PriorityMessage } from '../../src/pipeline/priority.js';
 import { parseIdentityRef, planLinks, segmentOf } from '../../src/pipeline/people.js';
+import { looksLikeCode } from '../../src/pipeline/own-words.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 10, 9); // Monday of 2026-W46
@@ -52,6 +53,30 @@ describe('title and summary', () => {
     expect(sentences.length).toBeLessThanOrEqual(3);
     expect(summary).toContain('Okta');
     expect(summary).not.toContain('Thanks');
+  });
+
+  it("the summary is the reporter's sentences, not the program output pasted under them", () => {
+    const text = [
+      'Hello',
+      'Running "tool --version" and "tool --list" shows that the threaded scheduler is not available in my build.',
+      '',
+      'Tool version: Acme/3.1.4 (Debian)',
+      'Tool built: 2026-03-13',
+      'Library loaded: ZLIB 1.2.11, LIBXML 2.9.14',
+      'Architecture: 64-bit',
+      '',
+      'Is the scheduler missing, or am I reading the output wrong?',
+    ].join('\n');
+    const summary = clusterSummary([item(1, text, 'Threaded scheduler missing?')])!;
+    expect(summary).toContain('the threaded scheduler is not available in my build');
+    expect(summary).not.toMatch(/Library loaded|Tool version|Architecture/);
+    // A person's short update keeps its place: only a label with a value of names and numbers is output.
+    expect(looksLikeCode('Update: still failing on 3.2')).toBe(false);
+    expect(looksLikeCode('Bug: login loop on 4.2 with Okta')).toBe(false);
+    expect(looksLikeCode('We are running the nightly Server version: (Debian) on release 12.4')).toBe(false);
+    expect(looksLikeCode('Library loaded: ZLIB 1.2.11, LIBXML 2.9.14')).toBe(true);
+    // Flags in a config line are code; flags a person writes about in a sentence are not.
+    expect(looksLikeCode('SSLProtocol -all +TLSv1.2')).toBe(true);
   });
 
   it("scores a phrase by the same numbers as cosines against every text under the texts' own stats", () => {
